@@ -1,0 +1,109 @@
+import * as grpc from '@grpc/grpc-js';
+import {
+  AdminService as AdminServiceDefinition,
+  type AdminServer,
+  type Engine,
+  type GetHealthResponse,
+  type XdsClient,
+} from '../../../gen/nerve/admin/v1/admin';
+import type { StreamStatus } from '../xds/stream-state';
+import { AdminError } from './admin-error';
+import type { AdminService } from './admin-service';
+import type { EngineView, HealthReport } from './views';
+
+const CODES: Record<AdminError['code'], grpc.status> = {
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+  NOT_FOUND: grpc.status.NOT_FOUND,
+  ALREADY_EXISTS: grpc.status.ALREADY_EXISTS,
+  FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
+  ABORTED: grpc.status.ABORTED,
+};
+
+export function toProtoEngine(v: EngineView): Engine {
+  return {
+    name: v.name,
+    versions: v.versions.map((x) => ({ ...x })),
+    instances: v.instances.map((i) => ({
+      id: i.id,
+      address: i.address,
+      version: i.version,
+      weight: i.weight,
+      health: i.health,
+      priority: i.priority,
+      load: i.load && {
+        requests: i.load.requests,
+        errors: i.load.errors,
+        inFlight: i.load.inFlight,
+        p50Ms: i.load.p50Ms,
+        p99Ms: i.load.p99Ms,
+        reportedAtMs: i.load.reportedAtMs,
+      },
+    })),
+    policy: v.policy,
+    services: [...v.services],
+    revision: v.revision,
+  };
+}
+
+function toProtoHealth(h: HealthReport): GetHealthResponse {
+  return {
+    status: h.status,
+    engines: h.engines.map((e) => ({ ...e, instances: e.instances.map((i) => ({ ...i })) })),
+  };
+}
+
+export function toProtoClient(c: StreamStatus): XdsClient {
+  return {
+    nodeId: c.nodeId,
+    peer: c.peer,
+    connectedAtMs: c.connectedAtMs,
+    types: c.types.map((t) => ({
+      typeUrl: t.typeUrl,
+      sentVersion: t.sentVersion,
+      ackedVersion: t.ackedVersion,
+      nackVersion: t.nack?.version ?? '',
+      nackError: t.nack?.error ?? '',
+      nackAtMs: t.nack?.atMs ?? 0,
+      subscribed: [...t.subscribed],
+      wildcard: t.wildcard,
+    })),
+  };
+}
+
+/** Adapts an async operation to a grpc-js unary handler, mapping AdminError to its status code. */
+function unary<Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    fn(call.request).then(
+      (res) => callback(null, res),
+      (err: unknown) => {
+        if (err instanceof AdminError) callback({ code: CODES[err.code], details: err.message });
+        else
+          callback({ code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
+      },
+    );
+  };
+}
+
+/** nerve.admin.v1.Admin over the shared AdminService. */
+export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
+  const impl: AdminServer = {
+    listEngines: unary(async (r) => {
+      const page = await admin.listEngines(r.pageSize, r.pageToken);
+      return { engines: page.engines.map(toProtoEngine), nextPageToken: page.nextPageToken };
+    }),
+    getEngine: unary(async (r) => ({ engine: toProtoEngine(await admin.getEngine(r.name)) })),
+    setInstanceWeight: unary(async (r) => ({
+      engine: toProtoEngine(await admin.setInstanceWeight(r.engine, r.instanceId, r.weight)),
+    })),
+    drainInstance: unary(async (r) => ({
+      engine: toProtoEngine(await admin.drainInstance(r.engine, r.instanceId)),
+    })),
+    addInstance: unary(async (r) => ({ engine: toProtoEngine(await admin.addInstance(r)) })),
+    removeInstance: unary(async (r) => ({
+      engine: toProtoEngine(await admin.removeInstance(r.engine, r.instanceId)),
+    })),
+    getHealth: unary(async (r) => toProtoHealth(await admin.health(r.engine || undefined))),
+    listXdsClients: unary(async () => ({ clients: admin.xdsClients().map(toProtoClient) })),
+  };
+  server.addService(AdminServiceDefinition, impl);
+}

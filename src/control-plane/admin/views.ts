@@ -1,0 +1,48 @@
+import type { EnginePolicy } from '../../../gen/nerve/discovery/v1/policy';
+import type { HealthState } from '../../model/engine';
+import type { LoadView } from '../reports/load-stats';
+
+/** An engine as operators see it (REST JSON and, mapped, admin gRPC). */
+export interface EngineView {
+  readonly name: string;
+  readonly versions: readonly { readonly name: string; readonly weight: number }[];
+  readonly instances: readonly InstanceView[];
+  readonly policy: EnginePolicy;
+  readonly services: readonly string[];
+  readonly revision: number;
+}
+
+export interface InstanceView {
+  readonly id: string;
+  readonly address: string;
+  readonly version: string;
+  readonly weight: number;
+  readonly health: HealthState;
+  readonly priority: number;
+  readonly load?: LoadView;
+}
+
+export type OverallStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+export interface InstanceHealthView {
+  readonly id: string;
+  readonly address: string;
+  readonly health: HealthState;
+  readonly consecutiveFailures: number;
+  readonly lastError: string;
+  readonly lastCheckMs: number;
+  readonly lastCheckLatencyMs: number;
+}
+
+export interface EngineHealthView {
+  readonly name: string;
+  readonly status: OverallStatus;
+  readonly healthyInstances: number;
+  readonly totalInstances: number;
+  readonly instances: readonly InstanceHealthView[];
+}
+
+export interface HealthReport {
+  readonly status: OverallStatus;
+  readonly engines: readonly EngineHealthView[];
+}

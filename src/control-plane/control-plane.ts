@@ -1,0 +1,129 @@
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { randomUUID } from 'node:crypto';
+import type { EngineSpec } from '../model/engine';
+import type { Logger } from '../observability/logger';
+import { ADS_SERVICE } from '../protocol/ads';
+import type { ConfigStore } from '../store/config-store';
+import { addAdminGrpc } from './admin/admin-grpc';
+import { AdminService } from './admin/admin-service';
+import { HealthChecker } from './health/health-checker';
+import { addReflection } from './reflection';
+import { LoadStats } from './reports/load-stats';
+import { addReportService } from './reports/report-service';
+import { SnapshotBuilder } from './snapshot-builder';
+import { AdsServer } from './xds/ads-server';
+import { SnapshotCache } from './xds/snapshot-cache';
+
+export interface ControlPlaneOptions {
+  readonly store: ConfigStore;
+  readonly logger: Logger;
+  /** Host to bind the gRPC server to. */
+  readonly host: string;
+  /** 0 picks a free port; `port` tells which. */
+  readonly xdsPort: number;
+  /** Engines to store at start (from the config file); existing engines of the same name are replaced. */
+  readonly engines?: readonly EngineSpec[];
+  readonly reportIntervalMs?: number;
+}
+
+/**
+ * The control plane: engine specs in a store, health checking, snapshots, and one gRPC port serving
+ * ADS (xDS), the load report stream, the Admin API, grpc.health.v1 and server reflection.
+ */
+export class ControlPlane {
+  readonly id = `nerve-control-plane-${randomUUID().slice(0, 8)}`;
+  readonly cache = new SnapshotCache();
+  readonly admin: AdminService;
+  readonly ads: AdsServer;
+  readonly loads: LoadStats;
+  readonly healthChecker: HealthChecker;
+  private readonly reports: { closeAll(): void };
+  private readonly server = new grpc.Server();
+  private readonly servingHealth = new HealthImplementation({ '': 'SERVING' });
+  private readonly builder: SnapshotBuilder;
+  private unwatchStore: (() => void) | undefined;
+  private boundPort = 0;
+
+  private constructor(private readonly options: ControlPlaneOptions) {
+    const { logger, store } = options;
+    const reportIntervalMs = options.reportIntervalMs ?? 2_000;
+    this.loads = new LoadStats(reportIntervalMs * 3);
+    this.healthChecker = new HealthChecker(logger, () => this.builder.request());
+    this.builder = new SnapshotBuilder(
+      store,
+      this.cache,
+      (engine, id) => this.healthChecker.state(engine, id).status,
+      (err) => logger.error('snapshot rebuild failed; serving the last good one', { error: String(err) }),
+    );
+    this.ads = new AdsServer(this.cache, logger, this.id);
+    this.admin = new AdminService({
+      store,
+      checkState: (engine, id) => this.healthChecker.state(engine, id),
+      loads: this.loads,
+      xdsClients: () => this.ads.clients(),
+    });
+    this.ads.addToServer(this.server);
+    addAdminGrpc(this.server, this.admin);
+    this.reports = addReportService(this.server, this.loads, reportIntervalMs, logger);
+    this.servingHealth.addToServer(this.server);
+    addReflection(this.server);
+  }
+
+  static async start(options: ControlPlaneOptions): Promise<ControlPlane> {
+    const cp = new ControlPlane(options);
+    for (const spec of options.engines ?? []) {
+      const current = await options.store.get(spec.name);
+      await options.store.put(spec, current?.revision ?? 0);
+    }
+    cp.unwatchStore = options.store.watch(() => cp.onStoreChange());
+    await cp.onStoreChange();
+    cp.boundPort = await new Promise<number>((resolve, reject) =>
+      cp.server.bindAsync(
+        `${options.host}:${options.xdsPort}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
+      ),
+    );
+    options.logger.info('control plane listening', {
+      id: cp.id,
+      address: `${options.host}:${cp.boundPort}`,
+      services: [ADS_SERVICE, 'nerve.admin.v1.Admin'],
+    });
+    return cp;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Rebuilds and publishes the snapshot now (tests and shutdown use it; changes trigger it on their own). */
+  async flush(): Promise<void> {
+    await this.builder.rebuild();
+  }
+
+  async stop(graceMs = 5_000): Promise<void> {
+    this.servingHealth.setStatus('', 'NOT_SERVING');
+    this.unwatchStore?.();
+    this.healthChecker.stop();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      // Streams never end on their own: end them so unary calls in flight are all that shutdown waits for.
+      this.ads.closeAll();
+      this.reports.closeAll();
+    });
+  }
+
+  private async onStoreChange(): Promise<void> {
+    const specs = await this.options.store.list();
+    this.healthChecker.sync(specs);
+    await this.builder.rebuild();
+  }
+}

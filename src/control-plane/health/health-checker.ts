@@ -1,0 +1,118 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'winston';
+import type { HealthCheckPolicy } from '../../../gen/nerve/discovery/v1/policy';
+import type { EngineSpec } from '../../model/engine';
+import { type CheckState, INITIAL_CHECK_STATE, recordCheck } from '../../model/health';
+import { createHealthClient, type HealthClient } from '../../protocol/health';
+
+interface Target {
+  readonly key: string;
+  address: string;
+  policy: HealthCheckPolicy;
+  client: HealthClient;
+  state: CheckState;
+  timer: NodeJS.Timeout | undefined;
+  inFlight: boolean;
+}
+
+/** Called when an instance's health status (not just its counters) changes. */
+export type HealthChangeListener = (engine: string, instanceId: string, state: CheckState) => void;
+
+/**
+ * Active health checking with grpc.health.v1.Health/Check, one timer per instance, each on its engine's
+ * policy. An instance is SERVING or it fails the check (NOT_SERVING, an error, or no answer in time).
+ */
+export class HealthChecker {
+  private readonly targets = new Map<string, Target>();
+  private stopped = false;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly onChange: HealthChangeListener,
+  ) {}
+
+  static key(engine: string, instanceId: string): string {
+    return `${engine}/${instanceId}`;
+  }
+
+  state(engine: string, instanceId: string): CheckState {
+    return this.targets.get(HealthChecker.key(engine, instanceId))?.state ?? INITIAL_CHECK_STATE;
+  }
+
+  /** Aligns the checked set with the specs: new instances start checking at once, removed ones stop. */
+  sync(specs: readonly EngineSpec[]): void {
+    if (this.stopped) return;
+    const wanted = new Set<string>();
+    for (const spec of specs) {
+      for (const instance of spec.instances) {
+        const key = HealthChecker.key(spec.name, instance.id);
+        wanted.add(key);
+        const policy = spec.policy.healthCheck!;
+        const existing = this.targets.get(key);
+        if (existing && existing.address === instance.address) {
+          existing.policy = policy;
+          continue;
+        }
+        if (existing) this.remove(existing);
+        const target: Target = {
+          key,
+          address: instance.address,
+          policy,
+          client: createHealthClient(instance.address),
+          state: INITIAL_CHECK_STATE,
+          timer: undefined,
+          inFlight: false,
+        };
+        this.targets.set(key, target);
+        this.check(target, spec.name, instance.id);
+      }
+    }
+    for (const target of this.targets.values()) if (!wanted.has(target.key)) this.remove(target);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const target of this.targets.values()) this.remove(target);
+  }
+
+  private remove(target: Target): void {
+    clearTimeout(target.timer);
+    target.client.close();
+    this.targets.delete(target.key);
+  }
+
+  private check(target: Target, engine: string, instanceId: string): void {
+    if (target.inFlight) return;
+    target.inFlight = true;
+    const started = performance.now();
+    const deadline = Date.now() + target.policy.timeoutMs;
+    target.client.Check({ service: '' }, { deadline }, (err, response) => {
+      target.inFlight = false;
+      if (this.targets.get(target.key) !== target) return; // removed while in flight
+      const ok = !err && response?.status === 'SERVING';
+      const error = err
+        ? `${grpc.status[err.code] ?? err.code}: ${err.details}`
+        : `status ${response?.status}`;
+      const previous = target.state;
+      target.state = recordCheck(
+        previous,
+        { ok, error, atMs: Date.now(), latencyMs: performance.now() - started },
+        target.policy,
+      );
+      if (target.state.status !== previous.status) {
+        const level = target.state.status === 'unhealthy' ? 'warn' : 'info';
+        this.logger.log(level, 'instance health changed', {
+          engine,
+          instanceId,
+          address: target.address,
+          from: previous.status,
+          to: target.state.status,
+          error: target.state.lastError,
+        });
+        this.onChange(engine, instanceId, target.state);
+      }
+      target.timer = setTimeout(() => this.check(target, engine, instanceId), target.policy.intervalMs);
+      target.timer.unref();
+    });
+  }
+}

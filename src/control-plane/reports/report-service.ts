@@ -1,0 +1,36 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'winston';
+import {
+  ReportServiceService,
+  type StreamReportsRequest,
+  type StreamReportsResponse,
+} from '../../../gen/nerve/report/v1/report';
+import type { LoadStats } from './load-stats';
+
+/** nerve.report.v1.ReportService: routers stream per-instance load; it lands in LoadStats. */
+export function addReportService(
+  server: grpc.Server,
+  stats: LoadStats,
+  intervalMs: number,
+  logger: Logger,
+): { closeAll(): void } {
+  const calls = new Set<grpc.ServerDuplexStream<StreamReportsRequest, StreamReportsResponse>>();
+  server.addService(ReportServiceService, {
+    streamReports(call: grpc.ServerDuplexStream<StreamReportsRequest, StreamReportsResponse>) {
+      calls.add(call);
+      call.on('close', () => calls.delete(call));
+      call.write({ reportIntervalMs: intervalMs });
+      call.on('data', (report: StreamReportsRequest) => {
+        logger.debug('load report', { nodeId: report.nodeId, instances: report.loads.length });
+        stats.record(report.nodeId, report.loads);
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined); // a router going away is normal
+    },
+  });
+  return {
+    closeAll: () => {
+      for (const call of calls) call.end();
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import {
+  EngineCircuits,
+  EngineCluster,
+  HealthStatus,
+  RouteTable,
+} from '../../../gen/nerve/discovery/v1/resources';
+import type { EngineSpec, HealthState } from '../../model/engine';
+import type { ResourceInput } from '../../model/snapshot';
+import {
+  ENGINE_CIRCUITS_TYPE,
+  ENGINE_CLUSTER_TYPE,
+  ROUTE_TABLE_NAME,
+  ROUTE_TABLE_TYPE,
+} from '../../protocol/type-urls';
+
+/** What active health checking says of an instance; draining comes from the spec. */
+export type HealthLookup = (engine: string, instanceId: string) => Exclude<HealthState, 'draining'>;
+
+const HEALTH_TO_PROTO: Record<HealthState, HealthStatus> = {
+  healthy: HealthStatus.HEALTH_STATUS_HEALTHY,
+  unhealthy: HealthStatus.HEALTH_STATUS_UNHEALTHY,
+  draining: HealthStatus.HEALTH_STATUS_DRAINING,
+  unknown: HealthStatus.HEALTH_STATUS_UNKNOWN,
+};
+
+export function engineCluster(spec: EngineSpec, health: HealthLookup): EngineCluster {
+  return {
+    name: spec.name,
+    versions: spec.versions.map((v) => ({ name: v.name, weight: v.weight })),
+    endpoints: spec.instances.map((i) => ({
+      id: i.id,
+      address: i.address,
+      version: i.version,
+      weight: i.weight,
+      health: HEALTH_TO_PROTO[i.draining ? 'draining' : health(spec.name, i.id)],
+      priority: i.priority,
+    })),
+    policy: spec.policy,
+    services: [...spec.services],
+  };
+}
+
+export function routeTable(specs: readonly EngineSpec[]): RouteTable {
+  return { routes: specs.map((s) => ({ engine: s.name, authorities: [s.name], services: [...s.services] })) };
+}
+
+/**
+ * The NERVE projection of the configuration: what Nerve's own routers subscribe to. Specs must be sorted
+ * by name so equal configurations encode to equal bytes (and so equal versions).
+ */
+export function nerveResources(
+  specs: readonly EngineSpec[],
+  health: HealthLookup,
+): Map<string, ResourceInput[]> {
+  const content = new Map<string, ResourceInput[]>();
+  content.set(
+    ENGINE_CLUSTER_TYPE,
+    specs.map((s) => ({ name: s.name, body: EngineCluster.encode(engineCluster(s, health)).finish() })),
+  );
+  content.set(ROUTE_TABLE_TYPE, [
+    { name: ROUTE_TABLE_NAME, body: RouteTable.encode(routeTable(specs)).finish() },
+  ]);
+  content.set(
+    ENGINE_CIRCUITS_TYPE,
+    specs.map((s) => ({
+      name: s.name,
+      body: EngineCircuits.encode({ engine: s.name, instances: [] }).finish(),
+    })),
+  );
+  return content;
+}

@@ -1,0 +1,141 @@
+import type { Resource, Snapshot } from '../../model/snapshot';
+import type { Any, DiscoveryRequest, DiscoveryResponse } from '../../protocol/ads';
+import type { TypeStatus } from './stream-state';
+
+/** A protocol violation by the client; the server closes the stream with INVALID_ARGUMENT. */
+export class XdsProtocolError extends Error {}
+
+interface TypeState {
+  wildcard: boolean;
+  names: Set<string>;
+  /** Nonce of the response the client has not answered yet, or '' when none is outstanding. */
+  awaitingNonce: string;
+  /** A newer snapshot arrived while a response was outstanding. */
+  pending: boolean;
+  sentVersion: string;
+  /** name=version pairs of the last response: equal content is never sent twice in a row. */
+  sentSignature: string | undefined;
+  ackedVersion: string;
+  nack?: { version: string; error: string; atMs: number };
+}
+
+export interface SotwStreamOptions {
+  send(response: DiscoveryResponse): void;
+  now(): number;
+  controlPlaneId: string;
+  /** Called on every NACK, for logs and metrics. */
+  onNack?(typeUrl: string, version: string, error: string): void;
+}
+
+/**
+ * The state-of-the-world protocol for one ADS stream, free of I/O (Envoy's "xDS REST and gRPC protocol"):
+ * one outstanding response per type, answered by an ACK or a NACK carrying its nonce; requests carrying
+ * an older nonce are stale and ignored; a NACKed version is not sent again, the next change is; names
+ * requested before they exist are remembered and sent when they appear; nothing is pushed unless the
+ * content for the client's subscription changed.
+ */
+export class SotwStream {
+  private readonly types = new Map<string, TypeState>();
+  private snapshot: Snapshot | undefined;
+  private nonce = 0;
+
+  constructor(private readonly options: SotwStreamOptions) {}
+
+  handleRequest(request: DiscoveryRequest, snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    const typeUrl = request.type_url;
+    if (!typeUrl) throw new XdsProtocolError('DiscoveryRequest.type_url is required on an aggregated stream');
+    let state = this.types.get(typeUrl);
+    const first = state === undefined;
+    if (!state) {
+      state = {
+        wildcard: false,
+        names: new Set(),
+        awaitingNonce: '',
+        pending: false,
+        sentVersion: '',
+        sentSignature: undefined,
+        ackedVersion: '',
+      };
+      this.types.set(typeUrl, state);
+    }
+    const nonce = request.response_nonce;
+    if (nonce !== '') {
+      if (nonce !== state.awaitingNonce) return; // stale: answers a response that was superseded
+      state.awaitingNonce = '';
+      if (request.error_detail) {
+        const error = request.error_detail.message || `code ${request.error_detail.code}`;
+        state.nack = { version: state.sentVersion, error, atMs: this.options.now() };
+        this.options.onNack?.(typeUrl, state.sentVersion, error);
+      } else {
+        state.ackedVersion = request.version_info;
+      }
+    }
+    const subscriptionChanged = this.updateSubscription(state, request.resource_names, first);
+    if (first || subscriptionChanged || state.pending) this.push(typeUrl, state, first);
+  }
+
+  /** A new snapshot is being served: push every type whose subscribed content changed. */
+  onSnapshot(snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    for (const [typeUrl, state] of this.types) this.push(typeUrl, state, false);
+  }
+
+  status(): TypeStatus[] {
+    return [...this.types].map(([typeUrl, s]) => ({
+      typeUrl,
+      wildcard: s.wildcard,
+      subscribed: [...s.names],
+      sentVersion: s.sentVersion,
+      ackedVersion: s.ackedVersion,
+      nack: s.nack,
+    }));
+  }
+
+  private updateSubscription(state: TypeState, names: readonly string[], first: boolean): boolean {
+    const wildcard = names.includes('*') || (names.length === 0 && (first || state.wildcard));
+    const explicit = names.filter((n) => n !== '*');
+    const changed =
+      wildcard !== state.wildcard ||
+      explicit.length !== state.names.size ||
+      explicit.some((n) => !state.names.has(n));
+    state.wildcard = wildcard;
+    state.names = new Set(explicit);
+    return changed;
+  }
+
+  private push(typeUrl: string, state: TypeState, force: boolean): void {
+    if (state.awaitingNonce !== '') {
+      state.pending = true; // flow control: wait for the client to answer the outstanding response
+      return;
+    }
+    state.pending = false;
+    const typeSnapshot = this.snapshot?.types.get(typeUrl);
+    if (!typeSnapshot && !force) return;
+    const selected: Resource[] = [];
+    if (typeSnapshot && state.wildcard) {
+      for (const r of typeSnapshot.resources.values()) selected.push(r);
+    } else if (typeSnapshot) {
+      for (const name of state.names) {
+        const r = typeSnapshot.resources.get(name);
+        if (r) selected.push(r);
+      }
+    }
+    let signature = '';
+    for (const r of selected) signature += `${r.name}=${r.version};`;
+    if (!force && signature === state.sentSignature) return;
+    const nonce = String(++this.nonce);
+    const version = typeSnapshot?.version ?? '';
+    const resources: Any[] = selected.map((r) => ({ type_url: typeUrl, value: r.body as Buffer }));
+    state.awaitingNonce = nonce;
+    state.sentVersion = version;
+    state.sentSignature = signature;
+    this.options.send({
+      version_info: version,
+      resources,
+      type_url: typeUrl,
+      nonce,
+      control_plane: { identifier: this.options.controlPlaneId },
+    });
+  }
+}

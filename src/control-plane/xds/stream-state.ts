@@ -1,0 +1,16 @@
+/** What one xDS stream has been sent and has answered, per type: the status operators read. */
+export interface TypeStatus {
+  readonly typeUrl: string;
+  readonly wildcard: boolean;
+  readonly subscribed: readonly string[];
+  readonly sentVersion: string;
+  readonly ackedVersion: string;
+  readonly nack?: { readonly version: string; readonly error: string; readonly atMs: number };
+}
+
+export interface StreamStatus {
+  readonly nodeId: string;
+  readonly peer: string;
+  readonly connectedAtMs: number;
+  readonly types: readonly TypeStatus[];
+}

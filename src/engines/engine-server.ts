@@ -1,0 +1,139 @@
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import {
+  EngineService,
+  type EngineServer as EngineHandlers,
+  type InvokeRequest,
+  type InvokeResponse,
+  type InvokeStreamRequest,
+  type InvokeStreamResponse,
+} from '../../gen/nerve/engine/v1/engine';
+import type { Logger } from '../observability/logger';
+import { COMPUTATIONS, ENGINE_TYPES } from './computations';
+import { InvalidInputError } from './computations/computation';
+
+export interface EngineOptions {
+  /** Demo engine type: which operations it answers. */
+  readonly type: string;
+  /** Engine it serves as (default: the type). */
+  readonly name?: string;
+  readonly version?: string;
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logger: Logger;
+}
+
+/** A demo engine instance: nerve.engine.v1.Engine and grpc.health.v1.Health on one port. */
+export class DemoEngine {
+  readonly name: string;
+  readonly version: string;
+  private readonly server = new grpc.Server();
+  private readonly health = new HealthImplementation({ '': 'SERVING', 'nerve.engine.v1.Engine': 'SERVING' });
+  private readonly operations: readonly string[];
+  private boundPort = 0;
+
+  constructor(private readonly options: EngineOptions) {
+    const operations = ENGINE_TYPES.get(options.type);
+    if (!operations)
+      throw new Error(
+        `unknown engine type "${options.type}" (known: ${[...ENGINE_TYPES.keys()].join(', ')})`,
+      );
+    this.operations = operations;
+    this.name = options.name ?? options.type;
+    this.version = options.version ?? 'v1';
+    const handlers: EngineHandlers = {
+      invoke: (call, callback) => {
+        const result = this.run(call.request);
+        if (result instanceof Error) callback(result);
+        else callback(null, result);
+      },
+      invokeStream: (call: grpc.ServerDuplexStream<InvokeStreamRequest, InvokeStreamResponse>) => {
+        call.on('data', (request: InvokeStreamRequest) => {
+          const result = this.run(request);
+          if (result instanceof Error) call.emit('error', result);
+          else call.write(result);
+        });
+        call.on('end', () => call.end());
+        call.on('error', () => undefined);
+      },
+    };
+    this.server.addService(EngineService, handlers);
+    this.health.addToServer(this.server);
+  }
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get address(): string {
+    return `${this.options.host}:${this.boundPort}`;
+  }
+
+  async start(): Promise<this> {
+    this.boundPort = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(
+        `${this.options.host}:${this.options.port}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
+      ),
+    );
+    this.options.logger.info('engine listening', {
+      engine: this.name,
+      type: this.options.type,
+      id: this.id,
+      version: this.version,
+      address: this.address,
+    });
+    return this;
+  }
+
+  /** Reports NOT_SERVING (health checks take it out), finishes calls in flight, then closes. */
+  async stop(graceMs = 5_000): Promise<void> {
+    this.health.setStatus('', 'NOT_SERVING');
+    this.health.setStatus('nerve.engine.v1.Engine', 'NOT_SERVING');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Closes every connection at once, as a crash would (tests use it to kill an instance). */
+  kill(): void {
+    this.server.forceShutdown();
+  }
+
+  private run(request: InvokeRequest | InvokeStreamRequest): InvokeResponse | grpc.ServiceError {
+    const computation = this.operations.includes(request.operation)
+      ? COMPUTATIONS.get(request.operation)
+      : undefined;
+    if (!computation) {
+      return status(
+        grpc.status.INVALID_ARGUMENT,
+        `engine "${this.name}" (type ${this.options.type}) has no operation "${request.operation}"; it has: ${this.operations.join(', ')}`,
+      );
+    }
+    try {
+      const payload = computation.run(request.payload);
+      return { payload, instanceId: this.id, engine: this.name, version: this.version };
+    } catch (err) {
+      if (err instanceof InvalidInputError) return status(grpc.status.INVALID_ARGUMENT, err.message);
+      this.options.logger.error('computation failed', { operation: request.operation, error: String(err) });
+      return status(grpc.status.INTERNAL, `${request.operation} failed: ${String(err)}`);
+    }
+  }
+}
+
+function status(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
+}

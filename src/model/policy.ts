@@ -1,0 +1,46 @@
+import type { EnginePolicy } from './engine';
+
+/**
+ * Balancing strategies a policy may name. The router registers one picker per name; a test checks that
+ * every name here has one, so the control plane never accepts a strategy no router can run.
+ */
+export const STRATEGIES = ['round_robin'] as const;
+export type StrategyName = (typeof STRATEGIES)[number];
+
+/** gRPC status names accepted in retry policies. */
+export const RETRYABLE_CODES = [
+  'CANCELLED',
+  'UNKNOWN',
+  'DEADLINE_EXCEEDED',
+  'RESOURCE_EXHAUSTED',
+  'ABORTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+] as const;
+
+/** The policy an engine gets when it is created without one (e.g. by an instance registering itself). */
+export function defaultPolicy(): EnginePolicy {
+  return {
+    strategy: 'round_robin',
+    timeoutMs: 30_000,
+    retry: {
+      maxAttempts: 3,
+      initialBackoffMs: 50,
+      maxBackoffMs: 1_000,
+      backoffMultiplier: 2,
+      retryableCodes: ['UNAVAILABLE'],
+    },
+    breaker: {
+      failureRateThreshold: 50,
+      minimumCalls: 20,
+      windowSize: 100,
+      openMs: 30_000,
+      halfOpenPermits: 10,
+      slowCallMs: 0,
+      maxRequests: 1_000,
+      maxPending: 1_000,
+    },
+    fallbackEngines: [],
+    healthCheck: { intervalMs: 5_000, timeoutMs: 1_000, healthyThreshold: 1, unhealthyThreshold: 2 },
+  };
+}

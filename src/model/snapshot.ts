@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+
+/** One encoded resource. `version` is a digest of `body`, so equal content always has equal versions. */
+export interface Resource {
+  readonly name: string;
+  readonly version: string;
+  readonly body: Uint8Array;
+}
+
+export interface TypeSnapshot {
+  /** Changes exactly when some resource of this type was added, changed or removed. */
+  readonly version: string;
+  readonly resources: ReadonlyMap<string, Resource>;
+}
+
+/** An immutable, versioned view of every resource the control plane serves, keyed by type URL. */
+export interface Snapshot {
+  readonly serial: number;
+  readonly types: ReadonlyMap<string, TypeSnapshot>;
+}
+
+export const EMPTY_SNAPSHOT: Snapshot = { serial: 0, types: new Map() };
+
+export interface ResourceInput {
+  readonly name: string;
+  readonly body: Uint8Array;
+}
+
+export function digest(body: Uint8Array): string {
+  return createHash('sha256').update(body).digest('base64url').slice(0, 16);
+}
+
+function sameResources(a: ReadonlyMap<string, Resource>, b: ReadonlyMap<string, Resource>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, r] of a) if (b.get(name)?.version !== r.version) return false;
+  return true;
+}
+
+/**
+ * Builds the snapshot that follows `prev` with the given content (every type, complete). Types whose
+ * resources did not change keep their version and their objects; when nothing changed at all `prev`
+ * itself is returned, so callers can detect "no change" by identity and push nothing.
+ */
+export function nextSnapshot(
+  prev: Snapshot,
+  content: ReadonlyMap<string, readonly ResourceInput[]>,
+): Snapshot {
+  const serial = prev.serial + 1;
+  const types = new Map<string, TypeSnapshot>();
+  let changed = false;
+  for (const [typeUrl, inputs] of content) {
+    const resources = new Map<string, Resource>();
+    for (const input of inputs) {
+      if (resources.has(input.name))
+        throw new Error(`duplicate resource name "${input.name}" for ${typeUrl}`);
+      resources.set(input.name, { name: input.name, version: digest(input.body), body: input.body });
+    }
+    const old = prev.types.get(typeUrl);
+    if (old && sameResources(old.resources, resources)) {
+      types.set(typeUrl, old);
+    } else {
+      types.set(typeUrl, { version: String(serial), resources });
+      changed = true;
+    }
+  }
+  for (const typeUrl of prev.types.keys()) if (!content.has(typeUrl)) changed = true;
+  return changed ? { serial, types } : prev;
+}

@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import type { EngineSpec } from './engine';
+import { defaultPolicy, RETRYABLE_CODES, STRATEGIES } from './policy';
+
+/** Errors as values: config and API input are validated without throwing. */
+export type Result<T> = { ok: true; value: T } | { ok: false; errors: string[] };
+
+const NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+const SERVICE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+
+const name = z
+  .string()
+  .regex(NAME, 'must be 1-63 lowercase letters, digits, ".", "_" or "-", starting and ending alphanumeric');
+const count = z.number().int().min(0);
+
+export const addressSchema = z.string().refine((s) => {
+  const m = HOST_PORT.exec(s);
+  return m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536;
+}, 'must be host:port with a port from 1 to 65535');
+
+const retrySchema = z.strictObject({
+  maxAttempts: z.number().int().min(1).max(10).optional(),
+  initialBackoffMs: count.optional(),
+  maxBackoffMs: count.optional(),
+  backoffMultiplier: z.number().min(1).optional(),
+  retryableCodes: z.array(z.enum(RETRYABLE_CODES)).optional(),
+});
+const breakerSchema = z.strictObject({
+  failureRateThreshold: z.number().min(0).max(100).optional(),
+  minimumCalls: count.optional(),
+  windowSize: z.number().int().min(1).optional(),
+  openMs: count.optional(),
+  halfOpenPermits: z.number().int().min(1).optional(),
+  slowCallMs: count.optional(),
+  maxRequests: count.optional(),
+  maxPending: count.optional(),
+});
+const healthCheckSchema = z.strictObject({
+  intervalMs: z.number().int().min(10).optional(),
+  timeoutMs: z.number().int().min(1).optional(),
+  healthyThreshold: z.number().int().min(1).optional(),
+  unhealthyThreshold: z.number().int().min(1).optional(),
+});
+const policySchema = z.strictObject({
+  strategy: z.enum(STRATEGIES).optional(),
+  timeoutMs: z.number().int().min(1).optional(),
+  retry: retrySchema.optional(),
+  breaker: breakerSchema.optional(),
+  fallbackEngines: z.array(name).optional(),
+  healthCheck: healthCheckSchema.optional(),
+});
+
+const instanceSchema = z.strictObject({
+  id: name,
+  address: addressSchema,
+  version: z.string().min(1).optional(),
+  weight: count.max(1_000_000).default(100),
+  priority: count.max(100).default(0),
+  draining: z.boolean().default(false),
+});
+
+export const engineInputSchema = z
+  .strictObject({
+    name,
+    versions: z
+      .array(z.strictObject({ name: z.string().min(1), weight: count.max(1_000_000) }))
+      .min(1)
+      .default([{ name: 'v1', weight: 100 }]),
+    instances: z.array(instanceSchema).default([]),
+    policy: policySchema.default({}),
+    services: z
+      .array(z.string().regex(SERVICE, 'must be a fully qualified service like acme.pricing.v1.Pricing'))
+      .default([]),
+  })
+  .superRefine((e, ctx) => {
+    const versions = new Set<string>();
+    e.versions.forEach((v, i) => {
+      if (versions.has(v.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['versions', i, 'name'],
+          message: `duplicate version "${v.name}"`,
+        });
+      versions.add(v.name);
+    });
+    if (e.versions.every((v) => v.weight === 0))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['versions'],
+        message: 'at least one version needs a weight above 0',
+      });
+    const ids = new Set<string>();
+    e.instances.forEach((inst, i) => {
+      if (ids.has(inst.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['instances', i, 'id'],
+          message: `duplicate instance id "${inst.id}"`,
+        });
+      ids.add(inst.id);
+      if (inst.version !== undefined && !versions.has(inst.version)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['instances', i, 'version'],
+          message: `unknown version "${inst.version}" (declared: ${[...versions].join(', ')})`,
+        });
+      }
+    });
+    if (e.policy.fallbackEngines?.includes(e.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['policy', 'fallbackEngines'],
+        message: 'an engine cannot be its own fallback',
+      });
+    }
+  });
+
+export type EngineInput = z.input<typeof engineInputSchema>;
+
+/** Renders zod issues as `path: message` lines, the path in the user's own terms (`instances[1].address`). */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): string[] {
+  return issues.map((issue) => {
+    let path = prefix;
+    for (const key of issue.path) {
+      path += typeof key === 'number' ? `[${key}]` : path === '' ? String(key) : `.${String(key)}`;
+    }
+    return path === '' ? issue.message : `${path}: ${issue.message}`;
+  });
+}
+
+/** Validates engine input (YAML or API) into a complete spec, defaults filled in. */
+export function parseEngineSpec(input: unknown, prefix = ''): Result<EngineSpec> {
+  const parsed = engineInputSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, errors: formatIssues(parsed.error.issues, prefix) };
+  const e = parsed.data;
+  const base = defaultPolicy();
+  const p = e.policy;
+  const spec: EngineSpec = {
+    name: e.name,
+    versions: e.versions,
+    instances: e.instances.map((i) => ({ ...i, version: i.version ?? e.versions[0].name })),
+    policy: {
+      strategy: p.strategy ?? base.strategy,
+      timeoutMs: p.timeoutMs ?? base.timeoutMs,
+      retry: { ...base.retry!, ...p.retry },
+      breaker: { ...base.breaker!, ...p.breaker },
+      fallbackEngines: p.fallbackEngines ?? base.fallbackEngines,
+      healthCheck: { ...base.healthCheck!, ...p.healthCheck },
+    },
+    services: e.services,
+    revision: 0,
+  };
+  return { ok: true, value: spec };
+}

@@ -14,10 +14,13 @@ const name = z
   .regex(NAME, 'must be 1-63 lowercase letters, digits, ".", "_" or "-", starting and ending alphanumeric');
 const count = z.number().int().min(0);
 
-export const addressSchema = z.string().refine((s) => {
+/** host:port with a port from 1 to 65535 (IPv6 hosts in brackets). */
+export function isHostPort(s: string): boolean {
   const m = HOST_PORT.exec(s);
   return m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536;
-}, 'must be host:port with a port from 1 to 65535');
+}
+
+export const addressSchema = z.string().refine(isHostPort, 'must be host:port with a port from 1 to 65535');
 
 const retrySchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(10).optional(),

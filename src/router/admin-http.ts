@@ -1,0 +1,44 @@
+import * as http from 'node:http';
+import type { Registry } from 'prom-client';
+import type { RoutingState } from './routing-state';
+import type { AdsClient } from './xds/ads-client';
+
+/**
+ * The router's admin port: /metrics (Prometheus), /ready (200 once it has a config from a control plane),
+ * /config (what it routes by, for operators). Plain node:http: nothing here is worth a framework.
+ */
+export function createAdminServer(state: RoutingState, ads: AdsClient, registry: Registry): http.Server {
+  return http.createServer((req, res) => {
+    const send = (status: number, type: string, body: string) => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(body);
+    };
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (req.method !== 'GET') return send(405, 'text/plain', 'GET only\n');
+    if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => send(200, registry.contentType, text),
+        (err: Error) => send(500, 'text/plain', `${err.message}\n`),
+      );
+      return;
+    }
+    if (path === '/ready') {
+      const ready = state.generation > 0;
+      return send(
+        ready ? 200 : 503,
+        'application/json',
+        JSON.stringify({ ready, xdsConnected: ads.connected }),
+      );
+    }
+    if (path === '/config') {
+      const engines = state.engineNames().map((name) => state.engine(name)!.cluster);
+      const xds = Object.fromEntries(ads.states);
+      return send(
+        200,
+        'application/json',
+        JSON.stringify({ generation: state.generation, xds, engines }, null, 2),
+      );
+    }
+    send(404, 'text/plain', 'not found: try /metrics, /ready or /config\n');
+  });
+}

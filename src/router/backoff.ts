@@ -1,0 +1,26 @@
+/**
+ * Exponential backoff with full jitter (gRPC connection backoff: initial 1 s, ×1.6, max 120 s; ours is
+ * tighter because a router without config cannot serve): delay n is random(0, min(initial·mult^n, max)),
+ * never below `floorMs`. `reset` after a connection proves healthy.
+ */
+export class Backoff {
+  private attempt = 0;
+
+  constructor(
+    private readonly initialMs = 100,
+    private readonly maxMs = 5_000,
+    private readonly multiplier = 1.6,
+    private readonly floorMs = 20,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  next(): number {
+    const cap = Math.min(this.initialMs * this.multiplier ** this.attempt, this.maxMs);
+    this.attempt++;
+    return Math.max(this.floorMs, Math.round(this.random() * cap));
+  }
+
+  reset(): void {
+    this.attempt = 0;
+  }
+}

@@ -1,0 +1,23 @@
+import { STRATEGIES } from '../../model/policy';
+import type { Strategy } from './picker';
+import { roundRobin } from './round-robin';
+
+/** Strategies by name. Adding one: a new file and one entry here; a test checks STRATEGIES is covered. */
+const registry = new Map<string, Strategy>([roundRobin].map((s) => [s.name, s]));
+
+export function getStrategy(name: string): Strategy | undefined {
+  return registry.get(name);
+}
+
+export function hasStrategy(name: string): boolean {
+  return registry.has(name);
+}
+
+export function strategyNames(): string[] {
+  return [...registry.keys()];
+}
+
+/** Strategies the control plane may send that this router lacks (should be none). */
+export function missingStrategies(): string[] {
+  return STRATEGIES.filter((s) => !registry.has(s));
+}

@@ -1,0 +1,59 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AdsClient } from './xds/ads-client';
+import type { RoutingState } from './routing-state';
+
+/**
+ * The router's Prometheus registry. Request counts are read from InstanceStats at scrape time, so the
+ * request path pays nothing for metrics.
+ */
+export function routerMetrics(state: RoutingState, ads: AdsClient, routerId: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ router: routerId });
+  collectDefaultMetrics({ register: registry, prefix: 'nerve_router_process_' });
+  new Counter({
+    name: 'nerve_router_requests_total',
+    help: 'Calls routed to an engine instance, by outcome.',
+    labelNames: ['engine', 'instance', 'outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of state.allStats()) {
+        this.inc(
+          { engine: s.engine, instance: s.instanceId, outcome: 'ok' },
+          s.totalRequests - s.totalErrors,
+        );
+        this.inc({ engine: s.engine, instance: s.instanceId, outcome: 'error' }, s.totalErrors);
+      }
+    },
+  });
+  new Gauge({
+    name: 'nerve_router_in_flight',
+    help: 'Calls in flight per engine instance.',
+    labelNames: ['engine', 'instance'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of state.allStats()) this.set({ engine: s.engine, instance: s.instanceId }, s.inFlight);
+    },
+  });
+  new Gauge({
+    name: 'nerve_router_xds_connected',
+    help: '1 while the ADS stream to a control plane is up.',
+    registers: [registry],
+    collect() {
+      this.set(ads.connected ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'nerve_router_xds_updates_total',
+    help: 'xDS responses by type and result.',
+    labelNames: ['type', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [typeUrl, s] of ads.states)
+        this.inc({ type: typeUrl.split('.').pop()!, result: 'accepted' }, s.updates);
+    },
+  });
+  return registry;
+}

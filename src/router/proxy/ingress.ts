@@ -1,0 +1,121 @@
+import * as http2 from 'node:http2';
+import type { Logger } from '../../observability/logger';
+import type { RoutingState } from '../routing-state';
+import { forward } from './forward';
+import { Status, respondError } from './grpc-status';
+import type { UpstreamPool } from './upstream-pool';
+
+export const ENGINE_HEADER = 'x-nerve-engine';
+export const SESSION_HEADER = 'x-nerve-session';
+
+/**
+ * Picks the engine for a call, in order: the x-nerve-engine header, the :authority host (the engine name,
+ * as Envoy matches virtual hosts), the service in :path when an engine's config lists it.
+ * Returns the engine name, or an error message when nothing matched.
+ */
+export function resolveEngine(
+  state: RoutingState,
+  headers: http2.IncomingHttpHeaders,
+): { engine?: string; error?: string } {
+  const named = headers[ENGINE_HEADER];
+  if (typeof named === 'string' && named !== '') {
+    return state.engine(named)
+      ? { engine: named }
+      : { error: `no engine "${named}" (from ${ENGINE_HEADER}); known: ${list(state)}` };
+  }
+  const authority = headers[':authority'];
+  if (typeof authority === 'string') {
+    const host = authority.startsWith('[')
+      ? authority.slice(0, authority.indexOf(']') + 1)
+      : authority.split(':', 1)[0];
+    const engine = state.engineForAuthority(host);
+    if (engine) return { engine };
+  }
+  const path = headers[':path'] ?? '';
+  const service = path.slice(1, path.lastIndexOf('/'));
+  const engine = state.engineForService(service);
+  if (engine) return { engine };
+  return {
+    error: `no engine for ${path} at authority "${authority ?? ''}": set ${ENGINE_HEADER}, use an engine name as the authority, or list the service in an engine's config; known engines: ${list(state)}`,
+  };
+}
+
+function list(state: RoutingState): string {
+  const names = state.engineNames();
+  return names.length === 0 ? '(none yet)' : names.slice(0, 20).join(', ') + (names.length > 20 ? ', …' : '');
+}
+
+/** The router's gRPC ingress: an HTTP/2 server that routes every stream to an engine instance. */
+export class Ingress {
+  readonly server: http2.Http2Server;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+
+  constructor(
+    private readonly state: RoutingState,
+    private readonly pool: UpstreamPool,
+    private readonly logger: Logger,
+  ) {
+    this.server = http2.createServer();
+    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+    this.server.on('session', (session) => {
+      this.sessions.add(session);
+      session.on('close', () => this.sessions.delete(session));
+      session.on('error', () => undefined);
+    });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  /** Stops accepting, lets calls in flight finish (GOAWAY), and resolves when all sessions closed or after graceMs. */
+  close(graceMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        for (const s of this.sessions) s.destroy();
+        resolve();
+      }, graceMs);
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      for (const s of this.sessions) s.close();
+    });
+  }
+
+  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    const contentType = headers['content-type'];
+    if (
+      headers[':method'] !== 'POST' ||
+      typeof contentType !== 'string' ||
+      !contentType.startsWith('application/grpc')
+    ) {
+      stream.on('error', () => undefined);
+      stream.respond({ ':status': 415, 'content-type': 'text/plain' });
+      stream.end('this port speaks gRPC: POST with content-type application/grpc\n');
+      return;
+    }
+    const resolved = resolveEngine(this.state, headers);
+    const entry = resolved.engine === undefined ? undefined : this.state.engine(resolved.engine);
+    if (!entry) {
+      respondError(stream, Status.NOT_FOUND, resolved.error ?? `no engine "${resolved.engine}"`);
+      return;
+    }
+    const session = headers[SESSION_HEADER];
+    const endpoint = entry.picker.pick(typeof session === 'string' ? session : undefined);
+    if (!endpoint) {
+      respondError(stream, Status.UNAVAILABLE, entry.picker.reason);
+      return;
+    }
+    forward(stream, headers, endpoint, entry.defaultTimeout, this.pool);
+    if (this.logger.isDebugEnabled())
+      this.logger.debug('routed', { engine: endpoint.engine, instance: endpoint.id, path: headers[':path'] });
+  }
+}

@@ -1,0 +1,111 @@
+import type * as http from 'node:http';
+import type { Logger } from '../observability/logger';
+import { createAdminServer } from './admin-http';
+import { routerMetrics } from './metrics';
+import { Ingress } from './proxy/ingress';
+import { UpstreamPool } from './proxy/upstream-pool';
+import { Reporter } from './reporter';
+import { engineCircuitsType } from './resources/engine-circuits';
+import { engineClusterType } from './resources/engine-cluster';
+import { routeTableType } from './resources/route-table';
+import { RoutingState } from './routing-state';
+import { AdsClient } from './xds/ads-client';
+
+export interface RouterOptions {
+  /** Control-plane gRPC addresses (host:port); the router uses one at a time and fails over in turn. */
+  readonly controlPlanes: readonly string[];
+  readonly id: string;
+  readonly host: string;
+  /** Ingress port; 0 picks a free one. */
+  readonly port: number;
+  readonly adminPort: number;
+  readonly logger: Logger;
+  readonly reportIntervalMs?: number;
+}
+
+const VERSION = '0.1.0';
+
+/**
+ * A data-plane router. It never imports control-plane code: it learns everything over xDS, and keeps
+ * routing on its last good config when the control plane is away (static stability).
+ */
+export class Router {
+  readonly state = new RoutingState();
+  readonly ads: AdsClient;
+  readonly reporter: Reporter;
+  private readonly pool: UpstreamPool;
+  private readonly ingress: Ingress;
+  private readonly admin: http.Server;
+  private ports = { ingress: 0, admin: 0 };
+
+  constructor(private readonly options: RouterOptions) {
+    const { logger } = options;
+    this.pool = new UpstreamPool(logger);
+    this.ingress = new Ingress(this.state, this.pool, logger);
+    this.ads = new AdsClient({
+      addresses: options.controlPlanes,
+      node: {
+        id: options.id,
+        cluster: 'nerve-router',
+        user_agent_name: 'nerve-router',
+        user_agent_version: VERSION,
+      },
+      logger,
+      types: [
+        engineClusterType((clusters) => {
+          this.state.applyClusters(clusters);
+          this.pool.retain(new Set(clusters.flatMap((c) => c.endpoints.map((e) => e.address))));
+        }),
+        routeTableType((tables) => this.state.applyRoutes(tables)),
+        engineCircuitsType((circuits) => this.state.applyCircuits(circuits)),
+      ],
+    });
+    this.reporter = new Reporter(
+      options.controlPlanes,
+      options.id,
+      this.state,
+      logger,
+      options.reportIntervalMs,
+    );
+    this.admin = createAdminServer(this.state, this.ads, routerMetrics(this.state, this.ads, options.id));
+  }
+
+  async start(): Promise<this> {
+    this.ports.ingress = await this.ingress.listen(this.options.host, this.options.port);
+    this.ports.admin = await new Promise<number>((resolve, reject) => {
+      this.admin.once('error', reject);
+      this.admin.listen(this.options.adminPort, this.options.host, () => {
+        const a = this.admin.address();
+        resolve(typeof a === 'object' && a ? a.port : this.options.adminPort);
+      });
+    });
+    this.ads.start();
+    this.reporter.start();
+    this.options.logger.info('router listening', {
+      id: this.options.id,
+      ingress: `${this.options.host}:${this.ports.ingress}`,
+      admin: `${this.options.host}:${this.ports.admin}`,
+      controlPlanes: this.options.controlPlanes,
+    });
+    return this;
+  }
+
+  get port(): number {
+    return this.ports.ingress;
+  }
+
+  get adminPort(): number {
+    return this.ports.admin;
+  }
+
+  /** Stops taking calls, lets calls in flight finish within graceMs, sends a last report, closes. */
+  async stop(graceMs = 5_000): Promise<void> {
+    await this.ingress.close(graceMs);
+    this.reporter.flush();
+    this.reporter.stop();
+    this.ads.stop();
+    this.pool.closeAll();
+    this.admin.closeAllConnections();
+    await new Promise<void>((resolve) => this.admin.close(() => resolve()));
+  }
+}

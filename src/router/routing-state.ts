@@ -1,0 +1,102 @@
+import type { EngineCircuits, EngineCluster, RouteTable } from '../../gen/nerve/discovery/v1/resources';
+import { selectEndpoints } from './balancer/endpoints';
+import type { Picker } from './balancer/picker';
+import { getStrategy } from './balancer/registry';
+import { InstanceStats } from './stats/instance-stats';
+
+export interface EngineEntry {
+  readonly cluster: EngineCluster;
+  readonly picker: Picker;
+  /** grpc-timeout header value applied when the caller sets no deadline ('' for none). */
+  readonly defaultTimeout: string;
+}
+
+/**
+ * Everything the router knows from the control plane, in the shape the request path needs: engines by
+ * name with ready pickers, and lookups from :authority and service to engine. Replaced per xDS update;
+ * read per request.
+ */
+export class RoutingState {
+  private engines = new Map<string, EngineEntry>();
+  private byAuthority = new Map<string, string>();
+  private byService = new Map<string, string>();
+  private circuits = new Map<string, EngineCircuits>();
+  private readonly stats = new Map<string, InstanceStats>();
+  private live = new Set<string>();
+  /** Increases on every applied change; tests and the admin page use it. */
+  generation = 0;
+
+  engine(name: string): EngineEntry | undefined {
+    return this.engines.get(name);
+  }
+
+  engineForAuthority(host: string): string | undefined {
+    return this.byAuthority.get(host);
+  }
+
+  engineForService(service: string): string | undefined {
+    return this.byService.get(service);
+  }
+
+  engineNames(): string[] {
+    return [...this.engines.keys()];
+  }
+
+  applyClusters(clusters: readonly EngineCluster[]): void {
+    const engines = new Map<string, EngineEntry>();
+    const live = new Set<string>();
+    for (const cluster of clusters) {
+      const strategy = getStrategy(cluster.policy!.strategy)!; // validated on receipt
+      const selection = selectEndpoints(cluster, (id) => this.statsFor(cluster.name, id));
+      for (const e of cluster.endpoints) live.add(`${cluster.name}/${e.id}`);
+      const timeoutMs = cluster.policy?.timeoutMs ?? 0;
+      engines.set(cluster.name, {
+        cluster,
+        picker: strategy.build(selection.endpoints, selection.reason),
+        defaultTimeout: timeoutMs > 0 ? `${timeoutMs}m` : '',
+      });
+    }
+    this.engines = engines;
+    this.live = live;
+    this.generation++;
+  }
+
+  applyRoutes(tables: readonly RouteTable[]): void {
+    const byAuthority = new Map<string, string>();
+    const byService = new Map<string, string>();
+    for (const route of tables[0]?.routes ?? []) {
+      for (const a of route.authorities) byAuthority.set(a, route.engine);
+      for (const s of route.services) byService.set(s, route.engine);
+    }
+    this.byAuthority = byAuthority;
+    this.byService = byService;
+    this.generation++;
+  }
+
+  applyCircuits(circuits: readonly EngineCircuits[]): void {
+    this.circuits = new Map(circuits.map((c) => [c.engine, c]));
+    this.generation++;
+  }
+
+  circuitsOf(engine: string): EngineCircuits | undefined {
+    return this.circuits.get(engine);
+  }
+
+  /** Every instance's stats; instances no longer configured are dropped after this read. */
+  drainStats(): InstanceStats[] {
+    const all = [...this.stats.values()];
+    for (const [key, s] of this.stats) if (!this.live.has(key) && s.inFlight === 0) this.stats.delete(key);
+    return all;
+  }
+
+  allStats(): IterableIterator<InstanceStats> {
+    return this.stats.values();
+  }
+
+  private statsFor(engine: string, id: string): InstanceStats {
+    const key = `${engine}/${id}`;
+    let s = this.stats.get(key);
+    if (!s) this.stats.set(key, (s = new InstanceStats(engine, id)));
+    return s;
+  }
+}

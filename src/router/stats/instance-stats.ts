@@ -1,0 +1,87 @@
+import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
+import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
+import { LatencyHistogram } from './latency-histogram';
+
+const CODE_NAMES = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+];
+
+/**
+ * What one router saw of one instance: interval counts (reported, then reset) and lifetime totals
+ * (scraped by Prometheus). Updated on the request path, so plain fields and typed arrays only.
+ */
+export class InstanceStats {
+  requests = 0;
+  errors = 0;
+  inFlight = 0;
+  totalRequests = 0;
+  totalErrors = 0;
+  readonly latency = new LatencyHistogram();
+  private readonly byCode = new Uint32Array(CODE_NAMES.length);
+
+  constructor(
+    readonly engine: string,
+    readonly instanceId: string,
+  ) {}
+
+  started(): void {
+    this.inFlight++;
+  }
+
+  /** `code` is the gRPC status the caller got (numeric); latency from request start to the end. */
+  finished(code: number, latencyMs: number): void {
+    this.inFlight--;
+    this.requests++;
+    this.totalRequests++;
+    this.latency.record(latencyMs);
+    if (code !== 0) {
+      this.errors++;
+      this.totalErrors++;
+      if (code > 0 && code < CODE_NAMES.length) this.byCode[code]++;
+      else this.byCode[2]++; // out of range: UNKNOWN
+    }
+  }
+
+  /** The interval's report; resets the interval counts. */
+  drain(): InstanceLoad {
+    const errorsByCode: Record<string, number> = {};
+    for (let i = 1; i < CODE_NAMES.length; i++)
+      if (this.byCode[i] > 0) errorsByCode[CODE_NAMES[i]] = this.byCode[i];
+    const load: InstanceLoad = {
+      engine: this.engine,
+      instanceId: this.instanceId,
+      requests: this.requests,
+      errors: this.errors,
+      inFlight: this.inFlight,
+      latency: {
+        sumMs: this.latency.sumMs,
+        maxMs: this.latency.maxMs,
+        p50Ms: this.latency.quantile(0.5),
+        p99Ms: this.latency.quantile(0.99),
+      },
+      circuit: CircuitState.CIRCUIT_STATE_CLOSED,
+      errorsByCode,
+    };
+    this.requests = 0;
+    this.errors = 0;
+    this.byCode.fill(0);
+    this.latency.reset();
+    return load;
+  }
+}

@@ -1,0 +1,133 @@
+import type { Logger } from '../../observability/logger';
+import {
+  type AdsStream,
+  createAdsClient,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+  type Node,
+} from '../../protocol/ads';
+import { Backoff } from '../backoff';
+import type { ResourceType } from '../resources/resource-type';
+
+const INVALID_ARGUMENT = 3;
+
+export interface AdsClientOptions {
+  /** Control-plane addresses, tried in turn. */
+  readonly addresses: readonly string[];
+  readonly node: Node;
+  readonly logger: Logger;
+  readonly types: readonly ResourceType<unknown>[];
+  readonly onConnected?: (address: string) => void;
+}
+
+/** Status of one subscribed type, for the router's admin page and tests. */
+export interface TypeState {
+  acceptedVersion: string;
+  lastNack?: { version: string; error: string };
+  updates: number;
+}
+
+/**
+ * The router's ADS client (state of the world, wildcard subscriptions). Every response is validated whole
+ * and ACKed or NACKed with a precise reason; a NACKed response changes nothing. On any stream failure it
+ * reconnects with backoff, to the next listed control plane, announcing the versions it already has.
+ */
+export class AdsClient {
+  readonly states = new Map<string, TypeState>();
+  private stream: AdsStream | undefined;
+  private client: ReturnType<typeof createAdsClient> | undefined;
+  private next = 0;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly backoff = new Backoff();
+  connected = false;
+
+  constructor(private readonly options: AdsClientOptions) {
+    for (const t of options.types) this.states.set(t.typeUrl, { acceptedVersion: '', updates: 0 });
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.stream?.cancel();
+    this.client?.close();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const address = this.options.addresses[this.next++ % this.options.addresses.length];
+    this.client?.close();
+    const client = (this.client = createAdsClient(address));
+    const stream = (this.stream = client.StreamAggregatedResources());
+    let failed = false;
+    const retry = (why: string) => {
+      if (failed || this.stopped) return;
+      failed = true;
+      this.connected = false;
+      const delay = this.backoff.next();
+      this.options.logger.warn('xDS stream lost; reconnecting', { address, error: why, retryInMs: delay });
+      this.timer = setTimeout(() => this.connect(), delay);
+    };
+    stream.on('data', (response: DiscoveryResponse) => {
+      if (!this.connected) {
+        this.connected = true;
+        this.backoff.reset();
+        this.options.logger.info('xDS stream established', { address });
+        this.options.onConnected?.(address);
+      }
+      this.handle(stream, response);
+    });
+    stream.on('error', (err: Error) => retry(err.message));
+    stream.on('end', () => retry('stream ended by the control plane'));
+    for (const t of this.options.types) stream.write(this.request(t.typeUrl, ''));
+  }
+
+  private request(typeUrl: string, nonce: string, error?: string): DiscoveryRequest {
+    return {
+      version_info: this.states.get(typeUrl)?.acceptedVersion ?? '',
+      node: this.options.node,
+      resource_names: [],
+      type_url: typeUrl,
+      response_nonce: nonce,
+      error_detail: error === undefined ? null : { code: INVALID_ARGUMENT, message: error },
+    };
+  }
+
+  private handle(stream: AdsStream, response: DiscoveryResponse): void {
+    const type = this.options.types.find((t) => t.typeUrl === response.type_url);
+    const state = this.states.get(response.type_url);
+    if (!type || !state) {
+      stream.write(this.request(response.type_url, response.nonce, `unsubscribed type ${response.type_url}`));
+      return;
+    }
+    let error: string | undefined;
+    let resources: unknown[] = [];
+    try {
+      resources = response.resources.map((any, i) => {
+        if (any.type_url !== type.typeUrl)
+          throw new Error(`resource ${i} has type ${any.type_url}, expected ${type.typeUrl}`);
+        return type.decode(any.value);
+      });
+      error = type.validate(resources);
+    } catch (err) {
+      error = `cannot decode ${type.typeUrl}: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    if (error === undefined) {
+      type.apply(resources);
+      state.acceptedVersion = response.version_info;
+      state.updates++;
+    } else {
+      state.lastNack = { version: response.version_info, error };
+      this.options.logger.warn('rejected xDS update; keeping the last good config', {
+        typeUrl: type.typeUrl,
+        version: response.version_info,
+        error,
+      });
+    }
+    stream.write(this.request(type.typeUrl, response.nonce, error));
+  }
+}

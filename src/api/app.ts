@@ -1,0 +1,22 @@
+import express from 'express';
+import type { AdminService } from '../control-plane/admin/admin-service';
+import type { Logger } from '../observability/logger';
+import { errorHandler, notFound, requestId } from './errors';
+import { engineRoutes } from './routes/engine-routes';
+import { healthRoutes } from './routes/health-routes';
+import { xdsRoutes } from './routes/xds-routes';
+
+export const API_PREFIX = '/api/v1/nerve';
+
+/** The REST bridge: the admin operations over HTTP/JSON, under /api/v1/nerve. */
+export function createApi(admin: AdminService, logger: Logger, startedAtMs = Date.now()): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestId);
+  app.use(express.json({ limit: '1mb' }));
+  app.use(API_PREFIX, healthRoutes(admin, startedAtMs), engineRoutes(admin), xdsRoutes(admin));
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

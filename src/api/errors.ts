@@ -1,0 +1,52 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { randomUUID } from 'node:crypto';
+import { AdminError, type AdminErrorCode } from '../control-plane/admin/admin-error';
+import type { Logger } from '../observability/logger';
+
+const HTTP_STATUS: Record<AdminErrorCode, number> = {
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  FAILED_PRECONDITION: 409,
+  ABORTED: 409,
+};
+
+/** Every REST error has this body: {"error":{"code","message","details","requestId"}}. */
+export function errorBody(code: string, message: string, details: readonly string[], requestId: string) {
+  return { error: { code, message, details, requestId } };
+}
+
+/** Takes the caller's x-request-id or makes one, and echoes it, so logs and errors can be matched. */
+export const requestId: RequestHandler = (req, res, next) => {
+  const given = req.get('x-request-id');
+  const id = given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+  res.locals.requestId = id;
+  res.set('x-request-id', id);
+  next();
+};
+
+export const notFound: RequestHandler = (req, res) => {
+  res
+    .status(404)
+    .json(errorBody('NOT_FOUND', `no route ${req.method} ${req.path}`, [], String(res.locals.requestId)));
+};
+
+/** Maps AdminError to its HTTP status; body-parser failures to 400; anything else to a sanitized 500. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, _req, res, _next) => {
+    const id = String(res.locals.requestId);
+    if (err instanceof AdminError) {
+      res.status(HTTP_STATUS[err.code]).json(errorBody(err.code, err.message, err.details, id));
+      return;
+    }
+    const status = (err as { status?: number }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      res.status(status).json(errorBody('INVALID_ARGUMENT', (err as Error).message, [], id));
+      return;
+    }
+    logger.error('request failed', { requestId: id, error: err instanceof Error ? err.stack : String(err) });
+    res
+      .status(500)
+      .json(errorBody('INTERNAL', 'internal error; see the control-plane log for this requestId', [], id));
+  };
+}

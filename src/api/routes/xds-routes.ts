@@ -1,0 +1,27 @@
+import { Router } from 'express';
+import type { AdminService } from '../../control-plane/admin/admin-service';
+
+/** Every connected data plane: node id, per type the version sent and ACKed, the last NACK and its error. */
+export function xdsRoutes(admin: AdminService): Router {
+  const router = Router();
+  router.get('/xds/clients', (_req, res) => {
+    res.json({
+      clients: admin.xdsClients().map((c) => ({
+        nodeId: c.nodeId,
+        peer: c.peer,
+        connectedAt: new Date(c.connectedAtMs).toISOString(),
+        types: c.types.map((t) => ({
+          typeUrl: t.typeUrl,
+          wildcard: t.wildcard,
+          subscribed: t.subscribed,
+          sentVersion: t.sentVersion,
+          ackedVersion: t.ackedVersion,
+          lastNack: t.nack
+            ? { version: t.nack.version, error: t.nack.error, at: new Date(t.nack.atMs).toISOString() }
+            : null,
+        })),
+      })),
+    });
+  });
+  return router;
+}

@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import type { EngineSpec } from '../model/engine';
+import { formatIssues, parseEngineSpec, type Result } from '../model/validate';
+
+const port = z.number().int().min(0).max(65535);
+
+const fileSchema = z.strictObject({
+  host: z.string().min(1).optional(),
+  apiPort: port.optional(),
+  xdsPort: port.optional(),
+  logLevel: z.enum(['error', 'warn', 'info', 'debug', 'silent']).optional(),
+  redisUrl: z.string().optional(),
+  router: z
+    .strictObject({
+      id: z.string().min(1).optional(),
+      port: port.optional(),
+      adminPort: port.optional(),
+      controlPlanes: z.array(z.string().min(1)).optional(),
+    })
+    .optional(),
+  engines: z.array(z.unknown()).default([]),
+});
+
+export type FileSettings = Omit<z.output<typeof fileSchema>, 'engines'> & { engines: EngineSpec[] };
+
+/** Parses a YAML config text; every problem is reported with its path (engines[1].instances[0].address: …). */
+export function parseConfigText(text: string, source: string): Result<FileSettings> {
+  let raw: unknown;
+  try {
+    raw = parse(text) ?? {};
+  } catch (err) {
+    return { ok: false, errors: [`${source}: not valid YAML: ${(err as Error).message}`] };
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success)
+    return { ok: false, errors: formatIssues(parsed.error.issues).map((e) => `${source}: ${e}`) };
+  const errors: string[] = [];
+  const engines: EngineSpec[] = [];
+  const names = new Set<string>();
+  parsed.data.engines.forEach((input, i) => {
+    const spec = parseEngineSpec(input, `engines[${i}]`);
+    if (!spec.ok) errors.push(...spec.errors.map((e) => `${source}: ${e}`));
+    else if (names.has(spec.value.name))
+      errors.push(`${source}: engines[${i}].name: duplicate engine "${spec.value.name}"`);
+    else {
+      names.add(spec.value.name);
+      engines.push(spec.value);
+    }
+  });
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: { ...parsed.data, engines } };
+}
+
+export function loadConfigFile(path: string): Result<FileSettings> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    return { ok: false, errors: [`cannot read config file ${path}: ${(err as Error).message}`] };
+  }
+  return parseConfigText(text, path);
+}

@@ -1,0 +1,64 @@
+import type { EngineSpec } from '../model/engine';
+import type { FileSettings } from './config-file';
+
+/** Every setting a Nerve process can take. Sources in order: flags, environment, config file, defaults. */
+export interface Settings {
+  readonly host: string;
+  readonly apiPort: number;
+  readonly xdsPort: number;
+  readonly routerPort: number;
+  readonly routerAdminPort: number;
+  readonly routerId: string;
+  readonly controlPlanes: readonly string[];
+  readonly logLevel: string;
+  readonly redisUrl: string | undefined;
+  readonly engines: readonly EngineSpec[];
+}
+
+export type Flags = Record<string, string | boolean | undefined>;
+
+export class SettingsError extends Error {}
+
+function portFrom(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new SettingsError(`${name} must be a port from 0 to 65535, got "${value}"`);
+  return n;
+}
+
+function flag(flags: Flags, name: string): string | undefined {
+  const v = flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Resolves settings; throws SettingsError with the offending source named. */
+export function resolveSettings(
+  flags: Flags,
+  env: NodeJS.ProcessEnv,
+  file: FileSettings | undefined,
+  defaults: { host: string },
+): Settings {
+  const port = (flagName: string, envName: string, fromFile: number | undefined, fallback: number) =>
+    portFrom(`--${flagName}`, flag(flags, flagName)) ??
+    portFrom(envName, env[envName]) ??
+    fromFile ??
+    fallback;
+  const controlPlanes = (flag(flags, 'control-plane') ?? env.CONTROL_PLANE ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return {
+    host: flag(flags, 'host') ?? env.HOST ?? file?.host ?? defaults.host,
+    apiPort: port('api-port', 'API_PORT', file?.apiPort, 3000),
+    xdsPort: port('xds-port', 'XDS_PORT', file?.xdsPort, 18000),
+    routerPort: port('port', 'ROUTER_PORT', file?.router?.port, 50051),
+    routerAdminPort: port('admin-port', 'ROUTER_ADMIN_PORT', file?.router?.adminPort, 9901),
+    routerId: flag(flags, 'id') ?? env.ROUTER_ID ?? file?.router?.id ?? `router-${process.pid}`,
+    controlPlanes:
+      controlPlanes.length > 0 ? controlPlanes : (file?.router?.controlPlanes ?? ['127.0.0.1:18000']),
+    logLevel: flag(flags, 'log-level') ?? env.LOG_LEVEL ?? file?.logLevel ?? 'info',
+    redisUrl: env.REDIS_URL || file?.redisUrl || undefined,
+    engines: file?.engines ?? [],
+  };
+}

@@ -46,7 +46,11 @@ const healthCheckSchema = z.strictObject({
   unhealthyThreshold: z.number().int().min(1).optional(),
 });
 const policySchema = z.strictObject({
-  strategy: z.enum(STRATEGIES).optional(),
+  strategy: z
+    .enum(STRATEGIES, {
+      error: (i) => `unknown strategy ${JSON.stringify(i.input)}; known: ${STRATEGIES.join(', ')}`,
+    })
+    .optional(),
   timeoutMs: z.number().int().min(1).optional(),
   retry: retrySchema.optional(),
   breaker: breakerSchema.optional(),

@@ -1,0 +1,101 @@
+import { parseConfigText } from '../../src/config/config-file';
+import { parseEngineSpec } from '../../src/model/validate';
+
+describe('engine spec validation', () => {
+  it('fills defaults', () => {
+    const r = parseEngineSpec({ name: 'math', instances: [{ id: 'm1', address: '127.0.0.1:5000' }] });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.versions).toEqual([{ name: 'v1', weight: 100 }]);
+    expect(r.value.instances[0]).toEqual({
+      id: 'm1',
+      address: '127.0.0.1:5000',
+      version: 'v1',
+      weight: 100,
+      priority: 0,
+      draining: false,
+    });
+    expect(r.value.policy.strategy).toBe('round_robin');
+    expect(r.value.policy.healthCheck).toEqual({
+      intervalMs: 5000,
+      timeoutMs: 1000,
+      healthyThreshold: 1,
+      unhealthyThreshold: 2,
+    });
+  });
+
+  it.each([
+    [{ name: 'Bad Name' }, 'name: must be 1-63 lowercase letters'],
+    [{ name: 'e', instances: [{ id: 'a', address: 'nohost' }] }, 'instances[0].address: must be host:port'],
+    [
+      { name: 'e', instances: [{ id: 'a', address: 'h:70000' }] },
+      'instances[0].address: must be host:port with a port from 1 to 65535',
+    ],
+    [
+      {
+        name: 'e',
+        instances: [
+          { id: 'a', address: 'h:1' },
+          { id: 'a', address: 'h:2' },
+        ],
+      },
+      'instances[1].id: duplicate instance id "a"',
+    ],
+    [
+      { name: 'e', instances: [{ id: 'a', address: 'h:1', version: 'v9' }] },
+      'instances[0].version: unknown version "v9" (declared: v1)',
+    ],
+    [
+      { name: 'e', versions: [{ name: 'v1', weight: 0 }] },
+      'versions: at least one version needs a weight above 0',
+    ],
+    [
+      { name: 'e', policy: { strategy: 'fastest' } },
+      'policy.strategy: unknown strategy "fastest"; known: round_robin',
+    ],
+    [
+      { name: 'e', policy: { fallbackEngines: ['e'] } },
+      'policy.fallbackEngines: an engine cannot be its own fallback',
+    ],
+    [{ name: 'e', policy: { retry: { retryableCodes: ['OK'] } } }, 'policy.retry.retryableCodes[0]'],
+    [{ name: 'e', colour: 'red' }, 'Unrecognized key: "colour"'],
+  ])('rejects %j with a message naming the field', (input, message) => {
+    const r = parseEngineSpec(input);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.join('\n')).toContain(message);
+  });
+});
+
+describe('config file validation', () => {
+  it('reads settings and engines', () => {
+    const r = parseConfigText(
+      'xdsPort: 0\nengines:\n  - name: math\n    instances: [{ id: m1, address: "127.0.0.1:1" }]\n',
+      'nerve.yaml',
+    );
+    expect(r.ok && r.value.engines.map((e) => e.name)).toEqual(['math']);
+  });
+
+  it('prefixes every error with the file and the path of the engine', () => {
+    const r = parseConfigText(
+      'engines:\n  - name: ok\n  - name: math\n    instances: [{ id: m1, address: nope }]\n',
+      'nerve.yaml',
+    );
+    expect(r).toEqual({
+      ok: false,
+      errors: ['nerve.yaml: engines[1].instances[0].address: must be host:port with a port from 1 to 65535'],
+    });
+  });
+
+  it('reports YAML syntax errors and duplicate engines', () => {
+    const bad = parseConfigText('engines: [', 'a.yaml');
+    expect(!bad.ok && bad.errors[0]).toMatch(/^a\.yaml: not valid YAML/);
+    const dup = parseConfigText('engines:\n  - name: x\n  - name: x\n', 'b.yaml');
+    expect(!dup.ok && dup.errors).toEqual(['b.yaml: engines[1].name: duplicate engine "x"']);
+  });
+
+  it('rejects unknown top-level settings', () => {
+    const r = parseConfigText('xdsport: 1\n', 'c.yaml');
+    expect(!r.ok && r.errors[0]).toContain('Unrecognized key: "xdsport"');
+  });
+});

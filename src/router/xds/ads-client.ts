@@ -25,6 +25,7 @@ export interface TypeState {
   acceptedVersion: string;
   lastNack?: { version: string; error: string };
   updates: number;
+  rejected: number;
 }
 
 /**
@@ -43,7 +44,7 @@ export class AdsClient {
   connected = false;
 
   constructor(private readonly options: AdsClientOptions) {
-    for (const t of options.types) this.states.set(t.typeUrl, { acceptedVersion: '', updates: 0 });
+    for (const t of options.types) this.states.set(t.typeUrl, { acceptedVersion: '', updates: 0, rejected: 0 });
   }
 
   start(): void {
@@ -122,6 +123,7 @@ export class AdsClient {
       state.updates++;
     } else {
       state.lastNack = { version: response.version_info, error };
+      state.rejected++;
       this.options.logger.warn('rejected xDS update; keeping the last good config', {
         typeUrl: type.typeUrl,
         version: response.version_info,

@@ -1,0 +1,201 @@
+import * as grpc from '@grpc/grpc-js';
+import { EngineClient, type InvokeResponse } from '../../gen/nerve/engine/v1/engine';
+import {
+  AdminClient,
+  type AddInstanceRequest,
+  type AddInstanceResponse,
+  type GetEngineRequest,
+  type GetEngineResponse,
+  type RemoveInstanceRequest,
+  type RemoveInstanceResponse,
+  type SetInstanceWeightRequest,
+  type SetInstanceWeightResponse,
+} from '../../gen/nerve/admin/v1/admin';
+import { createApi } from '../../src/api/app';
+import { listenHttp, type HttpHandle } from '../../src/api/server';
+import { ControlPlane } from '../../src/control-plane/control-plane';
+import { DemoEngine } from '../../src/engines/engine-server';
+import type { EngineInput } from '../../src/model/validate';
+import { parseEngineSpec } from '../../src/model/validate';
+import { createLogger } from '../../src/observability/logger';
+import { Router } from '../../src/router/router';
+import { MemoryStore } from '../../src/store/memory-store';
+import { waitFor } from './wait';
+
+export const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+
+export interface EngineGroup {
+  readonly name: string;
+  readonly type: string;
+  readonly instances: number;
+  readonly policy?: EngineInput['policy'];
+}
+
+/** A control plane, its REST API, one router and real demo engines, all on 127.0.0.1 with ephemeral ports. */
+export class TestCluster {
+  readonly engines = new Map<string, DemoEngine>();
+  private readonly clients: grpc.Client[] = [];
+
+  private constructor(
+    readonly cp: ControlPlane,
+    readonly router: Router,
+    readonly api: HttpHandle,
+  ) {}
+
+  static async start(groups: readonly EngineGroup[], healthIntervalMs = 100): Promise<TestCluster> {
+    const members: DemoEngine[] = [];
+    const specs = [];
+    for (const g of groups) {
+      const group = await Promise.all(
+        Array.from({ length: g.instances }, (_, i) =>
+          new DemoEngine({
+            type: g.type,
+            name: g.name,
+            id: `${g.name}-${i + 1}`,
+            host: '127.0.0.1',
+            port: 0,
+            logger,
+          }).start(),
+        ),
+      );
+      members.push(...group);
+      const spec = parseEngineSpec({
+        name: g.name,
+        instances: group.map((m) => ({ id: m.id, address: m.address })),
+        policy: {
+          ...g.policy,
+          healthCheck: {
+            intervalMs: healthIntervalMs,
+            timeoutMs: 500,
+            healthyThreshold: 1,
+            unhealthyThreshold: 1,
+            ...g.policy?.healthCheck,
+          },
+        },
+      });
+      if (!spec.ok) throw new Error(spec.errors.join('; '));
+      specs.push(spec.value);
+    }
+    const cp = await ControlPlane.start({
+      store: new MemoryStore(),
+      logger,
+      host: '127.0.0.1',
+      xdsPort: 0,
+      engines: specs,
+      reportIntervalMs: 200,
+    });
+    const api = await listenHttp(createApi(cp.admin, logger), '127.0.0.1', 0);
+    const router = await new Router({
+      controlPlanes: [`127.0.0.1:${cp.port}`],
+      id: 'test-router',
+      host: '127.0.0.1',
+      port: 0,
+      adminPort: 0,
+      logger,
+      reportIntervalMs: 200,
+    }).start();
+    const cluster = new TestCluster(cp, router, api);
+    for (const m of members) cluster.engines.set(m.id, m);
+    await waitFor(async () => (await cp.admin.health()).status === 'healthy', 'every instance healthy');
+    await waitFor(() => groups.every((g) => router.state.engine(g.name)), 'the router to know every engine');
+    return cluster;
+  }
+
+  get apiBase(): string {
+    return `http://127.0.0.1:${this.api.port}/api/v1/nerve`;
+  }
+
+  engineClient(options: grpc.ClientOptions = {}): EngineClient {
+    const c = new EngineClient(`127.0.0.1:${this.router.port}`, grpc.credentials.createInsecure(), options);
+    this.clients.push(c);
+    return c;
+  }
+
+  /** The admin gRPC API with promises (a real client over the network). */
+  adminClient() {
+    const c = new AdminClient(`127.0.0.1:${this.cp.port}`, grpc.credentials.createInsecure());
+    this.clients.push(c);
+    return {
+      getEngine: (r: GetEngineRequest) => unary<GetEngineRequest, GetEngineResponse>(c.getEngine.bind(c), r),
+      setInstanceWeight: (r: SetInstanceWeightRequest) =>
+        unary<SetInstanceWeightRequest, SetInstanceWeightResponse>(c.setInstanceWeight.bind(c), r),
+      addInstance: (r: AddInstanceRequest) =>
+        unary<AddInstanceRequest, AddInstanceResponse>(c.addInstance.bind(c), r),
+      removeInstance: (r: RemoveInstanceRequest) =>
+        unary<RemoveInstanceRequest, RemoveInstanceResponse>(c.removeInstance.bind(c), r),
+    };
+  }
+
+  /** The router's picker state for an engine, as ids of instances it can route to. */
+  routable(engine: string): string[] {
+    const entry = this.router.state.engine(engine);
+    if (!entry) return [];
+    const ids = new Set<string>();
+    for (let i = 0; i < 64; i++) {
+      const e = entry.picker.pick();
+      if (e) ids.add(e.id);
+    }
+    return [...ids].sort();
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.clients) c.close();
+    await this.router.stop(1_000);
+    await this.api.close();
+    await this.cp.stop(1_000);
+    await Promise.all([...this.engines.values()].map((e) => e.stop(500)));
+  }
+}
+
+export function invoke(
+  client: EngineClient,
+  engine: string | undefined,
+  operation: string,
+  payload: string | Buffer = '',
+): Promise<InvokeResponse> {
+  const md = new grpc.Metadata();
+  if (engine) md.set('x-nerve-engine', engine);
+  return new Promise((resolve, reject) =>
+    client.invoke(
+      { operation, payload: Buffer.from(payload), metadata: {} },
+      md,
+      { deadline: Date.now() + 5_000 },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    ),
+  );
+}
+
+export async function invokeError(
+  client: EngineClient,
+  engine: string | undefined,
+  operation: string,
+  payload = '',
+): Promise<grpc.ServiceError> {
+  try {
+    await invoke(client, engine, operation, payload);
+  } catch (err) {
+    return err as grpc.ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** Calls n times and counts answers per instance id. */
+export async function spread(
+  client: EngineClient,
+  engine: string,
+  n: number,
+): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    const r = await invoke(client, engine, 'echo', 'x');
+    counts[r.instanceId] = (counts[r.instanceId] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export function unary<Req, Res>(
+  fn: (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
+  req: Req,
+): Promise<Res> {
+  return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res))));
+}

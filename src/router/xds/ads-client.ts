@@ -44,7 +44,8 @@ export class AdsClient {
   connected = false;
 
   constructor(private readonly options: AdsClientOptions) {
-    for (const t of options.types) this.states.set(t.typeUrl, { acceptedVersion: '', updates: 0, rejected: 0 });
+    for (const t of options.types)
+      this.states.set(t.typeUrl, { acceptedVersion: '', updates: 0, rejected: 0 });
   }
 
   start(): void {

@@ -1,6 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { ControlPlane } from '../../src/control-plane/control-plane';
+import { DemoEngine } from '../../src/engines/engine-server';
 import { MemoryStore } from '../../src/store/memory-store';
 import { invoke, logger } from '../helpers/cluster';
 import { spawnNerve, type Spawned } from '../helpers/process';
@@ -101,5 +105,83 @@ describe('nerve engine --control-plane', () => {
     } finally {
       await cp.stop(500);
     }
+  });
+});
+
+describe('nerve control-plane --config and nerve router', () => {
+  it('loads engines from YAML, serves them over REST, and a separate router process routes to them', async () => {
+    const engine = await new DemoEngine({
+      type: 'crypto',
+      id: 'c1',
+      host: '127.0.0.1',
+      port: 0,
+      logger,
+    }).start();
+    const dir = mkdtempSync(join(tmpdir(), 'nerve-'));
+    const file = join(dir, 'nerve.yaml');
+    writeFileSync(
+      file,
+      `host: 127.0.0.1\nengines:\n  - name: crypto\n    instances:\n      - { id: c1, address: "${engine.address}" }\n    policy:\n      healthCheck: { intervalMs: 100 }\n`,
+    );
+    try {
+      const cp = spawnNerve(['control-plane', '--config', file, '--api-port', '0', '--xds-port', '0']);
+      running.push(cp);
+      const [, xds, api] = await cp.waitForOutput(
+        /xDS\/admin gRPC on (127\.0\.0\.1:\d+), REST on (http:\/\/\S+)/,
+      );
+      const engines = (await (await fetch(`${api}/engines`)).json()) as {
+        engines: { name: string; instances: { id: string }[] }[];
+      };
+      expect(engines.engines.map((e) => [e.name, e.instances.map((i) => i.id)])).toEqual([
+        ['crypto', ['c1']],
+      ]);
+
+      const router = spawnNerve([
+        'router',
+        '--control-plane',
+        xds,
+        '--port',
+        '0',
+        '--admin-port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--id',
+        'edge-1',
+      ]);
+      running.push(router);
+      const [, routerAddress, adminUrl] = await router.waitForOutput(
+        /gRPC ingress on (127\.0\.0\.1:\d+), admin on (http:\/\/\S+)\/metrics/,
+      );
+      await waitFor(async () => (await fetch(`${adminUrl}/ready`)).status === 200, 'router ready');
+      const client = new EngineClient(routerAddress, grpc.credentials.createInsecure());
+      const answer = await waitFor(
+        () => invoke(client, 'crypto', 'sha256', '{"data":"abc"}').catch(() => undefined),
+        'a routed call',
+      );
+      client.close();
+      expect(answer.instanceId).toBe('c1');
+      const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
+      expect(metrics).toMatch(
+        /nerve_router_requests_total\{engine="crypto",instance="c1",outcome="ok",router="edge-1"\} [1-9]/,
+      );
+
+      router.child.kill('SIGTERM');
+      cp.child.kill('SIGTERM');
+      expect((await router.exited()).code).toBe(0);
+      expect((await cp.exited()).code).toBe(0);
+    } finally {
+      await engine.stop(200);
+    }
+  });
+
+  it('refuses an invalid config file, naming the file and the field', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'nerve-')), 'bad.yaml');
+    writeFileSync(file, 'engines:\n  - name: crypto\n    instances: [{ id: c1, address: "nowhere" }]\n');
+    const cp = spawnNerve(['control-plane', '--config', file, '--api-port', '0', '--xds-port', '0']);
+    expect((await cp.exited()).code).toBe(2);
+    expect(cp.stderr()).toContain(
+      `${file}: engines[0].instances[0].address: must be host:port with a port from 1 to 65535`,
+    );
   });
 });

@@ -1,0 +1,94 @@
+import * as net from 'node:net';
+import { ControlPlane } from '../../src/control-plane/control-plane';
+import { DemoEngine } from '../../src/engines/engine-server';
+import { parseEngineSpec } from '../../src/model/validate';
+import { Router } from '../../src/router/router';
+import { MemoryStore } from '../../src/store/memory-store';
+import { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import * as grpc from '@grpc/grpc-js';
+import { logger, spread } from '../helpers/cluster';
+import { waitFor } from '../helpers/wait';
+
+/** A port nothing listens on: bound, then released. */
+async function deadPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+describe('router and control plane connection', () => {
+  let engines: DemoEngine[] = [];
+  const startCp = async (port: number) => {
+    const spec = parseEngineSpec({
+      name: 'echo',
+      instances: engines.map((e) => ({ id: e.id, address: e.address })),
+      policy: { healthCheck: { intervalMs: 100 } },
+    });
+    if (!spec.ok) throw new Error(spec.errors.join());
+    return ControlPlane.start({
+      store: new MemoryStore(),
+      logger,
+      host: '127.0.0.1',
+      xdsPort: port,
+      engines: [spec.value],
+    });
+  };
+
+  beforeAll(async () => {
+    engines = await Promise.all(
+      [1, 2].map((i) =>
+        new DemoEngine({ type: 'echo', id: `echo-${i}`, host: '127.0.0.1', port: 0, logger }).start(),
+      ),
+    );
+  });
+  afterAll(async () => {
+    await Promise.all(engines.map((e) => e.stop(200)));
+  });
+
+  it('tries the listed control planes in turn, keeps routing while none answers, and reconnects when one returns', async () => {
+    const dead = await deadPort();
+    let cp = await startCp(0);
+    const port = cp.port;
+    const router = await new Router({
+      controlPlanes: [`127.0.0.1:${dead}`, `127.0.0.1:${port}`],
+      id: 'r',
+      host: '127.0.0.1',
+      port: 0,
+      adminPort: 0,
+      logger,
+    }).start();
+    const client = new EngineClient(`127.0.0.1:${router.port}`, grpc.credentials.createInsecure());
+    try {
+      await waitFor(() => router.state.engine('echo'), 'config via the second listed control plane');
+      await waitFor(async () => (await cp.admin.health()).status === 'healthy', 'healthy engines');
+
+      await cp.stop(200);
+      await waitFor(() => !router.ads.connected, 'the router to notice the control plane is gone');
+      // Static stability: the last good config keeps routing.
+      expect(await spread(client, 'echo', 4)).toEqual({ 'echo-1': 2, 'echo-2': 2 });
+
+      const updatesBefore = router.ads.states.get(
+        'type.googleapis.com/nerve.discovery.v1.EngineCluster',
+      )!.updates;
+      cp = await startCp(port);
+      await waitFor(() => router.ads.connected, 'reconnection to the returning control plane', 15_000);
+      await waitFor(
+        () =>
+          router.ads.states.get('type.googleapis.com/nerve.discovery.v1.EngineCluster')!.updates >
+          updatesBefore,
+        'a fresh config',
+      );
+      await waitFor(
+        () => cp.ads.clients().some((c) => c.nodeId === 'r'),
+        'the router listed at the new control plane',
+      );
+      expect(await spread(client, 'echo', 2)).toEqual({ 'echo-1': 1, 'echo-2': 1 });
+    } finally {
+      client.close();
+      await router.stop(200);
+      await cp.stop(200);
+    }
+  });
+});

@@ -391,24 +391,27 @@ describe('control plane surfaces', () => {
       'ServerReflection',
     );
     const client = new Ctor(`127.0.0.1:${cluster.cp.port}`, grpc.credentials.createInsecure());
+    interface ReflectionResponse {
+      list_services_response?: { service: { name: string }[] };
+      file_descriptor_response?: { file_descriptor_proto: Buffer[] };
+      error_response?: { error_message: string };
+    }
     const call = (
-      client as unknown as {
-        ServerReflectionInfo(): grpc.ClientDuplexStream<
-          object,
-          { list_services_response?: { service: { name: string }[] } }
-        >;
-      }
+      client as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, ReflectionResponse> }
     ).ServerReflectionInfo();
-    const answer = new Promise<string[]>((resolve, reject) => {
-      call.on('data', (r: { list_services_response?: { service: { name: string }[] } }) =>
-        resolve(r.list_services_response!.service.map((s) => s.name)),
-      );
-      call.on('error', reject);
-    });
-    call.write({ list_services: '' });
-    const services = await answer;
+    const responses: ReflectionResponse[] = [];
+    const ask = (request: object) =>
+      new Promise<ReflectionResponse>((resolve, reject) => {
+        call.once('data', resolve);
+        call.once('error', reject);
+        call.write(request);
+      });
+    responses.push(await ask({ list_services: '' }));
+    // What grpcurl does for `describe` and for calls: the file defining a symbol, with its dependencies.
+    responses.push(await ask({ file_containing_symbol: 'nerve.admin.v1.Admin' }));
     call.end();
     client.close();
+    const services = responses[0].list_services_response!.service.map((x) => x.name);
     expect(services).toEqual(
       expect.arrayContaining([
         'nerve.admin.v1.Admin',
@@ -417,5 +420,11 @@ describe('control plane surfaces', () => {
         'nerve.report.v1.ReportService',
       ]),
     );
+    const files = responses[1].file_descriptor_response!.file_descriptor_proto.map((b) =>
+      b.toString('latin1'),
+    );
+    // @grpc/reflection names files by package; the dependency holding EnginePolicy is served alongside.
+    expect(files.some((f) => f.includes('nerve.admin.v1') && f.includes('SetInstanceWeight'))).toBe(true);
+    expect(files.some((f) => f.includes('nerve.discovery.v1') && f.includes('EnginePolicy'))).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ import type { RoutingState } from './routing-state';
 export function routerMetrics(state: RoutingState, ads: AdsClient, routerId: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ router: routerId });
-  collectDefaultMetrics({ register: registry, prefix: 'nerve_router_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'nerve_router_' });
   new Counter({
     name: 'nerve_router_requests_total',
     help: 'Calls routed to an engine instance, by outcome.',

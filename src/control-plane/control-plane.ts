@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { EngineSpec } from '../model/engine';
 import type { Logger } from '../observability/logger';
 import { ADS_SERVICE } from '../protocol/ads';
+import { bindInsecure, shutdownGracefully } from '../protocol/grpc-server';
 import type { ConfigStore } from '../store/config-store';
 import { addAdminGrpc } from './admin/admin-grpc';
 import { AdminService } from './admin/admin-service';
@@ -78,13 +79,7 @@ export class ControlPlane {
     }
     cp.unwatchStore = options.store.watch(() => cp.onStoreChange());
     await cp.onStoreChange();
-    cp.boundPort = await new Promise<number>((resolve, reject) =>
-      cp.server.bindAsync(
-        `${options.host}:${options.xdsPort}`,
-        grpc.ServerCredentials.createInsecure(),
-        (err, port) => (err ? reject(err) : resolve(port)),
-      ),
-    );
+    cp.boundPort = await bindInsecure(cp.server, options.host, options.xdsPort);
     options.logger.info('control plane listening', {
       id: cp.id,
       address: `${options.host}:${cp.boundPort}`,
@@ -106,16 +101,8 @@ export class ControlPlane {
     this.servingHealth.setStatus('', 'NOT_SERVING');
     this.unwatchStore?.();
     this.healthChecker.stop();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-      // Streams never end on their own: end them so unary calls in flight are all that shutdown waits for.
+    // Streams never end on their own: end them so unary calls in flight are all that shutdown waits for.
+    await shutdownGracefully(this.server, graceMs, () => {
       this.ads.closeAll();
       this.reports.closeAll();
     });

@@ -9,6 +9,7 @@ import {
   type InvokeStreamResponse,
 } from '../../gen/nerve/engine/v1/engine';
 import type { Logger } from '../observability/logger';
+import { bindInsecure, shutdownGracefully } from '../protocol/grpc-server';
 import { COMPUTATIONS, ENGINE_TYPES } from './computations';
 import { InvalidInputError } from './computations/computation';
 
@@ -75,13 +76,7 @@ export class DemoEngine {
   }
 
   async start(): Promise<this> {
-    this.boundPort = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(
-        `${this.options.host}:${this.options.port}`,
-        grpc.ServerCredentials.createInsecure(),
-        (err, port) => (err ? reject(err) : resolve(port)),
-      ),
-    );
+    this.boundPort = await bindInsecure(this.server, this.options.host, this.options.port);
     this.options.logger.info('engine listening', {
       engine: this.name,
       type: this.options.type,
@@ -96,16 +91,7 @@ export class DemoEngine {
   async stop(graceMs = 5_000): Promise<void> {
     this.health.setStatus('', 'NOT_SERVING');
     this.health.setStatus('nerve.engine.v1.Engine', 'NOT_SERVING');
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await shutdownGracefully(this.server, graceMs);
   }
 
   /** Closes every connection at once, as a crash would (tests use it to kill an instance). */

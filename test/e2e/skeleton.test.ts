@@ -5,6 +5,7 @@ import { EngineCluster } from '../../gen/nerve/discovery/v1/resources';
 import { nextSnapshot, type ResourceInput } from '../../src/model/snapshot';
 import type { EngineHealthView, EngineView } from '../../src/control-plane/admin/views';
 import { DemoEngine } from '../../src/engines/engine-server';
+import { createAdsClient } from '../../src/protocol/ads';
 import { createHealthClient } from '../../src/protocol/health';
 import { ENGINE_CLUSTER_TYPE, ROUTE_TABLE_TYPE } from '../../src/protocol/type-urls';
 import { invoke, invokeError, logger, spread, TestCluster } from '../helpers/cluster';
@@ -310,6 +311,28 @@ describe('xDS protocol with the router', () => {
     await cluster.cp.flush();
     await waitFor(() => ads.acceptedVersion !== goodVersion, 'the next good version');
     expect(ads.rejected).toBe(1);
+  });
+
+  it('closes a stream that breaks the protocol with INVALID_ARGUMENT and keeps serving the others', async () => {
+    const client = createAdsClient(`127.0.0.1:${cluster.cp.port}`);
+    const stream = client.StreamAggregatedResources();
+    const status = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+    stream.on('error', () => undefined);
+    stream.write({
+      version_info: '',
+      node: { id: 'rogue', cluster: '' },
+      resource_names: [],
+      type_url: '',
+      response_nonce: '',
+      error_detail: null,
+    });
+    expect(await status).toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: 'DiscoveryRequest.type_url is required on an aggregated stream',
+    });
+    client.close();
+    expect(cluster.cp.ads.clients().map((c) => c.nodeId)).toEqual(['test-router']);
+    expect(await spread(cluster.engineClient(), 'crypto', 2)).toEqual({ 'crypto-1': 1, 'crypto-2': 1 });
   });
 
   it('lists the router under /xds/clients with the version it ACKed per type', async () => {

@@ -1,6 +1,18 @@
-import type { Resource, Snapshot } from '../../model/snapshot';
+import type { Snapshot, TypeSnapshot } from '../../model/snapshot';
 import type { Any, DiscoveryRequest, DiscoveryResponse } from '../../protocol/ads';
 import type { TypeStatus } from './stream-state';
+
+const anyLists = new WeakMap<TypeSnapshot, Any[]>();
+
+/** Every resource of a type snapshot as Anys, built once per snapshot and shared by all streams. */
+function allResources(typeUrl: string, typeSnapshot: TypeSnapshot): Any[] {
+  let list = anyLists.get(typeSnapshot);
+  if (!list) {
+    list = [...typeSnapshot.resources.values()].map((r) => ({ type_url: typeUrl, value: r.body as Buffer }));
+    anyLists.set(typeSnapshot, list);
+  }
+  return list;
+}
 
 /** A protocol violation by the client; the server closes the stream with INVALID_ARGUMENT. */
 export class XdsProtocolError extends Error {}
@@ -112,21 +124,25 @@ export class SotwStream {
     state.pending = false;
     const typeSnapshot = this.snapshot?.types.get(typeUrl);
     if (!typeSnapshot && !force) return;
-    const selected: Resource[] = [];
+    let resources: Any[];
+    let signature: string;
     if (typeSnapshot && state.wildcard) {
-      for (const r of typeSnapshot.resources.values()) selected.push(r);
-    } else if (typeSnapshot) {
+      // Everything of the type: its version identifies the content, and the Any list is shared by streams.
+      signature = `*${typeSnapshot.version}`;
+      resources = allResources(typeUrl, typeSnapshot);
+    } else {
+      signature = '';
+      resources = [];
       for (const name of state.names) {
-        const r = typeSnapshot.resources.get(name);
-        if (r) selected.push(r);
+        const r = typeSnapshot?.resources.get(name);
+        if (!r) continue;
+        signature += `${r.name}=${r.version};`;
+        resources.push({ type_url: typeUrl, value: r.body as Buffer });
       }
     }
-    let signature = '';
-    for (const r of selected) signature += `${r.name}=${r.version};`;
     if (!force && signature === state.sentSignature) return;
     const nonce = String(++this.nonce);
     const version = typeSnapshot?.version ?? '';
-    const resources: Any[] = selected.map((r) => ({ type_url: typeUrl, value: r.body as Buffer }));
     state.awaitingNonce = nonce;
     state.sentVersion = version;
     state.sentSignature = signature;

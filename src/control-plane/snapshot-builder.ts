@@ -2,6 +2,7 @@ import { nextSnapshot } from '../model/snapshot';
 import type { ConfigStore } from '../store/config-store';
 import type { HealthLookup } from './resources/nerve-resources';
 import { nerveResources } from './resources/nerve-resources';
+import { envoyResources } from './resources/envoy';
 import type { SnapshotCache } from './xds/snapshot-cache';
 
 /**
@@ -44,7 +45,11 @@ export class SnapshotBuilder {
         this.dirty = false;
         try {
           const specs = await this.store.list();
-          this.cache.publish(nextSnapshot(this.cache.snapshot, nerveResources(specs, this.health)));
+          const content = new Map([
+            ...nerveResources(specs, this.health),
+            ...envoyResources(specs, this.health),
+          ]);
+          this.cache.publish(nextSnapshot(this.cache.snapshot, content));
         } catch (err) {
           this.onError(err); // the last good snapshot stays in place
         }

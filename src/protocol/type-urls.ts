@@ -6,3 +6,23 @@ export const ENGINE_CIRCUITS_TYPE = `${TYPE_PREFIX}nerve.discovery.v1.EngineCirc
 
 /** The single RouteTable resource's name. */
 export const ROUTE_TABLE_NAME = 'nerve';
+
+/** Envoy v3 resource types, for proxyless gRPC clients and Envoy. */
+export const LISTENER_TYPE = `${TYPE_PREFIX}envoy.config.listener.v3.Listener`;
+export const ROUTE_CONFIGURATION_TYPE = `${TYPE_PREFIX}envoy.config.route.v3.RouteConfiguration`;
+export const CLUSTER_TYPE = `${TYPE_PREFIX}envoy.config.cluster.v3.Cluster`;
+export const CLUSTER_LOAD_ASSIGNMENT_TYPE = `${TYPE_PREFIX}envoy.config.endpoint.v3.ClusterLoadAssignment`;
+
+/**
+ * Make-before-break order for pushes on an aggregated stream (Envoy's ADS ordering): clusters before the
+ * endpoints they use, listeners before routes, so no client ever sees a route to a cluster it lacks.
+ */
+export const PUSH_ORDER: readonly string[] = [
+  CLUSTER_TYPE,
+  CLUSTER_LOAD_ASSIGNMENT_TYPE,
+  LISTENER_TYPE,
+  ROUTE_CONFIGURATION_TYPE,
+  ENGINE_CLUSTER_TYPE,
+  ROUTE_TABLE_TYPE,
+  ENGINE_CIRCUITS_TYPE,
+];

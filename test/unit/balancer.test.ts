@@ -106,3 +106,42 @@ describe('endpoint selection and round robin', () => {
     );
   });
 });
+
+describe('sticky (ring hash)', () => {
+  const build = (n: number) => {
+    const c = cluster(Array.from({ length: n }, () => ({})));
+    const sel = selectEndpoints(c, (id) => new InstanceStats('e', id));
+    return getStrategy('sticky')!.build(sel.endpoints, sel.reason);
+  };
+  const keys = Array.from({ length: 5000 }, (_, i) => `session-${i}`);
+
+  it('sends a session key to the same endpoint every time', () => {
+    const picker = build(4);
+    for (const k of keys.slice(0, 200)) expect(picker.pick(k)!.id).toBe(picker.pick(k)!.id);
+  });
+
+  it('spreads keys roughly by weight', () => {
+    const counts: Record<string, number> = {};
+    const picker = build(4);
+    for (const k of keys) counts[picker.pick(k)!.id] = (counts[picker.pick(k)!.id] ?? 0) + 1;
+    for (const n of Object.values(counts)) expect(Math.abs(n - 1250)).toBeLessThan(1250 * 0.3);
+  });
+
+  it('moves only about 1/N of the keys when an endpoint is added', () => {
+    const before = build(4);
+    const after = build(5);
+    const moved = keys.filter((k) => before.pick(k)!.id !== after.pick(k)!.id).length / keys.length;
+    expect(moved).toBeGreaterThan(0.1);
+    expect(moved).toBeLessThan(0.3); // ideal 1/5 = 0.2
+    // Every moved key moved to the new endpoint.
+    expect(keys.every((k) => before.pick(k)!.id === after.pick(k)!.id || after.pick(k)!.id === 'i4')).toBe(
+      true,
+    );
+  });
+
+  it('balances calls without a session key by round robin', () => {
+    const picker = build(2);
+    const ids = Array.from({ length: 4 }, () => picker.pick()!.id);
+    expect(ids.sort()).toEqual(['i0', 'i0', 'i1', 'i1']);
+  });
+});

@@ -1,6 +1,12 @@
 import { EMPTY_SNAPSHOT, nextSnapshot, type Snapshot } from '../../src/model/snapshot';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../src/protocol/ads';
 import { SotwStream, XdsProtocolError } from '../../src/control-plane/xds/sotw-stream';
+import {
+  CLUSTER_LOAD_ASSIGNMENT_TYPE,
+  CLUSTER_TYPE,
+  LISTENER_TYPE,
+  ROUTE_CONFIGURATION_TYPE,
+} from '../../src/protocol/type-urls';
 
 const T = 'type.googleapis.com/test.Thing';
 const U = 'type.googleapis.com/test.Other';
@@ -159,6 +165,29 @@ describe('SotwStream (state of the world, one ADS stream)', () => {
     stream.handleRequest(req({ type_url: U }), s1);
     expect(sent.map((r) => r.type_url)).toEqual([T, U]);
     expect(sent.map((r) => r.nonce)).toEqual(['1', '2']);
+  });
+
+  it('pushes a change in make-before-break order: clusters, endpoints, listeners, routes', () => {
+    const { sent, stream } = setup();
+    const types = [ROUTE_CONFIGURATION_TYPE, LISTENER_TYPE, CLUSTER_LOAD_ASSIGNMENT_TYPE, CLUSTER_TYPE];
+    const build = (prev: Snapshot, v: string) =>
+      nextSnapshot(prev, new Map(types.map((t) => [t, [{ name: 'e', body: Buffer.from(v) }]])));
+    const s1 = build(EMPTY_SNAPSHOT, '1');
+    for (const t of types) stream.handleRequest(req({ type_url: t }), s1); // subscribed routes first
+    sent.forEach((r) =>
+      stream.handleRequest(
+        req({ type_url: r.type_url, version_info: r.version_info, response_nonce: r.nonce }),
+        s1,
+      ),
+    );
+    sent.length = 0;
+    stream.onSnapshot(build(s1, '2'));
+    expect(sent.map((r) => r.type_url)).toEqual([
+      CLUSTER_TYPE,
+      CLUSTER_LOAD_ASSIGNMENT_TYPE,
+      LISTENER_TYPE,
+      ROUTE_CONFIGURATION_TYPE,
+    ]);
   });
 
   it('rejects a request without a type URL', () => {

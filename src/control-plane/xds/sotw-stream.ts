@@ -1,6 +1,13 @@
 import type { Snapshot, TypeSnapshot } from '../../model/snapshot';
 import type { Any, DiscoveryRequest, DiscoveryResponse } from '../../protocol/ads';
+import { PUSH_ORDER } from '../../protocol/type-urls';
 import type { TypeStatus } from './stream-state';
+
+/** Position in the make-before-break order; types Nerve does not know go last. */
+function rank(typeUrl: string): number {
+  const i = PUSH_ORDER.indexOf(typeUrl);
+  return i < 0 ? PUSH_ORDER.length : i;
+}
 
 const anyLists = new WeakMap<TypeSnapshot, Any[]>();
 
@@ -48,6 +55,8 @@ export interface SotwStreamOptions {
  */
 export class SotwStream {
   private readonly types = new Map<string, TypeState>();
+  /** Subscribed types in push order. */
+  private order: string[] = [];
   private snapshot: Snapshot | undefined;
   private nonce = 0;
 
@@ -70,6 +79,7 @@ export class SotwStream {
         ackedVersion: '',
       };
       this.types.set(typeUrl, state);
+      this.order = [...this.types.keys()].sort((a, b) => rank(a) - rank(b));
     }
     const nonce = request.response_nonce;
     if (nonce !== '') {
@@ -87,10 +97,13 @@ export class SotwStream {
     if (first || subscriptionChanged || state.pending) this.push(typeUrl, state, first);
   }
 
-  /** A new snapshot is being served: push every type whose subscribed content changed. */
+  /**
+   * A new snapshot is being served: push every type whose subscribed content changed, clusters before
+   * endpoints before listeners before routes (make-before-break).
+   */
   onSnapshot(snapshot: Snapshot): void {
     this.snapshot = snapshot;
-    for (const [typeUrl, state] of this.types) this.push(typeUrl, state, false);
+    for (const typeUrl of this.order) this.push(typeUrl, this.types.get(typeUrl)!, false);
   }
 
   status(): TypeStatus[] {

@@ -1,0 +1,68 @@
+import type { EngineSpec } from '../../../model/engine';
+import { anyOf, duration, type EnvoyObject } from './codec';
+import { ADS } from './listener';
+import { clusterName } from './naming';
+
+function circuitBreakers(spec: EngineSpec): EnvoyObject | undefined {
+  const b = spec.policy.breaker;
+  if (!b || (b.maxRequests === 0 && b.maxPending === 0)) return undefined;
+  const threshold: EnvoyObject = { priority: 'DEFAULT' };
+  if (b.maxRequests > 0) threshold.max_requests = { value: b.maxRequests };
+  if (b.maxPending > 0) threshold.max_pending_requests = { value: b.maxPending };
+  return { thresholds: [threshold] };
+}
+
+/**
+ * Passive health from the breaker policy: Envoy's consecutive-5xx ejection plus failure-percentage
+ * ejection at the policy's failure rate over its minimum volume; ejections last the policy's open time
+ * (growing per ejection, as Envoy and gRFC A50 do).
+ */
+function outlierDetection(spec: EngineSpec): EnvoyObject | undefined {
+  const b = spec.policy.breaker;
+  if (!b || b.failureRateThreshold <= 0) return undefined;
+  return {
+    consecutive_5xx: { value: 5 },
+    interval: duration(10_000),
+    base_ejection_time: duration(Math.max(1, b.openMs)),
+    max_ejection_percent: { value: 10 },
+    failure_percentage_threshold: { value: Math.round(b.failureRateThreshold) },
+    enforcing_failure_percentage: { value: 100 },
+    failure_percentage_request_volume: { value: Math.max(1, b.minimumCalls) },
+    failure_percentage_minimum_hosts: { value: 1 },
+  };
+}
+
+/**
+ * Cluster E/<version>: endpoints from EDS over ADS, load reports to this control plane (lrs_server: self),
+ * the engine's balancing as an lb_policy every xDS client understands (ROUND_ROBIN, or RING_HASH for
+ * sticky engines), breaker limits and outlier detection, and HTTP/2 upstream for Envoy.
+ */
+export function cluster(spec: EngineSpec, version: string): EnvoyObject {
+  const name = clusterName(spec.name, version);
+  const sticky = spec.policy.strategy === 'sticky';
+  const c: EnvoyObject = {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: ADS, service_name: name },
+    connect_timeout: duration(Math.max(1, spec.policy.healthCheck?.timeoutMs ?? 1000)),
+    lb_policy: sticky ? 'RING_HASH' : 'ROUND_ROBIN',
+    lrs_server: { self: {} },
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': anyOf(
+        'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        {
+          explicit_http_config: { http2_protocol_options: {} },
+        },
+      ),
+    },
+  };
+  // Each instance is its own locality carrying its weight (see load-assignment.ts), so Envoy must balance
+  // by locality weight; ring hash already weighs by locality × endpoint weight.
+  if (sticky) c.ring_hash_lb_config = { hash_function: 'XX_HASH', minimum_ring_size: { value: 1024 } };
+  else c.common_lb_config = { locality_weighted_lb_config: {} };
+  const breakers = circuitBreakers(spec);
+  if (breakers) c.circuit_breakers = breakers;
+  const outliers = outlierDetection(spec);
+  if (outliers) c.outlier_detection = outliers;
+  return c;
+}

@@ -9,6 +9,7 @@ import type { ConfigStore } from '../store/config-store';
 import { addAdminGrpc } from './admin/admin-grpc';
 import { AdminService } from './admin/admin-service';
 import { HealthChecker } from './health/health-checker';
+import { addLrsService } from './lrs/lrs-service';
 import { addReflection } from './reflection';
 import { LoadStats } from './reports/load-stats';
 import { addReportService } from './reports/report-service';
@@ -26,6 +27,8 @@ export interface ControlPlaneOptions {
   /** Engines to store at start (from the config file); existing engines of the same name are replaced. */
   readonly engines?: readonly EngineSpec[];
   readonly reportIntervalMs?: number;
+  /** How often xDS clients send LRS load reports. */
+  readonly lrsIntervalMs?: number;
 }
 
 /**
@@ -40,6 +43,7 @@ export class ControlPlane {
   readonly loads: LoadStats;
   readonly healthChecker: HealthChecker;
   private readonly reports: { closeAll(): void };
+  private readonly lrs: { closeAll(): void };
   private readonly server = new grpc.Server();
   private readonly servingHealth = new HealthImplementation({ '': 'SERVING' });
   private readonly builder: SnapshotBuilder;
@@ -49,7 +53,9 @@ export class ControlPlane {
   private constructor(private readonly options: ControlPlaneOptions) {
     const { logger, store } = options;
     const reportIntervalMs = options.reportIntervalMs ?? 2_000;
-    this.loads = new LoadStats(reportIntervalMs * 3);
+    const lrsIntervalMs = options.lrsIntervalMs ?? 10_000;
+    // A source that missed three reports in a row no longer counts.
+    this.loads = new LoadStats(3 * Math.max(reportIntervalMs, lrsIntervalMs));
     this.healthChecker = new HealthChecker(logger, () => this.builder.request());
     this.builder = new SnapshotBuilder(
       store,
@@ -67,6 +73,7 @@ export class ControlPlane {
     this.ads.addToServer(this.server);
     addAdminGrpc(this.server, this.admin);
     this.reports = addReportService(this.server, this.loads, reportIntervalMs, logger);
+    this.lrs = addLrsService(this.server, this.loads, lrsIntervalMs, logger);
     this.servingHealth.addToServer(this.server);
     addReflection(this.server);
   }
@@ -105,6 +112,7 @@ export class ControlPlane {
     await shutdownGracefully(this.server, graceMs, () => {
       this.ads.closeAll();
       this.reports.closeAll();
+      this.lrs.closeAll();
     });
   }
 

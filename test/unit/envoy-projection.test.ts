@@ -144,6 +144,7 @@ describe('Envoy projection of an engine', () => {
         failure_percentage_request_volume: { value: 15 },
         enforcing_failure_percentage: { value: 100 },
         max_ejection_percent: { value: 10 },
+        enforcing_success_rate: { value: 0 },
       },
     });
     const options = (c.typed_extension_protocol_options as Record<string, unknown>)[

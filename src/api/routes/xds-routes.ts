@@ -16,6 +16,7 @@ export function xdsRoutes(admin: AdminService): Router {
           subscribed: t.subscribed,
           sentVersion: t.sentVersion,
           ackedVersion: t.ackedVersion,
+          inSync: t.inSync,
           lastNack: t.nack
             ? { version: t.nack.version, error: t.nack.error, at: new Date(t.nack.atMs).toISOString() }
             : null,

@@ -66,6 +66,7 @@ export function toProtoClient(c: StreamStatus): XdsClient {
       nackAtMs: t.nack?.atMs ?? 0,
       subscribed: [...t.subscribed],
       wildcard: t.wildcard,
+      inSync: t.inSync,
     })),
   };
 }

@@ -114,7 +114,37 @@ export class SotwStream {
       sentVersion: s.sentVersion,
       ackedVersion: s.ackedVersion,
       nack: s.nack,
+      inSync:
+        s.awaitingNonce === '' &&
+        !s.pending &&
+        s.ackedVersion === s.sentVersion &&
+        this.selection(typeUrl, s, false).signature === s.sentSignature,
     }));
+  }
+
+  /** What the client's subscription selects from the current snapshot, and its content signature. */
+  private selection(
+    typeUrl: string,
+    state: TypeState,
+    withResources: boolean,
+  ): { signature: string; resources: Any[] } {
+    const typeSnapshot = this.snapshot?.types.get(typeUrl);
+    if (typeSnapshot && state.wildcard) {
+      // Everything of the type: its version identifies the content, and the Any list is shared by streams.
+      return {
+        signature: `*${typeSnapshot.version}`,
+        resources: withResources ? allResources(typeUrl, typeSnapshot) : [],
+      };
+    }
+    let signature = '';
+    const resources: Any[] = [];
+    for (const name of state.names) {
+      const r = typeSnapshot?.resources.get(name);
+      if (!r) continue;
+      signature += `${r.name}=${r.version};`;
+      if (withResources) resources.push({ type_url: typeUrl, value: r.body as Buffer });
+    }
+    return { signature, resources };
   }
 
   private updateSubscription(state: TypeState, names: readonly string[], first: boolean): boolean {
@@ -137,22 +167,7 @@ export class SotwStream {
     state.pending = false;
     const typeSnapshot = this.snapshot?.types.get(typeUrl);
     if (!typeSnapshot && !force) return;
-    let resources: Any[];
-    let signature: string;
-    if (typeSnapshot && state.wildcard) {
-      // Everything of the type: its version identifies the content, and the Any list is shared by streams.
-      signature = `*${typeSnapshot.version}`;
-      resources = allResources(typeUrl, typeSnapshot);
-    } else {
-      signature = '';
-      resources = [];
-      for (const name of state.names) {
-        const r = typeSnapshot?.resources.get(name);
-        if (!r) continue;
-        signature += `${r.name}=${r.version};`;
-        resources.push({ type_url: typeUrl, value: r.body as Buffer });
-      }
-    }
+    const { signature, resources } = this.selection(typeUrl, state, true);
     if (!force && signature === state.sentSignature) return;
     const nonce = String(++this.nonce);
     const version = typeSnapshot?.version ?? '';

@@ -6,6 +6,8 @@ export interface TypeStatus {
   readonly sentVersion: string;
   readonly ackedVersion: string;
   readonly nack?: { readonly version: string; readonly error: string; readonly atMs: number };
+  /** The client holds and has ACKed exactly what its subscription selects from the served snapshot. */
+  readonly inSync: boolean;
 }
 
 export interface StreamStatus {

@@ -170,6 +170,8 @@ export interface XdsTypeStatus {
   nackAtMs: number;
   subscribed: string[];
   wildcard: boolean;
+  /** The client holds and has ACKed exactly what its subscription selects from the served snapshot. */
+  inSync: boolean;
 }
 
 function createBaseEngine(): Engine {
@@ -2530,6 +2532,7 @@ function createBaseXdsTypeStatus(): XdsTypeStatus {
     nackAtMs: 0,
     subscribed: [],
     wildcard: false,
+    inSync: false,
   };
 }
 
@@ -2558,6 +2561,9 @@ export const XdsTypeStatus: MessageFns<XdsTypeStatus> = {
     }
     if (message.wildcard !== false) {
       writer.uint32(64).bool(message.wildcard);
+    }
+    if (message.inSync !== false) {
+      writer.uint32(72).bool(message.inSync);
     }
     return writer;
   },
@@ -2639,6 +2645,14 @@ export const XdsTypeStatus: MessageFns<XdsTypeStatus> = {
             message.wildcard = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.inSync = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2687,6 +2701,11 @@ export const XdsTypeStatus: MessageFns<XdsTypeStatus> = {
         ? object.subscribed.map((e: any) => globalThis.String(e))
         : [],
       wildcard: isSet(object.wildcard) ? globalThis.Boolean(object.wildcard) : false,
+      inSync: isSet(object.inSync)
+        ? globalThis.Boolean(object.inSync)
+        : isSet(object.in_sync)
+        ? globalThis.Boolean(object.in_sync)
+        : false,
     };
   },
 
@@ -2716,6 +2735,9 @@ export const XdsTypeStatus: MessageFns<XdsTypeStatus> = {
     if (message.wildcard !== false) {
       obj.wildcard = message.wildcard;
     }
+    if (message.inSync !== false) {
+      obj.inSync = message.inSync;
+    }
     return obj;
   },
 
@@ -2732,6 +2754,7 @@ export const XdsTypeStatus: MessageFns<XdsTypeStatus> = {
     message.nackAtMs = object.nackAtMs ?? 0;
     message.subscribed = object.subscribed?.map((e) => e) || [];
     message.wildcard = object.wildcard ?? false;
+    message.inSync = object.inSync ?? false;
     return message;
   },
 };

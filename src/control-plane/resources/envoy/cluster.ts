@@ -29,6 +29,9 @@ function outlierDetection(spec: EngineSpec): EnvoyObject | undefined {
     enforcing_failure_percentage: { value: 100 },
     failure_percentage_request_volume: { value: Math.max(1, b.minimumCalls) },
     failure_percentage_minimum_hosts: { value: 1 },
+    // Success-rate ejection is on by default in Envoy's API; the policy speaks of a failure rate, so it is
+    // off. (grpc-js 1.14 also crashes running it with success_rate_minimum_hosts unset.)
+    enforcing_success_rate: { value: 0 },
   };
 }
 

@@ -1,0 +1,101 @@
+import type * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
+import type { Logger } from '../../observability/logger';
+import { LOADER_OPTIONS } from '../../protocol/ads';
+import type { LoadStats } from '../reports/load-stats';
+
+/** LoadStatsRequest as proto-loader hands it over (keepCase, uint64 as strings). */
+interface LoadStatsRequest {
+  node: { id: string } | null;
+  cluster_stats: {
+    cluster_name: string;
+    upstream_locality_stats: {
+      locality: { region: string; zone: string; sub_zone: string } | null;
+      total_successful_requests: string;
+      total_requests_in_progress: string;
+      total_error_requests: string;
+      total_issued_requests: string;
+    }[];
+    total_dropped_requests: string;
+  }[];
+}
+
+interface LoadStatsResponse {
+  clusters: string[];
+  send_all_clusters: boolean;
+  load_reporting_interval: { seconds: number; nanos: number };
+}
+
+export const LRS_SERVICE = 'envoy.service.load_stats.v3.LoadReportingService';
+
+/**
+ * Folds one LRS report into per-instance loads. Nerve's ClusterLoadAssignments give every instance its own
+ * locality (region = engine, sub_zone = instance id), so locality stats are instance stats; an instance
+ * reported under several clusters (failover tiers) is summed.
+ */
+export function loadsFromLrs(request: LoadStatsRequest): InstanceLoad[] {
+  const byInstance = new Map<string, InstanceLoad>();
+  for (const cluster of request.cluster_stats) {
+    for (const l of cluster.upstream_locality_stats) {
+      if (!l.locality?.region || !l.locality.sub_zone) continue;
+      const key = `${l.locality.region}/${l.locality.sub_zone}`;
+      const load = byInstance.get(key) ?? {
+        engine: l.locality.region,
+        instanceId: l.locality.sub_zone,
+        requests: 0,
+        errors: 0,
+        inFlight: 0,
+        latency: undefined,
+        circuit: 0,
+        errorsByCode: {},
+      };
+      load.requests += Number(l.total_successful_requests) + Number(l.total_error_requests);
+      load.errors += Number(l.total_error_requests);
+      load.inFlight += Number(l.total_requests_in_progress);
+      byInstance.set(key, load);
+    }
+  }
+  return [...byInstance.values()];
+}
+
+/** LRS for proxyless gRPC clients and Envoy: asks for every cluster at the given interval. */
+export function addLrsService(
+  server: grpc.Server,
+  stats: LoadStats,
+  intervalMs: number,
+  logger: Logger,
+): { closeAll(): void } {
+  const pkg = protoLoader.loadSync('envoy/service/load_stats/v3/lrs.proto', LOADER_OPTIONS);
+  const calls = new Set<grpc.ServerDuplexStream<LoadStatsRequest, LoadStatsResponse>>();
+  server.addService(pkg[LRS_SERVICE] as grpc.ServiceDefinition, {
+    StreamLoadStats(call: grpc.ServerDuplexStream<LoadStatsRequest, LoadStatsResponse>) {
+      calls.add(call);
+      let nodeId = '';
+      call.on('data', (request: LoadStatsRequest) => {
+        if (!nodeId) {
+          nodeId = request.node?.id || `lrs-${call.getPeer()}`;
+          call.write({
+            clusters: [],
+            send_all_clusters: true,
+            load_reporting_interval: {
+              seconds: Math.floor(intervalMs / 1000),
+              nanos: (intervalMs % 1000) * 1_000_000,
+            },
+          });
+        }
+        const loads = loadsFromLrs(request);
+        if (loads.length > 0) stats.record(nodeId, loads);
+        logger.debug('LRS report', { nodeId, instances: loads.length });
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+      call.on('close', () => calls.delete(call));
+    },
+  });
+  return {
+    closeAll: () => {
+      for (const call of calls) call.end();
+    },
+  };
+}

@@ -1,0 +1,201 @@
+import { ControlPlane } from '../../src/control-plane/control-plane';
+import { DemoEngine } from '../../src/engines/engine-server';
+import { parseEngineSpec, type EngineInput } from '../../src/model/validate';
+import { MemoryStore } from '../../src/store/memory-store';
+import { logger } from '../helpers/cluster';
+import { waitFor } from '../helpers/wait';
+import { waitForAck, XdsProbe } from '../helpers/xds-client';
+
+const NODE = 'proxyless-test';
+let cp: ControlPlane;
+const engines = new Map<string, DemoEngine>();
+let probe: XdsProbe;
+
+async function startEngine(type: string, name: string, id: string, version = 'v1'): Promise<DemoEngine> {
+  const e = await new DemoEngine({ type, name, id, version, host: '127.0.0.1', port: 0, logger }).start();
+  engines.set(id, e);
+  return e;
+}
+
+beforeAll(async () => {
+  const groups: [EngineInput, [string, string][]][] = [
+    [
+      {
+        name: 'canary',
+        versions: [
+          { name: 'v1', weight: 90 },
+          { name: 'v2', weight: 10 },
+        ],
+      },
+      [
+        ['canary-1', 'v1'],
+        ['canary-2', 'v1'],
+        ['canary-3', 'v2'],
+      ],
+    ],
+    [
+      { name: 'weighted' },
+      [
+        ['weighted-1', 'v1'],
+        ['weighted-2', 'v1'],
+      ],
+    ],
+    [
+      { name: 'drain' },
+      [
+        ['drain-1', 'v1'],
+        ['drain-2', 'v1'],
+      ],
+    ],
+    [
+      { name: 'tiers' },
+      [
+        ['tiers-1', 'v1'],
+        ['tiers-2', 'v1'],
+        ['tiers-backup', 'v1'],
+      ],
+    ],
+    [
+      { name: 'sticky', policy: { strategy: 'sticky' } },
+      [
+        ['sticky-1', 'v1'],
+        ['sticky-2', 'v1'],
+        ['sticky-3', 'v1'],
+      ],
+    ],
+  ];
+  const specs = [];
+  for (const [input, members] of groups) {
+    const started = await Promise.all(members.map(([id, v]) => startEngine('echo', input.name, id, v)));
+    const r = parseEngineSpec({
+      ...input,
+      instances: started.map((e) => ({
+        id: e.id,
+        address: e.address,
+        version: e.version,
+        priority: e.id.endsWith('backup') ? 1 : 0,
+      })),
+      policy: {
+        ...input.policy,
+        healthCheck: { intervalMs: 100, timeoutMs: 500, unhealthyThreshold: 1, healthyThreshold: 1 },
+      },
+    });
+    if (!r.ok) throw new Error(r.errors.join('; '));
+    specs.push(r.value);
+  }
+  cp = await ControlPlane.start({
+    store: new MemoryStore(),
+    logger,
+    host: '127.0.0.1',
+    xdsPort: 0,
+    engines: specs,
+    lrsIntervalMs: 200,
+  });
+  await waitFor(async () => (await cp.admin.health()).status === 'healthy', 'healthy engines');
+  probe = await XdsProbe.start(cp, NODE);
+});
+
+afterAll(async () => {
+  probe?.stop();
+  await cp?.stop(500);
+  await Promise.all([...engines.values()].map((e) => e.stop(200)));
+});
+
+describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () => {
+  it('accepts every resource and splits 90/10 across versions within ±5 points over 2,000 calls', async () => {
+    const byVersion = await probe.tally('canary', 2000, 'version');
+    expect(byVersion.v1 + byVersion.v2).toBe(2000);
+    expect(Math.abs(byVersion.v2 / 2000 - 0.1)).toBeLessThanOrEqual(0.05);
+    const status = cp.ads.clients().find((x) => x.nodeId === NODE)!;
+    expect(status.types.map((t) => [t.typeUrl.split('.').pop(), t.nack?.error ?? 'ok'])).toEqual(
+      expect.arrayContaining([
+        ['Listener', 'ok'],
+        ['RouteConfiguration', 'ok'],
+        ['Cluster', 'ok'],
+        ['ClusterLoadAssignment', 'ok'],
+      ]),
+    );
+  });
+
+  it('follows a weight changed through the admin API', async () => {
+    await waitFor(
+      async () => Object.keys(await probe.tally('weighted', 20)).length === 2,
+      'both instances serving',
+    );
+    const before = await probe.tally('weighted', 200);
+    expect(Math.abs(before['weighted-1'] - 100)).toBeLessThanOrEqual(20);
+    await cp.admin.setInstanceWeight('weighted', 'weighted-1', 300);
+    await waitForAck(cp, NODE);
+    await probe.tally('weighted', 40); // let the client apply the update it ACKed
+    const after = await probe.tally('weighted', 400);
+    expect(Math.abs(after['weighted-1'] / 400 - 0.75)).toBeLessThanOrEqual(0.05);
+  });
+
+  it('sends no calls to a drained instance, nor to one that died, once the push is ACKed', async () => {
+    await waitFor(
+      async () => Object.keys(await probe.tally('drain', 20)).length === 2,
+      'both instances serving',
+    );
+    const drainedAt = Date.now();
+    await cp.admin.drainInstance('drain', 'drain-1');
+    await waitForAck(cp, NODE);
+    // The client applies an update a moment after it ACKs it: converged within 2 s, then never again.
+    await waitFor(
+      async () => (await probe.tally('drain', 20))['drain-1'] === undefined,
+      'the client to stop calling drain-1',
+      2_000,
+    );
+    expect(Date.now() - drainedAt).toBeLessThan(2_000);
+    expect(await probe.tally('drain', 100)).toEqual({ 'drain-2': 100 });
+  });
+
+  it('fails over to priority 1 when every priority-0 instance is down', async () => {
+    await waitFor(
+      async () => Object.keys(await probe.tally('tiers', 20)).length === 2,
+      'both priority-0 instances serving',
+    );
+    engines.get('tiers-1')!.kill();
+    engines.get('tiers-2')!.kill();
+    await waitFor(
+      async () => (await cp.admin.health('tiers')).engines[0].healthyInstances === 1,
+      'both priority-0 instances unhealthy',
+    );
+    await waitForAck(cp, NODE);
+    expect(await probe.tally('tiers', 50)).toEqual({ 'tiers-backup': 50 });
+  });
+
+  it('keeps a session on one instance with ring hash, and moves about 1/N of sessions when one is added', async () => {
+    const keys = Array.from({ length: 300 }, (_, i) => `user-${i}`);
+    const owner = async () => {
+      const ids = await probe.calls('sticky', { sessions: keys });
+      return new Map(keys.map((k, n) => [k, ids[n]]));
+    };
+    const first = await owner();
+    expect(new Set(first.values()).size).toBe(3);
+    const again = await owner();
+    expect([...keys].every((k) => first.get(k) === again.get(k))).toBe(true);
+
+    const extra = await startEngine('echo', 'sticky', 'sticky-4');
+    await cp.admin.addInstance({ engine: 'sticky', id: 'sticky-4', address: extra.address });
+    await waitFor(
+      async () => (await cp.admin.health('sticky')).engines[0].healthyInstances === 4,
+      'sticky-4 healthy',
+    );
+    await waitForAck(cp, NODE);
+    const after = await owner();
+    const moved = keys.filter((k) => after.get(k) !== first.get(k));
+    const toNew = moved.filter((k) => after.get(k) === 'sticky-4').length;
+    expect(toNew / keys.length).toBeGreaterThan(0.1);
+    expect(moved.length / keys.length).toBeLessThan(0.45); // ideal 1/4; gRPC's ring rescales per host count
+  });
+
+  it('reports load over LRS into the same per-instance metrics the routers feed', async () => {
+    await probe.tally('weighted', 60);
+    const view = await waitFor(async () => {
+      const e = await cp.admin.getEngine('weighted');
+      const total = e.instances.reduce((n, i) => n + (i.load?.requests ?? 0), 0);
+      return total > 0 ? e : undefined;
+    }, 'an LRS report');
+    expect(view.instances.find((i) => i.id === 'weighted-1')!.load!.requests).toBeGreaterThan(0);
+  });
+});

@@ -82,6 +82,6 @@ export async function waitForAck(
   try {
     await waitFor(() => cp.ads.clients().some((c) => c.nodeId === nodeId) && lagging().length === 0, what);
   } catch (err) {
-    throw new Error(`${(err as Error).message}; out of sync: ${JSON.stringify(lagging())}`);
+    throw new Error(`${(err as Error).message}; out of sync: ${JSON.stringify(lagging())}`, { cause: err });
   }
 }

@@ -13,7 +13,7 @@ import { addLrsService } from './lrs/lrs-service';
 import { addReflection } from './reflection';
 import { LoadStats } from './reports/load-stats';
 import { addReportService } from './reports/report-service';
-import { SnapshotBuilder } from './snapshot-builder';
+import { type DebounceOptions, SnapshotBuilder } from './snapshot-builder';
 import { AdsServer } from './xds/ads-server';
 import { SnapshotCache } from './xds/snapshot-cache';
 
@@ -29,6 +29,8 @@ export interface ControlPlaneOptions {
   readonly reportIntervalMs?: number;
   /** How often xDS clients send LRS load reports. */
   readonly lrsIntervalMs?: number;
+  /** Push debouncing; defaults to DEFAULT_DEBOUNCE. */
+  readonly debounce?: DebounceOptions;
 }
 
 /**
@@ -62,6 +64,7 @@ export class ControlPlane {
       this.cache,
       (engine, id) => this.healthChecker.state(engine, id).status,
       (err) => logger.error('snapshot rebuild failed; serving the last good one', { error: String(err) }),
+      options.debounce,
     );
     this.ads = new AdsServer(this.cache, logger, this.id);
     this.admin = new AdminService({
@@ -69,6 +72,7 @@ export class ControlPlane {
       checkState: (engine, id) => this.healthChecker.state(engine, id),
       loads: this.loads,
       xdsClients: () => this.ads.clients(),
+      xdsEndpoint: () => ({ host: options.host, port: this.boundPort }),
     });
     this.ads.addToServer(this.server);
     addAdminGrpc(this.server, this.admin);
@@ -84,8 +88,8 @@ export class ControlPlane {
       const current = await options.store.get(spec.name);
       await options.store.put(spec, current?.revision ?? 0);
     }
-    cp.unwatchStore = options.store.watch(() => cp.onStoreChange());
-    await cp.onStoreChange();
+    cp.unwatchStore = options.store.watch(() => void cp.onStoreChange(false));
+    await cp.onStoreChange(true);
     cp.boundPort = await bindInsecure(cp.server, options.host, options.xdsPort);
     options.logger.info('control plane listening', {
       id: cp.id,
@@ -108,6 +112,7 @@ export class ControlPlane {
     this.servingHealth.setStatus('', 'NOT_SERVING');
     this.unwatchStore?.();
     this.healthChecker.stop();
+    this.builder.cancel();
     // Streams never end on their own: end them so unary calls in flight are all that shutdown waits for.
     await shutdownGracefully(this.server, graceMs, () => {
       this.ads.closeAll();
@@ -116,9 +121,11 @@ export class ControlPlane {
     });
   }
 
-  private async onStoreChange(): Promise<void> {
+  /** Health checks follow the specs at once; the snapshot follows through the debouncer (or now). */
+  private async onStoreChange(now: boolean): Promise<void> {
     const specs = await this.options.store.list();
     this.healthChecker.sync(specs);
-    await this.builder.rebuild();
+    if (now) await this.builder.rebuild();
+    else this.builder.request();
   }
 }

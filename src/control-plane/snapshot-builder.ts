@@ -5,33 +5,54 @@ import { nerveResources } from './resources/nerve-resources';
 import { envoyResources } from './resources/envoy';
 import type { SnapshotCache } from './xds/snapshot-cache';
 
+export interface DebounceOptions {
+  /** Quiet period: a rebuild waits until no change arrived for this long. */
+  readonly debounceMs: number;
+  /** Bound: no change waits longer than this for its rebuild, however long the burst. */
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_DEBOUNCE: DebounceOptions = { debounceMs: 20, maxDelayMs: 200 };
+
 /**
- * Rebuilds the served snapshot from the store and health state. Requests are coalesced: a burst of
- * changes within one turn of the event loop, or during a rebuild, becomes one rebuild (and one push).
+ * Rebuilds the served snapshot from the store and health state. Changes are debounced (a burst becomes
+ * one rebuild and one push, as Istio's 100 ms debounce) without ever delaying the first change of a
+ * burst by more than `maxDelayMs`; changes arriving during a rebuild trigger one more.
  */
 export class SnapshotBuilder {
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private burstStartedAt = 0;
   private running: Promise<void> | undefined;
   private dirty = false;
+  /** Rebuilds run so far (tests, metrics). */
+  rebuilds = 0;
 
   constructor(
     private readonly store: ConfigStore,
     private readonly cache: SnapshotCache,
     private readonly health: HealthLookup,
     private readonly onError: (err: unknown) => void,
+    private readonly debounce: DebounceOptions = DEFAULT_DEBOUNCE,
   ) {}
 
   request(): void {
-    if (this.running) {
-      this.dirty = true;
-      return;
-    }
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.rebuild();
-    });
+    const now = Date.now();
+    if (this.timer === undefined) this.burstStartedAt = now;
+    else clearTimeout(this.timer);
+    const due = Math.min(now + this.debounce.debounceMs, this.burstStartedAt + this.debounce.maxDelayMs);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.rebuild();
+      },
+      Math.max(0, due - now),
+    );
+  }
+
+  /** Stops pending rebuilds (shutdown). */
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /** Rebuilds now and resolves once the snapshot is published. */
@@ -43,6 +64,7 @@ export class SnapshotBuilder {
     this.running = (async () => {
       do {
         this.dirty = false;
+        this.rebuilds++;
         try {
           const specs = await this.store.list();
           const content = new Map([

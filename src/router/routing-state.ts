@@ -9,6 +9,8 @@ export interface EngineEntry {
   readonly picker: Picker;
   /** grpc-timeout header value applied when the caller sets no deadline ('' for none). */
   readonly defaultTimeout: string;
+  /** Identifies the cluster's content, to keep the picker when an update leaves it unchanged. */
+  readonly fingerprint: string;
 }
 
 /**
@@ -46,12 +48,20 @@ export class RoutingState {
     const engines = new Map<string, EngineEntry>();
     const live = new Set<string>();
     for (const cluster of clusters) {
+      for (const e of cluster.endpoints) live.add(`${cluster.name}/${e.id}`);
+      // An unchanged cluster keeps its picker, so pushes about other engines never reset its rotation.
+      const fingerprint = JSON.stringify(cluster);
+      const previous = this.engines.get(cluster.name);
+      if (previous && previous.fingerprint === fingerprint) {
+        engines.set(cluster.name, previous);
+        continue;
+      }
       const strategy = getStrategy(cluster.policy!.strategy)!; // validated on receipt
       const selection = selectEndpoints(cluster, (id) => this.statsFor(cluster.name, id));
-      for (const e of cluster.endpoints) live.add(`${cluster.name}/${e.id}`);
       const timeoutMs = cluster.policy?.timeoutMs ?? 0;
       engines.set(cluster.name, {
         cluster,
+        fingerprint,
         picker: strategy.build(selection.endpoints, selection.reason),
         defaultTimeout: timeoutMs > 0 ? `${timeoutMs}m` : '',
       });

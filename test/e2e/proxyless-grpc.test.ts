@@ -1,4 +1,11 @@
+import { createApi } from '../../src/api/app';
+import { listenHttp, type HttpHandle } from '../../src/api/server';
 import { ControlPlane } from '../../src/control-plane/control-plane';
+import { encodeEnvoy } from '../../src/control-plane/resources/envoy/codec';
+import { routeConfiguration } from '../../src/control-plane/resources/envoy/route-configuration';
+import type { EngineSpec } from '../../src/model/engine';
+import { nextSnapshot, type ResourceInput } from '../../src/model/snapshot';
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE, ROUTE_CONFIGURATION_TYPE } from '../../src/protocol/type-urls';
 import { DemoEngine } from '../../src/engines/engine-server';
 import { parseEngineSpec, type EngineInput } from '../../src/model/validate';
 import { MemoryStore } from '../../src/store/memory-store';
@@ -10,6 +17,7 @@ const NODE = 'proxyless-test';
 let cp: ControlPlane;
 const engines = new Map<string, DemoEngine>();
 let probe: XdsProbe;
+let api: HttpHandle;
 
 async function startEngine(type: string, name: string, id: string, version = 'v1'): Promise<DemoEngine> {
   const e = await new DemoEngine({ type, name, id, version, host: '127.0.0.1', port: 0, logger }).start();
@@ -92,11 +100,17 @@ beforeAll(async () => {
     lrsIntervalMs: 200,
   });
   await waitFor(async () => (await cp.admin.health()).status === 'healthy', 'healthy engines');
-  probe = await XdsProbe.start(cp, NODE);
+  api = await listenHttp(createApi(cp.admin, logger), '127.0.0.1', 0);
+  const bootstrap = await (
+    await fetch(`http://127.0.0.1:${api.port}/api/v1/nerve/xds/bootstrap?node=${NODE}`)
+  ).text();
+  expect(JSON.parse(bootstrap).xds_servers[0].server_uri).toBe(`127.0.0.1:${cp.port}`);
+  probe = await XdsProbe.start(bootstrap);
 });
 
 afterAll(async () => {
   probe?.stop();
+  await api?.close();
   await cp?.stop(500);
   await Promise.all([...engines.values()].map((e) => e.stop(200)));
 });
@@ -106,7 +120,9 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
     const byVersion = await probe.tally('canary', 2000, 'version');
     expect(byVersion.v1 + byVersion.v2).toBe(2000);
     expect(Math.abs(byVersion.v2 / 2000 - 0.1)).toBeLessThanOrEqual(0.05);
-    const status = cp.ads.clients().find((x) => x.nodeId === NODE)!;
+    const status = cp.ads
+      .clients()
+      .find((x) => x.nodeId === NODE && x.types.some((t) => t.subscribed.includes('canary')))!;
     expect(status.types.map((t) => [t.typeUrl.split('.').pop(), t.nack?.error ?? 'ok'])).toEqual(
       expect.arrayContaining([
         ['Listener', 'ok'],
@@ -197,5 +213,91 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
       return total > 0 ? e : undefined;
     }, 'an LRS report');
     expect(view.instances.find((i) => i.id === 'weighted-1')!.load!.requests).toBeGreaterThan(0);
+  });
+
+  it('records a resource the client rejects, does not resend it, and the client keeps the previous one', async () => {
+    await waitFor(
+      async () => Object.keys(await probe.tally('weighted', 20)).length === 2,
+      'both instances serving',
+    );
+    await waitForAck(cp, NODE);
+    // The probe's channel for `weighted` has its own ADS stream.
+    const status = () =>
+      cp.ads
+        .clients()
+        .find((c) => c.nodeId === NODE && c.types.some((t) => t.subscribed.includes('weighted/v1')))!.types;
+    const current = cp.cache.snapshot;
+    const content = new Map<string, ResourceInput[]>();
+    for (const [typeUrl, t] of current.types)
+      content.set(
+        typeUrl,
+        [...t.resources.values()].map((r) => ({ name: r.name, body: r.body })),
+      );
+    // Priorities must start at 0 (gRFC A27): a CLA with only priority 1 is invalid for gRPC.
+    const bad = encodeEnvoy('envoy.config.endpoint.v3.ClusterLoadAssignment', {
+      cluster_name: 'weighted/v1',
+      endpoints: [
+        {
+          locality: { region: 'weighted', sub_zone: 'x' },
+          load_balancing_weight: { value: 1 },
+          priority: 1,
+          lb_endpoints: [
+            { endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 1 } } } },
+          ],
+        },
+      ],
+    });
+    content.set(
+      CLUSTER_LOAD_ASSIGNMENT_TYPE,
+      content
+        .get(CLUSTER_LOAD_ASSIGNMENT_TYPE)!
+        .map((r) => (r.name === 'weighted/v1' ? { name: r.name, body: bad } : r)),
+    );
+    const rejected = nextSnapshot(current, content);
+    cp.cache.publish(rejected);
+
+    const cla = await waitFor(
+      () =>
+        status().find(
+          (t) =>
+            t.typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE &&
+            t.nack?.version === rejected.types.get(CLUSTER_LOAD_ASSIGNMENT_TYPE)!.version,
+        ),
+      'the NACK',
+      3000,
+    ).catch((e: Error) => {
+      throw new Error(
+        `${e.message} ${rejected.types.get(CLUSTER_LOAD_ASSIGNMENT_TYPE)!.version} ${JSON.stringify(status())}`,
+      );
+    });
+    expect(cla.nack!.error).toContain('priority 1 but not 0');
+    expect(Object.keys(await probe.tally('weighted', 40)).sort()).toEqual(['weighted-1', 'weighted-2']);
+
+    // A change of another type is pushed and ACKed; the rejected assignments are not sent again.
+    const responses = cla.responses;
+    const weighted = (await cp.admin.getEngine('weighted')) as unknown as EngineSpec;
+    const slower = routeConfiguration({ ...weighted, policy: { ...weighted.policy, timeoutMs: 12_345 } });
+    const routes = content.get(ROUTE_CONFIGURATION_TYPE)!;
+    content.set(
+      ROUTE_CONFIGURATION_TYPE,
+      routes.map((r) =>
+        r.name === 'weighted'
+          ? { name: r.name, body: encodeEnvoy('envoy.config.route.v3.RouteConfiguration', slower) }
+          : r,
+      ),
+    );
+    const nudged = nextSnapshot(rejected, content);
+    cp.cache.publish(nudged);
+    await waitFor(
+      () =>
+        status().find((t) => t.typeUrl === ROUTE_CONFIGURATION_TYPE)?.ackedVersion ===
+        nudged.types.get(ROUTE_CONFIGURATION_TYPE)!.version,
+      'the route update ACKed',
+    );
+    expect(status().find((t) => t.typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE)!.responses).toBe(responses);
+
+    // The next real change replaces it and is accepted.
+    await cp.flush();
+    await waitForAck(cp, NODE);
   });
 });

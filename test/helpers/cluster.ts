@@ -98,6 +98,10 @@ export class TestCluster {
     for (const m of members) cluster.engines.set(m.id, m);
     await waitFor(async () => (await cp.admin.health()).status === 'healthy', 'every instance healthy');
     await waitFor(() => groups.every((g) => router.state.engine(g.name)), 'the router to know every engine');
+    await waitFor(() => {
+      const types = cp.ads.clients().find((c) => c.nodeId === 'test-router')?.types ?? [];
+      return types.length === 3 && types.every((t) => t.inSync);
+    }, 'the router in sync with the control plane');
     return cluster;
   }
 

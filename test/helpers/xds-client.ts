@@ -4,16 +4,6 @@ import { createInterface } from 'node:readline';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { waitFor } from './wait';
 
-/** A gRPC xDS bootstrap pointing at the control plane (what GET /xds/bootstrap serves). */
-export function bootstrapFor(port: number, nodeId: string): string {
-  return JSON.stringify({
-    xds_servers: [
-      { server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] },
-    ],
-    node: { id: nodeId, cluster: 'nerve-tests', locality: {} },
-  });
-}
-
 /** Drives a proxyless gRPC client process (test/helpers/xds-probe.ts) that calls `xds:///<engine>`. */
 export class XdsProbe {
   private next = 0;
@@ -21,9 +11,10 @@ export class XdsProbe {
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {}
 
-  static async start(cp: ControlPlane, nodeId: string): Promise<XdsProbe> {
+  /** Starts the probe with a bootstrap JSON text (e.g. from GET /api/v1/nerve/xds/bootstrap). */
+  static async start(bootstrap: string): Promise<XdsProbe> {
     const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'xds-probe.ts')], {
-      env: { ...process.env, NERVE_XDS_BOOTSTRAP: bootstrapFor(cp.port, nodeId) },
+      env: { ...process.env, NERVE_XDS_BOOTSTRAP: bootstrap },
     });
     const probe = new XdsProbe(child);
     let stderr = '';
@@ -70,7 +61,7 @@ export class XdsProbe {
   }
 }
 
-/** Waits until `nodeId` holds and has ACKed everything its subscriptions select from the served snapshot. */
+/** Waits until every stream of `nodeId` holds and has ACKed everything its subscriptions select from the served snapshot. */
 export async function waitForAck(
   cp: ControlPlane,
   nodeId: string,

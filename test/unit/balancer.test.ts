@@ -2,6 +2,7 @@ import { EngineCluster, HealthStatus } from '../../gen/nerve/discovery/v1/resour
 import { defaultPolicy, STRATEGIES } from '../../src/model/policy';
 import { selectEndpoints } from '../../src/router/balancer/endpoints';
 import { getStrategy, missingStrategies } from '../../src/router/balancer/registry';
+import { RoutingState } from '../../src/router/routing-state';
 import { InstanceStats } from '../../src/router/stats/instance-stats';
 
 const {
@@ -143,5 +144,26 @@ describe('sticky (ring hash)', () => {
     const picker = build(2);
     const ids = Array.from({ length: 4 }, () => picker.pick()!.id);
     expect(ids.sort()).toEqual(['i0', 'i0', 'i1', 'i1']);
+  });
+});
+
+describe('routing state', () => {
+  it('keeps an engine picker (and its rotation) when an update leaves the engine unchanged', () => {
+    const { RoutingState } = jest.requireActual<typeof import('../../src/router/routing-state')>(
+      '../../src/router/routing-state',
+    );
+    const state = new RoutingState();
+    const a = { ...cluster([{}, {}]), name: 'a' };
+    const b = { ...cluster([{}]), name: 'b' };
+    state.applyClusters([a, b]);
+    const picker = state.engine('a')!.picker;
+    expect(picker.pick()!.id).toBe('i0');
+    state.applyClusters([
+      a,
+      { ...b, endpoints: [...b.endpoints, { ...b.endpoints[0], id: 'new', address: '127.0.0.1:9' }] },
+    ]);
+    expect(state.engine('a')!.picker).toBe(picker);
+    expect(state.engine('a')!.picker.pick()!.id).toBe('i1');
+    expect(state.engine('b')!.cluster.endpoints).toHaveLength(2);
   });
 });

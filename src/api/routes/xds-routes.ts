@@ -17,12 +17,17 @@ export function xdsRoutes(admin: AdminService): Router {
           sentVersion: t.sentVersion,
           ackedVersion: t.ackedVersion,
           inSync: t.inSync,
+          responses: t.responses,
           lastNack: t.nack
             ? { version: t.nack.version, error: t.nack.error, at: new Date(t.nack.atMs).toISOString() }
             : null,
         })),
       })),
     });
+  });
+  router.get('/xds/bootstrap', (req, res) => {
+    const node = typeof req.query.node === 'string' ? req.query.node : 'nerve-client';
+    res.json(admin.bootstrap(node, req.hostname));
   });
   return router;
 }

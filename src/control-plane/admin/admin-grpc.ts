@@ -67,6 +67,7 @@ export function toProtoClient(c: StreamStatus): XdsClient {
       subscribed: [...t.subscribed],
       wildcard: t.wildcard,
       inSync: t.inSync,
+      responses: t.responses,
     })),
   };
 }

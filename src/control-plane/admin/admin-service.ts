@@ -15,6 +15,8 @@ export interface AdminDeps {
   readonly checkState: (engine: string, instanceId: string) => CheckState;
   readonly loads: LoadStats;
   readonly xdsClients: () => StreamStatus[];
+  /** Where xDS clients reach this control plane (bind host and port). */
+  readonly xdsEndpoint: () => { host: string; port: number };
 }
 
 export interface AddInstanceInput {
@@ -122,6 +124,31 @@ export class AdminService {
 
   xdsClients(): StreamStatus[] {
     return this.deps.xdsClients();
+  }
+
+  /**
+   * A gRPC xDS bootstrap (gRFC A27) for this control plane: set it as GRPC_XDS_BOOTSTRAP_CONFIG and
+   * `xds:///<engine>` works. `host` replaces a wildcard bind address with one the client can reach.
+   */
+  bootstrap(nodeId: string, host: string): object {
+    if (!/^[\w.:-]{1,128}$/.test(nodeId))
+      throw new AdminError(
+        'INVALID_ARGUMENT',
+        `node id must be 1-128 letters, digits, ".", ":", "_" or "-", got "${nodeId}"`,
+      );
+    const endpoint = this.deps.xdsEndpoint();
+    const bindHost = endpoint.host === '0.0.0.0' || endpoint.host === '::' ? host : endpoint.host;
+    const uriHost = bindHost.includes(':') ? `[${bindHost}]` : bindHost;
+    return {
+      xds_servers: [
+        {
+          server_uri: `${uriHost}:${endpoint.port}`,
+          channel_creds: [{ type: 'insecure' }],
+          server_features: ['xds_v3'],
+        },
+      ],
+      node: { id: nodeId, cluster: 'nerve-clients', locality: {} },
+    };
   }
 
   view(spec: EngineSpec): EngineView {

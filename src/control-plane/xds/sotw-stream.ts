@@ -36,6 +36,7 @@ interface TypeState {
   sentSignature: string | undefined;
   ackedVersion: string;
   nack?: { version: string; error: string; atMs: number };
+  responses: number;
 }
 
 export interface SotwStreamOptions {
@@ -77,6 +78,7 @@ export class SotwStream {
         sentVersion: '',
         sentSignature: undefined,
         ackedVersion: '',
+        responses: 0,
       };
       this.types.set(typeUrl, state);
       this.order = [...this.types.keys()].sort((a, b) => rank(a) - rank(b));
@@ -114,6 +116,7 @@ export class SotwStream {
       sentVersion: s.sentVersion,
       ackedVersion: s.ackedVersion,
       nack: s.nack,
+      responses: s.responses,
       inSync:
         s.awaitingNonce === '' &&
         !s.pending &&
@@ -174,6 +177,7 @@ export class SotwStream {
     state.awaitingNonce = nonce;
     state.sentVersion = version;
     state.sentSignature = signature;
+    state.responses++;
     this.options.send({
       version_info: version,
       resources,

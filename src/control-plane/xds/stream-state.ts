@@ -6,6 +6,8 @@ export interface TypeStatus {
   readonly sentVersion: string;
   readonly ackedVersion: string;
   readonly nack?: { readonly version: string; readonly error: string; readonly atMs: number };
+  /** Responses sent for this type on this stream. */
+  readonly responses: number;
   /** The client holds and has ACKed exactly what its subscription selects from the served snapshot. */
   readonly inSync: boolean;
 }

@@ -172,6 +172,8 @@ export interface XdsTypeStatus {
   wildcard: boolean;
   /** The client holds and has ACKed exactly what its subscription selects from the served snapshot. */
   inSync: boolean;
+  /** Responses sent for this type on this stream. */
+  responses: number;
 }
 
 function createBaseEngine(): Engine {
@@ -2533,6 +2535,7 @@ function createBaseXdsTypeStatus(): XdsTypeStatus {
     subscribed: [],
     wildcard: false,
     inSync: false,
+    responses: 0,
   };
 }
 
@@ -2564,6 +2567,9 @@ export const XdsTypeStatus: MessageFns<XdsTypeStatus> = {
     }
     if (message.inSync !== false) {
       writer.uint32(72).bool(message.inSync);
+    }
+    if (message.responses !== 0) {
+      writer.uint32(80).uint64(message.responses);
     }
     return writer;
   },
@@ -2653,6 +2659,14 @@ export const XdsTypeStatus: MessageFns<XdsTypeStatus> = {
             message.inSync = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.responses = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2706,6 +2720,7 @@ export const XdsTypeStatus: MessageFns<XdsTypeStatus> = {
         : isSet(object.in_sync)
         ? globalThis.Boolean(object.in_sync)
         : false,
+      responses: isSet(object.responses) ? globalThis.Number(object.responses) : 0,
     };
   },
 
@@ -2738,6 +2753,9 @@ export const XdsTypeStatus: MessageFns<XdsTypeStatus> = {
     if (message.inSync !== false) {
       obj.inSync = message.inSync;
     }
+    if (message.responses !== 0) {
+      obj.responses = Math.round(message.responses);
+    }
     return obj;
   },
 
@@ -2755,6 +2773,7 @@ export const XdsTypeStatus: MessageFns<XdsTypeStatus> = {
     message.subscribed = object.subscribed?.map((e) => e) || [];
     message.wildcard = object.wildcard ?? false;
     message.inSync = object.inSync ?? false;
+    message.responses = object.responses ?? 0;
     return message;
   },
 };

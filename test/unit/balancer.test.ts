@@ -149,9 +149,6 @@ describe('sticky (ring hash)', () => {
 
 describe('routing state', () => {
   it('keeps an engine picker (and its rotation) when an update leaves the engine unchanged', () => {
-    const { RoutingState } = jest.requireActual<typeof import('../../src/router/routing-state')>(
-      '../../src/router/routing-state',
-    );
     const state = new RoutingState();
     const a = { ...cluster([{}, {}]), name: 'a' };
     const b = { ...cluster([{}]), name: 'b' };

@@ -37,6 +37,31 @@ export interface DiscoveryResponse {
   control_plane?: { identifier: string };
 }
 
+export interface DeltaDiscoveryRequest {
+  node: Node | null;
+  type_url: string;
+  resource_names_subscribe: string[];
+  resource_names_unsubscribe: string[];
+  initial_resource_versions: Record<string, string>;
+  response_nonce: string;
+  error_detail: Status | null;
+}
+
+export interface DeltaResource {
+  name: string;
+  version: string;
+  resource: Any;
+}
+
+export interface DeltaDiscoveryResponse {
+  system_version_info: string;
+  resources: DeltaResource[];
+  type_url: string;
+  removed_resources: string[];
+  nonce: string;
+  control_plane?: { identifier: string };
+}
+
 export const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 export const ADS_PROTO = 'envoy/service/discovery/v3/ads.proto';
 
@@ -62,9 +87,11 @@ export function adsServiceDefinition(): grpc.ServiceDefinition {
 }
 
 export type AdsStream = grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+export type DeltaAdsStream = grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
 
 interface AdsClient extends grpc.Client {
   StreamAggregatedResources(options?: grpc.CallOptions): AdsStream;
+  DeltaAggregatedResources(options?: grpc.CallOptions): DeltaAdsStream;
 }
 
 export function createAdsClient(address: string, credentials = grpc.credentials.createInsecure()): AdsClient {

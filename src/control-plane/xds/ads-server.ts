@@ -1,18 +1,33 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'winston';
-import { adsServiceDefinition, type DiscoveryRequest, type DiscoveryResponse } from '../../protocol/ads';
+import type { Snapshot } from '../../model/snapshot';
+import {
+  adsServiceDefinition,
+  type DeltaDiscoveryRequest,
+  type DeltaDiscoveryResponse,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+  type Node,
+} from '../../protocol/ads';
+import { DeltaStream } from './delta-stream';
 import type { SnapshotCache } from './snapshot-cache';
 import { SotwStream, XdsProtocolError } from './sotw-stream';
-import type { StreamStatus } from './stream-state';
+import type { StreamStatus, TypeStatus } from './stream-state';
 
-type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+/** What the server needs of a per-stream protocol state machine (state of the world or delta). */
+interface StreamProtocol<Req> {
+  handleRequest(request: Req, snapshot: Snapshot): void;
+  onSnapshot(snapshot: Snapshot): void;
+  status(): TypeStatus[];
+}
 
 interface Connection {
-  readonly call: AdsCall;
+  readonly call: { end(): void };
   readonly nodeId: string;
   readonly peer: string;
   readonly connectedAtMs: number;
-  readonly protocol: SotwStream;
+  readonly protocol: { status(): TypeStatus[] };
+  readonly delta: boolean;
 }
 
 export interface AdsServerHooks {
@@ -21,9 +36,15 @@ export interface AdsServerHooks {
   onStreamClose?(nodeId: string): void;
 }
 
+type ProtocolFactory<Req, Res> = (
+  send: (response: Res) => void,
+  onNack: (typeUrl: string, version: string, error: string) => void,
+) => StreamProtocol<Req>;
+
 /**
- * envoy.service.discovery.v3.AggregatedDiscoveryService over the snapshot cache. Each stream runs its own
- * SotwStream; this class only carries bytes and keeps the registry of connected clients.
+ * envoy.service.discovery.v3.AggregatedDiscoveryService over the snapshot cache, state of the world and
+ * delta. Each stream runs its own protocol state machine; this class only carries messages and keeps the
+ * registry of connected clients.
  */
 export class AdsServer {
   private readonly connections = new Set<Connection>();
@@ -37,8 +58,27 @@ export class AdsServer {
   ) {}
 
   addToServer(server: grpc.Server): void {
+    const options = (send: (r: never) => void, onNack: (t: string, v: string, e: string) => void) => ({
+      send,
+      now: Date.now,
+      controlPlaneId: this.controlPlaneId,
+      onNack,
+    });
     server.addService(adsServiceDefinition(), {
-      StreamAggregatedResources: (call: AdsCall) => this.handleStream(call),
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) =>
+        this.handleStream<DiscoveryRequest, DiscoveryResponse>(
+          call,
+          false,
+          (send, onNack) => new SotwStream(options(send, onNack)),
+        ),
+      DeltaAggregatedResources: (
+        call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>,
+      ) =>
+        this.handleStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(
+          call,
+          true,
+          (send, onNack) => new DeltaStream(options(send, onNack)),
+        ),
     });
   }
 
@@ -56,33 +96,37 @@ export class AdsServer {
     for (const c of this.connections) c.call.end();
   }
 
-  private handleStream(call: AdsCall): void {
+  private handleStream<Req extends { node: Node | null }, Res>(
+    call: grpc.ServerDuplexStream<Req, Res>,
+    delta: boolean,
+    create: ProtocolFactory<Req, Res>,
+  ): void {
     let connection: Connection | undefined;
+    let protocol: StreamProtocol<Req> | undefined;
     let unwatch: (() => void) | undefined;
     const close = () => {
       unwatch?.();
       if (connection && this.connections.delete(connection)) this.hooks.onStreamClose?.(connection.nodeId);
     };
-    call.on('data', (request: DiscoveryRequest) => {
+    call.on('data', (request: Req) => {
       try {
-        if (!connection) {
+        if (!protocol) {
           const nodeId = request.node?.id || `anonymous-${++this.nextAnonymous}`;
-          const protocol = new SotwStream({
-            send: (response) => call.write(response),
-            now: Date.now,
-            controlPlaneId: this.controlPlaneId,
-            onNack: (typeUrl, version, error) => {
+          const p = create(
+            (response) => call.write(response),
+            (typeUrl, version, error) => {
               this.logger.warn('xDS NACK', { nodeId, typeUrl, version, error });
               this.hooks.onNack?.(nodeId, typeUrl, version, error);
             },
-          });
-          connection = { call, nodeId, peer: call.getPeer(), connectedAtMs: Date.now(), protocol };
+          );
+          protocol = p;
+          connection = { call, nodeId, peer: call.getPeer(), connectedAtMs: Date.now(), protocol: p, delta };
           this.connections.add(connection);
-          unwatch = this.cache.watch((snapshot) => protocol.onSnapshot(snapshot));
-          this.logger.info('xDS stream opened', { nodeId, peer: connection.peer });
+          unwatch = this.cache.watch((snapshot) => p.onSnapshot(snapshot));
+          this.logger.info('xDS stream opened', { nodeId, peer: connection.peer, delta });
           this.hooks.onStreamOpen?.(nodeId);
         }
-        connection.protocol.handleRequest(request, this.cache.snapshot);
+        protocol.handleRequest(request, this.cache.snapshot);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         const code = err instanceof XdsProtocolError ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL;

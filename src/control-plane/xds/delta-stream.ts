@@ -1,0 +1,173 @@
+import type { Snapshot } from '../../model/snapshot';
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaResource } from '../../protocol/ads';
+import { PUSH_ORDER } from '../../protocol/type-urls';
+import { XdsProtocolError } from './sotw-stream';
+import type { TypeStatus } from './stream-state';
+
+interface TypeState {
+  wildcard: boolean;
+  names: Set<string>;
+  /** What the client holds: resource name → version (from initial_resource_versions, then what we sent). */
+  known: Map<string, string>;
+  awaitingNonce: string;
+  pending: boolean;
+  sentVersion: string;
+  ackedVersion: string;
+  nack?: { version: string; error: string; atMs: number };
+  responses: number;
+}
+
+export interface DeltaStreamOptions {
+  send(response: DeltaDiscoveryResponse): void;
+  now(): number;
+  controlPlaneId: string;
+  onNack?(typeUrl: string, version: string, error: string): void;
+}
+
+function rank(typeUrl: string): number {
+  const i = PUSH_ORDER.indexOf(typeUrl);
+  return i < 0 ? PUSH_ORDER.length : i;
+}
+
+/**
+ * The incremental (delta) protocol for one stream, free of I/O: only resources whose version differs from
+ * what the client holds are sent, with per-resource versions, and deletions as removed_resources. A client
+ * that reconnects announces what it holds in initial_resource_versions and gets only what changed.
+ * (Un)subscriptions are honoured even on a request with a stale nonce; ACK/NACK only with the current
+ * nonce. What a client NACKed counts as held, so it is not resent until it changes again.
+ */
+export class DeltaStream {
+  private readonly types = new Map<string, TypeState>();
+  private order: string[] = [];
+  private snapshot: Snapshot | undefined;
+  private nonce = 0;
+
+  constructor(private readonly options: DeltaStreamOptions) {}
+
+  handleRequest(request: DeltaDiscoveryRequest, snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    const typeUrl = request.type_url;
+    if (!typeUrl)
+      throw new XdsProtocolError('DeltaDiscoveryRequest.type_url is required on an aggregated stream');
+    let state = this.types.get(typeUrl);
+    if (!state) {
+      const subscribe = request.resource_names_subscribe;
+      state = {
+        wildcard: subscribe.length === 0 || subscribe.includes('*'),
+        names: new Set(),
+        known: new Map(Object.entries(request.initial_resource_versions ?? {})),
+        awaitingNonce: '',
+        pending: false,
+        sentVersion: '',
+        ackedVersion: '',
+        responses: 0,
+      };
+      this.types.set(typeUrl, state);
+      this.order = [...this.types.keys()].sort((a, b) => rank(a) - rank(b));
+    }
+    for (const name of request.resource_names_subscribe) {
+      if (name === '*') state.wildcard = true;
+      else state.names.add(name);
+    }
+    for (const name of request.resource_names_unsubscribe) {
+      if (name === '*') state.wildcard = false;
+      else {
+        state.names.delete(name);
+        state.known.delete(name);
+      }
+    }
+    const nonce = request.response_nonce;
+    if (nonce !== '' && nonce === state.awaitingNonce) {
+      state.awaitingNonce = '';
+      if (request.error_detail) {
+        const error = request.error_detail.message || `code ${request.error_detail.code}`;
+        state.nack = { version: state.sentVersion, error, atMs: this.options.now() };
+        this.options.onNack?.(typeUrl, state.sentVersion, error);
+      } else {
+        state.ackedVersion = state.sentVersion;
+      }
+    }
+    this.push(typeUrl, state);
+  }
+
+  onSnapshot(snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    for (const typeUrl of this.order) this.push(typeUrl, this.types.get(typeUrl)!);
+  }
+
+  status(): TypeStatus[] {
+    return [...this.types].map(([typeUrl, s]) => {
+      const diff = this.diff(typeUrl, s, false);
+      return {
+        typeUrl,
+        wildcard: s.wildcard,
+        subscribed: [...s.names],
+        sentVersion: s.sentVersion,
+        ackedVersion: s.ackedVersion,
+        nack: s.nack,
+        responses: s.responses,
+        inSync:
+          s.awaitingNonce === '' &&
+          !s.pending &&
+          s.ackedVersion === s.sentVersion &&
+          diff.updates.length === 0 &&
+          diff.removed.length === 0,
+      };
+    });
+  }
+
+  /** What the client lacks (new or changed versions) and holds but should not (deleted or out of scope). */
+  private diff(
+    typeUrl: string,
+    state: TypeState,
+    withBodies: boolean,
+  ): { updates: DeltaResource[]; removed: string[] } {
+    const resources = this.snapshot?.types.get(typeUrl)?.resources;
+    const updates: DeltaResource[] = [];
+    const removed: string[] = [];
+    const consider = (name: string) => {
+      const r = resources?.get(name);
+      if (r && state.known.get(name) !== r.version) {
+        updates.push({
+          name,
+          version: r.version,
+          resource: withBodies
+            ? { type_url: typeUrl, value: r.body as Buffer }
+            : { type_url: typeUrl, value: Buffer.alloc(0) },
+        });
+      }
+    };
+    if (state.wildcard && resources) for (const name of resources.keys()) consider(name);
+    for (const name of state.names) if (!(state.wildcard && resources?.has(name))) consider(name);
+    for (const name of state.known.keys()) {
+      const inScope = state.wildcard || state.names.has(name);
+      if (!resources?.has(name) || !inScope) removed.push(name);
+    }
+    return { updates, removed };
+  }
+
+  private push(typeUrl: string, state: TypeState): void {
+    if (state.awaitingNonce !== '') {
+      state.pending = true;
+      return;
+    }
+    state.pending = false;
+    const { updates, removed } = this.diff(typeUrl, state, true);
+    if (updates.length === 0 && removed.length === 0) return;
+    for (const u of updates) state.known.set(u.name, u.version);
+    for (const name of removed) state.known.delete(name);
+    const nonce = String(++this.nonce);
+    const version = this.snapshot?.types.get(typeUrl)?.version ?? '';
+    state.awaitingNonce = nonce;
+    state.sentVersion = version;
+    state.responses++;
+    this.options.send({
+      system_version_info: version,
+      resources: updates,
+      type_url: typeUrl,
+      removed_resources: removed,
+      nonce,
+      control_plane: { identifier: this.options.controlPlaneId },
+    });
+  }
+}

@@ -29,6 +29,8 @@ export interface ControlPlaneOptions {
   readonly reportIntervalMs?: number;
   /** How often xDS clients send LRS load reports. */
   readonly lrsIntervalMs?: number;
+  /** Off: no active health checks, every instance stays `unknown` (routable). For benchmarks and tests. */
+  readonly healthChecks?: boolean;
   /** Push debouncing; defaults to DEFAULT_DEBOUNCE. */
   readonly debounce?: DebounceOptions;
 }
@@ -124,7 +126,7 @@ export class ControlPlane {
   /** Health checks follow the specs at once; the snapshot follows through the debouncer (or now). */
   private async onStoreChange(now: boolean): Promise<void> {
     const specs = await this.options.store.list();
-    this.healthChecker.sync(specs);
+    if (this.options.healthChecks !== false) this.healthChecker.sync(specs);
     if (now) await this.builder.rebuild();
     else this.builder.request();
   }

@@ -94,7 +94,12 @@ interface AdsClient extends grpc.Client {
   DeltaAggregatedResources(options?: grpc.CallOptions): DeltaAdsStream;
 }
 
-export function createAdsClient(address: string, credentials = grpc.credentials.createInsecure()): AdsClient {
+/** An ADS client. grpc-js shares a connection between clients with equal options; pass distinct options to get another. */
+export function createAdsClient(
+  address: string,
+  credentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): AdsClient {
   const Ctor = grpc.makeGenericClientConstructor(adsServiceDefinition(), 'AggregatedDiscoveryService');
-  return new Ctor(address, credentials) as unknown as AdsClient;
+  return new Ctor(address, credentials, options) as unknown as AdsClient;
 }

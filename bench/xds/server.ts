@@ -1,0 +1,82 @@
+/**
+ * Benchmark server process. Mode "nerve": the real control plane. Mode "baseline": a bare ADS server that
+ * writes one fixed response to every stream on a change, with no protocol logic: the transport's floor.
+ * Driven over IPC: {cmd:"change"} → {t0}; {cmd:"stats"} → {rss, cpuMicros}.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ControlPlane } from '../../src/control-plane/control-plane';
+import { createLogger } from '../../src/observability/logger';
+import { adsServiceDefinition, type DiscoveryRequest, type DiscoveryResponse } from '../../src/protocol/ads';
+import { bindInsecure } from '../../src/protocol/grpc-server';
+import { ENGINE_CLUSTER_TYPE } from '../../src/protocol/type-urls';
+import { MemoryStore } from '../../src/store/memory-store';
+import { benchFleet } from './fleet';
+
+const mode = process.argv[2];
+const now = () => performance.timeOrigin + performance.now();
+const send = (m: object) => process.send!(m);
+
+async function nerve(): Promise<{ port: number; change: () => Promise<void> }> {
+  const cp = await ControlPlane.start({
+    store: new MemoryStore(),
+    logger: createLogger('bench', 'error'),
+    host: '127.0.0.1',
+    xdsPort: 0,
+    engines: benchFleet(10, 10),
+    healthChecks: false,
+    debounce: { debounceMs: 0, maxDelayMs: 0 },
+  });
+  let weight = 100;
+  return {
+    port: cp.port,
+    change: async () => void (await cp.admin.setInstanceWeight('engine-0', 'i-0', ++weight)),
+  };
+}
+
+async function baseline(): Promise<{ port: number; change: () => Promise<void> }> {
+  const server = new grpc.Server();
+  const streams = new Set<grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>>();
+  let version = 1;
+  const body = Buffer.alloc(2_000, 1); // about one EngineCluster's worth of bytes per resource
+  const response = (): DiscoveryResponse => ({
+    version_info: String(version),
+    type_url: ENGINE_CLUSTER_TYPE,
+    nonce: String(version),
+    resources: Array.from({ length: 10 }, () => ({ type_url: ENGINE_CLUSTER_TYPE, value: body })),
+  });
+  server.addService(adsServiceDefinition(), {
+    StreamAggregatedResources(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) {
+      call.on('data', (req: DiscoveryRequest) => {
+        if (req.response_nonce === '') {
+          streams.add(call);
+          call.write(response());
+        }
+      });
+      call.on('error', () => streams.delete(call));
+      call.on('close', () => streams.delete(call));
+    },
+  });
+  const port = await bindInsecure(server, '127.0.0.1', 0);
+  return {
+    port,
+    change: async () => {
+      version++;
+      const r = response();
+      for (const s of streams) s.write(r);
+    },
+  };
+}
+
+void (mode === 'baseline' ? baseline() : nerve()).then(({ port, change }) => {
+  process.on('message', (msg: { cmd: string }) => {
+    if (msg.cmd === 'change') {
+      const t0 = now();
+      void change().then(() => send({ t0 }));
+    } else if (msg.cmd === 'stats') {
+      global.gc?.();
+      const cpu = process.cpuUsage();
+      send({ rss: process.memoryUsage().rss, cpuMicros: cpu.user + cpu.system });
+    }
+  });
+  send({ port });
+});

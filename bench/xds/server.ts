@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ControlPlane } from '../../src/control-plane/control-plane';
+import { nerveResources } from '../../src/control-plane/resources/nerve-resources';
 import { createLogger } from '../../src/observability/logger';
 import { adsServiceDefinition, type DiscoveryRequest, type DiscoveryResponse } from '../../src/protocol/ads';
 import { bindInsecure } from '../../src/protocol/grpc-server';
@@ -37,12 +38,15 @@ async function baseline(): Promise<{ port: number; change: () => Promise<void> }
   const server = new grpc.Server();
   const streams = new Set<grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>>();
   let version = 1;
-  const body = Buffer.alloc(2_000, 1); // about one EngineCluster's worth of bytes per resource
+  // The very bytes Nerve sends for the same fleet, so only the protocol work differs.
+  const bodies = nerveResources(benchFleet(10, 10), () => 'unknown')
+    .get(ENGINE_CLUSTER_TYPE)!
+    .map((r) => Buffer.from(r.body));
   const response = (): DiscoveryResponse => ({
     version_info: String(version),
     type_url: ENGINE_CLUSTER_TYPE,
     nonce: String(version),
-    resources: Array.from({ length: 10 }, () => ({ type_url: ENGINE_CLUSTER_TYPE, value: body })),
+    resources: bodies.map((value) => ({ type_url: ENGINE_CLUSTER_TYPE, value })),
   });
   server.addService(adsServiceDefinition(), {
     StreamAggregatedResources(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) {

@@ -147,7 +147,7 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
     expect(Math.abs(after['weighted-1'] / 400 - 0.75)).toBeLessThanOrEqual(0.05);
   });
 
-  it('sends no calls to a drained instance, nor to one that died, once the push is ACKed', async () => {
+  it('sends no calls to a drained instance once the push is applied (within 2 s)', async () => {
     await waitFor(
       async () => Object.keys(await probe.tally('drain', 20)).length === 2,
       'both instances serving',

@@ -142,9 +142,13 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
     expect(Math.abs(before['weighted-1'] - 100)).toBeLessThanOrEqual(20);
     await cp.admin.setInstanceWeight('weighted', 'weighted-1', 300);
     await waitForAck(cp, NODE);
-    await probe.tally('weighted', 40); // let the client apply the update it ACKed
-    const after = await probe.tally('weighted', 400);
-    expect(Math.abs(after['weighted-1'] / 400 - 0.75)).toBeLessThanOrEqual(0.05);
+    // The client applies what it ACKed a moment later: wait until the new split shows, then measure.
+    await waitFor(
+      async () => (await probe.tally('weighted', 100))['weighted-1'] >= 65,
+      'the new weights applied',
+    );
+    const after = await probe.tally('weighted', 1000);
+    expect(Math.abs(after['weighted-1'] / 1000 - 0.75)).toBeLessThanOrEqual(0.05);
   });
 
   it('sends no calls to a drained instance once the push is applied (within 2 s)', async () => {

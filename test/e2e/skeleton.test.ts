@@ -60,8 +60,13 @@ async function routerXdsTypes(): Promise<XdsTypeJson[]> {
 describe('calls through the router', () => {
   it('reach both instances of each engine type, computing for real', async () => {
     const client = cluster.engineClient();
-    expect(await spread(client, 'math', 20)).toEqual({ 'math-1': 10, 'math-2': 10 });
-    expect(await spread(client, 'crypto', 20)).toEqual({ 'crypto-1': 10, 'crypto-2': 10 });
+    // Exact rotation is unit-tested; here both real instances must take a fair share (a health-check push
+    // on a loaded machine may restart the rotation midway).
+    for (const engine of ['math', 'crypto']) {
+      const counts = await spread(client, engine, 20);
+      expect(Object.keys(counts).sort()).toEqual([`${engine}-1`, `${engine}-2`]);
+      expect(Math.min(...Object.values(counts))).toBeGreaterThanOrEqual(7);
+    }
     const fib = await invoke(client, 'math', 'fibonacci', '{"n":90}');
     expect(JSON.parse(fib.payload.toString())).toEqual({ n: 90, value: '2880067194370816120' });
     expect(fib).toMatchObject({ engine: 'math', version: 'v1' });

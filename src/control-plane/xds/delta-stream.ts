@@ -1,33 +1,20 @@
 import type { Snapshot } from '../../model/snapshot';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaResource } from '../../protocol/ads';
-import { PUSH_ORDER } from '../../protocol/type-urls';
-import { XdsProtocolError } from './sotw-stream';
+import {
+  applyAnswer,
+  type BaseTypeState,
+  inPushOrder,
+  type StreamOptions,
+  XdsProtocolError,
+} from './stream-common';
 import type { TypeStatus } from './stream-state';
 
-interface TypeState {
-  wildcard: boolean;
-  names: Set<string>;
+interface TypeState extends BaseTypeState {
   /** What the client holds: resource name → version (from initial_resource_versions, then what we sent). */
   known: Map<string, string>;
-  awaitingNonce: string;
-  pending: boolean;
-  sentVersion: string;
-  ackedVersion: string;
-  nack?: { version: string; error: string; atMs: number };
-  responses: number;
 }
 
-export interface DeltaStreamOptions {
-  send(response: DeltaDiscoveryResponse): void;
-  now(): number;
-  controlPlaneId: string;
-  onNack?(typeUrl: string, version: string, error: string): void;
-}
-
-function rank(typeUrl: string): number {
-  const i = PUSH_ORDER.indexOf(typeUrl);
-  return i < 0 ? PUSH_ORDER.length : i;
-}
+export type DeltaStreamOptions = StreamOptions<DeltaDiscoveryResponse>;
 
 /**
  * The incremental (delta) protocol for one stream, free of I/O: only resources whose version differs from
@@ -63,7 +50,7 @@ export class DeltaStream {
         responses: 0,
       };
       this.types.set(typeUrl, state);
-      this.order = [...this.types.keys()].sort((a, b) => rank(a) - rank(b));
+      this.order = inPushOrder(this.types.keys());
     }
     for (const name of request.resource_names_subscribe) {
       if (name === '*') state.wildcard = true;
@@ -76,17 +63,15 @@ export class DeltaStream {
         state.known.delete(name);
       }
     }
-    const nonce = request.response_nonce;
-    if (nonce !== '' && nonce === state.awaitingNonce) {
-      state.awaitingNonce = '';
-      if (request.error_detail) {
-        const error = request.error_detail.message || `code ${request.error_detail.code}`;
-        state.nack = { version: state.sentVersion, error, atMs: this.options.now() };
-        this.options.onNack?.(typeUrl, state.sentVersion, error);
-      } else {
-        state.ackedVersion = state.sentVersion;
-      }
-    }
+    // Delta: a stale nonce still carries (un)subscriptions, applied above; only the answer is ignored.
+    applyAnswer(
+      state,
+      typeUrl,
+      request.response_nonce,
+      request.error_detail,
+      state.sentVersion,
+      this.options,
+    );
     this.push(typeUrl, state);
   }
 

@@ -1,13 +1,15 @@
 import type { Snapshot, TypeSnapshot } from '../../model/snapshot';
 import type { Any, DiscoveryRequest, DiscoveryResponse } from '../../protocol/ads';
-import { PUSH_ORDER } from '../../protocol/type-urls';
+import {
+  applyAnswer,
+  type BaseTypeState,
+  inPushOrder,
+  type StreamOptions,
+  XdsProtocolError,
+} from './stream-common';
 import type { TypeStatus } from './stream-state';
 
-/** Position in the make-before-break order; types Nerve does not know go last. */
-function rank(typeUrl: string): number {
-  const i = PUSH_ORDER.indexOf(typeUrl);
-  return i < 0 ? PUSH_ORDER.length : i;
-}
+export { XdsProtocolError } from './stream-common';
 
 const anyLists = new WeakMap<TypeSnapshot, Any[]>();
 
@@ -21,31 +23,12 @@ function allResources(typeUrl: string, typeSnapshot: TypeSnapshot): Any[] {
   return list;
 }
 
-/** A protocol violation by the client; the server closes the stream with INVALID_ARGUMENT. */
-export class XdsProtocolError extends Error {}
-
-interface TypeState {
-  wildcard: boolean;
-  names: Set<string>;
-  /** Nonce of the response the client has not answered yet, or '' when none is outstanding. */
-  awaitingNonce: string;
-  /** A newer snapshot arrived while a response was outstanding. */
-  pending: boolean;
-  sentVersion: string;
+interface TypeState extends BaseTypeState {
   /** name=version pairs of the last response: equal content is never sent twice in a row. */
   sentSignature: string | undefined;
-  ackedVersion: string;
-  nack?: { version: string; error: string; atMs: number };
-  responses: number;
 }
 
-export interface SotwStreamOptions {
-  send(response: DiscoveryResponse): void;
-  now(): number;
-  controlPlaneId: string;
-  /** Called on every NACK, for logs and metrics. */
-  onNack?(typeUrl: string, version: string, error: string): void;
-}
+export type SotwStreamOptions = StreamOptions<DiscoveryResponse>;
 
 /**
  * The state-of-the-world protocol for one ADS stream, free of I/O (Envoy's "xDS REST and gRPC protocol"):
@@ -81,20 +64,21 @@ export class SotwStream {
         responses: 0,
       };
       this.types.set(typeUrl, state);
-      this.order = [...this.types.keys()].sort((a, b) => rank(a) - rank(b));
+      this.order = inPushOrder(this.types.keys());
     }
-    const nonce = request.response_nonce;
-    if (nonce !== '') {
-      if (nonce !== state.awaitingNonce) return; // stale: answers a response that was superseded
-      state.awaitingNonce = '';
-      if (request.error_detail) {
-        const error = request.error_detail.message || `code ${request.error_detail.code}`;
-        state.nack = { version: state.sentVersion, error, atMs: this.options.now() };
-        this.options.onNack?.(typeUrl, state.sentVersion, error);
-      } else {
-        state.ackedVersion = request.version_info;
-      }
-    }
+    // A stale nonce answers a superseded response: the whole request is ignored (SotW).
+    if (
+      request.response_nonce !== '' &&
+      !applyAnswer(
+        state,
+        typeUrl,
+        request.response_nonce,
+        request.error_detail,
+        request.version_info,
+        this.options,
+      )
+    )
+      return;
     const subscriptionChanged = this.updateSubscription(state, request.resource_names, first);
     if (first || subscriptionChanged || state.pending) this.push(typeUrl, state, first);
   }

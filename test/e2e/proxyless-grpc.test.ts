@@ -64,6 +64,13 @@ beforeAll(async () => {
       ],
     ],
     [
+      { name: 'leastreq', policy: { strategy: 'least_request' } },
+      [
+        ['leastreq-1', 'v1'],
+        ['leastreq-2', 'v1'],
+      ],
+    ],
+    [
       { name: 'sticky', policy: { strategy: 'sticky' } },
       [
         ['sticky-1', 'v1'],
@@ -207,6 +214,19 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
     const toNew = moved.filter((k) => after.get(k) === 'sticky-4').length;
     expect(toNew / keys.length).toBeGreaterThan(0.1);
     expect(moved.length / keys.length).toBeLessThan(0.45); // ideal 1/4; gRPC's ring rescales per host count
+  });
+
+  it('accepts a least-request cluster and falls back to round robin, where it lacks least request', async () => {
+    await waitFor(
+      async () => Object.keys(await probe.tally('leastreq', 20)).length === 2,
+      'both instances serving',
+    );
+    await waitForAck(cp, NODE);
+    const nacks = cp.ads
+      .clients()
+      .flatMap((c) => c.types)
+      .filter((t) => t.nack);
+    expect(nacks).toEqual([]);
   });
 
   it('reports load over LRS into the same per-instance metrics the routers feed', async () => {

@@ -164,3 +164,28 @@ describe('routing state', () => {
     expect(state.engine('b')!.cluster.endpoints).toHaveLength(2);
   });
 });
+
+describe('least_request (power of two choices)', () => {
+  it('sends new calls away from the endpoint with calls in flight', () => {
+    const sel = selectEndpoints(cluster([{}, {}, {}]), (id) => new InstanceStats('e', id));
+    sel.endpoints[0].stats.inFlight = 50; // a slow instance piling up calls
+    const picker = getStrategy('least_request')!.build(sel.endpoints, sel.reason);
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 3000; i++) {
+      const e = picker.pick()!;
+      counts[e.id] = (counts[e.id] ?? 0) + 1;
+    }
+    expect(counts.i0 ?? 0).toBe(0); // any pair including i0 has a less loaded partner
+    expect(Math.abs(counts.i1 - counts.i2)).toBeLessThan(300);
+  });
+
+  it('weighs in-flight calls by endpoint weight', () => {
+    const sel = selectEndpoints(
+      cluster([{ weight: 300 }, { weight: 100 }]),
+      (id) => new InstanceStats('e', id),
+    );
+    sel.endpoints[0].stats.inFlight = 2; // 2/0.75 < 1/0.25
+    sel.endpoints[1].stats.inFlight = 1;
+    expect(getStrategy('least_request')!.build(sel.endpoints, sel.reason).pick()!.id).toBe('i0');
+  });
+});

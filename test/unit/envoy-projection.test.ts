@@ -123,6 +123,30 @@ describe('Envoy projection of an engine', () => {
     expect(c.ring_hash_lb_config).toEqual({ hash_function: 'XX_HASH', minimum_ring_size: { value: 1024 } });
   });
 
+  it('least_request engines offer least request with a round-robin fallback (gRFC A52 policy list)', () => {
+    const s = spec({
+      name: 'lr',
+      instances: [{ id: 'a', address: '10.0.0.1:1' }],
+      policy: { strategy: 'least_request' },
+    });
+    const c = roundTrip('envoy.config.cluster.v3.Cluster', cluster(s, 'v1'));
+    const policies = (
+      c.load_balancing_policy as {
+        policies: { typed_extension_config: { name: string; typed_config: { type_url: string } } }[];
+      }
+    ).policies;
+    expect(policies.map((p) => p.typed_extension_config.typed_config.type_url)).toEqual([
+      'type.googleapis.com/envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest',
+      'type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin',
+    ]);
+    expect(
+      nested(
+        policies[0].typed_extension_config.typed_config,
+        'envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest',
+      ),
+    ).toEqual({ choice_count: { value: 2 } });
+  });
+
   it('Cluster E/v: EDS over ADS, LRS to self, round robin by locality weight, breaker limits, outlier detection', () => {
     const c = roundTrip('envoy.config.cluster.v3.Cluster', cluster(math, 'v2'));
     expect(c).toMatchObject({

@@ -1,10 +1,11 @@
 import { STRATEGIES } from '../../model/policy';
 import type { Strategy } from './picker';
+import { leastRequest } from './least-request';
 import { roundRobin } from './round-robin';
 import { sticky } from './sticky';
 
 /** Strategies by name. Adding one: a new file and one entry here; a test checks STRATEGIES is covered. */
-const registry = new Map<string, Strategy>([roundRobin, sticky].map((s) => [s.name, s]));
+const registry = new Map<string, Strategy>([roundRobin, sticky, leastRequest].map((s) => [s.name, s]));
 
 export function getStrategy(name: string): Strategy | undefined {
   return registry.get(name);

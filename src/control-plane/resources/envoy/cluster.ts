@@ -38,7 +38,7 @@ function outlierDetection(spec: EngineSpec): EnvoyObject | undefined {
 /**
  * Cluster E/<version>: endpoints from EDS over ADS, load reports to this control plane (lrs_server: self),
  * the engine's balancing as an lb_policy every xDS client understands (ROUND_ROBIN, or RING_HASH for
- * sticky engines), breaker limits and outlier detection, and HTTP/2 upstream for Envoy.
+ * sticky engines; least_request as a policy list with a round-robin fallback), breaker limits and outlier detection, and HTTP/2 upstream for Envoy.
  */
 export function cluster(spec: EngineSpec, version: string): EnvoyObject {
   const name = clusterName(spec.name, version);
@@ -63,6 +63,28 @@ export function cluster(spec: EngineSpec, version: string): EnvoyObject {
   // by locality weight; ring hash already weighs by locality × endpoint weight.
   if (sticky) c.ring_hash_lb_config = { hash_function: 'XX_HASH', minimum_ring_size: { value: 1024 } };
   else c.common_lb_config = { locality_weighted_lb_config: {} };
+  if (spec.policy.strategy === 'least_request') {
+    // A policy list (gRFC A52): each client takes the first it supports. Envoy runs least request; gRPC
+    // clients without it (grpc-js) fall back to round robin instead of rejecting the cluster.
+    c.load_balancing_policy = {
+      policies: [
+        {
+          typed_extension_config: {
+            name: 'envoy.load_balancing_policies.least_request',
+            typed_config: anyOf('envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest', {
+              choice_count: { value: 2 },
+            }),
+          },
+        },
+        {
+          typed_extension_config: {
+            name: 'envoy.load_balancing_policies.round_robin',
+            typed_config: anyOf('envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin', {}),
+          },
+        },
+      ],
+    };
+  }
   const breakers = circuitBreakers(spec);
   if (breakers) c.circuit_breakers = breakers;
   const outliers = outlierDetection(spec);

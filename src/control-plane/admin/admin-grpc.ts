@@ -37,11 +37,13 @@ export function toProtoEngine(v: EngineView): Engine {
         p50Ms: i.load.p50Ms,
         p99Ms: i.load.p99Ms,
         reportedAtMs: i.load.reportedAtMs,
+        loadMetrics: { ...i.load.loadMetrics },
       },
     })),
     policy: v.policy,
     services: [...v.services],
     revision: v.revision,
+    dropped: v.dropped,
   };
 }
 

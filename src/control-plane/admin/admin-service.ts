@@ -167,6 +167,7 @@ export class AdminService {
       policy: spec.policy,
       services: spec.services,
       revision: spec.revision,
+      dropped: this.deps.loads.dropped(spec.name),
     };
   }
 

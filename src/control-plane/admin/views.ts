@@ -10,6 +10,8 @@ export interface EngineView {
   readonly policy: EnginePolicy;
   readonly services: readonly string[];
   readonly revision: number;
+  /** Calls xDS clients dropped for this engine over the last report interval. */
+  readonly dropped: number;
 }
 
 export interface InstanceView {

@@ -6,7 +6,7 @@ import { LOADER_OPTIONS } from '../../protocol/ads';
 import type { LoadStats } from '../reports/load-stats';
 
 /** LoadStatsRequest as proto-loader hands it over (keepCase, uint64 as strings). */
-interface LoadStatsRequest {
+export interface LoadStatsRequest {
   node: { id: string } | null;
   cluster_stats: {
     cluster_name: string;
@@ -16,6 +16,7 @@ interface LoadStatsRequest {
       total_requests_in_progress: string;
       total_error_requests: string;
       total_issued_requests: string;
+      load_metric_stats: { metric_name: string; total_metric_value: number }[];
     }[];
     total_dropped_requests: string;
   }[];
@@ -34,13 +35,26 @@ export const LRS_SERVICE = 'envoy.service.load_stats.v3.LoadReportingService';
  * locality (region = engine, sub_zone = instance id), so locality stats are instance stats; an instance
  * reported under several clusters (failover tiers) is summed.
  */
+/** Dropped calls per engine: LRS counts drops per cluster ("E/<version>"), not per locality. */
+export function dropsFromLrs(request: LoadStatsRequest): Map<string, number> {
+  const drops = new Map<string, number>();
+  for (const cluster of request.cluster_stats) {
+    const dropped = Number(cluster.total_dropped_requests);
+    if (dropped > 0) {
+      const engine = cluster.cluster_name.slice(0, cluster.cluster_name.lastIndexOf('/'));
+      drops.set(engine, (drops.get(engine) ?? 0) + dropped);
+    }
+  }
+  return drops;
+}
+
 export function loadsFromLrs(request: LoadStatsRequest): InstanceLoad[] {
   const byInstance = new Map<string, InstanceLoad>();
   for (const cluster of request.cluster_stats) {
     for (const l of cluster.upstream_locality_stats) {
       if (!l.locality?.region || !l.locality.sub_zone) continue;
       const key = `${l.locality.region}/${l.locality.sub_zone}`;
-      const load = byInstance.get(key) ?? {
+      const load: InstanceLoad = byInstance.get(key) ?? {
         engine: l.locality.region,
         instanceId: l.locality.sub_zone,
         requests: 0,
@@ -49,10 +63,15 @@ export function loadsFromLrs(request: LoadStatsRequest): InstanceLoad[] {
         latency: undefined,
         circuit: 0,
         errorsByCode: {},
+        loadMetrics: {},
       };
       load.requests += Number(l.total_successful_requests) + Number(l.total_error_requests);
       load.errors += Number(l.total_error_requests);
       load.inFlight += Number(l.total_requests_in_progress);
+      for (const m of l.load_metric_stats ?? []) {
+        load.loadMetrics[m.metric_name] =
+          (load.loadMetrics[m.metric_name] ?? 0) + Number(m.total_metric_value);
+      }
       byInstance.set(key, load);
     }
   }
@@ -86,6 +105,7 @@ export function addLrsService(
         }
         const loads = loadsFromLrs(request);
         if (loads.length > 0) stats.record(nodeId, loads);
+        for (const [engine, dropped] of dropsFromLrs(request)) stats.recordDropped(nodeId, engine, dropped);
         logger.debug('LRS report', { nodeId, instances: loads.length });
       });
       call.on('end', () => call.end());

@@ -7,58 +7,86 @@ export interface LoadView {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly reportedAtMs: number;
+  /** Named load metrics summed over reporters (LRS load_metric_stats). */
+  readonly loadMetrics: Readonly<Record<string, number>>;
 }
 
-interface Entry {
-  readonly load: InstanceLoad;
-  readonly atMs: number;
-}
-
-/**
- * The newest report of every router for every instance. Reads sum over routers whose report is recent
- * (a router that went away stops counting after `staleAfterMs`); latency takes the worst router's figure.
- */
-export class LoadStats {
-  /** instance key → node id → newest entry */
-  private readonly entries = new Map<string, Map<string, Entry>>();
+/** The newest value each reporting node sent per key; values older than `staleAfterMs` no longer count. */
+class NewestByNode<T> {
+  private readonly entries = new Map<string, Map<string, { value: T; atMs: number }>>();
 
   constructor(
     private readonly staleAfterMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number,
   ) {}
 
-  record(nodeId: string, loads: readonly InstanceLoad[]): void {
-    const atMs = this.now();
-    for (const load of loads) {
-      const key = `${load.engine}/${load.instanceId}`;
-      let byNode = this.entries.get(key);
-      if (!byNode) this.entries.set(key, (byNode = new Map()));
-      byNode.set(nodeId, { load, atMs });
+  record(key: string, nodeId: string, value: T): void {
+    let byNode = this.entries.get(key);
+    if (!byNode) this.entries.set(key, (byNode = new Map()));
+    byNode.set(nodeId, { value, atMs: this.now() });
+  }
+
+  /** Fresh values with their times; stale ones are dropped on the way. */
+  fresh(key: string): { value: T; atMs: number }[] {
+    const byNode = this.entries.get(key);
+    if (!byNode) return [];
+    const oldest = this.now() - this.staleAfterMs;
+    const out: { value: T; atMs: number }[] = [];
+    for (const [nodeId, entry] of byNode) {
+      if (entry.atMs < oldest) byNode.delete(nodeId);
+      else out.push(entry);
     }
+    return out;
+  }
+}
+
+/**
+ * What routers (report stream) and xDS clients (LRS) last reported, per instance and per engine. Reads sum
+ * over reporters whose report is recent (one that went away stops counting after `staleAfterMs`);
+ * latency takes the worst reporter's figure.
+ */
+export class LoadStats {
+  private readonly instances: NewestByNode<InstanceLoad>;
+  private readonly drops: NewestByNode<number>;
+
+  constructor(staleAfterMs: number, now: () => number = Date.now) {
+    this.instances = new NewestByNode(staleAfterMs, now);
+    this.drops = new NewestByNode(staleAfterMs, now);
+  }
+
+  record(nodeId: string, loads: readonly InstanceLoad[]): void {
+    for (const load of loads) this.instances.record(`${load.engine}/${load.instanceId}`, nodeId, load);
+  }
+
+  /** Calls an xDS client dropped for an engine over its last interval (LRS reports drops per cluster). */
+  recordDropped(nodeId: string, engine: string, dropped: number): void {
+    this.drops.record(engine, nodeId, dropped);
   }
 
   view(engine: string, instanceId: string): LoadView | undefined {
-    const byNode = this.entries.get(`${engine}/${instanceId}`);
-    if (!byNode) return undefined;
-    const oldest = this.now() - this.staleAfterMs;
+    const fresh = this.instances.fresh(`${engine}/${instanceId}`);
+    if (fresh.length === 0) return undefined;
     let requests = 0,
       errors = 0,
       inFlight = 0,
       p50Ms = 0,
       p99Ms = 0,
       reportedAtMs = 0;
-    for (const [nodeId, { load, atMs }] of byNode) {
-      if (atMs < oldest) {
-        byNode.delete(nodeId);
-        continue;
-      }
+    const loadMetrics: Record<string, number> = {};
+    for (const { value: load, atMs } of fresh) {
       requests += load.requests;
       errors += load.errors;
       inFlight += load.inFlight;
       p50Ms = Math.max(p50Ms, load.latency?.p50Ms ?? 0);
       p99Ms = Math.max(p99Ms, load.latency?.p99Ms ?? 0);
       reportedAtMs = Math.max(reportedAtMs, atMs);
+      for (const [name, v] of Object.entries(load.loadMetrics ?? {}))
+        loadMetrics[name] = (loadMetrics[name] ?? 0) + v;
     }
-    return reportedAtMs === 0 ? undefined : { requests, errors, inFlight, p50Ms, p99Ms, reportedAtMs };
+    return { requests, errors, inFlight, p50Ms, p99Ms, reportedAtMs, loadMetrics };
+  }
+
+  dropped(engine: string): number {
+    return this.drops.fresh(engine).reduce((sum, { value }) => sum + value, 0);
   }
 }

@@ -77,6 +77,7 @@ export class InstanceStats {
       },
       circuit: CircuitState.CIRCUIT_STATE_CLOSED,
       errorsByCode,
+      loadMetrics: {},
     };
     this.requests = 0;
     this.errors = 0;

@@ -28,6 +28,8 @@ export interface Engine {
   services: string[];
   /** Store revision of this engine's spec; increases on every change. */
   revision: number;
+  /** Calls xDS clients dropped for this engine over the last report interval (LRS). */
+  dropped: number;
 }
 
 export interface Version {
@@ -55,6 +57,13 @@ export interface InstanceLoad {
   p99Ms: number;
   /** Unix epoch milliseconds of the newest report. */
   reportedAtMs: number;
+  /** Named load metrics summed over the last interval (from LRS load_metric_stats). */
+  loadMetrics: { [key: string]: number };
+}
+
+export interface InstanceLoad_LoadMetricsEntry {
+  key: string;
+  value: number;
 }
 
 export interface ListEnginesRequest {
@@ -177,7 +186,7 @@ export interface XdsTypeStatus {
 }
 
 function createBaseEngine(): Engine {
-  return { name: "", versions: [], instances: [], policy: undefined, services: [], revision: 0 };
+  return { name: "", versions: [], instances: [], policy: undefined, services: [], revision: 0, dropped: 0 };
 }
 
 export const Engine: MessageFns<Engine> = {
@@ -199,6 +208,9 @@ export const Engine: MessageFns<Engine> = {
     }
     if (message.revision !== 0) {
       writer.uint32(48).uint64(message.revision);
+    }
+    if (message.dropped !== 0) {
+      writer.uint32(56).uint64(message.dropped);
     }
     return writer;
   },
@@ -264,6 +276,14 @@ export const Engine: MessageFns<Engine> = {
             message.revision = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.dropped = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -286,6 +306,7 @@ export const Engine: MessageFns<Engine> = {
       policy: isSet(object.policy) ? EnginePolicy.fromJSON(object.policy) : undefined,
       services: globalThis.Array.isArray(object?.services) ? object.services.map((e: any) => globalThis.String(e)) : [],
       revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      dropped: isSet(object.dropped) ? globalThis.Number(object.dropped) : 0,
     };
   },
 
@@ -309,6 +330,9 @@ export const Engine: MessageFns<Engine> = {
     if (message.revision !== 0) {
       obj.revision = Math.round(message.revision);
     }
+    if (message.dropped !== 0) {
+      obj.dropped = Math.round(message.dropped);
+    }
     return obj;
   },
 
@@ -325,6 +349,7 @@ export const Engine: MessageFns<Engine> = {
       : undefined;
     message.services = object.services?.map((e) => e) || [];
     message.revision = object.revision ?? 0;
+    message.dropped = object.dropped ?? 0;
     return message;
   },
 };
@@ -582,7 +607,7 @@ export const Instance: MessageFns<Instance> = {
 };
 
 function createBaseInstanceLoad(): InstanceLoad {
-  return { requests: 0, errors: 0, inFlight: 0, p50Ms: 0, p99Ms: 0, reportedAtMs: 0 };
+  return { requests: 0, errors: 0, inFlight: 0, p50Ms: 0, p99Ms: 0, reportedAtMs: 0, loadMetrics: {} };
 }
 
 export const InstanceLoad: MessageFns<InstanceLoad> = {
@@ -605,6 +630,9 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
     if (message.reportedAtMs !== 0) {
       writer.uint32(48).uint64(message.reportedAtMs);
     }
+    globalThis.Object.entries(message.loadMetrics).forEach(([key, value]: [string, number]) => {
+      InstanceLoad_LoadMetricsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
     return writer;
   },
 
@@ -669,6 +697,17 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
             message.reportedAtMs = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = InstanceLoad_LoadMetricsEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.loadMetrics[entry7.key] = entry7.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -705,6 +744,33 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
         : isSet(object.reported_at_ms)
         ? globalThis.Number(object.reported_at_ms)
         : 0,
+      loadMetrics: isObject(object.loadMetrics)
+        ? (globalThis.Object.entries(object.loadMetrics) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.load_metrics)
+        ? (globalThis.Object.entries(object.load_metrics) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -728,6 +794,15 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
     if (message.reportedAtMs !== 0) {
       obj.reportedAtMs = Math.round(message.reportedAtMs);
     }
+    if (message.loadMetrics) {
+      const entries = globalThis.Object.entries(message.loadMetrics) as [string, number][];
+      if (entries.length > 0) {
+        obj.loadMetrics = {};
+        entries.forEach(([k, v]) => {
+          obj.loadMetrics[k] = floatToJson(v);
+        });
+      }
+    }
     return obj;
   },
 
@@ -742,6 +817,102 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
     message.p50Ms = object.p50Ms ?? 0;
     message.p99Ms = object.p99Ms ?? 0;
     message.reportedAtMs = object.reportedAtMs ?? 0;
+    message.loadMetrics = (globalThis.Object.entries(object.loadMetrics ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseInstanceLoad_LoadMetricsEntry(): InstanceLoad_LoadMetricsEntry {
+  return { key: "", value: 0 };
+}
+
+export const InstanceLoad_LoadMetricsEntry: MessageFns<InstanceLoad_LoadMetricsEntry> = {
+  encode(message: InstanceLoad_LoadMetricsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(17).double(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstanceLoad_LoadMetricsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstanceLoad_LoadMetricsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstanceLoad_LoadMetricsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: InstanceLoad_LoadMetricsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InstanceLoad_LoadMetricsEntry>, I>>(base?: I): InstanceLoad_LoadMetricsEntry {
+    return InstanceLoad_LoadMetricsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InstanceLoad_LoadMetricsEntry>, I>>(
+    object: I,
+  ): InstanceLoad_LoadMetricsEntry {
+    const message = createBaseInstanceLoad_LoadMetricsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };
@@ -3026,6 +3197,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -43,9 +43,16 @@ export interface InstanceLoad {
   circuit: CircuitState;
   /** Errors by gRPC status code name. */
   errorsByCode: { [key: string]: number };
+  /** Named load metrics summed over the interval (LRS load_metric_stats, ORCA-style). */
+  loadMetrics: { [key: string]: number };
 }
 
 export interface InstanceLoad_ErrorsByCodeEntry {
+  key: string;
+  value: number;
+}
+
+export interface InstanceLoad_LoadMetricsEntry {
   key: string;
   value: number;
 }
@@ -249,6 +256,7 @@ function createBaseInstanceLoad(): InstanceLoad {
     latency: undefined,
     circuit: 0,
     errorsByCode: {},
+    loadMetrics: {},
   };
 }
 
@@ -277,6 +285,9 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
     }
     globalThis.Object.entries(message.errorsByCode).forEach(([key, value]: [string, number]) => {
       InstanceLoad_ErrorsByCodeEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
+    });
+    globalThis.Object.entries(message.loadMetrics).forEach(([key, value]: [string, number]) => {
+      InstanceLoad_LoadMetricsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
     return writer;
   },
@@ -361,6 +372,17 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
             }
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = InstanceLoad_LoadMetricsEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.loadMetrics[entry9.key] = entry9.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -417,6 +439,33 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
           {},
         )
         : {},
+      loadMetrics: isObject(object.loadMetrics)
+        ? (globalThis.Object.entries(object.loadMetrics) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.load_metrics)
+        ? (globalThis.Object.entries(object.load_metrics) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -452,6 +501,15 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
         });
       }
     }
+    if (message.loadMetrics) {
+      const entries = globalThis.Object.entries(message.loadMetrics) as [string, number][];
+      if (entries.length > 0) {
+        obj.loadMetrics = {};
+        entries.forEach(([k, v]) => {
+          obj.loadMetrics[k] = floatToJson(v);
+        });
+      }
+    }
     return obj;
   },
 
@@ -470,6 +528,15 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
       : undefined;
     message.circuit = object.circuit ?? 0;
     message.errorsByCode = (globalThis.Object.entries(object.errorsByCode ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.loadMetrics = (globalThis.Object.entries(object.loadMetrics ?? {}) as [string, number][]).reduce(
       (acc: { [key: string]: number }, [key, value]: [string, number]) => {
         if (value !== undefined) {
           acc[key] = globalThis.Number(value);
@@ -563,6 +630,93 @@ export const InstanceLoad_ErrorsByCodeEntry: MessageFns<InstanceLoad_ErrorsByCod
     object: I,
   ): InstanceLoad_ErrorsByCodeEntry {
     const message = createBaseInstanceLoad_ErrorsByCodeEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseInstanceLoad_LoadMetricsEntry(): InstanceLoad_LoadMetricsEntry {
+  return { key: "", value: 0 };
+}
+
+export const InstanceLoad_LoadMetricsEntry: MessageFns<InstanceLoad_LoadMetricsEntry> = {
+  encode(message: InstanceLoad_LoadMetricsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(17).double(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstanceLoad_LoadMetricsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstanceLoad_LoadMetricsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstanceLoad_LoadMetricsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: InstanceLoad_LoadMetricsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InstanceLoad_LoadMetricsEntry>, I>>(base?: I): InstanceLoad_LoadMetricsEntry {
+    return InstanceLoad_LoadMetricsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InstanceLoad_LoadMetricsEntry>, I>>(
+    object: I,
+  ): InstanceLoad_LoadMetricsEntry {
+    const message = createBaseInstanceLoad_LoadMetricsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? 0;
     return message;

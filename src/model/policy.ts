@@ -4,7 +4,14 @@ import type { EnginePolicy } from './engine';
  * Balancing strategies a policy may name. The router registers one picker per name; a test checks that
  * every name here has one, so the control plane never accepts a strategy no router can run.
  */
-export const STRATEGIES = ['round_robin', 'sticky', 'least_request'] as const;
+export const STRATEGIES = [
+  'round_robin',
+  'sticky',
+  'least_request',
+  'least_response_time',
+  'random',
+  'auto',
+] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
 
 /** gRPC status names accepted in retry policies. */

@@ -147,6 +147,28 @@ describe('Envoy projection of an engine', () => {
     ).toEqual({ choice_count: { value: 2 } });
   });
 
+  it.each([
+    ['least_response_time', 'least_request.v3.LeastRequest'],
+    ['auto', 'least_request.v3.LeastRequest'],
+    ['random', 'random.v3.Random'],
+  ])('%s engines prefer Envoy %s, then round robin', (strategy, preferred) => {
+    const s = spec({
+      name: 'x',
+      instances: [{ id: 'a', address: '10.0.0.1:1' }],
+      policy: { strategy: strategy as 'random' },
+    });
+    const c = roundTrip('envoy.config.cluster.v3.Cluster', cluster(s, 'v1'));
+    const urls = (
+      c.load_balancing_policy as {
+        policies: { typed_extension_config: { typed_config: { type_url: string } } }[];
+      }
+    ).policies.map((p) => p.typed_extension_config.typed_config.type_url);
+    expect(urls).toEqual([
+      `type.googleapis.com/envoy.extensions.load_balancing_policies.${preferred}`,
+      'type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin',
+    ]);
+  });
+
   it('Cluster E/v: EDS over ADS, LRS to self, round robin by locality weight, breaker limits, outlier detection', () => {
     const c = roundTrip('envoy.config.cluster.v3.Cluster', cluster(math, 'v2'));
     expect(c).toMatchObject({

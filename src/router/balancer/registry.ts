@@ -1,11 +1,16 @@
 import { STRATEGIES } from '../../model/policy';
 import type { Strategy } from './picker';
+import { auto } from './auto';
 import { leastRequest } from './least-request';
+import { leastResponseTime } from './least-response-time';
+import { random } from './random';
 import { roundRobin } from './round-robin';
 import { sticky } from './sticky';
 
 /** Strategies by name. Adding one: a new file and one entry here; a test checks STRATEGIES is covered. */
-const registry = new Map<string, Strategy>([roundRobin, sticky, leastRequest].map((s) => [s.name, s]));
+const registry = new Map<string, Strategy>(
+  [roundRobin, sticky, leastRequest, leastResponseTime, random, auto].map((s) => [s.name, s]),
+);
 
 export function getStrategy(name: string): Strategy | undefined {
   return registry.get(name);

@@ -34,7 +34,8 @@ export function forward(
   const finish = (code: number) => {
     if (finished) return;
     finished = true;
-    stats.finished(code, performance.now() - started);
+    const end = performance.now();
+    stats.finished(code, end - started, end);
   };
 
   const out = forwardHeaders(headers, REQUEST_PSEUDO);

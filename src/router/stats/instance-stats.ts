@@ -26,7 +26,23 @@ const CODE_NAMES = [
  * What one router saw of one instance: interval counts (reported, then reset) and lifetime totals
  * (scraped by Prometheus). Updated on the request path, so plain fields and typed arrays only.
  */
+/** Linkerd's peak-EWMA defaults: an unmeasured endpoint is assumed 30 ms away; samples decay over 10 s. */
+const DEFAULT_RTT_MS = 30;
+const DECAY_MS = 10_000;
+/** Weight of the newest call in the failure EWMA (about the last ten calls). */
+const FAILURE_ALPHA = 0.1;
+
+/** Codes that say the instance failed, as opposed to the caller (gRFC A6's usual retryable set and kin). */
+function instanceFailure(code: number): boolean {
+  return code === 2 || code === 4 || code === 13 || code === 14 || code === 15;
+}
+
 export class InstanceStats {
+  /** Peak-EWMA latency: jumps at once to a slower sample, decays toward faster ones over ~10 s. */
+  latencyEwmaMs = DEFAULT_RTT_MS;
+  /** Share of recent calls the instance failed (0..1), exponentially weighted per call. */
+  failureEwma = 0;
+  private lastSampleAt = 0;
   requests = 0;
   errors = 0;
   inFlight = 0;
@@ -45,7 +61,12 @@ export class InstanceStats {
   }
 
   /** `code` is the gRPC status the caller got (numeric); latency from request start to the end. */
-  finished(code: number, latencyMs: number): void {
+  finished(code: number, latencyMs: number, nowMs = performance.now()): void {
+    const w = this.lastSampleAt === 0 ? 0 : Math.exp(-(nowMs - this.lastSampleAt) / DECAY_MS);
+    this.lastSampleAt = nowMs;
+    this.latencyEwmaMs =
+      latencyMs > this.latencyEwmaMs ? latencyMs : this.latencyEwmaMs * w + latencyMs * (1 - w);
+    this.failureEwma += ((instanceFailure(code) ? 1 : 0) - this.failureEwma) * FAILURE_ALPHA;
     this.inFlight--;
     this.requests++;
     this.totalRequests++;

@@ -3,6 +3,26 @@ import { anyOf, duration, type EnvoyObject } from './codec';
 import { ADS } from './listener';
 import { clusterName } from './naming';
 
+function policy(name: string, typeName: string, config: EnvoyObject): EnvoyObject {
+  return {
+    typed_extension_config: {
+      name: `envoy.load_balancing_policies.${name}`,
+      typed_config: anyOf(typeName, config),
+    },
+  };
+}
+
+const LEAST_REQUEST = 'envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest';
+
+/** Strategies Envoy can run beyond what every gRPC client understands; the nearest Envoy policy for each. */
+const PREFERRED_POLICY: Record<string, EnvoyObject | undefined> = {
+  least_request: policy('least_request', LEAST_REQUEST, { choice_count: { value: 2 } }),
+  // Envoy's least request with P2C is its nearest to latency × in-flight (Nerve routers do peak-EWMA).
+  least_response_time: policy('least_request', LEAST_REQUEST, { choice_count: { value: 2 } }),
+  auto: policy('least_request', LEAST_REQUEST, { choice_count: { value: 2 } }),
+  random: policy('random', 'envoy.extensions.load_balancing_policies.random.v3.Random', {}),
+};
+
 function circuitBreakers(spec: EngineSpec): EnvoyObject | undefined {
   const b = spec.policy.breaker;
   if (!b || (b.maxRequests === 0 && b.maxPending === 0)) return undefined;
@@ -38,7 +58,7 @@ function outlierDetection(spec: EngineSpec): EnvoyObject | undefined {
 /**
  * Cluster E/<version>: endpoints from EDS over ADS, load reports to this control plane (lrs_server: self),
  * the engine's balancing as an lb_policy every xDS client understands (ROUND_ROBIN, or RING_HASH for
- * sticky engines; least_request as a policy list with a round-robin fallback), breaker limits and outlier detection, and HTTP/2 upstream for Envoy.
+ * sticky engines; the others as a policy list with a round-robin fallback), breaker limits and outlier detection, and HTTP/2 upstream for Envoy.
  */
 export function cluster(spec: EngineSpec, version: string): EnvoyObject {
   const name = clusterName(spec.name, version);
@@ -63,25 +83,14 @@ export function cluster(spec: EngineSpec, version: string): EnvoyObject {
   // by locality weight; ring hash already weighs by locality × endpoint weight.
   if (sticky) c.ring_hash_lb_config = { hash_function: 'XX_HASH', minimum_ring_size: { value: 1024 } };
   else c.common_lb_config = { locality_weighted_lb_config: {} };
-  if (spec.policy.strategy === 'least_request') {
-    // A policy list (gRFC A52): each client takes the first it supports. Envoy runs least request; gRPC
-    // clients without it (grpc-js) fall back to round robin instead of rejecting the cluster.
+  const preferred = PREFERRED_POLICY[spec.policy.strategy];
+  if (preferred) {
+    // A policy list (gRFC A52): each client takes the first it supports. Envoy runs the preferred policy;
+    // gRPC clients without it (grpc-js) fall back to round robin instead of rejecting the cluster.
     c.load_balancing_policy = {
       policies: [
-        {
-          typed_extension_config: {
-            name: 'envoy.load_balancing_policies.least_request',
-            typed_config: anyOf('envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest', {
-              choice_count: { value: 2 },
-            }),
-          },
-        },
-        {
-          typed_extension_config: {
-            name: 'envoy.load_balancing_policies.round_robin',
-            typed_config: anyOf('envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin', {}),
-          },
-        },
+        preferred,
+        policy('round_robin', 'envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin', {}),
       ],
     };
   }

@@ -19,6 +19,7 @@ const FILES = [
   'envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash.proto',
   'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
   'envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto',
+  'envoy/extensions/load_balancing_policies/random/v3/random.proto',
   'envoy/service/load_stats/v3/lrs.proto',
 ];
 

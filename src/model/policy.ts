@@ -49,5 +49,6 @@ export function defaultPolicy(): EnginePolicy {
     },
     fallbackEngines: [],
     healthCheck: { intervalMs: 5_000, timeoutMs: 1_000, healthyThreshold: 1, unhealthyThreshold: 2 },
+    rateLimit: { requestsPerSecond: 0, burst: 0, queueTimeoutMs: 1_000 },
   };
 }

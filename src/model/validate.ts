@@ -45,6 +45,11 @@ const healthCheckSchema = z.strictObject({
   healthyThreshold: z.number().int().min(1).optional(),
   unhealthyThreshold: z.number().int().min(1).optional(),
 });
+const rateLimitSchema = z.strictObject({
+  requestsPerSecond: z.number().min(0).optional(),
+  burst: count.optional(),
+  queueTimeoutMs: z.number().int().min(1).optional(),
+});
 const policySchema = z.strictObject({
   strategy: z
     .enum(STRATEGIES, {
@@ -56,6 +61,7 @@ const policySchema = z.strictObject({
   breaker: breakerSchema.optional(),
   fallbackEngines: z.array(name).optional(),
   healthCheck: healthCheckSchema.optional(),
+  rateLimit: rateLimitSchema.optional(),
 });
 
 const instanceSchema = z.strictObject({
@@ -154,6 +160,7 @@ export function parseEngineSpec(input: unknown, prefix = ''): Result<EngineSpec>
       breaker: { ...base.breaker!, ...p.breaker },
       fallbackEngines: p.fallbackEngines ?? base.fallbackEngines,
       healthCheck: { ...base.healthCheck!, ...p.healthCheck },
+      rateLimit: { ...base.rateLimit!, ...p.rateLimit },
     },
     services: e.services,
     revision: 0,

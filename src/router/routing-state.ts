@@ -2,13 +2,14 @@ import type { EngineCircuits, EngineCluster, RouteTable } from '../../gen/nerve/
 import { selectEndpoints } from './balancer/endpoints';
 import type { Picker } from './balancer/picker';
 import { getStrategy } from './balancer/registry';
+import { Admission, type AdmissionLimits } from './resilience/admission';
 import { InstanceStats } from './stats/instance-stats';
 
 export interface EngineEntry {
   readonly cluster: EngineCluster;
   readonly picker: Picker;
-  /** grpc-timeout header value applied when the caller sets no deadline ('' for none). */
-  readonly defaultTimeout: string;
+  /** Deadline applied when the caller sets none (0: none). */
+  readonly defaultTimeoutMs: number;
   /** Identifies the cluster's content, to keep the picker when an update leaves it unchanged. */
   readonly fingerprint: string;
 }
@@ -24,6 +25,8 @@ export class RoutingState {
   private byService = new Map<string, string>();
   private circuits = new Map<string, EngineCircuits>();
   private readonly stats = new Map<string, InstanceStats>();
+  /** Per engine, kept across pushes: counts in flight and queued calls must survive a config change. */
+  private readonly admissions = new Map<string, Admission>();
   private live = new Set<string>();
   /** Increases on every applied change; tests and the admin page use it. */
   generation = 0;
@@ -63,12 +66,28 @@ export class RoutingState {
         cluster,
         fingerprint,
         picker: strategy.build(selection.endpoints, selection.reason),
-        defaultTimeout: timeoutMs > 0 ? `${timeoutMs}m` : '',
+        defaultTimeoutMs: timeoutMs,
       });
     }
     this.engines = engines;
     this.live = live;
+    for (const cluster of clusters) {
+      const limits = admissionLimits(cluster);
+      const existing = this.admissions.get(cluster.name);
+      if (existing) existing.configure(limits);
+      else this.admissions.set(cluster.name, new Admission(cluster.name, limits));
+    }
+    for (const [name, admission] of this.admissions) {
+      if (!engines.has(name)) {
+        admission.close(`engine "${name}" was removed from the configuration`);
+        this.admissions.delete(name);
+      }
+    }
     this.generation++;
+  }
+
+  admission(engine: string): Admission | undefined {
+    return this.admissions.get(engine);
   }
 
   applyRoutes(tables: readonly RouteTable[]): void {
@@ -109,4 +128,15 @@ export class RoutingState {
     if (!s) this.stats.set(key, (s = new InstanceStats(engine, id)));
     return s;
   }
+}
+
+function admissionLimits(cluster: EngineCluster): AdmissionLimits {
+  const p = cluster.policy;
+  return {
+    maxConcurrent: p?.breaker?.maxRequests ?? 0,
+    maxPending: p?.breaker?.maxPending ?? 0,
+    queueTimeoutMs: p?.rateLimit?.queueTimeoutMs || 1_000,
+    rate: p?.rateLimit?.requestsPerSecond ?? 0,
+    burst: p?.rateLimit?.burst ?? 0,
+  };
 }

@@ -1,6 +1,7 @@
 import * as http2 from 'node:http2';
 import type { RoutableEndpoint } from '../balancer/picker';
 import { Status, encodeGrpcMessage, respondError } from './grpc-status';
+import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
 import { forwardHeaders } from './headers';
 import type { UpstreamPool } from './upstream-pool';
 
@@ -24,8 +25,10 @@ export function forward(
   down: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
   endpoint: RoutableEndpoint,
-  defaultTimeout: string,
+  defaultTimeoutMs: number,
   pool: UpstreamPool,
+  waitedMs = 0,
+  done?: () => void,
 ): void {
   const started = performance.now();
   const stats = endpoint.stats;
@@ -34,12 +37,28 @@ export function forward(
   const finish = (code: number) => {
     if (finished) return;
     finished = true;
+    done?.();
     const end = performance.now();
     stats.finished(code, end - started, end);
   };
 
   const out = forwardHeaders(headers, REQUEST_PSEUDO);
-  if (defaultTimeout !== '' && headers['grpc-timeout'] === undefined) out['grpc-timeout'] = defaultTimeout;
+  // The engine gets what is left of the caller's deadline (or the policy's) after time spent queued here.
+  const budget =
+    parseGrpcTimeout(headers['grpc-timeout']) ?? (defaultTimeoutMs > 0 ? defaultTimeoutMs : undefined);
+  if (budget !== undefined && (waitedMs > 0 || headers['grpc-timeout'] === undefined)) {
+    const left = budget - waitedMs;
+    if (left <= 0) {
+      finish(Status.DEADLINE_EXCEEDED);
+      respondError(
+        down,
+        Status.DEADLINE_EXCEEDED,
+        `deadline exceeded after ${Math.round(waitedMs)} ms queued for engine "${endpoint.engine}"`,
+      );
+      return;
+    }
+    out['grpc-timeout'] = formatGrpcTimeout(left);
+  }
   let up: http2.ClientHttp2Stream;
   try {
     up = pool.session(endpoint.address).request(out);

@@ -7,6 +7,13 @@ import type { UpstreamPool } from './upstream-pool';
 
 export const ENGINE_HEADER = 'x-nerve-engine';
 export const SESSION_HEADER = 'x-nerve-session';
+export const PRIORITY_HEADER = 'x-nerve-priority';
+
+/** x-nerve-priority: 0 (lowest) to 9 (highest); absent or malformed: 5. Queued calls go highest first. */
+export function priorityOf(value: string | string[] | undefined): number {
+  const n = typeof value === 'string' ? Number(value) : NaN;
+  return Number.isInteger(n) && n >= 0 && n <= 9 ? n : 5;
+}
 
 /**
  * Picks the engine for a call, in order: the x-nerve-engine header, the :authority host (the engine name,
@@ -108,14 +115,38 @@ export class Ingress {
       respondError(stream, Status.NOT_FOUND, resolved.error ?? `no engine "${resolved.engine}"`);
       return;
     }
+    const admission = this.state.admission(entry.cluster.name)!;
+    const withdraw = admission.admit(
+      priorityOf(headers[PRIORITY_HEADER]),
+      (waitedMs) => this.route(stream, headers, entry.cluster.name, waitedMs, () => admission.release()),
+      (message) => respondError(stream, Status.RESOURCE_EXHAUSTED, message),
+    );
+    if (admission.waiting > 0) stream.once('close', withdraw);
+  }
+
+  /** Picks an instance (from the config current now: a queued call may have waited) and forwards. */
+  private route(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    engine: string,
+    waitedMs: number,
+    done: () => void,
+  ): void {
+    const entry = this.state.engine(engine);
     const session = headers[SESSION_HEADER];
-    const endpoint = entry.picker.pick(typeof session === 'string' ? session : undefined);
-    if (!endpoint) {
-      respondError(stream, Status.UNAVAILABLE, entry.picker.reason);
+    const endpoint = entry?.picker.pick(typeof session === 'string' ? session : undefined);
+    if (!entry || !endpoint || stream.closed) {
+      done();
+      if (!stream.closed)
+        respondError(
+          stream,
+          Status.UNAVAILABLE,
+          entry ? entry.picker.reason : `engine "${engine}" was removed`,
+        );
       return;
     }
-    forward(stream, headers, endpoint, entry.defaultTimeout, this.pool);
+    forward(stream, headers, endpoint, entry.defaultTimeoutMs, this.pool, waitedMs, done);
     if (this.logger.isDebugEnabled())
-      this.logger.debug('routed', { engine: endpoint.engine, instance: endpoint.id, path: headers[':path'] });
+      this.logger.debug('routed', { engine, instance: endpoint.id, path: headers[':path'], waitedMs });
   }
 }

@@ -19,6 +19,7 @@ export interface EnginePolicy {
   /** Engines tried in order when this one cannot serve. */
   fallbackEngines: string[];
   healthCheck: HealthCheckPolicy | undefined;
+  rateLimit: RateLimitPolicy | undefined;
 }
 
 /** gRFC A6 shaped retry policy. */
@@ -51,6 +52,18 @@ export interface HealthCheckPolicy {
   unhealthyThreshold: number;
 }
 
+/**
+ * Throttling per engine and per router: a token bucket. Calls over the rate wait in the engine's queue
+ * (BreakerPolicy.max_pending places, ordered by x-nerve-priority) for at most queue_timeout_ms.
+ */
+export interface RateLimitPolicy {
+  /** 0: no rate limit. */
+  requestsPerSecond: number;
+  /** Calls allowed at once above the rate; 0 means max(1, requests_per_second). */
+  burst: number;
+  queueTimeoutMs: number;
+}
+
 function createBaseEnginePolicy(): EnginePolicy {
   return {
     strategy: "",
@@ -59,6 +72,7 @@ function createBaseEnginePolicy(): EnginePolicy {
     breaker: undefined,
     fallbackEngines: [],
     healthCheck: undefined,
+    rateLimit: undefined,
   };
 }
 
@@ -81,6 +95,9 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
     }
     if (message.healthCheck !== undefined) {
       HealthCheckPolicy.encode(message.healthCheck, writer.uint32(50).fork()).join();
+    }
+    if (message.rateLimit !== undefined) {
+      RateLimitPolicy.encode(message.rateLimit, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -146,6 +163,14 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
             message.healthCheck = HealthCheckPolicy.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.rateLimit = RateLimitPolicy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -178,6 +203,11 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
         : isSet(object.health_check)
         ? HealthCheckPolicy.fromJSON(object.health_check)
         : undefined,
+      rateLimit: isSet(object.rateLimit)
+        ? RateLimitPolicy.fromJSON(object.rateLimit)
+        : isSet(object.rate_limit)
+        ? RateLimitPolicy.fromJSON(object.rate_limit)
+        : undefined,
     };
   },
 
@@ -201,6 +231,9 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
     if (message.healthCheck !== undefined) {
       obj.healthCheck = HealthCheckPolicy.toJSON(message.healthCheck);
     }
+    if (message.rateLimit !== undefined) {
+      obj.rateLimit = RateLimitPolicy.toJSON(message.rateLimit);
+    }
     return obj;
   },
 
@@ -220,6 +253,9 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
     message.fallbackEngines = object.fallbackEngines?.map((e) => e) || [];
     message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
       ? HealthCheckPolicy.fromPartial(object.healthCheck)
+      : undefined;
+    message.rateLimit = (object.rateLimit !== undefined && object.rateLimit !== null)
+      ? RateLimitPolicy.fromPartial(object.rateLimit)
       : undefined;
     return message;
   },
@@ -729,6 +765,115 @@ export const HealthCheckPolicy: MessageFns<HealthCheckPolicy> = {
     message.timeoutMs = object.timeoutMs ?? 0;
     message.healthyThreshold = object.healthyThreshold ?? 0;
     message.unhealthyThreshold = object.unhealthyThreshold ?? 0;
+    return message;
+  },
+};
+
+function createBaseRateLimitPolicy(): RateLimitPolicy {
+  return { requestsPerSecond: 0, burst: 0, queueTimeoutMs: 0 };
+}
+
+export const RateLimitPolicy: MessageFns<RateLimitPolicy> = {
+  encode(message: RateLimitPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestsPerSecond !== 0) {
+      writer.uint32(9).double(message.requestsPerSecond);
+    }
+    if (message.burst !== 0) {
+      writer.uint32(16).uint32(message.burst);
+    }
+    if (message.queueTimeoutMs !== 0) {
+      writer.uint32(24).uint32(message.queueTimeoutMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RateLimitPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRateLimitPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.requestsPerSecond = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.burst = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.queueTimeoutMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RateLimitPolicy {
+    return {
+      requestsPerSecond: isSet(object.requestsPerSecond)
+        ? globalThis.Number(object.requestsPerSecond)
+        : isSet(object.requests_per_second)
+        ? globalThis.Number(object.requests_per_second)
+        : 0,
+      burst: isSet(object.burst) ? globalThis.Number(object.burst) : 0,
+      queueTimeoutMs: isSet(object.queueTimeoutMs)
+        ? globalThis.Number(object.queueTimeoutMs)
+        : isSet(object.queue_timeout_ms)
+        ? globalThis.Number(object.queue_timeout_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: RateLimitPolicy): unknown {
+    const obj: any = {};
+    if (message.requestsPerSecond !== 0) {
+      obj.requestsPerSecond = floatToJson(message.requestsPerSecond);
+    }
+    if (message.burst !== 0) {
+      obj.burst = Math.round(message.burst);
+    }
+    if (message.queueTimeoutMs !== 0) {
+      obj.queueTimeoutMs = Math.round(message.queueTimeoutMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RateLimitPolicy>, I>>(base?: I): RateLimitPolicy {
+    return RateLimitPolicy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RateLimitPolicy>, I>>(object: I): RateLimitPolicy {
+    const message = createBaseRateLimitPolicy();
+    message.requestsPerSecond = object.requestsPerSecond ?? 0;
+    message.burst = object.burst ?? 0;
+    message.queueTimeoutMs = object.queueTimeoutMs ?? 0;
     return message;
   },
 };

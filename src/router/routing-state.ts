@@ -3,6 +3,9 @@ import { selectEndpoints } from './balancer/endpoints';
 import type { Picker } from './balancer/picker';
 import { getStrategy } from './balancer/registry';
 import { Admission, type AdmissionLimits } from './resilience/admission';
+import { RetryBudget } from './resilience/retry-budget';
+import { compileRetry, type Retry } from './resilience/retry-policy';
+import type { RetryContext } from './proxy/forward';
 import { InstanceStats } from './stats/instance-stats';
 
 export interface EngineEntry {
@@ -10,6 +13,8 @@ export interface EngineEntry {
   readonly picker: Picker;
   /** Deadline applied when the caller sets none (0: none). */
   readonly defaultTimeoutMs: number;
+  /** What a failed attempt may do (retry policy, budget, re-pick); undefined: no retries. */
+  readonly retry: RetryContext | undefined;
   /** Identifies the cluster's content, to keep the picker when an update leaves it unchanged. */
   readonly fingerprint: string;
 }
@@ -27,6 +32,7 @@ export class RoutingState {
   private readonly stats = new Map<string, InstanceStats>();
   /** Per engine, kept across pushes: counts in flight and queued calls must survive a config change. */
   private readonly admissions = new Map<string, Admission>();
+  private readonly budgets = new Map<string, RetryBudget>();
   private live = new Set<string>();
   /** Increases on every applied change; tests and the admin page use it. */
   generation = 0;
@@ -59,14 +65,13 @@ export class RoutingState {
         engines.set(cluster.name, previous);
         continue;
       }
-      const strategy = getStrategy(cluster.policy!.strategy)!; // validated on receipt
-      const selection = selectEndpoints(cluster, (id) => this.statsFor(cluster.name, id));
       const timeoutMs = cluster.policy?.timeoutMs ?? 0;
       engines.set(cluster.name, {
         cluster,
         fingerprint,
-        picker: strategy.build(selection.endpoints, selection.reason),
+        picker: this.buildPicker(cluster),
         defaultTimeoutMs: timeoutMs,
+        retry: this.retryContext(cluster.name, compileRetry(cluster.policy?.retry)),
       });
     }
     this.engines = engines;
@@ -88,6 +93,57 @@ export class RoutingState {
 
   admission(engine: string): Admission | undefined {
     return this.admissions.get(engine);
+  }
+
+  /**
+   * Passive ejection: after a connection-level failure this router stops picking the instance for 2 s,
+   * doubling per ejection in a row up to 30 s, until a call to it succeeds. The engine's picker is rebuilt
+   * now and again when the ejection ends. Ejection never empties an engine (then everyone is picked).
+   */
+  eject(engine: string, instanceId: string): void {
+    const stats = this.stats.get(`${engine}/${instanceId}`);
+    const now = performance.now();
+    if (!stats || stats.ejectedUntil > now) return;
+    const ms = Math.min(EJECTION_BASE_MS * 2 ** stats.ejections, EJECTION_MAX_MS);
+    stats.ejections++;
+    stats.ejectedUntil = now + ms;
+    this.rebuildPicker(engine);
+    setTimeout(() => this.rebuildPicker(engine), ms + 1).unref();
+  }
+
+  private rebuildPicker(engine: string): void {
+    const entry = this.engines.get(engine);
+    if (entry) this.engines.set(engine, { ...entry, picker: this.buildPicker(entry.cluster) });
+  }
+
+  private buildPicker(cluster: EngineCluster): Picker {
+    const strategy = getStrategy(cluster.policy!.strategy)!; // validated on receipt
+    const selection = selectEndpoints(cluster, (id) => this.statsFor(cluster.name, id));
+    const now = performance.now();
+    const kept = selection.endpoints.filter((e) => e.stats.ejectedUntil <= now);
+    return strategy.build(kept.length > 0 ? kept : selection.endpoints, selection.reason);
+  }
+
+  /** Built once per config change, not per call. The budget outlives pushes, like the admission. */
+  private retryContext(engine: string, retry: Retry | undefined): RetryContext | undefined {
+    if (!retry) return undefined;
+    let budget = this.budgets.get(engine);
+    if (!budget) this.budgets.set(engine, (budget = new RetryBudget()));
+    return {
+      retry,
+      budget,
+      inFlight: () => this.admissions.get(engine)?.inFlight ?? 0,
+      eject: (endpoint) => this.eject(engine, endpoint.id),
+      repick: (tried) => {
+        // The current picker (config may have changed meanwhile), skipping instances already tried.
+        const picker = this.engines.get(engine)?.picker;
+        for (let i = 0; i < 4; i++) {
+          const e = picker?.pick();
+          if (e && !tried.has(e.id)) return e;
+        }
+        return undefined;
+      },
+    };
   }
 
   applyRoutes(tables: readonly RouteTable[]): void {
@@ -129,6 +185,9 @@ export class RoutingState {
     return s;
   }
 }
+
+const EJECTION_BASE_MS = 2_000;
+const EJECTION_MAX_MS = 30_000;
 
 function admissionLimits(cluster: EngineCluster): AdmissionLimits {
   const p = cluster.policy;

@@ -189,3 +189,36 @@ describe('least_request (power of two choices)', () => {
     expect(getStrategy('least_request')!.build(sel.endpoints, sel.reason).pick()!.id).toBe('i0');
   });
 });
+
+describe('passive ejection', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  const ids = (state: RoutingState) => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 30; i++) seen.add(state.engine('e')!.picker.pick()!.id);
+    return [...seen].sort();
+  };
+
+  it('stops picking an instance after a connection failure, for 2 s doubling per ejection in a row', () => {
+    const state = new RoutingState();
+    state.applyClusters([cluster([{}, {}, {}])]);
+    state.eject('e', 'i1');
+    expect(ids(state)).toEqual(['i0', 'i2']);
+    jest.advanceTimersByTime(2_001);
+    expect(ids(state)).toEqual(['i0', 'i1', 'i2']);
+    state.eject('e', 'i1'); // again, no success in between: 4 s
+    jest.advanceTimersByTime(2_001);
+    expect(ids(state)).toEqual(['i0', 'i2']);
+    jest.advanceTimersByTime(2_000);
+    expect(ids(state)).toEqual(['i0', 'i1', 'i2']);
+  });
+
+  it('never ejects every instance of an engine', () => {
+    const state = new RoutingState();
+    state.applyClusters([cluster([{}, {}])]);
+    state.eject('e', 'i0');
+    state.eject('e', 'i1');
+    expect(ids(state)).toEqual(['i0', 'i1']);
+  });
+});

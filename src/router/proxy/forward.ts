@@ -1,13 +1,17 @@
 import * as http2 from 'node:http2';
 import type { RoutableEndpoint } from '../balancer/picker';
+import { backoffMs, type Retry } from '../resilience/retry-policy';
+import type { RetryBudget } from '../resilience/retry-budget';
 import { Status, encodeGrpcMessage, respondError } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
 import { forwardHeaders } from './headers';
 import type { UpstreamPool } from './upstream-pool';
 
-const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 const REQUEST_PSEUDO = [':method', ':path', ':authority', ':scheme'];
 const RESPONSE_PSEUDO = [':status'];
+/** Request bytes kept for replay; a call whose request grows past this is no longer retried. */
+const MAX_REPLAY_BYTES = 64 * 1024;
 
 function statusOf(headers: http2.IncomingHttpHeaders): number {
   const raw = headers['grpc-status'];
@@ -15,121 +19,273 @@ function statusOf(headers: http2.IncomingHttpHeaders): number {
   return Number.isInteger(code) ? code : Status.UNKNOWN;
 }
 
+/** What a call may do when an attempt fails before the response is committed. */
+export interface RetryContext {
+  readonly retry: Retry | undefined;
+  readonly budget: RetryBudget;
+  /** Calls in flight for the engine (the budget is a share of them). */
+  inFlight(): number;
+  /** Another routable endpoint than those tried, or undefined. */
+  repick(tried: ReadonlySet<string>): RoutableEndpoint | undefined;
+  /** The instance failed at the connection level (refused, reset): stop picking it for a while. */
+  eject(endpoint: RoutableEndpoint): void;
+}
+
+export interface ForwardOptions {
+  readonly defaultTimeoutMs: number;
+  readonly pool: UpstreamPool;
+  /** Time the call already spent queued in this router: it comes off the deadline. */
+  readonly waitedMs: number;
+  readonly retry?: RetryContext;
+  /** Called once when the call is over, however it ended. */
+  readonly done?: () => void;
+}
+
 /**
- * Carries one call to `endpoint` at the HTTP/2 stream level: request headers and body frames go up as
- * they come, response headers, body and trailers come back; payloads are never decoded. A trailers-only
- * answer stays trailers-only. A caller's cancel resets the upstream stream; an upstream that fails before
- * answering becomes UNAVAILABLE naming the instance; one that dies mid-response ends the call in error.
+ * Carries one call at the HTTP/2 stream level: request headers and body frames go up as they come,
+ * response headers, body and trailers come back; payloads are never decoded. A trailers-only answer stays
+ * trailers-only; a caller's cancel resets the upstream stream.
+ *
+ * Retries (gRFC A6): until the response is committed (headers received), an attempt that fails with a
+ * retryable status or without answering is retried on another instance after a jittered exponential
+ * backoff, replaying the buffered request, within the attempt limit, the retry budget and the deadline.
+ * Otherwise the failure reaches the caller, naming the instance.
  */
 export function forward(
   down: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
   endpoint: RoutableEndpoint,
-  defaultTimeoutMs: number,
-  pool: UpstreamPool,
-  waitedMs = 0,
-  done?: () => void,
+  options: ForwardOptions,
 ): void {
-  const started = performance.now();
-  const stats = endpoint.stats;
-  stats.started();
-  let finished = false;
-  const finish = (code: number) => {
-    if (finished) return;
-    finished = true;
-    done?.();
-    const end = performance.now();
-    stats.finished(code, end - started, end);
-  };
+  new ForwardedCall(down, headers, options).begin(endpoint);
+}
 
-  const out = forwardHeaders(headers, REQUEST_PSEUDO);
-  // The engine gets what is left of the caller's deadline (or the policy's) after time spent queued here.
-  const budget =
-    parseGrpcTimeout(headers['grpc-timeout']) ?? (defaultTimeoutMs > 0 ? defaultTimeoutMs : undefined);
-  if (budget !== undefined && (waitedMs > 0 || headers['grpc-timeout'] === undefined)) {
-    const left = budget - waitedMs;
+class ForwardedCall {
+  private readonly out: http2.OutgoingHttpHeaders;
+  private readonly callerTimeout: boolean;
+  private deadlineAt = Infinity;
+  private readonly chunks: Buffer[] = [];
+  private buffered = 0;
+  private replayable = true;
+  private requestEnded = false;
+  private readonly tried = new Set<string>();
+  private attempts = 0;
+  private retrying = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private endpoint!: RoutableEndpoint;
+  private up: http2.ClientHttp2Stream | undefined;
+  private attemptStarted = 0;
+  private attemptOver = true;
+  private responded = false;
+  private trailers: http2.IncomingHttpHeaders | undefined;
+  private upstreamError = '';
+  private over = false;
+
+  constructor(
+    private readonly down: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    private readonly options: ForwardOptions,
+  ) {
+    this.out = forwardHeaders(headers, REQUEST_PSEUDO);
+    const callerBudget = parseGrpcTimeout(headers['grpc-timeout']);
+    this.callerTimeout = callerBudget !== undefined;
+    const budget = callerBudget ?? (options.defaultTimeoutMs > 0 ? options.defaultTimeoutMs : undefined);
+    if (budget !== undefined) this.deadlineAt = performance.now() + budget - options.waitedMs;
+    down.on('data', (chunk: Buffer) => this.onRequestData(chunk));
+    down.on('end', () => {
+      this.requestEnded = true;
+      this.up?.end();
+    });
+    down.on('wantTrailers', () => this.sendTrailers());
+    down.on('error', () => undefined); // a caller's reset shows up as 'close'
+    down.on('close', () => this.onCallerGone());
+  }
+
+  begin(endpoint: RoutableEndpoint): void {
+    const left = this.deadlineAt - performance.now();
     if (left <= 0) {
-      finish(Status.DEADLINE_EXCEEDED);
+      this.complete(Status.DEADLINE_EXCEEDED);
       respondError(
-        down,
+        this.down,
         Status.DEADLINE_EXCEEDED,
-        `deadline exceeded after ${Math.round(waitedMs)} ms queued for engine "${endpoint.engine}"`,
+        `deadline exceeded after ${Math.round(this.options.waitedMs)} ms queued for engine "${endpoint.engine}"`,
       );
       return;
     }
-    out['grpc-timeout'] = formatGrpcTimeout(left);
-  }
-  let up: http2.ClientHttp2Stream;
-  try {
-    up = pool.session(endpoint.address).request(out);
-  } catch (err) {
-    finish(Status.UNAVAILABLE);
-    respondError(
-      down,
-      Status.UNAVAILABLE,
-      `engine "${endpoint.engine}" instance "${endpoint.id}" at ${endpoint.address} is unreachable: ${(err as Error).message}`,
-    );
-    return;
+    this.attempt(endpoint);
   }
 
-  let responded = false;
-  let trailers: http2.IncomingHttpHeaders | undefined;
-  let upstreamError = '';
+  private attempt(endpoint: RoutableEndpoint): void {
+    this.endpoint = endpoint;
+    this.tried.add(endpoint.id);
+    this.attempts++;
+    this.attemptStarted = performance.now();
+    this.attemptOver = false;
+    this.upstreamError = '';
+    endpoint.stats.started();
+    // Keep the caller's header as it is when nothing was spent here; otherwise send what is left.
+    if (
+      Number.isFinite(this.deadlineAt) &&
+      (this.attempts > 1 || this.options.waitedMs > 0 || !this.callerTimeout)
+    ) {
+      this.out['grpc-timeout'] = formatGrpcTimeout(this.deadlineAt - this.attemptStarted);
+    }
+    let up: http2.ClientHttp2Stream;
+    try {
+      up = this.options.pool.session(endpoint.address).request(this.out);
+    } catch (err) {
+      this.options.retry?.eject(endpoint);
+      this.attemptFailed(Status.UNAVAILABLE, `unreachable: ${(err as Error).message}`);
+      return;
+    }
+    this.up = up;
+    for (const chunk of this.chunks) up.write(chunk);
+    if (this.requestEnded) up.end();
+    up.on('response', (h, flags) => this.onResponse(up, h, flags));
+    up.on('trailers', (t) => {
+      if (up === this.up) this.trailers = t;
+    });
+    up.on('error', (err) => {
+      if (up === this.up) this.upstreamError = err.message;
+    });
+    up.on('close', () => this.onUpstreamClose(up));
+  }
 
-  up.on('response', (responseHeaders, flags) => {
-    responded = true;
-    if (down.destroyed) return;
-    const h = forwardHeaders(responseHeaders, RESPONSE_PSEUDO);
+  private onRequestData(chunk: Buffer): void {
+    if (this.replayable) {
+      this.buffered += chunk.length;
+      if (this.buffered > MAX_REPLAY_BYTES) {
+        this.replayable = false; // too big to replay: this call is no longer retried
+        this.chunks.length = 0;
+      } else {
+        this.chunks.push(chunk);
+      }
+    }
+    const up = this.up;
+    if (up && !up.destroyed && !up.write(chunk)) {
+      this.down.pause();
+      up.once('drain', () => this.down.resume());
+    }
+  }
+
+  private onResponse(
+    up: http2.ClientHttp2Stream,
+    responseHeaders: http2.IncomingHttpHeaders,
+    flags: number,
+  ): void {
+    if (up !== this.up || this.down.destroyed) return;
     if (flags & NGHTTP2_FLAG_END_STREAM) {
-      finish(statusOf(responseHeaders));
-      down.respond(h, { endStream: true });
+      const code = statusOf(responseHeaders);
+      if (code !== Status.OK && this.mayRetry(code)) {
+        const message = responseHeaders['grpc-message'];
+        this.attemptFailed(
+          code,
+          typeof message === 'string' ? decodeURIComponent(message) : `status ${code}`,
+        );
+        return;
+      }
+      this.finishAttempt(code);
+      this.down.respond(forwardHeaders(responseHeaders, RESPONSE_PSEUDO), { endStream: true });
+      this.complete(code);
       return;
     }
-    down.respond(h, { waitForTrailers: true });
-    up.pipe(down);
-  });
-  up.on('trailers', (t) => {
-    trailers = t;
-  });
-  up.on('error', (err) => {
-    upstreamError = err.message;
-  });
-  up.on('close', () => {
-    if (finished || down.destroyed) return;
-    if (!responded) {
-      const code = up.rstCode === NGHTTP2_CANCEL ? Status.CANCELLED : Status.UNAVAILABLE;
-      const why =
-        upstreamError ||
-        (up.rstCode === NGHTTP2_REFUSED_STREAM ? 'stream refused' : `stream reset (code ${up.rstCode})`);
-      finish(code);
-      respondError(
-        down,
-        code,
-        `engine "${endpoint.engine}" instance "${endpoint.id}" at ${endpoint.address} failed before answering: ${why}`,
-      );
-    } else if (trailers === undefined && !down.writableEnded) {
-      down.end(); // headers went out: the status goes in trailers (wantTrailers below)
-    }
-  });
+    this.responded = true; // committed: from here on, no retry
+    this.down.respond(forwardHeaders(responseHeaders, RESPONSE_PSEUDO), { waitForTrailers: true });
+    up.pipe(this.down);
+  }
 
-  down.on('wantTrailers', () => {
-    if (trailers !== undefined) {
-      finish(statusOf(trailers));
-      down.sendTrailers(forwardHeaders(trailers, []));
-    } else {
-      finish(Status.UNAVAILABLE);
-      down.sendTrailers({
-        'grpc-status': String(Status.UNAVAILABLE),
-        'grpc-message': encodeGrpcMessage(
-          `engine "${endpoint.engine}" instance "${endpoint.id}" ended the response without a status${upstreamError ? `: ${upstreamError}` : ''}`,
-        ),
-      });
+  private onUpstreamClose(up: http2.ClientHttp2Stream): void {
+    if (up !== this.up || this.over || this.down.destroyed) return;
+    if (!this.responded) {
+      if (this.attemptOver) return; // answered trailers-only
+      // The caller's own cancel never gets here (onCallerGone): whatever closed this stream, even a reset
+      // Node reports as CANCEL when the instance's connection dies, is the instance failing.
+      this.options.retry?.eject(this.endpoint);
+      this.attemptFailed(Status.UNAVAILABLE, this.upstreamError || `stream reset (code ${up.rstCode})`);
+    } else if (this.trailers === undefined && !this.down.writableEnded) {
+      this.down.end(); // headers went out: the status goes in trailers (sendTrailers)
     }
-  });
-  down.on('error', () => undefined); // a caller's reset shows up as 'close'
-  down.on('close', () => {
-    if (!up.closed) up.close(NGHTTP2_CANCEL);
-    finish(Status.CANCELLED);
-  });
-  down.pipe(up);
+  }
+
+  private sendTrailers(): void {
+    if (this.trailers !== undefined) {
+      const code = statusOf(this.trailers);
+      this.finishAttempt(code);
+      this.down.sendTrailers(forwardHeaders(this.trailers, []));
+      this.complete(code);
+      return;
+    }
+    this.finishAttempt(Status.UNAVAILABLE);
+    this.down.sendTrailers({
+      'grpc-status': String(Status.UNAVAILABLE),
+      'grpc-message': encodeGrpcMessage(
+        `${this.where()} ended the response without a status${this.upstreamError ? `: ${this.upstreamError}` : ''}`,
+      ),
+    });
+    this.complete(Status.UNAVAILABLE);
+  }
+
+  /** An attempt failed before the response was committed: retry it elsewhere, or tell the caller. */
+  private attemptFailed(code: number, why: string): void {
+    this.finishAttempt(code);
+    this.up = undefined;
+    const retryable = this.mayRetry(code);
+    const next = retryable ? this.options.retry!.repick(this.tried) : undefined;
+    const delay = next ? backoffMs(this.options.retry!.retry!, this.attempts) : 0;
+    const inTime = performance.now() + delay < this.deadlineAt;
+    if (next && inTime && this.acquireRetry()) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        if (!this.down.destroyed) this.attempt(next);
+      }, delay);
+      return;
+    }
+    let notRetried = '';
+    if (retryable && !next) notRetried = '; not retried: no other instance to try';
+    else if (next && !inTime) notRetried = '; not retried: no time left before the deadline';
+    else if (next)
+      notRetried = `; not retried: retry budget exhausted (${this.options.retry!.budget.retriesInProgress} retries in progress)`;
+    const attempts = this.attempts > 1 ? ` (after ${this.attempts} attempts)` : '';
+    this.complete(code);
+    respondError(this.down, code, `${this.where()} failed before answering${attempts}: ${why}${notRetried}`);
+  }
+
+  private mayRetry(code: number): boolean {
+    const r = this.options.retry?.retry;
+    if (!r || !this.replayable || this.responded || this.attempts >= r.maxAttempts || this.down.destroyed)
+      return false;
+    return code === Status.UNAVAILABLE || r.codes.has(code);
+  }
+
+  private acquireRetry(): boolean {
+    if (this.retrying) return true; // one budget slot per call, however many attempts it makes
+    const ctx = this.options.retry!;
+    this.retrying = ctx.budget.tryAcquire(ctx.inFlight());
+    return this.retrying;
+  }
+
+  private finishAttempt(code: number): void {
+    if (this.attemptOver) return;
+    this.attemptOver = true;
+    const end = performance.now();
+    this.endpoint.stats.finished(code, end - this.attemptStarted, end);
+  }
+
+  private onCallerGone(): void {
+    clearTimeout(this.retryTimer);
+    if (this.up && !this.up.closed) this.up.close(NGHTTP2_CANCEL);
+    this.finishAttempt(Status.CANCELLED);
+    this.complete(Status.CANCELLED);
+  }
+
+  private complete(_code: number): void {
+    if (this.over) return;
+    this.over = true;
+    if (this.retrying) this.options.retry!.budget.release();
+    this.options.done?.();
+  }
+
+  private where(): string {
+    return `engine "${this.endpoint.engine}" instance "${this.endpoint.id}" at ${this.endpoint.address}`;
+  }
 }

@@ -145,7 +145,13 @@ export class Ingress {
         );
       return;
     }
-    forward(stream, headers, endpoint, entry.defaultTimeoutMs, this.pool, waitedMs, done);
+    forward(stream, headers, endpoint, {
+      defaultTimeoutMs: entry.defaultTimeoutMs,
+      pool: this.pool,
+      waitedMs,
+      done,
+      retry: entry.retry,
+    });
     if (this.logger.isDebugEnabled())
       this.logger.debug('routed', { engine, instance: endpoint.id, path: headers[':path'], waitedMs });
   }

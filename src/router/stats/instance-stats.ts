@@ -43,6 +43,10 @@ export class InstanceStats {
   /** Share of recent calls the instance failed (0..1), exponentially weighted per call. */
   failureEwma = 0;
   private lastSampleAt = 0;
+  /** This router does not pick the instance before this time (performance.now ms): passive ejection. */
+  ejectedUntil = 0;
+  /** Ejections in a row; reset by a successful call. Each one lasts twice as long as the last. */
+  ejections = 0;
   requests = 0;
   errors = 0;
   inFlight = 0;
@@ -67,6 +71,7 @@ export class InstanceStats {
     this.latencyEwmaMs =
       latencyMs > this.latencyEwmaMs ? latencyMs : this.latencyEwmaMs * w + latencyMs * (1 - w);
     this.failureEwma += ((instanceFailure(code) ? 1 : 0) - this.failureEwma) * FAILURE_ALPHA;
+    if (code === 0) this.ejections = 0;
     this.inFlight--;
     this.requests++;
     this.totalRequests++;

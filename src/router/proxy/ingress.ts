@@ -132,25 +132,32 @@ export class Ingress {
     waitedMs: number,
     done: () => void,
   ): void {
-    const entry = this.state.engine(engine);
     const session = headers[SESSION_HEADER];
-    const endpoint = entry?.picker.pick(typeof session === 'string' ? session : undefined);
+    const key = typeof session === 'string' ? session : undefined;
+    const entry = this.state.engine(engine);
+    let endpoint = entry?.picker.pick(key);
     if (!entry || !endpoint || stream.closed) {
-      done();
-      if (!stream.closed)
-        respondError(
-          stream,
-          Status.UNAVAILABLE,
-          entry ? entry.picker.reason : `engine "${engine}" was removed`,
-        );
-      return;
+      // Nothing of the engine can serve: its fallback engines, in order (not theirs in turn: no chains).
+      const reasons = [entry ? entry.picker.reason : `engine "${engine}" was removed`];
+      for (const name of entry?.cluster.policy?.fallbackEngines ?? []) {
+        const fallback = this.state.engine(name);
+        endpoint = fallback?.picker.pick(key);
+        if (endpoint) break;
+        reasons.push(fallback ? fallback.picker.reason : `fallback engine "${name}" does not exist`);
+      }
+      if (!endpoint || stream.closed) {
+        done();
+        if (!stream.closed) respondError(stream, Status.UNAVAILABLE, reasons.join('; '));
+        return;
+      }
     }
+    const serving = endpoint.engine === engine ? entry! : (this.state.engine(endpoint.engine) ?? entry!);
     forward(stream, headers, endpoint, {
-      defaultTimeoutMs: entry.defaultTimeoutMs,
+      defaultTimeoutMs: serving.defaultTimeoutMs,
       pool: this.pool,
       waitedMs,
       done,
-      retry: entry.retry,
+      retry: serving.retry,
     });
     if (this.logger.isDebugEnabled())
       this.logger.debug('routed', { engine, instance: endpoint.id, path: headers[':path'], waitedMs });

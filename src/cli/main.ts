@@ -1,25 +1,22 @@
 import { SettingsError } from '../config/settings';
-import { controlPlaneCommand } from './commands/control-plane';
-import { demoCommand } from './commands/demo';
-import { engineCommand } from './commands/engine';
-import { routerCommand } from './commands/router';
 import { UsageError } from './options';
 
+/** Each command loads only its own modules: a router process never loads the control plane. */
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; help: string }> = {
   demo: {
-    run: demoCommand,
+    run: async (a) => (await import('./commands/demo')).demoCommand(a),
     help: 'control plane + router + demo engines [--engines N --instances M --api-port --xds-port --router-port --router-admin-port]',
   },
   'control-plane': {
-    run: controlPlaneCommand,
+    run: async (a) => (await import('./commands/control-plane')).controlPlaneCommand(a),
     help: 'the control plane [--config file.yaml --host --api-port --xds-port]',
   },
   router: {
-    run: routerCommand,
+    run: async (a) => (await import('./commands/router')).routerCommand(a),
     help: 'a data-plane router [--control-plane host:port[,…] --port --admin-port --id]',
   },
   engine: {
-    run: engineCommand,
+    run: async (a) => (await import('./commands/engine')).engineCommand(a),
     help: 'a demo engine instance [--type --name --version --port --control-plane host:port]',
   },
 };

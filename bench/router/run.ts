@@ -1,0 +1,183 @@
+/**
+ * npm run bench:router — the router's cost, in one run: the same client calls the same echo engine
+ * directly (baseline) and through the router, at a fixed 1,000 rps and at maximum throughput.
+ * Every part is the real command from dist/ in its own process (`nerve engine`, `nerve control-plane`,
+ * `nerve router`). Reports latency p50/p99, throughput ratio, router CPU µs per request (utime + stime of
+ * the router process from /proc) and router RSS. Medians of BENCH_ROUNDS (default 3).
+ * Env: BENCH_SECONDS (default 4) per measurement.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EngineClient } from '../../gen/nerve/engine/v1/engine';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+
+function call(client: EngineClient, md: grpc.Metadata): Promise<number> {
+  const t = performance.now();
+  return new Promise((resolve, reject) =>
+    client.invoke({ operation: 'echo', payload: Buffer.from('ping'), metadata: {} }, md, (err) =>
+      err ? reject(err) : resolve(performance.now() - t),
+    ),
+  );
+}
+
+/** Calls at a fixed rate (ticks of 10 ms) for SECONDS; returns latencies. */
+async function fixedRate(client: EngineClient, md: grpc.Metadata, rps: number): Promise<number[]> {
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  const perTick = rps / 100;
+  const start = performance.now();
+  let sent = 0;
+  while (performance.now() - start < SECONDS * 1000) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rps);
+    for (; sent < due; sent++) pending.push(call(client, md).then((l) => void latencies.push(l)));
+    await new Promise((r) => setTimeout(r, 10 / Math.max(1, perTick / 10)));
+  }
+  await Promise.all(pending);
+  return latencies.sort((a, b) => a - b);
+}
+
+/** As many calls as `concurrency` loops can make in SECONDS; returns calls per second. */
+async function maxThroughput(client: EngineClient, md: grpc.Metadata, concurrency: number): Promise<number> {
+  let done = 0;
+  const end = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await call(client, md);
+        done++;
+      }
+    }),
+  );
+  return done / SECONDS;
+}
+
+const NERVE = join(__dirname, '..', '..', 'bin', 'nerve.js');
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+function start(
+  args: string[],
+  ready: RegExp,
+): Promise<{ child: ChildProcessWithoutNullStreams; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, [NERVE, ...args], { env: { ...process.env, LOG_LEVEL: 'error' } });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = ready.exec(out);
+      if (match) resolve({ child, match });
+    });
+    child.once('exit', (code) => reject(new Error(`nerve ${args[0]} exited with ${code}: ${out}`)));
+  });
+}
+
+/** CPU seconds (user + system) and RSS in MB of a process, from /proc. */
+function procStats(pid: number): { cpuSeconds: number; rssMb: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+  return { cpuSeconds, rssMb: rssKb / 1024 };
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `bench:router on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; ${SECONDS} s per measurement, medians of ${ROUNDS}`,
+  );
+  console.log('(client, router, control plane and engine share this machine: compare rows of one run)\n');
+  const engine = await start(['engine', '--type', 'echo', '--port', '0'], /ready on (\S+)/);
+  const engineAddress = engine.match[1];
+  const config = join(mkdtempSync(join(tmpdir(), 'nerve-bench-')), 'nerve.yaml');
+  writeFileSync(
+    config,
+    `host: 127.0.0.1\nengines:\n  - name: echo\n    instances: [{ id: echo-1, address: "${engineAddress}" }]\n`,
+  );
+  const cp = await start(
+    ['control-plane', '--config', config, '--api-port', '0', '--xds-port', '0'],
+    /gRPC on (127\.0\.0\.1:\d+)/,
+  );
+  const router = await start(
+    [
+      'router',
+      '--control-plane',
+      cp.match[1],
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--id',
+      'bench',
+    ],
+    /ingress on 127\.0\.0\.1:(\d+)/,
+  );
+  const routerPid = router.child.pid!;
+  const direct = new EngineClient(engineAddress, grpc.credentials.createInsecure());
+  const routed = new EngineClient(`127.0.0.1:${router.match[1]}`, grpc.credentials.createInsecure());
+  const none = new grpc.Metadata();
+  const viaRouter = new grpc.Metadata();
+  viaRouter.set('x-nerve-engine', 'echo');
+  try {
+    // Warm up, and wait until the router has its routes (it answers NOT_FOUND until the first push).
+    for (let i = 0; i < 200; i++) {
+      await call(direct, none);
+      await call(routed, viaRouter).catch(() => new Promise((r) => setTimeout(r, 20)));
+    }
+    const r: Record<string, number[]> = {
+      dp50: [],
+      dp99: [],
+      rp50: [],
+      rp99: [],
+      dmax: [],
+      rmax: [],
+      cpuUs: [],
+      rss: [],
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      const d = await fixedRate(direct, none, 1000);
+      const before = procStats(routerPid);
+      const v = await fixedRate(routed, viaRouter, 1000);
+      const after = procStats(routerPid);
+      r.dp50.push(quantile(d, 0.5));
+      r.dp99.push(quantile(d, 0.99));
+      r.rp50.push(quantile(v, 0.5));
+      r.rp99.push(quantile(v, 0.99));
+      r.cpuUs.push(((after.cpuSeconds - before.cpuSeconds) * 1e6) / v.length);
+      r.rss.push(after.rssMb);
+      r.dmax.push(await maxThroughput(direct, none, 64));
+      r.rmax.push(await maxThroughput(routed, viaRouter, 64));
+    }
+    const m = Object.fromEntries(Object.entries(r).map(([k, xs]) => [k, median(xs)]));
+    console.log('at 1,000 rps            p50 ms    p99 ms');
+    console.log(`  direct (baseline)   ${m.dp50.toFixed(3).padStart(8)}  ${m.dp99.toFixed(3).padStart(8)}`);
+    console.log(`  through the router  ${m.rp50.toFixed(3).padStart(8)}  ${m.rp99.toFixed(3).padStart(8)}`);
+    console.log(
+      `  added               ${(m.rp50 - m.dp50).toFixed(3).padStart(8)}  ${(m.rp99 - m.dp99).toFixed(3).padStart(8)}`,
+    );
+    console.log(
+      `router CPU per request at 1,000 rps: ${m.cpuUs.toFixed(0)} µs; router process RSS: ${m.rss.toFixed(0)} MB`,
+    );
+    console.log(
+      `max throughput (64 concurrent): direct ${m.dmax.toFixed(0)}/s, through the router ${m.rmax.toFixed(0)}/s = ${((100 * m.rmax) / m.dmax).toFixed(0)} % of direct`,
+    );
+    console.log(
+      '\ngoals: ≤ 100 µs router CPU per request; added p50 ≤ 0.3 ms at 1,000 rps; ≥ 60 % of direct throughput; RSS ≤ 80 MB',
+    );
+  } finally {
+    direct.close();
+    routed.close();
+    for (const p of [router, cp, engine]) p.child.kill('SIGKILL');
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

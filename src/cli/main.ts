@@ -17,7 +17,7 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; help: s
   },
   engine: {
     run: async (a) => (await import('./commands/engine')).engineCommand(a),
-    help: 'a demo engine instance [--type --name --version --port --control-plane host:port]',
+    help: 'a demo engine instance [--type --name --version --port --control-plane host:port --fault-delay-ms --fault-error-rate %]',
   },
 };
 

@@ -13,6 +13,17 @@ import { bindInsecure, shutdownGracefully } from '../protocol/grpc-server';
 import { COMPUTATIONS, ENGINE_TYPES } from './computations';
 import { InvalidInputError } from './computations/computation';
 
+/** Faults an engine can inject, for resilience tests and benchmarks; changeable at run time. */
+export interface Faults {
+  /** Added to every answer. */
+  readonly delayMs?: number;
+  /** Share of calls (0..1) that fail with `errorCode`. */
+  readonly errorRate?: number;
+  readonly errorCode?: grpc.status;
+  /** Never answer (until the caller's deadline or cancel). */
+  readonly hang?: boolean;
+}
+
 export interface EngineOptions {
   /** Demo engine type: which operations it answers. */
   readonly type: string;
@@ -32,6 +43,7 @@ export class DemoEngine {
   private readonly server = new grpc.Server();
   private readonly health = new HealthImplementation({ '': 'SERVING', 'nerve.engine.v1.Engine': 'SERVING' });
   private readonly operations: readonly string[];
+  private faults: Faults = {};
   private boundPort = 0;
 
   constructor(private readonly options: EngineOptions) {
@@ -45,9 +57,15 @@ export class DemoEngine {
     this.version = options.version ?? 'v1';
     const handlers: EngineHandlers = {
       invoke: (call, callback) => {
-        const result = this.run(call.request);
-        if (result instanceof Error) callback(result);
-        else callback(null, result);
+        const fault = this.injectedFault();
+        if (fault === 'hang') return;
+        const answer = () => {
+          const result = fault ?? this.run(call.request);
+          if (result instanceof Error) callback(result);
+          else callback(null, result);
+        };
+        if (this.faults.delayMs) setTimeout(answer, this.faults.delayMs);
+        else answer();
       },
       invokeStream: (call: grpc.ServerDuplexStream<InvokeStreamRequest, InvokeStreamResponse>) => {
         call.on('data', (request: InvokeStreamRequest) => {
@@ -61,6 +79,24 @@ export class DemoEngine {
     };
     this.server.addService(EngineService, handlers);
     this.health.addToServer(this.server);
+  }
+
+  /** Replaces the injected faults ({} for none). */
+  setFaults(faults: Faults): void {
+    this.faults = faults;
+  }
+
+  /** 'hang', an error to answer with, or undefined to compute normally. */
+  private injectedFault(): 'hang' | grpc.ServiceError | undefined {
+    const f = this.faults;
+    if (f.hang) return 'hang';
+    if (f.errorRate && Math.random() < f.errorRate) {
+      return status(
+        f.errorCode ?? grpc.status.UNAVAILABLE,
+        `injected fault in ${this.name} instance ${this.id}`,
+      );
+    }
+    return undefined;
   }
 
   get id(): string {

@@ -1,6 +1,6 @@
 import type { EngineCircuits, EngineCluster, RouteTable } from '../../gen/nerve/discovery/v1/resources';
 import { selectEndpoints } from './balancer/endpoints';
-import type { Picker } from './balancer/picker';
+import type { Picker, RoutableEndpoint } from './balancer/picker';
 import { getStrategy } from './balancer/registry';
 import { Admission, type AdmissionLimits } from './resilience/admission';
 import { RetryBudget } from './resilience/retry-budget';
@@ -15,6 +15,8 @@ export interface EngineEntry {
   readonly defaultTimeoutMs: number;
   /** What a failed attempt may do (retry policy, budget, re-pick); undefined: no retries. */
   readonly retry: RetryContext | undefined;
+  /** Passive ejection of one of the engine's instances (see RoutingState.eject). */
+  readonly eject: (endpoint: RoutableEndpoint) => void;
   /** Identifies the cluster's content, to keep the picker when an update leaves it unchanged. */
   readonly fingerprint: string;
 }
@@ -72,6 +74,7 @@ export class RoutingState {
         picker: this.buildPicker(cluster),
         defaultTimeoutMs: timeoutMs,
         retry: this.retryContext(cluster.name, compileRetry(cluster.policy?.retry)),
+        eject: (endpoint) => this.eject(cluster.name, endpoint.id),
       });
     }
     this.engines = engines;
@@ -96,14 +99,20 @@ export class RoutingState {
   }
 
   /**
-   * Passive ejection: after a connection-level failure this router stops picking the instance for 2 s,
-   * doubling per ejection in a row up to 30 s, until a call to it succeeds. The engine's picker is rebuilt
+   * Passive ejection (outlier detection): after a connection-level failure, or 5 failures in a row, this
+   * router stops picking the instance for 2 s, doubling per ejection in a row up to 30 s, until a call to
+   * it succeeds; at most 10 % of an engine's instances (at least one) are out at once. The engine's picker is rebuilt
    * now and again when the ejection ends. Ejection never empties an engine (then everyone is picked).
    */
   eject(engine: string, instanceId: string): void {
     const stats = this.stats.get(`${engine}/${instanceId}`);
     const now = performance.now();
-    if (!stats || stats.ejectedUntil > now) return;
+    const entry = this.engines.get(engine);
+    if (!stats || !entry || stats.ejectedUntil > now) return;
+    // At most 10 % of the engine's instances out at once (at least one), as Envoy's max_ejection_percent.
+    const ids = entry.cluster.endpoints.map((e) => e.id);
+    const out = ids.filter((id) => (this.stats.get(`${engine}/${id}`)?.ejectedUntil ?? 0) > now).length;
+    if (out >= Math.max(1, Math.floor(ids.length * MAX_EJECTED_SHARE))) return;
     const ms = Math.min(EJECTION_BASE_MS * 2 ** stats.ejections, EJECTION_MAX_MS);
     stats.ejections++;
     stats.ejectedUntil = now + ms;
@@ -133,7 +142,6 @@ export class RoutingState {
       retry,
       budget,
       inFlight: () => this.admissions.get(engine)?.inFlight ?? 0,
-      eject: (endpoint) => this.eject(engine, endpoint.id),
       repick: (tried) => {
         // The current picker (config may have changed meanwhile), skipping instances already tried.
         const picker = this.engines.get(engine)?.picker;
@@ -187,6 +195,7 @@ export class RoutingState {
 }
 
 const EJECTION_BASE_MS = 2_000;
+const MAX_EJECTED_SHARE = 0.1;
 const EJECTION_MAX_MS = 30_000;
 
 function admissionLimits(cluster: EngineCluster): AdmissionLimits {

@@ -16,6 +16,8 @@ export async function engineCommand(args: string[]): Promise<void> {
     'port',
     'control-plane',
     'log-level',
+    'fault-delay-ms',
+    'fault-error-rate',
   ]);
   const logger = createLogger(
     'engine',
@@ -32,6 +34,10 @@ export async function engineCommand(args: string[]): Promise<void> {
     port: intFlag(flags, 'port', 0, 0, 65535),
     logger,
   }).start();
+  engine.setFaults({
+    delayMs: intFlag(flags, 'fault-delay-ms', 0, 0, 600_000),
+    errorRate: intFlag(flags, 'fault-error-rate', 0, 0, 100) / 100,
+  });
   const advertised = `${typeof flags['advertise-host'] === 'string' ? flags['advertise-host'] : '127.0.0.1'}:${engine.port}`;
   let leave: (() => Promise<void>) | undefined;
   if (typeof flags['control-plane'] === 'string') {

@@ -10,6 +10,8 @@ import type { UpstreamPool } from './upstream-pool';
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 const REQUEST_PSEUDO = [':method', ':path', ':authority', ':scheme'];
 const RESPONSE_PSEUDO = [':status'];
+/** Envoy's consecutive_5xx default: this many instance failures in a row eject it. */
+const CONSECUTIVE_FAILURES_TO_EJECT = 5;
 /** Request bytes kept for replay; a call whose request grows past this is no longer retried. */
 const MAX_REPLAY_BYTES = 64 * 1024;
 
@@ -27,8 +29,6 @@ export interface RetryContext {
   inFlight(): number;
   /** Another routable endpoint than those tried, or undefined. */
   repick(tried: ReadonlySet<string>): RoutableEndpoint | undefined;
-  /** The instance failed at the connection level (refused, reset): stop picking it for a while. */
-  eject(endpoint: RoutableEndpoint): void;
 }
 
 export interface ForwardOptions {
@@ -37,6 +37,8 @@ export interface ForwardOptions {
   /** Time the call already spent queued in this router: it comes off the deadline. */
   readonly waitedMs: number;
   readonly retry?: RetryContext;
+  /** Outlier detection: stop picking this instance for a while (connection failure, errors in a row). */
+  readonly eject?: (endpoint: RoutableEndpoint) => void;
   /** Called once when the call is over, however it ended. */
   readonly done?: () => void;
 }
@@ -134,7 +136,7 @@ class ForwardedCall {
     try {
       up = this.options.pool.session(endpoint.address).request(this.out);
     } catch (err) {
-      this.options.retry?.eject(endpoint);
+      this.options.eject?.(endpoint);
       this.attemptFailed(Status.UNAVAILABLE, `unreachable: ${(err as Error).message}`);
       return;
     }
@@ -200,7 +202,7 @@ class ForwardedCall {
       if (this.attemptOver) return; // answered trailers-only
       // The caller's own cancel never gets here (onCallerGone): whatever closed this stream, even a reset
       // Node reports as CANCEL when the instance's connection dies, is the instance failing.
-      this.options.retry?.eject(this.endpoint);
+      this.options.eject?.(this.endpoint);
       this.attemptFailed(Status.UNAVAILABLE, this.upstreamError || `stream reset (code ${up.rstCode})`);
     } else if (this.trailers === undefined && !this.down.writableEnded) {
       this.down.end(); // headers went out: the status goes in trailers (sendTrailers)
@@ -268,7 +270,9 @@ class ForwardedCall {
     if (this.attemptOver) return;
     this.attemptOver = true;
     const end = performance.now();
-    this.endpoint.stats.finished(code, end - this.attemptStarted, end);
+    const stats = this.endpoint.stats;
+    stats.finished(code, end - this.attemptStarted, end);
+    if (stats.consecutiveFailures >= CONSECUTIVE_FAILURES_TO_EJECT) this.options.eject?.(this.endpoint);
   }
 
   private onCallerGone(): void {

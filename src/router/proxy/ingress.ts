@@ -158,6 +158,7 @@ export class Ingress {
       waitedMs,
       done,
       retry: serving.retry,
+      eject: serving.eject,
     });
     if (this.logger.isDebugEnabled())
       this.logger.debug('routed', { engine, instance: endpoint.id, path: headers[':path'], waitedMs });

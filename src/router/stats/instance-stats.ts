@@ -47,6 +47,8 @@ export class InstanceStats {
   ejectedUntil = 0;
   /** Ejections in a row; reset by a successful call. Each one lasts twice as long as the last. */
   ejections = 0;
+  /** Calls the instance failed in a row (outlier detection's consecutive errors). */
+  consecutiveFailures = 0;
   requests = 0;
   errors = 0;
   inFlight = 0;
@@ -71,7 +73,12 @@ export class InstanceStats {
     this.latencyEwmaMs =
       latencyMs > this.latencyEwmaMs ? latencyMs : this.latencyEwmaMs * w + latencyMs * (1 - w);
     this.failureEwma += ((instanceFailure(code) ? 1 : 0) - this.failureEwma) * FAILURE_ALPHA;
-    if (code === 0) this.ejections = 0;
+    if (code === 0) {
+      this.ejections = 0;
+      this.consecutiveFailures = 0;
+    } else if (instanceFailure(code)) {
+      this.consecutiveFailures++;
+    }
     this.inFlight--;
     this.requests++;
     this.totalRequests++;

@@ -1,0 +1,54 @@
+import * as grpc from '@grpc/grpc-js';
+import { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import { invoke, TestCluster } from '../helpers/cluster';
+
+describe('outlier detection: consecutive failures', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start([{ name: 'flaky', type: 'echo', instances: 3 }]);
+  });
+  afterAll(async () => cluster?.stop());
+
+  it('ejects an instance after 5 failures in a row, and the next calls all succeed', async () => {
+    // The fault-injecting engine: flaky-2 answers INTERNAL (not retryable by the default policy) to every call.
+    cluster.engines.get('flaky-2')!.setFaults({ errorRate: 1, errorCode: grpc.status.INTERNAL });
+    const client = cluster.engineClient();
+    const outcomes: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      outcomes.push(
+        await invoke(client, 'flaky', 'echo', 'x').then(
+          (r) => r.instanceId,
+          (e: grpc.ServiceError) => `error ${grpc.status[e.code]}: ${e.details}`,
+        ),
+      );
+    }
+    const errors = outcomes.filter((o) => o.startsWith('error'));
+    expect(errors).toEqual(Array(5).fill('error INTERNAL: injected fault in flaky instance flaky-2'));
+    expect(outcomes.slice(20).every((o) => o === 'flaky-1' || o === 'flaky-3')).toBe(true);
+  });
+
+  it('the fault-injecting engine adds latency and hangs on demand', async () => {
+    const engine = cluster.engines.get('flaky-3')!;
+    const direct = new EngineClient(engine.address, grpc.credentials.createInsecure());
+    try {
+      engine.setFaults({ delayMs: 150 });
+      const started = Date.now();
+      await invoke(direct, undefined, 'echo', 'x');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      engine.setFaults({ hang: true });
+      const err = await new Promise<grpc.ServiceError>((resolve) =>
+        direct.invoke(
+          { operation: 'echo', payload: Buffer.from('x'), metadata: {} },
+          new grpc.Metadata(),
+          { deadline: Date.now() + 200 },
+          (e) => resolve(e!),
+        ),
+      );
+      expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    } finally {
+      engine.setFaults({});
+      direct.close();
+    }
+  });
+});

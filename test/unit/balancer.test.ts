@@ -95,6 +95,27 @@ describe('endpoint selection and round robin', () => {
     });
   });
 
+  it('spills traffic to the next tier as a tier loses health (Envoy overprovisioning 1.4)', () => {
+    // Tier 0: 2 of 4 healthy → 1.4 × 50 % = 70 %; tier 1 takes the remaining 30 %.
+    const half = cluster([
+      {},
+      {},
+      { health: UNHEALTHY },
+      { health: UNHEALTHY },
+      { priority: 1 },
+      { priority: 1 },
+    ]);
+    const c = distribution(half, 1000);
+    expect((c.i0 ?? 0) + (c.i1 ?? 0)).toBe(700);
+    expect((c.i4 ?? 0) + (c.i5 ?? 0)).toBe(300);
+    // 3 of 4 healthy → 1.4 × 75 % ≥ 100 %: tier 0 keeps everything.
+    const mostly = cluster([{}, {}, {}, { health: UNHEALTHY }, { priority: 1 }]);
+    expect(distribution(mostly, 300)).toEqual({ i0: 100, i1: 100, i2: 100 });
+    // A draining instance is out by choice: it does not push traffic to the backup tier.
+    const drained = cluster([{}, { health: DRAINING }, { priority: 1 }]);
+    expect(distribution(drained, 100)).toEqual({ i0: 100 });
+  });
+
   it('explains why nothing is routable', () => {
     const sel = selectEndpoints(
       cluster([{ health: UNHEALTHY }, { health: DRAINING }, { weight: 0 }]),

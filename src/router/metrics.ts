@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AdsClient } from './xds/ads-client';
 import type { RoutingState } from './routing-state';
+import { CODE_NAMES } from './stats/instance-stats';
 
 /**
  * The router's Prometheus registry. Request counts are read from InstanceStats at scrape time, so the
@@ -34,6 +35,32 @@ export function routerMetrics(state: RoutingState, ads: AdsClient, routerId: str
     collect() {
       this.reset();
       for (const s of state.allStats()) this.set({ engine: s.engine, instance: s.instanceId }, s.inFlight);
+    },
+  });
+  new Counter({
+    name: 'nerve_router_errors_total',
+    help: 'Calls that ended in error, by instance and gRPC status code.',
+    labelNames: ['engine', 'instance', 'code'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of state.allStats()) {
+        s.totalByCode.forEach((n, code) => {
+          if (n > 0) this.inc({ engine: s.engine, instance: s.instanceId, code: CODE_NAMES[code] }, n);
+        });
+      }
+    },
+  });
+  new Gauge({
+    name: 'nerve_router_instance_ejected',
+    help: "1 while outlier detection keeps the instance out of this router's rotation.",
+    labelNames: ['engine', 'instance'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = performance.now();
+      for (const s of state.allStats())
+        this.set({ engine: s.engine, instance: s.instanceId }, s.ejectedUntil > now ? 1 : 0);
     },
   });
   new Gauge({

@@ -26,6 +26,13 @@ describe('outlier detection: consecutive failures', () => {
     const errors = outcomes.filter((o) => o.startsWith('error'));
     expect(errors).toEqual(Array(5).fill('error INTERNAL: injected fault in flaky instance flaky-2'));
     expect(outcomes.slice(20).every((o) => o === 'flaky-1' || o === 'flaky-3')).toBe(true);
+    const metrics = await (await fetch(`http://127.0.0.1:${cluster.router.adminPort}/metrics`)).text();
+    expect(metrics).toContain(
+      'nerve_router_errors_total{engine="flaky",instance="flaky-2",code="INTERNAL",router="test-router"} 5',
+    );
+    expect(metrics).toContain(
+      'nerve_router_instance_ejected{engine="flaky",instance="flaky-2",router="test-router"} 1',
+    );
   });
 
   it('the fault-injecting engine adds latency and hangs on demand', async () => {

@@ -2,7 +2,7 @@ import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
 import { LatencyHistogram } from './latency-histogram';
 
-const CODE_NAMES = [
+export const CODE_NAMES = [
   'OK',
   'CANCELLED',
   'UNKNOWN',
@@ -56,6 +56,8 @@ export class InstanceStats {
   totalErrors = 0;
   readonly latency = new LatencyHistogram();
   private readonly byCode = new Uint32Array(CODE_NAMES.length);
+  /** Lifetime errors by status code (index = code), for Prometheus. */
+  readonly totalByCode = new Float64Array(CODE_NAMES.length);
 
   constructor(
     readonly engine: string,
@@ -86,8 +88,9 @@ export class InstanceStats {
     if (code !== 0) {
       this.errors++;
       this.totalErrors++;
-      if (code > 0 && code < CODE_NAMES.length) this.byCode[code]++;
-      else this.byCode[2]++; // out of range: UNKNOWN
+      const known = code > 0 && code < CODE_NAMES.length ? code : 2; // out of range: UNKNOWN
+      this.byCode[known]++;
+      this.totalByCode[known]++;
     }
   }
 

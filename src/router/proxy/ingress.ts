@@ -17,34 +17,28 @@ export function priorityOf(value: string | string[] | undefined): number {
 
 /**
  * Picks the engine for a call, in order: the x-nerve-engine header, the :authority host (the engine name,
- * as Envoy matches virtual hosts), the service in :path when an engine's config lists it.
- * Returns the engine name, or an error message when nothing matched.
+ * as Envoy matches virtual hosts), the service in :path when an engine's config lists it. Runs per call,
+ * so it allocates nothing but the host string; `unresolvedReason` explains a miss.
  */
-export function resolveEngine(
-  state: RoutingState,
-  headers: http2.IncomingHttpHeaders,
-): { engine?: string; error?: string } {
+export function resolveEngine(state: RoutingState, headers: http2.IncomingHttpHeaders): string | undefined {
   const named = headers[ENGINE_HEADER];
-  if (typeof named === 'string' && named !== '') {
-    return state.engine(named)
-      ? { engine: named }
-      : { error: `no engine "${named}" (from ${ENGINE_HEADER}); known: ${list(state)}` };
-  }
+  if (typeof named === 'string' && named !== '') return state.engine(named) ? named : undefined;
   const authority = headers[':authority'];
   if (typeof authority === 'string') {
-    const host = authority.startsWith('[')
-      ? authority.slice(0, authority.indexOf(']') + 1)
-      : authority.split(':', 1)[0];
-    const engine = state.engineForAuthority(host);
-    if (engine) return { engine };
+    const end = authority.startsWith('[') ? authority.indexOf(']') + 1 : authority.indexOf(':');
+    const engine = state.engineForAuthority(end > 0 ? authority.slice(0, end) : authority);
+    if (engine) return engine;
   }
   const path = headers[':path'] ?? '';
-  const service = path.slice(1, path.lastIndexOf('/'));
-  const engine = state.engineForService(service);
-  if (engine) return { engine };
-  return {
-    error: `no engine for ${path} at authority "${authority ?? ''}": set ${ENGINE_HEADER}, use an engine name as the authority, or list the service in an engine's config; known engines: ${list(state)}`,
-  };
+  return state.engineForService(path.slice(1, path.lastIndexOf('/')));
+}
+
+/** Why `resolveEngine` found nothing, for the NOT_FOUND message. */
+export function unresolvedReason(state: RoutingState, headers: http2.IncomingHttpHeaders): string {
+  const named = headers[ENGINE_HEADER];
+  if (typeof named === 'string' && named !== '')
+    return `no engine "${named}" (from ${ENGINE_HEADER}); known: ${list(state)}`;
+  return `no engine for ${headers[':path'] ?? ''} at authority "${headers[':authority'] ?? ''}": set ${ENGINE_HEADER}, use an engine name as the authority, or list the service in an engine's config; known engines: ${list(state)}`;
 }
 
 function list(state: RoutingState): string {
@@ -109,16 +103,24 @@ export class Ingress {
       stream.end('this port speaks gRPC: POST with content-type application/grpc\n');
       return;
     }
-    const resolved = resolveEngine(this.state, headers);
-    const entry = resolved.engine === undefined ? undefined : this.state.engine(resolved.engine);
-    if (!entry) {
-      respondError(stream, Status.NOT_FOUND, resolved.error ?? `no engine "${resolved.engine}"`);
+    const engine = resolveEngine(this.state, headers);
+    if (engine === undefined) {
+      respondError(stream, Status.NOT_FOUND, unresolvedReason(this.state, headers));
       return;
     }
-    const admission = this.state.admission(entry.cluster.name)!;
+    const admission = this.state.admission(engine);
+    if (!admission) {
+      // The route table can name an engine whose cluster has not arrived yet.
+      respondError(stream, Status.NOT_FOUND, `no engine "${engine}" (routed there, but not configured yet)`);
+      return;
+    }
+    if (admission.tryEnter()) {
+      this.route(stream, headers, engine, 0, admission.release); // the common case: no closures
+      return;
+    }
     const withdraw = admission.admit(
       priorityOf(headers[PRIORITY_HEADER]),
-      (waitedMs) => this.route(stream, headers, entry.cluster.name, waitedMs, () => admission.release()),
+      (waitedMs) => this.route(stream, headers, engine, waitedMs, admission.release),
       (message) => respondError(stream, Status.RESOURCE_EXHAUSTED, message),
     );
     if (admission.waiting > 0) stream.once('close', withdraw);

@@ -100,11 +100,16 @@ export class Admission {
     };
   }
 
-  /** A call admitted earlier finished. */
-  release(): void {
+  /** Admits a call at once when nothing waits and no limit is hit; otherwise use `admit`. */
+  tryEnter(): boolean {
+    return this.queue.length === 0 && this.take();
+  }
+
+  /** A call admitted earlier finished. Bound once, so callers can pass it around without a closure. */
+  readonly release = (): void => {
     this.inFlight--;
     this.drain();
-  }
+  };
 
   /** Refuses everything waiting (the engine left the configuration). */
   close(message: string): void {

@@ -90,8 +90,18 @@ export class ControlPlane {
       const current = await options.store.get(spec.name);
       await options.store.put(spec, current?.revision ?? 0);
     }
-    cp.unwatchStore = options.store.watch(() => void cp.onStoreChange(false));
-    await cp.onStoreChange(true);
+    // A change carries its spec: health checks follow that engine at once, the snapshot through the
+    // debouncer, and nothing lists the whole store per change.
+    cp.unwatchStore = options.store.watch((event) => {
+      if (options.healthChecks !== false) {
+        cp.healthChecker.syncEngine(
+          event.kind === 'put' ? event.spec.name : event.name,
+          event.kind === 'put' ? event.spec : undefined,
+        );
+      }
+      cp.builder.request();
+    });
+    await cp.initialSync();
     cp.boundPort = await bindInsecure(cp.server, options.host, options.xdsPort);
     options.logger.info('control plane listening', {
       id: cp.id,
@@ -123,11 +133,9 @@ export class ControlPlane {
     });
   }
 
-  /** Health checks follow the specs at once; the snapshot follows through the debouncer (or now). */
-  private async onStoreChange(now: boolean): Promise<void> {
-    const specs = await this.options.store.list();
-    if (this.options.healthChecks !== false) this.healthChecker.sync(specs);
-    if (now) await this.builder.rebuild();
-    else this.builder.request();
+  /** Start: health checks for every stored engine, and the first snapshot. */
+  private async initialSync(): Promise<void> {
+    if (this.options.healthChecks !== false) this.healthChecker.sync(await this.options.store.list());
+    await this.builder.rebuild();
   }
 }

@@ -7,6 +7,7 @@ import { createHealthClient, type HealthClient } from '../../protocol/health';
 
 interface Target {
   readonly key: string;
+  readonly engine: string;
   address: string;
   policy: HealthCheckPolicy;
   client: HealthClient;
@@ -42,32 +43,40 @@ export class HealthChecker {
   /** Aligns the checked set with the specs: new instances start checking at once, removed ones stop. */
   sync(specs: readonly EngineSpec[]): void {
     if (this.stopped) return;
+    const names = new Set(specs.map((s) => s.name));
+    for (const spec of specs) this.syncEngine(spec.name, spec);
+    for (const target of [...this.targets.values()]) if (!names.has(target.engine)) this.remove(target);
+  }
+
+  /** Aligns one engine's checks with its spec (undefined: the engine was deleted). */
+  syncEngine(name: string, spec: EngineSpec | undefined): void {
+    if (this.stopped) return;
     const wanted = new Set<string>();
-    for (const spec of specs) {
-      for (const instance of spec.instances) {
-        const key = HealthChecker.key(spec.name, instance.id);
-        wanted.add(key);
-        const policy = spec.policy.healthCheck!;
-        const existing = this.targets.get(key);
-        if (existing && existing.address === instance.address) {
-          existing.policy = policy;
-          continue;
-        }
-        if (existing) this.remove(existing);
-        const target: Target = {
-          key,
-          address: instance.address,
-          policy,
-          client: createHealthClient(instance.address),
-          state: INITIAL_CHECK_STATE,
-          timer: undefined,
-          inFlight: false,
-        };
-        this.targets.set(key, target);
-        this.check(target, spec.name, instance.id);
+    for (const instance of spec?.instances ?? []) {
+      const key = HealthChecker.key(name, instance.id);
+      wanted.add(key);
+      const policy = spec!.policy.healthCheck!;
+      const existing = this.targets.get(key);
+      if (existing && existing.address === instance.address) {
+        existing.policy = policy;
+        continue;
       }
+      if (existing) this.remove(existing);
+      const target: Target = {
+        key,
+        engine: name,
+        address: instance.address,
+        policy,
+        client: createHealthClient(instance.address),
+        state: INITIAL_CHECK_STATE,
+        timer: undefined,
+        inFlight: false,
+      };
+      this.targets.set(key, target);
+      this.check(target, name, instance.id);
     }
-    for (const target of this.targets.values()) if (!wanted.has(target.key)) this.remove(target);
+    for (const target of [...this.targets.values()])
+      if (target.engine === name && !wanted.has(target.key)) this.remove(target);
   }
 
   stop(): void {

@@ -2,6 +2,7 @@ import express from 'express';
 import type { AdminService } from '../control-plane/admin/admin-service';
 import type { Logger } from '../observability/logger';
 import { errorHandler, notFound, requestId } from './errors';
+import { circuitRoutes } from './routes/circuit-routes';
 import { engineRoutes } from './routes/engine-routes';
 import { healthRoutes } from './routes/health-routes';
 import { xdsRoutes } from './routes/xds-routes';
@@ -13,10 +14,29 @@ export function createApi(admin: AdminService, logger: Logger, startedAtMs = Dat
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Bytes (a degraded response's payload) as base64, not Node's {"type":"Buffer","data":[…]}.
+  app.set('json replacer', (_key: string, value: unknown) =>
+    isBufferJson(value) ? Buffer.from(value.data).toString('base64') : value,
+  );
   app.use(requestId);
   app.use(express.json({ limit: '1mb' }));
-  app.use(API_PREFIX, healthRoutes(admin, startedAtMs), engineRoutes(admin), xdsRoutes(admin));
+  app.use(
+    API_PREFIX,
+    healthRoutes(admin, startedAtMs),
+    engineRoutes(admin),
+    circuitRoutes(admin),
+    xdsRoutes(admin),
+  );
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;
+}
+
+function isBufferJson(v: unknown): v is { type: 'Buffer'; data: number[] } {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    (v as { type?: unknown }).type === 'Buffer' &&
+    Array.isArray((v as { data?: unknown }).data)
+  );
 }

@@ -8,6 +8,7 @@ import { bindInsecure, shutdownGracefully } from '../protocol/grpc-server';
 import type { ConfigStore } from '../store/config-store';
 import { addAdminGrpc } from './admin/admin-grpc';
 import { AdminService } from './admin/admin-service';
+import { CircuitBoard } from './circuits/circuit-board';
 import { HealthChecker } from './health/health-checker';
 import { addLrsService } from './lrs/lrs-service';
 import { addReflection } from './reflection';
@@ -45,6 +46,7 @@ export class ControlPlane {
   readonly admin: AdminService;
   readonly ads: AdsServer;
   readonly loads: LoadStats;
+  readonly circuits: CircuitBoard;
   readonly healthChecker: HealthChecker;
   private readonly reports: { closeAll(): void };
   private readonly lrs: { closeAll(): void };
@@ -52,6 +54,7 @@ export class ControlPlane {
   private readonly servingHealth = new HealthImplementation({ '': 'SERVING' });
   private readonly builder: SnapshotBuilder;
   private unwatchStore: (() => void) | undefined;
+  private readonly sweeper: NodeJS.Timeout;
   private boundPort = 0;
 
   private constructor(private readonly options: ControlPlaneOptions) {
@@ -61,24 +64,28 @@ export class ControlPlane {
     // A source that missed three reports in a row no longer counts.
     this.loads = new LoadStats(3 * Math.max(reportIntervalMs, lrsIntervalMs));
     this.healthChecker = new HealthChecker(logger, () => this.builder.request());
+    this.circuits = new CircuitBoard(3 * reportIntervalMs, () => this.builder.request());
+    this.sweeper = setInterval(() => this.circuits.sweep(), reportIntervalMs).unref();
     this.builder = new SnapshotBuilder(
       store,
       this.cache,
       (engine, id) => this.healthChecker.state(engine, id).status,
       (err) => logger.error('snapshot rebuild failed; serving the last good one', { error: String(err) }),
       options.debounce,
+      (engine) => this.circuits.resource(engine),
     );
     this.ads = new AdsServer(this.cache, logger, this.id);
     this.admin = new AdminService({
       store,
       checkState: (engine, id) => this.healthChecker.state(engine, id),
       loads: this.loads,
+      circuits: this.circuits,
       xdsClients: () => this.ads.clients(),
       xdsEndpoint: () => ({ host: options.host, port: this.boundPort }),
     });
     this.ads.addToServer(this.server);
     addAdminGrpc(this.server, this.admin);
-    this.reports = addReportService(this.server, this.loads, reportIntervalMs, logger);
+    this.reports = addReportService(this.server, this.loads, this.circuits, reportIntervalMs, logger);
     this.lrs = addLrsService(this.server, this.loads, lrsIntervalMs, logger);
     this.servingHealth.addToServer(this.server);
     addReflection(this.server);
@@ -124,6 +131,7 @@ export class ControlPlane {
     this.servingHealth.setStatus('', 'NOT_SERVING');
     this.unwatchStore?.();
     this.healthChecker.stop();
+    clearInterval(this.sweeper);
     this.builder.cancel();
     // Streams never end on their own: end them so unary calls in flight are all that shutdown waits for.
     await shutdownGracefully(this.server, graceMs, () => {

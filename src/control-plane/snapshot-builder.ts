@@ -1,6 +1,6 @@
 import { nextSnapshot } from '../model/snapshot';
 import type { ConfigStore } from '../store/config-store';
-import type { HealthLookup } from './resources/nerve-resources';
+import type { CircuitLookup, HealthLookup } from './resources/nerve-resources';
 import { nerveResources } from './resources/nerve-resources';
 import { envoyResources } from './resources/envoy';
 import type { SnapshotCache } from './xds/snapshot-cache';
@@ -33,6 +33,7 @@ export class SnapshotBuilder {
     private readonly health: HealthLookup,
     private readonly onError: (err: unknown) => void,
     private readonly debounce: DebounceOptions = DEFAULT_DEBOUNCE,
+    private readonly circuits?: CircuitLookup,
   ) {}
 
   request(): void {
@@ -68,7 +69,7 @@ export class SnapshotBuilder {
         try {
           const specs = await this.store.list();
           const content = new Map([
-            ...nerveResources(specs, this.health),
+            ...nerveResources(specs, this.health, this.circuits),
             ...envoyResources(specs, this.health),
           ]);
           this.cache.publish(nextSnapshot(this.cache.snapshot, content));

@@ -46,9 +46,27 @@ export function defaultPolicy(): EnginePolicy {
       slowCallMs: 0,
       maxRequests: 1_000,
       maxPending: 1_000,
+      windowMs: 0,
+      slowCallRateThreshold: 100,
+      maxOpenMs: 300_000,
     },
     fallbackEngines: [],
     healthCheck: { intervalMs: 5_000, timeoutMs: 1_000, healthyThreshold: 1, unhealthyThreshold: 2 },
     rateLimit: { requestsPerSecond: 0, burst: 0, queueTimeoutMs: 1_000 },
+    panicThreshold: 0,
+    // Envoy's consecutive-5xx and success-rate defaults; ejections start shorter (2 s, doubling to 30 s)
+    // because a router sees one instance's failures sooner than a sidecar fleet does.
+    outlier: {
+      consecutiveErrors: 5,
+      intervalMs: 10_000,
+      baseEjectionMs: 2_000,
+      maxEjectionMs: 30_000,
+      maxEjectionPercent: 10,
+      successRateMinimumHosts: 5,
+      successRateRequestVolume: 100,
+      successRateStdevFactor: 1.9,
+    },
+    hedging: { maxAttempts: 1, delayMs: 0, nonFatalCodes: [], methods: [] },
+    degraded: undefined,
   };
 }

@@ -38,7 +38,38 @@ const breakerSchema = z.strictObject({
   slowCallMs: count.optional(),
   maxRequests: count.optional(),
   maxPending: count.optional(),
+  windowMs: count.optional(),
+  slowCallRateThreshold: z.number().min(0).max(100).optional(),
+  maxOpenMs: count.optional(),
 });
+const outlierSchema = z.strictObject({
+  consecutiveErrors: count.optional(),
+  intervalMs: z.number().int().min(100).optional(),
+  baseEjectionMs: z.number().int().min(1).optional(),
+  maxEjectionMs: z.number().int().min(1).optional(),
+  maxEjectionPercent: count.max(100).optional(),
+  successRateMinimumHosts: count.optional(),
+  successRateRequestVolume: z.number().int().min(1).optional(),
+  successRateStdevFactor: z.number().min(0).optional(),
+});
+const METHOD = /^(\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*|[A-Za-z_][\w.]*\/\*)$/;
+const hedgingSchema = z.strictObject({
+  maxAttempts: z.number().int().min(1).max(5).optional(),
+  delayMs: count.optional(),
+  nonFatalCodes: z.array(z.enum(RETRYABLE_CODES)).optional(),
+  methods: z.array(z.string().regex(METHOD, 'must be "/pkg.Service/Method" or "pkg.Service/*"')).optional(),
+});
+/** A degraded response in config: the payload as text or base64, the raw message as base64. */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const degradedSchema = z
+  .strictObject({
+    payload: z.string().optional(),
+    payloadBase64: z.string().regex(BASE64, 'must be base64').optional(),
+    messageBase64: z.string().regex(BASE64, 'must be base64').optional(),
+  })
+  .refine((d) => d.payload === undefined || d.payloadBase64 === undefined, {
+    message: 'set payload or payloadBase64, not both',
+  });
 const healthCheckSchema = z.strictObject({
   intervalMs: z.number().int().min(10).optional(),
   timeoutMs: z.number().int().min(1).optional(),
@@ -62,6 +93,10 @@ const policySchema = z.strictObject({
   fallbackEngines: z.array(name).optional(),
   healthCheck: healthCheckSchema.optional(),
   rateLimit: rateLimitSchema.optional(),
+  panicThreshold: z.number().min(0).max(100).optional(),
+  outlier: outlierSchema.optional(),
+  hedging: hedgingSchema.optional(),
+  degraded: degradedSchema.optional(),
 });
 
 const instanceSchema = z.strictObject({
@@ -161,9 +196,24 @@ export function parseEngineSpec(input: unknown, prefix = ''): Result<EngineSpec>
       fallbackEngines: p.fallbackEngines ?? base.fallbackEngines,
       healthCheck: { ...base.healthCheck!, ...p.healthCheck },
       rateLimit: { ...base.rateLimit!, ...p.rateLimit },
+      panicThreshold: p.panicThreshold ?? base.panicThreshold,
+      outlier: { ...base.outlier!, ...p.outlier },
+      hedging: { ...base.hedging!, ...p.hedging },
+      degraded: p.degraded && degradedResponse(p.degraded),
     },
     services: e.services,
     revision: 0,
   };
   return { ok: true, value: spec };
+}
+
+function degradedResponse(d: { payload?: string; payloadBase64?: string; messageBase64?: string }) {
+  return {
+    enabled: true,
+    payload:
+      d.payloadBase64 !== undefined
+        ? Buffer.from(d.payloadBase64, 'base64')
+        : Buffer.from(d.payload ?? '', 'utf8'),
+    message: d.messageBase64 === undefined ? undefined : Buffer.from(d.messageBase64, 'base64'),
+  };
 }

@@ -1,7 +1,14 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AdsClient } from './xds/ads-client';
 import type { RoutingState } from './routing-state';
+import { CircuitState } from './resilience/circuit-breaker';
 import { CODE_NAMES } from './stats/instance-stats';
+
+const STATES: [CircuitState, string][] = [
+  [CircuitState.CIRCUIT_STATE_CLOSED, 'closed'],
+  [CircuitState.CIRCUIT_STATE_OPEN, 'open'],
+  [CircuitState.CIRCUIT_STATE_HALF_OPEN, 'half_open'],
+];
 
 /**
  * The router's Prometheus registry. Request counts are read from InstanceStats at scrape time, so the
@@ -61,6 +68,31 @@ export function routerMetrics(state: RoutingState, ads: AdsClient, routerId: str
       const now = performance.now();
       for (const s of state.allStats())
         this.set({ engine: s.engine, instance: s.instanceId }, s.ejectedUntil > now ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'nerve_router_circuit_state',
+    help: 'Circuit breaker state in this router: 1 for the current state (closed, open, half_open); instance "" is the engine-wide breaker.',
+    labelNames: ['engine', 'instance', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { engine, instanceId, breaker } of state.breakers.all())
+        for (const [value, name] of STATES)
+          this.set({ engine, instance: instanceId, state: name }, breaker.state === value ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'nerve_router_circuit_transitions_total',
+    help: 'Circuit breaker state changes in this router, by the state entered.',
+    labelNames: ['engine', 'instance', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, n] of state.breakers.transitions) {
+        const [engine, instance, entered] = key.split('/');
+        this.inc({ engine, instance, state: entered.replace('CIRCUIT_STATE_', '').toLowerCase() }, n);
+      }
     },
   });
   new Gauge({

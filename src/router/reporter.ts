@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import {
+  type CircuitReport,
+  type InstanceLoad,
   ReportServiceClient,
   type StreamReportsRequest,
   type StreamReportsResponse,
@@ -17,6 +19,7 @@ export class Reporter {
   private client: ReportServiceClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Timeout | undefined;
   private next = 0;
   private stopped = false;
   private readonly backoff = new Backoff(200, 10_000);
@@ -40,28 +43,50 @@ export class Reporter {
     this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.soon);
     this.stream?.end();
     this.client?.close();
   }
 
   /** Sends the current interval now (tests; also the last report on shutdown). */
   flush(): void {
+    clearTimeout(this.soon);
+    this.soon = undefined;
     if (!this.stream) return;
     const now = performance.now();
-    const loads = this.state
-      .drainStats()
-      .filter((s) => s.requests > 0 || s.inFlight > 0)
-      .map((s) => s.drain());
+    const loads = new Map<string, InstanceLoad>();
+    for (const s of this.state.drainStats())
+      if (s.requests > 0 || s.inFlight > 0) loads.set(`${s.engine}/${s.instanceId}`, s.drain());
+    const engineCircuits: Record<string, CircuitReport> = {};
+    for (const c of this.state.breakers.takeReport()) {
+      if (c.instanceId === '') {
+        engineCircuits[c.engine] = { state: c.state, sinceMs: c.sinceMs };
+        continue;
+      }
+      const key = `${c.engine}/${c.instanceId}`;
+      const load = loads.get(key) ?? idleLoad(c.engine, c.instanceId);
+      load.circuit = c.state;
+      load.circuitSinceMs = c.sinceMs;
+      loads.set(key, load);
+    }
     const report: StreamReportsRequest = {
       nodeId: this.nodeId,
       intervalMs: Math.round(now - this.lastSent),
-      loads,
+      loads: [...loads.values()],
+      engineCircuits,
     };
     this.lastSent = now;
-    if (loads.length > 0) {
+    if (report.loads.length > 0 || Object.keys(engineCircuits).length > 0) {
       this.stream.write(report);
       this.reportsSent++;
     }
+  }
+
+  /** A circuit changed: report within 50 ms rather than at the end of the interval. */
+  flushSoon(): void {
+    if (this.soon !== undefined || this.stopped) return;
+    this.soon = setTimeout(() => this.flush(), 50);
+    this.soon.unref();
   }
 
   private schedule(): void {
@@ -99,4 +124,20 @@ export class Reporter {
     stream.on('error', (err: Error) => retry(err.message));
     stream.on('end', () => retry('ended by the control plane'));
   }
+}
+
+/** A report line for an instance whose breaker changed while no call was counted. */
+function idleLoad(engine: string, instanceId: string): InstanceLoad {
+  return {
+    engine,
+    instanceId,
+    requests: 0,
+    errors: 0,
+    inFlight: 0,
+    latency: undefined,
+    circuit: 0,
+    circuitSinceMs: 0,
+    errorsByCode: {},
+    loadMetrics: {},
+  };
 }

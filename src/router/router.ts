@@ -30,16 +30,22 @@ const VERSION = '0.1.0';
  * routing on its last good config when the control plane is away (static stability).
  */
 export class Router {
-  readonly state = new RoutingState();
+  readonly state: RoutingState;
   readonly ads: AdsClient;
   readonly reporter: Reporter;
   private readonly pool: UpstreamPool;
   private readonly ingress: Ingress;
   private readonly admin: http.Server;
   private ports = { ingress: 0, admin: 0 };
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RouterOptions) {
     const { logger } = options;
+    // Ejections and circuit changes are rare and are what an operator looks for: info, not debug.
+    this.state = new RoutingState((message, fields) => {
+      logger.info(message, fields);
+      if (message === 'circuit changed') this.reporter?.flushSoon();
+    });
     this.pool = new UpstreamPool(logger);
     this.ingress = new Ingress(this.state, this.pool, logger);
     this.ads = new AdsClient({
@@ -81,6 +87,7 @@ export class Router {
     });
     this.ads.start();
     this.reporter.start();
+    this.sweeper = setInterval(() => this.state.sweepOutliers(), 1_000).unref();
     this.options.logger.info('router listening', {
       id: this.options.id,
       ingress: `${this.options.host}:${this.ports.ingress}`,
@@ -100,6 +107,7 @@ export class Router {
 
   /** Stops taking calls, lets calls in flight finish within graceMs, sends a last report, closes. */
   async stop(graceMs = 5_000): Promise<void> {
+    clearInterval(this.sweeper);
     await this.ingress.close(graceMs);
     this.reporter.flush();
     this.reporter.stop();

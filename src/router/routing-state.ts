@@ -3,41 +3,85 @@ import { selectEndpoints } from './balancer/endpoints';
 import type { Picker, RoutableEndpoint } from './balancer/picker';
 import { getStrategy } from './balancer/registry';
 import { Admission, type AdmissionLimits } from './resilience/admission';
+import { BreakerRegistry } from './resilience/breaker-registry';
+import type { CircuitBreaker } from './resilience/circuit-breaker';
+import { OutlierDetector } from './resilience/outlier-detector';
 import { RetryBudget } from './resilience/retry-budget';
 import { compileRetry, type Retry } from './resilience/retry-policy';
+import { compileDegraded, type DegradedReply } from './proxy/degraded';
 import type { RetryContext } from './proxy/forward';
 import { InstanceStats } from './stats/instance-stats';
 
 export interface EngineEntry {
   readonly cluster: EngineCluster;
-  readonly picker: Picker;
+  /** Replaced in place when an ejection or a circuit changes which instances take traffic. */
+  picker: Picker;
   /** Deadline applied when the caller sets none (0: none). */
   readonly defaultTimeoutMs: number;
   /** What a failed attempt may do (retry policy, budget, re-pick); undefined: no retries. */
   readonly retry: RetryContext | undefined;
-  /** Passive ejection of one of the engine's instances (see RoutingState.eject). */
-  readonly eject: (endpoint: RoutableEndpoint) => void;
-  /** Identifies the cluster's content, to keep the picker when an update leaves it unchanged. */
+  /** Passive ejection of one of the engine's instances (outlier detection). */
+  readonly eject: (endpoint: RoutableEndpoint, reason: string) => void;
+  /** Instance failures in a row that eject it; 0: never. */
+  readonly consecutiveErrors: number;
+  /** The engine-wide circuit breaker. */
+  readonly breaker: CircuitBreaker;
+  /** What callers get when nothing can serve, if configured. */
+  readonly degraded: DegradedReply | undefined;
+  /** Identifies the cluster's content, to keep the entry when an update leaves it unchanged. */
   readonly fingerprint: string;
+}
+
+/** Something happened an operator should hear of (ejections, circuit changes): logged by the router. */
+export type RoutingEvent = (message: string, fields: Record<string, unknown>) => void;
+
+/**
+ * Picks an instance of the engine, taking a probe permit when its circuit is half-open. Allocation-free;
+ * undefined when nothing of the engine can serve (the picker's reason says why).
+ */
+export function pickEndpoint(entry: EngineEntry, sessionKey?: string): RoutableEndpoint | undefined {
+  for (let i = 0; i < 2; i++) {
+    const e = entry.picker.pick(sessionKey);
+    if (e === undefined || e.breaker === undefined || e.breaker.tryAcquire()) return e;
+    // A half-open instance out of permits: the breaker has rebuilt the picker without it; pick again.
+  }
+  return undefined;
 }
 
 /**
  * Everything the router knows from the control plane, in the shape the request path needs: engines by
  * name with ready pickers, and lookups from :authority and service to engine. Replaced per xDS update;
- * read per request.
+ * read per request. Per-instance state (stats, breakers, admission, retry budgets) outlives updates.
  */
 export class RoutingState {
   private engines = new Map<string, EngineEntry>();
   private byAuthority = new Map<string, string>();
   private byService = new Map<string, string>();
-  private circuits = new Map<string, EngineCircuits>();
   private readonly stats = new Map<string, InstanceStats>();
   /** Per engine, kept across pushes: counts in flight and queued calls must survive a config change. */
   private readonly admissions = new Map<string, Admission>();
   private readonly budgets = new Map<string, RetryBudget>();
   private live = new Set<string>();
+  readonly breakers: BreakerRegistry;
+  readonly outliers: OutlierDetector;
   /** Increases on every applied change; tests and the admin page use it. */
   generation = 0;
+
+  constructor(private readonly onEvent: RoutingEvent = () => undefined) {
+    this.breakers = new BreakerRegistry((engine, instanceId, breaker) =>
+      this.onCircuitChange(engine, instanceId, breaker),
+    );
+    this.outliers = new OutlierDetector({
+      instancesOf: (engine) => {
+        const entry = this.engines.get(engine);
+        return entry?.cluster.endpoints.map((e) => this.statsFor(engine, e.id));
+      },
+      policyOf: (engine) => this.engines.get(engine)?.cluster.policy?.outlier,
+      rebuild: (engine) => this.rebuildPicker(engine),
+      ejected: (engine, instance, ms, reason) =>
+        this.onEvent('instance ejected', { engine, instance, ms, reason }),
+    });
+  }
 
   engine(name: string): EngineEntry | undefined {
     return this.engines.get(name);
@@ -60,25 +104,29 @@ export class RoutingState {
     const live = new Set<string>();
     for (const cluster of clusters) {
       for (const e of cluster.endpoints) live.add(`${cluster.name}/${e.id}`);
-      // An unchanged cluster keeps its picker, so pushes about other engines never reset its rotation.
+      // An unchanged cluster keeps its entry, so pushes about other engines never reset its rotation.
       const fingerprint = JSON.stringify(cluster);
       const previous = this.engines.get(cluster.name);
       if (previous && previous.fingerprint === fingerprint) {
         engines.set(cluster.name, previous);
         continue;
       }
-      const timeoutMs = cluster.policy?.timeoutMs ?? 0;
+      this.breakers.configure(cluster.name, cluster.policy);
       engines.set(cluster.name, {
         cluster,
         fingerprint,
         picker: this.buildPicker(cluster),
-        defaultTimeoutMs: timeoutMs,
+        defaultTimeoutMs: cluster.policy?.timeoutMs ?? 0,
         retry: this.retryContext(cluster.name, compileRetry(cluster.policy?.retry)),
-        eject: (endpoint) => this.eject(cluster.name, endpoint.id),
+        eject: (endpoint, reason) => this.outliers.eject(cluster.name, endpoint.stats, reason),
+        consecutiveErrors: cluster.policy?.outlier?.consecutiveErrors ?? 5,
+        breaker: this.breakers.engine(cluster.name),
+        degraded: compileDegraded(cluster.name, cluster.policy?.degraded),
       });
     }
     this.engines = engines;
     this.live = live;
+    this.breakers.retain(live, new Set(engines.keys()));
     for (const cluster of clusters) {
       const limits = admissionLimits(cluster);
       const existing = this.admissions.get(cluster.name);
@@ -98,39 +146,53 @@ export class RoutingState {
     return this.admissions.get(engine);
   }
 
-  /**
-   * Passive ejection (outlier detection): after a connection-level failure, or 5 failures in a row, this
-   * router stops picking the instance for 2 s, doubling per ejection in a row up to 30 s, until a call to
-   * it succeeds; at most 10 % of an engine's instances (at least one) are out at once. The engine's picker is rebuilt
-   * now and again when the ejection ends. Ejection never empties an engine (then everyone is picked).
-   */
-  eject(engine: string, instanceId: string): void {
+  /** Ejects one instance from this router's rotation; false when it is out already or the engine is at its limit. */
+  eject(engine: string, instanceId: string, reason = 'ejected by hand'): boolean {
     const stats = this.stats.get(`${engine}/${instanceId}`);
-    const now = performance.now();
-    const entry = this.engines.get(engine);
-    if (!stats || !entry || stats.ejectedUntil > now) return;
-    // At most 10 % of the engine's instances out at once (at least one), as Envoy's max_ejection_percent.
-    const ids = entry.cluster.endpoints.map((e) => e.id);
-    const out = ids.filter((id) => (this.stats.get(`${engine}/${id}`)?.ejectedUntil ?? 0) > now).length;
-    if (out >= Math.max(1, Math.floor(ids.length * MAX_EJECTED_SHARE))) return;
-    const ms = Math.min(EJECTION_BASE_MS * 2 ** stats.ejections, EJECTION_MAX_MS);
-    stats.ejections++;
-    stats.ejectedUntil = now + ms;
-    this.rebuildPicker(engine);
-    setTimeout(() => this.rebuildPicker(engine), ms + 1).unref();
+    return stats !== undefined && this.outliers.eject(engine, stats, reason);
+  }
+
+  /** Success-rate outlier detection; the router calls it every second. */
+  sweepOutliers(): void {
+    this.outliers.sweep(this.engines.keys());
+  }
+
+  private onCircuitChange(engine: string, instanceId: string, breaker: CircuitBreaker): void {
+    if (instanceId !== '') this.rebuildPicker(engine);
+    this.onEvent('circuit changed', {
+      engine,
+      instance: instanceId || undefined,
+      state: breaker.state,
+      reason: breaker.reason,
+    });
   }
 
   private rebuildPicker(engine: string): void {
     const entry = this.engines.get(engine);
-    if (entry) this.engines.set(engine, { ...entry, picker: this.buildPicker(entry.cluster) });
+    if (entry) entry.picker = this.buildPicker(entry.cluster);
   }
 
+  /**
+   * Instances with an open circuit (or a half-open one out of probe permits) are out; so are ejected ones,
+   * but ejection never empties an engine (then every instance with a closed circuit is picked), and the
+   * panic mode ignores it as it ignores health.
+   */
   private buildPicker(cluster: EngineCluster): Picker {
     const strategy = getStrategy(cluster.policy!.strategy)!; // validated on receipt
-    const selection = selectEndpoints(cluster, (id) => this.statsFor(cluster.name, id));
+    const selection = selectEndpoints(
+      cluster,
+      (id) => this.statsFor(cluster.name, id),
+      (id) => this.breakers.instance(cluster.name, id),
+    );
+    const closed = selection.endpoints.filter((e) => e.breaker!.admits);
+    if (closed.length === 0 && selection.endpoints.length > 0) {
+      const open = selection.endpoints[0].breaker!;
+      const why = `every routable instance of engine "${cluster.name}" has an open circuit (${open.name}: ${open.reason})`;
+      return strategy.build([], why);
+    }
     const now = performance.now();
-    const kept = selection.endpoints.filter((e) => e.stats.ejectedUntil <= now);
-    return strategy.build(kept.length > 0 ? kept : selection.endpoints, selection.reason);
+    const kept = selection.panic ? closed : closed.filter((e) => e.stats.ejectedUntil <= now);
+    return strategy.build(kept.length > 0 ? kept : closed, selection.reason);
   }
 
   /** Built once per config change, not per call. The budget outlives pushes, like the admission. */
@@ -144,10 +206,11 @@ export class RoutingState {
       inFlight: () => this.admissions.get(engine)?.inFlight ?? 0,
       repick: (tried) => {
         // The current picker (config may have changed meanwhile), skipping instances already tried.
-        const picker = this.engines.get(engine)?.picker;
+        const entry = this.engines.get(engine);
+        if (!entry) return undefined;
         for (let i = 0; i < 4; i++) {
-          const e = picker?.pick();
-          if (e && !tried.has(e.id)) return e;
+          const e = entry.picker.pick();
+          if (e && !tried.has(e.id) && (e.breaker === undefined || e.breaker.tryAcquire())) return e;
         }
         return undefined;
       },
@@ -166,13 +229,10 @@ export class RoutingState {
     this.generation++;
   }
 
+  /** The control plane's global circuit states (aggregated over routers), applied edge-triggered. */
   applyCircuits(circuits: readonly EngineCircuits[]): void {
-    this.circuits = new Map(circuits.map((c) => [c.engine, c]));
+    this.breakers.applyGlobal(circuits);
     this.generation++;
-  }
-
-  circuitsOf(engine: string): EngineCircuits | undefined {
-    return this.circuits.get(engine);
   }
 
   /** Every instance's stats; instances no longer configured are dropped after this read. */
@@ -193,10 +253,6 @@ export class RoutingState {
     return s;
   }
 }
-
-const EJECTION_BASE_MS = 2_000;
-const MAX_EJECTED_SHARE = 0.1;
-const EJECTION_MAX_MS = 30_000;
 
 function admissionLimits(cluster: EngineCluster): AdmissionLimits {
   const p = cluster.policy;

@@ -1,34 +1,7 @@
-import { Admission, type AdmissionLimits, type Clock } from '../../src/router/resilience/admission';
+import { Admission, type AdmissionLimits } from '../../src/router/resilience/admission';
+import { FakeClock } from '../helpers/fake-clock';
 import { formatGrpcTimeout, parseGrpcTimeout } from '../../src/router/proxy/grpc-timeout';
 import { priorityOf } from '../../src/router/proxy/ingress';
-
-/** A manual clock: timers fire only when the test advances time. */
-class FakeClock implements Clock {
-  t = 0;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private nextId = 0;
-  now = () => this.t;
-  setTimeout = (fn: () => void, ms: number) => {
-    const id = ++this.nextId;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  };
-  clearTimeout = (id: unknown) => {
-    this.timers = this.timers.filter((t) => t.id !== id);
-  };
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (!next || next.at > end) break;
-      this.timers.shift();
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = end;
-  }
-}
 
 const limits = (l: Partial<AdmissionLimits>): AdmissionLimits => ({
   maxConcurrent: 0,

@@ -3,9 +3,11 @@ import {
   AdminService as AdminServiceDefinition,
   type AdminServer,
   type Engine,
+  type EngineCircuitsView,
   type GetHealthResponse,
   type XdsClient,
 } from '../../../gen/nerve/admin/v1/admin';
+import type { CircuitStatus, EngineCircuitStatus } from '../circuits/circuit-board';
 import type { StreamStatus } from '../xds/stream-state';
 import { AdminError } from './admin-error';
 import type { AdminService } from './admin-service';
@@ -74,6 +76,19 @@ export function toProtoClient(c: StreamStatus): XdsClient {
   };
 }
 
+function toProtoCircuits(c: EngineCircuitStatus): EngineCircuitsView {
+  const view = (s: CircuitStatus) => ({
+    instanceId: s.instanceId,
+    state: s.state,
+    sinceMs: s.sinceMs,
+    resetAtMs: s.resetAtMs,
+    openOn: s.openOn,
+    reporters: s.reporters,
+    routers: s.routers,
+  });
+  return { engine: c.engine, engineCircuit: view(c.engineCircuit), instances: c.instances.map(view) };
+}
+
 /** Adapts an async operation to a grpc-js unary handler, mapping AdminError to its status code. */
 function unary<Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
@@ -108,6 +123,12 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
     })),
     getHealth: unary(async (r) => toProtoHealth(await admin.health(r.engine || undefined))),
     listXdsClients: unary(async () => ({ clients: admin.xdsClients().map(toProtoClient) })),
+    listCircuits: unary(async (r) => ({
+      engines: (await admin.circuits.list(r.engine || undefined)).map(toProtoCircuits),
+    })),
+    resetCircuit: unary(async (r) => ({
+      engine: toProtoCircuits(await admin.circuits.reset(r.engine, r.instanceId)),
+    })),
   };
   server.addService(AdminServiceDefinition, impl);
 }

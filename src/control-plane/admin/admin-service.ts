@@ -4,9 +4,11 @@ import type { CheckState } from '../../model/health';
 import { defaultPolicy } from '../../model/policy';
 import { parseEngineSpec } from '../../model/validate';
 import { type ConfigStore, updateEngine } from '../../store/config-store';
+import type { CircuitBoard } from '../circuits/circuit-board';
 import type { LoadStats } from '../reports/load-stats';
 import type { StreamStatus } from '../xds/stream-state';
 import { AdminError } from './admin-error';
+import { CircuitAdmin } from './circuit-admin';
 import { effectiveHealth, engineHealth, systemHealth } from './health-report';
 import type { EngineView, HealthReport } from './views';
 
@@ -14,6 +16,7 @@ export interface AdminDeps {
   readonly store: ConfigStore;
   readonly checkState: (engine: string, instanceId: string) => CheckState;
   readonly loads: LoadStats;
+  readonly circuits: CircuitBoard;
   readonly xdsClients: () => StreamStatus[];
   /** Where xDS clients reach this control plane (bind host and port). */
   readonly xdsEndpoint: () => { host: string; port: number };
@@ -33,7 +36,11 @@ const MAX_PAGE = 1000;
 
 /** Admin operations, one implementation behind both the gRPC Admin service and the REST bridge. */
 export class AdminService {
-  constructor(private readonly deps: AdminDeps) {}
+  readonly circuits: CircuitAdmin;
+
+  constructor(private readonly deps: AdminDeps) {
+    this.circuits = new CircuitAdmin(deps.store, deps.circuits);
+  }
 
   async listEngines(
     pageSize = 100,

@@ -62,6 +62,7 @@ export function loadsFromLrs(request: LoadStatsRequest): InstanceLoad[] {
         inFlight: 0,
         latency: undefined,
         circuit: 0,
+        circuitSinceMs: 0,
         errorsByCode: {},
         loadMetrics: {},
       };

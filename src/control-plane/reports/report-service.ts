@@ -5,12 +5,14 @@ import {
   type StreamReportsRequest,
   type StreamReportsResponse,
 } from '../../../gen/nerve/report/v1/report';
+import type { CircuitBoard } from '../circuits/circuit-board';
 import type { LoadStats } from './load-stats';
 
-/** nerve.report.v1.ReportService: routers stream per-instance load; it lands in LoadStats. */
+/** nerve.report.v1.ReportService: routers stream per-instance load and circuit states. */
 export function addReportService(
   server: grpc.Server,
   stats: LoadStats,
+  circuits: CircuitBoard,
   intervalMs: number,
   logger: Logger,
 ): { closeAll(): void } {
@@ -23,6 +25,7 @@ export function addReportService(
       call.on('data', (report: StreamReportsRequest) => {
         logger.debug('load report', { nodeId: report.nodeId, instances: report.loads.length });
         stats.record(report.nodeId, report.loads);
+        circuits.record(report.nodeId, report.loads, report.engineCircuits);
       });
       call.on('end', () => call.end());
       call.on('error', () => undefined); // a router going away is normal

@@ -13,6 +13,9 @@ import {
   ROUTE_TABLE_TYPE,
 } from '../../protocol/type-urls';
 
+/** The global circuit states of an engine (aggregated from router reports). */
+export type CircuitLookup = (engine: string) => EngineCircuits;
+
 /** What active health checking says of an instance; draining comes from the spec. */
 export type HealthLookup = (engine: string, instanceId: string) => Exclude<HealthState, 'draining'>;
 
@@ -51,6 +54,7 @@ export function routeTable(specs: readonly EngineSpec[]): RouteTable {
 export function nerveResources(
   specs: readonly EngineSpec[],
   health: HealthLookup,
+  circuits: CircuitLookup = (engine) => ({ engine, instances: [], engineCircuit: undefined }),
 ): Map<string, ResourceInput[]> {
   const content = new Map<string, ResourceInput[]>();
   content.set(
@@ -64,7 +68,7 @@ export function nerveResources(
     ENGINE_CIRCUITS_TYPE,
     specs.map((s) => ({
       name: s.name,
-      body: EngineCircuits.encode({ engine: s.name, instances: [] }).finish(),
+      body: EngineCircuits.encode(circuits(s.name)).finish(),
     })),
   );
   return content;

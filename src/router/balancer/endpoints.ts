@@ -1,4 +1,5 @@
 import { type EngineCluster, HealthStatus } from '../../../gen/nerve/discovery/v1/resources';
+import type { CircuitBreaker } from '../resilience/circuit-breaker';
 import type { InstanceStats } from '../stats/instance-stats';
 import type { RoutableEndpoint } from './picker';
 
@@ -6,6 +7,8 @@ export interface Selection {
   readonly endpoints: RoutableEndpoint[];
   /** Why nothing is routable, for the UNAVAILABLE message; '' when something is. */
   readonly reason: string;
+  /** Below the panic threshold: health was ignored, every configured instance is in. */
+  readonly panic: boolean;
 }
 
 function routable(health: HealthStatus): boolean {
@@ -41,12 +44,26 @@ function tierWeights(cluster: EngineCluster, inTier: readonly Endpoint[]): Map<E
  * gets its configured share, renormalised over the versions present; within a version, endpoints split
  * its share by their weights.
  */
-export function selectEndpoints(cluster: EngineCluster, stats: (id: string) => InstanceStats): Selection {
-  const candidates = cluster.endpoints.filter((e) => routable(e.health) && e.weight > 0);
+export function selectEndpoints(
+  cluster: EngineCluster,
+  stats: (id: string) => InstanceStats,
+  breaker: (id: string) => CircuitBreaker | undefined = () => undefined,
+): Selection {
+  const configured = cluster.endpoints.filter(
+    (e) => e.weight > 0 && e.health !== HealthStatus.HEALTH_STATUS_DRAINING,
+  );
+  let candidates = configured.filter((e) => routable(e.health));
+  // Envoy's panic mode: with too few healthy instances, health checks are more likely wrong than the
+  // whole fleet down, and concentrating all traffic on the survivors would take them down too.
+  const threshold = cluster.policy?.panicThreshold ?? 0;
+  const panic =
+    threshold > 0 && configured.length > 0 && (100 * candidates.length) / configured.length < threshold;
+  if (panic) candidates = configured;
   if (candidates.length === 0) {
     return {
       endpoints: [],
       reason: `engine "${cluster.name}" has no healthy instance (${describe(cluster)})`,
+      panic,
     };
   }
   const tiers = [...new Set(cluster.endpoints.map((e) => e.priority))].sort((a, b) => a - b);
@@ -70,6 +87,7 @@ export function selectEndpoints(cluster: EngineCluster, stats: (id: string) => I
     return {
       endpoints: [],
       reason: `engine "${cluster.name}": the versions with healthy instances all have weight 0 (${describe(cluster)})`,
+      panic,
     };
   }
   const endpoints: RoutableEndpoint[] = [];
@@ -82,10 +100,11 @@ export function selectEndpoints(cluster: EngineCluster, stats: (id: string) => I
         version: e.version,
         weight: (share / total) * w,
         stats: stats(e.id),
+        breaker: breaker(e.id),
       });
     }
   }
-  return { endpoints, reason: '' };
+  return { endpoints, reason: '', panic };
 }
 
 function describe(cluster: EngineCluster): string {

@@ -1,3 +1,4 @@
+import type { CircuitBreaker } from '../resilience/circuit-breaker';
 import type { InstanceStats } from '../stats/instance-stats';
 
 /** An endpoint a picker may choose, with its effective share of traffic (version share × own weight). */
@@ -8,6 +9,8 @@ export interface RoutableEndpoint {
   readonly version: string;
   readonly weight: number;
   readonly stats: InstanceStats;
+  /** The instance's circuit breaker in this router (absent in pure balancing tests). */
+  readonly breaker?: CircuitBreaker;
 }
 
 /**

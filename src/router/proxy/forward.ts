@@ -1,7 +1,9 @@
 import * as http2 from 'node:http2';
 import type { RoutableEndpoint } from '../balancer/picker';
 import { backoffMs, type Retry } from '../resilience/retry-policy';
+import type { CircuitBreaker, Outcome } from '../resilience/circuit-breaker';
 import type { RetryBudget } from '../resilience/retry-budget';
+import { isInstanceFailure } from '../stats/instance-stats';
 import { Status, encodeGrpcMessage, respondError } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
 import { forwardHeaders } from './headers';
@@ -10,8 +12,6 @@ import type { UpstreamPool } from './upstream-pool';
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 const REQUEST_PSEUDO = [':method', ':path', ':authority', ':scheme'];
 const RESPONSE_PSEUDO = [':status'];
-/** Envoy's consecutive_5xx default: this many instance failures in a row eject it. */
-const CONSECUTIVE_FAILURES_TO_EJECT = 5;
 /** Request bytes kept for replay; a call whose request grows past this is no longer retried. */
 const MAX_REPLAY_BYTES = 64 * 1024;
 
@@ -38,7 +38,11 @@ export interface ForwardOptions {
   readonly waitedMs: number;
   readonly retry?: RetryContext;
   /** Outlier detection: stop picking this instance for a while (connection failure, errors in a row). */
-  readonly eject?: (endpoint: RoutableEndpoint) => void;
+  readonly eject?: (endpoint: RoutableEndpoint, reason: string) => void;
+  /** Instance failures in a row that eject it (0: never). */
+  readonly consecutiveErrors?: number;
+  /** The engine-wide breaker: gets the call's final outcome. */
+  readonly engineBreaker?: CircuitBreaker;
   /** Called once when the call is over, however it ended. */
   readonly done?: () => void;
 }
@@ -82,6 +86,9 @@ class ForwardedCall {
   private trailers: http2.IncomingHttpHeaders | undefined;
   private upstreamError = '';
   private over = false;
+  private readonly startedAt = performance.now();
+  /** The endpoint a scheduled retry will go to (it holds a probe permit if its circuit is half-open). */
+  private pending: RoutableEndpoint | undefined;
 
   constructor(
     private readonly down: http2.ServerHttp2Stream,
@@ -106,6 +113,7 @@ class ForwardedCall {
   begin(endpoint: RoutableEndpoint): void {
     const left = this.deadlineAt - performance.now();
     if (left <= 0) {
+      endpoint.breaker?.record('ignored', 0);
       this.complete(Status.DEADLINE_EXCEEDED);
       respondError(
         this.down,
@@ -136,7 +144,7 @@ class ForwardedCall {
     try {
       up = this.options.pool.session(endpoint.address).request(this.out);
     } catch (err) {
-      this.options.eject?.(endpoint);
+      this.options.eject?.(endpoint, `unreachable: ${(err as Error).message}`);
       this.attemptFailed(Status.UNAVAILABLE, `unreachable: ${(err as Error).message}`);
       return;
     }
@@ -202,8 +210,9 @@ class ForwardedCall {
       if (this.attemptOver) return; // answered trailers-only
       // The caller's own cancel never gets here (onCallerGone): whatever closed this stream, even a reset
       // Node reports as CANCEL when the instance's connection dies, is the instance failing.
-      this.options.eject?.(this.endpoint);
-      this.attemptFailed(Status.UNAVAILABLE, this.upstreamError || `stream reset (code ${up.rstCode})`);
+      const why = this.upstreamError || `stream reset (code ${up.rstCode})`;
+      this.options.eject?.(this.endpoint, `connection failure: ${why}`);
+      this.attemptFailed(Status.UNAVAILABLE, why);
     } else if (this.trailers === undefined && !this.down.writableEnded) {
       this.down.end(); // headers went out: the status goes in trailers (sendTrailers)
     }
@@ -236,12 +245,16 @@ class ForwardedCall {
     const delay = next ? backoffMs(this.options.retry!.retry!, this.attempts) : 0;
     const inTime = performance.now() + delay < this.deadlineAt;
     if (next && inTime && this.acquireRetry()) {
+      this.pending = next;
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
+        this.pending = undefined;
         if (!this.down.destroyed) this.attempt(next);
+        else next.breaker?.record('ignored', 0);
       }, delay);
       return;
     }
+    next?.breaker?.record('ignored', 0); // picked, but not tried: a probe permit goes back
     let notRetried = '';
     if (retryable && !next) notRetried = '; not retried: no other instance to try';
     else if (next && !inTime) notRetried = '; not retried: no time left before the deadline';
@@ -271,20 +284,27 @@ class ForwardedCall {
     this.attemptOver = true;
     const end = performance.now();
     const stats = this.endpoint.stats;
-    stats.finished(code, end - this.attemptStarted, end);
-    if (stats.consecutiveFailures >= CONSECUTIVE_FAILURES_TO_EJECT) this.options.eject?.(this.endpoint);
+    const latency = end - this.attemptStarted;
+    stats.finished(code, latency, end);
+    this.endpoint.breaker?.record(outcomeOf(code), latency);
+    const limit = this.options.consecutiveErrors ?? 0;
+    if (limit > 0 && stats.consecutiveFailures >= limit)
+      this.options.eject?.(this.endpoint, `${stats.consecutiveFailures} failures in a row`);
   }
 
   private onCallerGone(): void {
     clearTimeout(this.retryTimer);
+    this.pending?.breaker?.record('ignored', 0);
+    this.pending = undefined;
     if (this.up && !this.up.closed) this.up.close(NGHTTP2_CANCEL);
     this.finishAttempt(Status.CANCELLED);
     this.complete(Status.CANCELLED);
   }
 
-  private complete(_code: number): void {
+  private complete(code: number): void {
     if (this.over) return;
     this.over = true;
+    this.options.engineBreaker?.record(outcomeOf(code), performance.now() - this.startedAt);
     if (this.retrying) this.options.retry!.budget.release();
     this.options.done?.();
   }
@@ -292,4 +312,10 @@ class ForwardedCall {
   private where(): string {
     return `engine "${this.endpoint.engine}" instance "${this.endpoint.id}" at ${this.endpoint.address}`;
   }
+}
+
+/** How a breaker counts a status: the instance's fault, fine, or the caller's own cancel (not counted). */
+function outcomeOf(code: number): Outcome {
+  if (code === Status.CANCELLED) return 'ignored';
+  return isInstanceFailure(code) ? 'failure' : 'success';
 }

@@ -1,6 +1,9 @@
 import * as http2 from 'node:http2';
 import type { Logger } from '../../observability/logger';
-import type { RoutingState } from '../routing-state';
+import type { RoutableEndpoint } from '../balancer/picker';
+import { CircuitState } from '../resilience/circuit-breaker';
+import { type EngineEntry, pickEndpoint, type RoutingState } from '../routing-state';
+import { respondDegraded } from './degraded';
 import { forward } from './forward';
 import { Status, respondError } from './grpc-status';
 import type { UpstreamPool } from './upstream-pool';
@@ -137,32 +140,53 @@ export class Ingress {
     const session = headers[SESSION_HEADER];
     const key = typeof session === 'string' ? session : undefined;
     const entry = this.state.engine(engine);
-    let endpoint = entry?.picker.pick(key);
-    if (!entry || !endpoint || stream.closed) {
+    let serving = entry;
+    let endpoint = entry && !stream.closed ? pickFrom(entry, key) : undefined;
+    if (!endpoint) {
       // Nothing of the engine can serve: its fallback engines, in order (not theirs in turn: no chains).
-      const reasons = [entry ? entry.picker.reason : `engine "${engine}" was removed`];
+      const reasons = [entry ? whyNot(entry) : `engine "${engine}" was removed`];
       for (const name of entry?.cluster.policy?.fallbackEngines ?? []) {
-        const fallback = this.state.engine(name);
-        endpoint = fallback?.picker.pick(key);
+        serving = this.state.engine(name);
+        endpoint = serving && !stream.closed ? pickFrom(serving, key) : undefined;
         if (endpoint) break;
-        reasons.push(fallback ? fallback.picker.reason : `fallback engine "${name}" does not exist`);
+        reasons.push(serving ? whyNot(serving) : `fallback engine "${name}" does not exist`);
       }
-      if (!endpoint || stream.closed) {
+      if (!endpoint || !serving) {
         done();
+        if (entry?.degraded && respondDegraded(stream, headers[':path'] ?? '', entry.degraded)) {
+          if (this.logger.isDebugEnabled()) this.logger.debug('degraded response', { engine, reasons });
+          return;
+        }
         if (!stream.closed) respondError(stream, Status.UNAVAILABLE, reasons.join('; '));
         return;
       }
     }
-    const serving = endpoint.engine === engine ? entry! : (this.state.engine(endpoint.engine) ?? entry!);
     forward(stream, headers, endpoint, {
-      defaultTimeoutMs: serving.defaultTimeoutMs,
+      defaultTimeoutMs: serving!.defaultTimeoutMs,
       pool: this.pool,
       waitedMs,
       done,
-      retry: serving.retry,
-      eject: serving.eject,
+      retry: serving!.retry,
+      eject: serving!.eject,
+      consecutiveErrors: serving!.consecutiveErrors,
+      engineBreaker: serving!.breaker,
     });
     if (this.logger.isDebugEnabled())
       this.logger.debug('routed', { engine, instance: endpoint.id, path: headers[':path'], waitedMs });
   }
+}
+
+/** An instance of the engine if its engine-wide circuit lets the call through (a probe permit when half-open). */
+function pickFrom(entry: EngineEntry, key: string | undefined): RoutableEndpoint | undefined {
+  if (!entry.breaker.tryAcquire()) return undefined;
+  const endpoint = pickEndpoint(entry, key);
+  if (!endpoint) entry.breaker.record('ignored', 0); // the permit goes back
+  return endpoint;
+}
+
+function whyNot(entry: EngineEntry): string {
+  const b = entry.breaker;
+  if (!b.admits && b.state !== CircuitState.CIRCUIT_STATE_CLOSED)
+    return `engine "${entry.cluster.name}" circuit is ${b.state === CircuitState.CIRCUIT_STATE_OPEN ? 'open' : 'half-open, probing'} (${b.reason})`;
+  return entry.picker.reason;
 }

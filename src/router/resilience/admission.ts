@@ -1,4 +1,7 @@
+import { type Clock, REAL_CLOCK } from './clock';
 import { TokenBucket } from './token-bucket';
+
+export type { Clock };
 
 export interface AdmissionLimits {
   /** Calls in flight at once through this router; 0: unlimited. */
@@ -10,18 +13,6 @@ export interface AdmissionLimits {
   readonly rate: number;
   readonly burst: number;
 }
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const REAL_CLOCK: Clock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 interface Waiter {
   readonly priority: number;

@@ -33,7 +33,7 @@ const DECAY_MS = 10_000;
 const FAILURE_ALPHA = 0.1;
 
 /** Codes that say the instance failed, as opposed to the caller (gRFC A6's usual retryable set and kin). */
-function instanceFailure(code: number): boolean {
+export function isInstanceFailure(code: number): boolean {
   return code === 2 || code === 4 || code === 13 || code === 14 || code === 15;
 }
 
@@ -51,6 +51,9 @@ export class InstanceStats {
   consecutiveFailures = 0;
   requests = 0;
   errors = 0;
+  /** Outlier detection's interval counts (caller cancels left out), taken by `takeInterval`. */
+  private intervalRequests = 0;
+  private intervalSuccesses = 0;
   inFlight = 0;
   totalRequests = 0;
   totalErrors = 0;
@@ -74,12 +77,16 @@ export class InstanceStats {
     this.lastSampleAt = nowMs;
     this.latencyEwmaMs =
       latencyMs > this.latencyEwmaMs ? latencyMs : this.latencyEwmaMs * w + latencyMs * (1 - w);
-    this.failureEwma += ((instanceFailure(code) ? 1 : 0) - this.failureEwma) * FAILURE_ALPHA;
+    this.failureEwma += ((isInstanceFailure(code) ? 1 : 0) - this.failureEwma) * FAILURE_ALPHA;
     if (code === 0) {
       this.ejections = 0;
       this.consecutiveFailures = 0;
-    } else if (instanceFailure(code)) {
+    } else if (isInstanceFailure(code)) {
       this.consecutiveFailures++;
+    }
+    if (code !== 1) {
+      this.intervalRequests++;
+      if (!isInstanceFailure(code)) this.intervalSuccesses++;
     }
     this.inFlight--;
     this.requests++;
@@ -92,6 +99,13 @@ export class InstanceStats {
       this.byCode[known]++;
       this.totalByCode[known]++;
     }
+  }
+
+  /** Calls and successes since the last take (outlier detection's success rate). */
+  takeInterval(): { requests: number; successes: number } {
+    const sample = { requests: this.intervalRequests, successes: this.intervalSuccesses };
+    this.intervalRequests = this.intervalSuccesses = 0;
+    return sample;
   }
 
   /** The interval's report; resets the interval counts. */
@@ -111,7 +125,8 @@ export class InstanceStats {
         p50Ms: this.latency.quantile(0.5),
         p99Ms: this.latency.quantile(0.99),
       },
-      circuit: CircuitState.CIRCUIT_STATE_CLOSED,
+      circuit: CircuitState.CIRCUIT_STATE_CLOSED, // the reporter fills in the breaker's state
+      circuitSinceMs: 0,
       errorsByCode,
       loadMetrics: {},
     };

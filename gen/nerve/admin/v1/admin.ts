@@ -19,6 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { EnginePolicy } from "../../discovery/v1/policy";
+import { CircuitState, circuitStateFromJSON, circuitStateToJSON } from "../../discovery/v1/resources";
 
 export interface Engine {
   name: string;
@@ -183,6 +184,48 @@ export interface XdsTypeStatus {
   inSync: boolean;
   /** Responses sent for this type on this stream. */
   responses: number;
+}
+
+export interface ListCircuitsRequest {
+  /** Only this engine; empty: all engines. */
+  engine: string;
+}
+
+export interface ListCircuitsResponse {
+  engines: EngineCircuitsView[];
+}
+
+export interface EngineCircuitsView {
+  engine: string;
+  engineCircuit: CircuitView | undefined;
+  instances: CircuitView[];
+}
+
+export interface CircuitView {
+  /** Empty for the engine-wide breaker. */
+  instanceId: string;
+  state: CircuitState;
+  sinceMs: number;
+  resetAtMs: number;
+  openOn: number;
+  reporters: number;
+  /** What each reporting router last said, by node id. */
+  routers: { [key: string]: CircuitState };
+}
+
+export interface CircuitView_RoutersEntry {
+  key: string;
+  value: CircuitState;
+}
+
+export interface ResetCircuitRequest {
+  engine: string;
+  /** Empty: the engine-wide breaker and every instance's. */
+  instanceId: string;
+}
+
+export interface ResetCircuitResponse {
+  engine: EngineCircuitsView | undefined;
 }
 
 function createBaseEngine(): Engine {
@@ -2949,6 +2992,707 @@ export const XdsTypeStatus: MessageFns<XdsTypeStatus> = {
   },
 };
 
+function createBaseListCircuitsRequest(): ListCircuitsRequest {
+  return { engine: "" };
+}
+
+export const ListCircuitsRequest: MessageFns<ListCircuitsRequest> = {
+  encode(message: ListCircuitsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCircuitsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCircuitsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCircuitsRequest {
+    return { engine: isSet(object.engine) ? globalThis.String(object.engine) : "" };
+  },
+
+  toJSON(message: ListCircuitsRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListCircuitsRequest>, I>>(base?: I): ListCircuitsRequest {
+    return ListCircuitsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListCircuitsRequest>, I>>(object: I): ListCircuitsRequest {
+    const message = createBaseListCircuitsRequest();
+    message.engine = object.engine ?? "";
+    return message;
+  },
+};
+
+function createBaseListCircuitsResponse(): ListCircuitsResponse {
+  return { engines: [] };
+}
+
+export const ListCircuitsResponse: MessageFns<ListCircuitsResponse> = {
+  encode(message: ListCircuitsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.engines) {
+      EngineCircuitsView.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCircuitsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCircuitsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engines.push(EngineCircuitsView.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCircuitsResponse {
+    return {
+      engines: globalThis.Array.isArray(object?.engines)
+        ? object.engines.map((e: any) => EngineCircuitsView.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListCircuitsResponse): unknown {
+    const obj: any = {};
+    if (message.engines?.length) {
+      obj.engines = message.engines.map((e) => EngineCircuitsView.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListCircuitsResponse>, I>>(base?: I): ListCircuitsResponse {
+    return ListCircuitsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListCircuitsResponse>, I>>(object: I): ListCircuitsResponse {
+    const message = createBaseListCircuitsResponse();
+    message.engines = object.engines?.map((e) => EngineCircuitsView.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEngineCircuitsView(): EngineCircuitsView {
+  return { engine: "", engineCircuit: undefined, instances: [] };
+}
+
+export const EngineCircuitsView: MessageFns<EngineCircuitsView> = {
+  encode(message: EngineCircuitsView, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.engineCircuit !== undefined) {
+      CircuitView.encode(message.engineCircuit, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.instances) {
+      CircuitView.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EngineCircuitsView {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEngineCircuitsView();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.engineCircuit = CircuitView.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.instances.push(CircuitView.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EngineCircuitsView {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      engineCircuit: isSet(object.engineCircuit)
+        ? CircuitView.fromJSON(object.engineCircuit)
+        : isSet(object.engine_circuit)
+        ? CircuitView.fromJSON(object.engine_circuit)
+        : undefined,
+      instances: globalThis.Array.isArray(object?.instances)
+        ? object.instances.map((e: any) => CircuitView.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EngineCircuitsView): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.engineCircuit !== undefined) {
+      obj.engineCircuit = CircuitView.toJSON(message.engineCircuit);
+    }
+    if (message.instances?.length) {
+      obj.instances = message.instances.map((e) => CircuitView.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EngineCircuitsView>, I>>(base?: I): EngineCircuitsView {
+    return EngineCircuitsView.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EngineCircuitsView>, I>>(object: I): EngineCircuitsView {
+    const message = createBaseEngineCircuitsView();
+    message.engine = object.engine ?? "";
+    message.engineCircuit = (object.engineCircuit !== undefined && object.engineCircuit !== null)
+      ? CircuitView.fromPartial(object.engineCircuit)
+      : undefined;
+    message.instances = object.instances?.map((e) => CircuitView.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCircuitView(): CircuitView {
+  return { instanceId: "", state: 0, sinceMs: 0, resetAtMs: 0, openOn: 0, reporters: 0, routers: {} };
+}
+
+export const CircuitView: MessageFns<CircuitView> = {
+  encode(message: CircuitView, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.instanceId !== "") {
+      writer.uint32(10).string(message.instanceId);
+    }
+    if (message.state !== 0) {
+      writer.uint32(16).int32(message.state);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(24).uint64(message.sinceMs);
+    }
+    if (message.resetAtMs !== 0) {
+      writer.uint32(32).uint64(message.resetAtMs);
+    }
+    if (message.openOn !== 0) {
+      writer.uint32(40).uint32(message.openOn);
+    }
+    if (message.reporters !== 0) {
+      writer.uint32(48).uint32(message.reporters);
+    }
+    globalThis.Object.entries(message.routers).forEach(([key, value]: [string, CircuitState]) => {
+      CircuitView_RoutersEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CircuitView {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCircuitView();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.resetAtMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.openOn = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.reporters = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = CircuitView_RoutersEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.routers[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CircuitView {
+    return {
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
+      state: isSet(object.state) ? circuitStateFromJSON(object.state) : 0,
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      resetAtMs: isSet(object.resetAtMs)
+        ? globalThis.Number(object.resetAtMs)
+        : isSet(object.reset_at_ms)
+        ? globalThis.Number(object.reset_at_ms)
+        : 0,
+      openOn: isSet(object.openOn)
+        ? globalThis.Number(object.openOn)
+        : isSet(object.open_on)
+        ? globalThis.Number(object.open_on)
+        : 0,
+      reporters: isSet(object.reporters) ? globalThis.Number(object.reporters) : 0,
+      routers: isObject(object.routers)
+        ? (globalThis.Object.entries(object.routers) as [string, any][]).reduce(
+          (acc: { [key: string]: CircuitState }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: circuitStateFromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: CircuitView): unknown {
+    const obj: any = {};
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
+    if (message.state !== 0) {
+      obj.state = circuitStateToJSON(message.state);
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.resetAtMs !== 0) {
+      obj.resetAtMs = Math.round(message.resetAtMs);
+    }
+    if (message.openOn !== 0) {
+      obj.openOn = Math.round(message.openOn);
+    }
+    if (message.reporters !== 0) {
+      obj.reporters = Math.round(message.reporters);
+    }
+    if (message.routers) {
+      const entries = globalThis.Object.entries(message.routers) as [string, CircuitState][];
+      if (entries.length > 0) {
+        obj.routers = {};
+        entries.forEach(([k, v]) => {
+          obj.routers[k] = circuitStateToJSON(v);
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CircuitView>, I>>(base?: I): CircuitView {
+    return CircuitView.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CircuitView>, I>>(object: I): CircuitView {
+    const message = createBaseCircuitView();
+    message.instanceId = object.instanceId ?? "";
+    message.state = object.state ?? 0;
+    message.sinceMs = object.sinceMs ?? 0;
+    message.resetAtMs = object.resetAtMs ?? 0;
+    message.openOn = object.openOn ?? 0;
+    message.reporters = object.reporters ?? 0;
+    message.routers = (globalThis.Object.entries(object.routers ?? {}) as [string, CircuitState][]).reduce(
+      (acc: { [key: string]: CircuitState }, [key, value]: [string, CircuitState]) => {
+        if (value !== undefined) {
+          acc[key] = value as CircuitState;
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCircuitView_RoutersEntry(): CircuitView_RoutersEntry {
+  return { key: "", value: 0 };
+}
+
+export const CircuitView_RoutersEntry: MessageFns<CircuitView_RoutersEntry> = {
+  encode(message: CircuitView_RoutersEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CircuitView_RoutersEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCircuitView_RoutersEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CircuitView_RoutersEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? circuitStateFromJSON(object.value) : 0,
+    };
+  },
+
+  toJSON(message: CircuitView_RoutersEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = circuitStateToJSON(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CircuitView_RoutersEntry>, I>>(base?: I): CircuitView_RoutersEntry {
+    return CircuitView_RoutersEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CircuitView_RoutersEntry>, I>>(object: I): CircuitView_RoutersEntry {
+    const message = createBaseCircuitView_RoutersEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseResetCircuitRequest(): ResetCircuitRequest {
+  return { engine: "", instanceId: "" };
+}
+
+export const ResetCircuitRequest: MessageFns<ResetCircuitRequest> = {
+  encode(message: ResetCircuitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.instanceId !== "") {
+      writer.uint32(18).string(message.instanceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResetCircuitRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResetCircuitRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResetCircuitRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ResetCircuitRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResetCircuitRequest>, I>>(base?: I): ResetCircuitRequest {
+    return ResetCircuitRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResetCircuitRequest>, I>>(object: I): ResetCircuitRequest {
+    const message = createBaseResetCircuitRequest();
+    message.engine = object.engine ?? "";
+    message.instanceId = object.instanceId ?? "";
+    return message;
+  },
+};
+
+function createBaseResetCircuitResponse(): ResetCircuitResponse {
+  return { engine: undefined };
+}
+
+export const ResetCircuitResponse: MessageFns<ResetCircuitResponse> = {
+  encode(message: ResetCircuitResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      EngineCircuitsView.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResetCircuitResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResetCircuitResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = EngineCircuitsView.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResetCircuitResponse {
+    return { engine: isSet(object.engine) ? EngineCircuitsView.fromJSON(object.engine) : undefined };
+  },
+
+  toJSON(message: ResetCircuitResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = EngineCircuitsView.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResetCircuitResponse>, I>>(base?: I): ResetCircuitResponse {
+    return ResetCircuitResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResetCircuitResponse>, I>>(object: I): ResetCircuitResponse {
+    const message = createBaseResetCircuitResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? EngineCircuitsView.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
 export type AdminService = typeof AdminService;
 export const AdminService = {
   listEngines: {
@@ -3030,6 +3774,28 @@ export const AdminService = {
       Buffer.from(ListXdsClientsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListXdsClientsResponse => ListXdsClientsResponse.decode(value),
   },
+  /** Circuit states as the control plane aggregates them from every router's reports. */
+  listCircuits: {
+    path: "/nerve.admin.v1.Admin/ListCircuits" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListCircuitsRequest): Buffer => Buffer.from(ListCircuitsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListCircuitsRequest => ListCircuitsRequest.decode(value),
+    responseSerialize: (value: ListCircuitsResponse): Buffer =>
+      Buffer.from(ListCircuitsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListCircuitsResponse => ListCircuitsResponse.decode(value),
+  },
+  /** Closes circuits by hand: every router resets its breaker on the next push. */
+  resetCircuit: {
+    path: "/nerve.admin.v1.Admin/ResetCircuit" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResetCircuitRequest): Buffer => Buffer.from(ResetCircuitRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResetCircuitRequest => ResetCircuitRequest.decode(value),
+    responseSerialize: (value: ResetCircuitResponse): Buffer =>
+      Buffer.from(ResetCircuitResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResetCircuitResponse => ResetCircuitResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -3041,6 +3807,10 @@ export interface AdminServer extends UntypedServiceImplementation {
   removeInstance: handleUnaryCall<RemoveInstanceRequest, RemoveInstanceResponse>;
   getHealth: handleUnaryCall<GetHealthRequest, GetHealthResponse>;
   listXdsClients: handleUnaryCall<ListXdsClientsRequest, ListXdsClientsResponse>;
+  /** Circuit states as the control plane aggregates them from every router's reports. */
+  listCircuits: handleUnaryCall<ListCircuitsRequest, ListCircuitsResponse>;
+  /** Closes circuits by hand: every router resets its breaker on the next push. */
+  resetCircuit: handleUnaryCall<ResetCircuitRequest, ResetCircuitResponse>;
 }
 
 export interface AdminClient extends Client {
@@ -3163,6 +3933,38 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListXdsClientsResponse) => void,
+  ): ClientUnaryCall;
+  /** Circuit states as the control plane aggregates them from every router's reports. */
+  listCircuits(
+    request: ListCircuitsRequest,
+    callback: (error: ServiceError | null, response: ListCircuitsResponse) => void,
+  ): ClientUnaryCall;
+  listCircuits(
+    request: ListCircuitsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListCircuitsResponse) => void,
+  ): ClientUnaryCall;
+  listCircuits(
+    request: ListCircuitsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListCircuitsResponse) => void,
+  ): ClientUnaryCall;
+  /** Closes circuits by hand: every router resets its breaker on the next push. */
+  resetCircuit(
+    request: ResetCircuitRequest,
+    callback: (error: ServiceError | null, response: ResetCircuitResponse) => void,
+  ): ClientUnaryCall;
+  resetCircuit(
+    request: ResetCircuitRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResetCircuitResponse) => void,
+  ): ClientUnaryCall;
+  resetCircuit(
+    request: ResetCircuitRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResetCircuitResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -19,7 +19,18 @@ export interface EnginePolicy {
   /** Engines tried in order when this one cannot serve. */
   fallbackEngines: string[];
   healthCheck: HealthCheckPolicy | undefined;
-  rateLimit: RateLimitPolicy | undefined;
+  rateLimit:
+    | RateLimitPolicy
+    | undefined;
+  /**
+   * Envoy's healthy panic threshold, in percent: when a smaller share of the engine's instances is
+   * routable, the router ignores health checks and ejections and balances over all of them. 0: off (then a
+   * failing engine turns to its fallback engines instead).
+   */
+  panicThreshold: number;
+  hedging: HedgingPolicy | undefined;
+  degraded: DegradedResponse | undefined;
+  outlier: OutlierPolicy | undefined;
 }
 
 /** gRFC A6 shaped retry policy. */
@@ -42,6 +53,64 @@ export interface BreakerPolicy {
   slowCallMs: number;
   maxRequests: number;
   maxPending: number;
+  /**
+   * >0: the window holds the calls of the last window_ms milliseconds (time-based); 0: the last
+   * window_size calls (count-based).
+   */
+  windowMs: number;
+  /** Percentage (0-100) of calls slower than slow_call_ms over the window that opens the circuit; 0: off. */
+  slowCallRateThreshold: number;
+  /** The open time doubles on each trip in a row (open_ms, 2 × open_ms, …) up to this. */
+  maxOpenMs: number;
+}
+
+/**
+ * Passive health (Envoy's outlier detection): instances that fail in a row, or succeed much less often
+ * than their peers, are ejected from the router's rotation for a while.
+ */
+export interface OutlierPolicy {
+  /** Instance failures in a row that eject it; 0: off. */
+  consecutiveErrors: number;
+  /** How often success rates are compared. */
+  intervalMs: number;
+  /** First ejection time; it grows with each ejection in a row. */
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+  /** At most this share of an engine's instances is ejected at once (at least one). */
+  maxEjectionPercent: number;
+  /**
+   * Success-rate ejection: instances with at least request_volume calls in the interval, when at least
+   * minimum_hosts have that many, are ejected below mean - stdev_factor x stdev. minimum_hosts 0: off.
+   */
+  successRateMinimumHosts: number;
+  successRateRequestVolume: number;
+  successRateStdevFactor: number;
+}
+
+/**
+ * gRFC A6 hedging: a copy of the call goes to another instance each delay_ms while none has answered; the
+ * first answer wins and the others are cancelled. Only for methods listed as idempotent.
+ */
+export interface HedgingPolicy {
+  /** Copies at most, the first included; below 2: no hedging. */
+  maxAttempts: number;
+  delayMs: number;
+  /** Status names after which the remaining copies go on (others end the call at once). */
+  nonFatalCodes: string[];
+  /** Idempotent methods that may be hedged: "/pkg.Service/Method" or "pkg.Service/*". */
+  methods: string[];
+}
+
+/**
+ * What callers get when nothing can serve (no instance, every circuit open, fallbacks exhausted), instead
+ * of UNAVAILABLE. The call succeeds with the response below and the header x-nerve-degraded: true.
+ */
+export interface DegradedResponse {
+  enabled: boolean;
+  /** For nerve.engine.v1.Engine calls: the payload of the InvokeResponse returned. */
+  payload: Buffer;
+  /** For other methods: the serialized response message; unset: those calls still get UNAVAILABLE. */
+  message?: Buffer | undefined;
 }
 
 /** Active health checking with grpc.health.v1, run by the control plane. */
@@ -73,6 +142,10 @@ function createBaseEnginePolicy(): EnginePolicy {
     fallbackEngines: [],
     healthCheck: undefined,
     rateLimit: undefined,
+    panicThreshold: 0,
+    hedging: undefined,
+    degraded: undefined,
+    outlier: undefined,
   };
 }
 
@@ -98,6 +171,18 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
     }
     if (message.rateLimit !== undefined) {
       RateLimitPolicy.encode(message.rateLimit, writer.uint32(58).fork()).join();
+    }
+    if (message.panicThreshold !== 0) {
+      writer.uint32(65).double(message.panicThreshold);
+    }
+    if (message.hedging !== undefined) {
+      HedgingPolicy.encode(message.hedging, writer.uint32(74).fork()).join();
+    }
+    if (message.degraded !== undefined) {
+      DegradedResponse.encode(message.degraded, writer.uint32(82).fork()).join();
+    }
+    if (message.outlier !== undefined) {
+      OutlierPolicy.encode(message.outlier, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -171,6 +256,38 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
             message.rateLimit = RateLimitPolicy.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.panicThreshold = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.hedging = HedgingPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.degraded = DegradedResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.outlier = OutlierPolicy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -208,6 +325,14 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
         : isSet(object.rate_limit)
         ? RateLimitPolicy.fromJSON(object.rate_limit)
         : undefined,
+      panicThreshold: isSet(object.panicThreshold)
+        ? globalThis.Number(object.panicThreshold)
+        : isSet(object.panic_threshold)
+        ? globalThis.Number(object.panic_threshold)
+        : 0,
+      hedging: isSet(object.hedging) ? HedgingPolicy.fromJSON(object.hedging) : undefined,
+      degraded: isSet(object.degraded) ? DegradedResponse.fromJSON(object.degraded) : undefined,
+      outlier: isSet(object.outlier) ? OutlierPolicy.fromJSON(object.outlier) : undefined,
     };
   },
 
@@ -234,6 +359,18 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
     if (message.rateLimit !== undefined) {
       obj.rateLimit = RateLimitPolicy.toJSON(message.rateLimit);
     }
+    if (message.panicThreshold !== 0) {
+      obj.panicThreshold = floatToJson(message.panicThreshold);
+    }
+    if (message.hedging !== undefined) {
+      obj.hedging = HedgingPolicy.toJSON(message.hedging);
+    }
+    if (message.degraded !== undefined) {
+      obj.degraded = DegradedResponse.toJSON(message.degraded);
+    }
+    if (message.outlier !== undefined) {
+      obj.outlier = OutlierPolicy.toJSON(message.outlier);
+    }
     return obj;
   },
 
@@ -256,6 +393,16 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
       : undefined;
     message.rateLimit = (object.rateLimit !== undefined && object.rateLimit !== null)
       ? RateLimitPolicy.fromPartial(object.rateLimit)
+      : undefined;
+    message.panicThreshold = object.panicThreshold ?? 0;
+    message.hedging = (object.hedging !== undefined && object.hedging !== null)
+      ? HedgingPolicy.fromPartial(object.hedging)
+      : undefined;
+    message.degraded = (object.degraded !== undefined && object.degraded !== null)
+      ? DegradedResponse.fromPartial(object.degraded)
+      : undefined;
+    message.outlier = (object.outlier !== undefined && object.outlier !== null)
+      ? OutlierPolicy.fromPartial(object.outlier)
       : undefined;
     return message;
   },
@@ -424,6 +571,9 @@ function createBaseBreakerPolicy(): BreakerPolicy {
     slowCallMs: 0,
     maxRequests: 0,
     maxPending: 0,
+    windowMs: 0,
+    slowCallRateThreshold: 0,
+    maxOpenMs: 0,
   };
 }
 
@@ -452,6 +602,15 @@ export const BreakerPolicy: MessageFns<BreakerPolicy> = {
     }
     if (message.maxPending !== 0) {
       writer.uint32(64).uint32(message.maxPending);
+    }
+    if (message.windowMs !== 0) {
+      writer.uint32(72).uint32(message.windowMs);
+    }
+    if (message.slowCallRateThreshold !== 0) {
+      writer.uint32(81).double(message.slowCallRateThreshold);
+    }
+    if (message.maxOpenMs !== 0) {
+      writer.uint32(88).uint32(message.maxOpenMs);
     }
     return writer;
   },
@@ -533,6 +692,30 @@ export const BreakerPolicy: MessageFns<BreakerPolicy> = {
             message.maxPending = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.windowMs = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.slowCallRateThreshold = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.maxOpenMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -587,6 +770,21 @@ export const BreakerPolicy: MessageFns<BreakerPolicy> = {
         : isSet(object.max_pending)
         ? globalThis.Number(object.max_pending)
         : 0,
+      windowMs: isSet(object.windowMs)
+        ? globalThis.Number(object.windowMs)
+        : isSet(object.window_ms)
+        ? globalThis.Number(object.window_ms)
+        : 0,
+      slowCallRateThreshold: isSet(object.slowCallRateThreshold)
+        ? globalThis.Number(object.slowCallRateThreshold)
+        : isSet(object.slow_call_rate_threshold)
+        ? globalThis.Number(object.slow_call_rate_threshold)
+        : 0,
+      maxOpenMs: isSet(object.maxOpenMs)
+        ? globalThis.Number(object.maxOpenMs)
+        : isSet(object.max_open_ms)
+        ? globalThis.Number(object.max_open_ms)
+        : 0,
     };
   },
 
@@ -616,6 +814,15 @@ export const BreakerPolicy: MessageFns<BreakerPolicy> = {
     if (message.maxPending !== 0) {
       obj.maxPending = Math.round(message.maxPending);
     }
+    if (message.windowMs !== 0) {
+      obj.windowMs = Math.round(message.windowMs);
+    }
+    if (message.slowCallRateThreshold !== 0) {
+      obj.slowCallRateThreshold = floatToJson(message.slowCallRateThreshold);
+    }
+    if (message.maxOpenMs !== 0) {
+      obj.maxOpenMs = Math.round(message.maxOpenMs);
+    }
     return obj;
   },
 
@@ -632,6 +839,461 @@ export const BreakerPolicy: MessageFns<BreakerPolicy> = {
     message.slowCallMs = object.slowCallMs ?? 0;
     message.maxRequests = object.maxRequests ?? 0;
     message.maxPending = object.maxPending ?? 0;
+    message.windowMs = object.windowMs ?? 0;
+    message.slowCallRateThreshold = object.slowCallRateThreshold ?? 0;
+    message.maxOpenMs = object.maxOpenMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseOutlierPolicy(): OutlierPolicy {
+  return {
+    consecutiveErrors: 0,
+    intervalMs: 0,
+    baseEjectionMs: 0,
+    maxEjectionMs: 0,
+    maxEjectionPercent: 0,
+    successRateMinimumHosts: 0,
+    successRateRequestVolume: 0,
+    successRateStdevFactor: 0,
+  };
+}
+
+export const OutlierPolicy: MessageFns<OutlierPolicy> = {
+  encode(message: OutlierPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consecutiveErrors !== 0) {
+      writer.uint32(8).uint32(message.consecutiveErrors);
+    }
+    if (message.intervalMs !== 0) {
+      writer.uint32(16).uint32(message.intervalMs);
+    }
+    if (message.baseEjectionMs !== 0) {
+      writer.uint32(24).uint32(message.baseEjectionMs);
+    }
+    if (message.maxEjectionMs !== 0) {
+      writer.uint32(32).uint32(message.maxEjectionMs);
+    }
+    if (message.maxEjectionPercent !== 0) {
+      writer.uint32(40).uint32(message.maxEjectionPercent);
+    }
+    if (message.successRateMinimumHosts !== 0) {
+      writer.uint32(48).uint32(message.successRateMinimumHosts);
+    }
+    if (message.successRateRequestVolume !== 0) {
+      writer.uint32(56).uint32(message.successRateRequestVolume);
+    }
+    if (message.successRateStdevFactor !== 0) {
+      writer.uint32(65).double(message.successRateStdevFactor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutlierPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutlierPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.consecutiveErrors = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.intervalMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.baseEjectionMs = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxEjectionMs = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxEjectionPercent = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.successRateMinimumHosts = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.successRateRequestVolume = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.successRateStdevFactor = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OutlierPolicy {
+    return {
+      consecutiveErrors: isSet(object.consecutiveErrors)
+        ? globalThis.Number(object.consecutiveErrors)
+        : isSet(object.consecutive_errors)
+        ? globalThis.Number(object.consecutive_errors)
+        : 0,
+      intervalMs: isSet(object.intervalMs)
+        ? globalThis.Number(object.intervalMs)
+        : isSet(object.interval_ms)
+        ? globalThis.Number(object.interval_ms)
+        : 0,
+      baseEjectionMs: isSet(object.baseEjectionMs)
+        ? globalThis.Number(object.baseEjectionMs)
+        : isSet(object.base_ejection_ms)
+        ? globalThis.Number(object.base_ejection_ms)
+        : 0,
+      maxEjectionMs: isSet(object.maxEjectionMs)
+        ? globalThis.Number(object.maxEjectionMs)
+        : isSet(object.max_ejection_ms)
+        ? globalThis.Number(object.max_ejection_ms)
+        : 0,
+      maxEjectionPercent: isSet(object.maxEjectionPercent)
+        ? globalThis.Number(object.maxEjectionPercent)
+        : isSet(object.max_ejection_percent)
+        ? globalThis.Number(object.max_ejection_percent)
+        : 0,
+      successRateMinimumHosts: isSet(object.successRateMinimumHosts)
+        ? globalThis.Number(object.successRateMinimumHosts)
+        : isSet(object.success_rate_minimum_hosts)
+        ? globalThis.Number(object.success_rate_minimum_hosts)
+        : 0,
+      successRateRequestVolume: isSet(object.successRateRequestVolume)
+        ? globalThis.Number(object.successRateRequestVolume)
+        : isSet(object.success_rate_request_volume)
+        ? globalThis.Number(object.success_rate_request_volume)
+        : 0,
+      successRateStdevFactor: isSet(object.successRateStdevFactor)
+        ? globalThis.Number(object.successRateStdevFactor)
+        : isSet(object.success_rate_stdev_factor)
+        ? globalThis.Number(object.success_rate_stdev_factor)
+        : 0,
+    };
+  },
+
+  toJSON(message: OutlierPolicy): unknown {
+    const obj: any = {};
+    if (message.consecutiveErrors !== 0) {
+      obj.consecutiveErrors = Math.round(message.consecutiveErrors);
+    }
+    if (message.intervalMs !== 0) {
+      obj.intervalMs = Math.round(message.intervalMs);
+    }
+    if (message.baseEjectionMs !== 0) {
+      obj.baseEjectionMs = Math.round(message.baseEjectionMs);
+    }
+    if (message.maxEjectionMs !== 0) {
+      obj.maxEjectionMs = Math.round(message.maxEjectionMs);
+    }
+    if (message.maxEjectionPercent !== 0) {
+      obj.maxEjectionPercent = Math.round(message.maxEjectionPercent);
+    }
+    if (message.successRateMinimumHosts !== 0) {
+      obj.successRateMinimumHosts = Math.round(message.successRateMinimumHosts);
+    }
+    if (message.successRateRequestVolume !== 0) {
+      obj.successRateRequestVolume = Math.round(message.successRateRequestVolume);
+    }
+    if (message.successRateStdevFactor !== 0) {
+      obj.successRateStdevFactor = floatToJson(message.successRateStdevFactor);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OutlierPolicy>, I>>(base?: I): OutlierPolicy {
+    return OutlierPolicy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OutlierPolicy>, I>>(object: I): OutlierPolicy {
+    const message = createBaseOutlierPolicy();
+    message.consecutiveErrors = object.consecutiveErrors ?? 0;
+    message.intervalMs = object.intervalMs ?? 0;
+    message.baseEjectionMs = object.baseEjectionMs ?? 0;
+    message.maxEjectionMs = object.maxEjectionMs ?? 0;
+    message.maxEjectionPercent = object.maxEjectionPercent ?? 0;
+    message.successRateMinimumHosts = object.successRateMinimumHosts ?? 0;
+    message.successRateRequestVolume = object.successRateRequestVolume ?? 0;
+    message.successRateStdevFactor = object.successRateStdevFactor ?? 0;
+    return message;
+  },
+};
+
+function createBaseHedgingPolicy(): HedgingPolicy {
+  return { maxAttempts: 0, delayMs: 0, nonFatalCodes: [], methods: [] };
+}
+
+export const HedgingPolicy: MessageFns<HedgingPolicy> = {
+  encode(message: HedgingPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxAttempts !== 0) {
+      writer.uint32(8).uint32(message.maxAttempts);
+    }
+    if (message.delayMs !== 0) {
+      writer.uint32(16).uint32(message.delayMs);
+    }
+    for (const v of message.nonFatalCodes) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.methods) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HedgingPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHedgingPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxAttempts = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.delayMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nonFatalCodes.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.methods.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HedgingPolicy {
+    return {
+      maxAttempts: isSet(object.maxAttempts)
+        ? globalThis.Number(object.maxAttempts)
+        : isSet(object.max_attempts)
+        ? globalThis.Number(object.max_attempts)
+        : 0,
+      delayMs: isSet(object.delayMs)
+        ? globalThis.Number(object.delayMs)
+        : isSet(object.delay_ms)
+        ? globalThis.Number(object.delay_ms)
+        : 0,
+      nonFatalCodes: globalThis.Array.isArray(object?.nonFatalCodes)
+        ? object.nonFatalCodes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.non_fatal_codes)
+        ? object.non_fatal_codes.map((e: any) => globalThis.String(e))
+        : [],
+      methods: globalThis.Array.isArray(object?.methods) ? object.methods.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: HedgingPolicy): unknown {
+    const obj: any = {};
+    if (message.maxAttempts !== 0) {
+      obj.maxAttempts = Math.round(message.maxAttempts);
+    }
+    if (message.delayMs !== 0) {
+      obj.delayMs = Math.round(message.delayMs);
+    }
+    if (message.nonFatalCodes?.length) {
+      obj.nonFatalCodes = message.nonFatalCodes;
+    }
+    if (message.methods?.length) {
+      obj.methods = message.methods;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HedgingPolicy>, I>>(base?: I): HedgingPolicy {
+    return HedgingPolicy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HedgingPolicy>, I>>(object: I): HedgingPolicy {
+    const message = createBaseHedgingPolicy();
+    message.maxAttempts = object.maxAttempts ?? 0;
+    message.delayMs = object.delayMs ?? 0;
+    message.nonFatalCodes = object.nonFatalCodes?.map((e) => e) || [];
+    message.methods = object.methods?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseDegradedResponse(): DegradedResponse {
+  return { enabled: false, payload: Buffer.alloc(0), message: undefined };
+}
+
+export const DegradedResponse: MessageFns<DegradedResponse> = {
+  encode(message: DegradedResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.enabled !== false) {
+      writer.uint32(8).bool(message.enabled);
+    }
+    if (message.payload.length !== 0) {
+      writer.uint32(18).bytes(message.payload);
+    }
+    if (message.message !== undefined) {
+      writer.uint32(26).bytes(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DegradedResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDegradedResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.payload = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DegradedResponse {
+    return {
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      payload: isSet(object.payload) ? Buffer.from(bytesFromBase64(object.payload)) : Buffer.alloc(0),
+      message: isSet(object.message) ? Buffer.from(bytesFromBase64(object.message)) : undefined,
+    };
+  },
+
+  toJSON(message: DegradedResponse): unknown {
+    const obj: any = {};
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    if (message.payload.length !== 0) {
+      obj.payload = base64FromBytes(message.payload);
+    }
+    if (message.message !== undefined) {
+      obj.message = base64FromBytes(message.message);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DegradedResponse>, I>>(base?: I): DegradedResponse {
+    return DegradedResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DegradedResponse>, I>>(object: I): DegradedResponse {
+    const message = createBaseDegradedResponse();
+    message.enabled = object.enabled ?? false;
+    message.payload = object.payload ?? Buffer.alloc(0);
+    message.message = object.message ?? undefined;
     return message;
   },
 };
@@ -877,6 +1539,14 @@ export const RateLimitPolicy: MessageFns<RateLimitPolicy> = {
     return message;
   },
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;

@@ -148,17 +148,27 @@ export interface Route {
   services: string[];
 }
 
-/** Circuit states the control plane decided for one engine's instances. Resource name: the engine name. */
+/**
+ * Circuit states the control plane decided for one engine, from what every router reported: an instance
+ * open on most reporting routers is open for all. Resource name: the engine name.
+ */
 export interface EngineCircuits {
   engine: string;
   instances: InstanceCircuit[];
+  /** The engine-wide breaker (instance_id empty). */
+  engineCircuit: InstanceCircuit | undefined;
 }
 
 export interface InstanceCircuit {
   instanceId: string;
   state: CircuitState;
-  /** Unix epoch milliseconds of the last transition. */
+  /** Unix epoch milliseconds of the last transition of this global state. */
   sinceMs: number;
+  /** Unix epoch milliseconds of the last manual reset; a router resets its own breaker when this grows. */
+  resetAtMs: number;
+  /** Routers whose latest report has the circuit open, and routers reporting it. */
+  openOn: number;
+  reporters: number;
 }
 
 function createBaseEngineCluster(): EngineCluster {
@@ -705,7 +715,7 @@ export const Route: MessageFns<Route> = {
 };
 
 function createBaseEngineCircuits(): EngineCircuits {
-  return { engine: "", instances: [] };
+  return { engine: "", instances: [], engineCircuit: undefined };
 }
 
 export const EngineCircuits: MessageFns<EngineCircuits> = {
@@ -715,6 +725,9 @@ export const EngineCircuits: MessageFns<EngineCircuits> = {
     }
     for (const v of message.instances) {
       InstanceCircuit.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.engineCircuit !== undefined) {
+      InstanceCircuit.encode(message.engineCircuit, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -748,6 +761,14 @@ export const EngineCircuits: MessageFns<EngineCircuits> = {
             message.instances.push(InstanceCircuit.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.engineCircuit = InstanceCircuit.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -766,6 +787,11 @@ export const EngineCircuits: MessageFns<EngineCircuits> = {
       instances: globalThis.Array.isArray(object?.instances)
         ? object.instances.map((e: any) => InstanceCircuit.fromJSON(e))
         : [],
+      engineCircuit: isSet(object.engineCircuit)
+        ? InstanceCircuit.fromJSON(object.engineCircuit)
+        : isSet(object.engine_circuit)
+        ? InstanceCircuit.fromJSON(object.engine_circuit)
+        : undefined,
     };
   },
 
@@ -777,6 +803,9 @@ export const EngineCircuits: MessageFns<EngineCircuits> = {
     if (message.instances?.length) {
       obj.instances = message.instances.map((e) => InstanceCircuit.toJSON(e));
     }
+    if (message.engineCircuit !== undefined) {
+      obj.engineCircuit = InstanceCircuit.toJSON(message.engineCircuit);
+    }
     return obj;
   },
 
@@ -787,12 +816,15 @@ export const EngineCircuits: MessageFns<EngineCircuits> = {
     const message = createBaseEngineCircuits();
     message.engine = object.engine ?? "";
     message.instances = object.instances?.map((e) => InstanceCircuit.fromPartial(e)) || [];
+    message.engineCircuit = (object.engineCircuit !== undefined && object.engineCircuit !== null)
+      ? InstanceCircuit.fromPartial(object.engineCircuit)
+      : undefined;
     return message;
   },
 };
 
 function createBaseInstanceCircuit(): InstanceCircuit {
-  return { instanceId: "", state: 0, sinceMs: 0 };
+  return { instanceId: "", state: 0, sinceMs: 0, resetAtMs: 0, openOn: 0, reporters: 0 };
 }
 
 export const InstanceCircuit: MessageFns<InstanceCircuit> = {
@@ -805,6 +837,15 @@ export const InstanceCircuit: MessageFns<InstanceCircuit> = {
     }
     if (message.sinceMs !== 0) {
       writer.uint32(24).uint64(message.sinceMs);
+    }
+    if (message.resetAtMs !== 0) {
+      writer.uint32(32).uint64(message.resetAtMs);
+    }
+    if (message.openOn !== 0) {
+      writer.uint32(40).uint32(message.openOn);
+    }
+    if (message.reporters !== 0) {
+      writer.uint32(48).uint32(message.reporters);
     }
     return writer;
   },
@@ -846,6 +887,30 @@ export const InstanceCircuit: MessageFns<InstanceCircuit> = {
             message.sinceMs = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.resetAtMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.openOn = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.reporters = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -871,6 +936,17 @@ export const InstanceCircuit: MessageFns<InstanceCircuit> = {
         : isSet(object.since_ms)
         ? globalThis.Number(object.since_ms)
         : 0,
+      resetAtMs: isSet(object.resetAtMs)
+        ? globalThis.Number(object.resetAtMs)
+        : isSet(object.reset_at_ms)
+        ? globalThis.Number(object.reset_at_ms)
+        : 0,
+      openOn: isSet(object.openOn)
+        ? globalThis.Number(object.openOn)
+        : isSet(object.open_on)
+        ? globalThis.Number(object.open_on)
+        : 0,
+      reporters: isSet(object.reporters) ? globalThis.Number(object.reporters) : 0,
     };
   },
 
@@ -885,6 +961,15 @@ export const InstanceCircuit: MessageFns<InstanceCircuit> = {
     if (message.sinceMs !== 0) {
       obj.sinceMs = Math.round(message.sinceMs);
     }
+    if (message.resetAtMs !== 0) {
+      obj.resetAtMs = Math.round(message.resetAtMs);
+    }
+    if (message.openOn !== 0) {
+      obj.openOn = Math.round(message.openOn);
+    }
+    if (message.reporters !== 0) {
+      obj.reporters = Math.round(message.reporters);
+    }
     return obj;
   },
 
@@ -896,6 +981,9 @@ export const InstanceCircuit: MessageFns<InstanceCircuit> = {
     message.instanceId = object.instanceId ?? "";
     message.state = object.state ?? 0;
     message.sinceMs = object.sinceMs ?? 0;
+    message.resetAtMs = object.resetAtMs ?? 0;
+    message.openOn = object.openOn ?? 0;
+    message.reporters = object.reporters ?? 0;
     return message;
   },
 };

@@ -25,6 +25,22 @@ export interface StreamReportsRequest {
   /** Length of the period these counts cover. */
   intervalMs: number;
   loads: InstanceLoad[];
+  /**
+   * Every engine-wide breaker that is not closed, by engine name, and engines whose breaker closed since
+   * the last report (state CLOSED).
+   */
+  engineCircuits: { [key: string]: CircuitReport };
+}
+
+export interface StreamReportsRequest_EngineCircuitsEntry {
+  key: string;
+  value: CircuitReport | undefined;
+}
+
+export interface CircuitReport {
+  state: CircuitState;
+  /** Unix epoch milliseconds of the router's last transition of this breaker. */
+  sinceMs: number;
 }
 
 export interface StreamReportsResponse {
@@ -45,6 +61,8 @@ export interface InstanceLoad {
   errorsByCode: { [key: string]: number };
   /** Named load metrics summed over the interval (LRS load_metric_stats, ORCA-style). */
   loadMetrics: { [key: string]: number };
+  /** Unix epoch milliseconds of the router's last transition of this instance's breaker. */
+  circuitSinceMs: number;
 }
 
 export interface InstanceLoad_ErrorsByCodeEntry {
@@ -65,7 +83,7 @@ export interface LatencySummary {
 }
 
 function createBaseStreamReportsRequest(): StreamReportsRequest {
-  return { nodeId: "", intervalMs: 0, loads: [] };
+  return { nodeId: "", intervalMs: 0, loads: [], engineCircuits: {} };
 }
 
 export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
@@ -79,6 +97,9 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
     for (const v of message.loads) {
       InstanceLoad.encode(v!, writer.uint32(26).fork()).join();
     }
+    globalThis.Object.entries(message.engineCircuits).forEach(([key, value]: [string, CircuitReport]) => {
+      StreamReportsRequest_EngineCircuitsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
     return writer;
   },
 
@@ -119,6 +140,17 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
             message.loads.push(InstanceLoad.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = StreamReportsRequest_EngineCircuitsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.engineCircuits[entry4.key] = entry4.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -144,6 +176,33 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
         ? globalThis.Number(object.interval_ms)
         : 0,
       loads: globalThis.Array.isArray(object?.loads) ? object.loads.map((e: any) => InstanceLoad.fromJSON(e)) : [],
+      engineCircuits: isObject(object.engineCircuits)
+        ? (globalThis.Object.entries(object.engineCircuits) as [string, any][]).reduce(
+          (acc: { [key: string]: CircuitReport }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: CircuitReport.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.engine_circuits)
+        ? (globalThis.Object.entries(object.engine_circuits) as [string, any][]).reduce(
+          (acc: { [key: string]: CircuitReport }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: CircuitReport.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -158,6 +217,15 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
     if (message.loads?.length) {
       obj.loads = message.loads.map((e) => InstanceLoad.toJSON(e));
     }
+    if (message.engineCircuits) {
+      const entries = globalThis.Object.entries(message.engineCircuits) as [string, CircuitReport][];
+      if (entries.length > 0) {
+        obj.engineCircuits = {};
+        entries.forEach(([k, v]) => {
+          obj.engineCircuits[k] = CircuitReport.toJSON(v);
+        });
+      }
+    }
     return obj;
   },
 
@@ -169,6 +237,193 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
     message.nodeId = object.nodeId ?? "";
     message.intervalMs = object.intervalMs ?? 0;
     message.loads = object.loads?.map((e) => InstanceLoad.fromPartial(e)) || [];
+    message.engineCircuits = (globalThis.Object.entries(object.engineCircuits ?? {}) as [string, CircuitReport][])
+      .reduce((acc: { [key: string]: CircuitReport }, [key, value]: [string, CircuitReport]) => {
+        if (value !== undefined) {
+          acc[key] = CircuitReport.fromPartial(value);
+        }
+        return acc;
+      }, {});
+    return message;
+  },
+};
+
+function createBaseStreamReportsRequest_EngineCircuitsEntry(): StreamReportsRequest_EngineCircuitsEntry {
+  return { key: "", value: undefined };
+}
+
+export const StreamReportsRequest_EngineCircuitsEntry: MessageFns<StreamReportsRequest_EngineCircuitsEntry> = {
+  encode(message: StreamReportsRequest_EngineCircuitsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      CircuitReport.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamReportsRequest_EngineCircuitsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamReportsRequest_EngineCircuitsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = CircuitReport.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamReportsRequest_EngineCircuitsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? CircuitReport.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: StreamReportsRequest_EngineCircuitsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = CircuitReport.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamReportsRequest_EngineCircuitsEntry>, I>>(
+    base?: I,
+  ): StreamReportsRequest_EngineCircuitsEntry {
+    return StreamReportsRequest_EngineCircuitsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamReportsRequest_EngineCircuitsEntry>, I>>(
+    object: I,
+  ): StreamReportsRequest_EngineCircuitsEntry {
+    const message = createBaseStreamReportsRequest_EngineCircuitsEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null)
+      ? CircuitReport.fromPartial(object.value)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCircuitReport(): CircuitReport {
+  return { state: 0, sinceMs: 0 };
+}
+
+export const CircuitReport: MessageFns<CircuitReport> = {
+  encode(message: CircuitReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== 0) {
+      writer.uint32(8).int32(message.state);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).uint64(message.sinceMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CircuitReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCircuitReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CircuitReport {
+    return {
+      state: isSet(object.state) ? circuitStateFromJSON(object.state) : 0,
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: CircuitReport): unknown {
+    const obj: any = {};
+    if (message.state !== 0) {
+      obj.state = circuitStateToJSON(message.state);
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CircuitReport>, I>>(base?: I): CircuitReport {
+    return CircuitReport.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CircuitReport>, I>>(object: I): CircuitReport {
+    const message = createBaseCircuitReport();
+    message.state = object.state ?? 0;
+    message.sinceMs = object.sinceMs ?? 0;
     return message;
   },
 };
@@ -257,6 +512,7 @@ function createBaseInstanceLoad(): InstanceLoad {
     circuit: 0,
     errorsByCode: {},
     loadMetrics: {},
+    circuitSinceMs: 0,
   };
 }
 
@@ -289,6 +545,9 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
     globalThis.Object.entries(message.loadMetrics).forEach(([key, value]: [string, number]) => {
       InstanceLoad_LoadMetricsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
+    if (message.circuitSinceMs !== 0) {
+      writer.uint32(80).uint64(message.circuitSinceMs);
+    }
     return writer;
   },
 
@@ -383,6 +642,14 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
             }
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.circuitSinceMs = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -466,6 +733,11 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
           {},
         )
         : {},
+      circuitSinceMs: isSet(object.circuitSinceMs)
+        ? globalThis.Number(object.circuitSinceMs)
+        : isSet(object.circuit_since_ms)
+        ? globalThis.Number(object.circuit_since_ms)
+        : 0,
     };
   },
 
@@ -510,6 +782,9 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
         });
       }
     }
+    if (message.circuitSinceMs !== 0) {
+      obj.circuitSinceMs = Math.round(message.circuitSinceMs);
+    }
     return obj;
   },
 
@@ -545,6 +820,7 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
       },
       {},
     );
+    message.circuitSinceMs = object.circuitSinceMs ?? 0;
     return message;
   },
 };

@@ -1,0 +1,54 @@
+import type { EngineSpec } from '../../model/engine';
+import type { ConfigStore } from '../../store/config-store';
+import type { CircuitBoard, EngineCircuitStatus } from '../circuits/circuit-board';
+import { AdminError } from './admin-error';
+
+/** Circuit-breaker operations of the admin API (gRPC ListCircuits / ResetCircuit, REST /circuit-breakers). */
+export class CircuitAdmin {
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly board: CircuitBoard,
+  ) {}
+
+  async list(engine?: string): Promise<EngineCircuitStatus[]> {
+    const specs = engine ? [await this.require(engine)] : await this.store.list();
+    return specs.map((s) => this.status(s));
+  }
+
+  /**
+   * Closes circuits by hand: one instance's, or (no instance) the engine-wide one and every instance's.
+   * Routers reset their own breakers when the next push reaches them.
+   */
+  async reset(engine: string, instanceId = ''): Promise<EngineCircuitStatus> {
+    const spec = await this.require(engine);
+    if (instanceId && !spec.instances.some((i) => i.id === instanceId))
+      throw new AdminError('NOT_FOUND', `engine "${engine}" has no instance "${instanceId}"`);
+    this.board.reset(engine, instanceId ? [instanceId] : spec.instances.map((i) => i.id), !instanceId);
+    return this.status(spec);
+  }
+
+  /** What a REST id names: an engine, or else the one engine holding an instance of that id. */
+  async resolve(id: string): Promise<{ engine: string; instanceId: string }> {
+    if (await this.store.get(id)) return { engine: id, instanceId: '' };
+    const holders = (await this.store.list()).filter((s) => s.instances.some((i) => i.id === id));
+    if (holders.length === 1) return { engine: holders[0].name, instanceId: id };
+    if (holders.length === 0) throw new AdminError('NOT_FOUND', `no engine and no instance named "${id}"`);
+    throw new AdminError(
+      'INVALID_ARGUMENT',
+      `instance "${id}" exists in engines ${holders.map((h) => `"${h.name}"`).join(', ')}; use /circuit-breakers/<engine>/instances/${id}/reset`,
+    );
+  }
+
+  private status(spec: EngineSpec): EngineCircuitStatus {
+    return this.board.status(
+      spec.name,
+      spec.instances.map((i) => i.id),
+    );
+  }
+
+  private async require(name: string): Promise<EngineSpec> {
+    const spec = await this.store.get(name);
+    if (!spec) throw new AdminError('NOT_FOUND', `engine "${name}" not found`);
+    return spec;
+  }
+}

@@ -1,0 +1,174 @@
+import {
+  CircuitState,
+  type EngineCircuits,
+  type InstanceCircuit,
+} from '../../../gen/nerve/discovery/v1/resources';
+import type { CircuitReport, InstanceLoad } from '../../../gen/nerve/report/v1/report';
+
+interface RouterView {
+  readonly state: CircuitState;
+  /** The router's own transition time (epoch ms). */
+  readonly sinceMs: number;
+  /** When the report arrived (this control plane's clock). */
+  readonly atMs: number;
+}
+
+/** One circuit's global state; `openOn`/`reporters` are as of the last change, so pushes stay stable. */
+interface GlobalCircuit {
+  state: CircuitState;
+  sinceMs: number;
+  resetAtMs: number;
+  openOn: number;
+  reporters: number;
+}
+
+/** A circuit as the admin API shows it: the global state, live counts and every router's view. */
+export interface CircuitStatus extends GlobalCircuit {
+  readonly instanceId: string;
+  readonly routers: Record<string, CircuitState>;
+}
+
+export interface EngineCircuitStatus {
+  readonly engine: string;
+  readonly engineCircuit: CircuitStatus;
+  readonly instances: CircuitStatus[];
+}
+
+const CLOSED = CircuitState.CIRCUIT_STATE_CLOSED;
+const OPEN = CircuitState.CIRCUIT_STATE_OPEN;
+const HALF_OPEN = CircuitState.CIRCUIT_STATE_HALF_OPEN;
+
+/**
+ * Aggregates the circuit states every router reports into global ones: a circuit open on more than half
+ * of the routers reporting it is OPEN for all (each router then opens its own once); open or probing on
+ * more than half, HALF_OPEN; otherwise CLOSED. A router's report stops counting after `staleAfterMs`.
+ * A manual reset closes the circuit at once, and an OPEN that a router entered before the reset is not
+ * counted (that router has not applied the reset yet). `onChange` runs when a global state changes.
+ */
+export class CircuitBoard {
+  private readonly reports = new Map<string, Map<string, RouterView>>();
+  private readonly global = new Map<string, GlobalCircuit>();
+
+  constructor(
+    private readonly staleAfterMs: number,
+    private readonly onChange: () => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** One router's report: instance circuits in its loads (LRS loads carry none), engine-wide ones by name. */
+  record(nodeId: string, loads: readonly InstanceLoad[], engines: Record<string, CircuitReport>): void {
+    const at = this.now();
+    const touched: string[] = [];
+    for (const l of loads) {
+      if (l.circuit === CircuitState.CIRCUIT_STATE_UNSPECIFIED) continue;
+      touched.push(
+        this.put(`${l.engine}/${l.instanceId}`, nodeId, {
+          state: l.circuit,
+          sinceMs: l.circuitSinceMs,
+          atMs: at,
+        }),
+      );
+    }
+    for (const [engine, c] of Object.entries(engines))
+      touched.push(this.put(`${engine}/`, nodeId, { state: c.state, sinceMs: c.sinceMs, atMs: at }));
+    if (this.recompute(touched)) this.onChange();
+  }
+
+  /** Forgets reports that went stale (a router went away) and recomputes. */
+  sweep(): void {
+    if (this.recompute([...this.reports.keys()])) this.onChange();
+  }
+
+  /** Closes the engine's circuits by hand: the engine-wide one and those of `instanceIds`. */
+  reset(engine: string, instanceIds: readonly string[], engineWide: boolean): void {
+    const at = this.now();
+    const keys = instanceIds.map((id) => `${engine}/${id}`);
+    if (engineWide) keys.push(`${engine}/`);
+    for (const key of keys) {
+      const g = this.entry(key);
+      g.resetAtMs = at;
+      if (g.state !== CLOSED) Object.assign(g, { state: CLOSED, sinceMs: at, openOn: 0 });
+    }
+    this.onChange();
+  }
+
+  /** The EngineCircuits resource for one engine: circuits with something to say (not closed, or reset). */
+  resource(engine: string): EngineCircuits {
+    const instances: InstanceCircuit[] = [];
+    let engineCircuit: InstanceCircuit | undefined;
+    for (const [key, g] of this.global) {
+      const slash = key.lastIndexOf('/');
+      if (key.slice(0, slash) !== engine || (g.state === CLOSED && g.resetAtMs === 0)) continue;
+      const c: InstanceCircuit = { instanceId: key.slice(slash + 1), ...g };
+      if (c.instanceId === '') engineCircuit = c;
+      else instances.push(c);
+    }
+    instances.sort((a, b) => (a.instanceId < b.instanceId ? -1 : 1));
+    return { engine, instances, engineCircuit };
+  }
+
+  status(engine: string, instanceIds: readonly string[]): EngineCircuitStatus {
+    return {
+      engine,
+      engineCircuit: this.statusOf(engine, ''),
+      instances: instanceIds.map((id) => this.statusOf(engine, id)),
+    };
+  }
+
+  private statusOf(engine: string, instanceId: string): CircuitStatus {
+    const key = `${engine}/${instanceId}`;
+    const g = this.global.get(key) ?? { state: CLOSED, sinceMs: 0, resetAtMs: 0, openOn: 0, reporters: 0 };
+    const routers: Record<string, CircuitState> = {};
+    for (const [node, v] of this.fresh(key)) routers[node] = v.state;
+    const counts = this.count(key, g.resetAtMs);
+    return { ...g, ...counts, instanceId, routers };
+  }
+
+  private put(key: string, nodeId: string, view: RouterView): string {
+    let byNode = this.reports.get(key);
+    if (!byNode) this.reports.set(key, (byNode = new Map()));
+    byNode.set(nodeId, view);
+    return key;
+  }
+
+  private entry(key: string): GlobalCircuit {
+    let g = this.global.get(key);
+    if (!g) this.global.set(key, (g = { state: CLOSED, sinceMs: 0, resetAtMs: 0, openOn: 0, reporters: 0 }));
+    return g;
+  }
+
+  private fresh(key: string): [string, RouterView][] {
+    const byNode = this.reports.get(key);
+    if (!byNode) return [];
+    const oldest = this.now() - this.staleAfterMs;
+    for (const [node, v] of byNode) if (v.atMs < oldest) byNode.delete(node);
+    if (byNode.size === 0) this.reports.delete(key);
+    return [...byNode];
+  }
+
+  private count(key: string, resetAtMs: number): { openOn: number; reporters: number; halfOpenOn: number } {
+    let openOn = 0;
+    let halfOpenOn = 0;
+    const views = this.fresh(key);
+    for (const [, v] of views) {
+      if (v.sinceMs < resetAtMs && v.state !== CLOSED) continue; // from before the reset
+      if (v.state === OPEN) openOn++;
+      else if (v.state === HALF_OPEN) halfOpenOn++;
+    }
+    return { openOn, halfOpenOn, reporters: views.length };
+  }
+
+  private recompute(keys: readonly string[]): boolean {
+    let changed = false;
+    for (const key of keys) {
+      const g = this.entry(key);
+      const { openOn, halfOpenOn, reporters } = this.count(key, g.resetAtMs);
+      const state =
+        2 * openOn > reporters ? OPEN : 2 * (openOn + halfOpenOn) > reporters ? HALF_OPEN : CLOSED;
+      if (state === g.state) continue;
+      Object.assign(g, { state, sinceMs: this.now(), openOn, reporters });
+      changed = true;
+    }
+    return changed;
+  }
+}

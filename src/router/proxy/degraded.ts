@@ -1,0 +1,49 @@
+import type { ServerHttp2Stream } from 'node:http2';
+import type { DegradedResponse } from '../../../gen/nerve/discovery/v1/policy';
+import { InvokeResponse } from '../../../gen/nerve/engine/v1/engine';
+
+const ENGINE_SERVICE_PREFIX = '/nerve.engine.v1.Engine/';
+
+/** A configured degraded response, framed once per config (gRPC length-prefixed messages). */
+export interface DegradedReply {
+  /** For nerve.engine.v1.Engine methods: an InvokeResponse carrying the configured payload. */
+  readonly invoke: Buffer;
+  /** For other methods, when configured. */
+  readonly other: Buffer | undefined;
+}
+
+function frame(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + message.length);
+  out[0] = 0; // not compressed
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, 5);
+  return out;
+}
+
+export function compileDegraded(engine: string, d: DegradedResponse | undefined): DegradedReply | undefined {
+  if (!d?.enabled) return undefined;
+  const invoke = InvokeResponse.encode({
+    payload: d.payload,
+    instanceId: '',
+    engine,
+    version: 'degraded',
+  }).finish();
+  return { invoke: frame(invoke), other: d.message === undefined ? undefined : frame(d.message) };
+}
+
+/**
+ * Answers the call with the degraded response (status OK, header x-nerve-degraded: true). False when
+ * none is configured for this method: the caller then gets UNAVAILABLE.
+ */
+export function respondDegraded(stream: ServerHttp2Stream, path: string, reply: DegradedReply): boolean {
+  const body = path.startsWith(ENGINE_SERVICE_PREFIX) ? reply.invoke : reply.other;
+  if (body === undefined || stream.closed || stream.headersSent) return false;
+  stream.on('error', () => undefined);
+  stream.respond(
+    { ':status': 200, 'content-type': 'application/grpc', 'x-nerve-degraded': 'true' },
+    { waitForTrailers: true },
+  );
+  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+  stream.end(body);
+  return true;
+}

@@ -64,7 +64,9 @@ export class ControlPlane {
     // A source that missed three reports in a row no longer counts.
     this.loads = new LoadStats(3 * Math.max(reportIntervalMs, lrsIntervalMs));
     this.healthChecker = new HealthChecker(logger, () => this.builder.request());
-    this.circuits = new CircuitBoard(3 * reportIntervalMs, () => this.builder.request());
+    // A router's view of a circuit counts for 10 s after its last report of it (routers report an
+    // instance only while calling it or while its circuit is not closed).
+    this.circuits = new CircuitBoard(Math.max(3 * reportIntervalMs, 10_000), () => this.builder.request());
     this.sweeper = setInterval(() => this.circuits.sweep(), reportIntervalMs).unref();
     this.builder = new SnapshotBuilder(
       store,

@@ -81,6 +81,13 @@ export class DemoEngine {
     this.health.addToServer(this.server);
   }
 
+  /** What grpc.health.v1 answers, whatever calls do: health checks that are wrong (panic-mode tests). */
+  setServing(serving: boolean): void {
+    const status = serving ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus('', status);
+    this.health.setStatus('nerve.engine.v1.Engine', status);
+  }
+
   /** Replaces the injected faults ({} for none). */
   setFaults(faults: Faults): void {
     this.faults = faults;

@@ -49,6 +49,7 @@ export function defaultPolicy(): EnginePolicy {
       windowMs: 0,
       slowCallRateThreshold: 100,
       maxOpenMs: 300_000,
+      engineFailureRateThreshold: 80,
     },
     fallbackEngines: [],
     healthCheck: { intervalMs: 5_000, timeoutMs: 1_000, healthyThreshold: 1, unhealthyThreshold: 2 },

@@ -41,6 +41,7 @@ const breakerSchema = z.strictObject({
   windowMs: count.optional(),
   slowCallRateThreshold: z.number().min(0).max(100).optional(),
   maxOpenMs: count.optional(),
+  engineFailureRateThreshold: z.number().min(0).max(100).optional(),
 });
 const outlierSchema = z.strictObject({
   consecutiveErrors: count.optional(),

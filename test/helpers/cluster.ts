@@ -6,7 +6,11 @@ import {
   type AddInstanceResponse,
   type GetEngineRequest,
   type GetEngineResponse,
+  type ListCircuitsRequest,
+  type ListCircuitsResponse,
   type RemoveInstanceRequest,
+  type ResetCircuitRequest,
+  type ResetCircuitResponse,
   type RemoveInstanceResponse,
   type SetInstanceWeightRequest,
   type SetInstanceWeightResponse,
@@ -35,6 +39,8 @@ export interface EngineGroup {
 export class TestCluster {
   readonly engines = new Map<string, DemoEngine>();
   private readonly clients: grpc.Client[] = [];
+  /** Routers added by `addRouter`, besides the first. */
+  readonly routers: Router[] = [];
 
   private constructor(
     readonly cp: ControlPlane,
@@ -127,6 +133,10 @@ export class TestCluster {
         unary<AddInstanceRequest, AddInstanceResponse>(c.addInstance.bind(c), r),
       removeInstance: (r: RemoveInstanceRequest) =>
         unary<RemoveInstanceRequest, RemoveInstanceResponse>(c.removeInstance.bind(c), r),
+      resetCircuit: (r: ResetCircuitRequest) =>
+        unary<ResetCircuitRequest, ResetCircuitResponse>(c.resetCircuit.bind(c), r),
+      listCircuits: (r: ListCircuitsRequest) =>
+        unary<ListCircuitsRequest, ListCircuitsResponse>(c.listCircuits.bind(c), r),
     };
   }
 
@@ -142,8 +152,35 @@ export class TestCluster {
     return [...ids].sort();
   }
 
+  /** Another router on the same control plane, in sync with it. */
+  async addRouter(id: string): Promise<Router> {
+    const router = await new Router({
+      controlPlanes: [`127.0.0.1:${this.cp.port}`],
+      id,
+      host: '127.0.0.1',
+      port: 0,
+      adminPort: 0,
+      logger,
+      reportIntervalMs: 200,
+    }).start();
+    this.routers.push(router);
+    await waitFor(() => {
+      const types = this.cp.ads.clients().find((c) => c.nodeId === id)?.types ?? [];
+      return types.length === 3 && types.every((t) => t.inSync);
+    }, `router ${id} in sync with the control plane`);
+    return router;
+  }
+
+  /** A client of a given router's ingress. */
+  clientOf(router: Router): EngineClient {
+    const c = new EngineClient(`127.0.0.1:${router.port}`, grpc.credentials.createInsecure());
+    this.clients.push(c);
+    return c;
+  }
+
   async stop(): Promise<void> {
     for (const c of this.clients) c.close();
+    await Promise.all(this.routers.map((r) => r.stop(500)));
     await this.router.stop(1_000);
     await this.api.close();
     await this.cp.stop(1_000);

@@ -26,6 +26,7 @@ function breaker(policy: Partial<Parameters<typeof breakerConfig>[0]> = {}, cloc
       windowMs: 0,
       slowCallRateThreshold: 0,
       maxOpenMs: 8_000,
+      engineFailureRateThreshold: 80,
       ...policy,
     }),
     (br, changed) => {

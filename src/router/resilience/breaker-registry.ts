@@ -24,6 +24,7 @@ export class BreakerRegistry {
   private readonly instances = new Map<string, CircuitBreaker>();
   private readonly engines = new Map<string, CircuitBreaker>();
   private readonly configs = new Map<string, BreakerConfig>();
+  private readonly policies = new Map<string, EnginePolicy | undefined>();
   /** Global OPEN transitions (since_ms) and resets (reset_at_ms) already applied, by key. */
   private readonly seenOpen = new Map<string, number>();
   private readonly seenReset = new Map<string, number>();
@@ -40,7 +41,8 @@ export class BreakerRegistry {
   configure(engine: string, policy: EnginePolicy | undefined): void {
     const config = breakerConfig(policy?.breaker);
     this.configs.set(engine, config);
-    this.engines.get(engine)?.configure(config);
+    this.policies.set(engine, policy);
+    this.engines.get(engine)?.configure(engineWide(config, policy));
     for (const [key, b] of this.instances) if (key.startsWith(`${engine}/`)) b.configure(config);
   }
 
@@ -69,6 +71,7 @@ export class BreakerRegistry {
         b.dispose();
         this.engines.delete(name);
         this.configs.delete(name);
+        this.policies.delete(name);
       }
   }
 
@@ -117,7 +120,8 @@ export class BreakerRegistry {
 
   private create(engine: string, instanceId: string): CircuitBreaker {
     const name = instanceId ? `engine "${engine}" instance "${instanceId}"` : `engine "${engine}"`;
-    const config = this.configs.get(engine) ?? breakerConfig(undefined);
+    const base = this.configs.get(engine) ?? breakerConfig(undefined);
+    const config = instanceId ? base : engineWide(base, this.policies.get(engine));
     return new CircuitBreaker(
       name,
       config,
@@ -132,4 +136,9 @@ export class BreakerRegistry {
       this.clock,
     );
   }
+}
+
+/** The engine-wide breaker judges failures by its own (higher) threshold; the rest is shared. */
+function engineWide(config: BreakerConfig, policy: EnginePolicy | undefined): BreakerConfig {
+  return { ...config, failureRateThreshold: policy?.breaker?.engineFailureRateThreshold ?? 80 };
 }

@@ -62,6 +62,12 @@ export interface BreakerPolicy {
   slowCallRateThreshold: number;
   /** The open time doubles on each trip in a row (open_ms, 2 × open_ms, …) up to this. */
   maxOpenMs: number;
+  /**
+   * Failure percentage over the window that opens the engine-wide breaker (every call to the engine,
+   * after retries), which sends calls to the fallback engines. Higher than the instances' threshold: one
+   * bad instance of two is the instance breaker's business, not a reason to abandon the engine.
+   */
+  engineFailureRateThreshold: number;
 }
 
 /**
@@ -574,6 +580,7 @@ function createBaseBreakerPolicy(): BreakerPolicy {
     windowMs: 0,
     slowCallRateThreshold: 0,
     maxOpenMs: 0,
+    engineFailureRateThreshold: 0,
   };
 }
 
@@ -611,6 +618,9 @@ export const BreakerPolicy: MessageFns<BreakerPolicy> = {
     }
     if (message.maxOpenMs !== 0) {
       writer.uint32(88).uint32(message.maxOpenMs);
+    }
+    if (message.engineFailureRateThreshold !== 0) {
+      writer.uint32(97).double(message.engineFailureRateThreshold);
     }
     return writer;
   },
@@ -716,6 +726,14 @@ export const BreakerPolicy: MessageFns<BreakerPolicy> = {
             message.maxOpenMs = reader.uint32();
             continue;
           }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.engineFailureRateThreshold = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -785,6 +803,11 @@ export const BreakerPolicy: MessageFns<BreakerPolicy> = {
         : isSet(object.max_open_ms)
         ? globalThis.Number(object.max_open_ms)
         : 0,
+      engineFailureRateThreshold: isSet(object.engineFailureRateThreshold)
+        ? globalThis.Number(object.engineFailureRateThreshold)
+        : isSet(object.engine_failure_rate_threshold)
+        ? globalThis.Number(object.engine_failure_rate_threshold)
+        : 0,
     };
   },
 
@@ -823,6 +846,9 @@ export const BreakerPolicy: MessageFns<BreakerPolicy> = {
     if (message.maxOpenMs !== 0) {
       obj.maxOpenMs = Math.round(message.maxOpenMs);
     }
+    if (message.engineFailureRateThreshold !== 0) {
+      obj.engineFailureRateThreshold = floatToJson(message.engineFailureRateThreshold);
+    }
     return obj;
   },
 
@@ -842,6 +868,7 @@ export const BreakerPolicy: MessageFns<BreakerPolicy> = {
     message.windowMs = object.windowMs ?? 0;
     message.slowCallRateThreshold = object.slowCallRateThreshold ?? 0;
     message.maxOpenMs = object.maxOpenMs ?? 0;
+    message.engineFailureRateThreshold = object.engineFailureRateThreshold ?? 0;
     return message;
   },
 };

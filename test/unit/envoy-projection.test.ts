@@ -63,6 +63,8 @@ const math = spec({
     },
     breaker: { failureRateThreshold: 40, minimumCalls: 15, openMs: 12_000, maxRequests: 64, maxPending: 32 },
     fallbackEngines: ['lite'],
+    panicThreshold: 30,
+    outlier: { baseEjectionMs: 12_000, maxEjectionMs: 60_000, successRateMinimumHosts: 4 },
   },
 });
 const lite = spec({ name: 'lite', instances: [{ id: 'l1', address: '10.0.2.1:7000' }] });
@@ -176,7 +178,7 @@ describe('Envoy projection of an engine', () => {
       type: 'EDS',
       eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: 'math/v2' },
       lb_policy: 'ROUND_ROBIN',
-      common_lb_config: { locality_weighted_lb_config: {} },
+      common_lb_config: { locality_weighted_lb_config: {}, healthy_panic_threshold: { value: 30 } },
       lrs_server: { self: {} },
       circuit_breakers: {
         thresholds: [
@@ -190,7 +192,13 @@ describe('Envoy projection of an engine', () => {
         failure_percentage_request_volume: { value: 15 },
         enforcing_failure_percentage: { value: 100 },
         max_ejection_percent: { value: 10 },
-        enforcing_success_rate: { value: 0 },
+        max_ejection_time: { seconds: 60 },
+        interval: { seconds: 10 },
+        enforcing_consecutive_5xx: { value: 100 },
+        enforcing_success_rate: { value: 100 },
+        success_rate_minimum_hosts: { value: 4 },
+        success_rate_request_volume: { value: 100 },
+        success_rate_stdev_factor: { value: 1900 },
       },
     });
     const options = (c.typed_extension_protocol_options as Record<string, unknown>)[

@@ -33,26 +33,41 @@ function circuitBreakers(spec: EngineSpec): EnvoyObject | undefined {
 }
 
 /**
- * Passive health from the breaker policy: Envoy's consecutive-5xx ejection plus failure-percentage
- * ejection at the policy's failure rate over its minimum volume; ejections last the policy's open time
- * (growing per ejection, as Envoy and gRFC A50 do).
+ * Passive health: the outlier policy's consecutive errors and success-rate ejection, plus the breaker
+ * policy's failure rate as Envoy's failure-percentage ejection (xDS clients have no per-host breaker; this
+ * is its nearest equivalent). Ejections start at the base time and grow per ejection (Envoy, gRFC A50).
  */
 function outlierDetection(spec: EngineSpec): EnvoyObject | undefined {
   const b = spec.policy.breaker;
-  if (!b || b.failureRateThreshold <= 0) return undefined;
-  return {
-    consecutive_5xx: { value: 5 },
-    interval: duration(10_000),
-    base_ejection_time: duration(Math.max(1, b.openMs)),
-    max_ejection_percent: { value: 10 },
-    failure_percentage_threshold: { value: Math.round(b.failureRateThreshold) },
-    enforcing_failure_percentage: { value: 100 },
-    failure_percentage_request_volume: { value: Math.max(1, b.minimumCalls) },
-    failure_percentage_minimum_hosts: { value: 1 },
-    // Success-rate ejection is on by default in Envoy's API; the policy speaks of a failure rate, so it is
-    // off. (grpc-js 1.14 also crashes running it with success_rate_minimum_hosts unset.)
-    enforcing_success_rate: { value: 0 },
+  const o = spec.policy.outlier;
+  const failurePercentage = b !== undefined && b.failureRateThreshold > 0;
+  const successRate = o !== undefined && o.successRateMinimumHosts > 0;
+  const consecutive = o === undefined ? 5 : o.consecutiveErrors;
+  if (!failurePercentage && !successRate && consecutive === 0) return undefined;
+  const od: EnvoyObject = {
+    interval: duration(o?.intervalMs || 10_000),
+    base_ejection_time: duration(o?.baseEjectionMs || 2_000),
+    max_ejection_time: duration(Math.max(o?.baseEjectionMs || 2_000, o?.maxEjectionMs || 30_000)),
+    max_ejection_percent: { value: o?.maxEjectionPercent ?? 10 },
+    // 0 turns the check off in Envoy; gRPC (A50) has no consecutive-errors check.
+    consecutive_5xx: { value: consecutive },
+    enforcing_consecutive_5xx: { value: consecutive > 0 ? 100 : 0 },
+    // Success-rate ejection is on by default in Envoy's API: set it off explicitly unless configured.
+    // (grpc-js 1.14 crashes running it with success_rate_minimum_hosts unset, so that is always set.)
+    enforcing_success_rate: { value: successRate ? 100 : 0 },
   };
+  if (successRate) {
+    od.success_rate_minimum_hosts = { value: o.successRateMinimumHosts };
+    od.success_rate_request_volume = { value: Math.max(1, o.successRateRequestVolume) };
+    od.success_rate_stdev_factor = { value: Math.round(o.successRateStdevFactor * 1000) };
+  }
+  if (failurePercentage) {
+    od.failure_percentage_threshold = { value: Math.round(b.failureRateThreshold) };
+    od.enforcing_failure_percentage = { value: 100 };
+    od.failure_percentage_request_volume = { value: Math.max(1, b.minimumCalls) };
+    od.failure_percentage_minimum_hosts = { value: 1 };
+  }
+  return od;
 }
 
 /**
@@ -83,6 +98,11 @@ export function cluster(spec: EngineSpec, version: string): EnvoyObject {
   // by locality weight; ring hash already weighs by locality × endpoint weight.
   if (sticky) c.ring_hash_lb_config = { hash_function: 'XX_HASH', minimum_ring_size: { value: 1024 } };
   else c.common_lb_config = { locality_weighted_lb_config: {} };
+  // Envoy panics below 50 % healthy unless told otherwise; Nerve's threshold (0: off) is explicit.
+  c.common_lb_config = {
+    ...(c.common_lb_config as EnvoyObject | undefined),
+    healthy_panic_threshold: { value: spec.policy.panicThreshold ?? 0 },
+  };
   const preferred = PREFERRED_POLICY[spec.policy.strategy];
   if (preferred) {
     // A policy list (gRFC A52): each client takes the first it supports. Envoy runs the preferred policy;

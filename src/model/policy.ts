@@ -67,7 +67,9 @@ export function defaultPolicy(): EnginePolicy {
       successRateRequestVolume: 100,
       successRateStdevFactor: 1.9,
     },
-    hedging: { maxAttempts: 1, delayMs: 0, nonFatalCodes: [], methods: [] },
+    // Off until methods are listed (only idempotent methods may be hedged); a copy that fails with
+    // UNAVAILABLE lets the others go on, as gRFC A6's usual non-fatal code.
+    hedging: { maxAttempts: 1, delayMs: 0, nonFatalCodes: ['UNAVAILABLE'], methods: [] },
     degraded: undefined,
   };
 }

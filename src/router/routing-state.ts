@@ -7,7 +7,7 @@ import { BreakerRegistry } from './resilience/breaker-registry';
 import type { CircuitBreaker } from './resilience/circuit-breaker';
 import { OutlierDetector } from './resilience/outlier-detector';
 import { RetryBudget } from './resilience/retry-budget';
-import { compileRetry, type Retry } from './resilience/retry-policy';
+import { compileHedging, compileRetry, type Hedging, type Retry } from './resilience/retry-policy';
 import { compileDegraded, type DegradedReply } from './proxy/degraded';
 import type { RetryContext } from './proxy/forward';
 import { InstanceStats } from './stats/instance-stats';
@@ -18,14 +18,16 @@ export interface EngineEntry {
   picker: Picker;
   /** Deadline applied when the caller sets none (0: none). */
   readonly defaultTimeoutMs: number;
-  /** What a failed attempt may do (retry policy, budget, re-pick); undefined: no retries. */
-  readonly retry: RetryContext | undefined;
+  /** What a failed attempt may do, and where hedges go: retry policy (if any), budget, re-pick. */
+  readonly retry: RetryContext;
   /** Passive ejection of one of the engine's instances (outlier detection). */
   readonly eject: (endpoint: RoutableEndpoint, reason: string) => void;
   /** Instance failures in a row that eject it; 0: never. */
   readonly consecutiveErrors: number;
   /** The engine-wide circuit breaker. */
   readonly breaker: CircuitBreaker;
+  /** Hedging for the engine's idempotent methods; undefined: none. */
+  readonly hedging: Hedging | undefined;
   /** What callers get when nothing can serve, if configured. */
   readonly degraded: DegradedReply | undefined;
   /** Identifies the cluster's content, to keep the entry when an update leaves it unchanged. */
@@ -122,6 +124,7 @@ export class RoutingState {
         consecutiveErrors: cluster.policy?.outlier?.consecutiveErrors ?? 5,
         breaker: this.breakers.engine(cluster.name),
         degraded: compileDegraded(cluster.name, cluster.policy?.degraded),
+        hedging: compileHedging(cluster.policy?.hedging),
       });
     }
     this.engines = engines;
@@ -196,8 +199,7 @@ export class RoutingState {
   }
 
   /** Built once per config change, not per call. The budget outlives pushes, like the admission. */
-  private retryContext(engine: string, retry: Retry | undefined): RetryContext | undefined {
-    if (!retry) return undefined;
+  private retryContext(engine: string, retry: Retry | undefined): RetryContext {
     let budget = this.budgets.get(engine);
     if (!budget) this.budgets.set(engine, (budget = new RetryBudget()));
     return {

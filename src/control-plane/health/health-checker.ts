@@ -99,9 +99,13 @@ export class HealthChecker {
       target.inFlight = false;
       if (this.targets.get(target.key) !== target) return; // removed while in flight
       const ok = !err && response?.status === 'SERVING';
-      const error = err
-        ? `${grpc.status[err.code] ?? err.code}: ${err.details}`
-        : `status ${response?.status}`;
+      // The checker never cancels a check itself: CANCELLED means the instance's connection went away
+      // mid-check (grpc-js reports it so), which an operator reads as UNAVAILABLE.
+      const error = !err
+        ? `status ${response?.status}`
+        : err.code === grpc.status.CANCELLED
+          ? `UNAVAILABLE: connection lost during the check (${err.details})`
+          : `${grpc.status[err.code] ?? err.code}: ${err.details}`;
       const previous = target.state;
       target.state = recordCheck(
         previous,

@@ -1,25 +1,17 @@
 import * as http2 from 'node:http2';
 import type { RoutableEndpoint } from '../balancer/picker';
 import { backoffMs, type Retry } from '../resilience/retry-policy';
-import type { CircuitBreaker, Outcome } from '../resilience/circuit-breaker';
+import type { CircuitBreaker } from '../resilience/circuit-breaker';
 import type { RetryBudget } from '../resilience/retry-budget';
-import { isInstanceFailure } from '../stats/instance-stats';
+import { outcomeOf, REQUEST_PSEUDO, RESPONSE_PSEUDO, statusOf } from './call-outcome';
 import { Status, encodeGrpcMessage, respondError } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
 import { forwardHeaders } from './headers';
 import type { UpstreamPool } from './upstream-pool';
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
-const REQUEST_PSEUDO = [':method', ':path', ':authority', ':scheme'];
-const RESPONSE_PSEUDO = [':status'];
 /** Request bytes kept for replay; a call whose request grows past this is no longer retried. */
 const MAX_REPLAY_BYTES = 64 * 1024;
-
-function statusOf(headers: http2.IncomingHttpHeaders): number {
-  const raw = headers['grpc-status'];
-  const code = typeof raw === 'string' ? Number(raw) : NaN;
-  return Number.isInteger(code) ? code : Status.UNKNOWN;
-}
 
 /** What a call may do when an attempt fails before the response is committed. */
 export interface RetryContext {
@@ -312,10 +304,4 @@ class ForwardedCall {
   private where(): string {
     return `engine "${this.endpoint.engine}" instance "${this.endpoint.id}" at ${this.endpoint.address}`;
   }
-}
-
-/** How a breaker counts a status: the instance's fault, fine, or the caller's own cancel (not counted). */
-function outcomeOf(code: number): Outcome {
-  if (code === Status.CANCELLED) return 'ignored';
-  return isInstanceFailure(code) ? 'failure' : 'success';
 }

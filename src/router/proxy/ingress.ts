@@ -4,7 +4,8 @@ import type { RoutableEndpoint } from '../balancer/picker';
 import { CircuitState } from '../resilience/circuit-breaker';
 import { type EngineEntry, pickEndpoint, type RoutingState } from '../routing-state';
 import { respondDegraded } from './degraded';
-import { forward } from './forward';
+import { forward, type ForwardOptions } from './forward';
+import { hedge } from './hedged-call';
 import { Status, respondError } from './grpc-status';
 import type { UpstreamPool } from './upstream-pool';
 
@@ -161,7 +162,7 @@ export class Ingress {
         return;
       }
     }
-    forward(stream, headers, endpoint, {
+    const options: ForwardOptions = {
       defaultTimeoutMs: serving!.defaultTimeoutMs,
       pool: this.pool,
       waitedMs,
@@ -170,7 +171,11 @@ export class Ingress {
       eject: serving!.eject,
       consecutiveErrors: serving!.consecutiveErrors,
       engineBreaker: serving!.breaker,
-    });
+    };
+    const hedging = serving!.hedging;
+    if (hedging !== undefined && hedging.applies(headers[':path'] ?? ''))
+      hedge(stream, headers, endpoint, options, hedging);
+    else forward(stream, headers, endpoint, options);
     if (this.logger.isDebugEnabled())
       this.logger.debug('routed', { engine, instance: endpoint.id, path: headers[':path'], waitedMs });
   }

@@ -101,6 +101,11 @@ export class InstanceStats {
     }
   }
 
+  /** An attempt this router cancelled itself (a hedge that lost): no outcome, no latency, no error. */
+  abandoned(): void {
+    this.inFlight--;
+  }
+
   /** Calls and successes since the last take (outlier detection's success rate). */
   takeInterval(): { requests: number; successes: number } {
     const sample = { requests: this.intervalRequests, successes: this.intervalSuccesses };

@@ -1,0 +1,89 @@
+import * as grpc from '@grpc/grpc-js';
+import { compileHedging } from '../../src/router/resilience/retry-policy';
+import { invoke, invokeError, TestCluster } from '../helpers/cluster';
+
+describe('hedging (gRFC A6) for idempotent methods', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start([
+      {
+        name: 'hedged',
+        type: 'echo',
+        instances: 2,
+        policy: {
+          retry: { maxAttempts: 1 },
+          outlier: { consecutiveErrors: 0 },
+          breaker: { failureRateThreshold: 0, engineFailureRateThreshold: 0 },
+          hedging: { maxAttempts: 2, delayMs: 50, methods: ['/nerve.engine.v1.Engine/Invoke'] },
+        },
+      },
+    ]);
+  });
+  afterAll(async () => cluster?.stop());
+  afterEach(() => {
+    for (const e of cluster.engines.values()) e.setFaults({});
+  });
+
+  const stats = (id: string) => [...cluster.router.state.allStats()].find((s) => s.instanceId === id)!;
+
+  it('sends a second copy to another instance when the first is slow; the fast answer wins, the slow copy is cancelled', async () => {
+    const client = cluster.engineClient();
+    await invoke(client, 'hedged', 'echo', 'warm');
+    cluster.engines.get('hedged-1')!.setFaults({ delayMs: 3_000 });
+    const before = { errors: stats('hedged-1').totalErrors, requests: stats('hedged-1').totalRequests };
+    for (let i = 0; i < 6; i++) {
+      const started = Date.now();
+      const res = await invoke(client, 'hedged', 'echo', `call ${i}`);
+      expect(res.instanceId).toBe('hedged-2');
+      expect(res.payload.toString()).toBe(`call ${i}`);
+      expect(Date.now() - started).toBeLessThan(1_500); // not the slow instance's 3 s
+    }
+    // Copies that lost were cancelled by the router: not counted as calls or errors of hedged-1.
+    expect(stats('hedged-1').totalErrors).toBe(before.errors);
+    expect(stats('hedged-1').totalRequests).toBe(before.requests);
+    expect(stats('hedged-1').inFlight).toBe(0);
+  });
+
+  it('starts the next copy at once after a non-fatal status', async () => {
+    const client = cluster.engineClient();
+    cluster.engines.get('hedged-1')!.setFaults({ errorRate: 1, errorCode: grpc.status.UNAVAILABLE });
+    for (let i = 0; i < 6; i++)
+      expect((await invoke(client, 'hedged', 'echo', 'x')).instanceId).toBe('hedged-2');
+  });
+
+  it('passes a fatal status through at once (a copy that fails for the caller is not retried elsewhere)', async () => {
+    const client = cluster.engineClient();
+    cluster.engines.get('hedged-1')!.setFaults({ errorRate: 1, errorCode: grpc.status.INVALID_ARGUMENT });
+    cluster.engines.get('hedged-2')!.setFaults({ errorRate: 1, errorCode: grpc.status.INVALID_ARGUMENT });
+    const err = await invokeError(client, 'hedged', 'echo');
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+  });
+
+  it('reports the last failure when every copy failed', async () => {
+    const client = cluster.engineClient();
+    for (const id of ['hedged-1', 'hedged-2'])
+      cluster.engines.get(id)!.setFaults({ errorRate: 1, errorCode: grpc.status.UNAVAILABLE });
+    const err = await invokeError(client, 'hedged', 'echo');
+    expect(err.code).toBe(grpc.status.UNAVAILABLE);
+    expect(err.details).toMatch(
+      /^2 hedged copies failed; last: engine "hedged" instance "hedged-\d" at 127\.0\.0\.1:\d+: /,
+    );
+  });
+
+  it('hedges only the methods listed', () => {
+    const h = compileHedging({
+      maxAttempts: 3,
+      delayMs: 10,
+      nonFatalCodes: ['UNAVAILABLE'],
+      methods: ['/a.B/C', 'd.E/*'],
+    })!;
+    expect(['/a.B/C', '/a.B/X', '/d.E/Anything', '/d.EE/X'].map((p) => h.applies(p))).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
+    expect(compileHedging({ maxAttempts: 3, delayMs: 10, nonFatalCodes: [], methods: [] })).toBeUndefined();
+  });
+});

@@ -16,6 +16,20 @@ describe('engine spec validation', () => {
       draining: false,
     });
     expect(r.value.policy.strategy).toBe('round_robin');
+    expect(r.value.policy.panicThreshold).toBe(0);
+    expect(r.value.policy.hedging).toEqual({
+      maxAttempts: 1,
+      delayMs: 0,
+      nonFatalCodes: ['UNAVAILABLE'],
+      methods: [],
+    });
+    expect(r.value.policy.degraded).toBeUndefined();
+    expect(r.value.policy.breaker).toMatchObject({
+      windowMs: 0,
+      maxOpenMs: 300_000,
+      engineFailureRateThreshold: 80,
+    });
+    expect(r.value.policy.outlier).toMatchObject({ consecutiveErrors: 5, successRateMinimumHosts: 5 });
     expect(r.value.policy.healthCheck).toEqual({
       intervalMs: 5000,
       timeoutMs: 1000,
@@ -59,11 +73,50 @@ describe('engine spec validation', () => {
     ],
     [{ name: 'e', policy: { retry: { retryableCodes: ['OK'] } } }, 'policy.retry.retryableCodes[0]'],
     [{ name: 'e', colour: 'red' }, 'Unrecognized key: "colour"'],
+    [
+      { name: 'e', policy: { hedging: { methods: ['Invoke'] } } },
+      'policy.hedging.methods[0]: must be "/pkg.Service/Method" or "pkg.Service/*"',
+    ],
+    [{ name: 'e', policy: { hedging: { maxAttempts: 9 } } }, 'policy.hedging.maxAttempts'],
+    [
+      { name: 'e', policy: { degraded: { payload: 'a', payloadBase64: 'YQ==' } } },
+      'policy.degraded: set payload or payloadBase64, not both',
+    ],
+    [
+      { name: 'e', policy: { degraded: { messageBase64: 'not base64!' } } },
+      'policy.degraded.messageBase64: must be base64',
+    ],
+    [{ name: 'e', policy: { panicThreshold: 120 } }, 'policy.panicThreshold'],
+    [
+      { name: 'e', policy: { breaker: { slowCallRateThreshold: -1 } } },
+      'policy.breaker.slowCallRateThreshold',
+    ],
+    [{ name: 'e', policy: { outlier: { intervalMs: 5 } } }, 'policy.outlier.intervalMs'],
   ])('rejects %j with a message naming the field', (input, message) => {
     const r = parseEngineSpec(input);
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.errors.join('\n')).toContain(message);
+  });
+});
+
+describe('degraded responses in config', () => {
+  it('takes the payload as text or base64', () => {
+    const text = parseEngineSpec({ name: 'e', policy: { degraded: { payload: 'cached' } } });
+    const b64 = parseEngineSpec({
+      name: 'e',
+      policy: { degraded: { payloadBase64: 'AAE=', messageBase64: 'CgA=' } },
+    });
+    expect(text.ok && text.value.policy.degraded).toEqual({
+      enabled: true,
+      payload: Buffer.from('cached'),
+      message: undefined,
+    });
+    expect(b64.ok && b64.value.policy.degraded).toEqual({
+      enabled: true,
+      payload: Buffer.from([0, 1]),
+      message: Buffer.from([10, 0]),
+    });
   });
 });
 

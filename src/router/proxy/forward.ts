@@ -193,7 +193,7 @@ class ForwardedCall {
     }
     this.responded = true; // committed: from here on, no retry
     this.down.respond(forwardHeaders(responseHeaders, RESPONSE_PSEUDO), { waitForTrailers: true });
-    up.pipe(this.down);
+    relay(up, this.down);
   }
 
   private onUpstreamClose(up: http2.ClientHttp2Stream): void {
@@ -304,4 +304,20 @@ class ForwardedCall {
   private where(): string {
     return `engine "${this.endpoint.engine}" instance "${this.endpoint.id}" at ${this.endpoint.address}`;
   }
+}
+
+/**
+ * Response body frames to the caller as they come, with backpressure; the caller's end follows the
+ * instance's. Lighter than Readable.pipe, which sets up and tears down half a dozen listeners per call.
+ */
+export function relay(up: http2.ClientHttp2Stream, down: http2.ServerHttp2Stream): void {
+  up.on('data', (chunk: Buffer) => {
+    if (!down.write(chunk)) {
+      up.pause();
+      down.once('drain', () => up.resume());
+    }
+  });
+  up.once('end', () => {
+    if (!down.writableEnded) down.end();
+  });
 }

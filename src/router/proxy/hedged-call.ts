@@ -2,7 +2,7 @@ import * as http2 from 'node:http2';
 import type { RoutableEndpoint } from '../balancer/picker';
 import type { Hedging } from '../resilience/retry-policy';
 import { outcomeOf, REQUEST_PSEUDO, RESPONSE_PSEUDO, statusOf } from './call-outcome';
-import type { ForwardOptions } from './forward';
+import { type ForwardOptions, relay } from './forward';
 import { encodeGrpcMessage, respondError, Status } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
 import { forwardHeaders } from './headers';
@@ -170,7 +170,7 @@ class HedgedCall {
     this.winner = copy; // committed: the others are cancelled
     this.cancelOthers(copy);
     this.down.respond(forwardHeaders(headers, RESPONSE_PSEUDO), { waitForTrailers: true });
-    copy.up.pipe(this.down);
+    relay(copy.up, this.down);
   }
 
   private onUpstreamClose(copy: Copy): void {

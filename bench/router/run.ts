@@ -86,6 +86,21 @@ function procStats(pid: number): { cpuSeconds: number; rssMb: number } {
   return { cpuSeconds, rssMb: rssKb / 1024 };
 }
 
+function startBare(
+  upstream: string,
+): Promise<{ child: ChildProcessWithoutNullStreams; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, [join(__dirname, 'bare-proxy.mjs'), upstream]);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = /bare proxy on (\d+)/.exec(out);
+      if (match) resolve({ child, match });
+    });
+    child.once('exit', (code) => reject(new Error(`bare proxy exited with ${code}: ${out}`)));
+  });
+}
+
 async function main(): Promise<void> {
   console.log(
     `bench:router on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; ${SECONDS} s per measurement, medians of ${ROUNDS}`,
@@ -118,8 +133,11 @@ async function main(): Promise<void> {
     ],
     /ingress on 127\.0\.0\.1:(\d+)/,
   );
+  const bare = await startBare(engineAddress);
   const routerPid = router.child.pid!;
+  const barePid = bare.child.pid!;
   const direct = new EngineClient(engineAddress, grpc.credentials.createInsecure());
+  const bareClient = new EngineClient(`127.0.0.1:${bare.match[1]}`, grpc.credentials.createInsecure());
   const routed = new EngineClient(`127.0.0.1:${router.match[1]}`, grpc.credentials.createInsecure());
   const none = new grpc.Metadata();
   const viaRouter = new grpc.Metadata();
@@ -129,6 +147,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 200; i++) {
       await call(direct, none);
       await call(routed, viaRouter).catch(() => new Promise((r) => setTimeout(r, 20)));
+      await call(bareClient, none);
     }
     const r: Record<string, number[]> = {
       dp50: [],
@@ -139,6 +158,11 @@ async function main(): Promise<void> {
       rmax: [],
       cpuUs: [],
       rss: [],
+      bp50: [],
+      bp99: [],
+      bmax: [],
+      bareCpuUs: [],
+      bareRss: [],
     };
     for (let round = 0; round < ROUNDS; round++) {
       const d = await fixedRate(direct, none, 1000);
@@ -151,8 +175,16 @@ async function main(): Promise<void> {
       r.rp99.push(quantile(v, 0.99));
       r.cpuUs.push(((after.cpuSeconds - before.cpuSeconds) * 1e6) / v.length);
       r.rss.push(after.rssMb);
+      const bareBefore = procStats(barePid);
+      const b = await fixedRate(bareClient, none, 1000);
+      const bareAfter = procStats(barePid);
+      r.bp50.push(quantile(b, 0.5));
+      r.bp99.push(quantile(b, 0.99));
+      r.bareCpuUs.push(((bareAfter.cpuSeconds - bareBefore.cpuSeconds) * 1e6) / b.length);
+      r.bareRss.push(bareAfter.rssMb);
       r.dmax.push(await maxThroughput(direct, none, 64));
       r.rmax.push(await maxThroughput(routed, viaRouter, 64));
+      r.bmax.push(await maxThroughput(bareClient, none, 64));
     }
     const m = Object.fromEntries(Object.entries(r).map(([k, xs]) => [k, median(xs)]));
     console.log('at 1,000 rps            p50 ms    p99 ms');
@@ -161,11 +193,15 @@ async function main(): Promise<void> {
     console.log(
       `  added               ${(m.rp50 - m.dp50).toFixed(3).padStart(8)}  ${(m.rp99 - m.dp99).toFixed(3).padStart(8)}`,
     );
+    console.log(`  bare node:http2 proxy ${m.bp50.toFixed(3).padStart(6)}  ${m.bp99.toFixed(3).padStart(8)}`);
     console.log(
       `router CPU per request at 1,000 rps: ${m.cpuUs.toFixed(0)} µs; router process RSS: ${m.rss.toFixed(0)} MB`,
     );
     console.log(
-      `max throughput (64 concurrent): direct ${m.dmax.toFixed(0)}/s, through the router ${m.rmax.toFixed(0)}/s = ${((100 * m.rmax) / m.dmax).toFixed(0)} % of direct`,
+      `bare node:http2 proxy (the floor of any node:http2 router): ${m.bareCpuUs.toFixed(0)} µs per request, RSS ${m.bareRss.toFixed(0)} MB; Nerve router = ×${(m.cpuUs / m.bareCpuUs).toFixed(2)} its CPU`,
+    );
+    console.log(
+      `max throughput (64 concurrent): direct ${m.dmax.toFixed(0)}/s, through the router ${m.rmax.toFixed(0)}/s = ${((100 * m.rmax) / m.dmax).toFixed(0)} % of direct; bare proxy ${m.bmax.toFixed(0)}/s = ${((100 * m.bmax) / m.dmax).toFixed(0)} %`,
     );
     console.log(
       '\ngoals: ≤ 100 µs router CPU per request; added p50 ≤ 0.3 ms at 1,000 rps; ≥ 60 % of direct throughput; RSS ≤ 80 MB',
@@ -173,7 +209,8 @@ async function main(): Promise<void> {
   } finally {
     direct.close();
     routed.close();
-    for (const p of [router, cp, engine]) p.child.kill('SIGKILL');
+    bareClient.close();
+    for (const p of [router, cp, engine, bare]) p.child.kill('SIGKILL');
   }
 }
 

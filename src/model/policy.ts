@@ -36,6 +36,7 @@ export function defaultPolicy(): EnginePolicy {
       maxBackoffMs: 1_000,
       backoffMultiplier: 2,
       retryableCodes: ['UNAVAILABLE'],
+      perAttemptTimeoutMs: 0,
     },
     breaker: {
       failureRateThreshold: 50,

@@ -28,6 +28,7 @@ const retrySchema = z.strictObject({
   maxBackoffMs: count.optional(),
   backoffMultiplier: z.number().min(1).optional(),
   retryableCodes: z.array(z.enum(RETRYABLE_CODES)).optional(),
+  perAttemptTimeoutMs: count.optional(),
 });
 const breakerSchema = z.strictObject({
   failureRateThreshold: z.number().min(0).max(100).optional(),

@@ -70,6 +70,9 @@ class ForwardedCall {
   private attempts = 0;
   private retrying = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private attemptTimer: NodeJS.Timeout | undefined;
+  /** This attempt's deadline is the per-attempt timeout, shorter than what is left of the call's. */
+  private attemptCut = false;
   private endpoint!: RoutableEndpoint;
   private up: http2.ClientHttp2Stream | undefined;
   private attemptStarted = 0;
@@ -125,12 +128,19 @@ class ForwardedCall {
     this.attemptOver = false;
     this.upstreamError = '';
     endpoint.stats.started();
-    // Keep the caller's header as it is when nothing was spent here; otherwise send what is left.
-    if (
+    // Keep the caller's header as it is when nothing was spent here; otherwise send what is left, or the
+    // per-attempt timeout when that is shorter.
+    const perAttempt = this.options.retry?.retry?.perAttemptTimeoutMs ?? 0;
+    const left = this.deadlineAt - this.attemptStarted;
+    this.attemptCut =
+      perAttempt > 0 && perAttempt < left && this.attempts < this.options.retry!.retry!.maxAttempts;
+    if (this.attemptCut) {
+      this.out['grpc-timeout'] = formatGrpcTimeout(perAttempt);
+    } else if (
       Number.isFinite(this.deadlineAt) &&
       (this.attempts > 1 || this.options.waitedMs > 0 || !this.callerTimeout)
     ) {
-      this.out['grpc-timeout'] = formatGrpcTimeout(this.deadlineAt - this.attemptStarted);
+      this.out['grpc-timeout'] = formatGrpcTimeout(left);
     }
     let up: http2.ClientHttp2Stream;
     try {
@@ -151,6 +161,17 @@ class ForwardedCall {
       if (up === this.up) this.upstreamError = err.message;
     });
     up.on('close', () => this.onUpstreamClose(up));
+    if (this.attemptCut)
+      this.attemptTimer = setTimeout(() => this.onAttemptTimeout(up, perAttempt), perAttempt);
+  }
+
+  /** The per-attempt timeout passed without response headers: cancel this attempt, try another instance. */
+  private onAttemptTimeout(up: http2.ClientHttp2Stream, ms: number): void {
+    this.attemptTimer = undefined;
+    if (up !== this.up || this.responded || this.attemptOver || this.down.destroyed) return;
+    this.up = undefined; // its close is ours, not the instance failing
+    if (!up.closed) up.close(NGHTTP2_CANCEL);
+    this.attemptFailed(Status.DEADLINE_EXCEEDED, `no answer within the ${ms} ms per-attempt timeout`, true);
   }
 
   private onRequestData(chunk: Buffer): void {
@@ -178,7 +199,9 @@ class ForwardedCall {
     if (up !== this.up || this.down.destroyed) return;
     if (flags & NGHTTP2_FLAG_END_STREAM) {
       const code = statusOf(responseHeaders);
-      if (code !== Status.OK && this.mayRetry(code)) {
+      // The instance giving up at the per-attempt deadline we sent it is the per-attempt timeout too.
+      const timedOut = code === Status.DEADLINE_EXCEEDED && this.attemptCut;
+      if (code !== Status.OK && this.mayRetry(code, timedOut)) {
         const message = responseHeaders['grpc-message'];
         this.attemptFailed(
           code,
@@ -229,10 +252,10 @@ class ForwardedCall {
   }
 
   /** An attempt failed before the response was committed: retry it elsewhere, or tell the caller. */
-  private attemptFailed(code: number, why: string): void {
+  private attemptFailed(code: number, why: string, timedOut = false): void {
     this.finishAttempt(code);
     this.up = undefined;
-    const retryable = this.mayRetry(code);
+    const retryable = this.mayRetry(code, timedOut);
     const next = retryable ? this.options.retry!.repick(this.tried) : undefined;
     const delay = next ? backoffMs(this.options.retry!.retry!, this.attempts) : 0;
     const inTime = performance.now() + delay < this.deadlineAt;
@@ -257,11 +280,12 @@ class ForwardedCall {
     respondError(this.down, code, `${this.where()} failed before answering${attempts}: ${why}${notRetried}`);
   }
 
-  private mayRetry(code: number): boolean {
+  /** `timedOut`: the attempt hit its per-attempt timeout, which is always worth another instance. */
+  private mayRetry(code: number, timedOut = false): boolean {
     const r = this.options.retry?.retry;
     if (!r || !this.replayable || this.responded || this.attempts >= r.maxAttempts || this.down.destroyed)
       return false;
-    return code === Status.UNAVAILABLE || r.codes.has(code);
+    return timedOut || code === Status.UNAVAILABLE || r.codes.has(code);
   }
 
   private acquireRetry(): boolean {
@@ -274,6 +298,7 @@ class ForwardedCall {
   private finishAttempt(code: number): void {
     if (this.attemptOver) return;
     this.attemptOver = true;
+    clearTimeout(this.attemptTimer);
     const end = performance.now();
     const stats = this.endpoint.stats;
     const latency = end - this.attemptStarted;

@@ -17,6 +17,8 @@ export interface Retry {
   readonly maxBackoffMs: number;
   readonly multiplier: number;
   readonly codes: ReadonlySet<number>;
+  /** 0: none. */
+  readonly perAttemptTimeoutMs: number;
 }
 
 export function compileRetry(policy: RetryPolicy | undefined): Retry | undefined {
@@ -27,6 +29,7 @@ export function compileRetry(policy: RetryPolicy | undefined): Retry | undefined
     maxBackoffMs: Math.max(policy.initialBackoffMs, policy.maxBackoffMs),
     multiplier: Math.max(1, policy.backoffMultiplier || 2),
     codes: new Set(policy.retryableCodes.map((c) => CODES[c]).filter((c) => c !== undefined)),
+    perAttemptTimeoutMs: policy.perAttemptTimeoutMs ?? 0,
   };
 }
 

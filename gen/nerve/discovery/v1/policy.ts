@@ -41,6 +41,11 @@ export interface RetryPolicy {
   backoffMultiplier: number;
   /** gRPC status names, e.g. "UNAVAILABLE". */
   retryableCodes: string[];
+  /**
+   * An attempt without response headers after this long is cancelled and retried elsewhere (Envoy's
+   * per_try_timeout); the instance is sent this as its deadline. 0: attempts share the call's deadline.
+   */
+  perAttemptTimeoutMs: number;
 }
 
 export interface BreakerPolicy {
@@ -415,7 +420,14 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
 };
 
 function createBaseRetryPolicy(): RetryPolicy {
-  return { maxAttempts: 0, initialBackoffMs: 0, maxBackoffMs: 0, backoffMultiplier: 0, retryableCodes: [] };
+  return {
+    maxAttempts: 0,
+    initialBackoffMs: 0,
+    maxBackoffMs: 0,
+    backoffMultiplier: 0,
+    retryableCodes: [],
+    perAttemptTimeoutMs: 0,
+  };
 }
 
 export const RetryPolicy: MessageFns<RetryPolicy> = {
@@ -434,6 +446,9 @@ export const RetryPolicy: MessageFns<RetryPolicy> = {
     }
     for (const v of message.retryableCodes) {
       writer.uint32(42).string(v!);
+    }
+    if (message.perAttemptTimeoutMs !== 0) {
+      writer.uint32(48).uint32(message.perAttemptTimeoutMs);
     }
     return writer;
   },
@@ -491,6 +506,14 @@ export const RetryPolicy: MessageFns<RetryPolicy> = {
             message.retryableCodes.push(reader.string());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.perAttemptTimeoutMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -530,6 +553,11 @@ export const RetryPolicy: MessageFns<RetryPolicy> = {
         : globalThis.Array.isArray(object?.retryable_codes)
         ? object.retryable_codes.map((e: any) => globalThis.String(e))
         : [],
+      perAttemptTimeoutMs: isSet(object.perAttemptTimeoutMs)
+        ? globalThis.Number(object.perAttemptTimeoutMs)
+        : isSet(object.per_attempt_timeout_ms)
+        ? globalThis.Number(object.per_attempt_timeout_ms)
+        : 0,
     };
   },
 
@@ -550,6 +578,9 @@ export const RetryPolicy: MessageFns<RetryPolicy> = {
     if (message.retryableCodes?.length) {
       obj.retryableCodes = message.retryableCodes;
     }
+    if (message.perAttemptTimeoutMs !== 0) {
+      obj.perAttemptTimeoutMs = Math.round(message.perAttemptTimeoutMs);
+    }
     return obj;
   },
 
@@ -563,6 +594,7 @@ export const RetryPolicy: MessageFns<RetryPolicy> = {
     message.maxBackoffMs = object.maxBackoffMs ?? 0;
     message.backoffMultiplier = object.backoffMultiplier ?? 0;
     message.retryableCodes = object.retryableCodes?.map((e) => e) || [];
+    message.perAttemptTimeoutMs = object.perAttemptTimeoutMs ?? 0;
     return message;
   },
 };

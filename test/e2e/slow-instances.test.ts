@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { compileHedging } from '../../src/router/resilience/retry-policy';
 import { invoke, invokeError, TestCluster } from '../helpers/cluster';
 
-describe('hedging (gRFC A6) for idempotent methods', () => {
+describe('slow instances: hedging (gRFC A6) and per-attempt timeouts', () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {
@@ -16,6 +16,16 @@ describe('hedging (gRFC A6) for idempotent methods', () => {
           outlier: { consecutiveErrors: 0 },
           breaker: { failureRateThreshold: 0, engineFailureRateThreshold: 0 },
           hedging: { maxAttempts: 2, delayMs: 50, methods: ['/nerve.engine.v1.Engine/Invoke'] },
+        },
+      },
+      {
+        name: 'patient',
+        type: 'echo',
+        instances: 2,
+        policy: {
+          retry: { maxAttempts: 2, perAttemptTimeoutMs: 150, retryableCodes: ['UNAVAILABLE'] },
+          outlier: { consecutiveErrors: 0 },
+          breaker: { failureRateThreshold: 0, engineFailureRateThreshold: 0 },
         },
       },
     ]);
@@ -69,6 +79,29 @@ describe('hedging (gRFC A6) for idempotent methods', () => {
     expect(err.details).toMatch(
       /^2 hedged copies failed; last: engine "hedged" instance "hedged-\d" at 127\.0\.0\.1:\d+: /,
     );
+  });
+
+  it('cancels an attempt at its per-attempt timeout and retries it on another instance', async () => {
+    const client = cluster.engineClient();
+    cluster.engines.get('patient-1')!.setFaults({ delayMs: 3_000 });
+    for (let i = 0; i < 4; i++) {
+      const started = Date.now();
+      expect((await invoke(client, 'patient', 'echo', 'x')).instanceId).toBe('patient-2');
+      expect(Date.now() - started).toBeLessThan(1_500);
+    }
+    // Both instances slow: the last attempt has the rest of the call's deadline, and the caller hears why.
+    cluster.engines.get('patient-2')!.setFaults({ delayMs: 3_000 });
+    const md = new grpc.Metadata();
+    md.set('x-nerve-engine', 'patient');
+    const err = await new Promise<grpc.ServiceError>((resolve) =>
+      client.invoke(
+        { operation: 'echo', payload: Buffer.from('x'), metadata: {} },
+        md,
+        { deadline: Date.now() + 600 },
+        (e) => resolve(e!),
+      ),
+    );
+    expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
   });
 
   it('hedges only the methods listed', () => {

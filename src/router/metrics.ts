@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerLatencyHistogram } from './latency-metric';
 import type { AdsClient } from './xds/ads-client';
 import type { RoutingState } from './routing-state';
 import { CircuitState } from './resilience/circuit-breaker';
@@ -114,5 +115,6 @@ export function routerMetrics(state: RoutingState, ads: AdsClient, routerId: str
         this.inc({ type: typeUrl.split('.').pop()!, result: 'accepted' }, s.updates);
     },
   });
+  registerLatencyHistogram(registry, state);
   return registry;
 }

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { spawnSync } from 'node:child_process';
 import { CircuitState } from '../../gen/nerve/discovery/v1/resources';
 import type { Router } from '../../src/router/router';
 import { invoke, invokeError, spread, TestCluster } from '../helpers/cluster';
@@ -86,6 +87,23 @@ describe('circuit breakers', () => {
     expect(metrics).toMatch(
       /nerve_router_circuit_transitions_total\{engine="flaky",instance="flaky-1",state="open",router="test-router"\} 2/,
     );
+    expect(metrics).toMatch(
+      /nerve_router_request_duration_seconds_count\{engine="flaky",instance="flaky-2",router="test-router"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /nerve_router_request_duration_seconds_bucket\{engine="flaky",instance="flaky-2",le="\+Inf",router="test-router"\} [1-9]/,
+    );
+    // Prometheus's own linter accepts the page, but for three gauges prom-client's default metrics name
+    // with a _total suffix (its naming, kept so standard Node.js dashboards work).
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+    const complaints = (lint.stdout + lint.stderr)
+      .split('\n')
+      .filter(
+        (l) =>
+          l !== '' && !/^nerve_router_nodejs_active_(handles|requests|resources)_total non-counter/.test(l),
+      );
+    expect(complaints).toEqual([]);
+    expect(lint.error).toBeUndefined();
     // The control plane heard of it and shows it.
     await waitFor(async () => {
       const res = await fetch(`${cluster.apiBase}/circuit-breakers?engine=flaky`);

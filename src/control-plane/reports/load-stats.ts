@@ -1,4 +1,29 @@
 import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
+import { LATENCY_LAYOUT, quantileOf } from '../../model/latency-buckets';
+
+/** Marks histograms that cannot be added up (another layout, or a reporter without one: LRS). */
+const MIXED = 'mixed';
+
+/**
+ * Adds a report's histogram to the running sum. A report without calls adds nothing; one with calls but no
+ * histogram in the router layout (an LRS report) makes the sum MIXED: percentiles then fall back to the
+ * worst reporter's.
+ */
+function addHistogram(
+  sum: number[] | typeof MIXED | undefined,
+  load: InstanceLoad,
+): number[] | typeof MIXED | undefined {
+  if (sum === MIXED || load.requests === 0) return sum;
+  const l = load.latency;
+  if (!l || l.baseMs !== LATENCY_LAYOUT.baseMs || l.growth !== LATENCY_LAYOUT.growth) return MIXED;
+  const out = sum ?? [];
+  l.counts.forEach((n, i) => (out[i] = (out[i] ?? 0) + n));
+  return out;
+}
+
+function maxMs(fresh: readonly { value: InstanceLoad }[]): number {
+  return fresh.reduce((m, { value }) => Math.max(m, value.latency?.maxMs ?? 0), 0);
+}
 
 export interface LoadView {
   readonly requests: number;
@@ -66,6 +91,7 @@ export class LoadStats {
   view(engine: string, instanceId: string): LoadView | undefined {
     const fresh = this.instances.fresh(`${engine}/${instanceId}`);
     if (fresh.length === 0) return undefined;
+    let merged: number[] | typeof MIXED | undefined;
     let requests = 0,
       errors = 0,
       inFlight = 0,
@@ -79,9 +105,15 @@ export class LoadStats {
       inFlight += load.inFlight;
       p50Ms = Math.max(p50Ms, load.latency?.p50Ms ?? 0);
       p99Ms = Math.max(p99Ms, load.latency?.p99Ms ?? 0);
+      merged = addHistogram(merged, load);
       reportedAtMs = Math.max(reportedAtMs, atMs);
       for (const [name, v] of Object.entries(load.loadMetrics ?? {}))
         loadMetrics[name] = (loadMetrics[name] ?? 0) + v;
+    }
+    if (merged && merged !== MIXED) {
+      // Percentiles over every router's calls together, not the worst router's.
+      p50Ms = quantileOf(LATENCY_LAYOUT, merged, 0.5, maxMs(fresh));
+      p99Ms = quantileOf(LATENCY_LAYOUT, merged, 0.99, maxMs(fresh));
     }
     return { requests, errors, inFlight, p50Ms, p99Ms, reportedAtMs, loadMetrics };
   }

@@ -1,5 +1,6 @@
 import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
+import { bucketOf, LATENCY_BUCKETS, LATENCY_LAYOUT } from '../../model/latency-buckets';
 import { LatencyHistogram } from './latency-histogram';
 
 export const CODE_NAMES = [
@@ -58,6 +59,8 @@ export class InstanceStats {
   totalRequests = 0;
   totalErrors = 0;
   readonly latency = new LatencyHistogram();
+  /** Lifetime latencies (never reset), for Prometheus. */
+  readonly totalLatency = new LatencyHistogram();
   private readonly byCode = new Uint32Array(CODE_NAMES.length);
   /** Lifetime errors by status code (index = code), for Prometheus. */
   readonly totalByCode = new Float64Array(CODE_NAMES.length);
@@ -91,7 +94,9 @@ export class InstanceStats {
     this.inFlight--;
     this.requests++;
     this.totalRequests++;
-    this.latency.record(latencyMs);
+    const bucket = bucketOf(LATENCY_LAYOUT, latencyMs, LATENCY_BUCKETS);
+    this.latency.recordIn(bucket, latencyMs);
+    this.totalLatency.recordIn(bucket, latencyMs);
     if (code !== 0) {
       this.errors++;
       this.totalErrors++;
@@ -129,6 +134,9 @@ export class InstanceStats {
         maxMs: this.latency.maxMs,
         p50Ms: this.latency.quantile(0.5),
         p99Ms: this.latency.quantile(0.99),
+        baseMs: LATENCY_LAYOUT.baseMs,
+        growth: LATENCY_LAYOUT.growth,
+        counts: this.latency.trimmedCounts(),
       },
       circuit: CircuitState.CIRCUIT_STATE_CLOSED, // the reporter fills in the breaker's state
       circuitSinceMs: 0,

@@ -1,21 +1,23 @@
-const BASE_MS = 0.05;
-const GROWTH = 1.25;
-const BUCKETS = 64; // upper bounds from 0.05 ms to ~0.05·1.25^63 ≈ 62 s
-const LOG_GROWTH = Math.log(GROWTH);
+import { bucketOf, LATENCY_BUCKETS, LATENCY_LAYOUT, quantileOf } from '../../model/latency-buckets';
 
 /**
  * Latencies in fixed log-spaced buckets (≤ 25 % relative error): recording is one Math.log and an array
- * increment, with no allocation, so it can sit on the per-request path.
+ * increment, with no allocation, so it can sit on the per-request path. The layout is the one reports
+ * carry, so the control plane can add up histograms from every router.
  */
 export class LatencyHistogram {
-  private readonly counts = new Uint32Array(BUCKETS);
+  readonly counts = new Uint32Array(LATENCY_BUCKETS);
   count = 0;
   sumMs = 0;
   maxMs = 0;
 
   record(ms: number): void {
-    const i = ms <= BASE_MS ? 0 : Math.min(BUCKETS - 1, Math.ceil(Math.log(ms / BASE_MS) / LOG_GROWTH));
-    this.counts[i]++;
+    this.recordIn(bucketOf(LATENCY_LAYOUT, ms, LATENCY_BUCKETS), ms);
+  }
+
+  /** Records in a bucket already found (two histograms fed by one call share the Math.log). */
+  recordIn(bucket: number, ms: number): void {
+    this.counts[bucket]++;
     this.count++;
     this.sumMs += ms;
     if (ms > this.maxMs) this.maxMs = ms;
@@ -23,14 +25,14 @@ export class LatencyHistogram {
 
   /** The upper bound of the bucket holding quantile q (0..1); 0 when empty. */
   quantile(q: number): number {
-    if (this.count === 0) return 0;
-    const rank = Math.ceil(q * this.count);
-    let seen = 0;
-    for (let i = 0; i < BUCKETS; i++) {
-      seen += this.counts[i];
-      if (seen >= rank) return Math.min(BASE_MS * GROWTH ** i, this.maxMs);
-    }
-    return this.maxMs;
+    return this.count === 0 ? 0 : quantileOf(LATENCY_LAYOUT, this.counts, q, this.maxMs);
+  }
+
+  /** The counts up to the last non-empty bucket, for a report. */
+  trimmedCounts(): number[] {
+    let end = this.counts.length;
+    while (end > 0 && this.counts[end - 1] === 0) end--;
+    return Array.from(this.counts.subarray(0, end));
   }
 
   reset(): void {

@@ -80,6 +80,14 @@ export interface LatencySummary {
   maxMs: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * The interval's latencies as a histogram: bucket i counts calls of at most base_ms x growth^i ms (the
+   * last bucket also holds everything slower). Routers share one layout, so the control plane adds them
+   * up for percentiles across routers. Trailing empty buckets are left out.
+   */
+  baseMs: number;
+  growth: number;
+  counts: number[];
 }
 
 function createBaseStreamReportsRequest(): StreamReportsRequest {
@@ -1000,7 +1008,7 @@ export const InstanceLoad_LoadMetricsEntry: MessageFns<InstanceLoad_LoadMetricsE
 };
 
 function createBaseLatencySummary(): LatencySummary {
-  return { sumMs: 0, maxMs: 0, p50Ms: 0, p99Ms: 0 };
+  return { sumMs: 0, maxMs: 0, p50Ms: 0, p99Ms: 0, baseMs: 0, growth: 0, counts: [] };
 }
 
 export const LatencySummary: MessageFns<LatencySummary> = {
@@ -1016,6 +1024,19 @@ export const LatencySummary: MessageFns<LatencySummary> = {
     }
     if (message.p99Ms !== 0) {
       writer.uint32(33).double(message.p99Ms);
+    }
+    if (message.baseMs !== 0) {
+      writer.uint32(41).double(message.baseMs);
+    }
+    if (message.growth !== 0) {
+      writer.uint32(49).double(message.growth);
+    }
+    if (message.counts.length !== 0) {
+      writer.uint32(58).fork();
+      for (const v of message.counts) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -1065,6 +1086,40 @@ export const LatencySummary: MessageFns<LatencySummary> = {
             message.p99Ms = reader.double();
             continue;
           }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.baseMs = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.growth = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag === 56) {
+              message.counts.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 58) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.counts.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1099,6 +1154,15 @@ export const LatencySummary: MessageFns<LatencySummary> = {
         : isSet(object.p99_ms)
         ? globalThis.Number(object.p99_ms)
         : 0,
+      baseMs: isSet(object.baseMs)
+        ? globalThis.Number(object.baseMs)
+        : isSet(object.base_ms)
+        ? globalThis.Number(object.base_ms)
+        : 0,
+      growth: isSet(object.growth) ? globalThis.Number(object.growth) : 0,
+      counts: globalThis.Array.isArray(object?.counts)
+        ? object.counts.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -1116,6 +1180,15 @@ export const LatencySummary: MessageFns<LatencySummary> = {
     if (message.p99Ms !== 0) {
       obj.p99Ms = floatToJson(message.p99Ms);
     }
+    if (message.baseMs !== 0) {
+      obj.baseMs = floatToJson(message.baseMs);
+    }
+    if (message.growth !== 0) {
+      obj.growth = floatToJson(message.growth);
+    }
+    if (message.counts?.length) {
+      obj.counts = message.counts.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -1128,6 +1201,9 @@ export const LatencySummary: MessageFns<LatencySummary> = {
     message.maxMs = object.maxMs ?? 0;
     message.p50Ms = object.p50Ms ?? 0;
     message.p99Ms = object.p99Ms ?? 0;
+    message.baseMs = object.baseMs ?? 0;
+    message.growth = object.growth ?? 0;
+    message.counts = object.counts?.map((e) => e) || [];
     return message;
   },
 };

@@ -8,6 +8,7 @@ describe('retry policy (gRFC A6) and retry budget', () => {
     maxBackoffMs: 300,
     backoffMultiplier: 2,
     retryableCodes: ['UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'OK'],
+    perAttemptTimeoutMs: 0,
   })!;
 
   it('compiles codes to numbers, caps attempts at 5, and turns retries off at one attempt', () => {
@@ -20,6 +21,7 @@ describe('retry policy (gRFC A6) and retry budget', () => {
         maxBackoffMs: 1,
         backoffMultiplier: 2,
         retryableCodes: [],
+        perAttemptTimeoutMs: 0,
       }),
     ).toBeUndefined();
   });

@@ -9,7 +9,7 @@ import { OutlierDetector } from './resilience/outlier-detector';
 import { RetryBudget } from './resilience/retry-budget';
 import { compileHedging, compileRetry, type Hedging, type Retry } from './resilience/retry-policy';
 import { compileDegraded, type DegradedReply } from './proxy/degraded';
-import type { RetryContext } from './proxy/forward';
+import type { RetryContext } from './proxy/call-options';
 import { InstanceStats } from './stats/instance-stats';
 
 export interface EngineEntry {

@@ -82,6 +82,19 @@ describe('circuit board: global circuit states from router reports', () => {
     expect(board.resource('e').instances[0].state).toBe(OPEN);
   });
 
+  it('drops circuits nobody reports any more', () => {
+    board.record('r1', [load('i1', CLOSED)], {});
+    now = 2_000;
+    board.reset('e', ['i2'], false);
+    expect(board.resource('e').instances.map((c) => c.instanceId)).toEqual(['i2']);
+    now += 6_001;
+    changes = 0;
+    board.sweep();
+    expect(board.resource('e').instances).toEqual([]);
+    expect(board.status('e', ['i1'])).toMatchObject({ instances: [{ reporters: 0, state: CLOSED }] });
+    expect(changes).toBe(1); // the reset i2 left the pushed resource
+  });
+
   it('leaves out LRS loads, which carry no circuit', () => {
     board.record('grpc-client', [load('i1', CircuitState.CIRCUIT_STATE_UNSPECIFIED)], {});
     expect(board.status('e', ['i1']).instances[0].reporters).toBe(0);

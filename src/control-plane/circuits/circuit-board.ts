@@ -74,9 +74,19 @@ export class CircuitBoard {
     if (this.recompute(touched)) this.onChange();
   }
 
-  /** Forgets reports that went stale (a router went away) and recomputes. */
+  /**
+   * Forgets reports that went stale (a router went away) and recomputes. Circuits closed with no report
+   * left, and no reset within the staleness window, are dropped, so instances long gone cost nothing.
+   */
   sweep(): void {
-    if (this.recompute([...this.reports.keys()])) this.onChange();
+    let changed = this.recompute([...this.reports.keys()]);
+    const oldest = this.now() - this.staleAfterMs;
+    for (const [key, g] of this.global) {
+      if (g.state !== CLOSED || this.reports.has(key) || g.resetAtMs > oldest) continue;
+      this.global.delete(key);
+      changed ||= g.resetAtMs > 0; // it was in the pushed resource
+    }
+    if (changed) this.onChange();
   }
 
   /** Closes the engine's circuits by hand: the engine-wide one and those of `instanceIds`. */

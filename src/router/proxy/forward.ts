@@ -1,43 +1,16 @@
 import * as http2 from 'node:http2';
 import type { RoutableEndpoint } from '../balancer/picker';
-import { backoffMs, type Retry } from '../resilience/retry-policy';
-import type { CircuitBreaker } from '../resilience/circuit-breaker';
-import type { RetryBudget } from '../resilience/retry-budget';
+import { backoffMs } from '../resilience/retry-policy';
+import type { ForwardOptions } from './call-options';
 import { outcomeOf, REQUEST_PSEUDO, RESPONSE_PSEUDO, statusOf } from './call-outcome';
 import { Status, encodeGrpcMessage, respondError } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
 import { forwardHeaders } from './headers';
-import type { UpstreamPool } from './upstream-pool';
+import { relay } from './relay';
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 /** Request bytes kept for replay; a call whose request grows past this is no longer retried. */
 const MAX_REPLAY_BYTES = 64 * 1024;
-
-/** What a call may do when an attempt fails before the response is committed. */
-export interface RetryContext {
-  readonly retry: Retry | undefined;
-  readonly budget: RetryBudget;
-  /** Calls in flight for the engine (the budget is a share of them). */
-  inFlight(): number;
-  /** Another routable endpoint than those tried, or undefined. */
-  repick(tried: ReadonlySet<string>): RoutableEndpoint | undefined;
-}
-
-export interface ForwardOptions {
-  readonly defaultTimeoutMs: number;
-  readonly pool: UpstreamPool;
-  /** Time the call already spent queued in this router: it comes off the deadline. */
-  readonly waitedMs: number;
-  readonly retry?: RetryContext;
-  /** Outlier detection: stop picking this instance for a while (connection failure, errors in a row). */
-  readonly eject?: (endpoint: RoutableEndpoint, reason: string) => void;
-  /** Instance failures in a row that eject it (0: never). */
-  readonly consecutiveErrors?: number;
-  /** The engine-wide breaker: gets the call's final outcome. */
-  readonly engineBreaker?: CircuitBreaker;
-  /** Called once when the call is over, however it ended. */
-  readonly done?: () => void;
-}
 
 /**
  * Carries one call at the HTTP/2 stream level: request headers and body frames go up as they come,
@@ -329,20 +302,4 @@ class ForwardedCall {
   private where(): string {
     return `engine "${this.endpoint.engine}" instance "${this.endpoint.id}" at ${this.endpoint.address}`;
   }
-}
-
-/**
- * Response body frames to the caller as they come, with backpressure; the caller's end follows the
- * instance's. Lighter than Readable.pipe, which sets up and tears down half a dozen listeners per call.
- */
-export function relay(up: http2.ClientHttp2Stream, down: http2.ServerHttp2Stream): void {
-  up.on('data', (chunk: Buffer) => {
-    if (!down.write(chunk)) {
-      up.pause();
-      down.once('drain', () => up.resume());
-    }
-  });
-  up.once('end', () => {
-    if (!down.writableEnded) down.end();
-  });
 }

@@ -2,10 +2,11 @@ import * as http2 from 'node:http2';
 import type { RoutableEndpoint } from '../balancer/picker';
 import type { Hedging } from '../resilience/retry-policy';
 import { outcomeOf, REQUEST_PSEUDO, RESPONSE_PSEUDO, statusOf } from './call-outcome';
-import { type ForwardOptions, relay } from './forward';
+import type { ForwardOptions } from './call-options';
 import { encodeGrpcMessage, respondError, Status } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
 import { forwardHeaders } from './headers';
+import { relay } from './relay';
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 /** Request bytes kept to start new copies; past this, no more copies start (those running go on). */

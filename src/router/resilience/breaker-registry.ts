@@ -65,12 +65,16 @@ export class BreakerRegistry {
       if (!liveInstances.has(key)) {
         b.dispose();
         this.instances.delete(key);
+        this.seenOpen.delete(key);
+        this.seenReset.delete(key);
       }
     for (const [name, b] of this.engines)
       if (!liveEngines.has(name)) {
         b.dispose();
         this.engines.delete(name);
         this.configs.delete(name);
+        this.seenOpen.delete(`${name}/`);
+        this.seenReset.delete(`${name}/`);
         this.policies.delete(name);
       }
   }

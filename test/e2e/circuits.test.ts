@@ -152,11 +152,10 @@ describe('circuit breakers', () => {
       /^open on 2 of 3 routers \(control plane\); open for 60000 ms/,
     );
     const listed = await cluster.adminClient().listCircuits({ engine: 'held' });
-    expect(listed.engines[0].instances.find((i) => i.instanceId === 'held-2')).toMatchObject({
-      state: OPEN,
-      openOn: 2,
-      reporters: 3,
-    });
+    // Live counts: router-3 may already report the open it was pushed.
+    const held2 = listed.engines[0].instances.find((i) => i.instanceId === 'held-2')!;
+    expect(held2).toMatchObject({ state: OPEN, reporters: 3 });
+    expect(held2.openOn).toBeGreaterThanOrEqual(2);
 
     // A manual reset closes it everywhere, by instance id (REST) …
     cluster.engines.get('held-2')!.setFaults({});

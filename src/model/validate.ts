@@ -1,24 +1,20 @@
 import { z } from 'zod';
+import { isHostPort } from './address';
 import type { EngineSpec } from './engine';
 import { defaultPolicy, RETRYABLE_CODES, STRATEGIES } from './policy';
+
+export { isHostPort };
 
 /** Errors as values: config and API input are validated without throwing. */
 export type Result<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 
 const NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 const SERVICE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 
 const name = z
   .string()
   .regex(NAME, 'must be 1-63 lowercase letters, digits, ".", "_" or "-", starting and ending alphanumeric');
 const count = z.number().int().min(0);
-
-/** host:port with a port from 1 to 65535 (IPv6 hosts in brackets). */
-export function isHostPort(s: string): boolean {
-  const m = HOST_PORT.exec(s);
-  return m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536;
-}
 
 export const addressSchema = z.string().refine(isHostPort, 'must be host:port with a port from 1 to 65535');
 

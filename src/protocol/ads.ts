@@ -3,66 +3,9 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ENVOY_INCLUDE_DIRS } from './proto-paths';
 
 /** The shapes of Envoy's discovery messages as proto-loader hands them over (keepCase, defaults). */
-export interface Any {
-  type_url: string;
-  value: Buffer | Uint8Array;
-}
+export * from './ads-types';
+import { ADS_SERVICE, type AdsStream, type DeltaAdsStream } from './ads-types';
 
-export interface Node {
-  id: string;
-  cluster: string;
-  user_agent_name?: string;
-  user_agent_version?: string;
-}
-
-export interface Status {
-  code: number;
-  message: string;
-}
-
-export interface DiscoveryRequest {
-  version_info: string;
-  node: Node | null;
-  resource_names: string[];
-  type_url: string;
-  response_nonce: string;
-  error_detail: Status | null;
-}
-
-export interface DiscoveryResponse {
-  version_info: string;
-  resources: Any[];
-  type_url: string;
-  nonce: string;
-  control_plane?: { identifier: string };
-}
-
-export interface DeltaDiscoveryRequest {
-  node: Node | null;
-  type_url: string;
-  resource_names_subscribe: string[];
-  resource_names_unsubscribe: string[];
-  initial_resource_versions: Record<string, string>;
-  response_nonce: string;
-  error_detail: Status | null;
-}
-
-export interface DeltaResource {
-  name: string;
-  version: string;
-  resource: Any;
-}
-
-export interface DeltaDiscoveryResponse {
-  system_version_info: string;
-  resources: DeltaResource[];
-  type_url: string;
-  removed_resources: string[];
-  nonce: string;
-  control_plane?: { identifier: string };
-}
-
-export const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 export const ADS_PROTO = 'envoy/service/discovery/v3/ads.proto';
 
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -85,9 +28,6 @@ export function adsPackageDefinition(): protoLoader.PackageDefinition {
 export function adsServiceDefinition(): grpc.ServiceDefinition {
   return adsPackageDefinition()[ADS_SERVICE] as grpc.ServiceDefinition;
 }
-
-export type AdsStream = grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-export type DeltaAdsStream = grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
 
 interface AdsClient extends grpc.Client {
   StreamAggregatedResources(options?: grpc.CallOptions): AdsStream;

@@ -2,7 +2,7 @@ import {
   type EngineCluster as EngineClusterMessage,
   EngineCluster,
 } from '../../../gen/nerve/discovery/v1/resources';
-import { isHostPort } from '../../model/validate';
+import { isHostPort } from '../../model/address';
 import { ENGINE_CLUSTER_TYPE } from '../../protocol/type-urls';
 import { hasStrategy, strategyNames } from '../balancer/registry';
 import type { ResourceType } from './resource-type';

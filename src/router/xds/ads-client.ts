@@ -1,11 +1,7 @@
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger';
-import {
-  type AdsStream,
-  createAdsClient,
-  type DiscoveryRequest,
-  type DiscoveryResponse,
-  type Node,
-} from '../../protocol/ads';
+import type { AdsStream, DiscoveryRequest, DiscoveryResponse, Node } from '../../protocol/ads-types';
+import { openAdsStream } from './ads-codec';
 import { Backoff } from '../backoff';
 import type { ResourceType } from '../resources/resource-type';
 
@@ -36,7 +32,7 @@ export interface TypeState {
 export class AdsClient {
   readonly states = new Map<string, TypeState>();
   private stream: AdsStream | undefined;
-  private client: ReturnType<typeof createAdsClient> | undefined;
+  private client: grpc.Client | undefined;
   private next = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
@@ -63,8 +59,9 @@ export class AdsClient {
     if (this.stopped) return;
     const address = this.options.addresses[this.next++ % this.options.addresses.length];
     this.client?.close();
-    const client = (this.client = createAdsClient(address));
-    const stream = (this.stream = client.StreamAggregatedResources());
+    const { client, stream } = openAdsStream(address);
+    this.client = client;
+    this.stream = stream;
     let failed = false;
     const retry = (why: string) => {
       if (failed || this.stopped) return;

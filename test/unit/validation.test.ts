@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseConfigText } from '../../src/config/config-file';
 import { parseEngineSpec } from '../../src/model/validate';
 
@@ -150,5 +152,16 @@ describe('config file validation', () => {
   it('rejects unknown top-level settings', () => {
     const r = parseConfigText('xdsport: 1\n', 'c.yaml');
     expect(!r.ok && r.errors[0]).toContain('Unrecognized key: "xdsport"');
+  });
+});
+
+describe("the README's policy example", () => {
+  it('is a valid configuration', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const yaml = /```yaml\n(engines:\n  - name: pricing\n[\s\S]*?)```/.exec(readme)![1];
+    const fallback = '  - name: pricing-lite\n    instances: [{ id: l1, address: "10.0.0.3:7000" }]\n';
+    const r = parseConfigText(yaml + fallback, 'README.md');
+    expect(r.ok ? [] : r.errors).toEqual([]);
+    if (r.ok) expect(r.value.engines[0].policy.hedging?.methods).toHaveLength(2);
   });
 });

@@ -89,10 +89,23 @@ describe('circuit board: global circuit states from router reports', () => {
     expect(board.resource('e').instances.map((c) => c.instanceId)).toEqual(['i2']);
     now += 6_001;
     changes = 0;
-    board.sweep();
+    for (let i = 0; i < 10; i++) board.sweep(); // a full sweep every tenth
     expect(board.resource('e').instances).toEqual([]);
     expect(board.status('e', ['i1'])).toMatchObject({ instances: [{ reporters: 0, state: CLOSED }] });
     expect(changes).toBe(1); // the reset i2 left the pushed resource
+  });
+
+  it('recomputes only what a report changes', () => {
+    board.record('r1', [load('i1', OPEN)], {});
+    expect(changes).toBe(1);
+    // The same view again (routers report open circuits every interval): nothing to do, no push.
+    for (let i = 0; i < 5; i++) board.record('r1', [load('i1', OPEN)], {});
+    expect(changes).toBe(1);
+    // A new trip (another since) of the same router is a change of view, not of the global state.
+    board.record('r1', [load('i1', OPEN, 2)], {});
+    expect(changes).toBe(1);
+    board.record('r1', [load('i1', CLOSED, 3)], {});
+    expect(changes).toBe(2);
   });
 
   it('leaves out LRS loads, which carry no circuit', () => {

@@ -48,6 +48,9 @@ const HALF_OPEN = CircuitState.CIRCUIT_STATE_HALF_OPEN;
 export class CircuitBoard {
   private readonly reports = new Map<string, Map<string, RouterView>>();
   private readonly global = new Map<string, GlobalCircuit>();
+  /** Circuits some router sees open or probing (or globally not closed): what staleness can change. */
+  private readonly hot = new Set<string>();
+  private sweeps = 0;
 
   constructor(
     private readonly staleAfterMs: number,
@@ -55,36 +58,39 @@ export class CircuitBoard {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** One router's report: instance circuits in its loads (LRS loads carry none), engine-wide ones by name. */
+  /**
+   * One router's report: instance circuits in its loads (LRS loads carry none), engine-wide ones by name.
+   * Runs per report, so only views that changed (a new router, another state) are recomputed: a steady
+   * fleet reporting closed circuits costs a map update per instance.
+   */
   record(nodeId: string, loads: readonly InstanceLoad[], engines: Record<string, CircuitReport>): void {
     const at = this.now();
     const touched: string[] = [];
     for (const l of loads) {
       if (l.circuit === CircuitState.CIRCUIT_STATE_UNSPECIFIED) continue;
-      touched.push(
-        this.put(`${l.engine}/${l.instanceId}`, nodeId, {
-          state: l.circuit,
-          sinceMs: l.circuitSinceMs,
-          atMs: at,
-        }),
-      );
+      const key = `${l.engine}/${l.instanceId}`;
+      if (this.put(key, nodeId, l.circuit, l.circuitSinceMs, at)) touched.push(key);
     }
     for (const [engine, c] of Object.entries(engines))
-      touched.push(this.put(`${engine}/`, nodeId, { state: c.state, sinceMs: c.sinceMs, atMs: at }));
-    if (this.recompute(touched)) this.onChange();
+      if (this.put(`${engine}/`, nodeId, c.state, c.sinceMs, at)) touched.push(`${engine}/`);
+    if (touched.length > 0 && this.recompute(touched)) this.onChange();
   }
 
   /**
-   * Forgets reports that went stale (a router went away) and recomputes. Circuits closed with no report
-   * left, and no reset within the staleness window, are dropped, so instances long gone cost nothing.
+   * Forgets reports that went stale (a router went away) and recomputes the circuits that can change by
+   * it: those open or probing somewhere. Every tenth sweep also drops stale views of closed circuits, and
+   * circuits closed with no report left and no recent reset, so instances long gone cost nothing.
    */
   sweep(): void {
-    let changed = this.recompute([...this.reports.keys()]);
+    const full = ++this.sweeps % 10 === 0;
+    let changed = this.recompute(full ? [...this.reports.keys()] : [...this.hot]);
     const oldest = this.now() - this.staleAfterMs;
-    for (const [key, g] of this.global) {
-      if (g.state !== CLOSED || this.reports.has(key) || g.resetAtMs > oldest) continue;
-      this.global.delete(key);
-      changed ||= g.resetAtMs > 0; // it was in the pushed resource
+    if (full) {
+      for (const [key, g] of this.global) {
+        if (g.state !== CLOSED || this.reports.has(key) || g.resetAtMs > oldest) continue;
+        this.global.delete(key);
+        changed ||= g.resetAtMs > 0; // it was in the pushed resource
+      }
     }
     if (changed) this.onChange();
   }
@@ -134,11 +140,14 @@ export class CircuitBoard {
     return { ...g, ...counts, instanceId, routers };
   }
 
-  private put(key: string, nodeId: string, view: RouterView): string {
+  /** Records a router's view; true when it is new or differs from the router's last one. */
+  private put(key: string, nodeId: string, state: CircuitState, sinceMs: number, atMs: number): boolean {
     let byNode = this.reports.get(key);
     if (!byNode) this.reports.set(key, (byNode = new Map()));
-    byNode.set(nodeId, view);
-    return key;
+    const last = byNode.get(nodeId);
+    byNode.set(nodeId, { state, sinceMs, atMs });
+    if (state !== CLOSED) this.hot.add(key);
+    return last === undefined || last.state !== state || last.sinceMs !== sinceMs;
   }
 
   private entry(key: string): GlobalCircuit {
@@ -175,6 +184,7 @@ export class CircuitBoard {
       const { openOn, halfOpenOn, reporters } = this.count(key, g.resetAtMs);
       const state =
         2 * openOn > reporters ? OPEN : 2 * (openOn + halfOpenOn) > reporters ? HALF_OPEN : CLOSED;
+      if (state === CLOSED && openOn + halfOpenOn === 0) this.hot.delete(key);
       if (state === g.state) continue;
       Object.assign(g, { state, sinceMs: this.now(), openOn, reporters });
       changed = true;

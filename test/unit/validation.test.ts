@@ -158,7 +158,7 @@ describe('config file validation', () => {
 describe("the README's policy example", () => {
   it('is a valid configuration', () => {
     const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-    const yaml = /```yaml\n(engines:\n  - name: pricing\n[\s\S]*?)```/.exec(readme)![1];
+    const yaml = /```yaml\n(engines:\n {2}- name: pricing\n[\s\S]*?)```/.exec(readme)![1];
     const fallback = '  - name: pricing-lite\n    instances: [{ id: l1, address: "10.0.0.3:7000" }]\n';
     const r = parseConfigText(yaml + fallback, 'README.md');
     expect(r.ok ? [] : r.errors).toEqual([]);

@@ -5,7 +5,7 @@ import type { ForwardOptions } from './call-options';
 import { outcomeOf, REQUEST_PSEUDO, RESPONSE_PSEUDO, statusOf } from './call-outcome';
 import { Status, encodeGrpcMessage, respondError } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
-import { forwardHeaders } from './headers';
+import { passHeaders } from './headers';
 import { relay } from './relay';
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -63,7 +63,7 @@ class ForwardedCall {
     headers: http2.IncomingHttpHeaders,
     private readonly options: ForwardOptions,
   ) {
-    this.out = forwardHeaders(headers, REQUEST_PSEUDO);
+    this.out = passHeaders(headers, REQUEST_PSEUDO);
     const callerBudget = parseGrpcTimeout(headers['grpc-timeout']);
     this.callerTimeout = callerBudget !== undefined;
     const budget = callerBudget ?? (options.defaultTimeoutMs > 0 ? options.defaultTimeoutMs : undefined);
@@ -183,12 +183,12 @@ class ForwardedCall {
         return;
       }
       this.finishAttempt(code);
-      this.down.respond(forwardHeaders(responseHeaders, RESPONSE_PSEUDO), { endStream: true });
+      this.down.respond(passHeaders(responseHeaders, RESPONSE_PSEUDO), { endStream: true });
       this.complete(code);
       return;
     }
     this.responded = true; // committed: from here on, no retry
-    this.down.respond(forwardHeaders(responseHeaders, RESPONSE_PSEUDO), { waitForTrailers: true });
+    this.down.respond(passHeaders(responseHeaders, RESPONSE_PSEUDO), { waitForTrailers: true });
     relay(up, this.down);
   }
 
@@ -210,7 +210,7 @@ class ForwardedCall {
     if (this.trailers !== undefined) {
       const code = statusOf(this.trailers);
       this.finishAttempt(code);
-      this.down.sendTrailers(forwardHeaders(this.trailers, []));
+      this.down.sendTrailers(passHeaders(this.trailers, []));
       this.complete(code);
       return;
     }

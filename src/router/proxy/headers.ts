@@ -23,3 +23,14 @@ export function forwardHeaders(
   }
   return out;
 }
+
+/**
+ * Headers received from an HTTP/2 peer, passed on as they are when nothing in them must go, else copied
+ * without what must (`forwardHeaders`). A peer's header block holds only the pseudo-headers of its kind
+ * (nghttp2 rejects others), so only the connection-specific names need looking for: seven lookups
+ * instead of a copy of every header, three times per call.
+ */
+export function passHeaders(from: IncomingHttpHeaders, keepPseudo: readonly string[]): OutgoingHttpHeaders {
+  for (const name of HOP_BY_HOP) if (from[name] !== undefined) return forwardHeaders(from, keepPseudo);
+  return from as OutgoingHttpHeaders;
+}

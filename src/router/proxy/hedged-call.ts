@@ -5,7 +5,7 @@ import { outcomeOf, REQUEST_PSEUDO, RESPONSE_PSEUDO, statusOf } from './call-out
 import type { ForwardOptions } from './call-options';
 import { encodeGrpcMessage, respondError, Status } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
-import { forwardHeaders } from './headers';
+import { passHeaders } from './headers';
 import { relay } from './relay';
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
@@ -61,7 +61,7 @@ class HedgedCall {
     private readonly options: ForwardOptions,
     private readonly hedging: Hedging,
   ) {
-    this.out = forwardHeaders(headers, REQUEST_PSEUDO);
+    this.out = passHeaders(headers, REQUEST_PSEUDO);
     const budget =
       parseGrpcTimeout(headers['grpc-timeout']) ??
       (options.defaultTimeoutMs > 0 ? options.defaultTimeoutMs : undefined);
@@ -164,13 +164,13 @@ class HedgedCall {
         return;
       }
       this.cancelOthers(copy);
-      this.down.respond(forwardHeaders(headers, RESPONSE_PSEUDO), { endStream: true });
+      this.down.respond(passHeaders(headers, RESPONSE_PSEUDO), { endStream: true });
       this.complete(code);
       return;
     }
     this.winner = copy; // committed: the others are cancelled
     this.cancelOthers(copy);
-    this.down.respond(forwardHeaders(headers, RESPONSE_PSEUDO), { waitForTrailers: true });
+    this.down.respond(passHeaders(headers, RESPONSE_PSEUDO), { waitForTrailers: true });
     relay(copy.up, this.down);
   }
 
@@ -204,7 +204,7 @@ class HedgedCall {
     if (w.trailers !== undefined) {
       const code = statusOf(w.trailers);
       this.finishCopy(w, code);
-      this.down.sendTrailers(forwardHeaders(w.trailers, []));
+      this.down.sendTrailers(passHeaders(w.trailers, []));
       this.complete(code);
       return;
     }

@@ -47,6 +47,21 @@ describe('circuit breakers', () => {
       { name: 'fragile', type: 'echo', instances: 1, policy: { degraded: { payload: 'cached answer' } } },
       { name: 'panicky', type: 'echo', instances: 4, policy: { panicThreshold: 50 } },
       {
+        name: 'churn',
+        type: 'echo',
+        instances: 3,
+        policy: {
+          breaker: {
+            failureRateThreshold: 50,
+            minimumCalls: 5,
+            windowSize: 10,
+            openMs: 100,
+            halfOpenPermits: 2,
+          },
+          hedging: { maxAttempts: 2, delayMs: 5, methods: ['/nerve.engine.v1.Engine/Invoke'] },
+        },
+      },
+      {
         name: 'sr',
         type: 'echo',
         instances: 5,
@@ -252,6 +267,55 @@ describe('circuit breakers', () => {
     await waitFor(() => cluster.routable('panicky').length === 4, 'panic: all four in');
     const counts = await spread(client, 'panicky', 40);
     expect(Object.keys(counts).sort()).toEqual(['panicky-1', 'panicky-2', 'panicky-3', 'panicky-4']);
+  });
+
+  it('never leaves a circuit stuck: cancels, deadlines, hedges and failures during trips all give permits back', async () => {
+    const client = cluster.engineClient();
+    const md = new grpc.Metadata();
+    md.set('x-nerve-engine', 'churn');
+    cluster.engines
+      .get('churn-1')!
+      .setFaults({ errorRate: 0.8, errorCode: grpc.status.INTERNAL, delayMs: 3 });
+    cluster.engines.get('churn-2')!.setFaults({ delayMs: 8 });
+    const until = Date.now() + 1_500;
+    let calls = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, worker) => {
+        while (Date.now() < until) {
+          calls++;
+          await new Promise<void>((resolve) => {
+            const call = client.invoke(
+              { operation: 'echo', payload: Buffer.from('x'), metadata: {} },
+              md,
+              { deadline: Date.now() + 2 + ((calls * 7 + worker) % 30) },
+              () => resolve(),
+            );
+            if (calls % 5 === 0) setTimeout(() => call.cancel(), (calls % 4) + 1);
+          });
+        }
+      }),
+    );
+    expect(calls).toBeGreaterThan(200);
+    // It did go through trips and probes.
+    expect(
+      cluster.router.state.breakers.transitions.get('churn/churn-1/CIRCUIT_STATE_HALF_OPEN'),
+    ).toBeGreaterThan(0);
+    for (const id of ['churn-1', 'churn-2']) cluster.engines.get(id)!.setFaults({});
+    // Healthy again: every circuit of the engine closes, nothing is left in flight.
+    const breakers = ['churn-1', 'churn-2', 'churn-3'].map((id) =>
+      cluster.router.state.breakers.instance('churn', id),
+    );
+    await callUntil(
+      client,
+      'churn',
+      () =>
+        breakers.every((b) => b.state === CLOSED) &&
+        cluster.router.state.breakers.engine('churn').state === CLOSED,
+      'every churn circuit closed',
+    );
+    const stats = [...cluster.router.state.allStats()].filter((s) => s.engine === 'churn');
+    await waitFor(() => stats.every((s) => s.inFlight === 0), 'nothing in flight');
+    expect(cluster.router.state.admission('churn')!.inFlight).toBe(0);
   });
 
   it('ejects an instance whose success rate is far below its peers', async () => {

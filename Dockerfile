@@ -24,5 +24,5 @@ USER node
 EXPOSE 3000 18000 50051 9901
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.API_PORT||3000)+'/api/v1/nerve/health').then(r=>process.exit(r.status<500?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "bin/nerve.js"]
+ENTRYPOINT ["/app/bin/docker-entrypoint.sh"]
 CMD ["control-plane"]

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
@@ -63,6 +64,38 @@ describe('nerve demo', () => {
     expect(body.status).toBe('healthy');
     demo.child.kill('SIGTERM');
     expect((await demo.exited()).code).toBe(0);
+  });
+
+  it('the container entrypoint runs routers with a small V8 young generation, unless NODE_OPTIONS is set', async () => {
+    const entrypoint = join(__dirname, '..', '..', 'bin', 'docker-entrypoint.sh');
+    const run = (env: NodeJS.ProcessEnv) => {
+      const child = spawn(
+        'sh',
+        [entrypoint, 'router', '--control-plane', '127.0.0.1:1', '--port', '0', '--admin-port', '0'],
+        {
+          env: { ...env, LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      return new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (!out.includes('ready')) return;
+          // exec: the shell's pid is now node's.
+          const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+          child.kill('SIGTERM');
+          resolve(environ.find((e) => e.startsWith('NODE_OPTIONS=')) ?? '');
+        });
+        child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
+      });
+    };
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    expect(await run(env)).toBe('NODE_OPTIONS=--max-semi-space-size=2');
+    expect(await run({ ...env, NODE_OPTIONS: '--max-old-space-size=256' })).toBe(
+      'NODE_OPTIONS=--max-old-space-size=256',
+    );
   });
 
   it('rejects bad flags with a clear message and exit code 2', async () => {

@@ -254,6 +254,14 @@ describe('circuit breakers', () => {
     expect(response.payload.toString()).toBe('cached answer');
     expect(response).toMatchObject({ engine: 'fragile', version: 'degraded' });
     expect(headers.get('x-nerve-degraded')).toEqual(['true']);
+    // The REST view shows the configured bytes as base64.
+    const view = (await (await fetch(`${cluster.apiBase}/engines/fragile`)).json()) as {
+      engine: { policy: { degraded: unknown } };
+    };
+    expect(view.engine.policy.degraded).toEqual({
+      enabled: true,
+      payload: Buffer.from('cached answer').toString('base64'),
+    });
   });
 
   it('panics below the panic threshold: balances over every instance, healthy or not', async () => {

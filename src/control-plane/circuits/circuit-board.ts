@@ -50,6 +50,8 @@ export class CircuitBoard {
   private readonly global = new Map<string, GlobalCircuit>();
   /** Circuits some router sees open or probing (or globally not closed): what staleness can change. */
   private readonly hot = new Set<string>();
+  /** Per engine, the circuits its resource lists (not closed, or reset): snapshots read only these. */
+  private readonly notable = new Map<string, Set<string>>();
   private sweeps = 0;
 
   constructor(
@@ -89,6 +91,7 @@ export class CircuitBoard {
       for (const [key, g] of this.global) {
         if (g.state !== CLOSED || this.reports.has(key) || g.resetAtMs > oldest) continue;
         this.global.delete(key);
+        this.unmark(key);
         changed ||= g.resetAtMs > 0; // it was in the pushed resource
       }
     }
@@ -104,6 +107,7 @@ export class CircuitBoard {
       const g = this.entry(key);
       g.resetAtMs = at;
       if (g.state !== CLOSED) Object.assign(g, { state: CLOSED, sinceMs: at, openOn: 0 });
+      this.mark(key, g);
     }
     this.onChange();
   }
@@ -112,10 +116,11 @@ export class CircuitBoard {
   resource(engine: string): EngineCircuits {
     const instances: InstanceCircuit[] = [];
     let engineCircuit: InstanceCircuit | undefined;
-    for (const [key, g] of this.global) {
-      const slash = key.lastIndexOf('/');
-      if (key.slice(0, slash) !== engine || (g.state === CLOSED && g.resetAtMs === 0)) continue;
-      const c: InstanceCircuit = { instanceId: key.slice(slash + 1), ...g };
+    for (const key of this.notable.get(engine) ?? []) {
+      const c: InstanceCircuit = {
+        instanceId: key.slice(key.lastIndexOf('/') + 1),
+        ...this.global.get(key)!,
+      };
       if (c.instanceId === '') engineCircuit = c;
       else instances.push(c);
     }
@@ -148,6 +153,20 @@ export class CircuitBoard {
     byNode.set(nodeId, { state, sinceMs, atMs });
     if (state !== CLOSED) this.hot.add(key);
     return last === undefined || last.state !== state || last.sinceMs !== sinceMs;
+  }
+
+  private mark(key: string, g: GlobalCircuit): void {
+    if (g.state === CLOSED && g.resetAtMs === 0) return this.unmark(key);
+    const engine = key.slice(0, key.lastIndexOf('/'));
+    let keys = this.notable.get(engine);
+    if (!keys) this.notable.set(engine, (keys = new Set()));
+    keys.add(key);
+  }
+
+  private unmark(key: string): void {
+    const engine = key.slice(0, key.lastIndexOf('/'));
+    const keys = this.notable.get(engine);
+    if (keys?.delete(key) && keys.size === 0) this.notable.delete(engine);
   }
 
   private entry(key: string): GlobalCircuit {
@@ -187,6 +206,7 @@ export class CircuitBoard {
       if (state === CLOSED && openOn + halfOpenOn === 0) this.hot.delete(key);
       if (state === g.state) continue;
       Object.assign(g, { state, sinceMs: this.now(), openOn, reporters });
+      this.mark(key, g);
       changed = true;
     }
     return changed;

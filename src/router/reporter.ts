@@ -8,6 +8,7 @@ import {
 } from '../../gen/nerve/report/v1/report';
 import type { Logger } from '../observability/logger';
 import { Backoff } from './backoff';
+import { DEFAULT_KEEPALIVE, type Keepalive, keepaliveOptions } from './xds/keepalive';
 import type { RoutingState } from './routing-state';
 
 /**
@@ -32,6 +33,7 @@ export class Reporter {
     private readonly state: RoutingState,
     private readonly logger: Logger,
     private intervalMs = 2_000,
+    private readonly keepalive: Keepalive = DEFAULT_KEEPALIVE,
   ) {}
 
   start(): void {
@@ -102,7 +104,11 @@ export class Reporter {
     if (this.stopped) return;
     const address = this.addresses[this.next++ % this.addresses.length];
     this.client?.close();
-    const client = (this.client = new ReportServiceClient(address, grpc.credentials.createInsecure()));
+    const client = (this.client = new ReportServiceClient(
+      address,
+      grpc.credentials.createInsecure(),
+      keepaliveOptions(this.keepalive),
+    ));
     const stream = (this.stream = client.streamReports());
     let failed = false;
     const retry = (why: string) => {

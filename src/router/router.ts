@@ -10,6 +10,7 @@ import { engineClusterType } from './resources/engine-cluster';
 import { routeTableType } from './resources/route-table';
 import { RoutingState } from './routing-state';
 import { AdsClient } from './xds/ads-client';
+import type { Keepalive } from './xds/keepalive';
 
 export interface RouterOptions {
   /** Control-plane gRPC addresses (host:port); the router uses one at a time and fails over in turn. */
@@ -21,6 +22,8 @@ export interface RouterOptions {
   readonly adminPort: number;
   readonly logger: Logger;
   readonly reportIntervalMs?: number;
+  /** Pings on the control-plane streams (DEFAULT_KEEPALIVE: 20 s, 10 s to answer). */
+  readonly keepalive?: Keepalive;
 }
 
 const VERSION = '0.1.0';
@@ -57,6 +60,7 @@ export class Router {
         user_agent_version: VERSION,
       },
       logger,
+      keepalive: options.keepalive,
       types: [
         engineClusterType((clusters) => {
           this.state.applyClusters(clusters);
@@ -72,6 +76,7 @@ export class Router {
       this.state,
       logger,
       options.reportIntervalMs,
+      options.keepalive,
     );
     this.admin = createAdminServer(this.state, this.ads, routerMetrics(this.state, this.ads, options.id));
   }

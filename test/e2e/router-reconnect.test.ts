@@ -7,6 +7,7 @@ import { MemoryStore } from '../../src/store/memory-store';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import * as grpc from '@grpc/grpc-js';
 import { logger, spread } from '../helpers/cluster';
+import { TcpRelay } from '../helpers/tcp-relay';
 import { waitFor } from '../helpers/wait';
 
 /** A port nothing listens on: bound, then released. */
@@ -45,6 +46,38 @@ describe('router and control plane connection', () => {
   });
   afterAll(async () => {
     await Promise.all(engines.map((e) => e.stop(200)));
+  });
+
+  it('notices a control plane gone silent (keepalive) and fails over to the next listed one', async () => {
+    const silent = await startCp(0);
+    const other = await startCp(0);
+    const relay = await TcpRelay.start({ host: '127.0.0.1', port: silent.port });
+    const router = await new Router({
+      controlPlanes: [`127.0.0.1:${relay.port}`, `127.0.0.1:${other.port}`],
+      id: 'kr',
+      host: '127.0.0.1',
+      port: 0,
+      adminPort: 0,
+      logger,
+      keepalive: { timeMs: 300, timeoutMs: 300 },
+    }).start();
+    try {
+      await waitFor(
+        () => silent.ads.clients().some((c) => c.nodeId === 'kr'),
+        'the router on the first control plane',
+      );
+      relay.freeze(); // no reset, no FIN: only pings can tell
+      await waitFor(
+        () => other.ads.clients().some((c) => c.nodeId === 'kr'),
+        'failover to the second',
+        10_000,
+      );
+      expect(router.state.engine('echo')).toBeDefined();
+    } finally {
+      await router.stop(200);
+      await relay.close();
+      await Promise.all([silent.stop(200), other.stop(200)]);
+    }
   });
 
   it('tries the listed control planes in turn, keeps routing while none answers, and reconnects when one returns', async () => {

@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger';
 import type { AdsStream, DiscoveryRequest, DiscoveryResponse, Node } from '../../protocol/ads-types';
 import { openAdsStream } from './ads-codec';
+import { DEFAULT_KEEPALIVE, type Keepalive, keepaliveOptions } from './keepalive';
 import { Backoff } from '../backoff';
 import type { ResourceType } from '../resources/resource-type';
 
@@ -14,6 +15,7 @@ export interface AdsClientOptions {
   readonly logger: Logger;
   readonly types: readonly ResourceType<unknown>[];
   readonly onConnected?: (address: string) => void;
+  readonly keepalive?: Keepalive;
 }
 
 /** Status of one subscribed type, for the router's admin page and tests. */
@@ -59,7 +61,10 @@ export class AdsClient {
     if (this.stopped) return;
     const address = this.options.addresses[this.next++ % this.options.addresses.length];
     this.client?.close();
-    const { client, stream } = openAdsStream(address);
+    const { client, stream } = openAdsStream(
+      address,
+      keepaliveOptions(this.options.keepalive ?? DEFAULT_KEEPALIVE),
+    );
     this.client = client;
     this.stream = stream;
     let failed = false;

@@ -83,8 +83,11 @@ const STREAM_METHOD: grpc.MethodDefinition<DiscoveryRequest, DiscoveryResponse> 
 };
 
 /** A state-of-the-world ADS stream to `address`, with this codec; close the client when done. */
-export function openAdsStream(address: string): { client: grpc.Client; stream: AdsStream } {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+export function openAdsStream(
+  address: string,
+  options: grpc.ChannelOptions = {},
+): { client: grpc.Client; stream: AdsStream } {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), options);
   const stream = client.makeBidiStreamRequest(
     STREAM_METHOD.path,
     STREAM_METHOD.requestSerialize,

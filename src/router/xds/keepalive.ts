@@ -1,0 +1,24 @@
+import type { ChannelOptions } from '@grpc/grpc-js';
+
+/** How a router notices a control plane that went silent without closing its connection. */
+export interface Keepalive {
+  /** An HTTP/2 PING after this long without traffic. */
+  readonly timeMs: number;
+  /** No PING ACK within this: the connection is dead, the stream fails, the next address is tried. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * A control plane whose host died or whose network partitioned leaves the TCP connection open: without
+ * pings, a router would wait on its idle ADS stream for good and never fail over. 20 s + 10 s, below the
+ * usual 30 s+ idle timeouts of load balancers in between.
+ */
+export const DEFAULT_KEEPALIVE: Keepalive = { timeMs: 20_000, timeoutMs: 10_000 };
+
+export function keepaliveOptions(k: Keepalive): ChannelOptions {
+  return {
+    'grpc.keepalive_time_ms': k.timeMs,
+    'grpc.keepalive_timeout_ms': k.timeoutMs,
+    'grpc.keepalive_permit_without_calls': 1,
+  };
+}

@@ -8,7 +8,7 @@ import {
 } from '../../gen/nerve/report/v1/report';
 import type { Logger } from '../observability/logger';
 import { Backoff } from './backoff';
-import { DEFAULT_KEEPALIVE, type Keepalive, keepaliveOptions } from './xds/keepalive';
+import { DEFAULT_KEEPALIVE, type Keepalive, keepaliveOptions } from './keepalive';
 import type { RoutingState } from './routing-state';
 
 /**

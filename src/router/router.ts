@@ -10,7 +10,7 @@ import { engineClusterType } from './resources/engine-cluster';
 import { routeTableType } from './resources/route-table';
 import { RoutingState } from './routing-state';
 import { AdsClient } from './xds/ads-client';
-import type { Keepalive } from './xds/keepalive';
+import type { Keepalive } from './keepalive';
 
 export interface RouterOptions {
   /** Control-plane gRPC addresses (host:port); the router uses one at a time and fails over in turn. */
@@ -22,7 +22,7 @@ export interface RouterOptions {
   readonly adminPort: number;
   readonly logger: Logger;
   readonly reportIntervalMs?: number;
-  /** Pings on the control-plane streams (DEFAULT_KEEPALIVE: 20 s, 10 s to answer). */
+  /** Pings on idle control-plane and instance connections (DEFAULT_KEEPALIVE: 20 s, 10 s to answer). */
   readonly keepalive?: Keepalive;
 }
 
@@ -49,7 +49,7 @@ export class Router {
       logger.info(message, fields);
       if (message === 'circuit changed') this.reporter?.flushSoon();
     });
-    this.pool = new UpstreamPool(logger);
+    this.pool = new UpstreamPool(logger, options.keepalive);
     this.ingress = new Ingress(this.state, this.pool, logger);
     this.ads = new AdsClient({
       addresses: options.controlPlanes,

@@ -18,7 +18,12 @@ export class TcpRelay {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const relay = new TcpRelay(server, (server.address() as net.AddressInfo).port);
     server.on('connection', (down) => {
-      if (relay.frozen) return; // accepted, never answered
+      if (relay.frozen) {
+        // Accepted, never answered; kept so that close() can end it.
+        relay.sockets.add(down);
+        down.on('error', () => undefined);
+        return;
+      }
       const up = net.connect(target.port, target.host);
       for (const s of [down, up]) {
         relay.sockets.add(s);

@@ -1,5 +1,6 @@
 import * as http2 from 'node:http2';
 import type { Logger } from '../../observability/logger';
+import { DEFAULT_KEEPALIVE, type Keepalive } from '../keepalive';
 
 /**
  * One HTTP/2 session per instance address, shared by all calls (gRPC multiplexes). A session that closes,
@@ -8,7 +9,10 @@ import type { Logger } from '../../observability/logger';
 export class UpstreamPool {
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly keepalive: Keepalive = DEFAULT_KEEPALIVE,
+  ) {}
 
   session(address: string): http2.ClientHttp2Session {
     const existing = this.sessions.get(address);
@@ -23,9 +27,40 @@ export class UpstreamPool {
     });
     session.on('goaway', forget);
     session.on('close', forget);
+    // A connection gone silent (dead host, dropped NAT entry) would hold its calls until their deadlines
+    // and take new ones: every timeMs a PING goes out, and must come back within timeoutMs. (Node's
+    // session timeout fires once and is not re-armed by pings, so this is a timer of our own.)
+    const pinger = setInterval(() => this.ping(session, address), this.keepalive.timeMs).unref();
+    // A connect that never completes (black-holed address) fails its waiting calls after timeoutMs, so
+    // they are retried elsewhere instead of waiting for their deadlines.
+    const connecting = setTimeout(() => {
+      this.logger.warn('upstream connect timed out', { address, afterMs: this.keepalive.timeoutMs });
+      session.destroy(new Error(`connect to ${address} timed out after ${this.keepalive.timeoutMs} ms`));
+    }, this.keepalive.timeoutMs).unref();
+    session.once('connect', () => clearTimeout(connecting));
+    session.on('close', () => {
+      clearInterval(pinger);
+      clearTimeout(connecting);
+    });
     session.unref(); // the ingress server keeps the process alive, not idle upstream connections
     this.sessions.set(address, session);
     return session;
+  }
+
+  private ping(session: http2.ClientHttp2Session, address: string): void {
+    if (session.destroyed || session.connecting) return;
+    const timer = setTimeout(() => {
+      this.logger.warn('upstream connection silent; closing it', {
+        address,
+        afterMs: this.keepalive.timeoutMs,
+      });
+      session.destroy(new Error(`no PING answer from ${address} within ${this.keepalive.timeoutMs} ms`));
+    }, this.keepalive.timeoutMs).unref();
+    const sent = session.ping((err) => {
+      clearTimeout(timer);
+      if (err && !session.destroyed) session.destroy();
+    });
+    if (!sent) clearTimeout(timer);
   }
 
   /** Closes sessions to addresses not in `keep` (instances that left the config). */

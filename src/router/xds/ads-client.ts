@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger';
 import type { AdsStream, DiscoveryRequest, DiscoveryResponse, Node } from '../../protocol/ads-types';
 import { openAdsStream } from './ads-codec';
-import { DEFAULT_KEEPALIVE, type Keepalive, keepaliveOptions } from './keepalive';
+import { DEFAULT_KEEPALIVE, type Keepalive, keepaliveOptions } from '../keepalive';
 import { Backoff } from '../backoff';
 import type { ResourceType } from '../resources/resource-type';
 

@@ -1,6 +1,6 @@
 import type { ChannelOptions } from '@grpc/grpc-js';
 
-/** How a router notices a control plane that went silent without closing its connection. */
+/** How a router notices a control plane or instance that went silent without closing its connection. */
 export interface Keepalive {
   /** An HTTP/2 PING after this long without traffic. */
   readonly timeMs: number;

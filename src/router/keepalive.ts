@@ -22,3 +22,14 @@ export function keepaliveOptions(k: Keepalive): ChannelOptions {
     'grpc.keepalive_permit_without_calls': 1,
   };
 }
+
+/**
+ * Instance connections ping far less often: engines may run on gRPC C-core, whose servers by default
+ * answer pings more often than every 5 minutes without data with GOAWAY (too_many_pings). At this pace a
+ * connection a NAT or firewall dropped silently is still found and replaced; failing calls are the
+ * business of deadlines, outlier detection and breakers.
+ */
+export const UPSTREAM_KEEPALIVE: Keepalive = { timeMs: 330_000, timeoutMs: 20_000 };
+
+/** Envoy's connect_timeout default. */
+export const UPSTREAM_CONNECT_TIMEOUT_MS = 5_000;

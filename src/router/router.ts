@@ -22,7 +22,7 @@ export interface RouterOptions {
   readonly adminPort: number;
   readonly logger: Logger;
   readonly reportIntervalMs?: number;
-  /** Pings on idle control-plane and instance connections (DEFAULT_KEEPALIVE: 20 s, 10 s to answer). */
+  /** Pings on the control-plane streams (DEFAULT_KEEPALIVE: 20 s, 10 s to answer). */
   readonly keepalive?: Keepalive;
 }
 
@@ -49,7 +49,7 @@ export class Router {
       logger.info(message, fields);
       if (message === 'circuit changed') this.reporter?.flushSoon();
     });
-    this.pool = new UpstreamPool(logger, options.keepalive);
+    this.pool = new UpstreamPool(logger);
     this.ingress = new Ingress(this.state, this.pool, logger);
     this.ads = new AdsClient({
       addresses: options.controlPlanes,

@@ -12,7 +12,7 @@ describe('upstream connection keepalive', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     const relay = await TcpRelay.start({ host: '127.0.0.1', port });
-    const pool = new UpstreamPool(logger, { timeMs: 200, timeoutMs: 200 });
+    const pool = new UpstreamPool(logger, { timeMs: 200, timeoutMs: 200 }, 200);
     try {
       const address = `127.0.0.1:${relay.port}`;
       const first = pool.session(address);

@@ -1,6 +1,6 @@
 import * as http2 from 'node:http2';
 import type { Logger } from '../../observability/logger';
-import { DEFAULT_KEEPALIVE, type Keepalive } from '../keepalive';
+import { type Keepalive, UPSTREAM_CONNECT_TIMEOUT_MS, UPSTREAM_KEEPALIVE } from '../keepalive';
 
 /**
  * One HTTP/2 session per instance address, shared by all calls (gRPC multiplexes). A session that closes,
@@ -11,7 +11,8 @@ export class UpstreamPool {
 
   constructor(
     private readonly logger: Logger,
-    private readonly keepalive: Keepalive = DEFAULT_KEEPALIVE,
+    private readonly keepalive: Keepalive = UPSTREAM_KEEPALIVE,
+    private readonly connectTimeoutMs = UPSTREAM_CONNECT_TIMEOUT_MS,
   ) {}
 
   session(address: string): http2.ClientHttp2Session {
@@ -27,16 +28,16 @@ export class UpstreamPool {
     });
     session.on('goaway', forget);
     session.on('close', forget);
-    // A connection gone silent (dead host, dropped NAT entry) would hold its calls until their deadlines
-    // and take new ones: every timeMs a PING goes out, and must come back within timeoutMs. (Node's
-    // session timeout fires once and is not re-armed by pings, so this is a timer of our own.)
+    // A connection gone silent (dead host, dropped NAT entry) would take new calls and hold them to their
+    // deadlines: every timeMs a PING goes out, and must come back within timeoutMs (UPSTREAM_KEEPALIVE
+    // says why so rarely). Node's session timeout fires once and is not re-armed by pings: a timer of ours.
     const pinger = setInterval(() => this.ping(session, address), this.keepalive.timeMs).unref();
-    // A connect that never completes (black-holed address) fails its waiting calls after timeoutMs, so
-    // they are retried elsewhere instead of waiting for their deadlines.
+    // A connect that never completes (black-holed address) fails its waiting calls after the connect
+    // timeout, so they are retried elsewhere instead of waiting for their deadlines.
     const connecting = setTimeout(() => {
-      this.logger.warn('upstream connect timed out', { address, afterMs: this.keepalive.timeoutMs });
-      session.destroy(new Error(`connect to ${address} timed out after ${this.keepalive.timeoutMs} ms`));
-    }, this.keepalive.timeoutMs).unref();
+      this.logger.warn('upstream connect timed out', { address, afterMs: this.connectTimeoutMs });
+      session.destroy(new Error(`connect to ${address} timed out after ${this.connectTimeoutMs} ms`));
+    }, this.connectTimeoutMs).unref();
     session.once('connect', () => clearTimeout(connecting));
     session.on('close', () => {
       clearInterval(pinger);

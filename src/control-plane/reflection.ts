@@ -12,7 +12,7 @@ export function addReflection(server: grpc.Server): void {
     [
       'nerve/admin/v1/admin.proto',
       'nerve/engine/v1/engine.proto',
-      'nerve/report/v1/report.proto',
+      'nerve/report/v1/report_service.proto',
       'nerve/discovery/v1/resources.proto',
       ADS_PROTO,
       'envoy/service/load_stats/v3/lrs.proto',

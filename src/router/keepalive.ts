@@ -1,5 +1,3 @@
-import type { ChannelOptions } from '@grpc/grpc-js';
-
 /** How a router notices a control plane or instance that went silent without closing its connection. */
 export interface Keepalive {
   /** An HTTP/2 PING after this long without traffic. */
@@ -14,14 +12,6 @@ export interface Keepalive {
  * usual 30 s+ idle timeouts of load balancers in between.
  */
 export const DEFAULT_KEEPALIVE: Keepalive = { timeMs: 20_000, timeoutMs: 10_000 };
-
-export function keepaliveOptions(k: Keepalive): ChannelOptions {
-  return {
-    'grpc.keepalive_time_ms': k.timeMs,
-    'grpc.keepalive_timeout_ms': k.timeoutMs,
-    'grpc.keepalive_permit_without_calls': 1,
-  };
-}
 
 /**
  * Instance connections ping far less often: engines may run on gRPC C-core, whose servers by default

@@ -1,23 +1,23 @@
-import * as grpc from '@grpc/grpc-js';
 import {
   type CircuitReport,
   type InstanceLoad,
-  ReportServiceClient,
-  type StreamReportsRequest,
-  type StreamReportsResponse,
+  StreamReportsRequest,
+  StreamReportsResponse,
 } from '../../gen/nerve/report/v1/report';
 import type { Logger } from '../observability/logger';
 import { Backoff } from './backoff';
-import { DEFAULT_KEEPALIVE, type Keepalive, keepaliveOptions } from './keepalive';
+import { GrpcBidiStream } from './grpc-stream';
+import { DEFAULT_KEEPALIVE, type Keepalive } from './keepalive';
 import type { RoutingState } from './routing-state';
+
+const REPORT_METHOD = '/nerve.report.v1.ReportService/StreamReports';
 
 /**
  * Streams per-instance load to the control plane every interval (the control plane may change the
  * interval in its answers). Instances without traffic in an interval and nothing in flight are left out.
  */
 export class Reporter {
-  private stream: grpc.ClientDuplexStream<StreamReportsRequest, StreamReportsResponse> | undefined;
-  private client: ReportServiceClient | undefined;
+  private stream: GrpcBidiStream<StreamReportsRequest, StreamReportsResponse> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
@@ -46,8 +46,10 @@ export class Reporter {
     clearTimeout(this.timer);
     clearTimeout(this.retryTimer);
     clearTimeout(this.soon);
-    this.stream?.end();
-    this.client?.close();
+    // Half-close: the control plane ends the call once it has the last report; closed anyway after 1 s.
+    const stream = this.stream;
+    stream?.end();
+    if (stream) setTimeout(() => stream.close(), 1_000).unref();
   }
 
   /** Sends the current interval now (tests; also the last report on shutdown). */
@@ -103,13 +105,14 @@ export class Reporter {
   private connect(): void {
     if (this.stopped) return;
     const address = this.addresses[this.next++ % this.addresses.length];
-    this.client?.close();
-    const client = (this.client = new ReportServiceClient(
+    this.stream?.close();
+    const stream = (this.stream = new GrpcBidiStream<StreamReportsRequest, StreamReportsResponse>(
       address,
-      grpc.credentials.createInsecure(),
-      keepaliveOptions(this.keepalive),
+      REPORT_METHOD,
+      (r) => StreamReportsRequest.encode(r).finish(),
+      (b) => StreamReportsResponse.decode(b),
+      this.keepalive,
     ));
-    const stream = (this.stream = client.streamReports());
     let failed = false;
     const retry = (why: string) => {
       if (failed || this.stopped) return;
@@ -127,7 +130,7 @@ export class Reporter {
         this.schedule();
       }
     });
-    stream.on('error', (err: Error) => retry(err.message));
+    stream.on('error', (err) => retry(err.message));
     stream.on('end', () => retry('ended by the control plane'));
   }
 }

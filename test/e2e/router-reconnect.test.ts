@@ -66,6 +66,7 @@ describe('router and control plane connection', () => {
         () => silent.ads.clients().some((c) => c.nodeId === 'kr'),
         'the router on the first control plane',
       );
+      await waitFor(() => router.state.engine('echo'), 'the config from the first control plane');
       relay.freeze(); // no reset, no FIN: only pings can tell
       await waitFor(
         () => other.ads.clients().some((c) => c.nodeId === 'kr'),

@@ -20,14 +20,17 @@ describe("router's ADS codec", () => {
       response_nonce: 'n3',
       error_detail: { code: 3, message: 'EngineCluster "x": bad ✗' },
     };
-    const decoded = method.requestDeserialize(encodeDiscoveryRequest(request)) as Record<string, unknown>;
+    const decoded = method.requestDeserialize(Buffer.from(encodeDiscoveryRequest(request))) as Record<
+      string,
+      unknown
+    >;
     expect(decoded).toMatchObject({
       ...request,
       node: { ...request.node, user_agent_version_type: 'user_agent_version' },
       error_detail: { code: 3, message: 'EngineCluster "x": bad ✗', details: [] },
     });
     const ack = method.requestDeserialize(
-      encodeDiscoveryRequest({ ...request, node: null, error_detail: null, resource_names: [] }),
+      Buffer.from(encodeDiscoveryRequest({ ...request, node: null, error_detail: null, resource_names: [] })),
     );
     expect(ack).toMatchObject({ node: null, error_detail: null, resource_names: [] });
   });

@@ -1,10 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'winston';
-import {
-  ReportServiceService,
-  type StreamReportsRequest,
-  type StreamReportsResponse,
-} from '../../../gen/nerve/report/v1/report';
+import type { StreamReportsRequest, StreamReportsResponse } from '../../../gen/nerve/report/v1/report';
+import { ReportServiceService } from '../../../gen/nerve/report/v1/report_service';
 import type { CircuitBoard } from '../circuits/circuit-board';
 import type { LoadStats } from './load-stats';
 

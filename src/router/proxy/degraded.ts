@@ -1,6 +1,6 @@
 import type { ServerHttp2Stream } from 'node:http2';
 import type { DegradedResponse } from '../../../gen/nerve/discovery/v1/policy';
-import { InvokeResponse } from '../../../gen/nerve/engine/v1/engine';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 
 const ENGINE_SERVICE_PREFIX = '/nerve.engine.v1.Engine/';
 
@@ -22,12 +22,13 @@ function frame(message: Uint8Array): Buffer {
 
 export function compileDegraded(engine: string, d: DegradedResponse | undefined): DegradedReply | undefined {
   if (!d?.enabled) return undefined;
-  const invoke = InvokeResponse.encode({
-    payload: d.payload,
-    instanceId: '',
-    engine,
-    version: 'degraded',
-  }).finish();
+  // nerve.engine.v1.InvokeResponse { payload = 1; engine = 3; version = 4 }, encoded here: the gen module
+  // also holds the Engine service, whose gRPC library a router does not load.
+  const w = new BinaryWriter();
+  if (d.payload.length > 0) w.uint32((1 << 3) | WireType.LengthDelimited).bytes(d.payload);
+  w.uint32((3 << 3) | WireType.LengthDelimited).string(engine);
+  w.uint32((4 << 3) | WireType.LengthDelimited).string('degraded');
+  const invoke = w.finish();
   return { invoke: frame(invoke), other: d.message === undefined ? undefined : frame(d.message) };
 }
 

@@ -1,8 +1,8 @@
-import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../observability/logger';
-import type { AdsStream, DiscoveryRequest, DiscoveryResponse, Node } from '../../protocol/ads-types';
+import type { DiscoveryRequest, DiscoveryResponse, Node } from '../../protocol/ads-types';
 import { openAdsStream } from './ads-codec';
-import { DEFAULT_KEEPALIVE, type Keepalive, keepaliveOptions } from '../keepalive';
+import type { GrpcBidiStream } from '../grpc-stream';
+import { DEFAULT_KEEPALIVE, type Keepalive } from '../keepalive';
 import { Backoff } from '../backoff';
 import type { ResourceType } from '../resources/resource-type';
 
@@ -33,8 +33,7 @@ export interface TypeState {
  */
 export class AdsClient {
   readonly states = new Map<string, TypeState>();
-  private stream: AdsStream | undefined;
-  private client: grpc.Client | undefined;
+  private stream: GrpcBidiStream<DiscoveryRequest, DiscoveryResponse> | undefined;
   private next = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
@@ -53,20 +52,14 @@ export class AdsClient {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    this.stream?.cancel();
-    this.client?.close();
+    this.stream?.close();
   }
 
   private connect(): void {
     if (this.stopped) return;
     const address = this.options.addresses[this.next++ % this.options.addresses.length];
-    this.client?.close();
-    const { client, stream } = openAdsStream(
-      address,
-      keepaliveOptions(this.options.keepalive ?? DEFAULT_KEEPALIVE),
-    );
-    this.client = client;
-    this.stream = stream;
+    this.stream?.close();
+    const stream = (this.stream = openAdsStream(address, this.options.keepalive ?? DEFAULT_KEEPALIVE));
     let failed = false;
     const retry = (why: string) => {
       if (failed || this.stopped) return;
@@ -85,7 +78,7 @@ export class AdsClient {
       }
       this.handle(stream, response);
     });
-    stream.on('error', (err: Error) => retry(err.message));
+    stream.on('error', (err) => retry(err.message));
     stream.on('end', () => retry('stream ended by the control plane'));
     for (const t of this.options.types) stream.write(this.request(t.typeUrl, ''));
   }
@@ -101,7 +94,10 @@ export class AdsClient {
     };
   }
 
-  private handle(stream: AdsStream, response: DiscoveryResponse): void {
+  private handle(
+    stream: GrpcBidiStream<DiscoveryRequest, DiscoveryResponse>,
+    response: DiscoveryResponse,
+  ): void {
     const type = this.options.types.find((t) => t.typeUrl === response.type_url);
     const state = this.states.get(response.type_url);
     if (!type || !state) {

@@ -1,12 +1,12 @@
-import * as grpc from '@grpc/grpc-js';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import {
   ADS_SERVICE,
-  type AdsStream,
   type Any,
   type DiscoveryRequest,
   type DiscoveryResponse,
 } from '../../protocol/ads-types';
+import { GrpcBidiStream } from '../grpc-stream';
+import type { Keepalive } from '../keepalive';
 
 /*
  * The router's side of ADS, state of the world only, encoded by hand: the few fields it sends and reads
@@ -16,7 +16,7 @@ import {
  * needs the rest. The e2e tests run this codec against the control plane's proto-loader one.
  */
 
-export function encodeDiscoveryRequest(r: DiscoveryRequest): Buffer {
+export function encodeDiscoveryRequest(r: DiscoveryRequest): Uint8Array {
   const w = new BinaryWriter();
   if (r.version_info) w.uint32((1 << 3) | WireType.LengthDelimited).string(r.version_info);
   if (r.node) {
@@ -37,7 +37,7 @@ export function encodeDiscoveryRequest(r: DiscoveryRequest): Buffer {
     if (r.error_detail.message) w.uint32((2 << 3) | WireType.LengthDelimited).string(r.error_detail.message);
     w.join();
   }
-  return Buffer.from(w.finish());
+  return w.finish();
 }
 
 function decodeAny(bytes: Uint8Array): Any {
@@ -68,30 +68,12 @@ export function decodeDiscoveryResponse(bytes: Uint8Array): DiscoveryResponse {
   return res;
 }
 
-const STREAM_METHOD: grpc.MethodDefinition<DiscoveryRequest, DiscoveryResponse> = {
-  path: `/${ADS_SERVICE}/StreamAggregatedResources`,
-  requestStream: true,
-  responseStream: true,
-  requestSerialize: encodeDiscoveryRequest,
-  requestDeserialize: () => {
-    throw new Error('client side only');
-  },
-  responseSerialize: () => {
-    throw new Error('client side only');
-  },
-  responseDeserialize: (bytes: Buffer) => decodeDiscoveryResponse(bytes),
-};
+const STREAM_PATH = `/${ADS_SERVICE}/StreamAggregatedResources`;
 
-/** A state-of-the-world ADS stream to `address`, with this codec; close the client when done. */
+/** A state-of-the-world ADS stream to `address`, with this codec, on a connection of its own. */
 export function openAdsStream(
   address: string,
-  options: grpc.ChannelOptions = {},
-): { client: grpc.Client; stream: AdsStream } {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure(), options);
-  const stream = client.makeBidiStreamRequest(
-    STREAM_METHOD.path,
-    STREAM_METHOD.requestSerialize,
-    STREAM_METHOD.responseDeserialize,
-  );
-  return { client, stream };
+  keepalive: Keepalive,
+): GrpcBidiStream<DiscoveryRequest, DiscoveryResponse> {
+  return new GrpcBidiStream(address, STREAM_PATH, encodeDiscoveryRequest, decodeDiscoveryResponse, keepalive);
 }

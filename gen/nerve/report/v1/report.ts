@@ -6,17 +6,6 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import {
-  type CallOptions,
-  type ChannelCredentials,
-  Client,
-  type ClientDuplexStream,
-  type ClientOptions,
-  type handleBidiStreamingCall,
-  makeGenericClientConstructor,
-  type Metadata,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
 import { CircuitState, circuitStateFromJSON, circuitStateToJSON } from "../../discovery/v1/resources";
 
 export interface StreamReportsRequest {
@@ -1206,45 +1195,6 @@ export const LatencySummary: MessageFns<LatencySummary> = {
     message.counts = object.counts?.map((e) => e) || [];
     return message;
   },
-};
-
-export type ReportServiceService = typeof ReportServiceService;
-export const ReportServiceService = {
-  /** The router sends one request per interval; the control plane answers with the interval it wants. */
-  streamReports: {
-    path: "/nerve.report.v1.ReportService/StreamReports" as const,
-    requestStream: true as const,
-    responseStream: true as const,
-    requestSerialize: (value: StreamReportsRequest): Buffer => Buffer.from(StreamReportsRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): StreamReportsRequest => StreamReportsRequest.decode(value),
-    responseSerialize: (value: StreamReportsResponse): Buffer =>
-      Buffer.from(StreamReportsResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): StreamReportsResponse => StreamReportsResponse.decode(value),
-  },
-} as const;
-
-export interface ReportServiceServer extends UntypedServiceImplementation {
-  /** The router sends one request per interval; the control plane answers with the interval it wants. */
-  streamReports: handleBidiStreamingCall<StreamReportsRequest, StreamReportsResponse>;
-}
-
-export interface ReportServiceClient extends Client {
-  /** The router sends one request per interval; the control plane answers with the interval it wants. */
-  streamReports(): ClientDuplexStream<StreamReportsRequest, StreamReportsResponse>;
-  streamReports(options: Partial<CallOptions>): ClientDuplexStream<StreamReportsRequest, StreamReportsResponse>;
-  streamReports(
-    metadata: Metadata,
-    options?: Partial<CallOptions>,
-  ): ClientDuplexStream<StreamReportsRequest, StreamReportsResponse>;
-}
-
-export const ReportServiceClient = makeGenericClientConstructor(
-  ReportServiceService,
-  "nerve.report.v1.ReportService",
-) as unknown as {
-  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): ReportServiceClient;
-  service: typeof ReportServiceService;
-  serviceName: string;
 };
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {

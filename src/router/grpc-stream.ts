@@ -1,0 +1,144 @@
+import { EventEmitter } from 'node:events';
+import * as http2 from 'node:http2';
+import type { Keepalive } from './keepalive';
+
+const { NGHTTP2_FLAG_END_STREAM } = http2.constants;
+const UNAVAILABLE = 14;
+const INTERNAL = 13;
+const EMPTY = Buffer.alloc(0);
+
+/** A failed call: the gRPC status code and message. */
+export class StreamError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export interface StreamEvents<Res> {
+  data: [message: Res];
+  /** The call ended with a status other than OK, or the connection failed. */
+  error: [err: StreamError];
+  /** The call ended with OK. */
+  end: [];
+}
+
+/**
+ * One gRPC bidirectional-streaming call over its own node:http2 connection, for the router's control
+ * traffic (ADS, load reports): length-prefixed messages both ways, status from trailers, a PING every
+ * keepalive.timeMs that must come back within timeoutMs. The router needs nothing more of a gRPC library,
+ * and not loading one keeps it about 12 MB smaller. Exactly one of 'error' or 'end' is emitted.
+ */
+export class GrpcBidiStream<Req, Res> extends EventEmitter<StreamEvents<Res>> {
+  private readonly session: http2.ClientHttp2Session;
+  private readonly stream: http2.ClientHttp2Stream;
+  private readonly pinger: NodeJS.Timeout;
+  private pending: Buffer = EMPTY;
+  private finished = false;
+
+  constructor(
+    address: string,
+    path: string,
+    private readonly encode: (message: Req) => Uint8Array,
+    private readonly decode: (bytes: Uint8Array) => Res,
+    private readonly keepalive: Keepalive,
+  ) {
+    super();
+    this.session = http2.connect(`http://${address}`);
+    this.session.on('error', (err) => this.fail(UNAVAILABLE, err.message));
+    this.pinger = setInterval(() => this.ping(), keepalive.timeMs).unref();
+    this.stream = this.session.request({
+      ':method': 'POST',
+      ':path': path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    this.stream.on('response', (headers, flags) => {
+      const status = headers[':status'];
+      if (status !== 200) this.fail(UNAVAILABLE, `HTTP status ${status} from ${address}`);
+      else if (flags & NGHTTP2_FLAG_END_STREAM) this.onStatus(headers);
+    });
+    this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.stream.on('trailers', (trailers) => this.onStatus(trailers));
+    this.stream.on('error', (err) => this.fail(UNAVAILABLE, err.message));
+    this.stream.on('close', () => this.fail(UNAVAILABLE, `stream closed (code ${this.stream.rstCode})`));
+  }
+
+  write(message: Req): boolean {
+    if (this.finished) return false;
+    const body = this.encode(message);
+    const frame = Buffer.allocUnsafe(5 + body.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(body.length, 1);
+    frame.set(body, 5);
+    return this.stream.write(frame);
+  }
+
+  /** Half-closes: no more messages from this side. */
+  end(): void {
+    if (!this.stream.writableEnded) this.stream.end();
+  }
+
+  /** Ends the call and its connection; no event follows. */
+  close(): void {
+    this.finished = true;
+    this.shutdown();
+  }
+
+  private onData(chunk: Buffer): void {
+    let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    while (buf.length >= 5) {
+      const length = buf.readUInt32BE(1);
+      if (buf.length < 5 + length) break;
+      if (buf[0] !== 0) return this.fail(INTERNAL, 'compressed messages are not supported');
+      let message: Res;
+      try {
+        message = this.decode(buf.subarray(5, 5 + length));
+      } catch (err) {
+        return this.fail(INTERNAL, `cannot decode a message: ${(err as Error).message}`);
+      }
+      buf = buf.subarray(5 + length);
+      if (!this.finished) this.emit('data', message);
+    }
+    this.pending = buf.length === 0 ? EMPTY : Buffer.from(buf);
+  }
+
+  private onStatus(headers: http2.IncomingHttpHeaders): void {
+    if (this.finished) return;
+    const code = Number(headers['grpc-status'] ?? 2);
+    const raw = headers['grpc-message'];
+    const message = typeof raw === 'string' ? decodeURIComponent(raw) : '';
+    this.finished = true;
+    this.shutdown();
+    if (code === 0) this.emit('end');
+    else this.emit('error', new StreamError(code, message || 'no message'));
+  }
+
+  private fail(code: number, message: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.shutdown();
+    this.emit('error', new StreamError(code, message));
+  }
+
+  private ping(): void {
+    if (this.session.destroyed || this.session.connecting) return;
+    const timer = setTimeout(
+      () => this.fail(UNAVAILABLE, `no PING answer within ${this.keepalive.timeoutMs} ms`),
+      this.keepalive.timeoutMs,
+    ).unref();
+    const sent = this.session.ping((err) => {
+      clearTimeout(timer);
+      if (err) this.fail(UNAVAILABLE, `PING failed: ${err.message}`);
+    });
+    if (!sent) clearTimeout(timer);
+  }
+
+  private shutdown(): void {
+    clearInterval(this.pinger);
+    if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (!this.session.destroyed) this.session.destroy();
+  }
+}

@@ -93,6 +93,8 @@ beforeAll(async () => {
       policy: {
         ...input.policy,
         healthCheck: { intervalMs: 100, timeoutMs: 500, unhealthyThreshold: 1, healthyThreshold: 1 },
+        // Projected as per_try_timeout, which gRPC clients must accept (and ignore, gRFC A44).
+        retry: { perAttemptTimeoutMs: 10_000 },
       },
     });
     if (!r.ok) throw new Error(r.errors.join('; '));

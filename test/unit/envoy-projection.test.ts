@@ -60,6 +60,7 @@ const math = spec({
       initialBackoffMs: 20,
       maxBackoffMs: 400,
       retryableCodes: ['UNAVAILABLE', 'RESOURCE_EXHAUSTED'],
+      perAttemptTimeoutMs: 1_500,
     },
     breaker: { failureRateThreshold: 40, minimumCalls: 15, openMs: 12_000, maxRequests: 64, maxPending: 32 },
     fallbackEngines: ['lite'],
@@ -107,6 +108,7 @@ describe('Envoy projection of an engine', () => {
         base_interval: { seconds: 0, nanos: 20_000_000 },
         max_interval: { seconds: 0, nanos: 400_000_000 },
       },
+      per_try_timeout: { seconds: 1, nanos: 500_000_000 },
     });
     expect(route.hash_policy).toBeUndefined();
   });

@@ -16,7 +16,7 @@ function retryPolicy(spec: EngineSpec): EnvoyObject | undefined {
   const retryOn = (retry?.retryableCodes ?? []).map((c) => RETRY_ON[c]).filter(Boolean);
   if (!retry || retry.maxAttempts <= 1 || retryOn.length === 0) return undefined;
   const base = Math.max(1, retry.initialBackoffMs);
-  return {
+  const policy: EnvoyObject = {
     retry_on: retryOn.join(','),
     num_retries: { value: retry.maxAttempts - 1 },
     retry_back_off: {
@@ -24,6 +24,9 @@ function retryPolicy(spec: EngineSpec): EnvoyObject | undefined {
       max_interval: duration(Math.max(base, retry.maxBackoffMs)),
     },
   };
+  // Envoy cancels and retries an attempt past it; gRPC clients ignore the field (gRFC A44).
+  if (retry.perAttemptTimeoutMs > 0) policy.per_try_timeout = duration(retry.perAttemptTimeoutMs);
+  return policy;
 }
 
 /**

@@ -22,6 +22,8 @@ export interface Faults {
   readonly errorCode?: grpc.status;
   /** Never answer (until the caller's deadline or cancel). */
   readonly hang?: boolean;
+  /** Sent with injected errors as grpc-retry-pushback-ms (gRFC A6: negative means "do not retry"). */
+  readonly retryPushbackMs?: number;
 }
 
 export interface EngineOptions {
@@ -64,7 +66,7 @@ export class DemoEngine {
           if (result instanceof Error) callback(result);
           else callback(null, result);
         };
-        if (this.faults.delayMs) setTimeout(answer, this.faults.delayMs);
+        if (this.faults.delayMs) setTimeout(answer, this.faults.delayMs).unref();
         else answer();
       },
       invokeStream: (call: grpc.ServerDuplexStream<InvokeStreamRequest, InvokeStreamResponse>) => {
@@ -98,10 +100,13 @@ export class DemoEngine {
     const f = this.faults;
     if (f.hang) return 'hang';
     if (f.errorRate && Math.random() < f.errorRate) {
-      return status(
+      const err = status(
         f.errorCode ?? grpc.status.UNAVAILABLE,
         `injected fault in ${this.name} instance ${this.id}`,
       );
+      if (f.retryPushbackMs !== undefined)
+        err.metadata.set('grpc-retry-pushback-ms', String(f.retryPushbackMs));
+      return err;
     }
     return undefined;
   }

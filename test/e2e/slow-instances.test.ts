@@ -104,6 +104,36 @@ describe('slow instances: hedging (gRFC A6) and per-attempt timeouts', () => {
     expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
   });
 
+  it('honours grpc-retry-pushback-ms: waits as told, or does not retry', async () => {
+    const client = cluster.engineClient();
+    const first = () => stats('patient-1').totalRequests;
+    // patient-1 fails asking for 300 ms: a call that tried it first gets through on patient-2 only then.
+    cluster.engines
+      .get('patient-1')!
+      .setFaults({ errorRate: 1, errorCode: grpc.status.UNAVAILABLE, retryPushbackMs: 300 });
+    let before = first();
+    const times: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const started = Date.now();
+      expect((await invoke(client, 'patient', 'echo', 'x')).instanceId).toBe('patient-2');
+      times.push(Date.now() - started);
+    }
+    const pushedBack = first() - before;
+    expect(pushedBack).toBeGreaterThan(0);
+    expect(times.filter((t) => t >= 300)).toHaveLength(pushedBack);
+    // Negative: not retried, and the caller hears why.
+    cluster.engines
+      .get('patient-1')!
+      .setFaults({ errorRate: 1, errorCode: grpc.status.UNAVAILABLE, retryPushbackMs: -1 });
+    before = first();
+    const errors: grpc.ServiceError[] = [];
+    for (let i = 0; i < 4; i++)
+      await invoke(client, 'patient', 'echo', 'x').catch((e: grpc.ServiceError) => errors.push(e));
+    expect(errors.length).toBe(first() - before);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0].details).toMatch(/not retried: the instance asked not to \(grpc-retry-pushback-ms\)$/);
+  });
+
   it('hedges only the methods listed', () => {
     const h = compileHedging({
       maxAttempts: 3,

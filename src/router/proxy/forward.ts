@@ -179,6 +179,8 @@ class ForwardedCall {
         this.attemptFailed(
           code,
           typeof message === 'string' ? decodeURIComponent(message) : `status ${code}`,
+          timedOut,
+          pushbackOf(responseHeaders),
         );
         return;
       }
@@ -225,12 +227,26 @@ class ForwardedCall {
   }
 
   /** An attempt failed before the response was committed: retry it elsewhere, or tell the caller. */
-  private attemptFailed(code: number, why: string, timedOut = false): void {
+  /**
+   * `pushbackMs` (gRFC A6): the instance's grpc-retry-pushback-ms — a delay to wait instead of the backoff,
+   * or negative: do not retry.
+   */
+  private attemptFailed(code: number, why: string, timedOut = false, pushbackMs?: number): void {
     this.finishAttempt(code);
     this.up = undefined;
+    if (pushbackMs !== undefined && pushbackMs < 0) {
+      const attempts = this.attempts > 1 ? ` (after ${this.attempts} attempts)` : '';
+      this.complete(code);
+      respondError(
+        this.down,
+        code,
+        `${this.where()} failed before answering${attempts}: ${why}; not retried: the instance asked not to (grpc-retry-pushback-ms)`,
+      );
+      return;
+    }
     const retryable = this.mayRetry(code, timedOut);
     const next = retryable ? this.options.retry!.repick(this.tried) : undefined;
-    const delay = next ? backoffMs(this.options.retry!.retry!, this.attempts) : 0;
+    const delay = next ? (pushbackMs ?? backoffMs(this.options.retry!.retry!, this.attempts)) : 0;
     const inTime = performance.now() + delay < this.deadlineAt;
     if (next && inTime && this.acquireRetry()) {
       this.pending = next;
@@ -302,4 +318,14 @@ class ForwardedCall {
   private where(): string {
     return `engine "${this.endpoint.engine}" instance "${this.endpoint.id}" at ${this.endpoint.address}`;
   }
+}
+
+/**
+ * grpc-retry-pushback-ms: a non-negative integer is how long to wait before retrying; anything else that
+ * is present means "do not retry" (-1); absent: undefined (gRFC A6).
+ */
+function pushbackOf(headers: http2.IncomingHttpHeaders): number | undefined {
+  const raw = headers['grpc-retry-pushback-ms'];
+  if (raw === undefined) return undefined;
+  return typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : -1;
 }

@@ -122,39 +122,26 @@ async function main(): Promise<void> {
     ['control-plane', '--config', config, '--api-port', '0', '--xds-port', '0'],
     /gRPC on (127\.0\.0\.1:\d+)/,
   );
-  const router = await start(
-    [
-      'router',
-      '--control-plane',
-      cp.match[1],
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--id',
-      'bench',
-    ],
-    /ingress on 127\.0\.0\.1:(\d+)/,
-  );
-  const tuned = await start(
-    [
-      'router',
-      '--control-plane',
-      cp.match[1],
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--id',
-      'bench-tuned',
-    ],
-    /ingress on 127\.0\.0\.1:(\d+)/,
-    TUNED_FLAGS,
-  );
+  const startRouter = (id: string, nodeFlags: string[] = []) =>
+    start(
+      [
+        'router',
+        '--control-plane',
+        cp.match[1],
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--admin-port',
+        '0',
+        '--id',
+        id,
+      ],
+      /ingress on 127\.0\.0\.1:(\d+)/,
+      nodeFlags,
+    );
+  const router = await startRouter('bench');
+  const tuned = await startRouter('bench-tuned', TUNED_FLAGS);
   const bare = await startBare(engineAddress);
   const routerPid = router.child.pid!;
   const barePid = bare.child.pid!;

@@ -1,6 +1,6 @@
 import {
   type CircuitReport,
-  type InstanceLoad,
+  InstanceLoad,
   StreamReportsRequest,
   StreamReportsResponse,
 } from '../../gen/nerve/report/v1/report';
@@ -68,7 +68,8 @@ export class Reporter {
         continue;
       }
       const key = `${c.engine}/${c.instanceId}`;
-      const load = loads.get(key) ?? idleLoad(c.engine, c.instanceId);
+      // An instance whose breaker changed while no call was counted gets a line of its own.
+      const load = loads.get(key) ?? InstanceLoad.fromPartial({ engine: c.engine, instanceId: c.instanceId });
       load.circuit = c.state;
       load.circuitSinceMs = c.sinceMs;
       loads.set(key, load);
@@ -133,20 +134,4 @@ export class Reporter {
     stream.on('error', (err) => retry(err.message));
     stream.on('end', () => retry('ended by the control plane'));
   }
-}
-
-/** A report line for an instance whose breaker changed while no call was counted. */
-function idleLoad(engine: string, instanceId: string): InstanceLoad {
-  return {
-    engine,
-    instanceId,
-    requests: 0,
-    errors: 0,
-    inFlight: 0,
-    latency: undefined,
-    circuit: 0,
-    circuitSinceMs: 0,
-    errorsByCode: {},
-    loadMetrics: {},
-  };
 }

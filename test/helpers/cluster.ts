@@ -91,23 +91,12 @@ export class TestCluster {
       reportIntervalMs: 200,
     });
     const api = await listenHttp(createApi(cp.admin, logger), '127.0.0.1', 0);
-    const router = await new Router({
-      controlPlanes: [`127.0.0.1:${cp.port}`],
-      id: 'test-router',
-      host: '127.0.0.1',
-      port: 0,
-      adminPort: 0,
-      logger,
-      reportIntervalMs: 200,
-    }).start();
+    const router = await startRouter(cp, 'test-router');
     const cluster = new TestCluster(cp, router, api);
     for (const m of members) cluster.engines.set(m.id, m);
     await waitFor(async () => (await cp.admin.health()).status === 'healthy', 'every instance healthy');
     await waitFor(() => groups.every((g) => router.state.engine(g.name)), 'the router to know every engine');
-    await waitFor(() => {
-      const types = cp.ads.clients().find((c) => c.nodeId === 'test-router')?.types ?? [];
-      return types.length === 3 && types.every((t) => t.inSync);
-    }, 'the router in sync with the control plane');
+    await inSync(cp, 'test-router');
     return cluster;
   }
 
@@ -154,20 +143,9 @@ export class TestCluster {
 
   /** Another router on the same control plane, in sync with it. */
   async addRouter(id: string): Promise<Router> {
-    const router = await new Router({
-      controlPlanes: [`127.0.0.1:${this.cp.port}`],
-      id,
-      host: '127.0.0.1',
-      port: 0,
-      adminPort: 0,
-      logger,
-      reportIntervalMs: 200,
-    }).start();
+    const router = await startRouter(this.cp, id);
     this.routers.push(router);
-    await waitFor(() => {
-      const types = this.cp.ads.clients().find((c) => c.nodeId === id)?.types ?? [];
-      return types.length === 3 && types.every((t) => t.inSync);
-    }, `router ${id} in sync with the control plane`);
+    await inSync(this.cp, id);
     return router;
   }
 
@@ -186,6 +164,27 @@ export class TestCluster {
     await this.cp.stop(1_000);
     await Promise.all([...this.engines.values()].map((e) => e.stop(500)));
   }
+}
+
+/** A router on `cp` with ephemeral ports and fast reports. */
+function startRouter(cp: ControlPlane, id: string): Promise<Router> {
+  return new Router({
+    controlPlanes: [`127.0.0.1:${cp.port}`],
+    id,
+    host: '127.0.0.1',
+    port: 0,
+    adminPort: 0,
+    logger,
+    reportIntervalMs: 200,
+  }).start();
+}
+
+/** Waits until router `id` has ACKed everything the control plane serves it, for all three types. */
+function inSync(cp: ControlPlane, id: string): Promise<unknown> {
+  return waitFor(() => {
+    const types = cp.ads.clients().find((c) => c.nodeId === id)?.types ?? [];
+    return types.length === 3 && types.every((t) => t.inSync);
+  }, `router ${id} in sync with the control plane`);
 }
 
 export function invoke(

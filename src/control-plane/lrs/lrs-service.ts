@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
+import { InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import type { Logger } from '../../observability/logger';
 import { LOADER_OPTIONS } from '../../protocol/ads';
 import type { LoadStats } from '../reports/load-stats';
@@ -54,18 +54,9 @@ export function loadsFromLrs(request: LoadStatsRequest): InstanceLoad[] {
     for (const l of cluster.upstream_locality_stats) {
       if (!l.locality?.region || !l.locality.sub_zone) continue;
       const key = `${l.locality.region}/${l.locality.sub_zone}`;
-      const load: InstanceLoad = byInstance.get(key) ?? {
-        engine: l.locality.region,
-        instanceId: l.locality.sub_zone,
-        requests: 0,
-        errors: 0,
-        inFlight: 0,
-        latency: undefined,
-        circuit: 0,
-        circuitSinceMs: 0,
-        errorsByCode: {},
-        loadMetrics: {},
-      };
+      const load =
+        byInstance.get(key) ??
+        InstanceLoad.fromPartial({ engine: l.locality.region, instanceId: l.locality.sub_zone });
       load.requests += Number(l.total_successful_requests) + Number(l.total_error_requests);
       load.errors += Number(l.total_error_requests);
       load.inFlight += Number(l.total_requests_in_progress);

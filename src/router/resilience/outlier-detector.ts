@@ -1,4 +1,5 @@
 import type { OutlierPolicy } from '../../../gen/nerve/discovery/v1/policy';
+import { defaultPolicy } from '../../model/policy';
 import type { InstanceStats } from '../stats/instance-stats';
 import { type Clock, REAL_CLOCK } from './clock';
 import { successRateOutliers } from './success-rate';
@@ -13,16 +14,7 @@ export interface EjectionHost {
   ejected(engine: string, instanceId: string, ms: number, reason: string): void;
 }
 
-const DEFAULTS: OutlierPolicy = {
-  consecutiveErrors: 5,
-  intervalMs: 10_000,
-  baseEjectionMs: 2_000,
-  maxEjectionMs: 30_000,
-  maxEjectionPercent: 10,
-  successRateMinimumHosts: 5,
-  successRateRequestVolume: 100,
-  successRateStdevFactor: 1.9,
-};
+const DEFAULTS: OutlierPolicy = defaultPolicy().outlier!;
 
 /**
  * Passive health (Envoy's outlier detection) in this router: an instance is ejected from rotation after a

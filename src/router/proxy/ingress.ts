@@ -142,43 +142,64 @@ export class Ingress {
     const session = headers[SESSION_HEADER];
     const key = typeof session === 'string' ? session : undefined;
     const entry = this.state.engine(engine);
-    let serving = entry;
-    let endpoint = entry && !stream.closed ? pickFrom(entry, key) : undefined;
-    if (!endpoint) {
-      // Nothing of the engine can serve: its fallback engines, in order (not theirs in turn: no chains).
-      const reasons = [entry ? whyNot(entry) : `engine "${engine}" was removed`];
-      for (const name of entry?.cluster.policy?.fallbackEngines ?? []) {
-        serving = this.state.engine(name);
-        endpoint = serving && !stream.closed ? pickFrom(serving, key) : undefined;
-        if (endpoint) break;
-        reasons.push(serving ? whyNot(serving) : `fallback engine "${name}" does not exist`);
-      }
-      if (!endpoint || !serving) {
-        done();
-        if (entry?.degraded && respondDegraded(stream, headers[':path'] ?? '', entry.degraded)) {
-          if (this.logger.isDebugEnabled()) this.logger.debug('degraded response', { engine, reasons });
-          return;
-        }
-        if (!stream.closed) respondError(stream, Status.UNAVAILABLE, reasons.join('; '));
-        return;
-      }
+    const endpoint = entry && !stream.closed ? pickFrom(entry, key) : undefined;
+    if (entry && endpoint) this.send(stream, headers, entry, endpoint, waitedMs, done);
+    else this.failover(stream, headers, engine, entry, key, waitedMs, done);
+  }
+
+  /**
+   * Nothing of the engine can serve: its fallback engines, in order (not theirs in turn: no chains), then
+   * its degraded response, then UNAVAILABLE naming every engine tried and why.
+   */
+  private failover(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    engine: string,
+    entry: EngineEntry | undefined,
+    key: string | undefined,
+    waitedMs: number,
+    done: () => void,
+  ): void {
+    const reasons = [entry ? whyNot(entry) : `engine "${engine}" was removed`];
+    for (const name of entry?.cluster.policy?.fallbackEngines ?? []) {
+      const fallback = this.state.engine(name);
+      const endpoint = fallback && !stream.closed ? pickFrom(fallback, key) : undefined;
+      if (fallback && endpoint) return this.send(stream, headers, fallback, endpoint, waitedMs, done);
+      reasons.push(fallback ? whyNot(fallback) : `fallback engine "${name}" does not exist`);
     }
+    done();
+    if (entry?.degraded && respondDegraded(stream, headers[':path'] ?? '', entry.degraded)) {
+      if (this.logger.isDebugEnabled()) this.logger.debug('degraded response', { engine, reasons });
+      return;
+    }
+    if (!stream.closed) respondError(stream, Status.UNAVAILABLE, reasons.join('; '));
+  }
+
+  /** Carries the call to `endpoint` of `serving` (the engine, or one of its fallbacks): hedged or not. */
+  private send(
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    serving: EngineEntry,
+    endpoint: RoutableEndpoint,
+    waitedMs: number,
+    done: () => void,
+  ): void {
     const options: ForwardOptions = {
-      defaultTimeoutMs: serving!.defaultTimeoutMs,
+      defaultTimeoutMs: serving.defaultTimeoutMs,
       pool: this.pool,
       waitedMs,
       done,
-      retry: serving!.retry,
-      eject: serving!.eject,
-      consecutiveErrors: serving!.consecutiveErrors,
-      engineBreaker: serving!.breaker,
+      retry: serving.retry,
+      eject: serving.eject,
+      consecutiveErrors: serving.consecutiveErrors,
+      engineBreaker: serving.breaker,
     };
-    const hedging = serving!.hedging;
+    const hedging = serving.hedging;
     if (hedging !== undefined && hedging.applies(headers[':path'] ?? ''))
       hedge(stream, headers, endpoint, options, hedging);
     else forward(stream, headers, endpoint, options);
     if (this.logger.isDebugEnabled())
-      this.logger.debug('routed', { engine, instance: endpoint.id, path: headers[':path'], waitedMs });
+      this.logger.debug('routed', { engine: serving.cluster.name, instance: endpoint.id, waitedMs });
   }
 }
 

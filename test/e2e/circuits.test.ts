@@ -324,6 +324,8 @@ describe('circuit breakers', () => {
     const stats = [...cluster.router.state.allStats()].filter((s) => s.engine === 'churn');
     await waitFor(() => stats.every((s) => s.inFlight === 0), 'nothing in flight');
     expect(cluster.router.state.admission('churn')!.inFlight).toBe(0);
+    // Every retry and hedge gave its budget slot back.
+    expect(cluster.router.state.engine('churn')!.retry.budget.retriesInProgress).toBe(0);
   });
 
   it('ejects an instance whose success rate is far below its peers', async () => {

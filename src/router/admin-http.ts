@@ -1,11 +1,13 @@
 import * as http from 'node:http';
 import type { Registry } from 'prom-client';
+import { clustersView } from './clusters-view';
 import type { RoutingState } from './routing-state';
 import type { AdsClient } from './xds/ads-client';
 
 /**
  * The router's admin port: /metrics (Prometheus), /ready (200 once it has a config from a control plane),
- * /config (what it routes by, for operators). Plain node:http: nothing here is worth a framework.
+ * /config (what it routes by), /clusters (every instance: in rotation or why not, circuit, ejection, what
+ * it has seen), for operators. Plain node:http: nothing here is worth a framework.
  */
 export function createAdminServer(state: RoutingState, ads: AdsClient, registry: Registry): http.Server {
   return http.createServer((req, res) => {
@@ -39,6 +41,9 @@ export function createAdminServer(state: RoutingState, ads: AdsClient, registry:
         JSON.stringify({ generation: state.generation, xds, engines }, null, 2),
       );
     }
-    send(404, 'text/plain', 'not found: try /metrics, /ready or /config\n');
+    if (path === '/clusters') {
+      return send(200, 'application/json', JSON.stringify(clustersView(state), null, 2));
+    }
+    send(404, 'text/plain', 'not found: try /metrics, /ready, /config or /clusters\n');
   });
 }

@@ -64,6 +64,8 @@ export class RoutingState {
   private readonly admissions = new Map<string, Admission>();
   private readonly budgets = new Map<string, RetryBudget>();
   private live = new Set<string>();
+  /** Per engine, the instance ids its current picker was built over. */
+  private readonly rotations = new Map<string, readonly string[]>();
   readonly breakers: BreakerRegistry;
   readonly outliers: OutlierDetector;
   /** Increases on every applied change; tests and the admin page use it. */
@@ -191,11 +193,27 @@ export class RoutingState {
     if (closed.length === 0 && selection.endpoints.length > 0) {
       const open = selection.endpoints[0].breaker!;
       const why = `every routable instance of engine "${cluster.name}" has an open circuit (${open.name}: ${open.reason})`;
+      this.rotations.set(cluster.name, []);
       return strategy.build([], why);
     }
     const now = performance.now();
     const kept = selection.panic ? closed : closed.filter((e) => e.stats.ejectedUntil <= now);
-    return strategy.build(kept.length > 0 ? kept : closed, selection.reason);
+    const members = kept.length > 0 ? kept : closed;
+    this.rotations.set(
+      cluster.name,
+      members.map((e) => e.id),
+    );
+    return strategy.build(members, selection.reason);
+  }
+
+  /** Instance ids the engine's picker chooses from now (admin view). */
+  inRotation(engine: string): readonly string[] {
+    return this.rotations.get(engine) ?? [];
+  }
+
+  /** One instance's stats, if the router has any (admin view; never creates them). */
+  instanceStats(engine: string, instanceId: string): InstanceStats | undefined {
+    return this.stats.get(`${engine}/${instanceId}`);
   }
 
   /** Built once per config change, not per call. The budget outlives pushes, like the admission. */

@@ -84,6 +84,21 @@ describe('circuit breakers', () => {
       /^failure rate 100 % ≥ 50 % over the last 5 calls; open for 400 ms \(trip 1\)$/,
     );
     expect(cluster.routable('flaky')).toEqual(['flaky-2', 'flaky-3']);
+    // The router's admin page says which instance is out of rotation and why.
+    const view = (await (await fetch(`http://127.0.0.1:${router.adminPort}/clusters`)).json()) as {
+      engines: { engine: string; instances: { id: string; inRotation: boolean; circuit: object }[] }[];
+    };
+    const flaky = view.engines.find((e) => e.engine === 'flaky')!.instances;
+    expect(flaky.map((i) => [i.id, i.inRotation])).toEqual([
+      ['flaky-1', false],
+      ['flaky-2', true],
+      ['flaky-3', true],
+    ]);
+    expect(flaky[0].circuit).toMatchObject({
+      state: 'open',
+      trips: 1,
+      reason: expect.stringMatching(/^failure rate 100 %/),
+    });
     // Still failing at the probe: reopens for twice as long.
     await callUntil(
       client,
@@ -332,7 +347,6 @@ describe('circuit breakers', () => {
     const client = cluster.engineClient();
     cluster.engines.get('sr-5')!.setFaults({ errorRate: 1, errorCode: grpc.status.INTERNAL });
     const stats = [...cluster.router.state.allStats()].find((s) => s.instanceId === 'sr-5')!;
-    // (Not cluster.routable in the loop: its picks would move the round robin in step with the calls.)
     await callUntil(client, 'sr', () => stats.ejections > 0, 'sr-5 ejected by success rate');
     expect(cluster.routable('sr')).toEqual(['sr-1', 'sr-2', 'sr-3', 'sr-4']);
     expect(stats.ejections).toBe(1);

@@ -129,16 +129,9 @@ export class TestCluster {
     };
   }
 
-  /** The router's picker state for an engine, as ids of instances it can route to. */
+  /** Ids of the instances the router's picker for an engine chooses from (no pick is made). */
   routable(engine: string): string[] {
-    const entry = this.router.state.engine(engine);
-    if (!entry) return [];
-    const ids = new Set<string>();
-    for (let i = 0; i < 64; i++) {
-      const e = entry.picker.pick();
-      if (e) ids.add(e.id);
-    }
-    return [...ids].sort();
+    return [...this.router.state.inRotation(engine)].sort();
   }
 
   /** Another router on the same control plane, in sync with it. */

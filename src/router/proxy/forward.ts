@@ -226,25 +226,16 @@ class ForwardedCall {
     this.complete(Status.UNAVAILABLE);
   }
 
-  /** An attempt failed before the response was committed: retry it elsewhere, or tell the caller. */
   /**
-   * `pushbackMs` (gRFC A6): the instance's grpc-retry-pushback-ms — a delay to wait instead of the backoff,
-   * or negative: do not retry.
+   * An attempt failed before the response was committed: retry it elsewhere, or tell the caller.
+   * `pushbackMs` (gRFC A6) is the instance's grpc-retry-pushback-ms: a delay to wait instead of the
+   * backoff, or negative: do not retry.
    */
   private attemptFailed(code: number, why: string, timedOut = false, pushbackMs?: number): void {
     this.finishAttempt(code);
     this.up = undefined;
-    if (pushbackMs !== undefined && pushbackMs < 0) {
-      const attempts = this.attempts > 1 ? ` (after ${this.attempts} attempts)` : '';
-      this.complete(code);
-      respondError(
-        this.down,
-        code,
-        `${this.where()} failed before answering${attempts}: ${why}; not retried: the instance asked not to (grpc-retry-pushback-ms)`,
-      );
-      return;
-    }
-    const retryable = this.mayRetry(code, timedOut);
+    const refused = pushbackMs !== undefined && pushbackMs < 0;
+    const retryable = !refused && this.mayRetry(code, timedOut);
     const next = retryable ? this.options.retry!.repick(this.tried) : undefined;
     const delay = next ? (pushbackMs ?? backoffMs(this.options.retry!.retry!, this.attempts)) : 0;
     const inTime = performance.now() + delay < this.deadlineAt;
@@ -260,7 +251,8 @@ class ForwardedCall {
     }
     next?.breaker?.record('ignored', 0); // picked, but not tried: a probe permit goes back
     let notRetried = '';
-    if (retryable && !next) notRetried = '; not retried: no other instance to try';
+    if (refused) notRetried = '; not retried: the instance asked not to (grpc-retry-pushback-ms)';
+    else if (retryable && !next) notRetried = '; not retried: no other instance to try';
     else if (next && !inTime) notRetried = '; not retried: no time left before the deadline';
     else if (next)
       notRetried = `; not retried: retry budget exhausted (${this.options.retry!.budget.retriesInProgress} retries in progress)`;

@@ -72,8 +72,8 @@ export class RoutingState {
   generation = 0;
 
   constructor(private readonly onEvent: RoutingEvent = () => undefined) {
-    this.breakers = new BreakerRegistry((engine, instanceId, breaker) =>
-      this.onCircuitChange(engine, instanceId, breaker),
+    this.breakers = new BreakerRegistry((engine, instanceId, breaker, stateChanged) =>
+      this.onCircuitChange(engine, instanceId, breaker, stateChanged),
     );
     this.outliers = new OutlierDetector({
       instancesOf: (engine) => {
@@ -162,8 +162,14 @@ export class RoutingState {
     this.outliers.sweep(this.engines.keys());
   }
 
-  private onCircuitChange(engine: string, instanceId: string, breaker: CircuitBreaker): void {
+  private onCircuitChange(
+    engine: string,
+    instanceId: string,
+    breaker: CircuitBreaker,
+    stateChanged: boolean,
+  ): void {
     if (instanceId !== '') this.rebuildPicker(engine);
+    if (!stateChanged) return; // probe permits ran out or came back: a rotation change only
     this.onEvent('circuit changed', {
       engine,
       instance: instanceId || undefined,

@@ -12,7 +12,13 @@ export interface CircuitReportEntry {
   readonly sinceMs: number;
 }
 
-export type BreakerListener = (engine: string, instanceId: string, breaker: CircuitBreaker) => void;
+/** `stateChanged` false: only the half-open probe permits ran out or came back (rotation may change). */
+export type BreakerListener = (
+  engine: string,
+  instanceId: string,
+  breaker: CircuitBreaker,
+  stateChanged: boolean,
+) => void;
 
 /**
  * This router's circuit breakers: one per instance and one per engine, all configured from the engine's
@@ -130,12 +136,12 @@ export class BreakerRegistry {
       name,
       config,
       (b, stateChanged) => {
-        if (!stateChanged) return this.onChange(engine, instanceId, b);
+        if (!stateChanged) return this.onChange(engine, instanceId, b, false);
         const key = `${engine}/${instanceId}`;
         this.changed.set(key, { engine, instanceId, state: b.state, sinceMs: b.sinceMs });
         const counter = `${key}/${CircuitState[b.state]}`;
         this.transitions.set(counter, (this.transitions.get(counter) ?? 0) + 1);
-        this.onChange(engine, instanceId, b);
+        this.onChange(engine, instanceId, b, true);
       },
       this.clock,
     );

@@ -91,18 +91,20 @@ function procStats(pid: number): { cpuSeconds: number; rssMb: number } {
   return { cpuSeconds, rssMb: rssKb / 1024 };
 }
 
-function startBare(
+/** A plain script of bench/router/ forwarding to `upstream`; it prints "… on <port>" when ready. */
+function startScript(
+  script: string,
   upstream: string,
 ): Promise<{ child: ChildProcessWithoutNullStreams; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [join(__dirname, 'bare-proxy.mjs'), upstream]);
+  const child = spawn(process.execPath, [join(__dirname, script), upstream]);
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const match = /bare proxy on (\d+)/.exec(out);
+      const match = / on (\d+)/.exec(out);
       if (match) resolve({ child, match });
     });
-    child.once('exit', (code) => reject(new Error(`bare proxy exited with ${code}: ${out}`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
   });
 }
 
@@ -142,11 +144,13 @@ async function main(): Promise<void> {
     );
   const router = await startRouter('bench');
   const tuned = await startRouter('bench-tuned', TUNED_FLAGS);
-  const bare = await startBare(engineAddress);
+  const bare = await startScript('bare-proxy.mjs', engineAddress);
+  const relay = await startScript('frame-relay.mjs', engineAddress);
   const routerPid = router.child.pid!;
   const barePid = bare.child.pid!;
   const direct = new EngineClient(engineAddress, grpc.credentials.createInsecure());
   const bareClient = new EngineClient(`127.0.0.1:${bare.match[1]}`, grpc.credentials.createInsecure());
+  const relayClient = new EngineClient(`127.0.0.1:${relay.match[1]}`, grpc.credentials.createInsecure());
   const routed = new EngineClient(`127.0.0.1:${router.match[1]}`, grpc.credentials.createInsecure());
   const tunedClient = new EngineClient(`127.0.0.1:${tuned.match[1]}`, grpc.credentials.createInsecure());
   const none = new grpc.Metadata();
@@ -158,6 +162,7 @@ async function main(): Promise<void> {
       await call(direct, none);
       await call(routed, viaRouter).catch(() => new Promise((r) => setTimeout(r, 20)));
       await call(bareClient, none);
+      await call(relayClient, none);
       await call(tunedClient, viaRouter).catch(() => new Promise((r) => setTimeout(r, 20)));
     }
     const r: Record<string, number[]> = {
@@ -177,6 +182,10 @@ async function main(): Promise<void> {
       tp50: [],
       tunedCpuUs: [],
       tunedRss: [],
+      fp50: [],
+      frameCpuUs: [],
+      frameRss: [],
+      fmax: [],
     };
     for (let round = 0; round < ROUNDS; round++) {
       const d = await fixedRate(direct, none, 1000);
@@ -195,6 +204,12 @@ async function main(): Promise<void> {
       r.tp50.push(quantile(t, 0.5));
       r.tunedCpuUs.push(((tunedAfter.cpuSeconds - tunedBefore.cpuSeconds) * 1e6) / t.length);
       r.tunedRss.push(tunedAfter.rssMb);
+      const frameBefore = procStats(relay.child.pid!);
+      const f = await fixedRate(relayClient, none, 1000);
+      const frameAfter = procStats(relay.child.pid!);
+      r.fp50.push(quantile(f, 0.5));
+      r.frameCpuUs.push(((frameAfter.cpuSeconds - frameBefore.cpuSeconds) * 1e6) / f.length);
+      r.frameRss.push(frameAfter.rssMb);
       const bareBefore = procStats(barePid);
       const b = await fixedRate(bareClient, none, 1000);
       const bareAfter = procStats(barePid);
@@ -205,6 +220,7 @@ async function main(): Promise<void> {
       r.dmax.push(await maxThroughput(direct, none, 64));
       r.rmax.push(await maxThroughput(routed, viaRouter, 64));
       r.bmax.push(await maxThroughput(bareClient, none, 64));
+      r.fmax.push(await maxThroughput(relayClient, none, 64));
     }
     const m = Object.fromEntries(Object.entries(r).map(([k, xs]) => [k, median(xs)]));
     console.log('at 1,000 rps            p50 ms    p99 ms');
@@ -224,6 +240,9 @@ async function main(): Promise<void> {
       `bare node:http2 proxy (the floor of any node:http2 router): ${m.bareCpuUs.toFixed(0)} µs per request, RSS ${m.bareRss.toFixed(0)} MB; Nerve router = ×${(m.cpuUs / m.bareCpuUs).toFixed(2)} its CPU`,
     );
     console.log(
+      `experiment — frame-level relay (bench/router/frame-relay.mjs, no node:http2 streams): ${m.frameCpuUs.toFixed(0)} µs per request, p50 ${m.fp50.toFixed(3)} ms, RSS ${m.frameRss.toFixed(0)} MB, max ${m.fmax.toFixed(0)}/s = ${((100 * m.fmax) / m.dmax).toFixed(0)} % of direct`,
+    );
+    console.log(
       `max throughput (64 concurrent): direct ${m.dmax.toFixed(0)}/s, through the router ${m.rmax.toFixed(0)}/s = ${((100 * m.rmax) / m.dmax).toFixed(0)} % of direct; bare proxy ${m.bmax.toFixed(0)}/s = ${((100 * m.bmax) / m.dmax).toFixed(0)} %`,
     );
     console.log(
@@ -233,8 +252,9 @@ async function main(): Promise<void> {
     direct.close();
     routed.close();
     bareClient.close();
+    relayClient.close();
     tunedClient.close();
-    for (const p of [router, tuned, cp, engine, bare]) p.child.kill('SIGKILL');
+    for (const p of [router, tuned, cp, engine, bare, relay]) p.child.kill('SIGKILL');
   }
 }
 

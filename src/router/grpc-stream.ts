@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import * as http2 from 'node:http2';
-import type { Keepalive } from './keepalive';
+import { type Keepalive, keepAlive } from './keepalive';
 
 const { NGHTTP2_FLAG_END_STREAM } = http2.constants;
 const UNAVAILABLE = 14;
@@ -34,7 +34,7 @@ export interface StreamEvents<Res> {
 export class GrpcBidiStream<Req, Res> extends EventEmitter<StreamEvents<Res>> {
   private readonly session: http2.ClientHttp2Session;
   private readonly stream: http2.ClientHttp2Stream;
-  private readonly pinger: NodeJS.Timeout;
+  private readonly stopPings: () => void;
   private pending: Buffer = EMPTY;
   private finished = false;
 
@@ -43,12 +43,12 @@ export class GrpcBidiStream<Req, Res> extends EventEmitter<StreamEvents<Res>> {
     path: string,
     private readonly encode: (message: Req) => Uint8Array,
     private readonly decode: (bytes: Uint8Array) => Res,
-    private readonly keepalive: Keepalive,
+    keepalive: Keepalive,
   ) {
     super();
     this.session = http2.connect(`http://${address}`);
     this.session.on('error', (err) => this.fail(UNAVAILABLE, err.message));
-    this.pinger = setInterval(() => this.ping(), keepalive.timeMs).unref();
+    this.stopPings = keepAlive(this.session, keepalive, (why) => this.fail(UNAVAILABLE, why));
     this.stream = this.session.request({
       ':method': 'POST',
       ':path': path,
@@ -123,21 +123,8 @@ export class GrpcBidiStream<Req, Res> extends EventEmitter<StreamEvents<Res>> {
     this.emit('error', new StreamError(code, message));
   }
 
-  private ping(): void {
-    if (this.session.destroyed || this.session.connecting) return;
-    const timer = setTimeout(
-      () => this.fail(UNAVAILABLE, `no PING answer within ${this.keepalive.timeoutMs} ms`),
-      this.keepalive.timeoutMs,
-    ).unref();
-    const sent = this.session.ping((err) => {
-      clearTimeout(timer);
-      if (err) this.fail(UNAVAILABLE, `PING failed: ${err.message}`);
-    });
-    if (!sent) clearTimeout(timer);
-  }
-
   private shutdown(): void {
-    clearInterval(this.pinger);
+    this.stopPings();
     if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
     if (!this.session.destroyed) this.session.destroy();
   }

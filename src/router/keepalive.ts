@@ -1,3 +1,5 @@
+import type * as http2 from 'node:http2';
+
 /** How a router notices a control plane or instance that went silent without closing its connection. */
 export interface Keepalive {
   /** An HTTP/2 PING after this long without traffic. */
@@ -23,3 +25,28 @@ export const UPSTREAM_KEEPALIVE: Keepalive = { timeMs: 330_000, timeoutMs: 20_00
 
 /** Envoy's connect_timeout default. */
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * Pings `session` every timeMs; `onSilent` (once per probe) when a PING is not answered within timeoutMs
+ * or fails. No probe while the session is still connecting. Returns the function that stops it.
+ */
+export function keepAlive(
+  session: http2.ClientHttp2Session,
+  keepalive: Keepalive,
+  onSilent: (why: string) => void,
+): () => void {
+  const probe = () => {
+    if (session.destroyed || session.connecting) return;
+    const timer = setTimeout(
+      () => onSilent(`no PING answer within ${keepalive.timeoutMs} ms`),
+      keepalive.timeoutMs,
+    ).unref();
+    const sent = session.ping((err) => {
+      clearTimeout(timer);
+      if (err) onSilent(`PING failed: ${err.message}`);
+    });
+    if (!sent) clearTimeout(timer);
+  };
+  const interval = setInterval(probe, keepalive.timeMs).unref();
+  return () => clearInterval(interval);
+}

@@ -27,7 +27,7 @@ describe('upstream connection keepalive', () => {
       const second = pool.session(address);
       expect(second).not.toBe(first);
       const error = await new Promise<Error>((resolve) => second.once('error', resolve));
-      expect(error.message).toBe(`no PING answer from ${address} within 200 ms`);
+      expect(error.message).toBe(`${address}: no PING answer within 200 ms`);
     } finally {
       pool.closeAll();
       await relay.close();

@@ -1,6 +1,6 @@
 import * as http2 from 'node:http2';
 import type { Logger } from '../../observability/logger';
-import { type Keepalive, UPSTREAM_CONNECT_TIMEOUT_MS, UPSTREAM_KEEPALIVE } from '../keepalive';
+import { type Keepalive, keepAlive, UPSTREAM_CONNECT_TIMEOUT_MS, UPSTREAM_KEEPALIVE } from '../keepalive';
 
 /**
  * One HTTP/2 session per instance address, shared by all calls (gRPC multiplexes). A session that closes,
@@ -31,7 +31,10 @@ export class UpstreamPool {
     // A connection gone silent (dead host, dropped NAT entry) would take new calls and hold them to their
     // deadlines: every timeMs a PING goes out, and must come back within timeoutMs (UPSTREAM_KEEPALIVE
     // says why so rarely). Node's session timeout fires once and is not re-armed by pings: a timer of ours.
-    const pinger = setInterval(() => this.ping(session, address), this.keepalive.timeMs).unref();
+    const stopPings = keepAlive(session, this.keepalive, (why) => {
+      this.logger.warn('upstream connection silent; closing it', { address, why });
+      if (!session.destroyed) session.destroy(new Error(`${address}: ${why}`));
+    });
     // A connect that never completes (black-holed address) fails its waiting calls after the connect
     // timeout, so they are retried elsewhere instead of waiting for their deadlines.
     const connecting = setTimeout(() => {
@@ -40,28 +43,12 @@ export class UpstreamPool {
     }, this.connectTimeoutMs).unref();
     session.once('connect', () => clearTimeout(connecting));
     session.on('close', () => {
-      clearInterval(pinger);
+      stopPings();
       clearTimeout(connecting);
     });
     session.unref(); // the ingress server keeps the process alive, not idle upstream connections
     this.sessions.set(address, session);
     return session;
-  }
-
-  private ping(session: http2.ClientHttp2Session, address: string): void {
-    if (session.destroyed || session.connecting) return;
-    const timer = setTimeout(() => {
-      this.logger.warn('upstream connection silent; closing it', {
-        address,
-        afterMs: this.keepalive.timeoutMs,
-      });
-      session.destroy(new Error(`no PING answer from ${address} within ${this.keepalive.timeoutMs} ms`));
-    }, this.keepalive.timeoutMs).unref();
-    const sent = session.ping((err) => {
-      clearTimeout(timer);
-      if (err && !session.destroyed) session.destroy();
-    });
-    if (!sent) clearTimeout(timer);
   }
 
   /** Closes sessions to addresses not in `keep` (instances that left the config). */

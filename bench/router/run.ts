@@ -91,6 +91,23 @@ function procStats(pid: number): { cpuSeconds: number; rssMb: number } {
   return { cpuSeconds, rssMb: rssKb / 1024 };
 }
 
+/** Calls through `client` at 1,000 rps: latency quantiles, and the CPU per call and RSS of process `pid`. */
+async function atFixedRate(
+  pid: number,
+  client: EngineClient,
+  md: grpc.Metadata,
+): Promise<{ p50: number; p99: number; cpuUs: number; rssMb: number }> {
+  const before = procStats(pid);
+  const latencies = await fixedRate(client, md, 1000);
+  const after = procStats(pid);
+  return {
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    cpuUs: ((after.cpuSeconds - before.cpuSeconds) * 1e6) / latencies.length,
+    rssMb: after.rssMb,
+  };
+}
+
 /** A plain script of bench/router/ forwarding to `upstream`; it prints "… on <port>" when ready. */
 function startScript(
   script: string,
@@ -189,34 +206,26 @@ async function main(): Promise<void> {
     };
     for (let round = 0; round < ROUNDS; round++) {
       const d = await fixedRate(direct, none, 1000);
-      const before = procStats(routerPid);
-      const v = await fixedRate(routed, viaRouter, 1000);
-      const after = procStats(routerPid);
       r.dp50.push(quantile(d, 0.5));
       r.dp99.push(quantile(d, 0.99));
-      r.rp50.push(quantile(v, 0.5));
-      r.rp99.push(quantile(v, 0.99));
-      r.cpuUs.push(((after.cpuSeconds - before.cpuSeconds) * 1e6) / v.length);
-      r.rss.push(after.rssMb);
-      const tunedBefore = procStats(tuned.child.pid!);
-      const t = await fixedRate(tunedClient, viaRouter, 1000);
-      const tunedAfter = procStats(tuned.child.pid!);
-      r.tp50.push(quantile(t, 0.5));
-      r.tunedCpuUs.push(((tunedAfter.cpuSeconds - tunedBefore.cpuSeconds) * 1e6) / t.length);
-      r.tunedRss.push(tunedAfter.rssMb);
-      const frameBefore = procStats(relay.child.pid!);
-      const f = await fixedRate(relayClient, none, 1000);
-      const frameAfter = procStats(relay.child.pid!);
-      r.fp50.push(quantile(f, 0.5));
-      r.frameCpuUs.push(((frameAfter.cpuSeconds - frameBefore.cpuSeconds) * 1e6) / f.length);
-      r.frameRss.push(frameAfter.rssMb);
-      const bareBefore = procStats(barePid);
-      const b = await fixedRate(bareClient, none, 1000);
-      const bareAfter = procStats(barePid);
-      r.bp50.push(quantile(b, 0.5));
-      r.bp99.push(quantile(b, 0.99));
-      r.bareCpuUs.push(((bareAfter.cpuSeconds - bareBefore.cpuSeconds) * 1e6) / b.length);
-      r.bareRss.push(bareAfter.rssMb);
+      const v = await atFixedRate(routerPid, routed, viaRouter);
+      r.rp50.push(v.p50);
+      r.rp99.push(v.p99);
+      r.cpuUs.push(v.cpuUs);
+      r.rss.push(v.rssMb);
+      const t = await atFixedRate(tuned.child.pid!, tunedClient, viaRouter);
+      r.tp50.push(t.p50);
+      r.tunedCpuUs.push(t.cpuUs);
+      r.tunedRss.push(t.rssMb);
+      const f = await atFixedRate(relay.child.pid!, relayClient, none);
+      r.fp50.push(f.p50);
+      r.frameCpuUs.push(f.cpuUs);
+      r.frameRss.push(f.rssMb);
+      const b = await atFixedRate(barePid, bareClient, none);
+      r.bp50.push(b.p50);
+      r.bp99.push(b.p99);
+      r.bareCpuUs.push(b.cpuUs);
+      r.bareRss.push(b.rssMb);
       r.dmax.push(await maxThroughput(direct, none, 64));
       r.rmax.push(await maxThroughput(routed, viaRouter, 64));
       r.bmax.push(await maxThroughput(bareClient, none, 64));

@@ -1,5 +1,3 @@
-import type * as http2 from 'node:http2';
-
 /** How a router notices a control plane or instance that went silent without closing its connection. */
 export interface Keepalive {
   /** An HTTP/2 PING after this long without traffic. */
@@ -26,12 +24,19 @@ export const UPSTREAM_KEEPALIVE: Keepalive = { timeMs: 330_000, timeoutMs: 20_00
 /** Envoy's connect_timeout default. */
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 5_000;
 
+/** A connection that can PING: node:http2's client session, or the router's own HTTP/2 connection. */
+export interface Pingable {
+  readonly destroyed: boolean;
+  readonly connecting: boolean;
+  ping(done: (err: Error | null) => void): boolean;
+}
+
 /**
  * Pings `session` every timeMs; `onSilent` (once per probe) when a PING is not answered within timeoutMs
  * or fails. No probe while the session is still connecting. Returns the function that stops it.
  */
 export function keepAlive(
-  session: http2.ClientHttp2Session,
+  session: Pingable,
   keepalive: Keepalive,
   onSilent: (why: string) => void,
 ): () => void {

@@ -15,19 +15,25 @@ describe('upstream connection keepalive', () => {
     const pool = new UpstreamPool(logger, { timeMs: 200, timeoutMs: 200 }, 200);
     try {
       const address = `127.0.0.1:${relay.port}`;
-      const first = pool.session(address);
-      const closed = new Promise<void>((resolve) => first.once('close', () => resolve()));
+      const first = pool.connection(address);
+      const closed = new Promise<string>((resolve) => {
+        const poolOnClose = first.onClose;
+        first.onClose = (why) => {
+          poolOnClose?.(why);
+          resolve(why);
+        };
+      });
       await waitFor(() => pings >= 2, 'two keepalive pings on the idle connection');
       expect(first.destroyed).toBe(false);
-      expect(pool.session(address)).toBe(first);
+      expect(pool.connection(address)).toBe(first);
 
       relay.freeze(); // the peer goes silent: no reset, no FIN
-      await closed; // 200 ms idle, then 200 ms without a PING answer
+      expect(await closed).toBe(`${address}: no PING answer within 200 ms`); // 200 ms idle, 200 ms unanswered
       // The relay, frozen, accepts connections and never answers: the new one goes the same way.
-      const second = pool.session(address);
+      const second = pool.connection(address);
       expect(second).not.toBe(first);
-      const error = await new Promise<Error>((resolve) => second.once('error', resolve));
-      expect(error.message).toBe(`${address}: no PING answer within 200 ms`);
+      await waitFor(() => second.destroyed, 'the second connection closed');
+      expect(second.closeReason).toBe(`${address}: no PING answer within 200 ms`);
     } finally {
       pool.closeAll();
       await relay.close();

@@ -1,17 +1,34 @@
-import type { IncomingHttpHeaders } from 'node:http2';
 import type { Outcome } from '../resilience/circuit-breaker';
 import { isInstanceFailure } from '../stats/instance-stats';
 import { Status } from './grpc-status';
-
-/** Pseudo-headers carried to the instance, and back to the caller. */
-export const REQUEST_PSEUDO = [':method', ':path', ':authority', ':scheme'];
-export const RESPONSE_PSEUDO = [':status'];
+import { type HeaderList, headerValue } from './headers';
 
 /** The grpc-status of a response's trailers (or trailers-only headers); UNKNOWN when absent or malformed. */
-export function statusOf(headers: IncomingHttpHeaders): number {
-  const raw = headers['grpc-status'];
-  const code = typeof raw === 'string' ? Number(raw) : NaN;
-  return Number.isInteger(code) ? code : Status.UNKNOWN;
+export function statusOf(headers: HeaderList): number {
+  const raw = headerValue(headers, 'grpc-status');
+  const code = raw === undefined ? NaN : Number(raw);
+  return raw !== '' && Number.isInteger(code) ? code : Status.UNKNOWN;
+}
+
+/** The grpc-message of a response, decoded, or `fallback`. */
+export function messageOf(headers: HeaderList, fallback: string): string {
+  const raw = headerValue(headers, 'grpc-message');
+  if (raw === undefined) return fallback;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw; // not percent-encoded as it should be: as it came
+  }
+}
+
+/**
+ * grpc-retry-pushback-ms: a non-negative integer is how long to wait before retrying; anything else that
+ * is present means "do not retry" (-1); absent: undefined (gRFC A6).
+ */
+export function pushbackOf(headers: HeaderList): number | undefined {
+  const raw = headerValue(headers, 'grpc-retry-pushback-ms');
+  if (raw === undefined) return undefined;
+  return /^\d{1,9}$/.test(raw) ? Number(raw) : -1;
 }
 
 /** How a breaker counts a status: the instance's fault, fine, or the caller's own cancel (not counted). */

@@ -1,6 +1,6 @@
-import type { ServerHttp2Stream } from 'node:http2';
 import type { DegradedResponse } from '../../../gen/nerve/discovery/v1/policy';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import type { H2Stream } from '../h2/stream';
 
 const ENGINE_SERVICE_PREFIX = '/nerve.engine.v1.Engine/';
 
@@ -32,19 +32,18 @@ export function compileDegraded(engine: string, d: DegradedResponse | undefined)
   return { invoke: frame(invoke), other: d.message === undefined ? undefined : frame(d.message) };
 }
 
+const DEGRADED_HEADERS = [':status', '200', 'content-type', 'application/grpc', 'x-nerve-degraded', 'true'];
+const OK_TRAILERS = ['grpc-status', '0'];
+
 /**
  * Answers the call with the degraded response (status OK, header x-nerve-degraded: true). False when
  * none is configured for this method: the caller then gets UNAVAILABLE.
  */
-export function respondDegraded(stream: ServerHttp2Stream, path: string, reply: DegradedReply): boolean {
+export function respondDegraded(stream: H2Stream, path: string, reply: DegradedReply): boolean {
   const body = path.startsWith(ENGINE_SERVICE_PREFIX) ? reply.invoke : reply.other;
   if (body === undefined || stream.closed || stream.headersSent) return false;
-  stream.on('error', () => undefined);
-  stream.respond(
-    { ':status': 200, 'content-type': 'application/grpc', 'x-nerve-degraded': 'true' },
-    { waitForTrailers: true },
-  );
-  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-  stream.end(body);
+  stream.respond(DEGRADED_HEADERS, false);
+  stream.write(body);
+  stream.end(OK_TRAILERS);
   return true;
 }

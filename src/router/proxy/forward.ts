@@ -1,44 +1,42 @@
-import * as http2 from 'node:http2';
 import type { RoutableEndpoint } from '../balancer/picker';
+import { ErrorCode } from '../h2/frames';
+import type { H2Stream, StreamHandler } from '../h2/stream';
 import { backoffMs } from '../resilience/retry-policy';
 import type { ForwardOptions } from './call-options';
-import { outcomeOf, REQUEST_PSEUDO, RESPONSE_PSEUDO, statusOf } from './call-outcome';
-import { Status, encodeGrpcMessage, respondError } from './grpc-status';
+import { messageOf, outcomeOf, pushbackOf, statusOf } from './call-outcome';
+import { Status, respondError, statusTrailers } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
-import { passHeaders } from './headers';
-import { relay } from './relay';
+import { type HeaderList, headerValue, withoutHeader } from './headers';
 
-const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 /** Request bytes kept for replay; a call whose request grows past this is no longer retried. */
 const MAX_REPLAY_BYTES = 64 * 1024;
 
 /**
- * Carries one call at the HTTP/2 stream level: request headers and body frames go up as they come,
+ * Carries one call at the HTTP/2 stream level: request headers and body bytes go up as they come,
  * response headers, body and trailers come back; payloads are never decoded. A trailers-only answer stays
- * trailers-only; a caller's cancel resets the upstream stream.
+ * trailers-only; a caller's cancel resets the upstream stream. Backpressure passes through: a side that
+ * cannot take more pauses the other's flow-control credit.
  *
  * Retries (gRFC A6): until the response is committed (headers received), an attempt that fails with a
  * retryable status or without answering is retried on another instance after a jittered exponential
  * backoff, replaying the buffered request, within the attempt limit, the retry budget and the deadline.
  * Otherwise the failure reaches the caller, naming the instance.
  */
-export function forward(
-  down: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
-  endpoint: RoutableEndpoint,
-  options: ForwardOptions,
-): void {
-  new ForwardedCall(down, headers, options).begin(endpoint);
+export function forward(down: H2Stream, endpoint: RoutableEndpoint, options: ForwardOptions): void {
+  new ForwardedCall(down, options).begin(endpoint);
 }
 
-class ForwardedCall {
-  private readonly out: http2.OutgoingHttpHeaders;
+class ForwardedCall implements StreamHandler {
+  /** Request headers for the instance, without grpc-timeout when we send our own. */
+  private out: HeaderList;
+  private timeout: string[] | undefined;
   private readonly callerTimeout: boolean;
   private deadlineAt = Infinity;
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
   private replayable = true;
   private requestEnded = false;
+  private attached = false;
   private readonly tried = new Set<string>();
   private attempts = 0;
   private retrying = false;
@@ -47,35 +45,24 @@ class ForwardedCall {
   /** This attempt's deadline is the per-attempt timeout, shorter than what is left of the call's. */
   private attemptCut = false;
   private endpoint!: RoutableEndpoint;
-  private up: http2.ClientHttp2Stream | undefined;
+  private up: H2Stream | undefined;
   private attemptStarted = 0;
   private attemptOver = true;
   private responded = false;
-  private trailers: http2.IncomingHttpHeaders | undefined;
-  private upstreamError = '';
   private over = false;
   private readonly startedAt = performance.now();
   /** The endpoint a scheduled retry will go to (it holds a probe permit if its circuit is half-open). */
   private pending: RoutableEndpoint | undefined;
 
   constructor(
-    private readonly down: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
+    private readonly down: H2Stream,
     private readonly options: ForwardOptions,
   ) {
-    this.out = passHeaders(headers, REQUEST_PSEUDO);
-    const callerBudget = parseGrpcTimeout(headers['grpc-timeout']);
+    this.out = down.headers;
+    const callerBudget = parseGrpcTimeout(headerValue(down.headers, 'grpc-timeout'));
     this.callerTimeout = callerBudget !== undefined;
     const budget = callerBudget ?? (options.defaultTimeoutMs > 0 ? options.defaultTimeoutMs : undefined);
     if (budget !== undefined) this.deadlineAt = performance.now() + budget - options.waitedMs;
-    down.on('data', (chunk: Buffer) => this.onRequestData(chunk));
-    down.on('end', () => {
-      this.requestEnded = true;
-      this.up?.end();
-    });
-    down.on('wantTrailers', () => this.sendTrailers());
-    down.on('error', () => undefined); // a caller's reset shows up as 'close'
-    down.on('close', () => this.onCallerGone());
   }
 
   begin(endpoint: RoutableEndpoint): void {
@@ -91,6 +78,17 @@ class ForwardedCall {
       return;
     }
     this.attempt(endpoint);
+    this.attach(); // the first attempt failed at once: what the caller sent waits for the next
+  }
+
+  /**
+   * Takes the caller's stream over: what it sent while the call waited comes now, straight to the first
+   * attempt when there is one (so a large early request still goes through, if no longer retryable).
+   */
+  private attach(): void {
+    if (this.attached) return;
+    this.attached = true;
+    this.down.attach(this);
   }
 
   private attempt(endpoint: RoutableEndpoint): void {
@@ -99,7 +97,6 @@ class ForwardedCall {
     this.attempts++;
     this.attemptStarted = performance.now();
     this.attemptOver = false;
-    this.upstreamError = '';
     endpoint.stats.started();
     // Keep the caller's header as it is when nothing was spent here; otherwise send what is left, or the
     // per-attempt timeout when that is shorter.
@@ -108,44 +105,82 @@ class ForwardedCall {
     this.attemptCut =
       perAttempt > 0 && perAttempt < left && this.attempts < this.options.retry!.retry!.maxAttempts;
     if (this.attemptCut) {
-      this.out['grpc-timeout'] = formatGrpcTimeout(perAttempt);
+      this.setTimeout(perAttempt);
     } else if (
       Number.isFinite(this.deadlineAt) &&
       (this.attempts > 1 || this.options.waitedMs > 0 || !this.callerTimeout)
     ) {
-      this.out['grpc-timeout'] = formatGrpcTimeout(left);
+      this.setTimeout(left);
     }
-    let up: http2.ClientHttp2Stream;
+    let up: H2Stream;
     try {
-      up = this.options.pool.session(endpoint.address).request(this.out);
+      up = this.options.pool.connection(endpoint.address).request(this.out, this.timeout, this);
     } catch (err) {
       this.options.eject?.(endpoint, `unreachable: ${(err as Error).message}`);
       this.attemptFailed(Status.UNAVAILABLE, `unreachable: ${(err as Error).message}`);
       return;
     }
     this.up = up;
-    for (const chunk of this.chunks) up.write(chunk);
-    if (this.requestEnded) up.end();
-    up.on('response', (h, flags) => this.onResponse(up, h, flags));
-    up.on('trailers', (t) => {
-      if (up === this.up) this.trailers = t;
-    });
-    up.on('error', (err) => {
-      if (up === this.up) this.upstreamError = err.message;
-    });
-    up.on('close', () => this.onUpstreamClose(up));
+    if (!this.attached) {
+      this.attach();
+    } else {
+      for (const chunk of this.chunks) up.write(chunk);
+      if (this.requestEnded) up.end();
+    }
     if (this.attemptCut)
       this.attemptTimer = setTimeout(() => this.onAttemptTimeout(up, perAttempt), perAttempt);
   }
 
+  private setTimeout(ms: number): void {
+    if (this.timeout === undefined) this.out = withoutHeader(this.out, 'grpc-timeout');
+    this.timeout = ['grpc-timeout', formatGrpcTimeout(ms)];
+  }
+
   /** The per-attempt timeout passed without response headers: cancel this attempt, try another instance. */
-  private onAttemptTimeout(up: http2.ClientHttp2Stream, ms: number): void {
+  private onAttemptTimeout(up: H2Stream, ms: number): void {
     this.attemptTimer = undefined;
-    if (up !== this.up || this.responded || this.attemptOver || this.down.destroyed) return;
-    this.up = undefined; // its close is ours, not the instance failing
-    if (!up.closed) up.close(NGHTTP2_CANCEL);
+    if (up !== this.up || this.responded || this.attemptOver || this.down.closed) return;
+    this.up = undefined; // its end is ours, not the instance failing
+    up.reset(ErrorCode.CANCEL);
     this.attemptFailed(Status.DEADLINE_EXCEEDED, `no answer within the ${ms} ms per-attempt timeout`, true);
   }
+
+  // ---- StreamHandler: the caller's stream (down) and the instance's (up) ----
+
+  onData(stream: H2Stream, chunk: Buffer): void {
+    if (stream === this.down) this.onRequestData(chunk);
+    else if (stream === this.up && !this.down.write(chunk)) stream.pause(); // resumed in onDrain
+  }
+
+  onEnd(stream: H2Stream): void {
+    if (stream === this.down) {
+      this.requestEnded = true;
+      this.up?.end();
+    } else if (stream === this.up) {
+      this.onUpstreamGone(stream, 'the instance ended the response without a status');
+    }
+  }
+
+  onHeaders(stream: H2Stream, headers: string[], endStream: boolean): void {
+    if (stream === this.down) {
+      this.onEnd(stream); // request trailers: gRPC has none to pass on; they end the request
+    } else if (stream === this.up) {
+      if (!this.responded) this.onResponse(headers, endStream);
+      else this.onTrailers(headers, endStream);
+    }
+  }
+
+  onReset(stream: H2Stream, code: number, why: string): void {
+    if (stream === this.down) this.onCallerGone();
+    else if (stream === this.up) this.onUpstreamGone(stream, why || `stream reset (code ${code})`);
+  }
+
+  onDrain(stream: H2Stream): void {
+    if (stream === this.down) this.up?.resume();
+    else this.down.resume();
+  }
+
+  // ----
 
   private onRequestData(chunk: Buffer): void {
     if (this.replayable) {
@@ -158,71 +193,53 @@ class ForwardedCall {
       }
     }
     const up = this.up;
-    if (up && !up.destroyed && !up.write(chunk)) {
-      this.down.pause();
-      up.once('drain', () => this.down.resume());
-    }
+    if (up !== undefined && !up.write(chunk) && !up.closed) this.down.pause(); // resumed in onDrain
   }
 
-  private onResponse(
-    up: http2.ClientHttp2Stream,
-    responseHeaders: http2.IncomingHttpHeaders,
-    flags: number,
-  ): void {
-    if (up !== this.up || this.down.destroyed) return;
-    if (flags & NGHTTP2_FLAG_END_STREAM) {
-      const code = statusOf(responseHeaders);
+  private onResponse(headers: string[], endStream: boolean): void {
+    if (this.down.closed) return;
+    if (endStream) {
+      const code = statusOf(headers);
       // The instance giving up at the per-attempt deadline we sent it is the per-attempt timeout too.
       const timedOut = code === Status.DEADLINE_EXCEEDED && this.attemptCut;
       if (code !== Status.OK && this.mayRetry(code, timedOut)) {
-        const message = responseHeaders['grpc-message'];
-        this.attemptFailed(
-          code,
-          typeof message === 'string' ? decodeURIComponent(message) : `status ${code}`,
-          timedOut,
-          pushbackOf(responseHeaders),
-        );
+        this.up = undefined;
+        this.attemptFailed(code, messageOf(headers, `status ${code}`), timedOut, pushbackOf(headers));
         return;
       }
       this.finishAttempt(code);
-      this.down.respond(passHeaders(responseHeaders, RESPONSE_PSEUDO), { endStream: true });
+      this.down.respond(headers, true);
       this.complete(code);
       return;
     }
     this.responded = true; // committed: from here on, no retry
-    this.down.respond(passHeaders(responseHeaders, RESPONSE_PSEUDO), { waitForTrailers: true });
-    relay(up, this.down);
+    clearTimeout(this.attemptTimer);
+    this.down.respond(headers, false);
   }
 
-  private onUpstreamClose(up: http2.ClientHttp2Stream): void {
-    if (up !== this.up || this.over || this.down.destroyed) return;
+  private onTrailers(trailers: string[], endStream: boolean): void {
+    if (!endStream) return; // a second non-final header block: not gRPC; its trailers follow
+    const code = statusOf(trailers);
+    this.finishAttempt(code);
+    this.down.end(trailers);
+    this.complete(code);
+  }
+
+  /** The instance's stream ended without a status: reset, its connection lost, or no trailers. */
+  private onUpstreamGone(up: H2Stream, why: string): void {
+    if (up !== this.up || this.over || this.down.closed) return;
+    this.up = undefined;
     if (!this.responded) {
-      if (this.attemptOver) return; // answered trailers-only
-      // The caller's own cancel never gets here (onCallerGone): whatever closed this stream, even a reset
-      // Node reports as CANCEL when the instance's connection dies, is the instance failing.
-      const why = this.upstreamError || `stream reset (code ${up.rstCode})`;
+      // The caller's own cancel never gets here (onCallerGone): whatever closed this stream is the
+      // instance failing.
       this.options.eject?.(this.endpoint, `connection failure: ${why}`);
       this.attemptFailed(Status.UNAVAILABLE, why);
-    } else if (this.trailers === undefined && !this.down.writableEnded) {
-      this.down.end(); // headers went out: the status goes in trailers (sendTrailers)
-    }
-  }
-
-  private sendTrailers(): void {
-    if (this.trailers !== undefined) {
-      const code = statusOf(this.trailers);
-      this.finishAttempt(code);
-      this.down.sendTrailers(passHeaders(this.trailers, []));
-      this.complete(code);
       return;
     }
     this.finishAttempt(Status.UNAVAILABLE);
-    this.down.sendTrailers({
-      'grpc-status': String(Status.UNAVAILABLE),
-      'grpc-message': encodeGrpcMessage(
-        `${this.where()} ended the response without a status${this.upstreamError ? `: ${this.upstreamError}` : ''}`,
-      ),
-    });
+    this.down.end(
+      statusTrailers(Status.UNAVAILABLE, `${this.where()} ended the response without a status: ${why}`),
+    );
     this.complete(Status.UNAVAILABLE);
   }
 
@@ -244,7 +261,7 @@ class ForwardedCall {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.pending = undefined;
-        if (!this.down.destroyed) this.attempt(next);
+        if (!this.down.closed) this.attempt(next);
         else next.breaker?.record('ignored', 0);
       }, delay);
       return;
@@ -264,7 +281,7 @@ class ForwardedCall {
   /** `timedOut`: the attempt hit its per-attempt timeout, which is always worth another instance. */
   private mayRetry(code: number, timedOut = false): boolean {
     const r = this.options.retry?.retry;
-    if (!r || !this.replayable || this.responded || this.attempts >= r.maxAttempts || this.down.destroyed)
+    if (!r || !this.replayable || this.responded || this.attempts >= r.maxAttempts || this.down.closed)
       return false;
     return timedOut || code === Status.UNAVAILABLE || r.codes.has(code);
   }
@@ -294,8 +311,9 @@ class ForwardedCall {
     clearTimeout(this.retryTimer);
     this.pending?.breaker?.record('ignored', 0);
     this.pending = undefined;
-    if (this.up && !this.up.closed) this.up.close(NGHTTP2_CANCEL);
-    this.finishAttempt(Status.CANCELLED);
+    this.up?.reset(ErrorCode.CANCEL);
+    this.up = undefined;
+    if (this.endpoint !== undefined) this.finishAttempt(Status.CANCELLED);
     this.complete(Status.CANCELLED);
   }
 
@@ -310,14 +328,4 @@ class ForwardedCall {
   private where(): string {
     return `engine "${this.endpoint.engine}" instance "${this.endpoint.id}" at ${this.endpoint.address}`;
   }
-}
-
-/**
- * grpc-retry-pushback-ms: a non-negative integer is how long to wait before retrying; anything else that
- * is present means "do not retry" (-1); absent: undefined (gRFC A6).
- */
-function pushbackOf(headers: http2.IncomingHttpHeaders): number | undefined {
-  const raw = headers['grpc-retry-pushback-ms'];
-  if (raw === undefined) return undefined;
-  return typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : -1;
 }

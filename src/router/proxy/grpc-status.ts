@@ -1,4 +1,5 @@
-import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { ErrorCode } from '../h2/frames';
+import type { H2Stream } from '../h2/stream';
 
 export const Status = {
   OK: 0,
@@ -18,16 +19,20 @@ export function encodeGrpcMessage(message: string): string {
   return message.replace(/[^\x20-\x24\x26-\x7e]+/g, (s) => encodeURIComponent(s));
 }
 
-/** Ends a call with a gRPC error as a trailers-only response (or in trailers when headers went out). */
-export function respondError(stream: ServerHttp2Stream, code: number, message: string): void {
-  if (stream.destroyed || stream.closed) return;
-  const status: OutgoingHttpHeaders = {
-    'grpc-status': String(code),
-    'grpc-message': encodeGrpcMessage(message),
-  };
+/** Trailers carrying a status and message. */
+export function statusTrailers(code: number, message: string): string[] {
+  return ['grpc-status', String(code), 'grpc-message', encodeGrpcMessage(message)];
+}
+
+/** Ends a call with a gRPC error as a trailers-only response (or a reset when headers went out). */
+export function respondError(stream: H2Stream, code: number, message: string): void {
+  if (stream.closed) return;
   if (stream.headersSent) {
-    stream.close(0x2); // INTERNAL_ERROR: too late for a status, the client sees the stream reset
+    stream.reset(ErrorCode.INTERNAL_ERROR); // too late for a status, the client sees the stream reset
     return;
   }
-  stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...status }, { endStream: true });
+  stream.respond(
+    [':status', '200', 'content-type', 'application/grpc', ...statusTrailers(code, message)],
+    true,
+  );
 }

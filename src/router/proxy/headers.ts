@@ -1,36 +1,20 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+/**
+ * Header lists as the router's HTTP/2 layer gives them: flat [name0, value0, name1, value1, …], in the
+ * order received, duplicates kept; names are lowercase (HTTP/2), pseudo-headers first. Connection-specific
+ * headers never leave the router (the connection drops them when encoding), so a list passes to the next
+ * hop as it came.
+ */
+export type HeaderList = readonly string[];
 
-/** Connection-specific headers HTTP/2 forbids forwarding (RFC 9113 §8.2.2). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'http2-settings',
-]);
-
-/** Copies headers for the next hop: regular ones as they are, pseudo-headers only where listed. */
-export function forwardHeaders(
-  from: IncomingHttpHeaders,
-  keepPseudo: readonly string[],
-): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const name in from) {
-    if (name.charCodeAt(0) === 58 /* ':' */ ? !keepPseudo.includes(name) : HOP_BY_HOP.has(name)) continue;
-    out[name] = from[name];
-  }
-  return out;
+/** The first value of `name`, or undefined. A scan: header lists are short, and this allocates nothing. */
+export function headerValue(headers: HeaderList, name: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
+  return undefined;
 }
 
-/**
- * Headers received from an HTTP/2 peer, passed on as they are when nothing in them must go, else copied
- * without what must (`forwardHeaders`). A peer's header block holds only the pseudo-headers of its kind
- * (nghttp2 rejects others), so only the connection-specific names need looking for: seven lookups
- * instead of a copy of every header, three times per call.
- */
-export function passHeaders(from: IncomingHttpHeaders, keepPseudo: readonly string[]): OutgoingHttpHeaders {
-  for (const name of HOP_BY_HOP) if (from[name] !== undefined) return forwardHeaders(from, keepPseudo);
-  return from as OutgoingHttpHeaders;
+/** A copy without any `name` field (to replace it with a value of ours). */
+export function withoutHeader(headers: HeaderList, name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] !== name) out.push(headers[i], headers[i + 1]);
+  return out;
 }

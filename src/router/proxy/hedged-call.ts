@@ -1,25 +1,22 @@
-import * as http2 from 'node:http2';
 import type { RoutableEndpoint } from '../balancer/picker';
+import { ErrorCode } from '../h2/frames';
+import type { H2Stream, StreamHandler } from '../h2/stream';
 import type { Hedging } from '../resilience/retry-policy';
-import { outcomeOf, REQUEST_PSEUDO, RESPONSE_PSEUDO, statusOf } from './call-outcome';
+import { messageOf, outcomeOf, statusOf } from './call-outcome';
 import type { ForwardOptions } from './call-options';
-import { encodeGrpcMessage, respondError, Status } from './grpc-status';
+import { respondError, Status, statusTrailers } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
-import { passHeaders } from './headers';
-import { relay } from './relay';
+import { type HeaderList, headerValue, withoutHeader } from './headers';
 
-const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 /** Request bytes kept to start new copies; past this, no more copies start (those running go on). */
 const MAX_HEDGE_BYTES = 64 * 1024;
 
 /** One copy of a hedged call, on one instance. */
 interface Copy {
   readonly endpoint: RoutableEndpoint;
-  readonly up: http2.ClientHttp2Stream;
+  readonly up: H2Stream;
   readonly startedAt: number;
   over: boolean;
-  trailers: http2.IncomingHttpHeaders | undefined;
-  error: string;
 }
 
 /**
@@ -30,22 +27,22 @@ interface Copy {
  * the engine's retry budget (one slot per call), so hedging cannot multiply load during an outage.
  */
 export function hedge(
-  down: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
+  down: H2Stream,
   endpoint: RoutableEndpoint,
   options: ForwardOptions,
   hedging: Hedging,
 ): void {
-  new HedgedCall(down, headers, options, hedging).begin(endpoint);
+  new HedgedCall(down, options, hedging).begin(endpoint);
 }
 
-class HedgedCall {
-  private readonly out: http2.OutgoingHttpHeaders;
+class HedgedCall implements StreamHandler {
+  private readonly out: HeaderList;
   private deadlineAt = Infinity;
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
   private replayable = true;
   private requestEnded = false;
+  private attached = false;
   private readonly copies: Copy[] = [];
   private readonly tried = new Set<string>();
   private winner: Copy | undefined;
@@ -56,24 +53,15 @@ class HedgedCall {
   private readonly startedAt = performance.now();
 
   constructor(
-    private readonly down: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
+    private readonly down: H2Stream,
     private readonly options: ForwardOptions,
     private readonly hedging: Hedging,
   ) {
-    this.out = passHeaders(headers, REQUEST_PSEUDO);
+    this.out = withoutHeader(down.headers, 'grpc-timeout');
     const budget =
-      parseGrpcTimeout(headers['grpc-timeout']) ??
+      parseGrpcTimeout(headerValue(down.headers, 'grpc-timeout')) ??
       (options.defaultTimeoutMs > 0 ? options.defaultTimeoutMs : undefined);
     if (budget !== undefined) this.deadlineAt = this.startedAt + budget - options.waitedMs;
-    down.on('data', (chunk: Buffer) => this.onRequestData(chunk));
-    down.on('end', () => {
-      this.requestEnded = true;
-      for (const c of this.copies) if (!c.over) c.up.end();
-    });
-    down.on('wantTrailers', () => this.sendTrailers());
-    down.on('error', () => undefined);
-    down.on('close', () => this.onCallerGone());
   }
 
   begin(endpoint: RoutableEndpoint): void {
@@ -83,7 +71,15 @@ class HedgedCall {
       return;
     }
     this.launch(endpoint);
+    this.attach();
     this.schedule();
+  }
+
+  /** Takes the caller's stream over: what it sent while queued goes to the first copy now. */
+  private attach(): void {
+    if (this.attached) return;
+    this.attached = true;
+    this.down.attach(this);
   }
 
   private schedule(): void {
@@ -96,7 +92,7 @@ class HedgedCall {
     clearTimeout(this.timer);
     this.timer = undefined;
     const ctx = this.options.retry;
-    if (this.over || this.winner || this.down.destroyed || !ctx) return;
+    if (this.over || this.winner || this.down.closed || !ctx) return;
     if (this.copies.length >= this.hedging.maxAttempts || !this.replayable) return;
     if (performance.now() >= this.deadlineAt) return;
     if (!this.budgeted && !(this.budgeted = ctx.budget.tryAcquire(ctx.inFlight()))) return;
@@ -110,10 +106,12 @@ class HedgedCall {
     this.tried.add(endpoint.id);
     endpoint.stats.started();
     const now = performance.now();
-    if (Number.isFinite(this.deadlineAt)) this.out['grpc-timeout'] = formatGrpcTimeout(this.deadlineAt - now);
-    let up: http2.ClientHttp2Stream;
+    const timeout = Number.isFinite(this.deadlineAt)
+      ? ['grpc-timeout', formatGrpcTimeout(this.deadlineAt - now)]
+      : undefined;
+    let up: H2Stream;
     try {
-      up = this.options.pool.session(endpoint.address).request(this.out);
+      up = this.options.pool.connection(endpoint.address).request(this.out, timeout, this);
     } catch (err) {
       const why = `unreachable: ${(err as Error).message}`;
       endpoint.stats.finished(Status.UNAVAILABLE, 0, now);
@@ -122,15 +120,53 @@ class HedgedCall {
       this.copyFailed(endpoint, Status.UNAVAILABLE, why);
       return;
     }
-    const copy: Copy = { endpoint, up, startedAt: now, over: false, trailers: undefined, error: '' };
-    this.copies.push(copy);
+    this.copies.push({ endpoint, up, startedAt: now, over: false });
     for (const chunk of this.chunks) up.write(chunk);
     if (this.requestEnded) up.end();
-    up.on('response', (h, flags) => this.onResponse(copy, h, flags));
-    up.on('trailers', (t) => (copy.trailers = t));
-    up.on('error', (err) => (copy.error = err.message));
-    up.on('close', () => this.onUpstreamClose(copy));
   }
+
+  private copyOf(stream: H2Stream): Copy | undefined {
+    for (const c of this.copies) if (c.up === stream) return c;
+    return undefined;
+  }
+
+  // ---- StreamHandler: the caller's stream (down) and every copy's (up) ----
+
+  onData(stream: H2Stream, chunk: Buffer): void {
+    if (stream === this.down) this.onRequestData(chunk);
+    else if (this.winner?.up === stream && !this.down.write(chunk)) stream.pause(); // resumed in onDrain
+  }
+
+  onEnd(stream: H2Stream): void {
+    if (stream === this.down) {
+      this.requestEnded = true;
+      for (const c of this.copies) if (!c.over) c.up.end();
+      return;
+    }
+    const copy = this.copyOf(stream);
+    if (copy) this.onUpstreamGone(copy, 'the instance ended the response without a status');
+  }
+
+  onHeaders(stream: H2Stream, headers: string[], endStream: boolean): void {
+    if (stream === this.down) return this.onEnd(stream); // request trailers end the request
+    const copy = this.copyOf(stream);
+    if (copy === undefined) return;
+    if (this.winner === copy) this.onTrailers(copy, headers, endStream);
+    else this.onResponse(copy, headers, endStream);
+  }
+
+  onReset(stream: H2Stream, code: number, why: string): void {
+    if (stream === this.down) return this.onCallerGone();
+    const copy = this.copyOf(stream);
+    if (copy) this.onUpstreamGone(copy, why || `stream reset (code ${code})`);
+  }
+
+  onDrain(stream: H2Stream): void {
+    if (stream === this.down) this.winner?.up.resume();
+    else this.down.resume();
+  }
+
+  // ----
 
   private onRequestData(chunk: Buffer): void {
     if (this.replayable) {
@@ -142,45 +178,49 @@ class HedgedCall {
         this.chunks.push(chunk);
       }
     }
-    for (const c of this.copies) {
-      if (c.over || c.up.destroyed || c.up.write(chunk)) continue;
-      this.down.pause();
-      c.up.once('drain', () => this.down.resume());
-    }
+    for (const c of this.copies) if (!c.over && !c.up.write(chunk) && !c.up.closed) this.down.pause();
   }
 
-  private onResponse(copy: Copy, headers: http2.IncomingHttpHeaders, flags: number): void {
-    if (copy.over || this.winner || this.over || this.down.destroyed) return;
-    if (flags & NGHTTP2_FLAG_END_STREAM) {
+  private onResponse(copy: Copy, headers: string[], endStream: boolean): void {
+    if (copy.over || this.winner || this.over || this.down.closed) return;
+    if (endStream) {
       const code = statusOf(headers);
       this.finishCopy(copy, code);
       if (code !== Status.OK && this.hedging.nonFatal.has(code)) {
-        const message = headers['grpc-message'];
-        this.copyFailed(
-          copy.endpoint,
-          code,
-          typeof message === 'string' ? decodeURIComponent(message) : `status ${code}`,
-        );
+        this.copyFailed(copy.endpoint, code, messageOf(headers, `status ${code}`));
         return;
       }
       this.cancelOthers(copy);
-      this.down.respond(passHeaders(headers, RESPONSE_PSEUDO), { endStream: true });
+      this.down.respond(headers, true);
       this.complete(code);
       return;
     }
     this.winner = copy; // committed: the others are cancelled
     this.cancelOthers(copy);
-    this.down.respond(passHeaders(headers, RESPONSE_PSEUDO), { waitForTrailers: true });
-    relay(copy.up, this.down);
+    this.down.respond(headers, false);
   }
 
-  private onUpstreamClose(copy: Copy): void {
-    if (copy.over || this.over || this.down.destroyed) return;
+  private onTrailers(copy: Copy, trailers: string[], endStream: boolean): void {
+    if (!endStream || copy.over) return;
+    const code = statusOf(trailers);
+    this.finishCopy(copy, code);
+    this.down.end(trailers);
+    this.complete(code);
+  }
+
+  private onUpstreamGone(copy: Copy, why: string): void {
+    if (copy.over || this.over || this.down.closed) return;
     if (this.winner === copy) {
-      if (copy.trailers === undefined && !this.down.writableEnded) this.down.end(); // status: sendTrailers
+      this.finishCopy(copy, Status.UNAVAILABLE);
+      this.down.end(
+        statusTrailers(
+          Status.UNAVAILABLE,
+          `engine "${copy.endpoint.engine}" instance "${copy.endpoint.id}" ended the response without a status: ${why}`,
+        ),
+      );
+      this.complete(Status.UNAVAILABLE);
       return;
     }
-    const why = copy.error || `stream reset (code ${copy.up.rstCode})`;
     this.finishCopy(copy, Status.UNAVAILABLE);
     this.options.eject?.(copy.endpoint, `connection failure: ${why}`);
     this.copyFailed(copy.endpoint, Status.UNAVAILABLE, why);
@@ -197,25 +237,6 @@ class HedgedCall {
     if (this.copies.some((c) => !c.over)) return;
     const n = this.copies.length;
     this.fail(code, `${n} hedged ${n === 1 ? 'copy' : 'copies'} failed; last: ${this.lastFailure}`);
-  }
-
-  private sendTrailers(): void {
-    const w = this.winner!;
-    if (w.trailers !== undefined) {
-      const code = statusOf(w.trailers);
-      this.finishCopy(w, code);
-      this.down.sendTrailers(passHeaders(w.trailers, []));
-      this.complete(code);
-      return;
-    }
-    this.finishCopy(w, Status.UNAVAILABLE);
-    this.down.sendTrailers({
-      'grpc-status': String(Status.UNAVAILABLE),
-      'grpc-message': encodeGrpcMessage(
-        `engine "${w.endpoint.engine}" instance "${w.endpoint.id}" ended the response without a status${w.error ? `: ${w.error}` : ''}`,
-      ),
-    });
-    this.complete(Status.UNAVAILABLE);
   }
 
   private finishCopy(copy: Copy, code: number): void {
@@ -239,14 +260,15 @@ class HedgedCall {
       c.over = true;
       c.endpoint.stats.abandoned();
       c.endpoint.breaker?.record('ignored', 0);
-      if (!c.up.closed) c.up.close(NGHTTP2_CANCEL);
+      c.up.reset(ErrorCode.CANCEL);
     }
   }
 
   private onCallerGone(): void {
-    if (this.winner && !this.winner.over) {
-      this.finishCopy(this.winner, Status.CANCELLED);
-      if (!this.winner.up.closed) this.winner.up.close(NGHTTP2_CANCEL);
+    const w = this.winner;
+    if (w && !w.over) {
+      this.finishCopy(w, Status.CANCELLED);
+      w.up.reset(ErrorCode.CANCEL);
     }
     this.cancelOthers(undefined);
     this.complete(Status.CANCELLED);

@@ -1,4 +1,5 @@
-import * as http2 from 'node:http2';
+import { H2Server } from '../h2/server';
+import type { H2Stream } from '../h2/stream';
 import type { Logger } from '../../observability/logger';
 import type { RoutableEndpoint } from '../balancer/picker';
 import { CircuitState } from '../resilience/circuit-breaker';
@@ -8,6 +9,7 @@ import type { ForwardOptions } from './call-options';
 import { forward } from './forward';
 import { hedge } from './hedged-call';
 import { Status, respondError } from './grpc-status';
+import { type HeaderList, headerValue } from './headers';
 import type { UpstreamPool } from './upstream-pool';
 
 export const ENGINE_HEADER = 'x-nerve-engine';
@@ -15,8 +17,8 @@ export const SESSION_HEADER = 'x-nerve-session';
 export const PRIORITY_HEADER = 'x-nerve-priority';
 
 /** x-nerve-priority: 0 (lowest) to 9 (highest); absent or malformed: 5. Queued calls go highest first. */
-export function priorityOf(value: string | string[] | undefined): number {
-  const n = typeof value === 'string' ? Number(value) : NaN;
+export function priorityOf(value: string | undefined): number {
+  const n = value === undefined ? NaN : Number(value);
   return Number.isInteger(n) && n >= 0 && n <= 9 ? n : 5;
 }
 
@@ -25,25 +27,25 @@ export function priorityOf(value: string | string[] | undefined): number {
  * as Envoy matches virtual hosts), the service in :path when an engine's config lists it. Runs per call,
  * so it allocates nothing but the host string; `unresolvedReason` explains a miss.
  */
-export function resolveEngine(state: RoutingState, headers: http2.IncomingHttpHeaders): string | undefined {
-  const named = headers[ENGINE_HEADER];
-  if (typeof named === 'string' && named !== '') return state.engine(named) ? named : undefined;
-  const authority = headers[':authority'];
-  if (typeof authority === 'string') {
+export function resolveEngine(state: RoutingState, headers: HeaderList): string | undefined {
+  const named = headerValue(headers, ENGINE_HEADER);
+  if (named !== undefined && named !== '') return state.engine(named) ? named : undefined;
+  const authority = headerValue(headers, ':authority');
+  if (authority !== undefined) {
     const end = authority.startsWith('[') ? authority.indexOf(']') + 1 : authority.indexOf(':');
     const engine = state.engineForAuthority(end > 0 ? authority.slice(0, end) : authority);
     if (engine) return engine;
   }
-  const path = headers[':path'] ?? '';
+  const path = headerValue(headers, ':path') ?? '';
   return state.engineForService(path.slice(1, path.lastIndexOf('/')));
 }
 
 /** Why `resolveEngine` found nothing, for the NOT_FOUND message. */
-export function unresolvedReason(state: RoutingState, headers: http2.IncomingHttpHeaders): string {
-  const named = headers[ENGINE_HEADER];
-  if (typeof named === 'string' && named !== '')
+export function unresolvedReason(state: RoutingState, headers: HeaderList): string {
+  const named = headerValue(headers, ENGINE_HEADER);
+  if (named !== undefined && named !== '')
     return `no engine "${named}" (from ${ENGINE_HEADER}); known: ${list(state)}`;
-  return `no engine for ${headers[':path'] ?? ''} at authority "${headers[':authority'] ?? ''}": set ${ENGINE_HEADER}, use an engine name as the authority, or list the service in an engine's config; known engines: ${list(state)}`;
+  return `no engine for ${headerValue(headers, ':path') ?? ''} at authority "${headerValue(headers, ':authority') ?? ''}": set ${ENGINE_HEADER}, use an engine name as the authority, or list the service in an engine's config; known engines: ${list(state)}`;
 }
 
 function list(state: RoutingState): string {
@@ -51,61 +53,56 @@ function list(state: RoutingState): string {
   return names.length === 0 ? '(none yet)' : names.slice(0, 20).join(', ') + (names.length > 20 ? ', …' : '');
 }
 
-/** The router's gRPC ingress: an HTTP/2 server that routes every stream to an engine instance. */
+/** The router's gRPC ingress: an HTTP/2 server (the router's own framing) routing every stream to an engine instance. */
 export class Ingress {
-  readonly server: http2.Http2Server;
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly h2: H2Server;
 
   constructor(
     private readonly state: RoutingState,
     private readonly pool: UpstreamPool,
     private readonly logger: Logger,
   ) {
-    this.server = http2.createServer();
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
-    this.server.on('session', (session) => {
-      this.sessions.add(session);
-      session.on('close', () => this.sessions.delete(session));
-      session.on('error', () => undefined);
-    });
+    this.h2 = new H2Server((stream) => this.onStream(stream));
   }
 
   listen(host: string, port: number): Promise<number> {
+    const server = this.h2.server;
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        const address = this.server.address();
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        const address = server.address();
         resolve(typeof address === 'object' && address ? address.port : port);
       });
     });
   }
 
-  /** Stops accepting, lets calls in flight finish (GOAWAY), and resolves when all sessions closed or after graceMs. */
+  /** Stops accepting, lets calls in flight finish (GOAWAY), and resolves when all connections closed or after graceMs. */
   close(graceMs: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        for (const s of this.sessions) s.destroy();
+        for (const c of this.h2.connections) c.destroy('router shutting down');
         resolve();
       }, graceMs);
-      this.server.close(() => {
+      this.h2.server.close(() => {
         clearTimeout(timer);
         resolve();
       });
-      for (const s of this.sessions) s.close();
+      for (const c of this.h2.connections) c.close();
     });
   }
 
-  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    const contentType = headers['content-type'];
+  private onStream(stream: H2Stream): void {
+    const headers = stream.headers;
+    const contentType = headerValue(headers, 'content-type');
     if (
-      headers[':method'] !== 'POST' ||
-      typeof contentType !== 'string' ||
+      headerValue(headers, ':method') !== 'POST' ||
+      contentType === undefined ||
       !contentType.startsWith('application/grpc')
     ) {
-      stream.on('error', () => undefined);
-      stream.respond({ ':status': 415, 'content-type': 'text/plain' });
-      stream.end('this port speaks gRPC: POST with content-type application/grpc\n');
+      stream.respond(NOT_GRPC, false);
+      stream.write(NOT_GRPC_BODY);
+      stream.end();
       return;
     }
     const engine = resolveEngine(this.state, headers);
@@ -120,31 +117,24 @@ export class Ingress {
       return;
     }
     if (admission.tryEnter()) {
-      this.route(stream, headers, engine, 0, admission.release); // the common case: no closures
+      this.route(stream, engine, 0, admission.release); // the common case: no closures
       return;
     }
     const withdraw = admission.admit(
-      priorityOf(headers[PRIORITY_HEADER]),
-      (waitedMs) => this.route(stream, headers, engine, waitedMs, admission.release),
+      priorityOf(headerValue(headers, PRIORITY_HEADER)),
+      (waitedMs) => this.route(stream, engine, waitedMs, admission.release),
       (message) => respondError(stream, Status.RESOURCE_EXHAUSTED, message),
     );
-    if (admission.waiting > 0) stream.once('close', withdraw);
+    if (admission.waiting > 0 && !stream.closed) stream.onGoneEarly = withdraw;
   }
 
   /** Picks an instance (from the config current now: a queued call may have waited) and forwards. */
-  private route(
-    stream: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
-    engine: string,
-    waitedMs: number,
-    done: () => void,
-  ): void {
-    const session = headers[SESSION_HEADER];
-    const key = typeof session === 'string' ? session : undefined;
+  private route(stream: H2Stream, engine: string, waitedMs: number, done: () => void): void {
+    const key = headerValue(stream.headers, SESSION_HEADER);
     const entry = this.state.engine(engine);
     const endpoint = entry && !stream.closed ? pickFrom(entry, key) : undefined;
-    if (entry && endpoint) this.send(stream, headers, entry, endpoint, waitedMs, done);
-    else this.failover(stream, headers, engine, entry, key, waitedMs, done);
+    if (entry && endpoint) this.send(stream, entry, endpoint, waitedMs, done);
+    else this.failover(stream, engine, entry, key, waitedMs, done);
   }
 
   /**
@@ -152,8 +142,7 @@ export class Ingress {
    * its degraded response, then UNAVAILABLE naming every engine tried and why.
    */
   private failover(
-    stream: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
+    stream: H2Stream,
     engine: string,
     entry: EngineEntry | undefined,
     key: string | undefined,
@@ -164,11 +153,12 @@ export class Ingress {
     for (const name of entry?.cluster.policy?.fallbackEngines ?? []) {
       const fallback = this.state.engine(name);
       const endpoint = fallback && !stream.closed ? pickFrom(fallback, key) : undefined;
-      if (fallback && endpoint) return this.send(stream, headers, fallback, endpoint, waitedMs, done);
+      if (fallback && endpoint) return this.send(stream, fallback, endpoint, waitedMs, done);
       reasons.push(fallback ? whyNot(fallback) : `fallback engine "${name}" does not exist`);
     }
     done();
-    if (entry?.degraded && respondDegraded(stream, headers[':path'] ?? '', entry.degraded)) {
+    const path = headerValue(stream.headers, ':path') ?? '';
+    if (entry?.degraded && respondDegraded(stream, path, entry.degraded)) {
       if (this.logger.isDebugEnabled()) this.logger.debug('degraded response', { engine, reasons });
       return;
     }
@@ -177,8 +167,7 @@ export class Ingress {
 
   /** Carries the call to `endpoint` of `serving` (the engine, or one of its fallbacks): hedged or not. */
   private send(
-    stream: http2.ServerHttp2Stream,
-    headers: http2.IncomingHttpHeaders,
+    stream: H2Stream,
     serving: EngineEntry,
     endpoint: RoutableEndpoint,
     waitedMs: number,
@@ -195,13 +184,16 @@ export class Ingress {
       engineBreaker: serving.breaker,
     };
     const hedging = serving.hedging;
-    if (hedging !== undefined && hedging.applies(headers[':path'] ?? ''))
-      hedge(stream, headers, endpoint, options, hedging);
-    else forward(stream, headers, endpoint, options);
+    if (hedging !== undefined && hedging.applies(headerValue(stream.headers, ':path') ?? ''))
+      hedge(stream, endpoint, options, hedging);
+    else forward(stream, endpoint, options);
     if (this.logger.isDebugEnabled())
       this.logger.debug('routed', { engine: serving.cluster.name, instance: endpoint.id, waitedMs });
   }
 }
+
+const NOT_GRPC = [':status', '415', 'content-type', 'text/plain'];
+const NOT_GRPC_BODY = Buffer.from('this port speaks gRPC: POST with content-type application/grpc\n');
 
 /** An instance of the engine if its engine-wide circuit lets the call through (a probe permit when half-open). */
 function pickFrom(entry: EngineEntry, key: string | undefined): RoutableEndpoint | undefined {

@@ -1,13 +1,14 @@
-import * as http2 from 'node:http2';
 import type { Logger } from '../../observability/logger';
+import { H2ClientConnection } from '../h2/client';
 import { type Keepalive, keepAlive, UPSTREAM_CONNECT_TIMEOUT_MS, UPSTREAM_KEEPALIVE } from '../keepalive';
 
 /**
- * One HTTP/2 session per instance address, shared by all calls (gRPC multiplexes). A session that closes,
- * fails or receives GOAWAY leaves the pool, and the next call opens a fresh one.
+ * HTTP/2 connections per instance address, shared by all calls (gRPC multiplexes): one, and another only
+ * when the instance's MAX_CONCURRENT_STREAMS is reached (as Envoy does). A connection that closes, fails
+ * or receives GOAWAY leaves the pool; the next call opens a fresh one.
  */
 export class UpstreamPool {
-  private readonly sessions = new Map<string, http2.ClientHttp2Session>();
+  private readonly connections = new Map<string, H2ClientConnection[]>();
 
   constructor(
     private readonly logger: Logger,
@@ -15,54 +16,63 @@ export class UpstreamPool {
     private readonly connectTimeoutMs = UPSTREAM_CONNECT_TIMEOUT_MS,
   ) {}
 
-  session(address: string): http2.ClientHttp2Session {
-    const existing = this.sessions.get(address);
-    if (existing && !existing.closed && !existing.destroyed) return existing;
-    const session = http2.connect(`http://${address}`);
+  /** A connection to `address` (host:port) that can take a stream now. */
+  connection(address: string): H2ClientConnection {
+    const list = this.connections.get(address);
+    if (list !== undefined) for (const conn of list) if (conn.available) return conn;
+    return this.open(address);
+  }
+
+  private open(address: string): H2ClientConnection {
+    const colon = address.lastIndexOf(':');
+    const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
+    const conn = H2ClientConnection.connect(host, Number(address.slice(colon + 1)));
+    conn.socket.unref(); // the ingress server keeps the process alive, not idle upstream connections
     const forget = () => {
-      if (this.sessions.get(address) === session) this.sessions.delete(address);
+      const list = this.connections.get(address);
+      const at = list?.indexOf(conn) ?? -1;
+      if (at < 0) return;
+      list!.splice(at, 1);
+      if (list!.length === 0) this.connections.delete(address);
     };
-    session.on('error', (err) => {
-      this.logger.debug('upstream session error', { address, error: err.message });
-      forget();
-    });
-    session.on('goaway', forget);
-    session.on('close', forget);
     // A connection gone silent (dead host, dropped NAT entry) would take new calls and hold them to their
     // deadlines: every timeMs a PING goes out, and must come back within timeoutMs (UPSTREAM_KEEPALIVE
-    // says why so rarely). Node's session timeout fires once and is not re-armed by pings: a timer of ours.
-    const stopPings = keepAlive(session, this.keepalive, (why) => {
+    // says why so rarely).
+    const stopPings = keepAlive(conn, this.keepalive, (why) => {
       this.logger.warn('upstream connection silent; closing it', { address, why });
-      if (!session.destroyed) session.destroy(new Error(`${address}: ${why}`));
+      conn.destroy(`${address}: ${why}`);
     });
     // A connect that never completes (black-holed address) fails its waiting calls after the connect
     // timeout, so they are retried elsewhere instead of waiting for their deadlines.
     const connecting = setTimeout(() => {
       this.logger.warn('upstream connect timed out', { address, afterMs: this.connectTimeoutMs });
-      session.destroy(new Error(`connect to ${address} timed out after ${this.connectTimeoutMs} ms`));
+      conn.destroy(`connect to ${address} timed out after ${this.connectTimeoutMs} ms`);
     }, this.connectTimeoutMs).unref();
-    session.once('connect', () => clearTimeout(connecting));
-    session.on('close', () => {
+    conn.socket.once('connect', () => clearTimeout(connecting));
+    conn.onGoaway = forget;
+    conn.onClose = (why) => {
+      this.logger.debug('upstream connection closed', { address, why });
+      forget();
       stopPings();
       clearTimeout(connecting);
-    });
-    session.unref(); // the ingress server keeps the process alive, not idle upstream connections
-    this.sessions.set(address, session);
-    return session;
+    };
+    const list = this.connections.get(address);
+    if (list === undefined) this.connections.set(address, [conn]);
+    else list.push(conn);
+    return conn;
   }
 
-  /** Closes sessions to addresses not in `keep` (instances that left the config). */
+  /** Closes connections to addresses not in `keep` (instances that left the config), once their calls end. */
   retain(keep: ReadonlySet<string>): void {
-    for (const [address, session] of this.sessions) {
-      if (!keep.has(address)) {
-        this.sessions.delete(address);
-        session.close();
-      }
+    for (const [address, list] of this.connections) {
+      if (keep.has(address)) continue;
+      this.connections.delete(address);
+      for (const conn of list) conn.close();
     }
   }
 
   closeAll(): void {
-    for (const session of this.sessions.values()) session.close();
-    this.sessions.clear();
+    for (const list of this.connections.values()) for (const conn of list) conn.close();
+    this.connections.clear();
   }
 }

@@ -1,0 +1,64 @@
+import * as net from 'node:net';
+import { H2Connection } from './connection';
+import { PREFACE, Setting } from './frames';
+import { LOCAL } from './settings';
+import { H2Stream, type StreamHandler } from './stream';
+
+const NO_HEADERS: string[] = [];
+const LAST_STREAM_ID = 0x7fffffff;
+
+/** The client side of one connection (cleartext HTTP/2 with prior knowledge, as gRPC uses). */
+export class H2ClientConnection extends H2Connection {
+  private nextId = 1;
+
+  /** Connects to host:port; requests may be opened at once (they go out when the socket connects). */
+  static connect(host: string, port: number): H2ClientConnection {
+    return new H2ClientConnection(net.connect({ host, port }));
+  }
+
+  constructor(socket: net.Socket) {
+    super(socket);
+    this.send(PREFACE);
+    for (const buf of this.greeting([[Setting.ENABLE_PUSH, 0]])) this.send(buf);
+  }
+
+  get connecting(): boolean {
+    return this.socket.connecting;
+  }
+
+  /** Whether another stream may open now (not closing, under the peer's MAX_CONCURRENT_STREAMS). */
+  get available(): boolean {
+    return (
+      !this.destroyed && !this.goawayReceived && !this.goawaySent && this.streams.size < this.peerMaxStreams
+    );
+  }
+
+  /**
+   * Opens a stream: HEADERS go out now (`extra` pairs after `headers`), then write() and end() the body.
+   * Throws when the connection cannot take it (check `available`).
+   */
+  request(
+    headers: readonly string[],
+    extra: readonly string[] | undefined,
+    handler: StreamHandler,
+  ): H2Stream {
+    if (!this.available) throw new Error(this.closeReason || 'connection is closing');
+    const id = this.nextId;
+    this.nextId += 2;
+    if (this.nextId > LAST_STREAM_ID) this.close(); // ids exhausted: this one is the last
+    const stream = new H2Stream(this, id, NO_HEADERS, this.peerInitialWindow, LOCAL.streamWindow);
+    stream.handler = handler;
+    stream.headersSent = true;
+    this.addStream(stream);
+    this.sendHeaders(stream, headers, extra, false);
+    return stream;
+  }
+
+  protected onNewStream(): void {
+    // HEADERS for a stream we no longer track (we reset it): decoded already, nothing more to do.
+  }
+
+  protected isServer(): boolean {
+    return false;
+  }
+}

@@ -1,0 +1,117 @@
+import { DynamicTable, entrySize } from './dynamic-table';
+import { huffmanDecode } from './huffman';
+import { STATIC_TABLE } from './static-table';
+
+/** A header block that breaks RFC 7541: a connection error (COMPRESSION_ERROR), the table is out of sync. */
+export class HpackError extends Error {}
+
+/**
+ * Decodes header blocks of one connection (RFC 7541) into a flat list [name0, value0, name1, value1, …],
+ * in order, duplicates kept: what a proxy needs to pass headers on as they came. Octets become latin1
+ * strings, so any byte round-trips.
+ */
+export class HpackDecoder {
+  private readonly table: DynamicTable;
+  private pos = 0;
+  /** Bytes of name and value in the last block, plus 32 per field (RFC 9113 §6.5.2's measure). */
+  listSize = 0;
+
+  /** `maxTableSize`: our SETTINGS_HEADER_TABLE_SIZE, the most a size update may ask for. */
+  constructor(private readonly maxTableSize = 4096) {
+    this.table = new DynamicTable(maxTableSize);
+  }
+
+  decode(block: Buffer): string[] {
+    const out: string[] = [];
+    this.pos = 0;
+    this.listSize = 0;
+    const end = block.length;
+    let fieldsSeen = false;
+    while (this.pos < end) {
+      const b = block[this.pos];
+      if (b & 0x80) {
+        const index = this.integer(block, 7);
+        if (index === 0) throw new HpackError('HPACK: index 0');
+        this.emit(out, this.nameAt(index), this.valueAt(index));
+      } else if (b & 0x40) {
+        const name = this.literalName(block, 6);
+        const value = this.string(block);
+        this.table.add(name, value);
+        this.emit(out, name, value);
+      } else if (b & 0x20) {
+        if (fieldsSeen) throw new HpackError('HPACK: dynamic table size update after a header field');
+        const size = this.integer(block, 5);
+        if (size > this.maxTableSize)
+          throw new HpackError(`HPACK: table size update to ${size} exceeds ${this.maxTableSize}`);
+        this.table.resize(size);
+        continue;
+      } else {
+        // Literal without indexing (0000) or never indexed (0001): a proxy passes it on as it is.
+        const name = this.literalName(block, 4);
+        this.emit(out, name, this.string(block));
+      }
+      fieldsSeen = true;
+    }
+    return out;
+  }
+
+  private emit(out: string[], name: string, value: string): void {
+    out.push(name, value);
+    this.listSize += entrySize(name, value);
+  }
+
+  private literalName(block: Buffer, prefix: number): string {
+    const index = this.integer(block, prefix);
+    return index === 0 ? this.string(block) : this.nameAt(index);
+  }
+
+  private nameAt(index: number): string {
+    if (index <= STATIC_TABLE.length) return STATIC_TABLE[index - 1][0];
+    return this.dynamic(index).name(index - STATIC_TABLE.length - 1);
+  }
+
+  private valueAt(index: number): string {
+    if (index <= STATIC_TABLE.length) return STATIC_TABLE[index - 1][1];
+    return this.dynamic(index).value(index - STATIC_TABLE.length - 1);
+  }
+
+  private dynamic(index: number): DynamicTable {
+    if (index - STATIC_TABLE.length > this.table.length)
+      throw new HpackError(`HPACK: index ${index} beyond the table (${this.table.length} dynamic entries)`);
+    return this.table;
+  }
+
+  /** An integer with an N-bit prefix (RFC 7541 §5.1), at most 2^31. */
+  private integer(block: Buffer, prefix: number): number {
+    const max = (1 << prefix) - 1;
+    let value = block[this.pos++] & max;
+    if (value < max) return value;
+    let shift = 0;
+    for (;;) {
+      if (this.pos >= block.length) throw new HpackError('HPACK: truncated integer');
+      const b = block[this.pos++];
+      value += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+      if ((b & 0x80) === 0) break;
+      if (shift > 28) throw new HpackError('HPACK: integer too large');
+    }
+    if (value > 0x7fffffff) throw new HpackError('HPACK: integer too large');
+    return value;
+  }
+
+  private string(block: Buffer): string {
+    if (this.pos >= block.length) throw new HpackError('HPACK: truncated string');
+    const huffman = (block[this.pos] & 0x80) !== 0;
+    const length = this.integer(block, 7);
+    const start = this.pos;
+    const end = start + length;
+    if (end > block.length) throw new HpackError('HPACK: string runs past the block');
+    this.pos = end;
+    if (!huffman) return block.toString('latin1', start, end);
+    try {
+      return huffmanDecode(block, start, end);
+    } catch (err) {
+      throw new HpackError((err as Error).message);
+    }
+  }
+}

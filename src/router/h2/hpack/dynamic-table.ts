@@ -1,0 +1,72 @@
+/** An entry's size in the table: name and value octets plus 32 (RFC 7541 §4.1). */
+export function entrySize(name: string, value: string): number {
+  return name.length + value.length + 32;
+}
+
+/**
+ * HPACK's dynamic table (RFC 7541 §2.3.2): newest entry first, oldest evicted when the size would exceed
+ * the maximum. Entries carry an absolute number (insertion count) so an encoder can find one it indexed
+ * earlier and tell whether it is still there.
+ */
+export class DynamicTable {
+  private readonly names: string[] = [];
+  private readonly values: string[] = [];
+  /** Position in the arrays of the oldest entry still in the table. */
+  private first = 0;
+  size = 0;
+  /** Entries ever added: the newest entry's absolute number is inserted - 1. */
+  inserted = 0;
+
+  constructor(public maxSize = 4096) {}
+
+  get length(): number {
+    return this.names.length - this.first;
+  }
+
+  /** Absolute number of the oldest entry still in the table. */
+  get oldest(): number {
+    return this.inserted - this.length;
+  }
+
+  /** 0 is the newest entry. */
+  name(index: number): string {
+    return this.names[this.names.length - 1 - index];
+  }
+
+  value(index: number): string {
+    return this.values[this.values.length - 1 - index];
+  }
+
+  /** Adds an entry; one larger than the whole table empties it and is not kept (RFC 7541 §4.4). */
+  add(name: string, value: string): void {
+    const size = entrySize(name, value);
+    this.inserted++;
+    if (size > this.maxSize) {
+      this.evictTo(0);
+      this.first = this.names.length = this.values.length = 0;
+      return;
+    }
+    this.evictTo(this.maxSize - size);
+    this.names.push(name);
+    this.values.push(value);
+    this.size += size;
+  }
+
+  resize(maxSize: number): void {
+    this.maxSize = maxSize;
+    this.evictTo(maxSize);
+  }
+
+  private evictTo(limit: number): void {
+    while (this.size > limit && this.first < this.names.length) {
+      this.size -= entrySize(this.names[this.first], this.values[this.first]);
+      this.first++;
+    }
+    // Drop evicted slots now and then, not at every eviction (an array shift is O(n)).
+    if (this.first > 32 && this.first * 2 > this.names.length) {
+      this.names.splice(0, this.first);
+      this.values.splice(0, this.first);
+      this.first = 0;
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import { DynamicTable } from './dynamic-table';
+import { STATIC_TABLE } from './static-table';
+
+/** Exact matches and names of the static table: "name\0value" or "name" to index. */
+const STATIC_INDEX = new Map<string, number>();
+STATIC_TABLE.forEach(([name, value], i) => {
+  if (!STATIC_INDEX.has(name)) STATIC_INDEX.set(name, i + 1);
+  STATIC_INDEX.set(`${name}\0${value}`, i + 1);
+});
+
+/**
+ * Values that change from call to call: indexing them would only churn the table. Sensitive ones go as
+ * never-indexed literals, which intermediaries must not index either (RFC 7541 §7.1.3).
+ */
+const NOT_INDEXED = new Set(['grpc-timeout', 'grpc-message', 'content-length', 'x-nerve-session', 'date']);
+const SENSITIVE = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']);
+/** Values this long are sent as literals: they would push a whole table of useful entries out. */
+const MAX_INDEXED_VALUE = 512;
+
+/**
+ * Encodes header lists of one connection (RFC 7541): exact matches as indexes, others as literals added
+ * to the dynamic table unless they vary per call or are sensitive. Strings go without Huffman coding
+ * (allowed, and cheaper to produce); the peer's table is what our inserts make it.
+ */
+export class HpackEncoder {
+  private readonly table = new DynamicTable(4096);
+  /** "name\0value" and "name" to the absolute number of the newest entry holding it. */
+  private readonly index = new Map<string, number>();
+  private sizeUpdate = -1;
+  private buf = Buffer.allocUnsafe(4096);
+  private pos = 0;
+
+  /** The peer's SETTINGS_HEADER_TABLE_SIZE: our table shrinks (or grows to at most 4096) from the next block. */
+  setMaxTableSize(size: number): void {
+    const next = Math.min(size, 4096);
+    if (next === this.table.maxSize && this.sizeUpdate < 0) return;
+    this.table.resize(next);
+    this.sizeUpdate = next;
+  }
+
+  /**
+   * Encodes name/value pairs (flat list; `extra` pairs after them), skipping the names `skip` says to,
+   * into a buffer whose first `reserve` bytes are left for the caller (a frame header). The buffer is the
+   * encoder's own: use it before the next call.
+   */
+  encode(
+    headers: readonly string[],
+    extra: readonly string[] | undefined,
+    skip: ((name: string) => boolean) | undefined,
+    reserve: number,
+  ): Buffer {
+    this.pos = reserve;
+    if (this.sizeUpdate >= 0) {
+      this.ensure(6);
+      this.integer(0x20, 5, this.sizeUpdate);
+      this.sizeUpdate = -1;
+    }
+    this.fields(headers, skip);
+    if (extra) this.fields(extra, skip);
+    return this.buf.subarray(0, this.pos);
+  }
+
+  private fields(headers: readonly string[], skip: ((name: string) => boolean) | undefined): void {
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i];
+      if (skip?.(name)) continue;
+      this.field(name, headers[i + 1]);
+    }
+  }
+
+  private field(name: string, value: string): void {
+    this.ensure(name.length + value.length + 12);
+    const key = `${name}\0${value}`;
+    const exact = STATIC_INDEX.get(key) ?? this.dynamicIndex(key);
+    if (exact !== undefined) {
+      this.integer(0x80, 7, exact);
+      return;
+    }
+    const nameIndex = STATIC_INDEX.get(name) ?? this.dynamicIndex(name) ?? 0;
+    if (SENSITIVE.has(name)) {
+      this.integer(0x10, 4, nameIndex);
+    } else if (NOT_INDEXED.has(name) || value.length > MAX_INDEXED_VALUE) {
+      this.integer(0x00, 4, nameIndex);
+    } else {
+      this.integer(0x40, 6, nameIndex);
+      this.remember(name, value, key);
+    }
+    if (nameIndex === 0) this.string(name);
+    this.string(value);
+  }
+
+  private dynamicIndex(key: string): number | undefined {
+    const absolute = this.index.get(key);
+    if (absolute === undefined) return undefined;
+    if (absolute < this.table.oldest) {
+      this.index.delete(key); // evicted
+      return undefined;
+    }
+    return STATIC_TABLE.length + this.table.inserted - absolute;
+  }
+
+  private remember(name: string, value: string, key: string): void {
+    this.table.add(name, value);
+    const absolute = this.table.inserted - 1;
+    if (absolute < this.table.oldest) return; // too large to keep
+    this.index.set(key, absolute);
+    this.index.set(name, absolute);
+    // Keys of evicted entries are dropped when looked up; keep the map from growing without bound.
+    if (this.index.size > 4 * (this.table.length + 16)) {
+      for (const [k, n] of this.index) if (n < this.table.oldest) this.index.delete(k);
+    }
+  }
+
+  private integer(flags: number, prefix: number, value: number): void {
+    const max = (1 << prefix) - 1;
+    if (value < max) {
+      this.buf[this.pos++] = flags | value;
+      return;
+    }
+    this.buf[this.pos++] = flags | max;
+    value -= max;
+    while (value >= 0x80) {
+      this.buf[this.pos++] = (value & 0x7f) | 0x80;
+      value = Math.floor(value / 0x80);
+    }
+    this.buf[this.pos++] = value;
+  }
+
+  private string(s: string): void {
+    this.integer(0x00, 7, s.length);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
+  }
+
+  private ensure(more: number): void {
+    if (this.pos + more <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + more));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+}

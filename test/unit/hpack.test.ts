@@ -1,0 +1,143 @@
+import { HpackDecoder, HpackError } from '../../src/router/h2/hpack/decoder';
+import { HpackEncoder } from '../../src/router/h2/hpack/encoder';
+import { huffmanDecode } from '../../src/router/h2/hpack/huffman';
+
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+const pairs = (flat: string[]) =>
+  Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]);
+
+describe('HPACK (RFC 7541)', () => {
+  it('decodes the Appendix C.3 requests (no Huffman) with the dynamic table', () => {
+    const d = new HpackDecoder();
+    expect(pairs(d.decode(hex('8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d')))).toEqual([
+      [':method', 'GET'],
+      [':scheme', 'http'],
+      [':path', '/'],
+      [':authority', 'www.example.com'],
+    ]);
+    expect(pairs(d.decode(hex('8286 84be 5808 6e6f 2d63 6163 6865')))).toEqual([
+      [':method', 'GET'],
+      [':scheme', 'http'],
+      [':path', '/'],
+      [':authority', 'www.example.com'],
+      ['cache-control', 'no-cache'],
+    ]);
+    expect(
+      pairs(d.decode(hex('8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65'))),
+    ).toEqual([
+      [':method', 'GET'],
+      [':scheme', 'https'],
+      [':path', '/index.html'],
+      [':authority', 'www.example.com'],
+      ['custom-key', 'custom-value'],
+    ]);
+  });
+
+  it('decodes the Appendix C.4 requests (Huffman)', () => {
+    const d = new HpackDecoder();
+    expect(pairs(d.decode(hex('8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff')))).toEqual([
+      [':method', 'GET'],
+      [':scheme', 'http'],
+      [':path', '/'],
+      [':authority', 'www.example.com'],
+    ]);
+    expect(pairs(d.decode(hex('8286 84be 5886 a8eb 1064 9cbf')))).toEqual([
+      [':method', 'GET'],
+      [':scheme', 'http'],
+      [':path', '/'],
+      [':authority', 'www.example.com'],
+      ['cache-control', 'no-cache'],
+    ]);
+    expect(pairs(d.decode(hex('8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf')))).toEqual([
+      [':method', 'GET'],
+      [':scheme', 'https'],
+      [':path', '/index.html'],
+      [':authority', 'www.example.com'],
+      ['custom-key', 'custom-value'],
+    ]);
+  });
+
+  it('evicts per Appendix C.5 (table of 256 bytes)', () => {
+    const d = new HpackDecoder(256);
+    expect(d.decode(hex('20'))).toEqual([]); // a block of just a table size update (to 0)
+    const first = hex(
+      '3fe101 4803 333032 5807 70726976617465 611d 4d6f6e2c203231204f637420323031332032303a31333a323120474d54 6e17 68747470733a2f2f7777772e6578616d706c652e636f6d',
+    );
+    expect(pairs(d.decode(first))).toEqual([
+      [':status', '302'],
+      ['cache-control', 'private'],
+      ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'],
+      ['location', 'https://www.example.com'],
+    ]);
+    // ":status: 307" (after a size update back to 256 above) evicts ":status: 302", the oldest entry.
+    expect(pairs(d.decode(hex('4803 3330 37c1 c0bf')))).toEqual([
+      [':status', '307'],
+      ['cache-control', 'private'],
+      ['date', 'Mon, 21 Oct 2013 20:13:21 GMT'],
+      ['location', 'https://www.example.com'],
+    ]);
+  });
+
+  it('round-trips what it encodes, indexing repeated fields and not per-call ones', () => {
+    const e = new HpackEncoder();
+    const d = new HpackDecoder();
+    const request = [
+      ':method',
+      'POST',
+      ':scheme',
+      'http',
+      ':path',
+      '/nerve.engine.v1.Engine/Invoke',
+      ':authority',
+      'math',
+      'content-type',
+      'application/grpc',
+      'te',
+      'trailers',
+      'x-bin',
+      '\u00ff\u0000\u0080',
+      'authorization',
+      'Bearer secret',
+    ];
+    const first = Buffer.from(e.encode(request, ['grpc-timeout', '99m'], undefined, 0));
+    expect(d.decode(first)).toEqual([...request, 'grpc-timeout', '99m']);
+    const second = Buffer.from(e.encode(request, ['grpc-timeout', '98m'], undefined, 0));
+    expect(d.decode(second)).toEqual([...request, 'grpc-timeout', '98m']);
+    // Indexed the second time: one byte per field, but the sensitive value and the timeout.
+    expect(second.length).toBeLessThan(first.length / 2);
+    expect(second.includes(Buffer.from('Bearer secret'))).toBe(true);
+  });
+
+  it('keeps encoder and decoder in step through many evictions and a smaller peer table', () => {
+    const e = new HpackEncoder();
+    const d = new HpackDecoder();
+    for (let i = 0; i < 500; i++) {
+      if (i === 250) e.setMaxTableSize(100);
+      const h = ['x-key', `value-${i % 37}`, `x-name-${i % 11}`, 'v'.repeat(i % 200)];
+      expect(d.decode(Buffer.from(e.encode(h, undefined, undefined, 0)))).toEqual(h);
+    }
+  });
+
+  it('skips names it is told to, and leaves room for a frame header', () => {
+    const out = new HpackEncoder().encode(
+      ['connection', 'close', 'a', 'b'],
+      undefined,
+      (n) => n === 'connection',
+      9,
+    );
+    expect(new HpackDecoder().decode(Buffer.from(out.subarray(9)))).toEqual(['a', 'b']);
+  });
+
+  it('rejects malformed blocks with a precise error', () => {
+    expect(() => new HpackDecoder().decode(hex('80'))).toThrow(new HpackError('HPACK: index 0'));
+    expect(() => new HpackDecoder().decode(hex('be'))).toThrow(/index 62 beyond the table/);
+    expect(() => new HpackDecoder().decode(hex('3fe21f'))).toThrow(/table size update to 4097 exceeds 4096/);
+    expect(() => new HpackDecoder().decode(hex('820f'))).toThrow(/truncated/);
+    expect(() => new HpackDecoder().decode(hex('4005 6162'))).toThrow(/string runs past the block/);
+    expect(() => new HpackDecoder().decode(hex('8220 00'))).toThrow(/size update after a header field/);
+    // 'a' is 00011 (5 bits): padding of zeros is invalid, of ones valid.
+    expect(huffmanDecode(Buffer.from([0x1f]), 0, 1)).toBe('a');
+    expect(() => huffmanDecode(Buffer.from([0x18]), 0, 1)).toThrow(/padding/);
+    expect(() => huffmanDecode(Buffer.from([0x1f, 0xff]), 0, 2)).toThrow(/padding/);
+  });
+});

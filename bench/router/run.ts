@@ -60,7 +60,7 @@ async function maxThroughput(client: EngineClient, md: grpc.Metadata, concurrenc
 }
 
 /** V8 young generation capped at 2 MB per semi-space: less memory, a little more GC work. */
-const TUNED_FLAGS = ['--max-semi-space-size=2'];
+const TUNED_FLAGS = (process.env.BENCH_TUNED_FLAGS ?? '--max-semi-space-size=2').split(' ');
 const NERVE = join(__dirname, '..', '..', 'bin', 'nerve.js');
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -162,12 +162,10 @@ async function main(): Promise<void> {
   const router = await startRouter('bench');
   const tuned = await startRouter('bench-tuned', TUNED_FLAGS);
   const bare = await startScript('bare-proxy.mjs', engineAddress);
-  const relay = await startScript('frame-relay.mjs', engineAddress);
   const routerPid = router.child.pid!;
   const barePid = bare.child.pid!;
   const direct = new EngineClient(engineAddress, grpc.credentials.createInsecure());
   const bareClient = new EngineClient(`127.0.0.1:${bare.match[1]}`, grpc.credentials.createInsecure());
-  const relayClient = new EngineClient(`127.0.0.1:${relay.match[1]}`, grpc.credentials.createInsecure());
   const routed = new EngineClient(`127.0.0.1:${router.match[1]}`, grpc.credentials.createInsecure());
   const tunedClient = new EngineClient(`127.0.0.1:${tuned.match[1]}`, grpc.credentials.createInsecure());
   const none = new grpc.Metadata();
@@ -179,7 +177,6 @@ async function main(): Promise<void> {
       await call(direct, none);
       await call(routed, viaRouter).catch(() => new Promise((r) => setTimeout(r, 20)));
       await call(bareClient, none);
-      await call(relayClient, none);
       await call(tunedClient, viaRouter).catch(() => new Promise((r) => setTimeout(r, 20)));
     }
     const r: Record<string, number[]> = {
@@ -199,10 +196,6 @@ async function main(): Promise<void> {
       tp50: [],
       tunedCpuUs: [],
       tunedRss: [],
-      fp50: [],
-      frameCpuUs: [],
-      frameRss: [],
-      fmax: [],
     };
     for (let round = 0; round < ROUNDS; round++) {
       const d = await fixedRate(direct, none, 1000);
@@ -217,10 +210,6 @@ async function main(): Promise<void> {
       r.tp50.push(t.p50);
       r.tunedCpuUs.push(t.cpuUs);
       r.tunedRss.push(t.rssMb);
-      const f = await atFixedRate(relay.child.pid!, relayClient, none);
-      r.fp50.push(f.p50);
-      r.frameCpuUs.push(f.cpuUs);
-      r.frameRss.push(f.rssMb);
       const b = await atFixedRate(barePid, bareClient, none);
       r.bp50.push(b.p50);
       r.bp99.push(b.p99);
@@ -229,7 +218,6 @@ async function main(): Promise<void> {
       r.dmax.push(await maxThroughput(direct, none, 64));
       r.rmax.push(await maxThroughput(routed, viaRouter, 64));
       r.bmax.push(await maxThroughput(bareClient, none, 64));
-      r.fmax.push(await maxThroughput(relayClient, none, 64));
     }
     const m = Object.fromEntries(Object.entries(r).map(([k, xs]) => [k, median(xs)]));
     console.log('at 1,000 rps            p50 ms    p99 ms');
@@ -246,10 +234,7 @@ async function main(): Promise<void> {
       `router with ${TUNED_FLAGS.join(' ')}: ${m.tunedCpuUs.toFixed(0)} µs per request, RSS ${m.tunedRss.toFixed(0)} MB, p50 ${m.tp50.toFixed(3)} ms`,
     );
     console.log(
-      `bare node:http2 proxy (the floor of any node:http2 router): ${m.bareCpuUs.toFixed(0)} µs per request, RSS ${m.bareRss.toFixed(0)} MB; Nerve router = ×${(m.cpuUs / m.bareCpuUs).toFixed(2)} its CPU`,
-    );
-    console.log(
-      `experiment — frame-level relay (bench/router/frame-relay.mjs, no node:http2 streams): ${m.frameCpuUs.toFixed(0)} µs per request, p50 ${m.fp50.toFixed(3)} ms, RSS ${m.frameRss.toFixed(0)} MB, max ${m.fmax.toFixed(0)}/s = ${((100 * m.fmax) / m.dmax).toFixed(0)} % of direct`,
+      `bare node:http2 pass-through proxy (the router's previous forwarding layer, without its features): ${m.bareCpuUs.toFixed(0)} µs per request, RSS ${m.bareRss.toFixed(0)} MB; Nerve router = ×${(m.cpuUs / m.bareCpuUs).toFixed(2)} its CPU`,
     );
     console.log(
       `max throughput (64 concurrent): direct ${m.dmax.toFixed(0)}/s, through the router ${m.rmax.toFixed(0)}/s = ${((100 * m.rmax) / m.dmax).toFixed(0)} % of direct; bare proxy ${m.bmax.toFixed(0)}/s = ${((100 * m.bmax) / m.dmax).toFixed(0)} %`,
@@ -261,9 +246,8 @@ async function main(): Promise<void> {
     direct.close();
     routed.close();
     bareClient.close();
-    relayClient.close();
     tunedClient.close();
-    for (const p of [router, tuned, cp, engine, bare, relay]) p.child.kill('SIGKILL');
+    for (const p of [router, tuned, cp, engine, bare]) p.child.kill('SIGKILL');
   }
 }
 

@@ -37,7 +37,8 @@ class ForwardedCall implements StreamHandler {
   private replayable = true;
   private requestEnded = false;
   private attached = false;
-  private readonly tried = new Set<string>();
+  /** Instances tried, made on the first retry (most calls have one attempt). */
+  private tried: Set<string> | undefined;
   private attempts = 0;
   private retrying = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -92,8 +93,8 @@ class ForwardedCall implements StreamHandler {
   }
 
   private attempt(endpoint: RoutableEndpoint): void {
+    this.tried?.add(endpoint.id);
     this.endpoint = endpoint;
-    this.tried.add(endpoint.id);
     this.attempts++;
     this.attemptStarted = performance.now();
     this.attemptOver = false;
@@ -253,7 +254,9 @@ class ForwardedCall implements StreamHandler {
     this.up = undefined;
     const refused = pushbackMs !== undefined && pushbackMs < 0;
     const retryable = !refused && this.mayRetry(code, timedOut);
-    const next = retryable ? this.options.retry!.repick(this.tried) : undefined;
+    const next = retryable
+      ? this.options.retry!.repick((this.tried ??= new Set([this.endpoint.id])))
+      : undefined;
     const delay = next ? (pushbackMs ?? backoffMs(this.options.retry!.retry!, this.attempts)) : 0;
     const inTime = performance.now() + delay < this.deadlineAt;
     if (next && inTime && this.acquireRetry()) {

@@ -1,11 +1,17 @@
 import { DynamicTable } from './dynamic-table';
 import { STATIC_TABLE } from './static-table';
 
-/** Exact matches and names of the static table: "name\0value" or "name" to index. */
-const STATIC_INDEX = new Map<string, number>();
+/** A name's index, and its values' indexes: looked up without building a key string per field. */
+interface NameEntry {
+  index: number;
+  readonly values: Map<string, number>;
+}
+
+const STATIC_INDEX = new Map<string, NameEntry>();
 STATIC_TABLE.forEach(([name, value], i) => {
-  if (!STATIC_INDEX.has(name)) STATIC_INDEX.set(name, i + 1);
-  STATIC_INDEX.set(`${name}\0${value}`, i + 1);
+  const entry = STATIC_INDEX.get(name) ?? { index: i + 1, values: new Map<string, number>() };
+  entry.values.set(value, i + 1);
+  STATIC_INDEX.set(name, entry);
 });
 
 /**
@@ -24,8 +30,9 @@ const MAX_INDEXED_VALUE = 512;
  */
 export class HpackEncoder {
   private readonly table = new DynamicTable(4096);
-  /** "name\0value" and "name" to the absolute number of the newest entry holding it. */
-  private readonly index = new Map<string, number>();
+  /** Name to the absolute number of the newest entry with that name, and of each value's newest entry. */
+  private readonly index = new Map<string, NameEntry>();
+  private indexed = 0;
   private sizeUpdate = -1;
   private buf = Buffer.allocUnsafe(4096);
   private pos = 0;
@@ -70,44 +77,52 @@ export class HpackEncoder {
 
   private field(name: string, value: string): void {
     this.ensure(name.length + value.length + 12);
-    const key = `${name}\0${value}`;
-    const exact = STATIC_INDEX.get(key) ?? this.dynamicIndex(key);
+    const known = STATIC_INDEX.get(name);
+    const dynamic = this.index.get(name);
+    const exact = known?.values.get(value) ?? this.dynamicIndex(dynamic?.values.get(value));
     if (exact !== undefined) {
       this.integer(0x80, 7, exact);
       return;
     }
-    const nameIndex = STATIC_INDEX.get(name) ?? this.dynamicIndex(name) ?? 0;
+    const nameIndex = known?.index ?? this.dynamicIndex(dynamic?.index) ?? 0;
     if (SENSITIVE.has(name)) {
       this.integer(0x10, 4, nameIndex);
     } else if (NOT_INDEXED.has(name) || value.length > MAX_INDEXED_VALUE) {
       this.integer(0x00, 4, nameIndex);
     } else {
       this.integer(0x40, 6, nameIndex);
-      this.remember(name, value, key);
+      this.remember(name, value, dynamic);
     }
     if (nameIndex === 0) this.string(name);
     this.string(value);
   }
 
-  private dynamicIndex(key: string): number | undefined {
-    const absolute = this.index.get(key);
-    if (absolute === undefined) return undefined;
-    if (absolute < this.table.oldest) {
-      this.index.delete(key); // evicted
-      return undefined;
-    }
+  /** The HPACK index of the entry with this absolute number, if it is still in the table. */
+  private dynamicIndex(absolute: number | undefined): number | undefined {
+    if (absolute === undefined || absolute < this.table.oldest) return undefined;
     return STATIC_TABLE.length + this.table.inserted - absolute;
   }
 
-  private remember(name: string, value: string, key: string): void {
+  private remember(name: string, value: string, dynamic: NameEntry | undefined): void {
     this.table.add(name, value);
     const absolute = this.table.inserted - 1;
     if (absolute < this.table.oldest) return; // too large to keep
-    this.index.set(key, absolute);
-    this.index.set(name, absolute);
-    // Keys of evicted entries are dropped when looked up; keep the map from growing without bound.
-    if (this.index.size > 4 * (this.table.length + 16)) {
-      for (const [k, n] of this.index) if (n < this.table.oldest) this.index.delete(k);
+    if (dynamic === undefined)
+      this.index.set(name, { index: absolute, values: new Map([[value, absolute]]) });
+    else {
+      dynamic.index = absolute;
+      dynamic.values.set(value, absolute);
+    }
+    // Evicted entries' numbers stay behind (dynamicIndex ignores them); sweep them now and then so the
+    // maps do not grow without bound.
+    if (++this.indexed % 1024 === 0) this.sweep();
+  }
+
+  private sweep(): void {
+    const oldest = this.table.oldest;
+    for (const [name, entry] of this.index) {
+      for (const [value, n] of entry.values) if (n < oldest) entry.values.delete(value);
+      if (entry.values.size === 0 && entry.index < oldest) this.index.delete(name);
     }
   }
 

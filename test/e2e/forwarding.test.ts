@@ -140,6 +140,15 @@ describe('HTTP/2 stream forwarding of an engine service routed by its service na
     expect(trailing!.get('x-engine-trailer')).toEqual(['done']);
   });
 
+  it('carries a 3 MB request and its 3 MB answer through both flow-controlled hops', async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024, 'q');
+    const reply = await new Promise<Buffer>((resolve, reject) =>
+      c().Unary(big, (err: grpc.ServiceError | null, res: Buffer) => (err ? reject(err) : resolve(res))),
+    );
+    expect(reply.length).toBe(big.length);
+    expect(reply.equals(Buffer.alloc(big.length, 'Q'))).toBe(true);
+  });
+
   it('carries an engine error (trailers-only) with its code and non-ASCII message', async () => {
     const err = await new Promise<grpc.ServiceError>((resolve) =>
       c().Unary(Buffer.from('fail'), (e: grpc.ServiceError) => resolve(e)),

@@ -1,6 +1,7 @@
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { H2ClientConnection } from '../../src/router/h2/client';
+import { HpackEncoder } from '../../src/router/h2/hpack/encoder';
 import { H2Server } from '../../src/router/h2/server';
 import type { H2Stream, StreamHandler } from '../../src/router/h2/stream';
 import { headerValue } from '../../src/router/proxy/headers';
@@ -36,6 +37,13 @@ class Echo implements StreamHandler {
   }
 }
 let resets = 0;
+const ignore: StreamHandler = {
+  onHeaders: () => undefined,
+  onData: () => undefined,
+  onEnd: () => undefined,
+  onReset: () => undefined,
+  onDrain: () => undefined,
+};
 
 async function listen(server: net.Server): Promise<number> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -145,6 +153,117 @@ describe('the router HTTP/2 layer', () => {
     await new Promise((r) => req.on('end', r));
     expect(Buffer.concat(chunks).toString()).toBe('still here');
     client.close();
+  });
+});
+
+describe('the router HTTP/2 server against abuse', () => {
+  let server: H2Server;
+  let port: number;
+  let streams = 0;
+  beforeAll(async () => {
+    server = new H2Server((stream) => {
+      streams++;
+      new Echo(stream);
+    });
+    port = await listen(server.server);
+  });
+  afterAll(async () => {
+    for (const c of server.connections) c.destroy('test over');
+    await new Promise<void>((r) => server.server.close(() => r()));
+  });
+
+  it('resets a malformed request (an uppercase header name) before anything sees it', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    const got: Buffer[] = [];
+    socket.on('data', (d: Buffer) => got.push(d));
+    const block = Buffer.from(
+      new HpackEncoder().encode(
+        [':method', 'POST', ':scheme', 'http', ':path', '/x', 'X-Bad', '1'],
+        undefined,
+        undefined,
+        0,
+      ),
+    );
+    const head = Buffer.from([0, 0, block.length, 1, 0x05, 0, 0, 0, 1]); // HEADERS, END_STREAM|END_HEADERS, stream 1
+    const before = streams;
+    socket.write(
+      Buffer.concat([
+        Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+        Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
+        head,
+        block,
+      ]),
+    );
+    const rst = Buffer.from([0, 0, 4, 3, 0, 0, 0, 0, 1, 0, 0, 0, 1]); // RST_STREAM stream 1 PROTOCOL_ERROR
+    await waitFor(() => Buffer.concat(got).includes(rst), 'RST_STREAM PROTOCOL_ERROR');
+    expect(streams).toBe(before);
+    socket.destroy();
+  });
+
+  it('stops writing to a peer that grants huge windows but does not read, at about 1 MiB buffered', async () => {
+    let written = 0;
+    const flood = new H2Server((stream) => {
+      const piece = Buffer.alloc(64 * 1024, 'f');
+      const pump = () => {
+        while (written < 64 * 1024 * 1024) {
+          written += piece.length;
+          if (!stream.write(piece)) return;
+        }
+        stream.end();
+      };
+      stream.respond([':status', '200'], false);
+      stream.attach({ ...ignore, onDrain: pump });
+      pump();
+    });
+    const floodPort = await listen(flood.server);
+    const socket = net.connect(floodPort, '127.0.0.1');
+    const block = Buffer.from(
+      new HpackEncoder().encode(
+        [':method', 'GET', ':scheme', 'http', ':path', '/flood'],
+        undefined,
+        undefined,
+        0,
+      ),
+    );
+    const settings = Buffer.from([0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0x7f, 0xff, 0xff, 0xff]); // INITIAL_WINDOW_SIZE max
+    const windowUpdate = Buffer.from([0, 0, 4, 8, 0, 0, 0, 0, 0, 0x7f, 0xff, 0, 0]); // connection window
+    const head = Buffer.from([0, 0, block.length, 1, 0x05, 0, 0, 0, 1]);
+    socket.write(
+      Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), settings, windowUpdate, head, block]),
+    );
+    socket.pause(); // and never read
+    try {
+      await waitFor(() => written > 0, 'the flood started');
+      let last = -1;
+      await waitFor(async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        const steady = written === last;
+        last = written;
+        return steady;
+      }, 'the writer held back');
+      const [conn] = flood.connections;
+      expect(conn.socket.writableLength).toBeLessThan(2 * 1024 * 1024);
+      expect(written).toBeLessThan(32 * 1024 * 1024); // what the kernel's socket buffers took, and 1 MiB
+    } finally {
+      socket.destroy();
+      for (const c of flood.connections) c.destroy('test over');
+      await new Promise<void>((r) => flood.server.close(() => r()));
+    }
+  });
+
+  it('closes a connection that resets streams as fast as it opens them (rapid reset)', async () => {
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    client.on('error', () => undefined);
+    const goaway = new Promise<number>((resolve) => client.on('goaway', (code) => resolve(code)));
+    for (let i = 0; i < 1_100 && !client.destroyed && !client.closed; i++) {
+      const req = client.request({ ':method': 'POST', ':path': '/hold-open' });
+      req.on('error', () => undefined);
+      req.write('x');
+      req.close(http2.constants.NGHTTP2_CANCEL);
+      if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(await goaway).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    client.destroy();
   });
 });
 

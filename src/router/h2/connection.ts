@@ -36,6 +36,14 @@ const CONNECTION_SPECIFIC = new Set([
 const skipConnectionSpecific = (name: string): boolean => CONNECTION_SPECIFIC.has(name);
 /** Frames written during one turn of the event loop go out in one write up to this size. */
 const COALESCE_BYTES = 64 * 1024;
+/**
+ * Bytes waiting for the socket past which DATA waits too, whatever the peer's windows say: a peer that
+ * grants large windows and reads slowly holds the other side of the proxy back instead of filling the
+ * router's memory (Envoy's per-connection buffer limit, 1 MiB by default).
+ */
+const SOCKET_HIGH_WATER = 1 << 20;
+/** Unsent bytes past which the peer is taken as not reading at all (control frames have no window). */
+const SOCKET_LIMIT = 32 << 20;
 
 interface PartialBlock {
   readonly id: number;
@@ -75,6 +83,7 @@ export abstract class H2Connection {
   private out: Buffer[] = [];
   private outBytes = 0;
   private flushQueued = false;
+  private drainAwaited = false;
   private nextPing = 0;
   private readonly pings = new Map<number, (err: Error | null) => void>();
 
@@ -250,7 +259,11 @@ export abstract class H2Connection {
     if (stream === undefined) return;
     const code = payload.readUInt32BE(0);
     this.closeStream(stream, code, `stream reset by the peer (${errorName(code)})`, true);
+    this.onPeerReset();
   }
+
+  /** A stream the peer reset before it completed (the server counts them: rapid reset). */
+  protected onPeerReset(): void {}
 
   private onSettings(flags: number, id: number, payload: Buffer): void {
     if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
@@ -328,11 +341,7 @@ export abstract class H2Connection {
       this.sendWindow += increment;
       if (this.sendWindow > MAX_WINDOW)
         throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'connection window over 2^31-1');
-      for (const stream of [...this.blocked]) {
-        this.blocked.delete(stream);
-        this.flushStream(stream, true);
-        if (this.sendWindow <= 0) break;
-      }
+      this.flushBlocked();
       return;
     }
     const stream = this.streams.get(id);
@@ -405,7 +414,7 @@ export abstract class H2Connection {
       return false;
     }
     const n = chunk.length;
-    if (n <= stream.sendWindow && n <= this.sendWindow && n <= this.peerMaxFrame) {
+    if (n <= stream.sendWindow && n <= this.sendWindow && n <= this.peerMaxFrame && !this.congested) {
       stream.sendWindow -= n;
       this.sendWindow -= n;
       this.sendDataFrame(stream.id, chunk, 0);
@@ -434,8 +443,10 @@ export abstract class H2Connection {
     const queue = stream.queue!;
     while (queue.length > 0) {
       const allowed = Math.min(stream.sendWindow, this.sendWindow, this.peerMaxFrame);
-      if (allowed <= 0) {
-        if (this.sendWindow <= 0) this.blocked.add(stream);
+      if (allowed <= 0 || this.congested) {
+        // A stream window is reopened by its own WINDOW_UPDATE; the others wake every blocked stream.
+        if (this.sendWindow <= 0 || this.congested) this.blocked.add(stream);
+        if (this.congested) this.awaitDrain();
         return false;
       }
       const head = queue[0];
@@ -454,6 +465,29 @@ export abstract class H2Connection {
       stream.handler?.onDrain(stream);
     }
     return true;
+  }
+
+  /** Streams waiting on the connection window or a congested socket get another go, oldest first. */
+  private flushBlocked(): void {
+    for (const stream of [...this.blocked]) {
+      if (this.sendWindow <= 0 || this.congested) return;
+      this.blocked.delete(stream);
+      this.flushStream(stream, true);
+    }
+  }
+
+  /** More than SOCKET_HIGH_WATER bytes are waiting for the socket. */
+  private get congested(): boolean {
+    return this.outBytes + this.socket.writableLength > SOCKET_HIGH_WATER;
+  }
+
+  private awaitDrain(): void {
+    if (this.drainAwaited) return;
+    this.drainAwaited = true;
+    this.socket.once('drain', () => {
+      this.drainAwaited = false;
+      this.flushBlocked();
+    });
   }
 
   private sendDataFrame(id: number, payload: Buffer, flags: number): void {
@@ -510,6 +544,10 @@ export abstract class H2Connection {
     if (out.length === 0 || this.socket.destroyed) {
       this.out = [];
       this.outBytes = 0;
+      return;
+    }
+    if (this.socket.writableLength > SOCKET_LIMIT) {
+      this.destroy(`the peer is not reading: ${this.socket.writableLength} bytes unsent`);
       return;
     }
     if (out.length === 1) {

@@ -8,10 +8,29 @@ import { H2Stream } from './stream';
 export type StreamListener = (stream: H2Stream) => void;
 
 const RESPONSE_431 = [':status', '431'];
+/**
+ * Rapid reset (CVE-2023-44487): a client opening and resetting streams at once makes the router open and
+ * cancel upstream streams for nothing. More than this many resets in RESET_WINDOW_MS closes the
+ * connection with ENHANCE_YOUR_CALM; a client cancelling now and then never comes near.
+ */
+const MAX_RESETS = 1_000;
+const RESET_WINDOW_MS = 10_000;
+const REQUEST_PSEUDO = new Set([':method', ':scheme', ':authority', ':path']);
+const CONNECTION_SPECIFIC = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+]);
+/** Header names already checked (they repeat call after call); bounded. */
+const validNames = new Set<string>();
 
 /** The server side of one connection: checks the client preface, then turns new streams into requests. */
 export class H2ServerConnection extends H2Connection {
   private prefaceLeft = PREFACE.length;
+  private resets = 0;
+  private resetWindowStart = 0;
 
   constructor(
     socket: net.Socket,
@@ -56,11 +75,25 @@ export class H2ServerConnection extends H2Connection {
       stream.respond(RESPONSE_431, true); // request headers too large (RFC 6585)
       return;
     }
-    if (!hasPseudo(headers, ':path') || !hasPseudo(headers, ':method')) {
+    if (!wellFormed(headers)) {
+      // Malformed (RFC 9113 §8.1.1): refused here, so an instance never resets it and looks at fault.
       this.resetStream(stream, ErrorCode.PROTOCOL_ERROR);
       return;
     }
     this.onStream(stream);
+  }
+
+  protected override onPeerReset(): void {
+    const now = Date.now();
+    if (now - this.resetWindowStart > RESET_WINDOW_MS) {
+      this.resetWindowStart = now;
+      this.resets = 0;
+    }
+    if (++this.resets > MAX_RESETS)
+      this.fail(
+        ErrorCode.ENHANCE_YOUR_CALM,
+        `more than ${MAX_RESETS} streams reset within ${RESET_WINDOW_MS / 1000} s`,
+      );
   }
 
   private resetNew(stream: H2Stream, code: number): void {
@@ -73,10 +106,53 @@ export class H2ServerConnection extends H2Connection {
   }
 }
 
-function hasPseudo(headers: readonly string[], name: string): boolean {
-  for (let i = 0; i < headers.length && headers[i].charCodeAt(0) === 58; i += 2)
-    if (headers[i] === name) return true;
-  return false;
+/**
+ * A request header list HTTP/2 allows: lowercase names, request pseudo-headers only and before the
+ * others, :method and :path present, no connection-specific headers, te only "trailers".
+ */
+function wellFormed(headers: readonly string[]): boolean {
+  let regular = false;
+  let method = false;
+  let path = false;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i];
+    if (name.charCodeAt(0) === 58 /* ':' */) {
+      if (regular || !REQUEST_PSEUDO.has(name)) return false;
+      if (name === ':method') method = true;
+      else if (name === ':path') path = headers[i + 1] !== '';
+      continue;
+    }
+    regular = true;
+    if (!validName(name) || CONNECTION_SPECIFIC.has(name)) return false;
+    if (name === 'te' && headers[i + 1] !== 'trailers') return false;
+  }
+  return method && path;
+}
+
+function validName(name: string): boolean {
+  if (validNames.has(name)) return true;
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    // RFC 9110 token characters, lowercase only.
+    const ok =
+      (c >= 0x61 && c <= 0x7a) ||
+      (c >= 0x30 && c <= 0x39) ||
+      c === 0x2d ||
+      c === 0x5f ||
+      c === 0x2e ||
+      c === 0x21 ||
+      (c >= 0x23 && c <= 0x27) ||
+      c === 0x2a ||
+      c === 0x2b ||
+      c === 0x5e ||
+      c === 0x60 ||
+      c === 0x7c ||
+      c === 0x7e;
+    if (!ok) return false;
+  }
+  if (validNames.size < 10_000) validNames.add(name);
+  return true;
 }
 
 /** An HTTP/2 (cleartext, prior knowledge) server on our own framing; tracks its connections for shutdown. */

@@ -37,6 +37,7 @@ class ForwardedCall implements StreamHandler {
   private replayable = true;
   private requestEnded = false;
   private attached = false;
+  private transparent = false;
   /** Instances tried, made on the first retry (most calls have one attempt). */
   private tried: Set<string> | undefined;
   private attempts = 0;
@@ -173,7 +174,10 @@ class ForwardedCall implements StreamHandler {
 
   onReset(stream: H2Stream, code: number, why: string): void {
     if (stream === this.down) this.onCallerGone();
-    else if (stream === this.up) this.onUpstreamGone(stream, why || `stream reset (code ${code})`);
+    else if (stream === this.up) {
+      if (code === ErrorCode.REFUSED_STREAM && !this.responded && this.transparentRetry()) return;
+      this.onUpstreamGone(stream, why || `stream reset (code ${code})`);
+    }
   }
 
   onDrain(stream: H2Stream): void {
@@ -182,6 +186,28 @@ class ForwardedCall implements StreamHandler {
   }
 
   // ----
+
+  /**
+   * The instance refused the stream unprocessed (GOAWAY while shutting down, or REFUSED_STREAM): as gRPC
+   * clients do, send it again at once, once per call, whatever the retry policy: nothing ran, so nothing
+   * can run twice. Not an error of the instance. False when it cannot be resent (request too big to replay).
+   */
+  private transparentRetry(): boolean {
+    if (this.transparent || !this.replayable || this.down.closed) return false;
+    this.transparent = true;
+    this.attemptOver = true;
+    clearTimeout(this.attemptTimer);
+    this.endpoint.stats.abandoned();
+    this.endpoint.breaker?.record('ignored', 0);
+    this.up = undefined;
+    this.attempts--;
+    this.tried?.delete(this.endpoint.id);
+    // Another instance when there is one (the refusing one is likely shutting down), else the same one
+    // again: the pool opens a new connection, as the refusing one is going away.
+    const next = this.options.retry?.repick(new Set([this.endpoint.id])) ?? this.endpoint;
+    this.attempt(next);
+    return true;
+  }
 
   private onRequestData(chunk: Buffer): void {
     if (this.replayable) {

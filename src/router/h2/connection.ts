@@ -23,17 +23,19 @@ import { HpackEncoder } from './hpack/encoder';
 import { LOCAL } from './settings';
 import { H2Stream } from './stream';
 
-/** Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2): never sent, whatever a peer passed us. */
-const CONNECTION_SPECIFIC = new Set([
+/**
+ * Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2): a request carrying one is malformed. A
+ * proxy never passes them on, nor an HTTP/1 Host or HTTP2-Settings header.
+ */
+export const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
   'transfer-encoding',
   'upgrade',
-  'host',
-  'http2-settings',
 ]);
-const skipConnectionSpecific = (name: string): boolean => CONNECTION_SPECIFIC.has(name);
+const NEVER_SENT = new Set([...CONNECTION_SPECIFIC, 'host', 'http2-settings']);
+const skipConnectionSpecific = (name: string): boolean => NEVER_SENT.has(name);
 /** Frames written during one turn of the event loop go out in one write up to this size. */
 const COALESCE_BYTES = 64 * 1024;
 /**

@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { H2Connection } from './connection';
+import { CONNECTION_SPECIFIC, H2Connection } from './connection';
 import { ConnectionError, ErrorCode, PREFACE, rstStreamFrame, Setting } from './frames';
 import { LOCAL } from './settings';
 import { H2Stream } from './stream';
@@ -16,13 +16,6 @@ const RESPONSE_431 = [':status', '431'];
 const MAX_RESETS = 1_000;
 const RESET_WINDOW_MS = 10_000;
 const REQUEST_PSEUDO = new Set([':method', ':scheme', ':authority', ':path']);
-const CONNECTION_SPECIFIC = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-]);
 /** Header names already checked (they repeat call after call); bounded. */
 const validNames = new Set<string>();
 

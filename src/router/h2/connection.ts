@@ -7,7 +7,6 @@ import {
   ErrorCode,
   errorName,
   Flag,
-  FRAME_HEADER,
   FrameType,
   frame,
   goawayFrame,
@@ -16,36 +15,11 @@ import {
   Setting,
   settingsFrame,
   windowUpdateFrame,
-  writeFrameHeader,
 } from './frames';
 import { HpackDecoder, HpackError } from './hpack/decoder';
-import { HpackEncoder } from './hpack/encoder';
 import { LOCAL } from './settings';
+import { H2Output } from './output';
 import { H2Stream } from './stream';
-
-/**
- * Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2): a request carrying one is malformed. A
- * proxy never passes them on, nor an HTTP/1 Host or HTTP2-Settings header.
- */
-export const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-]);
-const NEVER_SENT = new Set([...CONNECTION_SPECIFIC, 'host', 'http2-settings']);
-const skipConnectionSpecific = (name: string): boolean => NEVER_SENT.has(name);
-/** Frames written during one turn of the event loop go out in one write up to this size. */
-const COALESCE_BYTES = 64 * 1024;
-/**
- * Bytes waiting for the socket past which DATA waits too, whatever the peer's windows say: a peer that
- * grants large windows and reads slowly holds the other side of the proxy back instead of filling the
- * router's memory (Envoy's per-connection buffer limit, 1 MiB by default).
- */
-const SOCKET_HIGH_WATER = 1 << 20;
-/** Unsent bytes past which the peer is taken as not reading at all (control frames have no window). */
-const SOCKET_LIMIT = 32 << 20;
 
 interface PartialBlock {
   readonly id: number;
@@ -55,41 +29,32 @@ interface PartialBlock {
 }
 
 /**
- * One HTTP/2 connection (RFC 9113), either side: framing, HPACK, SETTINGS, PING, GOAWAY, RST_STREAM and
- * flow control, with streams as plain objects. Frames written in one turn of the event loop leave in one
- * socket write. Subclasses say what a new stream from the peer means (server) or open streams (client).
+ * One HTTP/2 connection (RFC 9113), either side: reading frames, HPACK decoding, SETTINGS, PING, GOAWAY,
+ * RST_STREAM, receive flow control and the lifecycle of streams (plain objects); sending is H2Output's.
+ * Subclasses say what a new stream from the peer means (server) or open streams (client).
  */
-export abstract class H2Connection {
+export abstract class H2Connection extends H2Output {
   readonly streams = new Map<number, H2Stream>();
-  /** The peer's connection-level window for our DATA. */
-  sendWindow = DEFAULT_WINDOW;
   peerInitialWindow = DEFAULT_WINDOW;
-  peerMaxFrame = DEFAULT_MAX_FRAME;
   peerMaxStreams = Infinity;
   /** Highest stream id the peer opened. */
   lastPeerStreamId = 0;
   goawaySent = false;
   goawayReceived = false;
-  destroyed = false;
   /** Why the connection closed, once it has. */
   closeReason = '';
   onClose: ((why: string) => void) | undefined;
   onGoaway: (() => void) | undefined;
   protected readonly reader: FrameReader;
   private readonly decoder = new HpackDecoder();
-  private readonly encoder = new HpackEncoder();
   private recvWindow = LOCAL.connectionWindow;
   private unacked = 0;
-  private readonly blocked = new Set<H2Stream>();
   private continuation: PartialBlock | undefined;
-  private out: Buffer[] = [];
-  private outBytes = 0;
-  private flushQueued = false;
-  private drainAwaited = false;
   private nextPing = 0;
   private readonly pings = new Map<number, (err: Error | null) => void>();
 
-  constructor(readonly socket: net.Socket) {
+  constructor(socket: net.Socket) {
+    super(socket);
     this.reader = new FrameReader(
       (type, flags, id, payload) => this.onFrame(type, flags, id, payload),
       LOCAL.maxFrameSize,
@@ -377,135 +342,6 @@ export abstract class H2Connection {
     }
   }
 
-  // ---- sending ----
-
-  /** A header block (HEADERS, then CONTINUATION frames if it exceeds the peer's frame size). */
-  sendHeaders(
-    stream: H2Stream,
-    headers: readonly string[],
-    extra: readonly string[] | undefined,
-    endStream: boolean,
-  ): void {
-    if (this.destroyed) return;
-    const encoded = this.encoder.encode(headers, extra, skipConnectionSpecific, FRAME_HEADER);
-    const length = encoded.length - FRAME_HEADER;
-    const end = endStream ? Flag.END_STREAM : 0;
-    if (length <= this.peerMaxFrame) {
-      writeFrameHeader(encoded, 0, length, FrameType.HEADERS, Flag.END_HEADERS | end, stream.id);
-      this.send(Buffer.from(encoded));
-    } else {
-      const block = encoded.subarray(FRAME_HEADER);
-      for (let at = 0; at < length; at += this.peerMaxFrame) {
-        const last = at + this.peerMaxFrame >= length;
-        const type = at === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
-        const flags = (last ? Flag.END_HEADERS : 0) | (at === 0 ? end : 0);
-        this.send(frame(type, flags, stream.id, block.subarray(at, at + this.peerMaxFrame)));
-      }
-    }
-    if (endStream) {
-      stream.localEnded = true;
-      this.maybeClosed(stream);
-    }
-  }
-
-  /** DATA now if the windows allow, else queued; false when some of it waits (onDrain follows). */
-  sendData(stream: H2Stream, chunk: Buffer): boolean {
-    if (chunk.length === 0) return true;
-    if (stream.queue !== undefined && stream.queue.length > 0) {
-      stream.queue.push(chunk);
-      return false;
-    }
-    const n = chunk.length;
-    if (n <= stream.sendWindow && n <= this.sendWindow && n <= this.peerMaxFrame && !this.congested) {
-      stream.sendWindow -= n;
-      this.sendWindow -= n;
-      this.sendDataFrame(stream.id, chunk, 0);
-      return true;
-    }
-    (stream.queue ??= []).push(chunk);
-    return this.flushStream(stream, false);
-  }
-
-  /** Ends our side of the stream: trailers, or an empty DATA frame with END_STREAM. */
-  sendEnd(stream: H2Stream, trailers: readonly string[]): void {
-    if (trailers.length > 0) {
-      this.sendHeaders(stream, trailers, undefined, true);
-      return;
-    }
-    this.send(frame(FrameType.DATA, Flag.END_STREAM, stream.id));
-    stream.localEnded = true;
-    this.maybeClosed(stream);
-  }
-
-  /**
-   * Sends what the windows allow of the stream's queue; then what ends the stream, if queued. True when
-   * the queue is empty. `notify`: tell the handler it drained (not when its own write emptied it).
-   */
-  private flushStream(stream: H2Stream, notify: boolean): boolean {
-    const queue = stream.queue!;
-    while (queue.length > 0) {
-      const allowed = Math.min(stream.sendWindow, this.sendWindow, this.peerMaxFrame);
-      if (allowed <= 0 || this.congested) {
-        // A stream window is reopened by its own WINDOW_UPDATE; the others wake every blocked stream.
-        if (this.sendWindow <= 0 || this.congested) this.blocked.add(stream);
-        if (this.congested) this.awaitDrain();
-        return false;
-      }
-      const head = queue[0];
-      const n = Math.min(head.length, allowed);
-      if (n === head.length) queue.shift();
-      else queue[0] = head.subarray(n);
-      stream.sendWindow -= n;
-      this.sendWindow -= n;
-      this.sendDataFrame(stream.id, n === head.length ? head : head.subarray(0, n), 0);
-    }
-    const end = stream.queuedEnd;
-    if (end !== undefined) {
-      stream.queuedEnd = undefined;
-      this.sendEnd(stream, end);
-    } else if (notify) {
-      stream.handler?.onDrain(stream);
-    }
-    return true;
-  }
-
-  /** Streams waiting on the connection window or a congested socket get another go, oldest first. */
-  private flushBlocked(): void {
-    for (const stream of [...this.blocked]) {
-      if (this.sendWindow <= 0 || this.congested) return;
-      this.blocked.delete(stream);
-      this.flushStream(stream, true);
-    }
-  }
-
-  /** More than SOCKET_HIGH_WATER bytes are waiting for the socket. */
-  private get congested(): boolean {
-    return this.outBytes + this.socket.writableLength > SOCKET_HIGH_WATER;
-  }
-
-  private awaitDrain(): void {
-    if (this.drainAwaited) return;
-    this.drainAwaited = true;
-    this.socket.once('drain', () => {
-      this.drainAwaited = false;
-      this.flushBlocked();
-    });
-  }
-
-  private sendDataFrame(id: number, payload: Buffer, flags: number): void {
-    if (payload.length < 4096) {
-      const f = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
-      writeFrameHeader(f, 0, payload.length, FrameType.DATA, flags, id);
-      payload.copy(f, FRAME_HEADER);
-      this.send(f);
-      return;
-    }
-    const header = Buffer.allocUnsafe(FRAME_HEADER);
-    writeFrameHeader(header, 0, payload.length, FrameType.DATA, flags, id);
-    this.send(header);
-    this.send(payload); // a view of bytes read from the other side; nothing writes to it
-  }
-
   /** Resets a stream from our side: RST_STREAM, and no callback. */
   resetStream(stream: H2Stream, code: number): void {
     if (stream.closed) return;
@@ -530,41 +366,6 @@ export abstract class H2Connection {
     return true;
   }
 
-  protected send(buf: Buffer): void {
-    this.out.push(buf);
-    this.outBytes += buf.length;
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      process.nextTick(flushOut, this);
-    }
-  }
-
-  /** Writes what is queued now (also what a turn of the event loop gathered). */
-  flushNow(): void {
-    this.flushQueued = false;
-    const out = this.out;
-    if (out.length === 0 || this.socket.destroyed) {
-      this.out = [];
-      this.outBytes = 0;
-      return;
-    }
-    if (this.socket.writableLength > SOCKET_LIMIT) {
-      this.destroy(`the peer is not reading: ${this.socket.writableLength} bytes unsent`);
-      return;
-    }
-    if (out.length === 1) {
-      this.socket.write(out[0]);
-    } else if (this.outBytes <= COALESCE_BYTES) {
-      this.socket.write(Buffer.concat(out, this.outBytes));
-    } else {
-      this.socket.cork();
-      for (const buf of out) this.socket.write(buf);
-      this.socket.uncork();
-    }
-    this.out = [];
-    this.outBytes = 0;
-  }
-
   // ---- stream and connection lifecycle ----
 
   protected addStream(stream: H2Stream): void {
@@ -576,7 +377,7 @@ export abstract class H2Connection {
    * request is not asks the client to stop sending (RST_STREAM NO_ERROR, RFC 9113 §8.1); a client whose
    * response is complete stops sending (CANCEL): a stream never lingers half-open after its answer.
    */
-  private maybeClosed(stream: H2Stream): void {
+  protected maybeClosed(stream: H2Stream): void {
     if (stream.closed) return;
     if (stream.localEnded && stream.remoteEnded) this.closeStream(stream, 0, '', false);
     else if (this.isServer() ? stream.localEnded : stream.remoteEnded)
@@ -643,8 +444,4 @@ export abstract class H2Connection {
   }
 
   protected abstract isServer(): boolean;
-}
-
-function flushOut(conn: H2Connection): void {
-  conn.flushNow();
 }

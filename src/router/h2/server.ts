@@ -1,5 +1,6 @@
 import * as net from 'node:net';
-import { CONNECTION_SPECIFIC, H2Connection } from './connection';
+import { H2Connection } from './connection';
+import { CONNECTION_SPECIFIC } from './output';
 import { ConnectionError, ErrorCode, PREFACE, rstStreamFrame, Setting } from './frames';
 import { LOCAL } from './settings';
 import { H2Stream } from './stream';

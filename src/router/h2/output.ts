@@ -1,0 +1,229 @@
+import type * as net from 'node:net';
+import {
+  DEFAULT_MAX_FRAME,
+  DEFAULT_WINDOW,
+  Flag,
+  FRAME_HEADER,
+  FrameType,
+  frame,
+  writeFrameHeader,
+} from './frames';
+import { HpackEncoder } from './hpack/encoder';
+import type { H2Stream } from './stream';
+
+/**
+ * Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2): a request carrying one is malformed. A
+ * proxy never passes them on, nor an HTTP/1 Host or HTTP2-Settings header.
+ */
+export const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+]);
+const NEVER_SENT = new Set([...CONNECTION_SPECIFIC, 'host', 'http2-settings']);
+const skipConnectionSpecific = (name: string): boolean => NEVER_SENT.has(name);
+/** Frames written during one turn of the event loop go out in one write up to this size. */
+const COALESCE_BYTES = 64 * 1024;
+/**
+ * Bytes waiting for the socket past which DATA waits too, whatever the peer's windows say: a peer that
+ * grants large windows and reads slowly holds the other side of the proxy back instead of filling the
+ * router's memory (Envoy's per-connection buffer limit, 1 MiB by default).
+ */
+const SOCKET_HIGH_WATER = 1 << 20;
+/** Unsent bytes past which the peer is taken as not reading at all (control frames have no window). */
+const SOCKET_LIMIT = 32 << 20;
+
+/**
+ * The sending half of an HTTP/2 connection: header blocks (HPACK, CONTINUATION past the peer's frame
+ * size), DATA within the peer's windows and our socket's output limit (queued per stream otherwise, sent
+ * when WINDOW_UPDATE or the socket's drain comes), and the coalescing of every frame written in one turn
+ * of the event loop into one socket write. H2Connection adds receiving and the stream lifecycle.
+ */
+export abstract class H2Output {
+  /** The peer's connection-level window for our DATA. */
+  sendWindow = DEFAULT_WINDOW;
+  peerMaxFrame = DEFAULT_MAX_FRAME;
+  protected readonly encoder = new HpackEncoder();
+  /** Streams with DATA waiting on the connection window or a congested socket, oldest first. */
+  protected readonly blocked = new Set<H2Stream>();
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private flushQueued = false;
+  private drainAwaited = false;
+  destroyed = false;
+
+  constructor(readonly socket: net.Socket) {}
+
+  /** After our side of `stream` ended: closes or resets it as the roles require. */
+  protected abstract maybeClosed(stream: H2Stream): void;
+
+  abstract destroy(why: string, flush?: boolean): void;
+
+  /** A header block (HEADERS, then CONTINUATION frames if it exceeds the peer's frame size). */
+  sendHeaders(
+    stream: H2Stream,
+    headers: readonly string[],
+    extra: readonly string[] | undefined,
+    endStream: boolean,
+  ): void {
+    if (this.destroyed) return;
+    const encoded = this.encoder.encode(headers, extra, skipConnectionSpecific, FRAME_HEADER);
+    const length = encoded.length - FRAME_HEADER;
+    const end = endStream ? Flag.END_STREAM : 0;
+    if (length <= this.peerMaxFrame) {
+      writeFrameHeader(encoded, 0, length, FrameType.HEADERS, Flag.END_HEADERS | end, stream.id);
+      this.send(Buffer.from(encoded));
+    } else {
+      const block = encoded.subarray(FRAME_HEADER);
+      for (let at = 0; at < length; at += this.peerMaxFrame) {
+        const last = at + this.peerMaxFrame >= length;
+        const type = at === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
+        const flags = (last ? Flag.END_HEADERS : 0) | (at === 0 ? end : 0);
+        this.send(frame(type, flags, stream.id, block.subarray(at, at + this.peerMaxFrame)));
+      }
+    }
+    if (endStream) {
+      stream.localEnded = true;
+      this.maybeClosed(stream);
+    }
+  }
+
+  /** DATA now if the windows allow, else queued; false when some of it waits (onDrain follows). */
+  sendData(stream: H2Stream, chunk: Buffer): boolean {
+    if (chunk.length === 0) return true;
+    if (stream.queue !== undefined && stream.queue.length > 0) {
+      stream.queue.push(chunk);
+      return false;
+    }
+    const n = chunk.length;
+    if (n <= stream.sendWindow && n <= this.sendWindow && n <= this.peerMaxFrame && !this.congested) {
+      stream.sendWindow -= n;
+      this.sendWindow -= n;
+      this.sendDataFrame(stream.id, chunk, 0);
+      return true;
+    }
+    (stream.queue ??= []).push(chunk);
+    return this.flushStream(stream, false);
+  }
+
+  /** Ends our side of the stream: trailers, or an empty DATA frame with END_STREAM. */
+  sendEnd(stream: H2Stream, trailers: readonly string[]): void {
+    if (trailers.length > 0) {
+      this.sendHeaders(stream, trailers, undefined, true);
+      return;
+    }
+    this.send(frame(FrameType.DATA, Flag.END_STREAM, stream.id));
+    stream.localEnded = true;
+    this.maybeClosed(stream);
+  }
+
+  /**
+   * Sends what the windows allow of the stream's queue; then what ends the stream, if queued. True when
+   * the queue is empty. `notify`: tell the handler it drained (not when its own write emptied it).
+   */
+  protected flushStream(stream: H2Stream, notify: boolean): boolean {
+    const queue = stream.queue!;
+    while (queue.length > 0) {
+      const allowed = Math.min(stream.sendWindow, this.sendWindow, this.peerMaxFrame);
+      if (allowed <= 0 || this.congested) {
+        // A stream window is reopened by its own WINDOW_UPDATE; the others wake every blocked stream.
+        if (this.sendWindow <= 0 || this.congested) this.blocked.add(stream);
+        if (this.congested) this.awaitDrain();
+        return false;
+      }
+      const head = queue[0];
+      const n = Math.min(head.length, allowed);
+      if (n === head.length) queue.shift();
+      else queue[0] = head.subarray(n);
+      stream.sendWindow -= n;
+      this.sendWindow -= n;
+      this.sendDataFrame(stream.id, n === head.length ? head : head.subarray(0, n), 0);
+    }
+    const end = stream.queuedEnd;
+    if (end !== undefined) {
+      stream.queuedEnd = undefined;
+      this.sendEnd(stream, end);
+    } else if (notify) {
+      stream.handler?.onDrain(stream);
+    }
+    return true;
+  }
+
+  /** Streams waiting on the connection window or a congested socket get another go, oldest first. */
+  protected flushBlocked(): void {
+    for (const stream of [...this.blocked]) {
+      if (this.sendWindow <= 0 || this.congested) return;
+      this.blocked.delete(stream);
+      this.flushStream(stream, true);
+    }
+  }
+
+  /** More than SOCKET_HIGH_WATER bytes are waiting for the socket. */
+  private get congested(): boolean {
+    return this.outBytes + this.socket.writableLength > SOCKET_HIGH_WATER;
+  }
+
+  private awaitDrain(): void {
+    if (this.drainAwaited) return;
+    this.drainAwaited = true;
+    this.socket.once('drain', () => {
+      this.drainAwaited = false;
+      this.flushBlocked();
+    });
+  }
+
+  private sendDataFrame(id: number, payload: Buffer, flags: number): void {
+    if (payload.length < 4096) {
+      const f = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
+      writeFrameHeader(f, 0, payload.length, FrameType.DATA, flags, id);
+      payload.copy(f, FRAME_HEADER);
+      this.send(f);
+      return;
+    }
+    const header = Buffer.allocUnsafe(FRAME_HEADER);
+    writeFrameHeader(header, 0, payload.length, FrameType.DATA, flags, id);
+    this.send(header);
+    this.send(payload); // a view of bytes read from the other side; nothing writes to it
+  }
+
+  protected send(buf: Buffer): void {
+    this.out.push(buf);
+    this.outBytes += buf.length;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(flushOut, this);
+    }
+  }
+
+  /** Writes what is queued now (also what a turn of the event loop gathered). */
+  flushNow(): void {
+    this.flushQueued = false;
+    const out = this.out;
+    if (out.length === 0 || this.socket.destroyed) {
+      this.out = [];
+      this.outBytes = 0;
+      return;
+    }
+    if (this.socket.writableLength > SOCKET_LIMIT) {
+      this.destroy(`the peer is not reading: ${this.socket.writableLength} bytes unsent`);
+      return;
+    }
+    if (out.length === 1) {
+      this.socket.write(out[0]);
+    } else if (this.outBytes <= COALESCE_BYTES) {
+      this.socket.write(Buffer.concat(out, this.outBytes));
+    } else {
+      this.socket.cork();
+      for (const buf of out) this.socket.write(buf);
+      this.socket.uncork();
+    }
+    this.out = [];
+    this.outBytes = 0;
+  }
+}
+
+function flushOut(conn: H2Output): void {
+  conn.flushNow();
+}

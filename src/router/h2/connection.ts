@@ -45,6 +45,8 @@ export abstract class H2Connection extends H2Output {
   closeReason = '';
   onClose: ((why: string) => void) | undefined;
   onGoaway: (() => void) | undefined;
+  /** An exception thrown while handling the peer's frames (the connection closes with INTERNAL_ERROR). */
+  onInternalError: ((err: Error) => void) | undefined;
   protected readonly reader: FrameReader;
   private readonly decoder = new HpackDecoder();
   private recvWindow = LOCAL.connectionWindow;
@@ -88,7 +90,11 @@ export abstract class H2Connection extends H2Output {
     } catch (err) {
       if (err instanceof ConnectionError) this.fail(err.code, err.message);
       else if (err instanceof HpackError) this.fail(ErrorCode.COMPRESSION_ERROR, err.message);
-      else this.fail(ErrorCode.INTERNAL_ERROR, `internal error: ${(err as Error).stack ?? String(err)}`);
+      else {
+        // A bug of ours, not the peer's: the peer learns only that; the operator gets the stack.
+        this.onInternalError?.(err as Error);
+        this.fail(ErrorCode.INTERNAL_ERROR, 'internal error in the router');
+      }
     }
   }
 

@@ -154,11 +154,12 @@ export class H2Server {
   readonly server: net.Server;
   readonly connections = new Set<H2ServerConnection>();
 
-  constructor(onStream: StreamListener) {
+  constructor(onStream: StreamListener, onInternalError?: (err: Error) => void) {
     this.server = net.createServer((socket) => {
       const conn = new H2ServerConnection(socket, onStream);
       this.connections.add(conn);
       conn.onClose = () => this.connections.delete(conn);
+      conn.onInternalError = onInternalError;
     });
   }
 }

@@ -62,7 +62,10 @@ export class Ingress {
     private readonly pool: UpstreamPool,
     private readonly logger: Logger,
   ) {
-    this.h2 = new H2Server((stream) => this.onStream(stream));
+    this.h2 = new H2Server(
+      (stream) => this.onStream(stream),
+      (err) => logger.error('internal error handling a client connection; closed it', { error: err.stack }),
+    );
   }
 
   listen(host: string, port: number): Promise<number> {

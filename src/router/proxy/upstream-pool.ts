@@ -50,6 +50,11 @@ export class UpstreamPool {
     }, this.connectTimeoutMs).unref();
     conn.socket.once('connect', () => clearTimeout(connecting));
     conn.onGoaway = forget;
+    conn.onInternalError = (err) =>
+      this.logger.error('internal error handling an instance connection; closed it', {
+        address,
+        error: err.stack,
+      });
     conn.onClose = (why) => {
       this.logger.debug('upstream connection closed', { address, why });
       forget();

@@ -1,4 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerConnectionMetrics } from './connection-metrics';
+import type { ConnectionStats } from './h2/connection-stats';
 import { registerLatencyHistogram } from './latency-metric';
 import type { AdsClient } from './xds/ads-client';
 import type { RoutingState } from './routing-state';
@@ -15,7 +17,12 @@ const STATES: [CircuitState, string][] = [
  * The router's Prometheus registry. Request counts are read from InstanceStats at scrape time, so the
  * request path pays nothing for metrics.
  */
-export function routerMetrics(state: RoutingState, ads: AdsClient, routerId: string): Registry {
+export function routerMetrics(
+  state: RoutingState,
+  ads: AdsClient,
+  routerId: string,
+  connections: { readonly downstream: ConnectionStats; readonly upstream: ConnectionStats },
+): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ router: routerId });
   collectDefaultMetrics({ register: registry, prefix: 'nerve_router_' });
@@ -115,6 +122,7 @@ export function routerMetrics(state: RoutingState, ads: AdsClient, routerId: str
         this.inc({ type: typeUrl.split('.').pop()!, result: 'accepted' }, s.updates);
     },
   });
+  registerConnectionMetrics(registry, connections);
   registerLatencyHistogram(registry, state);
   return registry;
 }

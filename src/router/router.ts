@@ -78,7 +78,12 @@ export class Router {
       options.reportIntervalMs,
       options.keepalive,
     );
-    this.admin = createAdminServer(this.state, this.ads, routerMetrics(this.state, this.ads, options.id));
+    const connections = { downstream: this.ingress.stats, upstream: this.pool.stats };
+    this.admin = createAdminServer(
+      this.state,
+      this.ads,
+      routerMetrics(this.state, this.ads, options.id, connections),
+    );
   }
 
   async start(): Promise<this> {

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import * as net from 'node:net';
 import { ControlPlane } from '../../src/control-plane/control-plane';
 import { parseEngineSpec } from '../../src/model/validate';
 import { bindInsecure } from '../../src/protocol/grpc-server';
@@ -147,6 +148,23 @@ describe('HTTP/2 stream forwarding of an engine service routed by its service na
     );
     expect(reply.length).toBe(big.length);
     expect(reply.equals(Buffer.alloc(big.length, 'Q'))).toBe(true);
+  });
+
+  it('counts connections, connection errors and malformed requests on /metrics', async () => {
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(router.port, '127.0.0.1', () =>
+        socket.end('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+      );
+      socket.on('data', () => undefined);
+      socket.on('close', () => resolve());
+    });
+    const metrics = await (await fetch(`http://127.0.0.1:${router.adminPort}/metrics`)).text();
+    expect(metrics).toMatch(
+      /nerve_router_connection_errors_total\{side="downstream",code="PROTOCOL_ERROR"[^}]*\} 1\n/,
+    );
+    expect(metrics).toMatch(/nerve_router_connections\{side="upstream"[^}]*\} 1\n/);
+    expect(metrics).toMatch(/nerve_router_connections_opened_total\{side="downstream"[^}]*\} [2-9]\n/);
+    expect(metrics).toMatch(/nerve_router_malformed_requests_total\{[^}]*\} 0\n/);
   });
 
   it('carries an engine error (trailers-only) with its code and non-ASCII message', async () => {

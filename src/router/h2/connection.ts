@@ -1,4 +1,5 @@
 import type * as net from 'node:net';
+import type { ConnectionStats } from './connection-stats';
 import { FrameReader } from './frame-reader';
 import {
   ConnectionError,
@@ -45,6 +46,8 @@ export abstract class H2Connection extends H2Output {
   closeReason = '';
   onClose: ((why: string) => void) | undefined;
   onGoaway: (() => void) | undefined;
+  /** Counters this connection adds to (its side's), if any. */
+  stats: ConnectionStats | undefined;
   /** An exception thrown while handling the peer's frames (the connection closes with INTERNAL_ERROR). */
   onInternalError: ((err: Error) => void) | undefined;
   protected readonly reader: FrameReader;
@@ -417,6 +420,7 @@ export abstract class H2Connection extends H2Output {
   fail(code: number, why: string): void {
     if (this.destroyed) return;
     this.goawaySent = true;
+    this.stats?.connectionError(code);
     this.send(goawayFrame(this.lastPeerStreamId, code, why));
     this.destroy(`${errorName(code)}: ${why}`, true);
   }

@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import { H2Connection } from './connection';
+import { ConnectionStats } from './connection-stats';
 import { CONNECTION_SPECIFIC } from './output';
 import { ConnectionError, ErrorCode, PREFACE, rstStreamFrame, Setting } from './frames';
 import { LOCAL } from './settings';
@@ -71,6 +72,7 @@ export class H2ServerConnection extends H2Connection {
     }
     if (!wellFormed(headers)) {
       // Malformed (RFC 9113 §8.1.1): refused here, so an instance never resets it and looks at fault.
+      if (this.stats) this.stats.malformed++;
       this.resetStream(stream, ErrorCode.PROTOCOL_ERROR);
       return;
     }
@@ -153,12 +155,19 @@ function validName(name: string): boolean {
 export class H2Server {
   readonly server: net.Server;
   readonly connections = new Set<H2ServerConnection>();
+  readonly stats = new ConnectionStats();
 
   constructor(onStream: StreamListener, onInternalError?: (err: Error) => void) {
     this.server = net.createServer((socket) => {
       const conn = new H2ServerConnection(socket, onStream);
+      conn.stats = this.stats;
+      this.stats.opened++;
+      this.stats.open++;
       this.connections.add(conn);
-      conn.onClose = () => this.connections.delete(conn);
+      conn.onClose = () => {
+        this.stats.open--;
+        this.connections.delete(conn);
+      };
       conn.onInternalError = onInternalError;
     });
   }

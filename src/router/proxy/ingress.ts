@@ -1,3 +1,4 @@
+import type { ConnectionStats } from '../h2/connection-stats';
 import { H2Server } from '../h2/server';
 import type { H2Stream } from '../h2/stream';
 import type { Logger } from '../../observability/logger';
@@ -66,6 +67,11 @@ export class Ingress {
       (stream) => this.onStream(stream),
       (err) => logger.error('internal error handling a client connection; closed it', { error: err.stack }),
     );
+  }
+
+  /** Counters of client connections (open, opened, malformed requests, connection errors). */
+  get stats(): ConnectionStats {
+    return this.h2.stats;
   }
 
   listen(host: string, port: number): Promise<number> {

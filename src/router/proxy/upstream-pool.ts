@@ -1,5 +1,6 @@
 import type { Logger } from '../../observability/logger';
 import { H2ClientConnection } from '../h2/client';
+import { ConnectionStats } from '../h2/connection-stats';
 import { type Keepalive, keepAlive, UPSTREAM_CONNECT_TIMEOUT_MS, UPSTREAM_KEEPALIVE } from '../keepalive';
 
 /**
@@ -9,6 +10,7 @@ import { type Keepalive, keepAlive, UPSTREAM_CONNECT_TIMEOUT_MS, UPSTREAM_KEEPAL
  */
 export class UpstreamPool {
   private readonly connections = new Map<string, H2ClientConnection[]>();
+  readonly stats = new ConnectionStats();
 
   constructor(
     private readonly logger: Logger,
@@ -28,6 +30,9 @@ export class UpstreamPool {
     const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
     const conn = H2ClientConnection.connect(host, Number(address.slice(colon + 1)));
     conn.socket.unref(); // the ingress server keeps the process alive, not idle upstream connections
+    conn.stats = this.stats;
+    this.stats.opened++;
+    this.stats.open++;
     const forget = () => {
       const list = this.connections.get(address);
       const at = list?.indexOf(conn) ?? -1;
@@ -56,6 +61,7 @@ export class UpstreamPool {
         error: err.stack,
       });
     conn.onClose = (why) => {
+      this.stats.open--;
       this.logger.debug('upstream connection closed', { address, why });
       forget();
       stopPings();

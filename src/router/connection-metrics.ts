@@ -1,0 +1,54 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ConnectionStats } from './h2/connection-stats';
+
+/**
+ * HTTP/2 connections of the router, by side: downstream (clients) and upstream (engine instances). Read
+ * from ConnectionStats at scrape time.
+ */
+export function registerConnectionMetrics(
+  registry: Registry,
+  sides: { readonly downstream: ConnectionStats; readonly upstream: ConnectionStats },
+): void {
+  const each = (f: (side: string, stats: ConnectionStats) => void) => {
+    f('downstream', sides.downstream);
+    f('upstream', sides.upstream);
+  };
+  new Gauge({
+    name: 'nerve_router_connections',
+    help: 'HTTP/2 connections open, downstream (clients) and upstream (engine instances).',
+    labelNames: ['side'],
+    registers: [registry],
+    collect() {
+      each((side, s) => this.set({ side }, s.open));
+    },
+  });
+  new Counter({
+    name: 'nerve_router_connections_opened_total',
+    help: 'HTTP/2 connections accepted (downstream) or dialled (upstream).',
+    labelNames: ['side'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((side, s) => this.inc({ side }, s.opened));
+    },
+  });
+  new Counter({
+    name: 'nerve_router_connection_errors_total',
+    help: 'Connections the router closed with an HTTP/2 connection error (GOAWAY), by error code.',
+    labelNames: ['side', 'code'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((side, s) => s.errors.forEach((n, code) => this.inc({ side, code }, n)));
+    },
+  });
+  new Counter({
+    name: 'nerve_router_malformed_requests_total',
+    help: 'Client requests reset as malformed (RFC 9113 §8.1.1) before routing.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sides.downstream.malformed);
+    },
+  });
+}

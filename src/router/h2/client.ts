@@ -61,4 +61,8 @@ export class H2ClientConnection extends H2Connection {
   protected isServer(): boolean {
     return false;
   }
+
+  protected isIdle(id: number): boolean {
+    return id % 2 === 0 || id >= this.nextId;
+  }
 }

@@ -138,6 +138,8 @@ export abstract class H2Connection extends H2Output {
       throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
     let data = payload;
     if (flags & Flag.PADDED) {
+      if (payload.length === 0)
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PADDED DATA without a length');
       const pad = payload[0];
       if (pad >= payload.length) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'padding exceeds DATA');
       data = payload.subarray(1, payload.length - pad);
@@ -146,7 +148,7 @@ export abstract class H2Connection extends H2Output {
     if (stream === undefined || stream.remoteEnded) {
       this.creditConnection(flowed); // a stream we reset may still have DATA in flight
       if (stream !== undefined) this.resetStream(stream, ErrorCode.STREAM_CLOSED);
-      else if (id > this.lastPeerStreamId && id % 2 === 1 && this.isServer())
+      else if (this.isIdle(id))
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `DATA on idle stream ${id}`);
       return;
     }
@@ -176,6 +178,8 @@ export abstract class H2Connection extends H2Output {
     let start = 0;
     let end = payload.length;
     if (flags & Flag.PADDED) {
+      if (payload.length === 0)
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PADDED HEADERS without a length');
       start = 1;
       end -= payload[0];
     }
@@ -237,6 +241,9 @@ export abstract class H2Connection extends H2Output {
     this.closeStream(stream, code, `stream reset by the peer (${errorName(code)})`, true);
     this.onPeerReset();
   }
+
+  /** A stream id never opened on this connection (frames on it are a protocol error). */
+  protected abstract isIdle(id: number): boolean;
 
   /** A stream the peer reset before it completed (the server counts them: rapid reset). */
   protected onPeerReset(): void {}

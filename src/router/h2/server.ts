@@ -100,6 +100,10 @@ export class H2ServerConnection extends H2Connection {
   protected isServer(): boolean {
     return true;
   }
+
+  protected isIdle(id: number): boolean {
+    return id % 2 === 0 || id > this.lastPeerStreamId;
+  }
 }
 
 /**

@@ -10,6 +10,13 @@ import { type HeaderList, headerValue, withoutHeader } from './headers';
 
 /** Request bytes kept for replay; a call whose request grows past this is no longer retried. */
 const MAX_REPLAY_BYTES = 64 * 1024;
+/**
+ * Response headers that arrive without a message are held this long (or until the first message or the
+ * trailers) before they commit the call: an instance dying between its headers and its answer — its
+ * HEADERS and DATA often leave in separate writes — is then retried like one that never answered. A
+ * stream whose instance sends headers early and messages later shows them to its caller this much later.
+ */
+const HOLD_HEADERS_MS = 20;
 
 /**
  * Carries one call at the HTTP/2 stream level: request headers and body bytes go up as they come,
@@ -51,6 +58,9 @@ class ForwardedCall implements StreamHandler {
   private attemptStarted = 0;
   private attemptOver = true;
   private responded = false;
+  /** Response headers received, not yet sent on (HOLD_HEADERS_MS). */
+  private held: string[] | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
   private over = false;
   private readonly startedAt = performance.now();
   /** The endpoint a scheduled retry will go to (it holds a probe permit if its circuit is half-open). */
@@ -150,8 +160,10 @@ class ForwardedCall implements StreamHandler {
   // ---- StreamHandler: the caller's stream (down) and the instance's (up) ----
 
   onData(stream: H2Stream, chunk: Buffer): void {
-    if (stream === this.down) this.onRequestData(chunk);
-    else if (stream === this.up && !this.down.write(chunk)) stream.pause(); // resumed in onDrain
+    if (stream === this.down) return this.onRequestData(chunk);
+    if (stream !== this.up) return;
+    if (this.held !== undefined) this.commit();
+    if (!this.down.write(chunk)) stream.pause(); // resumed in onDrain
   }
 
   onEnd(stream: H2Stream): void {
@@ -167,7 +179,7 @@ class ForwardedCall implements StreamHandler {
     if (stream === this.down) {
       this.onEnd(stream); // request trailers: gRPC has none to pass on; they end the request
     } else if (stream === this.up) {
-      if (!this.responded) this.onResponse(headers, endStream);
+      if (!this.responded && this.held === undefined) this.onResponse(headers, endStream);
       else this.onTrailers(headers, endStream);
     }
   }
@@ -239,13 +251,35 @@ class ForwardedCall implements StreamHandler {
       this.complete(code);
       return;
     }
-    this.responded = true; // committed: from here on, no retry
+    this.held = headers; // committed with the first message or the trailers (HOLD_HEADERS_MS)
+    process.nextTick(armHold, this);
+  }
+
+  /** Headers still held once the bytes read with them are handled: wait HOLD_HEADERS_MS for more. */
+  armHold(): void {
+    if (this.held !== undefined && this.holdTimer === undefined)
+      this.holdTimer = setTimeout(commitHeld, HOLD_HEADERS_MS, this);
+  }
+
+  /** Sends the held response headers: from here on, no retry. */
+  commit(): void {
+    const headers = this.held;
+    if (headers === undefined || this.down.closed) return;
+    this.dropHeld();
+    this.responded = true;
     clearTimeout(this.attemptTimer);
     this.down.respond(headers, false);
   }
 
+  private dropHeld(): void {
+    this.held = undefined;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+  }
+
   private onTrailers(trailers: string[], endStream: boolean): void {
     if (!endStream) return; // a second non-final header block: not gRPC; its trailers follow
+    if (this.held !== undefined) this.commit();
     const code = statusOf(trailers);
     this.finishAttempt(code);
     this.down.end(trailers);
@@ -276,6 +310,7 @@ class ForwardedCall implements StreamHandler {
    * backoff, or negative: do not retry.
    */
   private attemptFailed(code: number, why: string, timedOut = false, pushbackMs?: number): void {
+    this.dropHeld();
     this.finishAttempt(code);
     this.up = undefined;
     const refused = pushbackMs !== undefined && pushbackMs < 0;
@@ -337,6 +372,7 @@ class ForwardedCall implements StreamHandler {
   }
 
   private onCallerGone(): void {
+    this.dropHeld();
     clearTimeout(this.retryTimer);
     this.pending?.breaker?.record('ignored', 0);
     this.pending = undefined;
@@ -357,4 +393,12 @@ class ForwardedCall implements StreamHandler {
   private where(): string {
     return `engine "${this.endpoint.engine}" instance "${this.endpoint.id}" at ${this.endpoint.address}`;
   }
+}
+
+function armHold(call: ForwardedCall): void {
+  call.armHold();
+}
+
+function commitHeld(call: ForwardedCall): void {
+  call.commit();
 }

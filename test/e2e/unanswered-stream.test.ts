@@ -1,0 +1,152 @@
+import * as grpc from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { ControlPlane } from '../../src/control-plane/control-plane';
+import { parseEngineSpec } from '../../src/model/validate';
+import { Router } from '../../src/router/router';
+import { MemoryStore } from '../../src/store/memory-store';
+import { logger } from '../helpers/cluster';
+import { waitFor } from '../helpers/wait';
+
+/** A gRPC message frame: not compressed, length, bytes. */
+const frame = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0, b.length]), b]);
+const SERVING = frame(Buffer.from([0x08, 0x01])); // grpc.health.v1.HealthCheckResponse { status: SERVING }
+const SAY = '/acme.Echo/Say';
+
+/** A gRPC instance on node:http2 that answers health checks, and Say as `say` decides. */
+async function instance(
+  say: (stream: http2.ServerHttp2Stream, body: Buffer) => void,
+): Promise<{ server: http2.Http2Server; address: string }> {
+  const server = http2.createServer();
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => undefined);
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      if (headers[':path'] === SAY) return say(stream, Buffer.concat(chunks));
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(SERVING);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, address: `127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+function answer(stream: http2.ServerHttp2Stream, body: Buffer): void {
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+  stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+  stream.end(body);
+}
+
+/**
+ * Calls an instance leaves unanswered without having failed them: the router sends them again instead of
+ * passing the instance's trouble to the caller.
+ */
+describe('a call an instance leaves unanswered', () => {
+  let cp: ControlPlane;
+  let router: Router;
+  let client: grpc.Client;
+  const servers: http2.Http2Server[] = [];
+  const log: string[] = [];
+
+  async function start(behaviour: Record<string, (stream: http2.ServerHttp2Stream, body: Buffer) => void>) {
+    const instances = [];
+    for (const [id, say] of Object.entries(behaviour)) {
+      const { server, address } = await instance(say);
+      servers.push(server);
+      instances.push({ id, address });
+    }
+    const spec = parseEngineSpec({
+      name: 'echo',
+      services: ['acme.Echo'],
+      instances,
+      policy: { healthCheck: { intervalMs: 100 } },
+    });
+    if (!spec.ok) throw new Error(spec.errors.join());
+    cp = await ControlPlane.start({
+      store: new MemoryStore(),
+      logger,
+      host: '127.0.0.1',
+      xdsPort: 0,
+      engines: [spec.value],
+    });
+    router = await new Router({
+      controlPlanes: [`127.0.0.1:${cp.port}`],
+      id: 'unanswered',
+      host: '127.0.0.1',
+      port: 0,
+      adminPort: 0,
+      logger,
+    }).start();
+    client = new grpc.Client(`127.0.0.1:${router.port}`, grpc.credentials.createInsecure());
+    await waitFor(
+      () => router.state.inRotation('echo').length === instances.length,
+      'the instances in rotation',
+    );
+  }
+
+  const say = (text: string) =>
+    new Promise<Buffer>((resolve, reject) =>
+      client.makeUnaryRequest(
+        SAY,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from(text),
+        (err, res) => (err ? reject(err) : resolve(res!)),
+      ),
+    );
+
+  afterEach(async () => {
+    client?.close();
+    await router?.stop(200);
+    await cp?.stop(200);
+    for (const s of servers.splice(0)) await new Promise<void>((r) => s.close(() => r()));
+    log.length = 0;
+  });
+
+  it('refused unprocessed (REFUSED_STREAM): sent again at once, whatever the retry policy, not held against it', async () => {
+    let refused = 0;
+    const refuseFirst = (id: string) => (stream: http2.ServerHttp2Stream, body: Buffer) => {
+      if (refused++ === 0) {
+        log.push(`${id} refused`);
+        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM); // not processed: safe to send again
+        return;
+      }
+      log.push(`${id} served`);
+      answer(stream, body);
+    };
+    await start({ e1: refuseFirst('e1'), e2: refuseFirst('e2') });
+    expect((await say('hello')).toString()).toBe('hello');
+    expect(log).toHaveLength(2);
+    expect(log[0]).toMatch(/refused$/);
+    expect(log[1]).toMatch(/served$/);
+    for (const id of ['e1', 'e2'])
+      expect(router.state.instanceStats('echo', id)?.ejectedUntil ?? 0).toBeLessThanOrEqual(
+        performance.now(),
+      );
+    expect(router.state.inRotation('echo')).toHaveLength(2);
+  });
+
+  it('headers sent, then the connection died before the answer: retried on another instance', async () => {
+    let died = false;
+    const dieOnce = (id: string) => (stream: http2.ServerHttp2Stream, body: Buffer) => {
+      if (!died) {
+        died = true;
+        log.push(`${id} died`);
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+        // The headers leave; the process dies before its answer does.
+        setTimeout(() => stream.session?.destroy(), 5);
+        return;
+      }
+      log.push(`${id} served`);
+      answer(stream, body);
+    };
+    await start({ e1: dieOnce('e1'), e2: dieOnce('e2') });
+    expect((await say('again')).toString()).toBe('again');
+    expect(log).toHaveLength(2);
+    expect(log[0]).toMatch(/died$/);
+    expect(log[1]).toMatch(/served$/);
+    expect(log[0].split(' ')[0]).not.toBe(log[1].split(' ')[0]);
+  });
+});

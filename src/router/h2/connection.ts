@@ -185,7 +185,7 @@ export abstract class H2Connection extends H2Output {
     }
     if (flags & Flag.PRIORITY) start += 5;
     if (start > end) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS padding exceeds the frame');
-    const block = payload.subarray(start, end);
+    const block = start === 0 && end === payload.length ? payload : payload.subarray(start, end);
     if (flags & Flag.END_HEADERS) this.onHeaderBlock(id, flags, block);
     else this.continuation = { id, flags, parts: [block], size: block.length };
   }

@@ -26,6 +26,9 @@ const NEVER_SENT = new Set([...CONNECTION_SPECIFIC, 'host', 'http2-settings']);
 const skipConnectionSpecific = (name: string): boolean => NEVER_SENT.has(name);
 /** Frames written during one turn of the event loop go out in one write up to this size. */
 const COALESCE_BYTES = 64 * 1024;
+const WRITE_BUFFER = 32 * 1024;
+/** Buffers this small are copied into the write buffer; larger ones are queued as they are. */
+const COPY_BELOW = 4096;
 /**
  * Bytes waiting for the socket past which DATA waits too, whatever the peer's windows say: a peer that
  * grants large windows and reads slowly holds the other side of the proxy back instead of filling the
@@ -49,6 +52,12 @@ export abstract class H2Output {
   /** Streams with DATA waiting on the connection window or a congested socket, oldest first. */
   protected readonly blocked = new Set<H2Stream>();
   private out: Buffer[] = [];
+  /**
+   * Small frames are written here, one after the other, and leave in one buffer per turn of the event
+   * loop: no allocation per frame.
+   */
+  private readonly wbuf = Buffer.allocUnsafe(WRITE_BUFFER);
+  private wpos = 0;
   private outBytes = 0;
   private flushQueued = false;
   private drainAwaited = false;
@@ -74,7 +83,7 @@ export abstract class H2Output {
     const end = endStream ? Flag.END_STREAM : 0;
     if (length <= this.peerMaxFrame) {
       writeFrameHeader(encoded, 0, length, FrameType.HEADERS, Flag.END_HEADERS | end, stream.id);
-      this.send(Buffer.from(encoded));
+      this.sendCopy(encoded); // the encoder's buffer: reused by the next block
     } else {
       const block = encoded.subarray(FRAME_HEADER);
       for (let at = 0; at < length; at += this.peerMaxFrame) {
@@ -175,22 +184,52 @@ export abstract class H2Output {
   }
 
   private sendDataFrame(id: number, payload: Buffer, flags: number): void {
-    if (payload.length < 4096) {
-      const f = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
-      writeFrameHeader(f, 0, payload.length, FrameType.DATA, flags, id);
-      payload.copy(f, FRAME_HEADER);
-      this.send(f);
-      return;
-    }
-    const header = Buffer.allocUnsafe(FRAME_HEADER);
-    writeFrameHeader(header, 0, payload.length, FrameType.DATA, flags, id);
-    this.send(header);
-    this.send(payload); // a view of bytes read from the other side; nothing writes to it
+    const at = this.reserve(FRAME_HEADER);
+    writeFrameHeader(this.wbuf, at, payload.length, FrameType.DATA, flags, id);
+    this.send(payload); // small: copied; large: a view of bytes read from the other side, never written to
   }
 
+  /**
+   * Queues a frame (or part of one) for the next write: small buffers are copied into the write buffer,
+   * larger ones go as they are (the caller must not change them).
+   */
   protected send(buf: Buffer): void {
+    if (buf.length < COPY_BELOW) {
+      buf.copy(this.wbuf, this.reserve(buf.length));
+      return;
+    }
+    this.spill();
     this.out.push(buf);
     this.outBytes += buf.length;
+    this.schedule();
+  }
+
+  /** Queues a copy of `buf` (a buffer its owner reuses). */
+  private sendCopy(buf: Buffer): void {
+    if (buf.length < COPY_BELOW) buf.copy(this.wbuf, this.reserve(buf.length));
+    else this.send(Buffer.from(buf));
+  }
+
+  /** `n` bytes at the end of the write buffer (n < COPY_BELOW + FRAME_HEADER): their offset. */
+  private reserve(n: number): number {
+    if (this.wpos + n > this.wbuf.length) this.spill();
+    const at = this.wpos;
+    this.wpos += n;
+    this.outBytes += n;
+    this.schedule();
+    return at;
+  }
+
+  /** What the write buffer holds goes to the output list (copied out: the write buffer is reused). */
+  private spill(): void {
+    if (this.wpos === 0) return;
+    const b = Buffer.allocUnsafe(this.wpos);
+    this.wbuf.copy(b, 0, 0, this.wpos);
+    this.out.push(b);
+    this.wpos = 0;
+  }
+
+  private schedule(): void {
     if (!this.flushQueued) {
       this.flushQueued = true;
       process.nextTick(flushOut, this);
@@ -200,6 +239,7 @@ export abstract class H2Output {
   /** Writes what is queued now (also what a turn of the event loop gathered). */
   flushNow(): void {
     this.flushQueued = false;
+    this.spill();
     const out = this.out;
     if (out.length === 0 || this.socket.destroyed) {
       this.out = [];

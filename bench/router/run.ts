@@ -44,6 +44,38 @@ async function fixedRate(client: EngineClient, md: grpc.Metadata, rps: number): 
   return latencies.sort((a, b) => a - b);
 }
 
+/**
+ * Direct and routed calls side by side, each at `rps`, in the same ticks: both see the same moment of a
+ * shared machine, so their difference is the router's and not the noise between two windows.
+ */
+async function pairedRate(
+  direct: EngineClient,
+  routed: EngineClient,
+  md: grpc.Metadata,
+  rps: number,
+): Promise<{ direct: number[]; routed: number[] }> {
+  const out = { direct: [] as number[], routed: [] as number[] };
+  const pending: Promise<void>[] = [];
+  const start = performance.now();
+  const none = new grpc.Metadata();
+  let sent = 0;
+  while (performance.now() - start < SECONDS * 1000) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rps);
+    for (; sent < due; sent++) {
+      // Alternate which goes first, so neither always waits behind the other.
+      const d = () => call(direct, none).then((l) => void out.direct.push(l));
+      const v = () => call(routed, md).then((l) => void out.routed.push(l));
+      if (sent % 2 === 0) pending.push(d(), v());
+      else pending.push(v(), d());
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await Promise.all(pending);
+  out.direct.sort((a, b) => a - b);
+  out.routed.sort((a, b) => a - b);
+  return out;
+}
+
 /** As many calls as `concurrency` loops can make in SECONDS; returns calls per second. */
 async function maxThroughput(client: EngineClient, md: grpc.Metadata, concurrency: number): Promise<number> {
   let done = 0;
@@ -181,6 +213,8 @@ async function main(): Promise<void> {
     }
     const r: Record<string, number[]> = {
       dp50: [],
+      pairedAdded: [],
+      pairedAdded99: [],
       dp99: [],
       rp50: [],
       rp99: [],
@@ -198,6 +232,9 @@ async function main(): Promise<void> {
       tunedRss: [],
     };
     for (let round = 0; round < ROUNDS; round++) {
+      const paired = await pairedRate(direct, routed, viaRouter, 1000);
+      r.pairedAdded.push(quantile(paired.routed, 0.5) - quantile(paired.direct, 0.5));
+      r.pairedAdded99.push(quantile(paired.routed, 0.99) - quantile(paired.direct, 0.99));
       const d = await fixedRate(direct, none, 1000);
       r.dp50.push(quantile(d, 0.5));
       r.dp99.push(quantile(d, 0.99));
@@ -233,6 +270,9 @@ async function main(): Promise<void> {
     console.log(`  through the router  ${m.rp50.toFixed(3).padStart(8)}  ${m.rp99.toFixed(3).padStart(8)}`);
     console.log(
       `  added               ${(m.rp50 - m.dp50).toFixed(3).padStart(8)}  ${(m.rp99 - m.dp99).toFixed(3).padStart(8)}`,
+    );
+    console.log(
+      `  added, measured side by side with direct calls in the same ticks: p50 ${m.pairedAdded.toFixed(3)} ms, p99 ${m.pairedAdded99.toFixed(3)} ms`,
     );
     console.log(`  bare node:http2 proxy ${m.bp50.toFixed(3).padStart(6)}  ${m.bp99.toFixed(3).padStart(8)}`);
     console.log(

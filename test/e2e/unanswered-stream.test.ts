@@ -149,4 +149,26 @@ describe('a call an instance leaves unanswered', () => {
     expect(log[1]).toMatch(/served$/);
     expect(log[0].split(' ')[0]).not.toBe(log[1].split(' ')[0]);
   });
+
+  it('its answer sent, then the connection died before the trailers: retried, nothing half-sent to the caller', async () => {
+    let died = false;
+    const dieBeforeTrailers = (id: string) => (stream: http2.ServerHttp2Stream, body: Buffer) => {
+      if (!died) {
+        died = true;
+        log.push(`${id} died`);
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+        stream.write(frame(Buffer.from('half')));
+        setTimeout(() => stream.session?.destroy(), 5); // before the trailers
+        return;
+      }
+      log.push(`${id} served`);
+      answer(stream, body);
+    };
+    await start({ e1: dieBeforeTrailers('e1'), e2: dieBeforeTrailers('e2') });
+    expect((await say('whole')).toString()).toBe('whole');
+    expect(log).toHaveLength(2);
+    expect(log[0]).toMatch(/died$/);
+    expect(log[1]).toMatch(/served$/);
+    expect(log[0].split(' ')[0]).not.toBe(log[1].split(' ')[0]);
+  });
 });

@@ -7,16 +7,17 @@ import { messageOf, outcomeOf, pushbackOf, statusOf } from './call-outcome';
 import { Status, respondError, statusTrailers } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
 import { type HeaderList, headerValue, withoutHeader } from './headers';
+import { HeldResponse } from './held-response';
 
 /** Request bytes kept for replay; a call whose request grows past this is no longer retried. */
 const MAX_REPLAY_BYTES = 64 * 1024;
 /**
- * Response headers that arrive without a message are held this long (or until the first message or the
- * trailers) before they commit the call: an instance dying between its headers and its answer — its
- * HEADERS and DATA often leave in separate writes — is then retried like one that never answered. A
- * stream whose instance sends headers early and messages later shows them to its caller this much later.
+ * The start of a response is held (HeldResponse) until its trailers, its second message or this long:
+ * an instance dying between its headers and its trailers — they often leave in separate writes — is
+ * then retried like one that never answered. A stream's first message reaches its caller at most this
+ * much later.
  */
-const HOLD_HEADERS_MS = 20;
+const HOLD_MS = 20;
 
 /**
  * Carries one call at the HTTP/2 stream level: request headers and body bytes go up as they come,
@@ -58,8 +59,8 @@ class ForwardedCall implements StreamHandler {
   private attemptStarted = 0;
   private attemptOver = true;
   private responded = false;
-  /** Response headers received, not yet sent on (HOLD_HEADERS_MS). */
-  private held: string[] | undefined;
+  /** The start of the response, not yet sent on (HOLD_MS). */
+  private held: HeldResponse | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
   private over = false;
   private readonly startedAt = performance.now();
@@ -162,7 +163,10 @@ class ForwardedCall implements StreamHandler {
   onData(stream: H2Stream, chunk: Buffer): void {
     if (stream === this.down) return this.onRequestData(chunk);
     if (stream !== this.up) return;
-    if (this.held !== undefined) this.commit();
+    if (this.held !== undefined) {
+      if (!this.held.add(chunk)) this.commit();
+      return;
+    }
     if (!this.down.write(chunk)) stream.pause(); // resumed in onDrain
   }
 
@@ -251,24 +255,27 @@ class ForwardedCall implements StreamHandler {
       this.complete(code);
       return;
     }
-    this.held = headers; // committed with the first message or the trailers (HOLD_HEADERS_MS)
+    this.held = new HeldResponse(headers); // sent on with the trailers, a second message, or HOLD_MS
     process.nextTick(armHold, this);
   }
 
-  /** Headers still held once the bytes read with them are handled: wait HOLD_HEADERS_MS for more. */
+  /** A response still held once the bytes read with it are handled: wait HOLD_MS for more. */
   armHold(): void {
     if (this.held !== undefined && this.holdTimer === undefined)
-      this.holdTimer = setTimeout(commitHeld, HOLD_HEADERS_MS, this);
+      this.holdTimer = setTimeout(commitHeld, HOLD_MS, this);
   }
 
-  /** Sends the held response headers: from here on, no retry. */
+  /** Sends the held start of the response on: from here on, no retry. */
   commit(): void {
-    const headers = this.held;
-    if (headers === undefined || this.down.closed) return;
+    const held = this.held;
+    if (held === undefined || this.down.closed) return;
     this.dropHeld();
     this.responded = true;
     clearTimeout(this.attemptTimer);
-    this.down.respond(headers, false);
+    this.down.respond(held.headers, false);
+    let full = false;
+    for (const chunk of held.chunks) full = !this.down.write(chunk);
+    if (full) this.up?.pause(); // resumed in onDrain
   }
 
   private dropHeld(): void {

@@ -366,7 +366,8 @@ describe('control plane surfaces', () => {
       const total = e.instances.reduce((n, i) => n + (i.load?.requests ?? 0), 0);
       return total > 0 ? e.instances : undefined;
     }, 'a load report for crypto');
-    expect(load.every((i) => i.load === undefined || i.load.p50Ms > 0)).toBe(true);
+    // Every instance that served calls has a latency (one without calls in the window may have none).
+    expect(load.every((i) => i.load === undefined || i.load.requests === 0 || i.load.p50Ms > 0)).toBe(true);
   });
 
   it('serves REST shapes of DESIGN.md with cursor pagination', async () => {

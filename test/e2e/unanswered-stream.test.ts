@@ -135,8 +135,8 @@ describe('a call an instance leaves unanswered', () => {
         died = true;
         log.push(`${id} died`);
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-        // The headers leave; the process dies before its answer does.
-        setTimeout(() => stream.session?.destroy(), 5);
+        // The headers leave (an empty write's callback: flushed); the process dies before its answer.
+        stream.write(Buffer.alloc(0), () => stream.session?.destroy());
         return;
       }
       log.push(`${id} served`);
@@ -157,8 +157,7 @@ describe('a call an instance leaves unanswered', () => {
         died = true;
         log.push(`${id} died`);
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-        stream.write(frame(Buffer.from('half')));
-        setTimeout(() => stream.session?.destroy(), 5); // before the trailers
+        stream.write(frame(Buffer.from('half')), () => stream.session?.destroy()); // before the trailers
         return;
       }
       log.push(`${id} served`);

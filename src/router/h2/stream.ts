@@ -94,10 +94,15 @@ export class H2Stream {
     this.handler = handler;
     this.onGoneEarly = undefined;
     const early = this.early;
-    if (early === undefined) return;
     this.early = undefined;
-    for (const chunk of early) handler.onData(this, chunk);
-    if (this.remoteEnded) handler.onEnd(this);
+    if (early !== undefined) for (const chunk of early) handler.onData(this, chunk);
+    if (this.remoteEnded && !this.closed) handler.onEnd(this);
+    // What came before is credited now, unless the handler paused on it.
+    if (!this.paused && !this.closed) {
+      const owed = this.owed;
+      this.owed = 0;
+      if (owed > 0) this.conn.credit(this, owed);
+    }
   }
 
   /** Stops crediting received bytes to the peer: it may send at most what is left of its window. */

@@ -26,6 +26,30 @@ function harness(l: Partial<AdmissionLimits>) {
 }
 
 describe('admission: bulkhead, rate limit and priority queue', () => {
+  it('drains a queue whose next token comes due between the failed take and the wakeup planning', () => {
+    // A clock that moves on at every reading, as a real one does between two calls.
+    const clock = new FakeClock();
+    // Readings: the bucket's start, a's take, b's take, b's arrival, the wakeup planning; then on.
+    const readings = [0, 0, 49.99, 50, 50.01];
+    clock.now = () => readings.shift() ?? 50.01 + clock.t;
+    const admission = new Admission('e', limits({ rate: 20, burst: 1, maxPending: 5 }), clock);
+    const log: string[] = [];
+    admission.admit(
+      5,
+      () => log.push('a ran'),
+      () => log.push('a refused'),
+    );
+    // b's take sees 0.9998 of a token; planning the wakeup a moment later sees a whole one.
+    admission.admit(
+      5,
+      () => log.push('b ran'),
+      () => log.push('b refused'),
+    );
+    expect(log).toEqual(['a ran']);
+    clock.advance(5);
+    expect(log).toEqual(['a ran', 'b ran']);
+  });
+
   it('admits up to max_requests at once and refuses the rest when there is no queue', () => {
     const { admission, log, call } = harness({ maxConcurrent: 2 });
     call('a');

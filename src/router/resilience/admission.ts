@@ -126,11 +126,15 @@ export class Admission {
     this.scheduleWakeup();
   }
 
-  /** Tokens refill with time, not with events: wake up when the next one is due. */
+  /**
+   * Tokens refill with time, not with events: wake up when the next one is due. Not when the concurrency
+   * limit is what holds the queue (a release drains it). At least 1 ms: a token that came due between
+   * the take that failed and now still needs a drain (without one the queue would wait for its timeout).
+   */
   private scheduleWakeup(): void {
     if (this.wakeup !== undefined || this.queue.length === 0 || !this.bucket) return;
-    const ms = this.bucket.msUntilToken();
-    if (ms === 0) return;
+    if (this.limits.maxConcurrent > 0 && this.inFlight >= this.limits.maxConcurrent) return;
+    const ms = Math.max(1, this.bucket.msUntilToken());
     this.wakeup = this.clock.setTimeout(() => {
       this.wakeup = undefined;
       this.drain();

@@ -1,11 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { ControlPlane } from '../../src/control-plane/control-plane';
-import { parseEngineSpec } from '../../src/model/validate';
-import { Router } from '../../src/router/router';
-import { MemoryStore } from '../../src/store/memory-store';
-import { logger } from '../helpers/cluster';
+import type { ControlPlane } from '../../src/control-plane/control-plane';
+import type { Router } from '../../src/router/router';
+import { startPlane } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
 
 /** A gRPC message frame: not compressed, length, bytes. */
@@ -57,28 +55,10 @@ describe('a call an instance leaves unanswered', () => {
       servers.push(server);
       instances.push({ id, address });
     }
-    const spec = parseEngineSpec({
-      name: 'echo',
-      services: ['acme.Echo'],
-      instances,
-      policy: { healthCheck: { intervalMs: 100 } },
-    });
-    if (!spec.ok) throw new Error(spec.errors.join());
-    cp = await ControlPlane.start({
-      store: new MemoryStore(),
-      logger,
-      host: '127.0.0.1',
-      xdsPort: 0,
-      engines: [spec.value],
-    });
-    router = await new Router({
-      controlPlanes: [`127.0.0.1:${cp.port}`],
-      id: 'unanswered',
-      host: '127.0.0.1',
-      port: 0,
-      adminPort: 0,
-      logger,
-    }).start();
+    ({ cp, router } = await startPlane(
+      [{ name: 'echo', services: ['acme.Echo'], instances, policy: { healthCheck: { intervalMs: 100 } } }],
+      'unanswered',
+    ));
     client = new grpc.Client(`127.0.0.1:${router.port}`, grpc.credentials.createInsecure());
     await waitFor(
       () => router.state.inRotation('echo').length === instances.length,

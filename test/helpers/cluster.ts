@@ -159,8 +159,31 @@ export class TestCluster {
   }
 }
 
+/**
+ * A control plane serving `engines` (raw specs, validated here) and one router on it: for tests whose
+ * instances are servers of their own rather than TestCluster's engines.
+ */
+export async function startPlane(
+  engines: readonly unknown[],
+  routerId: string,
+): Promise<{ cp: ControlPlane; router: Router }> {
+  const specs = engines.map((e) => {
+    const spec = parseEngineSpec(e);
+    if (!spec.ok) throw new Error(spec.errors.join('; '));
+    return spec.value;
+  });
+  const cp = await ControlPlane.start({
+    store: new MemoryStore(),
+    logger,
+    host: '127.0.0.1',
+    xdsPort: 0,
+    engines: specs,
+  });
+  return { cp, router: await startRouter(cp, routerId) };
+}
+
 /** A router on `cp` with ephemeral ports and fast reports. */
-function startRouter(cp: ControlPlane, id: string): Promise<Router> {
+export function startRouter(cp: ControlPlane, id: string): Promise<Router> {
   return new Router({
     controlPlanes: [`127.0.0.1:${cp.port}`],
     id,

@@ -57,6 +57,8 @@ function list(state: RoutingState): string {
 /** The router's gRPC ingress: an HTTP/2 server (the router's own framing) routing every stream to an engine instance. */
 export class Ingress {
   private readonly h2: H2Server;
+  /** Forwarding options per engine entry (a new config makes new entries: stale ones are collected). */
+  private readonly options = new WeakMap<EngineEntry, ForwardOptions>();
 
   constructor(
     private readonly state: RoutingState,
@@ -182,16 +184,22 @@ export class Ingress {
     waitedMs: number,
     done: () => void,
   ): void {
-    const options: ForwardOptions = {
-      defaultTimeoutMs: serving.defaultTimeoutMs,
-      pool: this.pool,
-      waitedMs,
-      done,
-      retry: serving.retry,
-      eject: serving.eject,
-      consecutiveErrors: serving.consecutiveErrors,
-      engineBreaker: serving.breaker,
-    };
+    // The common case — not queued, served by the engine it was admitted to — shares one options object
+    // per engine config; a queued call or a fallback gets its own.
+    let options = waitedMs === 0 ? this.options.get(serving) : undefined;
+    if (options === undefined || options.done !== done) {
+      options = {
+        defaultTimeoutMs: serving.defaultTimeoutMs,
+        pool: this.pool,
+        waitedMs,
+        done,
+        retry: serving.retry,
+        eject: serving.eject,
+        consecutiveErrors: serving.consecutiveErrors,
+        engineBreaker: serving.breaker,
+      };
+      if (waitedMs === 0) this.options.set(serving, options);
+    }
     const hedging = serving.hedging;
     if (hedging !== undefined && hedging.applies(headerValue(stream.headers, ':path') ?? ''))
       hedge(stream, endpoint, options, hedging);

@@ -13,11 +13,12 @@ import { HeldResponse } from './held-response';
 const MAX_REPLAY_BYTES = 64 * 1024;
 /**
  * The start of a response is held (HeldResponse) until its trailers, its second message or this long:
- * an instance dying between its headers and its trailers — they often leave in separate writes — is
- * then retried like one that never answered. A stream's first message reaches its caller at most this
- * much later.
+ * an instance dying between its headers and its trailers — gRPC servers send HEADERS, DATA and trailers
+ * in separate writes, turns of their event loop apart, more under load — is then retried like one that
+ * never answered. A unary caller waits for the trailers anyway, so it loses nothing; a stream whose
+ * first message is followed by a pause shows that message (or headers sent alone) at most this much later.
  */
-const HOLD_MS = 20;
+const HOLD_MS = 100;
 
 /**
  * Carries one call at the HTTP/2 stream level: request headers and body bytes go up as they come,

@@ -13,7 +13,7 @@ export class H2ClientConnection extends H2Connection {
 
   /** Connects to host:port; requests may be opened at once (they go out when the socket connects). */
   static connect(host: string, port: number): H2ClientConnection {
-    return new H2ClientConnection(net.connect({ host, port }));
+    return new H2ClientConnection(net.connect({ host, port, noDelay: true }));
   }
 
   constructor(socket: net.Socket) {

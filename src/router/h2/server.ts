@@ -162,7 +162,7 @@ export class H2Server {
   readonly stats = new ConnectionStats();
 
   constructor(onStream: StreamListener, onInternalError?: (err: Error) => void) {
-    this.server = net.createServer((socket) => {
+    this.server = net.createServer({ noDelay: true }, (socket) => {
       const conn = new H2ServerConnection(socket, onStream);
       conn.stats = this.stats;
       this.stats.opened++;

@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import { h2loadInstalled, h2loadLatency } from './h2load';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -213,6 +214,8 @@ async function main(): Promise<void> {
     }
     const r: Record<string, number[]> = {
       dp50: [],
+      hd50: [],
+      hr50: [],
       pairedAdded: [],
       pairedAdded99: [],
       dp99: [],
@@ -231,7 +234,19 @@ async function main(): Promise<void> {
       tunedCpuUs: [],
       tunedRss: [],
     };
+    const h2load = h2loadInstalled();
     for (let round = 0; round < ROUNDS; round++) {
+      if (h2load) {
+        // Direct and routed in turns, each first every other round.
+        const both = [
+          () => r.hd50.push(h2loadLatency(engineAddress, 4000, 1000, []).p50),
+          () =>
+            r.hr50.push(
+              h2loadLatency(`127.0.0.1:${router.match[1]}`, 4000, 1000, ['x-nerve-engine: echo']).p50,
+            ),
+        ];
+        for (const measure of round % 2 === 0 ? both : both.reverse()) measure();
+      }
       const paired = await pairedRate(direct, routed, viaRouter, 1000);
       r.pairedAdded.push(quantile(paired.routed, 0.5) - quantile(paired.direct, 0.5));
       r.pairedAdded99.push(quantile(paired.routed, 0.99) - quantile(paired.direct, 0.99));
@@ -273,6 +288,11 @@ async function main(): Promise<void> {
     );
     console.log(
       `  added, measured side by side with direct calls in the same ticks: p50 ${m.pairedAdded.toFixed(3)} ms, p99 ${m.pairedAdded99.toFixed(3)} ms`,
+    );
+    console.log(
+      h2load
+        ? `  with h2load (a C client) at 1,000 rps: direct p50 ${m.hd50.toFixed(3)} ms, through the router ${m.hr50.toFixed(3)} ms, added ${(m.hr50 - m.hd50).toFixed(3)} ms`
+        : '  (h2load not installed — Debian package nghttp2-client — so no measurement with a light client)',
     );
     console.log(`  bare node:http2 proxy ${m.bp50.toFixed(3).padStart(6)}  ${m.bp99.toFixed(3).padStart(8)}`);
     console.log(

@@ -19,6 +19,7 @@ import { createApi } from '../../src/api/app';
 import { listenHttp, type HttpHandle } from '../../src/api/server';
 import { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
+import type { EngineSpec } from '../../src/model/engine';
 import type { EngineInput } from '../../src/model/validate';
 import { parseEngineSpec } from '../../src/model/validate';
 import { createLogger } from '../../src/observability/logger';
@@ -82,14 +83,7 @@ export class TestCluster {
       if (!spec.ok) throw new Error(spec.errors.join('; '));
       specs.push(spec.value);
     }
-    const cp = await ControlPlane.start({
-      store: new MemoryStore(),
-      logger,
-      host: '127.0.0.1',
-      xdsPort: 0,
-      engines: specs,
-      reportIntervalMs: 200,
-    });
+    const cp = await startControlPlane(specs);
     const api = await listenHttp(createApi(cp.admin, logger), '127.0.0.1', 0);
     const router = await startRouter(cp, 'test-router');
     const cluster = new TestCluster(cp, router, api);
@@ -172,14 +166,20 @@ export async function startPlane(
     if (!spec.ok) throw new Error(spec.errors.join('; '));
     return spec.value;
   });
-  const cp = await ControlPlane.start({
+  const cp = await startControlPlane(specs);
+  return { cp, router: await startRouter(cp, routerId) };
+}
+
+/** A control plane on an ephemeral port, with an in-memory store and fast reports. */
+function startControlPlane(specs: EngineSpec[]): Promise<ControlPlane> {
+  return ControlPlane.start({
     store: new MemoryStore(),
     logger,
     host: '127.0.0.1',
     xdsPort: 0,
     engines: specs,
+    reportIntervalMs: 200,
   });
-  return { cp, router: await startRouter(cp, routerId) };
 }
 
 /** A router on `cp` with ephemeral ports and fast reports. */

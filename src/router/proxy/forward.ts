@@ -7,10 +7,9 @@ import { messageOf, outcomeOf, pushbackOf, statusOf } from './call-outcome';
 import { Status, respondError, statusTrailers } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
 import { type HeaderList, headerValue, withoutHeader } from './headers';
+import { ReplayBuffer } from './replay-buffer';
 import { HeldResponse } from './held-response';
 
-/** Request bytes kept for replay; a call whose request grows past this is no longer retried. */
-const MAX_REPLAY_BYTES = 64 * 1024;
 /**
  * The start of a response is held (HeldResponse) until its trailers, its second message or this long:
  * an instance dying between its headers and its trailers — gRPC servers send HEADERS, DATA and trailers
@@ -41,9 +40,7 @@ class ForwardedCall implements StreamHandler {
   private timeout: string[] | undefined;
   private readonly callerTimeout: boolean;
   private deadlineAt = Infinity;
-  private readonly chunks: Buffer[] = [];
-  private buffered = 0;
-  private replayable = true;
+  private readonly request = new ReplayBuffer();
   private requestEnded = false;
   private attached = false;
   private transparent = false;
@@ -138,7 +135,7 @@ class ForwardedCall implements StreamHandler {
     if (!this.attached) {
       this.attach();
     } else {
-      for (const chunk of this.chunks) up.write(chunk);
+      for (const chunk of this.request.chunks) up.write(chunk);
       if (this.requestEnded) up.end();
     }
     if (this.attemptCut)
@@ -210,7 +207,7 @@ class ForwardedCall implements StreamHandler {
    * can run twice. Not an error of the instance. False when it cannot be resent (request too big to replay).
    */
   private transparentRetry(): boolean {
-    if (this.transparent || !this.replayable || this.down.closed) return false;
+    if (this.transparent || !this.request.replayable || this.down.closed) return false;
     this.transparent = true;
     this.attemptOver = true;
     clearTimeout(this.attemptTimer);
@@ -227,15 +224,7 @@ class ForwardedCall implements StreamHandler {
   }
 
   private onRequestData(chunk: Buffer): void {
-    if (this.replayable) {
-      this.buffered += chunk.length;
-      if (this.buffered > MAX_REPLAY_BYTES) {
-        this.replayable = false; // too big to replay: this call is no longer retried
-        this.chunks.length = 0;
-      } else {
-        this.chunks.push(chunk);
-      }
-    }
+    this.request.add(chunk);
     const up = this.up;
     if (up !== undefined && !up.write(chunk) && !up.closed) this.down.pause(); // resumed in onDrain
   }
@@ -353,7 +342,13 @@ class ForwardedCall implements StreamHandler {
   /** `timedOut`: the attempt hit its per-attempt timeout, which is always worth another instance. */
   private mayRetry(code: number, timedOut = false): boolean {
     const r = this.options.retry?.retry;
-    if (!r || !this.replayable || this.responded || this.attempts >= r.maxAttempts || this.down.closed)
+    if (
+      !r ||
+      !this.request.replayable ||
+      this.responded ||
+      this.attempts >= r.maxAttempts ||
+      this.down.closed
+    )
       return false;
     return timedOut || code === Status.UNAVAILABLE || r.codes.has(code);
   }

@@ -7,9 +7,7 @@ import type { ForwardOptions } from './call-options';
 import { respondError, Status, statusTrailers } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
 import { type HeaderList, headerValue, withoutHeader } from './headers';
-
-/** Request bytes kept to start new copies; past this, no more copies start (those running go on). */
-const MAX_HEDGE_BYTES = 64 * 1024;
+import { ReplayBuffer } from './replay-buffer';
 
 /** One copy of a hedged call, on one instance. */
 interface Copy {
@@ -38,9 +36,7 @@ export function hedge(
 class HedgedCall implements StreamHandler {
   private readonly out: HeaderList;
   private deadlineAt = Infinity;
-  private readonly chunks: Buffer[] = [];
-  private buffered = 0;
-  private replayable = true;
+  private readonly request = new ReplayBuffer();
   private requestEnded = false;
   private attached = false;
   private readonly copies: Copy[] = [];
@@ -93,7 +89,7 @@ class HedgedCall implements StreamHandler {
     this.timer = undefined;
     const ctx = this.options.retry;
     if (this.over || this.winner || this.down.closed || !ctx) return;
-    if (this.copies.length >= this.hedging.maxAttempts || !this.replayable) return;
+    if (this.copies.length >= this.hedging.maxAttempts || !this.request.replayable) return;
     if (performance.now() >= this.deadlineAt) return;
     if (!this.budgeted && !(this.budgeted = ctx.budget.tryAcquire(ctx.inFlight()))) return;
     const next = ctx.repick(this.tried);
@@ -121,7 +117,7 @@ class HedgedCall implements StreamHandler {
       return;
     }
     this.copies.push({ endpoint, up, startedAt: now, over: false });
-    for (const chunk of this.chunks) up.write(chunk);
+    for (const chunk of this.request.chunks) up.write(chunk);
     if (this.requestEnded) up.end();
   }
 
@@ -169,15 +165,7 @@ class HedgedCall implements StreamHandler {
   // ----
 
   private onRequestData(chunk: Buffer): void {
-    if (this.replayable) {
-      this.buffered += chunk.length;
-      if (this.buffered > MAX_HEDGE_BYTES) {
-        this.replayable = false;
-        this.chunks.length = 0;
-      } else {
-        this.chunks.push(chunk);
-      }
-    }
+    this.request.add(chunk);
     for (const c of this.copies) if (!c.over && !c.up.write(chunk) && !c.up.closed) this.down.pause();
   }
 

@@ -122,6 +122,33 @@ describe('the router HTTP/2 layer', () => {
     }
   });
 
+  it('closes gracefully: GOAWAY, the call in flight finishes, close() resolves only once it has', async () => {
+    const held: H2Stream[] = [];
+    const draining = new H2Server((stream) => {
+      stream.attach(ignore);
+      held.push(stream);
+    });
+    const drainPort = await listen(draining.server);
+    const client = http2.connect(`http://127.0.0.1:${drainPort}`);
+    try {
+      const req = client.request({ ':method': 'POST', ':path': '/slow' });
+      req.end();
+      const answer = new Promise<number>((r) => req.on('response', (h) => r(Number(h[':status']))));
+      await waitFor(() => held.length === 1, 'the call reached the server');
+      let closed = false;
+      const closing = draining.close().then(() => (closed = true));
+      for (const c of draining.connections) c.close();
+      await new Promise((r) => client.once('goaway', r));
+      expect(closed).toBe(false);
+      held[0].respond([':status', '200'], true);
+      expect(await answer).toBe(200);
+      await closing;
+      expect(draining.connections.size).toBe(0);
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('answers bytes that are not HTTP/2 with GOAWAY PROTOCOL_ERROR, and keeps serving others', async () => {
     const socket = net.connect(port, '127.0.0.1');
     const received: Buffer[] = [];

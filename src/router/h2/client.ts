@@ -1,7 +1,8 @@
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { H2Connection } from './connection';
 import { PREFACE, Setting } from './frames';
 import { LOCAL } from './settings';
+import { connectSocket } from './socket-reads';
 import { H2Stream, type StreamHandler } from './stream';
 
 const NO_HEADERS: string[] = [];
@@ -13,7 +14,10 @@ export class H2ClientConnection extends H2Connection {
 
   /** Connects to host:port; requests may be opened at once (they go out when the socket connects). */
   static connect(host: string, port: number): H2ClientConnection {
-    return new H2ClientConnection(net.connect({ host, port, noDelay: true }));
+    let conn: H2ClientConnection | undefined = undefined;
+    const socket = connectSocket(host, port, () => conn);
+    conn = new H2ClientConnection(socket);
+    return conn;
   }
 
   constructor(socket: net.Socket) {

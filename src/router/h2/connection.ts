@@ -65,7 +65,6 @@ export abstract class H2Connection extends H2Output {
       LOCAL.maxFrameSize,
     );
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onBytes(chunk));
     socket.on('error', (err) => this.destroy(`connection error: ${err.message}`));
     socket.on('close', () =>
       this.destroy(this.goawaySent ? 'connection closed after GOAWAY' : 'connection closed'),
@@ -87,7 +86,8 @@ export abstract class H2Connection extends H2Output {
   /** A header block for a stream the peer opens (server) or for no stream we know (client). */
   protected abstract onNewStream(id: number, headers: string[], endStream: boolean, listSize: number): void;
 
-  protected onBytes(chunk: Buffer): void {
+  /** Bytes read from the socket, valid only during the call (socket-reads.ts): what is kept is copied. */
+  onBytes(chunk: Buffer): void {
     try {
       this.reader.push(chunk);
     } catch (err) {
@@ -136,13 +136,15 @@ export abstract class H2Connection extends H2Output {
     this.recvWindow -= flowed;
     if (this.recvWindow < 0)
       throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
-    let data = payload;
+    let start = 0;
+    let end = payload.length;
     if (flags & Flag.PADDED) {
       if (payload.length === 0)
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PADDED DATA without a length');
       const pad = payload[0];
       if (pad >= payload.length) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'padding exceeds DATA');
-      data = payload.subarray(1, payload.length - pad);
+      start = 1;
+      end -= pad;
     }
     const stream = this.streams.get(id);
     if (stream === undefined || stream.remoteEnded) {
@@ -159,10 +161,12 @@ export abstract class H2Connection extends H2Output {
       return;
     }
     const handler = stream.handler;
-    if (handler === undefined) {
-      if (data.length > 0) (stream.early ??= []).push(data);
-    } else if (data.length > 0) {
-      handler.onData(stream, data);
+    if (end > start) {
+      // Handlers keep DATA (replay buffers, held responses, queues): a copy of our own, out of the read buffer.
+      const data = Buffer.allocUnsafe(end - start);
+      payload.copy(data, 0, start, end);
+      if (handler === undefined) (stream.early ??= []).push(data);
+      else handler.onData(stream, data);
     }
     if (handler === undefined || stream.paused) stream.owed += flowed;
     else this.credit(stream, flowed);
@@ -187,14 +191,14 @@ export abstract class H2Connection extends H2Output {
     if (start > end) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS padding exceeds the frame');
     const block = start === 0 && end === payload.length ? payload : payload.subarray(start, end);
     if (flags & Flag.END_HEADERS) this.onHeaderBlock(id, flags, block);
-    else this.continuation = { id, flags, parts: [block], size: block.length };
+    else this.continuation = { id, flags, parts: [Buffer.from(block)], size: block.length };
   }
 
   private onContinuation(flags: number, id: number, payload: Buffer): void {
     const c = this.continuation;
     if (c === undefined || c.id !== id)
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `unexpected CONTINUATION on stream ${id}`);
-    c.parts.push(payload);
+    c.parts.push(Buffer.from(payload));
     c.size += payload.length;
     if (c.size > LOCAL.maxHeaderBlock)
       throw new ConnectionError(

@@ -1,11 +1,12 @@
 import { ConnectionError, ErrorCode, FRAME_HEADER } from './frames';
 
-/** Receives each whole frame: its payload is a view of the bytes read, valid as long as the caller keeps it. */
+/** Receives each whole frame: its payload is a view of the bytes read, valid only until the sink returns. */
 export type FrameSink = (type: number, flags: number, id: number, payload: Buffer) => void;
 
 /**
- * Splits the bytes of a connection into frames. Payloads are views of the socket's buffers, never copied,
- * except when a frame arrives across reads (then its parts are joined once).
+ * Splits the bytes of a connection into frames. Payloads are views of the chunk pushed, never copied,
+ * except when a frame arrives across reads: its start is copied (the chunk is the shared read buffer, see
+ * socket-reads.ts) and joined with the rest once it has come.
  */
 export class FrameReader {
   private pending: Buffer | undefined;
@@ -37,6 +38,7 @@ export class FrameReader {
       this.sink(buf[at + 3], buf[at + 4], id, buf.subarray(at + FRAME_HEADER, next));
       at = next;
     }
-    if (at < end) this.pending = at === 0 ? buf : buf.subarray(at);
+    // A joined buffer is ours already; a chunk pushed is not ours past this call.
+    if (at < end) this.pending = buf !== chunk ? buf.subarray(at) : Buffer.from(buf.subarray(at));
   }
 }

@@ -4,6 +4,7 @@ import { ConnectionStats } from './connection-stats';
 import { CONNECTION_SPECIFIC } from './output';
 import { ConnectionError, ErrorCode, PREFACE, rstStreamFrame, Setting } from './frames';
 import { LOCAL } from './settings';
+import { adoptSocket } from './socket-reads';
 import { H2Stream } from './stream';
 
 /** A request stream the peer opened: its headers are `stream.headers`; attach a handler to take it. */
@@ -36,7 +37,7 @@ export class H2ServerConnection extends H2Connection {
       this.send(buf);
   }
 
-  protected override onBytes(chunk: Buffer): void {
+  override onBytes(chunk: Buffer): void {
     if (this.prefaceLeft > 0) {
       const at = PREFACE.length - this.prefaceLeft;
       const n = Math.min(this.prefaceLeft, chunk.length);
@@ -160,10 +161,14 @@ export class H2Server {
   readonly server: net.Server;
   readonly connections = new Set<H2ServerConnection>();
   readonly stats = new ConnectionStats();
+  private onEmpty: (() => void) | undefined;
 
   constructor(onStream: StreamListener, onInternalError?: (err: Error) => void) {
-    this.server = net.createServer({ noDelay: true }, (socket) => {
-      const conn = new H2ServerConnection(socket, onStream);
+    // pauseOnConnect: adoptSocket moves the socket to the shared read buffer before anything is read.
+    this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, (accepted) => {
+      let conn: H2ServerConnection | undefined = undefined;
+      const socket = adoptSocket(accepted, () => conn);
+      conn = new H2ServerConnection(socket, onStream);
       conn.stats = this.stats;
       this.stats.opened++;
       this.stats.open++;
@@ -171,8 +176,22 @@ export class H2Server {
       conn.onClose = () => {
         this.stats.open--;
         this.connections.delete(conn);
+        if (this.connections.size === 0) this.onEmpty?.();
       };
       conn.onInternalError = onInternalError;
+    });
+  }
+
+  /**
+   * Stops accepting; resolves once every connection has closed (the caller closes or destroys them).
+   * net.Server cannot tell: adopted sockets (socket-reads.ts) are not the ones it counts.
+   */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => {
+        if (this.connections.size === 0) resolve();
+        else this.onEmpty = resolve;
+      });
     });
   }
 }

@@ -95,7 +95,7 @@ export class Ingress {
         for (const c of this.h2.connections) c.destroy('router shutting down');
         resolve();
       }, graceMs);
-      this.h2.server.close(() => {
+      void this.h2.close().then(() => {
         clearTimeout(timer);
         resolve();
       });

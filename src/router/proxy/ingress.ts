@@ -59,12 +59,15 @@ export class Ingress {
   private readonly h2: H2Server;
   /** Forwarding options per engine entry (a new config makes new entries: stale ones are collected). */
   private readonly options = new WeakMap<EngineEntry, ForwardOptions>();
+  /** Per-call debug lines: the level is fixed at start (LOG_LEVEL), and asking winston costs ~2 µs a call. */
+  private readonly debug: boolean;
 
   constructor(
     private readonly state: RoutingState,
     private readonly pool: UpstreamPool,
     private readonly logger: Logger,
   ) {
+    this.debug = logger.isDebugEnabled();
     this.h2 = new H2Server(
       (stream) => this.onStream(stream),
       (err) => logger.error('internal error handling a client connection; closed it', { error: err.stack }),
@@ -170,7 +173,7 @@ export class Ingress {
     done();
     const path = headerValue(stream.headers, ':path') ?? '';
     if (entry?.degraded && respondDegraded(stream, path, entry.degraded)) {
-      if (this.logger.isDebugEnabled()) this.logger.debug('degraded response', { engine, reasons });
+      if (this.debug) this.logger.debug('degraded response', { engine, reasons });
       return;
     }
     if (!stream.closed) respondError(stream, Status.UNAVAILABLE, reasons.join('; '));
@@ -204,7 +207,7 @@ export class Ingress {
     if (hedging !== undefined && hedging.applies(headerValue(stream.headers, ':path') ?? ''))
       hedge(stream, endpoint, options, hedging);
     else forward(stream, endpoint, options);
-    if (this.logger.isDebugEnabled())
+    if (this.debug)
       this.logger.debug('routed', { engine: serving.cluster.name, instance: endpoint.id, waitedMs });
   }
 }

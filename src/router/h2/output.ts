@@ -51,12 +51,12 @@ export abstract class H2Output {
   protected readonly encoder = new HpackEncoder();
   /** Streams with DATA waiting on the connection window or a congested socket, oldest first. */
   protected readonly blocked = new Set<H2Stream>();
-  private out: Buffer[] = [];
+  private readonly out: Buffer[] = [];
   /**
    * Small frames are written here, one after the other, and leave in one buffer per turn of the event
    * loop: no allocation per frame.
    */
-  private readonly wbuf = Buffer.allocUnsafe(WRITE_BUFFER);
+  private wbuf = Buffer.allocUnsafe(WRITE_BUFFER);
   private wpos = 0;
   private outBytes = 0;
   private flushQueued = false;
@@ -239,10 +239,24 @@ export abstract class H2Output {
   /** Writes what is queued now (also what a turn of the event loop gathered). */
   flushNow(): void {
     this.flushQueued = false;
-    this.spill();
     const out = this.out;
-    if (out.length === 0 || this.socket.destroyed) {
-      this.out = [];
+    const socket = this.socket;
+    if (out.length === 0 && this.wpos > 0 && socket.writableLength === 0 && !socket.connecting) {
+      // The common case, all of it in the write buffer and nothing waiting before it: written as it is, no
+      // copy. The kernel takes it at once, as a rule, and the buffer is ours again; when the write has to
+      // wait instead, the buffer goes with it and a new one is made (once: from then on the socket has
+      // bytes waiting, and what follows is copied out, sized to fit).
+      const n = this.wpos;
+      this.wpos = 0;
+      this.outBytes = 0;
+      if (socket.destroyed) return;
+      socket.write(this.wbuf.subarray(0, n));
+      if (socket.writableLength > 0) this.wbuf = Buffer.allocUnsafe(WRITE_BUFFER);
+      return;
+    }
+    this.spill();
+    if (out.length === 0 || socket.destroyed) {
+      out.length = 0;
       this.outBytes = 0;
       return;
     }
@@ -259,7 +273,7 @@ export abstract class H2Output {
       for (const buf of out) this.socket.write(buf);
       this.socket.uncork();
     }
-    this.out = [];
+    out.length = 0;
     this.outBytes = 0;
   }
 }

@@ -112,7 +112,7 @@ export class CircuitBreaker {
       if (outcome === 'failure') p.failures++;
       if (c.slowCallMs > 0 && latencyMs >= c.slowCallMs) p.slow++;
       if (p.calls < c.halfOpenPermits) return;
-      const why = this.overThreshold(p, `of ${p.calls} probe calls`);
+      const why = this.overThreshold(p, true);
       if (why) this.trip(why);
       else this.reset(`${p.calls} probe calls passed`);
       return;
@@ -122,7 +122,7 @@ export class CircuitBreaker {
     this.window.record(outcome === 'failure', c.slowCallMs > 0 && latencyMs >= c.slowCallMs, now);
     const totals = this.window.totals(now);
     if (totals.calls < c.minimumCalls) return;
-    const why = this.overThreshold(totals, this.windowText(totals.calls));
+    const why = this.overThreshold(totals, false);
     if (why) this.trip(why);
   }
 
@@ -142,18 +142,23 @@ export class CircuitBreaker {
     this.clock.clearTimeout(this.timer);
   }
 
+  /** Why the circuit trips on these outcomes (of the probes, or of the window), or '' (runs per call: no text unless it trips). */
   private overThreshold(
     t: Readonly<{ calls: number; failures: number; slow: number }>,
-    over: string,
+    probes: boolean,
   ): string {
     const c = this.config;
     const failureRate = (100 * t.failures) / t.calls;
     if (c.failureRateThreshold > 0 && failureRate >= c.failureRateThreshold)
-      return `failure rate ${Math.round(failureRate)} % ≥ ${c.failureRateThreshold} % ${over}`;
+      return `failure rate ${Math.round(failureRate)} % ≥ ${c.failureRateThreshold} % ${this.over(t.calls, probes)}`;
     const slowRate = (100 * t.slow) / t.calls;
     if (c.slowCallRateThreshold > 0 && c.slowCallMs > 0 && slowRate >= c.slowCallRateThreshold)
-      return `slow calls (≥ ${c.slowCallMs} ms) ${Math.round(slowRate)} % ≥ ${c.slowCallRateThreshold} % ${over}`;
+      return `slow calls (≥ ${c.slowCallMs} ms) ${Math.round(slowRate)} % ≥ ${c.slowCallRateThreshold} % ${this.over(t.calls, probes)}`;
     return '';
+  }
+
+  private over(calls: number, probes: boolean): string {
+    return probes ? `of ${calls} probe calls` : this.windowText(calls);
   }
 
   private windowText(calls: number): string {

@@ -13,6 +13,8 @@ export class HpackError extends Error {}
 export class HpackDecoder {
   private readonly table: DynamicTable;
   private pos = 0;
+  private readonly scratch: string[] = [];
+  private count = 0;
   /** Bytes of name and value in the last block, plus 32 per field (RFC 9113 §6.5.2's measure). */
   listSize = 0;
 
@@ -22,7 +24,10 @@ export class HpackDecoder {
   }
 
   decode(block: Buffer): string[] {
-    const out: string[] = [];
+    // Fields gather in a scratch list that keeps its size from block to block; the caller gets an exact-size
+    // copy (growing a fresh array by push reallocates it about twice for a request's 20-odd entries).
+    const out = this.scratch;
+    this.count = 0;
     this.pos = 0;
     this.listSize = 0;
     const end = block.length;
@@ -52,11 +57,12 @@ export class HpackDecoder {
       }
       fieldsSeen = true;
     }
-    return out;
+    return out.slice(0, this.count);
   }
 
   private emit(out: string[], name: string, value: string): void {
-    out.push(name, value);
+    out[this.count++] = name;
+    out[this.count++] = value;
     this.listSize += entrySize(name, value);
   }
 

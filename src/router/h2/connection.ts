@@ -19,7 +19,7 @@ import {
 } from './frames';
 import { HpackDecoder, HpackError } from './hpack/decoder';
 import { LOCAL } from './settings';
-import { H2Output } from './output';
+import { H2Output, readDone, readStarted } from './output';
 import { H2Stream } from './stream';
 
 interface PartialBlock {
@@ -88,6 +88,7 @@ export abstract class H2Connection extends H2Output {
 
   /** Bytes read from the socket, valid only during the call (socket-reads.ts): what is kept is copied. */
   onBytes(chunk: Buffer): void {
+    readStarted();
     try {
       this.reader.push(chunk);
     } catch (err) {
@@ -98,6 +99,8 @@ export abstract class H2Connection extends H2Output {
         this.onInternalError?.(err as Error);
         this.fail(ErrorCode.INTERNAL_ERROR, 'internal error in the router');
       }
+    } finally {
+      readDone();
     }
   }
 

@@ -230,10 +230,10 @@ export abstract class H2Output {
   }
 
   private schedule(): void {
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      process.nextTick(flushOut, this);
-    }
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    if (readDepth > 0) written.push(this);
+    else process.nextTick(flushOut, this);
   }
 
   /** Writes what is queued now (also what a turn of the event loop gathered). */
@@ -280,4 +280,26 @@ export abstract class H2Output {
 
 function flushOut(conn: H2Output): void {
   conn.flushNow();
+}
+
+/**
+ * Frames written while a read is handled leave when that read is done: bytes read on one connection are
+ * forwarded on another, so the outputs it touched are flushed together at its end, without a nextTick
+ * per connection per read (an allocation, and a trip through Node's tick queue). Frames written at any
+ * other time (timers, retries, the admission queue) leave at the next tick.
+ */
+let readDepth = 0;
+const written: H2Output[] = [];
+
+/** Bytes read are being handled: what is written meanwhile waits for readDone(). */
+export function readStarted(): void {
+  readDepth++;
+}
+
+/** The bytes read are handled: writes what they queued, on every connection. */
+export function readDone(): void {
+  if (--readDepth > 0) return;
+  // Anything queued by these flushes themselves (a connection closing) goes at the next tick.
+  for (let i = 0; i < written.length; i++) written[i].flushNow();
+  written.length = 0;
 }

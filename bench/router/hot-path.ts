@@ -280,6 +280,7 @@ async function main(): Promise<void> {
     r.push(await routed());
   }
   const cpu = process.cpuUsage(cpu0);
+  (globalThis as unknown as { __allocDone?: () => void }).__allocDone?.();
   const m = median(r);
   const base = median(b);
   console.log(`router hot path, in-memory sockets, warm caches; medians of ${ROUNDS} × ${CALLS} calls`);

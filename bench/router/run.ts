@@ -217,6 +217,8 @@ async function main(): Promise<void> {
   const router = await startRouter('bench');
   const tuned = await startRouter('bench-tuned', TUNED_FLAGS);
   const bare = await startScript('bare-proxy.mjs', engineAddress);
+  const relay = await startScript('byte-relay.mjs', engineAddress);
+  const relayClient = new EngineClient(`127.0.0.1:${relay.match[1]}`, grpc.credentials.createInsecure());
   const haproxy = haproxyInstalled() ? await startHaproxy(engineAddress) : undefined;
   const haproxyClient =
     haproxy && new EngineClient(`127.0.0.1:${haproxy.port}`, grpc.credentials.createInsecure());
@@ -236,6 +238,7 @@ async function main(): Promise<void> {
       await call(routed, viaRouter).catch(() => new Promise((r) => setTimeout(r, 20)));
       await call(bareClient, none);
       await call(tunedClient, viaRouter).catch(() => new Promise((r) => setTimeout(r, 20)));
+      await call(relayClient, none);
       if (haproxyClient) await call(haproxyClient, none);
     }
     const r: Record<string, number[]> = {
@@ -263,6 +266,8 @@ async function main(): Promise<void> {
       tp50: [],
       tunedCpuUs: [],
       tunedRss: [],
+      relayCpuUs: [],
+      relayUserUs: [],
       hap50: [],
       hapCpuUs: [],
       hapUserUs: [],
@@ -314,6 +319,9 @@ async function main(): Promise<void> {
       r.bp99.push(b.p99);
       r.bareCpuUs.push(b.cpuUs);
       r.bareRss.push(b.rssMb);
+      const floor = await atFixedRate(relay.child.pid!, relayClient, none);
+      r.relayCpuUs.push(floor.cpuUs);
+      r.relayUserUs.push(floor.userUs);
       if (haproxy && haproxyClient) {
         const h = await atFixedRate(haproxy.child.pid!, haproxyClient, none);
         r.hap50.push(h.p50);
@@ -355,6 +363,9 @@ async function main(): Promise<void> {
       `bare node:http2 pass-through proxy (the router's previous forwarding layer, without its features): ${m.bareCpuUs.toFixed(0)} µs per request, RSS ${m.bareRss.toFixed(0)} MB; Nerve router = ×${(m.cpuUs / m.bareCpuUs).toFixed(2)} its CPU`,
     );
     console.log(
+      `byte relay (Node, the floor of a proxy process: onread, no HTTP/2; evenly spaced calls): ${m.relayCpuUs.toFixed(0)} µs per request (${m.relayUserUs.toFixed(0)} in user mode); Nerve router = ×${(m.cpuUs / m.relayCpuUs).toFixed(2)} its CPU, ${(m.userUs - m.relayUserUs).toFixed(0)} µs more in user mode`,
+    );
+    console.log(
       haproxy
         ? `HAProxy (C, HTTP/2 both sides, one thread; evenly spaced calls): ${m.hapCpuUs.toFixed(0)} µs per request (${m.hapUserUs.toFixed(0)} in user mode), RSS ${m.hapRss.toFixed(0)} MB, p50 ${m.hap50.toFixed(3)} ms; Nerve router = ×${(m.cpuUs / m.hapCpuUs).toFixed(2)} its CPU`
         : '(haproxy not installed — Debian package haproxy — so no reference proxy in C)',
@@ -371,6 +382,8 @@ async function main(): Promise<void> {
     bareClient.close();
     tunedClient.close();
     haproxyClient?.close();
+    relayClient.close();
+    relay.child.kill('SIGKILL');
     haproxy?.child.kill('SIGKILL');
     for (const p of [router, tuned, cp, engine, bare]) p.child.kill('SIGKILL');
   }

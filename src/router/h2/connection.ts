@@ -19,8 +19,10 @@ import {
 } from './frames';
 import { HpackDecoder, HpackError } from './hpack/decoder';
 import { LOCAL } from './settings';
-import { H2Output, readDone, readStarted } from './output';
+import { H2Output } from './output';
+import { readDone, readStarted } from './read-turn';
 import { H2Stream } from './stream';
+import { StreamTable } from './stream-table';
 
 interface PartialBlock {
   readonly id: number;
@@ -35,7 +37,7 @@ interface PartialBlock {
  * Subclasses say what a new stream from the peer means (server) or open streams (client).
  */
 export abstract class H2Connection extends H2Output {
-  readonly streams = new Map<number, H2Stream>();
+  readonly streams = new StreamTable<H2Stream>();
   peerInitialWindow = DEFAULT_WINDOW;
   peerMaxStreams = Infinity;
   /** Highest stream id the peer opened. */
@@ -288,7 +290,7 @@ export abstract class H2Connection extends H2Output {
   private changeInitialWindow(value: number): void {
     const delta = value - this.peerInitialWindow;
     this.peerInitialWindow = value;
-    for (const stream of this.streams.values()) {
+    for (const stream of this.streams.list()) {
       stream.sendWindow += delta;
       if (delta > 0 && stream.queue !== undefined && stream.queue.length > 0) this.flushStream(stream, true);
     }
@@ -316,7 +318,7 @@ export abstract class H2Connection extends H2Output {
     this.goawayReceived = true;
     const why = `the peer sent GOAWAY (${errorName(code)}${debug})`;
     // Streams we opened above lastId were not processed: safe to retry elsewhere (RFC 9113 §6.8).
-    for (const stream of [...this.streams.values()])
+    for (const stream of this.streams.list())
       if (stream.id > lastId && stream.id % 2 === (this.isServer() ? 0 : 1))
         this.closeStream(stream, ErrorCode.REFUSED_STREAM, `${why}; the stream was not processed`, true);
     this.onGoaway?.();
@@ -392,7 +394,7 @@ export abstract class H2Connection extends H2Output {
   // ---- stream and connection lifecycle ----
 
   protected addStream(stream: H2Stream): void {
-    this.streams.set(stream.id, stream);
+    this.streams.add(stream);
   }
 
   /**
@@ -452,7 +454,7 @@ export abstract class H2Connection extends H2Output {
     if (this.destroyed) return;
     this.destroyed = true;
     this.closeReason = why;
-    for (const stream of [...this.streams.values()]) this.closeStream(stream, ErrorCode.CANCEL, why, true);
+    for (const stream of this.streams.list()) this.closeStream(stream, ErrorCode.CANCEL, why, true);
     for (const done of this.pings.values()) done(new Error(why));
     this.pings.clear();
     if (!this.socket.destroyed) {

@@ -10,6 +10,7 @@ import {
 } from './frames';
 import { HpackEncoder } from './hpack/encoder';
 import type { H2Stream } from './stream';
+import { flushWhenReadDone, inRead } from './read-turn';
 
 /**
  * Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2): a request carrying one is malformed. A
@@ -232,7 +233,7 @@ export abstract class H2Output {
   private schedule(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
-    if (readDepth > 0) written.push(this);
+    if (inRead()) flushWhenReadDone(this);
     else process.nextTick(flushOut, this);
   }
 
@@ -280,26 +281,4 @@ export abstract class H2Output {
 
 function flushOut(conn: H2Output): void {
   conn.flushNow();
-}
-
-/**
- * Frames written while a read is handled leave when that read is done: bytes read on one connection are
- * forwarded on another, so the outputs it touched are flushed together at its end, without a nextTick
- * per connection per read (an allocation, and a trip through Node's tick queue). Frames written at any
- * other time (timers, retries, the admission queue) leave at the next tick.
- */
-let readDepth = 0;
-const written: H2Output[] = [];
-
-/** Bytes read are being handled: what is written meanwhile waits for readDone(). */
-export function readStarted(): void {
-  readDepth++;
-}
-
-/** The bytes read are handled: writes what they queued, on every connection. */
-export function readDone(): void {
-  if (--readDepth > 0) return;
-  // Anything queued by these flushes themselves (a connection closing) goes at the next tick.
-  for (let i = 0; i < written.length; i++) written[i].flushNow();
-  written.length = 0;
 }

@@ -1,5 +1,6 @@
 import type { RoutableEndpoint } from '../balancer/picker';
 import { ErrorCode } from '../h2/frames';
+import { afterRead } from '../h2/read-turn';
 import type { H2Stream, StreamHandler } from '../h2/stream';
 import { backoffMs } from '../resilience/retry-policy';
 import type { ForwardOptions } from './call-options';
@@ -246,7 +247,7 @@ class ForwardedCall implements StreamHandler {
       return;
     }
     this.held = new HeldResponse(headers); // sent on with the trailers, a second message, or HOLD_MS
-    process.nextTick(armHold, this);
+    afterRead(armHold, this); // the trailers may be in the same read
   }
 
   /** A response still held once the bytes read with it are handled: wait HOLD_MS for more. */

@@ -1,0 +1,75 @@
+/**
+ * The turn of a read: frames written while bytes read are handled leave when that read is done. Bytes
+ * read on one connection are forwarded on another, so the outputs a read touched are flushed together
+ * at its end, without a nextTick per connection per read (an allocation, and a trip through Node's tick
+ * queue); work that must see the whole read first (afterRead) runs just before. Frames written at any
+ * other time (timers, retries, the admission queue) leave at the next tick. H2Connection.onBytes
+ * brackets each read with readStarted/readDone.
+ */
+
+/** Whatever can write what it queued (an H2Output). */
+export interface Flushable {
+  flushNow(): void;
+}
+
+let readDepth = 0;
+const written: Flushable[] = [];
+/** Work to do once the read being handled is done (callbacks and their arguments, in order). */
+const laterFns: ((arg: never) => void)[] = [];
+const laterArgs: unknown[] = [];
+
+/**
+ * Runs `fn(arg)` once the bytes being read are all handled (before their writes leave), or at the next
+ * tick outside a read: what must see the rest of a read first, without a nextTick per call.
+ */
+export function afterRead<T>(fn: (arg: T) => void, arg: T): void {
+  if (readDepth === 0) {
+    process.nextTick(fn, arg);
+    return;
+  }
+  laterFns.push(fn as (arg: never) => void);
+  laterArgs.push(arg);
+}
+
+/** Whether bytes read are being handled now. */
+export function inRead(): boolean {
+  return readDepth > 0;
+}
+
+/** `out` queued frames during this read: they leave at readDone(). */
+export function flushWhenReadDone(out: Flushable): void {
+  written.push(out);
+}
+
+/** Bytes read are being handled: what is written meanwhile waits for readDone(). */
+export function readStarted(): void {
+  readDepth++;
+}
+
+/** The bytes read are handled: runs what waited for that, then writes what they queued, on every connection. */
+export function readDone(): void {
+  // try/finally: an exception thrown here must not leave later reads waiting for a flush that never comes.
+  try {
+    if (readDepth === 1) runLater(); // still inside the read: what these write leaves with the read's frames
+  } finally {
+    if (--readDepth === 0) flushWritten();
+  }
+}
+
+function runLater(): void {
+  try {
+    for (let i = 0; i < laterFns.length; i++) (laterFns[i] as (arg: unknown) => void)(laterArgs[i]);
+  } finally {
+    laterFns.length = 0;
+    laterArgs.length = 0;
+  }
+}
+
+function flushWritten(): void {
+  // Anything queued by these flushes themselves (a connection closing) goes at the next tick.
+  try {
+    for (let i = 0; i < written.length; i++) written[i].flushNow();
+  } finally {
+    written.length = 0;
+  }
+}

@@ -1,0 +1,41 @@
+import { afterRead, flushWhenReadDone, inRead, readDone, readStarted } from '../../src/router/h2/read-turn';
+
+describe('the turn of a read (frames written while a read is handled leave at its end)', () => {
+  it('runs afterRead work at the end of the read, before the flushes, nested reads included', () => {
+    const order: string[] = [];
+    readStarted();
+    flushWhenReadDone({ flushNow: () => order.push('flush') });
+    afterRead((what: string) => order.push(what), 'after');
+    readStarted(); // a read handled inside another (none is today; the outer one decides)
+    readDone();
+    expect(order).toEqual([]);
+    expect(inRead()).toBe(true);
+    readDone();
+    expect(order).toEqual(['after', 'flush']);
+    expect(inRead()).toBe(false);
+  });
+
+  it('outside a read, afterRead work runs at the next tick', async () => {
+    let ran = false;
+    afterRead(() => (ran = true), undefined);
+    expect(ran).toBe(false);
+    await new Promise((r) => process.nextTick(r));
+    expect(ran).toBe(true);
+  });
+
+  it('an exception in afterRead work still ends the read and flushes', () => {
+    let flushed = 0;
+    readStarted();
+    flushWhenReadDone({ flushNow: () => flushed++ });
+    afterRead(() => {
+      throw new Error('a bug');
+    }, undefined);
+    expect(() => readDone()).toThrow('a bug');
+    expect(flushed).toBe(1);
+    expect(inRead()).toBe(false);
+    readStarted();
+    flushWhenReadDone({ flushNow: () => flushed++ });
+    readDone();
+    expect(flushed).toBe(2);
+  });
+});

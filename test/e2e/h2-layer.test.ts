@@ -227,6 +227,37 @@ describe('the router HTTP/2 server against abuse', () => {
     socket.destroy();
   });
 
+  it('checks every request, also one with the names of the well-formed request before it (te: gzip)', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    const got: Buffer[] = [];
+    socket.on('data', (d: Buffer) => got.push(d));
+    const encoder = new HpackEncoder();
+    const request = (id: number, te: string) => {
+      const block = Buffer.from(
+        encoder.encode(
+          [':method', 'POST', ':scheme', 'http', ':path', '/x', 'te', te],
+          undefined,
+          undefined,
+          0,
+        ),
+      );
+      return Buffer.concat([Buffer.from([0, 0, block.length, 1, 0x05, 0, 0, 0, id]), block]);
+    };
+    const before = streams;
+    socket.write(
+      Buffer.concat([
+        Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+        Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
+        request(1, 'trailers'),
+        request(3, 'gzip'),
+      ]),
+    );
+    const rst = Buffer.from([0, 0, 4, 3, 0, 0, 0, 0, 3, 0, 0, 0, 1]); // RST_STREAM stream 3 PROTOCOL_ERROR
+    await waitFor(() => Buffer.concat(got).includes(rst), 'RST_STREAM PROTOCOL_ERROR on stream 3');
+    expect(streams).toBe(before + 1); // stream 1 was served
+    socket.destroy();
+  });
+
   it('stops writing to a peer that grants huge windows but does not read, at about 1 MiB buffered', async () => {
     let written = 0;
     const flood = new H2Server((stream) => {

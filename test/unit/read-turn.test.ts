@@ -23,14 +23,17 @@ describe('the turn of a read (frames written while a read is handled leave at it
     expect(ran).toBe(true);
   });
 
-  it('an exception in afterRead work still ends the read and flushes', () => {
+  it('an exception in afterRead work still runs the rest, ends the read and flushes', () => {
     let flushed = 0;
+    let after = 0;
     readStarted();
     flushWhenReadDone({ flushNow: () => flushed++ });
     afterRead(() => {
       throw new Error('a bug');
     }, undefined);
+    afterRead(() => after++, undefined);
     expect(() => readDone()).toThrow('a bug');
+    expect(after).toBe(1);
     expect(flushed).toBe(1);
     expect(inRead()).toBe(false);
     readStarted();

@@ -79,14 +79,16 @@ export abstract class H2Output {
     endStream: boolean,
   ): void {
     if (this.destroyed) return;
-    const encoded = this.encoder.encode(headers, extra, skipConnectionSpecific, FRAME_HEADER);
-    const length = encoded.length - FRAME_HEADER;
+    const size = this.encoder.encodeInto(headers, extra, skipConnectionSpecific, FRAME_HEADER);
+    const encoded = this.encoder.buffer; // the encoder's own: reused by the next block
+    const length = size - FRAME_HEADER;
     const end = endStream ? Flag.END_STREAM : 0;
     if (length <= this.peerMaxFrame) {
       writeFrameHeader(encoded, 0, length, FrameType.HEADERS, Flag.END_HEADERS | end, stream.id);
-      this.sendCopy(encoded); // the encoder's buffer: reused by the next block
+      if (size < COPY_BELOW) encoded.copy(this.wbuf, this.reserve(size), 0, size);
+      else this.send(Buffer.from(encoded.subarray(0, size)));
     } else {
-      const block = encoded.subarray(FRAME_HEADER);
+      const block = encoded.subarray(FRAME_HEADER, size);
       for (let at = 0; at < length; at += this.peerMaxFrame) {
         const last = at + this.peerMaxFrame >= length;
         const type = at === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
@@ -124,7 +126,7 @@ export abstract class H2Output {
       this.sendHeaders(stream, trailers, undefined, true);
       return;
     }
-    this.send(frame(FrameType.DATA, Flag.END_STREAM, stream.id));
+    writeFrameHeader(this.wbuf, this.reserve(FRAME_HEADER), 0, FrameType.DATA, Flag.END_STREAM, stream.id);
     stream.localEnded = true;
     this.maybeClosed(stream);
   }
@@ -203,12 +205,6 @@ export abstract class H2Output {
     this.out.push(buf);
     this.outBytes += buf.length;
     this.schedule();
-  }
-
-  /** Queues a copy of `buf` (a buffer its owner reuses). */
-  private sendCopy(buf: Buffer): void {
-    if (buf.length < COPY_BELOW) buf.copy(this.wbuf, this.reserve(buf.length));
-    else this.send(Buffer.from(buf));
   }
 
   /** `n` bytes at the end of the write buffer (n < COPY_BELOW + FRAME_HEADER): their offset. */

@@ -12,11 +12,15 @@ export interface Flushable {
   flushNow(): void;
 }
 
+// The lists keep their length from read to read (setting length = 0 would make V8 shrink and regrow
+// them, an allocation per call); entries are counted, and cleared once used.
 let readDepth = 0;
-const written: Flushable[] = [];
+const written: (Flushable | undefined)[] = [];
+let writtenCount = 0;
 /** Work to do once the read being handled is done (callbacks and their arguments, in order). */
-const laterFns: ((arg: never) => void)[] = [];
+const laterFns: (((arg: never) => void) | undefined)[] = [];
 const laterArgs: unknown[] = [];
+let laterCount = 0;
 
 /**
  * Runs `fn(arg)` once the bytes being read are all handled (before their writes leave), or at the next
@@ -27,8 +31,8 @@ export function afterRead<T>(fn: (arg: T) => void, arg: T): void {
     process.nextTick(fn, arg);
     return;
   }
-  laterFns.push(fn as (arg: never) => void);
-  laterArgs.push(arg);
+  laterFns[laterCount] = fn as (arg: never) => void;
+  laterArgs[laterCount++] = arg;
 }
 
 /** Whether bytes read are being handled now. */
@@ -38,7 +42,7 @@ export function inRead(): boolean {
 
 /** `out` queued frames during this read: they leave at readDone(). */
 export function flushWhenReadDone(out: Flushable): void {
-  written.push(out);
+  written[writtenCount++] = out;
 }
 
 /** Bytes read are being handled: what is written meanwhile waits for readDone(). */
@@ -56,20 +60,37 @@ export function readDone(): void {
   }
 }
 
+// Each entry runs even if one before it throws (a bug): the first exception is rethrown after.
+
 function runLater(): void {
-  try {
-    for (let i = 0; i < laterFns.length; i++) (laterFns[i] as (arg: unknown) => void)(laterArgs[i]);
-  } finally {
-    laterFns.length = 0;
-    laterArgs.length = 0;
+  let failure: { error: unknown } | undefined;
+  for (let i = 0; i < laterCount; i++) {
+    const fn = laterFns[i] as (arg: unknown) => void;
+    const arg = laterArgs[i];
+    laterFns[i] = undefined;
+    laterArgs[i] = undefined;
+    try {
+      fn(arg);
+    } catch (error) {
+      failure ??= { error };
+    }
   }
+  laterCount = 0;
+  if (failure) throw failure.error;
 }
 
 function flushWritten(): void {
   // Anything queued by these flushes themselves (a connection closing) goes at the next tick.
-  try {
-    for (let i = 0; i < written.length; i++) written[i].flushNow();
-  } finally {
-    written.length = 0;
+  let failure: { error: unknown } | undefined;
+  for (let i = 0; i < writtenCount; i++) {
+    const out = written[i]!;
+    written[i] = undefined;
+    try {
+      out.flushNow();
+    } catch (error) {
+      failure ??= { error };
+    }
   }
+  writtenCount = 0;
+  if (failure) throw failure.error;
 }

@@ -75,6 +75,21 @@ export class HpackEncoder {
     skip: ((name: string) => boolean) | undefined,
     reserve: number,
   ): Buffer {
+    return this.buf.subarray(0, this.encodeInto(headers, extra, skip, reserve));
+  }
+
+  /** The buffer encodeInto() wrote to (replaced when a block outgrows it). */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
+  /** encode() without making a view: the block is `buffer` up to the returned end. */
+  encodeInto(
+    headers: readonly string[],
+    extra: readonly string[] | undefined,
+    skip: ((name: string) => boolean) | undefined,
+    reserve: number,
+  ): number {
     this.pos = reserve;
     if (this.sizeUpdate >= 0) {
       this.ensure(6);
@@ -92,7 +107,7 @@ export class HpackEncoder {
     this.slot = 0;
     this.fields(headers, skip);
     if (extra) this.fields(extra, skip);
-    return this.buf.subarray(0, this.pos);
+    return this.pos;
   }
 
   private fields(headers: readonly string[], skip: ((name: string) => boolean) | undefined): void {

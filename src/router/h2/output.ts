@@ -189,7 +189,7 @@ export abstract class H2Output {
   private sendDataFrame(id: number, payload: Buffer, flags: number): void {
     const at = this.reserve(FRAME_HEADER);
     writeFrameHeader(this.wbuf, at, payload.length, FrameType.DATA, flags, id);
-    this.send(payload); // small: copied; large: a view of bytes read from the other side, never written to
+    this.send(payload); // small: copied; large: queued as it is (the caller's copy of bytes read, never written to)
   }
 
   /**

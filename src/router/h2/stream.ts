@@ -10,7 +10,7 @@ export interface StreamHandler {
    * peer opened (its request headers come with the stream). `endStream`: the peer's side ends with it.
    */
   onHeaders(stream: H2Stream, headers: string[], endStream: boolean): void;
-  /** Body bytes: a view of what was read, not copied; keep it only as long as needed. */
+  /** Body bytes, copied out of the read buffer: the handler's to keep (a replay buffer, a held response). */
   onData(stream: H2Stream, chunk: Buffer): void;
   /** The peer ended its side with a DATA frame. */
   onEnd(stream: H2Stream): void;

@@ -48,7 +48,10 @@ describe('a call an instance leaves unanswered', () => {
   const servers: http2.Http2Server[] = [];
   const log: string[] = [];
 
-  async function start(behaviour: Record<string, (stream: http2.ServerHttp2Stream, body: Buffer) => void>) {
+  async function start(
+    behaviour: Record<string, (stream: http2.ServerHttp2Stream, body: Buffer) => void>,
+    policy: Record<string, unknown> = {},
+  ) {
     const instances = [];
     for (const [id, say] of Object.entries(behaviour)) {
       const { server, address } = await instance(say);
@@ -56,7 +59,14 @@ describe('a call an instance leaves unanswered', () => {
       instances.push({ id, address });
     }
     ({ cp, router } = await startPlane(
-      [{ name: 'echo', services: ['acme.Echo'], instances, policy: { healthCheck: { intervalMs: 100 } } }],
+      [
+        {
+          name: 'echo',
+          services: ['acme.Echo'],
+          instances,
+          policy: { healthCheck: { intervalMs: 100 }, ...policy },
+        },
+      ],
       'unanswered',
     ));
     client = new grpc.Client(`127.0.0.1:${router.port}`, grpc.credentials.createInsecure());
@@ -115,8 +125,9 @@ describe('a call an instance leaves unanswered', () => {
         died = true;
         log.push(`${id} died`);
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-        // The headers leave (an empty write's callback: flushed); the process dies before its answer.
-        stream.write(Buffer.alloc(0), () => stream.session?.destroy());
+        // The headers reach the router; the process dies before its answer.
+        // A PING's answer comes after the router has read what was sent before it: the headers.
+        stream.session?.ping(() => stream.session?.destroy());
         return;
       }
       log.push(`${id} served`);
@@ -149,5 +160,52 @@ describe('a call an instance leaves unanswered', () => {
     expect(log[0]).toMatch(/died$/);
     expect(log[1]).toMatch(/served$/);
     expect(log[0].split(' ')[0]).not.toBe(log[1].split(' ')[0]);
+  });
+
+  // A hedged call: one copy at first (the next would start after a second); the one that answers dies.
+  const hedged = { hedging: { maxAttempts: 2, delayMs: 1000, methods: [SAY] } };
+
+  it('hedged: the copy that sent its headers died before its answer: another copy answers', async () => {
+    let died = false;
+    const dieOnce = (id: string) => (stream: http2.ServerHttp2Stream, body: Buffer) => {
+      if (!died) {
+        died = true;
+        log.push(`${id} died`);
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+        // A PING's answer comes after the router has read what was sent before it: the headers.
+        stream.session?.ping(() => stream.session?.destroy());
+        return;
+      }
+      log.push(`${id} served`);
+      answer(stream, body);
+    };
+    await start({ e1: dieOnce('e1'), e2: dieOnce('e2') }, hedged);
+    const started = performance.now();
+    expect((await say('hedged')).toString()).toBe('hedged');
+    expect(performance.now() - started).toBeLessThan(900); // at once, not after the hedging delay
+    expect(log).toHaveLength(2);
+    expect(log[0]).toMatch(/died$/);
+    expect(log[1]).toMatch(/served$/);
+    expect(log[0].split(' ')[0]).not.toBe(log[1].split(' ')[0]);
+  });
+
+  it('hedged: the copy that sent its answer died before its trailers: nothing half-sent, another copy answers', async () => {
+    let died = false;
+    const dieBeforeTrailers = (id: string) => (stream: http2.ServerHttp2Stream, body: Buffer) => {
+      if (!died) {
+        died = true;
+        log.push(`${id} died`);
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+        stream.write(frame(Buffer.from('half')), () => stream.session?.destroy());
+        return;
+      }
+      log.push(`${id} served`);
+      answer(stream, body);
+    };
+    await start({ e1: dieBeforeTrailers('e1'), e2: dieBeforeTrailers('e2') }, hedged);
+    expect((await say('whole')).toString()).toBe('whole');
+    expect(log).toHaveLength(2);
+    expect(log[0]).toMatch(/died$/);
+    expect(log[1]).toMatch(/served$/);
   });
 });

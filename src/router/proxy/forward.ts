@@ -9,16 +9,7 @@ import { Status, respondError, statusTrailers } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
 import { type HeaderList, headerValue, withoutHeader } from './headers';
 import { ReplayBuffer } from './replay-buffer';
-import { HeldResponse } from './held-response';
-
-/**
- * The start of a response is held (HeldResponse) until its trailers, its second message or this long:
- * an instance dying between its headers and its trailers — gRPC servers send HEADERS, DATA and trailers
- * in separate writes, turns of their event loop apart, more under load — is then retried like one that
- * never answered. A unary caller waits for the trailers anyway, so it loses nothing; a stream whose
- * first message is followed by a pause shows that message (or headers sent alone) at most this much later.
- */
-const HOLD_MS = 100;
+import { HOLD_MS, HeldResponse } from './held-response';
 
 /**
  * Carries one call at the HTTP/2 stream level: request headers and body bytes go up as they come,

@@ -7,7 +7,9 @@ import type { ForwardOptions } from './call-options';
 import { respondError, Status, statusTrailers } from './grpc-status';
 import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
 import { type HeaderList, headerValue, withoutHeader } from './headers';
+import { HOLD_MS, HeldResponse } from './held-response';
 import { ReplayBuffer } from './replay-buffer';
+import { afterRead } from '../h2/read-turn';
 
 /** One copy of a hedged call, on one instance. */
 interface Copy {
@@ -15,14 +17,19 @@ interface Copy {
   readonly up: H2Stream;
   readonly startedAt: number;
   over: boolean;
+  /** The start of its response, held until it proves whole or streaming (HOLD_MS). */
+  held: HeldResponse | undefined;
 }
 
 /**
  * Hedging (gRFC A6) for a method listed as idempotent: the call goes to one instance; while none has
- * answered, another copy goes to a different instance every `delayMs`, up to `maxAttempts` copies. The
- * first copy to send response headers, or to end with OK or a fatal status, wins; the others are
- * cancelled. A copy failing with a non-fatal status lets the next copy start at once. Extra copies spend
- * the engine's retry budget (one slot per call), so hedging cannot multiply load during an outage.
+ * answered, another copy goes to a different instance every `delayMs`, up to `maxAttempts` copies. A copy
+ * that sends response headers stops further copies; its headers and first message are held (as
+ * ForwardedCall does) until its trailers, a second message or HOLD_MS, and the first copy to get there,
+ * or to end with OK or a fatal status, wins; the others are cancelled. A copy that dies while held, or
+ * fails with a non-fatal status, leaves the call to the others, and the next copy starts at once. Extra
+ * copies spend the engine's retry budget (one slot per call), so hedging cannot multiply load during an
+ * outage.
  */
 export function hedge(
   down: H2Stream,
@@ -43,6 +50,7 @@ class HedgedCall implements StreamHandler {
   private readonly tried = new Set<string>();
   private winner: Copy | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
   private budgeted = false;
   private over = false;
   private lastFailure = '';
@@ -79,7 +87,8 @@ class HedgedCall implements StreamHandler {
   }
 
   private schedule(): void {
-    if (this.over || this.winner || this.copies.length >= this.hedging.maxAttempts) return;
+    if (this.over || this.winner || this.answering() || this.copies.length >= this.hedging.maxAttempts)
+      return;
     this.timer = setTimeout(() => this.hedgeNow(), this.hedging.delayMs);
   }
 
@@ -88,7 +97,7 @@ class HedgedCall implements StreamHandler {
     clearTimeout(this.timer);
     this.timer = undefined;
     const ctx = this.options.retry;
-    if (this.over || this.winner || this.down.closed || !ctx) return;
+    if (this.over || this.winner || this.answering() || this.down.closed || !ctx) return;
     if (this.copies.length >= this.hedging.maxAttempts || !this.request.replayable) return;
     if (performance.now() >= this.deadlineAt) return;
     if (!this.budgeted && !(this.budgeted = ctx.budget.tryAcquire(ctx.inFlight()))) return;
@@ -116,7 +125,7 @@ class HedgedCall implements StreamHandler {
       this.copyFailed(endpoint, Status.UNAVAILABLE, why);
       return;
     }
-    this.copies.push({ endpoint, up, startedAt: now, over: false });
+    this.copies.push({ endpoint, up, startedAt: now, over: false, held: undefined });
     for (const chunk of this.request.chunks) up.write(chunk);
     if (this.requestEnded) up.end();
   }
@@ -129,8 +138,13 @@ class HedgedCall implements StreamHandler {
   // ---- StreamHandler: the caller's stream (down) and every copy's (up) ----
 
   onData(stream: H2Stream, chunk: Buffer): void {
-    if (stream === this.down) this.onRequestData(chunk);
-    else if (this.winner?.up === stream && !this.down.write(chunk)) stream.pause(); // resumed in onDrain
+    if (stream === this.down) return this.onRequestData(chunk);
+    if (this.winner?.up === stream) {
+      if (!this.down.write(chunk)) stream.pause(); // resumed in onDrain
+      return;
+    }
+    const copy = this.copyOf(stream);
+    if (copy?.held !== undefined && !copy.over && !copy.held.add(chunk)) this.commit(copy); // streaming
   }
 
   onEnd(stream: H2Stream): void {
@@ -147,8 +161,15 @@ class HedgedCall implements StreamHandler {
     if (stream === this.down) return this.onEnd(stream); // request trailers end the request
     const copy = this.copyOf(stream);
     if (copy === undefined) return;
-    if (this.winner === copy) this.onTrailers(copy, headers, endStream);
-    else this.onResponse(copy, headers, endStream);
+    if (this.winner === copy) {
+      this.onTrailers(copy, headers, endStream);
+    } else if (copy.held !== undefined) {
+      if (!endStream || copy.over) return;
+      this.commit(copy); // its trailers: it answered whole, first
+      this.onTrailers(copy, headers, true);
+    } else {
+      this.onResponse(copy, headers, endStream);
+    }
   }
 
   onReset(stream: H2Stream, code: number, why: string): void {
@@ -183,9 +204,46 @@ class HedgedCall implements StreamHandler {
       this.complete(code);
       return;
     }
-    this.winner = copy; // committed: the others are cancelled
+    // Held until its trailers, a second message or HOLD_MS; no more copies start meanwhile.
+    copy.held = new HeldResponse(headers);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    afterRead(armHold, this); // its trailers may be in the same read
+  }
+
+  /** Whether a copy has sent response headers (held): an answer is on its way. */
+  private answering(): boolean {
+    for (const c of this.copies) if (c.held !== undefined && !c.over) return true;
+    return false;
+  }
+
+  armHold(): void {
+    if (this.holdTimer === undefined && !this.winner && !this.over && this.answering())
+      this.holdTimer = setTimeout(commitFirstHeld, HOLD_MS, this);
+  }
+
+  /** HOLD_MS after the first headers: the earliest copy still held is sent on. */
+  commitFirstHeld(): void {
+    this.holdTimer = undefined;
+    for (const c of this.copies)
+      if (c.held !== undefined && !c.over) {
+        this.commit(c);
+        return;
+      }
+  }
+
+  /** `copy` wins: the others are cancelled, and its held start goes to the caller. */
+  private commit(copy: Copy): void {
+    const held = copy.held;
+    if (held === undefined || this.winner || this.over || this.down.closed) return;
+    copy.held = undefined;
+    this.winner = copy;
+    clearTimeout(this.holdTimer);
     this.cancelOthers(copy);
-    this.down.respond(headers, false);
+    this.down.respond(held.headers, false);
+    let full = false;
+    for (const chunk of held.chunks) full = !this.down.write(chunk);
+    if (full) copy.up.pause(); // resumed in onDrain
   }
 
   private onTrailers(copy: Copy, trailers: string[], endStream: boolean): void {
@@ -209,6 +267,7 @@ class HedgedCall implements StreamHandler {
       this.complete(Status.UNAVAILABLE);
       return;
     }
+    copy.held = undefined; // nothing of it reached the caller: the call is the other copies'
     this.finishCopy(copy, Status.UNAVAILABLE);
     this.options.eject?.(copy.endpoint, `connection failure: ${why}`);
     this.copyFailed(copy.endpoint, Status.UNAVAILABLE, why);
@@ -272,8 +331,17 @@ class HedgedCall implements StreamHandler {
     if (this.over) return;
     this.over = true;
     clearTimeout(this.timer);
+    clearTimeout(this.holdTimer);
     if (this.budgeted) this.options.retry?.budget.release();
     this.options.engineBreaker?.record(outcomeOf(code), performance.now() - this.startedAt);
     this.options.done?.();
   }
+}
+
+function armHold(call: HedgedCall): void {
+  call.armHold();
+}
+
+function commitFirstHeld(call: HedgedCall): void {
+  call.commitFirstHeld();
 }

@@ -1,3 +1,12 @@
+/**
+ * The start of a response is held (HeldResponse) until its trailers, its second message or this long:
+ * an instance dying between its headers and its trailers — gRPC servers send HEADERS, DATA and trailers
+ * in separate writes, turns of their event loop apart, more under load — is then retried (or, for a
+ * hedged call, left to its other copies) like one that never answered. A unary caller waits for the
+ * trailers anyway, so it loses nothing; a stream whose first message is followed by a pause shows that
+ * message (or headers sent alone) at most this much later.
+ */
+export const HOLD_MS = 100;
 /** Held body bytes past which the response is sent on: bounded memory per call. */
 const HOLD_BYTES = 64 * 1024;
 /** gRPC's message prefix: a compressed flag and a 4-byte length. */

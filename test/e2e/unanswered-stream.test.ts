@@ -118,94 +118,64 @@ describe('a call an instance leaves unanswered', () => {
     expect(router.state.inRotation('echo')).toHaveLength(2);
   });
 
-  it('headers sent, then the connection died before the answer: retried on another instance', async () => {
+  /** Both instances serve, except the very first call, which dies as `die` says. */
+  function firstCallDies(die: (stream: http2.ServerHttp2Stream) => void) {
     let died = false;
-    const dieOnce = (id: string) => (stream: http2.ServerHttp2Stream, body: Buffer) => {
+    const behave = (id: string) => (stream: http2.ServerHttp2Stream, body: Buffer) => {
       if (!died) {
         died = true;
         log.push(`${id} died`);
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-        // The headers reach the router; the process dies before its answer.
-        // A PING's answer comes after the router has read what was sent before it: the headers.
-        stream.session?.ping(() => stream.session?.destroy());
+        die(stream);
         return;
       }
       log.push(`${id} served`);
       answer(stream, body);
     };
-    await start({ e1: dieOnce('e1'), e2: dieOnce('e2') });
-    expect((await say('again')).toString()).toBe('again');
+    return { e1: behave('e1'), e2: behave('e2') };
+  }
+
+  /** The headers reach the router (a PING's answer comes after it read what was sent before), then death. */
+  const afterHeaders = (stream: http2.ServerHttp2Stream) =>
+    stream.session?.ping(() => stream.session?.destroy());
+  /** The answer is sent, the process dies before the trailers. */
+  const beforeTrailers = (stream: http2.ServerHttp2Stream) =>
+    stream.write(frame(Buffer.from('half')), () => stream.session?.destroy());
+
+  /** The first instance died, the other served. */
+  function expectDiedThenServed(): void {
     expect(log).toHaveLength(2);
     expect(log[0]).toMatch(/died$/);
     expect(log[1]).toMatch(/served$/);
     expect(log[0].split(' ')[0]).not.toBe(log[1].split(' ')[0]);
+  }
+
+  it('headers sent, then the connection died before the answer: retried on another instance', async () => {
+    await start(firstCallDies(afterHeaders));
+    expect((await say('again')).toString()).toBe('again');
+    expectDiedThenServed();
   });
 
   it('its answer sent, then the connection died before the trailers: retried, nothing half-sent to the caller', async () => {
-    let died = false;
-    const dieBeforeTrailers = (id: string) => (stream: http2.ServerHttp2Stream, body: Buffer) => {
-      if (!died) {
-        died = true;
-        log.push(`${id} died`);
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-        stream.write(frame(Buffer.from('half')), () => stream.session?.destroy()); // before the trailers
-        return;
-      }
-      log.push(`${id} served`);
-      answer(stream, body);
-    };
-    await start({ e1: dieBeforeTrailers('e1'), e2: dieBeforeTrailers('e2') });
+    await start(firstCallDies(beforeTrailers));
     expect((await say('whole')).toString()).toBe('whole');
-    expect(log).toHaveLength(2);
-    expect(log[0]).toMatch(/died$/);
-    expect(log[1]).toMatch(/served$/);
-    expect(log[0].split(' ')[0]).not.toBe(log[1].split(' ')[0]);
+    expectDiedThenServed();
   });
 
   // A hedged call: one copy at first (the next would start after a second); the one that answers dies.
   const hedged = { hedging: { maxAttempts: 2, delayMs: 1000, methods: [SAY] } };
 
   it('hedged: the copy that sent its headers died before its answer: another copy answers', async () => {
-    let died = false;
-    const dieOnce = (id: string) => (stream: http2.ServerHttp2Stream, body: Buffer) => {
-      if (!died) {
-        died = true;
-        log.push(`${id} died`);
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-        // A PING's answer comes after the router has read what was sent before it: the headers.
-        stream.session?.ping(() => stream.session?.destroy());
-        return;
-      }
-      log.push(`${id} served`);
-      answer(stream, body);
-    };
-    await start({ e1: dieOnce('e1'), e2: dieOnce('e2') }, hedged);
+    await start(firstCallDies(afterHeaders), hedged);
     const started = performance.now();
     expect((await say('hedged')).toString()).toBe('hedged');
     expect(performance.now() - started).toBeLessThan(900); // at once, not after the hedging delay
-    expect(log).toHaveLength(2);
-    expect(log[0]).toMatch(/died$/);
-    expect(log[1]).toMatch(/served$/);
-    expect(log[0].split(' ')[0]).not.toBe(log[1].split(' ')[0]);
+    expectDiedThenServed();
   });
 
   it('hedged: the copy that sent its answer died before its trailers: nothing half-sent, another copy answers', async () => {
-    let died = false;
-    const dieBeforeTrailers = (id: string) => (stream: http2.ServerHttp2Stream, body: Buffer) => {
-      if (!died) {
-        died = true;
-        log.push(`${id} died`);
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-        stream.write(frame(Buffer.from('half')), () => stream.session?.destroy());
-        return;
-      }
-      log.push(`${id} served`);
-      answer(stream, body);
-    };
-    await start({ e1: dieBeforeTrailers('e1'), e2: dieBeforeTrailers('e2') }, hedged);
+    await start(firstCallDies(beforeTrailers), hedged);
     expect((await say('whole')).toString()).toBe('whole');
-    expect(log).toHaveLength(2);
-    expect(log[0]).toMatch(/died$/);
-    expect(log[1]).toMatch(/served$/);
+    expectDiedThenServed();
   });
 });

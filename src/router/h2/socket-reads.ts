@@ -53,7 +53,7 @@ interface HandleSocketOptions extends net.SocketConstructorOpts {
 export function adoptSocket(accepted: net.Socket, sink: () => BytesReceiver | undefined): net.Socket {
   const internal = accepted as unknown as { _handle: unknown };
   const handle = internal._handle;
-  if (handle === null || typeof handle !== 'object' || typeof accepted.remotePort !== 'number') {
+  if (handle === null || typeof handle !== 'object') {
     accepted.on('data', (chunk: Buffer) => sink()?.onBytes(chunk));
     accepted.resume();
     return accepted;

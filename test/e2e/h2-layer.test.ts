@@ -347,35 +347,37 @@ describe('the router HTTP/2 client', () => {
     const conn = H2ClientConnection.connect('127.0.0.1', peerPort);
     try {
       const sent = body(3 * 1024 * 1024);
-      const result = await new Promise<{ head: string[]; data: Buffer; trailers: string[] }>(
-        (resolve, reject) => {
-          const data: Buffer[] = [];
-          let head: string[] = [];
-          const s = conn.request(
-            [':method', 'POST', ':scheme', 'http', ':path', '/echo', ':authority', 'x'],
-            undefined,
-            {
-              onHeaders: (_s, h, end) =>
-                end ? resolve({ head, data: Buffer.concat(data), trailers: h }) : (head = h),
-              onData: (_s, c) => void data.push(Buffer.from(c)),
-              onEnd: () => reject(new Error('ended without trailers')),
-              onReset: (_s, _c, why) => reject(new Error(why)),
-              onDrain: () => undefined,
-            },
-          );
-          let at = 0;
-          const pump = () => {
-            while (at < sent.length) {
-              const piece = sent.subarray(at, at + 100_000);
-              at += piece.length;
-              if (!s.write(piece)) return;
-            }
-            s.end();
-          };
-          (s.handler as { onDrain: (s: H2Stream) => void }).onDrain = pump;
-          pump();
-        },
-      );
+      const result = await new Promise<{
+        head: readonly string[];
+        data: Buffer;
+        trailers: readonly string[];
+      }>((resolve, reject) => {
+        const data: Buffer[] = [];
+        let head: readonly string[] = [];
+        const s = conn.request(
+          [':method', 'POST', ':scheme', 'http', ':path', '/echo', ':authority', 'x'],
+          undefined,
+          {
+            onHeaders: (_s, h, end) =>
+              end ? resolve({ head, data: Buffer.concat(data), trailers: h }) : (head = h),
+            onData: (_s, c) => void data.push(Buffer.from(c)),
+            onEnd: () => reject(new Error('ended without trailers')),
+            onReset: (_s, _c, why) => reject(new Error(why)),
+            onDrain: () => undefined,
+          },
+        );
+        let at = 0;
+        const pump = () => {
+          while (at < sent.length) {
+            const piece = sent.subarray(at, at + 100_000);
+            at += piece.length;
+            if (!s.write(piece)) return;
+          }
+          s.end();
+        };
+        (s.handler as { onDrain: (s: H2Stream) => void }).onDrain = pump;
+        pump();
+      });
       expect(headerValue(result.head, ':status')).toBe('200');
       expect(headerValue(result.head, 'x-big')).toHaveLength(30_000);
       expect(result.data.equals(sent)).toBe(true);

@@ -3,7 +3,7 @@ import { HpackEncoder } from '../../src/router/h2/hpack/encoder';
 import { huffmanDecode } from '../../src/router/h2/hpack/huffman';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-const pairs = (flat: string[]) =>
+const pairs = (flat: readonly string[]) =>
   Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]);
 
 describe('HPACK (RFC 7541)', () => {
@@ -116,6 +116,58 @@ describe('HPACK (RFC 7541)', () => {
       const h = ['x-key', `value-${i % 37}`, `x-name-${i % 11}`, 'v'.repeat(i % 200)];
       expect(d.decode(Buffer.from(e.encode(h, undefined, undefined, 0)))).toEqual(h);
     }
+  });
+
+  it('answers a repeated block with the list it decoded to, until the table changes', () => {
+    const d = new HpackDecoder();
+    // ":method GET", then "custom-key: custom-value" added to the table.
+    const adds = hex('82 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65');
+    const refers = hex('82be'); // ":method GET" and dynamic entry 62, the newest
+    expect(d.decode(adds)).toEqual([':method', 'GET', 'custom-key', 'custom-value']);
+    const first = d.decode(refers);
+    expect(first).toEqual([':method', 'GET', 'custom-key', 'custom-value']);
+    expect(d.decode(refers)).toBe(first); // the same bytes against the same table: the same list
+    expect(d.listSize).toBe(3 + 7 + 32 + 10 + 12 + 32);
+    // A block that adds an entry is never answered from memory: the second time it adds again.
+    expect(d.decode(adds)).toEqual([':method', 'GET', 'custom-key', 'custom-value']);
+    // The table changed: entry 62 is now the second "custom-key", and 63 the first.
+    const after = d.decode(refers);
+    expect(after).not.toBe(first);
+    expect(after).toEqual(first);
+    expect(d.decode(hex('82bf'))).toEqual([':method', 'GET', 'custom-key', 'custom-value']);
+    // A size update to 0 empties the table: the same bytes now fail as they must.
+    expect(d.decode(hex('20'))).toEqual([]);
+    expect(() => d.decode(refers)).toThrow(/index 62 beyond the table/);
+  });
+
+  it('re-sends the bytes of a list it encoded before only while the table is unchanged', () => {
+    // Lists are reused by identity (as the router passes a decoded list on); interleaved with lists that
+    // add entries, every block must still decode to its list on the peer.
+    const e = new HpackEncoder();
+    const d = new HpackDecoder();
+    const lists = [
+      [':status', '200', 'content-type', 'application/grpc', 'date', 'Tue, 01 Dec 2026 02:26:00 GMT'],
+      ['grpc-status', '0', 'grpc-message', ''],
+      [':method', 'POST', ':path', '/a.B/C', 'te', 'trailers', 'x-nerve-engine', 'echo'],
+    ];
+    const timeout = ['grpc-timeout', '30000m'];
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    let repeats = 0;
+    for (let i = 0; i < 2000; i++) {
+      const r = random();
+      let list: string[];
+      if (r < 0.1) list = [':status', '200', 'date', `day ${Math.floor(random() * 40)}`];
+      else list = lists[Math.floor(random() * lists.length)];
+      const extra = list === lists[2] ? timeout : undefined;
+      if (i === 1000) e.setMaxTableSize(128);
+      const block = Buffer.from(e.encode(list, extra, undefined, 0));
+      const before = Buffer.from(e.encode(list, extra, undefined, 0));
+      if (before.equals(block)) repeats++;
+      expect(d.decode(block)).toEqual(extra ? [...list, ...extra] : list);
+      expect(d.decode(before)).toEqual(extra ? [...list, ...extra] : list);
+    }
+    expect(repeats).toBeGreaterThan(1000);
   });
 
   it('skips names it is told to, and leaves room for a frame header', () => {

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import type * as net from 'node:net';
 import type { ConnectionStats } from './connection-stats';
 import { FrameReader } from './frame-reader';
@@ -86,7 +87,12 @@ export abstract class H2Connection extends H2Output {
   }
 
   /** A header block for a stream the peer opens (server) or for no stream we know (client). */
-  protected abstract onNewStream(id: number, headers: string[], endStream: boolean, listSize: number): void;
+  protected abstract onNewStream(
+    id: number,
+    headers: readonly string[],
+    endStream: boolean,
+    listSize: number,
+  ): void;
 
   /** Bytes read from the socket, valid only during the call (socket-reads.ts): what is kept is copied. */
   onBytes(chunk: Buffer): void {

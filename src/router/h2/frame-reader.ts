@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { ConnectionError, ErrorCode, FRAME_HEADER } from './frames';
 
 /** Receives each whole frame: its payload is a view of the bytes read, valid only until the sink returns. */

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 /** HTTP/2 frame types, flags, error codes and settings (RFC 9113 §6, §7) and the frames we write. */
 
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');

@@ -1,3 +1,5 @@
+import { Buffer } from 'node:buffer';
+import { nextTick } from 'node:process';
 import type * as net from 'node:net';
 import {
   DEFAULT_MAX_FRAME,
@@ -230,7 +232,7 @@ export abstract class H2Output {
     if (this.flushQueued) return;
     this.flushQueued = true;
     if (inRead()) flushWhenReadDone(this);
-    else process.nextTick(flushOut, this);
+    else nextTick(flushOut, this);
   }
 
   /** Writes what is queued now (also what a turn of the event loop gathered). */

@@ -1,3 +1,4 @@
+import { nextTick } from 'node:process';
 /**
  * The turn of a read: frames written while bytes read are handled leave when that read is done. Bytes
  * read on one connection are forwarded on another, so the outputs a read touched are flushed together
@@ -28,7 +29,7 @@ let laterCount = 0;
  */
 export function afterRead<T>(fn: (arg: T) => void, arg: T): void {
   if (readDepth === 0) {
-    process.nextTick(fn, arg);
+    nextTick(fn, arg);
     return;
   }
   laterFns[laterCount] = fn as (arg: never) => void;

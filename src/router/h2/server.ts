@@ -27,6 +27,8 @@ export class H2ServerConnection extends H2Connection {
   private prefaceLeft = PREFACE.length;
   private resets = 0;
   private resetWindowStart = 0;
+  /** The last request header list found well formed: calls repeat the same list (the decoder reuses it). */
+  private wellFormedList: readonly string[] | undefined;
 
   constructor(
     socket: net.Socket,
@@ -52,7 +54,7 @@ export class H2ServerConnection extends H2Connection {
     super.onBytes(chunk);
   }
 
-  protected onNewStream(id: number, headers: string[], endStream: boolean, listSize: number): void {
+  protected onNewStream(id: number, headers: readonly string[], endStream: boolean, listSize: number): void {
     if (id % 2 === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `client opened even stream ${id}`);
     if (id <= this.lastPeerStreamId) return; // a stream already closed (we reset it): its trailers
     this.lastPeerStreamId = id;
@@ -71,12 +73,13 @@ export class H2ServerConnection extends H2Connection {
       stream.respond(RESPONSE_431, true); // request headers too large (RFC 6585)
       return;
     }
-    if (!wellFormed(headers)) {
+    if (headers !== this.wellFormedList && !wellFormed(headers)) {
       // Malformed (RFC 9113 §8.1.1): refused here, so an instance never resets it and looks at fault.
       if (this.stats) this.stats.malformed++;
       this.resetStream(stream, ErrorCode.PROTOCOL_ERROR);
       return;
     }
+    this.wellFormedList = headers;
     this.onStream(stream);
   }
 

@@ -9,7 +9,7 @@ export interface StreamHandler {
    * A header block from the peer: response headers or trailers on a stream we opened, trailers on one the
    * peer opened (its request headers come with the stream). `endStream`: the peer's side ends with it.
    */
-  onHeaders(stream: H2Stream, headers: string[], endStream: boolean): void;
+  onHeaders(stream: H2Stream, headers: readonly string[], endStream: boolean): void;
   /** Body bytes, copied out of the read buffer: the handler's to keep (a replay buffer, a held response). */
   onData(stream: H2Stream, chunk: Buffer): void;
   /** The peer ended its side with a DATA frame. */
@@ -55,7 +55,7 @@ export class H2Stream {
     readonly conn: H2Connection,
     readonly id: number,
     /** Request headers of a stream the peer opened; [] for one we opened. */
-    readonly headers: string[],
+    readonly headers: readonly string[],
     sendWindow: number,
     recvWindow: number,
   ) {

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import type { DegradedResponse } from '../../../gen/nerve/discovery/v1/policy';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import type { H2Stream } from '../h2/stream';

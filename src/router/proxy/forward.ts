@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { RoutableEndpoint } from '../balancer/picker';
 import { ErrorCode } from '../h2/frames';
 import { afterRead } from '../h2/read-turn';
@@ -6,7 +7,7 @@ import { backoffMs } from '../resilience/retry-policy';
 import type { ForwardOptions } from './call-options';
 import { messageOf, outcomeOf, pushbackOf, statusOf } from './call-outcome';
 import { Status, respondError, statusTrailers } from './grpc-status';
-import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
+import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
 import { type HeaderList, headerValue, withoutHeader } from './headers';
 import { ReplayBuffer } from './replay-buffer';
 import { HOLD_MS, HeldResponse } from './held-response';
@@ -29,7 +30,7 @@ export function forward(down: H2Stream, endpoint: RoutableEndpoint, options: For
 class ForwardedCall implements StreamHandler {
   /** Request headers for the instance, without grpc-timeout when we send our own. */
   private out: HeaderList;
-  private timeout: string[] | undefined;
+  private timeout: readonly string[] | undefined;
   private readonly callerTimeout: boolean;
   private deadlineAt = Infinity;
   private readonly request = new ReplayBuffer();
@@ -135,8 +136,8 @@ class ForwardedCall implements StreamHandler {
   }
 
   private setTimeout(ms: number): void {
-    if (this.timeout === undefined) this.out = withoutHeader(this.out, 'grpc-timeout');
-    this.timeout = ['grpc-timeout', formatGrpcTimeout(ms)];
+    if (this.timeout === undefined && this.callerTimeout) this.out = withoutHeader(this.out, 'grpc-timeout');
+    this.timeout = grpcTimeoutHeader(ms);
   }
 
   /** The per-attempt timeout passed without response headers: cancel this attempt, try another instance. */
@@ -169,7 +170,7 @@ class ForwardedCall implements StreamHandler {
     }
   }
 
-  onHeaders(stream: H2Stream, headers: string[], endStream: boolean): void {
+  onHeaders(stream: H2Stream, headers: readonly string[], endStream: boolean): void {
     if (stream === this.down) {
       this.onEnd(stream); // request trailers: gRPC has none to pass on; they end the request
     } else if (stream === this.up) {
@@ -221,7 +222,7 @@ class ForwardedCall implements StreamHandler {
     if (up !== undefined && !up.write(chunk) && !up.closed) this.down.pause(); // resumed in onDrain
   }
 
-  private onResponse(headers: string[], endStream: boolean): void {
+  private onResponse(headers: readonly string[], endStream: boolean): void {
     if (this.down.closed) return;
     if (endStream) {
       const code = statusOf(headers);
@@ -266,7 +267,7 @@ class ForwardedCall implements StreamHandler {
     this.holdTimer = undefined;
   }
 
-  private onTrailers(trailers: string[], endStream: boolean): void {
+  private onTrailers(trailers: readonly string[], endStream: boolean): void {
     if (!endStream) return; // a second non-final header block: not gRPC; its trailers follow
     if (this.held !== undefined) this.commit();
     const code = statusOf(trailers);

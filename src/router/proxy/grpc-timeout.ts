@@ -12,3 +12,20 @@ export function formatGrpcTimeout(ms: number): string {
   const whole = Math.max(1, Math.ceil(ms));
   return whole < 1e8 ? `${whole}m` : `${Math.ceil(whole / 1000)}S`;
 }
+
+let lastMs = -1;
+let lastPair: readonly string[] = ['grpc-timeout', '1m'];
+
+/**
+ * The grpc-timeout header pair to send for `ms` left. Calls without a deadline of their own all get their
+ * engine's default, the same value call after call: the same array then (no number formatting), which
+ * the HPACK encoder recognises and sends as the bytes it sent last time.
+ */
+export function grpcTimeoutHeader(ms: number): readonly string[] {
+  const whole = Math.max(1, Math.ceil(ms));
+  if (whole !== lastMs) {
+    lastMs = whole;
+    lastPair = ['grpc-timeout', formatGrpcTimeout(whole)];
+  }
+  return lastPair;
+}

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { RoutableEndpoint } from '../balancer/picker';
 import { ErrorCode } from '../h2/frames';
 import type { H2Stream, StreamHandler } from '../h2/stream';
@@ -5,7 +6,7 @@ import type { Hedging } from '../resilience/retry-policy';
 import { messageOf, outcomeOf, statusOf } from './call-outcome';
 import type { ForwardOptions } from './call-options';
 import { respondError, Status, statusTrailers } from './grpc-status';
-import { formatGrpcTimeout, parseGrpcTimeout } from './grpc-timeout';
+import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
 import { type HeaderList, headerValue, withoutHeader } from './headers';
 import { HOLD_MS, HeldResponse } from './held-response';
 import { ReplayBuffer } from './replay-buffer';
@@ -111,9 +112,7 @@ class HedgedCall implements StreamHandler {
     this.tried.add(endpoint.id);
     endpoint.stats.started();
     const now = performance.now();
-    const timeout = Number.isFinite(this.deadlineAt)
-      ? ['grpc-timeout', formatGrpcTimeout(this.deadlineAt - now)]
-      : undefined;
+    const timeout = Number.isFinite(this.deadlineAt) ? grpcTimeoutHeader(this.deadlineAt - now) : undefined;
     let up: H2Stream;
     try {
       up = this.options.pool.connection(endpoint.address).request(this.out, timeout, this);
@@ -157,7 +156,7 @@ class HedgedCall implements StreamHandler {
     if (copy) this.onUpstreamGone(copy, 'the instance ended the response without a status');
   }
 
-  onHeaders(stream: H2Stream, headers: string[], endStream: boolean): void {
+  onHeaders(stream: H2Stream, headers: readonly string[], endStream: boolean): void {
     if (stream === this.down) return this.onEnd(stream); // request trailers end the request
     const copy = this.copyOf(stream);
     if (copy === undefined) return;
@@ -190,7 +189,7 @@ class HedgedCall implements StreamHandler {
     for (const c of this.copies) if (!c.over && !c.up.write(chunk) && !c.up.closed) this.down.pause();
   }
 
-  private onResponse(copy: Copy, headers: string[], endStream: boolean): void {
+  private onResponse(copy: Copy, headers: readonly string[], endStream: boolean): void {
     if (copy.over || this.winner || this.over || this.down.closed) return;
     if (endStream) {
       const code = statusOf(headers);
@@ -246,7 +245,7 @@ class HedgedCall implements StreamHandler {
     if (full) copy.up.pause(); // resumed in onDrain
   }
 
-  private onTrailers(copy: Copy, trailers: string[], endStream: boolean): void {
+  private onTrailers(copy: Copy, trailers: readonly string[], endStream: boolean): void {
     if (!endStream || copy.over) return;
     const code = statusOf(trailers);
     this.finishCopy(copy, code);

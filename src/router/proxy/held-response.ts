@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 /**
  * The start of a response is held (HeldResponse) until its trailers, its second message or this long:
  * an instance dying between its headers and its trailers — gRPC servers send HEADERS, DATA and trailers
@@ -24,7 +25,7 @@ export class HeldResponse {
   /** Where the first message ends in the body, once its prefix is in. */
   private firstEnd = -1;
 
-  constructor(readonly headers: string[]) {}
+  constructor(readonly headers: readonly string[]) {}
 
   /** Holds `chunk`; false when the response must now be sent on (streaming, or too much held). */
   add(chunk: Buffer): boolean {

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import type { ConnectionStats } from '../h2/connection-stats';
 import { H2Server } from '../h2/server';
 import type { H2Stream } from '../h2/stream';
@@ -59,6 +60,15 @@ export class Ingress {
   private readonly h2: H2Server;
   /** Forwarding options per engine entry (a new config makes new entries: stale ones are collected). */
   private readonly options = new WeakMap<EngineEntry, ForwardOptions>();
+  /**
+   * The last request header list routed, and its engine under that routing generation: a client's calls
+   * repeat one list object (the HPACK decoder reuses it for identical blocks), checked and resolved once.
+   */
+  private last: { headers: HeaderList | undefined; generation: number; engine: string } = {
+    headers: undefined,
+    generation: -1,
+    engine: '',
+  };
   /** Per-call debug lines: the level is fixed at start (LOG_LEVEL), and asking winston costs ~2 µs a call. */
   private readonly debug: boolean;
 
@@ -108,21 +118,13 @@ export class Ingress {
 
   private onStream(stream: H2Stream): void {
     const headers = stream.headers;
-    const contentType = headerValue(headers, 'content-type');
-    if (
-      headerValue(headers, ':method') !== 'POST' ||
-      contentType === undefined ||
-      !contentType.startsWith('application/grpc')
-    ) {
-      stream.respond(NOT_GRPC, false);
-      stream.write(NOT_GRPC_BODY);
-      stream.end();
-      return;
-    }
-    const engine = resolveEngine(this.state, headers);
-    if (engine === undefined) {
-      respondError(stream, Status.NOT_FOUND, unresolvedReason(this.state, headers));
-      return;
+    let engine: string | undefined;
+    if (headers === this.last.headers && this.state.generation === this.last.generation) {
+      engine = this.last.engine;
+    } else {
+      engine = this.engineFor(stream);
+      if (engine === undefined) return;
+      this.last = { headers, generation: this.state.generation, engine };
     }
     const admission = this.state.admission(engine);
     if (!admission) {
@@ -140,6 +142,25 @@ export class Ingress {
       (message) => respondError(stream, Status.RESOURCE_EXHAUSTED, message),
     );
     if (admission.waiting > 0 && !stream.closed) stream.onGoneEarly = withdraw;
+  }
+
+  /** The engine a gRPC request goes to; undefined when it was answered here (not gRPC, no such engine). */
+  private engineFor(stream: H2Stream): string | undefined {
+    const headers = stream.headers;
+    const contentType = headerValue(headers, 'content-type');
+    if (
+      headerValue(headers, ':method') !== 'POST' ||
+      contentType === undefined ||
+      !contentType.startsWith('application/grpc')
+    ) {
+      stream.respond(NOT_GRPC, false);
+      stream.write(NOT_GRPC_BODY);
+      stream.end();
+      return undefined;
+    }
+    const engine = resolveEngine(this.state, headers);
+    if (engine === undefined) respondError(stream, Status.NOT_FOUND, unresolvedReason(this.state, headers));
+    return engine;
   }
 
   /** Picks an instance (from the config current now: a queued call may have waited) and forwards. */

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 /** Time as the resilience parts see it, so unit tests can drive them with a fake clock. */
 export interface Clock {
   /** Monotonic milliseconds. */

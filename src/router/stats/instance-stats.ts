@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
 import { bucketOf, LATENCY_BUCKETS, LATENCY_LAYOUT } from '../../model/latency-buckets';

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import {
   ADS_SERVICE,

@@ -1,5 +1,6 @@
 import { DynamicTable, entrySize } from './dynamic-table';
 import { huffmanDecode } from './huffman';
+import { MAX_RECENT_BYTES, RecentBlocks } from './recent-blocks';
 import { STATIC_TABLE } from './static-table';
 
 /** A header block that breaks RFC 7541: a connection error (COMPRESSION_ERROR), the table is out of sync. */
@@ -14,6 +15,7 @@ export class HpackDecoder {
   private readonly table: DynamicTable;
   private pos = 0;
   private readonly scratch: string[] = [];
+  private readonly recent = new RecentBlocks();
   private count = 0;
   /** Bytes of name and value in the last block, plus 32 per field (RFC 9113 §6.5.2's measure). */
   listSize = 0;
@@ -23,7 +25,27 @@ export class HpackDecoder {
     this.table = new DynamicTable(maxTableSize);
   }
 
-  decode(block: Buffer): string[] {
+  /**
+   * The block's fields as a flat list. The list may be one returned before for the same bytes (see
+   * RecentBlocks): it is shared, and must not be changed.
+   */
+  decode(block: Buffer): readonly string[] {
+    const fits = block.length <= MAX_RECENT_BYTES;
+    const version = this.table.version;
+    if (fits) {
+      const seen = this.recent.find(block, version);
+      if (seen !== undefined) {
+        this.listSize = this.recent.listSize;
+        return seen;
+      }
+    }
+    const headers = this.decodeFields(block);
+    // A block that changed the table decodes differently next time (its indexes have moved).
+    if (fits && this.table.version === version) this.recent.remember(block, headers, this.listSize, version);
+    return headers;
+  }
+
+  private decodeFields(block: Buffer): string[] {
     // Fields gather in a scratch list that keeps its size from block to block; the caller gets an exact-size
     // copy (growing a fresh array by push reallocates it about twice for a request's 20-odd entries).
     const out = this.scratch;

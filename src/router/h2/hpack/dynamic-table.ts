@@ -16,6 +16,8 @@ export class DynamicTable {
   size = 0;
   /** Entries ever added: the newest entry's absolute number is inserted - 1. */
   inserted = 0;
+  /** Counts every change (entries added, size changed): equal counts mean the same table. */
+  version = 0;
 
   constructor(public maxSize = 4096) {}
 
@@ -41,6 +43,7 @@ export class DynamicTable {
   add(name: string, value: string): void {
     const size = entrySize(name, value);
     this.inserted++;
+    this.version++;
     if (size > this.maxSize) {
       this.evictTo(0);
       this.first = this.names.length = this.values.length = 0;
@@ -54,6 +57,7 @@ export class DynamicTable {
 
   resize(maxSize: number): void {
     this.maxSize = maxSize;
+    this.version++;
     this.evictTo(maxSize);
   }
 

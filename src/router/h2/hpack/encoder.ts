@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { DynamicTable } from './dynamic-table';
 import { STATIC_TABLE } from './static-table';
 
@@ -18,7 +19,30 @@ interface BlockMemo {
   readonly values: string[];
   /** Per field: its static index (> 0), -(absolute + 1) for a dynamic entry, 0 when sent as a literal. */
   readonly exact: number[];
+  /**
+   * The very lists last encoded (header lists are never changed once made: a decoded list is reused for
+   * an identical block), if encoding them left the table as it was; then the same lists against the
+   * same table encode to the same bytes, which `bytes` keeps.
+   */
+  headers: readonly string[] | undefined;
+  extra: readonly string[] | undefined;
+  skip: ((name: string) => boolean) | undefined;
+  version: number;
+  bytes: Buffer;
+  length: number;
 }
+
+const newMemo = (): BlockMemo => ({
+  names: [],
+  values: [],
+  exact: [],
+  headers: undefined,
+  extra: undefined,
+  skip: undefined,
+  version: -1,
+  bytes: Buffer.alloc(0),
+  length: 0,
+});
 
 const STATIC_INDEX = new Map<string, NameEntry>();
 STATIC_TABLE.forEach(([name, value], i) => {
@@ -35,6 +59,8 @@ const NOT_INDEXED = new Set(['grpc-timeout', 'grpc-message', 'content-length', '
 const SENSITIVE = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']);
 /** Values this long are sent as literals: they would push a whole table of useful entries out. */
 const MAX_INDEXED_VALUE = 512;
+/** Longest encoded block kept for reuse; larger ones are rare and re-encoded. */
+const MAX_KEPT_BLOCK = 1024;
 /** Block shapes remembered (by first name); past this, the memory restarts. */
 const MAX_MEMOS = 16;
 
@@ -48,7 +74,7 @@ export class HpackEncoder {
   /** Name to the absolute number of the newest entry with that name, and of each value's newest entry. */
   private readonly index = new Map<string, NameEntry>();
   private readonly memos = new Map<string, BlockMemo>();
-  private memo: BlockMemo = { names: [], values: [], exact: [] };
+  private memo: BlockMemo = newMemo();
   /** Position in the block being encoded (fields written so far). */
   private slot = 0;
   private indexed = 0;
@@ -100,14 +126,46 @@ export class HpackEncoder {
     let memo = this.memos.get(first);
     if (memo === undefined) {
       if (this.memos.size >= MAX_MEMOS) this.memos.clear();
-      memo = { names: [], values: [], exact: [] };
+      memo = newMemo();
       this.memos.set(first, memo);
+    }
+    const version = this.table.version;
+    if (memo.headers === headers && memo.extra === extra && memo.skip === skip && memo.version === version) {
+      this.ensure(memo.length);
+      memo.bytes.copy(this.buf, this.pos, 0, memo.length);
+      this.pos += memo.length;
+      return this.pos;
     }
     this.memo = memo;
     this.slot = 0;
+    const start = this.pos;
     this.fields(headers, skip);
     if (extra) this.fields(extra, skip);
+    this.keep(memo, headers, extra, skip, version, start);
     return this.pos;
+  }
+
+  /** Remembers the block just written for the same lists, unless it changed the table. */
+  private keep(
+    memo: BlockMemo,
+    headers: readonly string[],
+    extra: readonly string[] | undefined,
+    skip: ((name: string) => boolean) | undefined,
+    version: number,
+    start: number,
+  ): void {
+    const length = this.pos - start;
+    if (this.table.version !== version || length > MAX_KEPT_BLOCK) {
+      memo.headers = undefined;
+      return;
+    }
+    if (memo.bytes.length < length) memo.bytes = Buffer.allocUnsafe(Math.max(64, length));
+    this.buf.copy(memo.bytes, 0, start, this.pos);
+    memo.headers = headers;
+    memo.extra = extra;
+    memo.skip = skip;
+    memo.version = version;
+    memo.length = length;
   }
 
   private fields(headers: readonly string[], skip: ((name: string) => boolean) | undefined): void {

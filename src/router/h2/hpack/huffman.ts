@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { HUFFMAN_BITS, HUFFMAN_CODES } from './huffman-code';
 
 const EOS = 256;

@@ -148,9 +148,9 @@ async function routed(): Promise<number> {
   // The caller's side decodes what the router answers: only calls ending in grpc-status 0 count.
   let answered = 0;
   const decoder = new HpackDecoder();
-  const caller = new FrameReader((type, flags, _id, payload) => {
+  const caller = new FrameReader((type, flags, _id, buf, start, end) => {
     if (type !== FrameType.HEADERS) return;
-    const headers = decoder.decode(payload);
+    const headers = decoder.decode(buf, start, end);
     if (flags & Flag.END_STREAM && headers[headers.indexOf('grpc-status') + 1] === '0') answered++;
   }, 1 << 20);
   const upstream: Client.H2ClientConnection = new H2ClientConnection(
@@ -236,10 +236,10 @@ async function framesOnly(): Promise<number> {
   const client = new HpackEncoder();
   const engine = new HpackEncoder();
   const sink: Buffer[] = [];
-  const relay = new FrameReader((type, flags, sid, payload) => {
-    const out = Buffer.allocUnsafe(9 + payload.length);
-    writeFrameHeader(out, 0, payload.length, type, flags, sid);
-    payload.copy(out, 9);
+  const relay = new FrameReader((type, flags, sid, buf, start, end) => {
+    const out = Buffer.allocUnsafe(9 + end - start);
+    writeFrameHeader(out, 0, end - start, type, flags, sid);
+    buf.copy(out, 9, start, end);
     sink.push(out);
   }, 16384);
   const request = [':method', 'POST', ':path', '/nerve.engine.v1.Engine/Invoke', 'x-nerve-engine', 'echo'];

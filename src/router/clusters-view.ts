@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { HealthStatus } from '../../gen/nerve/discovery/v1/resources';
 import { CircuitState } from './resilience/circuit-breaker';
 import type { RoutingState } from './routing-state';

@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import * as http2 from 'node:http2';
 import { type Keepalive, keepAlive } from './keepalive';

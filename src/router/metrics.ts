@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerConnectionMetrics } from './connection-metrics';
 import type { ConnectionStats } from './h2/connection-stats';

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { EngineCircuits, EngineCluster, RouteTable } from '../../gen/nerve/discovery/v1/resources';
 import { selectEndpoints } from './balancer/endpoints';
 import type { Picker, RoutableEndpoint } from './balancer/picker';

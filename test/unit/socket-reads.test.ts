@@ -7,7 +7,9 @@ describe('socket reads into the shared buffer', () => {
     const got: string[] = [];
     let adopted: net.Socket | undefined;
     const server = net.createServer({ pauseOnConnect: true }, (accepted) => {
-      adopted = adoptSocket(accepted, () => ({ onBytes: (chunk) => got.push(chunk.toString()) }));
+      adopted = adoptSocket(accepted, () => ({
+        onBytes: (chunk, length) => got.push(chunk.toString('utf8', 0, length)),
+      }));
       expect(adopted).not.toBe(accepted);
       expect(accepted.destroyed).toBe(true);
     });
@@ -28,7 +30,9 @@ describe('socket reads into the shared buffer', () => {
   it('keeps reading a socket without a handle the usual way ("data" events)', () => {
     const socket = new net.Socket(); // not connected: no handle to move
     const got: string[] = [];
-    const same = adoptSocket(socket, () => ({ onBytes: (chunk) => got.push(chunk.toString()) }));
+    const same = adoptSocket(socket, () => ({
+      onBytes: (chunk, length) => got.push(chunk.toString('utf8', 0, length)),
+    }));
     expect(same).toBe(socket);
     socket.emit('data', Buffer.from('still read'));
     expect(got).toEqual(['still read']);
@@ -40,7 +44,7 @@ describe('socket reads into the shared buffer', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const got: string[] = [];
     const socket = connectSocket('127.0.0.1', (server.address() as net.AddressInfo).port, () => ({
-      onBytes: (chunk) => got.push(chunk.toString()),
+      onBytes: (chunk, length) => got.push(chunk.toString('utf8', 0, length)),
     }));
     await new Promise((r) => socket.once('end', r));
     expect(got.join('')).toBe('from server');

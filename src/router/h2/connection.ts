@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import type * as net from 'node:net';
 import type { ConnectionStats } from './connection-stats';
+import { copyBytes } from './bytes';
 import { FrameReader } from './frame-reader';
 import {
   ConnectionError,
@@ -64,7 +65,7 @@ export abstract class H2Connection extends H2Output {
   constructor(socket: net.Socket) {
     super(socket);
     this.reader = new FrameReader(
-      (type, flags, id, payload) => this.onFrame(type, flags, id, payload),
+      (type, flags, id, buf, start, end) => this.onFrame(type, flags, id, buf, start, end),
       LOCAL.maxFrameSize,
     );
     socket.setNoDelay(true);
@@ -95,10 +96,10 @@ export abstract class H2Connection extends H2Output {
   ): void;
 
   /** Bytes read from the socket, valid only during the call (socket-reads.ts): what is kept is copied. */
-  onBytes(chunk: Buffer): void {
+  onBytes(chunk: Buffer, length = chunk.length): void {
     readStarted();
     try {
-      this.reader.push(chunk);
+      this.reader.push(chunk, length);
     } catch (err) {
       if (err instanceof ConnectionError) this.fail(err.code, err.message);
       else if (err instanceof HpackError) this.fail(ErrorCode.COMPRESSION_ERROR, err.message);
@@ -114,14 +115,14 @@ export abstract class H2Connection extends H2Output {
 
   // ---- receiving ----
 
-  private onFrame(type: number, flags: number, id: number, payload: Buffer): void {
+  /** A frame whose payload is buf[start, end): DATA and HEADERS read it in place, the rest get a view. */
+  private onFrame(type: number, flags: number, id: number, buf: Buffer, start: number, end: number): void {
     if (this.continuation !== undefined && type !== FrameType.CONTINUATION)
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'expected CONTINUATION');
+    if (type === FrameType.DATA) return this.onData(flags, id, buf, start, end);
+    if (type === FrameType.HEADERS) return this.onHeadersFrame(flags, id, buf, start, end);
+    const payload = buf.subarray(start, end);
     switch (type) {
-      case FrameType.DATA:
-        return this.onData(flags, id, payload);
-      case FrameType.HEADERS:
-        return this.onHeadersFrame(flags, id, payload);
       case FrameType.RST_STREAM:
         return this.onRstStream(id, payload);
       case FrameType.SETTINGS:
@@ -141,20 +142,17 @@ export abstract class H2Connection extends H2Output {
     }
   }
 
-  private onData(flags: number, id: number, payload: Buffer): void {
+  private onData(flags: number, id: number, buf: Buffer, start: number, end: number): void {
     if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'DATA on stream 0');
-    const flowed = payload.length;
+    const flowed = end - start;
     this.recvWindow -= flowed;
     if (this.recvWindow < 0)
       throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
-    let start = 0;
-    let end = payload.length;
     if (flags & Flag.PADDED) {
-      if (payload.length === 0)
-        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PADDED DATA without a length');
-      const pad = payload[0];
-      if (pad >= payload.length) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'padding exceeds DATA');
-      start = 1;
+      if (flowed === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PADDED DATA without a length');
+      const pad = buf[start];
+      if (pad >= flowed) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'padding exceeds DATA');
+      start += 1;
       end -= pad;
     }
     const stream = this.streams.get(id);
@@ -175,7 +173,7 @@ export abstract class H2Connection extends H2Output {
     if (end > start) {
       // Handlers keep DATA (replay buffers, held responses, queues): a copy of our own, out of the read buffer.
       const data = Buffer.allocUnsafe(end - start);
-      payload.copy(data, 0, start, end);
+      copyBytes(buf, start, end, data, 0);
       if (handler === undefined) (stream.early ??= []).push(data);
       else handler.onData(stream, data);
     }
@@ -188,21 +186,18 @@ export abstract class H2Connection extends H2Output {
     }
   }
 
-  private onHeadersFrame(flags: number, id: number, payload: Buffer): void {
+  private onHeadersFrame(flags: number, id: number, buf: Buffer, start: number, end: number): void {
     if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS on stream 0');
-    let start = 0;
-    let end = payload.length;
     if (flags & Flag.PADDED) {
-      if (payload.length === 0)
+      if (end === start)
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PADDED HEADERS without a length');
-      start = 1;
-      end -= payload[0];
+      end -= buf[start];
+      start += 1;
     }
     if (flags & Flag.PRIORITY) start += 5;
     if (start > end) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS padding exceeds the frame');
-    const block = start === 0 && end === payload.length ? payload : payload.subarray(start, end);
-    if (flags & Flag.END_HEADERS) this.onHeaderBlock(id, flags, block);
-    else this.continuation = { id, flags, parts: [Buffer.from(block)], size: block.length };
+    if (flags & Flag.END_HEADERS) this.onHeaderBlock(id, flags, buf, start, end);
+    else this.continuation = { id, flags, parts: [Buffer.from(buf.subarray(start, end))], size: end - start };
   }
 
   private onContinuation(flags: number, id: number, payload: Buffer): void {
@@ -218,12 +213,13 @@ export abstract class H2Connection extends H2Output {
       );
     if (flags & Flag.END_HEADERS) {
       this.continuation = undefined;
-      this.onHeaderBlock(id, c.flags, Buffer.concat(c.parts, c.size));
+      this.onHeaderBlock(id, c.flags, Buffer.concat(c.parts, c.size), 0, c.size);
     }
   }
 
-  private onHeaderBlock(id: number, flags: number, block: Buffer): void {
-    const headers = this.decoder.decode(block); // always: the table must stay in step with the peer's
+  /** The header block buf[start, end). */
+  private onHeaderBlock(id: number, flags: number, buf: Buffer, start: number, end: number): void {
+    const headers = this.decoder.decode(buf, start, end); // always: the table must stay in step with the peer's
     const endStream = (flags & Flag.END_STREAM) !== 0;
     const stream = this.streams.get(id);
     if (stream === undefined) {

@@ -10,6 +10,7 @@ import {
   frame,
   writeFrameHeader,
 } from './frames';
+import { copyBytes } from './bytes';
 import { HpackEncoder } from './hpack/encoder';
 import type { H2Stream } from './stream';
 import { flushWhenReadDone, inRead } from './read-turn';
@@ -87,7 +88,7 @@ export abstract class H2Output {
     const end = endStream ? Flag.END_STREAM : 0;
     if (length <= this.peerMaxFrame) {
       writeFrameHeader(encoded, 0, length, FrameType.HEADERS, Flag.END_HEADERS | end, stream.id);
-      if (size < COPY_BELOW) encoded.copy(this.wbuf, this.reserve(size), 0, size);
+      if (size < COPY_BELOW) copyBytes(encoded, 0, size, this.wbuf, this.reserve(size));
       else this.send(Buffer.from(encoded.subarray(0, size)));
     } else {
       const block = encoded.subarray(FRAME_HEADER, size);
@@ -200,7 +201,7 @@ export abstract class H2Output {
    */
   protected send(buf: Buffer): void {
     if (buf.length < COPY_BELOW) {
-      buf.copy(this.wbuf, this.reserve(buf.length));
+      copyBytes(buf, 0, buf.length, this.wbuf, this.reserve(buf.length));
       return;
     }
     this.spill();

@@ -39,19 +39,20 @@ export class H2ServerConnection extends H2Connection {
       this.send(buf);
   }
 
-  override onBytes(chunk: Buffer): void {
+  override onBytes(chunk: Buffer, length = chunk.length): void {
     if (this.prefaceLeft > 0) {
       const at = PREFACE.length - this.prefaceLeft;
-      const n = Math.min(this.prefaceLeft, chunk.length);
+      const n = Math.min(this.prefaceLeft, length);
       if (chunk.compare(PREFACE, at, at + n, 0, n) !== 0) {
         this.fail(ErrorCode.PROTOCOL_ERROR, 'this port speaks HTTP/2 (gRPC) only: no client preface');
         return;
       }
       this.prefaceLeft -= n;
-      if (n === chunk.length) return;
-      chunk = chunk.subarray(n);
+      if (n === length) return;
+      chunk = chunk.subarray(n, length);
+      length -= n;
     }
-    super.onBytes(chunk);
+    super.onBytes(chunk, length);
   }
 
   protected onNewStream(id: number, headers: readonly string[], endStream: boolean, listSize: number): void {

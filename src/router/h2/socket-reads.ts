@@ -13,7 +13,8 @@ import * as net from 'node:net';
  * (H2Connection and FrameReader do).
  */
 export interface BytesReceiver {
-  onBytes(chunk: Buffer): void;
+  /** The bytes read are chunk[0, length) (chunk is the shared buffer: no view is made per read). */
+  onBytes(chunk: Buffer, length: number): void;
 }
 
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
@@ -22,8 +23,8 @@ function onread(sink: () => BytesReceiver | undefined): net.OnReadOpts {
   return {
     buffer: READ_BUFFER,
     // true: keep reading (false would pause the socket; HTTP/2 flow control bounds what a peer sends).
-    callback: (n: number, buf: Uint8Array) => {
-      sink()?.onBytes(Buffer.from(buf.buffer, buf.byteOffset, n));
+    callback: (n: number) => {
+      sink()?.onBytes(READ_BUFFER, n);
       return true;
     },
   };
@@ -55,7 +56,7 @@ export function adoptSocket(accepted: net.Socket, sink: () => BytesReceiver | un
   const internal = accepted as unknown as { _handle: unknown };
   const handle = internal._handle;
   if (handle === null || typeof handle !== 'object') {
-    accepted.on('data', (chunk: Buffer) => sink()?.onBytes(chunk));
+    accepted.on('data', (chunk: Buffer) => sink()?.onBytes(chunk, chunk.length));
     accepted.resume();
     return accepted;
   }

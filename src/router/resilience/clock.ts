@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 /** Time as the resilience parts see it, so unit tests can drive them with a fake clock. */
 export interface Clock {
   /** Monotonic milliseconds. */
@@ -7,7 +6,10 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-/** performance.now and timers that never keep the process alive. */
+/**
+ * performance.now and timers that never keep the process alive. The global `performance` (not the
+ * perf_hooks import the request path uses) so that unit tests' fake timers drive it.
+ */
 export const REAL_CLOCK: Clock = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),

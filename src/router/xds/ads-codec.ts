@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import {
   ADS_SERVICE,

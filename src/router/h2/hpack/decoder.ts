@@ -14,6 +14,8 @@ export class HpackError extends Error {}
 export class HpackDecoder {
   private readonly table: DynamicTable;
   private pos = 0;
+  /** Where the block being decoded ends in its buffer. */
+  private end = 0;
   private readonly scratch: string[] = [];
   private readonly recent = new RecentBlocks();
   private count = 0;
@@ -29,30 +31,32 @@ export class HpackDecoder {
    * The block's fields as a flat list. The list may be one returned before for the same bytes (see
    * RecentBlocks): it is shared, and must not be changed.
    */
-  decode(block: Buffer): readonly string[] {
-    const fits = block.length <= MAX_RECENT_BYTES;
+  decode(block: Buffer, start = 0, end = block.length): readonly string[] {
+    const fits = end - start <= MAX_RECENT_BYTES;
     const version = this.table.version;
     if (fits) {
-      const seen = this.recent.find(block, version);
+      const seen = this.recent.find(block, start, end, version);
       if (seen !== undefined) {
         this.listSize = this.recent.listSize;
         return seen;
       }
     }
-    const headers = this.decodeFields(block);
+    const headers = this.decodeFields(block, start, end);
     // A block that changed the table decodes differently next time (its indexes have moved).
-    if (fits && this.table.version === version) this.recent.remember(block, headers, this.listSize, version);
+    if (fits && this.table.version === version)
+      this.recent.remember(block, start, end, headers, this.listSize, version);
     return headers;
   }
 
-  private decodeFields(block: Buffer): string[] {
+  /** block[start, end), field by field. */
+  private decodeFields(block: Buffer, start: number, end: number): string[] {
     // Fields gather in a scratch list that keeps its size from block to block; the caller gets an exact-size
     // copy (growing a fresh array by push reallocates it about twice for a request's 20-odd entries).
     const out = this.scratch;
     this.count = 0;
-    this.pos = 0;
+    this.pos = start;
+    this.end = end;
     this.listSize = 0;
-    const end = block.length;
     let fieldsSeen = false;
     while (this.pos < end) {
       const b = block[this.pos];
@@ -116,7 +120,7 @@ export class HpackDecoder {
     if (value < max) return value;
     let shift = 0;
     for (;;) {
-      if (this.pos >= block.length) throw new HpackError('HPACK: truncated integer');
+      if (this.pos >= this.end) throw new HpackError('HPACK: truncated integer');
       const b = block[this.pos++];
       value += (b & 0x7f) * 2 ** shift;
       shift += 7;
@@ -128,12 +132,12 @@ export class HpackDecoder {
   }
 
   private string(block: Buffer): string {
-    if (this.pos >= block.length) throw new HpackError('HPACK: truncated string');
+    if (this.pos >= this.end) throw new HpackError('HPACK: truncated string');
     const huffman = (block[this.pos] & 0x80) !== 0;
     const length = this.integer(block, 7);
     const start = this.pos;
     const end = start + length;
-    if (end > block.length) throw new HpackError('HPACK: string runs past the block');
+    if (end > this.end) throw new HpackError('HPACK: string runs past the block');
     this.pos = end;
     if (!huffman) return block.toString('latin1', start, end);
     try {

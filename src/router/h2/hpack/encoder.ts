@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { copyBytes } from '../bytes';
 import { DynamicTable } from './dynamic-table';
 import { STATIC_TABLE } from './static-table';
 
@@ -132,7 +133,7 @@ export class HpackEncoder {
     const version = this.table.version;
     if (memo.headers === headers && memo.extra === extra && memo.skip === skip && memo.version === version) {
       this.ensure(memo.length);
-      memo.bytes.copy(this.buf, this.pos, 0, memo.length);
+      copyBytes(memo.bytes, 0, memo.length, this.buf, this.pos);
       this.pos += memo.length;
       return this.pos;
     }

@@ -26,15 +26,15 @@ export class RecentBlocks {
   /** listSize of the block last found. */
   listSize = 0;
 
-  /** The list `block` decoded to when the table was at `version`, if it is among the recent ones. */
-  find(block: Buffer, version: number): readonly string[] | undefined {
-    const n = block.length;
+  /** The list block[start, end) decoded to when the table was at `version`, if it is a recent one. */
+  find(block: Buffer, start: number, end: number, version: number): readonly string[] | undefined {
+    const n = end - start;
     for (let s = 0; s < SLOTS; s++) {
       const r = this.slots[s];
       if (r === undefined || r.version !== version || r.bytes.length !== n) continue;
       const bytes = r.bytes;
       let i = 0;
-      while (i < n && bytes[i] === block[i]) i++;
+      while (i < n && bytes[i] === block[start + i]) i++;
       if (i === n) {
         this.listSize = r.listSize;
         return r.headers;
@@ -43,9 +43,16 @@ export class RecentBlocks {
     return undefined;
   }
 
-  /** Keeps a copy of `block` (the caller's buffer is reused) with its decoded list; the oldest goes. */
-  remember(block: Buffer, headers: readonly string[], listSize: number, version: number): void {
-    this.slots[this.next] = { bytes: Buffer.from(block), headers, listSize, version };
+  /** Keeps a copy of block[start, end) (the caller's buffer is reused) with its list; the oldest goes. */
+  remember(
+    block: Buffer,
+    start: number,
+    end: number,
+    headers: readonly string[],
+    listSize: number,
+    version: number,
+  ): void {
+    this.slots[this.next] = { bytes: Buffer.from(block.subarray(start, end)), headers, listSize, version };
     this.next = (this.next + 1) % SLOTS;
   }
 }

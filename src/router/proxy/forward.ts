@@ -10,7 +10,8 @@ import { Status, respondError, statusTrailers } from './grpc-status';
 import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
 import { type HeaderList, headerValue, withoutHeader } from './headers';
 import { ReplayBuffer } from './replay-buffer';
-import { HOLD_MS, HeldResponse } from './held-response';
+import { HeldResponse } from './held-response';
+import { type Holder, holdFor } from './hold-timer';
 
 /**
  * Carries one call at the HTTP/2 stream level: request headers and body bytes go up as they come,
@@ -27,7 +28,7 @@ export function forward(down: H2Stream, endpoint: RoutableEndpoint, options: For
   new ForwardedCall(down, options).begin(endpoint);
 }
 
-class ForwardedCall implements StreamHandler {
+class ForwardedCall implements StreamHandler, Holder {
   /** Request headers for the instance, without grpc-timeout when we send our own. */
   private out: HeaderList;
   private timeout: readonly string[] | undefined;
@@ -52,7 +53,7 @@ class ForwardedCall implements StreamHandler {
   private responded = false;
   /** The start of the response, not yet sent on (HOLD_MS). */
   private held: HeldResponse | undefined;
-  private holdTimer: NodeJS.Timeout | undefined;
+  holdTicket = 0;
   private over = false;
   private readonly startedAt = performance.now();
   /** The endpoint a scheduled retry will go to (it holds a probe permit if its circuit is half-open). */
@@ -244,8 +245,11 @@ class ForwardedCall implements StreamHandler {
 
   /** A response still held once the bytes read with it are handled: wait HOLD_MS for more. */
   armHold(): void {
-    if (this.held !== undefined && this.holdTimer === undefined)
-      this.holdTimer = setTimeout(commitHeld, HOLD_MS, this);
+    if (this.held !== undefined && this.holdTicket === 0) holdFor(this);
+  }
+
+  holdExpired(): void {
+    this.commit();
   }
 
   /** Sends the held start of the response on: from here on, no retry. */
@@ -263,8 +267,7 @@ class ForwardedCall implements StreamHandler {
 
   private dropHeld(): void {
     this.held = undefined;
-    clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
+    this.holdTicket = 0;
   }
 
   private onTrailers(trailers: readonly string[], endStream: boolean): void {
@@ -393,8 +396,4 @@ class ForwardedCall implements StreamHandler {
 
 function armHold(call: ForwardedCall): void {
   call.armHold();
-}
-
-function commitHeld(call: ForwardedCall): void {
-  call.commit();
 }

@@ -8,7 +8,8 @@ import type { ForwardOptions } from './call-options';
 import { respondError, Status, statusTrailers } from './grpc-status';
 import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
 import { type HeaderList, headerValue, withoutHeader } from './headers';
-import { HOLD_MS, HeldResponse } from './held-response';
+import { HeldResponse } from './held-response';
+import { type Holder, holdFor } from './hold-timer';
 import { ReplayBuffer } from './replay-buffer';
 import { afterRead } from '../h2/read-turn';
 
@@ -41,7 +42,7 @@ export function hedge(
   new HedgedCall(down, options, hedging).begin(endpoint);
 }
 
-class HedgedCall implements StreamHandler {
+class HedgedCall implements StreamHandler, Holder {
   private readonly out: HeaderList;
   private deadlineAt = Infinity;
   private readonly request = new ReplayBuffer();
@@ -51,7 +52,7 @@ class HedgedCall implements StreamHandler {
   private readonly tried = new Set<string>();
   private winner: Copy | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private holdTimer: NodeJS.Timeout | undefined;
+  holdTicket = 0;
   private budgeted = false;
   private over = false;
   private lastFailure = '';
@@ -217,13 +218,11 @@ class HedgedCall implements StreamHandler {
   }
 
   armHold(): void {
-    if (this.holdTimer === undefined && !this.winner && !this.over && this.answering())
-      this.holdTimer = setTimeout(commitFirstHeld, HOLD_MS, this);
+    if (this.holdTicket === 0 && !this.winner && !this.over && this.answering()) holdFor(this);
   }
 
   /** HOLD_MS after the first headers: the earliest copy still held is sent on. */
-  commitFirstHeld(): void {
-    this.holdTimer = undefined;
+  holdExpired(): void {
     for (const c of this.copies)
       if (c.held !== undefined && !c.over) {
         this.commit(c);
@@ -237,7 +236,7 @@ class HedgedCall implements StreamHandler {
     if (held === undefined || this.winner || this.over || this.down.closed) return;
     copy.held = undefined;
     this.winner = copy;
-    clearTimeout(this.holdTimer);
+    this.holdTicket = 0;
     this.cancelOthers(copy);
     this.down.respond(held.headers, false);
     let full = false;
@@ -330,7 +329,7 @@ class HedgedCall implements StreamHandler {
     if (this.over) return;
     this.over = true;
     clearTimeout(this.timer);
-    clearTimeout(this.holdTimer);
+    this.holdTicket = 0;
     if (this.budgeted) this.options.retry?.budget.release();
     this.options.engineBreaker?.record(outcomeOf(code), performance.now() - this.startedAt);
     this.options.done?.();
@@ -339,8 +338,4 @@ class HedgedCall implements StreamHandler {
 
 function armHold(call: HedgedCall): void {
   call.armHold();
-}
-
-function commitFirstHeld(call: HedgedCall): void {
-  call.commitFirstHeld();
 }

@@ -1,0 +1,69 @@
+import { performance } from 'node:perf_hooks';
+import { HOLD_MS } from '../../src/router/proxy/held-response';
+import { type Holder, holdFor, holdsPending } from '../../src/router/proxy/hold-timer';
+
+/** A holder recording when it expired, relative to when it was armed. */
+function holder(log: string[], name: string): Holder & { armedAt: number; waited: number } {
+  return {
+    holdTicket: 0,
+    armedAt: 0,
+    waited: -1,
+    holdExpired() {
+      this.waited = performance.now() - this.armedAt;
+      log.push(name);
+    },
+  };
+}
+
+function arm(h: Holder & { armedAt: number }): void {
+  h.armedAt = performance.now();
+  holdFor(h);
+}
+
+const until = async (done: () => boolean, deadlineMs = 5_000) => {
+  const end = Date.now() + deadlineMs;
+  while (!done()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setImmediate(r));
+  }
+};
+
+describe('hold timer (one queue for every held response)', () => {
+  it('tells each holder HOLD_MS after it armed, in order, and never one that disarmed', async () => {
+    const log: string[] = [];
+    const a = holder(log, 'a');
+    const b = holder(log, 'b');
+    const c = holder(log, 'c');
+    arm(a);
+    await new Promise((r) => setTimeout(r, 30));
+    arm(b);
+    arm(c);
+    b.holdTicket = 0; // b's response completed: disarmed
+    await until(() => log.length === 2);
+    expect(log).toEqual(['a', 'c']);
+    // Not early (the event loop's clock is in whole ms), and not much late.
+    for (const h of [a, c]) {
+      expect(h.waited).toBeGreaterThanOrEqual(HOLD_MS - 1);
+      expect(h.waited).toBeLessThan(HOLD_MS + 100);
+    }
+    expect(b.waited).toBe(-1);
+    expect(a.holdTicket).toBe(0);
+    await until(() => holdsPending() === 0);
+  });
+
+  it('re-arms a holder that disarmed: it expires once, counted from the second arming', async () => {
+    const log: string[] = [];
+    const first = holder(log, 'first');
+    const again = holder(log, 'again');
+    arm(again);
+    again.holdTicket = 0;
+    arm(first);
+    await new Promise((r) => setTimeout(r, 30));
+    arm(again);
+    await until(() => log.length === 2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log).toEqual(['first', 'again']);
+    expect(again.waited).toBeGreaterThanOrEqual(HOLD_MS - 1);
+    await until(() => holdsPending() === 0);
+  });
+});

@@ -34,8 +34,11 @@ async function accepting(port: number, deadline: number): Promise<void> {
   }
 }
 
-/** HAProxy forwarding 127.0.0.1:<port> to `upstream` (host:port), HTTP/2 cleartext both ways. */
-export async function startHaproxy(upstream: string): Promise<{ child: ChildProcess; port: number }> {
+/** HAProxy forwarding 127.0.0.1:<port> to `upstream` (host:port), HTTP/2 cleartext both ways; `wrap` runs it under another program (valgrind …). */
+export async function startHaproxy(
+  upstream: string,
+  wrap: string[] = [],
+): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const config = join(mkdtempSync(join(tmpdir(), 'nerve-haproxy-')), 'haproxy.cfg');
   writeFileSync(
@@ -56,7 +59,11 @@ export async function startHaproxy(upstream: string): Promise<{ child: ChildProc
       '',
     ].join('\n'),
   );
-  const child = spawn('haproxy', ['-f', config, '-db'], { stdio: 'ignore' });
-  await accepting(port, Date.now() + 5_000);
+  const args = ['-f', config, '-db'];
+  const child =
+    wrap.length > 0
+      ? spawn(wrap[0], [...wrap.slice(1), 'haproxy', ...args], { stdio: 'ignore' })
+      : spawn('haproxy', args, { stdio: 'ignore' });
+  await accepting(port, Date.now() + (wrap.length > 0 ? 60_000 : 5_000));
   return { child, port };
 }

@@ -10,13 +10,12 @@
  * Env: BENCH_SECONDS (default 4) per measurement.
  */
 import * as grpc from '@grpc/grpc-js';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { h2loadInstalled, h2loadLatency } from './h2load';
 import { haproxyInstalled, startHaproxy } from './haproxy';
+import { startFleet, startRouter, startScript } from './processes';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -110,27 +109,7 @@ async function maxThroughput(client: EngineClient, md: grpc.Metadata, concurrenc
 
 /** V8 young generation capped at 2 MB per semi-space: less memory, a little more GC work. */
 const TUNED_FLAGS = (process.env.BENCH_TUNED_FLAGS ?? '--max-semi-space-size=2').split(' ');
-const NERVE = join(__dirname, '..', '..', 'bin', 'nerve.js');
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
-function start(
-  args: string[],
-  ready: RegExp,
-  nodeFlags: string[] = [],
-): Promise<{ child: ChildProcessWithoutNullStreams; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [...nodeFlags, NERVE, ...args], {
-    env: { ...process.env, LOG_LEVEL: 'error' },
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const match = ready.exec(out);
-      if (match) resolve({ child, match });
-    });
-    child.once('exit', (code) => reject(new Error(`nerve ${args[0]} exited with ${code}: ${out}`)));
-  });
-}
 
 /** CPU seconds (user + system, and user alone) and RSS in MB of a process, from /proc. */
 function procStats(pid: number): { cpuSeconds: number; userSeconds: number; rssMb: number } {
@@ -163,59 +142,15 @@ async function atFixedRate(
   };
 }
 
-/** A plain script of bench/router/ forwarding to `upstream`; it prints "… on <port>" when ready. */
-function startScript(
-  script: string,
-  upstream: string,
-): Promise<{ child: ChildProcessWithoutNullStreams; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [join(__dirname, script), upstream]);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const match = / on (\d+)/.exec(out);
-      if (match) resolve({ child, match });
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
-  });
-}
-
 async function main(): Promise<void> {
   console.log(
     `bench:router on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; ${SECONDS} s per measurement, medians of ${ROUNDS}`,
   );
   console.log('(client, router, control plane and engine share this machine: compare rows of one run)\n');
-  const engine = await start(['engine', '--type', 'echo', '--port', '0'], /ready on (\S+)/);
-  const engineAddress = engine.match[1];
-  const config = join(mkdtempSync(join(tmpdir(), 'nerve-bench-')), 'nerve.yaml');
-  writeFileSync(
-    config,
-    `host: 127.0.0.1\nengines:\n  - name: echo\n    instances: [{ id: echo-1, address: "${engineAddress}" }]\n`,
-  );
-  const cp = await start(
-    ['control-plane', '--config', config, '--api-port', '0', '--xds-port', '0'],
-    /gRPC on (127\.0\.0\.1:\d+)/,
-  );
-  const startRouter = (id: string, nodeFlags: string[] = []) =>
-    start(
-      [
-        'router',
-        '--control-plane',
-        cp.match[1],
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--admin-port',
-        '0',
-        '--id',
-        id,
-      ],
-      /ingress on 127\.0\.0\.1:(\d+)/,
-      nodeFlags,
-    );
-  const router = await startRouter('bench');
-  const tuned = await startRouter('bench-tuned', TUNED_FLAGS);
+  const { engine, cp, engineAddress, xds } = await startFleet();
+  const startRouterNamed = (id: string, nodeFlags: string[] = []) => startRouter(xds, id, nodeFlags);
+  const router = await startRouterNamed('bench');
+  const tuned = await startRouterNamed('bench-tuned', TUNED_FLAGS);
   const bare = await startScript('bare-proxy.mjs', engineAddress);
   const relay = await startScript('byte-relay.mjs', engineAddress);
   const relayClient = new EngineClient(`127.0.0.1:${relay.match[1]}`, grpc.credentials.createInsecure());

@@ -1,0 +1,138 @@
+/**
+ * npm run bench:router-instructions — what a routed call costs in instructions, counted by valgrind's
+ * callgrind: the same count on a quiet or a loaded machine (CPU time on a shared machine moves by tens of
+ * percent from run to run), so changes and proxies compare exactly. User mode only: the kernel's part
+ * (reads, writes, the loopback TCP stack, wakeups) is not counted; bench:router shows it is about the same
+ * for every proxy process.
+ *
+ * In one run, the same client calls the same echo engine, evenly spaced at BENCH_RATE calls/s (default
+ * 100: each call alone, as at 1,000/s natively), through: the Nerve router, the Node byte relay (the floor
+ * of a Node proxy process) and, when installed, HAProxy (C). Each runs under callgrind, is warmed up, and
+ * counts BENCH_CALLS calls (default 2,000). Reported per call: instructions of the main thread (the event
+ * loop: the request path) and of all threads (V8's compiler and GC threads too), and the ratios.
+ * Env: BENCH_CALLS, BENCH_RATE, BENCH_WARM_SECONDS (default 60: under valgrind, V8 needs that long to
+ * optimize the request path).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import { haproxyInstalled, startHaproxy } from './haproxy';
+import { startFleet, startRouter, startScript } from './processes';
+
+const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
+const RATE = Number(process.env.BENCH_RATE ?? 100);
+const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 60);
+const OUT = mkdtempSync(join(tmpdir(), 'nerve-callgrind-'));
+const CALLGRIND = [
+  'valgrind',
+  '--tool=callgrind',
+  '--separate-threads=yes',
+  `--callgrind-out-file=${join(OUT, 'cg.%p')}`,
+];
+
+function call(client: EngineClient, md: grpc.Metadata): Promise<void> {
+  return new Promise((resolve, reject) =>
+    client.invoke({ operation: 'echo', payload: Buffer.from('ping'), metadata: {} }, md, (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
+}
+
+/** `n` calls leaving evenly spaced at `rate` per second, open loop; resolves when all have answered. */
+async function evenlySpaced(client: EngineClient, md: grpc.Metadata, n: number, rate: number): Promise<void> {
+  const pending: Promise<void>[] = [];
+  const start = performance.now();
+  let sent = 0;
+  while (sent < n) {
+    const due = Math.min(n, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
+    for (; sent < due; sent++) pending.push(call(client, md));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(pending);
+}
+
+/** Instructions counted in process `pid`'s last dump: main thread and all threads (callgrind's totals). */
+function counted(pid: number): { main: number; all: number } {
+  let main = 0;
+  let all = 0;
+  for (const file of readdirSync(OUT)) {
+    const m = new RegExp(`^cg\\.${pid}\\.\\d+-(\\d+)$`).exec(file);
+    if (!m) continue;
+    const totals = /^(?:totals|summary): (\d+)/m.exec(readFileSync(join(OUT, file), 'utf8'));
+    const n = totals ? Number(totals[1]) : 0;
+    all += n;
+    if (Number(m[1]) === 1) main += n;
+  }
+  return { main, all };
+}
+
+/** Warms `pid`'s path up, then counts its instructions over CALLS calls. */
+async function measure(
+  pid: number,
+  client: EngineClient,
+  md: grpc.Metadata,
+  warmSeconds: number,
+): Promise<{ main: number; all: number }> {
+  for (let i = 0; i < 300; i++) await call(client, md).catch(() => new Promise((r) => setTimeout(r, 50)));
+  const warmEnd = performance.now() + warmSeconds * 1000;
+  while (performance.now() < warmEnd) await call(client, md);
+  execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
+  await evenlySpaced(client, md, CALLS, RATE);
+  execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
+  const c = counted(pid);
+  return { main: c.main / CALLS, all: c.all / CALLS };
+}
+
+async function main(): Promise<void> {
+  if (spawnSync('valgrind', ['--version']).status !== 0) {
+    console.log('valgrind is not installed (Debian package valgrind): nothing to count with');
+    return;
+  }
+  console.log(
+    `bench:router-instructions: ${CALLS} calls at ${RATE}/s evenly spaced, counted by callgrind after warming up (router ${WARM_SECONDS} s); user-mode instructions per call`,
+  );
+  const { engine, cp, engineAddress, xds } = await startFleet();
+  const router = await startRouter(xds, 'bench', [], CALLGRIND);
+  const relay = await startScript('byte-relay.mjs', engineAddress, CALLGRIND);
+  const haproxy = haproxyInstalled() ? await startHaproxy(engineAddress, CALLGRIND) : undefined;
+  const clients: EngineClient[] = [];
+  const client = (port: string | number) => {
+    const c = new EngineClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    clients.push(c);
+    return c;
+  };
+  const viaRouter = new grpc.Metadata();
+  viaRouter.set('x-nerve-engine', 'echo');
+  const none = new grpc.Metadata();
+  try {
+    const r = await measure(router.child.pid!, client(router.match[1]), viaRouter, WARM_SECONDS);
+    const b = await measure(relay.child.pid!, client(relay.match[1]), none, 10);
+    const h = haproxy ? await measure(haproxy.child.pid!, client(haproxy.port), none, 5) : undefined;
+    const row = (name: string, c: { main: number; all: number }) =>
+      console.log(
+        `  ${name.padEnd(40)} ${Math.round(c.main).toLocaleString('en').padStart(9)}  ${Math.round(c.all).toLocaleString('en').padStart(9)}`,
+      );
+    console.log(`  ${''.padEnd(40)} ${'main'.padStart(9)}  ${'all'.padStart(9)}`);
+    row('Nerve router (every feature on)', r);
+    row('byte relay (Node, no HTTP/2)', b);
+    if (h) row('HAProxy (C, HTTP/2 both sides)', h);
+    console.log(
+      `router = ×${(r.main / b.main).toFixed(2)} the byte relay's main thread (${Math.round(r.main - b.main).toLocaleString('en')} more per call)` +
+        (h
+          ? `, ×${(r.main / h.main).toFixed(2)} HAProxy's`
+          : ' (haproxy not installed: Debian package haproxy)'),
+    );
+  } finally {
+    for (const c of clients) c.close();
+    for (const p of [router, relay, cp, engine]) p.child.kill('SIGKILL');
+    haproxy?.child.kill('SIGKILL');
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,91 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const NERVE = join(__dirname, '..', '..', 'bin', 'nerve.js');
+
+export interface Started {
+  child: ChildProcessWithoutNullStreams;
+  match: RegExpExecArray;
+}
+
+/**
+ * Runs `command args` and resolves once its stdout matches `ready`; `wrap` runs it under another program
+ * (valgrind …), which keeps the pid (it execs the program).
+ */
+function startAndWait(
+  command: string,
+  args: string[],
+  ready: RegExp,
+  wrap: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<Started> {
+  const child =
+    wrap.length > 0
+      ? spawn(wrap[0], [...wrap.slice(1), command, ...args], { env })
+      : spawn(command, args, { env });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = ready.exec(out);
+      if (match) resolve({ child, match });
+    });
+    child.once('exit', (code) => reject(new Error(`${command} ${args[0]} exited with ${code}: ${out}`)));
+  });
+}
+
+/** A `nerve` command from dist/ in its own process (node flags first); resolves when `ready` is printed. */
+export function startNerve(
+  args: string[],
+  ready: RegExp,
+  nodeFlags: string[] = [],
+  wrap: string[] = [],
+): Promise<Started> {
+  return startAndWait(process.execPath, [...nodeFlags, NERVE, ...args], ready, wrap, {
+    ...process.env,
+    LOG_LEVEL: 'error',
+  });
+}
+
+/** A plain script of bench/router/ forwarding to `upstream`; it prints "… on <port>" when ready. */
+export function startScript(script: string, upstream: string, wrap: string[] = []): Promise<Started> {
+  return startAndWait(process.execPath, [join(__dirname, script), upstream], / on (\d+)/, wrap);
+}
+
+/** The echo engine and a control plane routing engine "echo" to it: what every router bench needs. */
+export async function startFleet(): Promise<{
+  engine: Started;
+  cp: Started;
+  engineAddress: string;
+  xds: string;
+}> {
+  const engine = await startNerve(['engine', '--type', 'echo', '--port', '0'], /ready on (\S+)/);
+  const engineAddress = engine.match[1];
+  const config = join(mkdtempSync(join(tmpdir(), 'nerve-bench-')), 'nerve.yaml');
+  writeFileSync(
+    config,
+    `host: 127.0.0.1\nengines:\n  - name: echo\n    instances: [{ id: echo-1, address: "${engineAddress}" }]\n`,
+  );
+  const cp = await startNerve(
+    ['control-plane', '--config', config, '--api-port', '0', '--xds-port', '0'],
+    /gRPC on (127\.0\.0\.1:\d+)/,
+  );
+  return { engine, cp, engineAddress, xds: cp.match[1] };
+}
+
+/** A router of the fleet's control plane; its ingress port is `match[1]`. */
+export function startRouter(
+  xds: string,
+  id: string,
+  nodeFlags: string[] = [],
+  wrap: string[] = [],
+): Promise<Started> {
+  return startNerve(
+    ['router', '--control-plane', xds, '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--id', id],
+    /ingress on 127\.0\.0\.1:(\d+)/,
+    nodeFlags,
+    wrap,
+  );
+}

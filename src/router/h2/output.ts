@@ -82,10 +82,32 @@ export abstract class H2Output {
     endStream: boolean,
   ): void {
     if (this.destroyed) return;
+    const end = endStream ? Flag.END_STREAM : 0;
+    const again = this.encoder.repeat(headers, extra, skipConnectionSpecific);
+    if (again !== undefined && again.length <= this.peerMaxFrame && again.length < COPY_BELOW) {
+      // The block sent last time for these very lists: straight into the write buffer.
+      const at = this.reserve(FRAME_HEADER + again.length);
+      writeFrameHeader(this.wbuf, at, again.length, FrameType.HEADERS, Flag.END_HEADERS | end, stream.id);
+      this.wbuf.set(again, at + FRAME_HEADER);
+    } else {
+      this.sendHeaderBlock(stream, headers, extra, end);
+    }
+    if (endStream) {
+      stream.localEnded = true;
+      this.maybeClosed(stream);
+    }
+  }
+
+  /** Encodes a header block and queues it: HEADERS, then CONTINUATION frames past the peer's frame size. */
+  private sendHeaderBlock(
+    stream: H2Stream,
+    headers: readonly string[],
+    extra: readonly string[] | undefined,
+    end: number,
+  ): void {
     const size = this.encoder.encodeInto(headers, extra, skipConnectionSpecific, FRAME_HEADER);
     const encoded = this.encoder.buffer; // the encoder's own: reused by the next block
     const length = size - FRAME_HEADER;
-    const end = endStream ? Flag.END_STREAM : 0;
     if (length <= this.peerMaxFrame) {
       writeFrameHeader(encoded, 0, length, FrameType.HEADERS, Flag.END_HEADERS | end, stream.id);
       if (size < COPY_BELOW) copyBytes(encoded, 0, size, this.wbuf, this.reserve(size));
@@ -98,10 +120,6 @@ export abstract class H2Output {
         const flags = (last ? Flag.END_HEADERS : 0) | (at === 0 ? end : 0);
         this.send(frame(type, flags, stream.id, block.subarray(at, at + this.peerMaxFrame)));
       }
-    }
-    if (endStream) {
-      stream.localEnded = true;
-      this.maybeClosed(stream);
     }
   }
 

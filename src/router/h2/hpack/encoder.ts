@@ -1,5 +1,4 @@
 import { Buffer } from 'node:buffer';
-import { copyBytes } from '../bytes';
 import { DynamicTable } from './dynamic-table';
 import { STATIC_TABLE } from './static-table';
 
@@ -23,14 +22,13 @@ interface BlockMemo {
   /**
    * The very lists last encoded (header lists are never changed once made: a decoded list is reused for
    * an identical block), if encoding them left the table as it was; then the same lists against the
-   * same table encode to the same bytes, which `bytes` keeps.
+   * same table encode to the same bytes, which `bytes` keeps (exactly: it is copied whole).
    */
   headers: readonly string[] | undefined;
   extra: readonly string[] | undefined;
   skip: ((name: string) => boolean) | undefined;
   version: number;
-  bytes: Buffer;
-  length: number;
+  bytes: Buffer | undefined;
 }
 
 const newMemo = (): BlockMemo => ({
@@ -41,8 +39,7 @@ const newMemo = (): BlockMemo => ({
   extra: undefined,
   skip: undefined,
   version: -1,
-  bytes: Buffer.alloc(0),
-  length: 0,
+  bytes: undefined,
 });
 
 const STATIC_INDEX = new Map<string, NameEntry>();
@@ -76,6 +73,9 @@ export class HpackEncoder {
   private readonly index = new Map<string, NameEntry>();
   private readonly memos = new Map<string, BlockMemo>();
   private memo: BlockMemo = newMemo();
+  /** The memos last kept, found by their lists' identity (`repeat`): a connection repeats a few shapes. */
+  private readonly kept: (BlockMemo | undefined)[] = [undefined, undefined, undefined, undefined];
+  private nextKept = 0;
   /** Position in the block being encoded (fields written so far). */
   private slot = 0;
   private indexed = 0;
@@ -123,6 +123,13 @@ export class HpackEncoder {
       this.integer(0x20, 5, this.sizeUpdate);
       this.sizeUpdate = -1;
     }
+    const again = this.pos === reserve ? this.repeat(headers, extra, skip) : undefined;
+    if (again !== undefined) {
+      this.ensure(again.length);
+      this.buf.set(again, this.pos);
+      this.pos += again.length;
+      return this.pos;
+    }
     const first = headers.length > 0 ? headers[0] : '';
     let memo = this.memos.get(first);
     if (memo === undefined) {
@@ -131,12 +138,6 @@ export class HpackEncoder {
       this.memos.set(first, memo);
     }
     const version = this.table.version;
-    if (memo.headers === headers && memo.extra === extra && memo.skip === skip && memo.version === version) {
-      this.ensure(memo.length);
-      copyBytes(memo.bytes, 0, memo.length, this.buf, this.pos);
-      this.pos += memo.length;
-      return this.pos;
-    }
     this.memo = memo;
     this.slot = 0;
     const start = this.pos;
@@ -144,6 +145,31 @@ export class HpackEncoder {
     if (extra) this.fields(extra, skip);
     this.keep(memo, headers, extra, skip, version, start);
     return this.pos;
+  }
+
+  /**
+   * The block these very lists encoded to last time, when it is right to send it again as it is (the
+   * table unchanged since, no size update due); undefined otherwise (encode them). Shared: copy it.
+   */
+  repeat(
+    headers: readonly string[],
+    extra: readonly string[] | undefined,
+    skip: ((name: string) => boolean) | undefined,
+  ): Buffer | undefined {
+    if (this.sizeUpdate >= 0) return undefined;
+    const version = this.table.version;
+    for (let i = 0; i < this.kept.length; i++) {
+      const m = this.kept[i];
+      if (
+        m !== undefined &&
+        m.headers === headers &&
+        m.extra === extra &&
+        m.skip === skip &&
+        m.version === version
+      )
+        return m.bytes;
+    }
+    return undefined;
   }
 
   /** Remembers the block just written for the same lists, unless it changed the table. */
@@ -160,13 +186,15 @@ export class HpackEncoder {
       memo.headers = undefined;
       return;
     }
-    if (memo.bytes.length < length) memo.bytes = Buffer.allocUnsafe(Math.max(64, length));
-    this.buf.copy(memo.bytes, 0, start, this.pos);
+    memo.bytes = Buffer.from(this.buf.subarray(start, this.pos));
     memo.headers = headers;
     memo.extra = extra;
     memo.skip = skip;
     memo.version = version;
-    memo.length = length;
+    if (!this.kept.includes(memo)) {
+      this.kept[this.nextKept] = memo;
+      this.nextKept = (this.nextKept + 1) % this.kept.length;
+    }
   }
 
   private fields(headers: readonly string[], skip: ((name: string) => boolean) | undefined): void {

@@ -45,6 +45,7 @@ export const MAX_WINDOW = 0x7fffffff;
 export const DEFAULT_MAX_FRAME = 16_384;
 export const FRAME_HEADER = 9;
 
+/** The 9-byte frame header at `offset` (byte stores: Buffer#writeUInt32BE checks its arguments first). */
 export function writeFrameHeader(
   buf: Buffer,
   offset: number,
@@ -58,7 +59,10 @@ export function writeFrameHeader(
   buf[offset + 2] = length & 0xff;
   buf[offset + 3] = type;
   buf[offset + 4] = flags;
-  buf.writeUInt32BE(id, offset + 5);
+  buf[offset + 5] = (id >>> 24) & 0x7f;
+  buf[offset + 6] = (id >>> 16) & 0xff;
+  buf[offset + 7] = (id >>> 8) & 0xff;
+  buf[offset + 8] = id & 0xff;
 }
 
 /** A whole frame: header and a copy of `payload`. */

@@ -61,6 +61,12 @@ export abstract class H2Output {
    * loop: no allocation per frame.
    */
   private wbuf = Buffer.allocUnsafe(WRITE_BUFFER);
+  /**
+   * The last view of the write buffer handed to the socket: calls on a connection repeat their write
+   * sizes, and a view of the same bytes can go again once the kernel took the last (a view costs a
+   * species lookup and an allocation).
+   */
+  private written: Buffer | undefined;
   private wpos = 0;
   private outBytes = 0;
   private flushQueued = false;
@@ -268,8 +274,13 @@ export abstract class H2Output {
       this.wpos = 0;
       this.outBytes = 0;
       if (socket.destroyed) return;
-      socket.write(this.wbuf.subarray(0, n));
-      if (socket.writableLength > 0) this.wbuf = Buffer.allocUnsafe(WRITE_BUFFER);
+      let view = this.written;
+      if (view === undefined || view.length !== n) this.written = view = this.wbuf.subarray(0, n);
+      socket.write(view);
+      if (socket.writableLength > 0) {
+        this.wbuf = Buffer.allocUnsafe(WRITE_BUFFER);
+        this.written = undefined; // it stays with the pending write
+      }
       return;
     }
     this.spill();

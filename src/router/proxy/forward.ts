@@ -67,11 +67,11 @@ class ForwardedCall implements StreamHandler, Holder {
     const callerBudget = parseGrpcTimeout(headerValue(down.headers, 'grpc-timeout'));
     this.callerTimeout = callerBudget !== undefined;
     const budget = callerBudget ?? (options.defaultTimeoutMs > 0 ? options.defaultTimeoutMs : undefined);
-    if (budget !== undefined) this.deadlineAt = performance.now() + budget - options.waitedMs;
+    if (budget !== undefined) this.deadlineAt = this.startedAt + budget - options.waitedMs;
   }
 
   begin(endpoint: RoutableEndpoint): void {
-    const left = this.deadlineAt - performance.now();
+    const left = this.deadlineAt - this.startedAt; // begin() follows the constructor at once
     if (left <= 0) {
       endpoint.breaker?.record('ignored', 0);
       this.complete(Status.DEADLINE_EXCEEDED);
@@ -100,7 +100,8 @@ class ForwardedCall implements StreamHandler, Holder {
     this.tried?.add(endpoint.id);
     this.endpoint = endpoint;
     this.attempts++;
-    this.attemptStarted = performance.now();
+    // The first attempt starts with the call (no clock read); another, now.
+    this.attemptStarted = this.attemptStarted === 0 ? this.startedAt : performance.now();
     this.attemptOver = false;
     endpoint.stats.started();
     // Keep the caller's header as it is when nothing was spent here; otherwise send what is left, or the
@@ -234,9 +235,9 @@ class ForwardedCall implements StreamHandler, Holder {
         this.attemptFailed(code, messageOf(headers, `status ${code}`), timedOut, pushbackOf(headers));
         return;
       }
-      this.finishAttempt(code);
+      const end = this.finishAttempt(code);
       this.down.respond(headers, true);
-      this.complete(code);
+      this.complete(code, end);
       return;
     }
     this.held = new HeldResponse(headers); // sent on with the trailers, a second message, or HOLD_MS
@@ -274,9 +275,9 @@ class ForwardedCall implements StreamHandler, Holder {
     if (!endStream) return; // a second non-final header block: not gRPC; its trailers follow
     if (this.held !== undefined) this.commit();
     const code = statusOf(trailers);
-    this.finishAttempt(code);
+    const end = this.finishAttempt(code);
     this.down.end(trailers);
-    this.complete(code);
+    this.complete(code, end);
   }
 
   /** The instance's stream ended without a status: reset, its connection lost, or no trailers. */
@@ -356,8 +357,9 @@ class ForwardedCall implements StreamHandler, Holder {
     return this.retrying;
   }
 
-  private finishAttempt(code: number): void {
-    if (this.attemptOver) return;
+  /** Records the attempt's outcome; returns the time it ended (0 if it had already). */
+  private finishAttempt(code: number): number {
+    if (this.attemptOver) return 0;
     this.attemptOver = true;
     clearTimeout(this.attemptTimer);
     const end = performance.now();
@@ -368,6 +370,7 @@ class ForwardedCall implements StreamHandler, Holder {
     const limit = this.options.consecutiveErrors ?? 0;
     if (limit > 0 && stats.consecutiveFailures >= limit)
       this.options.eject?.(this.endpoint, `${stats.consecutiveFailures} failures in a row`);
+    return end;
   }
 
   private onCallerGone(): void {
@@ -381,10 +384,12 @@ class ForwardedCall implements StreamHandler, Holder {
     this.complete(Status.CANCELLED);
   }
 
-  private complete(code: number): void {
+  /** The call is over; `endedAt`: when, if the caller has just read the clock. */
+  private complete(code: number, endedAt = 0): void {
     if (this.over) return;
     this.over = true;
-    this.options.engineBreaker?.record(outcomeOf(code), performance.now() - this.startedAt);
+    const end = endedAt > 0 ? endedAt : performance.now();
+    this.options.engineBreaker?.record(outcomeOf(code), end - this.startedAt);
     if (this.retrying) this.options.retry!.budget.release();
     this.options.done?.();
   }

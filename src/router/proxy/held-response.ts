@@ -38,6 +38,7 @@ export class HeldResponse {
 
   private firstLength(): number {
     const head = this.chunks[0].length >= PREFIX ? this.chunks[0] : Buffer.concat(this.chunks);
-    return head.readUInt32BE(1);
+    // Unsigned 32-bit big-endian at 1 (by hand: Buffer#readUInt32BE checks its arguments first).
+    return head[1] * 0x1000000 + ((head[2] << 16) | (head[3] << 8) | head[4]);
   }
 }

@@ -5,6 +5,7 @@ import type { H2Stream } from '../h2/stream';
 import type { Logger } from '../../observability/logger';
 import type { RoutableEndpoint } from '../balancer/picker';
 import { CircuitState } from '../resilience/circuit-breaker';
+import type { Admission } from '../resilience/admission';
 import { type EngineEntry, pickEndpoint, type RoutingState } from '../routing-state';
 import { respondDegraded } from './degraded';
 import type { ForwardOptions } from './call-options';
@@ -55,6 +56,15 @@ function list(state: RoutingState): string {
   return names.length === 0 ? '(none yet)' : names.slice(0, 20).join(', ') + (names.length > 20 ? ', …' : '');
 }
 
+/** A request header list routed, what it resolved to, and under which routing generation. */
+interface LastRequest {
+  readonly headers: HeaderList;
+  readonly generation: number;
+  readonly engine: string;
+  readonly admission: Admission;
+  readonly entry: EngineEntry | undefined;
+}
+
 /** The router's gRPC ingress: an HTTP/2 server (the router's own framing) routing every stream to an engine instance. */
 export class Ingress {
   private readonly h2: H2Server;
@@ -64,11 +74,7 @@ export class Ingress {
    * The last request header list routed, and its engine under that routing generation: a client's calls
    * repeat one list object (the HPACK decoder reuses it for identical blocks), checked and resolved once.
    */
-  private last: { headers: HeaderList | undefined; generation: number; engine: string } = {
-    headers: undefined,
-    generation: -1,
-    engine: '',
-  };
+  private last: LastRequest | undefined;
   /** Per-call debug lines: the level is fixed at start (LOG_LEVEL), and asking winston costs ~2 µs a call. */
   private readonly debug: boolean;
 
@@ -118,20 +124,24 @@ export class Ingress {
 
   private onStream(stream: H2Stream): void {
     const headers = stream.headers;
-    let engine: string | undefined;
-    if (headers === this.last.headers && this.state.generation === this.last.generation) {
-      engine = this.last.engine;
-    } else {
-      engine = this.engineFor(stream);
+    let last = this.last;
+    if (last === undefined || headers !== last.headers || this.state.generation !== last.generation) {
+      const engine = this.engineFor(stream);
       if (engine === undefined) return;
-      this.last = { headers, generation: this.state.generation, engine };
+      const admission = this.state.admission(engine);
+      if (!admission) {
+        // The route table can name an engine whose cluster has not arrived yet.
+        respondError(
+          stream,
+          Status.NOT_FOUND,
+          `no engine "${engine}" (routed there, but not configured yet)`,
+        );
+        return;
+      }
+      const generation = this.state.generation;
+      last = this.last = { headers, generation, engine, admission, entry: this.state.engine(engine) };
     }
-    const admission = this.state.admission(engine);
-    if (!admission) {
-      // The route table can name an engine whose cluster has not arrived yet.
-      respondError(stream, Status.NOT_FOUND, `no engine "${engine}" (routed there, but not configured yet)`);
-      return;
-    }
+    const { engine, admission } = last;
     if (admission.tryEnter()) {
       this.route(stream, engine, 0, admission.release); // the common case: no closures
       return;
@@ -166,7 +176,9 @@ export class Ingress {
   /** Picks an instance (from the config current now: a queued call may have waited) and forwards. */
   private route(stream: H2Stream, engine: string, waitedMs: number, done: () => void): void {
     const key = headerValue(stream.headers, SESSION_HEADER);
-    const entry = this.state.engine(engine);
+    const last = this.last;
+    const current = last !== undefined && last.engine === engine && last.generation === this.state.generation;
+    const entry = current ? last.entry : this.state.engine(engine);
     const endpoint = entry && !stream.closed ? pickFrom(entry, key) : undefined;
     if (entry && endpoint) this.send(stream, entry, endpoint, waitedMs, done);
     else this.failover(stream, engine, entry, key, waitedMs, done);

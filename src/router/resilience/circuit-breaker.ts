@@ -118,7 +118,7 @@ export class CircuitBreaker {
       return;
     }
     if (outcome === 'ignored') return;
-    const now = this.clock.now();
+    const now = this.window.timed ? this.clock.now() : 0; // a clock read per call only when it counts
     this.window.record(outcome === 'failure', c.slowCallMs > 0 && latencyMs >= c.slowCallMs, now);
     const totals = this.window.totals(now);
     if (totals.calls < c.minimumCalls) return;

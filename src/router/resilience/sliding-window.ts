@@ -7,6 +7,8 @@ export interface Outcomes {
 
 /** The calls a circuit breaker judges by: the last N calls, or the calls of the last T milliseconds. */
 export interface SlidingWindow {
+  /** Whether it judges by time (`nowMs` matters); a count window does not need the clock read. */
+  readonly timed: boolean;
   record(failure: boolean, slow: boolean, nowMs: number): void;
   /** Totals as of `nowMs`; the returned object is reused by the next call. */
   totals(nowMs: number): Readonly<Outcomes>;
@@ -18,6 +20,7 @@ const SLOW = 2;
 
 /** The last `size` calls, in a ring of flags with running totals: O(1) per call, no allocation. */
 export class CountWindow implements SlidingWindow {
+  readonly timed = false;
   private readonly ring: Uint8Array;
   private next = 0;
   private filled = 0;
@@ -62,6 +65,7 @@ const BUCKETS = 10;
  * tenths: a call counts for between 0.9 and 1 × spanMs). Buckets are reused in place.
  */
 export class TimeWindow implements SlidingWindow {
+  readonly timed = true;
   private readonly bucketMs: number;
   private readonly epochs = new Float64Array(BUCKETS).fill(-1);
   private readonly calls = new Uint32Array(BUCKETS);

@@ -1,6 +1,6 @@
 import { Admission, type AdmissionLimits } from '../../src/router/resilience/admission';
 import { FakeClock } from '../helpers/fake-clock';
-import { formatGrpcTimeout, parseGrpcTimeout } from '../../src/router/proxy/grpc-timeout';
+import { formatGrpcTimeout, grpcTimeoutHeader, parseGrpcTimeout } from '../../src/router/proxy/grpc-timeout';
 import { priorityOf } from '../../src/router/proxy/ingress';
 
 const limits = (l: Partial<AdmissionLimits>): AdmissionLimits => ({
@@ -129,5 +129,14 @@ describe('admission: bulkhead, rate limit and priority queue', () => {
       '1m',
       '200000S',
     ]);
+  });
+
+  it('gives calls with the same time left one grpc-timeout pair, float noise or not', () => {
+    const start = 3380.3480074024533; // a clock reading: start + 30000 - start is 30000.000000000004
+    const pair = grpcTimeoutHeader(start + 30_000 - start);
+    expect(pair).toEqual(['grpc-timeout', '30000m']);
+    expect(grpcTimeoutHeader(30_000)).toBe(pair);
+    expect(grpcTimeoutHeader(29_999.2)).toBe(pair);
+    expect(grpcTimeoutHeader(30_000.5)).toEqual(['grpc-timeout', '30001m']);
   });
 });

@@ -22,7 +22,8 @@ let lastPair: readonly string[] = ['grpc-timeout', '1m'];
  * the HPACK encoder recognises and sends as the bytes it sent last time.
  */
 export function grpcTimeoutHeader(ms: number): readonly string[] {
-  const whole = Math.max(1, Math.ceil(ms));
+  // `ms` comes from subtracting clock readings: float noise (30000.000000000004) must not make it 30001.
+  const whole = Math.max(1, Math.ceil(ms - 1e-6));
   if (whole !== lastMs) {
     lastMs = whole;
     lastPair = ['grpc-timeout', formatGrpcTimeout(whole)];

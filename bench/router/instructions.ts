@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   const none = new grpc.Metadata();
   try {
     const r = await measure(router.child.pid!, client(router.match[1]), viaRouter, WARM_SECONDS);
-    const b = await measure(relay.child.pid!, client(relay.match[1]), none, 10);
+    const b = await measure(relay.child.pid!, client(relay.match[1]), none, 30);
     const h = haproxy ? await measure(haproxy.child.pid!, client(haproxy.port), none, 5) : undefined;
     const row = (name: string, c: { main: number; all: number }) =>
       console.log(

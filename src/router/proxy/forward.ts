@@ -11,7 +11,7 @@ import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
 import { type HeaderList, headerValue, withoutHeader } from './headers';
 import { ReplayBuffer } from './replay-buffer';
 import { HeldResponse } from './held-response';
-import { type Holder, holdFor } from './hold-timer';
+import { type Holder, holdFor, releaseHold } from './hold-timer';
 
 /**
  * Carries one call at the HTTP/2 stream level: request headers and body bytes go up as they come,
@@ -268,7 +268,7 @@ class ForwardedCall implements StreamHandler, Holder {
 
   private dropHeld(): void {
     this.held = undefined;
-    this.holdTicket = 0;
+    releaseHold(this);
   }
 
   private onTrailers(trailers: readonly string[], endStream: boolean): void {

@@ -9,7 +9,7 @@ import { respondError, Status, statusTrailers } from './grpc-status';
 import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
 import { type HeaderList, headerValue, withoutHeader } from './headers';
 import { HeldResponse } from './held-response';
-import { type Holder, holdFor } from './hold-timer';
+import { type Holder, holdFor, releaseHold } from './hold-timer';
 import { ReplayBuffer } from './replay-buffer';
 import { afterRead } from '../h2/read-turn';
 
@@ -236,7 +236,7 @@ class HedgedCall implements StreamHandler, Holder {
     if (held === undefined || this.winner || this.over || this.down.closed) return;
     copy.held = undefined;
     this.winner = copy;
-    this.holdTicket = 0;
+    releaseHold(this);
     this.cancelOthers(copy);
     this.down.respond(held.headers, false);
     let full = false;
@@ -329,7 +329,7 @@ class HedgedCall implements StreamHandler, Holder {
     if (this.over) return;
     this.over = true;
     clearTimeout(this.timer);
-    this.holdTicket = 0;
+    releaseHold(this);
     if (this.budgeted) this.options.retry?.budget.release();
     this.options.engineBreaker?.record(outcomeOf(code), performance.now() - this.startedAt);
     this.options.done?.();

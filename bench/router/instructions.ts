@@ -11,7 +11,8 @@
  * counts BENCH_CALLS calls (default 2,000). Reported per call: instructions of the main thread (the event
  * loop: the request path) and of all threads (V8's compiler and GC threads too), and the ratios.
  * Env: BENCH_CALLS, BENCH_RATE, BENCH_WARM_SECONDS (default 60: under valgrind, V8 needs that long to
- * optimize the request path).
+ * optimize the request path), BENCH_FUNCTIONS=N: also the router's N costliest functions (their own
+ * instructions per call, JavaScript named from V8's perf map).
  */
 import * as grpc from '@grpc/grpc-js';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -19,12 +20,14 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import { functionCosts } from './callgrind-functions';
 import { haproxyInstalled, startHaproxy } from './haproxy';
 import { startFleet, startRouter, startScript } from './processes';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 60);
+const FUNCTIONS = Number(process.env.BENCH_FUNCTIONS ?? 0);
 const OUT = mkdtempSync(join(tmpdir(), 'nerve-callgrind-'));
 const CALLGRIND = [
   'valgrind',
@@ -52,6 +55,12 @@ async function evenlySpaced(client: EngineClient, md: grpc.Metadata, n: number, 
     await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.all(pending);
+}
+
+/** The dump of process `pid`'s main thread. */
+function mainThreadDump(pid: number): string | undefined {
+  const file = readdirSync(OUT).find((f) => new RegExp(`^cg\\.${pid}\\.\\d+-0*1$`).test(f));
+  return file && join(OUT, file);
 }
 
 /** Instructions counted in process `pid`'s last dump: main thread and all threads (callgrind's totals). */
@@ -86,6 +95,20 @@ async function measure(
   return { main: c.main / CALLS, all: c.all / CALLS };
 }
 
+/** The router's costliest functions by their own instructions per call. */
+function printFunctions(pid: number): void {
+  const dump = mainThreadDump(pid);
+  if (dump === undefined) return;
+  const costs = [...functionCosts(dump, `/tmp/perf-${pid}.map`)].sort((a, b) => b[1] - a[1]);
+  console.log(`the router's ${FUNCTIONS} costliest functions, own instructions per call (main thread):`);
+  for (const [name, n] of costs.slice(0, FUNCTIONS))
+    console.log(
+      `  ${Math.round(n / CALLS)
+        .toLocaleString('en')
+        .padStart(7)}  ${name.slice(0, 110)}`,
+    );
+}
+
 async function main(): Promise<void> {
   if (spawnSync('valgrind', ['--version']).status !== 0) {
     console.log('valgrind is not installed (Debian package valgrind): nothing to count with');
@@ -95,7 +118,10 @@ async function main(): Promise<void> {
     `bench:router-instructions: ${CALLS} calls at ${RATE}/s evenly spaced, counted by callgrind after warming up (router ${WARM_SECONDS} s); user-mode instructions per call`,
   );
   const { engine, cp, engineAddress, xds } = await startFleet();
-  const router = await startRouter(xds, 'bench', [], CALLGRIND);
+  const router =
+    FUNCTIONS > 0
+      ? await startRouter(xds, 'bench', ['--perf-basic-prof'], [...CALLGRIND, '--dump-instr=yes'])
+      : await startRouter(xds, 'bench', [], CALLGRIND);
   const relay = await startScript('byte-relay.mjs', engineAddress, CALLGRIND);
   const haproxy = haproxyInstalled() ? await startHaproxy(engineAddress, CALLGRIND) : undefined;
   const clients: EngineClient[] = [];
@@ -109,6 +135,7 @@ async function main(): Promise<void> {
   const none = new grpc.Metadata();
   try {
     const r = await measure(router.child.pid!, client(router.match[1]), viaRouter, WARM_SECONDS);
+    if (FUNCTIONS > 0) printFunctions(router.child.pid!);
     const b = await measure(relay.child.pid!, client(relay.match[1]), none, 30);
     const h = haproxy ? await measure(haproxy.child.pid!, client(haproxy.port), none, 5) : undefined;
     const row = (name: string, c: { main: number; all: number }) =>

@@ -6,7 +6,17 @@ describe('outlier detection: consecutive failures', () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    cluster = await TestCluster.start([{ name: 'flaky', type: 'echo', instances: 3 }]);
+    // Health checks that one slow probe round cannot flip: the test process hosts the control plane, the
+    // router and the engines, and a stall of half a second on a loaded machine once marked all three
+    // unhealthy for the first calls (this test is about passive ejection, not health).
+    cluster = await TestCluster.start([
+      {
+        name: 'flaky',
+        type: 'echo',
+        instances: 3,
+        policy: { healthCheck: { timeoutMs: 2_000, unhealthyThreshold: 3 } },
+      },
+    ]);
   });
   afterAll(async () => cluster?.stop());
 

@@ -73,7 +73,10 @@ export class TestCluster {
           ...g.policy,
           healthCheck: {
             intervalMs: healthIntervalMs,
-            timeoutMs: 500,
+            // Generous: this process hosts engines, control plane and router, and a probe round that times
+            // out in a stall of the loaded test machine marks every instance unhealthy (threshold 1).
+            // Killed instances fail at once (connection refused), so detection stays fast.
+            timeoutMs: 2_000,
             healthyThreshold: 1,
             unhealthyThreshold: 1,
             ...g.policy?.healthCheck,

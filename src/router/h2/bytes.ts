@@ -5,7 +5,7 @@ const LOOP_BELOW = 96;
  * Copies src[start, end) into dst at `at`, the cheapest way V8 offers for the router's copies (frame
  * payloads and header blocks, mostly a few dozen bytes; instructions counted by callgrind, Node 20):
  * a whole source goes by TypedArray#set (about 120 instructions, then a memmove); part of one needs a
- * view for that (Buffer#subarray: about 800), so up to ~100 bytes a loop is cheaper (about 9 a byte).
+ * view for that (Buffer#subarray: about 800), so up to ~100 bytes a loop is cheaper (9 to 18 a byte).
  * Buffer#copy checks its arguments in JavaScript and makes a view itself: about 1,200 for 36 bytes.
  */
 export function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): void {

@@ -1,6 +1,6 @@
 import { DynamicTable, entrySize } from './dynamic-table';
 import { huffmanDecode } from './huffman';
-import { MAX_RECENT_BYTES, RecentBlocks } from './recent-blocks';
+import { RecentBlocks } from './recent-blocks';
 import { STATIC_TABLE } from './static-table';
 
 /** A header block that breaks RFC 7541: a connection error (COMPRESSION_ERROR), the table is out of sync. */
@@ -32,18 +32,15 @@ export class HpackDecoder {
    * RecentBlocks): it is shared, and must not be changed.
    */
   decode(block: Buffer, start = 0, end = block.length): readonly string[] {
-    const fits = end - start <= MAX_RECENT_BYTES;
     const version = this.table.version;
-    if (fits) {
-      const seen = this.recent.find(block, start, end, version);
-      if (seen !== undefined) {
-        this.listSize = this.recent.listSize;
-        return seen;
-      }
+    const seen = this.recent.find(block, start, end, version);
+    if (seen !== undefined) {
+      this.listSize = this.recent.listSize;
+      return seen;
     }
     const headers = this.decodeFields(block, start, end);
     // A block that changed the table decodes differently next time (its indexes have moved).
-    if (fits && this.table.version === version)
+    if (this.table.version === version)
       this.recent.remember(block, start, end, headers, this.listSize, version);
     return headers;
   }

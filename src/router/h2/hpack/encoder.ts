@@ -19,28 +19,22 @@ interface BlockMemo {
   readonly values: string[];
   /** Per field: its static index (> 0), -(absolute + 1) for a dynamic entry, 0 when sent as a literal. */
   readonly exact: number[];
-  /**
-   * The very lists last encoded (header lists are never changed once made: a decoded list is reused for
-   * an identical block), if encoding them left the table as it was; then the same lists against the
-   * same table encode to the same bytes, which `bytes` keeps (exactly: it is copied whole).
-   */
-  headers: readonly string[] | undefined;
-  extra: readonly string[] | undefined;
-  skip: ((name: string) => boolean) | undefined;
-  version: number;
-  bytes: Buffer | undefined;
 }
 
-const newMemo = (): BlockMemo => ({
-  names: [],
-  values: [],
-  exact: [],
-  headers: undefined,
-  extra: undefined,
-  skip: undefined,
-  version: -1,
-  bytes: undefined,
-});
+const newMemo = (): BlockMemo => ({ names: [], values: [], exact: [] });
+
+/**
+ * A block as sent for the very lists given (header lists are never changed once made: a decoded list is
+ * reused for an identical block), when encoding them left the table as it was: the same lists against
+ * the same table (`version`) encode to the same bytes.
+ */
+interface SentBlock {
+  readonly headers: readonly string[];
+  readonly extra: readonly string[] | undefined;
+  readonly skip: ((name: string) => boolean) | undefined;
+  readonly version: number;
+  readonly bytes: Buffer;
+}
 
 const STATIC_INDEX = new Map<string, NameEntry>();
 STATIC_TABLE.forEach(([name, value], i) => {
@@ -73,9 +67,9 @@ export class HpackEncoder {
   private readonly index = new Map<string, NameEntry>();
   private readonly memos = new Map<string, BlockMemo>();
   private memo: BlockMemo = newMemo();
-  /** The memos last kept, found by their lists' identity (`repeat`): a connection repeats a few shapes. */
-  private readonly kept: (BlockMemo | undefined)[] = [undefined, undefined, undefined, undefined];
-  private nextKept = 0;
+  /** The last blocks sent, found by their lists' identity (`repeat`): a connection repeats a few shapes. */
+  private readonly sent: (SentBlock | undefined)[] = [undefined, undefined, undefined, undefined];
+  private nextSent = 0;
   /** Position in the block being encoded (fields written so far). */
   private slot = 0;
   private indexed = 0;
@@ -143,7 +137,7 @@ export class HpackEncoder {
     const start = this.pos;
     this.fields(headers, skip);
     if (extra) this.fields(extra, skip);
-    this.keep(memo, headers, extra, skip, version, start);
+    this.keep(headers, extra, skip, version, start);
     return this.pos;
   }
 
@@ -158,43 +152,39 @@ export class HpackEncoder {
   ): Buffer | undefined {
     if (this.sizeUpdate >= 0) return undefined;
     const version = this.table.version;
-    for (let i = 0; i < this.kept.length; i++) {
-      const m = this.kept[i];
-      if (
-        m !== undefined &&
-        m.headers === headers &&
-        m.extra === extra &&
-        m.skip === skip &&
-        m.version === version
-      )
-        return m.bytes;
-    }
-    return undefined;
+    const at = this.sentAt(headers, extra, skip);
+    return at >= 0 && this.sent[at]!.version === version ? this.sent[at]!.bytes : undefined;
   }
 
-  /** Remembers the block just written for the same lists, unless it changed the table. */
+  /** Where the block sent for these lists is kept; -1 if none is. */
+  private sentAt(
+    headers: readonly string[],
+    extra: readonly string[] | undefined,
+    skip: ((name: string) => boolean) | undefined,
+  ): number {
+    for (let i = 0; i < this.sent.length; i++) {
+      const s = this.sent[i];
+      if (s !== undefined && s.headers === headers && s.extra === extra && s.skip === skip) return i;
+    }
+    return -1;
+  }
+
+  /** Remembers the block just written for these lists (in their old place, if any), unless it changed the table. */
   private keep(
-    memo: BlockMemo,
     headers: readonly string[],
     extra: readonly string[] | undefined,
     skip: ((name: string) => boolean) | undefined,
     version: number,
     start: number,
   ): void {
-    const length = this.pos - start;
-    if (this.table.version !== version || length > MAX_KEPT_BLOCK) {
-      memo.headers = undefined;
-      return;
+    if (this.table.version !== version || this.pos - start > MAX_KEPT_BLOCK) return;
+    const bytes = Buffer.from(this.buf.subarray(start, this.pos));
+    let at = this.sentAt(headers, extra, skip);
+    if (at < 0) {
+      at = this.nextSent;
+      this.nextSent = (this.nextSent + 1) % this.sent.length;
     }
-    memo.bytes = Buffer.from(this.buf.subarray(start, this.pos));
-    memo.headers = headers;
-    memo.extra = extra;
-    memo.skip = skip;
-    memo.version = version;
-    if (!this.kept.includes(memo)) {
-      this.kept[this.nextKept] = memo;
-      this.nextKept = (this.nextKept + 1) % this.kept.length;
-    }
+    this.sent[at] = { headers, extra, skip, version, bytes };
   }
 
   private fields(headers: readonly string[], skip: ((name: string) => boolean) | undefined): void {

@@ -18,7 +18,7 @@ interface Recent {
 /** Blocks kept: a request shape, or a response's headers and trailers, with room for a second shape. */
 const SLOTS = 4;
 /** Longer blocks are not kept: comparing them would cost about what decoding them does. */
-export const MAX_RECENT_BYTES = 256;
+const MAX_RECENT_BYTES = 256;
 
 export class RecentBlocks {
   private readonly slots: (Recent | undefined)[] = new Array<Recent | undefined>(SLOTS).fill(undefined);
@@ -29,6 +29,7 @@ export class RecentBlocks {
   /** The list block[start, end) decoded to when the table was at `version`, if it is a recent one. */
   find(block: Buffer, start: number, end: number, version: number): readonly string[] | undefined {
     const n = end - start;
+    if (n > MAX_RECENT_BYTES) return undefined;
     for (let s = 0; s < SLOTS; s++) {
       const r = this.slots[s];
       if (r === undefined || r.version !== version || r.bytes.length !== n) continue;
@@ -52,6 +53,7 @@ export class RecentBlocks {
     listSize: number,
     version: number,
   ): void {
+    if (end - start > MAX_RECENT_BYTES) return;
     this.slots[this.next] = { bytes: Buffer.from(block.subarray(start, end)), headers, listSize, version };
     this.next = (this.next + 1) % SLOTS;
   }

@@ -23,6 +23,7 @@ import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { functionCosts } from './callgrind-functions';
 import { haproxyInstalled, startHaproxy } from './haproxy';
 import { startFleet, startRouter, startScript } from './processes';
+import { echoCall, evenlySpaced } from './spaced-calls';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
@@ -35,27 +36,6 @@ const CALLGRIND = [
   '--separate-threads=yes',
   `--callgrind-out-file=${join(OUT, 'cg.%p')}`,
 ];
-
-function call(client: EngineClient, md: grpc.Metadata): Promise<void> {
-  return new Promise((resolve, reject) =>
-    client.invoke({ operation: 'echo', payload: Buffer.from('ping'), metadata: {} }, md, (err) =>
-      err ? reject(err) : resolve(),
-    ),
-  );
-}
-
-/** `n` calls leaving evenly spaced at `rate` per second, open loop; resolves when all have answered. */
-async function evenlySpaced(client: EngineClient, md: grpc.Metadata, n: number, rate: number): Promise<void> {
-  const pending: Promise<void>[] = [];
-  const start = performance.now();
-  let sent = 0;
-  while (sent < n) {
-    const due = Math.min(n, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
-    for (; sent < due; sent++) pending.push(call(client, md));
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await Promise.all(pending);
-}
 
 /** The dump of process `pid`'s main thread. */
 function mainThreadDump(pid: number): string | undefined {
@@ -85,9 +65,9 @@ async function measure(
   md: grpc.Metadata,
   warmSeconds: number,
 ): Promise<{ main: number; all: number }> {
-  for (let i = 0; i < 300; i++) await call(client, md).catch(() => new Promise((r) => setTimeout(r, 50)));
+  for (let i = 0; i < 300; i++) await echoCall(client, md).catch(() => new Promise((r) => setTimeout(r, 50)));
   const warmEnd = performance.now() + warmSeconds * 1000;
-  while (performance.now() < warmEnd) await call(client, md);
+  while (performance.now() < warmEnd) await echoCall(client, md);
   execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
   await evenlySpaced(client, md, CALLS, RATE);
   execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });

@@ -21,9 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { functionCosts } from './callgrind-functions';
-import { haproxyInstalled, startHaproxy } from './haproxy';
-import { startFleet, startRouter, startScript } from './processes';
-import { echoCall, evenlySpaced } from './spaced-calls';
+import { startLineup } from './processes';
+import { EchoClients, echoCall, evenlySpaced } from './spaced-calls';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
@@ -97,22 +96,14 @@ async function main(): Promise<void> {
   console.log(
     `bench:router-instructions: ${CALLS} calls at ${RATE}/s evenly spaced, counted by callgrind after warming up (router ${WARM_SECONDS} s); user-mode instructions per call`,
   );
-  const { engine, cp, engineAddress, xds } = await startFleet();
-  const router =
+  const lineup =
     FUNCTIONS > 0
-      ? await startRouter(xds, 'bench', ['--perf-basic-prof'], [...CALLGRIND, '--dump-instr=yes'])
-      : await startRouter(xds, 'bench', [], CALLGRIND);
-  const relay = await startScript('byte-relay.mjs', engineAddress, CALLGRIND);
-  const haproxy = haproxyInstalled() ? await startHaproxy(engineAddress, CALLGRIND) : undefined;
-  const clients: EngineClient[] = [];
-  const client = (port: string | number) => {
-    const c = new EngineClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    clients.push(c);
-    return c;
-  };
-  const viaRouter = new grpc.Metadata();
-  viaRouter.set('x-nerve-engine', 'echo');
-  const none = new grpc.Metadata();
+      ? await startLineup(['--perf-basic-prof'], [...CALLGRIND, '--dump-instr=yes'], CALLGRIND)
+      : await startLineup([], CALLGRIND, CALLGRIND);
+  const { router, relay, haproxy } = lineup;
+  const clients = new EchoClients();
+  const { viaRouter, none } = clients;
+  const client = (port: string | number) => clients.to(port);
   try {
     const r = await measure(router.child.pid!, client(router.match[1]), viaRouter, WARM_SECONDS);
     if (FUNCTIONS > 0) printFunctions(router.child.pid!);
@@ -133,9 +124,8 @@ async function main(): Promise<void> {
           : ' (haproxy not installed: Debian package haproxy)'),
     );
   } finally {
-    for (const c of clients) c.close();
-    for (const p of [router, relay, cp, engine]) p.child.kill('SIGKILL');
-    haproxy?.child.kill('SIGKILL');
+    clients.close();
+    lineup.stop();
   }
 }
 

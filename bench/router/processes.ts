@@ -1,7 +1,8 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { haproxyInstalled, startHaproxy } from './haproxy';
 
 const NERVE = join(__dirname, '..', '..', 'bin', 'nerve.js');
 
@@ -88,4 +89,36 @@ export function startRouter(
     nodeFlags,
     wrap,
   );
+}
+
+/** The proxies the per-call benches compare, in front of one fleet's echo engine. */
+export interface Lineup {
+  router: Started;
+  /** The Node byte relay (byte-relay.mjs): the floor of a Node proxy process. */
+  relay: Started;
+  /** HAProxy, when installed. */
+  haproxy?: { child: ChildProcess; port: number };
+  /** Kills the proxies and the fleet. */
+  stop(): void;
+}
+
+/** A fleet, its router (`routerFlags`, `routerWrap`), the byte relay and HAProxy (both under `wrap`). */
+export async function startLineup(
+  routerFlags: string[] = [],
+  routerWrap: string[] = [],
+  wrap: string[] = [],
+): Promise<Lineup> {
+  const { engine, cp, engineAddress, xds } = await startFleet();
+  const router = await startRouter(xds, 'bench', routerFlags, routerWrap);
+  const relay = await startScript('byte-relay.mjs', engineAddress, wrap);
+  const haproxy = haproxyInstalled() ? await startHaproxy(engineAddress, wrap) : undefined;
+  return {
+    router,
+    relay,
+    haproxy,
+    stop() {
+      for (const p of [router, relay, cp, engine]) p.child.kill('SIGKILL');
+      haproxy?.child.kill('SIGKILL');
+    },
+  };
 }

@@ -1,6 +1,6 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { Buffer } from 'node:buffer';
-import type { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 
 /** One echo call of four bytes; resolves when it has answered. */
 export function echoCall(client: EngineClient, md: grpc.Metadata): Promise<void> {
@@ -30,4 +30,26 @@ export async function evenlySpaced(
     await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.all(pending);
+}
+
+/** Echo clients of one bench run, and the metadata that sends a call through the router or not. */
+export class EchoClients {
+  readonly viaRouter = new grpc.Metadata();
+  readonly none = new grpc.Metadata();
+  private readonly clients: EngineClient[] = [];
+
+  constructor() {
+    this.viaRouter.set('x-nerve-engine', 'echo');
+  }
+
+  /** A client of 127.0.0.1:`port`, closed by close(). */
+  to(port: string | number): EngineClient {
+    const c = new EngineClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    this.clients.push(c);
+    return c;
+  }
+
+  close(): void {
+    for (const c of this.clients) c.close();
+  }
 }

@@ -11,9 +11,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { spawn, spawnSync } from 'node:child_process';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
-import { haproxyInstalled, startHaproxy } from './haproxy';
-import { startFleet, startRouter, startScript } from './processes';
-import { echoCall, evenlySpaced } from './spaced-calls';
+import { startLineup } from './processes';
+import { EchoClients, echoCall, evenlySpaced } from './spaced-calls';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
@@ -49,19 +48,11 @@ async function main(): Promise<void> {
   console.log(
     `bench:router-syscalls: ${CALLS} calls at ${RATE}/s evenly spaced, traced by strace after ${WARM_CALLS} warm-up calls; system calls per call`,
   );
-  const { engine, cp, engineAddress, xds } = await startFleet();
-  const router = await startRouter(xds, 'bench');
-  const relay = await startScript('byte-relay.mjs', engineAddress);
-  const haproxy = haproxyInstalled() ? await startHaproxy(engineAddress) : undefined;
-  const clients: EngineClient[] = [];
-  const client = (port: string | number) => {
-    const c = new EngineClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    clients.push(c);
-    return c;
-  };
-  const viaRouter = new grpc.Metadata();
-  viaRouter.set('x-nerve-engine', 'echo');
-  const none = new grpc.Metadata();
+  const lineup = await startLineup();
+  const { router, relay, haproxy } = lineup;
+  const clients = new EchoClients();
+  const { viaRouter, none } = clients;
+  const client = (port: string | number) => clients.to(port);
   try {
     const rows: [string, Map<string, number>][] = [
       ['Nerve router', await traced(router.child.pid!, client(router.match[1]), viaRouter)],
@@ -82,9 +73,8 @@ async function main(): Promise<void> {
     );
     if (!haproxy) console.log('(haproxy not installed: Debian package haproxy)');
   } finally {
-    for (const c of clients) c.close();
-    for (const p of [router, relay, cp, engine]) p.child.kill('SIGKILL');
-    haproxy?.child.kill('SIGKILL');
+    clients.close();
+    lineup.stop();
   }
 }
 

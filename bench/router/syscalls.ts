@@ -5,8 +5,9 @@
  * same echo engine at BENCH_RATE calls/s evenly spaced (default 500: each call alone) through the Nerve
  * router, the Node byte relay (the floor of a Node proxy process) and, when installed, HAProxy; each is
  * warmed up, then traced over BENCH_CALLS calls (default 2,000). Needs strace (Debian package strace).
- * Node polls twice per wakeup (libuv first polls without waiting to measure idle time), so a Node
- * process's epoll waits per call are about twice its wakeups.
+ * Reads and writes per call repeat from run to run. Epoll waits depend on timing as well: Node polls
+ * twice per wakeup (libuv first polls without waiting, to measure idle time), and that first poll picks up
+ * an event that arrived meanwhile without a second; they move by ±0.5 per call between runs.
  */
 import * as grpc from '@grpc/grpc-js';
 import { spawn, spawnSync } from 'node:child_process';

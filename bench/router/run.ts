@@ -180,6 +180,7 @@ async function main(): Promise<void> {
       dp50: [],
       hd50: [],
       hr50: [],
+      hh50: [],
       pairedAdded: [],
       pairedAdded99: [],
       dp99: [],
@@ -211,15 +212,17 @@ async function main(): Promise<void> {
     const h2load = h2loadInstalled();
     for (let round = 0; round < ROUNDS; round++) {
       if (h2load) {
-        // Direct and routed in turns, each first every other round.
-        const both = [
+        // Direct, routed and through HAProxy in turns, the order reversed every other round.
+        const all = [
           () => r.hd50.push(h2loadLatency(engineAddress, 4000, 1000, []).p50),
           () =>
             r.hr50.push(
               h2loadLatency(`127.0.0.1:${router.match[1]}`, 4000, 1000, ['x-nerve-engine: echo']).p50,
             ),
         ];
-        for (const measure of round % 2 === 0 ? both : both.reverse()) measure();
+        if (haproxy)
+          all.push(() => r.hh50.push(h2loadLatency(`127.0.0.1:${haproxy.port}`, 4000, 1000, []).p50));
+        for (const measure of round % 2 === 0 ? all : all.reverse()) measure();
       }
       const paired = await pairedRate(direct, routed, viaRouter, 1000);
       r.pairedAdded.push(quantile(paired.routed, 0.5) - quantile(paired.direct, 0.5));
@@ -284,7 +287,10 @@ async function main(): Promise<void> {
     );
     console.log(
       h2load
-        ? `  with h2load (a C client; its --rps sends bursts of ten every 10 ms): direct p50 ${m.hd50.toFixed(3)} ms, through the router ${m.hr50.toFixed(3)} ms, added ${(m.hr50 - m.hd50).toFixed(3)} ms`
+        ? `  with h2load (a C client; its --rps sends bursts of ten every 10 ms): direct p50 ${m.hd50.toFixed(3)} ms, through the router ${m.hr50.toFixed(3)} ms, added ${(m.hr50 - m.hd50).toFixed(3)} ms` +
+            (haproxy
+              ? `; through HAProxy ${m.hh50.toFixed(3)} ms, added ${(m.hh50 - m.hd50).toFixed(3)} ms`
+              : '')
         : '  (h2load not installed — Debian package nghttp2-client — so no measurement with a light client)',
     );
     console.log(`  bare node:http2 proxy ${m.bp50.toFixed(3).padStart(6)}  ${m.bp99.toFixed(3).padStart(8)}`);

@@ -21,8 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { functionCosts } from './callgrind-functions';
-import { startLineup } from './processes';
-import { EchoClients, echoCall, evenlySpaced } from './spaced-calls';
+import { benchWithLineup } from './processes';
+import { echoCall, evenlySpaced } from './spaced-calls';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
@@ -88,7 +88,7 @@ function printFunctions(pid: number): void {
     );
 }
 
-async function main(): Promise<void> {
+function main(): void {
   if (spawnSync('valgrind', ['--version']).status !== 0) {
     console.log('valgrind is not installed (Debian package valgrind): nothing to count with');
     return;
@@ -96,15 +96,11 @@ async function main(): Promise<void> {
   console.log(
     `bench:router-instructions: ${CALLS} calls at ${RATE}/s evenly spaced, counted by callgrind after warming up (router ${WARM_SECONDS} s); user-mode instructions per call`,
   );
-  const lineup =
-    FUNCTIONS > 0
-      ? await startLineup(['--perf-basic-prof'], [...CALLGRIND, '--dump-instr=yes'], CALLGRIND)
-      : await startLineup([], CALLGRIND, CALLGRIND);
-  const { router, relay, haproxy } = lineup;
-  const clients = new EchoClients();
-  const { viaRouter, none } = clients;
-  const client = (port: string | number) => clients.to(port);
-  try {
+  const routerFlags = FUNCTIONS > 0 ? ['--perf-basic-prof'] : [];
+  const routerWrap = FUNCTIONS > 0 ? [...CALLGRIND, '--dump-instr=yes'] : CALLGRIND;
+  benchWithLineup([routerFlags, routerWrap, CALLGRIND], async ({ router, relay, haproxy }, clients) => {
+    const { viaRouter, none } = clients;
+    const client = (port: string | number) => clients.to(port);
     const r = await measure(router.child.pid!, client(router.match[1]), viaRouter, WARM_SECONDS);
     if (FUNCTIONS > 0) printFunctions(router.child.pid!);
     const b = await measure(relay.child.pid!, client(relay.match[1]), none, 30);
@@ -123,13 +119,7 @@ async function main(): Promise<void> {
           ? `, ×${(r.main / h.main).toFixed(2)} HAProxy's`
           : ' (haproxy not installed: Debian package haproxy)'),
     );
-  } finally {
-    clients.close();
-    lineup.stop();
-  }
+  });
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main();

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { haproxyInstalled, startHaproxy } from './haproxy';
+import { EchoClients } from './spaced-calls';
 
 const NERVE = join(__dirname, '..', '..', 'bin', 'nerve.js');
 
@@ -103,7 +104,7 @@ export interface Lineup {
 }
 
 /** A fleet, its router (`routerFlags`, `routerWrap`), the byte relay and HAProxy (both under `wrap`). */
-export async function startLineup(
+async function startLineup(
   routerFlags: string[] = [],
   routerWrap: string[] = [],
   wrap: string[] = [],
@@ -121,4 +122,28 @@ export async function startLineup(
       haproxy?.child.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * Runs a per-call bench: starts the lineup (as startLineup), hands it and a set of echo clients to `body`,
+ * then closes the clients and kills the processes, whatever happened; a failure exits with status 1.
+ */
+export function benchWithLineup(
+  args: Parameters<typeof startLineup>,
+  body: (lineup: Lineup, clients: EchoClients) => Promise<void>,
+): void {
+  const run = async () => {
+    const lineup = await startLineup(...args);
+    const clients = new EchoClients();
+    try {
+      await body(lineup, clients);
+    } finally {
+      clients.close();
+      lineup.stop();
+    }
+  };
+  run().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
 }

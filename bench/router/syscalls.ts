@@ -12,8 +12,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { spawn, spawnSync } from 'node:child_process';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
-import { startLineup } from './processes';
-import { EchoClients, echoCall, evenlySpaced } from './spaced-calls';
+import { benchWithLineup } from './processes';
+import { echoCall, evenlySpaced } from './spaced-calls';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
@@ -41,7 +41,7 @@ async function traced(pid: number, client: EngineClient, md: grpc.Metadata): Pro
 
 const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
-async function main(): Promise<void> {
+function main(): void {
   if (spawnSync('strace', ['-V']).status !== 0) {
     console.log('strace is not installed (Debian package strace): nothing to count with');
     return;
@@ -49,12 +49,9 @@ async function main(): Promise<void> {
   console.log(
     `bench:router-syscalls: ${CALLS} calls at ${RATE}/s evenly spaced, traced by strace after ${WARM_CALLS} warm-up calls; system calls per call`,
   );
-  const lineup = await startLineup();
-  const { router, relay, haproxy } = lineup;
-  const clients = new EchoClients();
-  const { viaRouter, none } = clients;
-  const client = (port: string | number) => clients.to(port);
-  try {
+  benchWithLineup([], async ({ router, relay, haproxy }, clients) => {
+    const { viaRouter, none } = clients;
+    const client = (port: string | number) => clients.to(port);
     const rows: [string, Map<string, number>][] = [
       ['Nerve router', await traced(router.child.pid!, client(router.match[1]), viaRouter)],
       ['byte relay (Node)', await traced(relay.child.pid!, client(relay.match[1]), none)],
@@ -73,13 +70,7 @@ async function main(): Promise<void> {
       `router = ×${(r / b).toFixed(2)} the byte relay's system calls per call (${(r - b).toFixed(2)} more)`,
     );
     if (!haproxy) console.log('(haproxy not installed: Debian package haproxy)');
-  } finally {
-    clients.close();
-    lineup.stop();
-  }
+  });
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main();

@@ -1,4 +1,5 @@
 import type { EngineSpec } from '../model/engine';
+import { type H2Limits, LIMIT_NAMES, h2Limits } from '../router/h2/limits';
 import type { FileSettings } from './config-file';
 
 /** Every setting a Nerve process can take. Sources in order: flags, environment, config file, defaults. */
@@ -13,6 +14,36 @@ export interface Settings {
   readonly logLevel: string;
   readonly redisUrl: string | undefined;
   readonly engines: readonly EngineSpec[];
+  /** The router ingress's HTTP/2 limits: defaults with what flags, env or the file set. */
+  readonly routerHttp2: H2Limits;
+}
+
+/** `maxConnections` → flag `--h2-max-connections`, env `ROUTER_H2_MAX_CONNECTIONS`. */
+export const limitFlag = (name: string): string =>
+  `h2-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+export const limitEnv = (name: string): string =>
+  `ROUTER_H2_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+/** Every HTTP/2 limit's flag (for the router command's flag list). */
+export const LIMIT_FLAGS = LIMIT_NAMES.map(limitFlag);
+
+function http2Limits(flags: Flags, env: NodeJS.ProcessEnv, file: FileSettings | undefined): H2Limits {
+  const overrides: Partial<Record<keyof H2Limits, number>> = {};
+  for (const name of LIMIT_NAMES) {
+    const fromFlag = flag(flags, limitFlag(name));
+    const source = fromFlag !== undefined ? `--${limitFlag(name)}` : limitEnv(name);
+    const raw = fromFlag ?? env[limitEnv(name)];
+    if (raw !== undefined && raw !== '') {
+      const n = Number(raw);
+      if (!/^\d+$/.test(raw.trim()))
+        throw new SettingsError(`${source} must be a whole number, got "${raw}"`);
+      overrides[name] = n;
+    } else if (file?.router?.http2?.[name] !== undefined) overrides[name] = file.router.http2[name];
+  }
+  try {
+    return h2Limits(overrides);
+  } catch (err) {
+    throw new SettingsError((err as Error).message);
+  }
 }
 
 export type Flags = Record<string, string | boolean | undefined>;
@@ -60,5 +91,6 @@ export function resolveSettings(
     logLevel: flag(flags, 'log-level') ?? env.LOG_LEVEL ?? file?.logLevel ?? 'info',
     redisUrl: env.REDIS_URL || file?.redisUrl || undefined,
     engines: file?.engines ?? [],
+    routerHttp2: http2Limits(flags, env, file),
   };
 }

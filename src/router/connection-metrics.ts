@@ -43,12 +43,33 @@ export function registerConnectionMetrics(
     },
   });
   new Counter({
-    name: 'nerve_router_malformed_requests_total',
-    help: 'Client requests reset as malformed (RFC 9113 §8.1.1) before routing.',
+    name: 'nerve_router_connection_violations_total',
+    help: 'HTTP/2 limits and rules a peer broke, by reason (a limit of router/h2/limits.ts, or an HTTP/2 error code): the connection was closed, or the request refused (header_list_too_large).',
+    labelNames: ['side', 'reason'],
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(sides.downstream.malformed);
+      each((side, s) => s.violations.forEach((n, reason) => this.inc({ side, reason }, n)));
+    },
+  });
+  new Counter({
+    name: 'nerve_router_connection_drains_total',
+    help: 'Connections the router closed gracefully (two-step GOAWAY), by reason: idle_timeout, max_age.',
+    labelNames: ['side', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      each((side, s) => s.drains.forEach((n, reason) => this.inc({ side, reason }, n)));
+    },
+  });
+  new Counter({
+    name: 'nerve_router_malformed_requests_total',
+    help: 'Client requests reset as malformed (RFC 9113 §8.1.1) before routing, by what was wrong.',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      sides.downstream.malformedReasons.forEach((n, reason) => this.inc({ reason }, n));
     },
   });
 }

@@ -11,6 +11,7 @@ import { routeTableType } from './resources/route-table';
 import { RoutingState } from './routing-state';
 import { AdsClient } from './xds/ads-client';
 import type { Keepalive } from './keepalive';
+import type { H2Limits } from './h2/limits';
 
 export interface RouterOptions {
   /** Control-plane gRPC addresses (host:port); the router uses one at a time and fails over in turn. */
@@ -24,6 +25,8 @@ export interface RouterOptions {
   readonly reportIntervalMs?: number;
   /** Pings on the control-plane streams (DEFAULT_KEEPALIVE: 20 s, 10 s to answer). */
   readonly keepalive?: Keepalive;
+  /** The ingress's HTTP/2 limits (h2/limits.ts); DEFAULT_LIMITS when absent. */
+  readonly http2?: H2Limits;
 }
 
 const VERSION = '0.1.0';
@@ -50,7 +53,7 @@ export class Router {
       if (message === 'circuit changed') this.reporter?.flushSoon();
     });
     this.pool = new UpstreamPool(logger);
-    this.ingress = new Ingress(this.state, this.pool, logger);
+    this.ingress = new Ingress(this.state, this.pool, logger, options.http2);
     this.ads = new AdsClient({
       addresses: options.controlPlanes,
       node: {

@@ -1,3 +1,4 @@
+import { LIMIT_FLAGS } from '../../config/settings';
 import { createLogger } from '../../observability/logger';
 import { Router } from '../../router/router';
 import { exitOnSignal } from '../lifecycle';
@@ -12,6 +13,7 @@ export async function routerCommand(args: string[]): Promise<void> {
     'admin-port',
     'id',
     'log-level',
+    ...LIMIT_FLAGS,
   ]);
   const settings = settingsFor(flags, '0.0.0.0');
   const logger = createLogger('router', settings.logLevel);
@@ -22,6 +24,7 @@ export async function routerCommand(args: string[]): Promise<void> {
     port: settings.routerPort,
     adminPort: settings.routerAdminPort,
     logger,
+    http2: settings.routerHttp2,
   }).start();
   console.log(
     `router ${settings.routerId} ready: gRPC ingress on ${settings.host}:${router.port}, admin on http://${settings.host}:${router.adminPort}/metrics, control planes ${settings.controlPlanes.join(',')}`,

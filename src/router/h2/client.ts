@@ -1,6 +1,7 @@
 import type * as net from 'node:net';
 import { H2Connection } from './connection';
-import { PREFACE, Setting } from './frames';
+import { ConnectionError, ErrorCode, PREFACE, Setting } from './frames';
+import { DEFAULT_LIMITS, type H2Limits } from './limits';
 import { LOCAL } from './settings';
 import { connectSocket } from './socket-reads';
 import { H2Stream, type StreamHandler } from './stream';
@@ -13,17 +14,17 @@ export class H2ClientConnection extends H2Connection {
   private nextId = 1;
 
   /** Connects to host:port; requests may be opened at once (they go out when the socket connects). */
-  static connect(host: string, port: number): H2ClientConnection {
+  static connect(host: string, port: number, limits: H2Limits = DEFAULT_LIMITS): H2ClientConnection {
     let conn: H2ClientConnection | undefined = undefined;
     const socket = connectSocket(host, port, () => conn);
-    conn = new H2ClientConnection(socket);
+    conn = new H2ClientConnection(socket, limits);
     return conn;
   }
 
-  constructor(socket: net.Socket) {
-    super(socket);
+  constructor(socket: net.Socket, limits: H2Limits = DEFAULT_LIMITS) {
+    super(socket, limits);
     this.send(PREFACE);
-    for (const buf of this.greeting([[Setting.ENABLE_PUSH, 0]])) this.send(buf);
+    for (const buf of this.greeting([[Setting.ENABLE_PUSH, 0]])) this.sendFrame(buf);
   }
 
   get connecting(): boolean {
@@ -58,8 +59,10 @@ export class H2ClientConnection extends H2Connection {
     return stream;
   }
 
-  protected onNewStream(): void {
-    // HEADERS for a stream we no longer track (we reset it): decoded already, nothing more to do.
+  protected onNewStream(id: number): void {
+    // HEADERS for a stream we no longer track (we reset it): decoded already, nothing more to do. An
+    // instance never opens streams: push is off.
+    if (this.isIdle(id)) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on idle stream ${id}`);
   }
 
   protected isServer(): boolean {

@@ -2,6 +2,8 @@ import { Buffer } from 'node:buffer';
 import type * as net from 'node:net';
 import type { ConnectionStats } from './connection-stats';
 import { copyBytes } from './bytes';
+import { Closed, ClosedStreams } from './closed-streams';
+import { FloodGuard } from './flood-guard';
 import { FrameReader } from './frame-reader';
 import {
   ConnectionError,
@@ -14,23 +16,28 @@ import {
   frame,
   goawayFrame,
   MAX_WINDOW,
+  reasonOf,
   rstStreamFrame,
   Setting,
   settingsFrame,
   windowUpdateFrame,
 } from './frames';
 import { HpackDecoder, HpackError } from './hpack/decoder';
+import type { H2Limits } from './limits';
 import { LOCAL } from './settings';
 import { H2Output } from './output';
 import { readDone, readStarted } from './read-turn';
-import { H2Stream } from './stream';
+import { checkTrailers } from './request-check';
+import type { H2Stream } from './stream';
 import { StreamTable } from './stream-table';
 
+/** A header block begun with HEADERS, waiting for its CONTINUATION frames. */
 interface PartialBlock {
   readonly id: number;
   readonly flags: number;
   readonly parts: Buffer[];
   size: number;
+  frames: number;
 }
 
 /**
@@ -55,15 +62,22 @@ export abstract class H2Connection extends H2Output {
   /** An exception thrown while handling the peer's frames (the connection closes with INTERNAL_ERROR). */
   onInternalError: ((err: Error) => void) | undefined;
   protected readonly reader: FrameReader;
-  private readonly decoder = new HpackDecoder();
+  protected readonly guard: FloodGuard;
+  protected readonly closed = new ClosedStreams();
+  private readonly decoder: HpackDecoder;
   private recvWindow = LOCAL.connectionWindow;
   private unacked = 0;
-  private continuation: PartialBlock | undefined;
+  /** A header block waiting for CONTINUATION frames (the sweeper times it: slowloris). */
+  continuation: PartialBlock | undefined;
+  /** Whether a graceful close has begun (a server's first GOAWAY is out). */
+  protected draining = false;
   private nextPing = 0;
   private readonly pings = new Map<number, (err: Error | null) => void>();
 
-  constructor(socket: net.Socket) {
-    super(socket);
+  constructor(socket: net.Socket, limits: H2Limits) {
+    super(socket, limits);
+    this.guard = new FloodGuard(limits);
+    this.decoder = new HpackDecoder(limits.headerTableSize, limits.maxHeaderListSize);
     this.reader = new FrameReader(
       (type, flags, id, buf, start, end) => this.onFrame(type, flags, id, buf, start, end),
       LOCAL.maxFrameSize,
@@ -80,8 +94,9 @@ export abstract class H2Connection extends H2Output {
     return [
       settingsFrame([
         ...settings,
+        [Setting.HEADER_TABLE_SIZE, this.limits.headerTableSize],
         [Setting.INITIAL_WINDOW_SIZE, LOCAL.streamWindow],
-        [Setting.MAX_HEADER_LIST_SIZE, LOCAL.maxHeaderListSize],
+        [Setting.MAX_HEADER_LIST_SIZE, this.limits.maxHeaderListSize],
       ]),
       windowUpdateFrame(0, LOCAL.connectionWindow - DEFAULT_WINDOW),
     ];
@@ -101,7 +116,7 @@ export abstract class H2Connection extends H2Output {
     try {
       this.reader.push(chunk, length);
     } catch (err) {
-      if (err instanceof ConnectionError) this.fail(err.code, err.message);
+      if (err instanceof ConnectionError) this.fail(err.code, err.message, err.reason);
       else if (err instanceof HpackError) this.fail(ErrorCode.COMPRESSION_ERROR, err.message);
       else {
         // A bug of ours, not the peer's: the peer learns only that; the operator gets the stack.
@@ -135,11 +150,40 @@ export abstract class H2Connection extends H2Output {
         return this.onWindowUpdate(id, payload);
       case FrameType.CONTINUATION:
         return this.onContinuation(flags, id, payload);
+      case FrameType.PRIORITY:
+        return this.onPriority(id, payload);
       case FrameType.PUSH_PROMISE:
         throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PUSH_PROMISE: push is not enabled');
       default:
-        return; // PRIORITY, and unknown types, are ignored (RFC 9113 §4.1, §5.3.2)
+        return; // unknown types are ignored (RFC 9113 §4.1, §5.5)
     }
+  }
+
+  /** PRIORITY is deprecated (RFC 9113 §5.3.2) and ignored, but checked, and counted against floods. */
+  private onPriority(id: number, payload: Buffer): void {
+    if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
+    this.guard.priority();
+    if (payload.length !== 5) return this.resetId(id, ErrorCode.FRAME_SIZE_ERROR);
+    if ((payload.readUInt32BE(0) & 0x7fffffff) === id) return this.resetId(id, ErrorCode.PROTOCOL_ERROR);
+  }
+
+  /** A stream error on `id`, open or not: RST_STREAM, and the stream (if open) is told. */
+  private resetId(id: number, code: number): void {
+    const stream = this.streams.get(id);
+    if (stream !== undefined)
+      return this.abort(stream, code, `the peer broke the protocol (${errorName(code)})`);
+    this.sendControl(rstStreamFrame(id, code));
+    this.closed.record(id, Closed.ResetByUs);
+  }
+
+  /**
+   * A frame for a stream that is not open: on an idle one it is a connection error (§5.1); on one we
+   * reset it is ignored (it was in flight); on one that ended it is STREAM_CLOSED.
+   */
+  private onNotOpen(id: number, what: string): void {
+    if (this.isIdle(id)) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `${what} on idle stream ${id}`);
+    if (this.closed.how(id) === Closed.Ended)
+      throw new ConnectionError(ErrorCode.STREAM_CLOSED, `${what} on closed stream ${id}`);
   }
 
   private onData(flags: number, id: number, buf: Buffer, start: number, end: number): void {
@@ -155,13 +199,23 @@ export abstract class H2Connection extends H2Output {
       start += 1;
       end -= pad;
     }
+    if (end === start) {
+      if (!(flags & Flag.END_STREAM)) this.guard.empty();
+    } else this.guard.nonEmpty();
     const stream = this.streams.get(id);
     if (stream === undefined || stream.remoteEnded) {
       this.creditConnection(flowed); // a stream we reset may still have DATA in flight
-      if (stream !== undefined) this.resetStream(stream, ErrorCode.STREAM_CLOSED);
-      else if (this.isIdle(id))
-        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `DATA on idle stream ${id}`);
+      if (stream !== undefined)
+        this.abort(stream, ErrorCode.STREAM_CLOSED, 'the peer sent DATA after ending');
+      else this.onNotOpen(id, 'DATA');
       return;
+    }
+    if (stream.expectedLength >= 0) {
+      stream.expectedLength -= end - start;
+      if (stream.expectedLength < 0 || (flags & Flag.END_STREAM && stream.expectedLength > 0)) {
+        this.creditConnection(flowed);
+        return this.malformed(stream, 'DATA does not add up to content-length');
+      }
     }
     stream.recvWindow -= flowed;
     if (stream.recvWindow < 0) {
@@ -194,22 +248,48 @@ export abstract class H2Connection extends H2Output {
       end -= buf[start];
       start += 1;
     }
-    if (flags & Flag.PRIORITY) start += 5;
+    if (flags & Flag.PRIORITY) {
+      if (end - start < 5)
+        throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'HEADERS priority truncated');
+      // A stream depending on itself (§5.3.1): a stream error, once the block kept the table in step.
+      if ((buf.readUInt32BE(start) & 0x7fffffff) === id) flags |= SELF_DEPENDENT;
+      start += 5;
+    }
     if (start > end) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS padding exceeds the frame');
+    if (end === start) this.guard.empty();
+    else this.guard.nonEmpty();
     if (flags & Flag.END_HEADERS) this.onHeaderBlock(id, flags, buf, start, end);
-    else this.continuation = { id, flags, parts: [Buffer.from(buf.subarray(start, end))], size: end - start };
+    else
+      this.continuation = {
+        id,
+        flags,
+        parts: end > start ? [Buffer.from(buf.subarray(start, end))] : [],
+        size: end - start,
+        frames: 0,
+      };
   }
 
   private onContinuation(flags: number, id: number, payload: Buffer): void {
     const c = this.continuation;
     if (c === undefined || c.id !== id)
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `unexpected CONTINUATION on stream ${id}`);
-    c.parts.push(Buffer.from(payload));
-    c.size += payload.length;
-    if (c.size > LOCAL.maxHeaderBlock)
+    if (++c.frames > this.limits.maxContinuationFrames)
       throw new ConnectionError(
         ErrorCode.ENHANCE_YOUR_CALM,
-        `header block over ${LOCAL.maxHeaderBlock} bytes`,
+        `a header block in more than ${this.limits.maxContinuationFrames} CONTINUATION frames`,
+        'continuation_flood',
+      );
+    if (payload.length === 0) this.guard.empty();
+    else {
+      this.guard.nonEmpty();
+      c.parts.push(Buffer.from(payload));
+      c.size += payload.length;
+    }
+    if (c.size > this.limits.maxHeaderBlockBytes)
+      throw new ConnectionError(
+        ErrorCode.ENHANCE_YOUR_CALM,
+        `header block over ${this.limits.maxHeaderBlockBytes} bytes`,
+        'header_block_too_large',
       );
     if (flags & Flag.END_HEADERS) {
       this.continuation = undefined;
@@ -223,51 +303,90 @@ export abstract class H2Connection extends H2Output {
     const endStream = (flags & Flag.END_STREAM) !== 0;
     const stream = this.streams.get(id);
     if (stream === undefined) {
+      if (flags & SELF_DEPENDENT) return this.resetId(id, ErrorCode.PROTOCOL_ERROR);
       this.onNewStream(id, headers, endStream, this.decoder.listSize);
       return;
     }
-    if (stream.remoteEnded) {
-      this.resetStream(stream, ErrorCode.STREAM_CLOSED);
-      return;
-    }
-    if (this.decoder.listSize > LOCAL.maxHeaderListSize) {
+    if (stream.remoteEnded)
+      return this.abort(stream, ErrorCode.STREAM_CLOSED, 'HEADERS after the peer ended');
+    if (flags & SELF_DEPENDENT)
+      return this.abort(stream, ErrorCode.PROTOCOL_ERROR, 'stream depends on itself');
+    if (this.decoder.listSize > this.limits.maxHeaderListSize) {
+      this.stats?.violation('header_list_too_large');
       this.abort(
         stream,
         ErrorCode.PROTOCOL_ERROR,
-        `header list of ${this.decoder.listSize} bytes exceeds ${LOCAL.maxHeaderListSize}`,
+        `header list of ${this.decoder.listSize} bytes exceeds ${this.limits.maxHeaderListSize}`,
       );
       return;
+    }
+    if (!this.isServer() && !stream.headersReceived) {
+      // The response's headers: informational (1xx) ones are not the response, and are dropped.
+      if (informational(headers)) {
+        if (endStream) this.abort(stream, ErrorCode.PROTOCOL_ERROR, 'a 1xx response ended the stream');
+        return;
+      }
+      stream.headersReceived = true;
+    } else {
+      // Trailers (§8.1): they end the stream and carry no pseudo-headers.
+      const bad = endStream ? checkTrailers(headers) : 'a second header block without END_STREAM';
+      if (bad !== undefined) return this.malformed(stream, bad);
+      if (stream.expectedLength > 0) return this.malformed(stream, 'DATA does not add up to content-length');
     }
     if (endStream) stream.remoteEnded = true;
     stream.handler?.onHeaders(stream, headers, endStream);
     if (endStream) this.maybeClosed(stream);
   }
 
+  /**
+   * A malformed message on an open stream (§8.1.1): a stream error PROTOCOL_ERROR, counted. On a
+   * request, the caller's fault, refused before any instance is blamed.
+   */
+  protected malformed(stream: H2Stream, why: string): void {
+    if (this.stats) this.stats.malformedRequest(why);
+    this.abort(stream, ErrorCode.PROTOCOL_ERROR, `malformed: ${why}`);
+  }
+
   private onRstStream(id: number, payload: Buffer): void {
     if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
     if (payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM length');
     const stream = this.streams.get(id);
-    if (stream === undefined) return;
+    if (stream === undefined) {
+      if (this.isIdle(id))
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${id}`);
+      return; // closed: nothing to do
+    }
     const code = payload.readUInt32BE(0);
     this.closeStream(stream, code, `stream reset by the peer (${errorName(code)})`, true);
-    this.onPeerReset();
+    if (this.isServer()) this.guard.reset(Date.now());
   }
 
   /** A stream id never opened on this connection (frames on it are a protocol error). */
   protected abstract isIdle(id: number): boolean;
 
-  /** A stream the peer reset before it completed (the server counts them: rapid reset). */
-  protected onPeerReset(): void {}
-
   private onSettings(flags: number, id: number, payload: Buffer): void {
     if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
-    if (flags & Flag.ACK) return;
+    if (flags & Flag.ACK) {
+      if (payload.length !== 0)
+        throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
+      return;
+    }
     if (payload.length % 6 !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS length');
+    if (payload.length / 6 > this.limits.maxSettingsEntries)
+      throw new ConnectionError(
+        ErrorCode.ENHANCE_YOUR_CALM,
+        `more than ${this.limits.maxSettingsEntries} settings in one SETTINGS frame`,
+        'settings_flood',
+      );
     for (let at = 0; at < payload.length; at += 6) {
       const value = payload.readUInt32BE(at + 2);
       switch (payload.readUInt16BE(at)) {
         case Setting.HEADER_TABLE_SIZE:
           this.encoder.setMaxTableSize(value);
+          break;
+        case Setting.ENABLE_PUSH:
+          if (value > 1 || (value === 1 && !this.isServer()))
+            throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `ENABLE_PUSH ${value} (§6.5.2)`);
           break;
         case Setting.MAX_CONCURRENT_STREAMS:
           this.peerMaxStreams = value;
@@ -283,16 +402,21 @@ export abstract class H2Connection extends H2Output {
           this.peerMaxFrame = value;
           break;
         default:
-          break; // ENABLE_PUSH (we never push), MAX_HEADER_LIST_SIZE (advisory), unknown ones
+          break; // MAX_HEADER_LIST_SIZE (advisory), unknown ones
       }
     }
-    this.send(frame(FrameType.SETTINGS, Flag.ACK, 0));
+    this.sendControl(frame(FrameType.SETTINGS, Flag.ACK, 0));
   }
 
   private changeInitialWindow(value: number): void {
     const delta = value - this.peerInitialWindow;
     this.peerInitialWindow = value;
     for (const stream of this.streams.list()) {
+      if (stream.sendWindow + delta > MAX_WINDOW)
+        throw new ConnectionError(
+          ErrorCode.FLOW_CONTROL_ERROR,
+          `INITIAL_WINDOW_SIZE ${value} grows stream ${stream.id}'s window past 2^31-1 (§6.9.2)`,
+        );
       stream.sendWindow += delta;
       if (delta > 0 && stream.queue !== undefined && stream.queue.length > 0) this.flushStream(stream, true);
     }
@@ -302,7 +426,7 @@ export abstract class H2Connection extends H2Output {
     if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
     if (payload.length !== 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PING length');
     if (!(flags & Flag.ACK)) {
-      this.send(frame(FrameType.PING, Flag.ACK, 0, payload));
+      this.sendControl(frame(FrameType.PING, Flag.ACK, 0, payload));
       return;
     }
     const key = payload.readUInt32BE(4);
@@ -329,6 +453,7 @@ export abstract class H2Connection extends H2Output {
 
   private onWindowUpdate(id: number, payload: Buffer): void {
     if (payload.length !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'WINDOW_UPDATE length');
+    this.guard.windowUpdate(this.dataFramesSent);
     const increment = payload.readUInt32BE(0) & 0x7fffffff;
     if (id === 0) {
       if (increment === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
@@ -339,7 +464,11 @@ export abstract class H2Connection extends H2Output {
       return;
     }
     const stream = this.streams.get(id);
-    if (stream === undefined) return;
+    if (stream === undefined) {
+      if (this.isIdle(id))
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${id}`);
+      return; // closed: a credit for nothing
+    }
     if (increment === 0)
       return this.abort(stream, ErrorCode.PROTOCOL_ERROR, 'the peer sent a WINDOW_UPDATE of 0');
     stream.sendWindow += increment;
@@ -354,7 +483,7 @@ export abstract class H2Connection extends H2Output {
     if (stream.remoteEnded || stream.closed) return;
     stream.unacked += n;
     if (stream.unacked >= LOCAL.streamWindow / 4) {
-      this.send(windowUpdateFrame(stream.id, stream.unacked));
+      this.sendFrame(windowUpdateFrame(stream.id, stream.unacked));
       stream.recvWindow += stream.unacked;
       stream.unacked = 0;
     }
@@ -363,7 +492,7 @@ export abstract class H2Connection extends H2Output {
   private creditConnection(n: number): void {
     this.unacked += n;
     if (this.unacked >= LOCAL.connectionWindow / 4) {
-      this.send(windowUpdateFrame(0, this.unacked));
+      this.sendFrame(windowUpdateFrame(0, this.unacked));
       this.recvWindow += this.unacked;
       this.unacked = 0;
     }
@@ -372,14 +501,15 @@ export abstract class H2Connection extends H2Output {
   /** Resets a stream from our side: RST_STREAM, and no callback. */
   resetStream(stream: H2Stream, code: number): void {
     if (stream.closed) return;
-    this.send(rstStreamFrame(stream.id, code));
-    this.closeStream(stream, code, '', false);
+    this.sendControl(rstStreamFrame(stream.id, code));
+    this.closeStream(stream, code, '', false, true);
   }
 
   /** Resets a stream and tells its handler why (a peer's protocol error on that stream alone). */
-  private abort(stream: H2Stream, code: number, why: string): void {
-    this.send(rstStreamFrame(stream.id, code));
-    this.closeStream(stream, code, why, true);
+  protected abort(stream: H2Stream, code: number, why: string): void {
+    if (stream.closed) return;
+    this.sendControl(rstStreamFrame(stream.id, code));
+    this.closeStream(stream, code, why, true, true);
   }
 
   /** Sends a PING; `done` gets its ACK (null) or the connection's end. False when closed. */
@@ -389,7 +519,7 @@ export abstract class H2Connection extends H2Output {
     const payload = Buffer.alloc(8);
     payload.writeUInt32BE(key, 4);
     this.pings.set(key, done);
-    this.send(frame(FrameType.PING, 0, 0, payload));
+    this.sendControl(frame(FrameType.PING, 0, 0, payload));
     return true;
   }
 
@@ -397,6 +527,21 @@ export abstract class H2Connection extends H2Output {
 
   protected addStream(stream: H2Stream): void {
     this.streams.add(stream);
+    this.guard.streamsOpened++;
+  }
+
+  /** Whole frames read so far, and bytes of one begun (the sweeper tells a frame dripped in by them). */
+  get framesRead(): number {
+    return this.reader.framesRead;
+  }
+
+  get partialFrameBytes(): number {
+    return this.reader.pendingBytes;
+  }
+
+  /** Streams opened on this connection so far (the sweeper tells activity by it). */
+  get streamsOpened(): number {
+    return this.guard.streamsOpened;
   }
 
   /**
@@ -411,10 +556,12 @@ export abstract class H2Connection extends H2Output {
       this.resetStream(stream, this.isServer() ? ErrorCode.NO_ERROR : ErrorCode.CANCEL);
   }
 
-  private closeStream(stream: H2Stream, code: number, why: string, notify: boolean): void {
+  /** `byUs`: we reset it (RST_STREAM): what the peer still sends on it, if it had not ended, is ignored. */
+  private closeStream(stream: H2Stream, code: number, why: string, notify: boolean, byUs = false): void {
     if (stream.closed) return;
     stream.closed = true;
     stream.rstCode = code;
+    this.closed.record(stream.id, byUs && !stream.remoteEnded ? Closed.ResetByUs : Closed.Ended);
     stream.queue = undefined;
     stream.queuedEnd = undefined;
     this.streams.delete(stream.id);
@@ -426,21 +573,63 @@ export abstract class H2Connection extends H2Output {
     if ((this.goawaySent || this.goawayReceived) && this.streams.size === 0) this.endSocket();
   }
 
-  /** Graceful close: GOAWAY naming the last stream we will process; the socket ends when they are done. */
+  /**
+   * Graceful close: GOAWAY naming the last stream we will process; the socket ends when they are done.
+   * A server says it twice (RFC 9113 §6.8): first 2^31-1 with a PING, so that requests already on the
+   * wire are not refused, then, once the PING comes back (or after a second), the last stream it took.
+   */
   close(): void {
+    if (this.destroyed || this.goawaySent || this.draining) return;
+    if (!this.isServer()) return this.finalGoaway();
+    this.draining = true;
+    this.sendControl(goawayFrame(LAST_STREAM_ID, ErrorCode.NO_ERROR, 'shutting down'));
+    const timer = setTimeout(() => this.finalGoaway(), 1_000);
+    timer.unref();
+    this.ping(() => {
+      clearTimeout(timer);
+      this.finalGoaway();
+    });
+  }
+
+  private finalGoaway(): void {
     if (this.destroyed || this.goawaySent) return;
     this.goawaySent = true;
-    this.send(goawayFrame(this.lastPeerStreamId, ErrorCode.NO_ERROR, ''));
+    this.sendControl(goawayFrame(this.lastPeerStreamId, ErrorCode.NO_ERROR, ''));
     if (this.streams.size === 0) this.endSocket();
   }
 
-  /** A connection error: GOAWAY with the code and why, then the connection closes. */
-  fail(code: number, why: string): void {
+  /**
+   * A connection error: GOAWAY with the code and why, then the connection closes. `reason`: its label on
+   * /metrics (a limit's name, or the code's).
+   */
+  fail(code: number, why: string, reason = reasonOf(code)): void {
     if (this.destroyed) return;
     this.goawaySent = true;
     this.stats?.connectionError(code);
-    this.send(goawayFrame(this.lastPeerStreamId, code, why));
+    this.stats?.violation(reason);
+    this.sendControl(goawayFrame(this.lastPeerStreamId, code, why));
     this.destroy(`${errorName(code)}: ${why}`, true);
+  }
+
+  /** A limit broken where a GOAWAY may never be read (the peer is not reading): closed at once. */
+  protected violated(reason: string, why: string): void {
+    if (this.destroyed) return;
+    this.stats?.violation(reason);
+    this.destroy(`ENHANCE_YOUR_CALM: ${why}`);
+  }
+
+  /**
+   * Bytes this connection holds in the router (accounted for maxConnectionMemory): a partial frame, a
+   * header block in CONTINUATIONs, DATA that came before a handler, DATA queued for the peer's windows,
+   * and unsent output. Computed on demand (the sweeper), never on the per-call path.
+   */
+  memoryBytes(): number {
+    let n = this.reader.pendingBytes + (this.continuation?.size ?? 0) + this.outputBytes;
+    for (const stream of this.streams.list()) {
+      if (stream.early !== undefined) for (const b of stream.early) n += b.length;
+      if (stream.queue !== undefined) for (const b of stream.queue) n += b.length;
+    }
+    return n;
   }
 
   private endSocket(): void {
@@ -472,4 +661,13 @@ export abstract class H2Connection extends H2Output {
   }
 
   protected abstract isServer(): boolean;
+}
+
+const LAST_STREAM_ID = 0x7fffffff;
+/** onHeadersFrame's mark on `flags` for a HEADERS frame whose priority names its own stream. */
+const SELF_DEPENDENT = 0x100;
+
+/** Whether response headers are informational (:status 1xx), which precede the response. */
+function informational(headers: readonly string[]): boolean {
+  return headers.length >= 2 && headers[0] === ':status' && headers[1].length === 3 && headers[1][0] === '1';
 }

@@ -107,14 +107,23 @@ export function goawayFrame(lastStreamId: number, code: number, debug: string): 
   return out;
 }
 
-/** A connection error: GOAWAY with `code`, then the connection closes (RFC 9113 §5.4.1). */
+/**
+ * A connection error: GOAWAY with `code`, then the connection closes (RFC 9113 §5.4.1). `reason` labels
+ * it on /metrics: a limit's name for floods, the error code's name otherwise.
+ */
 export class ConnectionError extends Error {
   constructor(
     readonly code: number,
     message: string,
+    readonly reason: string = reasonOf(code),
   ) {
     super(message);
   }
+}
+
+/** The metrics label of a connection error without a reason of its own: `protocol_error`, … */
+export function reasonOf(code: number): string {
+  return errorName(code).toLowerCase().replace(/ /g, '_');
 }
 
 /** Names of HTTP/2 error codes, for messages an operator reads. */

@@ -12,6 +12,7 @@ import {
 } from './frames';
 import { copyBytes } from './bytes';
 import { HpackEncoder } from './hpack/encoder';
+import type { H2Limits } from './limits';
 import type { H2Stream } from './stream';
 import { flushWhenReadDone, inRead } from './read-turn';
 
@@ -39,8 +40,7 @@ const COPY_BELOW = 4096;
  * router's memory (Envoy's per-connection buffer limit, 1 MiB by default).
  */
 const SOCKET_HIGH_WATER = 1 << 20;
-/** Unsent bytes past which the peer is taken as not reading at all (control frames have no window). */
-const SOCKET_LIMIT = 32 << 20;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * The sending half of an HTTP/2 connection: header blocks (HPACK, CONTINUATION past the peer's frame
@@ -52,7 +52,7 @@ export abstract class H2Output {
   /** The peer's connection-level window for our DATA. */
   sendWindow = DEFAULT_WINDOW;
   peerMaxFrame = DEFAULT_MAX_FRAME;
-  protected readonly encoder = new HpackEncoder();
+  protected readonly encoder: HpackEncoder;
   /** Streams with DATA waiting on the connection window or a congested socket, oldest first. */
   protected readonly blocked = new Set<H2Stream>();
   private readonly out: Buffer[] = [];
@@ -72,13 +72,29 @@ export abstract class H2Output {
   private flushQueued = false;
   private drainAwaited = false;
   destroyed = false;
+  /** DATA frames sent: what the peer's WINDOW_UPDATEs may answer (FloodGuard). */
+  dataFramesSent = 0;
+  /** Frames, and control frames, queued since the last flush. */
+  private frames = 0;
+  private controlFrames = 0;
+  /** Frames, and control frames, handed to the socket that the kernel has not taken yet. */
+  private backlogFrames = 0;
+  private backlogControl = 0;
 
-  constructor(readonly socket: net.Socket) {}
+  constructor(
+    readonly socket: net.Socket,
+    readonly limits: H2Limits,
+  ) {
+    this.encoder = new HpackEncoder(limits.headerTableSize);
+  }
 
   /** After our side of `stream` ended: closes or resets it as the roles require. */
   protected abstract maybeClosed(stream: H2Stream): void;
 
   abstract destroy(why: string, flush?: boolean): void;
+
+  /** A limit broken: counted by reason, the connection closes at once (the peer may not be reading). */
+  protected abstract violated(reason: string, why: string): void;
 
   /** A header block (HEADERS, then CONTINUATION frames if it exceeds the peer's frame size). */
   sendHeaders(
@@ -95,6 +111,7 @@ export abstract class H2Output {
       const at = this.reserve(FRAME_HEADER + again.length);
       writeFrameHeader(this.wbuf, at, again.length, FrameType.HEADERS, Flag.END_HEADERS | end, stream.id);
       this.wbuf.set(again, at + FRAME_HEADER);
+      this.frames++;
     } else {
       this.sendHeaderBlock(stream, headers, extra, end);
     }
@@ -115,15 +132,19 @@ export abstract class H2Output {
     const encoded = this.encoder.buffer; // the encoder's own: reused by the next block
     const length = size - FRAME_HEADER;
     if (length <= this.peerMaxFrame) {
+      this.frames++;
       writeFrameHeader(encoded, 0, length, FrameType.HEADERS, Flag.END_HEADERS | end, stream.id);
-      if (size < COPY_BELOW) copyBytes(encoded, 0, size, this.wbuf, this.reserve(size));
-      else this.send(Buffer.from(encoded.subarray(0, size)));
+      if (size < COPY_BELOW) {
+        const at = this.reserve(size); // first: it may replace the write buffer
+        copyBytes(encoded, 0, size, this.wbuf, at);
+      } else this.send(Buffer.from(encoded.subarray(0, size)));
     } else {
       const block = encoded.subarray(FRAME_HEADER, size);
       for (let at = 0; at < length; at += this.peerMaxFrame) {
         const last = at + this.peerMaxFrame >= length;
         const type = at === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
         const flags = (last ? Flag.END_HEADERS : 0) | (at === 0 ? end : 0);
+        this.frames++;
         this.send(frame(type, flags, stream.id, block.subarray(at, at + this.peerMaxFrame)));
       }
     }
@@ -153,7 +174,10 @@ export abstract class H2Output {
       this.sendHeaders(stream, trailers, undefined, true);
       return;
     }
-    writeFrameHeader(this.wbuf, this.reserve(FRAME_HEADER), 0, FrameType.DATA, Flag.END_STREAM, stream.id);
+    const at = this.reserve(FRAME_HEADER); // first: it may replace the write buffer
+    writeFrameHeader(this.wbuf, at, 0, FrameType.DATA, Flag.END_STREAM, stream.id);
+    this.frames++;
+    this.dataFramesSent++;
     stream.localEnded = true;
     this.maybeClosed(stream);
   }
@@ -199,9 +223,15 @@ export abstract class H2Output {
     }
   }
 
-  /** More than SOCKET_HIGH_WATER bytes are waiting for the socket. */
+  /**
+   * More than SOCKET_HIGH_WATER bytes, or half the outbound frame limit, are waiting for the socket: DATA
+   * waits, so that only a peer that does not read (and keeps asking for control frames) meets the limit.
+   */
   private get congested(): boolean {
-    return this.outBytes + this.socket.writableLength > SOCKET_HIGH_WATER;
+    return (
+      this.outBytes + this.socket.writableLength > SOCKET_HIGH_WATER ||
+      2 * (this.backlogFrames + this.frames) > this.limits.maxOutboundFrames
+    );
   }
 
   private awaitDrain(): void {
@@ -209,6 +239,7 @@ export abstract class H2Output {
     this.drainAwaited = true;
     this.socket.once('drain', () => {
       this.drainAwaited = false;
+      if (this.socket.writableLength === 0) this.backlogFrames = this.backlogControl = 0;
       this.flushBlocked();
     });
   }
@@ -216,7 +247,35 @@ export abstract class H2Output {
   private sendDataFrame(id: number, payload: Buffer, flags: number): void {
     const at = this.reserve(FRAME_HEADER);
     writeFrameHeader(this.wbuf, at, payload.length, FrameType.DATA, flags, id);
+    this.frames++;
+    this.dataFramesSent++;
     this.send(payload); // small: copied; large: queued as it is (the caller's copy of bytes read, never written to)
+  }
+
+  /** A control frame (SETTINGS or PING ACK, RST_STREAM, PING, GOAWAY): counted against the outbound limits. */
+  protected sendControl(buf: Buffer): void {
+    this.frames++;
+    this.controlFrames++;
+    this.send(buf);
+  }
+
+  /** Any other whole frame (WINDOW_UPDATE, our SETTINGS). */
+  protected sendFrame(buf: Buffer): void {
+    this.frames++;
+    this.send(buf);
+  }
+
+  /** Bytes this side holds for the peer: queued here and in the socket. */
+  get outputBytes(): number {
+    return this.outBytes + this.socket.writableLength;
+  }
+
+  /** Lets the write buffer go while the connection is idle (it is made again by the next frame). */
+  releaseBuffers(): void {
+    if (this.wpos === 0 && this.out.length === 0 && this.socket.writableLength === 0) {
+      this.wbuf = EMPTY;
+      this.written = undefined;
+    }
   }
 
   /**
@@ -225,7 +284,8 @@ export abstract class H2Output {
    */
   protected send(buf: Buffer): void {
     if (buf.length < COPY_BELOW) {
-      copyBytes(buf, 0, buf.length, this.wbuf, this.reserve(buf.length));
+      const at = this.reserve(buf.length); // first: it may replace the write buffer
+      copyBytes(buf, 0, buf.length, this.wbuf, at);
       return;
     }
     this.spill();
@@ -246,7 +306,10 @@ export abstract class H2Output {
 
   /** What the write buffer holds goes to the output list (copied out: the write buffer is reused). */
   private spill(): void {
-    if (this.wpos === 0) return;
+    if (this.wpos === 0) {
+      if (this.wbuf.length === 0) this.wbuf = Buffer.allocUnsafe(WRITE_BUFFER); // released while idle
+      return;
+    }
     const b = Buffer.allocUnsafe(this.wpos);
     this.wbuf.copy(b, 0, 0, this.wpos);
     this.out.push(b);
@@ -265,6 +328,21 @@ export abstract class H2Output {
     this.flushQueued = false;
     const out = this.out;
     const socket = this.socket;
+    // Frames the kernel has not taken pile up only while the peer does not read: bounded, as Envoy's.
+    if (socket.writableLength === 0) this.backlogFrames = this.backlogControl = 0;
+    this.backlogFrames += this.frames;
+    this.backlogControl += this.controlFrames;
+    this.frames = this.controlFrames = 0;
+    if (this.backlogControl > this.limits.maxOutboundControlFrames)
+      return this.violated(
+        'outbound_control_frames',
+        `more than ${this.limits.maxOutboundControlFrames} control frames unsent: the peer asks for them and does not read`,
+      );
+    if (this.backlogFrames > this.limits.maxOutboundFrames)
+      return this.violated(
+        'outbound_frames',
+        `more than ${this.limits.maxOutboundFrames} frames unsent: the peer does not read`,
+      );
     if (out.length === 0 && this.wpos > 0 && socket.writableLength === 0 && !socket.connecting) {
       // The common case, all of it in the write buffer and nothing waiting before it: written as it is, no
       // copy. The kernel takes it at once, as a rule, and the buffer is ours again; when the write has to
@@ -289,10 +367,11 @@ export abstract class H2Output {
       this.outBytes = 0;
       return;
     }
-    if (this.socket.writableLength > SOCKET_LIMIT) {
-      this.destroy(`the peer is not reading: ${this.socket.writableLength} bytes unsent`);
-      return;
-    }
+    if (this.socket.writableLength > this.limits.maxConnectionMemory)
+      return this.violated(
+        'memory',
+        `the peer is not reading: ${this.socket.writableLength} bytes unsent (maxConnectionMemory ${this.limits.maxConnectionMemory})`,
+      );
     if (out.length === 1) {
       this.socket.write(out[0]);
     } else if (this.outBytes <= COALESCE_BYTES) {

@@ -8,10 +8,5 @@ export const LOCAL = {
   streamWindow: 1 << 20,
   connectionWindow: 8 << 20,
   maxFrameSize: 16_384,
-  /** Request or response header list, as RFC 9113 §6.5.2 counts it. */
-  maxHeaderListSize: 64 * 1024,
-  /** A header block split over CONTINUATION frames is dropped (with the connection) past this. */
-  maxHeaderBlock: 256 * 1024,
-  /** Streams a client may open at once on one connection. */
-  maxConcurrentStreams: 1_000,
 } as const;
+// Limits on what a peer may cost (header sizes, streams, floods, timeouts) are settings: limits.ts.

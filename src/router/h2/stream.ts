@@ -1,4 +1,19 @@
-import type { H2Connection } from './connection';
+/**
+ * What a stream asks of its connection. An interface of its own, so that stream.ts depends on no
+ * connection code (connection and output import the stream; the stream imports neither).
+ */
+export interface StreamConnection {
+  sendHeaders(
+    stream: H2Stream,
+    headers: readonly string[],
+    extra: readonly string[] | undefined,
+    endStream: boolean,
+  ): void;
+  sendData(stream: H2Stream, chunk: Buffer): boolean;
+  sendEnd(stream: H2Stream, trailers: readonly string[]): void;
+  resetStream(stream: H2Stream, code: number): void;
+  credit(stream: H2Stream, n: number): void;
+}
 
 /**
  * What a stream's user hears. Callbacks, not events: one object handles both streams of a forwarded
@@ -50,9 +65,13 @@ export class H2Stream {
   early: Buffer[] | undefined;
   /** Called if the stream is reset while no handler is attached. */
   onGoneEarly: (() => void) | undefined;
+  /** DATA bytes the peer's content-length still promises; -1: it sent none (RFC 9113 §8.1.1). */
+  expectedLength = -1;
+  /** A stream we opened has had its (final, non-1xx) response headers: a later block must end it. */
+  headersReceived = false;
 
   constructor(
-    readonly conn: H2Connection,
+    readonly conn: StreamConnection,
     readonly id: number,
     /** Request headers of a stream the peer opened; [] for one we opened. */
     readonly headers: readonly string[],

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { ConnectionStats } from '../h2/connection-stats';
+import { DEFAULT_LIMITS, type H2Limits } from '../h2/limits';
 import { H2Server } from '../h2/server';
 import type { H2Stream } from '../h2/stream';
 import type { Logger } from '../../observability/logger';
@@ -82,11 +83,13 @@ export class Ingress {
     private readonly state: RoutingState,
     private readonly pool: UpstreamPool,
     private readonly logger: Logger,
+    limits: H2Limits = DEFAULT_LIMITS,
   ) {
     this.debug = logger.isDebugEnabled();
     this.h2 = new H2Server(
       (stream) => this.onStream(stream),
       (err) => logger.error('internal error handling a client connection; closed it', { error: err.stack }),
+      limits,
     );
   }
 

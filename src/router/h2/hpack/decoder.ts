@@ -3,6 +3,11 @@ import { huffmanDecode } from './huffman';
 import { RecentBlocks } from './recent-blocks';
 import { STATIC_TABLE } from './static-table';
 
+/** Scratch entries kept between blocks (128 fields). */
+const MAX_SCRATCH = 256;
+/** What a block over the list size limit decodes to. */
+const TOO_LARGE: string[] = [];
+
 /** A header block that breaks RFC 7541: a connection error (COMPRESSION_ERROR), the table is out of sync. */
 export class HpackError extends Error {}
 
@@ -16,14 +21,22 @@ export class HpackDecoder {
   private pos = 0;
   /** Where the block being decoded ends in its buffer. */
   private end = 0;
-  private readonly scratch: string[] = [];
+  private scratch: string[] = [];
   private readonly recent = new RecentBlocks();
   private count = 0;
   /** Bytes of name and value in the last block, plus 32 per field (RFC 9113 §6.5.2's measure). */
   listSize = 0;
 
-  /** `maxTableSize`: our SETTINGS_HEADER_TABLE_SIZE, the most a size update may ask for. */
-  constructor(private readonly maxTableSize = 4096) {
+  /**
+   * `maxTableSize`: our SETTINGS_HEADER_TABLE_SIZE, the most a size update may ask for. `maxListSize`:
+   * past this, a block's fields are still decoded (the table must stay in step with the peer's) but no
+   * longer kept: a small block of indexes to one large entry (an HPACK bomb) costs its bytes, not the
+   * hundreds of MB it stands for. The caller sees `listSize` over the limit and an empty list.
+   */
+  constructor(
+    private readonly maxTableSize = 4096,
+    private readonly maxListSize = Infinity,
+  ) {
     this.table = new DynamicTable(maxTableSize);
   }
 
@@ -80,13 +93,17 @@ export class HpackDecoder {
       }
       fieldsSeen = true;
     }
-    return out.slice(0, this.count);
+    const fields = this.listSize > this.maxListSize ? TOO_LARGE : out.slice(0, this.count);
+    // A block of many fields leaves a scratch list as long: not kept past what requests need.
+    if (out.length > MAX_SCRATCH) this.scratch = [];
+    return fields;
   }
 
   private emit(out: string[], name: string, value: string): void {
+    this.listSize += entrySize(name, value);
+    if (this.listSize > this.maxListSize) return; // counted, not kept
     out[this.count++] = name;
     out[this.count++] = value;
-    this.listSize += entrySize(name, value);
   }
 
   private literalName(block: Buffer, prefix: number): string {

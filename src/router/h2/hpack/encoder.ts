@@ -74,13 +74,25 @@ export class HpackEncoder {
   private slot = 0;
   private indexed = 0;
   private sizeUpdate = -1;
+  /** The smallest size the table had since the last block: signalled first when below sizeUpdate. */
+  private smallestUpdate = -1;
   private buf = Buffer.allocUnsafe(4096);
   private pos = 0;
 
-  /** The peer's SETTINGS_HEADER_TABLE_SIZE: our table shrinks (or grows to at most 4096) from the next block. */
+  /** `cap`: the most our table may take, whatever the peer allows (its memory is ours too). */
+  constructor(private readonly cap = 4096) {
+    if (cap < 4096) this.setMaxTableSize(cap);
+  }
+
+  /**
+   * The peer's SETTINGS_HEADER_TABLE_SIZE: our table shrinks (or grows to at most `cap`) from the next
+   * block. When it shrank and grew again before that block, both are signalled, the smallest first
+   * (RFC 7541 §4.2): the peer's table must evict what ours did.
+   */
   setMaxTableSize(size: number): void {
-    const next = Math.min(size, 4096);
+    const next = Math.min(size, this.cap);
     if (next === this.table.maxSize && this.sizeUpdate < 0) return;
+    this.smallestUpdate = this.sizeUpdate < 0 ? next : Math.min(this.smallestUpdate, next);
     this.table.resize(next);
     this.sizeUpdate = next;
   }
@@ -113,9 +125,10 @@ export class HpackEncoder {
   ): number {
     this.pos = reserve;
     if (this.sizeUpdate >= 0) {
-      this.ensure(6);
+      this.ensure(12);
+      if (this.smallestUpdate < this.sizeUpdate) this.integer(0x20, 5, this.smallestUpdate);
       this.integer(0x20, 5, this.sizeUpdate);
-      this.sizeUpdate = -1;
+      this.sizeUpdate = this.smallestUpdate = -1;
     }
     const again = this.pos === reserve ? this.repeat(headers, extra, skip) : undefined;
     if (again !== undefined) {

@@ -5,7 +5,12 @@ import { type Keepalive, keepAlive } from './keepalive';
 const { NGHTTP2_FLAG_END_STREAM } = http2.constants;
 const UNAVAILABLE = 14;
 const INTERNAL = 13;
-const EMPTY = Buffer.alloc(0);
+const RESOURCE_EXHAUSTED = 8;
+/**
+ * The largest message a control stream takes (gRPC's default is 4 MiB; an xDS response for a large
+ * fleet can be bigger). A longer length prefix ends the call RESOURCE_EXHAUSTED before any of it is kept.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 << 20;
 
 /** A failed call: the gRPC status code and message. */
 export class StreamError extends Error {
@@ -35,7 +40,9 @@ export class GrpcBidiStream<Req, Res> extends EventEmitter<StreamEvents<Res>> {
   private readonly session: http2.ClientHttp2Session;
   private readonly stream: http2.ClientHttp2Stream;
   private readonly stopPings: () => void;
-  private pending: Buffer = EMPTY;
+  /** Bytes of a message not yet whole: chunks joined once, when the message is complete. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private finished = false;
 
   constructor(
@@ -44,6 +51,7 @@ export class GrpcBidiStream<Req, Res> extends EventEmitter<StreamEvents<Res>> {
     private readonly encode: (message: Req) => Uint8Array,
     private readonly decode: (bytes: Uint8Array) => Res,
     keepalive: Keepalive,
+    private readonly maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
   ) {
     super();
     this.session = http2.connect(`http://${address}`);
@@ -88,9 +96,27 @@ export class GrpcBidiStream<Req, Res> extends EventEmitter<StreamEvents<Res>> {
   }
 
   private onData(chunk: Buffer): void {
-    let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes < 5) return;
+    const head = this.pending[0].length >= 5 ? this.pending[0] : Buffer.concat(this.pending);
+    const first = head.readUInt32BE(1);
+    if (first > this.maxMessageBytes)
+      return this.fail(
+        RESOURCE_EXHAUSTED,
+        `a message of ${first} bytes exceeds the limit of ${this.maxMessageBytes} bytes`,
+      );
+    if (this.pendingBytes < 5 + first) return; // the message is not whole yet: nothing joined
+    let buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
     while (buf.length >= 5) {
       const length = buf.readUInt32BE(1);
+      if (length > this.maxMessageBytes)
+        return this.fail(
+          RESOURCE_EXHAUSTED,
+          `a message of ${length} bytes exceeds the limit of ${this.maxMessageBytes} bytes`,
+        );
       if (buf.length < 5 + length) break;
       if (buf[0] !== 0) return this.fail(INTERNAL, 'compressed messages are not supported');
       let message: Res;
@@ -102,14 +128,17 @@ export class GrpcBidiStream<Req, Res> extends EventEmitter<StreamEvents<Res>> {
       buf = buf.subarray(5 + length);
       if (!this.finished) this.emit('data', message);
     }
-    this.pending = buf.length === 0 ? EMPTY : Buffer.from(buf);
+    if (buf.length > 0) {
+      this.pending = [Buffer.from(buf)];
+      this.pendingBytes = buf.length;
+    }
   }
 
   private onStatus(headers: http2.IncomingHttpHeaders): void {
     if (this.finished) return;
     const code = Number(headers['grpc-status'] ?? 2);
     const raw = headers['grpc-message'];
-    const message = typeof raw === 'string' ? decodeURIComponent(raw) : '';
+    const message = typeof raw === 'string' ? percentDecoded(raw) : '';
     this.finished = true;
     this.shutdown();
     if (code === 0) this.emit('end');
@@ -127,5 +156,14 @@ export class GrpcBidiStream<Req, Res> extends EventEmitter<StreamEvents<Res>> {
     this.stopPings();
     if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
     if (!this.session.destroyed) this.session.destroy();
+  }
+}
+
+/** grpc-message is percent-encoded; a peer that got it wrong still has its text shown, as it came. */
+function percentDecoded(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
   }
 }

@@ -1,3 +1,5 @@
+import * as http2 from 'node:http2';
+import type * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { GrpcBidiStream, type StreamError } from '../../src/router/grpc-stream';
 
@@ -46,14 +48,49 @@ describe('router gRPC bidi stream', () => {
   });
   afterAll(() => server.forceShutdown());
 
-  const open = () =>
+  const open = (maxMessageBytes?: number) =>
     new GrpcBidiStream<string, Buffer>(
       `127.0.0.1:${port}`,
       '/test.Echo/Chat',
       (s) => Buffer.from(s),
       (b) => Buffer.from(b),
       { timeMs: 60_000, timeoutMs: 10_000 },
+      maxMessageBytes,
     );
+
+  it('ends the call RESOURCE_EXHAUSTED on a message over its size limit, before keeping it', async () => {
+    const stream = open(50_000);
+    const got: Buffer[] = [];
+    stream.on('data', (m) => got.push(m));
+    stream.write('a');
+    const err = await new Promise<StreamError>((resolve) => stream.on('error', resolve));
+    expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(err.message).toContain('100000 bytes exceeds the limit of 50000');
+    expect(got.map((m) => m.length)).toEqual([3]);
+  });
+
+  it('shows a grpc-message that is not valid percent-encoding as it came, without throwing', async () => {
+    const peer = http2.createServer();
+    peer.on('stream', (s) => {
+      s.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      s.on('wantTrailers', () => s.sendTrailers({ 'grpc-status': '9', 'grpc-message': 'at 100%' }));
+      s.end();
+    });
+    await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r));
+    try {
+      const stream = new GrpcBidiStream<string, Buffer>(
+        `127.0.0.1:${(peer.address() as net.AddressInfo).port}`,
+        '/test.Echo/Chat',
+        Buffer.from,
+        Buffer.from,
+        { timeMs: 60_000, timeoutMs: 10_000 },
+      );
+      const err = await new Promise<StreamError>((resolve) => stream.on('error', resolve));
+      expect(err.message).toBe('9: at 100%');
+    } finally {
+      await new Promise<void>((r) => peer.close(() => r()));
+    }
+  });
 
   it('frames messages both ways, including large and empty ones, and ends with OK on half-close', async () => {
     const stream = open();

@@ -192,4 +192,53 @@ describe('HPACK (RFC 7541)', () => {
     expect(() => huffmanDecode(Buffer.from([0x18]), 0, 1)).toThrow(/padding/);
     expect(() => huffmanDecode(Buffer.from([0x1f, 0xff]), 0, 2)).toThrow(/padding/);
   });
+
+  it('signals a table that shrank and grew again before a block as two size updates, smallest first (§4.2)', () => {
+    const e = new HpackEncoder();
+    const d = new HpackDecoder();
+    const fields = ['x-a', 'one', 'x-b', 'two'];
+    d.decode(Buffer.from(e.encode(fields, undefined, undefined, 0))); // both enter the tables
+    e.setMaxTableSize(0);
+    e.setMaxTableSize(4096);
+    const block = Buffer.from(e.encode(fields, undefined, undefined, 0));
+    expect(block[0]).toBe(0x20); // size update to 0 …
+    expect(block[1]).toBe(0x3f); // … then to 4096 (0x3f, 0xe1, 0x1f)
+    expect(pairs(d.decode(block))).toEqual(pairs(fields));
+    // Had only the last update gone out, the decoder would still hold the evicted entries: in step, the
+    // next block (indexes to what the encoder's table holds now) decodes the same.
+    expect(pairs(d.decode(Buffer.from(e.encode(fields, undefined, undefined, 0))))).toEqual(pairs(fields));
+  });
+
+  it('keeps its table within its cap whatever the peer allows', () => {
+    const e = new HpackEncoder(1024);
+    const d = new HpackDecoder(4096);
+    e.setMaxTableSize(2 ** 32 - 1);
+    const first = Buffer.from(e.encode(['x-k', 'v'.repeat(900)], undefined, undefined, 0));
+    expect(first[0] & 0xe0).toBe(0x20); // its first block says the table is 1024, not the default 4096
+    d.decode(first);
+  });
+
+  it('decodes an HPACK bomb without keeping it: past the list limit fields are counted, not stored', () => {
+    const big = 'b'.repeat(4_000);
+    const name = Buffer.from('x-bomb');
+    const literal = Buffer.concat([
+      Buffer.from([0x40, name.length]),
+      name,
+      Buffer.from([
+        0x7f,
+        4_000 - 127 - 128 * Math.floor((4_000 - 127) / 128) + 128,
+        Math.floor((4_000 - 127) / 128),
+      ]),
+      Buffer.from(big),
+    ]);
+    const bomb = Buffer.concat([literal, Buffer.alloc(60_000, 0xbe)]); // 60,000 × index 62
+    const d = new HpackDecoder(4096, 64 * 1024);
+    const started = process.hrtime.bigint();
+    const list = d.decode(bomb);
+    expect(list).toEqual([]);
+    expect(d.listSize).toBeGreaterThan(200_000_000);
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(1_000);
+    // The table is in step: a small block after it decodes.
+    expect(pairs(d.decode(Buffer.from([0xbe])))).toEqual([['x-bomb', big]]);
+  });
 });

@@ -1,0 +1,349 @@
+import type * as net from 'node:net';
+import { type H2Limits, h2Limits } from '../../src/router/h2/limits';
+import { H2Server } from '../../src/router/h2/server';
+import type { H2Stream } from '../../src/router/h2/stream';
+import {
+  E,
+  F,
+  GRPC,
+  REQUEST,
+  RawPeer,
+  T,
+  block,
+  errorOf,
+  frame,
+  headers,
+  indexed,
+  indexedLiteral,
+  settings,
+  u32,
+} from '../helpers/raw-h2';
+import { waitFor } from '../helpers/wait';
+
+/**
+ * The limits of h2/limits.ts, each met by the attack it stops: the peer is closed with the RFC's code
+ * (where it still reads) and the violation is counted by reason; a legitimate peer is not.
+ */
+
+const request = (...extra: string[]) => block(...REQUEST, ...GRPC, ...extra);
+const hold = () => block(':method', 'POST', ':scheme', 'http', ':path', '/hold', ...GRPC);
+
+interface Fixture {
+  server: H2Server;
+  port: number;
+  peers: RawPeer[];
+}
+
+/** A server answering 200 + trailers at once, except /hold (answered, never ended) and /park (no handler). */
+async function start(limits: Partial<Record<keyof H2Limits, number>> = {}): Promise<Fixture> {
+  const server = new H2Server(
+    (stream: H2Stream) => {
+      if (stream.headers.includes('/park')) return; // no handler: what it sends waits in stream.early
+      stream.respond([':status', '200'], stream.headers.includes('/hold') ? false : true);
+      stream.attach({
+        onHeaders: () => undefined,
+        onData: () => undefined,
+        onEnd: () => undefined,
+        onReset: () => undefined,
+        onDrain: () => undefined,
+      });
+    },
+    undefined,
+    h2Limits(limits),
+  );
+  await new Promise<void>((r) => server.server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.server.address() as net.AddressInfo).port, peers: [] };
+}
+
+async function connect(f: Fixture, handshake = true): Promise<RawPeer> {
+  const p = await RawPeer.connect(f.port, handshake);
+  f.peers.push(p);
+  return p;
+}
+
+async function stop(f: Fixture): Promise<void> {
+  for (const p of f.peers) p.close();
+  for (const c of f.server.connections) c.destroy('test over');
+  await new Promise<void>((r) => f.server.server.close(() => r()));
+}
+
+const violations = (f: Fixture, reason: string) => f.server.stats.violations.get(reason) ?? 0;
+
+/** Writes `unit` over and over without reading what comes back, until the server closes the connection. */
+async function floodUnread(p: RawPeer, unit: Buffer, maxBytes = 256 << 20): Promise<void> {
+  p.socket.pause();
+  const chunk = Buffer.concat(Array.from({ length: Math.ceil(65_536 / unit.length) }, () => unit));
+  while (!p.closed && p.bytesSent < maxBytes) {
+    p.send(chunk);
+    if (p.socket.writableLength > 1 << 20) await new Promise((r) => setTimeout(r, 1));
+  }
+  await waitFor(() => p.closed, 'the server closed the flooding connection');
+}
+
+describe('HTTP/2 limits against floods', () => {
+  it('empty CONTINUATION frames (CVE-2024-27316): closed at the second empty frame, ENHANCE_YOUR_CALM', async () => {
+    const f = await start();
+    try {
+      const p = await connect(f);
+      const fields = request();
+      p.send(headers(1, fields.subarray(0, 5), 0));
+      for (let i = 0; i < 10; i++) p.send(frame(T.CONTINUATION, 0, 1));
+      expect(await p.connectionError(E.ENHANCE_YOUR_CALM)).toContain('empty payload');
+      expect(violations(f, 'empty_frames')).toBe(1);
+      expect(p.bytesSent).toBeLessThan(200);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('a header block in too many CONTINUATION frames, or too many bytes, is refused before it is kept', async () => {
+    const f = await start({ maxContinuationFrames: 8, maxHeaderBlockBytes: 4_096 });
+    try {
+      const p = await connect(f);
+      p.send(headers(1, Buffer.from([0x00]), 0));
+      for (let i = 0; i < 20; i++) p.send(frame(T.CONTINUATION, 0, 1, Buffer.from([0x01])));
+      expect(await p.connectionError(E.ENHANCE_YOUR_CALM)).toContain('CONTINUATION');
+      expect(violations(f, 'continuation_flood')).toBe(1);
+
+      const q = await connect(f);
+      q.send(
+        headers(3, Buffer.alloc(3_000, 0x00), 0),
+        frame(T.CONTINUATION, 0, 3, Buffer.alloc(3_000, 0x00)),
+      );
+      expect(await q.connectionError(E.ENHANCE_YOUR_CALM)).toContain('4096 bytes');
+      expect(violations(f, 'header_block_too_large')).toBe(1);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('an HPACK bomb (a small block of indexes to a large entry) gets 431 and costs its bytes only', async () => {
+    const f = await start();
+    try {
+      const p = await connect(f);
+      // One 4 kB entry in the table, then 15,000 one-byte references to it: a 60 MB header list.
+      const entry = indexedLiteral('x-bomb', 'b'.repeat(4_000));
+      const bomb = Buffer.concat([request(), entry, ...Array.from({ length: 15_000 }, () => indexed(62))]);
+      const parts = [headers(1, bomb.subarray(0, 16_000), F.END_STREAM)];
+      for (let at = 16_000; at < bomb.length; at += 16_000) {
+        const last = at + 16_000 >= bomb.length;
+        parts.push(frame(T.CONTINUATION, last ? F.END_HEADERS : 0, 1, bomb.subarray(at, at + 16_000)));
+      }
+      const heap = process.memoryUsage().heapUsed;
+      p.send(...parts);
+      const answer = await p.response(1);
+      expect(answer.payload.toString('latin1')).toContain('431');
+      expect(process.memoryUsage().heapUsed - heap).toBeLessThan(30 << 20);
+      expect(violations(f, 'header_list_too_large')).toBe(1);
+      // The table stayed in step: the next request on the connection is served.
+      p.send(headers(3, request(), F.END_HEADERS | F.END_STREAM));
+      await p.response(3);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it.each([
+    ['SETTINGS', frame(T.SETTINGS, 0, 0), 'outbound_control_frames'],
+    ['PING', frame(T.PING, 0, 0, Buffer.alloc(8)), 'outbound_control_frames'],
+  ])('a %s flood from a peer that does not read is closed (CVE-2019-9512/9515)', async (_n, unit, reason) => {
+    const f = await start({ maxOutboundControlFrames: 1_000 });
+    try {
+      const p = await connect(f);
+      await floodUnread(p, unit);
+      expect(violations(f, reason)).toBe(1);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('a reset flood (invalid requests, each answered by RST_STREAM, never read) is closed (CVE-2019-9514)', async () => {
+    const f = await start({ maxOutboundControlFrames: 1_000, maxConcurrentStreams: 1_000 });
+    try {
+      const p = await connect(f);
+      p.socket.pause();
+      let id = 1;
+      const bad = block(':method', 'POST', ':path', '/x'); // no :scheme: malformed, reset
+      while (!p.closed && id < 2_000_000) {
+        const batch: Buffer[] = [];
+        for (let i = 0; i < 500; i++, id += 2) batch.push(headers(id, bad, F.END_HEADERS | F.END_STREAM));
+        p.send(...batch);
+        if (p.socket.writableLength > 1 << 20) await new Promise((r) => setTimeout(r, 1));
+      }
+      await waitFor(() => p.closed, 'closed');
+      expect(violations(f, 'outbound_control_frames')).toBe(1);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('empty DATA frames (CVE-2019-9518) are closed at the second in a row', async () => {
+    const f = await start();
+    try {
+      const p = await connect(f);
+      p.send(headers(1, hold()));
+      await p.response(1);
+      p.send(frame(T.DATA, 0, 1), frame(T.DATA, 0, 1), frame(T.DATA, 0, 1));
+      await p.connectionError(E.ENHANCE_YOUR_CALM);
+      expect(violations(f, 'empty_frames')).toBe(1);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('a PRIORITY flood is closed past 100 per stream opened', async () => {
+    const f = await start();
+    try {
+      const p = await connect(f);
+      const priority = Buffer.concat([u32(0), Buffer.from([16])]);
+      const flood = Array.from({ length: 150 }, (_, i) => frame(T.PRIORITY, 0, 2 * i + 1, priority));
+      p.send(...flood.slice(0, 100)); // 100 × (1 + no streams opened): still allowed
+      await p.alive();
+      p.send(...flood.slice(100));
+      await p.connectionError(E.ENHANCE_YOUR_CALM);
+      expect(violations(f, 'priority_flood')).toBe(1);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('a WINDOW_UPDATE flood is closed past 10 per DATA frame sent', async () => {
+    const f = await start();
+    try {
+      const p = await connect(f);
+      p.send(...Array.from({ length: 50 }, () => frame(T.WINDOW_UPDATE, 0, 0, u32(1))));
+      await p.connectionError(E.ENHANCE_YOUR_CALM);
+      expect(violations(f, 'window_update_flood')).toBe(1);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('too many SETTINGS in one frame is a flood', async () => {
+    const f = await start();
+    try {
+      const p = await connect(f);
+      p.send(settings(...Array.from({ length: 40 }, (): [number, number] => [0x4, 65_535])));
+      await p.connectionError(E.ENHANCE_YOUR_CALM);
+      expect(violations(f, 'settings_flood')).toBe(1);
+    } finally {
+      await stop(f);
+    }
+  });
+});
+
+describe('HTTP/2 limits on connections and time', () => {
+  it('caps connections: one past maxConnections is closed at once; others still served', async () => {
+    const f = await start({ maxConnections: 2 });
+    try {
+      await connect(f);
+      await connect(f);
+      const third = await connect(f, false);
+      await waitFor(() => third.closed, 'the third connection closed');
+      expect(violations(f, 'connection_limit')).toBe(1);
+      const first = f.peers[0];
+      first.send(headers(1, request(), F.END_HEADERS | F.END_STREAM));
+      await first.response(1);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('closes a connection without its preface in time (PROTOCOL_ERROR)', async () => {
+    const f = await start({ prefaceTimeoutMs: 100 });
+    try {
+      const p = await connect(f, false);
+      p.send(Buffer.from('PRI * HTTP/2.0\r\n')); // half a preface, then nothing
+      expect(await p.connectionError(E.PROTOCOL_ERROR)).toContain('preface');
+      expect(violations(f, 'preface_timeout')).toBe(1);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('slowloris: a header block, or a frame, not finished in time is closed (ENHANCE_YOUR_CALM)', async () => {
+    const f = await start({ headersTimeoutMs: 150 });
+    try {
+      const p = await connect(f);
+      p.send(headers(1, request().subarray(0, 10), 0)); // no END_HEADERS, no CONTINUATION follows
+      expect(await p.connectionError(E.ENHANCE_YOUR_CALM)).toContain('header block');
+      expect(violations(f, 'headers_timeout')).toBe(1);
+
+      const q = await connect(f);
+      q.send(frame(T.PING, 0, 0, Buffer.alloc(8)).subarray(0, 12)); // part of a frame
+      const started = Date.now();
+      while (!q.closed && Date.now() - started < 5_000) await new Promise((r) => setTimeout(r, 20));
+      expect(violations(f, 'frame_timeout')).toBe(1);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('closes an idle connection gracefully (two GOAWAYs NO_ERROR), then serves a new one', async () => {
+    const f = await start({ idleTimeoutMs: 200 });
+    try {
+      const p = await connect(f);
+      p.send(headers(1, request(), F.END_HEADERS | F.END_STREAM));
+      await p.response(1);
+      const goaways = () => p.frames.filter((x) => x.type === T.GOAWAY);
+      await waitFor(() => goaways().length >= 1, 'the first GOAWAY');
+      const ping = await p.next((x) => x.type === T.PING && (x.flags & F.ACK) === 0, 'the drain PING');
+      p.send(frame(T.PING, F.ACK, 0, ping.payload));
+      await waitFor(() => p.closed, 'closed');
+      expect(goaways().map(errorOf)).toEqual([E.NO_ERROR, E.NO_ERROR]);
+      expect(goaways()[1].payload.readUInt32BE(0)).toBe(1);
+      expect(f.server.stats.drains.get('idle_timeout')).toBe(1);
+      const q = await connect(f);
+      q.send(headers(1, request(), F.END_HEADERS | F.END_STREAM));
+      await q.response(1);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('drains a connection past its maximum age, and closes it after the grace for calls in flight', async () => {
+    const f = await start({ maxConnectionAgeMs: 200, drainGraceMs: 300 });
+    try {
+      const p = await connect(f);
+      p.send(headers(1, hold())); // a call that never ends
+      await p.response(1);
+      await waitFor(() => p.frames.some((x) => x.type === T.GOAWAY), 'GOAWAY for age');
+      const opened = Date.now();
+      await waitFor(() => p.closed, 'closed after the grace');
+      expect(Date.now() - opened).toBeGreaterThanOrEqual(200);
+      expect(f.server.stats.drains.get('max_age')).toBe(1);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('bounds the memory a connection holds (DATA parked before a handler takes it)', async () => {
+    const f = await start({ maxConnectionMemory: 200_000, idleTimeoutMs: 400 });
+    try {
+      const p = await connect(f);
+      p.send(headers(1, block(':method', 'POST', ':scheme', 'http', ':path', '/park', ...GRPC)));
+      for (let i = 0; i < 20; i++) p.send(frame(T.DATA, 0, 1, Buffer.alloc(16_000, 1)));
+      await p.connectionError(E.ENHANCE_YOUR_CALM);
+      expect(violations(f, 'memory')).toBe(1);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('a connection idle long enough to let its write buffer go is served as before', async () => {
+    const f = await start({ idleTimeoutMs: 60_000, headersTimeoutMs: 100 });
+    try {
+      const p = await connect(f);
+      const [conn] = f.server.connections;
+      const released = () => (conn as unknown as { wbuf: Buffer }).wbuf.length === 0;
+      await waitFor(released, 'the write buffer released');
+      for (let id = 1; id < 8; id += 2) {
+        p.send(headers(id, request(), F.END_HEADERS | F.END_STREAM));
+        await p.response(id);
+      }
+      await p.alive();
+    } finally {
+      await stop(f);
+    }
+  });
+});

@@ -5,10 +5,11 @@ import { afterRead } from '../h2/read-turn';
 import type { H2Stream, StreamHandler } from '../h2/stream';
 import { backoffMs } from '../resilience/retry-policy';
 import type { ForwardOptions } from './call-options';
-import { messageOf, outcomeOf, pushbackOf, statusOf } from './call-outcome';
+import { messageOf, pushbackOf, statusOf } from './call-outcome';
+import { abandonAttempt, completeCall, deadlineOf, recordAttempt, sendHeld } from './call-lifecycle';
 import { Status, respondError, statusTrailers } from './grpc-status';
-import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
-import { type HeaderList, headerValue, withoutHeader } from './headers';
+import { grpcTimeoutHeader } from './grpc-timeout';
+import { type HeaderList, withoutHeader } from './headers';
 import { ReplayBuffer } from './replay-buffer';
 import { HeldResponse } from './held-response';
 import { type Holder, holdFor, releaseHold } from './hold-timer';
@@ -33,7 +34,7 @@ class ForwardedCall implements StreamHandler, Holder {
   private out: HeaderList;
   private timeout: readonly string[] | undefined;
   private readonly callerTimeout: boolean;
-  private deadlineAt = Infinity;
+  private readonly deadlineAt: number;
   private readonly request = new ReplayBuffer();
   private requestEnded = false;
   private attached = false;
@@ -64,10 +65,9 @@ class ForwardedCall implements StreamHandler, Holder {
     private readonly options: ForwardOptions,
   ) {
     this.out = down.headers;
-    const callerBudget = parseGrpcTimeout(headerValue(down.headers, 'grpc-timeout'));
-    this.callerTimeout = callerBudget !== undefined;
-    const budget = callerBudget ?? (options.defaultTimeoutMs > 0 ? options.defaultTimeoutMs : undefined);
-    if (budget !== undefined) this.deadlineAt = this.startedAt + budget - options.waitedMs;
+    const deadline = deadlineOf(down, options, this.startedAt);
+    this.callerTimeout = deadline.callers;
+    this.deadlineAt = deadline.at;
   }
 
   begin(endpoint: RoutableEndpoint): void {
@@ -206,8 +206,7 @@ class ForwardedCall implements StreamHandler, Holder {
     this.transparent = true;
     this.attemptOver = true;
     clearTimeout(this.attemptTimer);
-    this.endpoint.stats.abandoned();
-    this.endpoint.breaker?.record('ignored', 0);
+    abandonAttempt(this.endpoint);
     this.up = undefined;
     this.attempts--;
     this.tried?.delete(this.endpoint.id);
@@ -260,10 +259,7 @@ class ForwardedCall implements StreamHandler, Holder {
     this.dropHeld();
     this.responded = true;
     clearTimeout(this.attemptTimer);
-    this.down.respond(held.headers, false);
-    let full = false;
-    for (const chunk of held.chunks) full = !this.down.write(chunk);
-    if (full) this.up?.pause(); // resumed in onDrain
+    if (sendHeld(this.down, held)) this.up?.pause(); // resumed in onDrain
   }
 
   private dropHeld(): void {
@@ -362,15 +358,7 @@ class ForwardedCall implements StreamHandler, Holder {
     if (this.attemptOver) return 0;
     this.attemptOver = true;
     clearTimeout(this.attemptTimer);
-    const end = performance.now();
-    const stats = this.endpoint.stats;
-    const latency = end - this.attemptStarted;
-    stats.finished(code, latency, end);
-    this.endpoint.breaker?.record(outcomeOf(code), latency);
-    const limit = this.options.consecutiveErrors ?? 0;
-    if (limit > 0 && stats.consecutiveFailures >= limit)
-      this.options.eject?.(this.endpoint, `${stats.consecutiveFailures} failures in a row`);
-    return end;
+    return recordAttempt(this.endpoint, this.options, code, this.attemptStarted);
   }
 
   private onCallerGone(): void {
@@ -388,10 +376,7 @@ class ForwardedCall implements StreamHandler, Holder {
   private complete(code: number, endedAt = 0): void {
     if (this.over) return;
     this.over = true;
-    const end = endedAt > 0 ? endedAt : performance.now();
-    this.options.engineBreaker?.record(outcomeOf(code), end - this.startedAt);
-    if (this.retrying) this.options.retry!.budget.release();
-    this.options.done?.();
+    completeCall(this.options, code, this.startedAt, this.retrying, endedAt);
   }
 
   private where(): string {

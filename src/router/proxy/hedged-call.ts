@@ -3,11 +3,12 @@ import type { RoutableEndpoint } from '../balancer/picker';
 import { ErrorCode } from '../h2/frames';
 import type { H2Stream, StreamHandler } from '../h2/stream';
 import type { Hedging } from '../resilience/retry-policy';
-import { messageOf, outcomeOf, statusOf } from './call-outcome';
+import { messageOf, statusOf } from './call-outcome';
 import type { ForwardOptions } from './call-options';
+import { abandonAttempt, completeCall, deadlineOf, recordAttempt, sendHeld } from './call-lifecycle';
 import { respondError, Status, statusTrailers } from './grpc-status';
-import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
-import { type HeaderList, headerValue, withoutHeader } from './headers';
+import { grpcTimeoutHeader } from './grpc-timeout';
+import { type HeaderList, withoutHeader } from './headers';
 import { HeldResponse } from './held-response';
 import { type Holder, holdFor, releaseHold } from './hold-timer';
 import { ReplayBuffer } from './replay-buffer';
@@ -44,7 +45,7 @@ export function hedge(
 
 class HedgedCall implements StreamHandler, Holder {
   private readonly out: HeaderList;
-  private deadlineAt = Infinity;
+  private readonly deadlineAt: number;
   private readonly request = new ReplayBuffer();
   private requestEnded = false;
   private attached = false;
@@ -64,10 +65,7 @@ class HedgedCall implements StreamHandler, Holder {
     private readonly hedging: Hedging,
   ) {
     this.out = withoutHeader(down.headers, 'grpc-timeout');
-    const budget =
-      parseGrpcTimeout(headerValue(down.headers, 'grpc-timeout')) ??
-      (options.defaultTimeoutMs > 0 ? options.defaultTimeoutMs : undefined);
-    if (budget !== undefined) this.deadlineAt = this.startedAt + budget - options.waitedMs;
+    this.deadlineAt = deadlineOf(down, options, this.startedAt).at;
   }
 
   begin(endpoint: RoutableEndpoint): void {
@@ -119,8 +117,7 @@ class HedgedCall implements StreamHandler, Holder {
       up = this.options.pool.connection(endpoint.address).request(this.out, timeout, this);
     } catch (err) {
       const why = `unreachable: ${(err as Error).message}`;
-      endpoint.stats.finished(Status.UNAVAILABLE, 0, now);
-      endpoint.breaker?.record('failure', 0);
+      recordAttempt(endpoint, this.options, Status.UNAVAILABLE, now);
       this.options.eject?.(endpoint, why);
       this.copyFailed(endpoint, Status.UNAVAILABLE, why);
       return;
@@ -238,10 +235,7 @@ class HedgedCall implements StreamHandler, Holder {
     this.winner = copy;
     releaseHold(this);
     this.cancelOthers(copy);
-    this.down.respond(held.headers, false);
-    let full = false;
-    for (const chunk of held.chunks) full = !this.down.write(chunk);
-    if (full) copy.up.pause(); // resumed in onDrain
+    if (sendHeld(this.down, held)) copy.up.pause(); // resumed in onDrain
   }
 
   private onTrailers(copy: Copy, trailers: readonly string[], endStream: boolean): void {
@@ -287,14 +281,7 @@ class HedgedCall implements StreamHandler, Holder {
   private finishCopy(copy: Copy, code: number): void {
     if (copy.over) return;
     copy.over = true;
-    const end = performance.now();
-    const latency = end - copy.startedAt;
-    const stats = copy.endpoint.stats;
-    stats.finished(code, latency, end);
-    copy.endpoint.breaker?.record(outcomeOf(code), latency);
-    const limit = this.options.consecutiveErrors ?? 0;
-    if (limit > 0 && stats.consecutiveFailures >= limit)
-      this.options.eject?.(copy.endpoint, `${stats.consecutiveFailures} failures in a row`);
+    recordAttempt(copy.endpoint, this.options, code, copy.startedAt);
   }
 
   /** A copy that lost the race: cancelled, counted as nothing (not an error of the instance). */
@@ -303,8 +290,7 @@ class HedgedCall implements StreamHandler, Holder {
     for (const c of this.copies) {
       if (c === keep || c.over) continue;
       c.over = true;
-      c.endpoint.stats.abandoned();
-      c.endpoint.breaker?.record('ignored', 0);
+      abandonAttempt(c.endpoint);
       c.up.reset(ErrorCode.CANCEL);
     }
   }
@@ -330,9 +316,7 @@ class HedgedCall implements StreamHandler, Holder {
     this.over = true;
     clearTimeout(this.timer);
     releaseHold(this);
-    if (this.budgeted) this.options.retry?.budget.release();
-    this.options.engineBreaker?.record(outcomeOf(code), performance.now() - this.startedAt);
-    this.options.done?.();
+    completeCall(this.options, code, this.startedAt, this.budgeted);
   }
 }
 

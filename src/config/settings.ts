@@ -23,8 +23,6 @@ export const limitFlag = (name: string): string =>
   `h2-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 export const limitEnv = (name: string): string =>
   `ROUTER_H2_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-/** Every HTTP/2 limit's flag (for the router command's flag list). */
-export const LIMIT_FLAGS = LIMIT_NAMES.map(limitFlag);
 
 function http2Limits(flags: Flags, env: NodeJS.ProcessEnv, file: FileSettings | undefined): H2Limits {
   const overrides: Partial<Record<keyof H2Limits, number>> = {};

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
@@ -54,6 +55,23 @@ describe('nerve demo', () => {
     expect(await demo.exited()).toEqual({ code: 0, signal: null });
   });
 
+  it('logs each part of the demo as itself (control-plane, router, engine), as it would run alone', async () => {
+    const demo = spawnNerve(['demo', ...ZERO_PORTS], { LOG_LEVEL: 'info' });
+    running.push(demo);
+    await demo.waitForOutput(/ready/);
+    await waitFor(() => demo.stdout().includes('"component":"router"'), 'a router log line');
+    const components = new Set(
+      demo
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => (JSON.parse(l) as { component: string }).component),
+    );
+    expect([...components]).toEqual(expect.arrayContaining(['control-plane', 'router']));
+    demo.child.kill('SIGTERM');
+    expect((await demo.exited()).code).toBe(0);
+  });
+
   it('scales to 23 engines × 2 instances', async () => {
     const demo = spawnNerve(['demo', ...ZERO_PORTS, '--engines', '23', '--instances', '2']);
     running.push(demo);
@@ -105,6 +123,92 @@ describe('nerve demo', () => {
     const unknown = spawnNerve(['fly']);
     expect((await unknown.exited()).code).toBe(2);
     expect(unknown.stderr()).toContain('unknown command "fly"');
+    // Checked before anything listens, and no stack trace: what is wrong, and where the flags are listed.
+    const bogus = spawnNerve(['engine', '--type', 'bogus', '--port', '0']);
+    expect((await bogus.exited()).code).toBe(2);
+    expect(bogus.stderr()).toContain('--type "bogus" is not a demo engine type; known: echo, math');
+    expect(bogus.stderr()).toContain('nerve engine --help');
+    expect(bogus.stderr()).not.toMatch(/\n\s+at /);
+    expect(bogus.stdout()).toBe('');
+  });
+
+  it('--help on every command lists its flags and exits 0; --version prints the version', async () => {
+    for (const command of ['demo', 'control-plane', 'router', 'engine']) {
+      const help = spawnNerve([command, '--help']);
+      expect(await help.exited()).toEqual({ code: 0, signal: null });
+      expect(help.stdout()).toContain(`usage: nerve ${command} [flags]`);
+      expect(help.stdout()).toContain('--log-level');
+    }
+    const router = spawnNerve(['router', '-h']);
+    await router.exited();
+    expect(router.stdout()).toMatch(
+      /--h2-max-connections VALUE +HTTP\/2 limit maxConnections \(default 10000/,
+    );
+    expect(router.stdout()).toContain('[ROUTER_H2_MAX_CONNECTIONS]');
+    const version = spawnNerve(['--version']);
+    expect((await version.exited()).code).toBe(0);
+    const { version: expected } = JSON.parse(
+      readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'),
+    ) as {
+      version: string;
+    };
+    expect(version.stdout().trim()).toBe(`nerve ${expected} (node ${process.version})`);
+  });
+
+  it('a port in use exits 2 naming the setting, without a stack trace', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const taken = (holder.address() as net.AddressInfo).port;
+    try {
+      const cp = spawnNerve([
+        'control-plane',
+        '--host',
+        '127.0.0.1',
+        '--xds-port',
+        '0',
+        '--api-port',
+        String(taken),
+      ]);
+      expect((await cp.exited()).code).toBe(2);
+      expect(cp.stderr()).toContain(`API_PORT (--api-port) ${taken} is in use by another process`);
+      expect(cp.stderr()).not.toMatch(/\n\s+at /);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('npm start stops with the demo when npm is sent SIGTERM (no orphaned demo)', async () => {
+    const npm = spawn('npm', ['start', '--silent'], {
+      cwd: join(__dirname, '..', '..'),
+      env: {
+        ...process.env,
+        API_PORT: '0',
+        XDS_PORT: '0',
+        ROUTER_PORT: '0',
+        ROUTER_ADMIN_PORT: '0',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    npm.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(() => /ready/.test(out), 'the demo to be ready', 15_000);
+      const api = out.match(/(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/nerve)\/health/)![1];
+      expect((await fetch(`${api}/health`)).status).toBe(200);
+      npm.kill('SIGTERM');
+      await waitFor(
+        () =>
+          fetch(`${api}/health`).then(
+            () => false,
+            () => true,
+          ),
+        'the demo to stop when npm was told to',
+        15_000,
+      );
+    } finally {
+      npm.kill('SIGKILL');
+    }
   });
 });
 

@@ -5,7 +5,9 @@ import { startFleet } from '../../demo/fleet';
 import { createLogger } from '../../observability/logger';
 import { Router } from '../../router/router';
 import { MemoryStore } from '../../store/memory-store';
+import { flagNames } from '../flags';
 import { exitOnSignal } from '../lifecycle';
+import { listening } from '../listen';
 import { intFlag, parseFlags, settingsFor } from '../options';
 
 async function until(
@@ -23,42 +25,45 @@ async function until(
 /** Control plane + REST + one router + a demo fleet, all on loopback, in one process. */
 export async function demoCommand(args: string[]): Promise<void> {
   const started = Date.now();
-  const flags = parseFlags(args, [
-    'config',
-    'host',
-    'api-port',
-    'xds-port',
-    'router-port',
-    'router-admin-port',
-    'engines',
-    'instances',
-    'log-level',
-  ]);
+  const flags = parseFlags(args, flagNames('demo'));
   const settings = settingsFor(
     { ...flags, port: flags['router-port'], 'admin-port': flags['router-admin-port'] },
     '127.0.0.1',
   );
-  const logger = createLogger('demo', settings.logLevel);
+  // Every flag is checked before anything listens.
   const engineCount = intFlag(flags, 'engines', 5, 1, 500);
   const instances = intFlag(flags, 'instances', 2, 1, 50);
+  // One process, several parts: each logs as itself, as it would running alone.
+  const log = (component: string) => createLogger(component, settings.logLevel);
+  const logger = log('demo');
 
-  const fleet = await startFleet(engineCount, instances, settings.host, logger);
-  const cp = await ControlPlane.start({
-    store: new MemoryStore(),
-    logger,
-    host: settings.host,
-    xdsPort: settings.xdsPort,
-    engines: [...fleet.specs, ...settings.engines],
-  });
-  const api = await listenHttp(createApi(cp.admin, logger), settings.host, settings.apiPort);
-  const router = await new Router({
-    controlPlanes: [`${settings.host}:${cp.port}`],
-    id: 'demo-router',
-    host: settings.host,
-    port: settings.routerPort,
-    adminPort: settings.routerAdminPort,
-    logger,
-  }).start();
+  const fleet = await startFleet(engineCount, instances, settings.host, log('engine'));
+  const cp = await listening('XDS_PORT (--xds-port)', settings.xdsPort, () =>
+    ControlPlane.start({
+      store: new MemoryStore(),
+      logger: log('control-plane'),
+      host: settings.host,
+      xdsPort: settings.xdsPort,
+      engines: [...fleet.specs, ...settings.engines],
+    }),
+  );
+  const api = await listening('API_PORT (--api-port)', settings.apiPort, () =>
+    listenHttp(createApi(cp.admin, log('api')), settings.host, settings.apiPort),
+  );
+  const router = await listening(
+    'ROUTER_PORT or ROUTER_ADMIN_PORT (--router-port, --router-admin-port)',
+    settings.routerPort,
+    () =>
+      new Router({
+        controlPlanes: [`${settings.host}:${cp.port}`],
+        id: 'demo-router',
+        host: settings.host,
+        port: settings.routerPort,
+        adminPort: settings.routerAdminPort,
+        logger: log('router'),
+        http2: settings.routerHttp2,
+      }).start(),
+  );
 
   exitOnSignal(logger, async () => {
     await router.stop(3_000);

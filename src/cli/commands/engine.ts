@@ -1,43 +1,44 @@
 import { randomUUID } from 'node:crypto';
+import { ENGINE_TYPES } from '../../engines/computations';
 import { DemoEngine } from '../../engines/engine-server';
 import { registerEngine } from '../../engines/registration';
 import { createLogger } from '../../observability/logger';
+import { flagNames } from '../flags';
 import { exitOnSignal } from '../lifecycle';
-import { intFlag, parseFlags } from '../options';
+import { listening } from '../listen';
+import { intFlag, parseFlags, UsageError } from '../options';
 
 export async function engineCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, [
-    'type',
-    'name',
-    'version',
-    'id',
-    'host',
-    'advertise-host',
-    'port',
-    'control-plane',
-    'log-level',
-    'fault-delay-ms',
-    'fault-error-rate',
-  ]);
+  const flags = parseFlags(args, flagNames('engine'));
   const logger = createLogger(
     'engine',
     typeof flags['log-level'] === 'string' ? flags['log-level'] : process.env.LOG_LEVEL,
   );
+  // Every flag is checked before anything listens.
   const type = typeof flags.type === 'string' ? flags.type : 'echo';
+  if (!ENGINE_TYPES.has(type))
+    throw new UsageError(
+      `--type ${JSON.stringify(type.slice(0, 64))} is not a demo engine type; known: ${[...ENGINE_TYPES.keys()].join(', ')}`,
+    );
   const name = typeof flags.name === 'string' ? flags.name : type;
-  const engine = await new DemoEngine({
-    type,
-    name,
-    version: typeof flags.version === 'string' ? flags.version : 'v1',
-    id: typeof flags.id === 'string' ? flags.id : `${name}-${randomUUID().slice(0, 8)}`,
-    host: typeof flags.host === 'string' ? flags.host : '127.0.0.1',
-    port: intFlag(flags, 'port', 0, 0, 65535),
-    logger,
-  }).start();
-  engine.setFaults({
+  // PORT: how a supervisor (the process driver) hands an instance its port.
+  const port = intFlag({ port: flags.port ?? process.env.PORT }, 'port', 0, 0, 65535);
+  const faults = {
     delayMs: intFlag(flags, 'fault-delay-ms', 0, 0, 600_000),
     errorRate: intFlag(flags, 'fault-error-rate', 0, 0, 100) / 100,
-  });
+  };
+  const engine = await listening('--port', port, () =>
+    new DemoEngine({
+      type,
+      name,
+      version: typeof flags.version === 'string' ? flags.version : 'v1',
+      id: typeof flags.id === 'string' ? flags.id : `${name}-${randomUUID().slice(0, 8)}`,
+      host: typeof flags.host === 'string' ? flags.host : '127.0.0.1',
+      port,
+      logger,
+    }).start(),
+  );
+  engine.setFaults(faults);
   const advertised = `${typeof flags['advertise-host'] === 'string' ? flags['advertise-host'] : '127.0.0.1'}:${engine.port}`;
   let leave: (() => Promise<void>) | undefined;
   if (typeof flags['control-plane'] === 'string') {

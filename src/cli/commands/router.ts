@@ -1,31 +1,28 @@
-import { LIMIT_FLAGS } from '../../config/settings';
 import { createLogger } from '../../observability/logger';
 import { Router } from '../../router/router';
+import { flagNames } from '../flags';
 import { exitOnSignal } from '../lifecycle';
+import { listening } from '../listen';
 import { parseFlags, settingsFor } from '../options';
 
 export async function routerCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, [
-    'config',
-    'host',
-    'control-plane',
-    'port',
-    'admin-port',
-    'id',
-    'log-level',
-    ...LIMIT_FLAGS,
-  ]);
+  const flags = parseFlags(args, flagNames('router'));
   const settings = settingsFor(flags, '0.0.0.0');
   const logger = createLogger('router', settings.logLevel);
-  const router = await new Router({
-    controlPlanes: settings.controlPlanes,
-    id: settings.routerId,
-    host: settings.host,
-    port: settings.routerPort,
-    adminPort: settings.routerAdminPort,
-    logger,
-    http2: settings.routerHttp2,
-  }).start();
+  const router = await listening(
+    'ROUTER_PORT or ROUTER_ADMIN_PORT (--port, --admin-port)',
+    settings.routerPort,
+    () =>
+      new Router({
+        controlPlanes: settings.controlPlanes,
+        id: settings.routerId,
+        host: settings.host,
+        port: settings.routerPort,
+        adminPort: settings.routerAdminPort,
+        logger,
+        http2: settings.routerHttp2,
+      }).start(),
+  );
   console.log(
     `router ${settings.routerId} ready: gRPC ingress on ${settings.host}:${router.port}, admin on http://${settings.host}:${router.adminPort}/metrics, control planes ${settings.controlPlanes.join(',')}`,
   );

@@ -1,0 +1,105 @@
+import { LIMIT_NAMES, DEFAULT_LIMITS } from '../router/h2/limits';
+import { limitEnv, limitFlag } from '../config/settings';
+
+/** A command-line flag: what `--help` says of it, and its environment variable, if it has one. */
+export interface FlagSpec {
+  readonly name: string;
+  readonly help: string;
+  readonly env?: string;
+  readonly boolean?: boolean;
+}
+
+const CONFIG: FlagSpec = {
+  name: 'config',
+  help: 'YAML configuration file (engines, ports, router settings)',
+};
+const LOG_LEVEL: FlagSpec = {
+  name: 'log-level',
+  env: 'LOG_LEVEL',
+  help: 'error, warn, info (default), debug or silent',
+};
+const host = (fallback: string): FlagSpec => ({
+  name: 'host',
+  env: 'HOST',
+  help: `address to listen on (default ${fallback})`,
+});
+const port = (name: string, env: string, what: string, fallback: number): FlagSpec => ({
+  name,
+  env,
+  help: `${what} port (default ${fallback}; 0 picks a free one)`,
+});
+
+/** Every command's flags, in the order `--help` lists them. */
+export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
+  demo: [
+    port('api-port', 'API_PORT', 'REST API', 3000),
+    port('xds-port', 'XDS_PORT', 'xDS, admin gRPC and reflection', 18000),
+    port('router-port', 'ROUTER_PORT', 'router gRPC ingress', 50051),
+    port('router-admin-port', 'ROUTER_ADMIN_PORT', 'router metrics and admin', 9901),
+    { name: 'engines', help: 'demo engines to run, 1 to 500 (default 5)' },
+    { name: 'instances', help: 'instances per engine, 1 to 50 (default 2)' },
+    CONFIG,
+    host('127.0.0.1'),
+    LOG_LEVEL,
+  ],
+  'control-plane': [
+    port('api-port', 'API_PORT', 'REST API', 3000),
+    port('xds-port', 'XDS_PORT', 'xDS, admin gRPC and reflection', 18000),
+    CONFIG,
+    host('0.0.0.0'),
+    LOG_LEVEL,
+  ],
+  router: [
+    {
+      name: 'control-plane',
+      env: 'CONTROL_PLANE',
+      help: 'control planes, host:port[,host:port…] (default 127.0.0.1:18000)',
+    },
+    port('port', 'ROUTER_PORT', 'gRPC ingress', 50051),
+    port('admin-port', 'ROUTER_ADMIN_PORT', 'metrics and admin HTTP', 9901),
+    { name: 'id', env: 'ROUTER_ID', help: 'router id, as the control plane lists it (default router-<pid>)' },
+    CONFIG,
+    host('0.0.0.0'),
+    LOG_LEVEL,
+    ...LIMIT_NAMES.map((name) => ({
+      name: limitFlag(name),
+      env: limitEnv(name),
+      help: `HTTP/2 limit ${name} (default ${DEFAULT_LIMITS[name]}; README: HTTP/2 limits)`,
+    })),
+  ],
+  engine: [
+    { name: 'type', help: 'demo engine type: echo (default), math, crypto, matrix, montecarlo' },
+    { name: 'name', help: 'engine it serves as (default: the type)' },
+    { name: 'version', help: 'version it reports (default v1)' },
+    { name: 'id', help: 'instance id (default <name>-<random>)' },
+    port('port', 'PORT', 'gRPC', 0),
+    { name: 'advertise-host', help: 'host the control plane reaches it at (default 127.0.0.1)' },
+    { name: 'control-plane', help: 'host:port: register on start, leave on SIGTERM' },
+    { name: 'fault-delay-ms', help: 'added latency per call, 0 to 600000 (default 0)' },
+    { name: 'fault-error-rate', help: 'percent of calls that fail, 0 to 100 (default 0)' },
+    host('127.0.0.1'),
+    LOG_LEVEL,
+  ],
+};
+
+/** The flags' names, as parseFlags takes them. */
+export function flagNames(command: string): string[] {
+  return COMMAND_FLAGS[command].filter((f) => !f.boolean).map((f) => f.name);
+}
+
+/** `--help` of one command. */
+export function commandHelp(command: string, summary: string): string {
+  const flags = COMMAND_FLAGS[command];
+  const width = Math.max(...flags.map((f) => f.name.length)) + 10;
+  return [
+    `usage: nerve ${command} [flags]`,
+    '',
+    summary,
+    '',
+    'flags (each also from its environment variable, then the --config file, then the default):',
+    ...flags.map(
+      (f) =>
+        `  ${`--${f.name}${f.boolean ? '' : ' VALUE'}`.padEnd(width)} ${f.help}${f.env ? ` [${f.env}]` : ''}`,
+    ),
+  ].join('\n');
+}

@@ -59,10 +59,10 @@ describe('nerve demo', () => {
     const demo = spawnNerve(['demo', ...ZERO_PORTS], { LOG_LEVEL: 'info' });
     running.push(demo);
     await demo.waitForOutput(/ready/);
-    await waitFor(() => demo.stdout().includes('"component":"router"'), 'a router log line');
+    await waitFor(() => demo.stderr().includes('"component":"router"'), 'a router log line');
     const components = new Set(
       demo
-        .stdout()
+        .stderr()
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => (JSON.parse(l) as { component: string }).component),

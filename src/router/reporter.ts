@@ -4,6 +4,7 @@ import {
   StreamReportsRequest,
   StreamReportsResponse,
 } from '../../gen/nerve/report/v1/report';
+import { CircuitState } from '../../gen/nerve/discovery/v1/resources';
 import type { Logger } from '../observability/logger';
 import { Backoff } from './backoff';
 import { GrpcBidiStream } from './grpc-stream';
@@ -73,6 +74,20 @@ export class Reporter {
       load.circuit = c.state;
       load.circuitSinceMs = c.sinceMs;
       loads.set(key, load);
+    }
+    // Closed circuits too, for what served this interval: the control plane counts this router among
+    // those reporting a circuit (a steady fleet showed "reporters: 0" while every router was serving).
+    const breakers = this.state.breakers;
+    for (const load of loads.values()) {
+      if (load.circuit === CircuitState.CIRCUIT_STATE_UNSPECIFIED) {
+        const b = breakers.instance(load.engine, load.instanceId);
+        load.circuit = b.state;
+        load.circuitSinceMs = b.sinceMs;
+      }
+      if (engineCircuits[load.engine] === undefined) {
+        const b = breakers.engine(load.engine);
+        engineCircuits[load.engine] = { state: b.state, sinceMs: b.sinceMs };
+      }
     }
     const report: StreamReportsRequest = {
       nodeId: this.nodeId,

@@ -153,6 +153,22 @@ describe('circuit breakers', () => {
     );
     expect(router.state.breakers.instance('flaky', 'flaky-1').reason).toBe('2 probe calls passed');
     await waitFor(() => cluster.routable('flaky').length === 3, 'flaky-1 back in rotation');
+    // A router serving with every circuit closed still counts as reporting them.
+    await waitFor(async () => {
+      for (let i = 0; i < 6; i++) await invoke(client, 'flaky', 'echo', 'x').catch(() => undefined);
+      const res = await fetch(`${cluster.apiBase}/circuit-breakers?engine=flaky`);
+      const body = (await res.json()) as {
+        engines: {
+          circuit: { reporters: number };
+          instances: { id: string; state: string; reporters: number }[];
+        }[];
+      };
+      const [engine] = body.engines;
+      return (
+        engine.circuit.reporters === 1 &&
+        engine.instances.every((i) => i.state === 'closed' && i.reporters === 1)
+      );
+    }, 'closed circuits reported by the one router serving');
   });
 
   it('opens a circuit on every router when most routers have it open', async () => {

@@ -1,6 +1,9 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { AdminContext } from '../control-plane/admin/admin-context';
 import { AdminError, type AdminErrorCode } from '../control-plane/admin/admin-error';
+import { echo } from '../model/echo';
 import type { Logger } from '../observability/logger';
 
 const HTTP_STATUS: Record<AdminErrorCode, number> = {
@@ -25,10 +28,21 @@ export const requestId: RequestHandler = (req, res, next) => {
   next();
 };
 
+/** Who calls over REST: the peer (until credentials exist) and the request id. */
+export function contextOf(req: Request, res: Response): AdminContext {
+  return {
+    actor: req.socket.remoteAddress ?? 'unknown',
+    via: 'rest',
+    requestId: String(res.locals.requestId),
+  };
+}
+
 export const notFound: RequestHandler = (req, res) => {
   res
     .status(404)
-    .json(errorBody('NOT_FOUND', `no route ${req.method} ${req.path}`, [], String(res.locals.requestId)));
+    .json(
+      errorBody('NOT_FOUND', `no route ${req.method} ${echo(req.path)}`, [], String(res.locals.requestId)),
+    );
 };
 
 /** Maps AdminError to its HTTP status; body-parser failures to 400; anything else to a sanitized 500. */

@@ -84,6 +84,7 @@ export class ControlPlane {
       circuits: this.circuits,
       xdsClients: () => this.ads.clients(),
       xdsEndpoint: () => ({ host: options.host, port: this.boundPort }),
+      logger,
     });
     this.ads.addToServer(this.server);
     addAdminGrpc(this.server, this.admin);

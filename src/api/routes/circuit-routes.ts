@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { AdminService } from '../../control-plane/admin/admin-service';
+import { contextOf } from '../errors';
 import type { CircuitStatus, EngineCircuitStatus } from '../../control-plane/circuits/circuit-board';
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
 
@@ -49,10 +50,10 @@ export function circuitRoutes(admin: AdminService): Router {
   });
   router.post('/circuit-breakers/:id/reset', async (req, res) => {
     const { engine, instanceId } = await admin.circuits.resolve(req.params.id);
-    res.json(engineJson(await admin.circuits.reset(engine, instanceId)));
+    res.json(engineJson(await admin.circuits.reset(engine, instanceId, contextOf(req, res))));
   });
   router.post('/circuit-breakers/:engine/instances/:id/reset', async (req, res) => {
-    res.json(engineJson(await admin.circuits.reset(req.params.engine, req.params.id)));
+    res.json(engineJson(await admin.circuits.reset(req.params.engine, req.params.id, contextOf(req, res))));
   });
   return router;
 }

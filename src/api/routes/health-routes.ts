@@ -24,7 +24,8 @@ export function healthRoutes(admin: AdminService, startedAtMs: number): Router {
   });
   router.get('/health/:engineId', async (req, res) => {
     const report = await admin.health(req.params.engineId);
-    res.json(report.engines[0]);
+    // As /health: a probe reads the status code; unhealthy (no instance can serve) is 503.
+    res.status(report.status === 'unhealthy' ? 503 : 200).json(report.engines[0]);
   });
   return router;
 }

@@ -9,6 +9,8 @@ import {
 } from '../../../gen/nerve/admin/v1/admin';
 import type { CircuitStatus, EngineCircuitStatus } from '../circuits/circuit-board';
 import type { StreamStatus } from '../xds/stream-state';
+import { randomUUID } from 'node:crypto';
+import type { AdminContext } from './admin-context';
 import { AdminError } from './admin-error';
 import type { AdminService } from './admin-service';
 import type { EngineView, HealthReport } from './views';
@@ -89,10 +91,17 @@ function toProtoCircuits(c: EngineCircuitStatus): EngineCircuitsView {
   return { engine: c.engine, engineCircuit: view(c.engineCircuit), instances: c.instances.map(view) };
 }
 
+/** Who calls: the peer (until credentials exist), and the caller's x-request-id or a new one. */
+function contextOf(call: grpc.ServerUnaryCall<unknown, unknown>): AdminContext {
+  const given = call.metadata.get('x-request-id')[0];
+  const requestId = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+  return { actor: call.getPeer(), via: 'grpc', requestId };
+}
+
 /** Adapts an async operation to a grpc-js unary handler, mapping AdminError to its status code. */
-function unary<Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+function unary<Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    fn(call.request).then(
+    fn(call.request, contextOf(call)).then(
       (res) => callback(null, res),
       (err: unknown) => {
         if (err instanceof AdminError) callback({ code: CODES[err.code], details: err.message });
@@ -111,23 +120,26 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
       return { engines: page.engines.map(toProtoEngine), nextPageToken: page.nextPageToken };
     }),
     getEngine: unary(async (r) => ({ engine: toProtoEngine(await admin.getEngine(r.name)) })),
-    setInstanceWeight: unary(async (r) => ({
-      engine: toProtoEngine(await admin.setInstanceWeight(r.engine, r.instanceId, r.weight)),
+    setInstanceWeight: unary(async (r, ctx) => ({
+      engine: toProtoEngine(await admin.setInstanceWeight(r.engine, r.instanceId, r.weight, ctx)),
     })),
-    drainInstance: unary(async (r) => ({
-      engine: toProtoEngine(await admin.drainInstance(r.engine, r.instanceId)),
+    drainInstance: unary(async (r, ctx) => ({
+      engine: toProtoEngine(await admin.drainInstance(r.engine, r.instanceId, ctx)),
     })),
-    addInstance: unary(async (r) => ({ engine: toProtoEngine(await admin.addInstance(r)) })),
-    removeInstance: unary(async (r) => ({
-      engine: toProtoEngine(await admin.removeInstance(r.engine, r.instanceId)),
+    undrainInstance: unary(async (r, ctx) => ({
+      engine: toProtoEngine(await admin.undrainInstance(r.engine, r.instanceId, ctx)),
+    })),
+    addInstance: unary(async (r, ctx) => ({ engine: toProtoEngine(await admin.addInstance(r, ctx)) })),
+    removeInstance: unary(async (r, ctx) => ({
+      engine: toProtoEngine(await admin.removeInstance(r.engine, r.instanceId, ctx)),
     })),
     getHealth: unary(async (r) => toProtoHealth(await admin.health(r.engine || undefined))),
     listXdsClients: unary(async () => ({ clients: admin.xdsClients().map(toProtoClient) })),
     listCircuits: unary(async (r) => ({
       engines: (await admin.circuits.list(r.engine || undefined)).map(toProtoCircuits),
     })),
-    resetCircuit: unary(async (r) => ({
-      engine: toProtoCircuits(await admin.circuits.reset(r.engine, r.instanceId)),
+    resetCircuit: unary(async (r, ctx) => ({
+      engine: toProtoCircuits(await admin.circuits.reset(r.engine, r.instanceId, ctx)),
     })),
   };
   server.addService(AdminServiceDefinition, impl);

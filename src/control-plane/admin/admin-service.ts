@@ -1,3 +1,4 @@
+import { echo } from '../../model/echo';
 import type { EngineSpec, InstanceSpec } from '../../model/engine';
 import { findInstance, updateInstance, withInstances } from '../../model/engine';
 import type { CheckState } from '../../model/health';
@@ -7,6 +8,8 @@ import { type ConfigStore, updateEngine } from '../../store/config-store';
 import type { CircuitBoard } from '../circuits/circuit-board';
 import type { LoadStats } from '../reports/load-stats';
 import type { StreamStatus } from '../xds/stream-state';
+import type { Logger } from '../../observability/logger';
+import { type AdminContext, SYSTEM } from './admin-context';
 import { AdminError } from './admin-error';
 import { CircuitAdmin } from './circuit-admin';
 import { effectiveHealth, engineHealth, systemHealth } from './health-report';
@@ -20,6 +23,8 @@ export interface AdminDeps {
   readonly xdsClients: () => StreamStatus[];
   /** Where xDS clients reach this control plane (bind host and port). */
   readonly xdsEndpoint: () => { host: string; port: number };
+  /** Where every change is logged (who, what, request id). */
+  readonly logger?: Logger;
 }
 
 export interface AddInstanceInput {
@@ -33,26 +38,39 @@ export interface AddInstanceInput {
 }
 
 const MAX_PAGE = 1000;
+const DEFAULT_PAGE = 100;
 
 /** Admin operations, one implementation behind both the gRPC Admin service and the REST bridge. */
 export class AdminService {
   readonly circuits: CircuitAdmin;
 
   constructor(private readonly deps: AdminDeps) {
-    this.circuits = new CircuitAdmin(deps.store, deps.circuits);
+    this.circuits = new CircuitAdmin(deps.store, deps.circuits, (ctx, action, fields) =>
+      this.audit(ctx, action, fields),
+    );
   }
 
-  async listEngines(
-    pageSize = 100,
-    pageToken = '',
-  ): Promise<{ engines: EngineView[]; nextPageToken: string }> {
-    if (!Number.isInteger(pageSize) || pageSize < 0)
-      throw new AdminError('INVALID_ARGUMENT', 'page size must be a non-negative integer');
-    const size = Math.min(pageSize || 100, MAX_PAGE);
+  /**
+   * A page of engines by name. `pageSize` 1 to 1000, 0 for the default (100); `pageToken` the
+   * nextPageToken of the page before. Both transports check through here, so REST's limit and cursor
+   * and gRPC's page_size and page_token are refused alike.
+   */
+  async listEngines(pageSize = 0, pageToken = ''): Promise<{ engines: EngineView[]; nextPageToken: string }> {
+    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE)
+      throw new AdminError(
+        'INVALID_ARGUMENT',
+        `page size (limit) must be an integer from 1 to ${MAX_PAGE} (0: ${DEFAULT_PAGE}), got ${echo(String(pageSize), 20)}`,
+      );
+    const size = pageSize || DEFAULT_PAGE;
     let after = '';
     if (pageToken) {
       after = Buffer.from(pageToken, 'base64url').toString('utf8');
-      if (!after) throw new AdminError('INVALID_ARGUMENT', `invalid page token "${pageToken}"`);
+      // A token is what we made: the base64url of a name, in canonical form.
+      if (!after || Buffer.from(after).toString('base64url') !== pageToken)
+        throw new AdminError(
+          'INVALID_ARGUMENT',
+          `invalid page token (cursor) ${echo(pageToken, 64)}: pass nextPageToken (nextCursor) of the page before`,
+        );
     }
     const all = (await this.deps.store.list()).filter((s) => s.name > after);
     const page = all.slice(0, size);
@@ -65,36 +83,52 @@ export class AdminService {
     return this.view(await this.require(name));
   }
 
-  async setInstanceWeight(engine: string, instanceId: string, weight: number): Promise<EngineView> {
+  async setInstanceWeight(
+    engine: string,
+    instanceId: string,
+    weight: number,
+    ctx: AdminContext = SYSTEM,
+  ): Promise<EngineView> {
     if (!Number.isInteger(weight) || weight < 0 || weight > 1_000_000) {
       throw new AdminError('INVALID_ARGUMENT', `weight must be an integer from 0 to 1000000, got ${weight}`);
     }
-    return this.changeInstance(engine, instanceId, (i) => ({ ...i, weight }));
+    const view = await this.changeInstance(engine, instanceId, (i) => ({ ...i, weight }));
+    this.audit(ctx, 'set instance weight', { engine, instance: instanceId, weight });
+    return view;
   }
 
-  async drainInstance(engine: string, instanceId: string): Promise<EngineView> {
-    return this.changeInstance(engine, instanceId, (i) => ({ ...i, draining: true }));
+  async drainInstance(engine: string, instanceId: string, ctx: AdminContext = SYSTEM): Promise<EngineView> {
+    const view = await this.changeInstance(engine, instanceId, (i) => ({ ...i, draining: true }));
+    this.audit(ctx, 'drain instance', { engine, instance: instanceId });
+    return view;
   }
 
-  async addInstance(input: AddInstanceInput): Promise<EngineView> {
+  /** Back into rotation after a drain (health checks decide from there, as for any instance). */
+  async undrainInstance(engine: string, instanceId: string, ctx: AdminContext = SYSTEM): Promise<EngineView> {
+    const view = await this.changeInstance(engine, instanceId, (i) => ({ ...i, draining: false }));
+    this.audit(ctx, 'undrain instance', { engine, instance: instanceId });
+    return view;
+  }
+
+  async addInstance(input: AddInstanceInput, ctx: AdminContext = SYSTEM): Promise<EngineView> {
     const spec = await updateEngine(this.deps.store, input.engine, (current) => {
       if (!current && !input.createEngine)
         throw new AdminError(
           'NOT_FOUND',
-          `engine "${input.engine}" not found (set create_engine to create it)`,
+          `engine ${echo(input.engine)} not found (set create_engine to create it)`,
         );
       const base = current ?? this.newEngine(input.engine, input.version);
       if (findInstance(base, input.id))
         throw new AdminError(
           'ALREADY_EXISTS',
-          `engine "${input.engine}" already has an instance "${input.id}"`,
+          `engine ${echo(input.engine)} already has an instance ${echo(input.id)}`,
         );
       let versions = base.versions;
       if (input.version && !versions.some((v) => v.name === input.version)) {
         if (current)
           throw new AdminError(
             'FAILED_PRECONDITION',
-            `engine "${input.engine}" has no version "${input.version}" (has: ${versions.map((v) => v.name).join(', ')})`,
+            `engine ${echo(input.engine)} has no version ${echo(input.version)} (has: ${versions.map((v) => v.name).join(', ')})`,
           );
         versions = [{ name: input.version, weight: 100 }];
       }
@@ -108,20 +142,49 @@ export class AdminService {
       };
       return this.validated({ ...base, versions, instances: [...base.instances, instance] });
     });
+    this.audit(ctx, 'add instance', {
+      engine: input.engine,
+      instance: input.id,
+      address: input.address,
+      version: input.version,
+      createEngine: input.createEngine === true,
+    });
     return this.view(spec!);
   }
 
-  async removeInstance(engine: string, instanceId: string): Promise<EngineView> {
+  async removeInstance(engine: string, instanceId: string, ctx: AdminContext = SYSTEM): Promise<EngineView> {
     const spec = await updateEngine(this.deps.store, engine, (current) => {
-      if (!current) throw new AdminError('NOT_FOUND', `engine "${engine}" not found`);
+      if (!current) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} not found`);
       if (!findInstance(current, instanceId))
-        throw new AdminError('NOT_FOUND', `engine "${engine}" has no instance "${instanceId}"`);
+        throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instanceId)}`);
       return withInstances(
         current,
         current.instances.filter((i) => i.id !== instanceId),
       );
     });
+    this.audit(ctx, 'remove instance', { engine, instance: instanceId });
     return this.view(spec!);
+  }
+
+  /**
+   * The audit line of a change: who, through what, its request id, what it did. Values a caller chose
+   * are cut (echo) so that a huge one cannot flood the log.
+   */
+  audit(
+    ctx: AdminContext,
+    action: string,
+    fields: Record<string, string | number | boolean | undefined>,
+  ): void {
+    const shown: Record<string, string | number | boolean> = {};
+    for (const [k, v] of Object.entries(fields))
+      if (v !== undefined) shown[k] = typeof v === 'string' && v.length > 128 ? echo(v) : v;
+    this.deps.logger?.info('admin change', {
+      action,
+      actor: ctx.actor,
+      via: ctx.via,
+      requestId: ctx.requestId,
+      ...shown,
+    });
   }
 
   async health(engine?: string): Promise<HealthReport> {
@@ -141,7 +204,7 @@ export class AdminService {
     if (!/^[\w.:-]{1,128}$/.test(nodeId))
       throw new AdminError(
         'INVALID_ARGUMENT',
-        `node id must be 1-128 letters, digits, ".", ":", "_" or "-", got "${nodeId}"`,
+        `node id must be 1-128 letters, digits, ".", ":", "_" or "-", got ${echo(nodeId)}`,
       );
     const endpoint = this.deps.xdsEndpoint();
     const bindHost = endpoint.host === '0.0.0.0' || endpoint.host === '::' ? host : endpoint.host;
@@ -180,7 +243,7 @@ export class AdminService {
 
   private async require(name: string): Promise<EngineSpec> {
     const spec = await this.deps.store.get(name);
-    if (!spec) throw new AdminError('NOT_FOUND', `engine "${name}" not found`);
+    if (!spec) throw new AdminError('NOT_FOUND', `engine ${echo(name)} not found`);
     return spec;
   }
 
@@ -190,9 +253,10 @@ export class AdminService {
     fn: (i: InstanceSpec) => InstanceSpec,
   ): Promise<EngineView> {
     const spec = await updateEngine(this.deps.store, engine, (current) => {
-      if (!current) throw new AdminError('NOT_FOUND', `engine "${engine}" not found`);
+      if (!current) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} not found`);
       const next = updateInstance(current, instanceId, fn);
-      if (!next) throw new AdminError('NOT_FOUND', `engine "${engine}" has no instance "${instanceId}"`);
+      if (!next)
+        throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instanceId)}`);
       return next;
     });
     return this.view(spec!);
@@ -216,7 +280,7 @@ export class AdminService {
     if (!parsed.ok)
       throw new AdminError(
         'INVALID_ARGUMENT',
-        `invalid engine "${spec.name}": ${parsed.errors.join('; ')}`,
+        `invalid engine ${echo(spec.name)}: ${parsed.errors.join('; ')}`,
         parsed.errors,
       );
     return { ...parsed.value, revision };

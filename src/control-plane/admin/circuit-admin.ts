@@ -1,13 +1,18 @@
+import { echo } from '../../model/echo';
 import type { EngineSpec } from '../../model/engine';
 import type { ConfigStore } from '../../store/config-store';
 import type { CircuitBoard, EngineCircuitStatus } from '../circuits/circuit-board';
+import { type AdminContext, SYSTEM } from './admin-context';
 import { AdminError } from './admin-error';
+
+type Audit = (ctx: AdminContext, action: string, fields: Record<string, string>) => void;
 
 /** Circuit-breaker operations of the admin API (gRPC ListCircuits / ResetCircuit, REST /circuit-breakers). */
 export class CircuitAdmin {
   constructor(
     private readonly store: ConfigStore,
     private readonly board: CircuitBoard,
+    private readonly audit: Audit = () => undefined,
   ) {}
 
   async list(engine?: string): Promise<EngineCircuitStatus[]> {
@@ -19,11 +24,12 @@ export class CircuitAdmin {
    * Closes circuits by hand: one instance's, or (no instance) the engine-wide one and every instance's.
    * Routers reset their own breakers when the next push reaches them.
    */
-  async reset(engine: string, instanceId = ''): Promise<EngineCircuitStatus> {
+  async reset(engine: string, instanceId = '', ctx: AdminContext = SYSTEM): Promise<EngineCircuitStatus> {
     const spec = await this.require(engine);
     if (instanceId && !spec.instances.some((i) => i.id === instanceId))
-      throw new AdminError('NOT_FOUND', `engine "${engine}" has no instance "${instanceId}"`);
+      throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instanceId)}`);
     this.board.reset(engine, instanceId ? [instanceId] : spec.instances.map((i) => i.id), !instanceId);
+    this.audit(ctx, 'reset circuit', instanceId ? { engine, instance: instanceId } : { engine });
     return this.status(spec);
   }
 
@@ -32,10 +38,11 @@ export class CircuitAdmin {
     if (await this.store.get(id)) return { engine: id, instanceId: '' };
     const holders = (await this.store.list()).filter((s) => s.instances.some((i) => i.id === id));
     if (holders.length === 1) return { engine: holders[0].name, instanceId: id };
-    if (holders.length === 0) throw new AdminError('NOT_FOUND', `no engine and no instance named "${id}"`);
+    if (holders.length === 0)
+      throw new AdminError('NOT_FOUND', `no engine and no instance named ${echo(id)}`);
     throw new AdminError(
       'INVALID_ARGUMENT',
-      `instance "${id}" exists in engines ${holders.map((h) => `"${h.name}"`).join(', ')}; use /circuit-breakers/<engine>/instances/${id}/reset`,
+      `instance ${echo(id)} exists in engines ${holders.map((h) => echo(h.name)).join(', ')}; use /circuit-breakers/<engine>/instances/<id>/reset`,
     );
   }
 
@@ -48,7 +55,7 @@ export class CircuitAdmin {
 
   private async require(name: string): Promise<EngineSpec> {
     const spec = await this.store.get(name);
-    if (!spec) throw new AdminError('NOT_FOUND', `engine "${name}" not found`);
+    if (!spec) throw new AdminError('NOT_FOUND', `engine ${echo(name)} not found`);
     return spec;
   }
 }

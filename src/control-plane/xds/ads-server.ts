@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { echo } from '../../model/echo';
 import type { Logger } from 'winston';
 import type { Snapshot } from '../../model/snapshot';
 import {
@@ -112,10 +113,17 @@ export class AdsServer {
       try {
         if (!protocol) {
           const nodeId = request.node?.id || `anonymous-${++this.nextAnonymous}`;
+          // What a client chose is cut in log lines (a 100 KB node id, a NACK's whole error detail).
+          const shownId = nodeId.length > 128 ? echo(nodeId) : nodeId;
           const p = create(
             (response) => call.write(response),
             (typeUrl, version, error) => {
-              this.logger.warn('xDS NACK', { nodeId, typeUrl, version, error });
+              this.logger.warn('xDS NACK', {
+                nodeId: shownId,
+                typeUrl,
+                version,
+                error: error.length > 1024 ? echo(error, 1024) : error,
+              });
               this.hooks.onNack?.(nodeId, typeUrl, version, error);
             },
           );
@@ -123,14 +131,18 @@ export class AdsServer {
           connection = { call, nodeId, peer: call.getPeer(), connectedAtMs: Date.now(), protocol: p, delta };
           this.connections.add(connection);
           unwatch = this.cache.watch((snapshot) => p.onSnapshot(snapshot));
-          this.logger.info('xDS stream opened', { nodeId, peer: connection.peer, delta });
+          this.logger.info('xDS stream opened', { nodeId: shownId, peer: connection.peer, delta });
           this.hooks.onStreamOpen?.(nodeId);
         }
         protocol.handleRequest(request, this.cache.snapshot);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         const code = err instanceof XdsProtocolError ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL;
-        this.logger.warn('closing xDS stream', { nodeId: connection?.nodeId, error: message });
+        const nodeId = connection?.nodeId ?? '';
+        this.logger.warn('closing xDS stream', {
+          nodeId: nodeId.length > 128 ? echo(nodeId) : nodeId,
+          error: message.length > 1024 ? echo(message, 1024) : message,
+        });
         close();
         call.emit('error', { code, details: message });
       }

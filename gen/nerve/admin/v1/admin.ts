@@ -68,7 +68,9 @@ export interface InstanceLoad_LoadMetricsEntry {
 }
 
 export interface ListEnginesRequest {
+  /** 1 to 1000; 0 is the default, 100. More is INVALID_ARGUMENT. */
   pageSize: number;
+  /** next_page_token of the page before; anything else is INVALID_ARGUMENT. */
   pageToken: string;
 }
 
@@ -101,6 +103,15 @@ export interface DrainInstanceRequest {
 }
 
 export interface DrainInstanceResponse {
+  engine: Engine | undefined;
+}
+
+export interface UndrainInstanceRequest {
+  engine: string;
+  instanceId: string;
+}
+
+export interface UndrainInstanceResponse {
   engine: Engine | undefined;
 }
 
@@ -1603,6 +1614,164 @@ export const DrainInstanceResponse: MessageFns<DrainInstanceResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<DrainInstanceResponse>, I>>(object: I): DrainInstanceResponse {
     const message = createBaseDrainInstanceResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? Engine.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUndrainInstanceRequest(): UndrainInstanceRequest {
+  return { engine: "", instanceId: "" };
+}
+
+export const UndrainInstanceRequest: MessageFns<UndrainInstanceRequest> = {
+  encode(message: UndrainInstanceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.instanceId !== "") {
+      writer.uint32(18).string(message.instanceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UndrainInstanceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUndrainInstanceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UndrainInstanceRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
+    };
+  },
+
+  toJSON(message: UndrainInstanceRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UndrainInstanceRequest>, I>>(base?: I): UndrainInstanceRequest {
+    return UndrainInstanceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UndrainInstanceRequest>, I>>(object: I): UndrainInstanceRequest {
+    const message = createBaseUndrainInstanceRequest();
+    message.engine = object.engine ?? "";
+    message.instanceId = object.instanceId ?? "";
+    return message;
+  },
+};
+
+function createBaseUndrainInstanceResponse(): UndrainInstanceResponse {
+  return { engine: undefined };
+}
+
+export const UndrainInstanceResponse: MessageFns<UndrainInstanceResponse> = {
+  encode(message: UndrainInstanceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      Engine.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UndrainInstanceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUndrainInstanceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = Engine.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UndrainInstanceResponse {
+    return { engine: isSet(object.engine) ? Engine.fromJSON(object.engine) : undefined };
+  },
+
+  toJSON(message: UndrainInstanceResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = Engine.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UndrainInstanceResponse>, I>>(base?: I): UndrainInstanceResponse {
+    return UndrainInstanceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UndrainInstanceResponse>, I>>(object: I): UndrainInstanceResponse {
+    const message = createBaseUndrainInstanceResponse();
     message.engine = (object.engine !== undefined && object.engine !== null)
       ? Engine.fromPartial(object.engine)
       : undefined;
@@ -3734,6 +3903,18 @@ export const AdminService = {
       Buffer.from(DrainInstanceResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DrainInstanceResponse => DrainInstanceResponse.decode(value),
   },
+  /** Puts a drained instance back into rotation. */
+  undrainInstance: {
+    path: "/nerve.admin.v1.Admin/UndrainInstance" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UndrainInstanceRequest): Buffer =>
+      Buffer.from(UndrainInstanceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UndrainInstanceRequest => UndrainInstanceRequest.decode(value),
+    responseSerialize: (value: UndrainInstanceResponse): Buffer =>
+      Buffer.from(UndrainInstanceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UndrainInstanceResponse => UndrainInstanceResponse.decode(value),
+  },
   addInstance: {
     path: "/nerve.admin.v1.Admin/AddInstance" as const,
     requestStream: false as const,
@@ -3803,6 +3984,8 @@ export interface AdminServer extends UntypedServiceImplementation {
   getEngine: handleUnaryCall<GetEngineRequest, GetEngineResponse>;
   setInstanceWeight: handleUnaryCall<SetInstanceWeightRequest, SetInstanceWeightResponse>;
   drainInstance: handleUnaryCall<DrainInstanceRequest, DrainInstanceResponse>;
+  /** Puts a drained instance back into rotation. */
+  undrainInstance: handleUnaryCall<UndrainInstanceRequest, UndrainInstanceResponse>;
   addInstance: handleUnaryCall<AddInstanceRequest, AddInstanceResponse>;
   removeInstance: handleUnaryCall<RemoveInstanceRequest, RemoveInstanceResponse>;
   getHealth: handleUnaryCall<GetHealthRequest, GetHealthResponse>;
@@ -3873,6 +4056,22 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DrainInstanceResponse) => void,
+  ): ClientUnaryCall;
+  /** Puts a drained instance back into rotation. */
+  undrainInstance(
+    request: UndrainInstanceRequest,
+    callback: (error: ServiceError | null, response: UndrainInstanceResponse) => void,
+  ): ClientUnaryCall;
+  undrainInstance(
+    request: UndrainInstanceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UndrainInstanceResponse) => void,
+  ): ClientUnaryCall;
+  undrainInstance(
+    request: UndrainInstanceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UndrainInstanceResponse) => void,
   ): ClientUnaryCall;
   addInstance(
     request: AddInstanceRequest,

@@ -1,16 +1,16 @@
 import type * as http from 'node:http';
 import type { Logger } from '../observability/logger';
-import { createAdminServer } from './admin-http';
-import { routerMetrics } from './metrics';
+import { createAdminServer } from './admin/admin-http';
+import { routerMetrics } from './admin/metrics';
 import { Ingress } from './proxy/ingress';
 import { UpstreamPool } from './proxy/upstream-pool';
-import { Reporter } from './reporter';
+import { Reporter } from './control/reporter';
 import { engineCircuitsType } from './resources/engine-circuits';
 import { engineClusterType } from './resources/engine-cluster';
 import { routeTableType } from './resources/route-table';
 import { RoutingState } from './routing-state';
 import { AdsClient } from './xds/ads-client';
-import type { Keepalive } from './keepalive';
+import type { Keepalive } from './net/keepalive';
 import type { H2Limits } from './h2/limits';
 
 export interface RouterOptions {

@@ -138,20 +138,23 @@ describe('delta xDS (DeltaAggregatedResources), scripted on a raw stream', () =>
   });
 
   it('on reconnect sends only what differs from initial_resource_versions', async () => {
-    const version = cp.cache.snapshot.types.get(CLUSTER_LOAD_ASSIGNMENT_TYPE)!.resources.get('a/v1')!.version;
+    // Whatever the tests before left (this one runs alone too): every resource at its current version.
+    const resources = cp.cache.snapshot.types.get(CLUSTER_LOAD_ASSIGNMENT_TYPE)!.resources;
+    const held = Object.fromEntries([...resources].map(([name, r]) => [name, r.version]));
+    const version = held['a/v1'];
     const current = new DeltaScript(cp.port);
     const stale = new DeltaScript(cp.port);
     try {
-      // Holds the current a/v1 and a deleted resource: nothing to add, one to remove.
+      // Holds the current resources and a deleted one: nothing to add, one to remove.
       current.send({
         resource_names_subscribe: ['*'],
-        initial_resource_versions: { 'a/v1': version, 'gone/v1': 'x' },
+        initial_resource_versions: { ...held, 'gone/v1': 'x' },
       });
       const r1 = await current.next();
       expect(r1.resources).toEqual([]);
       expect(r1.removed_resources).toEqual(['gone/v1']);
-      // Holds an old a/v1: gets the new one.
-      stale.send({ resource_names_subscribe: ['*'], initial_resource_versions: { 'a/v1': 'old' } });
+      // Holds an old a/v1: gets the new one, and only it.
+      stale.send({ resource_names_subscribe: ['*'], initial_resource_versions: { ...held, 'a/v1': 'old' } });
       const r2 = await stale.next();
       expect(names(r2)).toEqual(['a/v1']);
       expect(r2.resources[0].version).toBe(version);

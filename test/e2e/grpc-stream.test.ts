@@ -1,7 +1,7 @@
 import * as http2 from 'node:http2';
 import type * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { GrpcBidiStream, type StreamError } from '../../src/router/grpc-stream';
+import { GrpcBidiStream, type StreamError } from '../../src/router/control/grpc-stream';
 
 /** The router's own gRPC stream against grpc-js's server: framing, statuses, half-close. */
 describe('router gRPC bidi stream', () => {

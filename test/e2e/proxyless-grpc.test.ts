@@ -172,9 +172,9 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
     await waitFor(
       async () => (await probe.tally('drain', 20))['drain-1'] === undefined,
       'the client to stop calling drain-1',
-      2_000,
+      3_000,
     );
-    expect(Date.now() - drainedAt).toBeLessThan(2_000);
+    expect(Date.now() - drainedAt).toBeLessThan(3_000); // typically well under a second
     expect(await probe.tally('drain', 100)).toEqual({ 'drain-2': 100 });
   });
 

@@ -47,7 +47,7 @@ describe('slow instances: hedging (gRFC A6) and per-attempt timeouts', () => {
       const res = await invoke(client, 'hedged', 'echo', `call ${i}`);
       expect(res.instanceId).toBe('hedged-2');
       expect(res.payload.toString()).toBe(`call ${i}`);
-      expect(Date.now() - started).toBeLessThan(1_500); // not the slow instance's 3 s
+      expect(Date.now() - started).toBeLessThan(2_500); // not the slow instance's 3 s
     }
     // Copies that lost were cancelled by the router: not counted as calls or errors of hedged-1.
     expect(stats('hedged-1').totalErrors).toBe(before.errors);
@@ -87,7 +87,7 @@ describe('slow instances: hedging (gRFC A6) and per-attempt timeouts', () => {
     for (let i = 0; i < 4; i++) {
       const started = Date.now();
       expect((await invoke(client, 'patient', 'echo', 'x')).instanceId).toBe('patient-2');
-      expect(Date.now() - started).toBeLessThan(1_500);
+      expect(Date.now() - started).toBeLessThan(2_500); // not the slow instance's 3 s
     }
     // Both instances slow: the last attempt has the rest of the call's deadline, and the caller hears why.
     cluster.engines.get('patient-2')!.setFaults({ delayMs: 3_000 });

@@ -50,6 +50,6 @@ describe('queuing and throttling at the router', () => {
     results.sort((a, b) => a - b);
     // One token at once, then one every 50 ms: the last of 8 completes no sooner than ~350 ms.
     expect(results[7]).toBeGreaterThanOrEqual(300);
-    expect(results[0]).toBeLessThan(200);
+    expect(results[0]).toBeLessThan(300); // the first token is there at once; slack for a loaded machine
   });
 });

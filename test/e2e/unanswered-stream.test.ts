@@ -162,14 +162,14 @@ describe('a call an instance leaves unanswered', () => {
     expectDiedThenServed();
   });
 
-  // A hedged call: one copy at first (the next would start after a second); the one that answers dies.
-  const hedged = { hedging: { maxAttempts: 2, delayMs: 1000, methods: [SAY] } };
+  // A hedged call: one copy at first (the next would start after two seconds); the one that answers dies.
+  const hedged = { hedging: { maxAttempts: 2, delayMs: 2000, methods: [SAY] } };
 
   it('hedged: the copy that sent its headers died before its answer: another copy answers', async () => {
     await start(firstCallDies(afterHeaders), hedged);
     const started = performance.now();
     expect((await say('hedged')).toString()).toBe('hedged');
-    expect(performance.now() - started).toBeLessThan(900); // at once, not after the hedging delay
+    expect(performance.now() - started).toBeLessThan(1_800); // at once, not after the 2 s hedging delay
     expectDiedThenServed();
   });
 

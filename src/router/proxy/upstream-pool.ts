@@ -1,7 +1,7 @@
 import type { Logger } from '../../observability/logger';
 import { H2ClientConnection } from '../h2/client';
 import { ConnectionStats } from '../h2/connection-stats';
-import { type Keepalive, keepAlive, UPSTREAM_CONNECT_TIMEOUT_MS, UPSTREAM_KEEPALIVE } from '../keepalive';
+import { type Keepalive, keepAlive, UPSTREAM_CONNECT_TIMEOUT_MS, UPSTREAM_KEEPALIVE } from '../net/keepalive';
 
 /**
  * HTTP/2 connections per instance address, shared by all calls (gRPC multiplexes): one, and another only

@@ -1,9 +1,9 @@
 import type { Logger } from '../../observability/logger';
 import type { DiscoveryRequest, DiscoveryResponse, Node } from '../../protocol/ads-types';
 import { openAdsStream } from './ads-codec';
-import type { GrpcBidiStream } from '../grpc-stream';
-import { DEFAULT_KEEPALIVE, type Keepalive } from '../keepalive';
-import { Backoff } from '../backoff';
+import type { GrpcBidiStream } from '../control/grpc-stream';
+import { DEFAULT_KEEPALIVE, type Keepalive } from '../net/keepalive';
+import { Backoff } from '../net/backoff';
 import type { ResourceType } from '../resources/resource-type';
 
 const INVALID_ARGUMENT = 3;

@@ -5,8 +5,8 @@ import {
   type DiscoveryRequest,
   type DiscoveryResponse,
 } from '../../protocol/ads-types';
-import { GrpcBidiStream } from '../grpc-stream';
-import type { Keepalive } from '../keepalive';
+import { GrpcBidiStream } from '../control/grpc-stream';
+import type { Keepalive } from '../net/keepalive';
 
 /*
  * The router's side of ADS, state of the world only, encoded by hand: the few fields it sends and reads

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import * as http2 from 'node:http2';
-import { type Keepalive, keepAlive } from './keepalive';
+import { type Keepalive, keepAlive } from '../net/keepalive';
 
 const { NGHTTP2_FLAG_END_STREAM } = http2.constants;
 const UNAVAILABLE = 14;

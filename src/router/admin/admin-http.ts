@@ -1,8 +1,8 @@
 import * as http from 'node:http';
 import type { Registry } from 'prom-client';
 import { clustersView } from './clusters-view';
-import type { RoutingState } from './routing-state';
-import type { AdsClient } from './xds/ads-client';
+import type { RoutingState } from '../routing-state';
+import type { AdsClient } from '../xds/ads-client';
 
 /**
  * The router's admin port: /metrics (Prometheus), /ready (200 once it has a config from a control plane),

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ConnectionStats } from './h2/connection-stats';
+import type { ConnectionStats } from '../h2/connection-stats';
 
 /**
  * HTTP/2 connections of the router, by side: downstream (clients) and upstream (engine instances). Read

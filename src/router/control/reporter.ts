@@ -3,13 +3,13 @@ import {
   InstanceLoad,
   StreamReportsRequest,
   StreamReportsResponse,
-} from '../../gen/nerve/report/v1/report';
-import { CircuitState } from '../../gen/nerve/discovery/v1/resources';
-import type { Logger } from '../observability/logger';
-import { Backoff } from './backoff';
+} from '../../../gen/nerve/report/v1/report';
+import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
+import type { Logger } from '../../observability/logger';
+import { Backoff } from '../net/backoff';
 import { GrpcBidiStream } from './grpc-stream';
-import { DEFAULT_KEEPALIVE, type Keepalive } from './keepalive';
-import type { RoutingState } from './routing-state';
+import { DEFAULT_KEEPALIVE, type Keepalive } from '../net/keepalive';
+import type { RoutingState } from '../routing-state';
 
 const REPORT_METHOD = '/nerve.report.v1.ReportService/StreamReports';
 

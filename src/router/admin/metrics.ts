@@ -1,11 +1,11 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerConnectionMetrics } from './connection-metrics';
-import type { ConnectionStats } from './h2/connection-stats';
+import type { ConnectionStats } from '../h2/connection-stats';
 import { registerLatencyHistogram } from './latency-metric';
-import type { AdsClient } from './xds/ads-client';
-import type { RoutingState } from './routing-state';
-import { CircuitState } from './resilience/circuit-breaker';
-import { CODE_NAMES } from './stats/instance-stats';
+import type { AdsClient } from '../xds/ads-client';
+import type { RoutingState } from '../routing-state';
+import { CircuitState } from '../resilience/circuit-breaker';
+import { CODE_NAMES } from '../stats/instance-stats';
 
 const STATES: [CircuitState, string][] = [
   [CircuitState.CIRCUIT_STATE_CLOSED, 'closed'],

@@ -32,12 +32,16 @@ interface Fixture {
   server: H2Server;
   port: number;
   peers: RawPeer[];
+  /** Streams handed to the listener. */
+  routed: number[];
 }
 
 /** A server answering 200 + trailers at once, except /hold (answered, never ended) and /park (no handler). */
 async function start(limits: Partial<Record<keyof H2Limits, number>> = {}): Promise<Fixture> {
+  const routed: number[] = [];
   const server = new H2Server(
     (stream: H2Stream) => {
+      routed.push(stream.id);
       if (stream.headers.includes('/park')) return; // no handler: what it sends waits in stream.early
       stream.respond([':status', '200'], stream.headers.includes('/hold') ? false : true);
       stream.attach({
@@ -52,7 +56,7 @@ async function start(limits: Partial<Record<keyof H2Limits, number>> = {}): Prom
     h2Limits(limits),
   );
   await new Promise<void>((r) => server.server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.server.address() as net.AddressInfo).port, peers: [] };
+  return { server, port: (server.server.address() as net.AddressInfo).port, peers: [], routed };
 }
 
 async function connect(f: Fixture, handshake = true): Promise<RawPeer> {
@@ -172,6 +176,32 @@ describe('HTTP/2 limits against floods', () => {
       }
       await waitFor(() => p.closed, 'closed');
       expect(violations(f, 'outbound_control_frames')).toBe(1);
+    } finally {
+      await stop(f);
+    }
+  });
+
+  it('rapid reset: past 100 resets before the answer, over half of the streams, the connection is closed; and once a client has reset one, a stream it resets in the same read is never routed', async () => {
+    const f = await start();
+    try {
+      const p = await connect(f);
+      p.send(headers(1, hold()));
+      await p.response(1);
+      p.send(frame(T.RST_STREAM, 0, 1, u32(E.CANCEL)));
+      await p.alive();
+      p.send(
+        headers(3, hold()),
+        frame(T.RST_STREAM, 0, 3, u32(E.CANCEL)),
+        headers(5, request(), F.END_HEADERS | F.END_STREAM),
+      );
+      await p.response(5);
+      expect(f.routed).toEqual([1, 5]); // 3 was reset before its read was over: nothing saw it
+      const flood: Buffer[] = [];
+      for (let id = 7; id < 7 + 2 * 150; id += 2)
+        flood.push(headers(id, hold()), frame(T.RST_STREAM, 0, id, u32(E.CANCEL)));
+      p.send(...flood);
+      expect(await p.connectionError(E.ENHANCE_YOUR_CALM)).toContain('reset before their response');
+      expect(violations(f, 'rapid_reset')).toBe(1);
     } finally {
       await stop(f);
     }

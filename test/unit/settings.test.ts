@@ -1,4 +1,6 @@
+import { parseConfigText } from '../../src/config/config-file';
 import { resolveSettings, SettingsError } from '../../src/config/settings';
+import { DEFAULT_LIMITS } from '../../src/router/h2/limits';
 
 describe('settings precedence: flags, then environment, then file, then defaults', () => {
   const file = { apiPort: 3100, xdsPort: 18100, router: { port: 50100 }, engines: [] };
@@ -36,5 +38,34 @@ describe('settings precedence: flags, then environment, then file, then defaults
     expect(() => resolveSettings({ 'api-port': '70000' }, {}, undefined, { host: 'h' })).toThrow(
       '--api-port must be a port from 0 to 65535, got "70000"',
     );
+  });
+
+  it('takes HTTP/2 limits from flags, the environment and the file, in that order, and names a bad one', () => {
+    const parsed = parseConfigText(
+      'router:\n  http2:\n    maxConnections: 500\n    idleTimeoutMs: 1000\n',
+      'f.yaml',
+    );
+    if (!parsed.ok) throw new Error(parsed.errors.join());
+    const fromFile = resolveSettings({}, {}, parsed.value, { host: 'h' }).routerHttp2;
+    expect(fromFile).toEqual({ ...DEFAULT_LIMITS, maxConnections: 500, idleTimeoutMs: 1000 });
+    const fromEnv = resolveSettings({}, { ROUTER_H2_MAX_CONNECTIONS: '600' }, parsed.value, { host: 'h' });
+    expect(fromEnv.routerHttp2.maxConnections).toBe(600);
+    const fromFlag = resolveSettings(
+      { 'h2-max-connections': '700' },
+      { ROUTER_H2_MAX_CONNECTIONS: '600' },
+      parsed.value,
+      {
+        host: 'h',
+      },
+    );
+    expect(fromFlag.routerHttp2.maxConnections).toBe(700);
+    expect(() =>
+      resolveSettings({}, { ROUTER_H2_MAX_HEADER_LIST_SIZE: 'big' }, undefined, { host: 'h' }),
+    ).toThrow(new SettingsError('ROUTER_H2_MAX_HEADER_LIST_SIZE must be a whole number, got "big"'));
+    expect(() => resolveSettings({ 'h2-max-concurrent-streams': '0' }, {}, undefined, { host: 'h' })).toThrow(
+      /maxConcurrentStreams must be a whole number from 1/,
+    );
+    const typo = parseConfigText('router:\n  http2:\n    maxConnection: 5\n', 'f.yaml');
+    expect(typo.ok).toBe(false);
   });
 });

@@ -112,6 +112,8 @@ export abstract class H2Connection extends H2Output {
 
   /** Bytes read from the socket, valid only during the call (socket-reads.ts): what is kept is copied. */
   onBytes(chunk: Buffer, length = chunk.length): void {
+    // Closed (a GOAWAY lingers for the peer to read it): what else it sends is not looked at.
+    if (this.destroyed) return;
     readStarted();
     try {
       this.reader.push(chunk, length);
@@ -357,8 +359,10 @@ export abstract class H2Connection extends H2Output {
       return; // closed: nothing to do
     }
     const code = payload.readUInt32BE(0);
+    // A client's cancel of a call not yet answered in full: what rapid reset repeats.
+    const premature = this.isServer() && !stream.localEnded;
     this.closeStream(stream, code, `stream reset by the peer (${errorName(code)})`, true);
-    if (this.isServer()) this.guard.reset(Date.now());
+    if (premature) this.guard.prematureReset();
   }
 
   /** A stream id never opened on this connection (frames on it are a protocol error). */

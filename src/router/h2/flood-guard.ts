@@ -11,8 +11,8 @@ export class FloodGuard {
   private emptyInRow = 0;
   private priorityFrames = 0;
   private windowUpdates = 0;
-  private resets = 0;
-  private resetWindowStart = 0;
+  /** Streams the peer reset before their response was complete. */
+  prematureResets = 0;
   /** Streams opened on the connection, by either side. */
   streamsOpened = 0;
 
@@ -53,16 +53,16 @@ export class FloodGuard {
       );
   }
 
-  /** The peer reset a stream of its own before it completed (rapid reset, CVE-2023-44487). */
-  reset(now: number): void {
-    if (now - this.resetWindowStart > this.limits.resetWindowMs) {
-      this.resetWindowStart = now;
-      this.resets = 0;
-    }
-    if (++this.resets > this.limits.maxResets)
+  /**
+   * The peer reset a stream of its own before its response was complete (rapid reset, CVE-2023-44487):
+   * each such stream may have cost an upstream attempt for nothing.
+   */
+  prematureReset(): void {
+    const n = ++this.prematureResets;
+    if (n > this.limits.maxPrematureResets && 2 * n > this.streamsOpened)
       throw new ConnectionError(
         ErrorCode.ENHANCE_YOUR_CALM,
-        `more than ${this.limits.maxResets} streams reset within ${this.limits.resetWindowMs / 1000} s`,
+        `${n} of ${this.streamsOpened} streams reset before their response (more than ${this.limits.maxPrematureResets}, and over half)`,
         'rapid_reset',
       );
   }

@@ -26,9 +26,12 @@ export interface H2Limits {
   readonly maxPriorityFramesPerStream: number;
   /** WINDOW_UPDATE frames per DATA frame we sent (Envoy's max_inbound_window_update_frames_per_data_frame_sent: 10). */
   readonly maxWindowUpdatesPerDataFrame: number;
-  /** Streams the peer may reset within resetWindowMs (rapid reset, CVE-2023-44487). */
-  readonly maxResets: number;
-  readonly resetWindowMs: number;
+  /**
+   * Streams the peer may reset before their response is complete (rapid reset, CVE-2023-44487): past this,
+   * while they are more than half of its streams, the connection is closed (Envoy's premature-reset
+   * check). A client that cancels now and then never comes near.
+   */
+  readonly maxPrematureResets: number;
   /** Entries in one SETTINGS frame (nghttp2: 32); a longer list is a flood, not a configuration. */
   readonly maxSettingsEntries: number;
   /** Bytes a connection may hold in the router: partial frames, header blocks, early and queued DATA, unsent output. */
@@ -58,8 +61,7 @@ export const DEFAULT_LIMITS: H2Limits = {
   maxConsecutiveEmptyFrames: 1,
   maxPriorityFramesPerStream: 100,
   maxWindowUpdatesPerDataFrame: 10,
-  maxResets: 1_000,
-  resetWindowMs: 10_000,
+  maxPrematureResets: 100,
   maxSettingsEntries: 32,
   maxConnectionMemory: 32 << 20,
   maxConnections: 10_000,

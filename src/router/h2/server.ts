@@ -6,6 +6,7 @@ import { ConnectionError, ErrorCode, PREFACE, Setting } from './frames';
 import { DEFAULT_LIMITS, type H2Limits } from './limits';
 import { NO_CONTENT_LENGTH, checkRequest } from './request-check';
 import { LOCAL } from './settings';
+import { afterRead } from './read-turn';
 import { adoptSocket } from './socket-reads';
 import { H2Stream } from './stream';
 import { ConnectionSweeper } from './sweeper';
@@ -25,6 +26,8 @@ export class H2ServerConnection extends H2Connection {
    */
   private wellFormedList: readonly string[] | undefined;
   private wellFormedLength = NO_CONTENT_LENGTH;
+  /** New streams held to the end of the read (see onNewStream). */
+  private deferred: H2Stream[] = [];
 
   constructor(
     socket: net.Socket,
@@ -96,7 +99,20 @@ export class H2ServerConnection extends H2Connection {
       if (endStream && length > 0) return this.malformed(stream, 'DATA does not add up to content-length');
       stream.expectedLength = length;
     }
+    // A client that has reset streams before their answer was complete (rapid reset) gets its new streams routed at
+    // the end of the read: one it resets in the same read never costs an upstream attempt.
+    if (this.guard.prematureResets > 0) {
+      if (this.deferred.push(stream) === 1) afterRead(routeDeferred, this);
+      return;
+    }
     this.onStream(stream);
+  }
+
+  /** The streams held to the end of the read that are still open go to the listener. */
+  routeDeferred(): void {
+    const streams = this.deferred;
+    this.deferred = [];
+    for (const stream of streams) if (!stream.closed) this.onStream(stream);
   }
 
   protected isServer(): boolean {
@@ -106,6 +122,10 @@ export class H2ServerConnection extends H2Connection {
   protected isIdle(id: number): boolean {
     return id % 2 === 0 || id > this.lastPeerStreamId;
   }
+}
+
+function routeDeferred(conn: H2ServerConnection): void {
+  conn.routeDeferred();
 }
 
 /**

@@ -142,6 +142,17 @@ describe('HTTP/2 limits against floods', () => {
       // The table stayed in step: the next request on the connection is served.
       p.send(headers(3, request(), F.END_HEADERS | F.END_STREAM));
       await p.response(3);
+      // Bomb after bomb: each still costs its decoding; past maxRefusedHeaderLists the connection goes.
+      const refs = Buffer.concat([request(), ...Array.from({ length: 15_000 }, () => indexed(62))]);
+      for (let id = 5; id < 5 + 2 * 12; id += 2)
+        p.send(
+          headers(id, refs.subarray(0, 16_000), F.END_STREAM),
+          frame(T.CONTINUATION, F.END_HEADERS, id, refs.subarray(16_000)),
+        );
+      expect(await p.connectionError(E.ENHANCE_YOUR_CALM)).toContain(
+        'more than 10 requests with a header list',
+      );
+      expect(violations(f, 'header_list_flood')).toBe(1);
     } finally {
       await stop(f);
     }

@@ -8,6 +8,11 @@
 export interface H2Limits {
   /** Header list (RFC 9113 §6.5.2's measure), advertised as SETTINGS_MAX_HEADER_LIST_SIZE; past it: 431 / reset. */
   readonly maxHeaderListSize: number;
+  /**
+   * Requests refused for a header list over maxHeaderListSize (431) on one connection; past it the
+   * connection is closed: each such block still has to be decoded in full (an HPACK bomb costs CPU).
+   */
+  readonly maxRefusedHeaderLists: number;
   /** Bytes of one header block, HEADERS and CONTINUATION frames together; past it the connection closes. */
   readonly maxHeaderBlockBytes: number;
   /** CONTINUATION frames of one header block (CVE-2024-27316: empty ones cost the peer 9 bytes each). */
@@ -52,6 +57,7 @@ export interface H2Limits {
 
 export const DEFAULT_LIMITS: H2Limits = {
   maxHeaderListSize: 64 * 1024,
+  maxRefusedHeaderLists: 10,
   maxHeaderBlockBytes: 256 * 1024,
   maxContinuationFrames: 64,
   headerTableSize: 4096,

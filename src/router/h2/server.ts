@@ -26,6 +26,8 @@ export class H2ServerConnection extends H2Connection {
    */
   private wellFormedList: readonly string[] | undefined;
   private wellFormedLength = NO_CONTENT_LENGTH;
+  /** Requests refused with 431 so far (maxRefusedHeaderLists). */
+  private refusedLists = 0;
   /** New streams held to the end of the read (see onNewStream). */
   private deferred: H2Stream[] = [];
 
@@ -86,6 +88,12 @@ export class H2ServerConnection extends H2Connection {
     if (listSize > this.limits.maxHeaderListSize) {
       this.stats?.violation('header_list_too_large');
       stream.respond(RESPONSE_431, true); // request headers too large (RFC 6585)
+      if (++this.refusedLists > this.limits.maxRefusedHeaderLists)
+        throw new ConnectionError(
+          ErrorCode.ENHANCE_YOUR_CALM,
+          `more than ${this.limits.maxRefusedHeaderLists} requests with a header list over ${this.limits.maxHeaderListSize} bytes`,
+          'header_list_flood',
+        );
       return;
     }
     let length = this.wellFormedLength;

@@ -1,12 +1,7 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type * as net from 'node:net';
-import { join } from 'node:path';
 import { H2Server } from '../../src/router/h2/server';
 import { headerValue } from '../../src/router/proxy/headers';
-
-/** Debian's interpreter, where python3-h2 lives (.ci/run installs it). */
-const PYTHON = '/usr/bin/python3';
+import { runPython } from '../helpers/process';
 
 /**
  * The router's HTTP/2 server against an independent HTTP/2 implementation, Python's h2 (hyper-h2):
@@ -18,8 +13,6 @@ describe('interop: python3-h2 (an independent HTTP/2 implementation) against the
   let port: number;
 
   beforeAll(async () => {
-    if (!existsSync(PYTHON))
-      throw new Error(`${PYTHON} is missing: install Debian's python3-h2 (.ci/run does)`);
     server = new H2Server((stream) => {
       stream.respond([':status', '200', 'x-echo', headerValue(stream.headers, 'x-echo') ?? ''], false);
       stream.attach({
@@ -39,14 +32,7 @@ describe('interop: python3-h2 (an independent HTTP/2 implementation) against the
   });
 
   it('serves h2 well-formed calls and answers its protocol violations as RFC 9113 says', async () => {
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(
-        PYTHON,
-        [join(__dirname, '..', 'interop', 'h2_peer.py'), '127.0.0.1', String(port)],
-        { timeout: 60_000 },
-        (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
-      ),
-    );
+    const stdout = await runPython('h2_peer.py', ['127.0.0.1', String(port)], 60_000);
     expect(JSON.parse(stdout)).toEqual({
       well_formed: { ok: true, calls: 20 },
       priority_idle: ['alive'],

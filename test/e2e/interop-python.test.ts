@@ -1,10 +1,5 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { TestCluster } from '../helpers/cluster';
-
-/** Debian's interpreter, where python3-grpcio lives (.ci/run installs it), not whatever python3 is on PATH. */
-const PYTHON = '/usr/bin/python3';
+import { runPython } from '../helpers/process';
 
 interface Answer {
   payload: string;
@@ -17,21 +12,12 @@ describe('interop: python3-grpcio (an independent gRPC implementation) through t
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    if (!existsSync(PYTHON))
-      throw new Error(`${PYTHON} is missing: install Debian's python3-grpcio (.ci/run does)`);
     cluster = await TestCluster.start([{ name: 'math', type: 'math', instances: 2 }]);
   });
   afterAll(async () => cluster?.stop());
 
   it('makes unary and bidirectional streaming calls, and gets precise errors', async () => {
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(
-        PYTHON,
-        [join(__dirname, '..', 'interop', 'engine_client.py'), `127.0.0.1:${cluster.router.port}`, 'math'],
-        { timeout: 30_000 },
-        (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
-      ),
-    );
+    const stdout = await runPython('engine_client.py', [`127.0.0.1:${cluster.router.port}`, 'math'], 30_000);
     const report = JSON.parse(stdout) as {
       unary: Answer[];
       stream: Answer[];

@@ -1,10 +1,5 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { TestCluster } from '../helpers/cluster';
-
-/** Debian's interpreter, where python3-grpcio and python3-protobuf live (.ci/run installs them). */
-const PYTHON = '/usr/bin/python3';
+import { runPython } from '../helpers/process';
 
 /**
  * Server reflection as grpcurl uses it, checked by an independent and strict protobuf implementation
@@ -15,21 +10,12 @@ const PYTHON = '/usr/bin/python3';
 describe('server reflection for grpcurl and other tools', () => {
   let cluster: TestCluster;
   beforeAll(async () => {
-    if (!existsSync(PYTHON))
-      throw new Error(`${PYTHON} is missing: install Debian's python3-grpcio (.ci/run does)`);
     cluster = await TestCluster.start([{ name: 'math', type: 'math', instances: 2 }]);
   });
   afterAll(async () => cluster?.stop());
 
   it('serves protoc-shaped descriptors a DescriptorPool accepts, and a call made from them works', async () => {
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(
-        PYTHON,
-        [join(__dirname, '..', 'interop', 'reflection_client.py'), `127.0.0.1:${cluster.cp.port}`],
-        { timeout: 30_000 },
-        (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
-      ),
-    );
+    const stdout = await runPython('reflection_client.py', [`127.0.0.1:${cluster.cp.port}`], 30_000);
     const report = JSON.parse(stdout) as {
       services: string[];
       files: string[];

@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const NERVE_BIN = join(__dirname, '..', '..', 'bin', 'nerve.js');
@@ -60,4 +61,21 @@ export function spawnNerve(args: string[], env: NodeJS.ProcessEnv = {}): Spawned
       });
     },
   };
+}
+
+/** Debian's interpreter, where python3-grpcio and python3-h2 live (.ci/run installs them). */
+export const PYTHON = '/usr/bin/python3';
+
+/** Runs a script of test/interop/ with Debian's Python; resolves with its stdout, rejects with its stderr. */
+export function runPython(script: string, args: string[], timeoutMs = 60_000): Promise<string> {
+  if (!existsSync(PYTHON))
+    throw new Error(`${PYTHON} is missing: install Debian's python3 packages (.ci/run does)`);
+  return new Promise<string>((resolve, reject) =>
+    execFile(
+      PYTHON,
+      [join(__dirname, '..', 'interop', script), ...args],
+      { timeout: timeoutMs },
+      (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
+    ),
+  );
 }

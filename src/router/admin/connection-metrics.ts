@@ -32,36 +32,41 @@ export function registerConnectionMetrics(
       each((side, s) => this.inc({ side }, s.opened));
     },
   });
-  new Counter({
-    name: 'nerve_router_connection_errors_total',
-    help: 'Connections the router closed with an HTTP/2 connection error (GOAWAY), by error code.',
-    labelNames: ['side', 'code'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      each((side, s) => s.errors.forEach((n, code) => this.inc({ side, code }, n)));
-    },
-  });
-  new Counter({
-    name: 'nerve_router_connection_violations_total',
-    help: 'HTTP/2 limits and rules a peer broke, by reason (a limit of router/h2/limits.ts, or an HTTP/2 error code): the connection was closed, or the request refused (header_list_too_large).',
-    labelNames: ['side', 'reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      each((side, s) => s.violations.forEach((n, reason) => this.inc({ side, reason }, n)));
-    },
-  });
-  new Counter({
-    name: 'nerve_router_connection_drains_total',
-    help: 'Connections the router closed gracefully (two-step GOAWAY), by reason: idle_timeout, max_age.',
-    labelNames: ['side', 'reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      each((side, s) => s.drains.forEach((n, reason) => this.inc({ side, reason }, n)));
-    },
-  });
+  /** A counter per side and per key of one of ConnectionStats' maps. */
+  const byKey = (
+    name: string,
+    help: string,
+    label: string,
+    map: (s: ConnectionStats) => Map<string, number>,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['side', label],
+      registers: [registry],
+      collect() {
+        this.reset();
+        each((side, s) => map(s).forEach((n, key) => this.inc({ side, [label]: key }, n)));
+      },
+    });
+  byKey(
+    'nerve_router_connection_errors_total',
+    'Connections the router closed with an HTTP/2 connection error (GOAWAY), by error code.',
+    'code',
+    (s) => s.errors,
+  );
+  byKey(
+    'nerve_router_connection_violations_total',
+    'HTTP/2 limits and rules a peer broke, by reason (a limit of router/h2/limits.ts, or an HTTP/2 error code): the connection was closed, or the request refused (header_list_too_large).',
+    'reason',
+    (s) => s.violations,
+  );
+  byKey(
+    'nerve_router_connection_drains_total',
+    'Connections the router closed gracefully (two-step GOAWAY), by reason: idle_timeout, max_age.',
+    'reason',
+    (s) => s.drains,
+  );
   new Counter({
     name: 'nerve_router_malformed_requests_total',
     help: 'Client requests reset as malformed (RFC 9113 §8.1.1) before routing, by what was wrong.',

@@ -32,6 +32,11 @@ const skipConnectionSpecific = (name: string): boolean => NEVER_SENT.has(name);
 /** Frames written during one turn of the event loop go out in one write up to this size. */
 const COALESCE_BYTES = 64 * 1024;
 const WRITE_BUFFER = 32 * 1024;
+/**
+ * A new connection's write buffer: its greeting and small calls fit; the first turn that needs more
+ * grows it to WRITE_BUFFER. A thousand idle connections do not hold 32 KiB each.
+ */
+const FIRST_WRITE_BUFFER = 1024;
 /** Buffers this small are copied into the write buffer; larger ones are queued as they are. */
 const COPY_BELOW = 4096;
 /**
@@ -60,7 +65,7 @@ export abstract class H2Output {
    * Small frames are written here, one after the other, and leave in one buffer per turn of the event
    * loop: no allocation per frame.
    */
-  private wbuf = Buffer.allocUnsafe(WRITE_BUFFER);
+  private wbuf = Buffer.allocUnsafe(FIRST_WRITE_BUFFER);
   /**
    * The last view of the write buffer handed to the socket: calls on a connection repeat their write
    * sizes, and a view of the same bytes can go again once the kernel took the last (a view costs a
@@ -296,7 +301,7 @@ export abstract class H2Output {
 
   /** `n` bytes at the end of the write buffer (n < COPY_BELOW + FRAME_HEADER): their offset. */
   private reserve(n: number): number {
-    if (this.wpos + n > this.wbuf.length) this.spill();
+    if (this.wpos + n > this.wbuf.length) this.makeRoom(n);
     const at = this.wpos;
     this.wpos += n;
     this.outBytes += n;
@@ -305,11 +310,20 @@ export abstract class H2Output {
   }
 
   /** What the write buffer holds goes to the output list (copied out: the write buffer is reused). */
-  private spill(): void {
-    if (this.wpos === 0) {
-      if (this.wbuf.length === 0) this.wbuf = Buffer.allocUnsafe(WRITE_BUFFER); // released while idle
-      return;
+  /** Room for `n` more bytes: a small (or released) buffer grows, keeping what it holds; a full one spills. */
+  private makeRoom(n: number): void {
+    if (this.wbuf.length < WRITE_BUFFER) {
+      const grown = Buffer.allocUnsafe(WRITE_BUFFER);
+      if (this.wpos > 0) this.wbuf.copy(grown, 0, 0, this.wpos);
+      this.wbuf = grown;
+      this.written = undefined;
+      if (this.wpos + n <= WRITE_BUFFER) return;
     }
+    this.spill();
+  }
+
+  private spill(): void {
+    if (this.wpos === 0) return;
     const b = Buffer.allocUnsafe(this.wpos);
     this.wbuf.copy(b, 0, 0, this.wpos);
     this.out.push(b);

@@ -409,4 +409,38 @@ describe('the router HTTP/2 client', () => {
       await new Promise<void>((r) => peer.close(() => r()));
     }
   });
+
+  it('drops informational (1xx) response headers: the handler hears the final response only', async () => {
+    const peer = http2.createServer();
+    peer.on('stream', (stream) => {
+      stream.additionalHeaders({ ':status': 103, link: '</style.css>; rel=preload' });
+      stream.respond({ ':status': 200, 'x-final': 'yes' });
+      stream.end('body');
+    });
+    const peerPort = await listen(peer as unknown as net.Server);
+    const conn = H2ClientConnection.connect('127.0.0.1', peerPort);
+    try {
+      const blocks: (readonly string[])[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const s = conn.request(
+          [':method', 'GET', ':scheme', 'http', ':path', '/', ':authority', 'x'],
+          undefined,
+          {
+            onHeaders: (_s, h) => void blocks.push(h),
+            onData: () => undefined,
+            onEnd: () => resolve(),
+            onReset: (_s, _c, why) => reject(new Error(why)),
+            onDrain: () => undefined,
+          },
+        );
+        s.end();
+      });
+      expect(blocks).toHaveLength(1);
+      expect(headerValue(blocks[0], ':status')).toBe('200');
+      expect(headerValue(blocks[0], 'x-final')).toBe('yes');
+    } finally {
+      conn.destroy('test over');
+      await new Promise<void>((r) => peer.close(() => r()));
+    }
+  });
 });

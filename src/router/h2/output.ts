@@ -337,27 +337,39 @@ export abstract class H2Output {
     else nextTick(flushOut, this);
   }
 
+  private outboundFlood(): void {
+    if (this.backlogControl > this.limits.maxOutboundControlFrames)
+      return this.violated(
+        'outbound_control_frames',
+        `more than ${this.limits.maxOutboundControlFrames} control frames unsent: the peer asks for them and does not read`,
+      );
+    this.violated(
+      'outbound_frames',
+      `more than ${this.limits.maxOutboundFrames} frames unsent: the peer does not read`,
+    );
+  }
+
   /** Writes what is queued now (also what a turn of the event loop gathered). */
   flushNow(): void {
     this.flushQueued = false;
     const out = this.out;
     const socket = this.socket;
     // Frames the kernel has not taken pile up only while the peer does not read: bounded, as Envoy's.
-    if (socket.writableLength === 0) this.backlogFrames = this.backlogControl = 0;
-    this.backlogFrames += this.frames;
-    this.backlogControl += this.controlFrames;
+    const unsent = socket.writableLength; // a getter: read once
+    if (unsent === 0) {
+      this.backlogFrames = this.frames;
+      this.backlogControl = this.controlFrames;
+    } else {
+      this.backlogFrames += this.frames;
+      this.backlogControl += this.controlFrames;
+      if (
+        this.backlogFrames > this.limits.maxOutboundFrames ||
+        this.backlogControl > this.limits.maxOutboundControlFrames
+      )
+        return this.outboundFlood();
+    }
     this.frames = this.controlFrames = 0;
-    if (this.backlogControl > this.limits.maxOutboundControlFrames)
-      return this.violated(
-        'outbound_control_frames',
-        `more than ${this.limits.maxOutboundControlFrames} control frames unsent: the peer asks for them and does not read`,
-      );
-    if (this.backlogFrames > this.limits.maxOutboundFrames)
-      return this.violated(
-        'outbound_frames',
-        `more than ${this.limits.maxOutboundFrames} frames unsent: the peer does not read`,
-      );
-    if (out.length === 0 && this.wpos > 0 && socket.writableLength === 0 && !socket.connecting) {
+    if (out.length === 0 && this.wpos > 0 && unsent === 0 && !socket.connecting) {
       // The common case, all of it in the write buffer and nothing waiting before it: written as it is, no
       // copy. The kernel takes it at once, as a rule, and the buffer is ours again; when the write has to
       // wait instead, the buffer goes with it and a new one is made (once: from then on the socket has

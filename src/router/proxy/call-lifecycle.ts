@@ -3,8 +3,6 @@ import type { RoutableEndpoint } from '../balancer/picker';
 import type { H2Stream } from '../h2/stream';
 import type { ForwardOptions } from './call-options';
 import { outcomeOf } from './call-outcome';
-import { parseGrpcTimeout } from './grpc-timeout';
-import { headerValue } from './headers';
 import type { HeldResponse } from './held-response';
 
 /**
@@ -13,21 +11,18 @@ import type { HeldResponse } from './held-response';
  * change to how outcomes are blamed or budgets released reaches both kinds of call.
  */
 
-/** A call's deadline: the caller's grpc-timeout, else the engine's default; less the time it queued. */
-export interface Deadline {
-  /** performance.now() time; Infinity without one. */
-  readonly at: number;
-  /** The caller set it (grpc-timeout), rather than the engine's policy. */
-  readonly callers: boolean;
-}
-
-export function deadlineOf(down: H2Stream, options: ForwardOptions, startedAt: number): Deadline {
-  const callers = parseGrpcTimeout(headerValue(down.headers, 'grpc-timeout'));
-  const budget = callers ?? (options.defaultTimeoutMs > 0 ? options.defaultTimeoutMs : undefined);
-  return {
-    at: budget === undefined ? Infinity : startedAt + budget - options.waitedMs,
-    callers: callers !== undefined,
-  };
+/**
+ * A call's deadline (performance.now() time; Infinity without one): the caller's grpc-timeout
+ * (`callerBudgetMs`, parsed by the caller, which also needs to know whether there was one), else the
+ * engine's default; less the time it queued. No object per call.
+ */
+export function deadlineAt(
+  callerBudgetMs: number | undefined,
+  options: ForwardOptions,
+  startedAt: number,
+): number {
+  const budget = callerBudgetMs ?? (options.defaultTimeoutMs > 0 ? options.defaultTimeoutMs : undefined);
+  return budget === undefined ? Infinity : startedAt + budget - options.waitedMs;
 }
 
 /**

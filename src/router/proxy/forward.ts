@@ -6,10 +6,10 @@ import type { H2Stream, StreamHandler } from '../h2/stream';
 import { backoffMs } from '../resilience/retry-policy';
 import type { ForwardOptions } from './call-options';
 import { messageOf, pushbackOf, statusOf } from './call-outcome';
-import { abandonAttempt, completeCall, deadlineOf, recordAttempt, sendHeld } from './call-lifecycle';
+import { abandonAttempt, completeCall, deadlineAt, recordAttempt, sendHeld } from './call-lifecycle';
 import { Status, respondError, statusTrailers } from './grpc-status';
-import { grpcTimeoutHeader } from './grpc-timeout';
-import { type HeaderList, withoutHeader } from './headers';
+import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
+import { type HeaderList, headerValue, withoutHeader } from './headers';
 import { ReplayBuffer } from './replay-buffer';
 import { HeldResponse } from './held-response';
 import { type Holder, holdFor, releaseHold } from './hold-timer';
@@ -65,9 +65,9 @@ class ForwardedCall implements StreamHandler, Holder {
     private readonly options: ForwardOptions,
   ) {
     this.out = down.headers;
-    const deadline = deadlineOf(down, options, this.startedAt);
-    this.callerTimeout = deadline.callers;
-    this.deadlineAt = deadline.at;
+    const callerBudget = parseGrpcTimeout(headerValue(down.headers, 'grpc-timeout'));
+    this.callerTimeout = callerBudget !== undefined;
+    this.deadlineAt = deadlineAt(callerBudget, options, this.startedAt);
   }
 
   begin(endpoint: RoutableEndpoint): void {

@@ -5,10 +5,10 @@ import type { H2Stream, StreamHandler } from '../h2/stream';
 import type { Hedging } from '../resilience/retry-policy';
 import { messageOf, statusOf } from './call-outcome';
 import type { ForwardOptions } from './call-options';
-import { abandonAttempt, completeCall, deadlineOf, recordAttempt, sendHeld } from './call-lifecycle';
+import { abandonAttempt, completeCall, deadlineAt, recordAttempt, sendHeld } from './call-lifecycle';
 import { respondError, Status, statusTrailers } from './grpc-status';
-import { grpcTimeoutHeader } from './grpc-timeout';
-import { type HeaderList, withoutHeader } from './headers';
+import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
+import { type HeaderList, headerValue, withoutHeader } from './headers';
 import { HeldResponse } from './held-response';
 import { type Holder, holdFor, releaseHold } from './hold-timer';
 import { ReplayBuffer } from './replay-buffer';
@@ -65,7 +65,11 @@ class HedgedCall implements StreamHandler, Holder {
     private readonly hedging: Hedging,
   ) {
     this.out = withoutHeader(down.headers, 'grpc-timeout');
-    this.deadlineAt = deadlineOf(down, options, this.startedAt).at;
+    this.deadlineAt = deadlineAt(
+      parseGrpcTimeout(headerValue(down.headers, 'grpc-timeout')),
+      options,
+      this.startedAt,
+    );
   }
 
   begin(endpoint: RoutableEndpoint): void {

@@ -1,22 +1,17 @@
 import { Buffer } from 'node:buffer';
 import type * as net from 'node:net';
-import type { ConnectionStats } from './connection-stats';
 import { copyBytes } from './bytes';
-import { Closed, ClosedStreams } from './closed-streams';
-import { FloodGuard } from './flood-guard';
+import { Closed } from './closed-streams';
 import { FrameReader } from './frame-reader';
 import {
   ConnectionError,
-  DEFAULT_MAX_FRAME,
   DEFAULT_WINDOW,
   ErrorCode,
   errorName,
   Flag,
   FrameType,
   frame,
-  goawayFrame,
   MAX_WINDOW,
-  reasonOf,
   rstStreamFrame,
   Setting,
   settingsFrame,
@@ -25,11 +20,11 @@ import {
 import { HpackDecoder, HpackError } from './hpack/decoder';
 import type { H2Limits } from './limits';
 import { LOCAL } from './settings';
-import { H2Output } from './output';
+import { H2Lifecycle } from './lifecycle';
 import { readDone, readStarted } from './read-turn';
+import { parseSettings } from './settings-frame';
 import { checkTrailers } from './request-check';
 import type { H2Stream } from './stream';
-import { StreamTable } from './stream-table';
 
 /** A header block begun with HEADERS, waiting for its CONTINUATION frames. */
 interface PartialBlock {
@@ -45,38 +40,21 @@ interface PartialBlock {
  * RST_STREAM, receive flow control and the lifecycle of streams (plain objects); sending is H2Output's.
  * Subclasses say what a new stream from the peer means (server) or open streams (client).
  */
-export abstract class H2Connection extends H2Output {
-  readonly streams = new StreamTable<H2Stream>();
+export abstract class H2Connection extends H2Lifecycle {
   peerInitialWindow = DEFAULT_WINDOW;
   peerMaxStreams = Infinity;
-  /** Highest stream id the peer opened. */
-  lastPeerStreamId = 0;
-  goawaySent = false;
-  goawayReceived = false;
-  /** Why the connection closed, once it has. */
-  closeReason = '';
-  onClose: ((why: string) => void) | undefined;
   onGoaway: (() => void) | undefined;
-  /** Counters this connection adds to (its side's), if any. */
-  stats: ConnectionStats | undefined;
   /** An exception thrown while handling the peer's frames (the connection closes with INTERNAL_ERROR). */
   onInternalError: ((err: Error) => void) | undefined;
   protected readonly reader: FrameReader;
-  protected readonly guard: FloodGuard;
-  protected readonly closed = new ClosedStreams();
   private readonly decoder: HpackDecoder;
   private recvWindow = LOCAL.connectionWindow;
   private unacked = 0;
   /** A header block waiting for CONTINUATION frames (the sweeper times it: slowloris). */
   continuation: PartialBlock | undefined;
-  /** Whether a graceful close has begun (a server's first GOAWAY is out). */
-  protected draining = false;
-  private nextPing = 0;
-  private readonly pings = new Map<number, (err: Error | null) => void>();
 
   constructor(socket: net.Socket, limits: H2Limits) {
     super(socket, limits);
-    this.guard = new FloodGuard(limits);
     this.decoder = new HpackDecoder(limits.headerTableSize, limits.maxHeaderListSize);
     this.reader = new FrameReader(
       (type, flags, id, buf, start, end) => this.onFrame(type, flags, id, buf, start, end),
@@ -375,40 +353,11 @@ export abstract class H2Connection extends H2Output {
         throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
       return;
     }
-    if (payload.length % 6 !== 0) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS length');
-    if (payload.length / 6 > this.limits.maxSettingsEntries)
-      throw new ConnectionError(
-        ErrorCode.ENHANCE_YOUR_CALM,
-        `more than ${this.limits.maxSettingsEntries} settings in one SETTINGS frame`,
-        'settings_flood',
-      );
-    for (let at = 0; at < payload.length; at += 6) {
-      const value = payload.readUInt32BE(at + 2);
-      switch (payload.readUInt16BE(at)) {
-        case Setting.HEADER_TABLE_SIZE:
-          this.encoder.setMaxTableSize(value);
-          break;
-        case Setting.ENABLE_PUSH:
-          if (value > 1 || (value === 1 && !this.isServer()))
-            throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `ENABLE_PUSH ${value} (§6.5.2)`);
-          break;
-        case Setting.MAX_CONCURRENT_STREAMS:
-          this.peerMaxStreams = value;
-          break;
-        case Setting.INITIAL_WINDOW_SIZE:
-          if (value > MAX_WINDOW)
-            throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE too large');
-          this.changeInitialWindow(value);
-          break;
-        case Setting.MAX_FRAME_SIZE:
-          if (value < DEFAULT_MAX_FRAME || value > 0xffffff)
-            throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `MAX_FRAME_SIZE ${value} out of range`);
-          this.peerMaxFrame = value;
-          break;
-        default:
-          break; // MAX_HEADER_LIST_SIZE (advisory), unknown ones
-      }
-    }
+    const settings = parseSettings(payload, this.limits, this.isServer());
+    if (settings.headerTableSize !== undefined) this.encoder.setMaxTableSize(settings.headerTableSize);
+    if (settings.maxConcurrentStreams !== undefined) this.peerMaxStreams = settings.maxConcurrentStreams;
+    if (settings.maxFrameSize !== undefined) this.peerMaxFrame = settings.maxFrameSize;
+    if (settings.initialWindowSize !== undefined) this.changeInitialWindow(settings.initialWindowSize);
     this.sendControl(frame(FrameType.SETTINGS, Flag.ACK, 0));
   }
 
@@ -502,38 +451,6 @@ export abstract class H2Connection extends H2Output {
     }
   }
 
-  /** Resets a stream from our side: RST_STREAM, and no callback. */
-  resetStream(stream: H2Stream, code: number): void {
-    if (stream.closed) return;
-    this.sendControl(rstStreamFrame(stream.id, code));
-    this.closeStream(stream, code, '', false, true);
-  }
-
-  /** Resets a stream and tells its handler why (a peer's protocol error on that stream alone). */
-  protected abort(stream: H2Stream, code: number, why: string): void {
-    if (stream.closed) return;
-    this.sendControl(rstStreamFrame(stream.id, code));
-    this.closeStream(stream, code, why, true, true);
-  }
-
-  /** Sends a PING; `done` gets its ACK (null) or the connection's end. False when closed. */
-  ping(done: (err: Error | null) => void): boolean {
-    if (this.destroyed) return false;
-    const key = (this.nextPing = (this.nextPing + 1) >>> 0);
-    const payload = Buffer.alloc(8);
-    payload.writeUInt32BE(key, 4);
-    this.pings.set(key, done);
-    this.sendControl(frame(FrameType.PING, 0, 0, payload));
-    return true;
-  }
-
-  // ---- stream and connection lifecycle ----
-
-  protected addStream(stream: H2Stream): void {
-    this.streams.add(stream);
-    this.guard.streamsOpened++;
-  }
-
   /** Whole frames read so far, and bytes of one begun (the sweeper tells a frame dripped in by them). */
   get framesRead(): number {
     return this.reader.framesRead;
@@ -541,85 +458,6 @@ export abstract class H2Connection extends H2Output {
 
   get partialFrameBytes(): number {
     return this.reader.pendingBytes;
-  }
-
-  /** Streams opened on this connection so far (the sweeper tells activity by it). */
-  get streamsOpened(): number {
-    return this.guard.streamsOpened;
-  }
-
-  /**
-   * After either side ended: both ended closes the stream. A server whose response is complete while the
-   * request is not asks the client to stop sending (RST_STREAM NO_ERROR, RFC 9113 §8.1); a client whose
-   * response is complete stops sending (CANCEL): a stream never lingers half-open after its answer.
-   */
-  protected maybeClosed(stream: H2Stream): void {
-    if (stream.closed) return;
-    if (stream.localEnded && stream.remoteEnded) this.closeStream(stream, 0, '', false);
-    else if (this.isServer() ? stream.localEnded : stream.remoteEnded)
-      this.resetStream(stream, this.isServer() ? ErrorCode.NO_ERROR : ErrorCode.CANCEL);
-  }
-
-  /** `byUs`: we reset it (RST_STREAM): what the peer still sends on it, if it had not ended, is ignored. */
-  private closeStream(stream: H2Stream, code: number, why: string, notify: boolean, byUs = false): void {
-    if (stream.closed) return;
-    stream.closed = true;
-    stream.rstCode = code;
-    this.closed.record(stream.id, byUs && !stream.remoteEnded ? Closed.ResetByUs : Closed.Ended);
-    stream.queue = undefined;
-    stream.queuedEnd = undefined;
-    this.streams.delete(stream.id);
-    this.blocked.delete(stream);
-    if (notify) {
-      if (stream.handler !== undefined) stream.handler.onReset(stream, code, why);
-      else stream.onGoneEarly?.();
-    }
-    if ((this.goawaySent || this.goawayReceived) && this.streams.size === 0) this.endSocket();
-  }
-
-  /**
-   * Graceful close: GOAWAY naming the last stream we will process; the socket ends when they are done.
-   * A server says it twice (RFC 9113 §6.8): first 2^31-1 with a PING, so that requests already on the
-   * wire are not refused, then, once the PING comes back (or after a second), the last stream it took.
-   */
-  close(): void {
-    if (this.destroyed || this.goawaySent || this.draining) return;
-    if (!this.isServer()) return this.finalGoaway();
-    this.draining = true;
-    this.sendControl(goawayFrame(LAST_STREAM_ID, ErrorCode.NO_ERROR, 'shutting down'));
-    const timer = setTimeout(() => this.finalGoaway(), 1_000);
-    timer.unref();
-    this.ping(() => {
-      clearTimeout(timer);
-      this.finalGoaway();
-    });
-  }
-
-  private finalGoaway(): void {
-    if (this.destroyed || this.goawaySent) return;
-    this.goawaySent = true;
-    this.sendControl(goawayFrame(this.lastPeerStreamId, ErrorCode.NO_ERROR, ''));
-    if (this.streams.size === 0) this.endSocket();
-  }
-
-  /**
-   * A connection error: GOAWAY with the code and why, then the connection closes. `reason`: its label on
-   * /metrics (a limit's name, or the code's).
-   */
-  fail(code: number, why: string, reason = reasonOf(code)): void {
-    if (this.destroyed) return;
-    this.goawaySent = true;
-    this.stats?.connectionError(code);
-    this.stats?.violation(reason);
-    this.sendControl(goawayFrame(this.lastPeerStreamId, code, why));
-    this.destroy(`${errorName(code)}: ${why}`, true);
-  }
-
-  /** A limit broken where a GOAWAY may never be read (the peer is not reading): closed at once. */
-  protected violated(reason: string, why: string): void {
-    if (this.destroyed) return;
-    this.stats?.violation(reason);
-    this.destroy(`ENHANCE_YOUR_CALM: ${why}`);
   }
 
   /**
@@ -635,43 +473,12 @@ export abstract class H2Connection extends H2Output {
     }
     return n;
   }
-
-  private endSocket(): void {
-    this.flushNow();
-    if (!this.socket.destroyed) this.socket.end();
-  }
-
-  /**
-   * Closes at once: every open stream is told why, pending PINGs fail. `flush`: what is queued (a GOAWAY)
-   * still goes out before the socket closes.
-   */
-  destroy(why: string, flush = false): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    this.closeReason = why;
-    for (const stream of this.streams.list()) this.closeStream(stream, ErrorCode.CANCEL, why, true);
-    for (const done of this.pings.values()) done(new Error(why));
-    this.pings.clear();
-    if (!this.socket.destroyed) {
-      if (flush) {
-        this.flushNow();
-        this.socket.end();
-        setTimeout(() => this.socket.destroy(), 1_000).unref();
-      } else {
-        this.socket.destroy();
-      }
-    }
-    this.onClose?.(why);
-  }
-
-  protected abstract isServer(): boolean;
 }
 
-const LAST_STREAM_ID = 0x7fffffff;
 /** onHeadersFrame's mark on `flags` for a HEADERS frame whose priority names its own stream. */
 const SELF_DEPENDENT = 0x100;
 
 /** Whether response headers are informational (:status 1xx), which precede the response. */
 function informational(headers: readonly string[]): boolean {
-  return headers.length >= 2 && headers[0] === ':status' && headers[1].length === 3 && headers[1][0] === '1';
+  return headers.length >= 2 && headers[0] === ':status' && headers[1].charCodeAt(0) === 0x31; // '1'
 }

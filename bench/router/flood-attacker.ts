@@ -63,7 +63,11 @@ function attack(name: string): Attack {
         next: () => {
           const fields = id === 1 ? Buffer.concat([bomb, refs]) : Buffer.concat([request, refs]);
           const parts = [
-            headers(id, fields.subarray(0, 16_000), F.END_STREAM | (fields.length <= 16_000 ? F.END_HEADERS : 0)),
+            headers(
+              id,
+              fields.subarray(0, 16_000),
+              F.END_STREAM | (fields.length <= 16_000 ? F.END_HEADERS : 0),
+            ),
           ];
           for (let at = 16_000; at < fields.length; at += 16_000)
             parts.push(

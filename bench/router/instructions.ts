@@ -10,9 +10,11 @@
  * of a Node proxy process) and, when installed, HAProxy (C). Each runs under callgrind, is warmed up, and
  * counts BENCH_CALLS calls (default 2,000). Reported per call: instructions of the main thread (the event
  * loop: the request path) and of all threads (V8's compiler and GC threads too), and the ratios.
- * Env: BENCH_CALLS, BENCH_RATE, BENCH_WARM_SECONDS (default 60: under valgrind, V8 needs that long to
- * optimize the request path), BENCH_FUNCTIONS=N: also the router's N costliest functions (their own
- * instructions per call, JavaScript named from V8's perf map).
+ * Env: BENCH_CALLS, BENCH_RATE, BENCH_WARM_SECONDS (default 180: under valgrind, V8 needs that long to
+ * finish optimizing the request path; a count taken while it still compiles shows it as an all-threads
+ * figure far above the main thread's, and main-thread time in IC builtins and baseline code: 60 and 90 s
+ * counted the same router 10–25 % high), BENCH_FUNCTIONS=N: also the router's N costliest functions
+ * (their own instructions per call, JavaScript named from V8's perf map).
  */
 import * as grpc from '@grpc/grpc-js';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -26,7 +28,7 @@ import { echoCall, evenlySpaced } from './spaced-calls';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
 const RATE = Number(process.env.BENCH_RATE ?? 100);
-const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 60);
+const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 180);
 const FUNCTIONS = Number(process.env.BENCH_FUNCTIONS ?? 0);
 const OUT = mkdtempSync(join(tmpdir(), 'nerve-callgrind-'));
 const CALLGRIND = [

@@ -1,3 +1,4 @@
+import * as http2 from 'node:http2';
 import type * as net from 'node:net';
 import { type H2Limits, h2Limits } from '../../src/router/h2/limits';
 import { H2Server } from '../../src/router/h2/server';
@@ -269,6 +270,37 @@ describe('HTTP/2 limits against floods', () => {
       expect(violations(f, 'settings_flood')).toBe(1);
     } finally {
       await stop(f);
+    }
+  });
+});
+
+describe('HTTP/2 outbound frame limits do not hurt a peer that reads', () => {
+  it('12,000 small DATA frames written in one turn reach a reading peer: held back at half the limit, then sent', async () => {
+    const server = new H2Server((stream) => {
+      stream.respond([':status', '200'], false);
+      stream.attach({
+        onHeaders: () => undefined,
+        onData: () => undefined,
+        onEnd: () => undefined,
+        onReset: () => undefined,
+        onDrain: () => undefined,
+      });
+      for (let i = 0; i < 12_000; i++) stream.write(Buffer.from([i & 0xff]));
+      stream.end();
+    });
+    await new Promise<void>((r) => server.server.listen(0, '127.0.0.1', r));
+    const client = http2.connect(`http://127.0.0.1:${(server.server.address() as net.AddressInfo).port}`);
+    try {
+      const req = client.request({ ':method': 'GET', ':path': '/many' });
+      let n = 0;
+      req.on('data', (c: Buffer) => (n += c.length));
+      await new Promise((r) => req.on('end', r));
+      expect(n).toBe(12_000);
+      expect(server.stats.violations.size).toBe(0);
+    } finally {
+      client.close();
+      for (const c of server.connections) c.destroy('test over');
+      await new Promise<void>((r) => server.server.close(() => r()));
     }
   });
 });

@@ -21,7 +21,7 @@ export interface H2Limits {
   readonly headerTableSize: number;
   /** Streams a client may open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
   readonly maxConcurrentStreams: number;
-  /** Frames written but not yet taken by the kernel (Envoy's max_outbound_frames). */
+  /** Frames other than DATA written but not yet taken by the kernel (Envoy's max_outbound_frames; DATA is bounded by bytes). */
   readonly maxOutboundFrames: number;
   /** Of those, control frames: PING and SETTINGS ACKs, RST_STREAM (Envoy's max_outbound_control_frames). */
   readonly maxOutboundControlFrames: number;

@@ -79,7 +79,11 @@ export abstract class H2Output {
   destroyed = false;
   /** DATA frames sent: what the peer's WINDOW_UPDATEs may answer (FloodGuard). */
   dataFramesSent = 0;
-  /** Frames, and control frames, queued since the last flush. */
+  /**
+   * Frames other than DATA, and of those control frames, queued since the last flush. DATA is bounded by
+   * bytes (SOCKET_HIGH_WATER, the windows); what a peer can make us write without sending data itself
+   * (HEADERS of answers, ACKs, resets, WINDOW_UPDATEs) is bounded by count.
+   */
   private frames = 0;
   private controlFrames = 0;
   /** Frames, and control frames, handed to the socket that the kernel has not taken yet. */
@@ -181,7 +185,6 @@ export abstract class H2Output {
     }
     const at = this.reserve(FRAME_HEADER); // first: it may replace the write buffer
     writeFrameHeader(this.wbuf, at, 0, FrameType.DATA, Flag.END_STREAM, stream.id);
-    this.frames++;
     this.dataFramesSent++;
     stream.localEnded = true;
     this.maybeClosed(stream);
@@ -228,15 +231,9 @@ export abstract class H2Output {
     }
   }
 
-  /**
-   * More than SOCKET_HIGH_WATER bytes, or half the outbound frame limit, are waiting for the socket: DATA
-   * waits, so that only a peer that does not read (and keeps asking for control frames) meets the limit.
-   */
+  /** More than SOCKET_HIGH_WATER bytes are waiting for the socket: DATA waits (bounded by bytes, not frames). */
   private get congested(): boolean {
-    return (
-      this.outBytes + this.socket.writableLength > SOCKET_HIGH_WATER ||
-      2 * (this.backlogFrames + this.frames) > this.limits.maxOutboundFrames
-    );
+    return this.outBytes + this.socket.writableLength > SOCKET_HIGH_WATER;
   }
 
   private awaitDrain(): void {
@@ -252,7 +249,6 @@ export abstract class H2Output {
   private sendDataFrame(id: number, payload: Buffer, flags: number): void {
     const at = this.reserve(FRAME_HEADER);
     writeFrameHeader(this.wbuf, at, payload.length, FrameType.DATA, flags, id);
-    this.frames++;
     this.dataFramesSent++;
     this.send(payload); // small: copied; large: queued as it is (the caller's copy of bytes read, never written to)
   }
@@ -354,7 +350,8 @@ export abstract class H2Output {
     this.flushQueued = false;
     const out = this.out;
     const socket = this.socket;
-    // Frames the kernel has not taken pile up only while the peer does not read: bounded, as Envoy's.
+    // Frames queued and not yet taken by the kernel are bounded, as Envoy bounds its output buffer: a
+    // turn's own frames count (a read of 7,000 PINGs queues 7,000 ACKs), and so do those left unsent.
     const unsent = socket.writableLength; // a getter: read once
     if (unsent === 0) {
       this.backlogFrames = this.frames;
@@ -362,12 +359,12 @@ export abstract class H2Output {
     } else {
       this.backlogFrames += this.frames;
       this.backlogControl += this.controlFrames;
-      if (
-        this.backlogFrames > this.limits.maxOutboundFrames ||
-        this.backlogControl > this.limits.maxOutboundControlFrames
-      )
-        return this.outboundFlood();
     }
+    if (
+      this.backlogFrames > this.limits.maxOutboundFrames ||
+      this.backlogControl > this.limits.maxOutboundControlFrames
+    )
+      return this.outboundFlood();
     this.frames = this.controlFrames = 0;
     if (out.length === 0 && this.wpos > 0 && unsent === 0 && !socket.connecting) {
       // The common case, all of it in the write buffer and nothing waiting before it: written as it is, no

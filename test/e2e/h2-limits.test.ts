@@ -72,6 +72,19 @@ async function stop(f: Fixture): Promise<void> {
   await new Promise<void>((r) => f.server.server.close(() => r()));
 }
 
+/** Runs `body` against a server with `limits`, then stops it and its peers, whatever happened. */
+async function withServer(
+  limits: Partial<Record<keyof H2Limits, number>>,
+  body: (f: Fixture) => Promise<void>,
+): Promise<void> {
+  const f = await start(limits);
+  try {
+    await body(f);
+  } finally {
+    await stop(f);
+  }
+}
+
 const violations = (f: Fixture, reason: string) => f.server.stats.violations.get(reason) ?? 0;
 
 /** Writes `unit` over and over without reading what comes back, until the server closes the connection. */
@@ -87,8 +100,7 @@ async function floodUnread(p: RawPeer, unit: Buffer, maxBytes = 256 << 20): Prom
 
 describe('HTTP/2 limits against floods', () => {
   it('empty CONTINUATION frames (CVE-2024-27316): closed at the second empty frame, ENHANCE_YOUR_CALM', async () => {
-    const f = await start();
-    try {
+    await withServer({}, async (f) => {
       const p = await connect(f);
       const fields = request();
       p.send(headers(1, fields.subarray(0, 5), 0));
@@ -96,14 +108,11 @@ describe('HTTP/2 limits against floods', () => {
       expect(await p.connectionError(E.ENHANCE_YOUR_CALM)).toContain('empty payload');
       expect(violations(f, 'empty_frames')).toBe(1);
       expect(p.bytesSent).toBeLessThan(200);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('a header block in too many CONTINUATION frames, or too many bytes, is refused before it is kept', async () => {
-    const f = await start({ maxContinuationFrames: 8, maxHeaderBlockBytes: 4_096 });
-    try {
+    await withServer({ maxContinuationFrames: 8, maxHeaderBlockBytes: 4_096 }, async (f) => {
       const p = await connect(f);
       p.send(headers(1, Buffer.from([0x00]), 0));
       for (let i = 0; i < 20; i++) p.send(frame(T.CONTINUATION, 0, 1, Buffer.from([0x01])));
@@ -117,14 +126,11 @@ describe('HTTP/2 limits against floods', () => {
       );
       expect(await q.connectionError(E.ENHANCE_YOUR_CALM)).toContain('4096 bytes');
       expect(violations(f, 'header_block_too_large')).toBe(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('an HPACK bomb (a small block of indexes to a large entry) gets 431 and costs its bytes only', async () => {
-    const f = await start();
-    try {
+    await withServer({}, async (f) => {
       const p = await connect(f);
       // One 4 kB entry in the table, then 15,000 one-byte references to it: a 60 MB header list.
       const entry = indexedLiteral('x-bomb', 'b'.repeat(4_000));
@@ -154,28 +160,22 @@ describe('HTTP/2 limits against floods', () => {
         'more than 10 requests with a header list',
       );
       expect(violations(f, 'header_list_flood')).toBe(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it.each([
     ['SETTINGS', frame(T.SETTINGS, 0, 0), 'outbound_control_frames'],
     ['PING', frame(T.PING, 0, 0, Buffer.alloc(8)), 'outbound_control_frames'],
   ])('a %s flood from a peer that does not read is closed (CVE-2019-9512/9515)', async (_n, unit, reason) => {
-    const f = await start({ maxOutboundControlFrames: 1_000 });
-    try {
+    await withServer({ maxOutboundControlFrames: 1_000 }, async (f) => {
       const p = await connect(f);
       await floodUnread(p, unit);
       expect(violations(f, reason)).toBe(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('a reset flood (invalid requests, each answered by RST_STREAM, never read) is closed (CVE-2019-9514)', async () => {
-    const f = await start({ maxOutboundControlFrames: 1_000, maxConcurrentStreams: 1_000 });
-    try {
+    await withServer({ maxOutboundControlFrames: 1_000, maxConcurrentStreams: 1_000 }, async (f) => {
       const p = await connect(f);
       p.socket.pause();
       let id = 1;
@@ -188,14 +188,11 @@ describe('HTTP/2 limits against floods', () => {
       }
       await waitFor(() => p.closed, 'closed');
       expect(violations(f, 'outbound_control_frames')).toBe(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('rapid reset: past 100 resets before the answer, over half of the streams, the connection is closed; and once a client has reset one, a stream it resets in the same read is never routed', async () => {
-    const f = await start();
-    try {
+    await withServer({}, async (f) => {
       const p = await connect(f);
       p.send(headers(1, hold()));
       await p.response(1);
@@ -214,28 +211,22 @@ describe('HTTP/2 limits against floods', () => {
       p.send(...flood);
       expect(await p.connectionError(E.ENHANCE_YOUR_CALM)).toContain('reset before their response');
       expect(violations(f, 'rapid_reset')).toBe(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('empty DATA frames (CVE-2019-9518) are closed at the second in a row', async () => {
-    const f = await start();
-    try {
+    await withServer({}, async (f) => {
       const p = await connect(f);
       p.send(headers(1, hold()));
       await p.response(1);
       p.send(frame(T.DATA, 0, 1), frame(T.DATA, 0, 1), frame(T.DATA, 0, 1));
       await p.connectionError(E.ENHANCE_YOUR_CALM);
       expect(violations(f, 'empty_frames')).toBe(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('a PRIORITY flood is closed past 100 per stream opened', async () => {
-    const f = await start();
-    try {
+    await withServer({}, async (f) => {
       const p = await connect(f);
       const priority = Buffer.concat([u32(0), Buffer.from([16])]);
       const flood = Array.from({ length: 150 }, (_, i) => frame(T.PRIORITY, 0, 2 * i + 1, priority));
@@ -244,33 +235,25 @@ describe('HTTP/2 limits against floods', () => {
       p.send(...flood.slice(100));
       await p.connectionError(E.ENHANCE_YOUR_CALM);
       expect(violations(f, 'priority_flood')).toBe(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('a WINDOW_UPDATE flood is closed past 10 per DATA frame sent', async () => {
-    const f = await start();
-    try {
+    await withServer({}, async (f) => {
       const p = await connect(f);
       p.send(...Array.from({ length: 50 }, () => frame(T.WINDOW_UPDATE, 0, 0, u32(1))));
       await p.connectionError(E.ENHANCE_YOUR_CALM);
       expect(violations(f, 'window_update_flood')).toBe(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('too many SETTINGS in one frame is a flood', async () => {
-    const f = await start();
-    try {
+    await withServer({}, async (f) => {
       const p = await connect(f);
       p.send(settings(...Array.from({ length: 40 }, (): [number, number] => [0x4, 65_535])));
       await p.connectionError(E.ENHANCE_YOUR_CALM);
       expect(violations(f, 'settings_flood')).toBe(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 });
 
@@ -307,8 +290,7 @@ describe('HTTP/2 outbound frame limits do not hurt a peer that reads', () => {
 
 describe('HTTP/2 limits on connections and time', () => {
   it('caps connections: one past maxConnections is closed at once; others still served', async () => {
-    const f = await start({ maxConnections: 2 });
-    try {
+    await withServer({ maxConnections: 2 }, async (f) => {
       await connect(f);
       await connect(f);
       const third = await connect(f, false);
@@ -317,26 +299,20 @@ describe('HTTP/2 limits on connections and time', () => {
       const first = f.peers[0];
       first.send(headers(1, request(), F.END_HEADERS | F.END_STREAM));
       await first.response(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('closes a connection without its preface in time (PROTOCOL_ERROR)', async () => {
-    const f = await start({ prefaceTimeoutMs: 100 });
-    try {
+    await withServer({ prefaceTimeoutMs: 100 }, async (f) => {
       const p = await connect(f, false);
       p.send(Buffer.from('PRI * HTTP/2.0\r\n')); // half a preface, then nothing
       expect(await p.connectionError(E.PROTOCOL_ERROR)).toContain('preface');
       expect(violations(f, 'preface_timeout')).toBe(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('slowloris: a header block, or a frame, not finished in time is closed (ENHANCE_YOUR_CALM)', async () => {
-    const f = await start({ headersTimeoutMs: 150 });
-    try {
+    await withServer({ headersTimeoutMs: 150 }, async (f) => {
       const p = await connect(f);
       p.send(headers(1, request().subarray(0, 10), 0)); // no END_HEADERS, no CONTINUATION follows
       expect(await p.connectionError(E.ENHANCE_YOUR_CALM)).toContain('header block');
@@ -347,14 +323,11 @@ describe('HTTP/2 limits on connections and time', () => {
       const started = Date.now();
       while (!q.closed && Date.now() - started < 5_000) await new Promise((r) => setTimeout(r, 20));
       expect(violations(f, 'frame_timeout')).toBe(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('closes an idle connection gracefully (two GOAWAYs NO_ERROR), then serves a new one', async () => {
-    const f = await start({ idleTimeoutMs: 200 });
-    try {
+    await withServer({ idleTimeoutMs: 200 }, async (f) => {
       const p = await connect(f);
       p.send(headers(1, request(), F.END_HEADERS | F.END_STREAM));
       await p.response(1);
@@ -369,14 +342,11 @@ describe('HTTP/2 limits on connections and time', () => {
       const q = await connect(f);
       q.send(headers(1, request(), F.END_HEADERS | F.END_STREAM));
       await q.response(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('drains a connection past its maximum age, and closes it after the grace for calls in flight', async () => {
-    const f = await start({ maxConnectionAgeMs: 200, drainGraceMs: 300 });
-    try {
+    await withServer({ maxConnectionAgeMs: 200, drainGraceMs: 300 }, async (f) => {
       const p = await connect(f);
       p.send(headers(1, hold())); // a call that never ends
       await p.response(1);
@@ -385,27 +355,21 @@ describe('HTTP/2 limits on connections and time', () => {
       await waitFor(() => p.closed, 'closed after the grace');
       expect(Date.now() - opened).toBeGreaterThanOrEqual(200);
       expect(f.server.stats.drains.get('max_age')).toBe(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('bounds the memory a connection holds (DATA parked before a handler takes it)', async () => {
-    const f = await start({ maxConnectionMemory: 200_000, idleTimeoutMs: 400 });
-    try {
+    await withServer({ maxConnectionMemory: 200_000, idleTimeoutMs: 400 }, async (f) => {
       const p = await connect(f);
       p.send(headers(1, block(':method', 'POST', ':scheme', 'http', ':path', '/park', ...GRPC)));
       for (let i = 0; i < 20; i++) p.send(frame(T.DATA, 0, 1, Buffer.alloc(16_000, 1)));
       await p.connectionError(E.ENHANCE_YOUR_CALM);
       expect(violations(f, 'memory')).toBe(1);
-    } finally {
-      await stop(f);
-    }
+    });
   });
 
   it('a connection idle long enough to let its write buffer go is served as before', async () => {
-    const f = await start({ idleTimeoutMs: 60_000, headersTimeoutMs: 100 });
-    try {
+    await withServer({ idleTimeoutMs: 60_000, headersTimeoutMs: 100 }, async (f) => {
       const p = await connect(f);
       const [conn] = f.server.connections;
       const released = () => (conn as unknown as { wbuf: Buffer }).wbuf.length === 0;
@@ -415,8 +379,6 @@ describe('HTTP/2 limits on connections and time', () => {
         await p.response(id);
       }
       await p.alive();
-    } finally {
-      await stop(f);
-    }
+    });
   });
 });

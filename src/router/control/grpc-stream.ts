@@ -10,7 +10,7 @@ const RESOURCE_EXHAUSTED = 8;
  * The largest message a control stream takes (gRPC's default is 4 MiB; an xDS response for a large
  * fleet can be bigger). A longer length prefix ends the call RESOURCE_EXHAUSTED before any of it is kept.
  */
-export const DEFAULT_MAX_MESSAGE_BYTES = 64 << 20;
+const DEFAULT_MAX_MESSAGE_BYTES = 64 << 20;
 
 /** A failed call: the gRPC status code and message. */
 export class StreamError extends Error {

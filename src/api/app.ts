@@ -3,6 +3,7 @@ import type { AdminService } from '../control-plane/admin/admin-service';
 import type { Logger } from '../observability/logger';
 import { errorHandler, notFound, requestId } from './errors';
 import { circuitRoutes } from './routes/circuit-routes';
+import { configRoutes } from './routes/config-routes';
 import { engineRoutes } from './routes/engine-routes';
 import { healthRoutes } from './routes/health-routes';
 import { xdsRoutes } from './routes/xds-routes';
@@ -19,11 +20,13 @@ export function createApi(admin: AdminService, logger: Logger, startedAtMs = Dat
     isBufferJson(value) ? Buffer.from(value.data).toString('base64') : value,
   );
   app.use(requestId);
-  app.use(express.json({ limit: '1mb' }));
+  // Imports of large fleets are big; merge patches come as application/merge-patch+json (RFC 7386).
+  app.use(express.json({ limit: '32mb', type: ['application/json', 'application/merge-patch+json'] }));
   app.use(
     API_PREFIX,
     healthRoutes(admin, startedAtMs),
     engineRoutes(admin),
+    configRoutes(admin),
     circuitRoutes(admin),
     xdsRoutes(admin),
   );

@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { AdminContext } from '../control-plane/admin/admin-context';
-import { AdminError, type AdminErrorCode } from '../control-plane/admin/admin-error';
+import { AdminError, type AdminErrorCode, asAdminError } from '../control-plane/admin/admin-error';
 import { echo } from '../model/echo';
 import type { Logger } from '../observability/logger';
 
@@ -12,6 +12,8 @@ const HTTP_STATUS: Record<AdminErrorCode, number> = {
   ALREADY_EXISTS: 409,
   FAILED_PRECONDITION: 409,
   ABORTED: 409,
+  CONFLICT: 409,
+  UNAVAILABLE: 503,
 };
 
 /** Every REST error has this body: {"error":{"code","message","details","requestId"}}. */
@@ -47,8 +49,9 @@ export const notFound: RequestHandler = (req, res) => {
 
 /** Maps AdminError to its HTTP status; body-parser failures to 400; anything else to a sanitized 500. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (err: unknown, _req, res, _next) => {
+  return (thrown: unknown, _req, res, _next) => {
     const id = String(res.locals.requestId);
+    const err = asAdminError(thrown);
     if (err instanceof AdminError) {
       res.status(HTTP_STATUS[err.code]).json(errorBody(err.code, err.message, err.details, id));
       return;

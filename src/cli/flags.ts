@@ -45,6 +45,18 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
   'control-plane': [
     port('api-port', 'API_PORT', 'REST API', 3000),
     port('xds-port', 'XDS_PORT', 'xDS, admin gRPC and reflection', 18000),
+    {
+      name: 'redis-url',
+      env: 'REDIS_URL',
+      help: 'configuration store shared by replicas, redis://host:6379/0 (default: in memory)',
+    },
+    { name: 'redis-prefix', env: 'NERVE_REDIS_PREFIX', help: 'key prefix in Redis (default nerve:)' },
+    { name: 'replica-id', env: 'NERVE_REPLICA_ID', help: "this replica's id (default <host>-<pid>)" },
+    {
+      name: 'leader-lease-ms',
+      env: 'NERVE_LEADER_LEASE_MS',
+      help: 'leader lease for fleet-wide work, renewed every third (default 15000)',
+    },
     CONFIG,
     host('0.0.0.0'),
     LOG_LEVEL,
@@ -66,6 +78,16 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
       env: limitEnv(name),
       help: `HTTP/2 limit ${name} (default ${DEFAULT_LIMITS[name]}; README: HTTP/2 limits)`,
     })),
+  ],
+  config: [
+    {
+      name: 'api',
+      env: 'NERVE_API',
+      help: 'REST API of a control plane (default http://127.0.0.1:3000/api/v1/nerve)',
+    },
+    { name: 'out', help: 'export: write to this file instead of standard output' },
+    { name: 'limit', help: 'history: how many versions, newest first (default 20)' },
+    { name: 'dry-run', boolean: true, help: 'import: validate and show the changes, apply nothing' },
   ],
   engine: [
     { name: 'type', help: 'demo engine type: echo (default), math, crypto, matrix, montecarlo' },

@@ -18,6 +18,10 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; summary
     run: async (a) => (await import('./commands/router')).routerCommand(a),
     summary: 'A data-plane router: routes gRPC calls to engine instances on what the control planes push.',
   },
+  config: {
+    run: async (a) => (await import('./commands/config')).configCommand(a),
+    summary: 'Backup, restore and audit: export, import (--dry-run) and history of the configuration.',
+  },
   engine: {
     run: async (a) => (await import('./commands/engine')).engineCommand(a),
     summary: 'One demo engine instance (nerve.engine.v1.Engine and grpc.health.v1.Health).',

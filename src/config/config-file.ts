@@ -13,6 +13,8 @@ const fileSchema = z.strictObject({
   xdsPort: port.optional(),
   logLevel: z.enum(['error', 'warn', 'info', 'debug', 'silent']).optional(),
   redisUrl: z.string().optional(),
+  redisPrefix: z.string().optional(),
+  leaderLeaseMs: z.number().int().min(300).max(600_000).optional(),
   router: z
     .strictObject({
       id: z.string().min(1).optional(),

@@ -13,6 +13,12 @@ export interface Settings {
   readonly controlPlanes: readonly string[];
   readonly logLevel: string;
   readonly redisUrl: string | undefined;
+  /** Key prefix in Redis (NERVE_REDIS_PREFIX), so fleets and tests can share one Redis. */
+  readonly redisPrefix: string;
+  /** This control-plane replica's id (default: host name and pid). */
+  readonly replicaId: string | undefined;
+  /** Leader lease; renewed every third of it. */
+  readonly leaderLeaseMs: number;
   readonly engines: readonly EngineSpec[];
   /** The router ingress's HTTP/2 limits: defaults with what flags, env or the file set. */
   readonly routerHttp2: H2Limits;
@@ -56,6 +62,23 @@ function portFrom(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
+function redisUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^rediss?:\/\/[^\s]+$/.test(raw))
+    throw new SettingsError(
+      `REDIS_URL must look like redis://host:6379/0 (or rediss:// for TLS), got "${raw}"`,
+    );
+  return raw;
+}
+
+function wholeMs(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < 300 || n > 600_000)
+    throw new SettingsError(`${name} must be milliseconds from 300 to 600000, got "${raw}"`);
+  return n;
+}
+
 function flag(flags: Flags, name: string): string | undefined {
   const v = flags[name];
   return typeof v === 'string' ? v : undefined;
@@ -87,7 +110,14 @@ export function resolveSettings(
     controlPlanes:
       controlPlanes.length > 0 ? controlPlanes : (file?.router?.controlPlanes ?? ['127.0.0.1:18000']),
     logLevel: flag(flags, 'log-level') ?? env.LOG_LEVEL ?? file?.logLevel ?? 'info',
-    redisUrl: env.REDIS_URL || file?.redisUrl || undefined,
+    redisUrl: redisUrl(flag(flags, 'redis-url') ?? (env.REDIS_URL || file?.redisUrl || undefined)),
+    redisPrefix: flag(flags, 'redis-prefix') ?? env.NERVE_REDIS_PREFIX ?? file?.redisPrefix ?? 'nerve:',
+    replicaId: flag(flags, 'replica-id') ?? (env.NERVE_REPLICA_ID || undefined),
+    leaderLeaseMs: wholeMs(
+      'NERVE_LEADER_LEASE_MS (--leader-lease-ms)',
+      flag(flags, 'leader-lease-ms') ?? env.NERVE_LEADER_LEASE_MS,
+      file?.leaderLeaseMs ?? 15_000,
+    ),
     engines: file?.engines ?? [],
     routerHttp2: http2Limits(flags, env, file),
   };

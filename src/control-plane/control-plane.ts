@@ -1,22 +1,29 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { randomUUID } from 'node:crypto';
+import { canonicalJson, type ConfigOp } from '../model/config';
 import type { EngineSpec } from '../model/engine';
+import { ENGINE_KIND, toDocument } from '../model/engine-document';
 import type { Logger } from '../observability/logger';
 import { ADS_SERVICE } from '../protocol/ads';
 import { bindInsecure, shutdownGracefully } from '../protocol/grpc-server';
 import type { ConfigStore } from '../store/config-store';
 import { addAdminGrpc } from './admin/admin-grpc';
 import { AdminService } from './admin/admin-service';
-import { CircuitBoard } from './circuits/circuit-board';
-import { HealthChecker } from './health/health-checker';
+import { CircuitModule } from './circuits/circuit-module';
+import { EngineCatalog } from './config/engine-catalog';
+import { EventBus } from './events';
+import { HealthModule } from './health/health-module';
+import { DEFAULT_LEASE, LeaderElection, type LeaseTimings } from './leader/leader-election';
 import { addLrsService } from './lrs/lrs-service';
+import type { Module } from './module';
 import { addReflection } from './reflection';
 import { LoadStats } from './reports/load-stats';
 import { addReportService } from './reports/report-service';
+import { ReportSharing } from './reports/report-sharing';
 import { type DebounceOptions, SnapshotBuilder } from './snapshot-builder';
 import { AdsServer } from './xds/ads-server';
-import { SnapshotCache } from './xds/snapshot-cache';
+import { InMemorySnapshotCache, type SnapshotCache } from './xds/snapshot-cache';
 
 export interface ControlPlaneOptions {
   readonly store: ConfigStore;
@@ -25,7 +32,7 @@ export interface ControlPlaneOptions {
   readonly host: string;
   /** 0 picks a free port; `port` tells which. */
   readonly xdsPort: number;
-  /** Engines to store at start (from the config file); existing engines of the same name are replaced. */
+  /** Engines to store at start (from the config file); stored ones of the same name are replaced. */
   readonly engines?: readonly EngineSpec[];
   readonly reportIntervalMs?: number;
   /** How often xDS clients send LRS load reports. */
@@ -34,44 +41,79 @@ export interface ControlPlaneOptions {
   readonly healthChecks?: boolean;
   /** Push debouncing; defaults to DEFAULT_DEBOUNCE. */
   readonly debounce?: DebounceOptions;
+  /** This replica's id (in fences, /stats and xDS `control_plane`); default a random one. */
+  readonly replicaId?: string;
+  readonly lease?: LeaseTimings;
 }
 
 /**
- * The control plane: engine specs in a store, health checking, snapshots, and one gRPC port serving
- * ADS (xDS), the load report stream, the Admin API, grpc.health.v1 and server reflection.
+ * The control plane: a composition of modules over a versioned store and an event bus. The store holds
+ * the configuration and the fleet's shared state; the leader election decides which replica runs the
+ * singleton work (health probing, circuit aggregation); the snapshot builder turns configuration,
+ * health and circuits into the xDS snapshot; one gRPC port serves ADS, load reports, LRS, the Admin
+ * API, grpc.health.v1 and reflection.
  */
 export class ControlPlane {
-  readonly id = `nerve-control-plane-${randomUUID().slice(0, 8)}`;
-  readonly cache = new SnapshotCache();
+  readonly id: string;
+  readonly cache: SnapshotCache = new InMemorySnapshotCache();
+  readonly bus: EventBus;
+  readonly engines: EngineCatalog;
   readonly admin: AdminService;
   readonly ads: AdsServer;
   readonly loads: LoadStats;
-  readonly circuits: CircuitBoard;
-  readonly healthChecker: HealthChecker;
+  readonly leader: LeaderElection;
+  readonly health: HealthModule;
+  readonly circuits: CircuitModule;
+  private readonly modules: Module[];
   private readonly reports: { closeAll(): void };
   private readonly lrs: { closeAll(): void };
   private readonly server = new grpc.Server();
   private readonly servingHealth = new HealthImplementation({ '': 'SERVING' });
   private readonly builder: SnapshotBuilder;
-  private unwatchStore: (() => void) | undefined;
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly unsubscribe: (() => void)[] = [];
   private boundPort = 0;
 
   private constructor(private readonly options: ControlPlaneOptions) {
     const { logger, store } = options;
+    this.id = options.replicaId ?? `nerve-control-plane-${randomUUID().slice(0, 8)}`;
     const reportIntervalMs = options.reportIntervalMs ?? 2_000;
     const lrsIntervalMs = options.lrsIntervalMs ?? 10_000;
+    this.bus = new EventBus((event, err) =>
+      logger.error('event handler failed', { event, error: err instanceof Error ? err.stack : String(err) }),
+    );
+    this.engines = new EngineCatalog(store, (name, errors) =>
+      logger.error('stored engine is invalid; left out of routing', { engine: name, errors }),
+    );
     // A source that missed three reports in a row no longer counts.
-    this.loads = new LoadStats(3 * Math.max(reportIntervalMs, lrsIntervalMs));
-    this.healthChecker = new HealthChecker(logger, () => this.builder.request());
+    const staleAfterMs = 3 * Math.max(reportIntervalMs, lrsIntervalMs);
+    this.loads = new LoadStats(staleAfterMs);
+    this.leader = new LeaderElection(store.lease, this.id, this.bus, logger, options.lease ?? DEFAULT_LEASE);
+    this.health = new HealthModule(
+      store,
+      this.engines,
+      this.bus,
+      this.leader,
+      logger,
+      options.healthChecks !== false,
+    );
     // A router's view of a circuit counts for 10 s after its last report of it (routers report an
     // instance only while calling it or while its circuit is not closed).
-    this.circuits = new CircuitBoard(Math.max(3 * reportIntervalMs, 10_000), () => this.builder.request());
-    this.sweeper = setInterval(() => this.circuits.sweep(), reportIntervalMs).unref();
-    this.builder = new SnapshotBuilder(
+    this.circuits = new CircuitModule(
       store,
+      this.engines,
+      this.bus,
+      this.leader,
+      logger,
+      Math.max(3 * reportIntervalMs, 10_000),
+      reportIntervalMs,
+    );
+    this.modules = [this.leader, this.health, this.circuits];
+    if (store.status().backend !== 'memory')
+      this.modules.push(new ReportSharing(store, this.bus, this.id, logger, staleAfterMs));
+    this.builder = new SnapshotBuilder(
+      this.engines,
       this.cache,
-      (engine, id) => this.healthChecker.state(engine, id).status,
+      (engine, id) => this.health.state(engine, id).status,
       (err) => logger.error('snapshot rebuild failed; serving the last good one', { error: String(err) }),
       options.debounce,
       (engine) => this.circuits.resource(engine),
@@ -79,43 +121,36 @@ export class ControlPlane {
     this.ads = new AdsServer(this.cache, logger, this.id);
     this.admin = new AdminService({
       store,
-      checkState: (engine, id) => this.healthChecker.state(engine, id),
+      engines: this.engines,
+      checkState: (engine, id) => this.health.state(engine, id),
       loads: this.loads,
       circuits: this.circuits,
       xdsClients: () => this.ads.clients(),
       xdsEndpoint: () => ({ host: options.host, port: this.boundPort }),
+      replica: () => ({ id: this.id, leader: this.leader.leading, leaderFence: this.leader.holder ?? null }),
       logger,
     });
     this.ads.addToServer(this.server);
     addAdminGrpc(this.server, this.admin);
-    this.reports = addReportService(this.server, this.loads, this.circuits, reportIntervalMs, logger);
-    this.lrs = addLrsService(this.server, this.loads, lrsIntervalMs, logger);
+    const onReport = this.bus.emit.bind(this.bus, 'report.received');
+    this.reports = addReportService(this.server, this.id, onReport, reportIntervalMs, logger);
+    this.lrs = addLrsService(this.server, this.id, onReport, lrsIntervalMs, logger);
     this.servingHealth.addToServer(this.server);
     addReflection(this.server);
   }
 
   static async start(options: ControlPlaneOptions): Promise<ControlPlane> {
     const cp = new ControlPlane(options);
-    for (const spec of options.engines ?? []) {
-      const current = await options.store.get(spec.name);
-      await options.store.put(spec, current?.revision ?? 0);
-    }
-    // A change carries its spec: health checks follow that engine at once, the snapshot through the
-    // debouncer, and nothing lists the whole store per change.
-    cp.unwatchStore = options.store.watch((event) => {
-      if (options.healthChecks !== false) {
-        cp.healthChecker.syncEngine(
-          event.kind === 'put' ? event.spec.name : event.name,
-          event.kind === 'put' ? event.spec : undefined,
-        );
-      }
-      cp.builder.request();
-    });
-    await cp.initialSync();
+    await options.store.start();
+    cp.wire();
+    await cp.seed(options.engines ?? []);
+    for (const module of cp.modules) await module.start();
+    await cp.builder.rebuild();
     cp.boundPort = await bindInsecure(cp.server, options.host, options.xdsPort);
     options.logger.info('control plane listening', {
       id: cp.id,
       address: `${options.host}:${cp.boundPort}`,
+      store: options.store.status().backend,
       services: [ADS_SERVICE, 'nerve.admin.v1.Admin'],
     });
     return cp;
@@ -132,9 +167,8 @@ export class ControlPlane {
 
   async stop(graceMs = 5_000): Promise<void> {
     this.servingHealth.setStatus('', 'NOT_SERVING');
-    this.unwatchStore?.();
-    this.healthChecker.stop();
-    clearInterval(this.sweeper);
+    for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
+    for (const module of [...this.modules].reverse()) await module.stop();
     this.builder.cancel();
     // Streams never end on their own: end them so unary calls in flight are all that shutdown waits for.
     await shutdownGracefully(this.server, graceMs, () => {
@@ -144,9 +178,51 @@ export class ControlPlane {
     });
   }
 
-  /** Start: health checks for every stored engine, and the first snapshot. */
-  private async initialSync(): Promise<void> {
-    if (this.options.healthChecks !== false) this.healthChecker.sync(await this.options.store.list());
-    await this.builder.rebuild();
+  /** Store → bus, bus → snapshot and loads: the wiring no single module owns. */
+  private wire(): void {
+    const { store, logger } = this.options;
+    const rebuild = () => this.builder.request();
+    this.unsubscribe.push(
+      store.watch((change) => this.bus.emit('config.changed', change)),
+      this.engines.watch((event) => this.bus.emit('engine.changed', event)),
+      store.watchStatus((status) => {
+        const level = status.state === 'ok' ? 'info' : 'error';
+        logger.log(level, 'configuration store', { state: status.state, reason: status.reason });
+        this.bus.emit('store.status', status);
+      }),
+      this.bus.on('engine.changed', rebuild),
+      this.bus.on('health.changed', rebuild),
+      this.bus.on('circuits.changed', rebuild),
+      this.bus.on('report.received', (r) => {
+        if (r.loads.length > 0) this.loads.record(r.nodeId, r.loads);
+        for (const [engine, n] of Object.entries(r.dropped)) this.loads.recordDropped(r.nodeId, engine, n);
+      }),
+    );
+  }
+
+  /**
+   * The config file's engines, as one change, and only those that differ from what the store holds:
+   * replicas starting with the same file add nothing to the history.
+   */
+  private async seed(specs: readonly EngineSpec[]): Promise<void> {
+    const { store, logger } = this.options;
+    const ops: ConfigOp[] = [];
+    for (const spec of specs) {
+      const value = toDocument(spec);
+      const current = store.get(ENGINE_KIND, spec.name);
+      if (!current || canonicalJson(current.value) !== canonicalJson(value))
+        ops.push({ op: 'put', kind: ENGINE_KIND, name: spec.name, value });
+    }
+    if (ops.length === 0) return;
+    try {
+      await store.commit({
+        actor: 'config file',
+        summary: `config file: ${ops.map((o) => o.name).join(', ')}`.slice(0, 200),
+        ops,
+      });
+    } catch (err) {
+      // Static stability: a replica that cannot write still serves what the store held.
+      logger.error('config file engines not stored', { error: String(err) });
+    }
   }
 }

@@ -1,5 +1,5 @@
-import { nextSnapshot } from '../model/snapshot';
-import type { ConfigStore } from '../store/config-store';
+import { danglingReferences, nextSnapshot } from '../model/snapshot';
+import type { EngineSpec } from '../model/engine';
 import type { CircuitLookup, HealthLookup } from './resources/nerve-resources';
 import { nerveResources } from './resources/nerve-resources';
 import { envoyResources } from './resources/envoy';
@@ -28,7 +28,7 @@ export class SnapshotBuilder {
   rebuilds = 0;
 
   constructor(
-    private readonly store: ConfigStore,
+    private readonly engines: { list(): Promise<readonly EngineSpec[]> },
     private readonly cache: SnapshotCache,
     private readonly health: HealthLookup,
     private readonly onError: (err: unknown) => void,
@@ -67,11 +67,14 @@ export class SnapshotBuilder {
         this.dirty = false;
         this.rebuilds++;
         try {
-          const specs = await this.store.list();
+          const specs = await this.engines.list();
           const content = new Map([
             ...nerveResources(specs, this.health, this.circuits),
             ...envoyResources(specs, this.health),
           ]);
+          // Checked before it is served: a client never sees a cluster whose endpoints do not exist.
+          const dangling = danglingReferences(content);
+          if (dangling.length > 0) throw new Error(`inconsistent snapshot: ${dangling.join('; ')}`);
           this.cache.publish(nextSnapshot(this.cache.snapshot, content));
         } catch (err) {
           this.onError(err); // the last good snapshot stays in place

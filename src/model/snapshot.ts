@@ -8,7 +8,10 @@ export interface Resource {
 }
 
 export interface TypeSnapshot {
-  /** Changes exactly when some resource of this type was added, changed or removed. */
+  /**
+   * A digest of the type's resource names and versions: it changes exactly when some resource was
+   * added, changed or removed, and every replica serving the same content serves the same version.
+   */
   readonly version: string;
   readonly resources: ReadonlyMap<string, Resource>;
 }
@@ -24,10 +27,37 @@ export const EMPTY_SNAPSHOT: Snapshot = { serial: 0, types: new Map() };
 export interface ResourceInput {
   readonly name: string;
   readonly body: Uint8Array;
+  /** Resources this one names (a cluster its EDS assignment, a listener its route configuration). */
+  readonly references?: readonly { readonly typeUrl: string; readonly name: string }[];
 }
 
 export function digest(body: Uint8Array): string {
   return createHash('sha256').update(body).digest('base64url').slice(0, 16);
+}
+
+/** Content-derived: names sorted, so the order resources were built in does not matter. */
+function typeVersion(resources: ReadonlyMap<string, Resource>): string {
+  const hash = createHash('sha256');
+  for (const name of [...resources.keys()].sort()) hash.update(`${name}\0${resources.get(name)!.version}\0`);
+  return hash.digest('base64url').slice(0, 16);
+}
+
+/**
+ * The references between resources that must hold before a snapshot is served: every EDS name a
+ * cluster uses and every RDS name a listener uses exists. Returns what is missing (empty: consistent).
+ */
+export function danglingReferences(content: ReadonlyMap<string, readonly ResourceInput[]>): string[] {
+  const names = new Map<string, Set<string>>();
+  for (const [typeUrl, inputs] of content) names.set(typeUrl, new Set(inputs.map((i) => i.name)));
+  const missing: string[] = [];
+  for (const [typeUrl, inputs] of content)
+    for (const input of inputs)
+      for (const ref of input.references ?? [])
+        if (!names.get(ref.typeUrl)?.has(ref.name))
+          missing.push(
+            `${typeUrl.slice(typeUrl.lastIndexOf('.') + 1)} "${input.name}" names ${ref.typeUrl.slice(ref.typeUrl.lastIndexOf('.') + 1)} "${ref.name}", which does not exist`,
+          );
+  return missing;
 }
 
 function sameResources(a: ReadonlyMap<string, Resource>, b: ReadonlyMap<string, Resource>): boolean {
@@ -59,7 +89,7 @@ export function nextSnapshot(
     if (old && sameResources(old.resources, resources)) {
       types.set(typeUrl, old);
     } else {
-      types.set(typeUrl, { version: String(serial), resources });
+      types.set(typeUrl, { version: typeVersion(resources), resources });
       changed = true;
     }
   }

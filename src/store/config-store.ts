@@ -1,54 +1,114 @@
-import type { EngineSpec } from '../model/engine';
+import type { ChangeMeta, ChangeRecord, ConfigEntry, ConfigOp, JsonValue } from '../model/config';
+import type { LeaderLease } from './leader-lease';
 
-export type StoreEvent =
-  { readonly kind: 'put'; readonly spec: EngineSpec } | { readonly kind: 'delete'; readonly name: string };
-
-/** Thrown by `put` when the stored revision is not the one the caller read (optimistic concurrency). */
+/** Thrown by `commit` when an entry's revision is not the one the caller read (optimistic concurrency). */
 export class RevisionConflictError extends Error {
   constructor(
-    readonly engine: string,
+    readonly key: string,
     readonly expected: number,
     readonly actual: number,
   ) {
-    super(`engine "${engine}" changed concurrently (expected revision ${expected}, found ${actual}); retry`);
+    super(`"${key}" changed concurrently (expected revision ${expected}, found ${actual}); read it again`);
   }
 }
 
+/** Thrown by `commit` when the configuration moved past the version the caller read. */
+export class VersionConflictError extends Error {
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`the configuration changed concurrently (expected version ${expected}, found ${actual})`);
+  }
+}
+
+/** The store cannot be reached or is not in sync: writes fail fast, reads answer from the last state. */
+export class StoreUnavailableError extends Error {
+  constructor(reason: string) {
+    super(`configuration store unavailable: ${reason}`);
+  }
+}
+
+/** A singleton write carried a fencing token that is no longer the lease holder's: refused. */
+export class FencedError extends Error {
+  constructor(fence: string, holder: string) {
+    super(`write fenced: lease ${fence} is no longer held (holder now: ${holder || 'none'})`);
+  }
+}
+
+export interface ChangeRequest extends Omit<ChangeMeta, 'at'> {
+  readonly ops: readonly ConfigOp[];
+  /** Entry key → the revision the caller read (0: must not exist). */
+  readonly expect?: ReadonlyMap<string, number>;
+  /** The version the caller read; the commit fails unless it is still the newest. */
+  readonly expectVersion?: number;
+  /** Singleton work: the leader's fence; refused unless it still holds the lease. */
+  readonly fence?: string;
+}
+
+export interface StoreStatus {
+  readonly backend: 'memory' | 'redis';
+  /** ok: connected and following the feed; unavailable: serving the last state, writes refused. */
+  readonly state: 'ok' | 'unavailable';
+  readonly reason?: string;
+  /** The newest version this replica applied. */
+  readonly version: number;
+  /** ms since this replica last heard from the store (0 in memory). */
+  readonly lagMs: number;
+}
+
+/** One change of shared runtime state (not versioned): a field of a namespace set or removed. */
+export interface SharedChange {
+  readonly ns: string;
+  readonly field: string;
+  readonly value: JsonValue | undefined;
+}
+
 /**
- * Where engine specs live. The in-memory store is the embedded default; a Redis store shares state
- * between control-plane replicas. Revisions increase by one on every put of an engine, across deletes.
+ * Where the configuration lives. Reads are local and synchronous: every replica holds the whole state
+ * and follows the store's change feed, so reads answer while the store is down (static stability).
+ * Writes are atomic commits that check revisions and fences and append one record to the log.
+ *
+ * Besides the versioned configuration, a store shares runtime state between replicas (health results,
+ * circuit states, router reports): namespaces of JSON fields, last write wins, optionally fenced.
  */
 export interface ConfigStore {
-  list(): Promise<EngineSpec[]>;
-  get(name: string): Promise<EngineSpec | undefined>;
-  /**
-   * Stores the spec with the next revision and returns it. With `expectedRevision`, fails with
-   * RevisionConflictError unless the stored revision (0 when absent) equals it.
-   */
-  put(spec: EngineSpec, expectedRevision?: number): Promise<EngineSpec>;
-  delete(name: string): Promise<boolean>;
-  /** Calls listener after every change, in order; returns the unsubscribe function. */
-  watch(listener: (event: StoreEvent) => void): () => void;
+  readonly lease: LeaderLease;
+  /** Connects and loads the current state; resolves even when the store is down (status says so). */
+  start(): Promise<void>;
   close(): Promise<void>;
+  status(): StoreStatus;
+  version(): number;
+  /** Entries of a kind (every kind when omitted), sorted by name. */
+  list(kind?: string): ConfigEntry[];
+  get(kind: string, name: string): ConfigEntry | undefined;
+  /** Applies the ops atomically as the next version, or throws (conflict, fence, unavailable). */
+  commit(request: ChangeRequest): Promise<ChangeRecord>;
+  /** Records of versions from..to (inclusive), oldest first; versions past the newest are left out. */
+  changes(from: number, to: number): Promise<ChangeRecord[]>;
+  /**
+   * Calls listener after each change this replica applied, in version order; a reload (a feed trimmed
+   * past this replica, a store that came back) arrives as one record of the differences.
+   */
+  watch(listener: (change: ChangeRecord) => void): () => void;
+  /** Calls listener when the status changes (store lost, back). */
+  watchStatus(listener: (status: StoreStatus) => void): () => void;
+
+  shared(ns: string): ReadonlyMap<string, JsonValue>;
+  /** Sets (value) or removes (undefined) fields of one namespace atomically. */
+  putShared(
+    ns: string,
+    fields: readonly (readonly [string, JsonValue | undefined])[],
+    fence?: string,
+  ): Promise<void>;
+  watchShared(listener: (change: SharedChange) => void): () => void;
 }
 
-/**
- * Read-modify-write with optimistic concurrency: fn sees the current spec and returns the next one,
- * or undefined to leave it untouched. Retries on conflicts a few times.
- */
-export async function updateEngine(
-  store: ConfigStore,
-  name: string,
-  fn: (current: EngineSpec | undefined) => EngineSpec | undefined,
-): Promise<EngineSpec | undefined> {
-  for (let attempt = 0; ; attempt++) {
-    const current = await store.get(name);
-    const next = fn(current);
-    if (next === undefined) return current;
-    try {
-      return await store.put(next, current?.revision ?? 0);
-    } catch (err) {
-      if (!(err instanceof RevisionConflictError) || attempt >= 4) throw err;
-    }
-  }
+export function storeError(err: unknown): boolean {
+  return (
+    err instanceof RevisionConflictError ||
+    err instanceof VersionConflictError ||
+    err instanceof StoreUnavailableError ||
+    err instanceof FencedError
+  );
 }

@@ -1,49 +1,147 @@
-import type { EngineSpec } from '../model/engine';
-import { type ConfigStore, RevisionConflictError, type StoreEvent } from './config-store';
+import { type ChangeRecord, type ConfigEntry, ConfigState, entryKey, type JsonValue } from '../model/config';
+import {
+  type ChangeRequest,
+  type ConfigStore,
+  FencedError,
+  RevisionConflictError,
+  type SharedChange,
+  type StoreStatus,
+  VersionConflictError,
+} from './config-store';
+import type { LeaderLease } from './leader-lease';
+import { Listeners } from './listeners';
 
-/** The embedded store: one process, nothing persisted. */
+/** A lease in one process: the same contract as Redis's, timed by the local clock. */
+class MemoryLease implements LeaderLease {
+  private fence: string | undefined;
+  private expiresAt = 0;
+  private epoch = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  current(): string | undefined {
+    if (this.fence !== undefined && this.now() >= this.expiresAt) this.fence = undefined;
+    return this.fence;
+  }
+
+  async acquire(holder: string, ttlMs: number): Promise<string | undefined> {
+    const fence = this.current();
+    if (fence !== undefined && !fence.startsWith(`${holder}:`)) return undefined;
+    this.fence = fence ?? `${holder}:${++this.epoch}`;
+    this.expiresAt = this.now() + ttlMs;
+    return this.fence;
+  }
+
+  async renew(fence: string, ttlMs: number): Promise<boolean> {
+    if (this.current() !== fence) return false;
+    this.expiresAt = this.now() + ttlMs;
+    return true;
+  }
+
+  async release(fence: string): Promise<void> {
+    if (this.current() === fence) this.fence = undefined;
+  }
+
+  async holder(): Promise<string | undefined> {
+    return this.current();
+  }
+}
+
+/** The embedded store: one process, nothing persisted, the same contract as Redis's. */
 export class MemoryStore implements ConfigStore {
-  private readonly engines = new Map<string, EngineSpec>();
-  private readonly revisions = new Map<string, number>();
-  private readonly listeners = new Set<(event: StoreEvent) => void>();
+  readonly lease: MemoryLease;
+  private readonly state = new ConfigState();
+  private readonly log: ChangeRecord[] = [];
+  private readonly sharedState = new Map<string, Map<string, JsonValue>>();
+  private readonly changes$ = new Listeners<ChangeRecord>();
+  private readonly shared$ = new Listeners<SharedChange>();
 
-  async list(): Promise<EngineSpec[]> {
-    return [...this.engines.values()].sort((a, b) => a.name.localeCompare(b.name));
+  constructor(private readonly now: () => number = Date.now) {
+    this.lease = new MemoryLease(now);
   }
 
-  async get(name: string): Promise<EngineSpec | undefined> {
-    return this.engines.get(name);
-  }
-
-  async put(spec: EngineSpec, expectedRevision?: number): Promise<EngineSpec> {
-    const actual = this.engines.get(spec.name)?.revision ?? 0;
-    if (expectedRevision !== undefined && expectedRevision !== actual) {
-      throw new RevisionConflictError(spec.name, expectedRevision, actual);
-    }
-    const revision = (this.revisions.get(spec.name) ?? 0) + 1;
-    this.revisions.set(spec.name, revision);
-    const stored: EngineSpec = { ...spec, revision };
-    this.engines.set(spec.name, stored);
-    this.emit({ kind: 'put', spec: stored });
-    return stored;
-  }
-
-  async delete(name: string): Promise<boolean> {
-    const existed = this.engines.delete(name);
-    if (existed) this.emit({ kind: 'delete', name });
-    return existed;
-  }
-
-  watch(listener: (event: StoreEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
+  async start(): Promise<void> {}
 
   async close(): Promise<void> {
-    this.listeners.clear();
+    this.changes$.clear();
+    this.shared$.clear();
   }
 
-  private emit(event: StoreEvent): void {
-    for (const listener of this.listeners) listener(event);
+  status(): StoreStatus {
+    return { backend: 'memory', state: 'ok', version: this.state.version, lagMs: 0 };
+  }
+
+  version(): number {
+    return this.state.version;
+  }
+
+  list(kind?: string): ConfigEntry[] {
+    return this.state.list(kind);
+  }
+
+  get(kind: string, name: string): ConfigEntry | undefined {
+    return this.state.entries.get(entryKey(kind, name));
+  }
+
+  async commit(request: ChangeRequest): Promise<ChangeRecord> {
+    this.checkFence(request.fence);
+    if (request.expectVersion !== undefined && request.expectVersion !== this.state.version)
+      throw new VersionConflictError(request.expectVersion, this.state.version);
+    for (const [key, expected] of request.expect ?? []) {
+      const actual = this.state.entries.get(key)?.revision ?? 0;
+      if (actual !== expected) throw new RevisionConflictError(key, expected, actual);
+    }
+    const record: ChangeRecord = {
+      version: this.state.version + 1,
+      at: this.now(),
+      actor: request.actor,
+      summary: request.summary,
+      ops: request.ops,
+    };
+    this.state.apply(record);
+    this.log.push(record);
+    this.changes$.emit(record);
+    return record;
+  }
+
+  async changes(from: number, to: number): Promise<ChangeRecord[]> {
+    return this.log.slice(Math.max(0, from - 1), Math.max(0, to));
+  }
+
+  watch(listener: (change: ChangeRecord) => void): () => void {
+    return this.changes$.add(listener);
+  }
+
+  watchStatus(): () => void {
+    return () => undefined; // memory never goes away
+  }
+
+  shared(ns: string): ReadonlyMap<string, JsonValue> {
+    return this.sharedState.get(ns) ?? new Map();
+  }
+
+  async putShared(
+    ns: string,
+    fields: readonly (readonly [string, JsonValue | undefined])[],
+    fence?: string,
+  ): Promise<void> {
+    this.checkFence(fence);
+    let map = this.sharedState.get(ns);
+    if (!map) this.sharedState.set(ns, (map = new Map()));
+    for (const [field, value] of fields) {
+      if (value === undefined) map.delete(field);
+      else map.set(field, value);
+      this.shared$.emit({ ns, field, value });
+    }
+  }
+
+  watchShared(listener: (change: SharedChange) => void): () => void {
+    return this.shared$.add(listener);
+  }
+
+  private checkFence(fence: string | undefined): void {
+    if (fence === undefined) return;
+    const holder = this.lease.current();
+    if (holder !== fence) throw new FencedError(fence, holder ?? '');
   }
 }

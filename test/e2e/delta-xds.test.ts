@@ -123,7 +123,7 @@ describe('delta xDS (DeltaAggregatedResources), scripted on a raw stream', () =>
       expect(changed.resources[0].version).not.toBe(first.resources.find((r) => r.name === 'a/v1')!.version);
       s.ack(changed);
 
-      await store.delete('b');
+      await cp.engines.delete('b', { actor: 'test', summary: 'delete b' });
       const removed = await s.next();
       expect(removed.resources).toEqual([]);
       expect(removed.removed_resources).toEqual(['b/v1']);
@@ -182,12 +182,15 @@ describe('delta xDS (DeltaAggregatedResources), scripted on a raw stream', () =>
       });
 
       // Change a's route and its endpoints: only the endpoints may come.
-      const spec = (await store.get('a'))!;
-      await store.put({
-        ...spec,
-        policy: { ...spec.policy, timeoutMs: 4321 },
-        instances: [{ ...spec.instances[0], weight: 9 }],
-      });
+      const spec = (await cp.engines.get('a'))!;
+      await cp.engines.put(
+        {
+          ...spec,
+          policy: { ...spec.policy, timeoutMs: 4321 },
+          instances: [{ ...spec.instances[0], weight: 9 }],
+        },
+        { actor: 'test', summary: 'change a' },
+      );
       const next = await s.next();
       expect(next.type_url).toBe(CLUSTER_LOAD_ASSIGNMENT_TYPE);
       expect(names(next)).toEqual(['a/v1']);

@@ -1,5 +1,6 @@
 import { SnapshotBuilder } from '../../src/control-plane/snapshot-builder';
-import { SnapshotCache } from '../../src/control-plane/xds/snapshot-cache';
+import { EngineCatalog } from '../../src/control-plane/config/engine-catalog';
+import { InMemorySnapshotCache } from '../../src/control-plane/xds/snapshot-cache';
 import { parseEngineSpec } from '../../src/model/validate';
 import { MemoryStore } from '../../src/store/memory-store';
 
@@ -8,11 +9,12 @@ describe('snapshot builder debouncing (fake clock)', () => {
   afterEach(() => jest.useRealTimers());
 
   async function setup() {
-    const store = new MemoryStore();
+    const store = new EngineCatalog(new MemoryStore());
+    const meta = { actor: 'test', summary: 'test' };
     const spec = parseEngineSpec({ name: 'e', instances: [{ id: 'a', address: '10.0.0.1:1' }] });
     if (!spec.ok) throw new Error();
-    await store.put(spec.value);
-    const cache = new SnapshotCache();
+    await store.put(spec.value, meta);
+    const cache = new InMemorySnapshotCache();
     const published: number[] = [];
     cache.watch(() => published.push(Date.now()));
     let weight = 1;
@@ -28,7 +30,7 @@ describe('snapshot builder debouncing (fake clock)', () => {
     // Each request changes the content so every rebuild publishes.
     const change = async () => {
       const current = (await store.get('e'))!;
-      await store.put({ ...current, instances: [{ ...current.instances[0], weight: ++weight }] });
+      await store.put({ ...current, instances: [{ ...current.instances[0], weight: ++weight }] }, meta);
       builder.request();
     };
     return { builder, published, change };

@@ -14,8 +14,9 @@ describe('snapshot versioning', () => {
       ]),
     );
     expect(s1.serial).toBe(1);
-    expect(s1.types.get(A)!.version).toBe('1');
-    expect(s1.types.get(B)!.version).toBe('1');
+    expect(s1.types.get(A)!.version).toMatch(/^[\w-]{16}$/);
+    expect(s1.types.get(B)!.version).toMatch(/^[\w-]{16}$/);
+    expect(s1.types.get(A)!.version).not.toBe(s1.types.get(B)!.version);
     expect(s1.types.get(A)!.resources.get('x')!.version).toMatch(/^[\w-]{16}$/);
   });
 
@@ -41,7 +42,7 @@ describe('snapshot versioning', () => {
       ]),
     );
     expect(s2.serial).toBe(2);
-    expect(s2.types.get(A)!.version).toBe('2');
+    expect(s2.types.get(A)!.version).not.toBe(s1.types.get(A)!.version);
     expect(s2.types.get(B)).toBe(s1.types.get(B));
   });
 
@@ -59,9 +60,40 @@ describe('snapshot versioning', () => {
         ],
       ]),
     );
-    expect(added.types.get(A)!.version).toBe('2');
+    expect(added.types.get(A)!.version).not.toBe(s1.types.get(A)!.version);
     const removed = nextSnapshot(added, new Map([[A, [{ name: 'z', body: body('1') }]]]));
-    expect(removed.types.get(A)!.version).toBe('3');
+    expect(new Set([s1, added, removed].map((s) => s.types.get(A)!.version)).size).toBe(3);
+  });
+
+  it('derives type versions from content alone: equal content, equal version, on any replica', () => {
+    // Two "replicas" reach the same content by different paths and orders.
+    const one = nextSnapshot(
+      EMPTY_SNAPSHOT,
+      new Map([
+        [
+          A,
+          [
+            { name: 'x', body: body('1') },
+            { name: 'y', body: body('2') },
+          ],
+        ],
+      ]),
+    );
+    let other = nextSnapshot(EMPTY_SNAPSHOT, new Map([[A, [{ name: 'q', body: body('9') }]]]));
+    other = nextSnapshot(
+      other,
+      new Map([
+        [
+          A,
+          [
+            { name: 'y', body: body('2') },
+            { name: 'x', body: body('1') },
+          ],
+        ],
+      ]),
+    );
+    expect(other.serial).not.toBe(one.serial);
+    expect(other.types.get(A)!.version).toBe(one.types.get(A)!.version);
   });
 
   it('rejects duplicate resource names within a type', () => {

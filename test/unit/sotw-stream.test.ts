@@ -56,14 +56,32 @@ describe('SotwStream (state of the world, one ADS stream)', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({
       type_url: T,
-      version_info: '1',
+      version_info: s1.types.get(T)!.version,
       nonce: '1',
       control_plane: { identifier: 'cp' },
     });
     expect(names(sent[0]).sort()).toEqual(['A1', 'B1']);
-    stream.handleRequest(req({ version_info: '1', response_nonce: '1' }), s1);
+    const v1 = s1.types.get(T)!.version;
+    stream.handleRequest(req({ version_info: v1, response_nonce: '1' }), s1);
     expect(sent).toHaveLength(1);
-    expect(stream.status()[0]).toMatchObject({ ackedVersion: '1', sentVersion: '1', wildcard: true });
+    expect(stream.status()[0]).toMatchObject({ ackedVersion: v1, sentVersion: v1, wildcard: true });
+  });
+
+  it('sends nothing to a wildcard client that reconnects announcing the version served, until it changes', () => {
+    const { sent, stream, names } = setup();
+    const s1 = snap(EMPTY_SNAPSHOT, { a: 'A1' });
+    // Built by "another replica": same content, another serial, the same version.
+    const elsewhere = snap(snap(EMPTY_SNAPSHOT, { z: 'Z' }), { a: 'A1' });
+    stream.handleRequest(req({ version_info: elsewhere.types.get(T)!.version }), s1);
+    expect(sent).toHaveLength(0);
+    expect(stream.status()[0]).toMatchObject({ inSync: true, ackedVersion: s1.types.get(T)!.version });
+    stream.onSnapshot(snap(s1, { a: 'A2' }));
+    expect(sent).toHaveLength(1);
+    expect(names(sent[0])).toEqual(['A2']);
+    // An older version announced: the current content is sent at once.
+    const other = setup();
+    other.stream.handleRequest(req({ version_info: 'old' }), s1);
+    expect(other.sent).toHaveLength(1);
   });
 
   it('pushes on change and only on change', () => {
@@ -78,7 +96,7 @@ describe('SotwStream (state of the world, one ADS stream)', () => {
     stream.onSnapshot(s3);
     expect(sent).toHaveLength(2);
     expect(names(sent[1])).toEqual(['A2']);
-    expect(sent[1].version_info).toBe('3');
+    expect(sent[1].version_info).toBe(s3.types.get(T)!.version);
   });
 
   it('holds a change while a response is unanswered and sends the newest one after the ACK', () => {
@@ -122,7 +140,7 @@ describe('SotwStream (state of the world, one ADS stream)', () => {
     expect(nacks).toEqual(['a is bad']);
     expect(stream.status()[0]).toMatchObject({
       ackedVersion: '1',
-      nack: { version: '2', error: 'a is bad', atMs: 1000 },
+      nack: { version: s2.types.get(T)!.version, error: 'a is bad', atMs: 1000 },
     });
     stream.onSnapshot(s2); // same content again: no loop
     expect(sent).toHaveLength(2);

@@ -3,6 +3,7 @@ import { AdminError } from '../../control-plane/admin/admin-error';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { echo } from '../../model/echo';
 import { contextOf } from '../errors';
+import { etag, ifMatch } from '../if-match';
 
 /** ?limit: a number, checked for its range by AdminService (as gRPC's page_size is); absent: 0, the default. */
 function pageSize(raw: unknown): number {
@@ -16,7 +17,7 @@ function pageSize(raw: unknown): number {
   return n;
 }
 
-/** Engines: list (cursor pagination), one, and instance lifecycle operations. */
+/** Engines: list (cursor pagination), one, spec writes (versioned, If-Match), instance operations. */
 export function engineRoutes(admin: AdminService): Router {
   const router = Router();
   router.get('/engines', async (req, res) => {
@@ -25,7 +26,33 @@ export function engineRoutes(admin: AdminService): Router {
     res.json({ engines: page.engines, nextCursor: page.nextPageToken || null });
   });
   router.get('/engines/:name', async (req, res) => {
-    res.json({ engine: await admin.getEngine(req.params.name) });
+    const engine = await admin.getEngine(req.params.name);
+    res.set('etag', etag(engine.revision)).json({ engine });
+  });
+  router.post('/engines', async (req, res) => {
+    const spec = await admin.specs.create(req.body, contextOf(req, res));
+    res.status(201).set('etag', etag(spec.revision)).location(`engines/${spec.name}`);
+    res.json({ engine: admin.view(spec) });
+  });
+  router.put('/engines/:name', async (req, res) => {
+    const existed = await admin.getEngine(req.params.name).then(
+      () => true,
+      () => false,
+    );
+    const spec = await admin.specs.replace(req.params.name, req.body, ifMatch(req), contextOf(req, res));
+    res.status(existed ? 200 : 201).set('etag', etag(spec.revision));
+    res.json({ engine: admin.view(spec) });
+  });
+  router.patch('/engines/:name', async (req, res) => {
+    const spec = await admin.specs.patch(req.params.name, req.body, ifMatch(req), contextOf(req, res));
+    res.set('etag', etag(spec.revision)).json({ engine: admin.view(spec) });
+  });
+  router.delete('/engines/:name', async (req, res) => {
+    const version = await admin.specs.delete(req.params.name, ifMatch(req), contextOf(req, res));
+    res.json({ deleted: req.params.name, version });
+  });
+  router.post('/batch', async (req, res) => {
+    res.json(await admin.specs.batch(req.body, ifMatch(req), contextOf(req, res)));
   });
   router.post('/engines/:name/instances/:id/drain', async (req, res) => {
     res.json({ engine: await admin.drainInstance(req.params.name, req.params.id, contextOf(req, res)) });

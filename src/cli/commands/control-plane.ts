@@ -1,41 +1,61 @@
+import { hostname } from 'node:os';
 import { createApi } from '../../api/app';
 import { listenHttp } from '../../api/server';
 import { ControlPlane } from '../../control-plane/control-plane';
 import { createLogger } from '../../observability/logger';
+import type { ConfigStore } from '../../store/config-store';
 import { MemoryStore } from '../../store/memory-store';
+import { RedisStore } from '../../store/redis/redis-store';
 import { flagNames } from '../flags';
 import { exitOnSignal } from '../lifecycle';
 import { listening } from '../listen';
-import { parseFlags, settingsFor, UsageError } from '../options';
+import { parseFlags, settingsFor } from '../options';
 
 export async function controlPlaneCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, flagNames('control-plane'));
   const settings = settingsFor(flags, '0.0.0.0');
   const logger = createLogger('control-plane', settings.logLevel);
-  if (settings.redisUrl)
-    throw new UsageError(
-      'REDIS_URL is set, but the Redis store is not available in this version; unset it to run with the in-memory store',
-    );
+  const replicaId = settings.replicaId ?? `${hostname()}-${process.pid}`;
+  const store: ConfigStore = settings.redisUrl
+    ? new RedisStore({
+        url: settings.redisUrl,
+        prefix: settings.redisPrefix,
+        onError: (message, err) => logger.error(message, { error: String(err) }),
+      })
+    : new MemoryStore();
+  const lease = settings.leaderLeaseMs;
   const cp = await listening('XDS_PORT (--xds-port)', settings.xdsPort, () =>
     ControlPlane.start({
-      store: new MemoryStore(),
+      store,
       logger,
       host: settings.host,
       xdsPort: settings.xdsPort,
       engines: settings.engines,
+      replicaId,
+      lease: {
+        ttlMs: lease,
+        renewMs: Math.round(lease / 3),
+        retryMs: Math.min(2_000, Math.round(lease / 5)),
+      },
     }),
-  );
+  ).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   const api = await listening('API_PORT (--api-port)', settings.apiPort, () =>
     listenHttp(createApi(cp.admin, logger), settings.host, settings.apiPort),
   ).catch(async (err: unknown) => {
     await cp.stop();
+    await store.close();
     throw err;
   });
+  const status = store.status();
   console.log(
-    `control plane ready: xDS/admin gRPC on ${settings.host}:${cp.port}, REST on http://${settings.host}:${api.port}/api/v1/nerve`,
+    `control plane ${replicaId} ready (store ${status.backend}: ${status.state}${status.reason ? `, ${status.reason}` : ''}): xDS/admin gRPC on ${settings.host}:${cp.port}, REST on http://${settings.host}:${api.port}/api/v1/nerve`,
   );
   exitOnSignal(logger, async () => {
     await api.close();
     await cp.stop();
+    await store.close();
   });
 }

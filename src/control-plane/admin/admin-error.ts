@@ -1,6 +1,21 @@
+import {
+  FencedError,
+  RevisionConflictError,
+  StoreUnavailableError,
+  VersionConflictError,
+} from '../../store/config-store';
+
 /** Failures of admin operations, transport-neutral: gRPC maps them to status codes, REST to HTTP. */
 export type AdminErrorCode =
-  'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'FAILED_PRECONDITION' | 'ABORTED';
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'FAILED_PRECONDITION'
+  | 'ABORTED'
+  /** A stale If-Match or a concurrent change: read again and retry (HTTP 409, gRPC ABORTED). */
+  | 'CONFLICT'
+  /** The configuration store is unreachable: writes fail fast (HTTP 503, gRPC UNAVAILABLE). */
+  | 'UNAVAILABLE';
 
 export class AdminError extends Error {
   constructor(
@@ -10,4 +25,13 @@ export class AdminError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Store failures as the admin errors callers see; anything else is returned as it is. */
+export function asAdminError(err: unknown): unknown {
+  if (err instanceof RevisionConflictError || err instanceof VersionConflictError)
+    return new AdminError('CONFLICT', err.message);
+  if (err instanceof StoreUnavailableError || err instanceof FencedError)
+    return new AdminError('UNAVAILABLE', err.message);
+  return err;
 }

@@ -11,7 +11,7 @@ import type { CircuitStatus, EngineCircuitStatus } from '../circuits/circuit-boa
 import type { StreamStatus } from '../xds/stream-state';
 import { randomUUID } from 'node:crypto';
 import type { AdminContext } from './admin-context';
-import { AdminError } from './admin-error';
+import { AdminError, asAdminError } from './admin-error';
 import type { AdminService } from './admin-service';
 import type { EngineView, HealthReport } from './views';
 
@@ -21,6 +21,8 @@ const CODES: Record<AdminError['code'], grpc.status> = {
   ALREADY_EXISTS: grpc.status.ALREADY_EXISTS,
   FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
   ABORTED: grpc.status.ABORTED,
+  CONFLICT: grpc.status.ABORTED,
+  UNAVAILABLE: grpc.status.UNAVAILABLE,
 };
 
 export function toProtoEngine(v: EngineView): Engine {
@@ -103,7 +105,8 @@ function unary<Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>): grp
   return (call, callback) => {
     fn(call.request, contextOf(call)).then(
       (res) => callback(null, res),
-      (err: unknown) => {
+      (thrown: unknown) => {
+        const err = asAdminError(thrown);
         if (err instanceof AdminError) callback({ code: CODES[err.code], details: err.message });
         else
           callback({ code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) });

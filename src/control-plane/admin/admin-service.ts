@@ -4,27 +4,39 @@ import { findInstance, updateInstance, withInstances } from '../../model/engine'
 import type { CheckState } from '../../model/health';
 import { defaultPolicy } from '../../model/policy';
 import { parseEngineSpec } from '../../model/validate';
-import { type ConfigStore, updateEngine } from '../../store/config-store';
-import type { CircuitBoard } from '../circuits/circuit-board';
+import type { ConfigStore, StoreStatus } from '../../store/config-store';
+import { type EngineCatalog, updateEngine, type WriteMeta } from '../config/engine-catalog';
+
 import type { LoadStats } from '../reports/load-stats';
 import type { StreamStatus } from '../xds/stream-state';
 import type { Logger } from '../../observability/logger';
 import { type AdminContext, SYSTEM } from './admin-context';
 import { AdminError } from './admin-error';
-import { CircuitAdmin } from './circuit-admin';
+import { CircuitAdmin, type Circuits } from './circuit-admin';
+import { ConfigAdmin } from './config-admin';
+import { SpecAdmin } from './spec-admin';
 import { effectiveHealth, engineHealth, systemHealth } from './health-report';
 import type { EngineView, HealthReport } from './views';
 
 export interface AdminDeps {
   readonly store: ConfigStore;
+  readonly engines: EngineCatalog;
   readonly checkState: (engine: string, instanceId: string) => CheckState;
   readonly loads: LoadStats;
-  readonly circuits: CircuitBoard;
+  readonly circuits: Circuits;
   readonly xdsClients: () => StreamStatus[];
   /** Where xDS clients reach this control plane (bind host and port). */
   readonly xdsEndpoint: () => { host: string; port: number };
+  /** This replica: its id, whether it leads, and the leader's fence as last seen. */
+  readonly replica: () => ReplicaView;
   /** Where every change is logged (who, what, request id). */
   readonly logger?: Logger;
+}
+
+export interface ReplicaView {
+  readonly id: string;
+  readonly leader: boolean;
+  readonly leaderFence: string | null;
 }
 
 export interface AddInstanceInput {
@@ -37,17 +49,29 @@ export interface AddInstanceInput {
   readonly createEngine?: boolean;
 }
 
+export type AuditFields = Record<string, string | number | boolean | undefined>;
+
+/** The history line of a change made for a caller. */
+function write(ctx: AdminContext, summary: string): WriteMeta {
+  return { actor: ctx.actor, summary };
+}
+
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
 
 /** Admin operations, one implementation behind both the gRPC Admin service and the REST bridge. */
 export class AdminService {
   readonly circuits: CircuitAdmin;
+  /** Engine specs: create, replace, merge-patch, delete, batches. */
+  readonly specs: SpecAdmin;
+  /** The versioned configuration: history, diff, rollback, export, import. */
+  readonly config: ConfigAdmin;
 
   constructor(private readonly deps: AdminDeps) {
-    this.circuits = new CircuitAdmin(deps.store, deps.circuits, (ctx, action, fields) =>
-      this.audit(ctx, action, fields),
-    );
+    const audit = (ctx: AdminContext, action: string, fields: AuditFields) => this.audit(ctx, action, fields);
+    this.circuits = new CircuitAdmin(deps.engines, deps.circuits, audit);
+    this.specs = new SpecAdmin(deps.engines, audit);
+    this.config = new ConfigAdmin(deps.store, audit);
   }
 
   /**
@@ -72,7 +96,7 @@ export class AdminService {
           `invalid page token (cursor) ${echo(pageToken, 64)}: pass nextPageToken (nextCursor) of the page before`,
         );
     }
-    const all = (await this.deps.store.list()).filter((s) => s.name > after);
+    const all = (await this.deps.engines.list()).filter((s) => s.name > after);
     const page = all.slice(0, size);
     const nextPageToken =
       all.length > size ? Buffer.from(page[page.length - 1].name).toString('base64url') : '';
@@ -92,26 +116,42 @@ export class AdminService {
     if (!Number.isInteger(weight) || weight < 0 || weight > 1_000_000) {
       throw new AdminError('INVALID_ARGUMENT', `weight must be an integer from 0 to 1000000, got ${weight}`);
     }
-    const view = await this.changeInstance(engine, instanceId, (i) => ({ ...i, weight }));
+    const view = await this.changeInstance(
+      engine,
+      instanceId,
+      write(ctx, `set the weight of ${engine}/${instanceId} to ${weight}`),
+      (i) => ({ ...i, weight }),
+    );
     this.audit(ctx, 'set instance weight', { engine, instance: instanceId, weight });
     return view;
   }
 
   async drainInstance(engine: string, instanceId: string, ctx: AdminContext = SYSTEM): Promise<EngineView> {
-    const view = await this.changeInstance(engine, instanceId, (i) => ({ ...i, draining: true }));
+    const view = await this.changeInstance(
+      engine,
+      instanceId,
+      write(ctx, `drain ${engine}/${instanceId}`),
+      (i) => ({ ...i, draining: true }),
+    );
     this.audit(ctx, 'drain instance', { engine, instance: instanceId });
     return view;
   }
 
   /** Back into rotation after a drain (health checks decide from there, as for any instance). */
   async undrainInstance(engine: string, instanceId: string, ctx: AdminContext = SYSTEM): Promise<EngineView> {
-    const view = await this.changeInstance(engine, instanceId, (i) => ({ ...i, draining: false }));
+    const view = await this.changeInstance(
+      engine,
+      instanceId,
+      write(ctx, `undrain ${engine}/${instanceId}`),
+      (i) => ({ ...i, draining: false }),
+    );
     this.audit(ctx, 'undrain instance', { engine, instance: instanceId });
     return view;
   }
 
   async addInstance(input: AddInstanceInput, ctx: AdminContext = SYSTEM): Promise<EngineView> {
-    const spec = await updateEngine(this.deps.store, input.engine, (current) => {
+    const meta = write(ctx, `add instance ${input.engine}/${input.id} at ${input.address}`);
+    const spec = await updateEngine(this.deps.engines, input.engine, meta, (current) => {
       if (!current && !input.createEngine)
         throw new AdminError(
           'NOT_FOUND',
@@ -153,7 +193,8 @@ export class AdminService {
   }
 
   async removeInstance(engine: string, instanceId: string, ctx: AdminContext = SYSTEM): Promise<EngineView> {
-    const spec = await updateEngine(this.deps.store, engine, (current) => {
+    const meta = write(ctx, `remove instance ${engine}/${instanceId}`);
+    const spec = await updateEngine(this.deps.engines, engine, meta, (current) => {
       if (!current) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} not found`);
       if (!findInstance(current, instanceId))
         throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instanceId)}`);
@@ -170,11 +211,7 @@ export class AdminService {
    * The audit line of a change: who, through what, its request id, what it did. Values a caller chose
    * are cut (echo) so that a huge one cannot flood the log.
    */
-  audit(
-    ctx: AdminContext,
-    action: string,
-    fields: Record<string, string | number | boolean | undefined>,
-  ): void {
+  audit(ctx: AdminContext, action: string, fields: AuditFields): void {
     const shown: Record<string, string | number | boolean> = {};
     for (const [k, v] of Object.entries(fields))
       if (v !== undefined) shown[k] = typeof v === 'string' && v.length > 128 ? echo(v) : v;
@@ -187,9 +224,25 @@ export class AdminService {
     });
   }
 
+  /**
+   * Engines' health, and the store's: a store that cannot be reached degrades the system (it keeps
+   * routing on its last configuration, but no change can be made) and says why.
+   */
   async health(engine?: string): Promise<HealthReport> {
-    const specs = engine ? [await this.require(engine)] : await this.deps.store.list();
-    return systemHealth(specs.map((s) => engineHealth(s, (id) => this.deps.checkState(s.name, id))));
+    const specs = engine ? [await this.require(engine)] : await this.deps.engines.list();
+    const report = systemHealth(specs.map((s) => engineHealth(s, (id) => this.deps.checkState(s.name, id))));
+    const store = this.store();
+    const status =
+      store.state !== 'ok' && report.status === 'healthy' && !engine ? 'degraded' : report.status;
+    return { ...report, status, store, replica: this.deps.replica() };
+  }
+
+  store(): StoreStatus {
+    return this.deps.store.status();
+  }
+
+  replica(): ReplicaView {
+    return this.deps.replica();
   }
 
   xdsClients(): StreamStatus[] {
@@ -242,7 +295,7 @@ export class AdminService {
   }
 
   private async require(name: string): Promise<EngineSpec> {
-    const spec = await this.deps.store.get(name);
+    const spec = await this.deps.engines.get(name);
     if (!spec) throw new AdminError('NOT_FOUND', `engine ${echo(name)} not found`);
     return spec;
   }
@@ -250,9 +303,10 @@ export class AdminService {
   private async changeInstance(
     engine: string,
     instanceId: string,
+    meta: WriteMeta,
     fn: (i: InstanceSpec) => InstanceSpec,
   ): Promise<EngineView> {
-    const spec = await updateEngine(this.deps.store, engine, (current) => {
+    const spec = await updateEngine(this.deps.engines, engine, meta, (current) => {
       if (!current) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} not found`);
       const next = updateInstance(current, instanceId, fn);
       if (!next)

@@ -1,17 +1,23 @@
 import { echo } from '../../model/echo';
 import type { EngineSpec } from '../../model/engine';
-import type { ConfigStore } from '../../store/config-store';
-import type { CircuitBoard, EngineCircuitStatus } from '../circuits/circuit-board';
+import type { EngineCatalog } from '../config/engine-catalog';
+import type { EngineCircuitStatus } from '../circuits/circuit-board';
 import { type AdminContext, SYSTEM } from './admin-context';
 import { AdminError } from './admin-error';
+
+/** Where circuits live: their status, and resets that reach the fleet's leader. */
+export interface Circuits {
+  status(engine: string, instanceIds: readonly string[]): EngineCircuitStatus;
+  reset(engine: string, instanceIds: string[], engineWide: boolean): Promise<void>;
+}
 
 type Audit = (ctx: AdminContext, action: string, fields: Record<string, string>) => void;
 
 /** Circuit-breaker operations of the admin API (gRPC ListCircuits / ResetCircuit, REST /circuit-breakers). */
 export class CircuitAdmin {
   constructor(
-    private readonly store: ConfigStore,
-    private readonly board: CircuitBoard,
+    private readonly store: EngineCatalog,
+    private readonly board: Circuits,
     private readonly audit: Audit = () => undefined,
   ) {}
 
@@ -28,7 +34,7 @@ export class CircuitAdmin {
     const spec = await this.require(engine);
     if (instanceId && !spec.instances.some((i) => i.id === instanceId))
       throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instanceId)}`);
-    this.board.reset(engine, instanceId ? [instanceId] : spec.instances.map((i) => i.id), !instanceId);
+    await this.board.reset(engine, instanceId ? [instanceId] : spec.instances.map((i) => i.id), !instanceId);
     this.audit(ctx, 'reset circuit', instanceId ? { engine, instance: instanceId } : { engine });
     return this.status(spec);
   }

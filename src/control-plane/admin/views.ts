@@ -1,3 +1,4 @@
+import type { StoreStatus } from '../../store/config-store';
 import type { EnginePolicy } from '../../../gen/nerve/discovery/v1/policy';
 import type { HealthState } from '../../model/engine';
 import type { LoadView } from '../reports/load-stats';
@@ -47,4 +48,7 @@ export interface EngineHealthView {
 export interface HealthReport {
   readonly status: OverallStatus;
   readonly engines: readonly EngineHealthView[];
+  /** The configuration store as this replica sees it (degraded: its reason). */
+  readonly store?: StoreStatus;
+  readonly replica?: { readonly id: string; readonly leader: boolean; readonly leaderFence: string | null };
 }

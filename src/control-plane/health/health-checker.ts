@@ -27,10 +27,19 @@ export class HealthChecker {
   private readonly targets = new Map<string, Target>();
   private stopped = false;
 
+  /**
+   * `onChange` hears status changes, `onCheck` every check; `initial` seeds a new target's state, so a
+   * replica that takes over checking continues from the fleet's last known state instead of `unknown`.
+   */
   constructor(
     private readonly logger: Logger,
     private readonly onChange: HealthChangeListener,
+    private readonly onCheck: HealthChangeListener = () => undefined,
+    private readonly initial: (engine: string, instanceId: string) => CheckState = () => INITIAL_CHECK_STATE,
   ) {}
+
+  /** Checks started so far (tests: no instance is probed twice over by the fleet). */
+  checks = 0;
 
   static key(engine: string, instanceId: string): string {
     return `${engine}/${instanceId}`;
@@ -68,7 +77,7 @@ export class HealthChecker {
         address: instance.address,
         policy,
         client: createHealthClient(instance.address),
-        state: INITIAL_CHECK_STATE,
+        state: this.initial(name, instance.id),
         timer: undefined,
         inFlight: false,
       };
@@ -93,6 +102,7 @@ export class HealthChecker {
   private check(target: Target, engine: string, instanceId: string): void {
     if (target.inFlight) return;
     target.inFlight = true;
+    this.checks++;
     const started = performance.now();
     const deadline = Date.now() + target.policy.timeoutMs;
     target.client.Check({ service: '' }, { deadline }, (err, response) => {
@@ -124,6 +134,7 @@ export class HealthChecker {
         });
         this.onChange(engine, instanceId, target.state);
       }
+      this.onCheck(engine, instanceId, target.state);
       target.timer = setTimeout(() => this.check(target, engine, instanceId), target.policy.intervalMs);
       target.timer.unref();
     });

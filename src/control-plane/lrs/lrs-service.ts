@@ -3,7 +3,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import type { Logger } from '../../observability/logger';
 import { LOADER_OPTIONS } from '../../protocol/ads';
-import type { LoadStats } from '../reports/load-stats';
+import type { ReportReceived } from '../events';
 
 /** LoadStatsRequest as proto-loader hands it over (keepCase, uint64 as strings). */
 export interface LoadStatsRequest {
@@ -73,7 +73,8 @@ export function loadsFromLrs(request: LoadStatsRequest): InstanceLoad[] {
 /** LRS for proxyless gRPC clients and Envoy: asks for every cluster at the given interval. */
 export function addLrsService(
   server: grpc.Server,
-  stats: LoadStats,
+  replica: string,
+  onReport: (report: ReportReceived) => void,
   intervalMs: number,
   logger: Logger,
 ): { closeAll(): void } {
@@ -96,8 +97,8 @@ export function addLrsService(
           });
         }
         const loads = loadsFromLrs(request);
-        if (loads.length > 0) stats.record(nodeId, loads);
-        for (const [engine, dropped] of dropsFromLrs(request)) stats.recordDropped(nodeId, engine, dropped);
+        const dropped = Object.fromEntries(dropsFromLrs(request));
+        onReport({ nodeId, source: 'lrs', replica, loads, engineCircuits: {}, dropped });
         logger.debug('LRS report', { nodeId, instances: loads.length });
       });
       call.on('end', () => call.end());

@@ -2,14 +2,13 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'winston';
 import type { StreamReportsRequest, StreamReportsResponse } from '../../../gen/nerve/report/v1/report';
 import { ReportServiceService } from '../../../gen/nerve/report/v1/report_service';
-import type { CircuitBoard } from '../circuits/circuit-board';
-import type { LoadStats } from './load-stats';
+import type { ReportReceived } from '../events';
 
 /** nerve.report.v1.ReportService: routers stream per-instance load and circuit states. */
 export function addReportService(
   server: grpc.Server,
-  stats: LoadStats,
-  circuits: CircuitBoard,
+  replica: string,
+  onReport: (report: ReportReceived) => void,
   intervalMs: number,
   logger: Logger,
 ): { closeAll(): void } {
@@ -21,8 +20,14 @@ export function addReportService(
       call.write({ reportIntervalMs: intervalMs });
       call.on('data', (report: StreamReportsRequest) => {
         logger.debug('load report', { nodeId: report.nodeId, instances: report.loads.length });
-        stats.record(report.nodeId, report.loads);
-        circuits.record(report.nodeId, report.loads, report.engineCircuits);
+        onReport({
+          nodeId: report.nodeId,
+          source: 'router',
+          replica,
+          loads: report.loads,
+          engineCircuits: report.engineCircuits,
+          dropped: {},
+        });
       });
       call.on('end', () => call.end());
       call.on('error', () => undefined); // a router going away is normal

@@ -109,6 +109,9 @@ export class AdsServer {
       unwatch?.();
       if (connection && this.connections.delete(connection)) this.hooks.onStreamClose?.(connection.nodeId);
     };
+    // Headers at once: a client that already holds the served versions is pushed nothing, and still
+    // learns that the stream is up.
+    call.sendMetadata(new grpc.Metadata());
     call.on('data', (request: Req) => {
       try {
         if (!protocol) {

@@ -3,10 +3,19 @@ import { EMPTY_SNAPSHOT, type Snapshot } from '../../model/snapshot';
 export type SnapshotListener = (snapshot: Snapshot) => void;
 
 /**
- * Holds the snapshot being served. The xDS server depends on this watcher interface, never the reverse:
- * whoever builds snapshots publishes here and every stream hears about it.
+ * What the xDS server serves from (go-control-plane's ConfigWatcher in spirit): the current snapshot
+ * and a way to hear of the next. The xDS server depends on this interface, never the reverse: whoever
+ * builds snapshots publishes here and every stream hears about it.
  */
-export class SnapshotCache {
+export interface SnapshotCache {
+  readonly snapshot: Snapshot;
+  /** Publishes a snapshot; publishing the one already served is a no-op (push only on change). */
+  publish(snapshot: Snapshot): void;
+  watch(listener: SnapshotListener): () => void;
+}
+
+/** The snapshot cache of one process. */
+export class InMemorySnapshotCache implements SnapshotCache {
   private current: Snapshot = EMPTY_SNAPSHOT;
   private readonly listeners = new Set<SnapshotListener>();
 
@@ -14,7 +23,6 @@ export class SnapshotCache {
     return this.current;
   }
 
-  /** Publishes a snapshot; publishing the one already served is a no-op (push only on change). */
   publish(snapshot: Snapshot): void {
     if (snapshot === this.current) return;
     this.current = snapshot;

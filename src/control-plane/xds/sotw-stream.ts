@@ -80,6 +80,7 @@ export class SotwStream {
     )
       return;
     const subscriptionChanged = this.updateSubscription(state, request.resource_names, first);
+    if (first && this.alreadyHas(typeUrl, state, request)) return;
     if (first || subscriptionChanged || state.pending) this.push(typeUrl, state, first);
   }
 
@@ -132,6 +133,21 @@ export class SotwStream {
       if (withResources) resources.push({ type_url: typeUrl, value: r.body as Buffer });
     }
     return { signature, resources };
+  }
+
+  /**
+   * A wildcard client that reconnects announcing the version being served (it moved from another
+   * replica, or this one restarted) already has this content: nothing is sent until it changes, as
+   * go-control-plane does. Versions are content digests, so this holds across replicas.
+   */
+  private alreadyHas(typeUrl: string, state: TypeState, request: DiscoveryRequest): boolean {
+    const version = this.snapshot?.types.get(typeUrl)?.version;
+    if (!state.wildcard || request.response_nonce !== '' || !version || request.version_info !== version)
+      return false;
+    state.sentVersion = version;
+    state.ackedVersion = version;
+    state.sentSignature = this.selection(typeUrl, state, false).signature;
+    return true;
   }
 
   private updateSubscription(state: TypeState, names: readonly string[], first: boolean): boolean {

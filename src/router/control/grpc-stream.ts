@@ -23,6 +23,8 @@ export class StreamError extends Error {
 }
 
 export interface StreamEvents<Res> {
+  /** The server sent its response headers (HTTP 200): the call is up. */
+  headers: [];
   data: [message: Res];
   /** The call ended with a status other than OK, or the connection failed. */
   error: [err: StreamError];
@@ -67,6 +69,7 @@ export class GrpcBidiStream<Req, Res> extends EventEmitter<StreamEvents<Res>> {
       const status = headers[':status'];
       if (status !== 200) this.fail(UNAVAILABLE, `HTTP status ${status} from ${address}`);
       else if (flags & NGHTTP2_FLAG_END_STREAM) this.onStatus(headers);
+      else this.emit('headers'); // the server answered: the stream is up, whether or not data follows
     });
     this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
     this.stream.on('trailers', (trailers) => this.onStatus(trailers));

@@ -69,13 +69,18 @@ export class AdsClient {
       this.options.logger.warn('xDS stream lost; reconnecting', { address, error: why, retryInMs: delay });
       this.timer = setTimeout(() => this.connect(), delay);
     };
+    // Up once the control plane answers: with its headers (sent at once, so a router that already holds
+    // the served versions knows it is connected though nothing is pushed) or its first response.
+    const up = () => {
+      if (this.connected || failed) return;
+      this.connected = true;
+      this.backoff.reset();
+      this.options.logger.info('xDS stream established', { address });
+      this.options.onConnected?.(address);
+    };
+    stream.on('headers', up);
     stream.on('data', (response: DiscoveryResponse) => {
-      if (!this.connected) {
-        this.connected = true;
-        this.backoff.reset();
-        this.options.logger.info('xDS stream established', { address });
-        this.options.onConnected?.(address);
-      }
+      up();
       this.handle(stream, response);
     });
     stream.on('error', (err) => retry(err.message));

@@ -30,14 +30,20 @@ export function envoyResources(
     listeners.push({
       name: spec.name,
       body: encodeEnvoy('envoy.config.listener.v3.Listener', listener(spec)),
+      references: [{ typeUrl: ROUTE_CONFIGURATION_TYPE, name: spec.name }],
     });
     routes.push({
       name: spec.name,
       body: encodeEnvoy('envoy.config.route.v3.RouteConfiguration', routeConfiguration(spec)),
+      references: spec.versions.map((v) => ({ typeUrl: CLUSTER_TYPE, name: clusterName(spec.name, v.name) })),
     });
     for (const v of spec.versions) {
       const name = clusterName(spec.name, v.name);
-      clusters.push({ name, body: encodeEnvoy('envoy.config.cluster.v3.Cluster', cluster(spec, v.name)) });
+      clusters.push({
+        name,
+        body: encodeEnvoy('envoy.config.cluster.v3.Cluster', cluster(spec, v.name)),
+        references: [{ typeUrl: CLUSTER_LOAD_ASSIGNMENT_TYPE, name }],
+      });
       assignments.push({
         name,
         body: encodeEnvoy(

@@ -1,0 +1,53 @@
+import { Router } from 'express';
+import { AdminError } from '../../control-plane/admin/admin-error';
+import type { AdminService } from '../../control-plane/admin/admin-service';
+import { echo } from '../../model/echo';
+import { contextOf } from '../errors';
+import { ifMatch } from '../if-match';
+
+/** A whole-number query or body value, or a 400 naming it. */
+function whole(name: string, raw: unknown, fallback?: number): number {
+  if (raw === undefined && fallback !== undefined) return fallback;
+  const n =
+    typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < 0)
+    throw new AdminError('INVALID_ARGUMENT', `${name} must be a whole number, got ${echo(String(raw), 20)}`);
+  return n;
+}
+
+function flag(name: string, raw: unknown): boolean {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true' || raw === '') return true;
+  throw new AdminError('INVALID_ARGUMENT', `${name} must be true or false, got ${echo(String(raw), 20)}`);
+}
+
+/** The versioned configuration: history, a version whole, diffs, rollback, export and import. */
+export function configRoutes(admin: AdminService): Router {
+  const router = Router();
+  router.get('/config/history', async (req, res) => {
+    const before = req.query.before === undefined ? undefined : whole('before', req.query.before);
+    res.json(await admin.config.history(whole('limit', req.query.limit, 100), before));
+  });
+  router.get('/config/history/:version', async (req, res) => {
+    res.json(await admin.config.at(whole('version', req.params.version)));
+  });
+  router.get('/config/diff', async (req, res) => {
+    const newest = admin.store().version;
+    const to = whole('to', req.query.to, newest);
+    const from = whole('from', req.query.from, Math.max(0, to - 1));
+    res.json(await admin.config.diff(from, to));
+  });
+  router.post('/config/rollback', async (req, res) => {
+    const version = whole('version', (req.body as { version?: unknown } | undefined)?.version);
+    res.json(await admin.config.rollback(version, ifMatch(req), contextOf(req, res)));
+  });
+  router.get('/config/export', (_req, res) => {
+    const doc = admin.config.export();
+    res.set('content-disposition', `attachment; filename="nerve-config-v${doc.version}.json"`).json(doc);
+  });
+  router.post('/config/import', async (req, res) => {
+    const dryRun = flag('dryRun', req.query.dryRun);
+    res.json(await admin.config.import(req.body, dryRun, ifMatch(req), contextOf(req, res)));
+  });
+  return router;
+}

@@ -1,0 +1,186 @@
+import {
+  type ChangeRecord,
+  ConfigState,
+  diffStates,
+  type EntryDiff,
+  type JsonValue,
+  opsBetween,
+  replay,
+} from '../../model/config';
+import { echo } from '../../model/echo';
+import type { ConfigStore } from '../../store/config-store';
+import { CONFIG_KINDS } from '../config/kinds';
+import type { AdminContext } from './admin-context';
+import { AdminError } from './admin-error';
+
+type Audit = (ctx: AdminContext, action: string, fields: Record<string, string | number>) => void;
+
+export interface VersionView {
+  readonly version: number;
+  /** RFC 3339. */
+  readonly at: string;
+  readonly actor: string;
+  readonly summary: string;
+}
+
+/** `GET /config/export`: every kind's entries in input form, plus where they were taken from. */
+export interface ConfigDocument {
+  readonly format: typeof FORMAT;
+  readonly version: number;
+  readonly exportedAt: string;
+  readonly [kind: string]: JsonValue;
+}
+
+export interface ImportResult {
+  readonly dryRun: boolean;
+  /** The version the import created (the current one on a dry run or when nothing changed). */
+  readonly version: number;
+  readonly changes: readonly { kind: string; name: string; change: EntryDiff['change'] }[];
+}
+
+const FORMAT = 'nerve-config/v1';
+const MAX_HISTORY_PAGE = 1000;
+
+const view = (r: ChangeRecord): VersionView => ({
+  version: r.version,
+  at: new Date(r.at).toISOString(),
+  actor: r.actor,
+  summary: r.summary,
+});
+
+/**
+ * The configuration as a versioned log: its history, the whole configuration at any version, the
+ * difference between two, rollback (the configuration of a version becomes the newest one), and export
+ * and import (validated whole, applied as one version or not at all).
+ */
+export class ConfigAdmin {
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly audit: Audit,
+  ) {}
+
+  /** Changes newest first: `limit` (1-1000, default 100) of them before version `before`. */
+  async history(
+    limit = 100,
+    before?: number,
+  ): Promise<{ versions: VersionView[]; nextBefore: number | null }> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_PAGE)
+      throw new AdminError('INVALID_ARGUMENT', `limit must be an integer from 1 to ${MAX_HISTORY_PAGE}`);
+    const newest = Math.min(this.store.version(), before === undefined ? Infinity : before - 1);
+    const oldest = Math.max(1, newest - limit + 1);
+    const records = newest < 1 ? [] : await this.store.changes(oldest, newest);
+    return { versions: records.reverse().map(view), nextBefore: oldest > 1 ? oldest : null };
+  }
+
+  /** The whole configuration at a version (0: empty). */
+  async at(version: number): Promise<{ version: VersionView | null; config: ConfigDocument }> {
+    const state = await this.stateAt(version);
+    const record = version === 0 ? undefined : (await this.store.changes(version, version))[0];
+    return { version: record ? view(record) : null, config: document(state) };
+  }
+
+  async diff(from: number, to: number): Promise<{ from: number; to: number; changes: EntryDiff[] }> {
+    const [a, b] = await Promise.all([this.stateAt(from), this.stateAt(to)]);
+    return { from, to, changes: diffStates(a, b) };
+  }
+
+  /** Makes the configuration of `version` the newest, as a new version; `ifMatch`: the version read. */
+  async rollback(version: number, ifMatch: number | undefined, ctx: AdminContext): Promise<ImportResult> {
+    const target = await this.stateAt(version);
+    const current = this.store.version();
+    return this.commitState(target, ifMatch ?? current, ctx, `rollback to version ${version}`, false);
+  }
+
+  export(): ConfigDocument {
+    return document(ConfigState.from(this.store.version(), this.store.list()));
+  }
+
+  /**
+   * Replaces the whole configuration with a document: every entry validated first (errors name
+   * `engines[i].field`), then applied as one version, or only checked with `dryRun`.
+   */
+  async import(input: unknown, dryRun: boolean, ifMatch: number | undefined, ctx: AdminContext) {
+    const target = parseDocument(input);
+    const summary = `import: ${[...CONFIG_KINDS.keys()].map((k) => `${target.list(k).length} ${k}`).join(', ')}`;
+    return this.commitState(target, ifMatch ?? this.store.version(), ctx, summary, dryRun);
+  }
+
+  private async commitState(
+    target: ConfigState,
+    expectVersion: number,
+    ctx: AdminContext,
+    summary: string,
+    dryRun: boolean,
+  ): Promise<ImportResult> {
+    const current = ConfigState.from(this.store.version(), this.store.list());
+    const changes = diffStates(current, target).map((d) => ({
+      kind: d.kind,
+      name: d.name,
+      change: d.change,
+    }));
+    const ops = opsBetween(current, target);
+    if (dryRun || ops.length === 0) return { dryRun, version: current.version, changes };
+    const record = await this.store.commit({ actor: ctx.actor, summary, ops, expectVersion });
+    this.audit(ctx, summary.split(':')[0], { version: record.version, changes: changes.length });
+    return { dryRun, version: record.version, changes };
+  }
+
+  private async stateAt(version: number): Promise<ConfigState> {
+    const newest = this.store.version();
+    if (!Number.isInteger(version) || version < 0 || version > newest)
+      throw new AdminError(
+        'NOT_FOUND',
+        `no configuration version ${echo(String(version), 20)} (newest: ${newest})`,
+      );
+    if (version === 0) return new ConfigState();
+    const records = await this.store.changes(1, version);
+    if (records.length !== version)
+      throw new AdminError('FAILED_PRECONDITION', `the history before version ${version} is incomplete`);
+    return replay(records);
+  }
+}
+
+function document(state: ConfigState): ConfigDocument {
+  const doc: Record<string, JsonValue> = {
+    format: FORMAT,
+    version: state.version,
+    exportedAt: new Date().toISOString(),
+  };
+  for (const kind of CONFIG_KINDS.keys()) doc[kind] = state.list(kind).map((e) => e.value);
+  return doc as ConfigDocument;
+}
+
+/** Validates an export document whole into the state it describes; every problem is listed. */
+function parseDocument(input: unknown): ConfigState {
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new AdminError(
+      'INVALID_ARGUMENT',
+      'a configuration document must be a JSON object (GET /config/export)',
+    );
+  const doc = input as Record<string, unknown>;
+  const errors: string[] = [];
+  if (doc.format !== undefined && doc.format !== FORMAT)
+    errors.push(`format: must be "${FORMAT}", got ${echo(JSON.stringify(doc.format), 40)}`);
+  for (const key of Object.keys(doc))
+    if (!CONFIG_KINDS.has(key) && !['format', 'version', 'exportedAt'].includes(key))
+      errors.push(`${echo(key, 40)}: unknown section (known: ${[...CONFIG_KINDS.keys()].join(', ')})`);
+  const state = new ConfigState();
+  for (const [kind, spec] of CONFIG_KINDS) {
+    const list = doc[kind] ?? [];
+    if (!Array.isArray(list)) {
+      errors.push(`${kind}: must be an array`);
+      continue;
+    }
+    list.forEach((item, i) => {
+      const parsed = spec.validate(item, `${kind}[${i}]`);
+      if (!parsed.ok) return errors.push(...parsed.errors);
+      const name = spec.nameOf(parsed.value);
+      const key = `${kind}/${name}`;
+      if (state.entries.has(key)) return errors.push(`${kind}[${i}].name: duplicate ${echo(name)}`);
+      state.entries.set(key, { kind, name, revision: 0, value: parsed.value });
+    });
+  }
+  if (errors.length > 0)
+    throw new AdminError('INVALID_ARGUMENT', `import refused, nothing applied: ${errors.join('; ')}`, errors);
+  return state;
+}

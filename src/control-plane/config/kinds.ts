@@ -1,0 +1,28 @@
+import type { JsonValue } from '../../model/config';
+import { ENGINE_KIND, toDocument } from '../../model/engine-document';
+import { parseEngineSpec, type Result } from '../../model/validate';
+
+/**
+ * Every kind of entry the versioned configuration holds, by name: how a document of it is validated
+ * (into its canonical stored form) and where its name is. Export, import, rollback and diff work over
+ * all of them; a later issue adds a kind (alert rules, channels, API keys) by adding an entry here.
+ */
+export interface ConfigKind {
+  /** Validates a document; the value is its canonical form (defaults filled in). */
+  readonly validate: (doc: unknown, prefix: string) => Result<JsonValue>;
+  /** The entry name of a valid document. */
+  readonly nameOf: (doc: JsonValue) => string;
+}
+
+export const CONFIG_KINDS: ReadonlyMap<string, ConfigKind> = new Map([
+  [
+    ENGINE_KIND,
+    {
+      validate: (doc, prefix) => {
+        const parsed = parseEngineSpec(doc, prefix);
+        return parsed.ok ? { ok: true, value: toDocument(parsed.value) } : parsed;
+      },
+      nameOf: (doc) => (doc as { name: string }).name,
+    },
+  ],
+]);

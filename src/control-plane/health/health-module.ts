@@ -1,0 +1,137 @@
+import type { EngineSpec } from '../../model/engine';
+import { type CheckState, INITIAL_CHECK_STATE } from '../../model/health';
+import type { JsonValue } from '../../model/config';
+import type { Logger } from '../../observability/logger';
+import type { ConfigStore } from '../../store/config-store';
+import type { EngineCatalog } from '../config/engine-catalog';
+import type { EventBus } from '../events';
+import type { LeaderElection } from '../leader/leader-election';
+import { Disposables, type Module } from '../module';
+import { HealthChecker } from './health-checker';
+
+/** Shared namespace of health results: field `engine/instance` → CheckState. */
+export const HEALTH_NS = 'health';
+/** Counters (not status) of checks are shared at most this often; status changes at once. */
+const COUNTERS_EVERY_MS = 5_000;
+
+/**
+ * Active health checking, once per fleet: the leader probes every instance and writes each status
+ * change (fenced) to the store's shared health; every replica, the leader included, serves health from
+ * that shared state, so all publish the same. A replica that becomes leader seeds its checks from it.
+ */
+export class HealthModule implements Module {
+  readonly name = 'health';
+  private checker: HealthChecker | undefined;
+  private readonly pending = new Map<string, CheckState>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly disposables = new Disposables();
+  /** Checks this replica ran (all leaderships together). */
+  private pastChecks = 0;
+
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly engines: EngineCatalog,
+    private readonly bus: EventBus,
+    private readonly leader: LeaderElection,
+    private readonly logger: Logger,
+    private readonly enabled: boolean,
+  ) {}
+
+  get checks(): number {
+    return this.pastChecks + (this.checker?.checks ?? 0);
+  }
+
+  start(): void {
+    this.disposables.add(
+      this.store.watchShared((c) => {
+        if (c.ns !== HEALTH_NS) return;
+        const at = c.field.indexOf('/');
+        const state = (c.value as CheckState | undefined) ?? INITIAL_CHECK_STATE;
+        this.bus.emit('health.changed', {
+          engine: c.field.slice(0, at),
+          instanceId: c.field.slice(at + 1),
+          state,
+        });
+      }),
+    );
+    if (!this.enabled) return;
+    this.disposables.add(this.bus.on('leader.changed', (e) => (e.leading ? this.lead() : this.follow())));
+    this.disposables.add(
+      this.bus.on('engine.changed', (e) => {
+        if (!this.checker) return;
+        const name = e.kind === 'put' ? e.spec.name : e.name;
+        this.checker.syncEngine(name, e.kind === 'put' ? e.spec : undefined);
+        this.forget(e.kind === 'put' ? [e.spec] : [], name);
+      }),
+    );
+    if (this.leader.leading) this.lead();
+  }
+
+  stop(): void {
+    this.disposables.dispose();
+    this.follow();
+  }
+
+  /** What the fleet's leader last measured of an instance. */
+  state(engine: string, instanceId: string): CheckState {
+    return (
+      (this.store.shared(HEALTH_NS).get(`${engine}/${instanceId}`) as CheckState | undefined) ??
+      INITIAL_CHECK_STATE
+    );
+  }
+
+  private lead(): void {
+    if (this.checker) return;
+    this.checker = new HealthChecker(
+      this.logger,
+      (engine, id, state) => void this.share([[`${engine}/${id}`, state as unknown as JsonValue]]),
+      (engine, id, state) => this.pending.set(`${engine}/${id}`, state),
+      (engine, id) => this.state(engine, id),
+    );
+    const specs = this.engines.listNow();
+    this.checker.sync(specs);
+    this.forgetAll(specs);
+    this.flushTimer = setInterval(() => this.flushCounters(), COUNTERS_EVERY_MS).unref();
+  }
+
+  private follow(): void {
+    if (!this.checker) return;
+    this.pastChecks += this.checker.checks;
+    this.checker.stop();
+    this.checker = undefined;
+    clearInterval(this.flushTimer);
+    this.pending.clear();
+  }
+
+  private flushCounters(): void {
+    if (this.pending.size === 0) return;
+    const fields = [...this.pending].map(([k, v]) => [k, v as unknown as JsonValue] as const);
+    this.pending.clear();
+    void this.share(fields);
+  }
+
+  /** Health of instances no longer configured is removed, so the shared state does not grow forever. */
+  private forget(specs: readonly EngineSpec[], engine: string): void {
+    const keep = new Set(specs.flatMap((s) => s.instances.map((i) => `${s.name}/${i.id}`)));
+    const gone = [...this.store.shared(HEALTH_NS).keys()].filter(
+      (k) => k.startsWith(`${engine}/`) && !keep.has(k),
+    );
+    if (gone.length > 0) void this.share(gone.map((k) => [k, undefined] as const));
+  }
+
+  private forgetAll(specs: readonly EngineSpec[]): void {
+    const keep = new Set(specs.flatMap((s) => s.instances.map((i) => `${s.name}/${i.id}`)));
+    const gone = [...this.store.shared(HEALTH_NS).keys()].filter((k) => !keep.has(k));
+    if (gone.length > 0) void this.share(gone.map((k) => [k, undefined] as const));
+  }
+
+  private async share(fields: readonly (readonly [string, JsonValue | undefined])[]): Promise<void> {
+    const fence = this.leader.fence;
+    if (!fence) return this.follow();
+    try {
+      await this.store.putShared(HEALTH_NS, fields, fence);
+    } catch (err) {
+      this.logger.warn('health result not shared', { error: String(err) });
+    }
+  }
+}

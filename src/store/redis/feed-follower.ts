@@ -1,0 +1,139 @@
+import type Redis from 'ioredis';
+import type { ChangeRecord, JsonValue } from '../../model/config';
+import type { SharedChange } from '../config-store';
+import type { RedisKeys } from './keys';
+import { fieldsOf, type StreamEntry } from './lua';
+
+export interface FeedHandlers {
+  readonly position: () => { version: number; sharedSeq: number };
+  /** false: the record does not follow the replica's version (a gap). */
+  readonly onRecord: (record: ChangeRecord) => boolean;
+  readonly onShared: (seq: number, change: SharedChange) => boolean;
+  /** The replica missed entries the feed no longer has: load everything. */
+  readonly onGap: () => Promise<void>;
+  readonly onStateChange: () => void;
+}
+
+const BLOCK_MS = 2_000;
+
+/**
+ * Follows the config feed and the shared feed on a connection of its own (XREAD BLOCK holds it), from
+ * the last ids seen. After a disconnect it resumes from those ids, so a replica that was away receives
+ * what it missed; an entry that does not follow the replica's position means the feed was trimmed past
+ * it, and the replica reloads.
+ */
+export class FeedFollower {
+  private configId = '0-0';
+  private sharedId = '0-0';
+  private running = false;
+  private lastHeardAt = Date.now();
+  private catching: Promise<void> | undefined;
+  /** Why the last read failed; undefined while reads succeed. */
+  failing: string | undefined;
+
+  /** `blocking` is this follower's own connection; `main` serves the non-blocking catch-up reads. */
+  constructor(
+    private readonly redis: Redis,
+    private readonly main: Redis,
+    private readonly keys: RedisKeys,
+    private readonly handlers: FeedHandlers,
+  ) {
+    this.redis.on('error', () => undefined);
+  }
+
+  start(): void {
+    this.running = true;
+    void this.redis.connect().catch(() => undefined);
+    void this.loop();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.redis.disconnect();
+  }
+
+  resetConfig(id: string): void {
+    this.configId = id;
+  }
+
+  resetShared(id: string): void {
+    this.sharedId = id;
+  }
+
+  lagMs(): number {
+    return Math.max(0, Date.now() - this.lastHeardAt - BLOCK_MS);
+  }
+
+  /** Reads what is new now (without blocking); a second call while one runs waits for it. */
+  catchUp(): Promise<void> {
+    this.catching ??= this.read(undefined, this.main).finally(() => (this.catching = undefined));
+    return this.catching;
+  }
+
+  private async loop(): Promise<void> {
+    let delay = 50;
+    while (this.running) {
+      try {
+        await this.read(BLOCK_MS, this.redis);
+        delay = 50;
+        if (this.failing !== undefined) {
+          this.failing = undefined;
+          this.handlers.onStateChange();
+        }
+      } catch (err) {
+        if (!this.running) return;
+        const reason = err instanceof Error ? err.message : String(err);
+        if (this.failing === undefined) {
+          this.failing = reason;
+          this.handlers.onStateChange();
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        delay = Math.min(delay * 2, 1_000);
+      }
+    }
+  }
+
+  private async read(blockMs: number | undefined, redis: Redis): Promise<void> {
+    const args: (string | number)[] = ['COUNT', 1_000];
+    if (blockMs !== undefined) args.push('BLOCK', blockMs);
+    const reply = (await redis.call(
+      'XREAD',
+      ...args,
+      'STREAMS',
+      this.keys.feed,
+      this.keys.sharedFeed,
+      this.configId,
+      this.sharedId,
+    )) as [string, StreamEntry[]][] | null;
+    this.lastHeardAt = Date.now();
+    let gap = false;
+    for (const [stream, entries] of reply ?? []) {
+      for (const [id, raw] of entries) {
+        const f = fieldsOf(raw);
+        if (stream === this.keys.feed) {
+          this.configId = laterId(this.configId, id);
+          if (!gap && !this.handlers.onRecord(JSON.parse(f.get('c') ?? '{}') as ChangeRecord)) gap = true;
+        } else {
+          this.sharedId = laterId(this.sharedId, id);
+          const value = f.get('v') ?? '';
+          const change: SharedChange = {
+            ns: f.get('n') ?? '',
+            field: f.get('f') ?? '',
+            value: value === '' ? undefined : (JSON.parse(value) as JsonValue),
+          };
+          if (!gap && !this.handlers.onShared(Number(f.get('s')), change)) gap = true;
+        }
+      }
+    }
+    if (gap) await this.handlers.onGap();
+    // A full page: there may be more; read on at once.
+    if (reply?.some(([, entries]) => entries.length >= 1_000)) await this.read(undefined, this.main);
+  }
+}
+
+/** The later of two stream ids ("ms-seq"), so that an overlapping older read never moves a position back. */
+function laterId(a: string, b: string): string {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return bm > am || (bm === am && bs > as) ? b : a;
+}

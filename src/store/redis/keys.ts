@@ -1,0 +1,18 @@
+/** Every key the Redis store uses, under one prefix (NERVE_REDIS_PREFIX) so fleets and tests can share a Redis. */
+export function redisKeys(prefix: string) {
+  return {
+    version: `${prefix}config:version`,
+    values: `${prefix}config:values`,
+    revisions: `${prefix}config:revisions`,
+    changes: `${prefix}config:changes`,
+    feed: `${prefix}config:feed`,
+    leader: `${prefix}leader`,
+    epoch: `${prefix}leader:epoch`,
+    sharedPrefix: `${prefix}shared:ns:`,
+    sharedIndex: `${prefix}shared:index`,
+    sharedSeq: `${prefix}shared:seq`,
+    sharedFeed: `${prefix}shared:feed`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,0 +1,126 @@
+/**
+ * The Redis store's atomic operations as Lua scripts: each runs alone on the server, so a check and the
+ * writes it guards cannot interleave with another replica's. Values are JSON strings written as the
+ * client encoded them (never re-encoded by Lua's cjson, which would turn [] into {}).
+ */
+
+/**
+ * Commit one change.
+ * KEYS: version, values, revisions, changes, feed, leader
+ * ARGV: expectVersion ('' = any), fence ('' = none), feed max length, record body without its leading
+ * "{" (the version is put in front), expected count N, then N pairs (key, revision), then op count M,
+ * then M triples ('p'|'d', key, value JSON).
+ * Returns {'OK', version} | {'FENCED', holder} | {'VERSION', actual} | {'REVISION', key, actual}.
+ */
+export const COMMIT = `
+if ARGV[2] ~= '' then
+  local holder = redis.call('GET', KEYS[6])
+  if holder ~= ARGV[2] then return {'FENCED', holder or ''} end
+end
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= v then return {'VERSION', tostring(v)} end
+local i = 5
+local n = tonumber(ARGV[i])
+for j = 1, n do
+  local key, want = ARGV[i + 2 * j - 1], tonumber(ARGV[i + 2 * j])
+  local have = tonumber(redis.call('HGET', KEYS[3], key) or '0')
+  if have ~= want then return {'REVISION', key, tostring(have)} end
+end
+i = i + 2 * n + 1
+local m = tonumber(ARGV[i])
+local nv = v + 1
+for j = 0, m - 1 do
+  local kind, key, value = ARGV[i + 3 * j + 1], ARGV[i + 3 * j + 2], ARGV[i + 3 * j + 3]
+  if kind == 'p' then
+    redis.call('HSET', KEYS[2], key, value)
+    redis.call('HSET', KEYS[3], key, nv)
+  else
+    redis.call('HDEL', KEYS[2], key)
+    redis.call('HDEL', KEYS[3], key)
+  end
+end
+local body = '{"version":' .. nv .. ',' .. ARGV[4]
+redis.call('SET', KEYS[1], nv)
+redis.call('HSET', KEYS[4], nv, body)
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', 'v', nv, 'c', body)
+return {'OK', tostring(nv)}
+`;
+
+/**
+ * Everything at once, for a replica that starts or fell behind a trimmed feed.
+ * KEYS: version, values, revisions, feed. Returns {version, flat values, flat revisions, last feed id}.
+ */
+export const LOAD = `
+local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
+local id = '0-0'
+if #last > 0 then id = last[1][1] end
+return {redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), id}
+`;
+
+/**
+ * Set or remove fields of one shared namespace.
+ * KEYS: namespace hash, shared feed, shared sequence, leader, namespace index
+ * ARGV: fence ('' = none), namespace, feed max length, then pairs (field, value JSON or '' to remove).
+ * Returns {'OK', first sequence number} | {'FENCED', holder}.
+ */
+export const PUT_SHARED = `
+if ARGV[1] ~= '' then
+  local holder = redis.call('GET', KEYS[4])
+  if holder ~= ARGV[1] then return {'FENCED', holder or ''} end
+end
+redis.call('SADD', KEYS[5], ARGV[2])
+local first = nil
+for j = 4, #ARGV, 2 do
+  local s = redis.call('INCR', KEYS[3])
+  if first == nil then first = s end
+  if ARGV[j + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[j]) else redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 's', s, 'n', ARGV[2], 'f', ARGV[j], 'v', ARGV[j + 1])
+end
+return {'OK', tostring(first or 0)}
+`;
+
+/**
+ * All shared state. KEYS: namespace index, shared sequence, shared feed; ARGV: the hash key prefix.
+ * Returns {sequence, last feed id, ns1, flat fields1, ns2, flat fields2, …}.
+ */
+export const LOAD_SHARED = `
+local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+local id = '0-0'
+if #last > 0 then id = last[1][1] end
+local out = {redis.call('GET', KEYS[2]) or '0', id}
+for _, ns in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  table.insert(out, ns)
+  table.insert(out, redis.call('HGETALL', ARGV[1] .. ns))
+end
+return out
+`;
+
+/** KEYS: leader, epoch; ARGV: holder, ttl ms. Returns the fence, or false when another holds it. */
+export const ACQUIRE = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  if string.sub(cur, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return cur
+  end
+  return false
+end
+local fence = ARGV[1] .. ':' .. redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], fence, 'PX', ARGV[2])
+return fence
+`;
+
+/** KEYS: leader; ARGV: fence, ttl ms. 1 when extended, 0 when the fence no longer holds. */
+export const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`;
+
+/** KEYS: leader; ARGV: fence. */
+export const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`;

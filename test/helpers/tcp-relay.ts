@@ -7,6 +7,7 @@ import * as net from 'node:net';
 export class TcpRelay {
   private readonly sockets = new Set<net.Socket>();
   private frozen = false;
+  private cutOff = false;
 
   private constructor(
     private readonly server: net.Server,
@@ -18,6 +19,10 @@ export class TcpRelay {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const relay = new TcpRelay(server, (server.address() as net.AddressInfo).port);
     server.on('connection', (down) => {
+      if (relay.cutOff) {
+        down.destroy();
+        return;
+      }
       if (relay.frozen) {
         // Accepted, never answered; kept so that close() can end it.
         relay.sockets.add(down);
@@ -40,6 +45,16 @@ export class TcpRelay {
 
   freeze(): void {
     this.frozen = true;
+  }
+
+  /** Resets every connection and refuses new ones, as a peer that went down; `restore` lets them in again. */
+  cut(): void {
+    this.cutOff = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  restore(): void {
+    this.cutOff = false;
   }
 
   async close(): Promise<void> {

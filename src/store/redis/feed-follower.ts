@@ -41,9 +41,9 @@ export class FeedFollower {
     this.redis.on('error', () => undefined);
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.running = true;
-    void this.redis.connect().catch(() => undefined);
+    await this.redis.connect().catch(() => undefined);
     void this.loop();
   }
 
@@ -104,10 +104,11 @@ export class FeedFollower {
       this.keys.sharedFeed,
       this.configId,
       this.sharedId,
-    )) as [string, StreamEntry[]][] | null;
+    )) as unknown[] | null;
     this.lastHeardAt = Date.now();
     let gap = false;
-    for (const [stream, entries] of reply ?? []) {
+    const streams = byStream(reply);
+    for (const [stream, entries] of streams) {
       for (const [id, raw] of entries) {
         const f = fieldsOf(raw);
         if (stream === this.keys.feed) {
@@ -127,8 +128,20 @@ export class FeedFollower {
     }
     if (gap) await this.handlers.onGap();
     // A full page: there may be more; read on at once.
-    if (reply?.some(([, entries]) => entries.length >= 1_000)) await this.read(undefined, this.main);
+    if (streams.some(([, entries]) => entries.length >= 1_000)) await this.read(undefined, this.main);
   }
+}
+
+/**
+ * XREAD's reply as [stream, entries] pairs: RESP2 gives [[stream, entries]…]; RESP3's map arrives
+ * flattened as [stream, entries, stream, entries…].
+ */
+function byStream(reply: unknown[] | null): [string, StreamEntry[]][] {
+  if (!reply || reply.length === 0) return [];
+  if (Array.isArray(reply[0])) return reply as [string, StreamEntry[]][];
+  const out: [string, StreamEntry[]][] = [];
+  for (let i = 0; i + 1 < reply.length; i += 2) out.push([String(reply[i]), reply[i + 1] as StreamEntry[]]);
+  return out;
 }
 
 /** The later of two stream ids ("ms-seq"), so that an overlapping older read never moves a position back. */

@@ -107,7 +107,7 @@ export class RedisStore implements ConfigStore {
     this.started = true;
     await this.redis.connect().catch(() => undefined);
     if (this.connected) await this.reload().catch((err) => this.onError('initial load failed', err));
-    this.follower.start();
+    await this.follower.start();
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { AdminContext } from './admin-context';
 import { AdminError, asAdminError } from './admin-error';
 import type { AdminService } from './admin-service';
+import { configHandlers } from './config-grpc';
 import type { EngineView, HealthReport } from './views';
 
 const CODES: Record<AdminError['code'], grpc.status> = {
@@ -101,7 +102,9 @@ function contextOf(call: grpc.ServerUnaryCall<unknown, unknown>): AdminContext {
 }
 
 /** Adapts an async operation to a grpc-js unary handler, mapping AdminError to its status code. */
-function unary<Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(
+  fn: (req: Req, ctx: AdminContext) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     fn(call.request, contextOf(call)).then(
       (res) => callback(null, res),
@@ -144,6 +147,7 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
     resetCircuit: unary(async (r, ctx) => ({
       engine: toProtoCircuits(await admin.circuits.reset(r.engine, r.instanceId, ctx)),
     })),
+    ...configHandlers(admin, unary, toProtoEngine),
   };
   server.addService(AdminServiceDefinition, impl);
 }

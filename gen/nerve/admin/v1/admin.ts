@@ -239,6 +239,139 @@ export interface ResetCircuitResponse {
   engine: EngineCircuitsView | undefined;
 }
 
+export interface CreateEngineRequest {
+  /** The spec as JSON, e.g. {"name":"math","instances":[{"id":"m1","address":"10.0.0.5:7000"}]}. */
+  specJson: string;
+}
+
+export interface CreateEngineResponse {
+  engine: Engine | undefined;
+}
+
+export interface ReplaceEngineRequest {
+  name: string;
+  specJson: string;
+  ifMatch: number;
+}
+
+export interface ReplaceEngineResponse {
+  engine: Engine | undefined;
+}
+
+export interface PatchEngineRequest {
+  name: string;
+  /** An RFC 7386 merge patch as JSON, e.g. {"policy":{"timeoutMs":500}}. */
+  patchJson: string;
+  ifMatch: number;
+}
+
+export interface PatchEngineResponse {
+  engine: Engine | undefined;
+}
+
+export interface DeleteEngineRequest {
+  name: string;
+  ifMatch: number;
+}
+
+export interface DeleteEngineResponse {
+  /** The configuration version of the deletion. */
+  version: number;
+}
+
+export interface ApplyBatchRequest {
+  /** {"operations":[{"op":"put|patch|delete","engine":…,"spec":…,"revision":…}]} */
+  batchJson: string;
+  /** The configuration version read (0: unset). */
+  ifMatchVersion: number;
+}
+
+export interface ApplyBatchResponse {
+  version: number;
+}
+
+export interface ListConfigVersionsRequest {
+  /** 1 to 1000; 0 is 100. */
+  limit: number;
+  /** Versions older than this one (0: from the newest). */
+  before: number;
+}
+
+export interface ListConfigVersionsResponse {
+  versions: ConfigVersion[];
+}
+
+export interface ConfigVersion {
+  version: number;
+  /** Unix epoch milliseconds. */
+  atMs: number;
+  actor: string;
+  summary: string;
+}
+
+export interface GetConfigVersionRequest {
+  version: number;
+}
+
+export interface GetConfigVersionResponse {
+  version:
+    | ConfigVersion
+    | undefined;
+  /** The configuration at that version, as GET /config/export gives it. */
+  documentJson: string;
+}
+
+export interface DiffConfigRequest {
+  from: number;
+  to: number;
+}
+
+export interface DiffConfigResponse {
+  changes: EntryChange[];
+}
+
+export interface EntryChange {
+  kind: string;
+  name: string;
+  /** "added", "removed" or "changed". */
+  change: string;
+  /** The JSON paths that differ (changed entries). */
+  paths: string[];
+  beforeJson: string;
+  afterJson: string;
+}
+
+export interface RollbackConfigRequest {
+  version: number;
+  /** The configuration version read (0: unset). */
+  ifMatchVersion: number;
+}
+
+export interface RollbackConfigResponse {
+  version: number;
+  changes: EntryChange[];
+}
+
+export interface ExportConfigRequest {
+}
+
+export interface ExportConfigResponse {
+  documentJson: string;
+}
+
+export interface ImportConfigRequest {
+  documentJson: string;
+  /** Only validate and list the changes. */
+  dryRun: boolean;
+  ifMatchVersion: number;
+}
+
+export interface ImportConfigResponse {
+  version: number;
+  changes: EntryChange[];
+  dryRun: boolean;
+}
+
 function createBaseEngine(): Engine {
   return { name: "", versions: [], instances: [], policy: undefined, services: [], revision: 0, dropped: 0 };
 }
@@ -3862,6 +3995,2083 @@ export const ResetCircuitResponse: MessageFns<ResetCircuitResponse> = {
   },
 };
 
+function createBaseCreateEngineRequest(): CreateEngineRequest {
+  return { specJson: "" };
+}
+
+export const CreateEngineRequest: MessageFns<CreateEngineRequest> = {
+  encode(message: CreateEngineRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.specJson !== "") {
+      writer.uint32(10).string(message.specJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateEngineRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateEngineRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.specJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateEngineRequest {
+    return {
+      specJson: isSet(object.specJson)
+        ? globalThis.String(object.specJson)
+        : isSet(object.spec_json)
+        ? globalThis.String(object.spec_json)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateEngineRequest): unknown {
+    const obj: any = {};
+    if (message.specJson !== "") {
+      obj.specJson = message.specJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateEngineRequest>, I>>(base?: I): CreateEngineRequest {
+    return CreateEngineRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateEngineRequest>, I>>(object: I): CreateEngineRequest {
+    const message = createBaseCreateEngineRequest();
+    message.specJson = object.specJson ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateEngineResponse(): CreateEngineResponse {
+  return { engine: undefined };
+}
+
+export const CreateEngineResponse: MessageFns<CreateEngineResponse> = {
+  encode(message: CreateEngineResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      Engine.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateEngineResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateEngineResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = Engine.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateEngineResponse {
+    return { engine: isSet(object.engine) ? Engine.fromJSON(object.engine) : undefined };
+  },
+
+  toJSON(message: CreateEngineResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = Engine.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateEngineResponse>, I>>(base?: I): CreateEngineResponse {
+    return CreateEngineResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateEngineResponse>, I>>(object: I): CreateEngineResponse {
+    const message = createBaseCreateEngineResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? Engine.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseReplaceEngineRequest(): ReplaceEngineRequest {
+  return { name: "", specJson: "", ifMatch: 0 };
+}
+
+export const ReplaceEngineRequest: MessageFns<ReplaceEngineRequest> = {
+  encode(message: ReplaceEngineRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.specJson !== "") {
+      writer.uint32(18).string(message.specJson);
+    }
+    if (message.ifMatch !== 0) {
+      writer.uint32(24).uint64(message.ifMatch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplaceEngineRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplaceEngineRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.specJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ifMatch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplaceEngineRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      specJson: isSet(object.specJson)
+        ? globalThis.String(object.specJson)
+        : isSet(object.spec_json)
+        ? globalThis.String(object.spec_json)
+        : "",
+      ifMatch: isSet(object.ifMatch)
+        ? globalThis.Number(object.ifMatch)
+        : isSet(object.if_match)
+        ? globalThis.Number(object.if_match)
+        : 0,
+    };
+  },
+
+  toJSON(message: ReplaceEngineRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.specJson !== "") {
+      obj.specJson = message.specJson;
+    }
+    if (message.ifMatch !== 0) {
+      obj.ifMatch = Math.round(message.ifMatch);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReplaceEngineRequest>, I>>(base?: I): ReplaceEngineRequest {
+    return ReplaceEngineRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReplaceEngineRequest>, I>>(object: I): ReplaceEngineRequest {
+    const message = createBaseReplaceEngineRequest();
+    message.name = object.name ?? "";
+    message.specJson = object.specJson ?? "";
+    message.ifMatch = object.ifMatch ?? 0;
+    return message;
+  },
+};
+
+function createBaseReplaceEngineResponse(): ReplaceEngineResponse {
+  return { engine: undefined };
+}
+
+export const ReplaceEngineResponse: MessageFns<ReplaceEngineResponse> = {
+  encode(message: ReplaceEngineResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      Engine.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplaceEngineResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplaceEngineResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = Engine.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplaceEngineResponse {
+    return { engine: isSet(object.engine) ? Engine.fromJSON(object.engine) : undefined };
+  },
+
+  toJSON(message: ReplaceEngineResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = Engine.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReplaceEngineResponse>, I>>(base?: I): ReplaceEngineResponse {
+    return ReplaceEngineResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReplaceEngineResponse>, I>>(object: I): ReplaceEngineResponse {
+    const message = createBaseReplaceEngineResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? Engine.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePatchEngineRequest(): PatchEngineRequest {
+  return { name: "", patchJson: "", ifMatch: 0 };
+}
+
+export const PatchEngineRequest: MessageFns<PatchEngineRequest> = {
+  encode(message: PatchEngineRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.patchJson !== "") {
+      writer.uint32(18).string(message.patchJson);
+    }
+    if (message.ifMatch !== 0) {
+      writer.uint32(24).uint64(message.ifMatch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PatchEngineRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePatchEngineRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.patchJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ifMatch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PatchEngineRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      patchJson: isSet(object.patchJson)
+        ? globalThis.String(object.patchJson)
+        : isSet(object.patch_json)
+        ? globalThis.String(object.patch_json)
+        : "",
+      ifMatch: isSet(object.ifMatch)
+        ? globalThis.Number(object.ifMatch)
+        : isSet(object.if_match)
+        ? globalThis.Number(object.if_match)
+        : 0,
+    };
+  },
+
+  toJSON(message: PatchEngineRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.patchJson !== "") {
+      obj.patchJson = message.patchJson;
+    }
+    if (message.ifMatch !== 0) {
+      obj.ifMatch = Math.round(message.ifMatch);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PatchEngineRequest>, I>>(base?: I): PatchEngineRequest {
+    return PatchEngineRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PatchEngineRequest>, I>>(object: I): PatchEngineRequest {
+    const message = createBasePatchEngineRequest();
+    message.name = object.name ?? "";
+    message.patchJson = object.patchJson ?? "";
+    message.ifMatch = object.ifMatch ?? 0;
+    return message;
+  },
+};
+
+function createBasePatchEngineResponse(): PatchEngineResponse {
+  return { engine: undefined };
+}
+
+export const PatchEngineResponse: MessageFns<PatchEngineResponse> = {
+  encode(message: PatchEngineResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      Engine.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PatchEngineResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePatchEngineResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = Engine.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PatchEngineResponse {
+    return { engine: isSet(object.engine) ? Engine.fromJSON(object.engine) : undefined };
+  },
+
+  toJSON(message: PatchEngineResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = Engine.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PatchEngineResponse>, I>>(base?: I): PatchEngineResponse {
+    return PatchEngineResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PatchEngineResponse>, I>>(object: I): PatchEngineResponse {
+    const message = createBasePatchEngineResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? Engine.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteEngineRequest(): DeleteEngineRequest {
+  return { name: "", ifMatch: 0 };
+}
+
+export const DeleteEngineRequest: MessageFns<DeleteEngineRequest> = {
+  encode(message: DeleteEngineRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.ifMatch !== 0) {
+      writer.uint32(16).uint64(message.ifMatch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteEngineRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteEngineRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ifMatch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteEngineRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      ifMatch: isSet(object.ifMatch)
+        ? globalThis.Number(object.ifMatch)
+        : isSet(object.if_match)
+        ? globalThis.Number(object.if_match)
+        : 0,
+    };
+  },
+
+  toJSON(message: DeleteEngineRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.ifMatch !== 0) {
+      obj.ifMatch = Math.round(message.ifMatch);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteEngineRequest>, I>>(base?: I): DeleteEngineRequest {
+    return DeleteEngineRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteEngineRequest>, I>>(object: I): DeleteEngineRequest {
+    const message = createBaseDeleteEngineRequest();
+    message.name = object.name ?? "";
+    message.ifMatch = object.ifMatch ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeleteEngineResponse(): DeleteEngineResponse {
+  return { version: 0 };
+}
+
+export const DeleteEngineResponse: MessageFns<DeleteEngineResponse> = {
+  encode(message: DeleteEngineResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteEngineResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteEngineResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteEngineResponse {
+    return { version: isSet(object.version) ? globalThis.Number(object.version) : 0 };
+  },
+
+  toJSON(message: DeleteEngineResponse): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteEngineResponse>, I>>(base?: I): DeleteEngineResponse {
+    return DeleteEngineResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteEngineResponse>, I>>(object: I): DeleteEngineResponse {
+    const message = createBaseDeleteEngineResponse();
+    message.version = object.version ?? 0;
+    return message;
+  },
+};
+
+function createBaseApplyBatchRequest(): ApplyBatchRequest {
+  return { batchJson: "", ifMatchVersion: 0 };
+}
+
+export const ApplyBatchRequest: MessageFns<ApplyBatchRequest> = {
+  encode(message: ApplyBatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.batchJson !== "") {
+      writer.uint32(10).string(message.batchJson);
+    }
+    if (message.ifMatchVersion !== 0) {
+      writer.uint32(16).uint64(message.ifMatchVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApplyBatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApplyBatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.batchJson = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ifMatchVersion = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApplyBatchRequest {
+    return {
+      batchJson: isSet(object.batchJson)
+        ? globalThis.String(object.batchJson)
+        : isSet(object.batch_json)
+        ? globalThis.String(object.batch_json)
+        : "",
+      ifMatchVersion: isSet(object.ifMatchVersion)
+        ? globalThis.Number(object.ifMatchVersion)
+        : isSet(object.if_match_version)
+        ? globalThis.Number(object.if_match_version)
+        : 0,
+    };
+  },
+
+  toJSON(message: ApplyBatchRequest): unknown {
+    const obj: any = {};
+    if (message.batchJson !== "") {
+      obj.batchJson = message.batchJson;
+    }
+    if (message.ifMatchVersion !== 0) {
+      obj.ifMatchVersion = Math.round(message.ifMatchVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApplyBatchRequest>, I>>(base?: I): ApplyBatchRequest {
+    return ApplyBatchRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApplyBatchRequest>, I>>(object: I): ApplyBatchRequest {
+    const message = createBaseApplyBatchRequest();
+    message.batchJson = object.batchJson ?? "";
+    message.ifMatchVersion = object.ifMatchVersion ?? 0;
+    return message;
+  },
+};
+
+function createBaseApplyBatchResponse(): ApplyBatchResponse {
+  return { version: 0 };
+}
+
+export const ApplyBatchResponse: MessageFns<ApplyBatchResponse> = {
+  encode(message: ApplyBatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApplyBatchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApplyBatchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApplyBatchResponse {
+    return { version: isSet(object.version) ? globalThis.Number(object.version) : 0 };
+  },
+
+  toJSON(message: ApplyBatchResponse): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApplyBatchResponse>, I>>(base?: I): ApplyBatchResponse {
+    return ApplyBatchResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApplyBatchResponse>, I>>(object: I): ApplyBatchResponse {
+    const message = createBaseApplyBatchResponse();
+    message.version = object.version ?? 0;
+    return message;
+  },
+};
+
+function createBaseListConfigVersionsRequest(): ListConfigVersionsRequest {
+  return { limit: 0, before: 0 };
+}
+
+export const ListConfigVersionsRequest: MessageFns<ListConfigVersionsRequest> = {
+  encode(message: ListConfigVersionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint32(message.limit);
+    }
+    if (message.before !== 0) {
+      writer.uint32(16).uint64(message.before);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListConfigVersionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListConfigVersionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.before = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListConfigVersionsRequest {
+    return {
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      before: isSet(object.before) ? globalThis.Number(object.before) : 0,
+    };
+  },
+
+  toJSON(message: ListConfigVersionsRequest): unknown {
+    const obj: any = {};
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.before !== 0) {
+      obj.before = Math.round(message.before);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListConfigVersionsRequest>, I>>(base?: I): ListConfigVersionsRequest {
+    return ListConfigVersionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListConfigVersionsRequest>, I>>(object: I): ListConfigVersionsRequest {
+    const message = createBaseListConfigVersionsRequest();
+    message.limit = object.limit ?? 0;
+    message.before = object.before ?? 0;
+    return message;
+  },
+};
+
+function createBaseListConfigVersionsResponse(): ListConfigVersionsResponse {
+  return { versions: [] };
+}
+
+export const ListConfigVersionsResponse: MessageFns<ListConfigVersionsResponse> = {
+  encode(message: ListConfigVersionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.versions) {
+      ConfigVersion.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListConfigVersionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListConfigVersionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.versions.push(ConfigVersion.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListConfigVersionsResponse {
+    return {
+      versions: globalThis.Array.isArray(object?.versions)
+        ? object.versions.map((e: any) => ConfigVersion.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListConfigVersionsResponse): unknown {
+    const obj: any = {};
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => ConfigVersion.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListConfigVersionsResponse>, I>>(base?: I): ListConfigVersionsResponse {
+    return ListConfigVersionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListConfigVersionsResponse>, I>>(object: I): ListConfigVersionsResponse {
+    const message = createBaseListConfigVersionsResponse();
+    message.versions = object.versions?.map((e) => ConfigVersion.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseConfigVersion(): ConfigVersion {
+  return { version: 0, atMs: 0, actor: "", summary: "" };
+}
+
+export const ConfigVersion: MessageFns<ConfigVersion> = {
+  encode(message: ConfigVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    if (message.atMs !== 0) {
+      writer.uint32(16).uint64(message.atMs);
+    }
+    if (message.actor !== "") {
+      writer.uint32(26).string(message.actor);
+    }
+    if (message.summary !== "") {
+      writer.uint32(34).string(message.summary);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.atMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.summary = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigVersion {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      atMs: isSet(object.atMs)
+        ? globalThis.Number(object.atMs)
+        : isSet(object.at_ms)
+        ? globalThis.Number(object.at_ms)
+        : 0,
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      summary: isSet(object.summary) ? globalThis.String(object.summary) : "",
+    };
+  },
+
+  toJSON(message: ConfigVersion): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.atMs !== 0) {
+      obj.atMs = Math.round(message.atMs);
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.summary !== "") {
+      obj.summary = message.summary;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConfigVersion>, I>>(base?: I): ConfigVersion {
+    return ConfigVersion.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConfigVersion>, I>>(object: I): ConfigVersion {
+    const message = createBaseConfigVersion();
+    message.version = object.version ?? 0;
+    message.atMs = object.atMs ?? 0;
+    message.actor = object.actor ?? "";
+    message.summary = object.summary ?? "";
+    return message;
+  },
+};
+
+function createBaseGetConfigVersionRequest(): GetConfigVersionRequest {
+  return { version: 0 };
+}
+
+export const GetConfigVersionRequest: MessageFns<GetConfigVersionRequest> = {
+  encode(message: GetConfigVersionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConfigVersionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConfigVersionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetConfigVersionRequest {
+    return { version: isSet(object.version) ? globalThis.Number(object.version) : 0 };
+  },
+
+  toJSON(message: GetConfigVersionRequest): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetConfigVersionRequest>, I>>(base?: I): GetConfigVersionRequest {
+    return GetConfigVersionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetConfigVersionRequest>, I>>(object: I): GetConfigVersionRequest {
+    const message = createBaseGetConfigVersionRequest();
+    message.version = object.version ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetConfigVersionResponse(): GetConfigVersionResponse {
+  return { version: undefined, documentJson: "" };
+}
+
+export const GetConfigVersionResponse: MessageFns<GetConfigVersionResponse> = {
+  encode(message: GetConfigVersionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== undefined) {
+      ConfigVersion.encode(message.version, writer.uint32(10).fork()).join();
+    }
+    if (message.documentJson !== "") {
+      writer.uint32(18).string(message.documentJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConfigVersionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConfigVersionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = ConfigVersion.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.documentJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetConfigVersionResponse {
+    return {
+      version: isSet(object.version) ? ConfigVersion.fromJSON(object.version) : undefined,
+      documentJson: isSet(object.documentJson)
+        ? globalThis.String(object.documentJson)
+        : isSet(object.document_json)
+        ? globalThis.String(object.document_json)
+        : "",
+    };
+  },
+
+  toJSON(message: GetConfigVersionResponse): unknown {
+    const obj: any = {};
+    if (message.version !== undefined) {
+      obj.version = ConfigVersion.toJSON(message.version);
+    }
+    if (message.documentJson !== "") {
+      obj.documentJson = message.documentJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetConfigVersionResponse>, I>>(base?: I): GetConfigVersionResponse {
+    return GetConfigVersionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetConfigVersionResponse>, I>>(object: I): GetConfigVersionResponse {
+    const message = createBaseGetConfigVersionResponse();
+    message.version = (object.version !== undefined && object.version !== null)
+      ? ConfigVersion.fromPartial(object.version)
+      : undefined;
+    message.documentJson = object.documentJson ?? "";
+    return message;
+  },
+};
+
+function createBaseDiffConfigRequest(): DiffConfigRequest {
+  return { from: 0, to: 0 };
+}
+
+export const DiffConfigRequest: MessageFns<DiffConfigRequest> = {
+  encode(message: DiffConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== 0) {
+      writer.uint32(8).uint64(message.from);
+    }
+    if (message.to !== 0) {
+      writer.uint32(16).uint64(message.to);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiffConfigRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiffConfigRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.from = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.to = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiffConfigRequest {
+    return {
+      from: isSet(object.from) ? globalThis.Number(object.from) : 0,
+      to: isSet(object.to) ? globalThis.Number(object.to) : 0,
+    };
+  },
+
+  toJSON(message: DiffConfigRequest): unknown {
+    const obj: any = {};
+    if (message.from !== 0) {
+      obj.from = Math.round(message.from);
+    }
+    if (message.to !== 0) {
+      obj.to = Math.round(message.to);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiffConfigRequest>, I>>(base?: I): DiffConfigRequest {
+    return DiffConfigRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiffConfigRequest>, I>>(object: I): DiffConfigRequest {
+    const message = createBaseDiffConfigRequest();
+    message.from = object.from ?? 0;
+    message.to = object.to ?? 0;
+    return message;
+  },
+};
+
+function createBaseDiffConfigResponse(): DiffConfigResponse {
+  return { changes: [] };
+}
+
+export const DiffConfigResponse: MessageFns<DiffConfigResponse> = {
+  encode(message: DiffConfigResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.changes) {
+      EntryChange.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DiffConfigResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDiffConfigResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.changes.push(EntryChange.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DiffConfigResponse {
+    return {
+      changes: globalThis.Array.isArray(object?.changes) ? object.changes.map((e: any) => EntryChange.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: DiffConfigResponse): unknown {
+    const obj: any = {};
+    if (message.changes?.length) {
+      obj.changes = message.changes.map((e) => EntryChange.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DiffConfigResponse>, I>>(base?: I): DiffConfigResponse {
+    return DiffConfigResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DiffConfigResponse>, I>>(object: I): DiffConfigResponse {
+    const message = createBaseDiffConfigResponse();
+    message.changes = object.changes?.map((e) => EntryChange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEntryChange(): EntryChange {
+  return { kind: "", name: "", change: "", paths: [], beforeJson: "", afterJson: "" };
+}
+
+export const EntryChange: MessageFns<EntryChange> = {
+  encode(message: EntryChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.change !== "") {
+      writer.uint32(26).string(message.change);
+    }
+    for (const v of message.paths) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.beforeJson !== "") {
+      writer.uint32(42).string(message.beforeJson);
+    }
+    if (message.afterJson !== "") {
+      writer.uint32(50).string(message.afterJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EntryChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEntryChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.change = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.paths.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.beforeJson = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.afterJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EntryChange {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      change: isSet(object.change) ? globalThis.String(object.change) : "",
+      paths: globalThis.Array.isArray(object?.paths) ? object.paths.map((e: any) => globalThis.String(e)) : [],
+      beforeJson: isSet(object.beforeJson)
+        ? globalThis.String(object.beforeJson)
+        : isSet(object.before_json)
+        ? globalThis.String(object.before_json)
+        : "",
+      afterJson: isSet(object.afterJson)
+        ? globalThis.String(object.afterJson)
+        : isSet(object.after_json)
+        ? globalThis.String(object.after_json)
+        : "",
+    };
+  },
+
+  toJSON(message: EntryChange): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.change !== "") {
+      obj.change = message.change;
+    }
+    if (message.paths?.length) {
+      obj.paths = message.paths;
+    }
+    if (message.beforeJson !== "") {
+      obj.beforeJson = message.beforeJson;
+    }
+    if (message.afterJson !== "") {
+      obj.afterJson = message.afterJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EntryChange>, I>>(base?: I): EntryChange {
+    return EntryChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EntryChange>, I>>(object: I): EntryChange {
+    const message = createBaseEntryChange();
+    message.kind = object.kind ?? "";
+    message.name = object.name ?? "";
+    message.change = object.change ?? "";
+    message.paths = object.paths?.map((e) => e) || [];
+    message.beforeJson = object.beforeJson ?? "";
+    message.afterJson = object.afterJson ?? "";
+    return message;
+  },
+};
+
+function createBaseRollbackConfigRequest(): RollbackConfigRequest {
+  return { version: 0, ifMatchVersion: 0 };
+}
+
+export const RollbackConfigRequest: MessageFns<RollbackConfigRequest> = {
+  encode(message: RollbackConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    if (message.ifMatchVersion !== 0) {
+      writer.uint32(16).uint64(message.ifMatchVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RollbackConfigRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRollbackConfigRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ifMatchVersion = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RollbackConfigRequest {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      ifMatchVersion: isSet(object.ifMatchVersion)
+        ? globalThis.Number(object.ifMatchVersion)
+        : isSet(object.if_match_version)
+        ? globalThis.Number(object.if_match_version)
+        : 0,
+    };
+  },
+
+  toJSON(message: RollbackConfigRequest): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.ifMatchVersion !== 0) {
+      obj.ifMatchVersion = Math.round(message.ifMatchVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RollbackConfigRequest>, I>>(base?: I): RollbackConfigRequest {
+    return RollbackConfigRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RollbackConfigRequest>, I>>(object: I): RollbackConfigRequest {
+    const message = createBaseRollbackConfigRequest();
+    message.version = object.version ?? 0;
+    message.ifMatchVersion = object.ifMatchVersion ?? 0;
+    return message;
+  },
+};
+
+function createBaseRollbackConfigResponse(): RollbackConfigResponse {
+  return { version: 0, changes: [] };
+}
+
+export const RollbackConfigResponse: MessageFns<RollbackConfigResponse> = {
+  encode(message: RollbackConfigResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    for (const v of message.changes) {
+      EntryChange.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RollbackConfigResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRollbackConfigResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.changes.push(EntryChange.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RollbackConfigResponse {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      changes: globalThis.Array.isArray(object?.changes) ? object.changes.map((e: any) => EntryChange.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: RollbackConfigResponse): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.changes?.length) {
+      obj.changes = message.changes.map((e) => EntryChange.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RollbackConfigResponse>, I>>(base?: I): RollbackConfigResponse {
+    return RollbackConfigResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RollbackConfigResponse>, I>>(object: I): RollbackConfigResponse {
+    const message = createBaseRollbackConfigResponse();
+    message.version = object.version ?? 0;
+    message.changes = object.changes?.map((e) => EntryChange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseExportConfigRequest(): ExportConfigRequest {
+  return {};
+}
+
+export const ExportConfigRequest: MessageFns<ExportConfigRequest> = {
+  encode(_: ExportConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportConfigRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportConfigRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ExportConfigRequest {
+    return {};
+  },
+
+  toJSON(_: ExportConfigRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportConfigRequest>, I>>(base?: I): ExportConfigRequest {
+    return ExportConfigRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportConfigRequest>, I>>(_: I): ExportConfigRequest {
+    const message = createBaseExportConfigRequest();
+    return message;
+  },
+};
+
+function createBaseExportConfigResponse(): ExportConfigResponse {
+  return { documentJson: "" };
+}
+
+export const ExportConfigResponse: MessageFns<ExportConfigResponse> = {
+  encode(message: ExportConfigResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.documentJson !== "") {
+      writer.uint32(10).string(message.documentJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportConfigResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportConfigResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.documentJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportConfigResponse {
+    return {
+      documentJson: isSet(object.documentJson)
+        ? globalThis.String(object.documentJson)
+        : isSet(object.document_json)
+        ? globalThis.String(object.document_json)
+        : "",
+    };
+  },
+
+  toJSON(message: ExportConfigResponse): unknown {
+    const obj: any = {};
+    if (message.documentJson !== "") {
+      obj.documentJson = message.documentJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportConfigResponse>, I>>(base?: I): ExportConfigResponse {
+    return ExportConfigResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportConfigResponse>, I>>(object: I): ExportConfigResponse {
+    const message = createBaseExportConfigResponse();
+    message.documentJson = object.documentJson ?? "";
+    return message;
+  },
+};
+
+function createBaseImportConfigRequest(): ImportConfigRequest {
+  return { documentJson: "", dryRun: false, ifMatchVersion: 0 };
+}
+
+export const ImportConfigRequest: MessageFns<ImportConfigRequest> = {
+  encode(message: ImportConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.documentJson !== "") {
+      writer.uint32(10).string(message.documentJson);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(16).bool(message.dryRun);
+    }
+    if (message.ifMatchVersion !== 0) {
+      writer.uint32(24).uint64(message.ifMatchVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportConfigRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportConfigRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.documentJson = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ifMatchVersion = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportConfigRequest {
+    return {
+      documentJson: isSet(object.documentJson)
+        ? globalThis.String(object.documentJson)
+        : isSet(object.document_json)
+        ? globalThis.String(object.document_json)
+        : "",
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+      ifMatchVersion: isSet(object.ifMatchVersion)
+        ? globalThis.Number(object.ifMatchVersion)
+        : isSet(object.if_match_version)
+        ? globalThis.Number(object.if_match_version)
+        : 0,
+    };
+  },
+
+  toJSON(message: ImportConfigRequest): unknown {
+    const obj: any = {};
+    if (message.documentJson !== "") {
+      obj.documentJson = message.documentJson;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.ifMatchVersion !== 0) {
+      obj.ifMatchVersion = Math.round(message.ifMatchVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImportConfigRequest>, I>>(base?: I): ImportConfigRequest {
+    return ImportConfigRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportConfigRequest>, I>>(object: I): ImportConfigRequest {
+    const message = createBaseImportConfigRequest();
+    message.documentJson = object.documentJson ?? "";
+    message.dryRun = object.dryRun ?? false;
+    message.ifMatchVersion = object.ifMatchVersion ?? 0;
+    return message;
+  },
+};
+
+function createBaseImportConfigResponse(): ImportConfigResponse {
+  return { version: 0, changes: [], dryRun: false };
+}
+
+export const ImportConfigResponse: MessageFns<ImportConfigResponse> = {
+  encode(message: ImportConfigResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    for (const v of message.changes) {
+      EntryChange.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(24).bool(message.dryRun);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportConfigResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportConfigResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.changes.push(EntryChange.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportConfigResponse {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      changes: globalThis.Array.isArray(object?.changes) ? object.changes.map((e: any) => EntryChange.fromJSON(e)) : [],
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+    };
+  },
+
+  toJSON(message: ImportConfigResponse): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.changes?.length) {
+      obj.changes = message.changes.map((e) => EntryChange.toJSON(e));
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImportConfigResponse>, I>>(base?: I): ImportConfigResponse {
+    return ImportConfigResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImportConfigResponse>, I>>(object: I): ImportConfigResponse {
+    const message = createBaseImportConfigResponse();
+    message.version = object.version ?? 0;
+    message.changes = object.changes?.map((e) => EntryChange.fromPartial(e)) || [];
+    message.dryRun = object.dryRun ?? false;
+    return message;
+  },
+};
+
 export type AdminService = typeof AdminService;
 export const AdminService = {
   listEngines: {
@@ -3977,6 +6187,127 @@ export const AdminService = {
       Buffer.from(ResetCircuitResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResetCircuitResponse => ResetCircuitResponse.decode(value),
   },
+  /**
+   * Engine specs, as REST's POST/PUT/PATCH/DELETE /engines: the spec is JSON in the config file's form,
+   * validated by the same schema. Each write is one configuration version. if_match (0: unset) is the
+   * revision read; a stale one is ABORTED. A store that cannot be reached is UNAVAILABLE.
+   */
+  createEngine: {
+    path: "/nerve.admin.v1.Admin/CreateEngine" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateEngineRequest): Buffer => Buffer.from(CreateEngineRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateEngineRequest => CreateEngineRequest.decode(value),
+    responseSerialize: (value: CreateEngineResponse): Buffer =>
+      Buffer.from(CreateEngineResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateEngineResponse => CreateEngineResponse.decode(value),
+  },
+  replaceEngine: {
+    path: "/nerve.admin.v1.Admin/ReplaceEngine" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReplaceEngineRequest): Buffer => Buffer.from(ReplaceEngineRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReplaceEngineRequest => ReplaceEngineRequest.decode(value),
+    responseSerialize: (value: ReplaceEngineResponse): Buffer =>
+      Buffer.from(ReplaceEngineResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReplaceEngineResponse => ReplaceEngineResponse.decode(value),
+  },
+  /** RFC 7386 merge patch of the stored spec. */
+  patchEngine: {
+    path: "/nerve.admin.v1.Admin/PatchEngine" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PatchEngineRequest): Buffer => Buffer.from(PatchEngineRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PatchEngineRequest => PatchEngineRequest.decode(value),
+    responseSerialize: (value: PatchEngineResponse): Buffer => Buffer.from(PatchEngineResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PatchEngineResponse => PatchEngineResponse.decode(value),
+  },
+  deleteEngine: {
+    path: "/nerve.admin.v1.Admin/DeleteEngine" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteEngineRequest): Buffer => Buffer.from(DeleteEngineRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteEngineRequest => DeleteEngineRequest.decode(value),
+    responseSerialize: (value: DeleteEngineResponse): Buffer =>
+      Buffer.from(DeleteEngineResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteEngineResponse => DeleteEngineResponse.decode(value),
+  },
+  /** put, patch and delete operations applied atomically or not at all. */
+  applyBatch: {
+    path: "/nerve.admin.v1.Admin/ApplyBatch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ApplyBatchRequest): Buffer => Buffer.from(ApplyBatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ApplyBatchRequest => ApplyBatchRequest.decode(value),
+    responseSerialize: (value: ApplyBatchResponse): Buffer => Buffer.from(ApplyBatchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ApplyBatchResponse => ApplyBatchResponse.decode(value),
+  },
+  /** The configuration's history, newest first. */
+  listConfigVersions: {
+    path: "/nerve.admin.v1.Admin/ListConfigVersions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListConfigVersionsRequest): Buffer =>
+      Buffer.from(ListConfigVersionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListConfigVersionsRequest => ListConfigVersionsRequest.decode(value),
+    responseSerialize: (value: ListConfigVersionsResponse): Buffer =>
+      Buffer.from(ListConfigVersionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListConfigVersionsResponse => ListConfigVersionsResponse.decode(value),
+  },
+  /** The whole configuration at a version. */
+  getConfigVersion: {
+    path: "/nerve.admin.v1.Admin/GetConfigVersion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetConfigVersionRequest): Buffer =>
+      Buffer.from(GetConfigVersionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetConfigVersionRequest => GetConfigVersionRequest.decode(value),
+    responseSerialize: (value: GetConfigVersionResponse): Buffer =>
+      Buffer.from(GetConfigVersionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetConfigVersionResponse => GetConfigVersionResponse.decode(value),
+  },
+  diffConfig: {
+    path: "/nerve.admin.v1.Admin/DiffConfig" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DiffConfigRequest): Buffer => Buffer.from(DiffConfigRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DiffConfigRequest => DiffConfigRequest.decode(value),
+    responseSerialize: (value: DiffConfigResponse): Buffer => Buffer.from(DiffConfigResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DiffConfigResponse => DiffConfigResponse.decode(value),
+  },
+  /** The configuration of a version becomes the newest, as a new version. */
+  rollbackConfig: {
+    path: "/nerve.admin.v1.Admin/RollbackConfig" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RollbackConfigRequest): Buffer =>
+      Buffer.from(RollbackConfigRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RollbackConfigRequest => RollbackConfigRequest.decode(value),
+    responseSerialize: (value: RollbackConfigResponse): Buffer =>
+      Buffer.from(RollbackConfigResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RollbackConfigResponse => RollbackConfigResponse.decode(value),
+  },
+  exportConfig: {
+    path: "/nerve.admin.v1.Admin/ExportConfig" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExportConfigRequest): Buffer => Buffer.from(ExportConfigRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExportConfigRequest => ExportConfigRequest.decode(value),
+    responseSerialize: (value: ExportConfigResponse): Buffer =>
+      Buffer.from(ExportConfigResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExportConfigResponse => ExportConfigResponse.decode(value),
+  },
+  /** Replaces the whole configuration with an export document, validated whole first. */
+  importConfig: {
+    path: "/nerve.admin.v1.Admin/ImportConfig" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImportConfigRequest): Buffer => Buffer.from(ImportConfigRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImportConfigRequest => ImportConfigRequest.decode(value),
+    responseSerialize: (value: ImportConfigResponse): Buffer =>
+      Buffer.from(ImportConfigResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ImportConfigResponse => ImportConfigResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -3994,6 +6325,28 @@ export interface AdminServer extends UntypedServiceImplementation {
   listCircuits: handleUnaryCall<ListCircuitsRequest, ListCircuitsResponse>;
   /** Closes circuits by hand: every router resets its breaker on the next push. */
   resetCircuit: handleUnaryCall<ResetCircuitRequest, ResetCircuitResponse>;
+  /**
+   * Engine specs, as REST's POST/PUT/PATCH/DELETE /engines: the spec is JSON in the config file's form,
+   * validated by the same schema. Each write is one configuration version. if_match (0: unset) is the
+   * revision read; a stale one is ABORTED. A store that cannot be reached is UNAVAILABLE.
+   */
+  createEngine: handleUnaryCall<CreateEngineRequest, CreateEngineResponse>;
+  replaceEngine: handleUnaryCall<ReplaceEngineRequest, ReplaceEngineResponse>;
+  /** RFC 7386 merge patch of the stored spec. */
+  patchEngine: handleUnaryCall<PatchEngineRequest, PatchEngineResponse>;
+  deleteEngine: handleUnaryCall<DeleteEngineRequest, DeleteEngineResponse>;
+  /** put, patch and delete operations applied atomically or not at all. */
+  applyBatch: handleUnaryCall<ApplyBatchRequest, ApplyBatchResponse>;
+  /** The configuration's history, newest first. */
+  listConfigVersions: handleUnaryCall<ListConfigVersionsRequest, ListConfigVersionsResponse>;
+  /** The whole configuration at a version. */
+  getConfigVersion: handleUnaryCall<GetConfigVersionRequest, GetConfigVersionResponse>;
+  diffConfig: handleUnaryCall<DiffConfigRequest, DiffConfigResponse>;
+  /** The configuration of a version becomes the newest, as a new version. */
+  rollbackConfig: handleUnaryCall<RollbackConfigRequest, RollbackConfigResponse>;
+  exportConfig: handleUnaryCall<ExportConfigRequest, ExportConfigResponse>;
+  /** Replaces the whole configuration with an export document, validated whole first. */
+  importConfig: handleUnaryCall<ImportConfigRequest, ImportConfigResponse>;
 }
 
 export interface AdminClient extends Client {
@@ -4164,6 +6517,182 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResetCircuitResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Engine specs, as REST's POST/PUT/PATCH/DELETE /engines: the spec is JSON in the config file's form,
+   * validated by the same schema. Each write is one configuration version. if_match (0: unset) is the
+   * revision read; a stale one is ABORTED. A store that cannot be reached is UNAVAILABLE.
+   */
+  createEngine(
+    request: CreateEngineRequest,
+    callback: (error: ServiceError | null, response: CreateEngineResponse) => void,
+  ): ClientUnaryCall;
+  createEngine(
+    request: CreateEngineRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateEngineResponse) => void,
+  ): ClientUnaryCall;
+  createEngine(
+    request: CreateEngineRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateEngineResponse) => void,
+  ): ClientUnaryCall;
+  replaceEngine(
+    request: ReplaceEngineRequest,
+    callback: (error: ServiceError | null, response: ReplaceEngineResponse) => void,
+  ): ClientUnaryCall;
+  replaceEngine(
+    request: ReplaceEngineRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReplaceEngineResponse) => void,
+  ): ClientUnaryCall;
+  replaceEngine(
+    request: ReplaceEngineRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReplaceEngineResponse) => void,
+  ): ClientUnaryCall;
+  /** RFC 7386 merge patch of the stored spec. */
+  patchEngine(
+    request: PatchEngineRequest,
+    callback: (error: ServiceError | null, response: PatchEngineResponse) => void,
+  ): ClientUnaryCall;
+  patchEngine(
+    request: PatchEngineRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PatchEngineResponse) => void,
+  ): ClientUnaryCall;
+  patchEngine(
+    request: PatchEngineRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PatchEngineResponse) => void,
+  ): ClientUnaryCall;
+  deleteEngine(
+    request: DeleteEngineRequest,
+    callback: (error: ServiceError | null, response: DeleteEngineResponse) => void,
+  ): ClientUnaryCall;
+  deleteEngine(
+    request: DeleteEngineRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteEngineResponse) => void,
+  ): ClientUnaryCall;
+  deleteEngine(
+    request: DeleteEngineRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteEngineResponse) => void,
+  ): ClientUnaryCall;
+  /** put, patch and delete operations applied atomically or not at all. */
+  applyBatch(
+    request: ApplyBatchRequest,
+    callback: (error: ServiceError | null, response: ApplyBatchResponse) => void,
+  ): ClientUnaryCall;
+  applyBatch(
+    request: ApplyBatchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ApplyBatchResponse) => void,
+  ): ClientUnaryCall;
+  applyBatch(
+    request: ApplyBatchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ApplyBatchResponse) => void,
+  ): ClientUnaryCall;
+  /** The configuration's history, newest first. */
+  listConfigVersions(
+    request: ListConfigVersionsRequest,
+    callback: (error: ServiceError | null, response: ListConfigVersionsResponse) => void,
+  ): ClientUnaryCall;
+  listConfigVersions(
+    request: ListConfigVersionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListConfigVersionsResponse) => void,
+  ): ClientUnaryCall;
+  listConfigVersions(
+    request: ListConfigVersionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListConfigVersionsResponse) => void,
+  ): ClientUnaryCall;
+  /** The whole configuration at a version. */
+  getConfigVersion(
+    request: GetConfigVersionRequest,
+    callback: (error: ServiceError | null, response: GetConfigVersionResponse) => void,
+  ): ClientUnaryCall;
+  getConfigVersion(
+    request: GetConfigVersionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetConfigVersionResponse) => void,
+  ): ClientUnaryCall;
+  getConfigVersion(
+    request: GetConfigVersionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetConfigVersionResponse) => void,
+  ): ClientUnaryCall;
+  diffConfig(
+    request: DiffConfigRequest,
+    callback: (error: ServiceError | null, response: DiffConfigResponse) => void,
+  ): ClientUnaryCall;
+  diffConfig(
+    request: DiffConfigRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DiffConfigResponse) => void,
+  ): ClientUnaryCall;
+  diffConfig(
+    request: DiffConfigRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DiffConfigResponse) => void,
+  ): ClientUnaryCall;
+  /** The configuration of a version becomes the newest, as a new version. */
+  rollbackConfig(
+    request: RollbackConfigRequest,
+    callback: (error: ServiceError | null, response: RollbackConfigResponse) => void,
+  ): ClientUnaryCall;
+  rollbackConfig(
+    request: RollbackConfigRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RollbackConfigResponse) => void,
+  ): ClientUnaryCall;
+  rollbackConfig(
+    request: RollbackConfigRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RollbackConfigResponse) => void,
+  ): ClientUnaryCall;
+  exportConfig(
+    request: ExportConfigRequest,
+    callback: (error: ServiceError | null, response: ExportConfigResponse) => void,
+  ): ClientUnaryCall;
+  exportConfig(
+    request: ExportConfigRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExportConfigResponse) => void,
+  ): ClientUnaryCall;
+  exportConfig(
+    request: ExportConfigRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExportConfigResponse) => void,
+  ): ClientUnaryCall;
+  /** Replaces the whole configuration with an export document, validated whole first. */
+  importConfig(
+    request: ImportConfigRequest,
+    callback: (error: ServiceError | null, response: ImportConfigResponse) => void,
+  ): ClientUnaryCall;
+  importConfig(
+    request: ImportConfigRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ImportConfigResponse) => void,
+  ): ClientUnaryCall;
+  importConfig(
+    request: ImportConfigRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ImportConfigResponse) => void,
   ): ClientUnaryCall;
 }
 

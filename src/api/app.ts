@@ -6,6 +6,7 @@ import { circuitRoutes } from './routes/circuit-routes';
 import { configRoutes } from './routes/config-routes';
 import { engineRoutes } from './routes/engine-routes';
 import { healthRoutes } from './routes/health-routes';
+import { statsRoutes } from './routes/stats-routes';
 import { xdsRoutes } from './routes/xds-routes';
 
 export const API_PREFIX = '/api/v1/nerve';
@@ -29,6 +30,7 @@ export function createApi(admin: AdminService, logger: Logger, startedAtMs = Dat
     configRoutes(admin),
     circuitRoutes(admin),
     xdsRoutes(admin),
+    statsRoutes(admin),
   );
   app.use(notFound);
   app.use(errorHandler(logger));

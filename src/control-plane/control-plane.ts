@@ -8,6 +8,8 @@ import type { Logger } from '../observability/logger';
 import { ADS_SERVICE } from '../protocol/ads';
 import { bindInsecure, shutdownGracefully } from '../protocol/grpc-server';
 import type { ConfigStore } from '../store/config-store';
+import { InstrumentedStore } from '../store/instrumented-store';
+import { ControlPlaneMetrics } from './metrics/control-plane-metrics';
 import { addAdminGrpc } from './admin/admin-grpc';
 import { AdminService } from './admin/admin-service';
 import { CircuitModule } from './circuits/circuit-module';
@@ -64,6 +66,10 @@ export class ControlPlane {
   readonly leader: LeaderElection;
   readonly health: HealthModule;
   readonly circuits: CircuitModule;
+  readonly metrics: ControlPlaneMetrics;
+  /** The store, timed (store latency metrics). */
+  readonly store: ConfigStore;
+  private readonly startedAtMs = Date.now();
   private readonly modules: Module[];
   private readonly reports: { closeAll(): void };
   private readonly lrs: { closeAll(): void };
@@ -74,7 +80,10 @@ export class ControlPlane {
   private boundPort = 0;
 
   private constructor(private readonly options: ControlPlaneOptions) {
-    const { logger, store } = options;
+    const { logger } = options;
+    const store = (this.store = new InstrumentedStore(options.store, (operation, seconds, ok) =>
+      this.metrics.storeDuration.observe({ operation, outcome: ok ? 'ok' : 'error' }, seconds),
+    ));
     this.id = options.replicaId ?? `nerve-control-plane-${randomUUID().slice(0, 8)}`;
     const reportIntervalMs = options.reportIntervalMs ?? 2_000;
     const lrsIntervalMs = options.lrsIntervalMs ?? 10_000;
@@ -88,6 +97,7 @@ export class ControlPlane {
     const staleAfterMs = 3 * Math.max(reportIntervalMs, lrsIntervalMs);
     this.loads = new LoadStats(staleAfterMs);
     this.leader = new LeaderElection(store.lease, this.id, this.bus, logger, options.lease ?? DEFAULT_LEASE);
+    this.metrics = new ControlPlaneMetrics(store, this.leader, this.id);
     this.health = new HealthModule(
       store,
       this.engines,
@@ -127,7 +137,13 @@ export class ControlPlane {
       circuits: this.circuits,
       xdsClients: () => this.ads.clients(),
       xdsEndpoint: () => ({ host: options.host, port: this.boundPort }),
-      replica: () => ({ id: this.id, leader: this.leader.leading, leaderFence: this.leader.holder ?? null }),
+      replica: () => ({
+        id: this.id,
+        leader: this.leader.leading,
+        leaderFence: this.leader.holder ?? null,
+        startedAt: new Date(this.startedAtMs).toISOString(),
+      }),
+      prometheus: () => this.metrics.registry.metrics(),
       logger,
     });
     this.ads.addToServer(this.server);
@@ -141,7 +157,7 @@ export class ControlPlane {
 
   static async start(options: ControlPlaneOptions): Promise<ControlPlane> {
     const cp = new ControlPlane(options);
-    await options.store.start();
+    await cp.store.start();
     cp.wire();
     await cp.seed(options.engines ?? []);
     for (const module of cp.modules) await module.start();
@@ -150,7 +166,7 @@ export class ControlPlane {
     options.logger.info('control plane listening', {
       id: cp.id,
       address: `${options.host}:${cp.boundPort}`,
-      store: options.store.status().backend,
+      store: cp.store.status().backend,
       services: [ADS_SERVICE, 'nerve.admin.v1.Admin'],
     });
     return cp;
@@ -180,7 +196,8 @@ export class ControlPlane {
 
   /** Store → bus, bus → snapshot and loads: the wiring no single module owns. */
   private wire(): void {
-    const { store, logger } = this.options;
+    const { logger } = this.options;
+    const store = this.store;
     const rebuild = () => this.builder.request();
     this.unsubscribe.push(
       store.watch((change) => this.bus.emit('config.changed', change)),
@@ -205,7 +222,8 @@ export class ControlPlane {
    * replicas starting with the same file add nothing to the history.
    */
   private async seed(specs: readonly EngineSpec[]): Promise<void> {
-    const { store, logger } = this.options;
+    const { logger } = this.options;
+    const store = this.store;
     const ops: ConfigOp[] = [];
     for (const spec of specs) {
       const value = toDocument(spec);

@@ -19,6 +19,9 @@ export function healthRoutes(admin: AdminService, startedAtMs: number): Router {
       },
       instances: { total: instances, healthy: healthyInstances },
       xdsClients: admin.xdsClients().length,
+      // A store that cannot be reached degrades the system: routing goes on, changes are refused.
+      store: report.store,
+      replica: report.replica,
       uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000),
     });
   });

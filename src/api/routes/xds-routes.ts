@@ -5,7 +5,12 @@ import type { AdminService } from '../../control-plane/admin/admin-service';
 export function xdsRoutes(admin: AdminService): Router {
   const router = Router();
   router.get('/xds/clients', (_req, res) => {
+    const store = admin.store();
     res.json({
+      // Which replica answers, whether it leads, and how far it is behind the store: a client's versions
+      // are comparable across replicas (content digests), so two replicas' listings can be diffed.
+      replica: admin.replica(),
+      store: { state: store.state, reason: store.reason ?? null, version: store.version, lagMs: store.lagMs },
       clients: admin.xdsClients().map((c) => ({
         nodeId: c.nodeId,
         peer: c.peer,

@@ -29,6 +29,8 @@ export interface AdminDeps {
   readonly xdsEndpoint: () => { host: string; port: number };
   /** This replica: its id, whether it leads, and the leader's fence as last seen. */
   readonly replica: () => ReplicaView;
+  /** The control plane's metrics in Prometheus text format. */
+  readonly prometheus?: () => Promise<string>;
   /** Where every change is logged (who, what, request id). */
   readonly logger?: Logger;
 }
@@ -36,7 +38,9 @@ export interface AdminDeps {
 export interface ReplicaView {
   readonly id: string;
   readonly leader: boolean;
+  /** The leader's fence (`replica:token`) as this replica last saw it. */
   readonly leaderFence: string | null;
+  readonly startedAt: string;
 }
 
 export interface AddInstanceInput {
@@ -243,6 +247,24 @@ export class AdminService {
 
   replica(): ReplicaView {
     return this.deps.replica();
+  }
+
+  async prometheus(): Promise<string> {
+    return (await this.deps.prometheus?.()) ?? '';
+  }
+
+  /** System statistics: this replica, the leader, the store and its lag, what is configured and connected. */
+  async stats() {
+    const specs = await this.deps.engines.list();
+    const memory = process.memoryUsage();
+    return {
+      replica: this.deps.replica(),
+      store: this.deps.store.status(),
+      engines: specs.length,
+      instances: specs.reduce((n, s) => n + s.instances.length, 0),
+      xdsClients: this.deps.xdsClients().length,
+      memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
+    };
   }
 
   xdsClients(): StreamStatus[] {

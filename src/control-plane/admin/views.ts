@@ -50,5 +50,10 @@ export interface HealthReport {
   readonly engines: readonly EngineHealthView[];
   /** The configuration store as this replica sees it (degraded: its reason). */
   readonly store?: StoreStatus;
-  readonly replica?: { readonly id: string; readonly leader: boolean; readonly leaderFence: string | null };
+  readonly replica?: {
+    readonly id: string;
+    readonly leader: boolean;
+    readonly leaderFence: string | null;
+    readonly startedAt: string;
+  };
 }

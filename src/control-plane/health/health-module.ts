@@ -128,8 +128,14 @@ export class HealthModule implements Module {
   private async share(fields: readonly (readonly [string, JsonValue | undefined])[]): Promise<void> {
     const fence = this.leader.fence;
     if (!fence) return this.follow();
+    // Each result names the leadership that measured it (`by`), so an operator can tell whose it is.
+    const signed = fields.map(([k, v]) =>
+      v === undefined || v === null || typeof v !== 'object' || Array.isArray(v)
+        ? ([k, v] as const)
+        : ([k, { ...v, by: fence }] as const),
+    );
     try {
-      await this.store.putShared(HEALTH_NS, fields, fence);
+      await this.store.putShared(HEALTH_NS, signed, fence);
     } catch (err) {
       this.logger.warn('health result not shared', { error: String(err) });
     }

@@ -1,0 +1,66 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ConfigStore } from '../../store/config-store';
+import type { LeaderElection } from '../leader/leader-election';
+
+/**
+ * The control plane's Prometheus metrics (GET /api/v1/nerve/metrics/prometheus). Gauges are collected
+ * when scraped, from the parts that own the values; nothing is updated on a hot path.
+ */
+export class ControlPlaneMetrics {
+  readonly registry = new Registry();
+  readonly storeDuration: Histogram<'operation' | 'outcome'>;
+  readonly leaderChanges: Counter;
+
+  constructor(store: ConfigStore, leader: LeaderElection, replicaId: string) {
+    this.registry.setDefaultLabels({ replica: replicaId });
+    const registers = [this.registry];
+    this.storeDuration = new Histogram({
+      name: 'nerve_store_operation_duration_seconds',
+      help: 'Configuration store operations (commit, changes, putShared) by outcome',
+      labelNames: ['operation', 'outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    this.leaderChanges = new Counter({
+      name: 'nerve_leader_changes_total',
+      help: 'Times this replica took or lost the fleet leadership',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(leader.changes);
+      },
+    });
+    new Gauge({
+      name: 'nerve_leader',
+      help: '1 while this replica leads the fleet (runs health probing and circuit aggregation)',
+      registers,
+      collect() {
+        this.set(leader.leading ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'nerve_store_up',
+      help: '1 while the configuration store is reachable and followed, 0 while serving the last state',
+      registers,
+      collect() {
+        this.set(store.status().state === 'ok' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'nerve_store_feed_lag_seconds',
+      help: 'How long since this replica last heard from the store change feed (0 in memory)',
+      registers,
+      collect() {
+        this.set(store.status().lagMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'nerve_config_version',
+      help: 'The newest configuration version this replica applied',
+      registers,
+      collect() {
+        this.set(store.version());
+      },
+    });
+  }
+}

@@ -64,10 +64,21 @@ export class FeedFollower {
     return Math.max(0, Date.now() - this.lastHeardAt - BLOCK_MS);
   }
 
-  /** Reads what is new now (without blocking); a second call while one runs waits for it. */
+  /**
+   * Reads what is new now (without blocking). A call while a read runs is queued behind it, not merged
+   * into it: that read may have been sent before what this caller needs was written.
+   */
   catchUp(): Promise<void> {
-    this.catching ??= this.read(undefined, this.main).finally(() => (this.catching = undefined));
-    return this.catching;
+    const next = (this.catching ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.read(undefined, this.main));
+    this.catching = next;
+    void next
+      .finally(() => {
+        if (this.catching === next) this.catching = undefined;
+      })
+      .catch(() => undefined);
+    return next;
   }
 
   private async loop(): Promise<void> {

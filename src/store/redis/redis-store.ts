@@ -180,6 +180,7 @@ export class RedisStore implements ConfigStore {
     // Read your own write: this replica holds the change before the caller hears of it.
     if (record.version === this.state.version + 1) this.applyRecord(record);
     else await this.follower.catchUp().catch(() => this.reload());
+    if (this.state.version < record.version) await this.reload();
     return record;
   }
 
@@ -229,6 +230,7 @@ export class RedisStore implements ConfigStore {
     if (first === this.sharedSeq + 1)
       fields.forEach(([field, value], i) => this.applyShared(first + i, { ns, field, value }));
     else await this.follower.catchUp().catch(() => this.reload());
+    if (this.sharedSeq < first + fields.length - 1) await this.reload();
   }
 
   watchShared(listener: (change: SharedChange) => void): () => void {

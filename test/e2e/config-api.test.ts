@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,6 +213,34 @@ describe('configuration API: writes, versions, history, rollback, backup', () =>
     expect(dry).toEqual({ version: expect.any(Number), changes: [], dryRun: true });
     const deleted = await call<{ version: number }>('deleteEngine', { name: 'g1', ifMatch: 0 });
     expect(deleted.version).toBe(created.engine.revision + 1);
+  });
+
+  it('shows the replica, leader and store on /stats, /xds/clients and /health, and store metrics for Prometheus', async () => {
+    const stats = (await rest('GET', '/stats')).body as {
+      replica: { id: string; leader: boolean; leaderFence: string };
+      store: { backend: string; state: string; version: number; lagMs: number };
+    };
+    expect(stats.replica).toMatchObject({ id: cluster.cp.id, leader: true });
+    expect(stats.replica.leaderFence).toMatch(new RegExp(`^${cluster.cp.id}:1$`));
+    expect(stats.store).toMatchObject({ backend: 'memory', state: 'ok', lagMs: 0 });
+    expect(stats.store.version).toBe(cluster.cp.engines.store.version());
+    expect((await rest('GET', '/xds/clients')).body).toMatchObject({
+      replica: { id: cluster.cp.id },
+      store: { state: 'ok' },
+    });
+    expect((await rest('GET', '/health')).body).toMatchObject({
+      store: { state: 'ok' },
+      replica: { leader: true },
+    });
+    const page = await (await fetch(`${cluster.apiBase}/metrics/prometheus`)).text();
+    expect(page).toMatch(
+      /nerve_store_operation_duration_seconds_count\{[^}]*operation="commit",outcome="ok"[^}]*\} [1-9]/,
+    );
+    expect(page).toMatch(/nerve_leader\{replica="[^"]+"\} 1/);
+    expect(page).toMatch(/nerve_store_up\{replica="[^"]+"\} 1/);
+    expect(page).toMatch(/nerve_leader_changes_total\{replica="[^"]+"\} 1/);
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: page, encoding: 'utf8' });
+    expect((lint.stdout + lint.stderr).trim()).toBe('');
   });
 
   it('nerve config export | import --dry-run | history talk to a control plane', async () => {

@@ -222,6 +222,43 @@ describeRedis('three control-plane replicas on one Redis', () => {
     }, 'the winner’s write on C');
   });
 
+  it('aggregates the reports of routers on other replicas: circuits per router and loads, seen from A', async () => {
+    const [a, b] = ['cp-a', 'cp-b'].map((n) => replicas.get(n)!);
+    const r2 = await new Router({
+      controlPlanes: [b.xds],
+      id: 'r2',
+      host: '127.0.0.1',
+      port: 0,
+      adminPort: 0,
+      logger,
+    }).start();
+    const client2 = new EngineClient(`127.0.0.1:${r2.port}`, grpc.credentials.createInsecure());
+    try {
+      await waitFor(() => r2.state.engine('echo'), 'r2 to get the config from cp-b');
+      // Routers report the instances they call: keep calling through both until A has heard of both.
+      const routersSeenByA = await waitFor(
+        async () => {
+          await Promise.all([echoCall(), invoke(client2, 'echo', 'echo', 'x')]);
+          const view = (await rest(a, 'GET', '/circuit-breakers/echo')).body as {
+            instances: { id: string; routers: Record<string, string> }[];
+          };
+          const routers = Object.keys(view.instances[0].routers).sort();
+          return routers.length === 2 ? routers : undefined;
+        },
+        'A to hear of r1 (on C) and r2 (on B)',
+        15_000,
+      );
+      expect(routersSeenByA).toEqual(['r1', 'r2']);
+      const engine = (await rest(a, 'GET', '/engines/echo')).body as {
+        engine: { instances: { load?: { requests: number } }[] };
+      };
+      expect(engine.engine.instances[0].load?.requests).toBeGreaterThan(0);
+    } finally {
+      client2.close();
+      await r2.stop(200);
+    }
+  }, 30_000);
+
   it('leader SIGKILLed: another leads within the lease, and probing resumes once (not twice)', async () => {
     const a = replicas.get('cp-a')!;
     expect(await leaderOf(['cp-a', 'cp-b', 'cp-c'])).toBe('cp-a');

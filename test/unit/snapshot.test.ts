@@ -1,4 +1,4 @@
-import { EMPTY_SNAPSHOT, nextSnapshot } from '../../src/model/snapshot';
+import { danglingReferences, EMPTY_SNAPSHOT, nextSnapshot } from '../../src/model/snapshot';
 
 const A = 'type/A';
 const B = 'type/B';
@@ -111,5 +111,18 @@ describe('snapshot versioning', () => {
         ]),
       ),
     ).toThrow('duplicate resource name "x" for type/A');
+  });
+
+  it('finds references to resources the snapshot does not hold, before it is served', () => {
+    const ok = new Map([
+      [A, [{ name: 'x', body: body('1'), references: [{ typeUrl: B, name: 'y' }] }]],
+      [B, [{ name: 'y', body: body('2') }]],
+    ]);
+    expect(danglingReferences(ok)).toEqual([]);
+    const broken = new Map([
+      [A, [{ name: 'x', body: body('1'), references: [{ typeUrl: B, name: 'gone' }] }]],
+      [B, [{ name: 'y', body: body('2') }]],
+    ]);
+    expect(danglingReferences(broken)).toEqual(['type/A "x" names type/B "gone", which does not exist']);
   });
 });

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import Redis from 'ioredis';
 import { Router } from '../../src/router/router';
 import { createLogger } from '../../src/observability/logger';
 import { spawnNerve, type Spawned } from '../../test/helpers/process';
 import { startRedis } from '../../test/helpers/redis';
+import { cpuSeconds, rssMb } from '../process-stats';
 
 /**
  * Control-plane replicas on one Redis (`npm run bench:replicas`), in one run:
@@ -26,16 +26,6 @@ interface Cp {
   readonly proc: Spawned;
   readonly xds: string;
   readonly api: string;
-}
-
-function rssMb(pid: number): number {
-  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 const quantile = (xs: number[], q: number) => {

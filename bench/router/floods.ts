@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { startFleet, startNerve } from './processes';
+import { cpuSeconds, rssMb } from '../process-stats';
 
 /**
  * The router under HTTP/2 floods (`npm run bench:router-floods`). For each flood, in one run: a
@@ -29,17 +29,6 @@ const FLOODS: { name: string; label: string; connections: number }[] = [
   { name: 'idle', label: 'idle connections', connections: 1_000 },
   { name: 'slowloris', label: 'slowloris (1 byte / 0.5 s)', connections: 50 },
 ].filter((f) => !process.env.BENCH_FLOODS || process.env.BENCH_FLOODS.split(',').includes(f.name));
-
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
-  return line ? Number(line[1]) / 1024 : NaN;
-}
-
-/** User + system CPU seconds of a process. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 interface Calls {
   latencies: number[];

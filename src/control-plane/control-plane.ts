@@ -1,9 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { randomUUID } from 'node:crypto';
-import { canonicalJson, type ConfigOp } from '../model/config';
 import type { EngineSpec } from '../model/engine';
-import { ENGINE_KIND, toDocument } from '../model/engine-document';
 import type { Logger } from '../observability/logger';
 import { ADS_SERVICE } from '../protocol/ads';
 import { bindInsecure, shutdownGracefully } from '../protocol/grpc-server';
@@ -14,6 +12,7 @@ import { addAdminGrpc } from './admin/admin-grpc';
 import { AdminService } from './admin/admin-service';
 import { CircuitModule } from './circuits/circuit-module';
 import { EngineCatalog } from './config/engine-catalog';
+import { seedEngines } from './config/seed';
 import { EventBus } from './events';
 import { HealthModule } from './health/health-module';
 import { DEFAULT_LEASE, LeaderElection, type LeaseTimings } from './leader/leader-election';
@@ -22,7 +21,9 @@ import type { Module } from './module';
 import { addReflection } from './reflection';
 import { LoadStats } from './reports/load-stats';
 import { addReportService } from './reports/report-service';
+import { LoadModule } from './reports/load-module';
 import { ReportSharing } from './reports/report-sharing';
+import { SnapshotModule } from './snapshot-module';
 import { type DebounceOptions, SnapshotBuilder } from './snapshot-builder';
 import { AdsServer } from './xds/ads-server';
 import { InMemorySnapshotCache, type SnapshotCache } from './xds/snapshot-cache';
@@ -117,9 +118,6 @@ export class ControlPlane {
       Math.max(3 * reportIntervalMs, 10_000),
       reportIntervalMs,
     );
-    this.modules = [this.leader, this.health, this.circuits];
-    if (store.status().backend !== 'memory')
-      this.modules.push(new ReportSharing(store, this.bus, this.id, logger, staleAfterMs));
     this.builder = new SnapshotBuilder(
       this.engines,
       this.cache,
@@ -128,6 +126,17 @@ export class ControlPlane {
       options.debounce,
       (engine) => this.circuits.resource(engine),
     );
+    // Started in this order, stopped in reverse. Modules meet only through the bus and the store.
+    this.modules = [
+      this.leader,
+      this.health,
+      this.circuits,
+      new LoadModule(this.loads, this.bus),
+      ...(store.status().backend === 'memory'
+        ? []
+        : [new ReportSharing(store, this.bus, this.id, logger, staleAfterMs)]),
+      new SnapshotModule(this.builder, this.bus),
+    ];
     this.ads = new AdsServer(this.cache, logger, this.id);
     this.admin = new AdminService({
       store,
@@ -159,9 +168,8 @@ export class ControlPlane {
     const cp = new ControlPlane(options);
     await cp.store.start();
     cp.wire();
-    await cp.seed(options.engines ?? []);
+    await seedEngines(cp.store, options.engines ?? [], options.logger);
     for (const module of cp.modules) await module.start();
-    await cp.builder.rebuild();
     cp.boundPort = await bindInsecure(cp.server, options.host, options.xdsPort);
     options.logger.info('control plane listening', {
       id: cp.id,
@@ -185,7 +193,6 @@ export class ControlPlane {
     this.servingHealth.setStatus('', 'NOT_SERVING');
     for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     for (const module of [...this.modules].reverse()) await module.stop();
-    this.builder.cancel();
     // Streams never end on their own: end them so unary calls in flight are all that shutdown waits for.
     await shutdownGracefully(this.server, graceMs, () => {
       this.ads.closeAll();
@@ -194,11 +201,10 @@ export class ControlPlane {
     });
   }
 
-  /** Store → bus, bus → snapshot and loads: the wiring no single module owns. */
+  /** The store's changes and status as events on the bus. */
   private wire(): void {
     const { logger } = this.options;
     const store = this.store;
-    const rebuild = () => this.builder.request();
     this.unsubscribe.push(
       store.watch((change) => this.bus.emit('config.changed', change)),
       this.engines.watch((event) => this.bus.emit('engine.changed', event)),
@@ -207,40 +213,6 @@ export class ControlPlane {
         logger.log(level, 'configuration store', { state: status.state, reason: status.reason });
         this.bus.emit('store.status', status);
       }),
-      this.bus.on('engine.changed', rebuild),
-      this.bus.on('health.changed', rebuild),
-      this.bus.on('circuits.changed', rebuild),
-      this.bus.on('report.received', (r) => {
-        if (r.loads.length > 0) this.loads.record(r.nodeId, r.loads);
-        for (const [engine, n] of Object.entries(r.dropped)) this.loads.recordDropped(r.nodeId, engine, n);
-      }),
     );
-  }
-
-  /**
-   * The config file's engines, as one change, and only those that differ from what the store holds:
-   * replicas starting with the same file add nothing to the history.
-   */
-  private async seed(specs: readonly EngineSpec[]): Promise<void> {
-    const { logger } = this.options;
-    const store = this.store;
-    const ops: ConfigOp[] = [];
-    for (const spec of specs) {
-      const value = toDocument(spec);
-      const current = store.get(ENGINE_KIND, spec.name);
-      if (!current || canonicalJson(current.value) !== canonicalJson(value))
-        ops.push({ op: 'put', kind: ENGINE_KIND, name: spec.name, value });
-    }
-    if (ops.length === 0) return;
-    try {
-      await store.commit({
-        actor: 'config file',
-        summary: `config file: ${ops.map((o) => o.name).join(', ')}`.slice(0, 200),
-        ops,
-      });
-    } catch (err) {
-      // Static stability: a replica that cannot write still serves what the store held.
-      logger.error('config file engines not stored', { error: String(err) });
-    }
   }
 }

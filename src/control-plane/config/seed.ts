@@ -1,0 +1,35 @@
+import { canonicalJson, type ConfigOp } from '../../model/config';
+import type { EngineSpec } from '../../model/engine';
+import { ENGINE_KIND, toDocument } from '../../model/engine-document';
+import type { Logger } from '../../observability/logger';
+import type { ConfigStore } from '../../store/config-store';
+
+/**
+ * Stores the config file's engines as one change (actor `config file`), and only those that differ from
+ * what the store holds: replicas starting with the same file add nothing to the history. A replica that
+ * cannot write (the store is down) still serves what the store held: the failure is logged, not thrown.
+ */
+export async function seedEngines(
+  store: ConfigStore,
+  specs: readonly EngineSpec[],
+  logger: Logger,
+): Promise<void> {
+  const ops: ConfigOp[] = [];
+  for (const spec of specs) {
+    const value = toDocument(spec);
+    const current = store.get(ENGINE_KIND, spec.name);
+    if (!current || canonicalJson(current.value) !== canonicalJson(value))
+      ops.push({ op: 'put', kind: ENGINE_KIND, name: spec.name, value });
+  }
+  if (ops.length === 0) return;
+  const names = ops.map((o) => o.name).join(', ');
+  try {
+    await store.commit({
+      actor: 'config file',
+      summary: names.length > 180 ? `config file: ${ops.length} engines` : `config file: ${names}`,
+      ops,
+    });
+  } catch (err) {
+    logger.error('config file engines not stored', { error: String(err) });
+  }
+}

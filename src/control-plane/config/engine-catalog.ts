@@ -22,6 +22,7 @@ export class EngineCatalog {
   private readonly decoded = new Map<string, EngineSpec>();
   /** Stored entries that do not parse, by name → revision (reported once per revision). */
   private readonly invalid = new Map<string, number>();
+  private pruneAt = 16;
 
   constructor(
     readonly store: ConfigStore,
@@ -103,12 +104,14 @@ export class EngineCatalog {
     }
     this.invalid.delete(entry.name);
     this.decoded.set(entry.name, parsed.value);
-    if (this.decoded.size > 2 * this.store.list(ENGINE_KIND).length + 16) this.prune();
+    if (this.decoded.size > this.pruneAt) this.prune();
     return parsed.value;
   }
 
+  /** Drops decoded specs of deleted engines; runs when the cache doubled since the last time. */
   private prune(): void {
     for (const name of this.decoded.keys()) if (!this.store.get(ENGINE_KIND, name)) this.decoded.delete(name);
+    this.pruneAt = 2 * this.decoded.size + 16;
   }
 }
 

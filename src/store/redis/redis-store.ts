@@ -20,14 +20,13 @@ import {
 import { Listeners } from '../listeners';
 import { FeedFollower } from './feed-follower';
 import { type RedisKeys, redisKeys } from './keys';
-import { LuaScript, pairs } from './lua';
+import { LuaScript } from './lua';
 import { RedisLease } from './redis-lease';
-import { COMMIT, LOAD, LOAD_SHARED, PUT_SHARED } from './scripts';
+import { loadConfig, loadShared, type SharedState, sharedChanges } from './loader';
+import { COMMIT, PUT_SHARED } from './scripts';
 
 const commit = new LuaScript(COMMIT);
-const load = new LuaScript(LOAD);
 const putShared = new LuaScript(PUT_SHARED);
-const loadShared = new LuaScript(LOAD_SHARED);
 
 export interface RedisStoreOptions {
   readonly url: string;
@@ -54,7 +53,7 @@ export class RedisStore implements ConfigStore {
   private readonly redis: Redis;
   private readonly follower: FeedFollower;
   private state = new ConfigState();
-  private readonly sharedState = new Map<string, Map<string, JsonValue>>();
+  private sharedState: SharedState = new Map();
   private sharedSeq = 0;
   private readonly changes$: Listeners<ChangeRecord>;
   private readonly shared$: Listeners<SharedChange>;
@@ -278,74 +277,32 @@ export class RedisStore implements ConfigStore {
    * adopting an empty store would take every engine out of routing.
    */
   private async reload(): Promise<void> {
-    const k = this.keys;
-    const [rawVersion, values, revisions, feedId] = (await load.run(
-      this.redis,
-      [k.version, k.values, k.revisions, k.feed],
-      [],
-    )) as [string, string[], string[], string];
-    const version = Number(rawVersion);
-    if (version < this.state.version) {
-      this.problem = `the store is at version ${version}, behind this replica's ${this.state.version} (flushed or restored?); serving the last state, writes refused until the store is restored (nerve config import) and the replicas restarted`;
+    const { state: next, feedId } = await loadConfig(this.redis, this.keys);
+    if (next.version < this.state.version) {
+      this.problem = `the store is at version ${next.version}, behind this replica's ${this.state.version} (flushed or restored?); serving the last state, writes refused until the store is restored (nerve config import) and the replicas restarted`;
       this.emitStatus();
       return;
     }
     this.problem = undefined;
-    const revs = new Map(pairs(revisions));
-    const next = ConfigState.from(
-      version,
-      pairs(values).map(([key, value]) => {
-        const at = key.indexOf('/');
-        return {
-          kind: key.slice(0, at),
-          name: key.slice(at + 1),
-          revision: Number(revs.get(key) ?? 0),
-          value: JSON.parse(value) as JsonValue,
-        };
-      }),
-    );
     const ops = opsBetween(this.state, next);
     const previous = this.state;
     this.state = next;
     this.follower.resetConfig(feedId);
-    await this.reloadShared();
-    if (version !== previous.version || ops.length > 0)
+    const shared = await loadShared(this.redis, this.keys);
+    const changes = sharedChanges(this.sharedState, shared.state);
+    this.sharedState = shared.state;
+    this.sharedSeq = shared.seq;
+    this.follower.resetShared(shared.feedId);
+    for (const change of changes) this.shared$.emit(change);
+    if (next.version !== previous.version || ops.length > 0)
       this.changes$.emit({
-        version,
+        version: next.version,
         at: Date.now(),
         actor: 'store',
         summary: 'reloaded from the store',
         ops,
       });
     this.emitStatus();
-  }
-
-  private async reloadShared(): Promise<void> {
-    const k = this.keys;
-    const reply = (await loadShared.run(
-      this.redis,
-      [k.sharedIndex, k.sharedSeq, k.sharedFeed],
-      [k.sharedPrefix],
-    )) as (string | string[])[];
-    this.sharedSeq = Number(reply[0]);
-    this.follower.resetShared(String(reply[1]));
-    const seen = new Set<string>();
-    for (let i = 2; i + 1 < reply.length; i += 2) {
-      const ns = String(reply[i]);
-      seen.add(ns);
-      const next = new Map(pairs(reply[i + 1] as string[]).map(([f, v]) => [f, JSON.parse(v) as JsonValue]));
-      const old = this.sharedState.get(ns) ?? new Map<string, JsonValue>();
-      this.sharedState.set(ns, next);
-      for (const [field, value] of next)
-        if (JSON.stringify(old.get(field)) !== JSON.stringify(value)) this.shared$.emit({ ns, field, value });
-      for (const field of old.keys())
-        if (!next.has(field)) this.shared$.emit({ ns, field, value: undefined });
-    }
-    for (const [ns, old] of [...this.sharedState])
-      if (!seen.has(ns)) {
-        this.sharedState.delete(ns);
-        for (const field of old.keys()) this.shared$.emit({ ns, field, value: undefined });
-      }
   }
 
   private setConnected(connected: boolean): void {

@@ -143,6 +143,7 @@ export class SpecAdmin {
     const ops: ConfigOp[] = [];
     const expect = new Map<string, number>();
     const seen = new Set<string>();
+    const byName = new Map(this.engines.listNow().map((spec) => [spec.name, spec]));
     let explicit = false;
     list.forEach((raw, i) => {
       const at = `operations[${i}]`;
@@ -168,7 +169,7 @@ export class SpecAdmin {
           const spec = this.parse(withName(o.spec, o.engine), `${at}.spec`);
           ops.push({ op: 'put', kind: ENGINE_KIND, name: o.engine, value: toDocument(spec) });
         } else {
-          const existing = this.engines.listNow().find((s) => s.name === o.engine);
+          const existing = byName.get(o.engine);
           if (!existing) throw new AdminError('NOT_FOUND', `engine ${echo(o.engine)} not found`);
           const { spec } = this.patched(existing, o.spec as JsonValue, `${at}.spec`);
           ops.push({ op: 'put', kind: ENGINE_KIND, name: o.engine, value: toDocument(spec) });

@@ -23,6 +23,8 @@ export class HealthModule implements Module {
   readonly name = 'health';
   private checker: HealthChecker | undefined;
   private readonly pending = new Map<string, CheckState>();
+  /** The status last announced per instance, so that shared counters alone announce nothing. */
+  private readonly statuses = new Map<string, CheckState['status']>();
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly disposables = new Disposables();
   /** Checks this replica ran (all leaderships together). */
@@ -45,8 +47,12 @@ export class HealthModule implements Module {
     this.disposables.add(
       this.store.watchShared((c) => {
         if (c.ns !== HEALTH_NS) return;
-        const at = c.field.indexOf('/');
         const state = (c.value as CheckState | undefined) ?? INITIAL_CHECK_STATE;
+        // Counters are shared every few seconds; only a change of status is an event (and a rebuild).
+        if (this.statuses.get(c.field) === state.status) return;
+        if (c.value === undefined) this.statuses.delete(c.field);
+        else this.statuses.set(c.field, state.status);
+        const at = c.field.indexOf('/');
         this.bus.emit('health.changed', {
           engine: c.field.slice(0, at),
           instanceId: c.field.slice(at + 1),

@@ -2,7 +2,11 @@
 export class Listeners<T> {
   private readonly set = new Set<(value: T) => void>();
 
-  constructor(private readonly onError: (err: unknown) => void = () => undefined) {}
+  /** By default a listener's failure is reported as a process warning: never silently dropped. */
+  constructor(
+    private readonly onError: (err: unknown) => void = (err) =>
+      process.emitWarning(err instanceof Error ? err : new Error(String(err)), 'StoreListenerError'),
+  ) {}
 
   add(listener: (value: T) => void): () => void {
     this.set.add(listener);

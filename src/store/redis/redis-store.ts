@@ -272,12 +272,15 @@ export class RedisStore implements ConfigStore {
   }
 
   /**
-   * Loads everything and announces the differences as one record. A store behind this replica lost
-   * data (flushed, restored from an old backup): this replica keeps its state and refuses writes, since
-   * adopting an empty store would take every engine out of routing.
+   * Loads everything and announces the differences as one record. Both reads happen before anything
+   * changes here: a load that fails half way leaves this replica as it was (and unannounced states
+   * cannot happen). A store behind this replica lost data (flushed, restored from an old backup): this
+   * replica keeps its state and refuses writes, since adopting an empty store would take every engine
+   * out of routing.
    */
   private async reload(): Promise<void> {
     const { state: next, feedId } = await loadConfig(this.redis, this.keys);
+    const shared = await loadShared(this.redis, this.keys);
     if (next.version < this.state.version) {
       this.problem = `the store is at version ${next.version}, behind this replica's ${this.state.version} (flushed or restored?); serving the last state, writes refused until the store is restored (nerve config import) and the replicas restarted`;
       this.emitStatus();
@@ -286,12 +289,11 @@ export class RedisStore implements ConfigStore {
     this.problem = undefined;
     const ops = opsBetween(this.state, next);
     const previous = this.state;
-    this.state = next;
-    this.follower.resetConfig(feedId);
-    const shared = await loadShared(this.redis, this.keys);
     const changes = sharedChanges(this.sharedState, shared.state);
+    this.state = next;
     this.sharedState = shared.state;
     this.sharedSeq = shared.seq;
+    this.follower.resetConfig(feedId);
     this.follower.resetShared(shared.feedId);
     for (const change of changes) this.shared$.emit(change);
     if (next.version !== previous.version || ops.length > 0)

@@ -60,6 +60,10 @@ export class ConfigState {
     this.version = record.version;
   }
 
+  get(kind: string, name: string): ConfigEntry | undefined {
+    return this.entries.get(entryKey(kind, name));
+  }
+
   /** Entries of one kind (every kind when omitted), sorted by name. */
   list(kind?: string): ConfigEntry[] {
     const out = [...this.entries.values()].filter((e) => kind === undefined || e.kind === kind);

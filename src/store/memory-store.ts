@@ -1,4 +1,4 @@
-import { type ChangeRecord, type ConfigEntry, ConfigState, entryKey, type JsonValue } from '../model/config';
+import { type ChangeRecord, type ConfigEntry, ConfigState, type JsonValue } from '../model/config';
 import {
   type ChangeRequest,
   type ConfigStore,
@@ -80,7 +80,7 @@ export class MemoryStore implements ConfigStore {
   }
 
   get(kind: string, name: string): ConfigEntry | undefined {
-    return this.state.entries.get(entryKey(kind, name));
+    return this.state.get(kind, name);
   }
 
   async commit(request: ChangeRequest): Promise<ChangeRecord> {

@@ -5,7 +5,6 @@ import {
   type EntryDiff,
   type JsonValue,
   opsBetween,
-  replay,
 } from '../../model/config';
 import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
@@ -80,7 +79,7 @@ export class ConfigAdmin {
   }
 
   async diff(from: number, to: number): Promise<{ from: number; to: number; changes: EntryDiff[] }> {
-    const [a, b] = await Promise.all([this.stateAt(from), this.stateAt(to)]);
+    const [a, b] = await this.statesAt([from, to]);
     return { from, to, changes: diffStates(a, b) };
   }
 
@@ -126,17 +125,29 @@ export class ConfigAdmin {
   }
 
   private async stateAt(version: number): Promise<ConfigState> {
+    return (await this.statesAt([version]))[0];
+  }
+
+  /** The configurations at several versions, from one read of the log and one replay through it. */
+  private async statesAt(versions: readonly number[]): Promise<ConfigState[]> {
     const newest = this.store.version();
-    if (!Number.isInteger(version) || version < 0 || version > newest)
-      throw new AdminError(
-        'NOT_FOUND',
-        `no configuration version ${echo(String(version), 20)} (newest: ${newest})`,
-      );
-    if (version === 0) return new ConfigState();
-    const records = await this.store.changes(1, version);
-    if (records.length !== version)
-      throw new AdminError('FAILED_PRECONDITION', `the history before version ${version} is incomplete`);
-    return replay(records);
+    for (const version of versions)
+      if (!Number.isInteger(version) || version < 0 || version > newest)
+        throw new AdminError(
+          'NOT_FOUND',
+          `no configuration version ${echo(String(version), 20)} (newest: ${newest})`,
+        );
+    const last = Math.max(...versions);
+    const records = last === 0 ? [] : await this.store.changes(1, last);
+    if (records.length !== last)
+      throw new AdminError('FAILED_PRECONDITION', `the history before version ${last} is incomplete`);
+    const state = new ConfigState();
+    const at = new Map<number, ConfigState>([[0, state.clone()]]);
+    for (const record of records) {
+      state.apply(record);
+      if (versions.includes(record.version)) at.set(record.version, state.clone());
+    }
+    return versions.map((v) => at.get(v)!);
   }
 }
 

@@ -140,7 +140,7 @@ export class RedisStore implements ConfigStore {
   }
 
   get(kind: string, name: string): ConfigEntry | undefined {
-    return this.state.entries.get(entryKey(kind, name));
+    return this.state.get(kind, name);
   }
 
   async commit(request: ChangeRequest): Promise<ChangeRecord> {

@@ -7,6 +7,7 @@ import { configRoutes } from './routes/config-routes';
 import { engineRoutes } from './routes/engine-routes';
 import { healthRoutes } from './routes/health-routes';
 import { statsRoutes } from './routes/stats-routes';
+import { metricsRoutes, PROMETHEUS_CONTENT_TYPE } from './routes/metrics-routes';
 import { xdsRoutes } from './routes/xds-routes';
 
 export const API_PREFIX = '/api/v1/nerve';
@@ -31,7 +32,12 @@ export function createApi(admin: AdminService, logger: Logger, startedAtMs = Dat
     circuitRoutes(admin),
     xdsRoutes(admin),
     statsRoutes(admin),
+    metricsRoutes(admin),
   );
+  // Where Prometheus scrapes by default: the same exposition as /api/v1/nerve/metrics/prometheus.
+  app.get('/metrics', async (_req, res) => {
+    res.type(PROMETHEUS_CONTENT_TYPE).send(await admin.prometheus());
+  });
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -8,13 +8,19 @@ import { bindInsecure, shutdownGracefully } from '../protocol/grpc-server';
 import type { ConfigStore } from '../store/config-store';
 import { InstrumentedStore } from '../store/instrumented-store';
 import { ControlPlaneMetrics } from './metrics/control-plane-metrics';
+import { CallWindows } from './metrics/call-windows';
+import { FleetMetrics } from './metrics/fleet-metrics';
+import { MetricsModule } from './metrics/metrics-module';
+import { HistoryModule } from './history/history-module';
+import { XdsMetrics } from './metrics/xds-metrics';
 import { addAdminGrpc } from './admin/admin-grpc';
 import { AdminService } from './admin/admin-service';
 import { CircuitModule } from './circuits/circuit-module';
 import { EngineCatalog } from './config/engine-catalog';
 import { seedEngines } from './config/seed';
-import { EventBus } from './events';
+import { EventBus, type IncomingReport } from './events';
 import { HealthModule } from './health/health-module';
+import { EngineStatusTracker } from './health/engine-status';
 import { DEFAULT_LEASE, LeaderElection, type LeaseTimings } from './leader/leader-election';
 import { addLrsService } from './lrs/lrs-service';
 import type { Module } from './module';
@@ -47,6 +53,10 @@ export interface ControlPlaneOptions {
   /** This replica's id (in fences, /stats and xDS `control_plane`); default a random one. */
   readonly replicaId?: string;
   readonly lease?: LeaseTimings;
+  /** The window of /metrics/summary and of health's call figures (default 60 s). */
+  readonly summaryWindowMs?: number;
+  /** How long a better engine status must hold before it is reported (default 30 s). */
+  readonly engineHoldMs?: number;
 }
 
 /**
@@ -68,6 +78,8 @@ export class ControlPlane {
   readonly health: HealthModule;
   readonly circuits: CircuitModule;
   readonly metrics: ControlPlaneMetrics;
+  /** Every instance's calls over the last minute, fleet-wide (summaries, health, the feed). */
+  readonly windows: CallWindows;
   /** The store, timed (store latency metrics). */
   readonly store: ConfigStore;
   private readonly startedAtMs = Date.now();
@@ -79,6 +91,8 @@ export class ControlPlane {
   private readonly builder: SnapshotBuilder;
   private readonly unsubscribe: (() => void)[] = [];
   private boundPort = 0;
+  private stopping = false;
+  readonly engineStatus: EngineStatusTracker;
 
   private constructor(private readonly options: ControlPlaneOptions) {
     const { logger } = options;
@@ -99,6 +113,15 @@ export class ControlPlane {
     this.loads = new LoadStats(staleAfterMs);
     this.leader = new LeaderElection(store.lease, this.id, this.bus, logger, options.lease ?? DEFAULT_LEASE);
     this.metrics = new ControlPlaneMetrics(store, this.leader, this.id);
+    this.windows = new CallWindows(options.summaryWindowMs ?? 60_000);
+    this.engineStatus = new EngineStatusTracker(options.engineHoldMs);
+    const fleetMetrics = new FleetMetrics(
+      this.metrics.registry,
+      this.id,
+      this.engines,
+      this.windows,
+      (e, i) => this.health.state(e, i),
+    );
     this.health = new HealthModule(
       store,
       this.engines,
@@ -106,6 +129,7 @@ export class ControlPlane {
       this.leader,
       logger,
       options.healthChecks !== false,
+      (engine, id, state) => fleetMetrics.onProbe(engine, id, state),
     );
     // A router's view of a circuit counts for 10 s after its last report of it (routers report an
     // instance only while calling it or while its circuit is not closed).
@@ -132,12 +156,23 @@ export class ControlPlane {
       this.health,
       this.circuits,
       new LoadModule(this.loads, this.bus),
+      new MetricsModule(this.bus, this.windows, fleetMetrics),
+      new HistoryModule(
+        store.history,
+        () => this.engines.listNow(),
+        this.windows,
+        this.leader,
+        this.bus,
+        logger,
+      ),
       ...(store.status().backend === 'memory'
         ? []
         : [new ReportSharing(store, this.bus, this.id, logger, staleAfterMs)]),
       new SnapshotModule(this.builder, this.bus),
     ];
-    this.ads = new AdsServer(this.cache, logger, this.id);
+    const xdsMetrics = new XdsMetrics(this.metrics.registry, () => this.ads.counts());
+    this.cache.watch((snapshot) => xdsMetrics.onSnapshot(snapshot));
+    this.ads = new AdsServer(this.cache, logger, this.id, xdsMetrics.hooks);
     this.admin = new AdminService({
       store,
       engines: this.engines,
@@ -154,10 +189,16 @@ export class ControlPlane {
       }),
       prometheus: () => this.metrics.registry.metrics(),
       logger,
+      windows: this.windows,
+      engineStatus: this.engineStatus,
+      healthHistory: this.health.history,
+      ready: () => this.readiness(),
     });
     this.ads.addToServer(this.server);
     addAdminGrpc(this.server, this.admin);
-    const onReport = this.bus.emit.bind(this.bus, 'report.received');
+    let seq = 0;
+    const onReport = (r: IncomingReport) =>
+      this.bus.emit('report.received', { ...r, seq: ++seq, atMs: Date.now() });
     this.reports = addReportService(this.server, this.id, onReport, reportIntervalMs, logger);
     this.lrs = addLrsService(this.server, this.id, onReport, lrsIntervalMs, logger);
     this.servingHealth.addToServer(this.server);
@@ -189,7 +230,19 @@ export class ControlPlane {
     await this.builder.rebuild();
   }
 
+  /**
+   * Ready once listening with its configuration loaded, until it stops. A store that cannot be reached
+   * does not make a replica unready: it keeps serving its last state (static stability), and taking it
+   * out of a load balancer would only move its routers to replicas in the same plight.
+   */
+  readiness(): { ready: boolean; reason?: string } {
+    if (this.stopping) return { ready: false, reason: 'shutting down' };
+    if (this.boundPort === 0) return { ready: false, reason: 'starting' };
+    return { ready: true };
+  }
+
   async stop(graceMs = 5_000): Promise<void> {
+    this.stopping = true;
     this.servingHealth.setStatus('', 'NOT_SERVING');
     for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     for (const module of [...this.modules].reverse()) await module.stop();

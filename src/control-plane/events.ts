@@ -14,7 +14,19 @@ export interface ReportReceived {
   readonly engineCircuits: Readonly<Record<string, CircuitReport>>;
   /** Calls dropped per engine over the last interval (LRS). */
   readonly dropped: Readonly<Record<string, number>>;
+  /** The period the counts cover. */
+  readonly intervalMs: number;
+  /**
+   * Stamped by the replica that received it: its sequence (growing per replica) and time. Reports are
+   * shared between replicas as "the newest per node" and may be heard again; (replica, source, node,
+   * seq) tells a delta already counted.
+   */
+  readonly seq: number;
+  readonly atMs: number;
 }
+
+/** A report as a transport hands it over, before the replica stamps it. */
+export type IncomingReport = Omit<ReportReceived, 'seq' | 'atMs'>;
 
 export interface LeaderChanged {
   readonly leading: boolean;

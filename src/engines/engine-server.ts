@@ -12,11 +12,14 @@ import type { Logger } from '../observability/logger';
 import { bindInsecure, shutdownGracefully } from '../protocol/grpc-server';
 import { COMPUTATIONS, ENGINE_TYPES } from './computations';
 import { InvalidInputError } from './computations/computation';
+import { OrcaSampler } from './orca-sampler';
 
 /** Faults an engine can inject, for resilience tests and benchmarks; changeable at run time. */
 export interface Faults {
   /** Added to every answer. */
   readonly delayMs?: number;
+  /** A further delay drawn uniformly from 0 to this, per call: a known latency distribution. */
+  readonly delayJitterMs?: number;
   /** Share of calls (0..1) that fail with `errorCode`. */
   readonly errorRate?: number;
   readonly errorCode?: grpc.status;
@@ -46,6 +49,8 @@ export class DemoEngine {
   private readonly health = new HealthImplementation({ '': 'SERVING', 'nerve.engine.v1.Engine': 'SERVING' });
   private readonly operations: readonly string[];
   private faults: Faults = {};
+  /** This instance's load, sent to routers as ORCA trailers. */
+  private readonly orca = new OrcaSampler();
   private boundPort = 0;
 
   constructor(private readonly options: EngineOptions) {
@@ -64,9 +69,10 @@ export class DemoEngine {
         const answer = () => {
           const result = fault ?? this.run(call.request);
           if (result instanceof Error) callback(result);
-          else callback(null, result);
+          else callback(null, result, this.orca.trailer());
         };
-        if (this.faults.delayMs) setTimeout(answer, this.faults.delayMs).unref();
+        const delay = this.delayMs();
+        if (delay > 0) setTimeout(answer, delay).unref();
         else answer();
       },
       invokeStream: (call: grpc.ServerDuplexStream<InvokeStreamRequest, InvokeStreamResponse>) => {
@@ -75,7 +81,7 @@ export class DemoEngine {
           if (result instanceof Error) call.emit('error', result);
           else call.write(result);
         });
-        call.on('end', () => call.end());
+        call.on('end', () => call.end(this.orca.trailer()));
         call.on('error', () => undefined);
       },
     };
@@ -93,6 +99,11 @@ export class DemoEngine {
   /** Replaces the injected faults ({} for none). */
   setFaults(faults: Faults): void {
     this.faults = faults;
+  }
+
+  private delayMs(): number {
+    const { delayMs = 0, delayJitterMs = 0 } = this.faults;
+    return delayMs + (delayJitterMs > 0 ? Math.random() * delayJitterMs : 0);
   }
 
   /** 'hang', an error to answer with, or undefined to compute normally. */

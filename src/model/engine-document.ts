@@ -13,6 +13,7 @@ export function toDocument(spec: EngineSpec): JsonValue {
   const { degraded, ...policy } = spec.policy;
   const doc = {
     name: spec.name,
+    ...(spec.namespace !== undefined && { namespace: spec.namespace }),
     versions: spec.versions.map((v) => ({ name: v.name, weight: v.weight })),
     instances: spec.instances.map((i) => ({
       id: i.id,

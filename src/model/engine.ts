@@ -25,6 +25,11 @@ export interface InstanceSpec {
 /** Everything configured about one engine. Immutable: changes produce a new spec with a higher revision. */
 export interface EngineSpec {
   readonly name: string;
+  /**
+   * The namespace it belongs to (absent: `default`). Live-feed subscriptions name the namespaces they
+   * want and hear nothing of others.
+   */
+  readonly namespace?: string;
   readonly versions: readonly VersionSpec[];
   readonly instances: readonly InstanceSpec[];
   readonly policy: EnginePolicy;
@@ -56,4 +61,10 @@ export function updateInstance(
   const instances = spec.instances.slice();
   instances[index] = fn(instances[index]);
   return withInstances(spec, instances);
+}
+
+export const DEFAULT_NAMESPACE = 'default';
+
+export function namespaceOf(spec: { readonly namespace?: string }): string {
+  return spec.namespace ?? DEFAULT_NAMESPACE;
 }

@@ -32,3 +32,33 @@ export function quantileOf(
   }
   return maxMs;
 }
+
+/**
+ * Quantile q (0..1) of `counts`, interpolated inside its bucket on the log scale (buckets are 25 % wide,
+ * so the bucket's bound alone may be 25 % off; for a smooth distribution interpolation is within a few
+ * percent). Capped at maxMs; 0 when empty. For summaries read by people, not for routing decisions.
+ */
+export function interpolatedQuantile(
+  layout: BucketLayout,
+  counts: ArrayLike<number>,
+  q: number,
+  maxMs = Infinity,
+): number {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) total += counts[i];
+  if (total === 0) return 0;
+  const rank = q * total;
+  let seen = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const n = counts[i];
+    if (n > 0 && seen + n >= rank) {
+      const upper = layout.baseMs * layout.growth ** i;
+      const lower = i === 0 ? 0 : upper / layout.growth;
+      const within = Math.min(1, Math.max(0, (rank - seen) / n));
+      const value = i === 0 ? upper * within : lower * layout.growth ** within;
+      return Math.min(value, maxMs);
+    }
+    seen += n;
+  }
+  return maxMs;
+}

@@ -109,6 +109,7 @@ const instanceSchema = z.strictObject({
 export const engineInputSchema = z
   .strictObject({
     name,
+    namespace: name.optional(),
     versions: z
       .array(z.strictObject({ name: z.string().min(1), weight: count.max(1_000_000) }))
       .min(1)
@@ -184,6 +185,7 @@ export function parseEngineSpec(input: unknown, prefix = ''): Result<EngineSpec>
   const p = e.policy;
   const spec: EngineSpec = {
     name: e.name,
+    ...(e.namespace !== undefined && { namespace: e.namespace }),
     versions: e.versions,
     instances: e.instances.map((i) => ({ ...i, version: i.version ?? e.versions[0].name })),
     policy: {

@@ -1,5 +1,6 @@
 import type { ChangeMeta, ChangeRecord, ConfigEntry, ConfigOp, JsonValue } from '../model/config';
 import type { LeaderLease } from './leader-lease';
+import type { HistoryStore } from './history-store';
 
 /** Thrown by `commit` when an entry's revision is not the one the caller read (optimistic concurrency). */
 export class RevisionConflictError extends Error {
@@ -74,6 +75,8 @@ export interface SharedChange {
  */
 export interface ConfigStore {
   readonly lease: LeaderLease;
+  /** Metric history (time series), kept beside the configuration. */
+  readonly history: HistoryStore;
   /** Connects and loads the current state; resolves even when the store is down (status says so). */
   start(): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 import type { ChangeRecord, ConfigEntry, JsonValue } from '../model/config';
 import type { ChangeRequest, ConfigStore, SharedChange, StoreStatus } from './config-store';
 import type { LeaderLease } from './leader-lease';
+import type { HistoryStore } from './history-store';
 
 export type StoreTiming = (operation: string, seconds: number, ok: boolean) => void;
 
@@ -13,6 +14,10 @@ export class InstrumentedStore implements ConfigStore {
 
   get lease(): LeaderLease {
     return this.store.lease;
+  }
+
+  get history(): HistoryStore {
+    return this.store.history;
   }
 
   start(): Promise<void> {

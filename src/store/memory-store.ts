@@ -9,6 +9,7 @@ import {
   VersionConflictError,
 } from './config-store';
 import type { LeaderLease } from './leader-lease';
+import { MemoryHistoryStore } from './history-store';
 import { Listeners } from './listeners';
 
 /** A lease in one process: the same contract as Redis's, timed by the local clock. */
@@ -50,6 +51,7 @@ class MemoryLease implements LeaderLease {
 /** The embedded store: one process, nothing persisted, the same contract as Redis's. */
 export class MemoryStore implements ConfigStore {
   readonly lease: MemoryLease;
+  readonly history = new MemoryHistoryStore();
   private readonly state = new ConfigState();
   private readonly log: ChangeRecord[] = [];
   private readonly sharedState = new Map<string, Map<string, JsonValue>>();

@@ -19,6 +19,11 @@ const load = (instanceId: string, circuit: CircuitState, circuitSinceMs = 1): In
   circuitSinceMs,
   errorsByCode: {},
   loadMetrics: {},
+  cpuUtilization: 0,
+  memUtilization: 0,
+  utilization: {},
+  orcaAtMs: 0,
+  ejected: false,
 });
 
 describe('circuit board: global circuit states from router reports', () => {

@@ -24,6 +24,11 @@ function report(latencies: number[]): InstanceLoad {
     circuitSinceMs: 0,
     errorsByCode: {},
     loadMetrics: {},
+    cpuUtilization: 0,
+    memUtilization: 0,
+    utilization: {},
+    orcaAtMs: 0,
+    ejected: false,
   };
 }
 

@@ -1,5 +1,7 @@
 import { Router } from 'express';
 import type { AdminService } from '../../control-plane/admin/admin-service';
+import { timeParam } from '../query';
+import { HEALTH_RULES } from '../../control-plane/admin/health-report';
 
 /** Liveness and readiness summary, and the deep health of one engine. 503 when nothing can serve. */
 export function healthRoutes(admin: AdminService, startedAtMs: number): Router {
@@ -23,12 +25,30 @@ export function healthRoutes(admin: AdminService, startedAtMs: number): Router {
       store: report.store,
       replica: report.replica,
       uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000),
+      rules: HEALTH_RULES,
+    });
+  });
+  // Liveness: the process answers. Readiness: listening with its configuration, not shutting down
+  // (an unreachable store does not make it unready: it serves its last state).
+  router.get('/health/live', (_req, res) => {
+    res.json({ status: 'alive', uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000) });
+  });
+  router.get('/health/ready', (_req, res) => {
+    const r = admin.readiness();
+    res.status(r.ready ? 200 : 503).json({
+      status: r.ready ? 'ready' : 'not_ready',
+      ...(r.reason && { reason: r.reason }),
+      store: admin.store(),
     });
   });
   router.get('/health/:engineId', async (req, res) => {
     const report = await admin.health(req.params.engineId);
+    const since = timeParam(req.query as Record<string, unknown>, 'since');
+    const engine = report.engines[0];
+    const body =
+      since === undefined ? engine : { ...engine, history: await admin.healthHistory(engine.name, since) };
     // As /health: a probe reads the status code; unhealthy (no instance can serve) is 503.
-    res.status(report.status === 'unhealthy' ? 503 : 200).json(report.engines[0]);
+    res.status(report.status === 'unhealthy' ? 503 : 200).json(body);
   });
   return router;
 }

@@ -1,6 +1,6 @@
 import { echo } from '../../model/echo';
 import type { EngineSpec, InstanceSpec } from '../../model/engine';
-import { findInstance, updateInstance, withInstances } from '../../model/engine';
+import { findInstance, namespaceOf, updateInstance, withInstances } from '../../model/engine';
 import type { CheckState } from '../../model/health';
 import { defaultPolicy } from '../../model/policy';
 import { parseEngineSpec } from '../../model/validate';
@@ -15,7 +15,13 @@ import { AdminError } from './admin-error';
 import { CircuitAdmin, type Circuits } from './circuit-admin';
 import { ConfigAdmin } from './config-admin';
 import { SpecAdmin } from './spec-admin';
-import { effectiveHealth, engineHealth, systemHealth } from './health-report';
+import { effectiveHealth, engineHealth, type InstanceInsight, systemHealth } from './health-report';
+import type { CallWindows } from '../metrics/call-windows';
+import type { EngineStatusTracker } from '../health/engine-status';
+import type { HealthHistory, HealthTransition } from '../health/health-history';
+import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
+import { MetricsAdmin } from './metrics-admin';
+import { type HistoryAnswer, type HistoryQuery, queryHistory } from '../history/history-query';
 import type { EngineView, HealthReport } from './views';
 
 export interface AdminDeps {
@@ -33,6 +39,14 @@ export interface AdminDeps {
   readonly prometheus?: () => Promise<string>;
   /** Where every change is logged (who, what, request id). */
   readonly logger?: Logger;
+  /** Every instance's calls over the summary window, fleet-wide. */
+  readonly windows?: CallWindows;
+  /** Engines' statuses with hysteresis. */
+  readonly engineStatus?: EngineStatusTracker;
+  /** Health transitions as the leader recorded them. */
+  readonly healthHistory?: HealthHistory;
+  /** Whether this replica is ready to serve (readiness probes). */
+  readonly ready?: () => { ready: boolean; reason?: string };
 }
 
 export interface ReplicaView {
@@ -70,12 +84,15 @@ export class AdminService {
   readonly specs: SpecAdmin;
   /** The versioned configuration: history, diff, rollback, export, import. */
   readonly config: ConfigAdmin;
+  /** Fleet metrics: summaries, details, history. */
+  readonly metrics: MetricsAdmin;
 
   constructor(private readonly deps: AdminDeps) {
     const audit = (ctx: AdminContext, action: string, fields: AuditFields) => this.audit(ctx, action, fields);
     this.circuits = new CircuitAdmin(deps.engines, deps.circuits, audit);
     this.specs = new SpecAdmin(deps.engines, audit);
     this.config = new ConfigAdmin(deps.store, audit);
+    this.metrics = new MetricsAdmin(deps.engines, deps.windows);
   }
 
   /**
@@ -234,11 +251,50 @@ export class AdminService {
    */
   async health(engine?: string): Promise<HealthReport> {
     const specs = engine ? [await this.require(engine)] : await this.deps.engines.list();
-    const report = systemHealth(specs.map((s) => engineHealth(s, (id) => this.deps.checkState(s.name, id))));
+    const tracker = this.deps.engineStatus;
+    const report = systemHealth(
+      specs.map((s) =>
+        engineHealth(s, (id) => this.insight(s, id), tracker && ((name, raw) => tracker.observe(name, raw))),
+      ),
+    );
     const store = this.store();
     const status =
       store.state !== 'ok' && report.status === 'healthy' && !engine ? 'degraded' : report.status;
     return { ...report, status, store, replica: this.deps.replica() };
+  }
+
+  /** Metric history of engines and instances (GET /metrics/history). */
+  async history(q: HistoryQuery): Promise<HistoryAnswer> {
+    return queryHistory(this.deps.store.history, this.deps.engines.listNow(), q, Date.now());
+  }
+
+  /** Health transitions of an engine at or after `sinceMs`, oldest first. */
+  async healthHistory(engine: string, sinceMs = 0): Promise<HealthTransition[]> {
+    await this.require(engine);
+    return this.deps.healthHistory?.list(engine, sinceMs) ?? [];
+  }
+
+  /** What is known of an instance: probes, circuits, routers' ejections, its calls and resources. */
+  insight(spec: EngineSpec, instanceId: string): InstanceInsight {
+    const instance = findInstance(spec, instanceId);
+    const windows = this.deps.windows;
+    const circuit = this.deps.circuits
+      .status(spec.name, [instanceId])
+      .instances.find((c) => c.instanceId === instanceId);
+    return {
+      facts: {
+        draining: instance?.draining ?? false,
+        check: this.deps.checkState(spec.name, instanceId),
+        circuitOpen: circuit?.state === CircuitState.CIRCUIT_STATE_OPEN,
+        ejectedBy: windows?.ejectedBy(spec.name, instanceId) ?? 0,
+      },
+      calls: windows?.stats(spec.name, instanceId),
+      resources: windows?.resources(spec.name, instanceId),
+    };
+  }
+
+  readiness(): { ready: boolean; reason?: string } {
+    return this.deps.ready?.() ?? { ready: true };
   }
 
   store(): StoreStatus {
@@ -299,6 +355,7 @@ export class AdminService {
   view(spec: EngineSpec): EngineView {
     return {
       name: spec.name,
+      namespace: namespaceOf(spec),
       versions: spec.versions,
       instances: spec.instances.map((i) => ({
         id: i.id,

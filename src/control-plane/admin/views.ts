@@ -2,10 +2,13 @@ import type { StoreStatus } from '../../store/config-store';
 import type { EnginePolicy } from '../../../gen/nerve/discovery/v1/policy';
 import type { HealthState } from '../../model/engine';
 import type { LoadView } from '../reports/load-stats';
+import type { HealthReason } from '../../model/health-rollup';
+import type { CallStats } from '../metrics/call-accumulator';
 
 /** An engine as operators see it (REST JSON and, mapped, admin gRPC). */
 export interface EngineView {
   readonly name: string;
+  readonly namespace: string;
   readonly versions: readonly { readonly name: string; readonly weight: number }[];
   readonly instances: readonly InstanceView[];
   readonly policy: EnginePolicy;
@@ -30,7 +33,16 @@ export type OverallStatus = 'healthy' | 'degraded' | 'unhealthy';
 export interface InstanceHealthView {
   readonly id: string;
   readonly address: string;
+  readonly version: string;
   readonly health: HealthState;
+  /** Why it is not simply healthy (empty when it is). */
+  readonly reasons: readonly HealthReason[];
+  /** Its calls over the summary window, fleet-wide (absent before any report). */
+  readonly calls?: CallStats;
+  /** What it last reported of its own load (ORCA). */
+  readonly cpuUtilization?: number;
+  readonly memUtilization?: number;
+  readonly resourcesAt?: string;
   readonly consecutiveFailures: number;
   readonly lastError: string;
   readonly lastCheckMs: number;
@@ -39,7 +51,11 @@ export interface InstanceHealthView {
 
 export interface EngineHealthView {
   readonly name: string;
+  /** The status with hysteresis applied (what operators and alerts see). */
   readonly status: OverallStatus;
+  /** The status its instances give right now. */
+  readonly rawStatus: OverallStatus;
+  readonly statusSince?: string;
   readonly healthyInstances: number;
   readonly totalInstances: number;
   readonly instances: readonly InstanceHealthView[];

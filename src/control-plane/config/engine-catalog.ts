@@ -44,6 +44,10 @@ export class EngineCatalog {
   }
 
   async get(name: string): Promise<EngineSpec | undefined> {
+    return this.getNow(name);
+  }
+
+  getNow(name: string): EngineSpec | undefined {
     const entry = this.store.get(ENGINE_KIND, name);
     return entry ? this.decode(entry) : undefined;
   }

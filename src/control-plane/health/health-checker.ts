@@ -17,7 +17,12 @@ interface Target {
 }
 
 /** Called when an instance's health status (not just its counters) changes. */
-export type HealthChangeListener = (engine: string, instanceId: string, state: CheckState) => void;
+export type HealthChangeListener = (
+  engine: string,
+  instanceId: string,
+  state: CheckState,
+  previous?: CheckState,
+) => void;
 
 /**
  * Active health checking with grpc.health.v1.Health/Check, one timer per instance, each on its engine's
@@ -132,7 +137,7 @@ export class HealthChecker {
           to: target.state.status,
           error: target.state.lastError,
         });
-        this.onChange(engine, instanceId, target.state);
+        this.onChange(engine, instanceId, target.state, previous);
       }
       this.onCheck(engine, instanceId, target.state);
       target.timer = setTimeout(() => this.check(target, engine, instanceId), target.policy.intervalMs);

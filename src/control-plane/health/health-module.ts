@@ -8,6 +8,7 @@ import type { EventBus } from '../events';
 import type { LeaderElection } from '../leader/leader-election';
 import { Disposables, type Module } from '../module';
 import { HealthChecker } from './health-checker';
+import { HealthHistory, type HealthTransition } from './health-history';
 
 /** Shared namespace of health results: field `engine/instance` → CheckState. */
 export const HEALTH_NS = 'health';
@@ -37,7 +38,18 @@ export class HealthModule implements Module {
     private readonly leader: LeaderElection,
     private readonly logger: Logger,
     private readonly enabled: boolean,
-  ) {}
+    /** Every probe's result, for metrics (runs on the leader only). */
+    private readonly onProbe: (engine: string, instanceId: string, state: CheckState) => void = () =>
+      undefined,
+  ) {
+    this.history = new HealthHistory(store);
+  }
+
+  /** Status transitions with their reasons, as the leader recorded them (the same on every replica). */
+  readonly history: HealthHistory;
+  /** Transitions waiting to be appended (appends are serialised: each rewrites the engine's list). */
+  private readonly transitions = new Map<string, HealthTransition[]>();
+  private appending: Promise<void> | undefined;
 
   get checks(): number {
     return this.pastChecks + (this.checker?.checks ?? 0);
@@ -67,6 +79,8 @@ export class HealthModule implements Module {
         if (!this.checker) return;
         const name = e.kind === 'put' ? e.spec.name : e.name;
         this.checker.syncEngine(name, e.kind === 'put' ? e.spec : undefined);
+        const fence = this.leader.fence;
+        if (e.kind !== 'put' && fence) void this.history.forget([name], fence).catch(() => undefined);
         this.forget(e.kind === 'put' ? [e.spec] : [], name);
       }),
     );
@@ -90,8 +104,14 @@ export class HealthModule implements Module {
     if (this.checker) return;
     this.checker = new HealthChecker(
       this.logger,
-      (engine, id, state) => void this.share([[`${engine}/${id}`, state as unknown as JsonValue]]),
-      (engine, id, state) => this.pending.set(`${engine}/${id}`, state),
+      (engine, id, state, previous) => {
+        void this.share([[`${engine}/${id}`, state as unknown as JsonValue]]);
+        this.recordTransition(engine, id, previous?.status ?? 'unknown', state);
+      },
+      (engine, id, state) => {
+        this.pending.set(`${engine}/${id}`, state);
+        this.onProbe(engine, id, state);
+      },
       (engine, id) => this.state(engine, id),
     );
     const specs = this.engines.listNow();
@@ -107,6 +127,33 @@ export class HealthModule implements Module {
     this.checker = undefined;
     clearInterval(this.flushTimer);
     this.pending.clear();
+  }
+
+  private recordTransition(engine: string, instance: string, from: string, state: CheckState): void {
+    const atMs = state.lastCheckMs || Date.now();
+    const reason =
+      state.status === 'unhealthy'
+        ? `probe failing (${state.consecutiveFailures} in a row): ${state.lastError || 'check failed'}`
+        : `probe passing (${state.consecutiveSuccesses} in a row)`;
+    const list = this.transitions.get(engine) ?? [];
+    list.push({ at: new Date(atMs).toISOString(), atMs, instance, from, to: state.status, reason });
+    this.transitions.set(engine, list);
+    this.appending ??= this.appendTransitions();
+  }
+
+  private async appendTransitions(): Promise<void> {
+    while (this.transitions.size > 0) {
+      const batch = new Map(this.transitions);
+      this.transitions.clear();
+      const fence = this.leader.fence;
+      if (!fence) break;
+      try {
+        await this.history.append(batch, fence);
+      } catch (err) {
+        this.logger.warn('health transitions not recorded', { error: String(err) });
+      }
+    }
+    this.appending = undefined;
   }
 
   private flushCounters(): void {

@@ -3,7 +3,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import type { Logger } from '../../observability/logger';
 import { LOADER_OPTIONS } from '../../protocol/ads';
-import type { ReportReceived } from '../events';
+import type { IncomingReport } from '../events';
 
 /** LoadStatsRequest as proto-loader hands it over (keepCase, uint64 as strings). */
 export interface LoadStatsRequest {
@@ -19,7 +19,18 @@ export interface LoadStatsRequest {
       load_metric_stats: { metric_name: string; total_metric_value: number }[];
     }[];
     total_dropped_requests: string;
+    load_report_interval?: { seconds: string; nanos: number } | null;
   }[];
+}
+
+/** The period a request's counts cover (the longest of its clusters'), or `fallback` when absent. */
+function lrsInterval(request: LoadStatsRequest, fallback: number): number {
+  let ms = 0;
+  for (const c of request.cluster_stats ?? []) {
+    const i = c.load_report_interval;
+    if (i) ms = Math.max(ms, Number(i.seconds) * 1000 + Math.round(i.nanos / 1e6));
+  }
+  return ms > 0 ? ms : fallback;
 }
 
 interface LoadStatsResponse {
@@ -74,7 +85,7 @@ export function loadsFromLrs(request: LoadStatsRequest): InstanceLoad[] {
 export function addLrsService(
   server: grpc.Server,
   replica: string,
-  onReport: (report: ReportReceived) => void,
+  onReport: (report: IncomingReport) => void,
   intervalMs: number,
   logger: Logger,
 ): { closeAll(): void } {
@@ -98,7 +109,15 @@ export function addLrsService(
         }
         const loads = loadsFromLrs(request);
         const dropped = Object.fromEntries(dropsFromLrs(request));
-        onReport({ nodeId, source: 'lrs', replica, loads, engineCircuits: {}, dropped });
+        onReport({
+          nodeId,
+          source: 'lrs',
+          replica,
+          loads,
+          engineCircuits: {},
+          dropped,
+          intervalMs: lrsInterval(request, intervalMs),
+        });
         logger.debug('LRS report', { nodeId, instances: loads.length });
       });
       call.on('end', () => call.end());

@@ -2,13 +2,13 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'winston';
 import type { StreamReportsRequest, StreamReportsResponse } from '../../../gen/nerve/report/v1/report';
 import { ReportServiceService } from '../../../gen/nerve/report/v1/report_service';
-import type { ReportReceived } from '../events';
+import type { IncomingReport } from '../events';
 
 /** nerve.report.v1.ReportService: routers stream per-instance load and circuit states. */
 export function addReportService(
   server: grpc.Server,
   replica: string,
-  onReport: (report: ReportReceived) => void,
+  onReport: (report: IncomingReport) => void,
   intervalMs: number,
   logger: Logger,
 ): { closeAll(): void } {
@@ -27,6 +27,7 @@ export function addReportService(
           loads: report.loads,
           engineCircuits: report.engineCircuits,
           dropped: {},
+          intervalMs: report.intervalMs || intervalMs,
         });
       });
       call.on('end', () => call.end());

@@ -20,6 +20,8 @@ interface Shared {
 export class ReportSharing implements Module {
   readonly name = 'report sharing';
   private readonly latest = new Map<string, { report: ReportReceived; at: number }>();
+  /** The newest report seq heard per (replica, node): a report shared again is not emitted again. */
+  private readonly heard = new Map<string, number>();
   private readonly disposables = new Disposables();
   private timer: NodeJS.Timeout | undefined;
 
@@ -45,8 +47,14 @@ export class ReportSharing implements Module {
         if (c.ns !== REPORTS_NS || c.field === this.replicaId || !c.value) return;
         const shared = c.value as unknown as Shared;
         if (Date.now() - shared.at > this.staleAfterMs) return;
-        for (const report of shared.reports)
+        for (const report of shared.reports) {
+          // Every share carries the newest report of each node again: emit each report once, since
+          // windows and counters add up deltas.
+          const key = `${c.field}|${report.source}:${report.nodeId}`;
+          if ((this.heard.get(key) ?? 0) >= report.seq) continue;
+          this.heard.set(key, report.seq);
           this.bus.emit('report.received', { ...report, replica: c.field });
+        }
       }),
     );
   }

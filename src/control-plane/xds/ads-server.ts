@@ -31,10 +31,13 @@ interface Connection {
   readonly delta: boolean;
 }
 
+/** Callbacks for metrics (go-control-plane's Callbacks, in spirit): the server imports no metrics. */
 export interface AdsServerHooks {
   onNack?(nodeId: string, typeUrl: string, version: string, error: string): void;
-  onStreamOpen?(nodeId: string): void;
-  onStreamClose?(nodeId: string): void;
+  onAck?(typeUrl: string, version: string): void;
+  onPush?(typeUrl: string, version: string, delta: boolean): void;
+  onStreamOpen?(nodeId: string, delta: boolean): void;
+  onStreamClose?(nodeId: string, delta: boolean): void;
 }
 
 type ProtocolFactory<Req, Res> = (
@@ -64,6 +67,7 @@ export class AdsServer {
       now: Date.now,
       controlPlaneId: this.controlPlaneId,
       onNack,
+      onAck: this.hooks.onAck,
     });
     server.addService(adsServiceDefinition(), {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) =>
@@ -81,6 +85,13 @@ export class AdsServer {
           (send, onNack) => new DeltaStream(options(send, onNack)),
         ),
     });
+  }
+
+  /** Streams open now, by protocol. */
+  counts(): { sotw: number; delta: number } {
+    let delta = 0;
+    for (const c of this.connections) if (c.delta) delta++;
+    return { sotw: this.connections.size - delta, delta };
   }
 
   clients(): StreamStatus[] {
@@ -107,7 +118,8 @@ export class AdsServer {
     let unwatch: (() => void) | undefined;
     const close = () => {
       unwatch?.();
-      if (connection && this.connections.delete(connection)) this.hooks.onStreamClose?.(connection.nodeId);
+      if (connection && this.connections.delete(connection))
+        this.hooks.onStreamClose?.(connection.nodeId, delta);
     };
     // Headers at once: a client that already holds the served versions is pushed nothing, and still
     // learns that the stream is up.
@@ -119,7 +131,15 @@ export class AdsServer {
           // What a client chose is cut in log lines (a 100 KB node id, a NACK's whole error detail).
           const shownId = nodeId.length > 128 ? echo(nodeId) : nodeId;
           const p = create(
-            (response) => call.write(response),
+            (response) => {
+              const r = response as {
+                type_url?: string;
+                version_info?: string;
+                system_version_info?: string;
+              };
+              this.hooks.onPush?.(r.type_url ?? '', r.version_info ?? r.system_version_info ?? '', delta);
+              call.write(response);
+            },
             (typeUrl, version, error) => {
               this.logger.warn('xDS NACK', {
                 nodeId: shownId,
@@ -135,7 +155,7 @@ export class AdsServer {
           this.connections.add(connection);
           unwatch = this.cache.watch((snapshot) => p.onSnapshot(snapshot));
           this.logger.info('xDS stream opened', { nodeId: shownId, peer: connection.peer, delta });
-          this.hooks.onStreamOpen?.(nodeId);
+          this.hooks.onStreamOpen?.(nodeId, delta);
         }
         protocol.handleRequest(request, this.cache.snapshot);
       } catch (err) {

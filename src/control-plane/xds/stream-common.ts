@@ -9,6 +9,8 @@ export interface StreamOptions<Response> {
   controlPlaneId: string;
   /** Called on every NACK, for logs and metrics. */
   onNack?(typeUrl: string, version: string, error: string): void;
+  /** Called on every ACK, for metrics. */
+  onAck?(typeUrl: string, version: string): void;
 }
 
 /** What both protocols track of one type on one stream. */
@@ -55,6 +57,7 @@ export function applyAnswer(
     options.onNack?.(typeUrl, state.sentVersion, error);
   } else {
     state.ackedVersion = ackedVersion;
+    options.onAck?.(typeUrl, ackedVersion);
   }
   return true;
 }

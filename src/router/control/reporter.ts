@@ -61,7 +61,11 @@ export class Reporter {
     const now = performance.now();
     const loads = new Map<string, InstanceLoad>();
     for (const s of this.state.drainStats())
-      if (s.requests > 0 || s.inFlight > 0) loads.set(`${s.engine}/${s.instanceId}`, s.drain());
+      if (s.requests > 0 || s.inFlight > 0) {
+        const load = s.drain();
+        load.ejected = s.ejectedUntil > now;
+        loads.set(`${s.engine}/${s.instanceId}`, load);
+      }
     const engineCircuits: Record<string, CircuitReport> = {};
     for (const c of this.state.breakers.takeReport()) {
       if (c.instanceId === '') {

@@ -10,6 +10,7 @@ import { abandonAttempt, completeCall, deadlineAt, recordAttempt, sendHeld } fro
 import { Status, respondError, statusTrailers } from './grpc-status';
 import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
 import { type HeaderList, headerValue, withoutHeader } from './headers';
+import { noteOrca } from '../stats/instance-stats';
 import { ReplayBuffer } from './replay-buffer';
 import { HeldResponse } from './held-response';
 import { type Holder, holdFor, releaseHold } from './hold-timer';
@@ -271,6 +272,8 @@ class ForwardedCall implements StreamHandler, Holder {
     if (!endStream) return; // a second non-final header block: not gRPC; its trailers follow
     if (this.held !== undefined) this.commit();
     const code = statusOf(trailers);
+    // grpc-status and grpc-message fill four places; only a longer list can carry an ORCA report.
+    if (trailers.length > 4 && this.endpoint !== undefined) noteOrca(this.endpoint.stats, trailers);
     const end = this.finishAttempt(code);
     this.down.end(trailers);
     this.complete(code, end);

@@ -13,6 +13,7 @@ import { HeldResponse } from './held-response';
 import { type Holder, holdFor, releaseHold } from './hold-timer';
 import { ReplayBuffer } from './replay-buffer';
 import { afterRead } from '../h2/read-turn';
+import { noteOrca } from '../stats/instance-stats';
 
 /** One copy of a hedged call, on one instance. */
 interface Copy {
@@ -245,6 +246,7 @@ class HedgedCall implements StreamHandler, Holder {
   private onTrailers(copy: Copy, trailers: readonly string[], endStream: boolean): void {
     if (!endStream || copy.over) return;
     const code = statusOf(trailers);
+    if (trailers.length > 4) noteOrca(copy.endpoint.stats, trailers);
     this.finishCopy(copy, code);
     this.down.end(trailers);
     this.complete(code);

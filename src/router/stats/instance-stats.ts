@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
 import { bucketOf, LATENCY_BUCKETS, LATENCY_LAYOUT } from '../../model/latency-buckets';
+import { decodeOrca, ORCA_TRAILER } from '../../model/orca';
 import { LatencyHistogram } from './latency-histogram';
 
 export const CODE_NAMES = [
@@ -65,6 +66,14 @@ export class InstanceStats {
   private readonly byCode = new Uint32Array(CODE_NAMES.length);
   /** Lifetime errors by status code (index = code), for Prometheus. */
   readonly totalByCode = new Float64Array(CODE_NAMES.length);
+  /**
+   * The newest ORCA trailer (base64, as it came) and when (Date.now ms): kept as a reference per call
+   * that carries one, decoded only when a report is made.
+   */
+  orcaRaw: string | undefined;
+  orcaAtMs = 0;
+  private orcaDecoded: string | undefined;
+  private orca: { cpu: number; mem: number; utilization: Record<string, number> } | undefined;
 
   constructor(
     readonly engine: string,
@@ -107,6 +116,25 @@ export class InstanceStats {
     }
   }
 
+  /** The newest ORCA report into `load`; a malformed one is dropped (the instance's, not ours). */
+  private addOrca(load: InstanceLoad): void {
+    if (this.orcaRaw === undefined) return;
+    if (this.orcaRaw !== this.orcaDecoded) {
+      this.orcaDecoded = this.orcaRaw;
+      try {
+        const r = decodeOrca(Buffer.from(this.orcaRaw, 'base64'));
+        this.orca = { cpu: r.cpuUtilization, mem: r.memUtilization, utilization: { ...r.utilization } };
+      } catch {
+        this.orca = undefined;
+      }
+    }
+    if (!this.orca) return;
+    load.cpuUtilization = this.orca.cpu;
+    load.memUtilization = this.orca.mem;
+    load.utilization = this.orca.utilization;
+    load.orcaAtMs = this.orcaAtMs;
+  }
+
   /** An attempt this router cancelled itself (a hedge that lost): no outcome, no latency, no error. */
   abandoned(): void {
     this.inFlight--;
@@ -143,11 +171,31 @@ export class InstanceStats {
       circuitSinceMs: 0,
       errorsByCode,
       loadMetrics: {},
+      cpuUtilization: 0,
+      memUtilization: 0,
+      utilization: {},
+      orcaAtMs: 0,
+      ejected: false,
     };
+    this.addOrca(load);
     this.requests = 0;
     this.errors = 0;
     this.byCode.fill(0);
     this.latency.reset();
     return load;
+  }
+}
+
+/**
+ * Keeps a response's ORCA trailer (gRFC A51) on its instance's stats: a scan of a short trailer list and
+ * a reference, no decoding on the call's path.
+ */
+export function noteOrca(stats: InstanceStats, trailers: readonly string[]): void {
+  for (let i = 0; i < trailers.length; i += 2) {
+    if (trailers[i] === ORCA_TRAILER) {
+      stats.orcaRaw = trailers[i + 1];
+      stats.orcaAtMs = Date.now();
+      return;
+    }
   }
 }

@@ -22,6 +22,7 @@ import { FeedFollower } from './feed-follower';
 import { type RedisKeys, redisKeys } from './keys';
 import { LuaScript } from './lua';
 import { RedisLease } from './redis-lease';
+import { RedisHistoryStore } from './redis-history';
 import { loadConfig, loadShared, type SharedState, sharedChanges } from './loader';
 import { COMMIT, PUT_SHARED } from './scripts';
 
@@ -49,6 +50,7 @@ export interface RedisStoreOptions {
  */
 export class RedisStore implements ConfigStore {
   readonly lease: RedisLease;
+  readonly history: RedisHistoryStore;
   readonly keys: RedisKeys;
   private readonly redis: Redis;
   private readonly follower: FeedFollower;
@@ -87,6 +89,7 @@ export class RedisStore implements ConfigStore {
     this.redis.on('close', () => this.setConnected(false));
     this.redis.on('ready', () => this.setConnected(true));
     this.lease = new RedisLease(this.redis, this.keys);
+    this.history = new RedisHistoryStore(this.redis, options.prefix ?? 'nerve:');
     this.follower = new FeedFollower(
       new Redis(options.url, { ...connection, commandTimeout: undefined }),
       this.redis,

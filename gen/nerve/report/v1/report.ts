@@ -52,6 +52,17 @@ export interface InstanceLoad {
   loadMetrics: { [key: string]: number };
   /** Unix epoch milliseconds of the router's last transition of this instance's breaker. */
   circuitSinceMs: number;
+  /**
+   * The instance's newest ORCA load report (gRFC A51, the endpoint-load-metrics-bin trailer) this
+   * router saw: CPU and memory utilization (0..1), named utilizations, and when it came (Unix epoch
+   * milliseconds; 0: the instance sent none).
+   */
+  cpuUtilization: number;
+  memUtilization: number;
+  utilization: { [key: string]: number };
+  orcaAtMs: number;
+  /** Whether this router has the instance passively ejected (outlier detection) at the end of the interval. */
+  ejected: boolean;
 }
 
 export interface InstanceLoad_ErrorsByCodeEntry {
@@ -60,6 +71,11 @@ export interface InstanceLoad_ErrorsByCodeEntry {
 }
 
 export interface InstanceLoad_LoadMetricsEntry {
+  key: string;
+  value: number;
+}
+
+export interface InstanceLoad_UtilizationEntry {
   key: string;
   value: number;
 }
@@ -510,6 +526,11 @@ function createBaseInstanceLoad(): InstanceLoad {
     errorsByCode: {},
     loadMetrics: {},
     circuitSinceMs: 0,
+    cpuUtilization: 0,
+    memUtilization: 0,
+    utilization: {},
+    orcaAtMs: 0,
+    ejected: false,
   };
 }
 
@@ -544,6 +565,21 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
     });
     if (message.circuitSinceMs !== 0) {
       writer.uint32(80).uint64(message.circuitSinceMs);
+    }
+    if (message.cpuUtilization !== 0) {
+      writer.uint32(89).double(message.cpuUtilization);
+    }
+    if (message.memUtilization !== 0) {
+      writer.uint32(97).double(message.memUtilization);
+    }
+    globalThis.Object.entries(message.utilization).forEach(([key, value]: [string, number]) => {
+      InstanceLoad_UtilizationEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
+    });
+    if (message.orcaAtMs !== 0) {
+      writer.uint32(112).uint64(message.orcaAtMs);
+    }
+    if (message.ejected !== false) {
+      writer.uint32(120).bool(message.ejected);
     }
     return writer;
   },
@@ -647,6 +683,49 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
             message.circuitSinceMs = longToNumber(reader.uint64());
             continue;
           }
+          case 11: {
+            if (tag !== 89) {
+              break;
+            }
+
+            message.cpuUtilization = reader.double();
+            continue;
+          }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.memUtilization = reader.double();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            const entry13 = InstanceLoad_UtilizationEntry.decode(reader, reader.uint32());
+            if (entry13.value !== undefined) {
+              message.utilization[entry13.key] = entry13.value;
+            }
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.orcaAtMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.ejected = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -735,6 +814,36 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
         : isSet(object.circuit_since_ms)
         ? globalThis.Number(object.circuit_since_ms)
         : 0,
+      cpuUtilization: isSet(object.cpuUtilization)
+        ? globalThis.Number(object.cpuUtilization)
+        : isSet(object.cpu_utilization)
+        ? globalThis.Number(object.cpu_utilization)
+        : 0,
+      memUtilization: isSet(object.memUtilization)
+        ? globalThis.Number(object.memUtilization)
+        : isSet(object.mem_utilization)
+        ? globalThis.Number(object.mem_utilization)
+        : 0,
+      utilization: isObject(object.utilization)
+        ? (globalThis.Object.entries(object.utilization) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      orcaAtMs: isSet(object.orcaAtMs)
+        ? globalThis.Number(object.orcaAtMs)
+        : isSet(object.orca_at_ms)
+        ? globalThis.Number(object.orca_at_ms)
+        : 0,
+      ejected: isSet(object.ejected) ? globalThis.Boolean(object.ejected) : false,
     };
   },
 
@@ -782,6 +891,27 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
     if (message.circuitSinceMs !== 0) {
       obj.circuitSinceMs = Math.round(message.circuitSinceMs);
     }
+    if (message.cpuUtilization !== 0) {
+      obj.cpuUtilization = floatToJson(message.cpuUtilization);
+    }
+    if (message.memUtilization !== 0) {
+      obj.memUtilization = floatToJson(message.memUtilization);
+    }
+    if (message.utilization) {
+      const entries = globalThis.Object.entries(message.utilization) as [string, number][];
+      if (entries.length > 0) {
+        obj.utilization = {};
+        entries.forEach(([k, v]) => {
+          obj.utilization[k] = floatToJson(v);
+        });
+      }
+    }
+    if (message.orcaAtMs !== 0) {
+      obj.orcaAtMs = Math.round(message.orcaAtMs);
+    }
+    if (message.ejected !== false) {
+      obj.ejected = message.ejected;
+    }
     return obj;
   },
 
@@ -818,6 +948,19 @@ export const InstanceLoad: MessageFns<InstanceLoad> = {
       {},
     );
     message.circuitSinceMs = object.circuitSinceMs ?? 0;
+    message.cpuUtilization = object.cpuUtilization ?? 0;
+    message.memUtilization = object.memUtilization ?? 0;
+    message.utilization = (globalThis.Object.entries(object.utilization ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.orcaAtMs = object.orcaAtMs ?? 0;
+    message.ejected = object.ejected ?? false;
     return message;
   },
 };
@@ -990,6 +1133,93 @@ export const InstanceLoad_LoadMetricsEntry: MessageFns<InstanceLoad_LoadMetricsE
     object: I,
   ): InstanceLoad_LoadMetricsEntry {
     const message = createBaseInstanceLoad_LoadMetricsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseInstanceLoad_UtilizationEntry(): InstanceLoad_UtilizationEntry {
+  return { key: "", value: 0 };
+}
+
+export const InstanceLoad_UtilizationEntry: MessageFns<InstanceLoad_UtilizationEntry> = {
+  encode(message: InstanceLoad_UtilizationEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(17).double(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstanceLoad_UtilizationEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstanceLoad_UtilizationEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstanceLoad_UtilizationEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: InstanceLoad_UtilizationEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InstanceLoad_UtilizationEntry>, I>>(base?: I): InstanceLoad_UtilizationEntry {
+    return InstanceLoad_UtilizationEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InstanceLoad_UtilizationEntry>, I>>(
+    object: I,
+  ): InstanceLoad_UtilizationEntry {
+    const message = createBaseInstanceLoad_UtilizationEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? 0;
     return message;

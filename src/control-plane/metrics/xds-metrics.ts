@@ -1,0 +1,97 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Snapshot } from '../../model/snapshot';
+import type { AdsServerHooks } from '../xds/ads-server';
+
+/** Short names of type URLs for labels (`envoy.config.cluster.v3.Cluster` → `Cluster`). */
+function typeLabel(typeUrl: string): string {
+  const dot = typeUrl.lastIndexOf('.');
+  return dot < 0 ? typeUrl : typeUrl.slice(dot + 1);
+}
+
+/** Publications kept to time ACKs against: a client more than this many versions behind is not timed. */
+const KEPT_VERSIONS = 16;
+
+/**
+ * xDS metrics: pushes, ACKs and NACKs by type, streams by protocol, and how long a change takes to be
+ * ACKed: from the snapshot's publication to each client's ACK (a histogram), and for the newest
+ * publication of each type, to the last ACK so far (a gauge: "time to converge").
+ */
+export class XdsMetrics {
+  readonly hooks: AdsServerHooks;
+  /** typeUrl → version → when it was published (ms). */
+  private readonly published = new Map<string, Map<string, number>>();
+  private readonly convergence: Gauge<'type'>;
+
+  constructor(registry: Registry, counts: () => { sotw: number; delta: number }) {
+    const registers = [registry];
+    const pushes = new Counter({
+      name: 'nerve_xds_pushes_total',
+      help: 'xDS responses sent, by resource type and protocol',
+      labelNames: ['type', 'protocol'],
+      registers,
+    });
+    const acks = new Counter({
+      name: 'nerve_xds_acks_total',
+      help: 'xDS responses clients accepted, by resource type',
+      labelNames: ['type'],
+      registers,
+    });
+    const nacks = new Counter({
+      name: 'nerve_xds_nacks_total',
+      help: 'xDS responses clients rejected (NACK), by resource type',
+      labelNames: ['type'],
+      registers,
+    });
+    const ackDelay = new Histogram({
+      name: 'nerve_xds_ack_delay_seconds',
+      help: "Time from a snapshot's publication to a client's ACK of it, by resource type",
+      labelNames: ['type'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.convergence = new Gauge({
+      name: 'nerve_xds_convergence_seconds',
+      help: 'For the newest publication of each type: time from publication to the last ACK of it so far',
+      labelNames: ['type'],
+      registers,
+    });
+    new Gauge({
+      name: 'nerve_xds_connected_clients',
+      help: 'xDS streams open on this replica, by protocol',
+      labelNames: ['protocol'],
+      registers,
+      collect() {
+        const c = counts();
+        this.set({ protocol: 'sotw' }, c.sotw);
+        this.set({ protocol: 'delta' }, c.delta);
+      },
+    });
+    this.hooks = {
+      onPush: (typeUrl, _version, delta) =>
+        pushes.inc({ type: typeLabel(typeUrl), protocol: delta ? 'delta' : 'sotw' }),
+      onNack: (_node, typeUrl) => nacks.inc({ type: typeLabel(typeUrl) }),
+      onAck: (typeUrl, version) => {
+        const type = typeLabel(typeUrl);
+        acks.inc({ type });
+        const versions = this.published.get(typeUrl);
+        const at = versions?.get(version);
+        if (at === undefined) return;
+        const seconds = (Date.now() - at) / 1000;
+        ackDelay.observe({ type }, seconds);
+        if ([...versions!.keys()].pop() === version) this.convergence.set({ type }, seconds);
+      },
+    };
+  }
+
+  /** A snapshot was published: its types' new versions start their clocks. */
+  onSnapshot(snapshot: Snapshot): void {
+    const now = Date.now();
+    for (const [typeUrl, t] of snapshot.types) {
+      let versions = this.published.get(typeUrl);
+      if (!versions) this.published.set(typeUrl, (versions = new Map()));
+      if (versions.has(t.version)) continue;
+      versions.set(t.version, now);
+      if (versions.size > KEPT_VERSIONS) versions.delete(versions.keys().next().value!);
+    }
+  }
+}

@@ -2,6 +2,8 @@ import express from 'express';
 import type { AdminService } from '../control-plane/admin/admin-service';
 import type { Logger } from '../observability/logger';
 import { errorHandler, notFound, requestId } from './errors';
+import type { FeedGateway } from './feed/feed-gateway';
+import { dashboardRoutes } from './dashboard';
 import { circuitRoutes } from './routes/circuit-routes';
 import { configRoutes } from './routes/config-routes';
 import { engineRoutes } from './routes/engine-routes';
@@ -13,7 +15,12 @@ import { xdsRoutes } from './routes/xds-routes';
 export const API_PREFIX = '/api/v1/nerve';
 
 /** The REST bridge: the admin operations over HTTP/JSON, under /api/v1/nerve. */
-export function createApi(admin: AdminService, logger: Logger, startedAtMs = Date.now()): express.Express {
+export function createApi(
+  admin: AdminService,
+  logger: Logger,
+  startedAtMs = Date.now(),
+  feed?: FeedGateway,
+): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -34,10 +41,12 @@ export function createApi(admin: AdminService, logger: Logger, startedAtMs = Dat
     statsRoutes(admin),
     metricsRoutes(admin),
   );
+  if (feed) app.get(`${API_PREFIX}/events`, (req, res) => feed.sse(req, res));
   // Where Prometheus scrapes by default: the same exposition as /api/v1/nerve/metrics/prometheus.
   app.get('/metrics', async (_req, res) => {
     res.type(PROMETHEUS_CONTENT_TYPE).send(await admin.prometheus());
   });
+  app.use(dashboardRoutes());
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

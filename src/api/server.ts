@@ -1,5 +1,11 @@
 import type * as http from 'node:http';
 import type { Express } from 'express';
+import type { Registry } from 'prom-client';
+import type { AdminService } from '../control-plane/admin/admin-service';
+import type { FeedHub } from '../control-plane/feed/feed-hub';
+import type { Logger } from '../observability/logger';
+import { createApi } from './app';
+import { FeedGateway, type FeedGatewayOptions } from './feed/feed-gateway';
 
 export interface HttpHandle {
   readonly server: http.Server;
@@ -25,4 +31,37 @@ export function listenHttp(app: Express, host: string, port: number): Promise<Ht
     });
     server.once('error', reject);
   });
+}
+
+/** What the API needs of a control plane: its admin operations, its feed and its metrics registry. */
+export interface ApiSource {
+  readonly admin: AdminService;
+  readonly feed: FeedHub;
+  readonly metrics: { readonly registry: Registry };
+}
+
+/** The REST API with the live feed (WebSocket and SSE) on one HTTP server. */
+export async function startApi(
+  cp: ApiSource,
+  logger: Logger,
+  host: string,
+  port: number,
+  feedOptions?: FeedGatewayOptions,
+): Promise<HttpHandle & { readonly feed: FeedGateway }> {
+  const feed = new FeedGateway(cp.feed, logger, cp.metrics.registry, feedOptions);
+  const handle = await listenHttp(createApi(cp.admin, logger, Date.now(), feed), host, port).catch(
+    (err: unknown) => {
+      feed.close();
+      throw err;
+    },
+  );
+  feed.attach(handle.server);
+  return {
+    ...handle,
+    feed,
+    close: async () => {
+      feed.close();
+      await handle.close();
+    },
+  };
 }

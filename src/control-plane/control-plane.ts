@@ -12,6 +12,8 @@ import { CallWindows } from './metrics/call-windows';
 import { FleetMetrics } from './metrics/fleet-metrics';
 import { MetricsModule } from './metrics/metrics-module';
 import { HistoryModule } from './history/history-module';
+import { FeedHub } from './feed/feed-hub';
+import { FeedModule, type FeedPeriods } from './feed/feed-module';
 import { XdsMetrics } from './metrics/xds-metrics';
 import { addAdminGrpc } from './admin/admin-grpc';
 import { AdminService } from './admin/admin-service';
@@ -55,6 +57,8 @@ export interface ControlPlaneOptions {
   readonly lease?: LeaseTimings;
   /** The window of /metrics/summary and of health's call figures (default 60 s). */
   readonly summaryWindowMs?: number;
+  /** Periods of the live feed's metrics and health topics (default 5 s and 10 s). */
+  readonly feedPeriods?: FeedPeriods;
   /** How long a better engine status must hold before it is reported (default 30 s). */
   readonly engineHoldMs?: number;
 }
@@ -93,6 +97,8 @@ export class ControlPlane {
   private boundPort = 0;
   private stopping = false;
   readonly engineStatus: EngineStatusTracker;
+  /** The live feed's source (transports: src/api/feed). */
+  readonly feed = new FeedHub();
 
   private constructor(private readonly options: ControlPlaneOptions) {
     const { logger } = options;
@@ -194,6 +200,7 @@ export class ControlPlane {
       healthHistory: this.health.history,
       ready: () => this.readiness(),
     });
+    this.modules.push(new FeedModule(this.feed, this.admin, this.engines, this.bus, options.feedPeriods));
     this.ads.addToServer(this.server);
     addAdminGrpc(this.server, this.admin);
     let seq = 0;

@@ -15,9 +15,10 @@ import {
   type SetInstanceWeightRequest,
   type SetInstanceWeightResponse,
 } from '../../gen/nerve/admin/v1/admin';
-import { createApi } from '../../src/api/app';
-import { listenHttp, type HttpHandle } from '../../src/api/server';
-import { ControlPlane } from '../../src/control-plane/control-plane';
+import { type HttpHandle, startApi } from '../../src/api/server';
+import type { FeedGatewayOptions } from '../../src/api/feed/feed-gateway';
+import type { FeedGateway } from '../../src/api/feed/feed-gateway';
+import { ControlPlane, type ControlPlaneOptions } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
 import type { EngineSpec } from '../../src/model/engine';
 import type { EngineInput } from '../../src/model/validate';
@@ -46,10 +47,15 @@ export class TestCluster {
   private constructor(
     readonly cp: ControlPlane,
     readonly router: Router,
-    readonly api: HttpHandle,
+    readonly api: HttpHandle & { readonly feed: FeedGateway },
   ) {}
 
-  static async start(groups: readonly EngineGroup[], healthIntervalMs = 100): Promise<TestCluster> {
+  static async start(
+    groups: readonly EngineGroup[],
+    healthIntervalMs = 100,
+    extra: { feed?: FeedGatewayOptions; controlPlane?: Partial<ControlPlaneOptions> } = {},
+  ): Promise<TestCluster> {
+    const feedOptions = extra.feed;
     const members: DemoEngine[] = [];
     const specs = [];
     for (const g of groups) {
@@ -86,8 +92,8 @@ export class TestCluster {
       if (!spec.ok) throw new Error(spec.errors.join('; '));
       specs.push(spec.value);
     }
-    const cp = await startControlPlane(specs);
-    const api = await listenHttp(createApi(cp.admin, logger), '127.0.0.1', 0);
+    const cp = await startControlPlane(specs, extra.controlPlane);
+    const api = await startApi(cp, logger, '127.0.0.1', 0, feedOptions);
     const router = await startRouter(cp, 'test-router');
     const cluster = new TestCluster(cp, router, api);
     for (const m of members) cluster.engines.set(m.id, m);
@@ -174,7 +180,10 @@ export async function startPlane(
 }
 
 /** A control plane on an ephemeral port, with an in-memory store and fast reports. */
-function startControlPlane(specs: EngineSpec[]): Promise<ControlPlane> {
+function startControlPlane(
+  specs: EngineSpec[],
+  extra: Partial<ControlPlaneOptions> = {},
+): Promise<ControlPlane> {
   return ControlPlane.start({
     store: new MemoryStore(),
     logger,
@@ -182,6 +191,7 @@ function startControlPlane(specs: EngineSpec[]): Promise<ControlPlane> {
     xdsPort: 0,
     engines: specs,
     reportIntervalMs: 200,
+    ...extra,
   });
 }
 

@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
-import { createApi } from '../../api/app';
-import { listenHttp } from '../../api/server';
+import { startApi } from '../../api/server';
 import { ControlPlane } from '../../control-plane/control-plane';
 import { createLogger } from '../../observability/logger';
 import type { ConfigStore } from '../../store/config-store';
@@ -43,7 +42,7 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
     throw err;
   });
   const api = await listening('API_PORT (--api-port)', settings.apiPort, () =>
-    listenHttp(createApi(cp.admin, logger), settings.host, settings.apiPort),
+    startApi(cp, logger, settings.host, settings.apiPort),
   ).catch(async (err: unknown) => {
     await cp.stop();
     await store.close();

@@ -1,5 +1,4 @@
-import { createApi } from '../../api/app';
-import { listenHttp } from '../../api/server';
+import { startApi } from '../../api/server';
 import { ControlPlane } from '../../control-plane/control-plane';
 import { startFleet } from '../../demo/fleet';
 import { createLogger } from '../../observability/logger';
@@ -48,7 +47,7 @@ export async function demoCommand(args: string[]): Promise<void> {
     }),
   );
   const api = await listening('API_PORT (--api-port)', settings.apiPort, () =>
-    listenHttp(createApi(cp.admin, log('api')), settings.host, settings.apiPort),
+    startApi(cp, log('api'), settings.host, settings.apiPort),
   );
   const router = await listening(
     'ROUTER_PORT or ROUTER_ADMIN_PORT (--router-port, --router-admin-port)',

@@ -268,6 +268,10 @@ export class AdminService {
     return queryHistory(this.deps.store.history, this.deps.engines.listNow(), q, Date.now());
   }
 
+  healthHistoryNow(engine: string, sinceMs = 0): HealthTransition[] {
+    return this.deps.healthHistory?.list(engine, sinceMs) ?? [];
+  }
+
   /** Health transitions of an engine at or after `sinceMs`, oldest first. */
   async healthHistory(engine: string, sinceMs = 0): Promise<HealthTransition[]> {
     await this.require(engine);

@@ -1,0 +1,127 @@
+import { namespaceOf } from '../../model/engine';
+import type { AdminService } from '../admin/admin-service';
+import type { EngineCatalog } from '../config/engine-catalog';
+import type { EventBus } from '../events';
+import { Disposables, type Module } from '../module';
+import type { FeedHub } from './feed-hub';
+
+export interface FeedPeriods {
+  /** metrics: every 5 s. */
+  readonly metricsMs: number;
+  /** health: every 10 s (and on every change). */
+  readonly healthMs: number;
+}
+
+export const DEFAULT_FEED_PERIODS: FeedPeriods = { metricsMs: 5_000, healthMs: 10_000 };
+
+/**
+ * What the live feed says, from the admin views every transport shares: metrics and health per engine
+ * at their periods, health transitions as they happen, configuration and engine changes, circuit
+ * changes. Each replica makes its own feed from state every replica holds.
+ */
+export class FeedModule implements Module {
+  readonly name = 'feed';
+  private readonly disposables = new Disposables();
+
+  constructor(
+    private readonly hub: FeedHub,
+    private readonly admin: AdminService,
+    private readonly engines: EngineCatalog,
+    private readonly bus: EventBus,
+    private readonly periods: FeedPeriods = DEFAULT_FEED_PERIODS,
+  ) {}
+
+  start(): void {
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(fn, ms).unref();
+      this.disposables.add(() => clearInterval(t));
+    };
+    every(this.periods.metricsMs, () => this.publishMetrics());
+    every(this.periods.healthMs, () => void this.publishHealth());
+    const ns = (engine: string) => {
+      const spec = this.engines.getNow(engine);
+      return spec ? namespaceOf(spec) : undefined;
+    };
+    this.disposables.add(
+      this.bus.on('health.changed', (e) => {
+        const history = this.admin.healthHistoryNow(e.engine).filter((t) => t.instance === e.instanceId);
+        const last = history[history.length - 1];
+        this.hub.publish(
+          'health',
+          {
+            engine: e.engine,
+            instance: e.instanceId,
+            change: true,
+            to: e.state.status,
+            ...(last && last.to === e.state.status ? { from: last.from, reason: last.reason } : {}),
+            lastError: e.state.lastError,
+          },
+          { engine: e.engine, namespace: ns(e.engine) },
+        );
+        // The engine's status may have changed with it.
+        void this.publishHealth([e.engine]);
+      }),
+    );
+    this.disposables.add(
+      this.bus.on('config.changed', (c) =>
+        this.hub.publish('events', {
+          kind: 'config_changed',
+          version: c.version,
+          actor: c.actor,
+          summary: c.summary,
+          at: c.at,
+        }),
+      ),
+    );
+    this.disposables.add(
+      this.bus.on('engine.changed', (e) => {
+        const engine = e.kind === 'put' ? e.spec.name : e.name;
+        this.hub.publish(
+          'events',
+          { kind: e.kind === 'put' ? 'engine_updated' : 'engine_deleted', engine },
+          { engine, namespace: e.kind === 'put' ? namespaceOf(e.spec) : undefined },
+        );
+      }),
+    );
+    this.disposables.add(
+      this.bus.on('circuits.changed', (c) => {
+        void this.admin.circuits.list().then((all) => {
+          for (const status of all)
+            if (c.engines.includes(status.engine))
+              this.hub.publish('circuits', status, { engine: status.engine, namespace: ns(status.engine) });
+        });
+      }),
+    );
+  }
+
+  stop(): void {
+    this.disposables.dispose();
+  }
+
+  publishMetrics(): void {
+    const summary = this.admin.metrics.summary();
+    this.hub.publish('metrics', { scope: 'fleet', windowMs: summary.windowMs, overall: summary.overall });
+    for (const e of summary.engines)
+      this.hub.publish(
+        'metrics',
+        { windowMs: summary.windowMs, ...e },
+        { engine: e.name, namespace: e.namespace },
+      );
+  }
+
+  async publishHealth(only?: readonly string[]): Promise<void> {
+    const report = await this.admin.health();
+    if (!only)
+      this.hub.publish('health', {
+        scope: 'fleet',
+        status: report.status,
+        engines: report.engines.length,
+        store: report.store,
+      });
+    for (const e of report.engines) {
+      if (only && !only.includes(e.name)) continue;
+      const spec = this.engines.getNow(e.name);
+      this.hub.publish('health', e, { engine: e.name, namespace: spec ? namespaceOf(spec) : undefined });
+    }
+  }
+}

@@ -31,7 +31,7 @@ export class HistoryModule implements Module {
     private readonly history: HistoryStore,
     private readonly engines: () => readonly EngineSpec[],
     private readonly windows: CallWindows,
-    private readonly leader: LeaderElection,
+    private readonly leader: Pick<LeaderElection, 'leading'>,
     private readonly bus: EventBus,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,

@@ -1,0 +1,149 @@
+import type { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import { invoke, TestCluster } from '../helpers/cluster';
+import { hasPromtool, metricNames, promtoolCheck } from '../helpers/promtool';
+import { waitFor } from '../helpers/wait';
+
+interface Stats {
+  requests: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  rps: number;
+  errorRate: number;
+}
+
+/**
+ * Seeing the fleet: the control plane's metrics from real routers' reports, summaries against a known
+ * latency distribution, health with its reasons and history, ORCA load from the engines, and the
+ * Prometheus pages as promtool reads them.
+ */
+describe('observability: metrics, summaries, health explained', () => {
+  let cluster: TestCluster;
+  let client: EngineClient;
+  const json = async <T>(path: string) => (await fetch(`${cluster.apiBase}${path}`)).json() as Promise<T>;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start([
+      { name: 'calc', type: 'math', instances: 2, policy: { healthCheck: { unhealthyThreshold: 2 } } },
+      { name: 'slow', type: 'echo', instances: 1 },
+    ]);
+    client = cluster.engineClient();
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('summarises a known latency distribution within 10 % (p50, p95, p99 of uniform 20-80 ms)', async () => {
+    cluster.engines.get('slow-1')!.setFaults({ delayMs: 20, delayJitterMs: 60 });
+    const calls = 600;
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        while (sent < calls) {
+          sent++;
+          await invoke(client, 'slow', 'echo', 'x');
+        }
+      }),
+    );
+    const summary = await waitFor(async () => {
+      const s = await json<{ engines: (Stats & { name: string; instances: (Stats & { id: string })[] })[] }>(
+        '/metrics/summary',
+      );
+      const slow = s.engines.find((e) => e.name === 'slow');
+      return slow && slow.requests >= calls ? slow : undefined;
+    }, 'the summary to count every call');
+    for (const [got, exact] of [
+      [summary.p50Ms, 50],
+      [summary.p95Ms, 77],
+      [summary.p99Ms, 79.4],
+    ])
+      expect(Math.abs(got - exact) / exact).toBeLessThan(0.1);
+    expect(summary.errorRate).toBe(0);
+    expect(summary.rps).toBeGreaterThan(0);
+    expect(summary.instances[0].p50Ms).toBe(summary.p50Ms);
+    const detail = await json<{ windowMs: number; overall: Stats }>('/metrics');
+    expect(detail.windowMs).toBe(60_000);
+    expect(detail.overall.requests).toBeGreaterThanOrEqual(calls);
+  });
+
+  it('exposes Prometheus pages that promtool accepts, with calls by code, latency, xDS and probes', async () => {
+    for (let i = 0; i < 20; i++) await invoke(client, 'calc', 'echo', 'x');
+    const page = await waitFor(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${cluster.api.port}/metrics`)).text();
+      return /nerve_calls_total\{[^}]*engine="calc"[^}]*code="OK"/.test(text) ? text : undefined;
+    }, 'calc calls in the exposition');
+    expect(page).toMatch(/nerve_call_duration_seconds_bucket\{[^}]*engine="slow"[^}]*le="0.1"/);
+    expect(page).toMatch(/nerve_xds_acks_total\{[^}]*type="Cluster"|nerve_xds_acks_total\{type="EngineCluster"/);
+    expect(page).toMatch(/nerve_xds_connected_clients\{protocol="sotw"[^}]*\} 1/);
+    expect(page).toMatch(/nerve_health_probes_total\{[^}]*result="ok"/);
+    expect(page).toMatch(/nerve_instance_cpu_utilization\{[^}]*instance="calc-1"/);
+    expect(page).toMatch(/nerve_feed_clients\{transport="websocket"/);
+    const same = await (await fetch(`${cluster.apiBase}/metrics/prometheus`)).text();
+    expect(metricNames(same)).toEqual(metricNames(page));
+    if (!hasPromtool()) return; // CI installs Debian's prometheus; the rest still ran
+    expect(await promtoolCheck(page)).toBe('');
+    const router = await (await fetch(`http://127.0.0.1:${cluster.router.adminPort}/metrics`)).text();
+    // prom-client's default Node.js metrics name three gauges with _total (kept for standard dashboards).
+    const complaints = (await promtoolCheck(router))
+      .split('\n')
+      .filter((l) => l !== '' && !/^nerve_router_nodejs_active_(handles|requests|resources)_total non-counter/.test(l));
+    expect(complaints).toEqual([]);
+  });
+
+  it('explains health: a failing probe turns an instance unhealthy with its reason, it recovers, and history shows both', async () => {
+    const since = Date.now();
+    const engine = cluster.engines.get('calc-2')!;
+    engine.setServing(false);
+    type Health = {
+      status: string;
+      instances: { id: string; health: string; reasons: { code: string; message: string }[] }[];
+      history?: { instance: string; from: string; to: string; reason: string }[];
+    };
+    const down = await waitFor(async () => {
+      const h = await json<Health>('/health/calc');
+      const i = h.instances.find((x) => x.id === 'calc-2')!;
+      return i.health === 'unhealthy' ? i : undefined;
+    }, 'calc-2 unhealthy');
+    expect(down.reasons[0].code).toBe('probe_failing');
+    expect(down.reasons[0].message).toMatch(/health probe failing \(2 in a row\): status NOT_SERVING/);
+    engine.setServing(true);
+    await waitFor(async () => {
+      const h = await json<Health>('/health/calc');
+      return h.instances.find((x) => x.id === 'calc-2')!.health === 'healthy';
+    }, 'calc-2 healthy again');
+    const history = await waitFor(async () => {
+      const h = await json<Health>(`/health/calc?since=${new Date(since).toISOString()}`);
+      const mine = (h.history ?? []).filter((t) => t.instance === 'calc-2');
+      return mine.length >= 2 ? mine : undefined;
+    }, 'both transitions in the history');
+    expect(history.map((t) => [t.from, t.to])).toEqual([
+      ['healthy', 'unhealthy'],
+      ['unhealthy', 'healthy'],
+    ]);
+    expect(history[0].reason).toMatch(/NOT_SERVING/);
+    const bad = await fetch(`${cluster.apiBase}/health/calc?since=yesterday`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/since must be an RFC 3339/);
+  });
+
+  it('carries instances CPU and memory from ORCA trailers through the router into health', async () => {
+    for (let i = 0; i < 10; i++) await invoke(client, 'calc', 'echo', 'x');
+    const instance = await waitFor(async () => {
+      const h = await json<{ instances: { id: string; cpuUtilization?: number; memUtilization?: number }[] }>(
+        '/health/calc',
+      );
+      return h.instances.find((i) => i.cpuUtilization !== undefined);
+    }, 'an instance with ORCA figures');
+    expect(instance.memUtilization).toBeGreaterThan(0);
+    expect(instance.memUtilization).toBeLessThan(1);
+    expect(instance.cpuUtilization).toBeGreaterThanOrEqual(0);
+  });
+
+  it('answers liveness and readiness', async () => {
+    const live = await fetch(`${cluster.apiBase}/health/live`);
+    expect(live.status).toBe(200);
+    const ready = await fetch(`${cluster.apiBase}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready' });
+  });
+});

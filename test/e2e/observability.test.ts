@@ -73,7 +73,9 @@ describe('observability: metrics, summaries, health explained', () => {
       return /nerve_calls_total\{[^}]*engine="calc"[^}]*code="OK"/.test(text) ? text : undefined;
     }, 'calc calls in the exposition');
     expect(page).toMatch(/nerve_call_duration_seconds_bucket\{[^}]*engine="slow"[^}]*le="0.1"/);
-    expect(page).toMatch(/nerve_xds_acks_total\{[^}]*type="Cluster"|nerve_xds_acks_total\{type="EngineCluster"/);
+    expect(page).toMatch(
+      /nerve_xds_acks_total\{[^}]*type="Cluster"|nerve_xds_acks_total\{type="EngineCluster"/,
+    );
     expect(page).toMatch(/nerve_xds_connected_clients\{protocol="sotw"[^}]*\} 1/);
     expect(page).toMatch(/nerve_health_probes_total\{[^}]*result="ok"/);
     expect(page).toMatch(/nerve_instance_cpu_utilization\{[^}]*instance="calc-1"/);
@@ -86,7 +88,10 @@ describe('observability: metrics, summaries, health explained', () => {
     // prom-client's default Node.js metrics name three gauges with _total (kept for standard dashboards).
     const complaints = (await promtoolCheck(router))
       .split('\n')
-      .filter((l) => l !== '' && !/^nerve_router_nodejs_active_(handles|requests|resources)_total non-counter/.test(l));
+      .filter(
+        (l) =>
+          l !== '' && !/^nerve_router_nodejs_active_(handles|requests|resources)_total non-counter/.test(l),
+      );
     expect(complaints).toEqual([]);
   });
 
@@ -123,7 +128,9 @@ describe('observability: metrics, summaries, health explained', () => {
     expect(history[0].reason).toMatch(/NOT_SERVING/);
     const bad = await fetch(`${cluster.apiBase}/health/calc?since=yesterday`);
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/since must be an RFC 3339/);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(
+      /since must be an RFC 3339/,
+    );
   });
 
   it('carries instances CPU and memory from ORCA trailers through the router into health', async () => {

@@ -32,7 +32,15 @@ describeRedis('metric history on Redis', () => {
       let now = Date.UTC(2026, 0, 1, 12);
       const windows = new CallWindows(60_000, 5_000, () => now);
       const leaderOf = (store: RedisStore) =>
-        new HistoryModule(store.history, () => specs, windows, { leading: true }, new EventBus(() => undefined), createLogger('silent'), () => now);
+        new HistoryModule(
+          store.history,
+          () => specs,
+          windows,
+          { leading: true },
+          new EventBus(() => undefined),
+          createLogger('silent'),
+          () => now,
+        );
       const record = (n: number) =>
         windows.record({
           nodeId: 'r',
@@ -88,8 +96,15 @@ describeRedis('metric history on Redis', () => {
       expect(fromB).toEqual(fromA);
       const rps = fromA.series.find((s) => s.instance === 'c1' && s.metric === 'rps')!.points;
       expect(rps.map(([, v]) => v)).toEqual([...Array(6).fill(20), ...Array(6).fill(40)]);
-      expect(fromA.series.find((s) => s.instance === 'c1' && s.metric === 'errorRate')!.points[0][1]).toBe(0.1);
-      const minutes = await queryHistory(b.history, specs, { ...q, instance: 'c1', metrics: ['rps', 'cpu'], stepMs: 60_000 }, now);
+      expect(fromA.series.find((s) => s.instance === 'c1' && s.metric === 'errorRate')!.points[0][1]).toBe(
+        0.1,
+      );
+      const minutes = await queryHistory(
+        b.history,
+        specs,
+        { ...q, instance: 'c1', metrics: ['rps', 'cpu'], stepMs: 60_000 },
+        now,
+      );
       expect(minutes.series[0].points.map(([, v]) => v)).toEqual([20, 40]);
       expect(minutes.series[1].points.map(([, v]) => v)).toEqual([0.25, 0.25]);
     } finally {

@@ -32,7 +32,15 @@ function load(instanceId: string, n: number, ms: number, cpu = 0, orcaAtMs = 0):
     requests: n,
     errors: 0,
     inFlight: 1,
-    latency: { sumMs: h.sumMs, maxMs: h.maxMs, p50Ms: 0, p99Ms: 0, baseMs: LATENCY_LAYOUT.baseMs, growth: LATENCY_LAYOUT.growth, counts: h.trimmedCounts() },
+    latency: {
+      sumMs: h.sumMs,
+      maxMs: h.maxMs,
+      p50Ms: 0,
+      p99Ms: 0,
+      baseMs: LATENCY_LAYOUT.baseMs,
+      growth: LATENCY_LAYOUT.growth,
+      counts: h.trimmedCounts(),
+    },
     circuit: 1,
     circuitSinceMs: 0,
     errorsByCode: {},
@@ -85,7 +93,12 @@ describe('metric history on a fake clock', () => {
     // Two minutes: 100 rps at 10 ms, then 300 rps at 40 ms.
     for (let i = 0; i < 6; i++) await tick(100, 10);
     for (let i = 0; i < 6; i++) await tick(300, 40);
-    const hour = await queryHistory(store, [spec], { engine: 'calc', instance: 'c1', metrics: ['rps', 'p99Ms', 'cpu'] }, now);
+    const hour = await queryHistory(
+      store,
+      [spec],
+      { engine: 'calc', instance: 'c1', metrics: ['rps', 'p99Ms', 'cpu'] },
+      now,
+    );
     expect(hour.resolution).toBe('10s');
     const rps = hour.series.find((s) => s.metric === 'rps')!.points;
     expect(rps).toHaveLength(12);
@@ -105,7 +118,12 @@ describe('metric history on a fake clock', () => {
     expect(p99[0][1]).toBeLessThanOrEqual(10.5);
     expect(p99[1][1]).toBeGreaterThan(32);
     // An instance without calls has rps 0 and no latency (a gap, not "0 ms").
-    const idle = await queryHistory(store, [spec], { engine: 'calc', instance: 'c2', metrics: ['rps', 'p99Ms'] }, now);
+    const idle = await queryHistory(
+      store,
+      [spec],
+      { engine: 'calc', instance: 'c2', metrics: ['rps', 'p99Ms'] },
+      now,
+    );
     expect(idle.series[0].points.every(([, v]) => v === 0)).toBe(true);
     expect(idle.series[1].points).toEqual([]);
   });
@@ -118,7 +136,12 @@ describe('metric history on a fake clock', () => {
     }
     // Three entities (the engine and two instances) at two resolutions.
     expect(store.size).toBe(6);
-    const hour = await queryHistory(store, [spec], { engine: 'calc', metrics: ['rps'], fromMs: now - 3 * 3_600_000 }, now);
+    const hour = await queryHistory(
+      store,
+      [spec],
+      { engine: 'calc', metrics: ['rps'], fromMs: now - 3 * 3_600_000 },
+      now,
+    );
     expect(hour.resolution).toBe('1m');
     expect(hour.series[0].points.length).toBeLessThanOrEqual(180);
     const all = await store.read(FINE, 'calc', 0, now / FINE.stepMs - 1);
@@ -133,8 +156,12 @@ describe('metric history on a fake clock', () => {
     const all = await queryHistory(store, [spec], { engine: 'calc' }, now);
     expect(new Set(all.series.map((s) => s.instance))).toEqual(new Set([null, 'c1', 'c2']));
     expect(all.series.length).toBe(3 * 8);
-    await expect(queryHistory(store, [spec], { engine: 'calc', metrics: ['bogus'] }, now)).rejects.toThrow(/unknown metric "?bogus"?/);
+    await expect(queryHistory(store, [spec], { engine: 'calc', metrics: ['bogus'] }, now)).rejects.toThrow(
+      /unknown metric "?bogus"?/,
+    );
     await expect(queryHistory(store, [spec], { engine: 'nope' }, now)).rejects.toThrow(/not found/);
-    await expect(queryHistory(store, [spec], { instance: 'c1' }, now)).rejects.toThrow(/instance needs engine/);
+    await expect(queryHistory(store, [spec], { instance: 'c1' }, now)).rejects.toThrow(
+      /instance needs engine/,
+    );
   });
 });

@@ -9,8 +9,12 @@ import { interpolatedQuantile, LATENCY_LAYOUT } from '../../src/model/latency-bu
 import { decodeOrca, encodeOrca } from '../../src/model/orca';
 import { LatencyHistogram } from '../../src/router/stats/latency-histogram';
 
-
-function load(engine: string, instanceId: string, latencies: number[], extra: Partial<InstanceLoad> = {}): InstanceLoad {
+function load(
+  engine: string,
+  instanceId: string,
+  latencies: number[],
+  extra: Partial<InstanceLoad> = {},
+): InstanceLoad {
   const h = new LatencyHistogram();
   for (const ms of latencies) h.record(ms);
   return {
@@ -42,7 +46,17 @@ function load(engine: string, instanceId: string, latencies: number[], extra: Pa
 }
 
 export function report(atMs: number, loads: InstanceLoad[], node = 'r1', intervalMs = 2_000): ReportReceived {
-  return { nodeId: node, source: 'router', replica: 'a', loads, engineCircuits: {}, dropped: {}, intervalMs, seq: atMs, atMs };
+  return {
+    nodeId: node,
+    source: 'router',
+    replica: 'a',
+    loads,
+    engineCircuits: {},
+    dropped: {},
+    intervalMs,
+    seq: atMs,
+    atMs,
+  };
 }
 
 describe('interpolated percentiles', () => {
@@ -117,7 +131,9 @@ describe('health, explained', () => {
   });
 
   it('gives each status its reasons', () => {
-    expect(explainInstance({ draining: false, check: check('healthy'), circuitOpen: false, ejectedBy: 0 })).toEqual({
+    expect(
+      explainInstance({ draining: false, check: check('healthy'), circuitOpen: false, ejectedBy: 0 }),
+    ).toEqual({
       status: 'healthy',
       reasons: [],
     });
@@ -132,19 +148,30 @@ describe('health, explained', () => {
       code: 'probe_failing',
       message: 'health probe failing (3 in a row): UNAVAILABLE: connection refused',
     });
-    expect(explainInstance({ draining: true, check: check('healthy'), circuitOpen: true, ejectedBy: 0 }).status).toBe(
-      'draining',
-    );
-    const open = explainInstance({ draining: false, check: check('healthy'), circuitOpen: true, ejectedBy: 2 });
+    expect(
+      explainInstance({ draining: true, check: check('healthy'), circuitOpen: true, ejectedBy: 0 }).status,
+    ).toBe('draining');
+    const open = explainInstance({
+      draining: false,
+      check: check('healthy'),
+      circuitOpen: true,
+      ejectedBy: 2,
+    });
     expect(open.status).toBe('unhealthy');
     expect(open.reasons.map((r) => r.code)).toEqual(['circuit_open', 'ejected']);
     // A router's ejection alone is shown, not a status.
-    expect(explainInstance({ draining: false, check: check('healthy'), circuitOpen: false, ejectedBy: 1 }).status).toBe(
-      'healthy',
-    );
-    expect(explainInstance({ draining: false, check: check('healthy'), circuitOpen: false, ejectedBy: 0, leaseLapsed: true }).status).toBe(
-      'unhealthy',
-    );
+    expect(
+      explainInstance({ draining: false, check: check('healthy'), circuitOpen: false, ejectedBy: 1 }).status,
+    ).toBe('healthy');
+    expect(
+      explainInstance({
+        draining: false,
+        check: check('healthy'),
+        circuitOpen: false,
+        ejectedBy: 0,
+        leaseLapsed: true,
+      }).status,
+    ).toBe('unhealthy');
   });
 
   it('rolls instances up by the written rule', () => {
@@ -199,7 +226,13 @@ describe('CallWindows', () => {
   it('keeps the newest ORCA figures and counts routers that eject', () => {
     const now = 50_000;
     const w = new CallWindows(60_000, 5_000, () => now);
-    w.record(report(now, [load('e', 'i1', [1], { cpuUtilization: 0.5, memUtilization: 0.25, orcaAtMs: 10, ejected: true })], 'r1'));
+    w.record(
+      report(
+        now,
+        [load('e', 'i1', [1], { cpuUtilization: 0.5, memUtilization: 0.25, orcaAtMs: 10, ejected: true })],
+        'r1',
+      ),
+    );
     w.record(report(now, [load('e', 'i1', [1], { cpuUtilization: 0.9, orcaAtMs: 5 })], 'r2'));
     expect(w.resources('e', 'i1')).toMatchObject({ cpuUtilization: 0.5, memUtilization: 0.25, atMs: 10 });
     expect(w.ejectedBy('e', 'i1')).toBe(1);

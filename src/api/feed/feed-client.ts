@@ -44,7 +44,8 @@ export class FeedClient {
   private filter: FeedFilter | undefined;
   private readonly pending = new Map<string, FeedMessage>();
   private pendingBytes = 0;
-  private overSince = 0;
+  /** Since when it has held more than closeAboveBytes (undefined: it does not). */
+  private overSince: number | undefined;
   private closed = false;
   private readonly unsubscribe: () => void;
   lastSentId = 0;
@@ -150,11 +151,11 @@ export class FeedClient {
   private checkHeld(): void {
     const held = this.sink.buffered() + this.pendingBytes;
     if (held <= this.limits.closeAboveBytes) {
-      this.overSince = 0;
+      this.overSince = undefined;
       return;
     }
     const now = this.now();
-    if (this.overSince === 0) this.overSince = now;
+    if (this.overSince === undefined) this.overSince = now;
     else if (now - this.overSince >= this.limits.closeAfterMs) {
       this.counters.closedSlow++;
       const reason = `slow consumer: over ${Math.round(this.limits.closeAboveBytes / 1024)} KiB unread for ${this.limits.closeAfterMs / 1000} s`;

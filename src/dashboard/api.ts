@@ -53,22 +53,22 @@ export interface EngineSummary extends Stats {
 }
 
 export interface Circuit {
-  instanceId: string;
-  state: number | string;
+  state: string;
   openOn: number;
   reporters: number;
 }
 
+/** As GET /circuit-breakers and the feed's circuits topic show them. */
 export interface EngineCircuits {
   engine: string;
-  engineCircuit: Circuit;
-  instances: Circuit[];
+  circuit: Circuit;
+  instances: (Circuit & { id: string })[];
 }
 
 export interface XdsClient {
   nodeId: string;
   peer: string;
-  connectedAtMs: number;
+  connectedAt: string;
   types: { typeUrl: string; inSync: boolean; nack?: { error: string } }[];
 }
 

@@ -21,9 +21,6 @@ export function ago(iso: string | number): string {
   return `${Math.round(s / 3600)} h ago`;
 }
 
-const CIRCUITS: Record<string, string> = { '1': 'closed', '2': 'open', '3': 'half-open' };
-
-export function circuitName(state: number | string): string {
-  const s = String(state);
-  return CIRCUITS[s] ?? (s.replace('CIRCUIT_STATE_', '').toLowerCase() || 'closed');
+export function circuitName(state: string | undefined): string {
+  return (state ?? 'closed').replace('_', '-');
 }

@@ -208,7 +208,7 @@ function App() {
                   <tr key={c.nodeId + c.peer}>
                     <td>{c.nodeId}</td>
                     <td class="muted">{c.peer}</td>
-                    <td>{ago(c.connectedAtMs)}</td>
+                    <td>{ago(c.connectedAt)}</td>
                     <td>
                       {nack ? (
                         <span class="bad">NACK: {nack.nack?.error}</span>
@@ -274,10 +274,7 @@ function EngineCard(props: {
   const status = health?.status ?? 'unknown';
   const byId = useMemo(() => new Map((summary?.instances ?? []).map((i) => [i.id, i])), [summary]);
   const healthById = useMemo(() => new Map((health?.instances ?? []).map((i) => [i.id, i])), [health]);
-  const circuitById = useMemo(
-    () => new Map((circuits?.instances ?? []).map((c) => [c.instanceId, c])),
-    [circuits],
-  );
+  const circuitById = useMemo(() => new Map((circuits?.instances ?? []).map((c) => [c.id, c])), [circuits]);
   return (
     <article class="engine" data-engine={view.name}>
       <div class="engine-head">
@@ -288,7 +285,7 @@ function EngineCard(props: {
         {view.namespace !== 'default' && <span class="muted">ns {view.namespace}</span>}
         <span class="muted">
           {view.policy.strategy} · versions {view.versions.map((v) => `${v.name} ${v.weight}`).join(', ')}
-          {circuits && ` · circuit ${circuitName(circuits.engineCircuit.state)}`}
+          {circuits && ` · circuit ${circuitName(circuits.circuit?.state)}`}
         </span>
         <span class="figures">
           {num(summary?.rps)} rps · {pct(summary?.errorRate)} errors · p50 {ms(summary?.p50Ms)} · p95{' '}
@@ -345,4 +342,6 @@ function EngineCard(props: {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = ''; // the "loading" line
+render(<App />, root);

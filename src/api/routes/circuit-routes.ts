@@ -1,38 +1,7 @@
 import { Router } from 'express';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { contextOf } from '../errors';
-import type { CircuitStatus, EngineCircuitStatus } from '../../control-plane/circuits/circuit-board';
-import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
-
-const STATE_NAMES: Record<number, string> = {
-  [CircuitState.CIRCUIT_STATE_UNSPECIFIED]: 'closed',
-  [CircuitState.CIRCUIT_STATE_CLOSED]: 'closed',
-  [CircuitState.CIRCUIT_STATE_OPEN]: 'open',
-  [CircuitState.CIRCUIT_STATE_HALF_OPEN]: 'half_open',
-};
-
-function iso(ms: number): string | null {
-  return ms > 0 ? new Date(ms).toISOString() : null;
-}
-
-function circuitJson(c: CircuitStatus) {
-  return {
-    state: STATE_NAMES[c.state],
-    since: iso(c.sinceMs),
-    lastReset: iso(c.resetAtMs),
-    openOn: c.openOn,
-    reporters: c.reporters,
-    routers: Object.fromEntries(Object.entries(c.routers).map(([node, s]) => [node, STATE_NAMES[s]])),
-  };
-}
-
-function engineJson(e: EngineCircuitStatus) {
-  return {
-    engine: e.engine,
-    circuit: circuitJson(e.engineCircuit),
-    instances: e.instances.map((i) => ({ id: i.instanceId, ...circuitJson(i) })),
-  };
-}
+import { circuitsView as engineJson } from '../../control-plane/admin/circuit-view';
 
 /**
  * Circuit states as the control plane aggregates them from every router (`openOn` of `reporters` routers

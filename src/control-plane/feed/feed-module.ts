@@ -1,5 +1,6 @@
 import { namespaceOf } from '../../model/engine';
 import type { AdminService } from '../admin/admin-service';
+import { circuitsView } from '../admin/circuit-view';
 import type { EngineCatalog } from '../config/engine-catalog';
 import type { EventBus } from '../events';
 import { Disposables, type Module } from '../module';
@@ -88,7 +89,10 @@ export class FeedModule implements Module {
         void this.admin.circuits.list().then((all) => {
           for (const status of all)
             if (c.engines.includes(status.engine))
-              this.hub.publish('circuits', status, { engine: status.engine, namespace: ns(status.engine) });
+              this.hub.publish('circuits', circuitsView(status), {
+                engine: status.engine,
+                namespace: ns(status.engine),
+              });
         });
       }),
     );

@@ -52,11 +52,12 @@ export function interpolatedQuantile(
   for (let i = 0; i < counts.length; i++) {
     const n = counts[i];
     if (n > 0 && seen + n >= rank) {
-      const upper = layout.baseMs * layout.growth ** i;
-      const lower = i === 0 ? 0 : upper / layout.growth;
+      // The slowest call seen bounds the top bucket: interpolate up to it, not to the bucket's bound.
+      const upper = Math.min(layout.baseMs * layout.growth ** i, maxMs);
+      const lower = i === 0 ? 0 : Math.min(upper, (layout.baseMs * layout.growth ** i) / layout.growth);
       const within = Math.min(1, Math.max(0, (rank - seen) / n));
-      const value = i === 0 ? upper * within : lower * layout.growth ** within;
-      return Math.min(value, maxMs);
+      if (lower <= 0 || upper <= lower) return lower + (upper - lower) * within;
+      return lower * (upper / lower) ** within;
     }
     seen += n;
   }

@@ -52,9 +52,13 @@ describeBrowser('dashboard in Chromium', () => {
     await page.goto(`http://127.0.0.1:${cluster.api.port}/`);
     for (const name of ['math', 'crypto', 'echo'])
       await page.waitForSelector(`[data-engine="${name}"]`, { timeout: 10_000 });
-    await page.waitForFunction(() => document.querySelector('.live')?.textContent?.includes('live'), undefined, {
-      timeout: 10_000,
-    });
+    await page.waitForFunction(
+      () => document.querySelector('.live')?.textContent?.includes('live'),
+      undefined,
+      {
+        timeout: 10_000,
+      },
+    );
     const firstPaintMs = Date.now() - started;
     expect(await page.textContent('[data-testid="instance-health-math-1"]')).toBe('healthy');
     await page.screenshot({ path: join(OUT, 'fleet.png'), fullPage: true });
@@ -71,7 +75,9 @@ describeBrowser('dashboard in Chromium', () => {
     expect(page.url()).toBe(url);
     expect(await page.textContent('[data-engine="math"] .why')).toMatch(/health probe failing/);
     await page.screenshot({ path: join(OUT, 'instance-down.png'), fullPage: true });
-    console.log(`dashboard: first paint with live feed ${firstPaintMs} ms; killed instance shown after ${shownAfterMs} ms`);
+    console.log(
+      `dashboard: first paint with live feed ${firstPaintMs} ms; killed instance shown after ${shownAfterMs} ms`,
+    );
 
     await page.click('[data-instance="math-2"]');
     await page.waitForSelector('[data-testid="instance-detail"]');

@@ -22,12 +22,21 @@ export function promtoolCheck(exposition: string): Promise<string> {
   });
 }
 
-/** Metric names in an exposition (histogram and counter suffixes kept as written). */
+/**
+ * Metric names in an exposition: those with samples, and those declared (# TYPE) without any yet (a
+ * labelled counter before its first increment); a histogram's declaration brings its _bucket, _sum and
+ * _count.
+ */
 export function metricNames(exposition: string): Set<string> {
   const names = new Set<string>();
   for (const line of exposition.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/.exec(line);
     if (m) names.add(m[1]);
+    const t = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (\w+)/.exec(line);
+    if (t) {
+      names.add(t[1]);
+      if (t[2] === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(t[1] + suffix);
+    }
   }
   return names;
 }

@@ -52,13 +52,9 @@ describeBrowser('dashboard in Chromium', () => {
     await page.goto(`http://127.0.0.1:${cluster.api.port}/`);
     for (const name of ['math', 'crypto', 'echo'])
       await page.waitForSelector(`[data-engine="${name}"]`, { timeout: 10_000 });
-    await page.waitForFunction(
-      () => document.querySelector('.live')?.textContent?.includes('live'),
-      undefined,
-      {
-        timeout: 10_000,
-      },
-    );
+    await page.waitForFunction("document.querySelector('.live')?.textContent?.includes('live')", undefined, {
+      timeout: 10_000,
+    });
     const firstPaintMs = Date.now() - started;
     expect(await page.textContent('[data-testid="instance-health-math-1"]')).toBe('healthy');
     await page.screenshot({ path: join(OUT, 'fleet.png'), fullPage: true });
@@ -67,7 +63,7 @@ describeBrowser('dashboard in Chromium', () => {
     const killedAt = Date.now();
     cluster.engines.get('math-1')!.kill();
     await page.waitForFunction(
-      () => document.querySelector('[data-testid="instance-health-math-1"]')?.textContent === 'unhealthy',
+      `document.querySelector('[data-testid="instance-health-math-1"]')?.textContent === 'unhealthy'`,
       undefined,
       { timeout: 3_000, polling: 50 },
     );
@@ -92,7 +88,8 @@ describeBrowser('dashboard in Chromium', () => {
     await page.goto(`http://127.0.0.1:${cluster.api.port}/`);
     await page.waitForSelector('[data-engine="math"]');
     // Nothing wider than the screen but the tables, which scroll in their own box.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    // Page code runs in the browser: given as text, since this file is compiled without DOM types.
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(OUT, 'phone.png'), fullPage: true });
     await page.close();

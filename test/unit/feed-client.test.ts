@@ -18,7 +18,7 @@ describe('FeedClient: slow consumers', () => {
   const limits = { coalesceAboveBytes: 1_000, closeAboveBytes: 5_000, closeAfterMs: 10_000 };
 
   it('keeps the newest message per topic and engine while behind, sends them in order once caught up', () => {
-    let now = 0;
+    const now = 0;
     const hub = new FeedHub(100, () => now);
     const sink = new StuckSink();
     const counters = { coalesced: 0, closedSlow: 0 };

@@ -6,6 +6,7 @@ import type { EngineSpec } from '../../src/model/engine';
 import { parseEngineSpec } from '../../src/model/validate';
 import { createLogger } from '../../src/observability/logger';
 import { RedisStore } from '../../src/store/redis/redis-store';
+import { instanceLoad, routerReport } from '../helpers/loads';
 import { hasRedisServer, startRedis, type TestRedis } from '../helpers/redis';
 
 // Needs Debian's redis-server (CI installs it); the memory store's history is covered by unit tests.
@@ -42,35 +43,20 @@ describeRedis('metric history on Redis', () => {
           () => now,
         );
       const record = (n: number) =>
-        windows.record({
-          nodeId: 'r',
-          source: 'router',
-          replica: 'a',
-          loads: [
-            {
-              engine: 'calc',
-              instanceId: 'c1',
+        windows.record(
+          routerReport(now, [
+            instanceLoad('calc', 'c1', [], {
               requests: n,
               errors: n / 10,
               inFlight: 2,
               latency: undefined,
-              circuit: 1,
-              circuitSinceMs: 0,
               errorsByCode: { UNAVAILABLE: n / 10 },
-              loadMetrics: {},
               cpuUtilization: 0.25,
               memUtilization: 0.5,
-              utilization: {},
               orcaAtMs: now,
-              ejected: false,
-            },
-          ],
-          engineCircuits: {},
-          dropped: {},
-          intervalMs: 2_000,
-          seq: now,
-          atMs: now,
-        });
+            }),
+          ]),
+        );
       // Replica A leads for a minute, then B takes over.
       const onA = leaderOf(a);
       for (let i = 0; i < 6; i++) {

@@ -1,6 +1,7 @@
 import { CircuitState } from '../../gen/nerve/discovery/v1/resources';
 import type { InstanceLoad } from '../../gen/nerve/report/v1/report';
 import { CircuitBoard } from '../../src/control-plane/circuits/circuit-board';
+import { instanceLoad } from '../helpers/loads';
 
 const {
   CIRCUIT_STATE_CLOSED: CLOSED,
@@ -8,23 +9,8 @@ const {
   CIRCUIT_STATE_HALF_OPEN: HALF_OPEN,
 } = CircuitState;
 
-const load = (instanceId: string, circuit: CircuitState, circuitSinceMs = 1): InstanceLoad => ({
-  engine: 'e',
-  instanceId,
-  requests: 1,
-  errors: 0,
-  inFlight: 0,
-  latency: undefined,
-  circuit,
-  circuitSinceMs,
-  errorsByCode: {},
-  loadMetrics: {},
-  cpuUtilization: 0,
-  memUtilization: 0,
-  utilization: {},
-  orcaAtMs: 0,
-  ejected: false,
-});
+const load = (instanceId: string, circuit: CircuitState, circuitSinceMs = 1): InstanceLoad =>
+  instanceLoad('e', instanceId, [], { requests: 1, latency: undefined, circuit, circuitSinceMs });
 
 describe('circuit board: global circuit states from router reports', () => {
   let now = 1_000;

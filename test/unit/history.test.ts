@@ -1,4 +1,3 @@
-import type { InstanceLoad } from '../../gen/nerve/report/v1/report';
 import { EventBus } from '../../src/control-plane/events';
 import { HistoryModule } from '../../src/control-plane/history/history-module';
 import { queryHistory } from '../../src/control-plane/history/history-query';
@@ -7,9 +6,8 @@ import { COARSE, FINE, SLOT_BYTES } from '../../src/model/history/series-ring';
 import { parseEngineSpec } from '../../src/model/validate';
 import type { EngineSpec } from '../../src/model/engine';
 import { MemoryHistoryStore } from '../../src/store/history-store';
-import { LatencyHistogram } from '../../src/router/stats/latency-histogram';
-import { LATENCY_LAYOUT } from '../../src/model/latency-buckets';
 import { createLogger } from '../../src/observability/logger';
+import { instanceLoad, routerReport } from '../helpers/loads';
 
 const spec = (() => {
   const r = parseEngineSpec({
@@ -23,35 +21,13 @@ const spec = (() => {
   return r.value as EngineSpec;
 })();
 
-function load(instanceId: string, n: number, ms: number, cpu = 0, orcaAtMs = 0): InstanceLoad {
-  const h = new LatencyHistogram();
-  for (let i = 0; i < n; i++) h.record(ms);
-  return {
-    engine: 'calc',
-    instanceId,
-    requests: n,
-    errors: 0,
+const load = (instanceId: string, n: number, ms: number, cpu = 0, orcaAtMs = 0) =>
+  instanceLoad('calc', instanceId, Array(n).fill(ms), {
     inFlight: 1,
-    latency: {
-      sumMs: h.sumMs,
-      maxMs: h.maxMs,
-      p50Ms: 0,
-      p99Ms: 0,
-      baseMs: LATENCY_LAYOUT.baseMs,
-      growth: LATENCY_LAYOUT.growth,
-      counts: h.trimmedCounts(),
-    },
-    circuit: 1,
-    circuitSinceMs: 0,
-    errorsByCode: {},
-    loadMetrics: {},
     cpuUtilization: cpu,
     memUtilization: 0.1,
-    utilization: {},
     orcaAtMs,
-    ejected: false,
-  };
-}
+  });
 
 describe('metric history on a fake clock', () => {
   const start = Date.UTC(2026, 0, 1); // a whole minute
@@ -73,17 +49,7 @@ describe('metric history on a fake clock', () => {
     const tickStart = now;
     for (let t = 1; t <= 5; t++) {
       now = tickStart + t * 2_000 - 1;
-      windows.record({
-        nodeId: 'r',
-        source: 'router',
-        replica: 'a',
-        loads: [load('c1', rps * 2, ms, 0.5, now)],
-        engineCircuits: {},
-        dropped: {},
-        intervalMs: 2_000,
-        seq: now,
-        atMs: now,
-      });
+      windows.record(routerReport(now, [load('c1', rps * 2, ms, 0.5, now)]));
     }
     now = tickStart + FINE.stepMs;
     await module.sample(now);

@@ -1,36 +1,8 @@
 import type { InstanceLoad } from '../../gen/nerve/report/v1/report';
 import { LoadStats } from '../../src/control-plane/reports/load-stats';
-import { LatencyHistogram } from '../../src/router/stats/latency-histogram';
+import { instanceLoad } from '../helpers/loads';
 
-function report(latencies: number[]): InstanceLoad {
-  const h = new LatencyHistogram();
-  for (const ms of latencies) h.record(ms);
-  return {
-    engine: 'e',
-    instanceId: 'i1',
-    requests: latencies.length,
-    errors: 0,
-    inFlight: 0,
-    latency: {
-      sumMs: h.sumMs,
-      maxMs: h.maxMs,
-      p50Ms: h.quantile(0.5),
-      p99Ms: h.quantile(0.99),
-      baseMs: 0.05,
-      growth: 1.25,
-      counts: h.trimmedCounts(),
-    },
-    circuit: 1,
-    circuitSinceMs: 0,
-    errorsByCode: {},
-    loadMetrics: {},
-    cpuUtilization: 0,
-    memUtilization: 0,
-    utilization: {},
-    orcaAtMs: 0,
-    ejected: false,
-  };
-}
+const report = (latencies: number[]): InstanceLoad => instanceLoad('e', 'i1', latencies);
 
 describe('load stats across routers', () => {
   it('adds up the routers\u2019 histograms for percentiles over all their calls', () => {

@@ -1,63 +1,15 @@
 import * as protobuf from 'protobufjs';
 import { join } from 'node:path';
-import type { InstanceLoad } from '../../gen/nerve/report/v1/report';
-import type { ReportReceived } from '../../src/control-plane/events';
 import { CallWindows } from '../../src/control-plane/metrics/call-windows';
 import { explainInstance, holdStatus, type HeldStatus, rollup } from '../../src/model/health-rollup';
 import { INITIAL_CHECK_STATE } from '../../src/model/health';
 import { interpolatedQuantile, LATENCY_LAYOUT } from '../../src/model/latency-buckets';
 import { decodeOrca, encodeOrca } from '../../src/model/orca';
 import { LatencyHistogram } from '../../src/router/stats/latency-histogram';
+import { instanceLoad, routerReport } from '../helpers/loads';
 
-function load(
-  engine: string,
-  instanceId: string,
-  latencies: number[],
-  extra: Partial<InstanceLoad> = {},
-): InstanceLoad {
-  const h = new LatencyHistogram();
-  for (const ms of latencies) h.record(ms);
-  return {
-    engine,
-    instanceId,
-    requests: latencies.length,
-    errors: 0,
-    inFlight: 0,
-    latency: {
-      sumMs: h.sumMs,
-      maxMs: h.maxMs,
-      p50Ms: 0,
-      p99Ms: 0,
-      baseMs: LATENCY_LAYOUT.baseMs,
-      growth: LATENCY_LAYOUT.growth,
-      counts: h.trimmedCounts(),
-    },
-    circuit: 1,
-    circuitSinceMs: 0,
-    errorsByCode: {},
-    loadMetrics: {},
-    cpuUtilization: 0,
-    memUtilization: 0,
-    utilization: {},
-    orcaAtMs: 0,
-    ejected: false,
-    ...extra,
-  };
-}
-
-export function report(atMs: number, loads: InstanceLoad[], node = 'r1', intervalMs = 2_000): ReportReceived {
-  return {
-    nodeId: node,
-    source: 'router',
-    replica: 'a',
-    loads,
-    engineCircuits: {},
-    dropped: {},
-    intervalMs,
-    seq: atMs,
-    atMs,
-  };
-}
+const load = instanceLoad;
+const report = routerReport;
 
 describe('interpolated percentiles', () => {
   it('are within a few percent of a uniform distribution, where bucket bounds alone are up to 25 % off', () => {

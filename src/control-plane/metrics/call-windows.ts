@@ -98,22 +98,24 @@ export class CallWindows {
 
   /** Calls in flight now: the newest figure of each node that reported within `freshMs`. */
   inFlight(engine: string, instanceId: string, freshMs = 10_000): number {
-    const w = this.instances.get(`${engine}/${instanceId}`);
-    if (!w) return 0;
-    const oldest = this.now() - freshMs;
     let n = 0;
-    for (const g of w.nodes.values()) if (g.atMs >= oldest) n += g.inFlight;
+    for (const g of this.freshNodes(engine, instanceId, freshMs)) n += g.inFlight;
     return n;
   }
 
   /** Routers that had the instance ejected in their last report (within `freshMs`). */
   ejectedBy(engine: string, instanceId: string, freshMs = 10_000): number {
-    const w = this.instances.get(`${engine}/${instanceId}`);
-    if (!w) return 0;
-    const oldest = this.now() - freshMs;
     let n = 0;
-    for (const g of w.nodes.values()) if (g.atMs >= oldest && g.ejected) n++;
+    for (const g of this.freshNodes(engine, instanceId, freshMs)) if (g.ejected) n++;
     return n;
+  }
+
+  /** The newest gauges of each node that reported the instance within `freshMs`. */
+  private *freshNodes(engine: string, instanceId: string, freshMs: number): Iterable<NodeGauges> {
+    const w = this.instances.get(`${engine}/${instanceId}`);
+    if (!w) return;
+    const oldest = this.now() - freshMs;
+    for (const g of w.nodes.values()) if (g.atMs >= oldest) yield g;
   }
 
   resources(engine: string, instanceId: string): InstanceResources | undefined {

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CheckState } from '../../model/health';
 import type { EngineCatalog } from '../config/engine-catalog';
 import type { ReportReceived } from '../events';
-import type { CallWindows } from './call-windows';
+import type { CallWindows, InstanceResources } from './call-windows';
 import { ReportedHistogram } from './reported-histogram';
 
 /**
@@ -77,32 +77,31 @@ export class FleetMetrics {
     const eachInstance = (fn: (engine: string, instance: string) => void) => {
       for (const spec of engines.listNow()) for (const i of spec.instances) fn(spec.name, i.id);
     };
-    new Gauge({
-      name: 'nerve_instance_cpu_utilization',
-      help: 'CPU utilization the instance last reported (ORCA, 0..1 of one core)',
-      labelNames: ['engine', 'instance'],
-      registers,
-      collect() {
-        this.reset();
-        eachInstance((engine, instance) => {
-          const r = windows.resources(engine, instance);
-          if (r) this.set({ engine, instance }, r.cpuUtilization);
-        });
-      },
-    });
-    new Gauge({
-      name: 'nerve_instance_memory_utilization',
-      help: 'Memory utilization the instance last reported (ORCA, 0..1)',
-      labelNames: ['engine', 'instance'],
-      registers,
-      collect() {
-        this.reset();
-        eachInstance((engine, instance) => {
-          const r = windows.resources(engine, instance);
-          if (r) this.set({ engine, instance }, r.memUtilization);
-        });
-      },
-    });
+    // One gauge per figure of the instances' own load reports (ORCA), set only where one came.
+    const resourceGauge = (name: string, help: string, pick: (r: InstanceResources) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['engine', 'instance'],
+        registers,
+        collect() {
+          this.reset();
+          eachInstance((engine, instance) => {
+            const r = windows.resources(engine, instance);
+            if (r) this.set({ engine, instance }, pick(r));
+          });
+        },
+      });
+    resourceGauge(
+      'nerve_instance_cpu_utilization',
+      'CPU utilization the instance last reported (ORCA, 0..1 of one core)',
+      (r) => r.cpuUtilization,
+    );
+    resourceGauge(
+      'nerve_instance_memory_utilization',
+      'Memory utilization the instance last reported (ORCA, 0..1)',
+      (r) => r.memUtilization,
+    );
     new Gauge({
       name: 'nerve_instance_healthy',
       help: '1 while the instance passes its health probes, 0 while it fails them or is not probed yet',

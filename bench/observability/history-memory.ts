@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     windows,
     { leading: true },
     new EventBus(() => undefined),
-    createLogger('silent'),
+    createLogger('history', 'silent'),
     () => now,
   );
   const before = heapMb();

@@ -39,7 +39,7 @@ describeRedis('metric history on Redis', () => {
           windows,
           { leading: true },
           new EventBus(() => undefined),
-          createLogger('silent'),
+          createLogger('history', 'silent'),
           () => now,
         );
       const record = (n: number) =>

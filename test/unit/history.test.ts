@@ -40,7 +40,7 @@ describe('metric history on a fake clock', () => {
     windows,
     { leading: true },
     new EventBus(() => undefined),
-    createLogger('silent'),
+    createLogger('history', 'silent'),
     () => now,
   );
 

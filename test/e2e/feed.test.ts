@@ -61,6 +61,8 @@ describe('live feed', () => {
         feed: {
           limits: { coalesceAboveBytes: 64 * 1024, closeAboveBytes: 256 * 1024, closeAfterMs: 1_000 },
           tickMs: 50,
+          // Long enough that the stuck client below is closed as slow before it could miss a ping.
+          heartbeatMs: 3_000,
         },
       },
     );
@@ -84,9 +86,15 @@ describe('live feed', () => {
     const gaps = fleet.slice(1).map((m, i) => Date.parse(m.at!) - Date.parse(fleet[i].at!));
     for (const gap of gaps) expect(Math.abs(gap - 300)).toBeLessThan(150);
     await waitFor(
-      () => l.of('health').filter((m) => m.data?.scope === 'fleet').length >= 2,
-      'two health rounds',
+      () => l.of('health').filter((m) => m.data?.scope === 'fleet').length >= 3,
+      'three health rounds',
     );
+    const rounds = l.of('health').filter((m) => m.data?.scope === 'fleet');
+    for (const [i, m] of rounds.slice(1).entries())
+      expect(Math.abs(Date.parse(m.at!) - Date.parse(rounds[i].at!) - 600)).toBeLessThan(150);
+    // Heartbeats carry the newest id, so a quiet client knows where it stands.
+    const beat = await waitFor(() => l.messages.find((m) => m.op === 'heartbeat'), 'a heartbeat');
+    expect((beat as { lastId?: number }).lastId).toBeGreaterThan(0);
     const ids = l.messages.filter((m) => m.id).map((m) => m.id!);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     // A change is pushed at once, not at the next period.

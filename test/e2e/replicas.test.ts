@@ -222,8 +222,9 @@ describeRedis('three control-plane replicas on one Redis', () => {
     }, 'the winner’s write on C');
   });
 
-  it('aggregates the reports of routers on other replicas: circuits per router and loads, seen from A', async () => {
-    const [a, b] = ['cp-a', 'cp-b'].map((n) => replicas.get(n)!);
+  it('aggregates the reports of routers on other replicas: circuits per router, loads and summaries, seen from A', async () => {
+    const [a, b, c] = ['cp-a', 'cp-b', 'cp-c'].map((n) => replicas.get(n)!);
+    let calls = 0;
     const r2 = await new Router({
       controlPlanes: [b.xds],
       id: 'r2',
@@ -239,6 +240,7 @@ describeRedis('three control-plane replicas on one Redis', () => {
       const routersSeenByA = await waitFor(
         async () => {
           await Promise.all([echoCall(), invoke(client2, 'echo', 'echo', 'x')]);
+          calls += 2;
           const view = (await rest(a, 'GET', '/circuit-breakers/echo')).body as {
             instances: { id: string; routers: Record<string, string> }[];
           };
@@ -253,6 +255,24 @@ describeRedis('three control-plane replicas on one Redis', () => {
         engine: { instances: { load?: { requests: number } }[] };
       };
       expect(engine.engine.instances[0].load?.requests).toBeGreaterThan(0);
+      // The summary is fleet-wide on every replica: each counts the calls of both routers, once, so
+      // once the last reports are in, all three agree (a replica counting a shared report twice would not).
+      const counts = await waitFor(
+        async () => {
+          const seen = await Promise.all(
+            [a, b, c].map(async (cp) => {
+              const s = (await rest(cp, 'GET', '/metrics/summary')).body as {
+                engines: { name: string; requests: number }[];
+              };
+              return s.engines.find((e) => e.name === 'echo')!.requests;
+            }),
+          );
+          return seen.every((n) => n === seen[0] && n >= calls) ? seen : undefined;
+        },
+        'every replica to count every call once',
+        15_000,
+      );
+      expect(counts[0]).toBeGreaterThanOrEqual(calls);
     } finally {
       client2.close();
       await r2.stop(200);

@@ -7,10 +7,13 @@ import {
   matches,
 } from '../../control-plane/feed/feed-hub';
 
-/** What a transport offers a feed client: its bytes not yet taken by the peer, a send and a close. */
+/**
+ * What a transport offers a feed client: its bytes not yet taken by the peer, a send and a close.
+ * `send` gets the message's JSON and, for SSE framing, its event name and id (control messages: none).
+ */
 export interface FeedSink {
   buffered(): number;
-  send(text: string): void;
+  send(text: string, event: string, id?: number): void;
   close(reason: string): void;
 }
 
@@ -96,8 +99,8 @@ export class FeedClient {
   }
 
   /** A control message (pong, error, resync, heartbeat): never coalesced. */
-  control(message: object): void {
-    if (!this.closed) this.sink.send(JSON.stringify(message));
+  control(message: { op: string; [field: string]: unknown }): void {
+    if (!this.closed) this.sink.send(JSON.stringify(message), message.op);
   }
 
   /** The gateway's tick: flush what was held once the peer caught up, close one stuck too long. */
@@ -120,7 +123,7 @@ export class FeedClient {
   private offer(m: FeedMessage): void {
     if (this.closed || !this.filter || !matches(this.filter, m)) return;
     if (this.pending.size === 0 && this.sink.buffered() <= this.limits.coalesceAboveBytes) {
-      this.sink.send(m.json);
+      this.sink.send(m.json, m.topic, m.id);
       this.lastSentId = m.id;
       return;
     }
@@ -143,7 +146,7 @@ export class FeedClient {
       if (this.sink.buffered() > this.limits.coalesceAboveBytes) return;
       this.pending.delete(`${m.topic}|${m.engine ?? ''}`);
       this.pendingBytes -= m.json.length;
-      this.sink.send(m.json);
+      this.sink.send(m.json, m.topic, m.id);
       this.lastSentId = m.id;
     }
   }

@@ -91,10 +91,8 @@ export class FeedGateway {
       this.hub,
       {
         buffered: () => res.writableLength,
-        send: (text) => {
-          const parsed = JSON.parse(text) as { id?: number; topic?: string; op?: string };
-          const event = parsed.topic ?? parsed.op ?? 'message';
-          res.write(`${parsed.id ? `id: ${parsed.id}\n` : ''}event: ${event}\ndata: ${text}\n\n`);
+        send: (text, event, id) => {
+          res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${text}\n\n`);
         },
         close: (reason) => {
           res.write(`event: error\ndata: ${JSON.stringify({ op: 'error', message: reason })}\n\n`);

@@ -9,11 +9,10 @@ export interface FeedMessage {
   readonly id: number;
   /** RFC 3339. */
   readonly at: string;
-  readonly data: unknown;
   /** The engine it is about (filters and coalescing); absent: fleet-wide. */
   readonly engine?: string;
   readonly namespace?: string;
-  /** The message as JSON, made once for every client. */
+  /** The message as JSON (`{"topic","id","at","data"}`), made once for every client; the ring keeps only this. */
   readonly json: string;
 }
 
@@ -58,7 +57,6 @@ export class FeedHub {
       topic,
       id,
       at,
-      data,
       ...(about?.engine !== undefined && { engine: about.engine }),
       ...(about?.namespace !== undefined && { namespace: about.namespace }),
       json: JSON.stringify({ topic, id, at, data }),

@@ -8,6 +8,7 @@ COPY proto ./proto
 COPY gen ./gen
 COPY src ./src
 COPY bin ./bin
+COPY scripts ./scripts
 # npm ci runs the prepare script, which compiles to dist/.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
@@ -17,6 +18,7 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
+COPY scripts ./scripts
 COPY proto ./proto
 COPY package.json buf.yaml ./
 USER node

@@ -18,7 +18,6 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
-COPY scripts ./scripts
 COPY proto ./proto
 COPY package.json buf.yaml ./
 USER node

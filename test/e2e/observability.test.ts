@@ -1,3 +1,13 @@
+import * as grpc from '@grpc/grpc-js';
+import {
+  AdminClient,
+  type GetHealthRequest,
+  type GetHealthResponse,
+  type GetMetricsHistoryRequest,
+  type GetMetricsHistoryResponse,
+  type GetMetricsSummaryRequest,
+  type GetMetricsSummaryResponse,
+} from '../../gen/nerve/admin/v1/admin';
 import type { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { invoke, TestCluster } from '../helpers/cluster';
 import { hasPromtool, metricNames, promtoolCheck } from '../helpers/promtool';
@@ -153,6 +163,62 @@ describe('observability: metrics, summaries, health explained', () => {
     expect(instance.memUtilization).toBeGreaterThan(0);
     expect(instance.memUtilization).toBeLessThan(1);
     expect(instance.cpuUtilization).toBeGreaterThanOrEqual(0);
+  });
+
+  it('answers the same on admin gRPC: summary, history, health with reasons and transitions', async () => {
+    const admin = new AdminClient(`127.0.0.1:${cluster.cp.port}`, grpc.credentials.createInsecure());
+    try {
+      const call = <Req, Res>(
+        method: (r: Req, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown,
+        req: Req,
+      ) =>
+        new Promise<Res>((resolve, reject) =>
+          method.call(admin, req, (e, r) => (e ? reject(e) : resolve(r))),
+        );
+      const summary = await call<GetMetricsSummaryRequest, GetMetricsSummaryResponse>(
+        admin.getMetricsSummary,
+        {
+          engines: ['slow'],
+        },
+      );
+      const rest = await json<{ engines: { name: string; requests: number }[] }>(
+        '/metrics/summary?engine=slow',
+      );
+      expect(summary.engines.map((e) => e.name)).toEqual(['slow']);
+      expect(summary.engines[0].stats!.requests).toBe(rest.engines[0].requests);
+      expect(summary.windowMs).toBe(60_000);
+      const history = await call<GetMetricsHistoryRequest, GetMetricsHistoryResponse>(
+        admin.getMetricsHistory,
+        {
+          engine: 'calc',
+          instance: '',
+          metrics: ['rps'],
+          fromMs: 0,
+          toMs: 0,
+          stepMs: 0,
+        },
+      );
+      expect(history.resolution).toBe('10s');
+      expect(history.series.map((s) => s.instance)).toEqual(['', 'calc-1', 'calc-2']);
+      const bad = await call<GetMetricsHistoryRequest, GetMetricsHistoryResponse>(admin.getMetricsHistory, {
+        engine: 'calc',
+        instance: '',
+        metrics: ['bogus'],
+        fromMs: 0,
+        toMs: 0,
+        stepMs: 0,
+      }).catch((e: grpc.ServiceError) => e);
+      expect((bad as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
+      const health = await call<GetHealthRequest, GetHealthResponse>(admin.getHealth, {
+        engine: 'calc',
+        sinceMs: 1,
+      });
+      const calc = health.engines[0];
+      expect(calc.instances.every((i) => i.version === 'v1' && Array.isArray(i.reasons))).toBe(true);
+      expect(calc.history.some((t) => t.instance === 'calc-2' && t.to === 'unhealthy')).toBe(true);
+    } finally {
+      admin.close();
+    }
   });
 
   it('answers liveness and readiness', async () => {

@@ -4,7 +4,6 @@ import {
   type AdminServer,
   type Engine,
   type EngineCircuitsView,
-  type GetHealthResponse,
   type XdsClient,
 } from '../../../gen/nerve/admin/v1/admin';
 import type { CircuitStatus, EngineCircuitStatus } from '../circuits/circuit-board';
@@ -14,7 +13,8 @@ import type { AdminContext } from './admin-context';
 import { AdminError, asAdminError } from './admin-error';
 import type { AdminService } from './admin-service';
 import { configHandlers } from './config-grpc';
-import type { EngineView, HealthReport } from './views';
+import { observabilityHandlers } from './observability-grpc';
+import type { EngineView } from './views';
 
 const CODES: Record<AdminError['code'], grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -51,13 +51,6 @@ export function toProtoEngine(v: EngineView): Engine {
     services: [...v.services],
     revision: v.revision,
     dropped: v.dropped,
-  };
-}
-
-function toProtoHealth(h: HealthReport): GetHealthResponse {
-  return {
-    status: h.status,
-    engines: h.engines.map((e) => ({ ...e, instances: e.instances.map((i) => ({ ...i })) })),
   };
 }
 
@@ -139,7 +132,6 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
     removeInstance: unary(async (r, ctx) => ({
       engine: toProtoEngine(await admin.removeInstance(r.engine, r.instanceId, ctx)),
     })),
-    getHealth: unary(async (r) => toProtoHealth(await admin.health(r.engine || undefined))),
     listXdsClients: unary(async () => ({ clients: admin.xdsClients().map(toProtoClient) })),
     listCircuits: unary(async (r) => ({
       engines: (await admin.circuits.list(r.engine || undefined)).map(toProtoCircuits),
@@ -148,6 +140,7 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
       engine: toProtoCircuits(await admin.circuits.reset(r.engine, r.instanceId, ctx)),
     })),
     ...configHandlers(admin, unary, toProtoEngine),
+    ...observabilityHandlers(admin, unary),
   };
   server.addService(AdminServiceDefinition, impl);
 }

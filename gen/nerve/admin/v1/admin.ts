@@ -142,6 +142,8 @@ export interface RemoveInstanceResponse {
 export interface GetHealthRequest {
   /** Empty: the whole system. */
   engine: string;
+  /** With an engine: its health transitions at or after this time (Unix epoch milliseconds) in history. */
+  sinceMs: number;
 }
 
 export interface GetHealthResponse {
@@ -156,6 +158,37 @@ export interface EngineHealth {
   healthyInstances: number;
   totalInstances: number;
   instances: InstanceHealth[];
+  /** The status its instances give right now; `status` has hysteresis applied. */
+  rawStatus: string;
+  /** RFC 3339: since when `status` holds. */
+  statusSince: string;
+  history: HealthTransition[];
+}
+
+export interface HealthTransition {
+  /** RFC 3339. */
+  at: string;
+  instance: string;
+  from: string;
+  to: string;
+  reason: string;
+}
+
+export interface HealthReason {
+  /** probe_failing, not_checked, ejected, circuit_open, draining or lease_lapsed. */
+  code: string;
+  message: string;
+}
+
+export interface CallStats {
+  requests: number;
+  errors: number;
+  rps: number;
+  errorRate: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  inFlight: number;
 }
 
 export interface InstanceHealth {
@@ -166,6 +199,14 @@ export interface InstanceHealth {
   lastError: string;
   lastCheckMs: number;
   lastCheckLatencyMs: number;
+  version: string;
+  reasons: HealthReason[];
+  calls:
+    | CallStats
+    | undefined;
+  /** What it last reported of its own load (ORCA); absent when it never did. */
+  cpuUtilization?: number | undefined;
+  memUtilization?: number | undefined;
 }
 
 export interface ListXdsClientsRequest {
@@ -370,6 +411,70 @@ export interface ImportConfigResponse {
   version: number;
   changes: EntryChange[];
   dryRun: boolean;
+}
+
+export interface GetMetricsSummaryRequest {
+  /** Empty: every engine. */
+  engines: string[];
+}
+
+export interface GetMetricsSummaryResponse {
+  windowMs: number;
+  overall: CallStats | undefined;
+  engines: EngineSummary[];
+}
+
+export interface EngineSummary {
+  name: string;
+  namespace: string;
+  stats: CallStats | undefined;
+  instances: InstanceSummary[];
+  versions: VersionSummary[];
+}
+
+export interface InstanceSummary {
+  id: string;
+  version: string;
+  stats: CallStats | undefined;
+  cpuUtilization?: number | undefined;
+  memUtilization?: number | undefined;
+}
+
+export interface VersionSummary {
+  name: string;
+  stats: CallStats | undefined;
+}
+
+export interface GetMetricsHistoryRequest {
+  /** Empty: every engine (engine-level series only). */
+  engine: string;
+  instance: string;
+  /** rps, errorRate, p50Ms, p95Ms, p99Ms, inFlight, cpu, memory; empty: all. */
+  metrics: string[];
+  /** Unix epoch milliseconds; 0: the last hour up to now. */
+  fromMs: number;
+  toMs: number;
+  stepMs: number;
+}
+
+export interface GetMetricsHistoryResponse {
+  stepMs: number;
+  /** "10s" or "1m". */
+  resolution: string;
+  series: MetricSeries[];
+}
+
+export interface MetricSeries {
+  engine: string;
+  /** Empty: the engine as a whole. */
+  instance: string;
+  metric: string;
+  points: MetricPoint[];
+}
+
+export interface MetricPoint {
+  atMs: number;
+  value: number;
 }
 
 function createBaseEngine(): Engine {
@@ -2309,13 +2414,16 @@ export const RemoveInstanceResponse: MessageFns<RemoveInstanceResponse> = {
 };
 
 function createBaseGetHealthRequest(): GetHealthRequest {
-  return { engine: "" };
+  return { engine: "", sinceMs: 0 };
 }
 
 export const GetHealthRequest: MessageFns<GetHealthRequest> = {
   encode(message: GetHealthRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.engine !== "") {
       writer.uint32(10).string(message.engine);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(message.sinceMs);
     }
     return writer;
   },
@@ -2341,6 +2449,14 @@ export const GetHealthRequest: MessageFns<GetHealthRequest> = {
             message.engine = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2354,13 +2470,23 @@ export const GetHealthRequest: MessageFns<GetHealthRequest> = {
   },
 
   fromJSON(object: any): GetHealthRequest {
-    return { engine: isSet(object.engine) ? globalThis.String(object.engine) : "" };
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+    };
   },
 
   toJSON(message: GetHealthRequest): unknown {
     const obj: any = {};
     if (message.engine !== "") {
       obj.engine = message.engine;
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
     }
     return obj;
   },
@@ -2371,6 +2497,7 @@ export const GetHealthRequest: MessageFns<GetHealthRequest> = {
   fromPartial<I extends Exact<DeepPartial<GetHealthRequest>, I>>(object: I): GetHealthRequest {
     const message = createBaseGetHealthRequest();
     message.engine = object.engine ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
     return message;
   },
 };
@@ -2463,7 +2590,16 @@ export const GetHealthResponse: MessageFns<GetHealthResponse> = {
 };
 
 function createBaseEngineHealth(): EngineHealth {
-  return { name: "", status: "", healthyInstances: 0, totalInstances: 0, instances: [] };
+  return {
+    name: "",
+    status: "",
+    healthyInstances: 0,
+    totalInstances: 0,
+    instances: [],
+    rawStatus: "",
+    statusSince: "",
+    history: [],
+  };
 }
 
 export const EngineHealth: MessageFns<EngineHealth> = {
@@ -2482,6 +2618,15 @@ export const EngineHealth: MessageFns<EngineHealth> = {
     }
     for (const v of message.instances) {
       InstanceHealth.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.rawStatus !== "") {
+      writer.uint32(50).string(message.rawStatus);
+    }
+    if (message.statusSince !== "") {
+      writer.uint32(58).string(message.statusSince);
+    }
+    for (const v of message.history) {
+      HealthTransition.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -2539,6 +2684,30 @@ export const EngineHealth: MessageFns<EngineHealth> = {
             message.instances.push(InstanceHealth.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.rawStatus = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.statusSince = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.history.push(HealthTransition.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2568,6 +2737,19 @@ export const EngineHealth: MessageFns<EngineHealth> = {
       instances: globalThis.Array.isArray(object?.instances)
         ? object.instances.map((e: any) => InstanceHealth.fromJSON(e))
         : [],
+      rawStatus: isSet(object.rawStatus)
+        ? globalThis.String(object.rawStatus)
+        : isSet(object.raw_status)
+        ? globalThis.String(object.raw_status)
+        : "",
+      statusSince: isSet(object.statusSince)
+        ? globalThis.String(object.statusSince)
+        : isSet(object.status_since)
+        ? globalThis.String(object.status_since)
+        : "",
+      history: globalThis.Array.isArray(object?.history)
+        ? object.history.map((e: any) => HealthTransition.fromJSON(e))
+        : [],
     };
   },
 
@@ -2588,6 +2770,15 @@ export const EngineHealth: MessageFns<EngineHealth> = {
     if (message.instances?.length) {
       obj.instances = message.instances.map((e) => InstanceHealth.toJSON(e));
     }
+    if (message.rawStatus !== "") {
+      obj.rawStatus = message.rawStatus;
+    }
+    if (message.statusSince !== "") {
+      obj.statusSince = message.statusSince;
+    }
+    if (message.history?.length) {
+      obj.history = message.history.map((e) => HealthTransition.toJSON(e));
+    }
     return obj;
   },
 
@@ -2601,6 +2792,428 @@ export const EngineHealth: MessageFns<EngineHealth> = {
     message.healthyInstances = object.healthyInstances ?? 0;
     message.totalInstances = object.totalInstances ?? 0;
     message.instances = object.instances?.map((e) => InstanceHealth.fromPartial(e)) || [];
+    message.rawStatus = object.rawStatus ?? "";
+    message.statusSince = object.statusSince ?? "";
+    message.history = object.history?.map((e) => HealthTransition.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseHealthTransition(): HealthTransition {
+  return { at: "", instance: "", from: "", to: "", reason: "" };
+}
+
+export const HealthTransition: MessageFns<HealthTransition> = {
+  encode(message: HealthTransition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.at !== "") {
+      writer.uint32(10).string(message.at);
+    }
+    if (message.instance !== "") {
+      writer.uint32(18).string(message.instance);
+    }
+    if (message.from !== "") {
+      writer.uint32(26).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(34).string(message.to);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HealthTransition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHealthTransition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.at = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instance = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HealthTransition {
+    return {
+      at: isSet(object.at) ? globalThis.String(object.at) : "",
+      instance: isSet(object.instance) ? globalThis.String(object.instance) : "",
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: HealthTransition): unknown {
+    const obj: any = {};
+    if (message.at !== "") {
+      obj.at = message.at;
+    }
+    if (message.instance !== "") {
+      obj.instance = message.instance;
+    }
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HealthTransition>, I>>(base?: I): HealthTransition {
+    return HealthTransition.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HealthTransition>, I>>(object: I): HealthTransition {
+    const message = createBaseHealthTransition();
+    message.at = object.at ?? "";
+    message.instance = object.instance ?? "";
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseHealthReason(): HealthReason {
+  return { code: "", message: "" };
+}
+
+export const HealthReason: MessageFns<HealthReason> = {
+  encode(message: HealthReason, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== "") {
+      writer.uint32(10).string(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HealthReason {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHealthReason();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HealthReason {
+    return {
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: HealthReason): unknown {
+    const obj: any = {};
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HealthReason>, I>>(base?: I): HealthReason {
+    return HealthReason.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HealthReason>, I>>(object: I): HealthReason {
+    const message = createBaseHealthReason();
+    message.code = object.code ?? "";
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseCallStats(): CallStats {
+  return { requests: 0, errors: 0, rps: 0, errorRate: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, inFlight: 0 };
+}
+
+export const CallStats: MessageFns<CallStats> = {
+  encode(message: CallStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requests !== 0) {
+      writer.uint32(8).uint64(message.requests);
+    }
+    if (message.errors !== 0) {
+      writer.uint32(16).uint64(message.errors);
+    }
+    if (message.rps !== 0) {
+      writer.uint32(25).double(message.rps);
+    }
+    if (message.errorRate !== 0) {
+      writer.uint32(33).double(message.errorRate);
+    }
+    if (message.p50Ms !== 0) {
+      writer.uint32(41).double(message.p50Ms);
+    }
+    if (message.p95Ms !== 0) {
+      writer.uint32(49).double(message.p95Ms);
+    }
+    if (message.p99Ms !== 0) {
+      writer.uint32(57).double(message.p99Ms);
+    }
+    if (message.inFlight !== 0) {
+      writer.uint32(64).uint32(message.inFlight);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requests = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.errors = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.rps = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.errorRate = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.p50Ms = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.p95Ms = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.p99Ms = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.inFlight = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallStats {
+    return {
+      requests: isSet(object.requests) ? globalThis.Number(object.requests) : 0,
+      errors: isSet(object.errors) ? globalThis.Number(object.errors) : 0,
+      rps: isSet(object.rps) ? globalThis.Number(object.rps) : 0,
+      errorRate: isSet(object.errorRate)
+        ? globalThis.Number(object.errorRate)
+        : isSet(object.error_rate)
+        ? globalThis.Number(object.error_rate)
+        : 0,
+      p50Ms: isSet(object.p50Ms)
+        ? globalThis.Number(object.p50Ms)
+        : isSet(object.p50_ms)
+        ? globalThis.Number(object.p50_ms)
+        : 0,
+      p95Ms: isSet(object.p95Ms)
+        ? globalThis.Number(object.p95Ms)
+        : isSet(object.p95_ms)
+        ? globalThis.Number(object.p95_ms)
+        : 0,
+      p99Ms: isSet(object.p99Ms)
+        ? globalThis.Number(object.p99Ms)
+        : isSet(object.p99_ms)
+        ? globalThis.Number(object.p99_ms)
+        : 0,
+      inFlight: isSet(object.inFlight)
+        ? globalThis.Number(object.inFlight)
+        : isSet(object.in_flight)
+        ? globalThis.Number(object.in_flight)
+        : 0,
+    };
+  },
+
+  toJSON(message: CallStats): unknown {
+    const obj: any = {};
+    if (message.requests !== 0) {
+      obj.requests = Math.round(message.requests);
+    }
+    if (message.errors !== 0) {
+      obj.errors = Math.round(message.errors);
+    }
+    if (message.rps !== 0) {
+      obj.rps = floatToJson(message.rps);
+    }
+    if (message.errorRate !== 0) {
+      obj.errorRate = floatToJson(message.errorRate);
+    }
+    if (message.p50Ms !== 0) {
+      obj.p50Ms = floatToJson(message.p50Ms);
+    }
+    if (message.p95Ms !== 0) {
+      obj.p95Ms = floatToJson(message.p95Ms);
+    }
+    if (message.p99Ms !== 0) {
+      obj.p99Ms = floatToJson(message.p99Ms);
+    }
+    if (message.inFlight !== 0) {
+      obj.inFlight = Math.round(message.inFlight);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CallStats>, I>>(base?: I): CallStats {
+    return CallStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CallStats>, I>>(object: I): CallStats {
+    const message = createBaseCallStats();
+    message.requests = object.requests ?? 0;
+    message.errors = object.errors ?? 0;
+    message.rps = object.rps ?? 0;
+    message.errorRate = object.errorRate ?? 0;
+    message.p50Ms = object.p50Ms ?? 0;
+    message.p95Ms = object.p95Ms ?? 0;
+    message.p99Ms = object.p99Ms ?? 0;
+    message.inFlight = object.inFlight ?? 0;
     return message;
   },
 };
@@ -2614,6 +3227,11 @@ function createBaseInstanceHealth(): InstanceHealth {
     lastError: "",
     lastCheckMs: 0,
     lastCheckLatencyMs: 0,
+    version: "",
+    reasons: [],
+    calls: undefined,
+    cpuUtilization: undefined,
+    memUtilization: undefined,
   };
 }
 
@@ -2639,6 +3257,21 @@ export const InstanceHealth: MessageFns<InstanceHealth> = {
     }
     if (message.lastCheckLatencyMs !== 0) {
       writer.uint32(57).double(message.lastCheckLatencyMs);
+    }
+    if (message.version !== "") {
+      writer.uint32(66).string(message.version);
+    }
+    for (const v of message.reasons) {
+      HealthReason.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.calls !== undefined) {
+      CallStats.encode(message.calls, writer.uint32(82).fork()).join();
+    }
+    if (message.cpuUtilization !== undefined) {
+      writer.uint32(89).double(message.cpuUtilization);
+    }
+    if (message.memUtilization !== undefined) {
+      writer.uint32(97).double(message.memUtilization);
     }
     return writer;
   },
@@ -2712,6 +3345,46 @@ export const InstanceHealth: MessageFns<InstanceHealth> = {
             message.lastCheckLatencyMs = reader.double();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.reasons.push(HealthReason.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.calls = CallStats.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 89) {
+              break;
+            }
+
+            message.cpuUtilization = reader.double();
+            continue;
+          }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.memUtilization = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2749,6 +3422,21 @@ export const InstanceHealth: MessageFns<InstanceHealth> = {
         : isSet(object.last_check_latency_ms)
         ? globalThis.Number(object.last_check_latency_ms)
         : 0,
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      reasons: globalThis.Array.isArray(object?.reasons)
+        ? object.reasons.map((e: any) => HealthReason.fromJSON(e))
+        : [],
+      calls: isSet(object.calls) ? CallStats.fromJSON(object.calls) : undefined,
+      cpuUtilization: isSet(object.cpuUtilization)
+        ? globalThis.Number(object.cpuUtilization)
+        : isSet(object.cpu_utilization)
+        ? globalThis.Number(object.cpu_utilization)
+        : undefined,
+      memUtilization: isSet(object.memUtilization)
+        ? globalThis.Number(object.memUtilization)
+        : isSet(object.mem_utilization)
+        ? globalThis.Number(object.mem_utilization)
+        : undefined,
     };
   },
 
@@ -2775,6 +3463,21 @@ export const InstanceHealth: MessageFns<InstanceHealth> = {
     if (message.lastCheckLatencyMs !== 0) {
       obj.lastCheckLatencyMs = floatToJson(message.lastCheckLatencyMs);
     }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.reasons?.length) {
+      obj.reasons = message.reasons.map((e) => HealthReason.toJSON(e));
+    }
+    if (message.calls !== undefined) {
+      obj.calls = CallStats.toJSON(message.calls);
+    }
+    if (message.cpuUtilization !== undefined) {
+      obj.cpuUtilization = floatToJson(message.cpuUtilization);
+    }
+    if (message.memUtilization !== undefined) {
+      obj.memUtilization = floatToJson(message.memUtilization);
+    }
     return obj;
   },
 
@@ -2790,6 +3493,13 @@ export const InstanceHealth: MessageFns<InstanceHealth> = {
     message.lastError = object.lastError ?? "";
     message.lastCheckMs = object.lastCheckMs ?? 0;
     message.lastCheckLatencyMs = object.lastCheckLatencyMs ?? 0;
+    message.version = object.version ?? "";
+    message.reasons = object.reasons?.map((e) => HealthReason.fromPartial(e)) || [];
+    message.calls = (object.calls !== undefined && object.calls !== null)
+      ? CallStats.fromPartial(object.calls)
+      : undefined;
+    message.cpuUtilization = object.cpuUtilization ?? undefined;
+    message.memUtilization = object.memUtilization ?? undefined;
     return message;
   },
 };
@@ -6072,6 +6782,1025 @@ export const ImportConfigResponse: MessageFns<ImportConfigResponse> = {
   },
 };
 
+function createBaseGetMetricsSummaryRequest(): GetMetricsSummaryRequest {
+  return { engines: [] };
+}
+
+export const GetMetricsSummaryRequest: MessageFns<GetMetricsSummaryRequest> = {
+  encode(message: GetMetricsSummaryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.engines) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMetricsSummaryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMetricsSummaryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engines.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetMetricsSummaryRequest {
+    return {
+      engines: globalThis.Array.isArray(object?.engines) ? object.engines.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: GetMetricsSummaryRequest): unknown {
+    const obj: any = {};
+    if (message.engines?.length) {
+      obj.engines = message.engines;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetMetricsSummaryRequest>, I>>(base?: I): GetMetricsSummaryRequest {
+    return GetMetricsSummaryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetMetricsSummaryRequest>, I>>(object: I): GetMetricsSummaryRequest {
+    const message = createBaseGetMetricsSummaryRequest();
+    message.engines = object.engines?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetMetricsSummaryResponse(): GetMetricsSummaryResponse {
+  return { windowMs: 0, overall: undefined, engines: [] };
+}
+
+export const GetMetricsSummaryResponse: MessageFns<GetMetricsSummaryResponse> = {
+  encode(message: GetMetricsSummaryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.windowMs !== 0) {
+      writer.uint32(8).uint32(message.windowMs);
+    }
+    if (message.overall !== undefined) {
+      CallStats.encode(message.overall, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.engines) {
+      EngineSummary.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMetricsSummaryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMetricsSummaryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.windowMs = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.overall = CallStats.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.engines.push(EngineSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetMetricsSummaryResponse {
+    return {
+      windowMs: isSet(object.windowMs)
+        ? globalThis.Number(object.windowMs)
+        : isSet(object.window_ms)
+        ? globalThis.Number(object.window_ms)
+        : 0,
+      overall: isSet(object.overall) ? CallStats.fromJSON(object.overall) : undefined,
+      engines: globalThis.Array.isArray(object?.engines)
+        ? object.engines.map((e: any) => EngineSummary.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetMetricsSummaryResponse): unknown {
+    const obj: any = {};
+    if (message.windowMs !== 0) {
+      obj.windowMs = Math.round(message.windowMs);
+    }
+    if (message.overall !== undefined) {
+      obj.overall = CallStats.toJSON(message.overall);
+    }
+    if (message.engines?.length) {
+      obj.engines = message.engines.map((e) => EngineSummary.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetMetricsSummaryResponse>, I>>(base?: I): GetMetricsSummaryResponse {
+    return GetMetricsSummaryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetMetricsSummaryResponse>, I>>(object: I): GetMetricsSummaryResponse {
+    const message = createBaseGetMetricsSummaryResponse();
+    message.windowMs = object.windowMs ?? 0;
+    message.overall = (object.overall !== undefined && object.overall !== null)
+      ? CallStats.fromPartial(object.overall)
+      : undefined;
+    message.engines = object.engines?.map((e) => EngineSummary.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEngineSummary(): EngineSummary {
+  return { name: "", namespace: "", stats: undefined, instances: [], versions: [] };
+}
+
+export const EngineSummary: MessageFns<EngineSummary> = {
+  encode(message: EngineSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.namespace !== "") {
+      writer.uint32(18).string(message.namespace);
+    }
+    if (message.stats !== undefined) {
+      CallStats.encode(message.stats, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.instances) {
+      InstanceSummary.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.versions) {
+      VersionSummary.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EngineSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEngineSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stats = CallStats.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.instances.push(InstanceSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.versions.push(VersionSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EngineSummary {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
+      stats: isSet(object.stats) ? CallStats.fromJSON(object.stats) : undefined,
+      instances: globalThis.Array.isArray(object?.instances)
+        ? object.instances.map((e: any) => InstanceSummary.fromJSON(e))
+        : [],
+      versions: globalThis.Array.isArray(object?.versions)
+        ? object.versions.map((e: any) => VersionSummary.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EngineSummary): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.namespace !== "") {
+      obj.namespace = message.namespace;
+    }
+    if (message.stats !== undefined) {
+      obj.stats = CallStats.toJSON(message.stats);
+    }
+    if (message.instances?.length) {
+      obj.instances = message.instances.map((e) => InstanceSummary.toJSON(e));
+    }
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => VersionSummary.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EngineSummary>, I>>(base?: I): EngineSummary {
+    return EngineSummary.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EngineSummary>, I>>(object: I): EngineSummary {
+    const message = createBaseEngineSummary();
+    message.name = object.name ?? "";
+    message.namespace = object.namespace ?? "";
+    message.stats = (object.stats !== undefined && object.stats !== null)
+      ? CallStats.fromPartial(object.stats)
+      : undefined;
+    message.instances = object.instances?.map((e) => InstanceSummary.fromPartial(e)) || [];
+    message.versions = object.versions?.map((e) => VersionSummary.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseInstanceSummary(): InstanceSummary {
+  return { id: "", version: "", stats: undefined, cpuUtilization: undefined, memUtilization: undefined };
+}
+
+export const InstanceSummary: MessageFns<InstanceSummary> = {
+  encode(message: InstanceSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.version !== "") {
+      writer.uint32(18).string(message.version);
+    }
+    if (message.stats !== undefined) {
+      CallStats.encode(message.stats, writer.uint32(26).fork()).join();
+    }
+    if (message.cpuUtilization !== undefined) {
+      writer.uint32(33).double(message.cpuUtilization);
+    }
+    if (message.memUtilization !== undefined) {
+      writer.uint32(41).double(message.memUtilization);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstanceSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstanceSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stats = CallStats.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.cpuUtilization = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.memUtilization = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstanceSummary {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      stats: isSet(object.stats) ? CallStats.fromJSON(object.stats) : undefined,
+      cpuUtilization: isSet(object.cpuUtilization)
+        ? globalThis.Number(object.cpuUtilization)
+        : isSet(object.cpu_utilization)
+        ? globalThis.Number(object.cpu_utilization)
+        : undefined,
+      memUtilization: isSet(object.memUtilization)
+        ? globalThis.Number(object.memUtilization)
+        : isSet(object.mem_utilization)
+        ? globalThis.Number(object.mem_utilization)
+        : undefined,
+    };
+  },
+
+  toJSON(message: InstanceSummary): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.stats !== undefined) {
+      obj.stats = CallStats.toJSON(message.stats);
+    }
+    if (message.cpuUtilization !== undefined) {
+      obj.cpuUtilization = floatToJson(message.cpuUtilization);
+    }
+    if (message.memUtilization !== undefined) {
+      obj.memUtilization = floatToJson(message.memUtilization);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InstanceSummary>, I>>(base?: I): InstanceSummary {
+    return InstanceSummary.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InstanceSummary>, I>>(object: I): InstanceSummary {
+    const message = createBaseInstanceSummary();
+    message.id = object.id ?? "";
+    message.version = object.version ?? "";
+    message.stats = (object.stats !== undefined && object.stats !== null)
+      ? CallStats.fromPartial(object.stats)
+      : undefined;
+    message.cpuUtilization = object.cpuUtilization ?? undefined;
+    message.memUtilization = object.memUtilization ?? undefined;
+    return message;
+  },
+};
+
+function createBaseVersionSummary(): VersionSummary {
+  return { name: "", stats: undefined };
+}
+
+export const VersionSummary: MessageFns<VersionSummary> = {
+  encode(message: VersionSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.stats !== undefined) {
+      CallStats.encode(message.stats, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VersionSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVersionSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stats = CallStats.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VersionSummary {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      stats: isSet(object.stats) ? CallStats.fromJSON(object.stats) : undefined,
+    };
+  },
+
+  toJSON(message: VersionSummary): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.stats !== undefined) {
+      obj.stats = CallStats.toJSON(message.stats);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VersionSummary>, I>>(base?: I): VersionSummary {
+    return VersionSummary.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VersionSummary>, I>>(object: I): VersionSummary {
+    const message = createBaseVersionSummary();
+    message.name = object.name ?? "";
+    message.stats = (object.stats !== undefined && object.stats !== null)
+      ? CallStats.fromPartial(object.stats)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetMetricsHistoryRequest(): GetMetricsHistoryRequest {
+  return { engine: "", instance: "", metrics: [], fromMs: 0, toMs: 0, stepMs: 0 };
+}
+
+export const GetMetricsHistoryRequest: MessageFns<GetMetricsHistoryRequest> = {
+  encode(message: GetMetricsHistoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.instance !== "") {
+      writer.uint32(18).string(message.instance);
+    }
+    for (const v of message.metrics) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.fromMs !== 0) {
+      writer.uint32(32).int64(message.fromMs);
+    }
+    if (message.toMs !== 0) {
+      writer.uint32(40).int64(message.toMs);
+    }
+    if (message.stepMs !== 0) {
+      writer.uint32(48).uint32(message.stepMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMetricsHistoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMetricsHistoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instance = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.metrics.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.fromMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.toMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.stepMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetMetricsHistoryRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      instance: isSet(object.instance) ? globalThis.String(object.instance) : "",
+      metrics: globalThis.Array.isArray(object?.metrics) ? object.metrics.map((e: any) => globalThis.String(e)) : [],
+      fromMs: isSet(object.fromMs)
+        ? globalThis.Number(object.fromMs)
+        : isSet(object.from_ms)
+        ? globalThis.Number(object.from_ms)
+        : 0,
+      toMs: isSet(object.toMs)
+        ? globalThis.Number(object.toMs)
+        : isSet(object.to_ms)
+        ? globalThis.Number(object.to_ms)
+        : 0,
+      stepMs: isSet(object.stepMs)
+        ? globalThis.Number(object.stepMs)
+        : isSet(object.step_ms)
+        ? globalThis.Number(object.step_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetMetricsHistoryRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.instance !== "") {
+      obj.instance = message.instance;
+    }
+    if (message.metrics?.length) {
+      obj.metrics = message.metrics;
+    }
+    if (message.fromMs !== 0) {
+      obj.fromMs = Math.round(message.fromMs);
+    }
+    if (message.toMs !== 0) {
+      obj.toMs = Math.round(message.toMs);
+    }
+    if (message.stepMs !== 0) {
+      obj.stepMs = Math.round(message.stepMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetMetricsHistoryRequest>, I>>(base?: I): GetMetricsHistoryRequest {
+    return GetMetricsHistoryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetMetricsHistoryRequest>, I>>(object: I): GetMetricsHistoryRequest {
+    const message = createBaseGetMetricsHistoryRequest();
+    message.engine = object.engine ?? "";
+    message.instance = object.instance ?? "";
+    message.metrics = object.metrics?.map((e) => e) || [];
+    message.fromMs = object.fromMs ?? 0;
+    message.toMs = object.toMs ?? 0;
+    message.stepMs = object.stepMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetMetricsHistoryResponse(): GetMetricsHistoryResponse {
+  return { stepMs: 0, resolution: "", series: [] };
+}
+
+export const GetMetricsHistoryResponse: MessageFns<GetMetricsHistoryResponse> = {
+  encode(message: GetMetricsHistoryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stepMs !== 0) {
+      writer.uint32(8).uint32(message.stepMs);
+    }
+    if (message.resolution !== "") {
+      writer.uint32(18).string(message.resolution);
+    }
+    for (const v of message.series) {
+      MetricSeries.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMetricsHistoryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMetricsHistoryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.stepMs = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.resolution = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.series.push(MetricSeries.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetMetricsHistoryResponse {
+    return {
+      stepMs: isSet(object.stepMs)
+        ? globalThis.Number(object.stepMs)
+        : isSet(object.step_ms)
+        ? globalThis.Number(object.step_ms)
+        : 0,
+      resolution: isSet(object.resolution) ? globalThis.String(object.resolution) : "",
+      series: globalThis.Array.isArray(object?.series) ? object.series.map((e: any) => MetricSeries.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetMetricsHistoryResponse): unknown {
+    const obj: any = {};
+    if (message.stepMs !== 0) {
+      obj.stepMs = Math.round(message.stepMs);
+    }
+    if (message.resolution !== "") {
+      obj.resolution = message.resolution;
+    }
+    if (message.series?.length) {
+      obj.series = message.series.map((e) => MetricSeries.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetMetricsHistoryResponse>, I>>(base?: I): GetMetricsHistoryResponse {
+    return GetMetricsHistoryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetMetricsHistoryResponse>, I>>(object: I): GetMetricsHistoryResponse {
+    const message = createBaseGetMetricsHistoryResponse();
+    message.stepMs = object.stepMs ?? 0;
+    message.resolution = object.resolution ?? "";
+    message.series = object.series?.map((e) => MetricSeries.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMetricSeries(): MetricSeries {
+  return { engine: "", instance: "", metric: "", points: [] };
+}
+
+export const MetricSeries: MessageFns<MetricSeries> = {
+  encode(message: MetricSeries, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.instance !== "") {
+      writer.uint32(18).string(message.instance);
+    }
+    if (message.metric !== "") {
+      writer.uint32(26).string(message.metric);
+    }
+    for (const v of message.points) {
+      MetricPoint.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MetricSeries {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMetricSeries();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instance = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.metric = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.points.push(MetricPoint.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MetricSeries {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      instance: isSet(object.instance) ? globalThis.String(object.instance) : "",
+      metric: isSet(object.metric) ? globalThis.String(object.metric) : "",
+      points: globalThis.Array.isArray(object?.points) ? object.points.map((e: any) => MetricPoint.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: MetricSeries): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.instance !== "") {
+      obj.instance = message.instance;
+    }
+    if (message.metric !== "") {
+      obj.metric = message.metric;
+    }
+    if (message.points?.length) {
+      obj.points = message.points.map((e) => MetricPoint.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MetricSeries>, I>>(base?: I): MetricSeries {
+    return MetricSeries.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MetricSeries>, I>>(object: I): MetricSeries {
+    const message = createBaseMetricSeries();
+    message.engine = object.engine ?? "";
+    message.instance = object.instance ?? "";
+    message.metric = object.metric ?? "";
+    message.points = object.points?.map((e) => MetricPoint.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMetricPoint(): MetricPoint {
+  return { atMs: 0, value: 0 };
+}
+
+export const MetricPoint: MessageFns<MetricPoint> = {
+  encode(message: MetricPoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.atMs !== 0) {
+      writer.uint32(8).int64(message.atMs);
+    }
+    if (message.value !== 0) {
+      writer.uint32(17).double(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MetricPoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMetricPoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.atMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MetricPoint {
+    return {
+      atMs: isSet(object.atMs)
+        ? globalThis.Number(object.atMs)
+        : isSet(object.at_ms)
+        ? globalThis.Number(object.at_ms)
+        : 0,
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: MetricPoint): unknown {
+    const obj: any = {};
+    if (message.atMs !== 0) {
+      obj.atMs = Math.round(message.atMs);
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MetricPoint>, I>>(base?: I): MetricPoint {
+    return MetricPoint.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MetricPoint>, I>>(object: I): MetricPoint {
+    const message = createBaseMetricPoint();
+    message.atMs = object.atMs ?? 0;
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
 export type AdminService = typeof AdminService;
 export const AdminService = {
   listEngines: {
@@ -6308,6 +8037,33 @@ export const AdminService = {
       Buffer.from(ImportConfigResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ImportConfigResponse => ImportConfigResponse.decode(value),
   },
+  /**
+   * Golden signals per instance, version, engine and overall over the summary window, fleet-wide
+   * (REST GET /metrics/summary).
+   */
+  getMetricsSummary: {
+    path: "/nerve.admin.v1.Admin/GetMetricsSummary" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetMetricsSummaryRequest): Buffer =>
+      Buffer.from(GetMetricsSummaryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetMetricsSummaryRequest => GetMetricsSummaryRequest.decode(value),
+    responseSerialize: (value: GetMetricsSummaryResponse): Buffer =>
+      Buffer.from(GetMetricsSummaryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetMetricsSummaryResponse => GetMetricsSummaryResponse.decode(value),
+  },
+  /** Metric history: 10 s points for the last hour, 1 min points for the last day (REST GET /metrics/history). */
+  getMetricsHistory: {
+    path: "/nerve.admin.v1.Admin/GetMetricsHistory" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetMetricsHistoryRequest): Buffer =>
+      Buffer.from(GetMetricsHistoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetMetricsHistoryRequest => GetMetricsHistoryRequest.decode(value),
+    responseSerialize: (value: GetMetricsHistoryResponse): Buffer =>
+      Buffer.from(GetMetricsHistoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetMetricsHistoryResponse => GetMetricsHistoryResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -6347,6 +8103,13 @@ export interface AdminServer extends UntypedServiceImplementation {
   exportConfig: handleUnaryCall<ExportConfigRequest, ExportConfigResponse>;
   /** Replaces the whole configuration with an export document, validated whole first. */
   importConfig: handleUnaryCall<ImportConfigRequest, ImportConfigResponse>;
+  /**
+   * Golden signals per instance, version, engine and overall over the summary window, fleet-wide
+   * (REST GET /metrics/summary).
+   */
+  getMetricsSummary: handleUnaryCall<GetMetricsSummaryRequest, GetMetricsSummaryResponse>;
+  /** Metric history: 10 s points for the last hour, 1 min points for the last day (REST GET /metrics/history). */
+  getMetricsHistory: handleUnaryCall<GetMetricsHistoryRequest, GetMetricsHistoryResponse>;
 }
 
 export interface AdminClient extends Client {
@@ -6693,6 +8456,41 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ImportConfigResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Golden signals per instance, version, engine and overall over the summary window, fleet-wide
+   * (REST GET /metrics/summary).
+   */
+  getMetricsSummary(
+    request: GetMetricsSummaryRequest,
+    callback: (error: ServiceError | null, response: GetMetricsSummaryResponse) => void,
+  ): ClientUnaryCall;
+  getMetricsSummary(
+    request: GetMetricsSummaryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetMetricsSummaryResponse) => void,
+  ): ClientUnaryCall;
+  getMetricsSummary(
+    request: GetMetricsSummaryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetMetricsSummaryResponse) => void,
+  ): ClientUnaryCall;
+  /** Metric history: 10 s points for the last hour, 1 min points for the last day (REST GET /metrics/history). */
+  getMetricsHistory(
+    request: GetMetricsHistoryRequest,
+    callback: (error: ServiceError | null, response: GetMetricsHistoryResponse) => void,
+  ): ClientUnaryCall;
+  getMetricsHistory(
+    request: GetMetricsHistoryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetMetricsHistoryResponse) => void,
+  ): ClientUnaryCall;
+  getMetricsHistory(
+    request: GetMetricsHistoryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetMetricsHistoryResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { spawnNerve, type Spawned } from '../../test/helpers/process';
-import { cpuSeconds, rssMb } from '../process-stats';
+import { cpuSeconds, cpuSplit, rssMb } from '../process-stats';
 
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1000);
 const SERVERS = 20;
@@ -68,13 +68,17 @@ async function run(
       return n;
     };
     const cpu0 = cpuSeconds(pid);
+    const split0 = cpuSplit(pid);
     const probes0 = await probes();
     await new Promise((r) => setTimeout(r, MEASURE_MS));
     const cpuShare = (cpuSeconds(pid) - cpu0) / (MEASURE_MS / 1000);
+    const split = cpuSplit(pid);
+    const user = (split.user - split0.user) / (MEASURE_MS / 1000);
+    const system = (split.system - split0.system) / (MEASURE_MS / 1000);
     const checks = ((await probes()) - probes0) / (MEASURE_MS / 1000);
     const rss = rssMb(pid);
     console.log(
-      `  ${label}: CPU ${(cpuShare * 100).toFixed(1)} % of a core, ${checks.toFixed(0)} probes/s, RSS ${rss.toFixed(0)} MB`,
+      `  ${label}: CPU ${(cpuShare * 100).toFixed(1)} % of a core (user ${(user * 100).toFixed(1)} %, system ${(system * 100).toFixed(1)} %), ${checks.toFixed(0)} probes/s, RSS ${rss.toFixed(0)} MB`,
     );
     return { cpuShare, rss, checks };
   } finally {

@@ -43,25 +43,19 @@ describe('observability: metrics, summaries, health explained', () => {
     await cluster?.stop();
   });
 
-  it('summarises a known latency distribution within 10 % (p50, p95, p99 of uniform 20-80 ms)', async () => {
-    cluster.engines.get('slow-1')!.setFaults({ delayMs: 20, delayJitterMs: 60 });
-    const calls = 600;
+  it('summarises a known latency distribution within 10 % (p50, p95, p99 of uniform 100-400 ms)', async () => {
+    // Long enough that what a loaded test machine adds (a few ms) stays small beside it.
+    cluster.engines.get('slow-1')!.setFaults({ delayMs: 100, delayJitterMs: 300 });
+    const calls = 800;
     let sent = 0;
-    // What the callers measured of the same calls: the injected distribution plus the hops, which a
-    // loaded test machine lengthens; the router's figures must agree with it.
-    const seen: number[] = [];
     await Promise.all(
-      Array.from({ length: 30 }, async () => {
+      Array.from({ length: 40 }, async () => {
         while (sent < calls) {
           sent++;
-          const t0 = performance.now();
           await invoke(client, 'slow', 'echo', 'x');
-          seen.push(performance.now() - t0);
         }
       }),
     );
-    seen.sort((a, b) => a - b);
-    const exact = (q: number) => seen[Math.ceil(q * seen.length) - 1];
     const summary = await waitFor(async () => {
       const s = await json<{ engines: (Stats & { name: string; instances: (Stats & { id: string })[] })[] }>(
         '/metrics/summary',
@@ -69,14 +63,13 @@ describe('observability: metrics, summaries, health explained', () => {
       const slow = s.engines.find((e) => e.name === 'slow');
       return slow && slow.requests >= calls ? slow : undefined;
     }, 'the summary to count every call');
-    for (const [got, q, injected] of [
-      [summary.p50Ms, 0.5, 50],
-      [summary.p95Ms, 0.95, 77],
-      [summary.p99Ms, 0.99, 79.4],
-    ]) {
-      expect(Math.abs(got - exact(q)) / exact(q)).toBeLessThan(0.1);
-      expect(got).toBeGreaterThan(injected * 0.9);
-    }
+    // Uniform from 100 to 400 ms: p50 250, p95 385, p99 397.
+    for (const [got, exact] of [
+      [summary.p50Ms, 250],
+      [summary.p95Ms, 385],
+      [summary.p99Ms, 397],
+    ])
+      expect(Math.abs(got - exact) / exact).toBeLessThan(0.1);
     expect(summary.errorRate).toBe(0);
     expect(summary.rps).toBeGreaterThan(0);
     expect(summary.instances[0].p50Ms).toBe(summary.p50Ms);

@@ -13,6 +13,9 @@ export interface FeedPeriods {
   readonly healthMs: number;
 }
 
+/** Health changes within this long publish their engines' health once. */
+const CHANGE_BURST_MS = 100;
+
 export const DEFAULT_FEED_PERIODS: FeedPeriods = { metricsMs: 5_000, healthMs: 10_000 };
 
 /**
@@ -59,8 +62,9 @@ export class FeedModule implements Module {
           },
           { engine: e.engine, namespace: ns(e.engine) },
         );
-        // The engine's status may have changed with it.
-        void this.publishHealth([e.engine]);
+        // The engine's status may have changed with it: published once per burst of changes (a fleet
+        // coming up changes a thousand instances at once).
+        this.engineChanged(e.engine);
       }),
     );
     this.disposables.add(
@@ -100,6 +104,21 @@ export class FeedModule implements Module {
 
   stop(): void {
     this.disposables.dispose();
+    clearTimeout(this.changedTimer);
+    this.changedTimer = undefined;
+  }
+
+  private readonly changedEngines = new Set<string>();
+  private changedTimer: NodeJS.Timeout | undefined;
+
+  private engineChanged(engine: string): void {
+    this.changedEngines.add(engine);
+    this.changedTimer ??= setTimeout(() => {
+      this.changedTimer = undefined;
+      const engines = [...this.changedEngines];
+      this.changedEngines.clear();
+      void this.publishHealth(engines);
+    }, CHANGE_BURST_MS).unref();
   }
 
   publishMetrics(): void {
@@ -113,17 +132,25 @@ export class FeedModule implements Module {
       );
   }
 
+  /** Health of every engine (and the fleet's), or of `only` these engines. */
   async publishHealth(only?: readonly string[]): Promise<void> {
+    if (only) {
+      for (const name of only) {
+        const spec = this.engines.getNow(name);
+        if (!spec) continue;
+        const e = (await this.admin.health(name)).engines[0];
+        this.hub.publish('health', e, { engine: name, namespace: namespaceOf(spec) });
+      }
+      return;
+    }
     const report = await this.admin.health();
-    if (!only)
-      this.hub.publish('health', {
-        scope: 'fleet',
-        status: report.status,
-        engines: report.engines.length,
-        store: report.store,
-      });
+    this.hub.publish('health', {
+      scope: 'fleet',
+      status: report.status,
+      engines: report.engines.length,
+      store: report.store,
+    });
     for (const e of report.engines) {
-      if (only && !only.includes(e.name)) continue;
       const spec = this.engines.getNow(e.name);
       this.hub.publish('health', e, { engine: e.name, namespace: spec ? namespaceOf(spec) : undefined });
     }

@@ -1,16 +1,15 @@
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'winston';
 import type { HealthCheckPolicy } from '../../../gen/nerve/discovery/v1/policy';
 import type { EngineSpec } from '../../model/engine';
 import { type CheckState, INITIAL_CHECK_STATE, recordCheck } from '../../model/health';
-import { createHealthClient, type HealthClient } from '../../protocol/health';
+import { HealthProbe } from '../../protocol/health-probe';
 
 interface Target {
   readonly key: string;
   readonly engine: string;
   address: string;
   policy: HealthCheckPolicy;
-  client: HealthClient;
+  probe: HealthProbe;
   state: CheckState;
   timer: NodeJS.Timeout | undefined;
   inFlight: boolean;
@@ -81,7 +80,7 @@ export class HealthChecker {
         engine: name,
         address: instance.address,
         policy,
-        client: createHealthClient(instance.address),
+        probe: new HealthProbe(instance.address),
         state: this.initial(name, instance.id),
         timer: undefined,
         inFlight: false,
@@ -100,7 +99,7 @@ export class HealthChecker {
 
   private remove(target: Target): void {
     clearTimeout(target.timer);
-    target.client.close();
+    target.probe.close();
     this.targets.delete(target.key);
   }
 
@@ -109,18 +108,11 @@ export class HealthChecker {
     target.inFlight = true;
     this.checks++;
     const started = performance.now();
-    const deadline = Date.now() + target.policy.timeoutMs;
-    target.client.Check({ service: '' }, { deadline }, (err, response) => {
+    target.probe.check(target.policy.timeoutMs, (result) => {
       target.inFlight = false;
       if (this.targets.get(target.key) !== target) return; // removed while in flight
-      const ok = !err && response?.status === 'SERVING';
-      // The checker never cancels a check itself: CANCELLED means the instance's connection went away
-      // mid-check (grpc-js reports it so), which an operator reads as UNAVAILABLE.
-      const error = !err
-        ? `status ${response?.status}`
-        : err.code === grpc.status.CANCELLED
-          ? `UNAVAILABLE: connection lost during the check (${err.details})`
-          : `${grpc.status[err.code] ?? err.code}: ${err.details}`;
+      const ok = 'status' in result && result.status === 'SERVING';
+      const error = 'error' in result ? result.error : `status ${result.status}`;
       const previous = target.state;
       target.state = recordCheck(
         previous,

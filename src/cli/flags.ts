@@ -1,4 +1,4 @@
-import { LIMIT_NAMES, DEFAULT_LIMITS } from '../router/h2/limits';
+import { LIMIT_NAMES, DEFAULT_LIMITS } from '../protocol/h2/limits';
 import { limitEnv, limitFlag } from '../config/settings';
 
 /** A command-line flag: what `--help` says of it, and its environment variable, if it has one. */

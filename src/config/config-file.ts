@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { EngineSpec } from '../model/engine';
-import { LIMIT_NAMES } from '../router/h2/limits';
+import { LIMIT_NAMES } from '../protocol/h2/limits';
 import { formatIssues, parseEngineSpec, type Result } from '../model/validate';
 
 const port = z.number().int().min(0).max(65535);
@@ -21,7 +21,7 @@ const fileSchema = z.strictObject({
       port: port.optional(),
       adminPort: port.optional(),
       controlPlanes: z.array(z.string().min(1)).optional(),
-      /** HTTP/2 limits of the router's ingress (router/h2/limits.ts), by name. */
+      /** HTTP/2 limits of the router's ingress (protocol/h2/limits.ts), by name. */
       http2: z
         .strictObject(Object.fromEntries(LIMIT_NAMES.map((n) => [n, z.number().int().min(0).optional()])))
         .optional(),

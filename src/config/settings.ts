@@ -1,5 +1,5 @@
 import type { EngineSpec } from '../model/engine';
-import { type H2Limits, LIMIT_NAMES, h2Limits } from '../router/h2/limits';
+import { type H2Limits, LIMIT_NAMES, h2Limits } from '../protocol/h2/limits';
 import type { FileSettings } from './config-file';
 
 /** Every setting a Nerve process can take. Sources in order: flags, environment, config file, defaults. */

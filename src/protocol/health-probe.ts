@@ -1,4 +1,5 @@
-import * as http2 from 'node:http2';
+import { H2ClientConnection } from './h2/client';
+import type { H2Stream, StreamHandler } from './h2/stream';
 
 /** grpc.health.v1 ServingStatus by its number. */
 const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
@@ -26,107 +27,129 @@ const CODE_NAMES = [
 
 /** A HealthCheckRequest with service "" is an empty message: its gRPC frame is five zero bytes. */
 const CHECK_FRAME = Buffer.alloc(5);
-const CHECK_HEADERS = {
-  ':method': 'POST',
-  ':path': '/grpc.health.v1.Health/Check',
-  'content-type': 'application/grpc',
-  te: 'trailers',
-};
 
 /** What a check found: SERVING, another serving status, or an error ("CODE: details"). */
 export type ProbeResult = { readonly status: string } | { readonly error: string };
 
 /**
- * grpc.health.v1.Health/Check against one address, over one HTTP/2 connection kept between checks.
- * The leader probes every instance of the fleet every second or so; a general gRPC client costs a few
- * hundred microseconds of CPU per call (channels, interceptors, protobuf), this a request and two
- * small frames. The request is fixed; the response's status is read by hand (field 1, a varint).
- * A connection that fails or lets a check time out is dropped, so the next check connects afresh.
+ * grpc.health.v1.Health/Check against one address, over one HTTP/2 connection kept between checks
+ * (the router's own HTTP/2 layer: a request costs a header block and two small frames, where a
+ * general gRPC client costs a few hundred microseconds of CPU). One check at a time per probe (the
+ * checker's rule). A connection that fails or lets a check time out is dropped; the next check
+ * connects afresh.
  */
-export class HealthProbe {
-  private session: http2.ClientHttp2Session | undefined;
-  private connectError: string | undefined;
+export class HealthProbe implements StreamHandler {
+  private conn: H2ClientConnection | undefined;
+  private readonly headers: readonly string[];
+  private done: ((result: ProbeResult) => void) | undefined;
+  private stream: H2Stream | undefined;
+  private httpStatus = '';
+  private grpcStatus = '';
+  private grpcMessage = '';
+  private body: Buffer | undefined;
 
-  constructor(readonly address: string) {}
+  constructor(readonly address: string) {
+    this.headers = [
+      ':method',
+      'POST',
+      ':scheme',
+      'http',
+      ':path',
+      '/grpc.health.v1.Health/Check',
+      ':authority',
+      address,
+      'content-type',
+      'application/grpc',
+      'te',
+      'trailers',
+    ];
+  }
 
-  check(timeoutMs: number, done: (result: ProbeResult) => void): void {
-    let finished = false;
-    const finish = (result: ProbeResult) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      done(result);
-    };
-    const session = this.connect();
-    const timer = setTimeout(() => {
-      finish({ error: `DEADLINE_EXCEEDED: no answer within ${timeoutMs} ms` });
-      this.drop(session);
-    }, timeoutMs);
-    let request: http2.ClientHttp2Stream;
+  /**
+   * Starts a check; `done` runs once, later (never within this call), with what it found. The caller
+   * times it: the returned function ends it as timed out (dropping the connection: it may be stuck).
+   */
+  check(done: (result: ProbeResult) => void): (timeoutMs: number) => void {
+    this.done = done;
+    this.httpStatus = this.grpcStatus = this.grpcMessage = '';
+    this.body = undefined;
     try {
-      request = session.request(CHECK_HEADERS);
+      const conn = this.connect();
+      this.stream = conn.request(this.headers, undefined, this);
+      this.stream.write(CHECK_FRAME);
+      this.stream.end();
     } catch (err) {
-      this.drop(session);
-      return finish({ error: `UNAVAILABLE: ${this.connectError ?? String(err)}` });
+      this.drop('cannot open a stream');
+      process.nextTick(() => this.finish({ error: `UNAVAILABLE: ${(err as Error).message}` }));
     }
-    let body: Buffer | undefined;
-    let status: string | undefined;
-    let grpcStatus: string | undefined;
-    let grpcMessage: string | undefined;
-    const read = (headers: http2.IncomingHttpHeaders) => {
-      const code = headers[':status'] as number | undefined;
-      if (code !== undefined && code !== 200) status = String(code);
-      if (headers['grpc-status'] !== undefined) grpcStatus = String(headers['grpc-status']);
-      if (headers['grpc-message'] !== undefined) grpcMessage = String(headers['grpc-message']);
+    return (timeoutMs) => {
+      if (this.done !== done) return;
+      this.finish({ error: `DEADLINE_EXCEEDED: no answer within ${timeoutMs} ms` });
+      this.drop('check timed out');
     };
-    request.on('response', read);
-    request.on('trailers', read);
-    request.on('data', (chunk: Buffer) => (body = body ? Buffer.concat([body, chunk]) : chunk));
-    request.on('error', (err: Error) =>
-      finish({ error: `UNAVAILABLE: ${this.connectError ?? err.message}` }),
-    );
-    request.on('close', () => {
-      if (status !== undefined) return finish({ error: `UNAVAILABLE: HTTP status ${status}` });
-      if (grpcStatus === undefined)
-        return finish({
-          error: `UNAVAILABLE: ${this.connectError ?? 'the connection closed before the answer'}`,
-        });
-      if (grpcStatus !== '0') {
-        const code = CODE_NAMES[Number(grpcStatus)] ?? `code ${grpcStatus}`;
-        return finish({ error: `${code}: ${decodeMessage(grpcMessage ?? '')}` });
-      }
-      finish(servingStatus(body));
-    });
-    request.end(CHECK_FRAME);
   }
 
   close(): void {
-    if (this.session) this.drop(this.session);
+    this.drop('probe closed');
   }
 
-  private connect(): http2.ClientHttp2Session {
-    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    this.connectError = undefined;
-    const session = http2.connect(`http://${this.address}`);
-    session.on('error', (err: Error) => {
-      this.connectError = err.message;
-      this.drop(session);
-    });
-    session.on('goaway', () => this.drop(session, false));
-    session.on('close', () => {
-      if (this.session === session) this.session = undefined;
-    });
-    // The probe's connection does not keep the process alive.
-    session.unref();
-    this.session = session;
-    return session;
+  onHeaders(_stream: H2Stream, headers: readonly string[], endStream: boolean): void {
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i];
+      if (name === ':status') this.httpStatus = headers[i + 1];
+      else if (name === 'grpc-status') this.grpcStatus = headers[i + 1];
+      else if (name === 'grpc-message') this.grpcMessage = headers[i + 1];
+    }
+    if (endStream) this.onEnd();
   }
 
-  /** Forgets a connection; `destroy` closes it at once (a failed or stuck one), else it ends gracefully. */
-  private drop(session: http2.ClientHttp2Session, destroy = true): void {
-    if (this.session === session) this.session = undefined;
-    if (destroy) session.destroy();
-    else session.close();
+  onData(_stream: H2Stream, chunk: Buffer): void {
+    this.body = this.body ? Buffer.concat([this.body, chunk]) : chunk;
+  }
+
+  onEnd(): void {
+    if (this.httpStatus !== '' && this.httpStatus !== '200')
+      return this.finish({ error: `UNAVAILABLE: HTTP status ${this.httpStatus}` });
+    if (this.grpcStatus === '')
+      return this.finish({ error: 'UNAVAILABLE: the answer ended without a status' });
+    if (this.grpcStatus !== '0') {
+      const code = CODE_NAMES[Number(this.grpcStatus)] ?? `code ${this.grpcStatus}`;
+      return this.finish({ error: `${code}: ${decodeMessage(this.grpcMessage)}` });
+    }
+    this.finish(servingStatus(this.body));
+  }
+
+  onReset(_stream: H2Stream, _code: number, why: string): void {
+    this.finish({ error: `UNAVAILABLE: ${why}` });
+  }
+
+  onDrain(): void {}
+
+  private finish(result: ProbeResult): void {
+    const done = this.done;
+    if (!done) return;
+    this.done = undefined;
+    this.stream = undefined;
+    done(result);
+  }
+
+  private connect(): H2ClientConnection {
+    if (this.conn && this.conn.available) return this.conn;
+    if (this.conn) this.drop('connection closing');
+    const colon = this.address.lastIndexOf(':');
+    const host = this.address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+    const conn = H2ClientConnection.connect(host, Number(this.address.slice(colon + 1)));
+    conn.onClose = () => {
+      if (this.conn === conn) this.conn = undefined;
+    };
+    this.conn = conn;
+    return conn;
+  }
+
+  private drop(why: string): void {
+    const conn = this.conn;
+    this.conn = undefined;
+    conn?.destroy(why);
   }
 }
 

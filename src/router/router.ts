@@ -11,7 +11,7 @@ import { routeTableType } from './resources/route-table';
 import { RoutingState } from './routing-state';
 import { AdsClient } from './xds/ads-client';
 import type { Keepalive } from './net/keepalive';
-import type { H2Limits } from './h2/limits';
+import type { H2Limits } from '../protocol/h2/limits';
 
 export interface RouterOptions {
   /** Control-plane gRPC addresses (host:port); the router uses one at a time and fails over in turn. */

@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
-import { H2Server } from '../../src/router/h2/server';
-import type { H2Stream, StreamHandler } from '../../src/router/h2/stream';
-import { h2Limits } from '../../src/router/h2/limits';
+import { H2Server } from '../../src/protocol/h2/server';
+import type { H2Stream, StreamHandler } from '../../src/protocol/h2/stream';
+import { h2Limits } from '../../src/protocol/h2/limits';
 import {
   E,
   F,

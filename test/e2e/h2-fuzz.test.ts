@@ -1,9 +1,9 @@
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import { HpackDecoder, HpackError } from '../../src/router/h2/hpack/decoder';
-import { HpackEncoder } from '../../src/router/h2/hpack/encoder';
-import { H2Server } from '../../src/router/h2/server';
-import type { H2Stream } from '../../src/router/h2/stream';
+import { HpackDecoder, HpackError } from '../../src/protocol/h2/hpack/decoder';
+import { HpackEncoder } from '../../src/protocol/h2/hpack/encoder';
+import { H2Server } from '../../src/protocol/h2/server';
+import type { H2Stream } from '../../src/protocol/h2/stream';
 
 /** A seeded generator (mulberry32): a failing case can be replayed from its seed. */
 function random(seed: number): () => number {

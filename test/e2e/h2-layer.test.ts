@@ -1,9 +1,9 @@
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import { H2ClientConnection } from '../../src/router/h2/client';
-import { HpackEncoder } from '../../src/router/h2/hpack/encoder';
-import { H2Server } from '../../src/router/h2/server';
-import type { H2Stream, StreamHandler } from '../../src/router/h2/stream';
+import { H2ClientConnection } from '../../src/protocol/h2/client';
+import { HpackEncoder } from '../../src/protocol/h2/hpack/encoder';
+import { H2Server } from '../../src/protocol/h2/server';
+import type { H2Stream, StreamHandler } from '../../src/protocol/h2/stream';
 import { headerValue } from '../../src/router/proxy/headers';
 import { waitFor } from '../helpers/wait';
 

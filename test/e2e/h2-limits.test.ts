@@ -1,8 +1,8 @@
 import * as http2 from 'node:http2';
 import type * as net from 'node:net';
-import { type H2Limits, h2Limits } from '../../src/router/h2/limits';
-import { H2Server } from '../../src/router/h2/server';
-import type { H2Stream } from '../../src/router/h2/stream';
+import { type H2Limits, h2Limits } from '../../src/protocol/h2/limits';
+import { H2Server } from '../../src/protocol/h2/server';
+import type { H2Stream } from '../../src/protocol/h2/stream';
 import {
   E,
   F,

@@ -1,5 +1,5 @@
 import type * as net from 'node:net';
-import { H2Server } from '../../src/router/h2/server';
+import { H2Server } from '../../src/protocol/h2/server';
 import { headerValue } from '../../src/router/proxy/headers';
 import { runPython } from '../helpers/process';
 

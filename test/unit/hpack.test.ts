@@ -1,6 +1,6 @@
-import { HpackDecoder, HpackError } from '../../src/router/h2/hpack/decoder';
-import { HpackEncoder } from '../../src/router/h2/hpack/encoder';
-import { huffmanDecode } from '../../src/router/h2/hpack/huffman';
+import { HpackDecoder, HpackError } from '../../src/protocol/h2/hpack/decoder';
+import { HpackEncoder } from '../../src/protocol/h2/hpack/encoder';
+import { huffmanDecode } from '../../src/protocol/h2/hpack/huffman';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const pairs = (flat: readonly string[]) =>

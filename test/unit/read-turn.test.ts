@@ -1,4 +1,4 @@
-import { afterRead, flushWhenReadDone, inRead, readDone, readStarted } from '../../src/router/h2/read-turn';
+import { afterRead, flushWhenReadDone, inRead, readDone, readStarted } from '../../src/protocol/h2/read-turn';
 
 describe('the turn of a read (frames written while a read is handled leave at its end)', () => {
   it('runs afterRead work at the end of the read, before the flushes, nested reads included', () => {

@@ -1,6 +1,6 @@
 import { parseConfigText } from '../../src/config/config-file';
 import { resolveSettings, SettingsError } from '../../src/config/settings';
-import { DEFAULT_LIMITS } from '../../src/router/h2/limits';
+import { DEFAULT_LIMITS } from '../../src/protocol/h2/limits';
 
 describe('settings precedence: flags, then environment, then file, then defaults', () => {
   const file = { apiPort: 3100, xdsPort: 18100, router: { port: 50100 }, engines: [] };

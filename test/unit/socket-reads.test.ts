@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { adoptSocket, connectSocket } from '../../src/router/h2/socket-reads';
+import { adoptSocket, connectSocket } from '../../src/protocol/h2/socket-reads';
 import { waitFor } from '../helpers/wait';
 
 describe('socket reads into the shared buffer', () => {

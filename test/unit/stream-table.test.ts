@@ -1,4 +1,4 @@
-import { StreamTable } from '../../src/router/h2/stream-table';
+import { StreamTable } from '../../src/protocol/h2/stream-table';
 
 const s = (id: number) => ({ id });
 

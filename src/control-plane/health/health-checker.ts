@@ -3,6 +3,7 @@ import type { HealthCheckPolicy } from '../../../gen/nerve/discovery/v1/policy';
 import type { EngineSpec } from '../../model/engine';
 import { type CheckState, INITIAL_CHECK_STATE, recordCheck } from '../../model/health';
 import { HealthProbe } from '../../protocol/health-probe';
+import { TimerWheel } from './timer-wheel';
 
 interface Target {
   readonly key: string;
@@ -11,9 +12,13 @@ interface Target {
   policy: HealthCheckPolicy;
   probe: HealthProbe;
   state: CheckState;
-  timer: NodeJS.Timeout | undefined;
-  inFlight: boolean;
+  /** The check in flight: ends it as timed out. */
+  timeout: ((timeoutMs: number) => void) | undefined;
+  instanceId: string;
 }
+
+/** Checks due within this long of each other leave together (TimerWheel). */
+const TICK_MS = 20;
 
 /** Called when an instance's health status (not just its counters) changes. */
 export type HealthChangeListener = (
@@ -30,6 +35,10 @@ export type HealthChangeListener = (
 export class HealthChecker {
   private readonly targets = new Map<string, Target>();
   private stopped = false;
+  /** When each target's next check is due. */
+  private readonly due = new TimerWheel<Target>(TICK_MS, (t) => this.check(t));
+  /** When each check in flight times out. */
+  private readonly deadlines = new TimerWheel<Target>(TICK_MS, (t) => t.timeout?.(t.policy.timeoutMs));
 
   /**
    * `onChange` hears status changes, `onCheck` every check; `initial` seeds a new target's state, so a
@@ -82,11 +91,11 @@ export class HealthChecker {
         policy,
         probe: new HealthProbe(instance.address),
         state: this.initial(name, instance.id),
-        timer: undefined,
-        inFlight: false,
+        timeout: undefined,
+        instanceId: instance.id,
       };
       this.targets.set(key, target);
-      this.check(target, name, instance.id);
+      this.check(target);
     }
     for (const target of [...this.targets.values()])
       if (target.engine === name && !wanted.has(target.key)) this.remove(target);
@@ -95,21 +104,26 @@ export class HealthChecker {
   stop(): void {
     this.stopped = true;
     for (const target of this.targets.values()) this.remove(target);
+    this.due.stop();
+    this.deadlines.stop();
   }
 
   private remove(target: Target): void {
-    clearTimeout(target.timer);
+    this.due.cancel(target);
+    this.deadlines.cancel(target);
     target.probe.close();
     this.targets.delete(target.key);
   }
 
-  private check(target: Target, engine: string, instanceId: string): void {
-    if (target.inFlight) return;
-    target.inFlight = true;
+  private check(target: Target): void {
+    if (target.timeout) return; // one check at a time
+    const { engine, instanceId } = target;
     this.checks++;
     const started = performance.now();
-    target.probe.check(target.policy.timeoutMs, (result) => {
-      target.inFlight = false;
+    this.deadlines.schedule(target, Date.now() + target.policy.timeoutMs);
+    target.timeout = target.probe.check((result) => {
+      target.timeout = undefined;
+      this.deadlines.cancel(target);
       if (this.targets.get(target.key) !== target) return; // removed while in flight
       const ok = 'status' in result && result.status === 'SERVING';
       const error = 'error' in result ? result.error : `status ${result.status}`;
@@ -132,8 +146,7 @@ export class HealthChecker {
         this.onChange(engine, instanceId, target.state, previous);
       }
       this.onCheck(engine, instanceId, target.state);
-      target.timer = setTimeout(() => this.check(target, engine, instanceId), target.policy.intervalMs);
-      target.timer.unref();
+      this.due.schedule(target, Date.now() + target.policy.intervalMs);
     });
   }
 }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ConnectionStats } from '../h2/connection-stats';
+import type { ConnectionStats } from '../../protocol/h2/connection-stats';
 
 /**
  * HTTP/2 connections of the router, by side: downstream (clients) and upstream (engine instances). Read
@@ -57,7 +57,7 @@ export function registerConnectionMetrics(
   );
   byKey(
     'nerve_router_connection_violations_total',
-    'HTTP/2 limits and rules a peer broke, by reason (a limit of router/h2/limits.ts, or an HTTP/2 error code): the connection was closed, or the request refused (header_list_too_large).',
+    'HTTP/2 limits and rules a peer broke, by reason (a limit of protocol/h2/limits.ts, or an HTTP/2 error code): the connection was closed, or the request refused (header_list_too_large).',
     'reason',
     (s) => s.violations,
   );

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerConnectionMetrics } from './connection-metrics';
-import type { ConnectionStats } from '../h2/connection-stats';
+import type { ConnectionStats } from '../../protocol/h2/connection-stats';
 import { registerLatencyHistogram } from './latency-metric';
 import type { AdsClient } from '../xds/ads-client';
 import type { RoutingState } from '../routing-state';

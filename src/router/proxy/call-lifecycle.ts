@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { RoutableEndpoint } from '../balancer/picker';
-import type { H2Stream } from '../h2/stream';
+import type { H2Stream } from '../../protocol/h2/stream';
 import type { ForwardOptions } from './call-options';
 import { outcomeOf } from './call-outcome';
 import type { HeldResponse } from './held-response';

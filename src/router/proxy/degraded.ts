@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import type { DegradedResponse } from '../../../gen/nerve/discovery/v1/policy';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import type { H2Stream } from '../h2/stream';
+import type { H2Stream } from '../../protocol/h2/stream';
 
 const ENGINE_SERVICE_PREFIX = '/nerve.engine.v1.Engine/';
 

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { RoutableEndpoint } from '../balancer/picker';
-import { ErrorCode } from '../h2/frames';
-import { afterRead } from '../h2/read-turn';
-import type { H2Stream, StreamHandler } from '../h2/stream';
+import { ErrorCode } from '../../protocol/h2/frames';
+import { afterRead } from '../../protocol/h2/read-turn';
+import type { H2Stream, StreamHandler } from '../../protocol/h2/stream';
 import { backoffMs } from '../resilience/retry-policy';
 import type { ForwardOptions } from './call-options';
 import { messageOf, pushbackOf, statusOf } from './call-outcome';

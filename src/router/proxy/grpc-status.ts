@@ -1,5 +1,5 @@
-import { ErrorCode } from '../h2/frames';
-import type { H2Stream } from '../h2/stream';
+import { ErrorCode } from '../../protocol/h2/frames';
+import type { H2Stream } from '../../protocol/h2/stream';
 
 export const Status = {
   OK: 0,

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { RoutableEndpoint } from '../balancer/picker';
-import { ErrorCode } from '../h2/frames';
-import type { H2Stream, StreamHandler } from '../h2/stream';
+import { ErrorCode } from '../../protocol/h2/frames';
+import type { H2Stream, StreamHandler } from '../../protocol/h2/stream';
 import type { Hedging } from '../resilience/retry-policy';
 import { messageOf, statusOf } from './call-outcome';
 import type { ForwardOptions } from './call-options';
@@ -12,7 +12,7 @@ import { type HeaderList, headerValue, withoutHeader } from './headers';
 import { HeldResponse } from './held-response';
 import { type Holder, holdFor, releaseHold } from './hold-timer';
 import { ReplayBuffer } from './replay-buffer';
-import { afterRead } from '../h2/read-turn';
+import { afterRead } from '../../protocol/h2/read-turn';
 import { noteOrca } from '../stats/instance-stats';
 
 /** One copy of a hedged call, on one instance. */

@@ -1,8 +1,8 @@
 import { Buffer } from 'node:buffer';
-import type { ConnectionStats } from '../h2/connection-stats';
-import { DEFAULT_LIMITS, type H2Limits } from '../h2/limits';
-import { H2Server } from '../h2/server';
-import type { H2Stream } from '../h2/stream';
+import type { ConnectionStats } from '../../protocol/h2/connection-stats';
+import { DEFAULT_LIMITS, type H2Limits } from '../../protocol/h2/limits';
+import { H2Server } from '../../protocol/h2/server';
+import type { H2Stream } from '../../protocol/h2/stream';
 import type { Logger } from '../../observability/logger';
 import type { RoutableEndpoint } from '../balancer/picker';
 import { CircuitState } from '../resilience/circuit-breaker';

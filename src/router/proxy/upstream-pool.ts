@@ -1,6 +1,6 @@
 import type { Logger } from '../../observability/logger';
-import { H2ClientConnection } from '../h2/client';
-import { ConnectionStats } from '../h2/connection-stats';
+import { H2ClientConnection } from '../../protocol/h2/client';
+import { ConnectionStats } from '../../protocol/h2/connection-stats';
 import { type Keepalive, keepAlive, UPSTREAM_CONNECT_TIMEOUT_MS, UPSTREAM_KEEPALIVE } from '../net/keepalive';
 
 /**

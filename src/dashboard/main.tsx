@@ -66,6 +66,32 @@ async function load(): Promise<Partial<Fleet>> {
   };
 }
 
+/**
+ * An instance's health change, shown at once; the engine's whole health (its status, every reason)
+ * follows in its own message within a moment.
+ */
+function withChange(
+  health: Record<string, EngineHealth>,
+  d: Record<string, unknown>,
+): Record<string, EngineHealth> {
+  const engine = health[String(d.engine)];
+  if (!engine) return health;
+  const to = String(d.to);
+  const instances = engine.instances.map((i) =>
+    i.id !== d.instance || i.health === 'draining'
+      ? i
+      : {
+          ...i,
+          health: to,
+          reasons:
+            to === 'unhealthy'
+              ? [{ code: 'probe_failing', message: `health probe failing: ${String(d.lastError)}` }]
+              : [],
+        },
+  );
+  return { ...health, [engine.name]: { ...engine, instances } };
+}
+
 function describe(m: FeedMessage): string | undefined {
   const d = m.data as Record<string, unknown>;
   if (m.topic === 'health' && d.change)
@@ -127,6 +153,7 @@ function App() {
       } else if (m.topic === 'health') {
         if (d.scope === 'fleet') next.status = String(d.status);
         else if (!d.change) next.health = { ...f.health, [String(d.name)]: d as unknown as EngineHealth };
+        else next.health = withChange(f.health, d);
       } else if (m.topic === 'circuits') {
         next.circuits = { ...f.circuits, [String(d.engine)]: d as unknown as EngineCircuits };
       } else if (m.topic === 'events' && (d.kind === 'engine_updated' || d.kind === 'engine_deleted')) {

@@ -131,3 +131,22 @@ describe('metric history on a fake clock', () => {
     );
   });
 });
+
+describe('MemoryHistoryStore', () => {
+  it('keeps the rings of an entity no longer written for a day, then drops them', async () => {
+    let now = 0;
+    const store = new MemoryHistoryStore(() => now);
+    const values = new Float32Array(8);
+    await store.write([
+      { resolution: FINE, entity: 'gone', tick: 1, values },
+      { resolution: FINE, entity: 'kept', tick: 1, values },
+    ]);
+    now += 24 * 3_600_000;
+    await store.write([{ resolution: FINE, entity: 'kept', tick: 2, values }]);
+    expect(store.size).toBe(2);
+    now += 2 * 3_600_000;
+    await store.write([{ resolution: FINE, entity: 'kept', tick: 3, values }]);
+    expect(store.size).toBe(1);
+    expect(await store.read(FINE, 'gone', 0, 10)).toEqual([]);
+  });
+});

@@ -39,13 +39,6 @@ export class HistoryModule implements Module {
 
   start(): void {
     this.disposables.add(this.bus.on('leader.changed', () => this.schedule()));
-    this.disposables.add(
-      this.bus.on('engine.changed', (e) => {
-        if (e.kind === 'put' || !this.leader.leading) return;
-        // Instances of a deleted engine are forgotten with it (their entities start with "name/").
-        void this.history.forget([e.name]).catch(() => undefined);
-      }),
-    );
     this.schedule();
   }
 

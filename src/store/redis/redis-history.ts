@@ -50,9 +50,4 @@ export class RedisHistoryStore implements HistoryStore {
     const bytes = await this.redis.getBuffer(this.key(resolution, entity));
     return bytes ? decodeRing(bytes, resolution.slots, fromTick, toTick) : [];
   }
-
-  async forget(entities: readonly string[]): Promise<void> {
-    if (entities.length === 0) return;
-    await this.redis.del(...RESOLUTIONS.flatMap((r) => entities.map((e) => this.key(r, e))));
-  }
 }

@@ -268,6 +268,9 @@ export class ControlPlane {
     this.unsubscribe.push(
       store.watch((change) => this.bus.emit('config.changed', change)),
       this.engines.watch((event) => this.bus.emit('engine.changed', event)),
+      this.bus.on('engine.changed', (e) => {
+        if (e.kind !== 'put') this.engineStatus.forget(e.name);
+      }),
       store.watchStatus((status) => {
         const level = status.state === 'ok' ? 'info' : 'error';
         logger.log(level, 'configuration store', { state: status.state, reason: status.reason });

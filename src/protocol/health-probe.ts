@@ -1,29 +1,9 @@
 import { H2ClientConnection } from './h2/client';
 import type { H2Stream, StreamHandler } from './h2/stream';
+import { CODE_NAMES } from './grpc-codes';
 
 /** grpc.health.v1 ServingStatus by its number. */
 const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
-
-/** gRPC status code names by number (for the reasons operators read). */
-const CODE_NAMES = [
-  'OK',
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-];
 
 /** A HealthCheckRequest with service "" is an empty message: its gRPC frame is five zero bytes. */
 const CHECK_FRAME = Buffer.alloc(5);

@@ -5,7 +5,7 @@ import { registerLatencyHistogram } from './latency-metric';
 import type { AdsClient } from '../xds/ads-client';
 import type { RoutingState } from '../routing-state';
 import { CircuitState } from '../resilience/circuit-breaker';
-import { CODE_NAMES } from '../stats/instance-stats';
+import { CODE_NAMES } from '../../protocol/grpc-codes';
 
 const STATES: [CircuitState, string][] = [
   [CircuitState.CIRCUIT_STATE_CLOSED, 'closed'],

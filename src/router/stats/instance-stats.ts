@@ -3,27 +3,8 @@ import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
 import { bucketOf, LATENCY_BUCKETS, LATENCY_LAYOUT } from '../../model/latency-buckets';
 import { decodeOrca, ORCA_TRAILER } from '../../model/orca';
+import { CODE_NAMES } from '../../protocol/grpc-codes';
 import { LatencyHistogram } from './latency-histogram';
-
-export const CODE_NAMES = [
-  'OK',
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-];
 
 /**
  * What one router saw of one instance: interval counts (reported, then reset) and lifetime totals

@@ -11,7 +11,7 @@ export type Result<T> = { ok: true; value: T } | { ok: false; errors: string[] }
 const NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
 const SERVICE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 
-const name = z
+export const name = z
   .string()
   .regex(NAME, 'must be 1-63 lowercase letters, digits, ".", "_" or "-", starting and ending alphanumeric');
 const count = z.number().int().min(0);

@@ -1,0 +1,33 @@
+import type { Alert } from './alert';
+import type { GroupLabel } from './rule';
+
+/** A silence: alerts whose labels match every matcher are not notified until `endsAtMs`. */
+export interface Silence {
+  readonly id: string;
+  readonly matchers: readonly { readonly label: GroupLabel; readonly value: string }[];
+  readonly endsAtMs: number;
+  readonly createdBy: string;
+  readonly comment: string;
+}
+
+export function labelOf(alert: Alert, label: GroupLabel): string {
+  switch (label) {
+    case 'rule':
+      return alert.rule;
+    case 'engine':
+      return alert.engine ?? '';
+    case 'instance':
+      return alert.instance ?? '';
+    case 'severity':
+      return alert.severity;
+  }
+}
+
+export function silenced(alert: Alert, silences: readonly Silence[], nowMs: number): boolean {
+  return silences.some(
+    (s) =>
+      s.endsAtMs > nowMs &&
+      s.matchers.length > 0 &&
+      s.matchers.every((m) => labelOf(alert, m.label) === m.value),
+  );
+}

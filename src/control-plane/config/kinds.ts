@@ -1,6 +1,24 @@
 import type { JsonValue } from '../../model/config';
 import { ENGINE_KIND, toDocument } from '../../model/engine-document';
 import { parseEngineSpec, type Result } from '../../model/validate';
+import { parseAlertRule } from '../../model/alerts/rule';
+import { parseChannel } from '../../model/alerts/channel';
+import { parseSilence } from '../../model/alerts/silence-schema';
+
+export const ALERT_RULE_KIND = 'alert-rules';
+export const CHANNEL_KIND = 'notification-channels';
+export const SILENCE_KIND = 'silences';
+
+/** A kind whose documents are their validated form, named by a field. */
+function plain(parse: (doc: unknown, prefix: string) => Result<unknown>, field: string): ConfigKind {
+  return {
+    validate: (doc, prefix) => {
+      const parsed = parse(doc, prefix);
+      return parsed.ok ? { ok: true, value: JSON.parse(JSON.stringify(parsed.value)) as JsonValue } : parsed;
+    },
+    nameOf: (doc) => (doc as Record<string, string>)[field],
+  };
+}
 
 /**
  * Every kind of entry the versioned configuration holds, by name: how a document of it is validated
@@ -25,4 +43,7 @@ export const CONFIG_KINDS: ReadonlyMap<string, ConfigKind> = new Map([
       nameOf: (doc) => (doc as { name: string }).name,
     },
   ],
+  [ALERT_RULE_KIND, plain(parseAlertRule, 'id')],
+  [CHANNEL_KIND, plain(parseChannel, 'name')],
+  [SILENCE_KIND, plain(parseSilence, 'id')],
 ]);

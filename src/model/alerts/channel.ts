@@ -7,10 +7,11 @@ export const channelSchema = z
   .strictObject({
     name,
     type: z.enum(['webhook', 'slack', 'email']),
-    /** webhook, slack: where to POST. */
-    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-    /** email: recipients. */
+    /** webhook, slack: where to POST (http, https); email: the SMTP server (smtp://user:pass@host:port, smtps://). */
+    url: z.url({ protocol: /^(https?|smtps?)$/, error: 'must be an http(s) or smtp(s) URL' }),
+    /** email: recipients and sender. */
     to: z.array(z.email()).min(1).optional(),
+    from: z.email().default('nerve@localhost'),
     /** Empty: every severity. */
     severities: z.array(z.enum(SEVERITIES)).default([]),
     /** Empty: every engine. */

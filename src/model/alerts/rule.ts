@@ -52,8 +52,10 @@ export const alertRuleSchema = z
     id: name,
     name: z.string().min(1).max(200),
     severity: z.enum(SEVERITIES),
-    /** Absent: every engine (each its own alert), or the fleet for fleet-wide conditions. */
+    /** Absent: every engine, each its own alert. */
     engine: name.optional(),
+    /** `fleet`: one alert for the whole fleet (its overall figures; events anywhere in it). */
+    scope: z.enum(['engine', 'fleet']).default('engine'),
     condition: z
       .strictObject({
         metric: z.enum(RULE_METRICS),

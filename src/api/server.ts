@@ -38,6 +38,8 @@ export interface ApiSource {
   readonly admin: AdminService;
   readonly feed: FeedHub;
   readonly metrics: { readonly registry: Registry };
+  /** Where people reach the API (links in notifications); filled in here when empty. */
+  externalUrl: string;
 }
 
 /** The REST API with the live feed (WebSocket and SSE) on one HTTP server. */
@@ -56,6 +58,7 @@ export async function startApi(
     },
   );
   feed.attach(handle.server);
+  if (!cp.externalUrl) cp.externalUrl = `http://${host.includes(':') ? `[${host}]` : host}:${handle.port}`;
   return {
     ...handle,
     feed,

@@ -13,6 +13,9 @@ import { FleetMetrics } from './metrics/fleet-metrics';
 import { MetricsModule } from './metrics/metrics-module';
 import { HistoryModule } from './history/history-module';
 import { FeedHub } from './feed/feed-hub';
+import { AlertModule } from './alerts/alert-module';
+import { ALERTS_NS } from './alerts/alert-state';
+import { Notifier } from './alerts/notifier';
 import { FeedModule, type FeedPeriods } from './feed/feed-module';
 import { XdsMetrics } from './metrics/xds-metrics';
 import { addAdminGrpc } from './admin/admin-grpc';
@@ -59,6 +62,8 @@ export interface ControlPlaneOptions {
   readonly summaryWindowMs?: number;
   /** Periods of the live feed's metrics and health topics (default 5 s and 10 s). */
   readonly feedPeriods?: FeedPeriods;
+  /** How often the leader evaluates alert rules (default 500 ms). */
+  readonly alertEvalMs?: number;
   /** How long a better engine status must hold before it is reported (default 30 s). */
   readonly engineHoldMs?: number;
 }
@@ -97,6 +102,9 @@ export class ControlPlane {
   private boundPort = 0;
   private stopping = false;
   readonly engineStatus: EngineStatusTracker;
+  readonly alerts: AlertModule;
+  /** Where people reach this control plane's API (links in notifications); set by the API when it listens. */
+  externalUrl = '';
   /** The live feed's source (transports: src/api/feed). */
   readonly feed = new FeedHub();
 
@@ -178,7 +186,13 @@ export class ControlPlane {
     ];
     const xdsMetrics = new XdsMetrics(this.metrics.registry, () => this.ads.counts());
     this.cache.watch((snapshot) => xdsMetrics.onSnapshot(snapshot));
-    this.ads = new AdsServer(this.cache, logger, this.id, xdsMetrics.hooks);
+    this.ads = new AdsServer(this.cache, logger, this.id, {
+      ...xdsMetrics.hooks,
+      onNack: (nodeId, typeUrl, version, error) => {
+        xdsMetrics.hooks.onNack?.(nodeId, typeUrl, version, error);
+        this.bus.emit('xds.nack', { nodeId, typeUrl, version, error });
+      },
+    });
     this.admin = new AdminService({
       store,
       engines: this.engines,
@@ -199,8 +213,32 @@ export class ControlPlane {
       engineStatus: this.engineStatus,
       healthHistory: this.health.history,
       ready: () => this.readiness(),
+      alerting: () => this.alerts.current(),
     });
-    this.modules.push(new FeedModule(this.feed, this.admin, this.engines, this.bus, options.feedPeriods));
+    // Alerting on the leader; its notifier reports each delivery attempt back to it.
+    const notifier = new Notifier(
+      this.metrics.registry,
+      logger,
+      () => this.externalUrl,
+      (n, id, attempt, final) => this.alerts.onAttempt(n, id, attempt, final),
+    );
+    this.alerts = new AlertModule(
+      store,
+      this.admin,
+      this.bus,
+      this.leader,
+      notifier,
+      logger,
+      options.alertEvalMs,
+    );
+    this.modules.push(this.alerts);
+    const feedModule = new FeedModule(this.feed, this.admin, this.engines, this.bus, options.feedPeriods);
+    this.modules.push(feedModule);
+    this.unsubscribe.push(
+      store.watchShared((c) => {
+        if (c.ns === ALERTS_NS) feedModule.publishAlerts();
+      }),
+    );
     this.ads.addToServer(this.server);
     addAdminGrpc(this.server, this.admin);
     let seq = 0;

@@ -47,6 +47,13 @@ export interface ControlPlaneEvents {
   'circuits.changed': { readonly engines: readonly string[] };
   'leader.changed': LeaderChanged;
   'store.status': StoreStatus;
+  /** A data plane rejected configuration (an xDS NACK). */
+  'xds.nack': {
+    readonly nodeId: string;
+    readonly typeUrl: string;
+    readonly version: string;
+    readonly error: string;
+  };
 }
 
 type Handler<T> = (payload: T) => void;

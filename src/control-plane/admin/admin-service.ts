@@ -21,6 +21,8 @@ import type { EngineStatusTracker } from '../health/engine-status';
 import type { HealthHistory, HealthTransition } from '../health/health-history';
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
 import { MetricsAdmin } from './metrics-admin';
+import { AlertAdmin } from './alert-admin';
+import { type AlertingState, EMPTY_STATE } from '../alerts/alert-state';
 import { type HistoryAnswer, type HistoryQuery, queryHistory } from '../history/history-query';
 import type { EngineView, HealthReport } from './views';
 
@@ -47,6 +49,8 @@ export interface AdminDeps {
   readonly healthHistory?: HealthHistory;
   /** Whether this replica is ready to serve (readiness probes). */
   readonly ready?: () => { ready: boolean; reason?: string };
+  /** The alerting state as the leader last wrote it. */
+  readonly alerting?: () => AlertingState;
 }
 
 export interface ReplicaView {
@@ -86,6 +90,8 @@ export class AdminService {
   readonly config: ConfigAdmin;
   /** Fleet metrics: summaries, details, history. */
   readonly metrics: MetricsAdmin;
+  /** Alerts, rules, channels, silences. */
+  readonly alerts: AlertAdmin;
 
   constructor(private readonly deps: AdminDeps) {
     const audit = (ctx: AdminContext, action: string, fields: AuditFields) => this.audit(ctx, action, fields);
@@ -93,6 +99,7 @@ export class AdminService {
     this.specs = new SpecAdmin(deps.engines, audit);
     this.config = new ConfigAdmin(deps.store, audit);
     this.metrics = new MetricsAdmin(deps.engines, deps.windows);
+    this.alerts = new AlertAdmin(deps.store, deps.alerting ?? (() => EMPTY_STATE), audit);
   }
 
   /**

@@ -29,7 +29,8 @@ export class Notifier {
     registry: Registry,
     private readonly logger: Logger,
     private readonly externalUrl: () => string,
-    private readonly onAttempt: (n: Notification, id: string, a: Attempt) => void,
+    /** `final`: no attempt follows (delivered, or out of attempts). */
+    private readonly onAttempt: (n: Notification, id: string, a: Attempt, final: boolean) => void,
     private readonly backoffMs = 500,
   ) {
     this.attempts = new Counter({
@@ -69,13 +70,13 @@ export class Notifier {
         clearTimeout(timer);
         const ok = error === undefined;
         this.attempts.inc({ channel: channel.name, outcome: ok ? 'ok' : 'error' });
-        this.onAttempt(n, id, {
-          channel: channel.name,
-          at: new Date().toISOString(),
-          ok,
-          attempt,
-          ...(error && { error }),
-        });
+        const final = ok || this.stopped || attempt >= channel.attempts;
+        this.onAttempt(
+          n,
+          id,
+          { channel: channel.name, at: new Date().toISOString(), ok, attempt, ...(error && { error }) },
+          final,
+        );
         if (ok || this.stopped) return;
         if (attempt >= channel.attempts) {
           this.logger.warn('alert notification not delivered', {

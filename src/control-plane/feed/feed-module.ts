@@ -132,6 +132,26 @@ export class FeedModule implements Module {
       );
   }
 
+  private readonly alertSeen = new Map<string, string>();
+
+  /** Alerts whose state changed since the last call, one message each (the `alerts` topic). */
+  publishAlerts(): void {
+    const seen = new Set<string>();
+    for (const a of this.admin.alerts.list({})) {
+      const key = `${a.id}@${a.startedAt}`;
+      seen.add(key);
+      const signature = `${a.state}|${a.acknowledgedBy}|${a.notifications.length}`;
+      if (this.alertSeen.get(key) === signature) continue;
+      this.alertSeen.set(key, signature);
+      const spec = a.engine ? this.engines.getNow(a.engine) : undefined;
+      this.hub.publish('alerts', a, {
+        ...(a.engine && { engine: a.engine }),
+        ...(spec && { namespace: namespaceOf(spec) }),
+      });
+    }
+    for (const key of this.alertSeen.keys()) if (!seen.has(key)) this.alertSeen.delete(key);
+  }
+
   /** Health of every engine (and the fleet's), or of `only` these engines. */
   async publishHealth(only?: readonly string[]): Promise<void> {
     if (only) {

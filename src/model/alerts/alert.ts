@@ -32,7 +32,7 @@ export interface Alert {
 }
 
 export function alertId(rule: string, engine: string | null, instance: string | null): string {
-  return [rule, engine ?? '*', instance ?? '*'].join('/');
+  return [rule, engine ?? '*', instance ?? '*'].join(':');
 }
 
 /**

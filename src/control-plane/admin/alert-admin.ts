@@ -1,0 +1,131 @@
+import type { Alert } from '../../model/alerts/alert';
+import { SEVERITIES } from '../../model/alerts/rule';
+import { echo } from '../../model/echo';
+import type { ConfigStore } from '../../store/config-store';
+import { ACKS_NS, type AlertingState } from '../alerts/alert-state';
+import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../config/kinds';
+import type { AdminContext } from './admin-context';
+import { AdminError } from './admin-error';
+import { EntryAdmin } from './entry-admin';
+
+type Audit = (ctx: AdminContext, action: string, fields: Record<string, string | number>) => void;
+
+const STATES = ['pending', 'firing', 'acknowledged', 'resolved'];
+
+/** An alert as REST, gRPC and the feed show it (DESIGN §2b ALERT). */
+export function alertView(a: Alert, state: AlertingState) {
+  const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
+  return {
+    id: a.id,
+    rule: a.rule,
+    severity: a.severity,
+    state: a.state,
+    engine: a.engine,
+    instance: a.instance,
+    value: a.value,
+    summary: a.summary,
+    startedAt: iso(a.startedAtMs),
+    resolvedAt: iso(a.resolvedAtMs),
+    acknowledgedAt: iso(a.acknowledgedAtMs),
+    acknowledgedBy: a.acknowledgedBy || null,
+    notifications: (state.attempts[a.id] ?? []).map((n) => ({
+      channel: n.channel,
+      at: n.at,
+      ok: n.ok,
+      error: n.error ?? null,
+    })),
+  };
+}
+
+/**
+ * The alerting API over the store: rules, channels and silences as configuration kinds; alerts as the
+ * leader last wrote them (every replica answers the same); acknowledgements taken by any replica and
+ * applied by the leader at its next evaluation; statistics.
+ */
+export class AlertAdmin {
+  readonly rules: EntryAdmin;
+  readonly channels: EntryAdmin;
+  readonly silences: EntryAdmin;
+
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly state: () => AlertingState,
+    private readonly audit: Audit,
+  ) {
+    this.rules = new EntryAdmin(store, ALERT_RULE_KIND, 'alert rule', audit);
+    this.channels = new EntryAdmin(store, CHANNEL_KIND, 'notification channel', audit);
+    this.silences = new EntryAdmin(store, SILENCE_KIND, 'silence', audit);
+  }
+
+  list(filter: { state?: string; severity?: string; engine?: string } = {}) {
+    if (filter.state && !STATES.includes(filter.state))
+      throw new AdminError(
+        'INVALID_ARGUMENT',
+        `state must be one of ${STATES.join(', ')}, got ${echo(filter.state, 32)}`,
+      );
+    if (filter.severity && !(SEVERITIES as readonly string[]).includes(filter.severity))
+      throw new AdminError(
+        'INVALID_ARGUMENT',
+        `severity must be one of ${SEVERITIES.join(', ')}, got ${echo(filter.severity, 32)}`,
+      );
+    const s = this.state();
+    return s.alerts
+      .filter((a) => a.state !== 'pending' || filter.state === 'pending')
+      .filter((a) => !filter.state || a.state === filter.state)
+      .filter((a) => !filter.severity || a.severity === filter.severity)
+      .filter((a) => !filter.engine || a.engine === filter.engine)
+      .sort((a, b) => b.startedAtMs - a.startedAtMs)
+      .map((a) => alertView(a, s));
+  }
+
+  /** Acknowledges a firing alert: its repeats stop; its resolved notification still goes out. */
+  async acknowledge(id: string, ctx: AdminContext) {
+    const s = this.state();
+    const alert = s.alerts.find((a) => a.id === id && a.state !== 'resolved');
+    if (!alert) throw new AdminError('NOT_FOUND', `no open alert ${echo(id)}`);
+    if (alert.state !== 'firing')
+      throw new AdminError('FAILED_PRECONDITION', `alert ${echo(id)} is ${alert.state}, not firing`);
+    const atMs = Date.now();
+    await this.store.putShared(ACKS_NS, [[id, { by: ctx.actor, atMs }]]);
+    this.audit(ctx, 'acknowledge alert', { alert: id });
+    return {
+      ...alertView(alert, s),
+      state: 'acknowledged',
+      acknowledgedAt: new Date(atMs).toISOString(),
+      acknowledgedBy: ctx.actor,
+    };
+  }
+
+  /** Counts by rule and severity and state; mean time to acknowledge and to resolve. */
+  stats() {
+    const alerts = this.state().alerts.filter((a) => a.state !== 'pending');
+    const byRule: Record<string, number> = {};
+    const bySeverity: Record<string, number> = {};
+    const byState: Record<string, number> = {};
+    let ackSum = 0,
+      ackN = 0,
+      resolveSum = 0,
+      resolveN = 0;
+    for (const a of alerts) {
+      byRule[a.rule] = (byRule[a.rule] ?? 0) + 1;
+      bySeverity[a.severity] = (bySeverity[a.severity] ?? 0) + 1;
+      byState[a.state] = (byState[a.state] ?? 0) + 1;
+      if (a.acknowledgedAtMs > 0) {
+        ackSum += a.acknowledgedAtMs - a.startedAtMs;
+        ackN++;
+      }
+      if (a.resolvedAtMs > 0) {
+        resolveSum += a.resolvedAtMs - a.startedAtMs;
+        resolveN++;
+      }
+    }
+    return {
+      total: alerts.length,
+      byRule,
+      bySeverity,
+      byState,
+      meanTimeToAcknowledgeMs: ackN ? Math.round(ackSum / ackN) : null,
+      meanTimeToResolveMs: resolveN ? Math.round(resolveSum / resolveN) : null,
+    };
+  }
+}

@@ -1,0 +1,253 @@
+import { acknowledge, type Alert, evaluateRule } from '../../model/alerts/alert';
+import type { Channel } from '../../model/alerts/channel';
+import { type GroupState, type Notification, planNotifications } from '../../model/alerts/grouping';
+import type { AlertRule } from '../../model/alerts/rule';
+import { type SilenceDocument, toSilence } from '../../model/alerts/silence-schema';
+import type { JsonValue } from '../../model/config';
+import type { Logger } from '../../observability/logger';
+import type { ConfigStore } from '../../store/config-store';
+import type { AdminService } from '../admin/admin-service';
+import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../config/kinds';
+import type { EventBus } from '../events';
+import type { LeaderElection } from '../leader/leader-election';
+import { Disposables, type Module } from '../module';
+import {
+  ACKS_NS,
+  ALERTS_NS,
+  type AlertingState,
+  EMPTY_STATE,
+  type OutboxEntry,
+  RESOLVED_KEPT,
+  STATE_FIELD,
+} from './alert-state';
+import { type FleetView, observe } from './observe';
+import { type Attempt, Notifier } from './notifier';
+
+/**
+ * Alerting, once per fleet: the leader evaluates every rule every `evalMs` against the fleet's summary,
+ * health, circuits, store and recent events; groups what fires into notifications; writes the state,
+ * with each notification in an outbox, to the store under its fence before the first attempt; and
+ * delivers. A new leader reads the state and delivers what the outbox has not done (each attempt carries
+ * the notification's id, for receivers to drop a repeat). Every replica serves alerts from the store.
+ */
+export class AlertModule implements Module {
+  readonly name = 'alerts';
+  private readonly disposables = new Disposables();
+  private timer: NodeJS.Timeout | undefined;
+  private state: AlertingState = EMPTY_STATE;
+  private persisted = '';
+  private events: FleetView['events'][number][] = [];
+  private readonly inFlight = new Set<string>();
+  private running = false;
+  /** Evaluations this replica ran (figures, and tests waiting for time to pass in evaluations). */
+  evaluations = 0;
+
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly admin: AdminService,
+    private readonly bus: EventBus,
+    private readonly leader: LeaderElection,
+    private readonly notifier: Notifier,
+    private readonly logger: Logger,
+    private readonly evalMs = 500,
+  ) {}
+
+  start(): void {
+    this.disposables.add(this.bus.on('leader.changed', () => this.schedule()));
+    this.disposables.add(
+      this.bus.on('config.changed', (c) =>
+        this.events.push({
+          event: 'config_changed',
+          summary: `version ${c.version} by ${c.actor}: ${c.summary}`,
+        }),
+      ),
+    );
+    this.disposables.add(
+      this.bus.on('xds.nack', (n) =>
+        this.events.push({
+          event: 'xds_nack',
+          summary: `${n.nodeId} rejected ${n.typeUrl} ${n.version}: ${n.error.slice(0, 300)}`,
+        }),
+      ),
+    );
+    this.schedule();
+  }
+
+  stop(): void {
+    this.disposables.dispose();
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.notifier.stop();
+  }
+
+  /** The alerting state every replica serves. */
+  current(): AlertingState {
+    return (
+      (this.store.shared(ALERTS_NS).get(STATE_FIELD) as unknown as AlertingState | undefined) ?? EMPTY_STATE
+    );
+  }
+
+  private schedule(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (!this.leader.leading) return;
+    // Take over where the last leader stopped: its alerts, groups and undelivered notifications.
+    this.state = this.current();
+    this.persisted = JSON.stringify(this.state);
+    this.timer = setInterval(() => void this.tick(), this.evalMs);
+    this.timer.unref();
+    void this.tick();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running || !this.leader.leading) return;
+    this.running = true;
+    try {
+      await this.evaluate(Date.now());
+    } catch (err) {
+      this.logger.warn('alert evaluation failed', { error: String(err) });
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** One evaluation (public for tests). */
+  async evaluate(now: number): Promise<void> {
+    this.evaluations++;
+    const rules = this.entries<AlertRule>(ALERT_RULE_KIND).filter((r) => r.enabled);
+    const channels = this.entries<Channel>(CHANNEL_KIND);
+    const silences = this.entries<SilenceDocument>(SILENCE_KIND).map(toSilence);
+    const view = await this.view();
+    let alerts = this.applyAcks([...this.state.alerts], now);
+    for (const rule of rules) {
+      const mine = alerts.filter((a) => a.rule === rule.id);
+      const others = alerts.filter((a) => a.rule !== rule.id);
+      alerts = [...others, ...evaluateRule(rule, mine, observe(rule, view), now)];
+    }
+    // Alerts of deleted or disabled rules resolve.
+    const live = new Set(rules.map((r) => r.id));
+    alerts = alerts.map((a) =>
+      live.has(a.rule) || a.state === 'resolved' ? a : { ...a, state: 'resolved', resolvedAtMs: now },
+    );
+    alerts = trimResolved(alerts);
+    const byId = new Map(rules.map((r) => [r.id, r]));
+    const plan = planNotifications(
+      byId,
+      alerts,
+      new Map(this.state.log.map((g) => [g.key, g])),
+      silences,
+      now,
+    );
+    const outbox: OutboxEntry[] = [...this.state.outbox];
+    for (const n of plan.notifications) {
+      const rule = byId.get(n.rule)!;
+      const engine = n.alerts[0]?.engine ?? null;
+      for (const channel of Notifier.routed(channels, n.channels, rule.severity, engine))
+        outbox.push({
+          id: `${n.group}#${n.seq}@${channel.name}`,
+          channel: channel.name,
+          notification: n,
+          done: false,
+        });
+    }
+    this.state = {
+      ...this.state,
+      alerts,
+      log: [...plan.log.values()],
+      outbox: outbox.filter((o) => !o.done),
+    };
+    await this.persist();
+    this.deliver(channels);
+  }
+
+  private deliver(channels: readonly Channel[]): void {
+    for (const entry of this.state.outbox) {
+      if (entry.done || this.inFlight.has(entry.id)) continue;
+      const channel = channels.find((c) => c.name === entry.channel);
+      if (!channel) {
+        this.finish(entry.id);
+        continue;
+      }
+      this.inFlight.add(entry.id);
+      this.notifier.send(channel, entry.notification, entry.id);
+    }
+  }
+
+  /** A delivery attempt: recorded on its alerts; the entry is done on success or after the last attempt. */
+  onAttempt(n: Notification, id: string, attempt: Attempt, last: boolean): void {
+    const attempts = { ...this.state.attempts };
+    for (const a of n.alerts) attempts[a.id] = [...(attempts[a.id] ?? []), attempt].slice(-20);
+    this.state = { ...this.state, attempts };
+    if (attempt.ok || last) this.finish(id);
+    void this.persist().catch(() => undefined);
+  }
+
+  private finish(id: string): void {
+    this.inFlight.delete(id);
+    this.state = { ...this.state, outbox: this.state.outbox.filter((o) => o.id !== id) };
+  }
+
+  private async persist(): Promise<void> {
+    const json = JSON.stringify(this.state);
+    if (json === this.persisted) return;
+    const fence = this.leader.fence;
+    if (!fence) return;
+    await this.store.putShared(ALERTS_NS, [[STATE_FIELD, JSON.parse(json) as JsonValue]], fence);
+    this.persisted = json;
+  }
+
+  /** Acknowledgements taken by any replica since the last evaluation. */
+  private applyAcks(alerts: Alert[], now: number): Alert[] {
+    const acks = this.store.shared(ACKS_NS);
+    if (acks.size === 0) return alerts;
+    const applied: string[] = [];
+    const out = alerts.map((a) => {
+      const ack = acks.get(a.id) as { by: string; atMs: number } | undefined;
+      if (!ack) return a;
+      applied.push(a.id);
+      return acknowledge(a, ack.by, ack.atMs || now);
+    });
+    const stale = [...acks.keys()].filter((id) => !alerts.some((a) => a.id === id));
+    const fence = this.leader.fence;
+    if (fence)
+      void this.store
+        .putShared(
+          ACKS_NS,
+          [...applied, ...stale].map((id) => [id, undefined] as const),
+          fence,
+        )
+        .catch(() => undefined);
+    return out;
+  }
+
+  private async view(): Promise<FleetView> {
+    const summary = this.admin.metrics.summary();
+    const health = await this.admin.health();
+    const circuits = await this.admin.circuits.list();
+    const events = this.events;
+    this.events = [];
+    return {
+      overall: summary.overall,
+      summaries: new Map(summary.engines.map((e) => [e.name, e])),
+      health: new Map(health.engines.map((e) => [e.name, e])),
+      circuits: new Map(circuits.map((c) => [c.engine, c])),
+      store: this.store.status(),
+      events,
+    };
+  }
+
+  private entries<T>(kind: string): T[] {
+    return this.store.list(kind).map((e) => e.value as unknown as T);
+  }
+}
+
+function trimResolved(alerts: Alert[]): Alert[] {
+  const resolved = alerts
+    .filter((a) => a.state === 'resolved')
+    .sort((a, b) => b.resolvedAtMs - a.resolvedAtMs);
+  if (resolved.length <= RESOLVED_KEPT) return alerts;
+  const keep = new Set(resolved.slice(0, RESOLVED_KEPT).map((a) => a.id + a.startedAtMs));
+  return alerts.filter((a) => a.state !== 'resolved' || keep.has(a.id + a.startedAtMs));
+}
+
+export type { GroupState };

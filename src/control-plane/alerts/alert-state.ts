@@ -1,0 +1,31 @@
+import type { Alert } from '../../model/alerts/alert';
+import type { GroupState, Notification } from '../../model/alerts/grouping';
+import type { Attempt } from './notifier';
+
+/** Shared namespace of the alerting state (one field, written by the leader with its fence). */
+export const ALERTS_NS = 'alerts';
+export const STATE_FIELD = 'state';
+/** Shared namespace of acknowledgements any replica takes: alert id → {by, atMs}; the leader applies them. */
+export const ACKS_NS = 'alert-acks';
+
+/** A notification to deliver to one channel: written before the first attempt, done after the last. */
+export interface OutboxEntry {
+  readonly id: string;
+  readonly channel: string;
+  readonly notification: Notification;
+  readonly done: boolean;
+}
+
+/** Everything alerting keeps: alerts (open and recent resolved), the groups' log, the outbox, attempts. */
+export interface AlertingState {
+  readonly alerts: readonly Alert[];
+  readonly log: readonly GroupState[];
+  readonly outbox: readonly OutboxEntry[];
+  /** Delivery attempts by alert id (newest last, at most 20 each). */
+  readonly attempts: Readonly<Record<string, readonly Attempt[]>>;
+}
+
+export const EMPTY_STATE: AlertingState = { alerts: [], log: [], outbox: [], attempts: {} };
+
+/** Resolved alerts kept for history and statistics. */
+export const RESOLVED_KEPT = 500;

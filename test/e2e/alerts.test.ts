@@ -1,0 +1,171 @@
+import * as net from 'node:net';
+import { TestCluster } from '../helpers/cluster';
+import { startReceiver } from '../helpers/webhook-receiver';
+import { waitFor } from '../helpers/wait';
+
+/** Alerting end to end: real instances failing and returning, a real webhook receiver on loopback. */
+describe('alerts: rules, notifications, acknowledgement', () => {
+  let cluster: TestCluster;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  const rest = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${cluster.apiBase}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      body: res.status === 204 ? {} : ((await res.json()) as Record<string, unknown>),
+    };
+  };
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start([{ name: 'calc', type: 'math', instances: 3 }], 100, {
+      controlPlane: { alertEvalMs: 100 },
+    });
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await receiver?.close();
+    await cluster?.stop();
+  });
+
+  it('tells a webhook of instances going down, as one notification in Alertmanager form, and of their return at once', async () => {
+    expect(
+      (await rest('POST', '/notification-channels', { name: 'hook', type: 'webhook', url: receiver.url }))
+        .status,
+    ).toBe(201);
+    const created = await rest('POST', '/alert-rules', {
+      id: 'down',
+      name: 'instance down',
+      severity: 'critical',
+      event: 'instance_down',
+      channels: ['hook'],
+      groupWaitMs: 500,
+    });
+    expect(created.status).toBe(201);
+    const engines = ['calc-1', 'calc-2'].map((id) => cluster.engines.get(id)!);
+    const downAt = Date.now();
+    for (const e of engines) e.setServing(false);
+    const firing = await waitFor(
+      () => receiver.received.find((r) => r.body.status === 'firing'),
+      'the firing notification',
+    );
+    expect(firing.at - downAt).toBeLessThan(2_000);
+    expect(firing.body).toMatchObject({
+      version: '4',
+      receiver: 'hook',
+      groupLabels: { rule: 'down', engine: 'calc' },
+    });
+    expect(firing.body.alerts.map((a) => a.labels.instance).sort()).toEqual(['calc-1', 'calc-2']);
+    expect(firing.body.alerts[0]).toMatchObject({
+      status: 'firing',
+      labels: { alertname: 'down', severity: 'critical', engine: 'calc' },
+    });
+    expect(firing.headers['x-nerve-notification-id']).toMatch(/^down\|/);
+    const listed = (await rest('GET', '/alerts?state=firing')).body.alerts as {
+      id: string;
+      notifications: { ok: boolean }[];
+    }[];
+    expect(listed).toHaveLength(2);
+    await waitFor(async () => {
+      const a = (await rest('GET', '/alerts?state=firing')).body.alerts as {
+        notifications: { ok: boolean }[];
+      }[];
+      return a.every((x) => x.notifications.some((n) => n.ok));
+    }, 'the attempts recorded on the alerts');
+    const upAt = Date.now();
+    for (const e of engines) e.setServing(true);
+    const resolved = await waitFor(
+      () => receiver.received.find((r) => r.body.status === 'resolved'),
+      'the resolve',
+    );
+    expect(resolved.at - upAt).toBeLessThan(1_500);
+    expect(resolved.body.alerts.every((a) => a.status === 'resolved')).toBe(true);
+    expect(receiver.received.filter((r) => r.body.status === 'firing')).toHaveLength(1);
+    const stats = (await rest('GET', '/alerts/stats')).body;
+    expect(stats).toMatchObject({ byRule: { down: 2 }, bySeverity: { critical: 2 } });
+    expect(stats.meanTimeToResolveMs).toBeGreaterThan(0);
+  });
+
+  it('repeats until acknowledged, then sends only the resolve; a refusing receiver is retried and delays nothing', async () => {
+    receiver.received.length = 0;
+    // A port nobody listens on: connections are refused.
+    const closed = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const port = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(port));
+      });
+    });
+    await rest('POST', '/notification-channels', {
+      name: 'dead',
+      type: 'webhook',
+      url: `http://127.0.0.1:${closed}/`,
+      attempts: 3,
+    });
+    await rest('POST', '/alert-rules', {
+      id: 'flaky',
+      name: 'calc-3 down',
+      severity: 'warning',
+      event: 'instance_down',
+      engine: 'calc',
+      groupBy: ['rule', 'instance'],
+      cooldownMs: 400,
+      groupWaitMs: 0,
+      channels: ['dead', 'hook'],
+    });
+    const engine = cluster.engines.get('calc-3')!;
+    engine.setServing(false);
+    await waitFor(
+      () =>
+        receiver.received.filter((r) => r.body.groupKey.startsWith('flaky') && r.body.status === 'firing')
+          .length >= 2,
+      'a repeat',
+    );
+    const alert = await waitFor(async () => {
+      const a = (await rest('GET', '/alerts?state=firing&engine=calc')).body.alerts as {
+        id: string;
+        rule: string;
+        notifications: { channel: string; ok: boolean; error: string }[];
+      }[];
+      return a.find(
+        (x) => x.rule === 'flaky' && x.notifications.filter((n) => n.channel === 'dead').length >= 3,
+      );
+    }, 'three refused attempts recorded');
+    expect(alert.notifications.find((n) => n.channel === 'dead')!.error).toMatch(/ECONNREFUSED|fetch failed/);
+    const ack = await rest('POST', `/alerts/${alert.id}/ack`);
+    expect(ack.status).toBe(200);
+    expect(ack.body).toMatchObject({ alert: { state: 'acknowledged' } });
+    await waitFor(async () => {
+      const a = (await rest('GET', '/alerts?state=acknowledged')).body.alerts as unknown[];
+      return a.length === 1;
+    }, 'the acknowledgement applied');
+    const after = receiver.received.filter((r) => r.body.groupKey.startsWith('flaky')).length;
+    // Three repeat intervals of evaluations pass: no repeat may come.
+    const from = cluster.cp.alerts.evaluations;
+    await waitFor(() => cluster.cp.alerts.evaluations >= from + 12, 'twelve more evaluations (1.2 s)');
+    expect(receiver.received.filter((r) => r.body.groupKey.startsWith('flaky')).length).toBe(after);
+    engine.setServing(true);
+    await waitFor(
+      () =>
+        receiver.received.find((r) => r.body.groupKey.startsWith('flaky') && r.body.status === 'resolved'),
+      'the resolve after the acknowledgement',
+    );
+    expect((await rest('POST', `/alerts/${alert.id}/ack`)).status).toBe(404);
+  });
+
+  it('refuses bad rules with the field named, and keeps rules in the versioned configuration', async () => {
+    const bad = await rest('POST', '/alert-rules', {
+      id: 'x',
+      name: 'x',
+      severity: 'loud',
+      event: 'instance_down',
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/severity/);
+    const exported = (await rest('GET', '/config/export')).body as Record<string, unknown[]>;
+    expect(exported['alert-rules'].map((r) => (r as { id: string }).id).sort()).toEqual(['down', 'flaky']);
+    expect((await rest('DELETE', '/alert-rules/flaky')).status).toBe(204);
+    expect((await rest('GET', '/alert-rules/flaky')).status).toBe(404);
+  });
+});

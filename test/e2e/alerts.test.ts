@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import { SMTPServer } from 'smtp-server';
 import { TestCluster } from '../helpers/cluster';
 import { startReceiver } from '../helpers/webhook-receiver';
 import { waitFor } from '../helpers/wait';
@@ -152,6 +153,59 @@ describe('alerts: rules, notifications, acknowledgement', () => {
       'the resolve after the acknowledgement',
     );
     expect((await rest('POST', `/alerts/${alert.id}/ack`)).status).toBe(404);
+  });
+
+  it('emails over SMTP (a real SMTP server on loopback): the firing and the resolve', async () => {
+    const mails: { to: string[]; data: string }[] = [];
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, session, done) {
+        let data = '';
+        stream.on('data', (c: Buffer) => (data += c.toString()));
+        stream.on('end', () => {
+          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), data });
+          done();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const port = (smtp.server.address() as net.AddressInfo).port;
+    try {
+      await rest('POST', '/notification-channels', {
+        name: 'mail',
+        type: 'email',
+        url: `smtp://127.0.0.1:${port}`,
+        to: ['ops@example.com'],
+        from: 'nerve@example.com',
+        severities: ['error', 'critical'],
+      });
+      await rest('POST', '/alert-rules', {
+        id: 'mailed',
+        name: 'calc unavailable',
+        severity: 'error',
+        event: 'instance_down',
+        engine: 'calc',
+        groupWaitMs: 0,
+        channels: ['mail'],
+      });
+      const engine = cluster.engines.get('calc-2')!;
+      engine.setServing(false);
+      const firing = await waitFor(
+        () => mails.find((m) => /Subject: \[FIRING:1\] mailed/.test(m.data)),
+        'the mail',
+      );
+      expect(firing.to).toEqual(['ops@example.com']);
+      // The body is quoted-printable: "=" is written =3D.
+      expect(firing.data).toMatch(/instance=3Dcalc-2/);
+      expect(firing.data).toMatch(/X-Nerve-Notification-Id: mailed\|/i);
+      engine.setServing(true);
+      await waitFor(() => mails.find((m) => /Subject: \[RESOLVED\] mailed/.test(m.data)), 'the resolve mail');
+      await rest('DELETE', '/alert-rules/mailed');
+    } finally {
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    }
   });
 
   it('refuses bad rules with the field named, and keeps rules in the versioned configuration', async () => {

@@ -48,11 +48,18 @@ describe('deploy: Prometheus and Grafana files', () => {
     expect(missing).toEqual([]);
   });
 
-  it('passes promtool on the scrape configuration and the rules', () => {
+  it('passes promtool on the scrape configuration, and promtool test rules on the alerting rules', () => {
     if (!hasPromtool()) return; // CI installs Debian's prometheus
     const out = execFileSync('promtool', ['check', 'config', join(DEPLOY, 'prometheus', 'prometheus.yml')], {
       encoding: 'utf8',
     });
     expect(out).toMatch(/SUCCESS/);
+    // The alerting rules fire on the series Nerve exports (and only then).
+    const unit = execFileSync(
+      'promtool',
+      ['test', 'rules', join(DEPLOY, 'prometheus', 'tests', 'nerve-rules.test.yml')],
+      { encoding: 'utf8' },
+    );
+    expect(unit).toMatch(/SUCCESS/);
   });
 });

@@ -2,6 +2,9 @@ import { acknowledge, type Alert, evaluateRule, type Observation } from '../../s
 import { type GroupState, planNotifications } from '../../src/model/alerts/grouping';
 import { type AlertRule, parseAlertRule } from '../../src/model/alerts/rule';
 import type { Silence } from '../../src/model/alerts/silence';
+import type { EngineHealthView } from '../../src/control-plane/admin/views';
+import { type FleetView, observe } from '../../src/control-plane/alerts/observe';
+import { type CallStats, NO_CALLS } from '../../src/control-plane/metrics/call-accumulator';
 
 function rule(input: object): AlertRule {
   const r = parseAlertRule({ id: 'r', name: 'rule', severity: 'error', channels: ['hook'], ...input });
@@ -157,5 +160,97 @@ describe('grouping, repeats, silences', () => {
     expect(s.notifications).toEqual([]);
     s = step(s.alerts, s.log, ['calc-1'], 10_000, [silence]);
     expect(s.notifications).toHaveLength(1);
+  });
+});
+
+describe('what rules observe of the fleet', () => {
+  const stats = (over: Partial<CallStats> = {}): CallStats => ({ ...NO_CALLS, ...over });
+  const health = (name: string, statuses: string[]): EngineHealthView =>
+    ({
+      name,
+      status: 'degraded',
+      rawStatus: 'degraded',
+      healthyInstances: statuses.filter((s) => s === 'healthy').length,
+      totalInstances: statuses.length,
+      instances: statuses.map((h, i) => ({
+        id: `${name}-${i + 1}`,
+        health: h,
+        reasons: h === 'unhealthy' ? [{ code: 'probe_failing', message: 'health probe failing' }] : [],
+      })),
+    }) as unknown as EngineHealthView;
+  const view = (over: Partial<FleetView> = {}): FleetView => ({
+    overall: stats({ requests: 100, errors: 10, errorRate: 0.1 }),
+    summaries: new Map([
+      [
+        'calc',
+        {
+          name: 'calc',
+          namespace: 'default',
+          ...stats({ requests: 100, errors: 10, errorRate: 0.1, p99Ms: 80 }),
+          instances: [],
+          versions: [],
+        },
+      ],
+      ['idle', { name: 'idle', namespace: 'default', ...stats(), instances: [], versions: [] }],
+    ]),
+    health: new Map([
+      ['calc', health('calc', ['healthy', 'unhealthy'])],
+      ['idle', health('idle', ['unhealthy'])],
+    ]),
+    circuits: new Map(),
+    store: { backend: 'memory', state: 'ok', version: 1, lagMs: 0 },
+    events: [],
+    ...over,
+  });
+
+  it('checks conditions per engine or over the fleet; latency needs calls', () => {
+    const errors = rule({ condition: { metric: 'errorRate', op: '>', threshold: 0.05 } });
+    expect(observe(errors, view()).map((o) => [o.engine, o.active])).toEqual([
+      ['calc', true],
+      ['idle', false],
+    ]);
+    const latency = rule({ condition: { metric: 'p99Ms', op: '>=', threshold: 0 } });
+    expect(observe(latency, view()).map((o) => o.active)).toEqual([true, false]);
+    const share = rule({ scope: 'fleet', condition: { metric: 'healthyShare', op: '<', threshold: 0.5 } });
+    expect(observe(share, view())).toMatchObject([{ engine: null, active: true, value: 1 / 3 }]);
+    const one = rule({ engine: 'calc', condition: { metric: 'healthyInstances', op: '<', threshold: 2 } });
+    expect(observe(one, view()).map((o) => [o.engine, o.active, o.summary])).toEqual([
+      ['calc', true, 'healthyInstances of calc is 1 (< 2)'],
+    ]);
+  });
+
+  it('turns events into subjects: instances down, engines without a healthy instance, the store, one-shot events', () => {
+    const down = observe(rule({ event: 'instance_down' }), view()).filter((o) => o.active);
+    expect(down.map((o) => `${o.engine}/${o.instance}`)).toEqual(['calc/calc-2', 'idle/idle-1']);
+    expect(down[0].summary).toBe('calc/calc-2 is down: health probe failing');
+    const unavailable = observe(rule({ event: 'engine_unavailable' }), view());
+    expect(unavailable.map((o) => [o.engine, o.active])).toEqual([
+      ['calc', false],
+      ['idle', true],
+    ]);
+    const store = rule({ event: 'store_unavailable' });
+    expect(observe(store, view())[0].active).toBe(false);
+    expect(
+      observe(
+        store,
+        view({
+          store: { backend: 'redis', state: 'unavailable', reason: 'ECONNREFUSED', version: 1, lagMs: 9 },
+        }),
+      )[0],
+    ).toMatchObject({
+      active: true,
+      summary: 'configuration store unavailable: ECONNREFUSED',
+    });
+    const changed = rule({ event: 'config_changed' });
+    expect(observe(changed, view())[0].active).toBe(false);
+    expect(
+      observe(
+        changed,
+        view({ events: [{ event: 'config_changed', summary: 'version 2 by alice: drain' }] }),
+      )[0],
+    ).toMatchObject({
+      active: true,
+      value: 1,
+    });
   });
 });

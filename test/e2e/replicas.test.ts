@@ -18,6 +18,7 @@ import { invoke, logger } from '../helpers/cluster';
 import { spawnNerve, type Spawned } from '../helpers/process';
 import { hasRedisServer, startRedis, type TestRedis } from '../helpers/redis';
 import { waitFor } from '../helpers/wait';
+import { startReceiver } from '../helpers/webhook-receiver';
 
 const LEASE_MS = 1_500;
 const TYPES = [ENGINE_CLUSTER_TYPE, ROUTE_TABLE_TYPE, ENGINE_CIRCUITS_TYPE, LISTENER_TYPE, CLUSTER_TYPE];
@@ -279,23 +280,78 @@ describeRedis('three control-plane replicas on one Redis', () => {
     }
   }, 30_000);
 
-  it('leader SIGKILLed: another leads within the lease, and probing resumes once (not twice)', async () => {
+  it('leader SIGKILLed: another leads within the lease, probing resumes once (not twice), and an alert firing across the failover is notified once and resolved once', async () => {
     const a = replicas.get('cp-a')!;
     expect(await leaderOf(['cp-a', 'cp-b', 'cp-c'])).toBe('cp-a');
-    const killedAt = Date.now();
-    a.proc.child.kill('SIGKILL');
-    await a.proc.exited();
-    replicas.delete('cp-a');
-    const next = await waitFor(() => leaderOf(['cp-b', 'cp-c']), 'a new leader', 10_000);
-    const failoverMs = Date.now() - killedAt;
-    expect(failoverMs).toBeLessThan(LEASE_MS + 1_500);
-    // One prober at 100 ms takes about 2 s for 20 checks; two would take about 1 s.
-    const from = probed.checks();
-    const started = Date.now();
-    await waitFor(() => probed.checks() >= from + 20, '20 more health checks', 10_000);
-    expect(Date.now() - started).toBeGreaterThan(1_500);
-    expect((await stats(replicas.get(next)!)).replica.leaderFence).toMatch(new RegExp(`^${next}:\\d+$`));
-  });
+    // An alert fires and is notified by cp-a before it dies.
+    const receiver = await startReceiver();
+    const watched = await new DemoEngine({
+      type: 'echo',
+      id: 'w-1',
+      host: '127.0.0.1',
+      port: 0,
+      logger,
+    }).start();
+    const notified = (status: string) => receiver.received.filter((r) => r.body.status === status).length;
+    try {
+      await rest(a, 'POST', '/notification-channels', { name: 'hook', type: 'webhook', url: receiver.url });
+      await rest(a, 'POST', '/alert-rules', {
+        id: 'down',
+        name: 'watched down',
+        severity: 'critical',
+        event: 'instance_down',
+        engine: 'watched',
+        groupWaitMs: 0,
+        channels: ['hook'],
+      });
+      await rest(a, 'POST', '/engines', {
+        name: 'watched',
+        instances: [{ id: 'w-1', address: watched.address }],
+        policy: { healthCheck: { intervalMs: 100 } },
+      });
+      await waitFor(async () => {
+        const h = (await rest(a, 'GET', '/health/watched')).body as { instances: { health: string }[] };
+        return h.instances[0].health === 'healthy';
+      }, 'w-1 healthy');
+      watched.setServing(false);
+      await waitFor(() => notified('firing') === 1, 'the firing notification from cp-a');
+      // Killed while the alert fires, its delivery recorded. (Killed between the receiver's answer and
+      // that record, the new leader delivers again with the same x-nerve-notification-id.)
+      await waitFor(async () => {
+        const open = (await rest(a, 'GET', '/alerts?state=firing')).body.alerts as {
+          notifications: { ok: boolean }[];
+        }[];
+        return open.length === 1 && open[0].notifications.some((n) => n.ok);
+      }, 'the delivery recorded in the store');
+      const killedAt = Date.now();
+      a.proc.child.kill('SIGKILL');
+      await a.proc.exited();
+      replicas.delete('cp-a');
+      const next = await waitFor(() => leaderOf(['cp-b', 'cp-c']), 'a new leader', 10_000);
+      const failoverMs = Date.now() - killedAt;
+      expect(failoverMs).toBeLessThan(LEASE_MS + 1_500);
+      // One prober at 100 ms takes about 2 s for 20 checks; two would take about 1 s.
+      const from = probed.checks();
+      const started = Date.now();
+      await waitFor(() => probed.checks() >= from + 20, '20 more health checks', 10_000);
+      expect(Date.now() - started).toBeGreaterThan(1_500);
+      expect((await stats(replicas.get(next)!)).replica.leaderFence).toMatch(new RegExp(`^${next}:\\d+$`));
+      // The new leader took the alert over from the store: no second firing notification; the recovery is
+      // told once.
+      watched.setServing(true);
+      await waitFor(() => notified('resolved') === 1, 'the resolve from the new leader', 10_000);
+      const alerts = (await rest(replicas.get(next)!, 'GET', '/alerts?state=resolved')).body.alerts as {
+        rule: string;
+      }[];
+      expect(alerts.filter((x) => x.rule === 'down')).toHaveLength(1);
+      expect(notified('firing')).toBe(1);
+      expect(notified('resolved')).toBe(1);
+      await rest(replicas.get(next)!, 'DELETE', '/engines/watched');
+    } finally {
+      await watched.stop();
+      await receiver.close();
+    }
+  }, 30_000);
 
   it('leader paused past its lease, then resumed: it stops leading and nothing it writes is taken', async () => {
     const leader = (await leaderOf(['cp-b', 'cp-c']))!;

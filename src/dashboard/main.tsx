@@ -14,6 +14,7 @@ import { Chart } from './chart';
 import { Feed, type FeedMessage, type FeedState } from './feed';
 import { ago, circuitName, ms, num, pct } from './format';
 import { InstanceDetail } from './instance-detail';
+import { type AlertItem, AlertsPanel } from './alerts-panel';
 
 interface FleetEvent {
   id: number;
@@ -31,6 +32,7 @@ interface Fleet {
   status: string;
   clients: XdsClient[];
   events: FleetEvent[];
+  alerts: AlertItem[];
 }
 
 const EMPTY: Fleet = {
@@ -41,16 +43,18 @@ const EMPTY: Fleet = {
   status: 'unknown',
   clients: [],
   events: [],
+  alerts: [],
 };
 
 /** Loads everything the page shows from the REST API (at start, and after a resync). */
 async function load(): Promise<Partial<Fleet>> {
-  const [engines, health, summary, circuits, clients] = await Promise.all([
+  const [engines, health, summary, circuits, clients, alerts] = await Promise.all([
     get<{ engines: EngineView[] }>('/engines?limit=1000'),
     get<{ status: string }>('/health'),
     get<{ overall: Stats; engines: EngineSummary[] }>('/metrics/summary'),
     get<{ engines: EngineCircuits[] }>('/circuit-breakers'),
     get<{ clients: XdsClient[] }>('/xds/clients'),
+    get<{ alerts: AlertItem[] }>('/alerts'),
   ]);
   const deep = await Promise.all(
     engines.engines.map((e) => get<EngineHealth>(`/health/${encodeURIComponent(e.name)}`)),
@@ -63,6 +67,7 @@ async function load(): Promise<Partial<Fleet>> {
     overall: summary.overall,
     status: health.status,
     clients: clients.clients,
+    alerts: alerts.alerts,
   };
 }
 
@@ -131,7 +136,7 @@ function App() {
         .catch(() => undefined);
     }, 30_000);
     const feed = new Feed(
-      ['metrics', 'health', 'events', 'circuits'],
+      ['metrics', 'health', 'events', 'circuits', 'alerts'],
       onMessage,
       setFeedState,
       () => void reload(),
@@ -154,6 +159,9 @@ function App() {
         if (d.scope === 'fleet') next.status = String(d.status);
         else if (!d.change) next.health = { ...f.health, [String(d.name)]: d as unknown as EngineHealth };
         else next.health = withChange(f.health, d);
+      } else if (m.topic === 'alerts') {
+        const a = d as unknown as AlertItem;
+        next.alerts = [a, ...f.alerts.filter((x) => x.id !== a.id)];
       } else if (m.topic === 'circuits') {
         next.circuits = { ...f.circuits, [String(d.engine)]: d as unknown as EngineCircuits };
       } else if (m.topic === 'events' && (d.kind === 'engine_updated' || d.kind === 'engine_deleted')) {
@@ -200,6 +208,8 @@ function App() {
         <Chart title="requests / s (last hour)" unit="" lines={lines('rps')} />
         <Chart title="p99 latency (ms)" unit="" lines={lines('p99Ms')} />
       </section>
+
+      <AlertsPanel alerts={fleet.alerts} />
 
       <section>
         <h2>Engines</h2>

@@ -83,6 +83,39 @@ describeBrowser('dashboard in Chromium', () => {
     await page.close();
   });
 
+  it('shows a firing alert and acknowledges it from the page', async () => {
+    const res = await fetch(`${cluster.apiBase}/alert-rules`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: 'echo-down',
+        name: 'echo down',
+        severity: 'error',
+        event: 'instance_down',
+        engine: 'echo',
+        groupWaitMs: 0,
+      }),
+    });
+    expect(res.status).toBe(201);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`http://127.0.0.1:${cluster.api.port}/`);
+    await page.waitForSelector('[data-engine="echo"]');
+    cluster.engines.get('echo-1')!.setServing(false);
+    const row = '[data-alert="echo-down:echo:echo-1"]';
+    await page.waitForSelector(row, { timeout: 5_000 });
+    expect(await page.textContent(`${row} .why`)).toMatch(/echo\/echo-1 is down/);
+    await page.click(`${row} button:has-text("Acknowledge")`);
+    await page.waitForSelector(`${row} [data-testid="acknowledged"]`, { timeout: 5_000 });
+    await page.screenshot({ path: join(OUT, 'alert-acknowledged.png'), fullPage: true });
+    const alerts = (await (await fetch(`${cluster.apiBase}/alerts?state=acknowledged`)).json()) as {
+      alerts: { id: string; acknowledgedBy: string }[];
+    };
+    expect(alerts.alerts.map((a) => a.id)).toEqual(['echo-down:echo:echo-1']);
+    cluster.engines.get('echo-1')!.setServing(true);
+    await page.waitForSelector(row, { state: 'detached', timeout: 5_000 });
+    await page.close();
+  });
+
   it('is readable on a phone', async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
     await page.goto(`http://127.0.0.1:${cluster.api.port}/`);

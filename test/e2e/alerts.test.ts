@@ -1,4 +1,18 @@
+import * as grpc from '@grpc/grpc-js';
 import * as net from 'node:net';
+import {
+  AdminClient,
+  type DeleteEntryRequest,
+  type DeleteEntryResponse,
+  type GetAlertStatsRequest,
+  type GetAlertStatsResponse,
+  type ListAlertsRequest,
+  type ListAlertsResponse,
+  type ListEntriesRequest,
+  type ListEntriesResponse,
+  type PutEntryRequest,
+  type PutEntryResponse,
+} from '../../gen/nerve/admin/v1/admin';
 import { SMTPServer } from 'smtp-server';
 import { TestCluster } from '../helpers/cluster';
 import { startReceiver } from '../helpers/webhook-receiver';
@@ -205,6 +219,66 @@ describe('alerts: rules, notifications, acknowledgement', () => {
       await rest('DELETE', '/alert-rules/mailed');
     } finally {
       await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    }
+  });
+
+  it('answers the same on admin gRPC: alerts, statistics, and rules as configuration entries', async () => {
+    const client = new AdminClient(`127.0.0.1:${cluster.cp.port}`, grpc.credentials.createInsecure());
+    const call = <Req, Res>(
+      method: (r: Req, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown,
+      req: Req,
+    ) =>
+      new Promise<Res>((resolve, reject) => method.call(client, req, (e, r) => (e ? reject(e) : resolve(r))));
+    try {
+      const alerts = await call<ListAlertsRequest, ListAlertsResponse>(client.listAlerts, {
+        state: 'resolved',
+        severity: '',
+        engine: 'calc',
+      });
+      const rest = (await (await fetch(`${cluster.apiBase}/alerts?state=resolved&engine=calc`)).json()) as {
+        alerts: { id: string }[];
+      };
+      expect(alerts.alerts.map((a) => a.id)).toEqual(rest.alerts.map((a) => a.id));
+      const stats = await call<GetAlertStatsRequest, GetAlertStatsResponse>(client.getAlertStats, {});
+      const restStats = (await (await fetch(`${cluster.apiBase}/alerts/stats`)).json()) as {
+        byRule: Record<string, number>;
+      };
+      expect(stats.byRule).toEqual(restStats.byRule);
+      expect(stats.byRule.down).toBeGreaterThanOrEqual(2);
+      const put = await call<PutEntryRequest, PutEntryResponse>(client.putEntry, {
+        kind: 'silences',
+        name: 'quiet',
+        json: JSON.stringify({
+          matchers: [{ label: 'engine', value: 'calc' }],
+          endsAt: '2030-01-01T00:00:00Z',
+        }),
+        ifMatch: 0,
+      });
+      expect(put.entry!.revision).toBeGreaterThan(0);
+      const listed = await call<ListEntriesRequest, ListEntriesResponse>(client.listEntries, {
+        kind: 'silences',
+      });
+      expect(listed.entries.map((e) => e.name)).toEqual(['quiet']);
+      const stale = await call<PutEntryRequest, PutEntryResponse>(client.putEntry, {
+        kind: 'silences',
+        name: 'quiet',
+        json: JSON.stringify({ matchers: [{ label: 'engine', value: 'calc' }], endsAt: 1 }),
+        ifMatch: 1,
+      }).catch((e: grpc.ServiceError) => e);
+      expect((stale as grpc.ServiceError).code).toBe(grpc.status.ABORTED);
+      const bad = await call<ListEntriesRequest, ListEntriesResponse>(client.listEntries, {
+        kind: 'engines',
+      }).catch((e: grpc.ServiceError) => e);
+      expect((bad as grpc.ServiceError).details).toMatch(
+        /kind must be one of alert-rules, notification-channels, silences/,
+      );
+      await call<DeleteEntryRequest, DeleteEntryResponse>(client.deleteEntry, {
+        kind: 'silences',
+        name: 'quiet',
+        ifMatch: 0,
+      });
+    } finally {
+      client.close();
     }
   });
 

@@ -14,6 +14,7 @@ import { AdminError, asAdminError } from './admin-error';
 import type { AdminService } from './admin-service';
 import { configHandlers } from './config-grpc';
 import { observabilityHandlers } from './observability-grpc';
+import { alertHandlers } from './alert-grpc';
 import type { EngineView } from './views';
 
 const CODES: Record<AdminError['code'], grpc.status> = {
@@ -141,6 +142,7 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
     })),
     ...configHandlers(admin, unary, toProtoEngine),
     ...observabilityHandlers(admin, unary),
+    ...alertHandlers(admin, unary),
   };
   server.addService(AdminServiceDefinition, impl);
 }

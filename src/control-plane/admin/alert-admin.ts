@@ -90,7 +90,7 @@ export class AlertAdmin {
     this.audit(ctx, 'acknowledge alert', { alert: id });
     return {
       ...alertView(alert, s),
-      state: 'acknowledged',
+      state: 'acknowledged' as const,
       acknowledgedAt: new Date(atMs).toISOString(),
       acknowledgedBy: ctx.actor,
     };

@@ -477,6 +477,112 @@ export interface MetricPoint {
   value: number;
 }
 
+export interface ListAlertsRequest {
+  /** Empty: every state but pending; else pending, firing, acknowledged or resolved. */
+  state: string;
+  severity: string;
+  engine: string;
+}
+
+export interface ListAlertsResponse {
+  alerts: Alert[];
+}
+
+export interface Alert {
+  id: string;
+  rule: string;
+  severity: string;
+  state: string;
+  engine: string;
+  instance: string;
+  value: number;
+  summary: string;
+  /** RFC 3339; empty when not (yet) so. */
+  startedAt: string;
+  resolvedAt: string;
+  acknowledgedAt: string;
+  acknowledgedBy: string;
+  notifications: NotificationAttempt[];
+}
+
+export interface NotificationAttempt {
+  channel: string;
+  at: string;
+  ok: boolean;
+  error: string;
+}
+
+export interface AcknowledgeAlertRequest {
+  id: string;
+}
+
+export interface AcknowledgeAlertResponse {
+  alert: Alert | undefined;
+}
+
+export interface GetAlertStatsRequest {
+}
+
+export interface GetAlertStatsResponse {
+  total: number;
+  byRule: { [key: string]: number };
+  bySeverity: { [key: string]: number };
+  byState: { [key: string]: number };
+  meanTimeToAcknowledgeMs?: number | undefined;
+  meanTimeToResolveMs?: number | undefined;
+}
+
+export interface GetAlertStatsResponse_ByRuleEntry {
+  key: string;
+  value: number;
+}
+
+export interface GetAlertStatsResponse_BySeverityEntry {
+  key: string;
+  value: number;
+}
+
+export interface GetAlertStatsResponse_ByStateEntry {
+  key: string;
+  value: number;
+}
+
+export interface ListEntriesRequest {
+  /** alert-rules, notification-channels or silences. */
+  kind: string;
+}
+
+export interface ListEntriesResponse {
+  entries: Entry[];
+}
+
+export interface Entry {
+  name: string;
+  /** The document as JSON. */
+  json: string;
+  revision: number;
+}
+
+export interface PutEntryRequest {
+  kind: string;
+  name: string;
+  json: string;
+  ifMatch: number;
+}
+
+export interface PutEntryResponse {
+  entry: Entry | undefined;
+}
+
+export interface DeleteEntryRequest {
+  kind: string;
+  name: string;
+  ifMatch: number;
+}
+
+export interface DeleteEntryResponse {
+}
+
 function createBaseEngine(): Engine {
   return { name: "", versions: [], instances: [], policy: undefined, services: [], revision: 0, dropped: 0 };
 }
@@ -7801,6 +7907,1912 @@ export const MetricPoint: MessageFns<MetricPoint> = {
   },
 };
 
+function createBaseListAlertsRequest(): ListAlertsRequest {
+  return { state: "", severity: "", engine: "" };
+}
+
+export const ListAlertsRequest: MessageFns<ListAlertsRequest> = {
+  encode(message: ListAlertsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== "") {
+      writer.uint32(10).string(message.state);
+    }
+    if (message.severity !== "") {
+      writer.uint32(18).string(message.severity);
+    }
+    if (message.engine !== "") {
+      writer.uint32(26).string(message.engine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAlertsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAlertsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.severity = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAlertsRequest {
+    return {
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      severity: isSet(object.severity) ? globalThis.String(object.severity) : "",
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+    };
+  },
+
+  toJSON(message: ListAlertsRequest): unknown {
+    const obj: any = {};
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.severity !== "") {
+      obj.severity = message.severity;
+    }
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAlertsRequest>, I>>(base?: I): ListAlertsRequest {
+    return ListAlertsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAlertsRequest>, I>>(object: I): ListAlertsRequest {
+    const message = createBaseListAlertsRequest();
+    message.state = object.state ?? "";
+    message.severity = object.severity ?? "";
+    message.engine = object.engine ?? "";
+    return message;
+  },
+};
+
+function createBaseListAlertsResponse(): ListAlertsResponse {
+  return { alerts: [] };
+}
+
+export const ListAlertsResponse: MessageFns<ListAlertsResponse> = {
+  encode(message: ListAlertsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.alerts) {
+      Alert.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAlertsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAlertsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.alerts.push(Alert.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAlertsResponse {
+    return { alerts: globalThis.Array.isArray(object?.alerts) ? object.alerts.map((e: any) => Alert.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ListAlertsResponse): unknown {
+    const obj: any = {};
+    if (message.alerts?.length) {
+      obj.alerts = message.alerts.map((e) => Alert.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAlertsResponse>, I>>(base?: I): ListAlertsResponse {
+    return ListAlertsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAlertsResponse>, I>>(object: I): ListAlertsResponse {
+    const message = createBaseListAlertsResponse();
+    message.alerts = object.alerts?.map((e) => Alert.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAlert(): Alert {
+  return {
+    id: "",
+    rule: "",
+    severity: "",
+    state: "",
+    engine: "",
+    instance: "",
+    value: 0,
+    summary: "",
+    startedAt: "",
+    resolvedAt: "",
+    acknowledgedAt: "",
+    acknowledgedBy: "",
+    notifications: [],
+  };
+}
+
+export const Alert: MessageFns<Alert> = {
+  encode(message: Alert, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.rule !== "") {
+      writer.uint32(18).string(message.rule);
+    }
+    if (message.severity !== "") {
+      writer.uint32(26).string(message.severity);
+    }
+    if (message.state !== "") {
+      writer.uint32(34).string(message.state);
+    }
+    if (message.engine !== "") {
+      writer.uint32(42).string(message.engine);
+    }
+    if (message.instance !== "") {
+      writer.uint32(50).string(message.instance);
+    }
+    if (message.value !== 0) {
+      writer.uint32(57).double(message.value);
+    }
+    if (message.summary !== "") {
+      writer.uint32(66).string(message.summary);
+    }
+    if (message.startedAt !== "") {
+      writer.uint32(74).string(message.startedAt);
+    }
+    if (message.resolvedAt !== "") {
+      writer.uint32(82).string(message.resolvedAt);
+    }
+    if (message.acknowledgedAt !== "") {
+      writer.uint32(90).string(message.acknowledgedAt);
+    }
+    if (message.acknowledgedBy !== "") {
+      writer.uint32(98).string(message.acknowledgedBy);
+    }
+    for (const v of message.notifications) {
+      NotificationAttempt.encode(v!, writer.uint32(106).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Alert {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlert();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rule = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.severity = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.instance = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.summary = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.startedAt = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.resolvedAt = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.acknowledgedAt = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.acknowledgedBy = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.notifications.push(NotificationAttempt.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Alert {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      rule: isSet(object.rule) ? globalThis.String(object.rule) : "",
+      severity: isSet(object.severity) ? globalThis.String(object.severity) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      instance: isSet(object.instance) ? globalThis.String(object.instance) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+      summary: isSet(object.summary) ? globalThis.String(object.summary) : "",
+      startedAt: isSet(object.startedAt)
+        ? globalThis.String(object.startedAt)
+        : isSet(object.started_at)
+        ? globalThis.String(object.started_at)
+        : "",
+      resolvedAt: isSet(object.resolvedAt)
+        ? globalThis.String(object.resolvedAt)
+        : isSet(object.resolved_at)
+        ? globalThis.String(object.resolved_at)
+        : "",
+      acknowledgedAt: isSet(object.acknowledgedAt)
+        ? globalThis.String(object.acknowledgedAt)
+        : isSet(object.acknowledged_at)
+        ? globalThis.String(object.acknowledged_at)
+        : "",
+      acknowledgedBy: isSet(object.acknowledgedBy)
+        ? globalThis.String(object.acknowledgedBy)
+        : isSet(object.acknowledged_by)
+        ? globalThis.String(object.acknowledged_by)
+        : "",
+      notifications: globalThis.Array.isArray(object?.notifications)
+        ? object.notifications.map((e: any) => NotificationAttempt.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Alert): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.rule !== "") {
+      obj.rule = message.rule;
+    }
+    if (message.severity !== "") {
+      obj.severity = message.severity;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.instance !== "") {
+      obj.instance = message.instance;
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    if (message.summary !== "") {
+      obj.summary = message.summary;
+    }
+    if (message.startedAt !== "") {
+      obj.startedAt = message.startedAt;
+    }
+    if (message.resolvedAt !== "") {
+      obj.resolvedAt = message.resolvedAt;
+    }
+    if (message.acknowledgedAt !== "") {
+      obj.acknowledgedAt = message.acknowledgedAt;
+    }
+    if (message.acknowledgedBy !== "") {
+      obj.acknowledgedBy = message.acknowledgedBy;
+    }
+    if (message.notifications?.length) {
+      obj.notifications = message.notifications.map((e) => NotificationAttempt.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Alert>, I>>(base?: I): Alert {
+    return Alert.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Alert>, I>>(object: I): Alert {
+    const message = createBaseAlert();
+    message.id = object.id ?? "";
+    message.rule = object.rule ?? "";
+    message.severity = object.severity ?? "";
+    message.state = object.state ?? "";
+    message.engine = object.engine ?? "";
+    message.instance = object.instance ?? "";
+    message.value = object.value ?? 0;
+    message.summary = object.summary ?? "";
+    message.startedAt = object.startedAt ?? "";
+    message.resolvedAt = object.resolvedAt ?? "";
+    message.acknowledgedAt = object.acknowledgedAt ?? "";
+    message.acknowledgedBy = object.acknowledgedBy ?? "";
+    message.notifications = object.notifications?.map((e) => NotificationAttempt.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseNotificationAttempt(): NotificationAttempt {
+  return { channel: "", at: "", ok: false, error: "" };
+}
+
+export const NotificationAttempt: MessageFns<NotificationAttempt> = {
+  encode(message: NotificationAttempt, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channel !== "") {
+      writer.uint32(10).string(message.channel);
+    }
+    if (message.at !== "") {
+      writer.uint32(18).string(message.at);
+    }
+    if (message.ok !== false) {
+      writer.uint32(24).bool(message.ok);
+    }
+    if (message.error !== "") {
+      writer.uint32(34).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NotificationAttempt {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNotificationAttempt();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.channel = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.at = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NotificationAttempt {
+    return {
+      channel: isSet(object.channel) ? globalThis.String(object.channel) : "",
+      at: isSet(object.at) ? globalThis.String(object.at) : "",
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: NotificationAttempt): unknown {
+    const obj: any = {};
+    if (message.channel !== "") {
+      obj.channel = message.channel;
+    }
+    if (message.at !== "") {
+      obj.at = message.at;
+    }
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NotificationAttempt>, I>>(base?: I): NotificationAttempt {
+    return NotificationAttempt.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NotificationAttempt>, I>>(object: I): NotificationAttempt {
+    const message = createBaseNotificationAttempt();
+    message.channel = object.channel ?? "";
+    message.at = object.at ?? "";
+    message.ok = object.ok ?? false;
+    message.error = object.error ?? "";
+    return message;
+  },
+};
+
+function createBaseAcknowledgeAlertRequest(): AcknowledgeAlertRequest {
+  return { id: "" };
+}
+
+export const AcknowledgeAlertRequest: MessageFns<AcknowledgeAlertRequest> = {
+  encode(message: AcknowledgeAlertRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AcknowledgeAlertRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAcknowledgeAlertRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AcknowledgeAlertRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: AcknowledgeAlertRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AcknowledgeAlertRequest>, I>>(base?: I): AcknowledgeAlertRequest {
+    return AcknowledgeAlertRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AcknowledgeAlertRequest>, I>>(object: I): AcknowledgeAlertRequest {
+    const message = createBaseAcknowledgeAlertRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseAcknowledgeAlertResponse(): AcknowledgeAlertResponse {
+  return { alert: undefined };
+}
+
+export const AcknowledgeAlertResponse: MessageFns<AcknowledgeAlertResponse> = {
+  encode(message: AcknowledgeAlertResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.alert !== undefined) {
+      Alert.encode(message.alert, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AcknowledgeAlertResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAcknowledgeAlertResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.alert = Alert.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AcknowledgeAlertResponse {
+    return { alert: isSet(object.alert) ? Alert.fromJSON(object.alert) : undefined };
+  },
+
+  toJSON(message: AcknowledgeAlertResponse): unknown {
+    const obj: any = {};
+    if (message.alert !== undefined) {
+      obj.alert = Alert.toJSON(message.alert);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AcknowledgeAlertResponse>, I>>(base?: I): AcknowledgeAlertResponse {
+    return AcknowledgeAlertResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AcknowledgeAlertResponse>, I>>(object: I): AcknowledgeAlertResponse {
+    const message = createBaseAcknowledgeAlertResponse();
+    message.alert = (object.alert !== undefined && object.alert !== null) ? Alert.fromPartial(object.alert) : undefined;
+    return message;
+  },
+};
+
+function createBaseGetAlertStatsRequest(): GetAlertStatsRequest {
+  return {};
+}
+
+export const GetAlertStatsRequest: MessageFns<GetAlertStatsRequest> = {
+  encode(_: GetAlertStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAlertStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAlertStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetAlertStatsRequest {
+    return {};
+  },
+
+  toJSON(_: GetAlertStatsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetAlertStatsRequest>, I>>(base?: I): GetAlertStatsRequest {
+    return GetAlertStatsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetAlertStatsRequest>, I>>(_: I): GetAlertStatsRequest {
+    const message = createBaseGetAlertStatsRequest();
+    return message;
+  },
+};
+
+function createBaseGetAlertStatsResponse(): GetAlertStatsResponse {
+  return {
+    total: 0,
+    byRule: {},
+    bySeverity: {},
+    byState: {},
+    meanTimeToAcknowledgeMs: undefined,
+    meanTimeToResolveMs: undefined,
+  };
+}
+
+export const GetAlertStatsResponse: MessageFns<GetAlertStatsResponse> = {
+  encode(message: GetAlertStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.total !== 0) {
+      writer.uint32(8).uint32(message.total);
+    }
+    globalThis.Object.entries(message.byRule).forEach(([key, value]: [string, number]) => {
+      GetAlertStatsResponse_ByRuleEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    globalThis.Object.entries(message.bySeverity).forEach(([key, value]: [string, number]) => {
+      GetAlertStatsResponse_BySeverityEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    globalThis.Object.entries(message.byState).forEach(([key, value]: [string, number]) => {
+      GetAlertStatsResponse_ByStateEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    if (message.meanTimeToAcknowledgeMs !== undefined) {
+      writer.uint32(40).int64(message.meanTimeToAcknowledgeMs);
+    }
+    if (message.meanTimeToResolveMs !== undefined) {
+      writer.uint32(48).int64(message.meanTimeToResolveMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAlertStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAlertStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.total = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = GetAlertStatsResponse_ByRuleEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.byRule[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = GetAlertStatsResponse_BySeverityEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.bySeverity[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = GetAlertStatsResponse_ByStateEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.byState[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.meanTimeToAcknowledgeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.meanTimeToResolveMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAlertStatsResponse {
+    return {
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+      byRule: isObject(object.byRule)
+        ? (globalThis.Object.entries(object.byRule) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.by_rule)
+        ? (globalThis.Object.entries(object.by_rule) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      bySeverity: isObject(object.bySeverity)
+        ? (globalThis.Object.entries(object.bySeverity) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.by_severity)
+        ? (globalThis.Object.entries(object.by_severity) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      byState: isObject(object.byState)
+        ? (globalThis.Object.entries(object.byState) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.by_state)
+        ? (globalThis.Object.entries(object.by_state) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      meanTimeToAcknowledgeMs: isSet(object.meanTimeToAcknowledgeMs)
+        ? globalThis.Number(object.meanTimeToAcknowledgeMs)
+        : isSet(object.mean_time_to_acknowledge_ms)
+        ? globalThis.Number(object.mean_time_to_acknowledge_ms)
+        : undefined,
+      meanTimeToResolveMs: isSet(object.meanTimeToResolveMs)
+        ? globalThis.Number(object.meanTimeToResolveMs)
+        : isSet(object.mean_time_to_resolve_ms)
+        ? globalThis.Number(object.mean_time_to_resolve_ms)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetAlertStatsResponse): unknown {
+    const obj: any = {};
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    if (message.byRule) {
+      const entries = globalThis.Object.entries(message.byRule) as [string, number][];
+      if (entries.length > 0) {
+        obj.byRule = {};
+        entries.forEach(([k, v]) => {
+          obj.byRule[k] = Math.round(v);
+        });
+      }
+    }
+    if (message.bySeverity) {
+      const entries = globalThis.Object.entries(message.bySeverity) as [string, number][];
+      if (entries.length > 0) {
+        obj.bySeverity = {};
+        entries.forEach(([k, v]) => {
+          obj.bySeverity[k] = Math.round(v);
+        });
+      }
+    }
+    if (message.byState) {
+      const entries = globalThis.Object.entries(message.byState) as [string, number][];
+      if (entries.length > 0) {
+        obj.byState = {};
+        entries.forEach(([k, v]) => {
+          obj.byState[k] = Math.round(v);
+        });
+      }
+    }
+    if (message.meanTimeToAcknowledgeMs !== undefined) {
+      obj.meanTimeToAcknowledgeMs = Math.round(message.meanTimeToAcknowledgeMs);
+    }
+    if (message.meanTimeToResolveMs !== undefined) {
+      obj.meanTimeToResolveMs = Math.round(message.meanTimeToResolveMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetAlertStatsResponse>, I>>(base?: I): GetAlertStatsResponse {
+    return GetAlertStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetAlertStatsResponse>, I>>(object: I): GetAlertStatsResponse {
+    const message = createBaseGetAlertStatsResponse();
+    message.total = object.total ?? 0;
+    message.byRule = (globalThis.Object.entries(object.byRule ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.bySeverity = (globalThis.Object.entries(object.bySeverity ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.byState = (globalThis.Object.entries(object.byState ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.meanTimeToAcknowledgeMs = object.meanTimeToAcknowledgeMs ?? undefined;
+    message.meanTimeToResolveMs = object.meanTimeToResolveMs ?? undefined;
+    return message;
+  },
+};
+
+function createBaseGetAlertStatsResponse_ByRuleEntry(): GetAlertStatsResponse_ByRuleEntry {
+  return { key: "", value: 0 };
+}
+
+export const GetAlertStatsResponse_ByRuleEntry: MessageFns<GetAlertStatsResponse_ByRuleEntry> = {
+  encode(message: GetAlertStatsResponse_ByRuleEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAlertStatsResponse_ByRuleEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAlertStatsResponse_ByRuleEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAlertStatsResponse_ByRuleEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: GetAlertStatsResponse_ByRuleEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetAlertStatsResponse_ByRuleEntry>, I>>(
+    base?: I,
+  ): GetAlertStatsResponse_ByRuleEntry {
+    return GetAlertStatsResponse_ByRuleEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetAlertStatsResponse_ByRuleEntry>, I>>(
+    object: I,
+  ): GetAlertStatsResponse_ByRuleEntry {
+    const message = createBaseGetAlertStatsResponse_ByRuleEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetAlertStatsResponse_BySeverityEntry(): GetAlertStatsResponse_BySeverityEntry {
+  return { key: "", value: 0 };
+}
+
+export const GetAlertStatsResponse_BySeverityEntry: MessageFns<GetAlertStatsResponse_BySeverityEntry> = {
+  encode(message: GetAlertStatsResponse_BySeverityEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAlertStatsResponse_BySeverityEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAlertStatsResponse_BySeverityEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAlertStatsResponse_BySeverityEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: GetAlertStatsResponse_BySeverityEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetAlertStatsResponse_BySeverityEntry>, I>>(
+    base?: I,
+  ): GetAlertStatsResponse_BySeverityEntry {
+    return GetAlertStatsResponse_BySeverityEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetAlertStatsResponse_BySeverityEntry>, I>>(
+    object: I,
+  ): GetAlertStatsResponse_BySeverityEntry {
+    const message = createBaseGetAlertStatsResponse_BySeverityEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetAlertStatsResponse_ByStateEntry(): GetAlertStatsResponse_ByStateEntry {
+  return { key: "", value: 0 };
+}
+
+export const GetAlertStatsResponse_ByStateEntry: MessageFns<GetAlertStatsResponse_ByStateEntry> = {
+  encode(message: GetAlertStatsResponse_ByStateEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetAlertStatsResponse_ByStateEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetAlertStatsResponse_ByStateEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetAlertStatsResponse_ByStateEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: GetAlertStatsResponse_ByStateEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetAlertStatsResponse_ByStateEntry>, I>>(
+    base?: I,
+  ): GetAlertStatsResponse_ByStateEntry {
+    return GetAlertStatsResponse_ByStateEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetAlertStatsResponse_ByStateEntry>, I>>(
+    object: I,
+  ): GetAlertStatsResponse_ByStateEntry {
+    const message = createBaseGetAlertStatsResponse_ByStateEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseListEntriesRequest(): ListEntriesRequest {
+  return { kind: "" };
+}
+
+export const ListEntriesRequest: MessageFns<ListEntriesRequest> = {
+  encode(message: ListEntriesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEntriesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEntriesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEntriesRequest {
+    return { kind: isSet(object.kind) ? globalThis.String(object.kind) : "" };
+  },
+
+  toJSON(message: ListEntriesRequest): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListEntriesRequest>, I>>(base?: I): ListEntriesRequest {
+    return ListEntriesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListEntriesRequest>, I>>(object: I): ListEntriesRequest {
+    const message = createBaseListEntriesRequest();
+    message.kind = object.kind ?? "";
+    return message;
+  },
+};
+
+function createBaseListEntriesResponse(): ListEntriesResponse {
+  return { entries: [] };
+}
+
+export const ListEntriesResponse: MessageFns<ListEntriesResponse> = {
+  encode(message: ListEntriesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      Entry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEntriesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEntriesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(Entry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEntriesResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => Entry.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListEntriesResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => Entry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListEntriesResponse>, I>>(base?: I): ListEntriesResponse {
+    return ListEntriesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListEntriesResponse>, I>>(object: I): ListEntriesResponse {
+    const message = createBaseListEntriesResponse();
+    message.entries = object.entries?.map((e) => Entry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEntry(): Entry {
+  return { name: "", json: "", revision: 0 };
+}
+
+export const Entry: MessageFns<Entry> = {
+  encode(message: Entry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.json !== "") {
+      writer.uint32(18).string(message.json);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(24).uint64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Entry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.json = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Entry {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      json: isSet(object.json) ? globalThis.String(object.json) : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: Entry): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.json !== "") {
+      obj.json = message.json;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Entry>, I>>(base?: I): Entry {
+    return Entry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Entry>, I>>(object: I): Entry {
+    const message = createBaseEntry();
+    message.name = object.name ?? "";
+    message.json = object.json ?? "";
+    message.revision = object.revision ?? 0;
+    return message;
+  },
+};
+
+function createBasePutEntryRequest(): PutEntryRequest {
+  return { kind: "", name: "", json: "", ifMatch: 0 };
+}
+
+export const PutEntryRequest: MessageFns<PutEntryRequest> = {
+  encode(message: PutEntryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.json !== "") {
+      writer.uint32(26).string(message.json);
+    }
+    if (message.ifMatch !== 0) {
+      writer.uint32(32).uint64(message.ifMatch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutEntryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutEntryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.json = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ifMatch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutEntryRequest {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      json: isSet(object.json) ? globalThis.String(object.json) : "",
+      ifMatch: isSet(object.ifMatch)
+        ? globalThis.Number(object.ifMatch)
+        : isSet(object.if_match)
+        ? globalThis.Number(object.if_match)
+        : 0,
+    };
+  },
+
+  toJSON(message: PutEntryRequest): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.json !== "") {
+      obj.json = message.json;
+    }
+    if (message.ifMatch !== 0) {
+      obj.ifMatch = Math.round(message.ifMatch);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutEntryRequest>, I>>(base?: I): PutEntryRequest {
+    return PutEntryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutEntryRequest>, I>>(object: I): PutEntryRequest {
+    const message = createBasePutEntryRequest();
+    message.kind = object.kind ?? "";
+    message.name = object.name ?? "";
+    message.json = object.json ?? "";
+    message.ifMatch = object.ifMatch ?? 0;
+    return message;
+  },
+};
+
+function createBasePutEntryResponse(): PutEntryResponse {
+  return { entry: undefined };
+}
+
+export const PutEntryResponse: MessageFns<PutEntryResponse> = {
+  encode(message: PutEntryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.entry !== undefined) {
+      Entry.encode(message.entry, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutEntryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutEntryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entry = Entry.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutEntryResponse {
+    return { entry: isSet(object.entry) ? Entry.fromJSON(object.entry) : undefined };
+  },
+
+  toJSON(message: PutEntryResponse): unknown {
+    const obj: any = {};
+    if (message.entry !== undefined) {
+      obj.entry = Entry.toJSON(message.entry);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutEntryResponse>, I>>(base?: I): PutEntryResponse {
+    return PutEntryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutEntryResponse>, I>>(object: I): PutEntryResponse {
+    const message = createBasePutEntryResponse();
+    message.entry = (object.entry !== undefined && object.entry !== null) ? Entry.fromPartial(object.entry) : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteEntryRequest(): DeleteEntryRequest {
+  return { kind: "", name: "", ifMatch: 0 };
+}
+
+export const DeleteEntryRequest: MessageFns<DeleteEntryRequest> = {
+  encode(message: DeleteEntryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.ifMatch !== 0) {
+      writer.uint32(24).uint64(message.ifMatch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteEntryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteEntryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ifMatch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteEntryRequest {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      ifMatch: isSet(object.ifMatch)
+        ? globalThis.Number(object.ifMatch)
+        : isSet(object.if_match)
+        ? globalThis.Number(object.if_match)
+        : 0,
+    };
+  },
+
+  toJSON(message: DeleteEntryRequest): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.ifMatch !== 0) {
+      obj.ifMatch = Math.round(message.ifMatch);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteEntryRequest>, I>>(base?: I): DeleteEntryRequest {
+    return DeleteEntryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteEntryRequest>, I>>(object: I): DeleteEntryRequest {
+    const message = createBaseDeleteEntryRequest();
+    message.kind = object.kind ?? "";
+    message.name = object.name ?? "";
+    message.ifMatch = object.ifMatch ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeleteEntryResponse(): DeleteEntryResponse {
+  return {};
+}
+
+export const DeleteEntryResponse: MessageFns<DeleteEntryResponse> = {
+  encode(_: DeleteEntryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteEntryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteEntryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteEntryResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteEntryResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteEntryResponse>, I>>(base?: I): DeleteEntryResponse {
+    return DeleteEntryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteEntryResponse>, I>>(_: I): DeleteEntryResponse {
+    const message = createBaseDeleteEntryResponse();
+    return message;
+  },
+};
+
 export type AdminService = typeof AdminService;
 export const AdminService = {
   listEngines: {
@@ -8064,6 +10076,70 @@ export const AdminService = {
       Buffer.from(GetMetricsHistoryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetMetricsHistoryResponse => GetMetricsHistoryResponse.decode(value),
   },
+  /** Alerts as the fleet's leader evaluates them (REST GET /alerts). */
+  listAlerts: {
+    path: "/nerve.admin.v1.Admin/ListAlerts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAlertsRequest): Buffer => Buffer.from(ListAlertsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAlertsRequest => ListAlertsRequest.decode(value),
+    responseSerialize: (value: ListAlertsResponse): Buffer => Buffer.from(ListAlertsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAlertsResponse => ListAlertsResponse.decode(value),
+  },
+  /** Stops an alert's repeats; its resolved notification still goes out (REST POST /alerts/:id/ack). */
+  acknowledgeAlert: {
+    path: "/nerve.admin.v1.Admin/AcknowledgeAlert" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AcknowledgeAlertRequest): Buffer =>
+      Buffer.from(AcknowledgeAlertRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AcknowledgeAlertRequest => AcknowledgeAlertRequest.decode(value),
+    responseSerialize: (value: AcknowledgeAlertResponse): Buffer =>
+      Buffer.from(AcknowledgeAlertResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AcknowledgeAlertResponse => AcknowledgeAlertResponse.decode(value),
+  },
+  getAlertStats: {
+    path: "/nerve.admin.v1.Admin/GetAlertStats" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetAlertStatsRequest): Buffer => Buffer.from(GetAlertStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetAlertStatsRequest => GetAlertStatsRequest.decode(value),
+    responseSerialize: (value: GetAlertStatsResponse): Buffer =>
+      Buffer.from(GetAlertStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetAlertStatsResponse => GetAlertStatsResponse.decode(value),
+  },
+  /**
+   * Entries of the configuration kinds alert-rules, notification-channels and silences, as JSON
+   * documents (REST /alert-rules, /notification-channels, /silences).
+   */
+  listEntries: {
+    path: "/nerve.admin.v1.Admin/ListEntries" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEntriesRequest): Buffer => Buffer.from(ListEntriesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEntriesRequest => ListEntriesRequest.decode(value),
+    responseSerialize: (value: ListEntriesResponse): Buffer => Buffer.from(ListEntriesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEntriesResponse => ListEntriesResponse.decode(value),
+  },
+  /** Creates or replaces an entry; if_match: the revision read (0: any; a stale one is ABORTED). */
+  putEntry: {
+    path: "/nerve.admin.v1.Admin/PutEntry" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PutEntryRequest): Buffer => Buffer.from(PutEntryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PutEntryRequest => PutEntryRequest.decode(value),
+    responseSerialize: (value: PutEntryResponse): Buffer => Buffer.from(PutEntryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PutEntryResponse => PutEntryResponse.decode(value),
+  },
+  deleteEntry: {
+    path: "/nerve.admin.v1.Admin/DeleteEntry" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteEntryRequest): Buffer => Buffer.from(DeleteEntryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteEntryRequest => DeleteEntryRequest.decode(value),
+    responseSerialize: (value: DeleteEntryResponse): Buffer => Buffer.from(DeleteEntryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteEntryResponse => DeleteEntryResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -8110,6 +10186,19 @@ export interface AdminServer extends UntypedServiceImplementation {
   getMetricsSummary: handleUnaryCall<GetMetricsSummaryRequest, GetMetricsSummaryResponse>;
   /** Metric history: 10 s points for the last hour, 1 min points for the last day (REST GET /metrics/history). */
   getMetricsHistory: handleUnaryCall<GetMetricsHistoryRequest, GetMetricsHistoryResponse>;
+  /** Alerts as the fleet's leader evaluates them (REST GET /alerts). */
+  listAlerts: handleUnaryCall<ListAlertsRequest, ListAlertsResponse>;
+  /** Stops an alert's repeats; its resolved notification still goes out (REST POST /alerts/:id/ack). */
+  acknowledgeAlert: handleUnaryCall<AcknowledgeAlertRequest, AcknowledgeAlertResponse>;
+  getAlertStats: handleUnaryCall<GetAlertStatsRequest, GetAlertStatsResponse>;
+  /**
+   * Entries of the configuration kinds alert-rules, notification-channels and silences, as JSON
+   * documents (REST /alert-rules, /notification-channels, /silences).
+   */
+  listEntries: handleUnaryCall<ListEntriesRequest, ListEntriesResponse>;
+  /** Creates or replaces an entry; if_match: the revision read (0: any; a stale one is ABORTED). */
+  putEntry: handleUnaryCall<PutEntryRequest, PutEntryResponse>;
+  deleteEntry: handleUnaryCall<DeleteEntryRequest, DeleteEntryResponse>;
 }
 
 export interface AdminClient extends Client {
@@ -8491,6 +10580,103 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetMetricsHistoryResponse) => void,
+  ): ClientUnaryCall;
+  /** Alerts as the fleet's leader evaluates them (REST GET /alerts). */
+  listAlerts(
+    request: ListAlertsRequest,
+    callback: (error: ServiceError | null, response: ListAlertsResponse) => void,
+  ): ClientUnaryCall;
+  listAlerts(
+    request: ListAlertsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAlertsResponse) => void,
+  ): ClientUnaryCall;
+  listAlerts(
+    request: ListAlertsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAlertsResponse) => void,
+  ): ClientUnaryCall;
+  /** Stops an alert's repeats; its resolved notification still goes out (REST POST /alerts/:id/ack). */
+  acknowledgeAlert(
+    request: AcknowledgeAlertRequest,
+    callback: (error: ServiceError | null, response: AcknowledgeAlertResponse) => void,
+  ): ClientUnaryCall;
+  acknowledgeAlert(
+    request: AcknowledgeAlertRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AcknowledgeAlertResponse) => void,
+  ): ClientUnaryCall;
+  acknowledgeAlert(
+    request: AcknowledgeAlertRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AcknowledgeAlertResponse) => void,
+  ): ClientUnaryCall;
+  getAlertStats(
+    request: GetAlertStatsRequest,
+    callback: (error: ServiceError | null, response: GetAlertStatsResponse) => void,
+  ): ClientUnaryCall;
+  getAlertStats(
+    request: GetAlertStatsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetAlertStatsResponse) => void,
+  ): ClientUnaryCall;
+  getAlertStats(
+    request: GetAlertStatsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetAlertStatsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Entries of the configuration kinds alert-rules, notification-channels and silences, as JSON
+   * documents (REST /alert-rules, /notification-channels, /silences).
+   */
+  listEntries(
+    request: ListEntriesRequest,
+    callback: (error: ServiceError | null, response: ListEntriesResponse) => void,
+  ): ClientUnaryCall;
+  listEntries(
+    request: ListEntriesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEntriesResponse) => void,
+  ): ClientUnaryCall;
+  listEntries(
+    request: ListEntriesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEntriesResponse) => void,
+  ): ClientUnaryCall;
+  /** Creates or replaces an entry; if_match: the revision read (0: any; a stale one is ABORTED). */
+  putEntry(
+    request: PutEntryRequest,
+    callback: (error: ServiceError | null, response: PutEntryResponse) => void,
+  ): ClientUnaryCall;
+  putEntry(
+    request: PutEntryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PutEntryResponse) => void,
+  ): ClientUnaryCall;
+  putEntry(
+    request: PutEntryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutEntryResponse) => void,
+  ): ClientUnaryCall;
+  deleteEntry(
+    request: DeleteEntryRequest,
+    callback: (error: ServiceError | null, response: DeleteEntryResponse) => void,
+  ): ClientUnaryCall;
+  deleteEntry(
+    request: DeleteEntryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteEntryResponse) => void,
+  ): ClientUnaryCall;
+  deleteEntry(
+    request: DeleteEntryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteEntryResponse) => void,
   ): ClientUnaryCall;
 }
 

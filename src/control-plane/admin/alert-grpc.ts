@@ -1,0 +1,107 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { AdminServer, Alert as ProtoAlert } from '../../../gen/nerve/admin/v1/admin';
+import { echo } from '../../model/echo';
+import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../config/kinds';
+import type { AdminContext } from './admin-context';
+import { AdminError } from './admin-error';
+import type { alertView } from './alert-admin';
+import type { AdminService } from './admin-service';
+import type { EntryAdmin, EntryView } from './entry-admin';
+
+type Unary = <Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
+
+type AlertHandlers = Pick<
+  AdminServer,
+  'listAlerts' | 'acknowledgeAlert' | 'getAlertStats' | 'listEntries' | 'putEntry' | 'deleteEntry'
+>;
+
+function toProtoAlert(a: ReturnType<typeof alertView>): ProtoAlert {
+  return {
+    id: a.id,
+    rule: a.rule,
+    severity: a.severity,
+    state: a.state,
+    engine: a.engine ?? '',
+    instance: a.instance ?? '',
+    value: a.value,
+    summary: a.summary,
+    startedAt: a.startedAt ?? '',
+    resolvedAt: a.resolvedAt ?? '',
+    acknowledgedAt: a.acknowledgedAt ?? '',
+    acknowledgedBy: a.acknowledgedBy ?? '',
+    notifications: a.notifications.map((n) => ({
+      channel: n.channel,
+      at: n.at,
+      ok: n.ok,
+      error: n.error ?? '',
+    })),
+  };
+}
+
+function entry(name: string, e: EntryView) {
+  return { name, json: JSON.stringify(e.value), revision: e.revision };
+}
+
+/** Alerts and the alerting configuration on admin gRPC: the same AlertAdmin as REST. */
+export function alertHandlers(admin: AdminService, unary: Unary): AlertHandlers {
+  const kinds: Record<string, () => EntryAdmin> = {
+    [ALERT_RULE_KIND]: () => admin.alerts.rules,
+    [CHANNEL_KIND]: () => admin.alerts.channels,
+    [SILENCE_KIND]: () => admin.alerts.silences,
+  };
+  const of = (kind: string): EntryAdmin => {
+    const k = kinds[kind];
+    if (!k)
+      throw new AdminError(
+        'INVALID_ARGUMENT',
+        `kind must be one of ${Object.keys(kinds).join(', ')}, got ${echo(kind, 40)}`,
+      );
+    return k();
+  };
+  const nameOf = (kind: string, value: unknown) =>
+    String((value as Record<string, unknown>)[kind === CHANNEL_KIND ? 'name' : 'id']);
+  return {
+    listAlerts: unary(async (r) => ({
+      alerts: admin.alerts
+        .list({
+          state: r.state || undefined,
+          severity: r.severity || undefined,
+          engine: r.engine || undefined,
+        })
+        .map(toProtoAlert),
+    })),
+    acknowledgeAlert: unary(async (r, ctx) => ({
+      alert: toProtoAlert(await admin.alerts.acknowledge(r.id, ctx)),
+    })),
+    getAlertStats: unary(async () => {
+      const s = admin.alerts.stats();
+      return {
+        total: s.total,
+        byRule: s.byRule,
+        bySeverity: s.bySeverity,
+        byState: s.byState,
+        meanTimeToAcknowledgeMs: s.meanTimeToAcknowledgeMs ?? undefined,
+        meanTimeToResolveMs: s.meanTimeToResolveMs ?? undefined,
+      };
+    }),
+    listEntries: unary(async (r) => ({
+      entries: of(r.kind)
+        .list()
+        .map((e) => entry(nameOf(r.kind, e.value), e)),
+    })),
+    putEntry: unary(async (r, ctx) => {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(r.json);
+      } catch (err) {
+        throw new AdminError('INVALID_ARGUMENT', `json is not JSON: ${(err as Error).message}`);
+      }
+      const stored = await of(r.kind).replace(r.name, doc, r.ifMatch || undefined, ctx);
+      return { entry: entry(r.name, stored) };
+    }),
+    deleteEntry: unary(async (r, ctx) => {
+      await of(r.kind).delete(r.name, r.ifMatch || undefined, ctx);
+      return {};
+    }),
+  };
+}

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import type { EngineSpec } from '../model/engine';
 import { LIMIT_NAMES } from '../protocol/h2/limits';
 import { formatIssues, parseEngineSpec, type Result } from '../model/validate';
+import type { JsonValue } from '../model/config';
+import { ALERT_RULE_KIND, CHANNEL_KIND, CONFIG_KINDS, SILENCE_KIND } from '../model/config-kinds';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -28,9 +30,33 @@ const fileSchema = z.strictObject({
     })
     .optional(),
   engines: z.array(z.unknown()).default([]),
+  /** Entries of the other configuration kinds, as the export document has them. */
+  alertRules: z.array(z.unknown()).default([]),
+  notificationChannels: z.array(z.unknown()).default([]),
+  silences: z.array(z.unknown()).default([]),
 });
 
-export type FileSettings = Omit<z.output<typeof fileSchema>, 'engines'> & { engines: EngineSpec[] };
+/** A configuration entry from the file, validated by its kind. */
+export interface FileEntry {
+  readonly kind: string;
+  readonly name: string;
+  readonly value: JsonValue;
+}
+
+export type FileSettings = Omit<
+  z.output<typeof fileSchema>,
+  'engines' | 'alertRules' | 'notificationChannels' | 'silences'
+> & {
+  engines: EngineSpec[];
+  entries: FileEntry[];
+};
+
+/** The file's sections of configuration kinds other than engines, by kind. */
+const SECTIONS = [
+  ['alertRules', ALERT_RULE_KIND],
+  ['notificationChannels', CHANNEL_KIND],
+  ['silences', SILENCE_KIND],
+] as const;
 
 /** Parses a YAML config text; every problem is reported with its path (engines[1].instances[0].address: …). */
 export function parseConfigText(text: string, source: string): Result<FileSettings> {
@@ -56,7 +82,24 @@ export function parseConfigText(text: string, source: string): Result<FileSettin
       engines.push(spec.value);
     }
   });
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: { ...parsed.data, engines } };
+  const entries: FileEntry[] = [];
+  for (const [section, kind] of SECTIONS) {
+    const seen = new Set<string>();
+    parsed.data[section].forEach((input, i) => {
+      const k = CONFIG_KINDS.get(kind)!;
+      const v = k.validate(input, `${section}[${i}]`);
+      if (!v.ok) return errors.push(...v.errors.map((e) => `${source}: ${e}`));
+      const name = k.nameOf(v.value);
+      if (seen.has(name)) return errors.push(`${source}: ${section}[${i}]: duplicate "${name}"`);
+      seen.add(name);
+      entries.push({ kind, name, value: v.value });
+    });
+  }
+  const rest: Record<string, unknown> = { ...parsed.data };
+  for (const [section] of SECTIONS) delete rest[section];
+  return errors.length > 0
+    ? { ok: false, errors }
+    : { ok: true, value: { ...(rest as Omit<FileSettings, 'engines' | 'entries'>), engines, entries } };
 }
 
 export function loadConfigFile(path: string): Result<FileSettings> {

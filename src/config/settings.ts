@@ -1,6 +1,6 @@
 import type { EngineSpec } from '../model/engine';
 import { type H2Limits, LIMIT_NAMES, h2Limits } from '../protocol/h2/limits';
-import type { FileSettings } from './config-file';
+import type { FileEntry, FileSettings } from './config-file';
 
 /** Every setting a Nerve process can take. Sources in order: flags, environment, config file, defaults. */
 export interface Settings {
@@ -20,6 +20,8 @@ export interface Settings {
   /** Leader lease; renewed every third of it. */
   readonly leaderLeaseMs: number;
   readonly engines: readonly EngineSpec[];
+  /** Alert rules, channels and silences from the config file. */
+  readonly entries: readonly FileEntry[];
   /** The router ingress's HTTP/2 limits: defaults with what flags, env or the file set. */
   readonly routerHttp2: H2Limits;
 }
@@ -119,6 +121,7 @@ export function resolveSettings(
       file?.leaderLeaseMs ?? 15_000,
     ),
     engines: file?.engines ?? [],
+    entries: file?.entries ?? [],
     routerHttp2: http2Limits(flags, env, file),
   };
 }

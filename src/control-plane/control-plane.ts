@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { randomUUID } from 'node:crypto';
 import type { EngineSpec } from '../model/engine';
+import type { JsonValue } from '../model/config';
 import type { Logger } from '../observability/logger';
 import { ADS_SERVICE } from '../protocol/ads';
 import { bindInsecure, shutdownGracefully } from '../protocol/grpc-server';
@@ -22,7 +23,7 @@ import { addAdminGrpc } from './admin/admin-grpc';
 import { AdminService } from './admin/admin-service';
 import { CircuitModule } from './circuits/circuit-module';
 import { EngineCatalog } from './config/engine-catalog';
-import { seedEngines } from './config/seed';
+import { seedEngines, seedEntries } from './config/seed';
 import { EventBus, type IncomingReport } from './events';
 import { HealthModule } from './health/health-module';
 import { EngineStatusTracker } from './health/engine-status';
@@ -48,6 +49,8 @@ export interface ControlPlaneOptions {
   readonly xdsPort: number;
   /** Engines to store at start (from the config file); stored ones of the same name are replaced. */
   readonly engines?: readonly EngineSpec[];
+  /** Alert rules, channels and silences to store at start (from the config file). */
+  readonly entries?: readonly { kind: string; name: string; value: JsonValue }[];
   readonly reportIntervalMs?: number;
   /** How often xDS clients send LRS load reports. */
   readonly lrsIntervalMs?: number;
@@ -255,6 +258,7 @@ export class ControlPlane {
     await cp.store.start();
     cp.wire();
     await seedEngines(cp.store, options.engines ?? [], options.logger);
+    await seedEntries(cp.store, options.entries ?? [], options.logger);
     for (const module of cp.modules) await module.start();
     cp.boundPort = await bindInsecure(cp.server, options.host, options.xdsPort);
     options.logger.info('control plane listening', {

@@ -1,3 +1,4 @@
+import { parseConfigText } from '../../src/config/config-file';
 import { acknowledge, type Alert, evaluateRule, type Observation } from '../../src/model/alerts/alert';
 import { type GroupState, planNotifications } from '../../src/model/alerts/grouping';
 import { type AlertRule, parseAlertRule } from '../../src/model/alerts/rule';
@@ -252,5 +253,43 @@ describe('what rules observe of the fleet', () => {
       active: true,
       value: 1,
     });
+  });
+});
+
+describe('alerting in the YAML config file', () => {
+  it('takes rules, channels and silences, validated with their paths; refuses duplicates', () => {
+    const ok = parseConfigText(
+      [
+        'alertRules:',
+        '  - { id: down, name: instance down, severity: critical, event: instance_down, channels: [hook] }',
+        'notificationChannels:',
+        '  - { name: hook, type: webhook, url: "http://127.0.0.1:9/hook" }',
+        'silences:',
+        '  - { id: quiet, matchers: [{ label: engine, value: calc }], endsAt: "2030-01-01T00:00:00Z" }',
+      ].join('\n'),
+      'nerve.yaml',
+    );
+    expect(ok.ok && ok.value.entries.map((e) => `${e.kind}/${e.name}`)).toEqual([
+      'alert-rules/down',
+      'notification-channels/hook',
+      'silences/quiet',
+    ]);
+    const bad = parseConfigText(
+      [
+        'alertRules:',
+        '  - { id: a, name: a, severity: loud, event: instance_down }',
+        '  - { id: b, name: b, severity: info, event: instance_down }',
+        '  - { id: b, name: b, severity: info, event: instance_down }',
+        'notificationChannels:',
+        '  - { name: mail, type: email, url: "http://x" }',
+      ].join('\n'),
+      'nerve.yaml',
+    );
+    expect(!bad.ok && bad.errors).toEqual([
+      expect.stringMatching(/^nerve\.yaml: alertRules\[0\]\.severity: /),
+      'nerve.yaml: alertRules[2]: duplicate "b"',
+      'nerve.yaml: notificationChannels[0].url: an email channel needs an smtp:// or smtps:// URL',
+      'nerve.yaml: notificationChannels[0].to: required for type email',
+    ]);
   });
 });

@@ -3,7 +3,7 @@ import { resolveSettings, SettingsError } from '../../src/config/settings';
 import { DEFAULT_LIMITS } from '../../src/protocol/h2/limits';
 
 describe('settings precedence: flags, then environment, then file, then defaults', () => {
-  const file = { apiPort: 3100, xdsPort: 18100, router: { port: 50100 }, engines: [] };
+  const file = { apiPort: 3100, xdsPort: 18100, router: { port: 50100 }, engines: [], entries: [] };
 
   it('uses defaults when nothing is set', () => {
     const s = resolveSettings({}, {}, undefined, { host: '0.0.0.0' });

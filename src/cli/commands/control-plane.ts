@@ -30,6 +30,7 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
       host: settings.host,
       xdsPort: settings.xdsPort,
       engines: settings.engines,
+      entries: settings.entries,
       replicaId,
       lease: {
         ttlMs: lease,

@@ -44,6 +44,7 @@ export async function demoCommand(args: string[]): Promise<void> {
       host: settings.host,
       xdsPort: settings.xdsPort,
       engines: [...fleet.specs, ...settings.engines],
+      entries: settings.entries,
     }),
   );
   const api = await listening('API_PORT (--api-port)', settings.apiPort, () =>

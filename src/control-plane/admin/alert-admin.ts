@@ -3,7 +3,7 @@ import { SEVERITIES } from '../../model/alerts/rule';
 import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
 import { ACKS_NS, type AlertingState } from '../alerts/alert-state';
-import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../config/kinds';
+import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../../model/config-kinds';
 import type { AdminContext } from './admin-context';
 import { AdminError } from './admin-error';
 import { EntryAdmin } from './entry-admin';

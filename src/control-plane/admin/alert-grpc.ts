@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { AdminServer, Alert as ProtoAlert } from '../../../gen/nerve/admin/v1/admin';
 import { echo } from '../../model/echo';
-import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../config/kinds';
+import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../../model/config-kinds';
 import type { AdminContext } from './admin-context';
 import { AdminError } from './admin-error';
 import type { alertView } from './alert-admin';

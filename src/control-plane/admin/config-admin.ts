@@ -8,7 +8,7 @@ import {
 } from '../../model/config';
 import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
-import { CONFIG_KINDS } from '../config/kinds';
+import { CONFIG_KINDS } from '../../model/config-kinds';
 import type { AdminContext } from './admin-context';
 import { AdminError } from './admin-error';
 

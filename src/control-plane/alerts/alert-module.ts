@@ -7,7 +7,7 @@ import type { JsonValue } from '../../model/config';
 import type { Logger } from '../../observability/logger';
 import type { ConfigStore } from '../../store/config-store';
 import type { AdminService } from '../admin/admin-service';
-import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../config/kinds';
+import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../../model/config-kinds';
 import type { EventBus } from '../events';
 import type { LeaderElection } from '../leader/leader-election';
 import { Disposables, type Module } from '../module';

@@ -1,4 +1,4 @@
-import { canonicalJson, type ConfigOp } from '../../model/config';
+import { canonicalJson, type ConfigOp, type JsonValue } from '../../model/config';
 import type { EngineSpec } from '../../model/engine';
 import { ENGINE_KIND, toDocument } from '../../model/engine-document';
 import type { Logger } from '../../observability/logger';
@@ -31,5 +31,32 @@ export async function seedEngines(
     });
   } catch (err) {
     logger.error('config file engines not stored', { error: String(err) });
+  }
+}
+
+/** Stores the config file's other entries (alert rules, channels, silences) the same way: one change, only what differs. */
+export async function seedEntries(
+  store: ConfigStore,
+  entries: readonly { kind: string; name: string; value: JsonValue }[],
+  logger: Logger,
+): Promise<void> {
+  const ops: ConfigOp[] = entries
+    .filter((e) => {
+      const current = store.get(e.kind, e.name);
+      return !current || canonicalJson(current.value) !== canonicalJson(e.value);
+    })
+    .map((e) => ({ op: 'put', kind: e.kind, name: e.name, value: e.value }));
+  if (ops.length === 0) return;
+  try {
+    await store.commit({
+      actor: 'config file',
+      summary: `config file: ${ops
+        .map((o) => `${o.kind} ${o.name}`)
+        .join(', ')
+        .slice(0, 180)}`,
+      ops,
+    });
+  } catch (err) {
+    logger.error('config file entries not stored', { error: String(err) });
   }
 }

@@ -22,12 +22,17 @@ export const channelSchema = z
     attempts: z.number().int().min(1).max(10).default(4),
   })
   .superRefine((c, ctx) => {
-    if (c.type === 'email' ? !c.to : !c.url)
+    const smtp = /^smtps?:/.test(c.url);
+    if (c.type === 'email' && !smtp)
       ctx.addIssue({
         code: 'custom',
-        path: [c.type === 'email' ? 'to' : 'url'],
-        message: `required for type ${c.type}`,
+        path: ['url'],
+        message: 'an email channel needs an smtp:// or smtps:// URL',
       });
+    if (c.type !== 'email' && smtp)
+      ctx.addIssue({ code: 'custom', path: ['url'], message: `a ${c.type} channel needs an http(s) URL` });
+    if (c.type === 'email' && !c.to)
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'required for type email' });
   });
 
 export type Channel = z.output<typeof channelSchema>;

@@ -1,9 +1,9 @@
-import type { JsonValue } from '../../model/config';
-import { ENGINE_KIND, toDocument } from '../../model/engine-document';
-import { parseEngineSpec, type Result } from '../../model/validate';
-import { parseAlertRule } from '../../model/alerts/rule';
-import { parseChannel } from '../../model/alerts/channel';
-import { parseSilence } from '../../model/alerts/silence-schema';
+import type { JsonValue } from './config';
+import { ENGINE_KIND, toDocument } from './engine-document';
+import { parseEngineSpec, type Result } from './validate';
+import { parseAlertRule } from './alerts/rule';
+import { parseChannel } from './alerts/channel';
+import { parseSilence } from './alerts/silence-schema';
 
 export const ALERT_RULE_KIND = 'alert-rules';
 export const CHANNEL_KIND = 'notification-channels';

@@ -14,7 +14,8 @@ import {
   type PutEntryResponse,
 } from '../../gen/nerve/admin/v1/admin';
 import { SMTPServer } from 'smtp-server';
-import { TestCluster } from '../helpers/cluster';
+import { DemoEngine } from '../../src/engines/engine-server';
+import { logger, TestCluster } from '../helpers/cluster';
 import { startReceiver } from '../helpers/webhook-receiver';
 import { waitFor } from '../helpers/wait';
 
@@ -45,7 +46,7 @@ describe('alerts: rules, notifications, acknowledgement', () => {
     await cluster?.stop();
   });
 
-  it('tells a webhook of instances going down, as one notification in Alertmanager form, and of their return at once', async () => {
+  it('tells a webhook of an instance killed and one failing its probe, as one notification in Alertmanager form, and of their return at once', async () => {
     expect(
       (await rest('POST', '/notification-channels', { name: 'hook', type: 'webhook', url: receiver.url }))
         .status,
@@ -59,9 +60,12 @@ describe('alerts: rules, notifications, acknowledgement', () => {
       groupWaitMs: 500,
     });
     expect(created.status).toBe(201);
-    const engines = ['calc-1', 'calc-2'].map((id) => cluster.engines.get(id)!);
+    // calc-1 is killed (its process gone: connections refused); calc-2 fails its probe.
+    const killed = cluster.engines.get('calc-1')!;
+    const failing = cluster.engines.get('calc-2')!;
     const downAt = Date.now();
-    for (const e of engines) e.setServing(false);
+    killed.kill();
+    failing.setServing(false);
     const firing = await waitFor(
       () => receiver.received.find((r) => r.body.status === 'firing'),
       'the firing notification',
@@ -90,7 +94,18 @@ describe('alerts: rules, notifications, acknowledgement', () => {
       return a.every((x) => x.notifications.some((n) => n.ok));
     }, 'the attempts recorded on the alerts');
     const upAt = Date.now();
-    for (const e of engines) e.setServing(true);
+    // calc-1 comes back on its address; calc-2 passes again.
+    const port = killed.port;
+    const revived = await new DemoEngine({
+      type: 'math',
+      name: 'calc',
+      id: 'calc-1',
+      host: '127.0.0.1',
+      port,
+      logger,
+    }).start();
+    cluster.engines.set('calc-1', revived);
+    failing.setServing(true);
     const resolved = await waitFor(
       () => receiver.received.find((r) => r.body.status === 'resolved'),
       'the resolve',

@@ -6,7 +6,7 @@ import { nextSnapshot, type ResourceInput } from '../../src/model/snapshot';
 import type { EngineHealthView, EngineView } from '../../src/control-plane/admin/views';
 import { DemoEngine } from '../../src/engines/engine-server';
 import { createAdsClient } from '../../src/protocol/ads';
-import { createHealthClient } from '../../src/protocol/health';
+import { createHealthClient } from '../helpers/health-client';
 import { ENGINE_CLUSTER_TYPE, ROUTE_TABLE_TYPE } from '../../src/protocol/type-urls';
 import { invoke, invokeError, logger, spread, TestCluster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';

@@ -51,7 +51,6 @@ export class FeedClient {
   private overSince: number | undefined;
   private closed = false;
   private readonly unsubscribe: () => void;
-  lastSentId = 0;
 
   constructor(
     private readonly hub: FeedHub,
@@ -124,7 +123,6 @@ export class FeedClient {
     if (this.closed || !this.filter || !matches(this.filter, m)) return;
     if (this.pending.size === 0 && this.sink.buffered() <= this.limits.coalesceAboveBytes) {
       this.sink.send(m.json, m.topic, m.id);
-      this.lastSentId = m.id;
       return;
     }
     const key = `${m.topic}|${m.engine ?? ''}`;
@@ -147,7 +145,6 @@ export class FeedClient {
       this.pending.delete(`${m.topic}|${m.engine ?? ''}`);
       this.pendingBytes -= m.json.length;
       this.sink.send(m.json, m.topic, m.id);
-      this.lastSentId = m.id;
     }
   }
 

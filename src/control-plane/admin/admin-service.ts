@@ -282,7 +282,7 @@ export class AdminService {
   /** Health transitions of an engine at or after `sinceMs`, oldest first. */
   async healthHistory(engine: string, sinceMs = 0): Promise<HealthTransition[]> {
     await this.require(engine);
-    return this.deps.healthHistory?.list(engine, sinceMs) ?? [];
+    return this.healthHistoryNow(engine, sinceMs);
   }
 
   /** What is known of an instance: probes, circuits, routers' ejections, its calls and resources. */

@@ -1,6 +1,6 @@
 import { acknowledge, type Alert, evaluateRule } from '../../model/alerts/alert';
 import type { Channel } from '../../model/alerts/channel';
-import { type GroupState, type Notification, planNotifications } from '../../model/alerts/grouping';
+import { type Notification, planNotifications } from '../../model/alerts/grouping';
 import type { AlertRule } from '../../model/alerts/rule';
 import { type SilenceDocument, toSilence } from '../../model/alerts/silence-schema';
 import type { JsonValue } from '../../model/config';
@@ -249,5 +249,3 @@ function trimResolved(alerts: Alert[]): Alert[] {
   const keep = new Set(resolved.slice(0, RESOLVED_KEPT).map((a) => a.id + a.startedAtMs));
   return alerts.filter((a) => a.state !== 'resolved' || keep.has(a.id + a.startedAtMs));
 }
-
-export type { GroupState };

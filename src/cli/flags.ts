@@ -96,7 +96,11 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
     { name: 'id', help: 'instance id (default <name>-<random>)' },
     port('port', 'PORT', 'gRPC', 0),
     { name: 'advertise-host', help: 'host the control plane reaches it at (default 127.0.0.1)' },
-    { name: 'control-plane', help: 'host:port: register on start, leave on SIGTERM' },
+    {
+      name: 'control-plane',
+      help: 'host:port: register with a lease on start, heartbeat, leave on SIGTERM',
+    },
+    { name: 'lease-ttl-ms', help: 'registration lease, 1000 to 600000 ms (default 15000)' },
     { name: 'fault-delay-ms', help: 'added latency per call, 0 to 600000 (default 0)' },
     { name: 'fault-error-rate', help: 'percent of calls that fail, 0 to 100 (default 0)' },
     host('127.0.0.1'),

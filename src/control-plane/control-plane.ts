@@ -39,6 +39,14 @@ import { SnapshotModule } from './snapshot-module';
 import { type DebounceOptions, SnapshotBuilder } from './snapshot-builder';
 import { AdsServer } from './xds/ads-server';
 import { InMemorySnapshotCache, type SnapshotCache } from './xds/snapshot-cache';
+import { FleetEvents } from './fleet/fleet-events';
+import type { FleetContext } from './fleet/fleet-context';
+import { Supervisor } from './fleet/supervisor';
+import { Leases } from './fleet/leases';
+import { Autoscaler } from './fleet/autoscaler';
+import { probeOnce } from './fleet/probe-once';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface ControlPlaneOptions {
   readonly store: ConfigStore;
@@ -69,6 +77,15 @@ export interface ControlPlaneOptions {
   readonly alertEvalMs?: number;
   /** How long a better engine status must hold before it is reported (default 30 s). */
   readonly engineHoldMs?: number;
+  /** Where managed instances' output files go (default `<tmpdir>/nerve-processes`). */
+  readonly runDir?: string;
+  /**
+   * Stop managed processes when this control plane stops. Default: yes in memory (one replica, nothing
+   * would supervise them), no with Redis (the next leader adopts them).
+   */
+  readonly stopProcessesOnStop?: boolean;
+  /** How long an instance whose lease lapsed stays listed (unhealthy) before it is removed (default 5 min). */
+  readonly leaseRemoveAfterMs?: number;
 }
 
 /**
@@ -110,6 +127,11 @@ export class ControlPlane {
   externalUrl = '';
   /** The live feed's source (transports: src/api/feed). */
   readonly feed = new FeedHub();
+  /** The fleet's lifecycle events (supervision, leases, scaling), shared between replicas. */
+  readonly fleetEvents: FleetEvents;
+  readonly supervisor: Supervisor;
+  readonly leases: Leases;
+  readonly autoscaler: Autoscaler;
 
   private constructor(private readonly options: ControlPlaneOptions) {
     const { logger } = options;
@@ -162,7 +184,7 @@ export class ControlPlane {
     this.builder = new SnapshotBuilder(
       this.engines,
       this.cache,
-      (engine, id) => this.health.state(engine, id).status,
+      (engine, id) => (this.leases.isLapsed(engine, id) ? 'unhealthy' : this.health.state(engine, id).status),
       (err) => logger.error('snapshot rebuild failed; serving the last good one', { error: String(err) }),
       options.debounce,
       (engine) => this.circuits.resource(engine),
@@ -196,6 +218,26 @@ export class ControlPlane {
         this.bus.emit('xds.nack', { nodeId, typeUrl, version, error });
       },
     });
+    this.fleetEvents = new FleetEvents(store, this.bus, this.leader, logger);
+    const fleet: FleetContext = {
+      store,
+      engines: this.engines,
+      leader: this.leader,
+      events: this.fleetEvents,
+      logger,
+      runDir: options.runDir ?? join(tmpdir(), 'nerve-processes'),
+      replicaId: this.id,
+      reportIntervalMs,
+      probe: probeOnce,
+      pushed: (timeoutMs) => this.pushed(timeoutMs),
+      inFlight: (engine, id) => this.windows.inFlight(engine, id, 3 * reportIntervalMs),
+    };
+    this.leases = new Leases(fleet, this.bus, options.leaseRemoveAfterMs);
+    this.supervisor = new Supervisor(
+      fleet,
+      this.bus,
+      options.stopProcessesOnStop ?? store.status().backend === 'memory',
+    );
     this.admin = new AdminService({
       store,
       engines: this.engines,
@@ -217,7 +259,22 @@ export class ControlPlane {
       healthHistory: this.health.history,
       ready: () => this.readiness(),
       alerting: () => this.alerts.current(),
+      leases: this.leases,
+      supervisor: this.supervisor,
+      fleetEvents: this.fleetEvents,
+      autoscale: (engine) => this.autoscaler.state(engine),
+      runDir: fleet.runDir,
     });
+    this.autoscaler = new Autoscaler(
+      fleet,
+      this.bus,
+      (engine) => {
+        const e = this.admin.metrics.summary({ engines: [engine] }).engines[0];
+        return { inFlight: e?.inFlight ?? 0, p95Ms: e && e.requests > 0 ? e.p95Ms : undefined };
+      },
+      (engine, id) => this.admin.instanceHealth(engine, id),
+    );
+    this.modules.push(this.leases, this.supervisor, this.autoscaler);
     // Alerting on the leader; its notifier reports each delivery attempt back to it.
     const notifier = new Notifier(
       this.metrics.registry,
@@ -303,12 +360,26 @@ export class ControlPlane {
     });
   }
 
+  /**
+   * Publishes the configuration now and waits, at most `timeoutMs`, until every xDS client of this
+   * replica holds and has ACKed it (a drain has then reached them).
+   */
+  private async pushed(timeoutMs: number): Promise<void> {
+    await this.flush();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.ads.clients().every((c) => c.types.every((t) => t.inSync))) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** The store's changes and status as events on the bus. */
   private wire(): void {
     const { logger } = this.options;
     const store = this.store;
     this.unsubscribe.push(
       store.watch((change) => this.bus.emit('config.changed', change)),
+      this.fleetEvents.follow(),
       this.engines.watch((event) => this.bus.emit('engine.changed', event)),
       this.bus.on('engine.changed', (e) => {
         if (e.kind !== 'put') this.engineStatus.forget(e.name);

@@ -3,6 +3,8 @@ import type { ChangeRecord } from '../model/config';
 import type { CheckState } from '../model/health';
 import type { StoreStatus } from '../store/config-store';
 import type { EngineEvent } from './config/engine-catalog';
+import type { FleetEvent } from './fleet/fleet-events';
+import type { ScaleDecision } from '../model/fleet/autoscale';
 
 /** One report of loads (and circuits) from a router or an LRS client, on this replica or another. */
 export interface ReportReceived {
@@ -54,6 +56,12 @@ export interface ControlPlaneEvents {
     readonly version: string;
     readonly error: string;
   };
+  /** A lifecycle event of the fleet (supervision, leases, scaling), as the leader recorded it. */
+  'fleet.event': FleetEvent;
+  /** A registration lease of the engine lapsed or came back: its routing changed. */
+  'leases.changed': { readonly engine: string };
+  /** The leader's autoscaler decided (whether or not the size changed). */
+  'autoscale.decision': { readonly engine: string; readonly decision: ScaleDecision };
 }
 
 type Handler<T> = (payload: T) => void;

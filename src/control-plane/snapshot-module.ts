@@ -20,6 +20,7 @@ export class SnapshotModule implements Module {
     this.disposables.add(this.bus.on('engine.changed', rebuild));
     this.disposables.add(this.bus.on('health.changed', rebuild));
     this.disposables.add(this.bus.on('circuits.changed', rebuild));
+    this.disposables.add(this.bus.on('leases.changed', rebuild));
     await this.builder.rebuild();
   }
 

@@ -1,5 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
-import { AdminClient } from '../../gen/nerve/admin/v1/admin';
+import {
+  AdminClient,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type RegisterRequest,
+  type RegisterResponse,
+} from '../../gen/nerve/admin/v1/admin';
+import type { Logger } from '../observability/logger';
 import type { DemoEngine } from './engine-server';
 
 function call<Req, Res>(
@@ -9,30 +16,67 @@ function call<Req, Res>(
   return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
+export interface Registration {
+  /** Deregisters (out of routing at once) and stops heartbeating. */
+  leave(): Promise<void>;
+  /** The current lease (changes when it is registered again after a lapse). */
+  readonly leaseId: string;
+}
+
 /**
- * Joins an engine instance to its engine on a control plane (creating the engine with the default policy
- * when missing) and returns the function that removes it again.
+ * Joins an engine instance to its engine on a control plane with a lease (creating the engine with the
+ * default policy when missing) and keeps the lease with heartbeats. A heartbeat refused with NOT_FOUND
+ * (the lease lapsed: the control plane was unreachable too long) registers again under the same id; an
+ * unreachable control plane is retried at the heartbeat interval.
  */
 export async function registerEngine(
   engine: DemoEngine,
   controlPlane: string,
   advertised = engine.address,
-): Promise<() => Promise<void>> {
+  options: { ttlMs?: number; logger?: Logger } = {},
+): Promise<Registration> {
   const client = new AdminClient(controlPlane, grpc.credentials.createInsecure());
-  await call(client.addInstance.bind(client), {
+  const request: RegisterRequest = {
     engine: engine.name,
     id: engine.id,
     address: advertised,
     version: engine.version,
     weight: 100,
     priority: 0,
+    ttlMs: options.ttlMs ?? 0,
     createEngine: true,
-  });
-  return async () => {
+  };
+  const register = () => call<RegisterRequest, RegisterResponse>(client.register.bind(client), request);
+  let grant = await register();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const beat = async () => {
     try {
-      await call(client.removeInstance.bind(client), { engine: engine.name, instanceId: engine.id });
-    } finally {
-      client.close();
+      const res = await call<HeartbeatRequest, HeartbeatResponse>(client.heartbeat.bind(client), {
+        leaseId: grant.leaseId,
+      });
+      grant = { ...grant, heartbeatIntervalMs: res.heartbeatIntervalMs };
+    } catch (err) {
+      const e = err as grpc.ServiceError;
+      options.logger?.warn('heartbeat failed', { code: e.code, error: e.details ?? String(err) });
+      if (e.code === grpc.status.NOT_FOUND)
+        grant = await register().catch(() => grant);
     }
+    if (!stopped) timer = setTimeout(() => void beat(), grant.heartbeatIntervalMs);
+  };
+  timer = setTimeout(() => void beat(), grant.heartbeatIntervalMs);
+  return {
+    get leaseId() {
+      return grant.leaseId;
+    },
+    async leave() {
+      stopped = true;
+      clearTimeout(timer);
+      try {
+        await call(client.deregister.bind(client), { leaseId: grant.leaseId });
+      } finally {
+        client.close();
+      }
+    },
   };
 }

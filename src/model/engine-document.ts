@@ -33,6 +33,7 @@ export function toDocument(spec: EngineSpec): JsonValue {
       }),
     },
     services: [...spec.services],
+    ...(spec.runtime !== undefined && { runtime: spec.runtime }),
   };
   return JSON.parse(JSON.stringify(doc)) as JsonValue;
 }

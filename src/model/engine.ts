@@ -1,4 +1,5 @@
 import type { EnginePolicy } from '../../gen/nerve/discovery/v1/policy';
+import type { RuntimeSpec } from './fleet/runtime';
 
 export type { EnginePolicy };
 
@@ -35,6 +36,8 @@ export interface EngineSpec {
   readonly policy: EnginePolicy;
   /** Fully qualified gRPC services the router forwards to this engine besides the engine contract. */
   readonly services: readonly string[];
+  /** How its instances run (absent: `static`, managed elsewhere). */
+  readonly runtime?: RuntimeSpec;
   /** Store revision; 0 before the spec was first stored. */
   readonly revision: number;
 }

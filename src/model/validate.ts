@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isHostPort } from './address';
 import type { EngineSpec } from './engine';
 import { defaultPolicy, RETRYABLE_CODES, STRATEGIES } from './policy';
+import { runtimeSchema } from './fleet/runtime';
 
 export { isHostPort };
 
@@ -119,6 +120,7 @@ export const engineInputSchema = z
     services: z
       .array(z.string().regex(SERVICE, 'must be a fully qualified service like acme.pricing.v1.Pricing'))
       .default([]),
+    runtime: runtimeSchema.optional(),
   })
   .superRefine((e, ctx) => {
     const versions = new Set<string>();
@@ -154,6 +156,12 @@ export const engineInputSchema = z
         });
       }
     });
+    if (e.runtime?.version !== undefined && !versions.has(e.runtime.version))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['runtime', 'version'],
+        message: `unknown version "${e.runtime.version}" (declared: ${[...versions].join(', ')})`,
+      });
     if (e.policy.fallbackEngines?.includes(e.name)) {
       ctx.addIssue({
         code: 'custom',
@@ -202,6 +210,7 @@ export function parseEngineSpec(input: unknown, prefix = ''): Result<EngineSpec>
       degraded: p.degraded && degradedResponse(p.degraded),
     },
     services: e.services,
+    ...(e.runtime !== undefined && { runtime: e.runtime }),
     revision: 0,
   };
   return { ok: true, value: spec };

@@ -180,7 +180,7 @@ export async function startPlane(
 }
 
 /** A control plane on an ephemeral port, with an in-memory store and fast reports. */
-function startControlPlane(
+export function startControlPlane(
   specs: EngineSpec[],
   extra: Partial<ControlPlaneOptions> = {},
 ): Promise<ControlPlane> {

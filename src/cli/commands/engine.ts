@@ -42,7 +42,11 @@ export async function engineCommand(args: string[]): Promise<void> {
   const advertised = `${typeof flags['advertise-host'] === 'string' ? flags['advertise-host'] : '127.0.0.1'}:${engine.port}`;
   let leave: (() => Promise<void>) | undefined;
   if (typeof flags['control-plane'] === 'string') {
-    leave = await registerEngine(engine, flags['control-plane'], advertised);
+    const registration = await registerEngine(engine, flags['control-plane'], advertised, {
+      ttlMs: intFlag(flags, 'lease-ttl-ms', 0, 0, 600_000),
+      logger,
+    });
+    leave = () => registration.leave();
     logger.info('registered with the control plane', {
       controlPlane: flags['control-plane'],
       engine: name,

@@ -15,6 +15,7 @@ import type { AdminService } from './admin-service';
 import { configHandlers } from './config-grpc';
 import { observabilityHandlers } from './observability-grpc';
 import { alertHandlers } from './alert-grpc';
+import { fleetHandlers } from './fleet-grpc';
 import type { EngineView } from './views';
 
 const CODES: Record<AdminError['code'], grpc.status> = {
@@ -143,6 +144,7 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
     ...configHandlers(admin, unary, toProtoEngine),
     ...observabilityHandlers(admin, unary),
     ...alertHandlers(admin, unary),
+    ...fleetHandlers(admin, unary),
   };
   server.addService(AdminServiceDefinition, impl);
 }

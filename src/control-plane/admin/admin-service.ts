@@ -2,6 +2,7 @@ import { echo } from '../../model/echo';
 import type { EngineSpec, InstanceSpec } from '../../model/engine';
 import { findInstance, namespaceOf, updateInstance, withInstances } from '../../model/engine';
 import type { CheckState } from '../../model/health';
+import type { HealthState } from '../../model/engine';
 import { defaultPolicy } from '../../model/policy';
 import { parseEngineSpec } from '../../model/validate';
 import type { ConfigStore, StoreStatus } from '../../store/config-store';
@@ -25,6 +26,11 @@ import { AlertAdmin } from './alert-admin';
 import { type AlertingState, EMPTY_STATE } from '../alerts/alert-state';
 import { type HistoryAnswer, type HistoryQuery, queryHistory } from '../history/history-query';
 import type { EngineView, HealthReport } from './views';
+import { FleetAdmin } from './fleet-admin';
+import type { Leases } from '../fleet/leases';
+import type { Supervisor } from '../fleet/supervisor';
+import type { FleetEvents } from '../fleet/fleet-events';
+import type { AutoscaleState } from '../fleet/autoscaler';
 
 export interface AdminDeps {
   readonly store: ConfigStore;
@@ -51,6 +57,13 @@ export interface AdminDeps {
   readonly ready?: () => { ready: boolean; reason?: string };
   /** The alerting state as the leader last wrote it. */
   readonly alerting?: () => AlertingState;
+  /** Registration leases, supervision and its events, autoscaling decisions (engine lifecycle). */
+  readonly leases?: Leases;
+  readonly supervisor?: Supervisor;
+  readonly fleetEvents?: FleetEvents;
+  readonly autoscale?: (engine: string) => AutoscaleState | undefined;
+  /** Where managed instances' output files are. */
+  readonly runDir?: string;
 }
 
 export interface ReplicaView {
@@ -92,6 +105,8 @@ export class AdminService {
   readonly metrics: MetricsAdmin;
   /** Alerts, rules, channels, silences. */
   readonly alerts: AlertAdmin;
+  /** Engine lifecycle: scale, instance operations and output, registration with leases. */
+  readonly fleet?: FleetAdmin;
 
   constructor(private readonly deps: AdminDeps) {
     const audit = (ctx: AdminContext, action: string, fields: AuditFields) => this.audit(ctx, action, fields);
@@ -100,6 +115,33 @@ export class AdminService {
     this.config = new ConfigAdmin(deps.store, audit);
     this.metrics = new MetricsAdmin(deps.engines, deps.windows);
     this.alerts = new AlertAdmin(deps.store, deps.alerting ?? (() => EMPTY_STATE), audit);
+    if (deps.leases && deps.fleetEvents)
+      this.fleet = new FleetAdmin(
+        {
+          store: deps.store,
+          engines: deps.engines,
+          leases: deps.leases,
+          events: deps.fleetEvents,
+          autoscale: deps.autoscale ?? (() => undefined),
+          runDir: deps.runDir ?? '',
+        },
+        audit,
+      );
+  }
+
+  /** The fleet operations, or UNAVAILABLE where this service runs without them (unit tests). */
+  lifecycle(): FleetAdmin {
+    if (!this.fleet) throw new AdminError('FAILED_PRECONDITION', 'engine lifecycle is not available here');
+    return this.fleet;
+  }
+
+  /** An instance's status as routing sees it: drained, lapsed lease, then its probes. */
+  instanceHealth(engine: string, instanceId: string): HealthState {
+    const spec = this.deps.engines.getNow(engine);
+    const instance = spec && findInstance(spec, instanceId);
+    if (instance?.draining) return 'draining';
+    if (this.deps.leases?.isLapsed(engine, instanceId)) return 'unhealthy';
+    return this.deps.checkState(engine, instanceId).status;
   }
 
   /**
@@ -184,6 +226,11 @@ export class AdminService {
         throw new AdminError(
           'NOT_FOUND',
           `engine ${echo(input.engine)} not found (set create_engine to create it)`,
+        );
+      if (current?.runtime?.driver === 'process')
+        throw new AdminError(
+          'FAILED_PRECONDITION',
+          `engine ${echo(input.engine)} runs its instances with the process driver: scale it instead of adding instances`,
         );
       const base = current ?? this.newEngine(input.engine, input.version);
       if (findInstance(base, input.id))
@@ -298,6 +345,7 @@ export class AdminService {
         check: this.deps.checkState(spec.name, instanceId),
         circuitOpen: circuit?.state === CircuitState.CIRCUIT_STATE_OPEN,
         ejectedBy: windows?.ejectedBy(spec.name, instanceId) ?? 0,
+        leaseLapsed: this.deps.leases?.isLapsed(spec.name, instanceId) ?? false,
       },
       calls: windows?.stats(spec.name, instanceId),
       resources: windows?.resources(spec.name, instanceId),
@@ -368,19 +416,37 @@ export class AdminService {
       name: spec.name,
       namespace: namespaceOf(spec),
       versions: spec.versions,
-      instances: spec.instances.map((i) => ({
-        id: i.id,
-        address: i.address,
-        version: i.version,
-        weight: i.weight,
-        health: effectiveHealth(i.draining, this.deps.checkState(spec.name, i.id)),
-        priority: i.priority,
-        load: this.deps.loads.view(spec.name, i.id),
-      })),
+      instances: spec.instances.map((i) => {
+        const process = this.fleet?.process(spec.name, i.id);
+        const lease = this.fleet?.lease(spec.name, i.id);
+        return {
+          id: i.id,
+          address: i.address,
+          version: i.version,
+          weight: i.weight,
+          health: this.deps.leases?.isLapsed(spec.name, i.id)
+            ? 'unhealthy'
+            : effectiveHealth(i.draining, this.deps.checkState(spec.name, i.id)),
+          priority: i.priority,
+          load: this.deps.loads.view(spec.name, i.id),
+          ...(process && { process }),
+          ...(lease && {
+            lease: {
+              ttlMs: lease.ttlMs,
+              registeredAt: lease.registeredAt,
+              renewedAt: lease.renewedAt,
+              expiresAt: new Date(lease.expiresAtMs).toISOString(),
+              lapsedAt: lease.lapsedAt,
+            },
+          }),
+        };
+      }),
       policy: spec.policy,
       services: spec.services,
       revision: spec.revision,
       dropped: this.deps.loads.dropped(spec.name),
+      ...(spec.runtime && { runtimeSpec: spec.runtime }),
+      ...(this.fleet && { runtime: this.fleet.runtimeView(spec) }),
     };
   }
 

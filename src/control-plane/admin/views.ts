@@ -4,6 +4,9 @@ import type { HealthState } from '../../model/engine';
 import type { LoadView } from '../reports/load-stats';
 import type { HealthReason } from '../../model/health-rollup';
 import type { CallStats } from '../metrics/call-accumulator';
+import type { RuntimeSpec } from '../../model/fleet/runtime';
+import type { ProcessRecord } from '../fleet/process-record';
+import type { RuntimeView } from './fleet-admin';
 
 /** An engine as operators see it (REST JSON and, mapped, admin gRPC). */
 export interface EngineView {
@@ -16,6 +19,10 @@ export interface EngineView {
   readonly revision: number;
   /** Calls xDS clients dropped for this engine over the last report interval. */
   readonly dropped: number;
+  /** The spec's runtime (driver, command, replicas, autoscale), when it has one. */
+  readonly runtimeSpec?: RuntimeSpec;
+  /** How it runs now: size, recent lifecycle events, autoscaling decisions. */
+  readonly runtime?: RuntimeView;
 }
 
 export interface InstanceView {
@@ -26,6 +33,16 @@ export interface InstanceView {
   readonly health: HealthState;
   readonly priority: number;
   readonly load?: LoadView;
+  /** A managed instance's process (process driver). */
+  readonly process?: ProcessRecord;
+  /** A registered instance's lease. */
+  readonly lease?: {
+    readonly ttlMs: number;
+    readonly registeredAt: string;
+    readonly renewedAt: string;
+    readonly expiresAt: string;
+    readonly lapsedAt: string | null;
+  };
 }
 
 export type OverallStatus = 'healthy' | 'degraded' | 'unhealthy';

@@ -63,6 +63,17 @@ export class AlertModule implements Module {
       ),
     );
     this.disposables.add(
+      this.bus.on('fleet.event', (e) => {
+        if (e.kind === 'crash_loop' || e.kind === 'lease_lapsed')
+          this.events.push({
+            event: e.kind,
+            engine: e.engine,
+            instance: e.instance,
+            summary: `${e.engine}/${e.instance ?? ''}: ${e.message}`,
+          });
+      }),
+    );
+    this.disposables.add(
       this.bus.on('xds.nack', (n) =>
         this.events.push({
           event: 'xds_nack',

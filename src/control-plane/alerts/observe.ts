@@ -15,7 +15,12 @@ export interface FleetView {
   readonly circuits: ReadonlyMap<string, EngineCircuitStatus>;
   readonly store: StoreStatus;
   /** One-shot events since the last evaluation. */
-  readonly events: readonly { readonly event: 'config_changed' | 'xds_nack'; readonly summary: string }[];
+  readonly events: readonly {
+    readonly event: 'config_changed' | 'xds_nack' | 'crash_loop' | 'lease_lapsed';
+    readonly summary: string;
+    readonly engine?: string;
+    readonly instance?: string;
+  }[];
 }
 
 /** Latency figures mean nothing without calls: their conditions hold only with some. */
@@ -167,8 +172,23 @@ export function observe(rule: AlertRule, view: FleetView): Observation[] {
       out.push(at(null, null, seen.length > 0, seen.length, seen.map((e) => e.summary).join('; ')));
       break;
     }
+    case 'crash_loop':
+    case 'lease_lapsed': {
+      // One alert per instance it happened to.
+      const byInstance = new Map<string, typeof view.events>();
+      for (const e of view.events)
+        if (e.event === rule.event) {
+          const k = `${e.engine ?? ''}/${e.instance ?? ''}`;
+          byInstance.set(k, [...(byInstance.get(k) ?? []), e]);
+        }
+      for (const list of byInstance.values())
+        out.push(
+          at(list[0].engine ?? null, list[0].instance ?? null, true, list.length, list.map((e) => e.summary).join('; ')),
+        );
+      break;
+    }
     default:
-      // crash_loop, lease_lapsed, rollout_rolled_back: reported by the lifecycle and rollout modules.
+      // rollout_rolled_back: reported by the rollout module.
       break;
   }
   return out;

@@ -10,6 +10,8 @@ export type EngineEvent =
 export interface WriteMeta {
   readonly actor: string;
   readonly summary: string;
+  /** Singleton work (the leader's supervision): refused unless this fence still holds the lease. */
+  readonly fence?: string;
 }
 
 export const engineKey = (name: string): string => entryKey(ENGINE_KIND, name);

@@ -88,6 +88,21 @@ export class FeedModule implements Module {
         );
       }),
     );
+    // Lifecycle events and autoscaling decisions, as the leader recorded them (every replica hears them).
+    this.disposables.add(
+      this.bus.on('fleet.event', (e) =>
+        this.hub.publish('events', { ...e }, { engine: e.engine, namespace: ns(e.engine) }),
+      ),
+    );
+    this.disposables.add(
+      this.bus.on('autoscale.decision', (d) =>
+        this.hub.publish(
+          'events',
+          { kind: 'autoscale_decision', engine: d.engine, ...d.decision, at: new Date(d.decision.atMs).toISOString() },
+          { engine: d.engine, namespace: ns(d.engine) },
+        ),
+      ),
+    );
     this.disposables.add(
       this.bus.on('circuits.changed', (c) => {
         void this.admin.circuits.list().then((all) => {

@@ -583,6 +583,108 @@ export interface DeleteEntryRequest {
 export interface DeleteEntryResponse {
 }
 
+export interface ScaleEngineRequest {
+  engine: string;
+  replicas: number;
+}
+
+export interface ScaleEngineResponse {
+  engine: string;
+  replicas: number;
+  previous: number;
+}
+
+export interface StartInstanceRequest {
+  engine: string;
+  instanceId: string;
+}
+
+export interface StartInstanceResponse {
+  accepted: boolean;
+}
+
+export interface StopInstanceRequest {
+  engine: string;
+  instanceId: string;
+}
+
+export interface StopInstanceResponse {
+  accepted: boolean;
+}
+
+export interface RestartInstanceRequest {
+  engine: string;
+  instanceId: string;
+}
+
+export interface RestartInstanceResponse {
+  accepted: boolean;
+}
+
+export interface GetInstanceLogsRequest {
+  engine: string;
+  instanceId: string;
+  /** stdout (default) or stderr. */
+  stream: string;
+  /** Lines, 1 to 1000 (0: 100). */
+  tail: number;
+}
+
+export interface GetInstanceLogsResponse {
+  lines: string[];
+  /** The host the instance runs on. */
+  host: string;
+}
+
+export interface ListFleetEventsRequest {
+  engine: string;
+}
+
+export interface ListFleetEventsResponse {
+  /** Each a JSON object: id, at, kind, engine, instance, message, data. */
+  eventsJson: string[];
+  /** Each a JSON object: atMs, current, desired, recommended, metric, value, target, ratio, reason, dryRun. */
+  autoscaleDecisionsJson: string[];
+}
+
+export interface RegisterRequest {
+  engine: string;
+  id: string;
+  /** host:port where routers reach it. */
+  address: string;
+  version: string;
+  /** 0: 100. */
+  weight: number;
+  priority: number;
+  /** 0: 15000; 1000 to 600000. */
+  ttlMs: number;
+  /** Create the engine (default policy) when it does not exist. */
+  createEngine: boolean;
+}
+
+export interface RegisterResponse {
+  leaseId: string;
+  ttlMs: number;
+  /** Renew at least this often. */
+  heartbeatIntervalMs: number;
+}
+
+export interface HeartbeatRequest {
+  leaseId: string;
+}
+
+export interface HeartbeatResponse {
+  ttlMs: number;
+  heartbeatIntervalMs: number;
+}
+
+export interface DeregisterRequest {
+  leaseId: string;
+}
+
+export interface DeregisterResponse {
+}
+
 function createBaseEngine(): Engine {
   return { name: "", versions: [], instances: [], policy: undefined, services: [], revision: 0, dropped: 0 };
 }
@@ -9813,6 +9915,1619 @@ export const DeleteEntryResponse: MessageFns<DeleteEntryResponse> = {
   },
 };
 
+function createBaseScaleEngineRequest(): ScaleEngineRequest {
+  return { engine: "", replicas: 0 };
+}
+
+export const ScaleEngineRequest: MessageFns<ScaleEngineRequest> = {
+  encode(message: ScaleEngineRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.replicas !== 0) {
+      writer.uint32(16).uint32(message.replicas);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScaleEngineRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScaleEngineRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.replicas = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScaleEngineRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      replicas: isSet(object.replicas) ? globalThis.Number(object.replicas) : 0,
+    };
+  },
+
+  toJSON(message: ScaleEngineRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.replicas !== 0) {
+      obj.replicas = Math.round(message.replicas);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScaleEngineRequest>, I>>(base?: I): ScaleEngineRequest {
+    return ScaleEngineRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScaleEngineRequest>, I>>(object: I): ScaleEngineRequest {
+    const message = createBaseScaleEngineRequest();
+    message.engine = object.engine ?? "";
+    message.replicas = object.replicas ?? 0;
+    return message;
+  },
+};
+
+function createBaseScaleEngineResponse(): ScaleEngineResponse {
+  return { engine: "", replicas: 0, previous: 0 };
+}
+
+export const ScaleEngineResponse: MessageFns<ScaleEngineResponse> = {
+  encode(message: ScaleEngineResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.replicas !== 0) {
+      writer.uint32(16).uint32(message.replicas);
+    }
+    if (message.previous !== 0) {
+      writer.uint32(24).uint32(message.previous);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScaleEngineResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScaleEngineResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.replicas = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.previous = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScaleEngineResponse {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      replicas: isSet(object.replicas) ? globalThis.Number(object.replicas) : 0,
+      previous: isSet(object.previous) ? globalThis.Number(object.previous) : 0,
+    };
+  },
+
+  toJSON(message: ScaleEngineResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.replicas !== 0) {
+      obj.replicas = Math.round(message.replicas);
+    }
+    if (message.previous !== 0) {
+      obj.previous = Math.round(message.previous);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScaleEngineResponse>, I>>(base?: I): ScaleEngineResponse {
+    return ScaleEngineResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScaleEngineResponse>, I>>(object: I): ScaleEngineResponse {
+    const message = createBaseScaleEngineResponse();
+    message.engine = object.engine ?? "";
+    message.replicas = object.replicas ?? 0;
+    message.previous = object.previous ?? 0;
+    return message;
+  },
+};
+
+function createBaseStartInstanceRequest(): StartInstanceRequest {
+  return { engine: "", instanceId: "" };
+}
+
+export const StartInstanceRequest: MessageFns<StartInstanceRequest> = {
+  encode(message: StartInstanceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.instanceId !== "") {
+      writer.uint32(18).string(message.instanceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartInstanceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartInstanceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartInstanceRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
+    };
+  },
+
+  toJSON(message: StartInstanceRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartInstanceRequest>, I>>(base?: I): StartInstanceRequest {
+    return StartInstanceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartInstanceRequest>, I>>(object: I): StartInstanceRequest {
+    const message = createBaseStartInstanceRequest();
+    message.engine = object.engine ?? "";
+    message.instanceId = object.instanceId ?? "";
+    return message;
+  },
+};
+
+function createBaseStartInstanceResponse(): StartInstanceResponse {
+  return { accepted: false };
+}
+
+export const StartInstanceResponse: MessageFns<StartInstanceResponse> = {
+  encode(message: StartInstanceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accepted !== false) {
+      writer.uint32(8).bool(message.accepted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartInstanceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartInstanceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.accepted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartInstanceResponse {
+    return { accepted: isSet(object.accepted) ? globalThis.Boolean(object.accepted) : false };
+  },
+
+  toJSON(message: StartInstanceResponse): unknown {
+    const obj: any = {};
+    if (message.accepted !== false) {
+      obj.accepted = message.accepted;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartInstanceResponse>, I>>(base?: I): StartInstanceResponse {
+    return StartInstanceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartInstanceResponse>, I>>(object: I): StartInstanceResponse {
+    const message = createBaseStartInstanceResponse();
+    message.accepted = object.accepted ?? false;
+    return message;
+  },
+};
+
+function createBaseStopInstanceRequest(): StopInstanceRequest {
+  return { engine: "", instanceId: "" };
+}
+
+export const StopInstanceRequest: MessageFns<StopInstanceRequest> = {
+  encode(message: StopInstanceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.instanceId !== "") {
+      writer.uint32(18).string(message.instanceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StopInstanceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStopInstanceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StopInstanceRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
+    };
+  },
+
+  toJSON(message: StopInstanceRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StopInstanceRequest>, I>>(base?: I): StopInstanceRequest {
+    return StopInstanceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StopInstanceRequest>, I>>(object: I): StopInstanceRequest {
+    const message = createBaseStopInstanceRequest();
+    message.engine = object.engine ?? "";
+    message.instanceId = object.instanceId ?? "";
+    return message;
+  },
+};
+
+function createBaseStopInstanceResponse(): StopInstanceResponse {
+  return { accepted: false };
+}
+
+export const StopInstanceResponse: MessageFns<StopInstanceResponse> = {
+  encode(message: StopInstanceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accepted !== false) {
+      writer.uint32(8).bool(message.accepted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StopInstanceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStopInstanceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.accepted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StopInstanceResponse {
+    return { accepted: isSet(object.accepted) ? globalThis.Boolean(object.accepted) : false };
+  },
+
+  toJSON(message: StopInstanceResponse): unknown {
+    const obj: any = {};
+    if (message.accepted !== false) {
+      obj.accepted = message.accepted;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StopInstanceResponse>, I>>(base?: I): StopInstanceResponse {
+    return StopInstanceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StopInstanceResponse>, I>>(object: I): StopInstanceResponse {
+    const message = createBaseStopInstanceResponse();
+    message.accepted = object.accepted ?? false;
+    return message;
+  },
+};
+
+function createBaseRestartInstanceRequest(): RestartInstanceRequest {
+  return { engine: "", instanceId: "" };
+}
+
+export const RestartInstanceRequest: MessageFns<RestartInstanceRequest> = {
+  encode(message: RestartInstanceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.instanceId !== "") {
+      writer.uint32(18).string(message.instanceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestartInstanceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestartInstanceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestartInstanceRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RestartInstanceRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestartInstanceRequest>, I>>(base?: I): RestartInstanceRequest {
+    return RestartInstanceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestartInstanceRequest>, I>>(object: I): RestartInstanceRequest {
+    const message = createBaseRestartInstanceRequest();
+    message.engine = object.engine ?? "";
+    message.instanceId = object.instanceId ?? "";
+    return message;
+  },
+};
+
+function createBaseRestartInstanceResponse(): RestartInstanceResponse {
+  return { accepted: false };
+}
+
+export const RestartInstanceResponse: MessageFns<RestartInstanceResponse> = {
+  encode(message: RestartInstanceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accepted !== false) {
+      writer.uint32(8).bool(message.accepted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestartInstanceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestartInstanceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.accepted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestartInstanceResponse {
+    return { accepted: isSet(object.accepted) ? globalThis.Boolean(object.accepted) : false };
+  },
+
+  toJSON(message: RestartInstanceResponse): unknown {
+    const obj: any = {};
+    if (message.accepted !== false) {
+      obj.accepted = message.accepted;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestartInstanceResponse>, I>>(base?: I): RestartInstanceResponse {
+    return RestartInstanceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestartInstanceResponse>, I>>(object: I): RestartInstanceResponse {
+    const message = createBaseRestartInstanceResponse();
+    message.accepted = object.accepted ?? false;
+    return message;
+  },
+};
+
+function createBaseGetInstanceLogsRequest(): GetInstanceLogsRequest {
+  return { engine: "", instanceId: "", stream: "", tail: 0 };
+}
+
+export const GetInstanceLogsRequest: MessageFns<GetInstanceLogsRequest> = {
+  encode(message: GetInstanceLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.instanceId !== "") {
+      writer.uint32(18).string(message.instanceId);
+    }
+    if (message.stream !== "") {
+      writer.uint32(26).string(message.stream);
+    }
+    if (message.tail !== 0) {
+      writer.uint32(32).uint32(message.tail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetInstanceLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetInstanceLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tail = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetInstanceLogsRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
+      tail: isSet(object.tail) ? globalThis.Number(object.tail) : 0,
+    };
+  },
+
+  toJSON(message: GetInstanceLogsRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
+    if (message.stream !== "") {
+      obj.stream = message.stream;
+    }
+    if (message.tail !== 0) {
+      obj.tail = Math.round(message.tail);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetInstanceLogsRequest>, I>>(base?: I): GetInstanceLogsRequest {
+    return GetInstanceLogsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetInstanceLogsRequest>, I>>(object: I): GetInstanceLogsRequest {
+    const message = createBaseGetInstanceLogsRequest();
+    message.engine = object.engine ?? "";
+    message.instanceId = object.instanceId ?? "";
+    message.stream = object.stream ?? "";
+    message.tail = object.tail ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetInstanceLogsResponse(): GetInstanceLogsResponse {
+  return { lines: [], host: "" };
+}
+
+export const GetInstanceLogsResponse: MessageFns<GetInstanceLogsResponse> = {
+  encode(message: GetInstanceLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.lines) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetInstanceLogsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetInstanceLogsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.lines.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetInstanceLogsResponse {
+    return {
+      lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => globalThis.String(e)) : [],
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+    };
+  },
+
+  toJSON(message: GetInstanceLogsResponse): unknown {
+    const obj: any = {};
+    if (message.lines?.length) {
+      obj.lines = message.lines;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetInstanceLogsResponse>, I>>(base?: I): GetInstanceLogsResponse {
+    return GetInstanceLogsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetInstanceLogsResponse>, I>>(object: I): GetInstanceLogsResponse {
+    const message = createBaseGetInstanceLogsResponse();
+    message.lines = object.lines?.map((e) => e) || [];
+    message.host = object.host ?? "";
+    return message;
+  },
+};
+
+function createBaseListFleetEventsRequest(): ListFleetEventsRequest {
+  return { engine: "" };
+}
+
+export const ListFleetEventsRequest: MessageFns<ListFleetEventsRequest> = {
+  encode(message: ListFleetEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFleetEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFleetEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListFleetEventsRequest {
+    return { engine: isSet(object.engine) ? globalThis.String(object.engine) : "" };
+  },
+
+  toJSON(message: ListFleetEventsRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListFleetEventsRequest>, I>>(base?: I): ListFleetEventsRequest {
+    return ListFleetEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListFleetEventsRequest>, I>>(object: I): ListFleetEventsRequest {
+    const message = createBaseListFleetEventsRequest();
+    message.engine = object.engine ?? "";
+    return message;
+  },
+};
+
+function createBaseListFleetEventsResponse(): ListFleetEventsResponse {
+  return { eventsJson: [], autoscaleDecisionsJson: [] };
+}
+
+export const ListFleetEventsResponse: MessageFns<ListFleetEventsResponse> = {
+  encode(message: ListFleetEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.eventsJson) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.autoscaleDecisionsJson) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFleetEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFleetEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventsJson.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.autoscaleDecisionsJson.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListFleetEventsResponse {
+    return {
+      eventsJson: globalThis.Array.isArray(object?.eventsJson)
+        ? object.eventsJson.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.events_json)
+        ? object.events_json.map((e: any) => globalThis.String(e))
+        : [],
+      autoscaleDecisionsJson: globalThis.Array.isArray(object?.autoscaleDecisionsJson)
+        ? object.autoscaleDecisionsJson.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.autoscale_decisions_json)
+        ? object.autoscale_decisions_json.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListFleetEventsResponse): unknown {
+    const obj: any = {};
+    if (message.eventsJson?.length) {
+      obj.eventsJson = message.eventsJson;
+    }
+    if (message.autoscaleDecisionsJson?.length) {
+      obj.autoscaleDecisionsJson = message.autoscaleDecisionsJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListFleetEventsResponse>, I>>(base?: I): ListFleetEventsResponse {
+    return ListFleetEventsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListFleetEventsResponse>, I>>(object: I): ListFleetEventsResponse {
+    const message = createBaseListFleetEventsResponse();
+    message.eventsJson = object.eventsJson?.map((e) => e) || [];
+    message.autoscaleDecisionsJson = object.autoscaleDecisionsJson?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseRegisterRequest(): RegisterRequest {
+  return { engine: "", id: "", address: "", version: "", weight: 0, priority: 0, ttlMs: 0, createEngine: false };
+}
+
+export const RegisterRequest: MessageFns<RegisterRequest> = {
+  encode(message: RegisterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.address !== "") {
+      writer.uint32(26).string(message.address);
+    }
+    if (message.version !== "") {
+      writer.uint32(34).string(message.version);
+    }
+    if (message.weight !== 0) {
+      writer.uint32(40).uint32(message.weight);
+    }
+    if (message.priority !== 0) {
+      writer.uint32(48).uint32(message.priority);
+    }
+    if (message.ttlMs !== 0) {
+      writer.uint32(56).uint32(message.ttlMs);
+    }
+    if (message.createEngine !== false) {
+      writer.uint32(64).bool(message.createEngine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegisterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.weight = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.priority = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.ttlMs = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.createEngine = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegisterRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : 0,
+      priority: isSet(object.priority) ? globalThis.Number(object.priority) : 0,
+      ttlMs: isSet(object.ttlMs)
+        ? globalThis.Number(object.ttlMs)
+        : isSet(object.ttl_ms)
+        ? globalThis.Number(object.ttl_ms)
+        : 0,
+      createEngine: isSet(object.createEngine)
+        ? globalThis.Boolean(object.createEngine)
+        : isSet(object.create_engine)
+        ? globalThis.Boolean(object.create_engine)
+        : false,
+    };
+  },
+
+  toJSON(message: RegisterRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.weight !== 0) {
+      obj.weight = Math.round(message.weight);
+    }
+    if (message.priority !== 0) {
+      obj.priority = Math.round(message.priority);
+    }
+    if (message.ttlMs !== 0) {
+      obj.ttlMs = Math.round(message.ttlMs);
+    }
+    if (message.createEngine !== false) {
+      obj.createEngine = message.createEngine;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RegisterRequest>, I>>(base?: I): RegisterRequest {
+    return RegisterRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RegisterRequest>, I>>(object: I): RegisterRequest {
+    const message = createBaseRegisterRequest();
+    message.engine = object.engine ?? "";
+    message.id = object.id ?? "";
+    message.address = object.address ?? "";
+    message.version = object.version ?? "";
+    message.weight = object.weight ?? 0;
+    message.priority = object.priority ?? 0;
+    message.ttlMs = object.ttlMs ?? 0;
+    message.createEngine = object.createEngine ?? false;
+    return message;
+  },
+};
+
+function createBaseRegisterResponse(): RegisterResponse {
+  return { leaseId: "", ttlMs: 0, heartbeatIntervalMs: 0 };
+}
+
+export const RegisterResponse: MessageFns<RegisterResponse> = {
+  encode(message: RegisterResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.leaseId !== "") {
+      writer.uint32(10).string(message.leaseId);
+    }
+    if (message.ttlMs !== 0) {
+      writer.uint32(16).uint32(message.ttlMs);
+    }
+    if (message.heartbeatIntervalMs !== 0) {
+      writer.uint32(24).uint32(message.heartbeatIntervalMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegisterResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.leaseId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ttlMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.heartbeatIntervalMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegisterResponse {
+    return {
+      leaseId: isSet(object.leaseId)
+        ? globalThis.String(object.leaseId)
+        : isSet(object.lease_id)
+        ? globalThis.String(object.lease_id)
+        : "",
+      ttlMs: isSet(object.ttlMs)
+        ? globalThis.Number(object.ttlMs)
+        : isSet(object.ttl_ms)
+        ? globalThis.Number(object.ttl_ms)
+        : 0,
+      heartbeatIntervalMs: isSet(object.heartbeatIntervalMs)
+        ? globalThis.Number(object.heartbeatIntervalMs)
+        : isSet(object.heartbeat_interval_ms)
+        ? globalThis.Number(object.heartbeat_interval_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: RegisterResponse): unknown {
+    const obj: any = {};
+    if (message.leaseId !== "") {
+      obj.leaseId = message.leaseId;
+    }
+    if (message.ttlMs !== 0) {
+      obj.ttlMs = Math.round(message.ttlMs);
+    }
+    if (message.heartbeatIntervalMs !== 0) {
+      obj.heartbeatIntervalMs = Math.round(message.heartbeatIntervalMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RegisterResponse>, I>>(base?: I): RegisterResponse {
+    return RegisterResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RegisterResponse>, I>>(object: I): RegisterResponse {
+    const message = createBaseRegisterResponse();
+    message.leaseId = object.leaseId ?? "";
+    message.ttlMs = object.ttlMs ?? 0;
+    message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseHeartbeatRequest(): HeartbeatRequest {
+  return { leaseId: "" };
+}
+
+export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
+  encode(message: HeartbeatRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.leaseId !== "") {
+      writer.uint32(10).string(message.leaseId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeartbeatRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeartbeatRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.leaseId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeartbeatRequest {
+    return {
+      leaseId: isSet(object.leaseId)
+        ? globalThis.String(object.leaseId)
+        : isSet(object.lease_id)
+        ? globalThis.String(object.lease_id)
+        : "",
+    };
+  },
+
+  toJSON(message: HeartbeatRequest): unknown {
+    const obj: any = {};
+    if (message.leaseId !== "") {
+      obj.leaseId = message.leaseId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HeartbeatRequest>, I>>(base?: I): HeartbeatRequest {
+    return HeartbeatRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HeartbeatRequest>, I>>(object: I): HeartbeatRequest {
+    const message = createBaseHeartbeatRequest();
+    message.leaseId = object.leaseId ?? "";
+    return message;
+  },
+};
+
+function createBaseHeartbeatResponse(): HeartbeatResponse {
+  return { ttlMs: 0, heartbeatIntervalMs: 0 };
+}
+
+export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
+  encode(message: HeartbeatResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ttlMs !== 0) {
+      writer.uint32(8).uint32(message.ttlMs);
+    }
+    if (message.heartbeatIntervalMs !== 0) {
+      writer.uint32(16).uint32(message.heartbeatIntervalMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeartbeatResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeartbeatResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ttlMs = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.heartbeatIntervalMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeartbeatResponse {
+    return {
+      ttlMs: isSet(object.ttlMs)
+        ? globalThis.Number(object.ttlMs)
+        : isSet(object.ttl_ms)
+        ? globalThis.Number(object.ttl_ms)
+        : 0,
+      heartbeatIntervalMs: isSet(object.heartbeatIntervalMs)
+        ? globalThis.Number(object.heartbeatIntervalMs)
+        : isSet(object.heartbeat_interval_ms)
+        ? globalThis.Number(object.heartbeat_interval_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: HeartbeatResponse): unknown {
+    const obj: any = {};
+    if (message.ttlMs !== 0) {
+      obj.ttlMs = Math.round(message.ttlMs);
+    }
+    if (message.heartbeatIntervalMs !== 0) {
+      obj.heartbeatIntervalMs = Math.round(message.heartbeatIntervalMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HeartbeatResponse>, I>>(base?: I): HeartbeatResponse {
+    return HeartbeatResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HeartbeatResponse>, I>>(object: I): HeartbeatResponse {
+    const message = createBaseHeartbeatResponse();
+    message.ttlMs = object.ttlMs ?? 0;
+    message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeregisterRequest(): DeregisterRequest {
+  return { leaseId: "" };
+}
+
+export const DeregisterRequest: MessageFns<DeregisterRequest> = {
+  encode(message: DeregisterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.leaseId !== "") {
+      writer.uint32(10).string(message.leaseId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeregisterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeregisterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.leaseId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeregisterRequest {
+    return {
+      leaseId: isSet(object.leaseId)
+        ? globalThis.String(object.leaseId)
+        : isSet(object.lease_id)
+        ? globalThis.String(object.lease_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeregisterRequest): unknown {
+    const obj: any = {};
+    if (message.leaseId !== "") {
+      obj.leaseId = message.leaseId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeregisterRequest>, I>>(base?: I): DeregisterRequest {
+    return DeregisterRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeregisterRequest>, I>>(object: I): DeregisterRequest {
+    const message = createBaseDeregisterRequest();
+    message.leaseId = object.leaseId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeregisterResponse(): DeregisterResponse {
+  return {};
+}
+
+export const DeregisterResponse: MessageFns<DeregisterResponse> = {
+  encode(_: DeregisterResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeregisterResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeregisterResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeregisterResponse {
+    return {};
+  },
+
+  toJSON(_: DeregisterResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeregisterResponse>, I>>(base?: I): DeregisterResponse {
+    return DeregisterResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeregisterResponse>, I>>(_: I): DeregisterResponse {
+    const message = createBaseDeregisterResponse();
+    return message;
+  },
+};
+
 export type AdminService = typeof AdminService;
 export const AdminService = {
   listEngines: {
@@ -10140,6 +11855,111 @@ export const AdminService = {
     responseSerialize: (value: DeleteEntryResponse): Buffer => Buffer.from(DeleteEntryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteEntryResponse => DeleteEntryResponse.decode(value),
   },
+  /**
+   * Engine lifecycle (runtime driver "process"): the desired replicas, a versioned change; min..max
+   * checked; a static engine is FAILED_PRECONDITION (REST POST /engines/:name/scale).
+   */
+  scaleEngine: {
+    path: "/nerve.admin.v1.Admin/ScaleEngine" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ScaleEngineRequest): Buffer => Buffer.from(ScaleEngineRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ScaleEngineRequest => ScaleEngineRequest.decode(value),
+    responseSerialize: (value: ScaleEngineResponse): Buffer => Buffer.from(ScaleEngineResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ScaleEngineResponse => ScaleEngineResponse.decode(value),
+  },
+  /**
+   * Instance operations, queued for the leader's supervisor (REST POST …/instances/:id/start|stop|restart).
+   * Stop drains first: pushed, in-flight calls waited for, then SIGTERM and SIGKILL after the grace.
+   */
+  startInstance: {
+    path: "/nerve.admin.v1.Admin/StartInstance" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StartInstanceRequest): Buffer => Buffer.from(StartInstanceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartInstanceRequest => StartInstanceRequest.decode(value),
+    responseSerialize: (value: StartInstanceResponse): Buffer =>
+      Buffer.from(StartInstanceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartInstanceResponse => StartInstanceResponse.decode(value),
+  },
+  stopInstance: {
+    path: "/nerve.admin.v1.Admin/StopInstance" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StopInstanceRequest): Buffer => Buffer.from(StopInstanceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StopInstanceRequest => StopInstanceRequest.decode(value),
+    responseSerialize: (value: StopInstanceResponse): Buffer =>
+      Buffer.from(StopInstanceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StopInstanceResponse => StopInstanceResponse.decode(value),
+  },
+  restartInstance: {
+    path: "/nerve.admin.v1.Admin/RestartInstance" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RestartInstanceRequest): Buffer =>
+      Buffer.from(RestartInstanceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RestartInstanceRequest => RestartInstanceRequest.decode(value),
+    responseSerialize: (value: RestartInstanceResponse): Buffer =>
+      Buffer.from(RestartInstanceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RestartInstanceResponse => RestartInstanceResponse.decode(value),
+  },
+  /** The last lines a managed instance wrote (REST GET …/instances/:id/logs). */
+  getInstanceLogs: {
+    path: "/nerve.admin.v1.Admin/GetInstanceLogs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetInstanceLogsRequest): Buffer =>
+      Buffer.from(GetInstanceLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetInstanceLogsRequest => GetInstanceLogsRequest.decode(value),
+    responseSerialize: (value: GetInstanceLogsResponse): Buffer =>
+      Buffer.from(GetInstanceLogsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetInstanceLogsResponse => GetInstanceLogsResponse.decode(value),
+  },
+  /** Lifecycle events of an engine (supervision, leases, scaling) and its autoscaling decisions. */
+  listFleetEvents: {
+    path: "/nerve.admin.v1.Admin/ListFleetEvents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListFleetEventsRequest): Buffer =>
+      Buffer.from(ListFleetEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListFleetEventsRequest => ListFleetEventsRequest.decode(value),
+    responseSerialize: (value: ListFleetEventsResponse): Buffer =>
+      Buffer.from(ListFleetEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListFleetEventsResponse => ListFleetEventsResponse.decode(value),
+  },
+  /**
+   * Self-registration: lists the instance and grants a lease (default ttl 15 s). Registering again
+   * with the same engine and id keeps its identity and replaces the lease.
+   */
+  register: {
+    path: "/nerve.admin.v1.Admin/Register" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RegisterRequest): Buffer => Buffer.from(RegisterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RegisterRequest => RegisterRequest.decode(value),
+    responseSerialize: (value: RegisterResponse): Buffer => Buffer.from(RegisterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RegisterResponse => RegisterResponse.decode(value),
+  },
+  /** Renews a lease; NOT_FOUND once it lapsed (the instance left routing: register again). */
+  heartbeat: {
+    path: "/nerve.admin.v1.Admin/Heartbeat" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HeartbeatRequest): Buffer => Buffer.from(HeartbeatRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HeartbeatRequest => HeartbeatRequest.decode(value),
+    responseSerialize: (value: HeartbeatResponse): Buffer => Buffer.from(HeartbeatResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HeartbeatResponse => HeartbeatResponse.decode(value),
+  },
+  /** Leaves: the instance is out of the spec at once. */
+  deregister: {
+    path: "/nerve.admin.v1.Admin/Deregister" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeregisterRequest): Buffer => Buffer.from(DeregisterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeregisterRequest => DeregisterRequest.decode(value),
+    responseSerialize: (value: DeregisterResponse): Buffer => Buffer.from(DeregisterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeregisterResponse => DeregisterResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -10199,6 +12019,31 @@ export interface AdminServer extends UntypedServiceImplementation {
   /** Creates or replaces an entry; if_match: the revision read (0: any; a stale one is ABORTED). */
   putEntry: handleUnaryCall<PutEntryRequest, PutEntryResponse>;
   deleteEntry: handleUnaryCall<DeleteEntryRequest, DeleteEntryResponse>;
+  /**
+   * Engine lifecycle (runtime driver "process"): the desired replicas, a versioned change; min..max
+   * checked; a static engine is FAILED_PRECONDITION (REST POST /engines/:name/scale).
+   */
+  scaleEngine: handleUnaryCall<ScaleEngineRequest, ScaleEngineResponse>;
+  /**
+   * Instance operations, queued for the leader's supervisor (REST POST …/instances/:id/start|stop|restart).
+   * Stop drains first: pushed, in-flight calls waited for, then SIGTERM and SIGKILL after the grace.
+   */
+  startInstance: handleUnaryCall<StartInstanceRequest, StartInstanceResponse>;
+  stopInstance: handleUnaryCall<StopInstanceRequest, StopInstanceResponse>;
+  restartInstance: handleUnaryCall<RestartInstanceRequest, RestartInstanceResponse>;
+  /** The last lines a managed instance wrote (REST GET …/instances/:id/logs). */
+  getInstanceLogs: handleUnaryCall<GetInstanceLogsRequest, GetInstanceLogsResponse>;
+  /** Lifecycle events of an engine (supervision, leases, scaling) and its autoscaling decisions. */
+  listFleetEvents: handleUnaryCall<ListFleetEventsRequest, ListFleetEventsResponse>;
+  /**
+   * Self-registration: lists the instance and grants a lease (default ttl 15 s). Registering again
+   * with the same engine and id keeps its identity and replaces the lease.
+   */
+  register: handleUnaryCall<RegisterRequest, RegisterResponse>;
+  /** Renews a lease; NOT_FOUND once it lapsed (the instance left routing: register again). */
+  heartbeat: handleUnaryCall<HeartbeatRequest, HeartbeatResponse>;
+  /** Leaves: the instance is out of the spec at once. */
+  deregister: handleUnaryCall<DeregisterRequest, DeregisterResponse>;
 }
 
 export interface AdminClient extends Client {
@@ -10677,6 +12522,157 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteEntryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Engine lifecycle (runtime driver "process"): the desired replicas, a versioned change; min..max
+   * checked; a static engine is FAILED_PRECONDITION (REST POST /engines/:name/scale).
+   */
+  scaleEngine(
+    request: ScaleEngineRequest,
+    callback: (error: ServiceError | null, response: ScaleEngineResponse) => void,
+  ): ClientUnaryCall;
+  scaleEngine(
+    request: ScaleEngineRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ScaleEngineResponse) => void,
+  ): ClientUnaryCall;
+  scaleEngine(
+    request: ScaleEngineRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ScaleEngineResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Instance operations, queued for the leader's supervisor (REST POST …/instances/:id/start|stop|restart).
+   * Stop drains first: pushed, in-flight calls waited for, then SIGTERM and SIGKILL after the grace.
+   */
+  startInstance(
+    request: StartInstanceRequest,
+    callback: (error: ServiceError | null, response: StartInstanceResponse) => void,
+  ): ClientUnaryCall;
+  startInstance(
+    request: StartInstanceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StartInstanceResponse) => void,
+  ): ClientUnaryCall;
+  startInstance(
+    request: StartInstanceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StartInstanceResponse) => void,
+  ): ClientUnaryCall;
+  stopInstance(
+    request: StopInstanceRequest,
+    callback: (error: ServiceError | null, response: StopInstanceResponse) => void,
+  ): ClientUnaryCall;
+  stopInstance(
+    request: StopInstanceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StopInstanceResponse) => void,
+  ): ClientUnaryCall;
+  stopInstance(
+    request: StopInstanceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StopInstanceResponse) => void,
+  ): ClientUnaryCall;
+  restartInstance(
+    request: RestartInstanceRequest,
+    callback: (error: ServiceError | null, response: RestartInstanceResponse) => void,
+  ): ClientUnaryCall;
+  restartInstance(
+    request: RestartInstanceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RestartInstanceResponse) => void,
+  ): ClientUnaryCall;
+  restartInstance(
+    request: RestartInstanceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RestartInstanceResponse) => void,
+  ): ClientUnaryCall;
+  /** The last lines a managed instance wrote (REST GET …/instances/:id/logs). */
+  getInstanceLogs(
+    request: GetInstanceLogsRequest,
+    callback: (error: ServiceError | null, response: GetInstanceLogsResponse) => void,
+  ): ClientUnaryCall;
+  getInstanceLogs(
+    request: GetInstanceLogsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetInstanceLogsResponse) => void,
+  ): ClientUnaryCall;
+  getInstanceLogs(
+    request: GetInstanceLogsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetInstanceLogsResponse) => void,
+  ): ClientUnaryCall;
+  /** Lifecycle events of an engine (supervision, leases, scaling) and its autoscaling decisions. */
+  listFleetEvents(
+    request: ListFleetEventsRequest,
+    callback: (error: ServiceError | null, response: ListFleetEventsResponse) => void,
+  ): ClientUnaryCall;
+  listFleetEvents(
+    request: ListFleetEventsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListFleetEventsResponse) => void,
+  ): ClientUnaryCall;
+  listFleetEvents(
+    request: ListFleetEventsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListFleetEventsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Self-registration: lists the instance and grants a lease (default ttl 15 s). Registering again
+   * with the same engine and id keeps its identity and replaces the lease.
+   */
+  register(
+    request: RegisterRequest,
+    callback: (error: ServiceError | null, response: RegisterResponse) => void,
+  ): ClientUnaryCall;
+  register(
+    request: RegisterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RegisterResponse) => void,
+  ): ClientUnaryCall;
+  register(
+    request: RegisterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RegisterResponse) => void,
+  ): ClientUnaryCall;
+  /** Renews a lease; NOT_FOUND once it lapsed (the instance left routing: register again). */
+  heartbeat(
+    request: HeartbeatRequest,
+    callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
+  ): ClientUnaryCall;
+  heartbeat(
+    request: HeartbeatRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
+  ): ClientUnaryCall;
+  heartbeat(
+    request: HeartbeatRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
+  ): ClientUnaryCall;
+  /** Leaves: the instance is out of the spec at once. */
+  deregister(
+    request: DeregisterRequest,
+    callback: (error: ServiceError | null, response: DeregisterResponse) => void,
+  ): ClientUnaryCall;
+  deregister(
+    request: DeregisterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeregisterResponse) => void,
+  ): ClientUnaryCall;
+  deregister(
+    request: DeregisterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeregisterResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,78 @@
+import { Router, type Request } from 'express';
+import { AdminError } from '../../control-plane/admin/admin-error';
+import type { AdminService } from '../../control-plane/admin/admin-service';
+import type { InstanceOp } from '../../control-plane/fleet/drivers/driver';
+import { echo } from '../../model/echo';
+import { contextOf } from '../errors';
+import { one } from '../query';
+
+function body(req: Request): Record<string, unknown> {
+  if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body))
+    throw new AdminError('INVALID_ARGUMENT', 'the body must be a JSON object');
+  return req.body as Record<string, unknown>;
+}
+
+function integer(raw: unknown, name: string): number {
+  if (typeof raw !== 'number' || !Number.isInteger(raw))
+    throw new AdminError('INVALID_ARGUMENT', `${name} must be an integer, got ${echo(JSON.stringify(raw) ?? 'nothing', 40)}`);
+  return raw;
+}
+
+function optionalString(raw: unknown, name: string): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string') throw new AdminError('INVALID_ARGUMENT', `${name} must be a string`);
+  return raw;
+}
+
+const OPS: readonly InstanceOp[] = ['start', 'stop', 'restart'];
+
+/**
+ * Engine lifecycle (DESIGN §2b): scale, start / stop / restart of managed instances (202: queued for
+ * the leader), their output, the engine's lifecycle events; registration with leases, as admin gRPC's
+ * Register / Heartbeat / Deregister.
+ */
+export function fleetRoutes(admin: AdminService): Router {
+  const router = Router();
+  router.post('/engines/:name/scale', async (req, res) => {
+    const replicas = integer(body(req).replicas, 'replicas');
+    res.json(await admin.lifecycle().scale(req.params.name, replicas, contextOf(req, res)));
+  });
+  for (const op of OPS)
+    router.post(`/engines/:name/instances/:id/${op}`, async (req, res) => {
+      res.status(202).json(await admin.lifecycle().operate(req.params.name, req.params.id, op, contextOf(req, res)));
+    });
+  router.get('/engines/:name/instances/:id/logs', (req, res) => {
+    const tail = one(req.query, 'tail');
+    const n = tail === undefined ? 100 : /^\d{1,6}$/.test(tail) ? Number(tail) : NaN;
+    res.json(admin.lifecycle().logs(req.params.name, req.params.id, one(req.query, 'stream') ?? 'stdout', n));
+  });
+  router.get('/engines/:name/events', async (req, res) => {
+    const view = await admin.getEngine(req.params.name);
+    res.json({ events: admin.lifecycle().events(req.params.name), autoscale: view.runtime?.autoscale ?? [] });
+  });
+  router.post('/leases', async (req, res) => {
+    const b = body(req);
+    const grant = await admin.lifecycle().register(
+      {
+        engine: optionalString(b.engine, 'engine') ?? '',
+        id: optionalString(b.id, 'id') ?? '',
+        address: optionalString(b.address, 'address') ?? '',
+        version: optionalString(b.version, 'version'),
+        weight: b.weight === undefined ? undefined : integer(b.weight, 'weight'),
+        priority: b.priority === undefined ? undefined : integer(b.priority, 'priority'),
+        ttlMs: b.ttlMs === undefined ? undefined : integer(b.ttlMs, 'ttlMs'),
+        createEngine: b.createEngine === true,
+      },
+      contextOf(req, res),
+    );
+    res.status(201).json(grant);
+  });
+  router.post('/leases/:leaseId/heartbeat', async (req, res) => {
+    res.json(await admin.lifecycle().heartbeat(req.params.leaseId));
+  });
+  router.delete('/leases/:leaseId', async (req, res) => {
+    await admin.lifecycle().deregister(req.params.leaseId, contextOf(req, res));
+    res.json({ deregistered: req.params.leaseId });
+  });
+  return router;
+}

@@ -1,0 +1,158 @@
+import { hostname } from 'node:os';
+import type { JsonValue } from '../../model/config';
+import { echo } from '../../model/echo';
+import { type EngineSpec, findInstance } from '../../model/engine';
+import { desiredReplicas } from '../../model/fleet/runtime';
+import type { ConfigStore } from '../../store/config-store';
+import { type EngineCatalog, updateEngine } from '../config/engine-catalog';
+import type { AutoscaleState } from '../fleet/autoscaler';
+import type { InstanceOp } from '../fleet/drivers/driver';
+import type { FleetEvent, FleetEvents } from '../fleet/fleet-events';
+import { type LeaseGrant, type LeaseRecord, type Leases, type RegisterInput } from '../fleet/leases';
+import { type OutputStream, outputPaths, tailOutput } from '../fleet/output-files';
+import { PROCESSES_NS, type ProcessRecord } from '../fleet/process-record';
+import { COMMANDS_NS, type InstanceCommand } from '../fleet/supervisor';
+import type { AdminContext } from './admin-context';
+import { AdminError } from './admin-error';
+import type { AuditFields } from './admin-service';
+
+export interface FleetDeps {
+  readonly store: ConfigStore;
+  readonly engines: EngineCatalog;
+  readonly leases: Leases;
+  readonly events: FleetEvents;
+  readonly autoscale: (engine: string) => AutoscaleState | undefined;
+  readonly runDir: string;
+}
+
+/** What `GET /engines/:name` adds for the fleet: the runtime's size, recent events and decisions. */
+export interface RuntimeView {
+  readonly driver: string;
+  readonly replicas?: { readonly desired: number; readonly min: number; readonly max: number; readonly running: number };
+  readonly events: readonly FleetEvent[];
+  readonly autoscale?: AutoscaleState['decisions'];
+}
+
+const MAX_TAIL = 1_000;
+
+/**
+ * Engine lifecycle for operators and instances (one implementation behind REST and admin gRPC): scale,
+ * start / stop / restart of managed instances, their output, and registration with leases. Scaling is a
+ * versioned write of `runtime.replicas`; instance operations go through the store to the leader, which
+ * runs them, so any replica takes them.
+ */
+export class FleetAdmin {
+  constructor(
+    private readonly deps: FleetDeps,
+    private readonly audit: (ctx: AdminContext, action: string, fields: AuditFields) => void,
+  ) {}
+
+  async scale(engine: string, replicas: number, ctx: AdminContext): Promise<{ engine: string; replicas: number; previous: number }> {
+    let previous = 0;
+    await updateEngine(this.deps.engines, engine, { actor: ctx.actor, summary: `scale ${engine} to ${replicas}` }, (current) => {
+      const rt = this.managed(engine, current).runtime!;
+      if (!Number.isInteger(replicas) || replicas < rt.minReplicas || replicas > rt.maxReplicas)
+        throw new AdminError(
+          'INVALID_ARGUMENT',
+          `replicas must be an integer within ${rt.minReplicas}..${rt.maxReplicas} (minReplicas..maxReplicas of engine ${echo(engine)}), got ${replicas}`,
+        );
+      previous = desiredReplicas(rt);
+      return previous === replicas && rt.replicas !== undefined
+        ? undefined
+        : { ...current!, runtime: { ...rt, replicas } };
+    });
+    if (previous !== replicas)
+      this.deps.events.record('scaled', engine, `scaled ${previous} → ${replicas} by ${ctx.actor}`, undefined, {
+        from: previous,
+        to: replicas,
+        by: ctx.actor,
+      });
+    this.audit(ctx, 'scale engine', { engine, replicas, previous });
+    return { engine, replicas, previous };
+  }
+
+  /** Queues start / stop / restart of a managed instance for the leader; returns once it is queued. */
+  async operate(engine: string, instance: string, op: InstanceOp, ctx: AdminContext): Promise<{ engine: string; instance: string; op: InstanceOp; accepted: true }> {
+    const spec = this.managed(engine, this.deps.engines.getNow(engine));
+    if (!this.process(engine, instance) && !findInstance(spec, instance))
+      throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instance)}`);
+    const command: InstanceCommand = { op, at: new Date().toISOString(), by: ctx.actor };
+    await this.deps.store.putShared(COMMANDS_NS, [[`${engine}/${instance}`, command as unknown as JsonValue]]);
+    this.audit(ctx, `${op} instance`, { engine, instance });
+    return { engine, instance, op, accepted: true };
+  }
+
+  /** The last lines a managed instance wrote, read on the host it runs on. */
+  logs(engine: string, instance: string, stream: string, tail: number): { engine: string; instance: string; stream: OutputStream; host: string; lines: string[] } {
+    if (stream !== 'stdout' && stream !== 'stderr')
+      throw new AdminError('INVALID_ARGUMENT', `stream must be stdout or stderr, got ${echo(stream, 20)}`);
+    if (!Number.isInteger(tail) || tail < 1 || tail > MAX_TAIL)
+      throw new AdminError('INVALID_ARGUMENT', `tail must be an integer from 1 to ${MAX_TAIL}, got ${echo(String(tail), 20)}`);
+    this.managed(engine, this.deps.engines.getNow(engine));
+    const record = this.process(engine, instance);
+    if (!record) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} runs no instance ${echo(instance)}`);
+    if (record.host !== hostname())
+      throw new AdminError(
+        'FAILED_PRECONDITION',
+        `the output of ${echo(engine)}/${echo(instance)} is on host ${record.host} (replica ${record.replica}); ask a replica there`,
+      );
+    const lines = tailOutput(outputPaths(this.deps.runDir, engine, instance)[stream], tail);
+    return { engine, instance, stream, host: record.host, lines };
+  }
+
+  async register(input: RegisterInput, ctx: AdminContext): Promise<LeaseGrant> {
+    const grant = await this.deps.leases.register(input, ctx.actor);
+    this.audit(ctx, 'register instance', { engine: input.engine, instance: input.id, address: input.address, ttlMs: grant.ttlMs });
+    return grant;
+  }
+
+  heartbeat(leaseId: string): Promise<LeaseGrant> {
+    if (!leaseId) throw new AdminError('INVALID_ARGUMENT', 'lease_id is required');
+    return this.deps.leases.heartbeat(leaseId);
+  }
+
+  async deregister(leaseId: string, ctx: AdminContext): Promise<void> {
+    if (!leaseId) throw new AdminError('INVALID_ARGUMENT', 'lease_id is required');
+    await this.deps.leases.deregister(leaseId, ctx.actor);
+    this.audit(ctx, 'deregister instance', { lease: leaseId });
+  }
+
+  process(engine: string, instance: string): ProcessRecord | undefined {
+    return this.deps.store.shared(PROCESSES_NS).get(`${engine}/${instance}`) as unknown as ProcessRecord | undefined;
+  }
+
+  lease(engine: string, instance: string): LeaseRecord | undefined {
+    return this.deps.leases.lease(engine, instance);
+  }
+
+  events(engine: string): FleetEvent[] {
+    return this.deps.events.list(engine);
+  }
+
+  runtimeView(spec: EngineSpec): RuntimeView {
+    const rt = spec.runtime;
+    const events = this.deps.events.list(spec.name).slice(-20);
+    if (rt?.driver !== 'process') return { driver: rt?.driver ?? 'static', events };
+    const running = [...this.deps.store.shared(PROCESSES_NS).values()].filter((v) => {
+      const r = v as unknown as ProcessRecord;
+      return r.engine === spec.name && (r.state === 'running' || r.state === 'remote');
+    }).length;
+    return {
+      driver: rt.driver,
+      replicas: { desired: desiredReplicas(rt), min: rt.minReplicas, max: rt.maxReplicas, running },
+      events,
+      ...(rt.autoscale && { autoscale: (this.deps.autoscale(spec.name)?.decisions ?? []).slice(-10) }),
+    };
+  }
+
+  /** The engine, when Nerve runs its instances; precise errors otherwise. */
+  private managed(engine: string, spec: EngineSpec | undefined): EngineSpec {
+    if (!spec) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} not found`);
+    if (spec.runtime?.driver !== 'process')
+      throw new AdminError(
+        'FAILED_PRECONDITION',
+        `engine ${echo(engine)} runs on the static driver: its instances are managed elsewhere, so it cannot be scaled, started or stopped (set runtime.driver to "process")`,
+      );
+    return spec;
+  }
+}

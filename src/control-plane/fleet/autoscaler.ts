@@ -1,0 +1,143 @@
+import type { JsonValue } from '../../model/config';
+import type { EngineSpec, HealthState } from '../../model/engine';
+import { decideScale, EMPTY_MEMORY, type ScaleDecision, type ScaleMemory } from '../../model/fleet/autoscale';
+import { desiredReplicas } from '../../model/fleet/runtime';
+import { updateEngine } from '../config/engine-catalog';
+import type { EventBus } from '../events';
+import { Disposables, type Module } from '../module';
+import type { FleetContext } from './fleet-context';
+
+/** Shared namespace of autoscaling: field = engine, value = its recent decisions and stabilisation memory. */
+export const AUTOSCALE_NS = 'autoscale';
+const KEEP = 50;
+const TICK_MS = 100;
+
+export interface AutoscaleState {
+  readonly decisions: readonly ScaleDecision[];
+  readonly memory: ScaleMemory;
+}
+
+/** What the autoscaler reads of an engine now. */
+export interface EngineLoad {
+  readonly inFlight: number;
+  readonly p95Ms?: number;
+}
+
+/**
+ * The HPA loop on the leader: every engine whose runtime has an `autoscale` policy is evaluated every
+ * `syncMs` (`model/fleet/autoscale.ts` decides); a change of size is a versioned write of
+ * `runtime.replicas` by `autoscaler` (fenced), which the process driver then carries out. Every
+ * decision, changed or not, is kept with its inputs and reason (shared, so a new leader keeps the
+ * stabilisation memory) and every replica publishes the new ones as `autoscale.decision`.
+ */
+export class Autoscaler implements Module {
+  readonly name = 'autoscaler';
+  private readonly disposables = new Disposables();
+  private readonly dueAt = new Map<string, number>();
+  private readonly seen = new Map<string, number>();
+  private running = false;
+
+  constructor(
+    private readonly ctx: FleetContext,
+    private readonly bus: EventBus,
+    private readonly load: (engine: string) => EngineLoad,
+    private readonly health: (engine: string, instance: string) => HealthState,
+  ) {}
+
+  start(): void {
+    for (const [engine, value] of this.ctx.store.shared(AUTOSCALE_NS)) {
+      const last = (value as unknown as AutoscaleState).decisions.at(-1);
+      if (last) this.seen.set(engine, last.atMs);
+    }
+    this.disposables.add(
+      this.ctx.store.watchShared((c) => {
+        if (c.ns !== AUTOSCALE_NS || !c.value) return;
+        const since = this.seen.get(c.field) ?? 0;
+        for (const d of (c.value as unknown as AutoscaleState).decisions)
+          if (d.atMs > since) {
+            this.seen.set(c.field, d.atMs);
+            this.bus.emit('autoscale.decision', { engine: c.field, decision: d });
+          }
+      }),
+    );
+    const timer = setInterval(() => void this.tick(), TICK_MS);
+    timer.unref();
+    this.disposables.add(() => clearInterval(timer));
+  }
+
+  stop(): void {
+    this.disposables.dispose();
+  }
+
+  state(engine: string): AutoscaleState | undefined {
+    return this.ctx.store.shared(AUTOSCALE_NS).get(engine) as unknown as AutoscaleState | undefined;
+  }
+
+  private async tick(): Promise<void> {
+    const fence = this.ctx.leader.fence;
+    if (!fence || this.running) return;
+    this.running = true;
+    try {
+      const now = Date.now();
+      for (const spec of this.ctx.engines.listNow()) {
+        const policy = spec.runtime?.driver === 'process' ? spec.runtime.autoscale : undefined;
+        if (!policy) continue;
+        const due = this.dueAt.get(spec.name);
+        if (due === undefined) {
+          // The first evaluation waits a period: a new leader has no fresh reports yet.
+          this.dueAt.set(spec.name, now + policy.syncMs);
+          continue;
+        }
+        if (now < due) continue;
+        this.dueAt.set(spec.name, now + policy.syncMs);
+        await this.evaluate(spec, fence, now);
+      }
+    } catch (err) {
+      this.ctx.logger.warn('autoscaling failed', { error: String(err) });
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async evaluate(spec: EngineSpec, fence: string, now: number): Promise<void> {
+    const rt = spec.runtime!;
+    const policy = rt.autoscale!;
+    const load = this.load(spec.name);
+    const ready = spec.instances.filter((i) => !i.draining && this.health(spec.name, i.id) === 'healthy').length;
+    const prev = this.state(spec.name);
+    const { decision, memory } = decideScale(
+      policy,
+      {
+        current: desiredReplicas(rt),
+        ready,
+        inFlight: load.inFlight,
+        p95Ms: load.p95Ms,
+        minReplicas: rt.minReplicas,
+        maxReplicas: rt.maxReplicas,
+      },
+      prev?.memory ?? EMPTY_MEMORY,
+      now,
+    );
+    const state: AutoscaleState = { decisions: [...(prev?.decisions ?? []), decision].slice(-KEEP), memory };
+    await this.ctx.store.putShared(AUTOSCALE_NS, [[spec.name, state as unknown as JsonValue]], fence);
+    if (decision.desired === decision.current) return;
+    if (decision.dryRun) {
+      this.ctx.events.record('autoscale', spec.name, `dry run: would scale ${decision.current} → ${decision.desired}: ${decision.reason}`);
+      return;
+    }
+    await updateEngine(
+      this.ctx.engines,
+      spec.name,
+      { actor: 'autoscaler', summary: `scale ${spec.name} ${decision.current} → ${decision.desired}: ${decision.reason}`, fence },
+      (current) =>
+        current?.runtime && desiredReplicas(current.runtime) === decision.current
+          ? { ...current, runtime: { ...current.runtime, replicas: decision.desired } }
+          : undefined,
+    );
+    this.ctx.events.record('scaled', spec.name, `autoscaled ${decision.current} → ${decision.desired}: ${decision.reason}`, undefined, {
+      from: decision.current,
+      to: decision.desired,
+      by: 'autoscaler',
+    });
+  }
+}

@@ -1,0 +1,501 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { EngineSpec } from '../../../model/engine';
+import { afterExit, desiredReplicas, type RuntimeSpec } from '../../../model/fleet/runtime';
+import type { JsonValue } from '../../../model/config';
+import { allocatePort } from '../port';
+import { type ExitInfo, ManagedProcess } from '../managed-process';
+import { outputPaths, rotateIfLarge } from '../output-files';
+import { cpuShare, type ProcessStat, readProcessStat } from '../process-usage';
+import type { FleetContext } from '../fleet-context';
+import { PROCESSES_NS, type ProcessRecord, runtimeHash, substitute } from '../process-record';
+import { SpecWriter } from '../spec-writer';
+import type { InstanceOp, RuntimeDriver } from './driver';
+
+type SlotState = 'starting' | 'running' | 'backoff' | 'crash_loop' | 'stopping' | 'stopped' | 'remote';
+
+/** One managed instance: its identity and port survive restarts; its process does not. */
+interface Slot {
+  readonly engine: string;
+  readonly id: string;
+  port: number;
+  host: string;
+  version: string;
+  hash: string;
+  state: SlotState;
+  desired: 'running' | 'stopped';
+  proc?: ManagedProcess;
+  crashes: number;
+  restarts: number;
+  startedAtMs: number;
+  readyAtMs: number;
+  lastExit?: ProcessRecord['lastExit'];
+  nextStartAtMs: number;
+  /** Transitions run one after another per slot; `pending` counts the queued ones. */
+  chain: Promise<void>;
+  pending: number;
+  removing: boolean;
+  timer?: NodeJS.Timeout;
+  stat?: ProcessStat;
+  statAtMs: number;
+  cpu: number;
+  rssBytes: number;
+  message: string;
+}
+
+const OUTPUT_MAX_BYTES = 1024 * 1024;
+const READY_POLL_MS = 50;
+
+/**
+ * Instances as child processes of the leader: each gets a port (in `PORT`), its output in files, health
+ * probing before it takes calls, restarts with backoff after crashes and a crash-loop stop, a graceful
+ * drain before it is signalled, and CPU and memory sampling. What runs is recorded in the shared
+ * `processes` namespace, so a new leader adopts live processes on its host instead of doubling them.
+ */
+export class ProcessDriver implements RuntimeDriver {
+  readonly name = 'process' as const;
+  readonly managed = true;
+  private readonly slots = new Map<string, Slot>();
+  private readonly host = hostname();
+  private readonly spec: SpecWriter;
+  private leading = false;
+  private publishing = false;
+  private readonly dirty = new Set<string>();
+
+  constructor(private readonly ctx: FleetContext) {
+    this.spec = new SpecWriter(ctx);
+  }
+
+  async lead(engines: readonly EngineSpec[]): Promise<void> {
+    this.leading = true;
+    const byName = new Map(engines.map((e) => [e.name, e]));
+    for (const [key, value] of this.ctx.store.shared(PROCESSES_NS)) {
+      if (this.slots.has(key)) continue;
+      const r = value as unknown as ProcessRecord;
+      const spec = byName.get(r.engine);
+      const slot = this.slotFrom(r);
+      this.slots.set(key, slot);
+      if (r.host === this.host) {
+        const proc = r.pid > 0 ? ManagedProcess.adopt(r.pid, r.startTicks ?? undefined) : undefined;
+        if (proc) {
+          this.attach(slot, proc);
+          slot.state = r.state === 'starting' ? 'starting' : 'running';
+          slot.readyAtMs = r.readyAt ? Date.parse(r.readyAt) : Date.now();
+          this.ctx.events.record('instance_adopted', r.engine, `adopted pid ${r.pid} left by the previous leader`, r.id, { pid: r.pid });
+          if (slot.state === 'starting' && spec?.runtime) this.enqueue(slot, () => this.awaitReady(slot, spec.runtime!));
+        } else if (r.desired === 'running' && r.state !== 'crash_loop') {
+          slot.state = 'backoff';
+          this.enqueue(slot, () => this.launch(slot));
+        }
+      } else if (await this.ctx.probe(`${r.address}`, 1_000)) {
+        // Its host is alive and it serves: counted, not doubled. It cannot be signalled from here.
+        slot.state = 'remote';
+        slot.message = `runs on host ${r.host} (pid ${r.pid}), left by a previous leader`;
+      } else if (r.desired === 'running') {
+        // Its host is gone (its processes with it): start it again here, under the same id.
+        slot.port = 0;
+        slot.host = spec?.runtime?.host ?? slot.host;
+        this.enqueue(slot, () => this.launch(slot));
+      }
+      this.touch(slot);
+    }
+    for (const spec of engines) this.reconcile(spec);
+  }
+
+  follow(): void {
+    this.leading = false;
+    for (const slot of this.slots.values()) clearTimeout(slot.timer);
+    // Processes keep running: the next leader adopts them (same host) or counts them (another host).
+    this.slots.clear();
+  }
+
+  reconcile(spec: EngineSpec): void {
+    const rt = spec.runtime;
+    if (!this.leading || rt?.driver !== 'process') return;
+    const mine = [...this.slots.values()].filter((s) => s.engine === spec.name);
+    const active = mine.filter((s) => !s.removing);
+    const want = desiredReplicas(rt);
+    for (let n = active.length; n < want; n++) {
+      const slot = this.newSlot(spec, rt);
+      this.enqueue(slot, () => this.launch(slot));
+    }
+    if (active.length > want) {
+      for (const victim of pickVictims(active, active.length - want)) {
+        victim.removing = true;
+        this.ctx.events.record('scaled', spec.name, `removing ${victim.id} (scale to ${want})`, victim.id);
+        this.enqueue(victim, () => this.stop(victim, spec, true));
+      }
+    }
+    // A changed command, env or version rolls out one instance at a time.
+    const hash = runtimeHash(spec);
+    const settled = active.every((s) => s.pending === 0 && s.state !== 'starting');
+    const stale = active.find((s) => s.hash !== hash && s.state === 'running' && !s.removing);
+    if (settled && stale && active.length <= want) {
+      this.ctx.events.record('instance_stopped', spec.name, `restarting ${stale.id}: its runtime changed`, stale.id);
+      this.enqueue(stale, () => this.restart(stale, spec.name));
+    }
+    // Instances in the spec with no slot (a config rollback, a lost record) are not ours to route to.
+    const known = new Set(mine.map((s) => s.id));
+    const strays = spec.instances.filter((i) => !known.has(i.id)).map((i) => i.id);
+    if (strays.length > 0) void this.spec.unlist(spec.name, strays);
+  }
+
+  async release(engine: string): Promise<void> {
+    const mine = [...this.slots.values()].filter((s) => s.engine === engine);
+    await Promise.all(
+      mine.map(async (slot) => {
+        slot.removing = true;
+        clearTimeout(slot.timer);
+        slot.state = 'stopping';
+        if (slot.proc) await slot.proc.terminate(10_000);
+        this.slots.delete(key(slot));
+        this.touch(slot, true);
+      }),
+    );
+  }
+
+  operate(engine: string, instance: string, op: InstanceOp): void {
+    const slot = this.slots.get(`${engine}/${instance}`);
+    if (!slot || slot.removing || !this.leading) return;
+    if (op === 'stop') {
+      slot.desired = 'stopped';
+      this.enqueue(slot, () => this.stop(slot, this.ctx.engines.getNow(engine), false));
+    } else if (op === 'start') {
+      slot.desired = 'running';
+      slot.crashes = 0;
+      clearTimeout(slot.timer);
+      if (!slot.proc) this.enqueue(slot, () => this.launch(slot));
+    } else this.enqueue(slot, () => this.restart(slot, engine));
+  }
+
+  sample(): void {
+    const now = Date.now();
+    for (const slot of this.slots.values()) {
+      if (!slot.proc?.running) continue;
+      const stat = readProcessStat(slot.proc.pid);
+      if (!stat) continue;
+      if (slot.stat) slot.cpu = cpuShare(slot.stat, stat, now - slot.statAtMs);
+      slot.stat = stat;
+      slot.statAtMs = now;
+      slot.rssBytes = stat.rssBytes;
+      const paths = outputPaths(this.ctx.runDir, slot.engine, slot.id);
+      rotateIfLarge(paths.stdout, OUTPUT_MAX_BYTES);
+      rotateIfLarge(paths.stderr, OUTPUT_MAX_BYTES);
+      this.touch(slot);
+    }
+  }
+
+  async shutdown(stopProcesses: boolean): Promise<void> {
+    const procs = [...this.slots.values()].flatMap((s) => (s.proc ? [s.proc] : []));
+    this.follow();
+    if (stopProcesses) await Promise.all(procs.map((p) => p.terminate(5_000)));
+  }
+
+  /** Instances this leader runs (tests and views). */
+  running(engine: string): { id: string; pid: number; state: string }[] {
+    return [...this.slots.values()]
+      .filter((s) => s.engine === engine)
+      .map((s) => ({ id: s.id, pid: s.proc?.pid ?? 0, state: s.state }));
+  }
+
+  private newSlot(spec: EngineSpec, rt: RuntimeSpec): Slot {
+    const slot: Slot = {
+      engine: spec.name,
+      id: `${spec.name}-${randomBytes(3).toString('hex')}`,
+      port: 0,
+      host: rt.host,
+      version: rt.version ?? spec.versions[0].name,
+      hash: runtimeHash(spec),
+      state: 'starting',
+      desired: 'running',
+      crashes: 0,
+      restarts: 0,
+      startedAtMs: 0,
+      readyAtMs: 0,
+      nextStartAtMs: 0,
+      chain: Promise.resolve(),
+      pending: 0,
+      removing: false,
+      statAtMs: 0,
+      cpu: 0,
+      rssBytes: 0,
+      message: '',
+    };
+    this.slots.set(key(slot), slot);
+    return slot;
+  }
+
+  private slotFrom(r: ProcessRecord): Slot {
+    return {
+      engine: r.engine,
+      id: r.id,
+      port: r.port,
+      host: r.address.slice(0, r.address.lastIndexOf(':')),
+      version: r.version,
+      hash: r.hash,
+      state: r.state as SlotState,
+      desired: r.desired,
+      crashes: r.crashes,
+      restarts: r.restarts,
+      startedAtMs: r.startedAt ? Date.parse(r.startedAt) : 0,
+      readyAtMs: 0,
+      lastExit: r.lastExit,
+      nextStartAtMs: 0,
+      chain: Promise.resolve(),
+      pending: 0,
+      removing: false,
+      statAtMs: 0,
+      cpu: 0,
+      rssBytes: 0,
+      message: r.message,
+    };
+  }
+
+  private enqueue(slot: Slot, fn: () => Promise<void>): void {
+    slot.pending++;
+    slot.chain = slot.chain
+      .then(() => (this.leading && this.slots.get(key(slot)) === slot ? fn() : undefined))
+      .catch((err: unknown) => {
+        slot.message = `supervision error: ${String(err)}`;
+        this.ctx.logger.error('supervision step failed', { engine: slot.engine, instance: slot.id, error: String(err) });
+      })
+      .finally(() => {
+        slot.pending--;
+        this.touch(slot);
+      });
+  }
+
+  /** Starts the slot's process and lists it in the spec once it answers its health check. */
+  private async launch(slot: Slot): Promise<void> {
+    const spec = this.ctx.engines.getNow(slot.engine);
+    const rt = spec?.runtime;
+    if (!spec || rt?.driver !== 'process' || slot.desired !== 'running' || slot.proc?.running) return;
+    if (slot.port === 0) slot.port = await allocatePort(rt.host);
+    slot.host = rt.host;
+    slot.hash = runtimeHash(spec);
+    slot.version = rt.version ?? spec.versions[0].name;
+    const vars = { port: String(slot.port), id: slot.id, engine: slot.engine, version: slot.version };
+    const paths = outputPaths(this.ctx.runDir, slot.engine, slot.id);
+    const proc = ManagedProcess.spawn({
+      command: substitute(rt.command!, vars),
+      args: rt.args.map((a) => substitute(a, vars)),
+      env: {
+        ...rt.env,
+        PORT: String(slot.port),
+        NERVE_ENGINE: slot.engine,
+        NERVE_INSTANCE_ID: slot.id,
+        NERVE_VERSION: slot.version,
+      },
+      cwd: rt.cwd,
+      stdoutPath: paths.stdout,
+      stderrPath: paths.stderr,
+    });
+    slot.state = 'starting';
+    slot.startedAtMs = Date.now();
+    slot.readyAtMs = 0;
+    slot.message = '';
+    slot.stat = undefined;
+    this.attach(slot, proc);
+    this.ctx.events.record('instance_started', slot.engine, `started pid ${proc.pid} on port ${slot.port}`, slot.id, {
+      pid: proc.pid,
+      port: slot.port,
+      restarts: slot.restarts,
+    });
+    this.touch(slot);
+    await this.awaitReady(slot, rt);
+  }
+
+  private async awaitReady(slot: Slot, rt: RuntimeSpec): Promise<void> {
+    const proc = slot.proc;
+    if (!proc) return;
+    const deadline = slot.startedAtMs + rt.startTimeoutMs;
+    const address = `${slot.host}:${slot.port}`;
+    while (proc.running && slot.proc === proc && this.leading) {
+      if (await this.ctx.probe(address, 1_000)) {
+        slot.state = 'running';
+        slot.readyAtMs = Date.now();
+        await this.spec.list(slot.engine, slot.id, address, slot.version);
+        this.ctx.events.record(
+          'instance_ready',
+          slot.engine,
+          `serving after ${slot.readyAtMs - slot.startedAtMs} ms`,
+          slot.id,
+          { startupMs: slot.readyAtMs - slot.startedAtMs, address },
+        );
+        return;
+      }
+      if (Date.now() >= deadline) {
+        slot.message = `did not answer its health check within ${rt.startTimeoutMs} ms`;
+        await proc.terminate(rt.stop.graceMs);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, READY_POLL_MS));
+    }
+  }
+
+  private attach(slot: Slot, proc: ManagedProcess): void {
+    slot.proc = proc;
+    void proc.exited.then((info) => this.onExit(slot, proc, info));
+  }
+
+  /** A process ended on its own: restart it with backoff, or stop in a crash loop. */
+  private onExit(slot: Slot, proc: ManagedProcess, info: ExitInfo): void {
+    if (slot.proc !== proc) return;
+    slot.proc = undefined;
+    if (!this.leading || this.slots.get(key(slot)) !== slot || slot.state === 'stopping' || slot.removing) return;
+    const rt = this.ctx.engines.getNow(slot.engine)?.runtime;
+    if (rt?.driver !== 'process') return;
+    const now = Date.now();
+    const upMs = slot.readyAtMs > 0 ? now - slot.readyAtMs : 0;
+    const exit = { code: info.code, signal: info.signal, at: new Date(now).toISOString(), upMs, error: info.error ?? null };
+    slot.lastExit = exit;
+    const next = afterExit(slot.crashes, upMs, rt.restart);
+    slot.crashes = next.crashes;
+    const how = info.error ?? (info.signal ? `killed by ${info.signal}` : `exited with code ${info.code}`);
+    this.ctx.events.record('instance_exited', slot.engine, `${how} after ${upMs} ms up`, slot.id, exit);
+    if (next.restart && slot.desired === 'running') {
+      slot.state = 'backoff';
+      slot.nextStartAtMs = now + next.delayMs;
+      slot.message = `restarting in ${next.delayMs} ms (crash ${next.crashes} in a row)`;
+      slot.timer = setTimeout(() => {
+        slot.restarts++;
+        this.enqueue(slot, () => this.launch(slot));
+      }, next.delayMs);
+      slot.timer.unref();
+    } else if (slot.desired === 'running') {
+      slot.state = 'crash_loop';
+      slot.message = `crash loop: ${next.crashes} crashes in a row, none up ${rt.restart.resetAfterMs} ms; restart it by hand`;
+      this.ctx.events.record('crash_loop', slot.engine, slot.message, slot.id, { crashes: next.crashes, lastExit: exit });
+    } else slot.state = 'stopped';
+    this.touch(slot);
+  }
+
+  /**
+   * Graceful stop: drained in the spec and pushed, routers' in-flight calls waited for (bounded), then
+   * SIGTERM and SIGKILL after the grace period. `remove` also takes it out of the spec and the records.
+   */
+  private async stop(slot: Slot, spec: EngineSpec | undefined, remove: boolean): Promise<void> {
+    clearTimeout(slot.timer);
+    const rt = spec?.runtime;
+    const drainTimeoutMs = rt?.stop.drainTimeoutMs ?? 30_000;
+    const graceMs = rt?.stop.graceMs ?? 10_000;
+    const was = slot.state;
+    slot.state = 'stopping';
+    this.touch(slot);
+    const started = Date.now();
+    let inFlight = 0;
+    if (slot.proc?.running && (was === 'running' || was === 'remote')) {
+      await this.spec.drain(slot.engine, slot.id);
+      await this.ctx.pushed(Math.min(drainTimeoutMs, 5_000));
+      // A report made after the drain reached the routers must say nothing is in flight.
+      const minWait = this.ctx.reportIntervalMs + 250;
+      for (;;) {
+        const waited = Date.now() - started;
+        inFlight = this.ctx.inFlight(slot.engine, slot.id);
+        if ((waited >= minWait && inFlight === 0) || waited >= drainTimeoutMs) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const proc = slot.proc;
+    const exit = proc ? await proc.terminate(graceMs) : undefined;
+    slot.proc = undefined;
+    slot.state = 'stopped';
+    this.ctx.events.record('instance_stopped', slot.engine, `stopped after a ${Date.now() - started} ms drain`, slot.id, {
+      drainMs: Date.now() - started,
+      inFlightAtStop: inFlight,
+      signal: exit?.signal ?? null,
+    });
+    if (remove) {
+      await this.spec.unlist(slot.engine, [slot.id]);
+      this.slots.delete(key(slot));
+      this.touch(slot, true);
+    } else this.touch(slot);
+  }
+
+  private async restart(slot: Slot, engine: string): Promise<void> {
+    await this.stop(slot, this.ctx.engines.getNow(engine), false);
+    slot.desired = 'running';
+    slot.crashes = 0;
+    slot.restarts++;
+    await this.launch(slot);
+  }
+
+  /** Marks a slot's record for publication (batched per tick, fenced). */
+  private touch(slot: Slot, removed = false): void {
+    this.dirty.add(key(slot));
+    if (removed) this.removedKeys.add(key(slot));
+    if (this.publishing) return;
+    this.publishing = true;
+    setImmediate(() => void this.publish());
+  }
+
+  private readonly removedKeys = new Set<string>();
+
+  private async publish(): Promise<void> {
+    this.publishing = false;
+    const fence = this.ctx.leader.fence;
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    const removed = new Set(this.removedKeys);
+    this.removedKeys.clear();
+    if (!fence) return;
+    const fields = keys.map((k) => {
+      const slot = this.slots.get(k);
+      return [k, removed.has(k) || !slot ? undefined : (this.record(slot) as unknown as JsonValue)] as const;
+    });
+    try {
+      await this.ctx.store.putShared(PROCESSES_NS, fields, fence);
+    } catch (err) {
+      this.ctx.logger.warn('could not record managed processes', { error: String(err) });
+    }
+  }
+
+  private record(s: Slot): ProcessRecord {
+    const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
+    return {
+      engine: s.engine,
+      id: s.id,
+      state: s.state,
+      desired: s.desired,
+      address: `${s.host}:${s.port}`,
+      port: s.port,
+      host: this.host,
+      replica: this.ctx.replicaId,
+      pid: s.proc?.pid ?? 0,
+      startTicks: s.proc?.startTicks ?? null,
+      adopted: s.proc?.adopted ?? false,
+      version: s.version,
+      hash: s.hash,
+      crashes: s.crashes,
+      restarts: s.restarts,
+      startedAt: iso(s.startedAtMs),
+      readyAt: iso(s.readyAtMs),
+      nextStartAt: s.state === 'backoff' ? iso(s.nextStartAtMs) : null,
+      lastExit: s.lastExit ?? null,
+      cpu: Math.round(s.cpu * 1000) / 1000,
+      memoryBytes: s.rssBytes,
+      message: s.message,
+    };
+  }
+}
+
+function key(s: { engine: string; id: string }): string {
+  return `${s.engine}/${s.id}`;
+}
+
+const REMOVE_ORDER: Record<SlotState, number> = {
+  stopped: 0,
+  crash_loop: 1,
+  backoff: 2,
+  starting: 3,
+  stopping: 4,
+  remote: 5,
+  running: 6,
+};
+
+/** Scale-down takes what serves least first: stopped, crash-looping, waiting, starting; then the newest. */
+function pickVictims(active: readonly Slot[], n: number): Slot[] {
+  return [...active]
+    .sort((a, b) => REMOVE_ORDER[a.state] - REMOVE_ORDER[b.state] || b.startedAtMs - a.startedAtMs)
+    .slice(0, n);
+}

@@ -1,0 +1,269 @@
+import { randomBytes } from 'node:crypto';
+import type { JsonValue } from '../../model/config';
+import { echo } from '../../model/echo';
+import { findInstance, type InstanceSpec } from '../../model/engine';
+import { defaultPolicy } from '../../model/policy';
+import { updateEngine } from '../config/engine-catalog';
+import { AdminError } from '../admin/admin-error';
+import type { EventBus } from '../events';
+import { Disposables, type Module } from '../module';
+import type { FleetContext } from './fleet-context';
+import { parseEngineSpec } from '../../model/validate';
+import { toDocument } from '../../model/engine-document';
+
+/** Shared namespace of registration leases: field `engine/instance`. Renewed by any replica. */
+export const LEASES_NS = 'leases';
+
+export interface LeaseRecord {
+  readonly leaseId: string;
+  readonly engine: string;
+  readonly instance: string;
+  readonly address: string;
+  readonly version: string;
+  readonly ttlMs: number;
+  readonly registeredAt: string;
+  readonly renewedAt: string;
+  readonly expiresAtMs: number;
+  /** Set by the leader when the lease ran out: the instance is out of routing until it registers again. */
+  readonly lapsedAt: string | null;
+}
+
+export interface RegisterInput {
+  readonly engine: string;
+  readonly id: string;
+  readonly address: string;
+  readonly version?: string;
+  readonly weight?: number;
+  readonly priority?: number;
+  /** 0: the default. */
+  readonly ttlMs?: number;
+  readonly createEngine?: boolean;
+}
+
+export interface LeaseGrant {
+  readonly leaseId: string;
+  readonly ttlMs: number;
+  /** Renew at least this often (a third of the TTL: two heartbeats may be lost). */
+  readonly heartbeatIntervalMs: number;
+}
+
+export const DEFAULT_LEASE_TTL_MS = 15_000;
+const MIN_TTL_MS = 1_000;
+const MAX_TTL_MS = 600_000;
+
+/**
+ * Registration with leases (etcd's and Consul's TTL checks in spirit): `register` lists the instance
+ * and grants a lease; heartbeats, taken by any replica, push its expiry on; the leader sweeps, and a
+ * lapsed lease takes the instance out of routing (status `unhealthy`, reason `lease_lapsed`) and raises
+ * an event; after `removeAfterMs` more it leaves the spec. Registering again under the same id brings it
+ * back with the same identity (and a new lease).
+ */
+export class Leases implements Module {
+  readonly name = 'leases';
+  private readonly disposables = new Disposables();
+  private readonly lapsed = new Set<string>();
+
+  constructor(
+    private readonly ctx: FleetContext,
+    private readonly bus: EventBus,
+    private readonly removeAfterMs = 300_000,
+    private readonly sweepMs = 250,
+  ) {}
+
+  start(): void {
+    for (const [field, value] of this.ctx.store.shared(LEASES_NS))
+      if ((value as unknown as LeaseRecord).lapsedAt) this.lapsed.add(field);
+    this.disposables.add(
+      this.ctx.store.watchShared((c) => {
+        if (c.ns !== LEASES_NS) return;
+        const lapsed = Boolean(c.value && (c.value as unknown as LeaseRecord).lapsedAt);
+        if (lapsed === this.lapsed.has(c.field)) return;
+        if (lapsed) this.lapsed.add(c.field);
+        else this.lapsed.delete(c.field);
+        const engine = c.field.slice(0, c.field.indexOf('/'));
+        this.bus.emit('leases.changed', { engine });
+      }),
+    );
+    const timer = setInterval(() => void this.sweep(), this.sweepMs);
+    timer.unref();
+    this.disposables.add(() => clearInterval(timer));
+  }
+
+  stop(): void {
+    this.disposables.dispose();
+  }
+
+  /** Whether an instance's lease lapsed (it is out of routing). */
+  isLapsed(engine: string, instance: string): boolean {
+    return this.lapsed.size > 0 && this.lapsed.has(`${engine}/${instance}`);
+  }
+
+  lease(engine: string, instance: string): LeaseRecord | undefined {
+    return this.ctx.store.shared(LEASES_NS).get(`${engine}/${instance}`) as unknown as LeaseRecord | undefined;
+  }
+
+  async register(input: RegisterInput, actor: string): Promise<LeaseGrant> {
+    const ttlMs = input.ttlMs || DEFAULT_LEASE_TTL_MS;
+    if (!Number.isInteger(ttlMs) || ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS)
+      throw new AdminError('INVALID_ARGUMENT', `ttl_ms must be from ${MIN_TTL_MS} to ${MAX_TTL_MS}, got ${input.ttlMs}`);
+    let version = input.version ?? '';
+    await updateEngine(this.ctx.engines, input.engine, { actor, summary: `register ${input.engine}/${input.id} at ${input.address}` }, (current) => {
+      if (!current && !input.createEngine)
+        throw new AdminError('NOT_FOUND', `engine ${echo(input.engine)} not found (set create_engine to create it)`);
+      if (current?.runtime?.driver === 'process')
+        throw new AdminError(
+          'FAILED_PRECONDITION',
+          `engine ${echo(input.engine)} runs its instances with the process driver; they are supervised, not registered`,
+        );
+      const base = current ?? {
+        name: input.engine,
+        versions: [{ name: input.version || 'v1', weight: 100 }],
+        instances: [],
+        policy: defaultPolicy(),
+        services: [],
+        revision: 0,
+      };
+      version = input.version || base.versions[0].name;
+      if (!base.versions.some((v) => v.name === version))
+        throw new AdminError(
+          'FAILED_PRECONDITION',
+          `engine ${echo(input.engine)} has no version ${echo(version)} (has: ${base.versions.map((v) => v.name).join(', ')})`,
+        );
+      const prev = findInstance(base, input.id);
+      const next: InstanceSpec = {
+        id: input.id,
+        address: input.address,
+        version,
+        weight: input.weight ?? prev?.weight ?? 100,
+        priority: input.priority ?? prev?.priority ?? 0,
+        draining: false,
+      };
+      if (prev && sameInstance(prev, next)) return undefined;
+      const instances = prev ? base.instances.map((i) => (i.id === input.id ? next : i)) : [...base.instances, next];
+      const parsed = parseEngineSpec(toDocument({ ...base, instances }));
+      if (!parsed.ok)
+        throw new AdminError('INVALID_ARGUMENT', `invalid registration: ${parsed.errors.join('; ')}`, parsed.errors);
+      return { ...parsed.value, revision: base.revision };
+    });
+    const now = Date.now();
+    const record: LeaseRecord = {
+      leaseId: `${input.engine}/${input.id}/${randomBytes(9).toString('base64url')}`,
+      engine: input.engine,
+      instance: input.id,
+      address: input.address,
+      version,
+      ttlMs,
+      registeredAt: new Date(now).toISOString(),
+      renewedAt: new Date(now).toISOString(),
+      expiresAtMs: now + ttlMs,
+      lapsedAt: null,
+    };
+    const field = `${input.engine}/${input.id}`;
+    const again = this.lease(input.engine, input.id);
+    await this.ctx.store.putShared(LEASES_NS, [[field, record as unknown as JsonValue]]);
+    this.emit(input.engine, input.id, again ? 'registered again' : 'registered', record);
+    return { leaseId: record.leaseId, ttlMs, heartbeatIntervalMs: Math.floor(ttlMs / 3) };
+  }
+
+  async heartbeat(leaseId: string): Promise<LeaseGrant> {
+    const record = this.find(leaseId);
+    const now = Date.now();
+    const next: LeaseRecord = { ...record, renewedAt: new Date(now).toISOString(), expiresAtMs: now + record.ttlMs };
+    await this.ctx.store.putShared(LEASES_NS, [[`${record.engine}/${record.instance}`, next as unknown as JsonValue]]);
+    return { leaseId, ttlMs: record.ttlMs, heartbeatIntervalMs: Math.floor(record.ttlMs / 3) };
+  }
+
+  /** Leaves: out of the spec at once, lease gone. */
+  async deregister(leaseId: string, actor: string): Promise<void> {
+    const record = this.find(leaseId, true);
+    await updateEngine(
+      this.ctx.engines,
+      record.engine,
+      { actor, summary: `deregister ${record.engine}/${record.instance}` },
+      (current) =>
+        current && findInstance(current, record.instance)
+          ? { ...current, instances: current.instances.filter((i) => i.id !== record.instance) }
+          : undefined,
+    );
+    await this.ctx.store.putShared(LEASES_NS, [[`${record.engine}/${record.instance}`, undefined]]);
+    this.ctx.events.record('deregistered', record.engine, 'left (deregistered)', record.instance);
+  }
+
+  private find(leaseId: string, lapsedToo = false): LeaseRecord {
+    const field = leaseId.slice(0, leaseId.lastIndexOf('/'));
+    const record = this.ctx.store.shared(LEASES_NS).get(field) as unknown as LeaseRecord | undefined;
+    if (!record || record.leaseId !== leaseId)
+      throw new AdminError(
+        'NOT_FOUND',
+        record
+          ? `lease ${echo(leaseId)} was replaced by a newer registration of ${echo(field)}`
+          : `lease ${echo(leaseId)} not found (it lapsed and was removed, or never existed): register again`,
+      );
+    if (record.lapsedAt && !lapsedToo)
+      throw new AdminError(
+        'NOT_FOUND',
+        `lease ${echo(leaseId)} lapsed at ${record.lapsedAt}: the instance left routing; register again`,
+      );
+    return record;
+  }
+
+  private emit(engine: string, instance: string, message: string, r: LeaseRecord): void {
+    // Any replica takes registrations; the event log is the leader's, so a follower's goes to its log only.
+    if (this.ctx.leader.leading)
+      this.ctx.events.record('registered', engine, `${message} at ${r.address} (ttl ${r.ttlMs} ms)`, instance, {
+        address: r.address,
+        ttlMs: r.ttlMs,
+      });
+    else this.ctx.logger.info('instance registered', { engine, instance, address: r.address });
+  }
+
+  /** Leader: lapse leases past their expiry, remove instances lapsed for removeAfterMs. */
+  private async sweep(): Promise<void> {
+    const fence = this.ctx.leader.fence;
+    if (!fence) return;
+    const now = Date.now();
+    const lapse: (readonly [string, JsonValue | undefined])[] = [];
+    const remove: LeaseRecord[] = [];
+    for (const [field, value] of this.ctx.store.shared(LEASES_NS)) {
+      const r = value as unknown as LeaseRecord;
+      if (!r.lapsedAt && r.expiresAtMs < now) {
+        lapse.push([field, { ...r, lapsedAt: new Date(now).toISOString() } as unknown as JsonValue]);
+        this.ctx.events.record(
+          'lease_lapsed',
+          r.engine,
+          `no heartbeat for ${now - Date.parse(r.renewedAt)} ms (ttl ${r.ttlMs} ms): out of routing`,
+          r.instance,
+          { address: r.address, renewedAt: r.renewedAt },
+        );
+      } else if (r.lapsedAt && now - Date.parse(r.lapsedAt) >= this.removeAfterMs) remove.push(r);
+    }
+    try {
+      if (lapse.length > 0) await this.ctx.store.putShared(LEASES_NS, lapse, fence);
+      for (const r of remove) {
+        await updateEngine(
+          this.ctx.engines,
+          r.engine,
+          { actor: 'leases', summary: `remove ${r.engine}/${r.instance}: lease lapsed at ${r.lapsedAt}`, fence },
+          (current) =>
+            current && findInstance(current, r.instance)
+              ? { ...current, instances: current.instances.filter((i) => i.id !== r.instance) }
+              : undefined,
+        );
+        await this.ctx.store.putShared(LEASES_NS, [[`${r.engine}/${r.instance}`, undefined]], fence);
+        this.ctx.events.record('lease_removed', r.engine, `removed ${this.removeAfterMs} ms after its lease lapsed`, r.instance);
+      }
+    } catch (err) {
+      this.ctx.logger.warn('lease sweep failed', { error: String(err) });
+    }
+  }
+}
+
+function sameInstance(a: InstanceSpec, b: InstanceSpec): boolean {
+  return (
+    a.address === b.address &&
+    a.version === b.version &&
+    a.weight === b.weight &&
+    a.priority === b.priority &&
+    a.draining === b.draining
+  );
+}

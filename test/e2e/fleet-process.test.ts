@@ -1,0 +1,145 @@
+import * as grpc from '@grpc/grpc-js';
+import { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import { startApi, type HttpHandle } from '../../src/api/server';
+import type { ControlPlane } from '../../src/control-plane/control-plane';
+import { parseEngineSpec } from '../../src/model/validate';
+import type { Router } from '../../src/router/router';
+import { invoke, logger, startControlPlane, startRouter } from '../helpers/cluster';
+import { processEngine, processes, runDir, serving, Traffic, waitServing } from '../helpers/fleet';
+import { waitFor } from '../helpers/wait';
+
+jest.setTimeout(90_000);
+
+function spec(input: unknown) {
+  const parsed = parseEngineSpec(input);
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  return parsed.value;
+}
+
+describe('process driver', () => {
+  let cp: ControlPlane;
+  let router: Router;
+  let api: HttpHandle;
+  let client: EngineClient;
+  const base = () => `http://127.0.0.1:${api.port}/api/v1/nerve`;
+  const post = (path: string, body: unknown = {}) =>
+    fetch(`${base()}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  beforeAll(async () => {
+    cp = await startControlPlane(
+      [
+        spec(processEngine('echo-fleet', { replicas: 1, minReplicas: 1, maxReplicas: 4 })),
+        spec(
+          processEngine('crasher', {
+            command: process.execPath,
+            args: ['-e', 'process.exit(3)'],
+            restart: { initialBackoffMs: 20, maxBackoffMs: 100, maxRestarts: 3 },
+          }),
+        ),
+        spec({ name: 'elsewhere', instances: [] }),
+      ],
+      { runDir: runDir() },
+    );
+    api = await startApi(cp, logger, '127.0.0.1', 0);
+    router = await startRouter(cp, 'fleet-router');
+    client = new EngineClient(`127.0.0.1:${router.port}`, grpc.credentials.createInsecure());
+    await waitServing(cp, 'echo-fleet', 1);
+    await waitFor(() => router.state.inRotation('echo-fleet').length === 1, 'the router to route to the instance');
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await router?.stop(500);
+    await api?.close();
+    await cp?.stop(1_000);
+  });
+
+  it('scales 1 → 3 → 1 while calls flow, with no failed call during the scale-down', async () => {
+    const traffic = new Traffic(client, 'echo-fleet', 100).start();
+    const up = await post('/engines/echo-fleet/scale', { replicas: 3 });
+    expect(up.status).toBe(200);
+    expect(await up.json()).toMatchObject({ replicas: 3, previous: 1 });
+    const three = await waitServing(cp, 'echo-fleet', 3);
+    await waitFor(() => router.state.inRotation('echo-fleet').length === 3, 'the router to route to all three');
+    traffic.reset();
+    await waitFor(() => three.every((id) => (traffic.byInstance.get(id) ?? 0) > 0), 'calls to reach all three');
+    traffic.reset();
+    expect((await post('/engines/echo-fleet/scale', { replicas: 1 })).status).toBe(200);
+    await waitServing(cp, 'echo-fleet', 1);
+    await waitFor(() => processes(cp, 'echo-fleet').length === 1, 'two processes gone');
+    await traffic.stop();
+    expect(traffic.failures).toEqual([]);
+    expect(traffic.ok).toBeGreaterThan(20);
+    const view = (await (await fetch(`${base()}/engines/echo-fleet`)).json()) as {
+      engine: { runtime: { replicas: unknown; events: { kind: string }[] }; instances: { process?: { pid: number } }[] };
+    };
+    expect(view.engine.runtime.replicas).toMatchObject({ desired: 1, min: 1, max: 4, running: 1 });
+    expect(view.engine.instances[0].process?.pid).toBeGreaterThan(0);
+    const kinds = view.engine.runtime.events.map((e) => e.kind);
+    expect(kinds).toEqual(expect.arrayContaining(['scaled', 'instance_started', 'instance_ready', 'instance_stopped']));
+  });
+
+  it('restarts an instance killed with SIGKILL and puts it back in rotation', async () => {
+    const [before] = processes(cp, 'echo-fleet', 'running');
+    process.kill(before.pid, 'SIGKILL');
+    const after = await waitFor(() => {
+      const [p] = processes(cp, 'echo-fleet', 'running');
+      return p && p.pid !== before.pid && p.id === before.id ? p : false;
+    }, 'the instance restarted under its id');
+    expect(after.id).toBe(before.id);
+    await waitFor(() => serving(cp, 'echo-fleet').includes(before.id), 'it back in rotation');
+    await waitFor(
+      async () => (await invoke(client, 'echo-fleet', 'echo', 'x').catch(() => undefined))?.instanceId === before.id,
+      'a call served by it',
+    );
+    const events = cp.fleetEvents.list('echo-fleet').map((e) => e.kind);
+    expect(events).toContain('instance_exited');
+  });
+
+  it('stops a command that exits at once after the restart limit, with a crash_loop event', async () => {
+    const [loop] = await waitFor(() => {
+      const p = processes(cp, 'crasher', 'crash_loop');
+      return p.length === 1 ? p : false;
+    }, 'the crash loop');
+    const events = cp.fleetEvents.list('crasher');
+    expect(events.filter((e) => e.kind === 'instance_exited')).toHaveLength(4);
+    expect(events.find((e) => e.kind === 'crash_loop')).toMatchObject({ instance: loop.id });
+    expect(serving(cp, 'crasher')).toEqual([]);
+  });
+
+  it('stop drains with no failed call, and start brings the instance back', async () => {
+    await post('/engines/echo-fleet/scale', { replicas: 2 });
+    const ids = await waitServing(cp, 'echo-fleet', 2);
+    await waitFor(() => router.state.inRotation('echo-fleet').length === 2, 'the router to route to both');
+    const traffic = new Traffic(client, 'echo-fleet', 100).start();
+    const stop = await post(`/engines/echo-fleet/instances/${ids[0]}/stop`);
+    expect(stop.status).toBe(202);
+    await waitFor(() => processes(cp, 'echo-fleet', 'stopped').length === 1, 'the instance stopped');
+    traffic.reset();
+    await waitFor(() => traffic.ok > 50, 'calls after the stop');
+    await traffic.stop();
+    expect(traffic.failures).toEqual([]);
+    expect(traffic.byInstance.get(ids[0]) ?? 0).toBe(0);
+    expect((await post(`/engines/echo-fleet/instances/${ids[0]}/start`)).status).toBe(202);
+    await waitFor(() => serving(cp, 'echo-fleet').length === 2, 'both serving again');
+    const logs = (await (await fetch(`${base()}/engines/echo-fleet/instances/${ids[0]}/logs?tail=5`)).json()) as { lines: string[] };
+    expect(logs.lines.join('\n')).toMatch(/ready on 127\.0\.0\.1:\d+/);
+  });
+
+  it('refuses what cannot be done, precisely', async () => {
+    const cases: [string, unknown, number, RegExp][] = [
+      ['/engines/elsewhere/scale', { replicas: 2 }, 409, /static driver.*cannot be scaled/],
+      ['/engines/echo-fleet/scale', { replicas: 9 }, 400, /within 1\.\.4.*got 9/],
+      ['/engines/echo-fleet/scale', { replicas: 'two' }, 400, /replicas must be an integer/],
+      ['/engines/nope/scale', { replicas: 1 }, 404, /engine "nope" not found/],
+      ['/engines/echo-fleet/instances/ghost/restart', {}, 404, /no instance "ghost"/],
+      ['/engines/elsewhere/instances/x/stop', {}, 409, /static driver/],
+    ];
+    for (const [path, body, status, message] of cases) {
+      const res = await post(path, body);
+      const json = (await res.json()) as { error: { message: string } };
+      expect([path, res.status]).toEqual([path, status]);
+      expect(json.error.message).toMatch(message);
+    }
+  });
+});

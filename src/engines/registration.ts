@@ -59,8 +59,7 @@ export async function registerEngine(
     } catch (err) {
       const e = err as grpc.ServiceError;
       options.logger?.warn('heartbeat failed', { code: e.code, error: e.details ?? String(err) });
-      if (e.code === grpc.status.NOT_FOUND)
-        grant = await register().catch(() => grant);
+      if (e.code === grpc.status.NOT_FOUND) grant = await register().catch(() => grant);
     }
     if (!stopped) timer = setTimeout(() => void beat(), grant.heartbeatIntervalMs);
   };

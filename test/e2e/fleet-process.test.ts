@@ -23,7 +23,11 @@ describe('process driver', () => {
   let client: EngineClient;
   const base = () => `http://127.0.0.1:${api.port}/api/v1/nerve`;
   const post = (path: string, body: unknown = {}) =>
-    fetch(`${base()}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${base()}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     cp = await startControlPlane(
@@ -44,7 +48,10 @@ describe('process driver', () => {
     router = await startRouter(cp, 'fleet-router');
     client = new EngineClient(`127.0.0.1:${router.port}`, grpc.credentials.createInsecure());
     await waitServing(cp, 'echo-fleet', 1);
-    await waitFor(() => router.state.inRotation('echo-fleet').length === 1, 'the router to route to the instance');
+    await waitFor(
+      () => router.state.inRotation('echo-fleet').length === 1,
+      'the router to route to the instance',
+    );
   });
 
   afterAll(async () => {
@@ -60,9 +67,15 @@ describe('process driver', () => {
     expect(up.status).toBe(200);
     expect(await up.json()).toMatchObject({ replicas: 3, previous: 1 });
     const three = await waitServing(cp, 'echo-fleet', 3);
-    await waitFor(() => router.state.inRotation('echo-fleet').length === 3, 'the router to route to all three');
+    await waitFor(
+      () => router.state.inRotation('echo-fleet').length === 3,
+      'the router to route to all three',
+    );
     traffic.reset();
-    await waitFor(() => three.every((id) => (traffic.byInstance.get(id) ?? 0) > 0), 'calls to reach all three');
+    await waitFor(
+      () => three.every((id) => (traffic.byInstance.get(id) ?? 0) > 0),
+      'calls to reach all three',
+    );
     traffic.reset();
     expect((await post('/engines/echo-fleet/scale', { replicas: 1 })).status).toBe(200);
     await waitServing(cp, 'echo-fleet', 1);
@@ -71,12 +84,17 @@ describe('process driver', () => {
     expect(traffic.failures).toEqual([]);
     expect(traffic.ok).toBeGreaterThan(20);
     const view = (await (await fetch(`${base()}/engines/echo-fleet`)).json()) as {
-      engine: { runtime: { replicas: unknown; events: { kind: string }[] }; instances: { process?: { pid: number } }[] };
+      engine: {
+        runtime: { replicas: unknown; events: { kind: string }[] };
+        instances: { process?: { pid: number } }[];
+      };
     };
     expect(view.engine.runtime.replicas).toMatchObject({ desired: 1, min: 1, max: 4, running: 1 });
     expect(view.engine.instances[0].process?.pid).toBeGreaterThan(0);
     const kinds = view.engine.runtime.events.map((e) => e.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['scaled', 'instance_started', 'instance_ready', 'instance_stopped']));
+    expect(kinds).toEqual(
+      expect.arrayContaining(['scaled', 'instance_started', 'instance_ready', 'instance_stopped']),
+    );
   });
 
   it('restarts an instance killed with SIGKILL and puts it back in rotation', async () => {
@@ -89,7 +107,8 @@ describe('process driver', () => {
     expect(after.id).toBe(before.id);
     await waitFor(() => serving(cp, 'echo-fleet').includes(before.id), 'it back in rotation');
     await waitFor(
-      async () => (await invoke(client, 'echo-fleet', 'echo', 'x').catch(() => undefined))?.instanceId === before.id,
+      async () =>
+        (await invoke(client, 'echo-fleet', 'echo', 'x').catch(() => undefined))?.instanceId === before.id,
       'a call served by it',
     );
     const events = cp.fleetEvents.list('echo-fleet').map((e) => e.kind);
@@ -122,7 +141,9 @@ describe('process driver', () => {
     expect(traffic.byInstance.get(ids[0]) ?? 0).toBe(0);
     expect((await post(`/engines/echo-fleet/instances/${ids[0]}/start`)).status).toBe(202);
     await waitFor(() => serving(cp, 'echo-fleet').length === 2, 'both serving again');
-    const logs = (await (await fetch(`${base()}/engines/echo-fleet/instances/${ids[0]}/logs?tail=5`)).json()) as { lines: string[] };
+    const logs = (await (
+      await fetch(`${base()}/engines/echo-fleet/instances/${ids[0]}/logs?tail=5`)
+    ).json()) as { lines: string[] };
     expect(logs.lines.join('\n')).toMatch(/ready on 127\.0\.0\.1:\d+/);
   });
 

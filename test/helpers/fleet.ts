@@ -40,7 +40,11 @@ export function processEngine(
 }
 
 /** Managed instances of an engine in a given state, from the shared records. */
-export function processes(cp: ControlPlane, engine: string, state?: string): { id: string; pid: number; state: string }[] {
+export function processes(
+  cp: ControlPlane,
+  engine: string,
+  state?: string,
+): { id: string; pid: number; state: string }[] {
   return [...cp.store.shared('processes').values()]
     .map((v) => v as unknown as { engine: string; id: string; pid: number; state: string })
     .filter((r) => r.engine === engine && (!state || r.state === state))
@@ -56,7 +60,12 @@ export function serving(cp: ControlPlane, engine: string): string[] {
     .sort();
 }
 
-export function waitServing(cp: ControlPlane, engine: string, n: number, timeoutMs = 20_000): Promise<string[]> {
+export function waitServing(
+  cp: ControlPlane,
+  engine: string,
+  n: number,
+  timeoutMs = 20_000,
+): Promise<string[]> {
   return waitFor(
     () => {
       const ids = serving(cp, engine);

@@ -15,7 +15,12 @@ export interface Spawned {
 
 /** Runs the built `nerve` command (npm test builds dist/ first, in pretest). */
 export function spawnNerve(args: string[], env: NodeJS.ProcessEnv = {}): Spawned {
-  const child = spawn(process.execPath, [NERVE_BIN, ...args], {
+  return spawnWatched(process.execPath, [NERVE_BIN, ...args], env);
+}
+
+/** Runs a command with its output kept and awaitable. */
+export function spawnWatched(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Spawned {
+  const child = spawn(command, args, {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -14,7 +14,10 @@ function body(req: Request): Record<string, unknown> {
 
 function integer(raw: unknown, name: string): number {
   if (typeof raw !== 'number' || !Number.isInteger(raw))
-    throw new AdminError('INVALID_ARGUMENT', `${name} must be an integer, got ${echo(JSON.stringify(raw) ?? 'nothing', 40)}`);
+    throw new AdminError(
+      'INVALID_ARGUMENT',
+      `${name} must be an integer, got ${echo(JSON.stringify(raw) ?? 'nothing', 40)}`,
+    );
   return raw;
 }
 
@@ -39,7 +42,9 @@ export function fleetRoutes(admin: AdminService): Router {
   });
   for (const op of OPS)
     router.post(`/engines/:name/instances/:id/${op}`, async (req, res) => {
-      res.status(202).json(await admin.lifecycle().operate(req.params.name, req.params.id, op, contextOf(req, res)));
+      res
+        .status(202)
+        .json(await admin.lifecycle().operate(req.params.name, req.params.id, op, contextOf(req, res)));
     });
   router.get('/engines/:name/instances/:id/logs', (req, res) => {
     const tail = one(req.query, 'tail');

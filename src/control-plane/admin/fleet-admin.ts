@@ -28,7 +28,12 @@ export interface FleetDeps {
 /** What `GET /engines/:name` adds for the fleet: the runtime's size, recent events and decisions. */
 export interface RuntimeView {
   readonly driver: string;
-  readonly replicas?: { readonly desired: number; readonly min: number; readonly max: number; readonly running: number };
+  readonly replicas?: {
+    readonly desired: number;
+    readonly min: number;
+    readonly max: number;
+    readonly running: number;
+  };
   readonly events: readonly FleetEvent[];
   readonly autoscale?: AutoscaleState['decisions'];
 }
@@ -47,50 +52,81 @@ export class FleetAdmin {
     private readonly audit: (ctx: AdminContext, action: string, fields: AuditFields) => void,
   ) {}
 
-  async scale(engine: string, replicas: number, ctx: AdminContext): Promise<{ engine: string; replicas: number; previous: number }> {
+  async scale(
+    engine: string,
+    replicas: number,
+    ctx: AdminContext,
+  ): Promise<{ engine: string; replicas: number; previous: number }> {
     let previous = 0;
-    await updateEngine(this.deps.engines, engine, { actor: ctx.actor, summary: `scale ${engine} to ${replicas}` }, (current) => {
-      const rt = this.managed(engine, current).runtime!;
-      if (!Number.isInteger(replicas) || replicas < rt.minReplicas || replicas > rt.maxReplicas)
-        throw new AdminError(
-          'INVALID_ARGUMENT',
-          `replicas must be an integer within ${rt.minReplicas}..${rt.maxReplicas} (minReplicas..maxReplicas of engine ${echo(engine)}), got ${replicas}`,
-        );
-      previous = desiredReplicas(rt);
-      return previous === replicas && rt.replicas !== undefined
-        ? undefined
-        : { ...current!, runtime: { ...rt, replicas } };
-    });
+    await updateEngine(
+      this.deps.engines,
+      engine,
+      { actor: ctx.actor, summary: `scale ${engine} to ${replicas}` },
+      (current) => {
+        const rt = this.managed(engine, current).runtime!;
+        if (!Number.isInteger(replicas) || replicas < rt.minReplicas || replicas > rt.maxReplicas)
+          throw new AdminError(
+            'INVALID_ARGUMENT',
+            `replicas must be an integer within ${rt.minReplicas}..${rt.maxReplicas} (minReplicas..maxReplicas of engine ${echo(engine)}), got ${replicas}`,
+          );
+        previous = desiredReplicas(rt);
+        return previous === replicas && rt.replicas !== undefined
+          ? undefined
+          : { ...current!, runtime: { ...rt, replicas } };
+      },
+    );
     if (previous !== replicas)
-      this.deps.events.record('scaled', engine, `scaled ${previous} → ${replicas} by ${ctx.actor}`, undefined, {
-        from: previous,
-        to: replicas,
-        by: ctx.actor,
-      });
+      this.deps.events.record(
+        'scaled',
+        engine,
+        `scaled ${previous} → ${replicas} by ${ctx.actor}`,
+        undefined,
+        {
+          from: previous,
+          to: replicas,
+          by: ctx.actor,
+        },
+      );
     this.audit(ctx, 'scale engine', { engine, replicas, previous });
     return { engine, replicas, previous };
   }
 
   /** Queues start / stop / restart of a managed instance for the leader; returns once it is queued. */
-  async operate(engine: string, instance: string, op: InstanceOp, ctx: AdminContext): Promise<{ engine: string; instance: string; op: InstanceOp; accepted: true }> {
+  async operate(
+    engine: string,
+    instance: string,
+    op: InstanceOp,
+    ctx: AdminContext,
+  ): Promise<{ engine: string; instance: string; op: InstanceOp; accepted: true }> {
     const spec = this.managed(engine, this.deps.engines.getNow(engine));
     if (!this.process(engine, instance) && !findInstance(spec, instance))
       throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instance)}`);
     const command: InstanceCommand = { op, at: new Date().toISOString(), by: ctx.actor };
-    await this.deps.store.putShared(COMMANDS_NS, [[`${engine}/${instance}`, command as unknown as JsonValue]]);
+    await this.deps.store.putShared(COMMANDS_NS, [
+      [`${engine}/${instance}`, command as unknown as JsonValue],
+    ]);
     this.audit(ctx, `${op} instance`, { engine, instance });
     return { engine, instance, op, accepted: true };
   }
 
   /** The last lines a managed instance wrote, read on the host it runs on. */
-  logs(engine: string, instance: string, stream: string, tail: number): { engine: string; instance: string; stream: OutputStream; host: string; lines: string[] } {
+  logs(
+    engine: string,
+    instance: string,
+    stream: string,
+    tail: number,
+  ): { engine: string; instance: string; stream: OutputStream; host: string; lines: string[] } {
     if (stream !== 'stdout' && stream !== 'stderr')
       throw new AdminError('INVALID_ARGUMENT', `stream must be stdout or stderr, got ${echo(stream, 20)}`);
     if (!Number.isInteger(tail) || tail < 1 || tail > MAX_TAIL)
-      throw new AdminError('INVALID_ARGUMENT', `tail must be an integer from 1 to ${MAX_TAIL}, got ${echo(String(tail), 20)}`);
+      throw new AdminError(
+        'INVALID_ARGUMENT',
+        `tail must be an integer from 1 to ${MAX_TAIL}, got ${echo(String(tail), 20)}`,
+      );
     this.managed(engine, this.deps.engines.getNow(engine));
     const record = this.process(engine, instance);
-    if (!record) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} runs no instance ${echo(instance)}`);
+    if (!record)
+      throw new AdminError('NOT_FOUND', `engine ${echo(engine)} runs no instance ${echo(instance)}`);
     if (record.host !== hostname())
       throw new AdminError(
         'FAILED_PRECONDITION',
@@ -102,7 +138,12 @@ export class FleetAdmin {
 
   async register(input: RegisterInput, ctx: AdminContext): Promise<LeaseGrant> {
     const grant = await this.deps.leases.register(input, ctx.actor);
-    this.audit(ctx, 'register instance', { engine: input.engine, instance: input.id, address: input.address, ttlMs: grant.ttlMs });
+    this.audit(ctx, 'register instance', {
+      engine: input.engine,
+      instance: input.id,
+      address: input.address,
+      ttlMs: grant.ttlMs,
+    });
     return grant;
   }
 
@@ -118,7 +159,8 @@ export class FleetAdmin {
   }
 
   process(engine: string, instance: string): ProcessRecord | undefined {
-    return this.deps.store.shared(PROCESSES_NS).get(`${engine}/${instance}`) as unknown as ProcessRecord | undefined;
+    return this.deps.store.shared(PROCESSES_NS).get(`${engine}/${instance}`) as unknown as
+      ProcessRecord | undefined;
   }
 
   lease(engine: string, instance: string): LeaseRecord | undefined {

@@ -26,11 +26,15 @@ export function fleetHandlers(admin: AdminService, unary: Unary): FleetHandlers 
     startInstance: unary(async (r, ctx) => fleet().operate(r.engine, r.instanceId, 'start', ctx)),
     stopInstance: unary(async (r, ctx) => fleet().operate(r.engine, r.instanceId, 'stop', ctx)),
     restartInstance: unary(async (r, ctx) => fleet().operate(r.engine, r.instanceId, 'restart', ctx)),
-    getInstanceLogs: unary(async (r) => fleet().logs(r.engine, r.instanceId, r.stream || 'stdout', r.tail || 100)),
+    getInstanceLogs: unary(async (r) =>
+      fleet().logs(r.engine, r.instanceId, r.stream || 'stdout', r.tail || 100),
+    ),
     listFleetEvents: unary(async (r) => {
       const view = await admin.getEngine(r.engine);
       return {
-        eventsJson: fleet().events(r.engine).map((e) => JSON.stringify(e)),
+        eventsJson: fleet()
+          .events(r.engine)
+          .map((e) => JSON.stringify(e)),
         autoscaleDecisionsJson: (view.runtime?.autoscale ?? []).map((d) => JSON.stringify(d)),
       };
     }),

@@ -183,7 +183,13 @@ export function observe(rule: AlertRule, view: FleetView): Observation[] {
         }
       for (const list of byInstance.values())
         out.push(
-          at(list[0].engine ?? null, list[0].instance ?? null, true, list.length, list.map((e) => e.summary).join('; ')),
+          at(
+            list[0].engine ?? null,
+            list[0].instance ?? null,
+            true,
+            list.length,
+            list.map((e) => e.summary).join('; '),
+          ),
         );
       break;
     }

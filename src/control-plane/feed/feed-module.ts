@@ -98,7 +98,12 @@ export class FeedModule implements Module {
       this.bus.on('autoscale.decision', (d) =>
         this.hub.publish(
           'events',
-          { kind: 'autoscale_decision', engine: d.engine, ...d.decision, at: new Date(d.decision.atMs).toISOString() },
+          {
+            kind: 'autoscale_decision',
+            engine: d.engine,
+            ...d.decision,
+            at: new Date(d.decision.atMs).toISOString(),
+          },
           { engine: d.engine, namespace: ns(d.engine) },
         ),
       ),

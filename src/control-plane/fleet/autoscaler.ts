@@ -103,7 +103,9 @@ export class Autoscaler implements Module {
     const rt = spec.runtime!;
     const policy = rt.autoscale!;
     const load = this.load(spec.name);
-    const ready = spec.instances.filter((i) => !i.draining && this.health(spec.name, i.id) === 'healthy').length;
+    const ready = spec.instances.filter(
+      (i) => !i.draining && this.health(spec.name, i.id) === 'healthy',
+    ).length;
     const prev = this.state(spec.name);
     const { decision, memory } = decideScale(
       policy,
@@ -122,22 +124,36 @@ export class Autoscaler implements Module {
     await this.ctx.store.putShared(AUTOSCALE_NS, [[spec.name, state as unknown as JsonValue]], fence);
     if (decision.desired === decision.current) return;
     if (decision.dryRun) {
-      this.ctx.events.record('autoscale', spec.name, `dry run: would scale ${decision.current} → ${decision.desired}: ${decision.reason}`);
+      this.ctx.events.record(
+        'autoscale',
+        spec.name,
+        `dry run: would scale ${decision.current} → ${decision.desired}: ${decision.reason}`,
+      );
       return;
     }
     await updateEngine(
       this.ctx.engines,
       spec.name,
-      { actor: 'autoscaler', summary: `scale ${spec.name} ${decision.current} → ${decision.desired}: ${decision.reason}`, fence },
+      {
+        actor: 'autoscaler',
+        summary: `scale ${spec.name} ${decision.current} → ${decision.desired}: ${decision.reason}`,
+        fence,
+      },
       (current) =>
         current?.runtime && desiredReplicas(current.runtime) === decision.current
           ? { ...current, runtime: { ...current.runtime, replicas: decision.desired } }
           : undefined,
     );
-    this.ctx.events.record('scaled', spec.name, `autoscaled ${decision.current} → ${decision.desired}: ${decision.reason}`, undefined, {
-      from: decision.current,
-      to: decision.desired,
-      by: 'autoscaler',
-    });
+    this.ctx.events.record(
+      'scaled',
+      spec.name,
+      `autoscaled ${decision.current} → ${decision.desired}: ${decision.reason}`,
+      undefined,
+      {
+        from: decision.current,
+        to: decision.desired,
+        by: 'autoscaler',
+      },
+    );
   }
 }

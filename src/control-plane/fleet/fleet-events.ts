@@ -74,7 +74,13 @@ export class FleetEvents {
   }
 
   /** Records an event (leader only; dropped with a log line otherwise). Writes are batched per tick. */
-  record(kind: FleetEventKind, engine: string, message: string, instance?: string, data?: FleetEvent['data']): void {
+  record(
+    kind: FleetEventKind,
+    engine: string,
+    message: string,
+    instance?: string,
+    data?: FleetEvent['data'],
+  ): void {
     const now = Date.now();
     const event: FleetEvent = {
       id: `${String(now).padStart(15, '0')}-${String(++this.seq).padStart(9, '0')}`,

@@ -99,52 +99,70 @@ export class Leases implements Module {
   }
 
   lease(engine: string, instance: string): LeaseRecord | undefined {
-    return this.ctx.store.shared(LEASES_NS).get(`${engine}/${instance}`) as unknown as LeaseRecord | undefined;
+    return this.ctx.store.shared(LEASES_NS).get(`${engine}/${instance}`) as unknown as
+      LeaseRecord | undefined;
   }
 
   async register(input: RegisterInput, actor: string): Promise<LeaseGrant> {
     const ttlMs = input.ttlMs || DEFAULT_LEASE_TTL_MS;
     if (!Number.isInteger(ttlMs) || ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS)
-      throw new AdminError('INVALID_ARGUMENT', `ttl_ms must be from ${MIN_TTL_MS} to ${MAX_TTL_MS}, got ${input.ttlMs}`);
+      throw new AdminError(
+        'INVALID_ARGUMENT',
+        `ttl_ms must be from ${MIN_TTL_MS} to ${MAX_TTL_MS}, got ${input.ttlMs}`,
+      );
     let version = input.version ?? '';
-    await updateEngine(this.ctx.engines, input.engine, { actor, summary: `register ${input.engine}/${input.id} at ${input.address}` }, (current) => {
-      if (!current && !input.createEngine)
-        throw new AdminError('NOT_FOUND', `engine ${echo(input.engine)} not found (set create_engine to create it)`);
-      if (current?.runtime?.driver === 'process')
-        throw new AdminError(
-          'FAILED_PRECONDITION',
-          `engine ${echo(input.engine)} runs its instances with the process driver; they are supervised, not registered`,
-        );
-      const base = current ?? {
-        name: input.engine,
-        versions: [{ name: input.version || 'v1', weight: 100 }],
-        instances: [],
-        policy: defaultPolicy(),
-        services: [],
-        revision: 0,
-      };
-      version = input.version || base.versions[0].name;
-      if (!base.versions.some((v) => v.name === version))
-        throw new AdminError(
-          'FAILED_PRECONDITION',
-          `engine ${echo(input.engine)} has no version ${echo(version)} (has: ${base.versions.map((v) => v.name).join(', ')})`,
-        );
-      const prev = findInstance(base, input.id);
-      const next: InstanceSpec = {
-        id: input.id,
-        address: input.address,
-        version,
-        weight: input.weight ?? prev?.weight ?? 100,
-        priority: input.priority ?? prev?.priority ?? 0,
-        draining: false,
-      };
-      if (prev && sameInstance(prev, next)) return undefined;
-      const instances = prev ? base.instances.map((i) => (i.id === input.id ? next : i)) : [...base.instances, next];
-      const parsed = parseEngineSpec(toDocument({ ...base, instances }));
-      if (!parsed.ok)
-        throw new AdminError('INVALID_ARGUMENT', `invalid registration: ${parsed.errors.join('; ')}`, parsed.errors);
-      return { ...parsed.value, revision: base.revision };
-    });
+    await updateEngine(
+      this.ctx.engines,
+      input.engine,
+      { actor, summary: `register ${input.engine}/${input.id} at ${input.address}` },
+      (current) => {
+        if (!current && !input.createEngine)
+          throw new AdminError(
+            'NOT_FOUND',
+            `engine ${echo(input.engine)} not found (set create_engine to create it)`,
+          );
+        if (current?.runtime?.driver === 'process')
+          throw new AdminError(
+            'FAILED_PRECONDITION',
+            `engine ${echo(input.engine)} runs its instances with the process driver; they are supervised, not registered`,
+          );
+        const base = current ?? {
+          name: input.engine,
+          versions: [{ name: input.version || 'v1', weight: 100 }],
+          instances: [],
+          policy: defaultPolicy(),
+          services: [],
+          revision: 0,
+        };
+        version = input.version || base.versions[0].name;
+        if (!base.versions.some((v) => v.name === version))
+          throw new AdminError(
+            'FAILED_PRECONDITION',
+            `engine ${echo(input.engine)} has no version ${echo(version)} (has: ${base.versions.map((v) => v.name).join(', ')})`,
+          );
+        const prev = findInstance(base, input.id);
+        const next: InstanceSpec = {
+          id: input.id,
+          address: input.address,
+          version,
+          weight: input.weight ?? prev?.weight ?? 100,
+          priority: input.priority ?? prev?.priority ?? 0,
+          draining: false,
+        };
+        if (prev && sameInstance(prev, next)) return undefined;
+        const instances = prev
+          ? base.instances.map((i) => (i.id === input.id ? next : i))
+          : [...base.instances, next];
+        const parsed = parseEngineSpec(toDocument({ ...base, instances }));
+        if (!parsed.ok)
+          throw new AdminError(
+            'INVALID_ARGUMENT',
+            `invalid registration: ${parsed.errors.join('; ')}`,
+            parsed.errors,
+          );
+        return { ...parsed.value, revision: base.revision };
+      },
+    );
     const now = Date.now();
     const record: LeaseRecord = {
       leaseId: `${input.engine}/${input.id}/${randomBytes(9).toString('base64url')}`,
@@ -168,8 +186,14 @@ export class Leases implements Module {
   async heartbeat(leaseId: string): Promise<LeaseGrant> {
     const record = this.find(leaseId);
     const now = Date.now();
-    const next: LeaseRecord = { ...record, renewedAt: new Date(now).toISOString(), expiresAtMs: now + record.ttlMs };
-    await this.ctx.store.putShared(LEASES_NS, [[`${record.engine}/${record.instance}`, next as unknown as JsonValue]]);
+    const next: LeaseRecord = {
+      ...record,
+      renewedAt: new Date(now).toISOString(),
+      expiresAtMs: now + record.ttlMs,
+    };
+    await this.ctx.store.putShared(LEASES_NS, [
+      [`${record.engine}/${record.instance}`, next as unknown as JsonValue],
+    ]);
     return { leaseId, ttlMs: record.ttlMs, heartbeatIntervalMs: Math.floor(record.ttlMs / 3) };
   }
 
@@ -210,10 +234,16 @@ export class Leases implements Module {
   private emit(engine: string, instance: string, message: string, r: LeaseRecord): void {
     // Any replica takes registrations; the event log is the leader's, so a follower's goes to its log only.
     if (this.ctx.leader.leading)
-      this.ctx.events.record('registered', engine, `${message} at ${r.address} (ttl ${r.ttlMs} ms)`, instance, {
-        address: r.address,
-        ttlMs: r.ttlMs,
-      });
+      this.ctx.events.record(
+        'registered',
+        engine,
+        `${message} at ${r.address} (ttl ${r.ttlMs} ms)`,
+        instance,
+        {
+          address: r.address,
+          ttlMs: r.ttlMs,
+        },
+      );
     else this.ctx.logger.info('instance registered', { engine, instance, address: r.address });
   }
 
@@ -243,14 +273,23 @@ export class Leases implements Module {
         await updateEngine(
           this.ctx.engines,
           r.engine,
-          { actor: 'leases', summary: `remove ${r.engine}/${r.instance}: lease lapsed at ${r.lapsedAt}`, fence },
+          {
+            actor: 'leases',
+            summary: `remove ${r.engine}/${r.instance}: lease lapsed at ${r.lapsedAt}`,
+            fence,
+          },
           (current) =>
             current && findInstance(current, r.instance)
               ? { ...current, instances: current.instances.filter((i) => i.id !== r.instance) }
               : undefined,
         );
         await this.ctx.store.putShared(LEASES_NS, [[`${r.engine}/${r.instance}`, undefined]], fence);
-        this.ctx.events.record('lease_removed', r.engine, `removed ${this.removeAfterMs} ms after its lease lapsed`, r.instance);
+        this.ctx.events.record(
+          'lease_removed',
+          r.engine,
+          `removed ${this.removeAfterMs} ms after its lease lapsed`,
+          r.instance,
+        );
       }
     } catch (err) {
       this.ctx.logger.warn('lease sweep failed', { error: String(err) });

@@ -59,10 +59,15 @@ export class ManagedProcess {
       // Not waited for by the event loop: the control plane may exit and leave it to the next leader.
       child.unref();
       const pid = child.pid ?? -1;
-      return new ManagedProcess(pid, pid > 0 ? readProcessStat(pid)?.startTicks : undefined, false, (resolve) => {
-        child.once('exit', (code, signal) => resolve({ code, signal }));
-        child.once('error', (e) => resolve({ code: null, signal: null, error: e.message }));
-      });
+      return new ManagedProcess(
+        pid,
+        pid > 0 ? readProcessStat(pid)?.startTicks : undefined,
+        false,
+        (resolve) => {
+          child.once('exit', (code, signal) => resolve({ code, signal }));
+          child.once('error', (e) => resolve({ code: null, signal: null, error: e.message }));
+        },
+      );
     } finally {
       closeOutput(out);
       closeOutput(err);
@@ -76,7 +81,8 @@ export class ManagedProcess {
       // Its exit status went to its parent, which is gone: only the fact of its end is known.
       queueMicrotask(() => {
         proc.poll = setInterval(() => {
-          if (!processAlive(pid, startTicks)) resolve({ code: null, signal: null, error: 'exited (adopted: status unknown)' });
+          if (!processAlive(pid, startTicks))
+            resolve({ code: null, signal: null, error: 'exited (adopted: status unknown)' });
         }, ADOPTED_POLL_MS);
         proc.poll.unref();
       });

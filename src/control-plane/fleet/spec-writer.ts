@@ -15,7 +15,14 @@ export class SpecWriter {
       const at = instances.findIndex((i) => i.id === id);
       const prev = at >= 0 ? instances[at] : undefined;
       if (prev && prev.address === address && prev.version === version && !prev.draining) return undefined;
-      const next: InstanceSpec = { id, address, version, weight: prev?.weight ?? 100, priority: prev?.priority ?? 0, draining: false };
+      const next: InstanceSpec = {
+        id,
+        address,
+        version,
+        weight: prev?.weight ?? 100,
+        priority: prev?.priority ?? 0,
+        draining: false,
+      };
       return at >= 0 ? instances.map((i, n) => (n === at ? next : i)) : [...instances, next];
     });
   }

@@ -123,6 +123,8 @@ export class Supervisor implements Module {
         commands.map(([field]) => [field, undefined] as const),
         fence,
       )
-      .catch((err: unknown) => this.ctx.logger.warn('could not clear instance operations', { error: String(err) }));
+      .catch((err: unknown) =>
+        this.ctx.logger.warn('could not clear instance operations', { error: String(err) }),
+      );
   }
 }

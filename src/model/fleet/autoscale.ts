@@ -98,7 +98,9 @@ export function decideScale(
       held = `; held to ${stabilised} by scale-up stabilisation (lowest recommendation in ${policy.scaleUpCooldownMs} ms)`;
   } else if (recommended < input.current) {
     const highest = Math.max(
-      ...history.filter((r) => nowMs - r.atMs < Math.max(1, policy.scaleDownCooldownMs)).map((r) => r.replicas),
+      ...history
+        .filter((r) => nowMs - r.atMs < Math.max(1, policy.scaleDownCooldownMs))
+        .map((r) => r.replicas),
     );
     stabilised = Math.min(input.current, highest);
     if (stabilised > recommended)
@@ -106,7 +108,9 @@ export function decideScale(
   }
   const desired = bounded(stabilised);
   const bound =
-    desired !== stabilised ? `; bounded by ${desired === input.maxReplicas ? 'maxReplicas' : 'minReplicas'} ${desired}` : '';
+    desired !== stabilised
+      ? `; bounded by ${desired === input.maxReplicas ? 'maxReplicas' : 'minReplicas'} ${desired}`
+      : '';
   const what = metric === 'inFlight' ? `in-flight per instance ${fmt(raw)}` : `p95 ${fmt(raw)} ms`;
   const verdict = within
     ? `${what} within ${policy.tolerance * 100} % of target ${target}: no change`

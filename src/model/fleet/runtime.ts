@@ -58,7 +58,12 @@ export const runtimeSchema = z
       .default('static'),
     command: z.string().min(1).max(4096).optional(),
     args: z.array(z.string().max(4096)).max(256).default([]),
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string()).default({}),
+    env: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'),
+        z.string(),
+      )
+      .default({}),
     cwd: z.string().min(1).optional(),
     /** The host in managed instances' addresses (where routers reach them). */
     host: z.string().min(1).default('127.0.0.1'),
@@ -75,7 +80,11 @@ export const runtimeSchema = z
   })
   .superRefine((r, ctx) => {
     if (r.minReplicas > r.maxReplicas)
-      ctx.addIssue({ code: 'custom', path: ['minReplicas'], message: `must not exceed maxReplicas (${r.maxReplicas})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minReplicas'],
+        message: `must not exceed maxReplicas (${r.maxReplicas})`,
+      });
     if (r.replicas !== undefined && (r.replicas < r.minReplicas || r.replicas > r.maxReplicas))
       ctx.addIssue({
         code: 'custom',
@@ -88,7 +97,8 @@ export const runtimeSchema = z
       ctx.addIssue({
         code: 'custom',
         path: [r.autoscale ? 'autoscale' : 'replicas'],
-        message: 'a static engine cannot be scaled: its instances are managed elsewhere (use driver "process")',
+        message:
+          'a static engine cannot be scaled: its instances are managed elsewhere (use driver "process")',
       });
   });
 

@@ -81,8 +81,15 @@ export class ProcessDriver implements RuntimeDriver {
           this.attach(slot, proc);
           slot.state = r.state === 'starting' ? 'starting' : 'running';
           slot.readyAtMs = r.readyAt ? Date.parse(r.readyAt) : Date.now();
-          this.ctx.events.record('instance_adopted', r.engine, `adopted pid ${r.pid} left by the previous leader`, r.id, { pid: r.pid });
-          if (slot.state === 'starting' && spec?.runtime) this.enqueue(slot, () => this.awaitReady(slot, spec.runtime!));
+          this.ctx.events.record(
+            'instance_adopted',
+            r.engine,
+            `adopted pid ${r.pid} left by the previous leader`,
+            r.id,
+            { pid: r.pid },
+          );
+          if (slot.state === 'starting' && spec?.runtime)
+            this.enqueue(slot, () => this.awaitReady(slot, spec.runtime!));
         } else if (r.desired === 'running' && r.state !== 'crash_loop') {
           slot.state = 'backoff';
           this.enqueue(slot, () => this.launch(slot));
@@ -131,7 +138,12 @@ export class ProcessDriver implements RuntimeDriver {
     const settled = active.every((s) => s.pending === 0 && s.state !== 'starting');
     const stale = active.find((s) => s.hash !== hash && s.state === 'running' && !s.removing);
     if (settled && stale && active.length <= want) {
-      this.ctx.events.record('instance_stopped', spec.name, `restarting ${stale.id}: its runtime changed`, stale.id);
+      this.ctx.events.record(
+        'instance_stopped',
+        spec.name,
+        `restarting ${stale.id}: its runtime changed`,
+        stale.id,
+      );
       this.enqueue(stale, () => this.restart(stale, spec.name));
     }
     // Instances in the spec with no slot (a config rollback, a lost record) are not ours to route to.
@@ -257,7 +269,11 @@ export class ProcessDriver implements RuntimeDriver {
       .then(() => (this.leading && this.slots.get(key(slot)) === slot ? fn() : undefined))
       .catch((err: unknown) => {
         slot.message = `supervision error: ${String(err)}`;
-        this.ctx.logger.error('supervision step failed', { engine: slot.engine, instance: slot.id, error: String(err) });
+        this.ctx.logger.error('supervision step failed', {
+          engine: slot.engine,
+          instance: slot.id,
+          error: String(err),
+        });
       })
       .finally(() => {
         slot.pending--;
@@ -296,11 +312,17 @@ export class ProcessDriver implements RuntimeDriver {
     slot.message = '';
     slot.stat = undefined;
     this.attach(slot, proc);
-    this.ctx.events.record('instance_started', slot.engine, `started pid ${proc.pid} on port ${slot.port}`, slot.id, {
-      pid: proc.pid,
-      port: slot.port,
-      restarts: slot.restarts,
-    });
+    this.ctx.events.record(
+      'instance_started',
+      slot.engine,
+      `started pid ${proc.pid} on port ${slot.port}`,
+      slot.id,
+      {
+        pid: proc.pid,
+        port: slot.port,
+        restarts: slot.restarts,
+      },
+    );
     this.touch(slot);
     await this.awaitReady(slot, rt);
   }
@@ -342,12 +364,19 @@ export class ProcessDriver implements RuntimeDriver {
   private onExit(slot: Slot, proc: ManagedProcess, info: ExitInfo): void {
     if (slot.proc !== proc) return;
     slot.proc = undefined;
-    if (!this.leading || this.slots.get(key(slot)) !== slot || slot.state === 'stopping' || slot.removing) return;
+    if (!this.leading || this.slots.get(key(slot)) !== slot || slot.state === 'stopping' || slot.removing)
+      return;
     const rt = this.ctx.engines.getNow(slot.engine)?.runtime;
     if (rt?.driver !== 'process') return;
     const now = Date.now();
     const upMs = slot.readyAtMs > 0 ? now - slot.readyAtMs : 0;
-    const exit = { code: info.code, signal: info.signal, at: new Date(now).toISOString(), upMs, error: info.error ?? null };
+    const exit = {
+      code: info.code,
+      signal: info.signal,
+      at: new Date(now).toISOString(),
+      upMs,
+      error: info.error ?? null,
+    };
     slot.lastExit = exit;
     const next = afterExit(slot.crashes, upMs, rt.restart);
     slot.crashes = next.crashes;
@@ -365,7 +394,10 @@ export class ProcessDriver implements RuntimeDriver {
     } else if (slot.desired === 'running') {
       slot.state = 'crash_loop';
       slot.message = `crash loop: ${next.crashes} crashes in a row, none up ${rt.restart.resetAfterMs} ms; restart it by hand`;
-      this.ctx.events.record('crash_loop', slot.engine, slot.message, slot.id, { crashes: next.crashes, lastExit: exit });
+      this.ctx.events.record('crash_loop', slot.engine, slot.message, slot.id, {
+        crashes: next.crashes,
+        lastExit: exit,
+      });
     } else slot.state = 'stopped';
     this.touch(slot);
   }
@@ -400,11 +432,17 @@ export class ProcessDriver implements RuntimeDriver {
     const exit = proc ? await proc.terminate(graceMs) : undefined;
     slot.proc = undefined;
     slot.state = 'stopped';
-    this.ctx.events.record('instance_stopped', slot.engine, `stopped after a ${Date.now() - started} ms drain`, slot.id, {
-      drainMs: Date.now() - started,
-      inFlightAtStop: inFlight,
-      signal: exit?.signal ?? null,
-    });
+    this.ctx.events.record(
+      'instance_stopped',
+      slot.engine,
+      `stopped after a ${Date.now() - started} ms drain`,
+      slot.id,
+      {
+        drainMs: Date.now() - started,
+        inFlightAtStop: inFlight,
+        signal: exit?.signal ?? null,
+      },
+    );
     if (remove) {
       await this.spec.unlist(slot.engine, [slot.id]);
       this.slots.delete(key(slot));

@@ -1,0 +1,201 @@
+import * as grpc from '@grpc/grpc-js';
+import { join } from 'node:path';
+import {
+  AdminClient,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type RegisterRequest,
+  type RegisterResponse,
+} from '../../gen/nerve/admin/v1/admin';
+import { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import type { ControlPlane } from '../../src/control-plane/control-plane';
+import { DemoEngine } from '../../src/engines/engine-server';
+import { registerEngine } from '../../src/engines/registration';
+import type { Router } from '../../src/router/router';
+import { invoke, logger, startControlPlane, startRouter } from '../helpers/cluster';
+import { PYTHON, spawnNerve, spawnWatched } from '../helpers/process';
+import { waitFor } from '../helpers/wait';
+
+jest.setTimeout(60_000);
+
+function unary<Req, Res>(
+  fn: (r: Req, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown,
+  req: Req,
+): Promise<Res> {
+  return new Promise((resolve, reject) => fn(req, (e, r) => (e ? reject(e) : resolve(r))));
+}
+
+describe('registration with leases', () => {
+  let cp: ControlPlane;
+  let router: Router;
+  let admin: AdminClient;
+  let client: EngineClient;
+  const engines: DemoEngine[] = [];
+
+  const register = (r: Partial<RegisterRequest>) =>
+    unary<RegisterRequest, RegisterResponse>(admin.register.bind(admin), {
+      engine: 'leased',
+      id: '',
+      address: '',
+      version: '',
+      weight: 0,
+      priority: 0,
+      ttlMs: 0,
+      createEngine: true,
+      ...r,
+    });
+  const heartbeat = (leaseId: string) =>
+    unary<HeartbeatRequest, HeartbeatResponse>(admin.heartbeat.bind(admin), { leaseId });
+  const health = (engine: string, id: string) => cp.admin.instanceHealth(engine, id);
+  const listed = (engine: string) => cp.engines.getNow(engine)?.instances.map((i) => i.id) ?? [];
+
+  async function engine(name: string, id: string): Promise<DemoEngine> {
+    const e = await new DemoEngine({ type: 'echo', name, id, host: '127.0.0.1', port: 0, logger }).start();
+    engines.push(e);
+    return e;
+  }
+
+  beforeAll(async () => {
+    cp = await startControlPlane([], { leaseRemoveAfterMs: 1_500 });
+    router = await startRouter(cp, 'lease-router');
+    admin = new AdminClient(`127.0.0.1:${cp.port}`, grpc.credentials.createInsecure());
+    client = new EngineClient(`127.0.0.1:${router.port}`, grpc.credentials.createInsecure());
+  });
+
+  afterAll(async () => {
+    client?.close();
+    admin?.close();
+    await router?.stop(500);
+    await cp?.stop(1_000);
+    await Promise.all(engines.map((e) => e.stop(200)));
+  });
+
+  it('keeps an instance while it heartbeats', async () => {
+    const e = await engine('kept', 'kept-1');
+    const registration = await registerEngine(e, `127.0.0.1:${cp.port}`, e.address, { ttlMs: 1_000 });
+    const renewals = new Set<string>();
+    await waitFor(() => {
+      const lease = cp.leases.lease('kept', 'kept-1');
+      if (lease) renewals.add(lease.renewedAt);
+      expect(lease?.lapsedAt).toBeNull();
+      return renewals.size >= 5;
+    }, 'five renewals (more than the TTL)');
+    expect(health('kept', 'kept-1')).not.toBe('unhealthy');
+    await waitFor(
+      async () => (await invoke(client, 'kept', 'echo', 'x').catch(() => undefined))?.instanceId === 'kept-1',
+      'a call through the router',
+    );
+    await registration.leave();
+    expect(listed('kept')).toEqual([]);
+  });
+
+  it('takes an instance out of routing when its heartbeats stop, and back when it registers again', async () => {
+    const e = await engine('leased', 'leased-1');
+    const grant = await register({ id: 'leased-1', address: e.address, ttlMs: 1_000 });
+    expect(grant).toMatchObject({ ttlMs: 1_000, heartbeatIntervalMs: 333 });
+    await waitFor(() => router.state.inRotation('leased').includes('leased-1'), 'it in rotation');
+    // No heartbeat: the lease lapses after its TTL.
+    await waitFor(() => cp.leases.isLapsed('leased', 'leased-1'), 'the lease to lapse', 5_000);
+    expect(health('leased', 'leased-1')).toBe('unhealthy');
+    const report = await cp.admin.health('leased');
+    expect(report.engines[0].instances[0].reasons.map((r) => r.code)).toContain('lease_lapsed');
+    await waitFor(() => !router.state.inRotation('leased').includes('leased-1'), 'it out of the router');
+    expect(cp.fleetEvents.list('leased').map((x) => x.kind)).toContain('lease_lapsed');
+    await expect(heartbeat(grant.leaseId)).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+      details: expect.stringMatching(/lapsed.*register again/),
+    });
+    // Same id again: same identity, a new lease, back in rotation.
+    const again = await register({ id: 'leased-1', address: e.address, ttlMs: 5_000 });
+    expect(again.leaseId).not.toBe(grant.leaseId);
+    await waitFor(() => router.state.inRotation('leased').includes('leased-1'), 'it back in rotation');
+    expect(listed('leased')).toEqual(['leased-1']);
+  });
+
+  it('removes an instance whose lease stayed lapsed', async () => {
+    const e = await engine('gone', 'gone-1');
+    await register({ engine: 'gone', id: 'gone-1', address: e.address, ttlMs: 1_000 });
+    await waitFor(() => listed('gone').length === 0, 'it removed after the lapse', 10_000);
+    await waitFor(
+      () => cp.fleetEvents.list('gone').some((x) => x.kind === 'lease_removed'),
+      'the removal event',
+    );
+    expect(cp.fleetEvents.list('gone').map((x) => x.kind)).toEqual([
+      'registered',
+      'lease_lapsed',
+      'lease_removed',
+    ]);
+  });
+
+  it('refuses bad registrations precisely', async () => {
+    await expect(
+      register({ engine: 'nowhere', id: 'a', address: '127.0.0.1:1', createEngine: false }),
+    ).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+    });
+    await expect(register({ id: 'BAD ID', address: '127.0.0.1:1' })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/id: must be/),
+    });
+    await expect(register({ id: 'x', address: '127.0.0.1:1', ttlMs: 10 })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/ttl_ms must be from 1000/),
+    });
+    await expect(heartbeat('leased/none/abc')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+
+  it('`nerve engine --control-plane` registers with a lease and leaves on SIGTERM', async () => {
+    const proc = spawnNerve([
+      'engine',
+      '--name',
+      'cli-engine',
+      '--id',
+      'cli-1',
+      '--control-plane',
+      `127.0.0.1:${cp.port}`,
+    ]);
+    await proc.waitForOutput(/ready on/);
+    expect(cp.leases.lease('cli-engine', 'cli-1')).toBeDefined();
+    await waitFor(
+      async () =>
+        (await invoke(client, 'cli-engine', 'echo', 'x').catch(() => undefined))?.instanceId === 'cli-1',
+      'a call to it',
+    );
+    proc.child.kill('SIGTERM');
+    expect((await proc.exited()).code).toBe(0);
+    expect(listed('cli-engine')).toEqual([]);
+  });
+
+  it('a Python engine (python3-grpcio) registers, serves calls through the router and leaves on SIGTERM', async () => {
+    const script = join(__dirname, '..', '..', 'examples', 'python-engine', 'engine.py');
+    const py = spawnWatched(PYTHON, [
+      script,
+      '--control-plane',
+      `127.0.0.1:${cp.port}`,
+      '--engine',
+      'py',
+      '--id',
+      'py-1',
+      '--ttl-ms',
+      '1500',
+    ]);
+    await py.waitForOutput(/ready on/);
+    const answer = await waitFor(
+      async () => (await invoke(client, 'py', 'reverse', 'nerve').catch(() => undefined)) ?? false,
+      'a call served by the Python engine',
+    );
+    expect(answer).toMatchObject({ instanceId: 'py-1', engine: 'py', version: 'v1' });
+    expect(answer.payload.toString()).toBe('evren');
+    // Its heartbeats keep it past several TTLs.
+    const renewals = new Set<string>();
+    await waitFor(() => {
+      renewals.add(cp.leases.lease('py', 'py-1')?.renewedAt ?? '');
+      return renewals.size >= 5;
+    }, 'the Python engine to heartbeat');
+    expect(cp.leases.isLapsed('py', 'py-1')).toBe(false);
+    py.child.kill('SIGTERM');
+    expect((await py.exited()).code).toBe(0);
+    expect(py.stdout()).toContain('left');
+    expect(listed('py')).toEqual([]);
+  });
+});

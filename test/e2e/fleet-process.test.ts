@@ -1,14 +1,30 @@
 import * as grpc from '@grpc/grpc-js';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import {
+  AdminClient,
+  type GetInstanceLogsRequest,
+  type GetInstanceLogsResponse,
+  type ListFleetEventsRequest,
+  type ListFleetEventsResponse,
+} from '../../gen/nerve/admin/v1/admin';
 import { startApi, type HttpHandle } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { parseEngineSpec } from '../../src/model/validate';
+import { CONFIG_KINDS } from '../../src/model/config-kinds';
+import type { JsonValue } from '../../src/model/config';
 import type { Router } from '../../src/router/router';
 import { invoke, logger, startControlPlane, startRouter } from '../helpers/cluster';
 import { processEngine, processes, runDir, serving, Traffic, waitServing } from '../helpers/fleet';
 import { waitFor } from '../helpers/wait';
 
 jest.setTimeout(90_000);
+
+/** A configuration entry in its stored form (defaults filled in), as the config file would store it. */
+function canonical(kind: string, doc: unknown): JsonValue {
+  const r = CONFIG_KINDS.get(kind)!.validate(doc, '');
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return r.value;
+}
 
 function spec(input: unknown) {
   const parsed = parseEngineSpec(input);
@@ -42,7 +58,21 @@ describe('process driver', () => {
         ),
         spec({ name: 'elsewhere', instances: [] }),
       ],
-      { runDir: runDir() },
+      {
+        runDir: runDir(),
+        entries: [
+          {
+            kind: 'alert-rules',
+            name: 'crash',
+            value: canonical('alert-rules', {
+              id: 'crash',
+              name: 'crash loop',
+              severity: 'critical',
+              event: 'crash_loop',
+            }),
+          },
+        ],
+      },
     );
     api = await startApi(cp, logger, '127.0.0.1', 0);
     router = await startRouter(cp, 'fleet-router');
@@ -124,6 +154,17 @@ describe('process driver', () => {
     expect(events.filter((e) => e.kind === 'instance_exited')).toHaveLength(4);
     expect(events.find((e) => e.kind === 'crash_loop')).toMatchObject({ instance: loop.id });
     expect(serving(cp, 'crasher')).toEqual([]);
+    // It raises the crash_loop alert, for that instance.
+    await waitFor(
+      () => cp.alerts.current().alerts.find((a) => a.rule === 'crash' && a.instance === loop.id),
+      'the crash_loop alert',
+    );
+    // And the live feed's events topic carried it.
+    const feed = cp.feed
+      .since(0)!
+      .filter((m) => m.topic === 'events')
+      .map((m) => JSON.parse(m.json) as { data: { kind: string; engine: string } });
+    expect(feed.some((m) => m.data.kind === 'crash_loop' && m.data.engine === 'crasher')).toBe(true);
   });
 
   it('stop drains with no failed call, and start brings the instance back', async () => {
@@ -161,6 +202,63 @@ describe('process driver', () => {
       const json = (await res.json()) as { error: { message: string } };
       expect([path, res.status]).toEqual([path, status]);
       expect(json.error.message).toMatch(message);
+    }
+  });
+
+  it('offers the same operations on admin gRPC', async () => {
+    const admin = new AdminClient(`127.0.0.1:${cp.port}`, grpc.credentials.createInsecure());
+    const call = <Req, Res>(
+      fn: (r: Req, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown,
+      req: Req,
+    ) => new Promise<Res>((resolve, reject) => fn(req, (e, r) => (e ? reject(e) : resolve(r))));
+    try {
+      await expect(
+        call(admin.scaleEngine.bind(admin), { engine: 'elsewhere', replicas: 2 }),
+      ).rejects.toMatchObject({
+        code: grpc.status.FAILED_PRECONDITION,
+        details: expect.stringMatching(/static driver/),
+      });
+      await expect(
+        call(admin.scaleEngine.bind(admin), { engine: 'echo-fleet', replicas: 7 }),
+      ).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+      });
+      const id = serving(cp, 'echo-fleet')[0];
+      const logs = await call<GetInstanceLogsRequest, GetInstanceLogsResponse>(
+        admin.getInstanceLogs.bind(admin),
+        {
+          engine: 'echo-fleet',
+          instanceId: id,
+          stream: '',
+          tail: 0,
+        },
+      );
+      expect(logs.lines.join('\n')).toMatch(/ready on/);
+      const events = await call<ListFleetEventsRequest, ListFleetEventsResponse>(
+        admin.listFleetEvents.bind(admin),
+        {
+          engine: 'echo-fleet',
+        },
+      );
+      expect(events.eventsJson.map((e) => (JSON.parse(e) as { kind: string }).kind)).toContain(
+        'instance_ready',
+      );
+      const readyBefore = cp.fleetEvents
+        .list('echo-fleet')
+        .filter((e) => e.kind === 'instance_ready' && e.instance === id).length;
+      const restarted = await call(admin.restartInstance.bind(admin), {
+        engine: 'echo-fleet',
+        instanceId: id,
+      });
+      expect(restarted).toEqual({ accepted: true });
+      await waitFor(
+        () =>
+          cp.fleetEvents.list('echo-fleet').filter((e) => e.kind === 'instance_ready' && e.instance === id)
+            .length >= 2,
+        'the restarted instance ready again',
+      );
+    } finally {
+      admin.close();
     }
   });
 });

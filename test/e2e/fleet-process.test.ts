@@ -243,20 +243,17 @@ describe('process driver', () => {
       expect(events.eventsJson.map((e) => (JSON.parse(e) as { kind: string }).kind)).toContain(
         'instance_ready',
       );
-      const readyBefore = cp.fleetEvents
-        .list('echo-fleet')
-        .filter((e) => e.kind === 'instance_ready' && e.instance === id).length;
+      const pidBefore = processes(cp, 'echo-fleet').find((p) => p.id === id)!.pid;
       const restarted = await call(admin.restartInstance.bind(admin), {
         engine: 'echo-fleet',
         instanceId: id,
       });
       expect(restarted).toEqual({ accepted: true });
       await waitFor(
-        () =>
-          cp.fleetEvents.list('echo-fleet').filter((e) => e.kind === 'instance_ready' && e.instance === id)
-            .length >= 2,
-        'the restarted instance ready again',
+        () => processes(cp, 'echo-fleet', 'running').some((p) => p.id === id && p.pid !== pidBefore),
+        'the instance running again under a new pid',
       );
+      await waitFor(() => serving(cp, 'echo-fleet').includes(id), 'it serving again');
     } finally {
       admin.close();
     }

@@ -231,6 +231,8 @@ export class ControlPlane {
       probe: probeOnce,
       pushed: (timeoutMs) => this.pushed(timeoutMs),
       inFlight: (engine, id) => this.windows.inFlight(engine, id, 3 * reportIntervalMs),
+      checkNow: (engine, id) => this.health.checkNow(engine, id),
+      resetCircuit: (engine, id) => this.circuits.reset(engine, [id], false),
     };
     this.leases = new Leases(fleet, this.bus, options.leaseRemoveAfterMs);
     this.supervisor = new Supervisor(

@@ -257,7 +257,14 @@ export class RoutingState {
 
   /** The control plane's global circuit states (aggregated over routers), applied edge-triggered. */
   applyCircuits(circuits: readonly EngineCircuits[]): void {
-    this.breakers.applyGlobal(circuits);
+    // A reset (by an operator, or by a supervisor that restarted the instance) ends its ejection too:
+    // the failures that caused it belong to what was reset.
+    this.breakers.applyGlobal(circuits, (engine, instanceId) => {
+      const stats = this.instanceStats(engine, instanceId);
+      if (!stats || stats.ejectedUntil === 0) return;
+      stats.ejectedUntil = 0;
+      this.rebuildPicker(engine);
+    });
     this.generation++;
   }
 

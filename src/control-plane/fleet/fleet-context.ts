@@ -22,4 +22,11 @@ export interface FleetContext {
   pushed(timeoutMs: number): Promise<void>;
   /** Calls in flight at an instance, as routers last reported. */
   inFlight(engine: string, instanceId: string): number;
+  /** Probes an instance now (it exited, or a restart made it ready): routing follows at once. */
+  checkNow(engine: string, instanceId: string): void;
+  /**
+   * Closes an instance's circuits on every router: a restarted instance is a new process, and the
+   * failures its predecessor's crash caused must not keep it out for the breaker's open time.
+   */
+  resetCircuit(engine: string, instanceId: string): Promise<void>;
 }

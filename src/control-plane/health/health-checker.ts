@@ -101,6 +101,17 @@ export class HealthChecker {
       if (target.engine === name && !wanted.has(target.key)) this.remove(target);
   }
 
+  /**
+   * Checks an instance now instead of at its next interval (its supervisor saw it crash or come back),
+   * unless a check of it is in flight.
+   */
+  checkNow(engine: string, instanceId: string): void {
+    const target = this.targets.get(HealthChecker.key(engine, instanceId));
+    if (!target || target.timeout) return;
+    this.due.cancel(target);
+    this.check(target);
+  }
+
   stop(): void {
     this.stopped = true;
     for (const target of this.targets.values()) this.remove(target);

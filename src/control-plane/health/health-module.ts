@@ -100,6 +100,11 @@ export class HealthModule implements Module {
     );
   }
 
+  /** On the leader: probes an instance now (a supervisor saw it exit or come back). */
+  checkNow(engine: string, instanceId: string): void {
+    this.checker?.checkNow(engine, instanceId);
+  }
+
   private lead(): void {
     if (this.checker) return;
     this.checker = new HealthChecker(

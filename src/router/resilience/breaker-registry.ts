@@ -85,16 +85,25 @@ export class BreakerRegistry {
       }
   }
 
-  applyGlobal(circuits: readonly EngineCircuits[]): void {
+  /** `onReset` hears each instance whose newer reset this call applied. */
+  applyGlobal(
+    circuits: readonly EngineCircuits[],
+    onReset: (engine: string, instanceId: string) => void = () => undefined,
+  ): void {
     for (const c of circuits) {
       if (c.engineCircuit) this.applyOne(c.engine, c.engineCircuit, this.engine(c.engine));
-      for (const i of c.instances) this.applyOne(c.engine, i, this.instance(c.engine, i.instanceId));
+      for (const i of c.instances)
+        if (this.applyOne(c.engine, i, this.instance(c.engine, i.instanceId)))
+          onReset(c.engine, i.instanceId);
     }
   }
 
-  private applyOne(engine: string, global: InstanceCircuit, breaker: CircuitBreaker): void {
+  /** Applies one global state; true when it carried a reset not applied before. */
+  private applyOne(engine: string, global: InstanceCircuit, breaker: CircuitBreaker): boolean {
     const key = `${engine}/${global.instanceId}`;
+    let reset = false;
     if (global.resetAtMs > (this.seenReset.get(key) ?? 0)) {
+      reset = true;
       this.seenReset.set(key, global.resetAtMs);
       if (breaker.state !== CircuitState.CIRCUIT_STATE_CLOSED || breaker.trips > 0)
         breaker.reset('reset by an operator through the control plane');
@@ -103,6 +112,7 @@ export class BreakerRegistry {
       this.seenOpen.set(key, global.sinceMs);
       breaker.forceOpen(`open on ${global.openOn} of ${global.reporters} routers (control plane)`);
     }
+    return reset;
   }
 
   /** States to report: every breaker not closed, and every one that changed since the last call. */

@@ -337,6 +337,11 @@ export class ProcessDriver implements RuntimeDriver {
         slot.state = 'running';
         slot.readyAtMs = Date.now();
         await this.spec.list(slot.engine, slot.id, address, slot.version);
+        if (slot.lastExit) {
+          // A restart: back in routing as soon as probes and routers hear of it.
+          this.ctx.checkNow(slot.engine, slot.id);
+          await this.ctx.resetCircuit(slot.engine, slot.id);
+        }
         this.ctx.events.record(
           'instance_ready',
           slot.engine,
@@ -380,6 +385,8 @@ export class ProcessDriver implements RuntimeDriver {
     slot.lastExit = exit;
     const next = afterExit(slot.crashes, upMs, rt.restart);
     slot.crashes = next.crashes;
+    // Out of routing now rather than at its next probe.
+    this.ctx.checkNow(slot.engine, slot.id);
     const how = info.error ?? (info.signal ? `killed by ${info.signal}` : `exited with code ${info.code}`);
     this.ctx.events.record('instance_exited', slot.engine, `${how} after ${upMs} ms up`, slot.id, exit);
     if (next.restart && slot.desired === 'running') {

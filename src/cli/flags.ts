@@ -57,6 +57,11 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
       env: 'NERVE_LEADER_LEASE_MS',
       help: 'leader lease for fleet-wide work, renewed every third (default 15000)',
     },
+    {
+      name: 'run-dir',
+      env: 'NERVE_RUN_DIR',
+      help: "managed instances' output files (default <tmpdir>/nerve-processes)",
+    },
     CONFIG,
     host('0.0.0.0'),
     LOG_LEVEL,

@@ -17,6 +17,7 @@ const fileSchema = z.strictObject({
   redisUrl: z.string().optional(),
   redisPrefix: z.string().optional(),
   leaderLeaseMs: z.number().int().min(300).max(600_000).optional(),
+  runDir: z.string().min(1).optional(),
   router: z
     .strictObject({
       id: z.string().min(1).optional(),

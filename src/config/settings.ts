@@ -19,6 +19,8 @@ export interface Settings {
   readonly replicaId: string | undefined;
   /** Leader lease; renewed every third of it. */
   readonly leaderLeaseMs: number;
+  /** Where managed instances' output files go (NERVE_RUN_DIR; default: the system's temp directory). */
+  readonly runDir: string | undefined;
   readonly engines: readonly EngineSpec[];
   /** Alert rules, channels and silences from the config file. */
   readonly entries: readonly FileEntry[];
@@ -120,6 +122,7 @@ export function resolveSettings(
       flag(flags, 'leader-lease-ms') ?? env.NERVE_LEADER_LEASE_MS,
       file?.leaderLeaseMs ?? 15_000,
     ),
+    runDir: flag(flags, 'run-dir') ?? (env.NERVE_RUN_DIR || file?.runDir || undefined),
     engines: file?.engines ?? [],
     entries: file?.entries ?? [],
     routerHttp2: http2Limits(flags, env, file),

@@ -202,6 +202,22 @@ describe('breaker registry: global states from the control plane', () => {
     expect(report).toEqual([{ engine: 'e', instanceId: 'i1', state: CLOSED, sinceMs: expect.any(Number) }]);
     expect(reg.takeReport()).toEqual([]); // closed and unchanged: nothing more to say
   });
+
+  it('tells which instances a newer reset reached (routers end their ejections), once each', () => {
+    const reg = new BreakerRegistry(() => undefined, new FakeClock());
+    reg.configure('e', undefined);
+    reg.instance('e', 'i1');
+    const heard: string[] = [];
+    const push = (resetAt: number) =>
+      reg.applyGlobal(
+        [{ engine: 'e', instances: [circuit(CLOSED, 100, resetAt)], engineCircuit: undefined }],
+        (e, i) => heard.push(`${e}/${i}@${resetAt}`),
+      );
+    push(300);
+    push(300);
+    push(400);
+    expect(heard).toEqual(['e/i1@300', 'e/i1@400']);
+  });
 });
 
 describe('success-rate outlier detection (Envoy)', () => {

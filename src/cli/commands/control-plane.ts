@@ -32,6 +32,7 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
       engines: settings.engines,
       entries: settings.entries,
       replicaId,
+      runDir: settings.runDir,
       lease: {
         ttlMs: lease,
         renewMs: Math.round(lease / 3),

@@ -1,4 +1,4 @@
-import type { EnginePolicy } from './engine';
+import type { EnginePolicy, EngineSpec } from './engine';
 
 /**
  * Balancing strategies a policy may name. The router registers one picker per name; a test checks that
@@ -72,5 +72,17 @@ export function defaultPolicy(): EnginePolicy {
     // UNAVAILABLE lets the others go on, as gRFC A6's usual non-fatal code.
     hedging: { maxAttempts: 1, delayMs: 0, nonFatalCodes: ['UNAVAILABLE'], methods: [] },
     degraded: undefined,
+  };
+}
+
+/** The engine an instance joining by itself creates: one version (`v1` unless it says), no instances yet. */
+export function defaultEngine(name: string, version?: string): EngineSpec {
+  return {
+    name,
+    versions: [{ name: version || 'v1', weight: 100 }],
+    instances: [],
+    policy: defaultPolicy(),
+    services: [],
+    revision: 0,
   };
 }

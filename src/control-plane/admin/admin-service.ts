@@ -3,7 +3,7 @@ import type { EngineSpec, InstanceSpec } from '../../model/engine';
 import { findInstance, namespaceOf, updateInstance, withInstances } from '../../model/engine';
 import type { CheckState } from '../../model/health';
 import type { HealthState } from '../../model/engine';
-import { defaultPolicy } from '../../model/policy';
+import { defaultEngine } from '../../model/policy';
 import { parseEngineSpec } from '../../model/validate';
 import type { ConfigStore, StoreStatus } from '../../store/config-store';
 import { type EngineCatalog, updateEngine, type WriteMeta } from '../config/engine-catalog';
@@ -232,7 +232,7 @@ export class AdminService {
           'FAILED_PRECONDITION',
           `engine ${echo(input.engine)} runs its instances with the process driver: scale it instead of adding instances`,
         );
-      const base = current ?? this.newEngine(input.engine, input.version);
+      const base = current ?? defaultEngine(input.engine, input.version);
       if (findInstance(base, input.id))
         throw new AdminError(
           'ALREADY_EXISTS',
@@ -470,17 +470,6 @@ export class AdminService {
       return next;
     });
     return this.view(spec!);
-  }
-
-  private newEngine(name: string, version?: string): EngineSpec {
-    return {
-      name,
-      versions: [{ name: version || 'v1', weight: 100 }],
-      instances: [],
-      policy: defaultPolicy(),
-      services: [],
-      revision: 0,
-    };
   }
 
   /** Every write goes through the same validation as config files, so the store never holds a bad spec. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { JsonValue } from '../../model/config';
 import { echo } from '../../model/echo';
 import { findInstance, type InstanceSpec } from '../../model/engine';
-import { defaultPolicy } from '../../model/policy';
+import { defaultEngine } from '../../model/policy';
 import { updateEngine } from '../config/engine-catalog';
 import { AdminError } from '../admin/admin-error';
 import type { EventBus } from '../events';
@@ -126,14 +126,7 @@ export class Leases implements Module {
             'FAILED_PRECONDITION',
             `engine ${echo(input.engine)} runs its instances with the process driver; they are supervised, not registered`,
           );
-        const base = current ?? {
-          name: input.engine,
-          versions: [{ name: input.version || 'v1', weight: 100 }],
-          instances: [],
-          policy: defaultPolicy(),
-          services: [],
-          revision: 0,
-        };
+        const base = current ?? defaultEngine(input.engine, input.version);
         version = input.version || base.versions[0].name;
         if (!base.versions.some((v) => v.name === version))
           throw new AdminError(

@@ -211,36 +211,16 @@ export class ProcessDriver implements RuntimeDriver {
   }
 
   private newSlot(spec: EngineSpec, rt: RuntimeSpec): Slot {
-    const slot: Slot = {
-      engine: spec.name,
-      id: `${spec.name}-${randomBytes(3).toString('hex')}`,
-      port: 0,
-      host: rt.host,
-      version: rt.version ?? spec.versions[0].name,
-      hash: runtimeHash(spec),
-      state: 'starting',
-      desired: 'running',
-      crashes: 0,
-      restarts: 0,
-      startedAtMs: 0,
-      readyAtMs: 0,
-      nextStartAtMs: 0,
-      chain: Promise.resolve(),
-      pending: 0,
-      removing: false,
-      statAtMs: 0,
-      cpu: 0,
-      rssBytes: 0,
-      message: '',
-    };
+    const slot = blankSlot(spec.name, `${spec.name}-${randomBytes(3).toString('hex')}`);
+    slot.host = rt.host;
+    slot.version = rt.version ?? spec.versions[0].name;
+    slot.hash = runtimeHash(spec);
     this.slots.set(key(slot), slot);
     return slot;
   }
 
   private slotFrom(r: ProcessRecord): Slot {
-    return {
-      engine: r.engine,
-      id: r.id,
+    return Object.assign(blankSlot(r.engine, r.id), {
       port: r.port,
       host: r.address.slice(0, r.address.lastIndexOf(':')),
       version: r.version,
@@ -250,17 +230,9 @@ export class ProcessDriver implements RuntimeDriver {
       crashes: r.crashes,
       restarts: r.restarts,
       startedAtMs: r.startedAt ? Date.parse(r.startedAt) : 0,
-      readyAtMs: 0,
-      lastExit: r.lastExit,
-      nextStartAtMs: 0,
-      chain: Promise.resolve(),
-      pending: 0,
-      removing: false,
-      statAtMs: 0,
-      cpu: 0,
-      rssBytes: 0,
+      lastExit: r.lastExit ?? undefined,
       message: r.message,
-    };
+    });
   }
 
   private enqueue(slot: Slot, fn: () => Promise<void>): void {
@@ -522,6 +494,31 @@ export class ProcessDriver implements RuntimeDriver {
       message: s.message,
     };
   }
+}
+
+function blankSlot(engine: string, id: string): Slot {
+  return {
+    engine,
+    id,
+    port: 0,
+    host: '127.0.0.1',
+    version: '',
+    hash: '',
+    state: 'starting',
+    desired: 'running',
+    crashes: 0,
+    restarts: 0,
+    startedAtMs: 0,
+    readyAtMs: 0,
+    nextStartAtMs: 0,
+    chain: Promise.resolve(),
+    pending: 0,
+    removing: false,
+    statAtMs: 0,
+    cpu: 0,
+    rssBytes: 0,
+    message: '',
+  };
 }
 
 function key(s: { engine: string; id: string }): string {

@@ -45,6 +45,7 @@ import { Supervisor } from './fleet/supervisor';
 import { Leases } from './fleet/leases';
 import { Autoscaler } from './fleet/autoscaler';
 import { probeOnce } from './fleet/probe-once';
+import { registerProcessMetrics } from './metrics/process-metrics';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -219,6 +220,7 @@ export class ControlPlane {
       },
     });
     this.fleetEvents = new FleetEvents(store, this.bus, this.leader, logger);
+    registerProcessMetrics(this.metrics.registry, store);
     const fleet: FleetContext = {
       store,
       engines: this.engines,

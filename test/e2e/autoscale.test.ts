@@ -84,6 +84,14 @@ describe('autoscaling end to end', () => {
     expect(cp.fleetEvents.list('slow').some((e) => e.kind === 'scaled' && / → 1:/.test(e.message))).toBe(
       true,
     );
+    // Every decision went out on the live feed's events topic too.
+    const fed = cp.feed
+      .since(0)!
+      .filter((m) => m.topic === 'events')
+      .map((m) => (JSON.parse(m.json) as { data: { kind: string; reason?: string } }).data)
+      .filter((d) => d.kind === 'autoscale_decision');
+    expect(fed.length).toBeGreaterThanOrEqual(decisions.length);
+    expect(fed[0].reason).toEqual(expect.any(String));
     // The history says who changed the size and why.
     const history = await cp.admin.config.history(50);
     expect(history.versions.some((v) => v.actor === 'autoscaler')).toBe(true);

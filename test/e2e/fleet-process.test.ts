@@ -121,6 +121,13 @@ describe('process driver', () => {
     };
     expect(view.engine.runtime.replicas).toMatchObject({ desired: 1, min: 1, max: 4, running: 1 });
     expect(view.engine.instances[0].process?.pid).toBeGreaterThan(0);
+    const metrics = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();
+    expect(metrics).toMatch(
+      /nerve_managed_process_resident_memory_bytes\{engine="echo-fleet",instance="[\w-]+"[^}]*\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /nerve_managed_process_state\{engine="echo-fleet",instance="[\w-]+",state="running"[^}]*\} 1/,
+    );
     const kinds = view.engine.runtime.events.map((e) => e.kind);
     expect(kinds).toEqual(
       expect.arrayContaining(['scaled', 'instance_started', 'instance_ready', 'instance_stopped']),

@@ -181,20 +181,22 @@ export class ProcessDriver implements RuntimeDriver {
   }
 
   sample(): void {
+    for (const slot of this.slots.values()) this.sampleSlot(slot);
+  }
+
+  private sampleSlot(slot: Slot): void {
+    if (!slot.proc?.running) return;
     const now = Date.now();
-    for (const slot of this.slots.values()) {
-      if (!slot.proc?.running) continue;
-      const stat = readProcessStat(slot.proc.pid);
-      if (!stat) continue;
-      if (slot.stat) slot.cpu = cpuShare(slot.stat, stat, now - slot.statAtMs);
-      slot.stat = stat;
-      slot.statAtMs = now;
-      slot.rssBytes = stat.rssBytes;
-      const paths = outputPaths(this.ctx.runDir, slot.engine, slot.id);
-      rotateIfLarge(paths.stdout, OUTPUT_MAX_BYTES);
-      rotateIfLarge(paths.stderr, OUTPUT_MAX_BYTES);
-      this.touch(slot);
-    }
+    const stat = readProcessStat(slot.proc.pid);
+    if (!stat) return;
+    if (slot.stat) slot.cpu = cpuShare(slot.stat, stat, now - slot.statAtMs);
+    slot.stat = stat;
+    slot.statAtMs = now;
+    slot.rssBytes = stat.rssBytes;
+    const paths = outputPaths(this.ctx.runDir, slot.engine, slot.id);
+    rotateIfLarge(paths.stdout, OUTPUT_MAX_BYTES);
+    rotateIfLarge(paths.stderr, OUTPUT_MAX_BYTES);
+    this.touch(slot);
   }
 
   async shutdown(stopProcesses: boolean): Promise<void> {
@@ -308,6 +310,7 @@ export class ProcessDriver implements RuntimeDriver {
       if (await this.ctx.probe(address, 1_000)) {
         slot.state = 'running';
         slot.readyAtMs = Date.now();
+        this.sampleSlot(slot);
         await this.spec.list(slot.engine, slot.id, address, slot.version);
         if (slot.lastExit) {
           // A restart: back in routing as soon as probes and routers hear of it.

@@ -195,6 +195,20 @@ describe('process driver', () => {
     expect(logs.lines.join('\n')).toMatch(/ready on 127\.0\.0\.1:\d+/);
   });
 
+  it('lists what runs again when a configuration write drops it (a rollback, a config file)', async () => {
+    const before = serving(cp, 'echo-fleet');
+    expect(before.length).toBeGreaterThan(0);
+    await cp.admin.specs.patch('echo-fleet', { instances: [] }, undefined, {
+      actor: 'test',
+      via: 'rest',
+      requestId: 't',
+    });
+    await waitFor(
+      () => serving(cp, 'echo-fleet').join() === before.join(),
+      'the same instances listed again',
+    );
+  });
+
   it('refuses what cannot be done, precisely', async () => {
     const cases: [string, unknown, number, RegExp][] = [
       ['/engines/elsewhere/scale', { replicas: 2 }, 409, /static driver.*cannot be scaled/],

@@ -85,6 +85,14 @@ describe('registration with leases', () => {
       async () => (await invoke(client, 'kept', 'echo', 'x').catch(() => undefined))?.instanceId === 'kept-1',
       'a call through the router',
     );
+    // A configuration write that drops it (a rollback, a config file): its next heartbeat lists it again.
+    await cp.admin.specs.patch('kept', { instances: [] }, undefined, {
+      actor: 'test',
+      via: 'rest',
+      requestId: 't',
+    });
+    expect(listed('kept')).toEqual([]);
+    await waitFor(() => listed('kept').includes('kept-1'), 'the heartbeat to list it again');
     await registration.leave();
     expect(listed('kept')).toEqual([]);
   });

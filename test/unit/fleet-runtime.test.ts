@@ -125,3 +125,39 @@ describe('autoscaling (HPA) with a fake clock', () => {
     expect(run([input(2, 60)], dry)[0]).toMatchObject({ desired: 6, dryRun: true });
   });
 });
+
+describe('a config file read at start', () => {
+  it('keeps the instances a process-driven engine runs, and replaces a static one whole', async () => {
+    const { MemoryStore } = await import('../../src/store/memory-store');
+    const { seedEngines } = await import('../../src/control-plane/config/seed');
+    const { createLogger } = await import('../../src/observability/logger');
+    const logger = createLogger('test', 'silent');
+    const store = new MemoryStore();
+    await store.start();
+    const parse = (input: unknown) => {
+      const r = parseEngineSpec(input);
+      if (!r.ok) throw new Error(r.errors.join('; '));
+      return r.value;
+    };
+    const managed = { name: 'm', runtime: { driver: 'process', command: 'x' } };
+    const listed = [{ id: 'm-1', address: '127.0.0.1:7001' }];
+    await seedEngines(
+      store,
+      [
+        parse({ ...managed, instances: listed }),
+        parse({ name: 's', instances: [{ id: 's-1', address: '127.0.0.1:7002' }] }),
+      ],
+      logger,
+    );
+    await seedEngines(
+      store,
+      [parse({ ...managed, runtime: { ...managed.runtime, replicas: 2 } }), parse({ name: 's' })],
+      logger,
+    );
+    const doc = (name: string) =>
+      store.get('engines', name)?.value as { instances: { id: string }[]; runtime?: { replicas?: number } };
+    expect(doc('m').instances.map((i) => i.id)).toEqual(['m-1']);
+    expect(doc('m').runtime?.replicas).toBe(2);
+    expect(doc('s').instances).toEqual([]);
+  });
+});

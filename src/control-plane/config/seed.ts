@@ -16,8 +16,8 @@ export async function seedEngines(
 ): Promise<void> {
   const ops: ConfigOp[] = [];
   for (const spec of specs) {
-    const value = toDocument(spec);
     const current = store.get(ENGINE_KIND, spec.name);
+    const value = keepManagedInstances(toDocument(spec), current?.value);
     if (!current || canonicalJson(current.value) !== canonicalJson(value))
       ops.push({ op: 'put', kind: ENGINE_KIND, name: spec.name, value });
   }
@@ -32,6 +32,21 @@ export async function seedEngines(
   } catch (err) {
     logger.error('config file engines not stored', { error: String(err) });
   }
+}
+
+/**
+ * A process-driven engine's instances are what its supervisor runs, not configuration: a config file
+ * read at start keeps the listed ones (otherwise a control plane restarting would take every managed
+ * instance out of routing until the supervisor listed them again).
+ */
+function keepManagedInstances(doc: JsonValue, stored: JsonValue | undefined): JsonValue {
+  const runs = (d: JsonValue | undefined) =>
+    (d as { runtime?: { driver?: string } } | undefined)?.runtime?.driver === 'process';
+  if (!runs(doc) || !runs(stored)) return doc;
+  return {
+    ...(doc as object),
+    instances: (stored as { instances?: JsonValue }).instances ?? [],
+  } as JsonValue;
 }
 
 /** Stores the config file's other entries (alert rules, channels, silences) the same way: one change, only what differs. */

@@ -110,6 +110,29 @@ export class Leases implements Module {
         'INVALID_ARGUMENT',
         `ttl_ms must be from ${MIN_TTL_MS} to ${MAX_TTL_MS}, got ${input.ttlMs}`,
       );
+    const version = await this.list(input, actor);
+    const now = Date.now();
+    const record: LeaseRecord = {
+      leaseId: `${input.engine}/${input.id}/${randomBytes(9).toString('base64url')}`,
+      engine: input.engine,
+      instance: input.id,
+      address: input.address,
+      version,
+      ttlMs,
+      registeredAt: new Date(now).toISOString(),
+      renewedAt: new Date(now).toISOString(),
+      expiresAtMs: now + ttlMs,
+      lapsedAt: null,
+    };
+    const field = `${input.engine}/${input.id}`;
+    const again = this.lease(input.engine, input.id);
+    await this.ctx.store.putShared(LEASES_NS, [[field, record as unknown as JsonValue]]);
+    this.emit(input.engine, input.id, again ? 'registered again' : 'registered', record);
+    return { leaseId: record.leaseId, ttlMs, heartbeatIntervalMs: Math.floor(ttlMs / 3) };
+  }
+
+  /** Lists the instance in its engine's spec (creating the engine when asked); returns its version. */
+  private async list(input: RegisterInput, actor: string): Promise<string> {
     let version = input.version ?? '';
     await updateEngine(
       this.ctx.engines,
@@ -140,7 +163,8 @@ export class Leases implements Module {
           version,
           weight: input.weight ?? prev?.weight ?? 100,
           priority: input.priority ?? prev?.priority ?? 0,
-          draining: false,
+          // An operator's drain outlives the instance's restarts and registrations.
+          draining: prev?.draining ?? false,
         };
         if (prev && sameInstance(prev, next)) return undefined;
         const instances = prev
@@ -156,28 +180,24 @@ export class Leases implements Module {
         return { ...parsed.value, revision: base.revision };
       },
     );
-    const now = Date.now();
-    const record: LeaseRecord = {
-      leaseId: `${input.engine}/${input.id}/${randomBytes(9).toString('base64url')}`,
-      engine: input.engine,
-      instance: input.id,
-      address: input.address,
-      version,
-      ttlMs,
-      registeredAt: new Date(now).toISOString(),
-      renewedAt: new Date(now).toISOString(),
-      expiresAtMs: now + ttlMs,
-      lapsedAt: null,
-    };
-    const field = `${input.engine}/${input.id}`;
-    const again = this.lease(input.engine, input.id);
-    await this.ctx.store.putShared(LEASES_NS, [[field, record as unknown as JsonValue]]);
-    this.emit(input.engine, input.id, again ? 'registered again' : 'registered', record);
-    return { leaseId: record.leaseId, ttlMs, heartbeatIntervalMs: Math.floor(ttlMs / 3) };
+    return version;
   }
 
   async heartbeat(leaseId: string): Promise<LeaseGrant> {
     const record = this.find(leaseId);
+    const spec = this.ctx.engines.getNow(record.engine);
+    if (!spec || !findInstance(spec, record.instance))
+      // Listed no longer (a configuration rollback or a config file replaced the spec): listed again.
+      await this.list(
+        {
+          engine: record.engine,
+          id: record.instance,
+          address: record.address,
+          version: record.version,
+          createEngine: true,
+        },
+        'leases',
+      );
     const now = Date.now();
     const next: LeaseRecord = {
       ...record,

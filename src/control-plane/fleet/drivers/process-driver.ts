@@ -146,10 +146,20 @@ export class ProcessDriver implements RuntimeDriver {
       );
       this.enqueue(stale, () => this.restart(stale, spec.name));
     }
-    // Instances in the spec with no slot (a config rollback, a lost record) are not ours to route to.
+    // The spec follows what runs even when something else rewrote it (a configuration rollback, a
+    // config file at start): instances with no slot leave it, serving slots it lacks are listed again.
     const known = new Set(mine.map((s) => s.id));
     const strays = spec.instances.filter((i) => !known.has(i.id)).map((i) => i.id);
     if (strays.length > 0) void this.spec.unlist(spec.name, strays);
+    for (const slot of active)
+      if (
+        (slot.state === 'running' || slot.state === 'remote') &&
+        slot.pending === 0 &&
+        !spec.instances.some((i) => i.id === slot.id)
+      )
+        this.enqueue(slot, () =>
+          this.spec.list(slot.engine, slot.id, `${slot.host}:${slot.port}`, slot.version),
+        );
   }
 
   async release(engine: string): Promise<void> {

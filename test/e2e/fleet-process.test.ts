@@ -15,6 +15,7 @@ import type { JsonValue } from '../../src/model/config';
 import type { Router } from '../../src/router/router';
 import { invoke, logger, startControlPlane, startRouter } from '../helpers/cluster';
 import { processEngine, processes, runDir, serving, Traffic, waitServing } from '../helpers/fleet';
+import { processAlive } from '../../src/control-plane/fleet/process-usage';
 import { waitFor } from '../helpers/wait';
 
 jest.setTimeout(90_000);
@@ -278,5 +279,22 @@ describe('process driver', () => {
     } finally {
       admin.close();
     }
+  });
+
+  it('stops what it ran when an engine leaves the process driver, and when it is deleted', async () => {
+    const pids = processes(cp, 'echo-fleet').map((p) => p.pid);
+    expect(pids.length).toBeGreaterThan(0);
+    await cp.admin.specs.patch('echo-fleet', { runtime: null }, undefined, {
+      actor: 'test',
+      via: 'rest',
+      requestId: 't',
+    });
+    await waitFor(() => processes(cp, 'echo-fleet').length === 0, 'its processes gone');
+    await waitFor(() => pids.every((pid) => !processAlive(pid)), 'the processes ended');
+    expect(cp.engines.getNow('echo-fleet')?.instances).toEqual([]);
+    const crasher = processes(cp, 'crasher');
+    expect(crasher).toHaveLength(1);
+    await cp.admin.specs.delete('crasher', undefined, { actor: 'test', via: 'rest', requestId: 't' });
+    await waitFor(() => processes(cp, 'crasher').length === 0, 'the crash-looping slot gone');
   });
 });

@@ -164,6 +164,12 @@ export class ProcessDriver implements RuntimeDriver {
 
   async release(engine: string): Promise<void> {
     const mine = [...this.slots.values()].filter((s) => s.engine === engine);
+    // Moved to another driver: what it ran leaves routing before it stops.
+    if (this.ctx.engines.getNow(engine))
+      await this.spec.unlist(
+        engine,
+        mine.map((s) => s.id),
+      );
     await Promise.all(
       mine.map(async (slot) => {
         slot.removing = true;

@@ -5,6 +5,7 @@ import type { StoreStatus } from '../store/config-store';
 import type { EngineEvent } from './config/engine-catalog';
 import type { FleetEvent } from './fleet/fleet-events';
 import type { ScaleDecision } from '../model/fleet/autoscale';
+import type { Rollout } from '../model/rollout';
 
 /** One report of loads (and circuits) from a router or an LRS client, on this replica or another. */
 export interface ReportReceived {
@@ -62,6 +63,10 @@ export interface ControlPlaneEvents {
   'leases.changed': { readonly engine: string };
   /** The leader's autoscaler decided (whether or not the size changed). */
   'autoscale.decision': { readonly engine: string; readonly decision: ScaleDecision };
+  /** A rollout was created or moved (every replica hears it from the store). */
+  'rollout.changed': Rollout;
+  /** The closed-loop weights of an engine changed: snapshots must be rebuilt. */
+  'weights.changed': { readonly engine: string };
 }
 
 type Handler<T> = (payload: T) => void;

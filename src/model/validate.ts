@@ -162,6 +162,12 @@ export const engineInputSchema = z
         path: ['runtime', 'version'],
         message: `unknown version "${e.runtime.version}" (declared: ${[...versions].join(', ')})`,
       });
+    if (e.runtime?.canary !== undefined && !versions.has(e.runtime.canary.version))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['runtime', 'canary', 'version'],
+        message: `unknown version "${e.runtime.canary.version}" (declared: ${[...versions].join(', ')})`,
+      });
     if (e.policy.fallbackEngines?.includes(e.name)) {
       ctx.addIssue({
         code: 'custom',

@@ -239,14 +239,10 @@ export class AdminService {
           `engine ${echo(input.engine)} already has an instance ${echo(input.id)}`,
         );
       let versions = base.versions;
-      if (input.version && !versions.some((v) => v.name === input.version)) {
-        if (current)
-          throw new AdminError(
-            'FAILED_PRECONDITION',
-            `engine ${echo(input.engine)} has no version ${echo(input.version)} (has: ${versions.map((v) => v.name).join(', ')})`,
-          );
-        versions = [{ name: input.version, weight: 100 }];
-      }
+      // A version the spec does not list yet arrives at weight 0 (no traffic until a rollout or an
+      // operator gives it some); a new engine's first version takes all.
+      if (input.version && !versions.some((v) => v.name === input.version))
+        versions = current ? [...versions, { name: input.version, weight: 0 }] : [{ name: input.version, weight: 100 }];
       const instance = {
         id: input.id,
         address: input.address,

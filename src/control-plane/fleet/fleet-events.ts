@@ -20,7 +20,15 @@ export type FleetEventKind =
   | 'registered'
   | 'deregistered'
   | 'lease_lapsed'
-  | 'lease_removed';
+  | 'lease_removed'
+  | 'rollout_started'
+  | 'rollout_step'
+  | 'rollout_paused'
+  | 'rollout_resumed'
+  | 'rollout_promoted'
+  | 'rollout_rolled_back'
+  | 'rollout_aborted'
+  | 'weights';
 
 /** One thing that happened to an engine or an instance, with the facts it happened on. */
 export interface FleetEvent {

@@ -149,13 +149,12 @@ export class Leases implements Module {
             'FAILED_PRECONDITION',
             `engine ${echo(input.engine)} runs its instances with the process driver; they are supervised, not registered`,
           );
-        const base = current ?? defaultEngine(input.engine, input.version);
+        let base = current ?? defaultEngine(input.engine, input.version);
         version = input.version || base.versions[0].name;
+        // A version the spec does not list yet arrives at weight 0: no traffic until a rollout or an
+        // operator gives it some.
         if (!base.versions.some((v) => v.name === version))
-          throw new AdminError(
-            'FAILED_PRECONDITION',
-            `engine ${echo(input.engine)} has no version ${echo(version)} (has: ${base.versions.map((v) => v.name).join(', ')})`,
-          );
+          base = { ...base, versions: [...base.versions, { name: version, weight: 0 }] };
         const prev = findInstance(base, input.id);
         const next: InstanceSpec = {
           id: input.id,

@@ -41,9 +41,9 @@ export interface ProcessRecord {
   readonly message: string;
 }
 
-export function runtimeHash(spec: EngineSpec): string {
+/** Digest of what an instance of `version` is started from: a change restarts it. */
+export function runtimeHash(spec: EngineSpec, version: string): string {
   const rt = spec.runtime;
-  const version = rt?.version ?? spec.versions[0]?.name;
   return createHash('sha256')
     .update(JSON.stringify([rt?.command, rt?.args, rt?.env, rt?.cwd, rt?.host, version]))
     .digest('hex')

@@ -77,6 +77,10 @@ export const runtimeSchema = z
     restart: restartSchema.default(restartSchema.parse({})),
     stop: stopSchema.default(stopSchema.parse({})),
     autoscale: autoscaleSchema.optional(),
+    /** A rollout's new version and its replicas, run beside the runtime's version (set by rollouts). */
+    canary: z
+      .strictObject({ version: z.string().min(1), replicas: z.number().int().min(0).max(1_000) })
+      .optional(),
   })
   .superRefine((r, ctx) => {
     if (r.minReplicas > r.maxReplicas)
@@ -91,6 +95,8 @@ export const runtimeSchema = z
         path: ['replicas'],
         message: `must be within minReplicas..maxReplicas (${r.minReplicas}..${r.maxReplicas})`,
       });
+    if (r.canary && r.driver !== 'process')
+      ctx.addIssue({ code: 'custom', path: ['canary'], message: 'canary replicas need the process driver' });
     if (r.driver === 'process' && r.command === undefined)
       ctx.addIssue({ code: 'custom', path: ['command'], message: 'the process driver needs a command' });
     if (r.driver === 'static' && (r.autoscale || r.replicas !== undefined))

@@ -121,29 +121,31 @@ export class ProcessDriver implements RuntimeDriver {
     if (!this.leading || rt?.driver !== 'process') return;
     const mine = [...this.slots.values()].filter((s) => s.engine === spec.name);
     const active = mine.filter((s) => !s.removing);
-    const want = desiredReplicas(rt);
-    for (let n = active.length; n < want; n++) {
-      const slot = this.newSlot(spec, rt);
-      this.enqueue(slot, () => this.launch(slot));
-    }
-    if (active.length > want) {
-      for (const victim of pickVictims(active, active.length - want)) {
-        victim.removing = true;
-        this.ctx.events.record('scaled', spec.name, `removing ${victim.id} (scale to ${want})`, victim.id);
-        this.enqueue(victim, () => this.stop(victim, spec, true));
+    // Replicas per version: the runtime's version, and a rollout's canary beside it.
+    const groups = versionGroups(spec);
+    let complete = true;
+    for (const [version, want] of groups) {
+      const have = active.filter((s) => s.version === version);
+      for (let n = have.length; n < want; n++) {
+        const slot = this.newSlot(spec, rt, version);
+        this.enqueue(slot, () => this.launch(slot));
+        complete = false;
       }
+      if (have.some((s) => s.state !== 'running' && s.state !== 'remote')) complete = false;
+      if (have.length > want)
+        for (const victim of pickVictims(have, have.length - want)) this.remove(spec, victim, `scale ${version} to ${want}`);
     }
-    // A changed command, env or version rolls out one instance at a time.
-    const hash = runtimeHash(spec);
+    // Instances of a version no longer run leave once what replaces them serves (a promotion, a changed
+    // runtime version): capacity never dips below the spec.
+    if (complete)
+      for (const slot of active) if (!groups.has(slot.version)) this.remove(spec, slot, `version ${slot.version} is no longer run`);
+    // A changed command or environment rolls out one instance at a time.
     const settled = active.every((s) => s.pending === 0 && s.state !== 'starting');
-    const stale = active.find((s) => s.hash !== hash && s.state === 'running' && !s.removing);
-    if (settled && stale && active.length <= want) {
-      this.ctx.events.record(
-        'instance_stopped',
-        spec.name,
-        `restarting ${stale.id}: its runtime changed`,
-        stale.id,
-      );
+    const stale = active.find(
+      (s) => groups.has(s.version) && s.hash !== runtimeHash(spec, s.version) && s.state === 'running' && !s.removing,
+    );
+    if (settled && stale) {
+      this.ctx.events.record('instance_stopped', spec.name, `restarting ${stale.id}: its runtime changed`, stale.id);
       this.enqueue(stale, () => this.restart(stale, spec.name));
     }
     // The spec follows what runs even when something else rewrote it (a configuration rollback, a
@@ -160,6 +162,13 @@ export class ProcessDriver implements RuntimeDriver {
         this.enqueue(slot, () =>
           this.spec.list(slot.engine, slot.id, `${slot.host}:${slot.port}`, slot.version),
         );
+  }
+
+  private remove(spec: EngineSpec, victim: Slot, why: string): void {
+    if (victim.removing) return;
+    victim.removing = true;
+    this.ctx.events.record('scaled', spec.name, `removing ${victim.id} (${why})`, victim.id);
+    this.enqueue(victim, () => this.stop(victim, spec, true));
   }
 
   async release(engine: string): Promise<void> {
@@ -228,11 +237,11 @@ export class ProcessDriver implements RuntimeDriver {
       .map((s) => ({ id: s.id, pid: s.proc?.pid ?? 0, state: s.state }));
   }
 
-  private newSlot(spec: EngineSpec, rt: RuntimeSpec): Slot {
+  private newSlot(spec: EngineSpec, rt: RuntimeSpec, version: string): Slot {
     const slot = blankSlot(spec.name, `${spec.name}-${randomBytes(3).toString('hex')}`);
     slot.host = rt.host;
-    slot.version = rt.version ?? spec.versions[0].name;
-    slot.hash = runtimeHash(spec);
+    slot.version = version;
+    slot.hash = runtimeHash(spec, version);
     this.slots.set(key(slot), slot);
     return slot;
   }
@@ -278,8 +287,7 @@ export class ProcessDriver implements RuntimeDriver {
     if (!spec || rt?.driver !== 'process' || slot.desired !== 'running' || slot.proc?.running) return;
     if (slot.port === 0) slot.port = await allocatePort(rt.host);
     slot.host = rt.host;
-    slot.hash = runtimeHash(spec);
-    slot.version = rt.version ?? spec.versions[0].name;
+    slot.hash = runtimeHash(spec, slot.version);
     const vars = { port: String(slot.port), id: slot.id, engine: slot.engine, version: slot.version };
     const paths = outputPaths(this.ctx.runDir, slot.engine, slot.id);
     const proc = ManagedProcess.spawn({
@@ -513,6 +521,16 @@ export class ProcessDriver implements RuntimeDriver {
       message: s.message,
     };
   }
+}
+
+/** How many instances of each version the runtime asks for. */
+function versionGroups(spec: EngineSpec): Map<string, number> {
+  const rt = spec.runtime!;
+  const main = rt.version ?? spec.versions[0].name;
+  const groups = new Map([[main, desiredReplicas(rt)]]);
+  if (rt.canary && rt.canary.replicas > 0)
+    groups.set(rt.canary.version, (groups.get(rt.canary.version) ?? 0) + rt.canary.replicas);
+  return groups;
 }
 
 function blankSlot(engine: string, id: string): Slot {

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import type { JsonValue } from '../../model/config';
+import { echo } from '../../model/echo';
+import { ACTIVE, parseRolloutInput, type Rollout } from '../../model/rollout';
+import type { ConfigStore } from '../../store/config-store';
+import type { EngineCatalog } from '../config/engine-catalog';
+import { ROLLOUT_COMMANDS_NS, ROLLOUTS_NS, type RolloutModule, type RolloutOp } from '../rollouts/rollout-module';
+import type { AdminContext } from './admin-context';
+import { AdminError } from './admin-error';
+import type { AuditFields } from './admin-service';
+
+/**
+ * Rollouts for operators (REST and admin gRPC): create one (validated, one active per engine), list,
+ * read, and pause / resume / abort / promote — queued for the leader, which runs rollouts.
+ */
+export class RolloutAdmin {
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly engines: EngineCatalog,
+    private readonly module: RolloutModule,
+    private readonly audit: (ctx: AdminContext, action: string, fields: AuditFields) => void,
+  ) {}
+
+  list(engine: string): Rollout[] {
+    this.engine(engine);
+    return this.module.list(engine);
+  }
+
+  get(engine: string, id: string): Rollout {
+    const r = this.store.shared(ROLLOUTS_NS).get(`${engine}/${id}`) as unknown as Rollout | undefined;
+    if (!r) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no rollout ${echo(id)}`);
+    return r;
+  }
+
+  async create(engine: string, input: unknown, ctx: AdminContext): Promise<Rollout> {
+    const spec = this.engine(engine);
+    const parsed = parseRolloutInput(input);
+    if (!parsed.ok)
+      throw new AdminError('INVALID_ARGUMENT', `invalid rollout: ${parsed.errors.join('; ')}`, parsed.errors);
+    const r = parsed.value;
+    if (!spec.versions.some((v) => v.name === r.version))
+      throw new AdminError(
+        'FAILED_PRECONDITION',
+        `engine ${echo(engine)} has no version ${echo(r.version)} yet: register or configure its instances first (has: ${spec.versions.map((v) => v.name).join(', ')})`,
+      );
+    if (!spec.versions.some((v) => v.name !== r.version && v.weight > 0))
+      throw new AdminError('FAILED_PRECONDITION', `engine ${echo(engine)} has no other version with traffic to compare ${echo(r.version)} with`);
+    const active = this.module.list(engine).find((x) => ACTIVE.has(x.state));
+    if (active)
+      throw new AdminError('FAILED_PRECONDITION', `engine ${echo(engine)} already has an active rollout ${active.id} (${active.state}); abort or finish it first`);
+    const rollout: Rollout = {
+      id: `${r.version}-${randomBytes(3).toString('hex')}`,
+      engine,
+      version: r.version,
+      steps: r.steps,
+      intervalMs: r.intervalMs,
+      analysis: r.analysis,
+      state: 'progressing',
+      step: -1,
+      weight: 0,
+      failedChecks: 0,
+      original: {},
+      createdAt: new Date().toISOString(),
+      createdBy: ctx.actor,
+      stepStartedAtMs: 0,
+      history: [],
+    };
+    await this.store.putShared(ROLLOUTS_NS, [[`${engine}/${rollout.id}`, rollout as unknown as JsonValue]]);
+    this.audit(ctx, 'create rollout', { engine, rollout: rollout.id, version: r.version, steps: r.steps.join(',') });
+    return rollout;
+  }
+
+  async act(engine: string, id: string, op: RolloutOp, ctx: AdminContext): Promise<Rollout> {
+    const r = this.get(engine, id);
+    if (!ACTIVE.has(r.state))
+      throw new AdminError('FAILED_PRECONDITION', `rollout ${echo(id)} is ${r.state}: nothing to ${op}`);
+    if (op === 'pause' && r.state === 'paused') throw new AdminError('FAILED_PRECONDITION', `rollout ${echo(id)} is already paused`);
+    if (op === 'resume' && r.state !== 'paused') throw new AdminError('FAILED_PRECONDITION', `rollout ${echo(id)} is not paused`);
+    await this.store.putShared(ROLLOUT_COMMANDS_NS, [
+      [`${engine}/${id}`, { op, by: ctx.actor, at: new Date().toISOString() } as unknown as JsonValue],
+    ]);
+    this.audit(ctx, `${op} rollout`, { engine, rollout: id });
+    return r;
+  }
+
+  private engine(name: string) {
+    const spec = this.engines.getNow(name);
+    if (!spec) throw new AdminError('NOT_FOUND', `engine ${echo(name)} not found`);
+    return spec;
+  }
+}

@@ -1,0 +1,256 @@
+import type { JsonValue } from '../../model/config';
+import { desiredReplicas } from '../../model/fleet/runtime';
+import {
+  ACTIVE,
+  analyze,
+  type Rollout,
+  type RolloutState,
+  type RolloutStep,
+  type SideStats,
+  type Verdict,
+  weightsAt,
+} from '../../model/rollout';
+import { updateEngine } from '../config/engine-catalog';
+import type { EventBus } from '../events';
+import type { FleetContext } from '../fleet/fleet-context';
+import { CallAccumulator } from '../metrics/call-accumulator';
+import { CallTally } from '../metrics/call-tally';
+import { Disposables, type Module } from '../module';
+
+/** Shared namespace of rollouts: field `engine/id`. */
+export const ROLLOUTS_NS = 'rollouts';
+/** Operators' actions, taken by the leader: field `engine/id`. */
+export const ROLLOUT_COMMANDS_NS = 'rollout-commands';
+export type RolloutOp = 'pause' | 'resume' | 'abort' | 'promote';
+
+const TICK_MS = 100;
+const KEEP_HISTORY = 200;
+
+function side(sum: CallAccumulator): SideStats {
+  return {
+    requests: sum.requests,
+    errors: sum.errors,
+    errorRate: sum.requests > 0 ? Math.round((sum.errors / sum.requests) * 1e6) / 1e6 : 0,
+    p99Ms: sum.requests > 0 ? sum.quantile(0.99) : 0,
+  };
+}
+
+/**
+ * Canary rollouts on the leader. Each step sets the new version's share of traffic (a versioned,
+ * fenced change of the engine's version weights by `rollout`; with the process driver its replicas
+ * follow the share, the stable ones kept whole so a rollback has the capacity to take everything back),
+ * then judges the new version against the others over the interval from every router's reports. A
+ * pass moves on (after the last step: promotion), a failed check counts (at `failedChecks`: rollback,
+ * the new version's weight to 0 at once), too few calls waits, and no call at all follows `noTraffic`.
+ * Every step's verdict and evidence stay in the rollout; events, the `rollouts` feed topic and the
+ * `rollout_rolled_back` alert follow.
+ */
+export class RolloutModule implements Module {
+  readonly name = 'rollouts';
+  private readonly disposables = new Disposables();
+  private readonly tally: CallTally;
+  private running = false;
+
+  constructor(
+    private readonly ctx: FleetContext,
+    private readonly bus: EventBus,
+  ) {
+    this.tally = new CallTally((load) => {
+      const version = this.ctx.engines.getNow(load.engine)?.instances.find((i) => i.id === load.instanceId)?.version;
+      return version === undefined ? undefined : `${load.engine}/${version}`;
+    });
+  }
+
+  start(): void {
+    this.disposables.add(this.bus.on('report.received', (r) => this.tally.record(r)));
+    this.disposables.add(
+      this.ctx.store.watchShared((c) => {
+        if (c.ns === ROLLOUTS_NS && c.value) this.bus.emit('rollout.changed', c.value as unknown as Rollout);
+      }),
+    );
+    // A new leader judges from its own reports: the step in progress starts its interval afresh.
+    this.disposables.add(
+      this.bus.on('leader.changed', (l) => {
+        if (l.leading) void this.restartIntervals();
+      }),
+    );
+    const timer = setInterval(() => void this.tick(), TICK_MS);
+    timer.unref();
+    this.disposables.add(() => clearInterval(timer));
+  }
+
+  stop(): void {
+    this.disposables.dispose();
+  }
+
+  list(engine?: string): Rollout[] {
+    return [...this.ctx.store.shared(ROLLOUTS_NS).values()]
+      .map((v) => v as unknown as Rollout)
+      .filter((r) => !engine || r.engine === engine)
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  }
+
+  private async restartIntervals(): Promise<void> {
+    const fence = this.ctx.leader.fence;
+    if (!fence) return;
+    for (const r of this.list())
+      if (r.state === 'progressing' && r.step >= 0) {
+        this.tally.reset(`${r.engine}/`);
+        await this.save({ ...r, stepStartedAtMs: Date.now() }, fence);
+      }
+  }
+
+  private async tick(): Promise<void> {
+    const fence = this.ctx.leader.fence;
+    if (!fence || this.running) return;
+    this.running = true;
+    try {
+      await this.takeCommands(fence);
+      const now = Date.now();
+      for (const r of this.list()) {
+        if (r.state !== 'progressing') continue;
+        if (r.step < 0) await this.begin(r, fence);
+        else if (now >= r.stepStartedAtMs + r.intervalMs) await this.judge(r, fence, now);
+      }
+    } catch (err) {
+      this.ctx.logger.warn('rollout step failed', { error: String(err) });
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async begin(r: Rollout, fence: string): Promise<void> {
+    const spec = this.ctx.engines.getNow(r.engine);
+    if (!spec) return this.finish(r, 'aborted', fence, 'manual', `engine ${r.engine} was deleted`);
+    const original = Object.fromEntries(spec.versions.filter((v) => v.name !== r.version).map((v) => [v.name, v.weight]));
+    const started = { ...r, original };
+    await this.setWeight(started, r.steps[0], fence);
+    this.tally.reset(`${r.engine}/`);
+    this.ctx.events.record('rollout_started', r.engine, `rollout ${r.id}: ${r.version} at ${r.steps[0]} %`, undefined, {
+      rollout: r.id,
+      version: r.version,
+    });
+    await this.save(
+      { ...started, step: 0, weight: r.steps[0], stepStartedAtMs: Date.now(), history: append(r, { weight: r.steps[0], verdict: 'started' }) },
+      fence,
+    );
+  }
+
+  private async judge(r: Rollout, fence: string, now: number): Promise<void> {
+    const spec = this.ctx.engines.getNow(r.engine);
+    if (!spec) return this.finish(r, 'aborted', fence, 'manual', `engine ${r.engine} was deleted`);
+    const canary = this.tally.take(`${r.engine}/${r.version}`);
+    const stable = new CallAccumulator();
+    for (const v of spec.versions) if (v.name !== r.version) stable.merge(this.tally.take(`${r.engine}/${v.name}`));
+    const { verdict, evidence } = analyze(side(canary), side(stable), r.analysis, now - r.stepStartedAtMs);
+    const step: Omit<RolloutStep, 'at'> = { weight: r.weight, verdict, evidence };
+    let effective: Verdict = verdict;
+    if (verdict === 'no_traffic') {
+      if (r.analysis.noTraffic === 'promote') effective = 'pass';
+      else if (r.analysis.noTraffic === 'rollback') {
+        return this.finish({ ...r, history: append(r, step) }, 'rolled_back', fence, verdict, evidence.reason);
+      }
+    }
+    if (effective === 'fail') {
+      const failedChecks = r.failedChecks + 1;
+      const next = { ...r, failedChecks, stepStartedAtMs: now, history: append(r, step) };
+      if (failedChecks >= r.analysis.failedChecks)
+        return this.finish(next, 'rolled_back', fence, verdict, `${failedChecks} failed checks: ${evidence.reason}`);
+      return this.save(next, fence);
+    }
+    if (effective !== 'pass') return this.save({ ...r, stepStartedAtMs: now, history: append(r, step) }, fence);
+    const nextStep = r.step + 1;
+    if (nextStep >= r.steps.length || r.steps[r.step] >= 100)
+      return this.finish({ ...r, history: append(r, step) }, 'promoted', fence, verdict, evidence.reason);
+    const weight = r.steps[nextStep];
+    await this.setWeight(r, weight, fence);
+    this.ctx.events.record('rollout_step', r.engine, `rollout ${r.id}: ${r.version} to ${weight} % (${evidence.reason})`, undefined, {
+      rollout: r.id,
+      weight,
+    });
+    await this.save({ ...r, step: nextStep, weight, stepStartedAtMs: now, history: append(r, step) }, fence);
+  }
+
+  /** Ends a rollout: promotion gives the new version everything, rollback and abort give it nothing. */
+  private async finish(r: Rollout, state: RolloutState, fence: string, verdict: Verdict, reason: string, by?: string): Promise<void> {
+    if (this.ctx.engines.getNow(r.engine)) await this.setWeight(r, state === 'promoted' ? 100 : 0, fence, state === 'promoted');
+    const weight = state === 'promoted' ? 100 : 0;
+    const kind = state === 'promoted' ? 'rollout_promoted' : state === 'rolled_back' ? 'rollout_rolled_back' : 'rollout_aborted';
+    this.ctx.events.record(kind, r.engine, `rollout ${r.id} of ${r.version} ${state.replace('_', ' ')}: ${reason}`, undefined, {
+      rollout: r.id,
+      version: r.version,
+    });
+    await this.save({ ...r, state, weight, history: append(r, { weight, verdict, by, evidence: undefined }, reason) }, fence);
+  }
+
+  /**
+   * Sets the new version's share (and, with the process driver, its replicas: ceil(total × share), the
+   * stable ones untouched; promotion makes it the runtime's version).
+   */
+  private async setWeight(r: Rollout, percent: number, fence: string, promote = false): Promise<void> {
+    await updateEngine(
+      this.ctx.engines,
+      r.engine,
+      { actor: `rollout:${r.id}`, summary: `rollout ${r.id}: ${r.version} at ${percent} %`, fence },
+      (current) => {
+        if (!current) return undefined;
+        const known = current.versions.some((v) => v.name === r.version);
+        const versions = weightsAt(
+          known ? current.versions : [...current.versions, { name: r.version, weight: 0 }],
+          r.version,
+          r.original,
+          percent,
+        );
+        const rt = current.runtime;
+        if (rt?.driver !== 'process') return { ...current, versions };
+        const total = desiredReplicas(rt);
+        const { canary: _drop, ...base } = rt;
+        void _drop;
+        const runtime = promote
+          ? { ...base, version: r.version }
+          : percent > 0
+            ? { ...base, canary: { version: r.version, replicas: Math.max(1, Math.ceil((total * percent) / 100)) } }
+            : base;
+        return { ...current, versions, runtime };
+      },
+    );
+  }
+
+  private async save(r: Rollout, fence: string): Promise<void> {
+    await this.ctx.store.putShared(ROLLOUTS_NS, [[`${r.engine}/${r.id}`, r as unknown as JsonValue]], fence);
+  }
+
+  private async takeCommands(fence: string): Promise<void> {
+    const commands = [...this.ctx.store.shared(ROLLOUT_COMMANDS_NS)];
+    if (commands.length === 0) return;
+    await this.ctx.store.putShared(
+      ROLLOUT_COMMANDS_NS,
+      commands.map(([field]) => [field, undefined] as const),
+      fence,
+    );
+    for (const [field, value] of commands) {
+      const r = this.ctx.store.shared(ROLLOUTS_NS).get(field) as unknown as Rollout | undefined;
+      const { op, by } = value as unknown as { op: RolloutOp; by: string };
+      if (!r || !ACTIVE.has(r.state)) continue;
+      if (op === 'abort') await this.finish(r, 'aborted', fence, 'manual', `aborted by ${by}`, by);
+      else if (op === 'promote') await this.finish(r, 'promoted', fence, 'manual', `promoted by ${by}`, by);
+      else if (op === 'pause' && r.state === 'progressing') {
+        this.ctx.events.record('rollout_paused', r.engine, `rollout ${r.id} paused by ${by}`);
+        await this.save({ ...r, state: 'paused', history: append(r, { weight: r.weight, verdict: 'manual', by }, 'paused') }, fence);
+      } else if (op === 'resume' && r.state === 'paused') {
+        this.ctx.events.record('rollout_resumed', r.engine, `rollout ${r.id} resumed by ${by}`);
+        this.tally.reset(`${r.engine}/`);
+        await this.save(
+          { ...r, state: 'progressing', stepStartedAtMs: Date.now(), history: append(r, { weight: r.weight, verdict: 'manual', by }, 'resumed') },
+          fence,
+        );
+      }
+    }
+  }
+}
+
+function append(r: Rollout, step: Omit<RolloutStep, 'at'>, reason?: string): RolloutStep[] {
+  const entry: RolloutStep = { at: new Date().toISOString(), ...step, ...(reason !== undefined && { reason }) };
+  // Stored as JSON: undefined fields dropped.
+  return [...r.history, JSON.parse(JSON.stringify(entry)) as RolloutStep].slice(-KEEP_HISTORY);
+}

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import type { VersionSpec } from './engine';
+import { formatIssues, type Result } from './validate';
+
+/** What to do when the canary got no call over an interval (DESIGN §2b `noTraffic`). */
+export const NO_TRAFFIC_ACTIONS = ['wait', 'promote', 'rollback'] as const;
+
+/**
+ * Flagger's defaults in spirit: a check every interval; the canary fails a check when its error rate is
+ * above `maxErrorRate` or its p99 above `maxP99Ratio` × the stable version's; `failedChecks` failed
+ * checks roll it back (time to rollback = interval × failedChecks). Fewer than `minRequests` calls is
+ * inconclusive, and no call at all is a verdict of its own with its own action.
+ */
+export const analysisSchema = z.strictObject({
+  maxErrorRate: z.number().min(0).max(1).default(0.05),
+  maxP99Ratio: z.number().min(1).max(100).default(1.5),
+  minRequests: z.number().int().min(1).max(1_000_000).default(20),
+  failedChecks: z.number().int().min(1).max(100).default(2),
+  noTraffic: z.enum(NO_TRAFFIC_ACTIONS).default('wait'),
+});
+
+export const rolloutInputSchema = z
+  .strictObject({
+    version: z.string().min(1).max(64),
+    /** Percent of traffic for the new version at each step, increasing; after the last, promotion. */
+    steps: z.array(z.number().int().min(1).max(100)).min(1).max(50).default([10, 25, 50, 100]),
+    intervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
+    analysis: analysisSchema.default(analysisSchema.parse({})),
+  })
+  .superRefine((r, ctx) => {
+    r.steps.forEach((s, i) => {
+      if (i > 0 && s <= r.steps[i - 1])
+        ctx.addIssue({ code: 'custom', path: ['steps', i], message: 'steps must increase' });
+    });
+  });
+
+export type RolloutInput = z.output<typeof rolloutInputSchema>;
+export type Analysis = z.output<typeof analysisSchema>;
+
+export function parseRolloutInput(input: unknown): Result<RolloutInput> {
+  const parsed = rolloutInputSchema.safeParse(input);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, errors: formatIssues(parsed.error.issues) };
+}
+
+export type RolloutState = 'progressing' | 'paused' | 'promoted' | 'rolled_back' | 'aborted';
+export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'no_traffic' | 'manual' | 'started';
+
+/** Calls of one side over an interval. */
+export interface SideStats {
+  readonly requests: number;
+  readonly errors: number;
+  readonly errorRate: number;
+  readonly p99Ms: number;
+}
+
+export interface Evidence {
+  readonly canary: SideStats;
+  readonly stable: SideStats;
+  /** canary p99 / stable p99, when both had enough calls. */
+  readonly p99Ratio: number | null;
+  readonly intervalMs: number;
+  readonly reason: string;
+}
+
+export interface RolloutStep {
+  readonly at: string;
+  readonly weight: number;
+  readonly verdict: Verdict;
+  readonly evidence?: Evidence;
+  readonly by?: string;
+  /** Why it ended or changed state (pause, resume, abort, promotion, rollback). */
+  readonly reason?: string;
+}
+
+/** A rollout as stored, listed and published (DESIGN §2b ROLLOUT). */
+export interface Rollout {
+  readonly id: string;
+  readonly engine: string;
+  readonly version: string;
+  readonly steps: readonly number[];
+  readonly intervalMs: number;
+  readonly analysis: Analysis;
+  readonly state: RolloutState;
+  /** The step reached (-1 before the first is applied). */
+  readonly step: number;
+  /** The new version's share of traffic now, percent. */
+  readonly weight: number;
+  readonly failedChecks: number;
+  /** The other versions' weights when it started: restored by a rollback or an abort. */
+  readonly original: Readonly<Record<string, number>>;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly stepStartedAtMs: number;
+  readonly history: readonly RolloutStep[];
+}
+
+export const ACTIVE: ReadonlySet<RolloutState> = new Set(['progressing', 'paused']);
+
+/** One check of the canary against the stable versions over an interval. */
+export function analyze(canary: SideStats, stable: SideStats, a: Analysis, intervalMs: number): { verdict: Verdict; evidence: Evidence } {
+  const ratio =
+    stable.requests >= a.minRequests && stable.p99Ms > 0 && canary.requests >= a.minRequests
+      ? Math.round((canary.p99Ms / stable.p99Ms) * 1000) / 1000
+      : null;
+  const evidence = (reason: string): Evidence => ({ canary, stable, p99Ratio: ratio, intervalMs, reason });
+  if (canary.requests === 0)
+    return { verdict: 'no_traffic', evidence: evidence(`no call reached the new version (action: ${a.noTraffic})`) };
+  if (canary.requests < a.minRequests)
+    return {
+      verdict: 'inconclusive',
+      evidence: evidence(`${canary.requests} calls, fewer than minRequests ${a.minRequests}: the step goes on`),
+    };
+  const failures: string[] = [];
+  if (canary.errorRate > a.maxErrorRate)
+    failures.push(`error rate ${pct(canary.errorRate)} above ${pct(a.maxErrorRate)} (stable ${pct(stable.errorRate)})`);
+  if (ratio !== null && ratio > a.maxP99Ratio)
+    failures.push(`p99 ${canary.p99Ms} ms is ${ratio}× the stable ${stable.p99Ms} ms, above ${a.maxP99Ratio}×`);
+  if (failures.length > 0) return { verdict: 'fail', evidence: evidence(failures.join('; ')) };
+  return {
+    verdict: 'pass',
+    evidence: evidence(
+      `error rate ${pct(canary.errorRate)} ≤ ${pct(a.maxErrorRate)}${ratio === null ? '' : `, p99 ×${ratio} ≤ ${a.maxP99Ratio}`} over ${canary.requests} calls`,
+    ),
+  };
+}
+
+function pct(x: number): string {
+  return `${Math.round(x * 10_000) / 100} %`;
+}
+
+/**
+ * Version weights with the new version at `percent`: the others share the rest in the proportions they
+ * had when the rollout started (their total kept as the scale, so weights stay readable).
+ */
+export function weightsAt(
+  versions: readonly VersionSpec[],
+  canary: string,
+  original: Readonly<Record<string, number>>,
+  percent: number,
+): VersionSpec[] {
+  const others = versions.filter((v) => v.name !== canary);
+  const total = others.reduce((n, v) => n + (original[v.name] ?? 0), 0);
+  const scale = total > 0 ? total : 100;
+  const canaryWeight = percent >= 100 ? scale : Math.round((scale * percent) / (100 - percent));
+  return versions.map((v) =>
+    v.name === canary
+      ? { name: v.name, weight: canaryWeight }
+      : { name: v.name, weight: percent >= 100 ? 0 : (original[v.name] ?? 0) },
+  );
+}

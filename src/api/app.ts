@@ -12,6 +12,7 @@ import { statsRoutes } from './routes/stats-routes';
 import { metricsRoutes, PROMETHEUS_CONTENT_TYPE } from './routes/metrics-routes';
 import { alertRoutes } from './routes/alert-routes';
 import { fleetRoutes } from './routes/fleet-routes';
+import { rolloutRoutes } from './routes/rollout-routes';
 import { xdsRoutes } from './routes/xds-routes';
 
 export const API_PREFIX = '/api/v1/nerve';
@@ -44,6 +45,7 @@ export function createApi(
     metricsRoutes(admin),
     alertRoutes(admin),
     fleetRoutes(admin),
+    rolloutRoutes(admin),
   );
   if (feed) app.get(`${API_PREFIX}/events`, (req, res) => feed.sse(req, res));
   // Where Prometheus scrapes by default: the same exposition as /api/v1/nerve/metrics/prometheus.

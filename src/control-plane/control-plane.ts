@@ -46,6 +46,8 @@ import { Leases } from './fleet/leases';
 import { Autoscaler } from './fleet/autoscaler';
 import { probeOnce } from './fleet/probe-once';
 import { registerProcessMetrics } from './metrics/process-metrics';
+import { RolloutModule } from './rollouts/rollout-module';
+import { WeightsModule } from './weights/weights-module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -133,6 +135,8 @@ export class ControlPlane {
   readonly supervisor: Supervisor;
   readonly leases: Leases;
   readonly autoscaler: Autoscaler;
+  readonly rollouts: RolloutModule;
+  readonly weights: WeightsModule;
 
   private constructor(private readonly options: ControlPlaneOptions) {
     const { logger } = options;
@@ -182,8 +186,9 @@ export class ControlPlane {
       Math.max(3 * reportIntervalMs, 10_000),
       reportIntervalMs,
     );
+    // Served engines carry their closed-loop weights (configured ones when those are off).
     this.builder = new SnapshotBuilder(
-      this.engines,
+      { list: async () => (await this.engines.list()).map((s) => this.weights.effective(s)) },
       this.cache,
       (engine, id) => (this.leases.isLapsed(engine, id) ? 'unhealthy' : this.health.state(engine, id).status),
       (err) => logger.error('snapshot rebuild failed; serving the last good one', { error: String(err) }),
@@ -237,6 +242,8 @@ export class ControlPlane {
       resetCircuit: (engine, id) => this.circuits.reset(engine, [id], false),
     };
     this.leases = new Leases(fleet, this.bus, options.leaseRemoveAfterMs);
+    this.rollouts = new RolloutModule(fleet, this.bus);
+    this.weights = new WeightsModule(fleet, this.bus, this.windows);
     this.supervisor = new Supervisor(
       fleet,
       this.bus,
@@ -268,6 +275,8 @@ export class ControlPlane {
       fleetEvents: this.fleetEvents,
       autoscale: (engine) => this.autoscaler.state(engine),
       runDir: fleet.runDir,
+      rollouts: this.rollouts,
+      weights: this.weights,
     });
     this.autoscaler = new Autoscaler(
       fleet,
@@ -278,7 +287,7 @@ export class ControlPlane {
       },
       (engine, id) => this.admin.instanceHealth(engine, id),
     );
-    this.modules.push(this.leases, this.supervisor, this.autoscaler);
+    this.modules.push(this.leases, this.supervisor, this.autoscaler, this.rollouts, this.weights);
     // Alerting on the leader; its notifier reports each delivery attempt back to it.
     const notifier = new Notifier(
       this.metrics.registry,

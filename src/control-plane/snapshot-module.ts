@@ -21,6 +21,7 @@ export class SnapshotModule implements Module {
     this.disposables.add(this.bus.on('health.changed', rebuild));
     this.disposables.add(this.bus.on('circuits.changed', rebuild));
     this.disposables.add(this.bus.on('leases.changed', rebuild));
+    this.disposables.add(this.bus.on('weights.changed', rebuild));
     await this.builder.rebuild();
   }
 

@@ -34,6 +34,7 @@ export function toDocument(spec: EngineSpec): JsonValue {
     },
     services: [...spec.services],
     ...(spec.runtime !== undefined && { runtime: spec.runtime }),
+    ...(spec.adaptiveWeights !== undefined && { adaptiveWeights: spec.adaptiveWeights }),
   };
   return JSON.parse(JSON.stringify(doc)) as JsonValue;
 }

@@ -1,5 +1,6 @@
 import type { EnginePolicy } from '../../gen/nerve/discovery/v1/policy';
 import type { RuntimeSpec } from './fleet/runtime';
+import type { AdaptiveWeights } from './adaptive-weights';
 
 export type { EnginePolicy };
 
@@ -38,6 +39,8 @@ export interface EngineSpec {
   readonly services: readonly string[];
   /** How its instances run (absent: `static`, managed elsewhere). */
   readonly runtime?: RuntimeSpec;
+  /** Closed-loop weights computed from live load (absent: configured weights only). */
+  readonly adaptiveWeights?: AdaptiveWeights;
   /** Store revision; 0 before the spec was first stored. */
   readonly revision: number;
 }

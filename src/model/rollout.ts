@@ -14,6 +14,8 @@ export const NO_TRAFFIC_ACTIONS = ['wait', 'promote', 'rollback'] as const;
 export const analysisSchema = z.strictObject({
   maxErrorRate: z.number().min(0).max(1).default(0.05),
   maxP99Ratio: z.number().min(1).max(100).default(1.5),
+  /** A p99 within this many ms of the stable one never fails (a ratio of two tiny latencies is noise). */
+  p99SlackMs: z.number().min(0).max(600_000).default(10),
   minRequests: z.number().int().min(1).max(1_000_000).default(20),
   failedChecks: z.number().int().min(1).max(100).default(2),
   noTraffic: z.enum(NO_TRAFFIC_ACTIONS).default('wait'),
@@ -39,11 +41,23 @@ export type Analysis = z.output<typeof analysisSchema>;
 
 export function parseRolloutInput(input: unknown): Result<RolloutInput> {
   const parsed = rolloutInputSchema.safeParse(input);
-  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, errors: formatIssues(parsed.error.issues) };
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, errors: formatIssues(parsed.error.issues) };
 }
 
 export type RolloutState = 'progressing' | 'paused' | 'promoted' | 'rolled_back' | 'aborted';
-export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'no_traffic' | 'manual' | 'started';
+/** A check's verdict, or what a history entry records: the start, an operator's action, the end. */
+export type Verdict =
+  | 'pass'
+  | 'fail'
+  | 'inconclusive'
+  | 'no_traffic'
+  | 'manual'
+  | 'started'
+  | 'promoted'
+  | 'rolled_back'
+  | 'aborted';
 
 /** Calls of one side over an interval. */
 export interface SideStats {
@@ -97,24 +111,38 @@ export interface Rollout {
 export const ACTIVE: ReadonlySet<RolloutState> = new Set(['progressing', 'paused']);
 
 /** One check of the canary against the stable versions over an interval. */
-export function analyze(canary: SideStats, stable: SideStats, a: Analysis, intervalMs: number): { verdict: Verdict; evidence: Evidence } {
+export function analyze(
+  canary: SideStats,
+  stable: SideStats,
+  a: Analysis,
+  intervalMs: number,
+): { verdict: Verdict; evidence: Evidence } {
   const ratio =
     stable.requests >= a.minRequests && stable.p99Ms > 0 && canary.requests >= a.minRequests
       ? Math.round((canary.p99Ms / stable.p99Ms) * 1000) / 1000
       : null;
   const evidence = (reason: string): Evidence => ({ canary, stable, p99Ratio: ratio, intervalMs, reason });
   if (canary.requests === 0)
-    return { verdict: 'no_traffic', evidence: evidence(`no call reached the new version (action: ${a.noTraffic})`) };
+    return {
+      verdict: 'no_traffic',
+      evidence: evidence(`no call reached the new version (action: ${a.noTraffic})`),
+    };
   if (canary.requests < a.minRequests)
     return {
       verdict: 'inconclusive',
-      evidence: evidence(`${canary.requests} calls, fewer than minRequests ${a.minRequests}: the step goes on`),
+      evidence: evidence(
+        `${canary.requests} calls, fewer than minRequests ${a.minRequests}: the step goes on`,
+      ),
     };
   const failures: string[] = [];
   if (canary.errorRate > a.maxErrorRate)
-    failures.push(`error rate ${pct(canary.errorRate)} above ${pct(a.maxErrorRate)} (stable ${pct(stable.errorRate)})`);
-  if (ratio !== null && ratio > a.maxP99Ratio)
-    failures.push(`p99 ${canary.p99Ms} ms is ${ratio}× the stable ${stable.p99Ms} ms, above ${a.maxP99Ratio}×`);
+    failures.push(
+      `error rate ${pct(canary.errorRate)} above ${pct(a.maxErrorRate)} (stable ${pct(stable.errorRate)})`,
+    );
+  if (ratio !== null && ratio > a.maxP99Ratio && canary.p99Ms - stable.p99Ms > a.p99SlackMs)
+    failures.push(
+      `p99 ${canary.p99Ms} ms is ${ratio}× the stable ${stable.p99Ms} ms, above ${a.maxP99Ratio}×`,
+    );
   if (failures.length > 0) return { verdict: 'fail', evidence: evidence(failures.join('; ')) };
   return {
     verdict: 'pass',

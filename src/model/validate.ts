@@ -3,6 +3,7 @@ import { isHostPort } from './address';
 import type { EngineSpec } from './engine';
 import { defaultPolicy, RETRYABLE_CODES, STRATEGIES } from './policy';
 import { runtimeSchema } from './fleet/runtime';
+import { adaptiveWeightsSchema } from './adaptive-weights';
 
 export { isHostPort };
 
@@ -121,6 +122,7 @@ export const engineInputSchema = z
       .array(z.string().regex(SERVICE, 'must be a fully qualified service like acme.pricing.v1.Pricing'))
       .default([]),
     runtime: runtimeSchema.optional(),
+    adaptiveWeights: adaptiveWeightsSchema.optional(),
   })
   .superRefine((e, ctx) => {
     const versions = new Set<string>();
@@ -217,6 +219,7 @@ export function parseEngineSpec(input: unknown, prefix = ''): Result<EngineSpec>
     },
     services: e.services,
     ...(e.runtime !== undefined && { runtime: e.runtime }),
+    ...(e.adaptiveWeights !== undefined && { adaptiveWeights: e.adaptiveWeights }),
     revision: 0,
   };
   return { ok: true, value: spec };

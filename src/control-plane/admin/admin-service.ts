@@ -31,6 +31,10 @@ import type { Leases } from '../fleet/leases';
 import type { Supervisor } from '../fleet/supervisor';
 import type { FleetEvents } from '../fleet/fleet-events';
 import type { AutoscaleState } from '../fleet/autoscaler';
+import type { RolloutModule } from '../rollouts/rollout-module';
+import type { WeightsModule } from '../weights/weights-module';
+import { RolloutAdmin } from './rollout-admin';
+import { WeightsAdmin } from './weights-admin';
 
 export interface AdminDeps {
   readonly store: ConfigStore;
@@ -64,6 +68,8 @@ export interface AdminDeps {
   readonly autoscale?: (engine: string) => AutoscaleState | undefined;
   /** Where managed instances' output files are. */
   readonly runDir?: string;
+  readonly rollouts?: RolloutModule;
+  readonly weights?: WeightsModule;
 }
 
 export interface ReplicaView {
@@ -107,6 +113,10 @@ export class AdminService {
   readonly alerts: AlertAdmin;
   /** Engine lifecycle: scale, instance operations and output, registration with leases. */
   readonly fleet?: FleetAdmin;
+  /** Canary rollouts. */
+  readonly rollouts?: RolloutAdmin;
+  /** Closed-loop weights: explanations and pins. */
+  readonly weights?: WeightsAdmin;
 
   constructor(private readonly deps: AdminDeps) {
     const audit = (ctx: AdminContext, action: string, fields: AuditFields) => this.audit(ctx, action, fields);
@@ -127,6 +137,20 @@ export class AdminService {
         },
         audit,
       );
+    if (deps.rollouts) this.rollouts = new RolloutAdmin(deps.store, deps.engines, deps.rollouts, audit);
+    if (deps.weights) this.weights = new WeightsAdmin(deps.engines, deps.weights, audit);
+  }
+
+  /** Rollouts, or FAILED_PRECONDITION where this service runs without them. */
+  rolloutsAdmin(): RolloutAdmin {
+    if (!this.rollouts) throw new AdminError('FAILED_PRECONDITION', 'rollouts are not available here');
+    return this.rollouts;
+  }
+
+  weightsAdmin(): WeightsAdmin {
+    if (!this.weights)
+      throw new AdminError('FAILED_PRECONDITION', 'closed-loop weights are not available here');
+    return this.weights;
   }
 
   /** The fleet operations, or UNAVAILABLE where this service runs without them (unit tests). */
@@ -242,7 +266,9 @@ export class AdminService {
       // A version the spec does not list yet arrives at weight 0 (no traffic until a rollout or an
       // operator gives it some); a new engine's first version takes all.
       if (input.version && !versions.some((v) => v.name === input.version))
-        versions = current ? [...versions, { name: input.version, weight: 0 }] : [{ name: input.version, weight: 100 }];
+        versions = current
+          ? [...versions, { name: input.version, weight: 0 }]
+          : [{ name: input.version, weight: 100 }];
       const instance = {
         id: input.id,
         address: input.address,

@@ -4,7 +4,12 @@ import { echo } from '../../model/echo';
 import { ACTIVE, parseRolloutInput, type Rollout } from '../../model/rollout';
 import type { ConfigStore } from '../../store/config-store';
 import type { EngineCatalog } from '../config/engine-catalog';
-import { ROLLOUT_COMMANDS_NS, ROLLOUTS_NS, type RolloutModule, type RolloutOp } from '../rollouts/rollout-module';
+import {
+  ROLLOUT_COMMANDS_NS,
+  ROLLOUTS_NS,
+  type RolloutModule,
+  type RolloutOp,
+} from '../rollouts/rollout-module';
 import type { AdminContext } from './admin-context';
 import { AdminError } from './admin-error';
 import type { AuditFields } from './admin-service';
@@ -44,10 +49,16 @@ export class RolloutAdmin {
         `engine ${echo(engine)} has no version ${echo(r.version)} yet: register or configure its instances first (has: ${spec.versions.map((v) => v.name).join(', ')})`,
       );
     if (!spec.versions.some((v) => v.name !== r.version && v.weight > 0))
-      throw new AdminError('FAILED_PRECONDITION', `engine ${echo(engine)} has no other version with traffic to compare ${echo(r.version)} with`);
+      throw new AdminError(
+        'FAILED_PRECONDITION',
+        `engine ${echo(engine)} has no other version with traffic to compare ${echo(r.version)} with`,
+      );
     const active = this.module.list(engine).find((x) => ACTIVE.has(x.state));
     if (active)
-      throw new AdminError('FAILED_PRECONDITION', `engine ${echo(engine)} already has an active rollout ${active.id} (${active.state}); abort or finish it first`);
+      throw new AdminError(
+        'FAILED_PRECONDITION',
+        `engine ${echo(engine)} already has an active rollout ${active.id} (${active.state}); abort or finish it first`,
+      );
     const rollout: Rollout = {
       id: `${r.version}-${randomBytes(3).toString('hex')}`,
       engine,
@@ -66,7 +77,12 @@ export class RolloutAdmin {
       history: [],
     };
     await this.store.putShared(ROLLOUTS_NS, [[`${engine}/${rollout.id}`, rollout as unknown as JsonValue]]);
-    this.audit(ctx, 'create rollout', { engine, rollout: rollout.id, version: r.version, steps: r.steps.join(',') });
+    this.audit(ctx, 'create rollout', {
+      engine,
+      rollout: rollout.id,
+      version: r.version,
+      steps: r.steps.join(','),
+    });
     return rollout;
   }
 
@@ -74,8 +90,10 @@ export class RolloutAdmin {
     const r = this.get(engine, id);
     if (!ACTIVE.has(r.state))
       throw new AdminError('FAILED_PRECONDITION', `rollout ${echo(id)} is ${r.state}: nothing to ${op}`);
-    if (op === 'pause' && r.state === 'paused') throw new AdminError('FAILED_PRECONDITION', `rollout ${echo(id)} is already paused`);
-    if (op === 'resume' && r.state !== 'paused') throw new AdminError('FAILED_PRECONDITION', `rollout ${echo(id)} is not paused`);
+    if (op === 'pause' && r.state === 'paused')
+      throw new AdminError('FAILED_PRECONDITION', `rollout ${echo(id)} is already paused`);
+    if (op === 'resume' && r.state !== 'paused')
+      throw new AdminError('FAILED_PRECONDITION', `rollout ${echo(id)} is not paused`);
     await this.store.putShared(ROLLOUT_COMMANDS_NS, [
       [`${engine}/${id}`, { op, by: ctx.actor, at: new Date().toISOString() } as unknown as JsonValue],
     ]);

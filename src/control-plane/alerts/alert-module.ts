@@ -64,7 +64,7 @@ export class AlertModule implements Module {
     );
     this.disposables.add(
       this.bus.on('fleet.event', (e) => {
-        if (e.kind === 'crash_loop' || e.kind === 'lease_lapsed')
+        if (e.kind === 'crash_loop' || e.kind === 'lease_lapsed' || e.kind === 'rollout_rolled_back')
           this.events.push({
             event: e.kind,
             engine: e.engine,

@@ -16,7 +16,7 @@ export interface FleetView {
   readonly store: StoreStatus;
   /** One-shot events since the last evaluation. */
   readonly events: readonly {
-    readonly event: 'config_changed' | 'xds_nack' | 'crash_loop' | 'lease_lapsed';
+    readonly event: 'config_changed' | 'xds_nack' | 'crash_loop' | 'lease_lapsed' | 'rollout_rolled_back';
     readonly summary: string;
     readonly engine?: string;
     readonly instance?: string;
@@ -173,7 +173,8 @@ export function observe(rule: AlertRule, view: FleetView): Observation[] {
       break;
     }
     case 'crash_loop':
-    case 'lease_lapsed': {
+    case 'lease_lapsed':
+    case 'rollout_rolled_back': {
       // One alert per instance it happened to.
       const byInstance = new Map<string, typeof view.events>();
       for (const e of view.events)
@@ -194,7 +195,6 @@ export function observe(rule: AlertRule, view: FleetView): Observation[] {
       break;
     }
     default:
-      // rollout_rolled_back: reported by the rollout module.
       break;
   }
   return out;

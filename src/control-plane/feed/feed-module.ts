@@ -88,6 +88,11 @@ export class FeedModule implements Module {
         );
       }),
     );
+    this.disposables.add(
+      this.bus.on('rollout.changed', (r) =>
+        this.hub.publish('rollouts', { ...r }, { engine: r.engine, namespace: ns(r.engine) }),
+      ),
+    );
     // Lifecycle events and autoscaling decisions, as the leader recorded them (every replica hears them).
     this.disposables.add(
       this.bus.on('fleet.event', (e) =>

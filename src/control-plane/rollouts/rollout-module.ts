@@ -4,7 +4,6 @@ import {
   ACTIVE,
   analyze,
   type Rollout,
-  type RolloutState,
   type RolloutStep,
   type SideStats,
   type Verdict,
@@ -56,7 +55,9 @@ export class RolloutModule implements Module {
     private readonly bus: EventBus,
   ) {
     this.tally = new CallTally((load) => {
-      const version = this.ctx.engines.getNow(load.engine)?.instances.find((i) => i.id === load.instanceId)?.version;
+      const version = this.ctx.engines
+        .getNow(load.engine)
+        ?.instances.find((i) => i.id === load.instanceId)?.version;
       return version === undefined ? undefined : `${load.engine}/${version}`;
     });
   }
@@ -121,66 +122,109 @@ export class RolloutModule implements Module {
 
   private async begin(r: Rollout, fence: string): Promise<void> {
     const spec = this.ctx.engines.getNow(r.engine);
-    if (!spec) return this.finish(r, 'aborted', fence, 'manual', `engine ${r.engine} was deleted`);
-    const original = Object.fromEntries(spec.versions.filter((v) => v.name !== r.version).map((v) => [v.name, v.weight]));
+    if (!spec) return this.finish(r, 'aborted', fence, `engine ${r.engine} was deleted`);
+    const original = Object.fromEntries(
+      spec.versions.filter((v) => v.name !== r.version).map((v) => [v.name, v.weight]),
+    );
     const started = { ...r, original };
     await this.setWeight(started, r.steps[0], fence);
     this.tally.reset(`${r.engine}/`);
-    this.ctx.events.record('rollout_started', r.engine, `rollout ${r.id}: ${r.version} at ${r.steps[0]} %`, undefined, {
-      rollout: r.id,
-      version: r.version,
-    });
+    this.ctx.events.record(
+      'rollout_started',
+      r.engine,
+      `rollout ${r.id}: ${r.version} at ${r.steps[0]} %`,
+      undefined,
+      {
+        rollout: r.id,
+        version: r.version,
+      },
+    );
     await this.save(
-      { ...started, step: 0, weight: r.steps[0], stepStartedAtMs: Date.now(), history: append(r, { weight: r.steps[0], verdict: 'started' }) },
+      {
+        ...started,
+        step: 0,
+        weight: r.steps[0],
+        stepStartedAtMs: Date.now(),
+        history: append(r, { weight: r.steps[0], verdict: 'started' }),
+      },
       fence,
     );
   }
 
   private async judge(r: Rollout, fence: string, now: number): Promise<void> {
     const spec = this.ctx.engines.getNow(r.engine);
-    if (!spec) return this.finish(r, 'aborted', fence, 'manual', `engine ${r.engine} was deleted`);
+    if (!spec) return this.finish(r, 'aborted', fence, `engine ${r.engine} was deleted`);
     const canary = this.tally.take(`${r.engine}/${r.version}`);
     const stable = new CallAccumulator();
-    for (const v of spec.versions) if (v.name !== r.version) stable.merge(this.tally.take(`${r.engine}/${v.name}`));
+    for (const v of spec.versions)
+      if (v.name !== r.version) stable.merge(this.tally.take(`${r.engine}/${v.name}`));
     const { verdict, evidence } = analyze(side(canary), side(stable), r.analysis, now - r.stepStartedAtMs);
     const step: Omit<RolloutStep, 'at'> = { weight: r.weight, verdict, evidence };
     let effective: Verdict = verdict;
     if (verdict === 'no_traffic') {
       if (r.analysis.noTraffic === 'promote') effective = 'pass';
       else if (r.analysis.noTraffic === 'rollback') {
-        return this.finish({ ...r, history: append(r, step) }, 'rolled_back', fence, verdict, evidence.reason);
+        return this.finish({ ...r, history: append(r, step) }, 'rolled_back', fence, evidence.reason);
       }
     }
     if (effective === 'fail') {
       const failedChecks = r.failedChecks + 1;
       const next = { ...r, failedChecks, stepStartedAtMs: now, history: append(r, step) };
       if (failedChecks >= r.analysis.failedChecks)
-        return this.finish(next, 'rolled_back', fence, verdict, `${failedChecks} failed checks: ${evidence.reason}`);
+        return this.finish(next, 'rolled_back', fence, `${failedChecks} failed checks: ${evidence.reason}`);
       return this.save(next, fence);
     }
-    if (effective !== 'pass') return this.save({ ...r, stepStartedAtMs: now, history: append(r, step) }, fence);
+    if (effective !== 'pass')
+      return this.save({ ...r, stepStartedAtMs: now, history: append(r, step) }, fence);
     const nextStep = r.step + 1;
     if (nextStep >= r.steps.length || r.steps[r.step] >= 100)
-      return this.finish({ ...r, history: append(r, step) }, 'promoted', fence, verdict, evidence.reason);
+      return this.finish({ ...r, history: append(r, step) }, 'promoted', fence, evidence.reason);
     const weight = r.steps[nextStep];
     await this.setWeight(r, weight, fence);
-    this.ctx.events.record('rollout_step', r.engine, `rollout ${r.id}: ${r.version} to ${weight} % (${evidence.reason})`, undefined, {
-      rollout: r.id,
-      weight,
-    });
+    this.ctx.events.record(
+      'rollout_step',
+      r.engine,
+      `rollout ${r.id}: ${r.version} to ${weight} % (${evidence.reason})`,
+      undefined,
+      {
+        rollout: r.id,
+        weight,
+      },
+    );
     await this.save({ ...r, step: nextStep, weight, stepStartedAtMs: now, history: append(r, step) }, fence);
   }
 
   /** Ends a rollout: promotion gives the new version everything, rollback and abort give it nothing. */
-  private async finish(r: Rollout, state: RolloutState, fence: string, verdict: Verdict, reason: string, by?: string): Promise<void> {
-    if (this.ctx.engines.getNow(r.engine)) await this.setWeight(r, state === 'promoted' ? 100 : 0, fence, state === 'promoted');
+  private async finish(
+    r: Rollout,
+    state: 'promoted' | 'rolled_back' | 'aborted',
+    fence: string,
+    reason: string,
+    by?: string,
+  ): Promise<void> {
+    if (this.ctx.engines.getNow(r.engine))
+      await this.setWeight(r, state === 'promoted' ? 100 : 0, fence, state === 'promoted');
     const weight = state === 'promoted' ? 100 : 0;
-    const kind = state === 'promoted' ? 'rollout_promoted' : state === 'rolled_back' ? 'rollout_rolled_back' : 'rollout_aborted';
-    this.ctx.events.record(kind, r.engine, `rollout ${r.id} of ${r.version} ${state.replace('_', ' ')}: ${reason}`, undefined, {
-      rollout: r.id,
-      version: r.version,
-    });
-    await this.save({ ...r, state, weight, history: append(r, { weight, verdict, by, evidence: undefined }, reason) }, fence);
+    const kind =
+      state === 'promoted'
+        ? 'rollout_promoted'
+        : state === 'rolled_back'
+          ? 'rollout_rolled_back'
+          : 'rollout_aborted';
+    this.ctx.events.record(
+      kind,
+      r.engine,
+      `rollout ${r.id} of ${r.version} ${state.replace('_', ' ')}: ${reason}`,
+      undefined,
+      {
+        rollout: r.id,
+        version: r.version,
+      },
+    );
+    await this.save(
+      { ...r, state, weight, history: append(r, { weight, verdict: state, by }, reason) },
+      fence,
+    );
   }
 
   /**
@@ -209,7 +253,10 @@ export class RolloutModule implements Module {
         const runtime = promote
           ? { ...base, version: r.version }
           : percent > 0
-            ? { ...base, canary: { version: r.version, replicas: Math.max(1, Math.ceil((total * percent) / 100)) } }
+            ? {
+                ...base,
+                canary: { version: r.version, replicas: Math.max(1, Math.ceil((total * percent) / 100)) },
+              }
             : base;
         return { ...current, versions, runtime };
       },
@@ -232,16 +279,28 @@ export class RolloutModule implements Module {
       const r = this.ctx.store.shared(ROLLOUTS_NS).get(field) as unknown as Rollout | undefined;
       const { op, by } = value as unknown as { op: RolloutOp; by: string };
       if (!r || !ACTIVE.has(r.state)) continue;
-      if (op === 'abort') await this.finish(r, 'aborted', fence, 'manual', `aborted by ${by}`, by);
-      else if (op === 'promote') await this.finish(r, 'promoted', fence, 'manual', `promoted by ${by}`, by);
+      if (op === 'abort') await this.finish(r, 'aborted', fence, `aborted by ${by}`, by);
+      else if (op === 'promote') await this.finish(r, 'promoted', fence, `promoted by ${by}`, by);
       else if (op === 'pause' && r.state === 'progressing') {
         this.ctx.events.record('rollout_paused', r.engine, `rollout ${r.id} paused by ${by}`);
-        await this.save({ ...r, state: 'paused', history: append(r, { weight: r.weight, verdict: 'manual', by }, 'paused') }, fence);
+        await this.save(
+          {
+            ...r,
+            state: 'paused',
+            history: append(r, { weight: r.weight, verdict: 'manual', by }, 'paused'),
+          },
+          fence,
+        );
       } else if (op === 'resume' && r.state === 'paused') {
         this.ctx.events.record('rollout_resumed', r.engine, `rollout ${r.id} resumed by ${by}`);
         this.tally.reset(`${r.engine}/`);
         await this.save(
-          { ...r, state: 'progressing', stepStartedAtMs: Date.now(), history: append(r, { weight: r.weight, verdict: 'manual', by }, 'resumed') },
+          {
+            ...r,
+            state: 'progressing',
+            stepStartedAtMs: Date.now(),
+            history: append(r, { weight: r.weight, verdict: 'manual', by }, 'resumed'),
+          },
           fence,
         );
       }
@@ -250,7 +309,11 @@ export class RolloutModule implements Module {
 }
 
 function append(r: Rollout, step: Omit<RolloutStep, 'at'>, reason?: string): RolloutStep[] {
-  const entry: RolloutStep = { at: new Date().toISOString(), ...step, ...(reason !== undefined && { reason }) };
+  const entry: RolloutStep = {
+    at: new Date().toISOString(),
+    ...step,
+    ...(reason !== undefined && { reason }),
+  };
   // Stored as JSON: undefined fields dropped.
   return [...r.history, JSON.parse(JSON.stringify(entry)) as RolloutStep].slice(-KEEP_HISTORY);
 }

@@ -133,19 +133,30 @@ export class ProcessDriver implements RuntimeDriver {
       }
       if (have.some((s) => s.state !== 'running' && s.state !== 'remote')) complete = false;
       if (have.length > want)
-        for (const victim of pickVictims(have, have.length - want)) this.remove(spec, victim, `scale ${version} to ${want}`);
+        for (const victim of pickVictims(have, have.length - want))
+          this.remove(spec, victim, `scale ${version} to ${want}`);
     }
     // Instances of a version no longer run leave once what replaces them serves (a promotion, a changed
     // runtime version): capacity never dips below the spec.
     if (complete)
-      for (const slot of active) if (!groups.has(slot.version)) this.remove(spec, slot, `version ${slot.version} is no longer run`);
+      for (const slot of active)
+        if (!groups.has(slot.version)) this.remove(spec, slot, `version ${slot.version} is no longer run`);
     // A changed command or environment rolls out one instance at a time.
     const settled = active.every((s) => s.pending === 0 && s.state !== 'starting');
     const stale = active.find(
-      (s) => groups.has(s.version) && s.hash !== runtimeHash(spec, s.version) && s.state === 'running' && !s.removing,
+      (s) =>
+        groups.has(s.version) &&
+        s.hash !== runtimeHash(spec, s.version) &&
+        s.state === 'running' &&
+        !s.removing,
     );
     if (settled && stale) {
-      this.ctx.events.record('instance_stopped', spec.name, `restarting ${stale.id}: its runtime changed`, stale.id);
+      this.ctx.events.record(
+        'instance_stopped',
+        spec.name,
+        `restarting ${stale.id}: its runtime changed`,
+        stale.id,
+      );
       this.enqueue(stale, () => this.restart(stale, spec.name));
     }
     // The spec follows what runs even when something else rewrote it (a configuration rollback, a

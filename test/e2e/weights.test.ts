@@ -1,0 +1,155 @@
+import * as grpc from '@grpc/grpc-js';
+import { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import { startApi, type HttpHandle } from '../../src/api/server';
+import type { ControlPlane } from '../../src/control-plane/control-plane';
+import { decodeEnvoy, type EnvoyObject } from '../../src/control-plane/resources/envoy/codec';
+import { DemoEngine } from '../../src/engines/engine-server';
+import { parseEngineSpec } from '../../src/model/validate';
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE } from '../../src/protocol/type-urls';
+import type { Router } from '../../src/router/router';
+import { logger, startControlPlane, startRouter } from '../helpers/cluster';
+import { Traffic } from '../helpers/fleet';
+import { waitFor } from '../helpers/wait';
+
+jest.setTimeout(60_000);
+
+const INTERVAL = 400;
+
+describe('closed-loop weights', () => {
+  let cp: ControlPlane;
+  let router: Router;
+  let api: HttpHandle;
+  let client: EngineClient;
+  let traffic: Traffic;
+  const engines = new Map<string, DemoEngine>();
+
+  /** The weights routers are sent: the served NERVE cluster's endpoints, as the router decoded them. */
+  const routed = () =>
+    Object.fromEntries(
+      (router.state.engine('adaptive')?.cluster.endpoints ?? []).map((e) => [e.id, e.weight]),
+    );
+  /** The weights proxyless clients are sent: EDS locality weights of the served snapshot. */
+  const eds = () => {
+    const body = cp.cache.snapshot.types
+      .get(CLUSTER_LOAD_ASSIGNMENT_TYPE)!
+      .resources.get('adaptive/v1')!.body;
+    const cla = decodeEnvoy('envoy.config.endpoint.v3.ClusterLoadAssignment', body);
+    return Object.fromEntries(
+      (cla.endpoints as EnvoyObject[])
+        .filter((e) => (e.priority ?? 0) === 0)
+        .map((e) => [
+          (e.locality as EnvoyObject).sub_zone,
+          (e.load_balancing_weight as { value: number }).value,
+        ]),
+    );
+  };
+  const computed = () => cp.weights.weights('adaptive');
+
+  beforeAll(async () => {
+    for (const id of ['a', 'b', 'c']) {
+      const e = await new DemoEngine({
+        type: 'echo',
+        name: 'adaptive',
+        id,
+        host: '127.0.0.1',
+        port: 0,
+        logger,
+      }).start();
+      e.setFaults({ delayMs: 5 });
+      engines.set(id, e);
+    }
+    const spec = parseEngineSpec({
+      name: 'adaptive',
+      instances: [...engines.values()].map((e) => ({ id: e.id, address: e.address })),
+      policy: { healthCheck: { intervalMs: 200, timeoutMs: 2_000 } },
+      adaptiveWeights: { intervalMs: INTERVAL },
+    });
+    if (!spec.ok) throw new Error(spec.errors.join('; '));
+    cp = await startControlPlane([spec.value]);
+    api = await startApi(cp, logger, '127.0.0.1', 0);
+    router = await startRouter(cp, 'weights-router');
+    client = new EngineClient(`127.0.0.1:${router.port}`, grpc.credentials.createInsecure());
+    await waitFor(() => router.state.inRotation('adaptive').length === 3, 'all in rotation');
+    traffic = new Traffic(client, 'adaptive', 300).start();
+  });
+
+  afterAll(async () => {
+    await traffic?.stop();
+    client?.close();
+    await router?.stop(500);
+    await api?.close();
+    await cp?.stop(1_000);
+    await Promise.all([...engines.values()].map((e) => e.stop(200)));
+  });
+
+  it('stays within bounds and does not oscillate under steady load', async () => {
+    await waitFor(
+      () => (computed()?.instances.filter((w) => w.inputs.requests > 0).length ?? 0) === 3,
+      'a measured interval',
+    );
+    const seen: Record<string, number>[] = [];
+    let last = '';
+    await waitFor(
+      () => {
+        const at = computed()?.at ?? '';
+        if (at !== last) {
+          last = at;
+          seen.push(Object.fromEntries(computed()!.instances.map((w) => [w.id, w.weight])));
+        }
+        return seen.length >= 6;
+      },
+      'six intervals',
+      10_000,
+    );
+    for (const ws of seen)
+      for (const w of Object.values(ws))
+        (expect(w).toBeGreaterThanOrEqual(1), expect(w).toBeLessThanOrEqual(100));
+    // Equal instances: weights stay at (or within noise of) their configured 100, and never swing.
+    for (const id of ['a', 'b', 'c']) {
+      const values = seen.map((ws) => ws[id]);
+      expect(Math.max(...values) - Math.min(...values)).toBeLessThanOrEqual(25);
+      expect(Math.min(...values)).toBeGreaterThanOrEqual(60);
+    }
+  });
+
+  it('takes weight from an instance three times slower within a few intervals and gives it back when it recovers', async () => {
+    engines.get('a')!.setFaults({ delayMs: 15 });
+    const t0 = Date.now();
+    await waitFor(() => (routed().a ?? 100) <= 10, 'a to lose weight on the router', 8 * INTERVAL + 2_000);
+    const intervals = (Date.now() - t0) / INTERVAL;
+    expect(intervals).toBeLessThanOrEqual(8);
+    expect(eds().a).toBe(routed().a);
+    const view = (await (
+      await fetch(`http://127.0.0.1:${api.port}/api/v1/nerve/engines/adaptive/weights`)
+    ).json()) as {
+      instances: { id: string; weight: number; reason: string; inputs: { p50Ms: number } }[];
+    };
+    const a = view.instances.find((i) => i.id === 'a')!;
+    expect(a.reason).toMatch(/p50 [\d.]+ ms vs fastest [\d.]+ ms/);
+    expect(a.inputs.p50Ms).toBeGreaterThan(10);
+    traffic.reset();
+    await waitFor(() => traffic.ok > 300, 'calls');
+    expect((traffic.byInstance.get('a') ?? 0) / traffic.ok).toBeLessThan(0.1);
+    engines.get('a')!.setFaults({ delayMs: 5 });
+    await waitFor(() => (routed().a ?? 0) >= 60, 'a to regain weight', 12 * INTERVAL + 4_000);
+  });
+
+  it('never moves a pinned weight', async () => {
+    const res = await fetch(`http://127.0.0.1:${api.port}/api/v1/nerve/engines/adaptive/weights/b`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ weight: 40 }),
+    });
+    expect(res.status).toBe(200);
+    await waitFor(() => routed().b === 40, 'the pin on the router');
+    engines.get('b')!.setFaults({ delayMs: 20 });
+    const startAt = computed()!.at;
+    await waitFor(
+      () => computed()!.at > startAt && Date.parse(computed()!.at) - Date.parse(startAt) >= 3 * INTERVAL,
+      'three intervals',
+    );
+    expect(routed().b).toBe(40);
+    expect(computed()!.instances.find((w) => w.id === 'b')).toMatchObject({ pinned: true, weight: 40 });
+    engines.get('b')!.setFaults({ delayMs: 5 });
+  });
+});

@@ -297,4 +297,61 @@ describe('process driver', () => {
     await cp.admin.specs.delete('crasher', undefined, { actor: 'test', via: 'rest', requestId: 't' });
     await waitFor(() => processes(cp, 'crasher').length === 0, 'the crash-looping slot gone');
   });
+
+  it("runs a rollout's canary with replicas that follow its weight, and the promoted version in full", async () => {
+    await cp.admin.specs.create(
+      {
+        ...processEngine('canaried', { replicas: 4, maxReplicas: 4, version: 'v1' }, [
+          '--version',
+          '{version}',
+        ]),
+        versions: [
+          { name: 'v1', weight: 100 },
+          { name: 'v2', weight: 0 },
+        ],
+      },
+      { actor: 'test', via: 'rest', requestId: 't' },
+    );
+    await waitFor(() => processes(cp, 'canaried', 'running').length === 4, 'four v1 instances', 20_000);
+    await waitFor(() => router.state.inRotation('canaried').length === 4, 'routed');
+    const traffic = new Traffic(client, 'canaried', 100).start();
+    const byVersion = () => {
+      const counts: Record<string, number> = {};
+      for (const r of [...cp.store.shared('processes').values()] as unknown as {
+        engine: string;
+        version: string;
+        state: string;
+      }[])
+        if (r.engine === 'canaried' && r.state === 'running')
+          counts[r.version] = (counts[r.version] ?? 0) + 1;
+      return counts;
+    };
+    const seen = new Set<string>();
+    const r = await cp.admin.rolloutsAdmin().create(
+      'canaried',
+      { version: 'v2', steps: [25, 50, 100], intervalMs: 800, analysis: { minRequests: 5 } },
+      {
+        actor: 'test',
+        via: 'rest',
+        requestId: 't',
+      },
+    );
+    await waitFor(
+      () => {
+        const ro = cp.admin.rolloutsAdmin().get('canaried', r.id);
+        seen.add(`${ro.weight}:${byVersion().v2 ?? 0}`);
+        return ro.state === 'promoted' && byVersion().v2 === 4 && !byVersion().v1;
+      },
+      'the promotion with four v2 instances and no v1',
+      30_000,
+    );
+    await traffic.stop();
+    // At 25 % one canary instance ran, at 50 % two: the canary was sized for its share at each step.
+    expect(seen).toContain('25:1');
+    expect(seen).toContain('50:2');
+    expect(traffic.failures).toEqual([]);
+    expect(cp.engines.getNow('canaried')?.runtime).toMatchObject({ version: 'v2', replicas: 4 });
+    expect(cp.engines.getNow('canaried')?.runtime?.canary).toBeUndefined();
+    await cp.admin.specs.delete('canaried', undefined, { actor: 'test', via: 'rest', requestId: 't' });
+  });
 });

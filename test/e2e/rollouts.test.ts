@@ -1,5 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import {
+  AdminClient,
+  type ListRolloutsRequest,
+  type ListRolloutsResponse,
+} from '../../gen/nerve/admin/v1/admin';
 import { startApi, type HttpHandle } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
@@ -208,5 +213,39 @@ describe('canary rollouts', () => {
     expect([...traffic.byInstance.keys()]).toEqual(['v4-good']);
     const feed = cp.feed.since(0)!.filter((m) => m.topic === 'rollouts');
     expect(feed.length).toBeGreaterThan(3);
+  });
+
+  it('offers the same on admin gRPC', async () => {
+    const admin = new AdminClient(`127.0.0.1:${cp.port}`, grpc.credentials.createInsecure());
+    const call = <Req, Res>(
+      fn: (r: Req, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown,
+      req: Req,
+    ) => new Promise<Res>((resolve, reject) => fn(req, (e, r) => (e ? reject(e) : resolve(r))));
+    try {
+      const list = await call<ListRolloutsRequest, ListRolloutsResponse>(admin.listRollouts.bind(admin), {
+        engine: 'shop',
+      });
+      const states = list.rolloutsJson.map((j) => (JSON.parse(j) as Rollout).state).sort();
+      expect(states).toEqual(['aborted', 'aborted', 'promoted', 'rolled_back', 'rolled_back']);
+      await expect(
+        call(admin.createRollout.bind(admin), { engine: 'shop', json: '{"version":' }),
+      ).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+      });
+      await expect(
+        call(admin.createRollout.bind(admin), { engine: 'shop', json: '{"version":"v9"}' }),
+      ).rejects.toMatchObject({
+        code: grpc.status.FAILED_PRECONDITION,
+        details: expect.stringMatching(/no version "v9"/),
+      });
+      const id = (JSON.parse(list.rolloutsJson[0]) as Rollout).id;
+      await expect(
+        call(admin.actOnRollout.bind(admin), { engine: 'shop', id, action: 'explode' }),
+      ).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+      });
+    } finally {
+      admin.close();
+    }
   });
 });

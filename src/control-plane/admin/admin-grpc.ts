@@ -16,6 +16,7 @@ import { configHandlers } from './config-grpc';
 import { observabilityHandlers } from './observability-grpc';
 import { alertHandlers } from './alert-grpc';
 import { fleetHandlers } from './fleet-grpc';
+import { rolloutHandlers } from './rollout-grpc';
 import type { EngineView } from './views';
 
 const CODES: Record<AdminError['code'], grpc.status> = {
@@ -145,6 +146,7 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
     ...observabilityHandlers(admin, unary),
     ...alertHandlers(admin, unary),
     ...fleetHandlers(admin, unary),
+    ...rolloutHandlers(admin, unary),
   };
   server.addService(AdminServiceDefinition, impl);
 }

@@ -685,6 +685,61 @@ export interface DeregisterRequest {
 export interface DeregisterResponse {
 }
 
+export interface ListRolloutsRequest {
+  engine: string;
+}
+
+export interface ListRolloutsResponse {
+  rolloutsJson: string[];
+}
+
+export interface CreateRolloutRequest {
+  engine: string;
+  json: string;
+}
+
+export interface CreateRolloutResponse {
+  rolloutJson: string;
+}
+
+export interface GetRolloutRequest {
+  engine: string;
+  id: string;
+}
+
+export interface GetRolloutResponse {
+  rolloutJson: string;
+}
+
+export interface ActOnRolloutRequest {
+  engine: string;
+  id: string;
+  action: string;
+}
+
+export interface ActOnRolloutResponse {
+  rolloutJson: string;
+}
+
+export interface GetEngineWeightsRequest {
+  engine: string;
+}
+
+export interface GetEngineWeightsResponse {
+  json: string;
+}
+
+export interface PinWeightRequest {
+  engine: string;
+  instanceId: string;
+  weight: number;
+  unpin: boolean;
+}
+
+export interface PinWeightResponse {
+  json: string;
+}
+
 function createBaseEngine(): Engine {
   return { name: "", versions: [], instances: [], policy: undefined, services: [], revision: 0, dropped: 0 };
 }
@@ -11528,6 +11583,958 @@ export const DeregisterResponse: MessageFns<DeregisterResponse> = {
   },
 };
 
+function createBaseListRolloutsRequest(): ListRolloutsRequest {
+  return { engine: "" };
+}
+
+export const ListRolloutsRequest: MessageFns<ListRolloutsRequest> = {
+  encode(message: ListRolloutsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRolloutsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRolloutsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRolloutsRequest {
+    return { engine: isSet(object.engine) ? globalThis.String(object.engine) : "" };
+  },
+
+  toJSON(message: ListRolloutsRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListRolloutsRequest>, I>>(base?: I): ListRolloutsRequest {
+    return ListRolloutsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListRolloutsRequest>, I>>(object: I): ListRolloutsRequest {
+    const message = createBaseListRolloutsRequest();
+    message.engine = object.engine ?? "";
+    return message;
+  },
+};
+
+function createBaseListRolloutsResponse(): ListRolloutsResponse {
+  return { rolloutsJson: [] };
+}
+
+export const ListRolloutsResponse: MessageFns<ListRolloutsResponse> = {
+  encode(message: ListRolloutsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.rolloutsJson) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRolloutsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRolloutsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rolloutsJson.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRolloutsResponse {
+    return {
+      rolloutsJson: globalThis.Array.isArray(object?.rolloutsJson)
+        ? object.rolloutsJson.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.rollouts_json)
+        ? object.rollouts_json.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListRolloutsResponse): unknown {
+    const obj: any = {};
+    if (message.rolloutsJson?.length) {
+      obj.rolloutsJson = message.rolloutsJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListRolloutsResponse>, I>>(base?: I): ListRolloutsResponse {
+    return ListRolloutsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListRolloutsResponse>, I>>(object: I): ListRolloutsResponse {
+    const message = createBaseListRolloutsResponse();
+    message.rolloutsJson = object.rolloutsJson?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseCreateRolloutRequest(): CreateRolloutRequest {
+  return { engine: "", json: "" };
+}
+
+export const CreateRolloutRequest: MessageFns<CreateRolloutRequest> = {
+  encode(message: CreateRolloutRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.json !== "") {
+      writer.uint32(18).string(message.json);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateRolloutRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateRolloutRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.json = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateRolloutRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      json: isSet(object.json) ? globalThis.String(object.json) : "",
+    };
+  },
+
+  toJSON(message: CreateRolloutRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.json !== "") {
+      obj.json = message.json;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateRolloutRequest>, I>>(base?: I): CreateRolloutRequest {
+    return CreateRolloutRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateRolloutRequest>, I>>(object: I): CreateRolloutRequest {
+    const message = createBaseCreateRolloutRequest();
+    message.engine = object.engine ?? "";
+    message.json = object.json ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateRolloutResponse(): CreateRolloutResponse {
+  return { rolloutJson: "" };
+}
+
+export const CreateRolloutResponse: MessageFns<CreateRolloutResponse> = {
+  encode(message: CreateRolloutResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rolloutJson !== "") {
+      writer.uint32(10).string(message.rolloutJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateRolloutResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateRolloutResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rolloutJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateRolloutResponse {
+    return {
+      rolloutJson: isSet(object.rolloutJson)
+        ? globalThis.String(object.rolloutJson)
+        : isSet(object.rollout_json)
+        ? globalThis.String(object.rollout_json)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateRolloutResponse): unknown {
+    const obj: any = {};
+    if (message.rolloutJson !== "") {
+      obj.rolloutJson = message.rolloutJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateRolloutResponse>, I>>(base?: I): CreateRolloutResponse {
+    return CreateRolloutResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateRolloutResponse>, I>>(object: I): CreateRolloutResponse {
+    const message = createBaseCreateRolloutResponse();
+    message.rolloutJson = object.rolloutJson ?? "";
+    return message;
+  },
+};
+
+function createBaseGetRolloutRequest(): GetRolloutRequest {
+  return { engine: "", id: "" };
+}
+
+export const GetRolloutRequest: MessageFns<GetRolloutRequest> = {
+  encode(message: GetRolloutRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRolloutRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRolloutRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRolloutRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+    };
+  },
+
+  toJSON(message: GetRolloutRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetRolloutRequest>, I>>(base?: I): GetRolloutRequest {
+    return GetRolloutRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetRolloutRequest>, I>>(object: I): GetRolloutRequest {
+    const message = createBaseGetRolloutRequest();
+    message.engine = object.engine ?? "";
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseGetRolloutResponse(): GetRolloutResponse {
+  return { rolloutJson: "" };
+}
+
+export const GetRolloutResponse: MessageFns<GetRolloutResponse> = {
+  encode(message: GetRolloutResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rolloutJson !== "") {
+      writer.uint32(10).string(message.rolloutJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRolloutResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRolloutResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rolloutJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRolloutResponse {
+    return {
+      rolloutJson: isSet(object.rolloutJson)
+        ? globalThis.String(object.rolloutJson)
+        : isSet(object.rollout_json)
+        ? globalThis.String(object.rollout_json)
+        : "",
+    };
+  },
+
+  toJSON(message: GetRolloutResponse): unknown {
+    const obj: any = {};
+    if (message.rolloutJson !== "") {
+      obj.rolloutJson = message.rolloutJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetRolloutResponse>, I>>(base?: I): GetRolloutResponse {
+    return GetRolloutResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetRolloutResponse>, I>>(object: I): GetRolloutResponse {
+    const message = createBaseGetRolloutResponse();
+    message.rolloutJson = object.rolloutJson ?? "";
+    return message;
+  },
+};
+
+function createBaseActOnRolloutRequest(): ActOnRolloutRequest {
+  return { engine: "", id: "", action: "" };
+}
+
+export const ActOnRolloutRequest: MessageFns<ActOnRolloutRequest> = {
+  encode(message: ActOnRolloutRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.action !== "") {
+      writer.uint32(26).string(message.action);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ActOnRolloutRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseActOnRolloutRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ActOnRolloutRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+    };
+  },
+
+  toJSON(message: ActOnRolloutRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ActOnRolloutRequest>, I>>(base?: I): ActOnRolloutRequest {
+    return ActOnRolloutRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ActOnRolloutRequest>, I>>(object: I): ActOnRolloutRequest {
+    const message = createBaseActOnRolloutRequest();
+    message.engine = object.engine ?? "";
+    message.id = object.id ?? "";
+    message.action = object.action ?? "";
+    return message;
+  },
+};
+
+function createBaseActOnRolloutResponse(): ActOnRolloutResponse {
+  return { rolloutJson: "" };
+}
+
+export const ActOnRolloutResponse: MessageFns<ActOnRolloutResponse> = {
+  encode(message: ActOnRolloutResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rolloutJson !== "") {
+      writer.uint32(10).string(message.rolloutJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ActOnRolloutResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseActOnRolloutResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rolloutJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ActOnRolloutResponse {
+    return {
+      rolloutJson: isSet(object.rolloutJson)
+        ? globalThis.String(object.rolloutJson)
+        : isSet(object.rollout_json)
+        ? globalThis.String(object.rollout_json)
+        : "",
+    };
+  },
+
+  toJSON(message: ActOnRolloutResponse): unknown {
+    const obj: any = {};
+    if (message.rolloutJson !== "") {
+      obj.rolloutJson = message.rolloutJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ActOnRolloutResponse>, I>>(base?: I): ActOnRolloutResponse {
+    return ActOnRolloutResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ActOnRolloutResponse>, I>>(object: I): ActOnRolloutResponse {
+    const message = createBaseActOnRolloutResponse();
+    message.rolloutJson = object.rolloutJson ?? "";
+    return message;
+  },
+};
+
+function createBaseGetEngineWeightsRequest(): GetEngineWeightsRequest {
+  return { engine: "" };
+}
+
+export const GetEngineWeightsRequest: MessageFns<GetEngineWeightsRequest> = {
+  encode(message: GetEngineWeightsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetEngineWeightsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetEngineWeightsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetEngineWeightsRequest {
+    return { engine: isSet(object.engine) ? globalThis.String(object.engine) : "" };
+  },
+
+  toJSON(message: GetEngineWeightsRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetEngineWeightsRequest>, I>>(base?: I): GetEngineWeightsRequest {
+    return GetEngineWeightsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetEngineWeightsRequest>, I>>(object: I): GetEngineWeightsRequest {
+    const message = createBaseGetEngineWeightsRequest();
+    message.engine = object.engine ?? "";
+    return message;
+  },
+};
+
+function createBaseGetEngineWeightsResponse(): GetEngineWeightsResponse {
+  return { json: "" };
+}
+
+export const GetEngineWeightsResponse: MessageFns<GetEngineWeightsResponse> = {
+  encode(message: GetEngineWeightsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.json !== "") {
+      writer.uint32(10).string(message.json);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetEngineWeightsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetEngineWeightsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.json = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetEngineWeightsResponse {
+    return { json: isSet(object.json) ? globalThis.String(object.json) : "" };
+  },
+
+  toJSON(message: GetEngineWeightsResponse): unknown {
+    const obj: any = {};
+    if (message.json !== "") {
+      obj.json = message.json;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetEngineWeightsResponse>, I>>(base?: I): GetEngineWeightsResponse {
+    return GetEngineWeightsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetEngineWeightsResponse>, I>>(object: I): GetEngineWeightsResponse {
+    const message = createBaseGetEngineWeightsResponse();
+    message.json = object.json ?? "";
+    return message;
+  },
+};
+
+function createBasePinWeightRequest(): PinWeightRequest {
+  return { engine: "", instanceId: "", weight: 0, unpin: false };
+}
+
+export const PinWeightRequest: MessageFns<PinWeightRequest> = {
+  encode(message: PinWeightRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.instanceId !== "") {
+      writer.uint32(18).string(message.instanceId);
+    }
+    if (message.weight !== 0) {
+      writer.uint32(24).uint32(message.weight);
+    }
+    if (message.unpin !== false) {
+      writer.uint32(32).bool(message.unpin);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PinWeightRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePinWeightRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.weight = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.unpin = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PinWeightRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : 0,
+      unpin: isSet(object.unpin) ? globalThis.Boolean(object.unpin) : false,
+    };
+  },
+
+  toJSON(message: PinWeightRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
+    if (message.weight !== 0) {
+      obj.weight = Math.round(message.weight);
+    }
+    if (message.unpin !== false) {
+      obj.unpin = message.unpin;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PinWeightRequest>, I>>(base?: I): PinWeightRequest {
+    return PinWeightRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PinWeightRequest>, I>>(object: I): PinWeightRequest {
+    const message = createBasePinWeightRequest();
+    message.engine = object.engine ?? "";
+    message.instanceId = object.instanceId ?? "";
+    message.weight = object.weight ?? 0;
+    message.unpin = object.unpin ?? false;
+    return message;
+  },
+};
+
+function createBasePinWeightResponse(): PinWeightResponse {
+  return { json: "" };
+}
+
+export const PinWeightResponse: MessageFns<PinWeightResponse> = {
+  encode(message: PinWeightResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.json !== "") {
+      writer.uint32(10).string(message.json);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PinWeightResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePinWeightResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.json = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PinWeightResponse {
+    return { json: isSet(object.json) ? globalThis.String(object.json) : "" };
+  },
+
+  toJSON(message: PinWeightResponse): unknown {
+    const obj: any = {};
+    if (message.json !== "") {
+      obj.json = message.json;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PinWeightResponse>, I>>(base?: I): PinWeightResponse {
+    return PinWeightResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PinWeightResponse>, I>>(object: I): PinWeightResponse {
+    const message = createBasePinWeightResponse();
+    message.json = object.json ?? "";
+    return message;
+  },
+};
+
 export type AdminService = typeof AdminService;
 export const AdminService = {
   listEngines: {
@@ -11960,6 +12967,70 @@ export const AdminService = {
     responseSerialize: (value: DeregisterResponse): Buffer => Buffer.from(DeregisterResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeregisterResponse => DeregisterResponse.decode(value),
   },
+  /** Canary rollouts (REST /engines/:name/rollouts…). Rollouts are JSON documents as REST shows them. */
+  listRollouts: {
+    path: "/nerve.admin.v1.Admin/ListRollouts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRolloutsRequest): Buffer => Buffer.from(ListRolloutsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRolloutsRequest => ListRolloutsRequest.decode(value),
+    responseSerialize: (value: ListRolloutsResponse): Buffer =>
+      Buffer.from(ListRolloutsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListRolloutsResponse => ListRolloutsResponse.decode(value),
+  },
+  /** json: {"version","steps","intervalMs","analysis"}; FAILED_PRECONDITION while another is active. */
+  createRollout: {
+    path: "/nerve.admin.v1.Admin/CreateRollout" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateRolloutRequest): Buffer => Buffer.from(CreateRolloutRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateRolloutRequest => CreateRolloutRequest.decode(value),
+    responseSerialize: (value: CreateRolloutResponse): Buffer =>
+      Buffer.from(CreateRolloutResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateRolloutResponse => CreateRolloutResponse.decode(value),
+  },
+  getRollout: {
+    path: "/nerve.admin.v1.Admin/GetRollout" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRolloutRequest): Buffer => Buffer.from(GetRolloutRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRolloutRequest => GetRolloutRequest.decode(value),
+    responseSerialize: (value: GetRolloutResponse): Buffer => Buffer.from(GetRolloutResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetRolloutResponse => GetRolloutResponse.decode(value),
+  },
+  /** action: pause, resume, abort or promote; queued for the leader. */
+  actOnRollout: {
+    path: "/nerve.admin.v1.Admin/ActOnRollout" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ActOnRolloutRequest): Buffer => Buffer.from(ActOnRolloutRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ActOnRolloutRequest => ActOnRolloutRequest.decode(value),
+    responseSerialize: (value: ActOnRolloutResponse): Buffer =>
+      Buffer.from(ActOnRolloutResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ActOnRolloutResponse => ActOnRolloutResponse.decode(value),
+  },
+  /** Closed-loop weights explained: each instance's weight, inputs and why it moved (REST GET …/weights). */
+  getEngineWeights: {
+    path: "/nerve.admin.v1.Admin/GetEngineWeights" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetEngineWeightsRequest): Buffer =>
+      Buffer.from(GetEngineWeightsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetEngineWeightsRequest => GetEngineWeightsRequest.decode(value),
+    responseSerialize: (value: GetEngineWeightsResponse): Buffer =>
+      Buffer.from(GetEngineWeightsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetEngineWeightsResponse => GetEngineWeightsResponse.decode(value),
+  },
+  /** Pins an instance's weight (unpin: back to the loop), a versioned change of the engine's spec. */
+  pinWeight: {
+    path: "/nerve.admin.v1.Admin/PinWeight" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PinWeightRequest): Buffer => Buffer.from(PinWeightRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PinWeightRequest => PinWeightRequest.decode(value),
+    responseSerialize: (value: PinWeightResponse): Buffer => Buffer.from(PinWeightResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PinWeightResponse => PinWeightResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -12044,6 +13115,17 @@ export interface AdminServer extends UntypedServiceImplementation {
   heartbeat: handleUnaryCall<HeartbeatRequest, HeartbeatResponse>;
   /** Leaves: the instance is out of the spec at once. */
   deregister: handleUnaryCall<DeregisterRequest, DeregisterResponse>;
+  /** Canary rollouts (REST /engines/:name/rollouts…). Rollouts are JSON documents as REST shows them. */
+  listRollouts: handleUnaryCall<ListRolloutsRequest, ListRolloutsResponse>;
+  /** json: {"version","steps","intervalMs","analysis"}; FAILED_PRECONDITION while another is active. */
+  createRollout: handleUnaryCall<CreateRolloutRequest, CreateRolloutResponse>;
+  getRollout: handleUnaryCall<GetRolloutRequest, GetRolloutResponse>;
+  /** action: pause, resume, abort or promote; queued for the leader. */
+  actOnRollout: handleUnaryCall<ActOnRolloutRequest, ActOnRolloutResponse>;
+  /** Closed-loop weights explained: each instance's weight, inputs and why it moved (REST GET …/weights). */
+  getEngineWeights: handleUnaryCall<GetEngineWeightsRequest, GetEngineWeightsResponse>;
+  /** Pins an instance's weight (unpin: back to the loop), a versioned change of the engine's spec. */
+  pinWeight: handleUnaryCall<PinWeightRequest, PinWeightResponse>;
 }
 
 export interface AdminClient extends Client {
@@ -12673,6 +13755,101 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeregisterResponse) => void,
+  ): ClientUnaryCall;
+  /** Canary rollouts (REST /engines/:name/rollouts…). Rollouts are JSON documents as REST shows them. */
+  listRollouts(
+    request: ListRolloutsRequest,
+    callback: (error: ServiceError | null, response: ListRolloutsResponse) => void,
+  ): ClientUnaryCall;
+  listRollouts(
+    request: ListRolloutsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListRolloutsResponse) => void,
+  ): ClientUnaryCall;
+  listRollouts(
+    request: ListRolloutsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListRolloutsResponse) => void,
+  ): ClientUnaryCall;
+  /** json: {"version","steps","intervalMs","analysis"}; FAILED_PRECONDITION while another is active. */
+  createRollout(
+    request: CreateRolloutRequest,
+    callback: (error: ServiceError | null, response: CreateRolloutResponse) => void,
+  ): ClientUnaryCall;
+  createRollout(
+    request: CreateRolloutRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateRolloutResponse) => void,
+  ): ClientUnaryCall;
+  createRollout(
+    request: CreateRolloutRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateRolloutResponse) => void,
+  ): ClientUnaryCall;
+  getRollout(
+    request: GetRolloutRequest,
+    callback: (error: ServiceError | null, response: GetRolloutResponse) => void,
+  ): ClientUnaryCall;
+  getRollout(
+    request: GetRolloutRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetRolloutResponse) => void,
+  ): ClientUnaryCall;
+  getRollout(
+    request: GetRolloutRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetRolloutResponse) => void,
+  ): ClientUnaryCall;
+  /** action: pause, resume, abort or promote; queued for the leader. */
+  actOnRollout(
+    request: ActOnRolloutRequest,
+    callback: (error: ServiceError | null, response: ActOnRolloutResponse) => void,
+  ): ClientUnaryCall;
+  actOnRollout(
+    request: ActOnRolloutRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ActOnRolloutResponse) => void,
+  ): ClientUnaryCall;
+  actOnRollout(
+    request: ActOnRolloutRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ActOnRolloutResponse) => void,
+  ): ClientUnaryCall;
+  /** Closed-loop weights explained: each instance's weight, inputs and why it moved (REST GET …/weights). */
+  getEngineWeights(
+    request: GetEngineWeightsRequest,
+    callback: (error: ServiceError | null, response: GetEngineWeightsResponse) => void,
+  ): ClientUnaryCall;
+  getEngineWeights(
+    request: GetEngineWeightsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetEngineWeightsResponse) => void,
+  ): ClientUnaryCall;
+  getEngineWeights(
+    request: GetEngineWeightsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetEngineWeightsResponse) => void,
+  ): ClientUnaryCall;
+  /** Pins an instance's weight (unpin: back to the loop), a versioned change of the engine's spec. */
+  pinWeight(
+    request: PinWeightRequest,
+    callback: (error: ServiceError | null, response: PinWeightResponse) => void,
+  ): ClientUnaryCall;
+  pinWeight(
+    request: PinWeightRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PinWeightResponse) => void,
+  ): ClientUnaryCall;
+  pinWeight(
+    request: PinWeightRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PinWeightResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -13,7 +13,7 @@ export const adaptiveWeightsSchema = z.strictObject({
   enabled: z.boolean().default(true),
   intervalMs: z.number().int().min(100).max(600_000).default(5_000),
   minFactor: z.number().min(0.001).max(1).default(0.01),
-  sensitivity: z.number().min(0).max(20).default(2.5),
+  sensitivity: z.number().min(0).max(20).default(3),
   /** Latency up to this much above the fastest (0.2: 20 %) costs nothing: noise is not a signal. */
   tolerance: z.number().min(0).max(10).default(0.2),
   errorPenalty: z.number().min(0).max(100).default(4),

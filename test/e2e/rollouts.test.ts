@@ -2,9 +2,12 @@ import * as grpc from '@grpc/grpc-js';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import {
   AdminClient,
+  type CreateRolloutRequest,
+  type CreateRolloutResponse,
   type ListRolloutsRequest,
   type ListRolloutsResponse,
 } from '../../gen/nerve/admin/v1/admin';
+import { CONFIG_KINDS } from '../../src/model/config-kinds';
 import { startApi, type HttpHandle } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
@@ -77,7 +80,14 @@ describe('canary rollouts', () => {
       },
     });
     if (!spec.ok) throw new Error(spec.errors.join('; '));
-    cp = await startControlPlane([spec.value]);
+    const rule = CONFIG_KINDS.get('alert-rules')!.validate(
+      { id: 'rb', name: 'rolled back', severity: 'warning', event: 'rollout_rolled_back' },
+      '',
+    );
+    if (!rule.ok) throw new Error(rule.errors.join('; '));
+    cp = await startControlPlane([spec.value], {
+      entries: [{ kind: 'alert-rules', name: 'rb', value: rule.value }],
+    });
     api = await startApi(cp, logger, '127.0.0.1', 0);
     router = await startRouter(cp, 'rollout-router');
     client = new EngineClient(`127.0.0.1:${router.port}`, grpc.credentials.createInsecure());
@@ -106,8 +116,8 @@ describe('canary rollouts', () => {
     const { status, body } = await post('/engines/shop/rollouts', {
       version: 'v2',
       steps: [20, 50, 100],
-      intervalMs: 500,
-      analysis: { maxErrorRate: 0.05, minRequests: 10, failedChecks: 2 },
+      intervalMs: 1_000,
+      analysis: { maxErrorRate: 0.05, minRequests: 20, failedChecks: 2 },
     });
     expect(status).toBe(201);
     const id = body.rollout.id;
@@ -118,7 +128,8 @@ describe('canary rollouts', () => {
       10_000,
     );
     const elapsed = Date.now() - started;
-    expect(elapsed).toBeLessThan(500 * 2 + 1_000);
+    // interval × failedChecks, and the last report's lag.
+    expect(elapsed).toBeLessThan(1_000 * 2 + 700);
     expect(weights()).toEqual({ v1: 100, v2: 0 });
     const fails = done.history.filter((h) => h.verdict === 'fail');
     expect(fails).toHaveLength(2);
@@ -127,6 +138,10 @@ describe('canary rollouts', () => {
     await waitFor(
       () => cp.fleetEvents.list('shop').some((e) => e.kind === 'rollout_rolled_back'),
       'the event',
+    );
+    await waitFor(
+      () => cp.alerts.current().alerts.find((x) => x.rule === 'rb' && x.engine === 'shop'),
+      'the alert',
     );
     // A rollout that is over takes no action.
     expect((await post(`/engines/shop/rollouts/${id}/pause`)).status).toBe(409);
@@ -244,6 +259,20 @@ describe('canary rollouts', () => {
       ).rejects.toMatchObject({
         code: grpc.status.INVALID_ARGUMENT,
       });
+      // Promotion by hand, over gRPC.
+      engines.find((e) => e.id === 'v2-bad')!.setFaults({});
+      const created = await call<CreateRolloutRequest, CreateRolloutResponse>(
+        admin.createRollout.bind(admin),
+        {
+          engine: 'shop',
+          json: JSON.stringify({ version: 'v2', steps: [10, 100], intervalMs: 60_000 }),
+        },
+      );
+      const v2 = (JSON.parse(created.rolloutJson) as Rollout).id;
+      await waitFor(() => rollout(v2).weight === 10, 'the first step');
+      await call(admin.actOnRollout.bind(admin), { engine: 'shop', id: v2, action: 'promote' });
+      await waitFor(() => rollout(v2).state === 'promoted', 'promoted by hand');
+      expect(weights()).toMatchObject({ v2: 100, v4: 0 });
     } finally {
       admin.close();
     }

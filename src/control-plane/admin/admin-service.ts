@@ -3,7 +3,7 @@ import type { EngineSpec, InstanceSpec } from '../../model/engine';
 import { findInstance, namespaceOf, updateInstance, withInstances } from '../../model/engine';
 import type { CheckState } from '../../model/health';
 import type { HealthState } from '../../model/engine';
-import { defaultEngine } from '../../model/policy';
+import { engineToJoin } from '../fleet/joining';
 import { parseEngineSpec } from '../../model/validate';
 import type { ConfigStore, StoreStatus } from '../../store/config-store';
 import { type EngineCatalog, updateEngine, type WriteMeta } from '../config/engine-catalog';
@@ -246,38 +246,21 @@ export class AdminService {
   async addInstance(input: AddInstanceInput, ctx: AdminContext = SYSTEM): Promise<EngineView> {
     const meta = write(ctx, `add instance ${input.engine}/${input.id} at ${input.address}`);
     const spec = await updateEngine(this.deps.engines, input.engine, meta, (current) => {
-      if (!current && !input.createEngine)
-        throw new AdminError(
-          'NOT_FOUND',
-          `engine ${echo(input.engine)} not found (set create_engine to create it)`,
-        );
-      if (current?.runtime?.driver === 'process')
-        throw new AdminError(
-          'FAILED_PRECONDITION',
-          `engine ${echo(input.engine)} runs its instances with the process driver: scale it instead of adding instances`,
-        );
-      const base = current ?? defaultEngine(input.engine, input.version);
+      const { base, version } = engineToJoin(current, input);
       if (findInstance(base, input.id))
         throw new AdminError(
           'ALREADY_EXISTS',
           `engine ${echo(input.engine)} already has an instance ${echo(input.id)}`,
         );
-      let versions = base.versions;
-      // A version the spec does not list yet arrives at weight 0 (no traffic until a rollout or an
-      // operator gives it some); a new engine's first version takes all.
-      if (input.version && !versions.some((v) => v.name === input.version))
-        versions = current
-          ? [...versions, { name: input.version, weight: 0 }]
-          : [{ name: input.version, weight: 100 }];
       const instance = {
         id: input.id,
         address: input.address,
-        version: input.version || versions[0].name,
+        version,
         weight: input.weight ?? 100,
         priority: input.priority ?? 0,
         draining: false,
       };
-      return this.validated({ ...base, versions, instances: [...base.instances, instance] });
+      return this.validated({ ...base, instances: [...base.instances, instance] });
     });
     this.audit(ctx, 'add instance', {
       engine: input.engine,

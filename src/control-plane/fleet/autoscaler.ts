@@ -6,6 +6,7 @@ import { updateEngine } from '../config/engine-catalog';
 import type { EventBus } from '../events';
 import { Disposables, type Module } from '../module';
 import type { FleetContext } from './fleet-context';
+import { EnginePeriods } from './engine-periods';
 
 /** Shared namespace of autoscaling: field = engine, value = its recent decisions and stabilisation memory. */
 export const AUTOSCALE_NS = 'autoscale';
@@ -33,9 +34,7 @@ export interface EngineLoad {
 export class Autoscaler implements Module {
   readonly name = 'autoscaler';
   private readonly disposables = new Disposables();
-  private readonly dueAt = new Map<string, number>();
   private readonly seen = new Map<string, number>();
-  private running = false;
 
   constructor(
     private readonly ctx: FleetContext,
@@ -60,7 +59,13 @@ export class Autoscaler implements Module {
           }
       }),
     );
-    const timer = setInterval(() => void this.tick(), TICK_MS);
+    const periods = new EnginePeriods(
+      this.ctx,
+      'autoscaling',
+      (spec) => (spec.runtime?.driver === 'process' ? spec.runtime.autoscale?.syncMs : undefined),
+      (spec, fence, now) => this.evaluate(spec, fence, now),
+    );
+    const timer = setInterval(() => void periods.pass(), TICK_MS);
     timer.unref();
     this.disposables.add(() => clearInterval(timer));
   }
@@ -71,32 +76,6 @@ export class Autoscaler implements Module {
 
   state(engine: string): AutoscaleState | undefined {
     return this.ctx.store.shared(AUTOSCALE_NS).get(engine) as unknown as AutoscaleState | undefined;
-  }
-
-  private async tick(): Promise<void> {
-    const fence = this.ctx.leader.fence;
-    if (!fence || this.running) return;
-    this.running = true;
-    try {
-      const now = Date.now();
-      for (const spec of this.ctx.engines.listNow()) {
-        const policy = spec.runtime?.driver === 'process' ? spec.runtime.autoscale : undefined;
-        if (!policy) continue;
-        const due = this.dueAt.get(spec.name);
-        if (due === undefined) {
-          // The first evaluation waits a period: a new leader has no fresh reports yet.
-          this.dueAt.set(spec.name, now + policy.syncMs);
-          continue;
-        }
-        if (now < due) continue;
-        this.dueAt.set(spec.name, now + policy.syncMs);
-        await this.evaluate(spec, fence, now);
-      }
-    } catch (err) {
-      this.ctx.logger.warn('autoscaling failed', { error: String(err) });
-    } finally {
-      this.running = false;
-    }
   }
 
   private async evaluate(spec: EngineSpec, fence: string, now: number): Promise<void> {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { JsonValue } from '../../model/config';
 import { echo } from '../../model/echo';
 import { findInstance, type InstanceSpec } from '../../model/engine';
-import { defaultEngine } from '../../model/policy';
+import { engineToJoin } from './joining';
 import { updateEngine } from '../config/engine-catalog';
 import { AdminError } from '../admin/admin-error';
 import type { EventBus } from '../events';
@@ -139,22 +139,9 @@ export class Leases implements Module {
       input.engine,
       { actor, summary: `register ${input.engine}/${input.id} at ${input.address}` },
       (current) => {
-        if (!current && !input.createEngine)
-          throw new AdminError(
-            'NOT_FOUND',
-            `engine ${echo(input.engine)} not found (set create_engine to create it)`,
-          );
-        if (current?.runtime?.driver === 'process')
-          throw new AdminError(
-            'FAILED_PRECONDITION',
-            `engine ${echo(input.engine)} runs its instances with the process driver; they are supervised, not registered`,
-          );
-        let base = current ?? defaultEngine(input.engine, input.version);
-        version = input.version || base.versions[0].name;
-        // A version the spec does not list yet arrives at weight 0: no traffic until a rollout or an
-        // operator gives it some.
-        if (!base.versions.some((v) => v.name === version))
-          base = { ...base, versions: [...base.versions, { name: version, weight: 0 }] };
+        const joined = engineToJoin(current, input);
+        const base = joined.base;
+        version = joined.version;
         const prev = findInstance(base, input.id);
         const next: InstanceSpec = {
           id: input.id,

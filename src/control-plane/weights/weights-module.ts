@@ -3,6 +3,7 @@ import type { JsonValue } from '../../model/config';
 import type { EngineSpec } from '../../model/engine';
 import type { EventBus } from '../events';
 import type { FleetContext } from '../fleet/fleet-context';
+import { EnginePeriods } from '../fleet/engine-periods';
 import type { CallWindows } from '../metrics/call-windows';
 import { CallTally } from '../metrics/call-tally';
 import { Disposables, type Module } from '../module';
@@ -34,9 +35,7 @@ export class WeightsModule implements Module {
   readonly name = 'weights';
   private readonly disposables = new Disposables();
   private readonly tally = new CallTally((load) => `${load.engine}/${load.instanceId}`);
-  private readonly dueAt = new Map<string, number>();
   private readonly publishedJson = new Map<string, string>();
-  private running = false;
 
   constructor(
     private readonly ctx: FleetContext,
@@ -55,7 +54,19 @@ export class WeightsModule implements Module {
         this.bus.emit('weights.changed', { engine: c.field });
       }),
     );
-    const timer = setInterval(() => void this.tick(), TICK_MS);
+    const periods = new EnginePeriods(
+      this.ctx,
+      'closed-loop weights',
+      (spec) => (spec.adaptiveWeights?.enabled ? spec.adaptiveWeights.intervalMs : undefined),
+      (spec, fence, now) => this.compute(spec, fence, now),
+      async (spec, fence) => {
+        if (this.weights(spec.name))
+          await this.ctx.store.putShared(WEIGHTS_NS, [[spec.name, undefined]], fence);
+      },
+      // The first interval measures from now.
+      (spec) => this.tally.reset(`${spec.name}/`),
+    );
+    const timer = setInterval(() => void periods.pass(), TICK_MS);
     timer.unref();
     this.disposables.add(() => clearInterval(timer));
   }
@@ -83,37 +94,6 @@ export class WeightsModule implements Module {
         return w === undefined || w === i.weight ? i : { ...i, weight: w };
       }),
     };
-  }
-
-  private async tick(): Promise<void> {
-    const fence = this.ctx.leader.fence;
-    if (!fence || this.running) return;
-    this.running = true;
-    try {
-      const now = Date.now();
-      for (const spec of this.ctx.engines.listNow()) {
-        const policy = spec.adaptiveWeights;
-        if (!policy?.enabled) {
-          if (this.weights(spec.name))
-            await this.ctx.store.putShared(WEIGHTS_NS, [[spec.name, undefined]], fence);
-          continue;
-        }
-        const due = this.dueAt.get(spec.name);
-        if (due === undefined) {
-          // The first interval measures from now.
-          this.tally.reset(`${spec.name}/`);
-          this.dueAt.set(spec.name, now + policy.intervalMs);
-          continue;
-        }
-        if (now < due) continue;
-        this.dueAt.set(spec.name, now + policy.intervalMs);
-        await this.compute(spec, fence, now);
-      }
-    } catch (err) {
-      this.ctx.logger.warn('closed-loop weights failed', { error: String(err) });
-    } finally {
-      this.running = false;
-    }
   }
 
   private async compute(spec: EngineSpec, fence: string, now: number): Promise<void> {

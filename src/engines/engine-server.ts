@@ -64,6 +64,7 @@ export class DemoEngine {
     this.version = options.version ?? 'v1';
     const handlers: EngineHandlers = {
       invoke: (call, callback) => {
+        this.invocations++;
         const fault = this.injectedFault();
         if (fault === 'hang') return;
         const answer = () => {
@@ -97,6 +98,9 @@ export class DemoEngine {
   }
 
   /** Replaces the injected faults ({} for none). */
+  /** Unary calls received (tests: what a cache spared the engine). */
+  invocations = 0;
+
   setFaults(faults: Faults): void {
     this.faults = faults;
   }

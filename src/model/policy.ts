@@ -72,6 +72,7 @@ export function defaultPolicy(): EnginePolicy {
     // UNAVAILABLE lets the others go on, as gRFC A6's usual non-fatal code.
     hedging: { maxAttempts: 1, delayMs: 0, nonFatalCodes: ['UNAVAILABLE'], methods: [] },
     degraded: undefined,
+    cache: undefined,
   };
 }
 

@@ -81,6 +81,25 @@ const rateLimitSchema = z.strictObject({
   burst: count.optional(),
   queueTimeoutMs: z.number().int().min(1).optional(),
 });
+const FULL_METHOD = /^\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/;
+/** DESIGN §2b `cache`: off unless listed; bounds so a cache can never take the router's memory. */
+const cacheSchema = z.strictObject({
+  methods: z
+    .array(z.string().regex(FULL_METHOD, 'must be a full method path like "/nerve.engine.v1.Engine/Invoke"'))
+    .min(1),
+  operations: z.array(z.string().min(1).max(256)).default([]),
+  ttlMs: z.number().int().min(1).max(86_400_000).default(60_000),
+  maxEntries: z.number().int().min(1).max(10_000_000).default(10_000),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 ** 3)
+    .default(64 * 1024 ** 2),
+  keyMetadata: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'must be a lowercase header name'))
+    .default([]),
+});
 const policySchema = z.strictObject({
   strategy: z
     .enum(STRATEGIES, {
@@ -97,6 +116,7 @@ const policySchema = z.strictObject({
   outlier: outlierSchema.optional(),
   hedging: hedgingSchema.optional(),
   degraded: degradedSchema.optional(),
+  cache: cacheSchema.optional(),
 });
 
 const instanceSchema = z.strictObject({
@@ -216,6 +236,7 @@ export function parseEngineSpec(input: unknown, prefix = ''): Result<EngineSpec>
       outlier: { ...base.outlier!, ...p.outlier },
       hedging: { ...base.hedging!, ...p.hedging },
       degraded: p.degraded && degradedResponse(p.degraded),
+      cache: p.cache,
     },
     services: e.services,
     ...(e.runtime !== undefined && { runtime: e.runtime }),

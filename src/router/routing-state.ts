@@ -11,6 +11,7 @@ import { compileHedging, compileRetry, type Hedging, type Retry } from './resili
 import { compileDegraded, type DegradedReply } from './proxy/degraded';
 import type { RetryContext } from './proxy/call-options';
 import { InstanceStats } from './stats/instance-stats';
+import { ResponseCache } from './cache/response-cache';
 
 export interface EngineEntry {
   readonly cluster: EngineCluster;
@@ -32,7 +33,11 @@ export interface EngineEntry {
   readonly degraded: DegradedReply | undefined;
   /** Identifies the cluster's content, to keep the entry when an update leaves it unchanged. */
   readonly fingerprint: string;
+  /** The engine's response cache, when its policy has one (it outlives config pushes). */
+  readonly cache: ResponseCache | undefined;
 }
+
+const EMPTY_CACHES: ReadonlyMap<string, ResponseCache> = new Map();
 
 /** Something happened an operator should hear of (ejections, circuit changes): logged by the router. */
 export type RoutingEvent = (message: string, fields: Record<string, unknown>) => void;
@@ -57,6 +62,7 @@ export function pickEndpoint(entry: EngineEntry, sessionKey?: string): RoutableE
  */
 export class RoutingState {
   private engines = new Map<string, EngineEntry>();
+  private readonly caches = new Map<string, { cache: ResponseCache; policyKey: string; versions: string }>();
   private byAuthority = new Map<string, string>();
   private byService = new Map<string, string>();
   private readonly stats = new Map<string, InstanceStats>();
@@ -127,8 +133,10 @@ export class RoutingState {
         breaker: this.breakers.engine(cluster.name),
         degraded: compileDegraded(cluster.name, cluster.policy?.degraded),
         hedging: compileHedging(cluster.policy?.hedging),
+        cache: this.cacheFor(cluster),
       });
     }
+    for (const name of [...this.caches.keys()]) if (!engines.get(name)?.cache) this.caches.delete(name);
     this.engines = engines;
     this.live = live;
     this.breakers.retain(live, new Set(engines.keys()));
@@ -145,6 +153,33 @@ export class RoutingState {
       }
     }
     this.generation++;
+  }
+
+  /** Every engine's response cache (metrics). */
+  responseCaches(): ReadonlyMap<string, ResponseCache> {
+    return this.caches.size === 0 ? EMPTY_CACHES : new Map([...this.caches].map(([k, v]) => [k, v.cache]));
+  }
+
+  /**
+   * The engine's cache: kept across pushes while its policy stays the same, emptied when the engine's
+   * version weights change (answers may come from another version now), made anew for a new policy.
+   */
+  private cacheFor(cluster: EngineCluster): ResponseCache | undefined {
+    const policy = cluster.policy?.cache;
+    if (!policy || policy.methods.length === 0) return undefined;
+    const policyKey = JSON.stringify(policy);
+    const versions = JSON.stringify(cluster.versions);
+    const held = this.caches.get(cluster.name);
+    if (held && held.policyKey === policyKey) {
+      if (held.versions !== versions) {
+        held.cache.clear();
+        held.versions = versions;
+      }
+      return held.cache;
+    }
+    const cache = new ResponseCache(policy);
+    this.caches.set(cluster.name, { cache, policyKey, versions });
+    return cache;
   }
 
   admission(engine: string): Admission | undefined {

@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerConnectionMetrics } from './connection-metrics';
 import type { ConnectionStats } from '../../protocol/h2/connection-stats';
 import { registerLatencyHistogram } from './latency-metric';
+import { registerCacheMetrics } from './cache-metrics';
 import type { AdsClient } from '../xds/ads-client';
 import type { RoutingState } from '../routing-state';
 import { CircuitState } from '../resilience/circuit-breaker';
@@ -28,6 +29,7 @@ export function routerMetrics(
   // The event-loop lag histogram samples on a repeating timer: prom-client's 10 ms default wakes an idle
   // router 100 times a second and a busy one between calls; 100 ms still catches any stall that matters.
   collectDefaultMetrics({ register: registry, prefix: 'nerve_router_', eventLoopMonitoringPrecision: 100 });
+  registerCacheMetrics(registry, state);
   new Counter({
     name: 'nerve_router_requests_total',
     help: 'Calls routed to an engine instance, by outcome.',

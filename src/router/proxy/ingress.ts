@@ -15,6 +15,8 @@ import { hedge } from './hedged-call';
 import { Status, respondError } from './grpc-status';
 import { type HeaderList, headerValue } from './headers';
 import type { UpstreamPool } from './upstream-pool';
+import { cacheable } from '../cache/cache-key';
+import { serveCached } from '../cache/cached-call';
 
 export const ENGINE_HEADER = 'x-nerve-engine';
 export const SESSION_HEADER = 'x-nerve-session';
@@ -145,6 +147,18 @@ export class Ingress {
       last = this.last = { headers, generation, engine, admission, entry: this.state.engine(engine) };
     }
     const { engine, admission } = last;
+    const cache = last.entry?.cache;
+    if (cache !== undefined && cacheable(cache.policy, headers)) {
+      // Answered from the cache, joined to an identical call, or dispatched below as a stand-in stream.
+      serveCached(stream, cache, (s) => this.dispatch(s, engine, admission));
+      return;
+    }
+    this.dispatch(stream, engine, admission);
+  }
+
+  /** Admits a call to its engine (at once, or queued by priority) and routes it. */
+  private dispatch(stream: H2Stream, engine: string, admission: Admission): void {
+    const headers = stream.headers;
     if (admission.tryEnter()) {
       this.route(stream, engine, 0, admission.release); // the common case: no closures
       return;

@@ -30,7 +30,29 @@ export interface EnginePolicy {
   panicThreshold: number;
   hedging: HedgingPolicy | undefined;
   degraded: DegradedResponse | undefined;
-  outlier: OutlierPolicy | undefined;
+  outlier:
+    | OutlierPolicy
+    | undefined;
+  /** Response cache with request coalescing in the router; absent: off. */
+  cache: CachePolicy | undefined;
+}
+
+/**
+ * The router answers repeated identical unary calls from a cache: keyed by method, request bytes and the
+ * listed metadata; only OK responses of one message; identical calls in flight share one upstream call.
+ * Wrong for non-deterministic operations (random sampling, clocks, side effects): list only the
+ * deterministic ones.
+ */
+export interface CachePolicy {
+  /** Full method paths, "/pkg.Service/Method". */
+  methods: string[];
+  /** For nerve.engine.v1.Engine calls: only these operations (empty: every operation). */
+  operations: string[];
+  ttlMs: number;
+  maxEntries: number;
+  maxBytes: number;
+  /** Request header names whose values are part of the key. */
+  keyMetadata: string[];
 }
 
 /** gRFC A6 shaped retry policy. */
@@ -157,6 +179,7 @@ function createBaseEnginePolicy(): EnginePolicy {
     hedging: undefined,
     degraded: undefined,
     outlier: undefined,
+    cache: undefined,
   };
 }
 
@@ -194,6 +217,9 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
     }
     if (message.outlier !== undefined) {
       OutlierPolicy.encode(message.outlier, writer.uint32(90).fork()).join();
+    }
+    if (message.cache !== undefined) {
+      CachePolicy.encode(message.cache, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -299,6 +325,14 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
             message.outlier = OutlierPolicy.decode(reader, reader.uint32());
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.cache = CachePolicy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -344,6 +378,7 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
       hedging: isSet(object.hedging) ? HedgingPolicy.fromJSON(object.hedging) : undefined,
       degraded: isSet(object.degraded) ? DegradedResponse.fromJSON(object.degraded) : undefined,
       outlier: isSet(object.outlier) ? OutlierPolicy.fromJSON(object.outlier) : undefined,
+      cache: isSet(object.cache) ? CachePolicy.fromJSON(object.cache) : undefined,
     };
   },
 
@@ -382,6 +417,9 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
     if (message.outlier !== undefined) {
       obj.outlier = OutlierPolicy.toJSON(message.outlier);
     }
+    if (message.cache !== undefined) {
+      obj.cache = CachePolicy.toJSON(message.cache);
+    }
     return obj;
   },
 
@@ -415,6 +453,176 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
     message.outlier = (object.outlier !== undefined && object.outlier !== null)
       ? OutlierPolicy.fromPartial(object.outlier)
       : undefined;
+    message.cache = (object.cache !== undefined && object.cache !== null)
+      ? CachePolicy.fromPartial(object.cache)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCachePolicy(): CachePolicy {
+  return { methods: [], operations: [], ttlMs: 0, maxEntries: 0, maxBytes: 0, keyMetadata: [] };
+}
+
+export const CachePolicy: MessageFns<CachePolicy> = {
+  encode(message: CachePolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.methods) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.operations) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.ttlMs !== 0) {
+      writer.uint32(24).uint32(message.ttlMs);
+    }
+    if (message.maxEntries !== 0) {
+      writer.uint32(32).uint32(message.maxEntries);
+    }
+    if (message.maxBytes !== 0) {
+      writer.uint32(40).uint64(message.maxBytes);
+    }
+    for (const v of message.keyMetadata) {
+      writer.uint32(50).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CachePolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCachePolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.methods.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.operations.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ttlMs = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxEntries = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.keyMetadata.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CachePolicy {
+    return {
+      methods: globalThis.Array.isArray(object?.methods) ? object.methods.map((e: any) => globalThis.String(e)) : [],
+      operations: globalThis.Array.isArray(object?.operations)
+        ? object.operations.map((e: any) => globalThis.String(e))
+        : [],
+      ttlMs: isSet(object.ttlMs)
+        ? globalThis.Number(object.ttlMs)
+        : isSet(object.ttl_ms)
+        ? globalThis.Number(object.ttl_ms)
+        : 0,
+      maxEntries: isSet(object.maxEntries)
+        ? globalThis.Number(object.maxEntries)
+        : isSet(object.max_entries)
+        ? globalThis.Number(object.max_entries)
+        : 0,
+      maxBytes: isSet(object.maxBytes)
+        ? globalThis.Number(object.maxBytes)
+        : isSet(object.max_bytes)
+        ? globalThis.Number(object.max_bytes)
+        : 0,
+      keyMetadata: globalThis.Array.isArray(object?.keyMetadata)
+        ? object.keyMetadata.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.key_metadata)
+        ? object.key_metadata.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CachePolicy): unknown {
+    const obj: any = {};
+    if (message.methods?.length) {
+      obj.methods = message.methods;
+    }
+    if (message.operations?.length) {
+      obj.operations = message.operations;
+    }
+    if (message.ttlMs !== 0) {
+      obj.ttlMs = Math.round(message.ttlMs);
+    }
+    if (message.maxEntries !== 0) {
+      obj.maxEntries = Math.round(message.maxEntries);
+    }
+    if (message.maxBytes !== 0) {
+      obj.maxBytes = Math.round(message.maxBytes);
+    }
+    if (message.keyMetadata?.length) {
+      obj.keyMetadata = message.keyMetadata;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CachePolicy>, I>>(base?: I): CachePolicy {
+    return CachePolicy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CachePolicy>, I>>(object: I): CachePolicy {
+    const message = createBaseCachePolicy();
+    message.methods = object.methods?.map((e) => e) || [];
+    message.operations = object.operations?.map((e) => e) || [];
+    message.ttlMs = object.ttlMs ?? 0;
+    message.maxEntries = object.maxEntries ?? 0;
+    message.maxBytes = object.maxBytes ?? 0;
+    message.keyMetadata = object.keyMetadata?.map((e) => e) || [];
     return message;
   },
 };
@@ -1622,6 +1830,17 @@ type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

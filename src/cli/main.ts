@@ -22,6 +22,10 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; summary
     run: async (a) => (await import('./commands/config')).configCommand(a),
     summary: 'Backup, restore and audit: export, import (--dry-run) and history of the configuration.',
   },
+  load: {
+    run: async (a) => (await import('./commands/load')).loadCommand(a),
+    summary: 'Load test: gRPC calls at a constant rate (open loop) or concurrency, HDR percentiles.',
+  },
   engine: {
     run: async (a) => (await import('./commands/engine')).engineCommand(a),
     summary: 'One demo engine instance (nerve.engine.v1.Engine and grpc.health.v1.Health).',

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { InvokeRequest } from '../../../gen/nerve/engine/v1/engine';
+import { INVOKE, LoadRunner } from '../../load/load-runner';
+import { jsonReport, textReport } from '../../load/report';
+import { flagNames } from '../flags';
+import { intFlag, parseFlags, UsageError } from '../options';
+
+/** `10s`, `500ms`, `2m` or plain milliseconds. */
+function duration(raw: string | undefined): number {
+  if (raw === undefined) return 10_000;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw);
+  if (!m) throw new UsageError(`--duration ${JSON.stringify(raw)}: give 500ms, 10s, 2m or milliseconds`);
+  const n = Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1);
+  if (n < 100 || n > 86_400_000) throw new UsageError('--duration must be from 100ms to 24h');
+  return Math.round(n);
+}
+
+function frame(message: Uint8Array): Buffer {
+  const out = Buffer.alloc(5 + message.length);
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, 5);
+  return out;
+}
+
+export async function loadCommand(args: string[]): Promise<void> {
+  const flags = parseFlags(args, flagNames('load'), ['json']);
+  const target = typeof flags.target === 'string' ? flags.target : undefined;
+  const colon = target?.lastIndexOf(':') ?? -1;
+  if (!target || colon < 1) throw new UsageError('--target host:port is required (a router or an engine)');
+  const port = Number(target.slice(colon + 1));
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UsageError(`--target ${target}: bad port`);
+  const method = typeof flags.method === 'string' ? flags.method : INVOKE;
+  if (!/^\/[\w.]+\/\w+$/.test(method))
+    throw new UsageError(`--method ${method}: give /package.Service/Method`);
+  const operation = typeof flags.operation === 'string' ? flags.operation : 'echo';
+  const payloads =
+    typeof flags['payload-file'] === 'string'
+      ? readFileSync(flags['payload-file'], 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+      : [typeof flags.payload === 'string' ? flags.payload : ''];
+  if (payloads.length === 0) throw new UsageError('--payload-file has no payload (one per line)');
+  // Engine/Invoke: each payload in an InvokeRequest; another method: each line is its message's bytes as base64.
+  const messages = payloads.map((p) =>
+    frame(
+      method === INVOKE
+        ? InvokeRequest.encode({ operation, payload: Buffer.from(p), metadata: {} }).finish()
+        : Buffer.from(p, 'base64'),
+    ),
+  );
+  const metadata = (typeof flags.metadata === 'string' ? flags.metadata.split(',') : [])
+    .filter(Boolean)
+    .map((kv) => {
+      const eq = kv.indexOf('=');
+      if (eq < 1) throw new UsageError(`--metadata ${kv}: give key=value[,key=value…]`);
+      return [kv.slice(0, eq).trim().toLowerCase(), kv.slice(eq + 1).trim()] as const;
+    });
+  const rps = flags.rps === undefined ? undefined : intFlag(flags, 'rps', 0, 1, 10_000_000);
+  const concurrency =
+    flags.concurrency === undefined ? undefined : intFlag(flags, 'concurrency', 0, 1, 100_000);
+  if (rps !== undefined && concurrency !== undefined)
+    throw new UsageError('give --rps (open loop) or --concurrency (closed loop), not both');
+  const runner = new LoadRunner({
+    host: target.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
+    port,
+    engine: typeof flags.engine === 'string' ? flags.engine : '',
+    method,
+    messages,
+    metadata,
+    rps,
+    concurrency: rps === undefined ? (concurrency ?? 10) : undefined,
+    durationMs: duration(typeof flags.duration === 'string' ? flags.duration : undefined),
+    connections: intFlag(flags, 'connections', 1, 1, 1_000),
+    timeoutMs: intFlag(flags, 'timeout-ms', 10_000, 1, 3_600_000),
+  });
+  const live = process.stderr.isTTY && flags.json !== true;
+  const result = await runner.run(
+    live
+      ? (p) =>
+          process.stderr.write(
+            `\r${(p.elapsedMs / 1000).toFixed(0)} s  ${Math.round(p.done / (p.elapsedMs / 1000))} calls/s  errors ${p.errors}  p99 ${p.p99Ms.toFixed(2)} ms   `,
+          )
+      : undefined,
+  );
+  if (live) process.stderr.write('\n');
+  const mode =
+    rps !== undefined ? `open loop at ${rps} calls/s` : `closed loop, ${concurrency ?? 10} in flight`;
+  console.log(flags.json === true ? JSON.stringify(jsonReport(result)) : textReport(result, mode));
+}

@@ -26,13 +26,13 @@ export function cacheKey(policy: CachePolicy, headers: HeaderList, body: Buffer)
     const op = invokeOperation(body);
     if (op === undefined || !policy.operations.includes(op)) return undefined;
   }
-  const h = createHash('sha256').update(path).update('\0').update(body);
-  for (const name of policy.keyMetadata)
-    h.update('\0')
-      .update(name)
-      .update('=')
-      .update(headerValue(headers, name) ?? '');
-  return h.digest('base64url');
+  // Small requests are their own key (no hashing per call); large ones are hashed.
+  let key =
+    body.length <= 512
+      ? path + '\0' + body.toString('latin1')
+      : path + '\0#' + createHash('sha256').update(body).digest('base64url');
+  for (const name of policy.keyMetadata) key += '\0' + name + '=' + (headerValue(headers, name) ?? '');
+  return key;
 }
 
 /** InvokeRequest.operation (field 1) read from the framed message without decoding the rest. */

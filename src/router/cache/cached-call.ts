@@ -70,7 +70,11 @@ class CachedCall implements StreamHandler, StreamConnection {
     const hit = this.cache.get(key, Date.now());
     if (hit !== undefined) {
       this.cache.counters.hits++;
-      return replay(this.down, hit, 'hit');
+      const down = this.down;
+      down.respond(hit.hitHeaders, false);
+      if (hit.body.length > 0) down.write(hit.body);
+      down.end(hit.trailers);
+      return;
     }
     const waiting = this.cache.inFlight.get(key);
     if (waiting !== undefined) {

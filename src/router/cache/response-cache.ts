@@ -3,6 +3,11 @@ import type { CachePolicy } from '../../../gen/nerve/discovery/v1/policy';
 /** A cached answer: the instance's response headers, its one message (gRPC framed), its trailers. */
 export interface CachedResponse {
   readonly headers: readonly string[];
+  /**
+   * The headers a hit is answered with (x-nerve-cache: hit), made once per entry: the HPACK encoder
+   * re-sends the bytes of a list object it has seen, so a hit costs no header encoding.
+   */
+  readonly hitHeaders: readonly string[];
   readonly body: Buffer;
   readonly trailers: readonly string[];
   readonly expiresAt: number;
@@ -70,7 +75,21 @@ export class ResponseCache {
       this.entries.delete(key);
       this.bytes -= old.bytes;
     }
-    const e: CachedResponse = { headers, body, trailers, expiresAt: now + this.policy.ttlMs, bytes };
+    const hitHeaders = [
+      ...headers.filter((_, i) =>
+        i % 2 === 0 ? headers[i] !== 'x-nerve-cache' : headers[i - 1] !== 'x-nerve-cache',
+      ),
+      'x-nerve-cache',
+      'hit',
+    ];
+    const e: CachedResponse = {
+      headers,
+      hitHeaders,
+      body,
+      trailers,
+      expiresAt: now + this.policy.ttlMs,
+      bytes,
+    };
     this.entries.set(key, e);
     this.bytes += bytes;
     this.counters.stores++;

@@ -53,6 +53,19 @@ describe('router-side validation of xDS resources', () => {
       (c) => (c.versions[0].weight = 0),
       'EngineCluster "math": no version has a weight above 0',
     ],
+    [
+      'a cache method that is no method',
+      (c) =>
+        (c.policy!.cache = {
+          methods: ['Invoke'],
+          operations: [],
+          ttlMs: 1000,
+          maxEntries: 10,
+          maxBytes: 1024,
+          keyMetadata: [],
+        }),
+      'EngineCluster "math": cache method "Invoke" is not a full method path (/pkg.Service/Method)',
+    ],
     ['no name', (c) => (c.name = ''), 'EngineCluster without a name'],
   ])('rejects %s with a precise reason', (_label, mutate, reason) => {
     const c = good();

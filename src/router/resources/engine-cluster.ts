@@ -30,6 +30,14 @@ function problem(c: EngineClusterMessage): string | undefined {
   const strategy = c.policy?.strategy ?? '';
   if (!hasStrategy(strategy))
     return `${where}: unknown balancing strategy "${strategy}" (this router knows: ${strategyNames().join(', ')})`;
+  const cache = c.policy?.cache;
+  if (cache && cache.methods.length > 0) {
+    const bad = cache.methods.find((m) => !/^\/[\w.]+\/\w+$/.test(m));
+    if (bad !== undefined)
+      return `${where}: cache method "${bad}" is not a full method path (/pkg.Service/Method)`;
+    if (cache.ttlMs === 0 || cache.maxEntries === 0 || Number(cache.maxBytes) === 0)
+      return `${where}: cache needs ttlMs, maxEntries and maxBytes above 0`;
+  }
   return undefined;
 }
 

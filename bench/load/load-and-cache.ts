@@ -187,6 +187,20 @@ async function main(): Promise<void> {
       'cache-control=no-cache',
     ]);
     const theirs = h2loadInstalled() ? h2load(router, seconds, ['cache-control: no-cache']) : NaN;
+    // The router alone (every call a cache hit: no engine behind it): its own ceiling, and the tool's.
+    const oursHits = nerveLoad([
+      '--target',
+      router,
+      '--engine',
+      'echo',
+      '--concurrency',
+      '100',
+      '--connections',
+      '2',
+      '--duration',
+      DURATION,
+    ]);
+    const theirsHits = h2loadInstalled() ? h2load(router, seconds) : NaN;
 
     // 2. Router CPU per call: forwarded vs cached hit, the same calls, evenly spaced at half the router's
     // capacity (each call its own reads and writes) and then saturated (100 in flight: reads and writes
@@ -230,6 +244,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `    baseline, h2load on the same target (-c 2 -m 50): ${Number.isNaN(theirs) ? 'not installed' : `${theirs} calls/s (nerve load ×${(ours.rps / theirs).toFixed(2)})`}`,
+    );
+    console.log(
+      `  the router alone (cache hits), closed loop: nerve load ${oursHits.rps} calls/s; h2load ${theirsHits} calls/s (nerve load ×${(oursHits.rps / theirsHits).toFixed(2)})`,
     );
     console.log(`  router CPU per call (user + system), cached hit vs forwarded (goal ≤ 0.33):`);
     console.log(

@@ -1,47 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { EngineSpec } from '../../../model/engine';
-import { afterExit, desiredReplicas, type RuntimeSpec } from '../../../model/fleet/runtime';
+import { afterExit, type RuntimeSpec } from '../../../model/fleet/runtime';
 import type { JsonValue } from '../../../model/config';
 import { allocatePort } from '../port';
 import { type ExitInfo, ManagedProcess } from '../managed-process';
 import { outputPaths, rotateIfLarge } from '../output-files';
-import { cpuShare, type ProcessStat, readProcessStat } from '../process-usage';
+import { cpuShare, readProcessStat } from '../process-usage';
 import type { FleetContext } from '../fleet-context';
 import { PROCESSES_NS, type ProcessRecord, runtimeHash, substitute } from '../process-record';
 import { SpecWriter } from '../spec-writer';
+import {
+  blankSlot,
+  pickVictims,
+  type Slot,
+  type SlotState,
+  slotKey,
+  slotRecord,
+  versionGroups,
+} from '../slot';
 import type { InstanceOp, RuntimeDriver } from './driver';
-
-type SlotState = 'starting' | 'running' | 'backoff' | 'crash_loop' | 'stopping' | 'stopped' | 'remote';
-
-/** One managed instance: its identity and port survive restarts; its process does not. */
-interface Slot {
-  readonly engine: string;
-  readonly id: string;
-  port: number;
-  host: string;
-  version: string;
-  hash: string;
-  state: SlotState;
-  desired: 'running' | 'stopped';
-  proc?: ManagedProcess;
-  crashes: number;
-  restarts: number;
-  startedAtMs: number;
-  readyAtMs: number;
-  lastExit?: ProcessRecord['lastExit'];
-  nextStartAtMs: number;
-  /** Transitions run one after another per slot; `pending` counts the queued ones. */
-  chain: Promise<void>;
-  pending: number;
-  removing: boolean;
-  timer?: NodeJS.Timeout;
-  stat?: ProcessStat;
-  statAtMs: number;
-  cpu: number;
-  rssBytes: number;
-  message: string;
-}
 
 const OUTPUT_MAX_BYTES = 1024 * 1024;
 const READY_POLL_MS = 50;
@@ -196,7 +174,7 @@ export class ProcessDriver implements RuntimeDriver {
         clearTimeout(slot.timer);
         slot.state = 'stopping';
         if (slot.proc) await slot.proc.terminate(10_000);
-        this.slots.delete(key(slot));
+        this.slots.delete(slotKey(slot));
         this.touch(slot, true);
       }),
     );
@@ -253,7 +231,7 @@ export class ProcessDriver implements RuntimeDriver {
     slot.host = rt.host;
     slot.version = version;
     slot.hash = runtimeHash(spec, version);
-    this.slots.set(key(slot), slot);
+    this.slots.set(slotKey(slot), slot);
     return slot;
   }
 
@@ -276,7 +254,7 @@ export class ProcessDriver implements RuntimeDriver {
   private enqueue(slot: Slot, fn: () => Promise<void>): void {
     slot.pending++;
     slot.chain = slot.chain
-      .then(() => (this.leading && this.slots.get(key(slot)) === slot ? fn() : undefined))
+      .then(() => (this.leading && this.slots.get(slotKey(slot)) === slot ? fn() : undefined))
       .catch((err: unknown) => {
         slot.message = `supervision error: ${String(err)}`;
         this.ctx.logger.error('supervision step failed', {
@@ -379,7 +357,7 @@ export class ProcessDriver implements RuntimeDriver {
   private onExit(slot: Slot, proc: ManagedProcess, info: ExitInfo): void {
     if (slot.proc !== proc) return;
     slot.proc = undefined;
-    if (!this.leading || this.slots.get(key(slot)) !== slot || slot.state === 'stopping' || slot.removing)
+    if (!this.leading || this.slots.get(slotKey(slot)) !== slot || slot.state === 'stopping' || slot.removing)
       return;
     const rt = this.ctx.engines.getNow(slot.engine)?.runtime;
     if (rt?.driver !== 'process') return;
@@ -462,7 +440,7 @@ export class ProcessDriver implements RuntimeDriver {
     );
     if (remove) {
       await this.spec.unlist(slot.engine, [slot.id]);
-      this.slots.delete(key(slot));
+      this.slots.delete(slotKey(slot));
       this.touch(slot, true);
     } else this.touch(slot);
   }
@@ -477,8 +455,8 @@ export class ProcessDriver implements RuntimeDriver {
 
   /** Marks a slot's record for publication (batched per tick, fenced). */
   private touch(slot: Slot, removed = false): void {
-    this.dirty.add(key(slot));
-    if (removed) this.removedKeys.add(key(slot));
+    this.dirty.add(slotKey(slot));
+    if (removed) this.removedKeys.add(slotKey(slot));
     if (this.publishing) return;
     this.publishing = true;
     setImmediate(() => void this.publish());
@@ -496,7 +474,12 @@ export class ProcessDriver implements RuntimeDriver {
     if (!fence) return;
     const fields = keys.map((k) => {
       const slot = this.slots.get(k);
-      return [k, removed.has(k) || !slot ? undefined : (this.record(slot) as unknown as JsonValue)] as const;
+      return [
+        k,
+        removed.has(k) || !slot
+          ? undefined
+          : (slotRecord(slot, this.host, this.ctx.replicaId) as unknown as JsonValue),
+      ] as const;
     });
     try {
       await this.ctx.store.putShared(PROCESSES_NS, fields, fence);
@@ -504,88 +487,4 @@ export class ProcessDriver implements RuntimeDriver {
       this.ctx.logger.warn('could not record managed processes', { error: String(err) });
     }
   }
-
-  private record(s: Slot): ProcessRecord {
-    const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
-    return {
-      engine: s.engine,
-      id: s.id,
-      state: s.state,
-      desired: s.desired,
-      address: `${s.host}:${s.port}`,
-      port: s.port,
-      host: this.host,
-      replica: this.ctx.replicaId,
-      pid: s.proc?.pid ?? 0,
-      startTicks: s.proc?.startTicks ?? null,
-      adopted: s.proc?.adopted ?? false,
-      version: s.version,
-      hash: s.hash,
-      crashes: s.crashes,
-      restarts: s.restarts,
-      startedAt: iso(s.startedAtMs),
-      readyAt: iso(s.readyAtMs),
-      nextStartAt: s.state === 'backoff' ? iso(s.nextStartAtMs) : null,
-      lastExit: s.lastExit ?? null,
-      cpu: Math.round(s.cpu * 1000) / 1000,
-      memoryBytes: s.rssBytes,
-      message: s.message,
-    };
-  }
-}
-
-/** How many instances of each version the runtime asks for. */
-function versionGroups(spec: EngineSpec): Map<string, number> {
-  const rt = spec.runtime!;
-  const main = rt.version ?? spec.versions[0].name;
-  const groups = new Map([[main, desiredReplicas(rt)]]);
-  if (rt.canary && rt.canary.replicas > 0)
-    groups.set(rt.canary.version, (groups.get(rt.canary.version) ?? 0) + rt.canary.replicas);
-  return groups;
-}
-
-function blankSlot(engine: string, id: string): Slot {
-  return {
-    engine,
-    id,
-    port: 0,
-    host: '127.0.0.1',
-    version: '',
-    hash: '',
-    state: 'starting',
-    desired: 'running',
-    crashes: 0,
-    restarts: 0,
-    startedAtMs: 0,
-    readyAtMs: 0,
-    nextStartAtMs: 0,
-    chain: Promise.resolve(),
-    pending: 0,
-    removing: false,
-    statAtMs: 0,
-    cpu: 0,
-    rssBytes: 0,
-    message: '',
-  };
-}
-
-function key(s: { engine: string; id: string }): string {
-  return `${s.engine}/${s.id}`;
-}
-
-const REMOVE_ORDER: Record<SlotState, number> = {
-  stopped: 0,
-  crash_loop: 1,
-  backoff: 2,
-  starting: 3,
-  stopping: 4,
-  remote: 5,
-  running: 6,
-};
-
-/** Scale-down takes what serves least first: stopped, crash-looping, waiting, starting; then the newest. */
-function pickVictims(active: readonly Slot[], n: number): Slot[] {
-  return [...active]
-    .sort((a, b) => REMOVE_ORDER[a.state] - REMOVE_ORDER[b.state] || b.startedAtMs - a.startedAtMs)
-    .slice(0, n);
 }

@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { H2Stream, type StreamConnection, type StreamHandler } from '../../protocol/h2/stream';
 import { headerValue } from '../proxy/headers';
+import type { Admission } from '../resilience/admission';
 import { cacheKey } from './cache-key';
 import type { CachedResponse, ResponseCache } from './response-cache';
 
@@ -26,9 +27,16 @@ type Answer = {
 export function serveCached(
   down: H2Stream,
   cache: ResponseCache,
-  dispatch: (stream: H2Stream) => void,
+  to: Dispatcher,
+  engine: string,
+  admission: Admission,
 ): void {
-  new CachedCall(down, cache, dispatch);
+  new CachedCall(down, cache, (stream) => to.dispatch(stream, engine, admission));
+}
+
+/** Where a call that must reach an instance goes: the ingress's admission and routing. */
+export interface Dispatcher {
+  dispatch(stream: H2Stream, engine: string, admission: Admission): void;
 }
 
 class CachedCall implements StreamHandler, StreamConnection {

@@ -149,15 +149,16 @@ export class Ingress {
     const { engine, admission } = last;
     const cache = last.entry?.cache;
     if (cache !== undefined && cacheable(cache.policy, headers)) {
-      // Answered from the cache, joined to an identical call, or dispatched below as a stand-in stream.
-      serveCached(stream, cache, (s) => this.dispatch(s, engine, admission));
+      // Answered from the cache, joined to an identical call, or dispatched as a stand-in stream. No
+      // closure here: one would make every call of this function allocate its context.
+      serveCached(stream, cache, this, engine, admission);
       return;
     }
     this.dispatch(stream, engine, admission);
   }
 
   /** Admits a call to its engine (at once, or queued by priority) and routes it. */
-  private dispatch(stream: H2Stream, engine: string, admission: Admission): void {
+  dispatch(stream: H2Stream, engine: string, admission: Admission): void {
     const headers = stream.headers;
     if (admission.tryEnter()) {
       this.route(stream, engine, 0, admission.release); // the common case: no closures

@@ -14,8 +14,8 @@ export const adaptiveWeightsSchema = z.strictObject({
   intervalMs: z.number().int().min(100).max(600_000).default(5_000),
   minFactor: z.number().min(0.001).max(1).default(0.01),
   sensitivity: z.number().min(0).max(20).default(3),
-  /** Latency up to this much above the fastest (0.2: 20 %) costs nothing: noise is not a signal. */
-  tolerance: z.number().min(0).max(10).default(0.2),
+  /** Latency up to this much above the fastest (0.3: 30 %) costs nothing: noise on a loaded host is not a signal. */
+  tolerance: z.number().min(0).max(10).default(0.3),
   errorPenalty: z.number().min(0).max(100).default(4),
   damping: z.number().min(0.01).max(1).default(0.5),
   minRequests: z.number().int().min(1).max(1_000_000).default(1),

@@ -51,10 +51,10 @@ describe('nerve load', () => {
         setTimeout(() => e.proc.child.kill('SIGCONT'), 600);
       }, afterMs);
     stall(1_000);
-    const open = await load(['--target', e.address, '--rps', '200', '--duration', '3s']);
+    const open = await load(['--target', e.address, '--rps', '100', '--duration', '3s']);
     stall(1_000);
     const closed = await load(['--target', e.address, '--concurrency', '1', '--duration', '3s']);
-    // Open loop: every call due during the 600 ms stall waited for it: over 10 % of the calls.
+    // Open loop: every call due during the 600 ms stall waited for it: about 20 % of the calls.
     expect(open.latencyMs.p99).toBeGreaterThan(400);
     expect(open.latencyMs.p90).toBeGreaterThan(100);
     expect(open.latencyMs.p50).toBeLessThan(50);

@@ -14,6 +14,9 @@ import { alertRoutes } from './routes/alert-routes';
 import { fleetRoutes } from './routes/fleet-routes';
 import { rolloutRoutes } from './routes/rollout-routes';
 import { xdsRoutes } from './routes/xds-routes';
+import { apiKeyRoutes } from './routes/api-key-routes';
+import { Routes, type RouteSpec } from './route-table';
+import { restGuard } from './rest-auth';
 
 export const API_PREFIX = '/api/v1/nerve';
 
@@ -34,22 +37,33 @@ export function createApi(
   app.use(requestId);
   // Imports of large fleets are big; merge patches come as application/merge-patch+json (RFC 7386).
   app.use(express.json({ limit: '32mb', type: ['application/json', 'application/merge-patch+json'] }));
-  app.use(
-    API_PREFIX,
-    healthRoutes(admin, startedAtMs),
-    engineRoutes(admin),
-    configRoutes(admin),
-    circuitRoutes(admin),
-    xdsRoutes(admin),
-    statsRoutes(admin),
-    metricsRoutes(admin),
-    alertRoutes(admin),
-    fleetRoutes(admin),
-    rolloutRoutes(admin),
-  );
-  if (feed) app.get(`${API_PREFIX}/events`, (req, res) => feed.sse(req, res));
+  const guard = restGuard(admin.auth);
+  const r = new Routes(guard);
+  healthRoutes(r, admin, startedAtMs);
+  engineRoutes(r, admin);
+  configRoutes(r, admin);
+  circuitRoutes(r, admin);
+  xdsRoutes(r, admin);
+  statsRoutes(r, admin);
+  metricsRoutes(r, admin);
+  alertRoutes(r, admin);
+  fleetRoutes(r, admin);
+  rolloutRoutes(r, admin);
+  apiKeyRoutes(r, admin);
+  if (feed)
+    r.get(
+      '/events',
+      'viewer',
+      {
+        summary: 'The live feed as Server-Sent Events (?topics=; Last-Event-ID resumes)',
+        produces: 'text/event-stream',
+      },
+      (req, res) => feed.sse(req, res),
+    );
+  app.use(API_PREFIX, r.router);
+  app.locals.routes = r.specs;
   // Where Prometheus scrapes by default: the same exposition as /api/v1/nerve/metrics/prometheus.
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', guard('viewer', 'GET /metrics'), async (_req, res) => {
     res.type(PROMETHEUS_CONTENT_TYPE).send(await admin.prometheus());
   });
   app.use(dashboardRoutes());
@@ -65,4 +79,9 @@ function isBufferJson(v: unknown): v is { type: 'Buffer'; data: number[] } {
     (v as { type?: unknown }).type === 'Buffer' &&
     Array.isArray((v as { data?: unknown }).data)
   );
+}
+
+/** The REST routes an app made by createApi serves, with their access and documentation. */
+export function routesOf(app: express.Express): readonly RouteSpec[] {
+  return app.locals.routes as RouteSpec[];
 }

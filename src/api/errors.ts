@@ -5,6 +5,7 @@ import type { AdminContext } from '../control-plane/admin/admin-context';
 import { AdminError, type AdminErrorCode, asAdminError } from '../control-plane/admin/admin-error';
 import { echo } from '../model/echo';
 import type { Logger } from '../observability/logger';
+import { principalOf } from './rest-auth';
 
 const HTTP_STATUS: Record<AdminErrorCode, number> = {
   INVALID_ARGUMENT: 400,
@@ -14,6 +15,9 @@ const HTTP_STATUS: Record<AdminErrorCode, number> = {
   ABORTED: 409,
   CONFLICT: 409,
   UNAVAILABLE: 503,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  RESOURCE_EXHAUSTED: 429,
 };
 
 /** Every REST error has this body: {"error":{"code","message","details","requestId"}}. */
@@ -30,10 +34,14 @@ export const requestId: RequestHandler = (req, res, next) => {
   next();
 };
 
-/** Who calls over REST: the peer (until credentials exist) and the request id. */
+/** Who calls over REST: the authenticated principal (the peer when auth is off), from where, the request id. */
 export function contextOf(req: Request, res: Response): AdminContext {
+  const from = req.socket.remoteAddress ?? 'unknown';
+  const p = principalOf(res.locals);
   return {
-    actor: req.socket.remoteAddress ?? 'unknown',
+    actor: p && p.via !== 'none' ? p.name : from,
+    from,
+    role: p?.role,
     via: 'rest',
     requestId: String(res.locals.requestId),
   };
@@ -53,6 +61,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const id = String(res.locals.requestId);
     const err = asAdminError(thrown);
     if (err instanceof AdminError) {
+      if (err.code === 'UNAUTHENTICATED') res.set('www-authenticate', 'Bearer realm="nerve"');
       res.status(HTTP_STATUS[err.code]).json(errorBody(err.code, err.message, err.details, id));
       return;
     }

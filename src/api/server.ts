@@ -50,7 +50,7 @@ export async function startApi(
   port: number,
   feedOptions?: FeedGatewayOptions,
 ): Promise<HttpHandle & { readonly feed: FeedGateway }> {
-  const feed = new FeedGateway(cp.feed, logger, cp.metrics.registry, feedOptions);
+  const feed = new FeedGateway(cp.feed, logger, cp.metrics.registry, { ...feedOptions, auth: cp.admin.auth });
   const handle = await listenHttp(createApi(cp.admin, logger, Date.now(), feed), host, port).catch(
     (err: unknown) => {
       feed.close();

@@ -29,6 +29,27 @@ const port = (name: string, env: string, what: string, fallback: number): FlagSp
   help: `${what} port (default ${fallback}; 0 picks a free one)`,
 });
 
+const flag = (name: string, env: string, help: string): FlagSpec => ({ name, env, help });
+/** TLS of this process's listeners (and its client certificate where it calls out). */
+const TLS: readonly FlagSpec[] = [
+  flag('tls-cert-file', 'TLS_CERT_FILE', 'certificate (PEM) to serve TLS with, and to present as a client'),
+  flag('tls-key-file', 'TLS_KEY_FILE', 'its private key (PEM)'),
+  flag('tls-ca-file', 'TLS_CA_FILE', 'CA bundle (PEM): peers must present a certificate it signed (mTLS)'),
+];
+/** What a control plane accepts as credentials. */
+const AUTH: readonly FlagSpec[] = [
+  flag('enable-auth', 'ENABLE_AUTH', 'true: every call needs credentials and a role (default false)'),
+  flag('jwt-secret', 'JWT_SECRET', 'HS256 key of bearer tokens, 32 bytes or more (prefer the variable)'),
+  flag('jwks-url', 'JWKS_URL', 'RS256/ES256 keys of bearer tokens, from this JWKS document'),
+  flag('jwt-public-key-file', 'JWT_PUBLIC_KEY_FILE', 'RS256/ES256 public key or certificate, PEM'),
+  flag('jwt-issuer', 'JWT_ISSUER', "tokens' iss must be this"),
+  flag('jwt-audience', 'JWT_AUDIENCE', "tokens' aud must include this"),
+  flag('api-keys', 'API_KEYS', 'keys before any is created: name:role:secret[,…] (prefer the variable)'),
+  flag('cors-origins', 'CORS_ORIGINS', 'origins browsers may call the REST API from, comma list'),
+];
+/** What a router or engine presents to the control plane. */
+const TOKEN = flag('token', 'NERVE_TOKEN', 'credentials for the control plane: a JWT or an API key');
+
 /** Every command's flags, in the order `--help` lists them. */
 export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
   demo: [
@@ -62,6 +83,8 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
       env: 'NERVE_RUN_DIR',
       help: "managed instances' output files (default <tmpdir>/nerve-processes)",
     },
+    ...AUTH,
+    ...TLS,
     CONFIG,
     host('0.0.0.0'),
     LOG_LEVEL,
@@ -75,6 +98,8 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
     port('port', 'ROUTER_PORT', 'gRPC ingress', 50051),
     port('admin-port', 'ROUTER_ADMIN_PORT', 'metrics and admin HTTP', 9901),
     { name: 'id', env: 'ROUTER_ID', help: 'router id, as the control plane lists it (default router-<pid>)' },
+    TOKEN,
+    ...TLS,
     CONFIG,
     host('0.0.0.0'),
     LOG_LEVEL,
@@ -121,6 +146,7 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
       help: 'host:port: register with a lease on start, heartbeat, leave on SIGTERM',
     },
     { name: 'lease-ttl-ms', help: 'registration lease, 1000 to 600000 ms (default 15000)' },
+    TOKEN,
     { name: 'fault-delay-ms', help: 'added latency per call, 0 to 600000 (default 0)' },
     { name: 'fault-error-rate', help: 'percent of calls that fail, 0 to 100 (default 0)' },
     host('127.0.0.1'),

@@ -30,6 +30,23 @@ const fileSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  /** Authentication, TLS and CORS (security-settings.ts); environment and flags override each. */
+  security: z
+    .strictObject({
+      enableAuth: z.boolean().optional(),
+      jwtSecret: z.string().optional(),
+      jwksUrl: z.string().optional(),
+      jwtPublicKeyFile: z.string().optional(),
+      jwtIssuer: z.string().optional(),
+      jwtAudience: z.string().optional(),
+      apiKeys: z.string().optional(),
+      token: z.string().optional(),
+      tlsCertFile: z.string().optional(),
+      tlsKeyFile: z.string().optional(),
+      tlsCaFile: z.string().optional(),
+      corsOrigins: z.string().optional(),
+    })
+    .optional(),
   engines: z.array(z.unknown()).default([]),
   /** Entries of the other configuration kinds, as the export document has them. */
   alertRules: z.array(z.unknown()).default([]),

@@ -1,6 +1,7 @@
 import type { EngineSpec } from '../model/engine';
 import { type H2Limits, LIMIT_NAMES, h2Limits } from '../protocol/h2/limits';
 import type { FileEntry, FileSettings } from './config-file';
+import { resolveSecurity, type SecuritySettings } from './security-settings';
 
 /** Every setting a Nerve process can take. Sources in order: flags, environment, config file, defaults. */
 export interface Settings {
@@ -26,6 +27,8 @@ export interface Settings {
   readonly entries: readonly FileEntry[];
   /** The router ingress's HTTP/2 limits: defaults with what flags, env or the file set. */
   readonly routerHttp2: H2Limits;
+  /** Authentication, TLS, CORS. */
+  readonly security: SecuritySettings;
 }
 
 /** `maxConnections` → flag `--h2-max-connections`, env `ROUTER_H2_MAX_CONNECTIONS`. */
@@ -126,5 +129,6 @@ export function resolveSettings(
     engines: file?.engines ?? [],
     entries: file?.entries ?? [],
     routerHttp2: http2Limits(flags, env, file),
+    security: resolveSecurity(flags, env, file),
   };
 }

@@ -20,6 +20,9 @@ import { Notifier } from './alerts/notifier';
 import { FeedModule, type FeedPeriods } from './feed/feed-module';
 import { XdsMetrics } from './metrics/xds-metrics';
 import { addAdminGrpc } from './admin/admin-grpc';
+import { ApiKeyRegistry, type StaticKey } from '../security/api-key-registry';
+import { Authenticator } from '../security/authenticator';
+import { JwtVerifier, type JwtSettings } from '../security/jwt-verifier';
 import { AdminService } from './admin/admin-service';
 import { CircuitModule } from './circuits/circuit-module';
 import { EngineCatalog } from './config/engine-catalog';
@@ -89,6 +92,15 @@ export interface ControlPlaneOptions {
   readonly stopProcessesOnStop?: boolean;
   /** How long an instance whose lease lapsed stays listed (unhealthy) before it is removed (default 5 min). */
   readonly leaseRemoveAfterMs?: number;
+  /** Authentication of every surface (default: off, every caller is an admin). */
+  readonly auth?: AuthSettings;
+}
+
+/** DESIGN §2b: ENABLE_AUTH, the JWT key source, keys from the settings (API_KEYS). */
+export interface AuthSettings {
+  readonly enabled: boolean;
+  readonly jwt?: JwtSettings;
+  readonly apiKeys?: readonly StaticKey[];
 }
 
 /**
@@ -105,6 +117,8 @@ export class ControlPlane {
   readonly engines: EngineCatalog;
   readonly admin: AdminService;
   readonly ads: AdsServer;
+  /** Who may call: one authentication for REST, admin gRPC, the feeds, xDS and reports. */
+  readonly auth: Authenticator;
   readonly loads: LoadStats;
   readonly leader: LeaderElection;
   readonly health: HealthModule;
@@ -217,13 +231,26 @@ export class ControlPlane {
     ];
     const xdsMetrics = new XdsMetrics(this.metrics.registry, () => this.ads.counts());
     this.cache.watch((snapshot) => xdsMetrics.onSnapshot(snapshot));
-    this.ads = new AdsServer(this.cache, logger, this.id, {
-      ...xdsMetrics.hooks,
-      onNack: (nodeId, typeUrl, version, error) => {
-        xdsMetrics.hooks.onNack?.(nodeId, typeUrl, version, error);
-        this.bus.emit('xds.nack', { nodeId, typeUrl, version, error });
+    const keys = new ApiKeyRegistry(store, options.auth?.apiKeys ?? []);
+    const jwt = options.auth?.jwt;
+    this.auth = new Authenticator(
+      options.auth?.enabled ?? false,
+      keys,
+      jwt && (jwt.secret || jwt.jwksUrl || jwt.publicKeyFile) ? JwtVerifier.create(jwt) : undefined,
+    );
+    this.ads = new AdsServer(
+      this.cache,
+      logger,
+      this.id,
+      {
+        ...xdsMetrics.hooks,
+        onNack: (nodeId, typeUrl, version, error) => {
+          xdsMetrics.hooks.onNack?.(nodeId, typeUrl, version, error);
+          this.bus.emit('xds.nack', { nodeId, typeUrl, version, error });
+        },
       },
-    });
+      this.auth,
+    );
     this.fleetEvents = new FleetEvents(store, this.bus, this.leader, logger);
     registerProcessMetrics(this.metrics.registry, store);
     const fleet: FleetContext = {
@@ -277,6 +304,8 @@ export class ControlPlane {
       runDir: fleet.runDir,
       rollouts: this.rollouts,
       weights: this.weights,
+      auth: this.auth,
+      staticKeyNames: () => keys.staticNames(),
     });
     this.autoscaler = new Autoscaler(
       fleet,
@@ -317,8 +346,8 @@ export class ControlPlane {
     let seq = 0;
     const onReport = (r: IncomingReport) =>
       this.bus.emit('report.received', { ...r, seq: ++seq, atMs: Date.now() });
-    this.reports = addReportService(this.server, this.id, onReport, reportIntervalMs, logger);
-    this.lrs = addLrsService(this.server, this.id, onReport, lrsIntervalMs, logger);
+    this.reports = addReportService(this.server, this.id, onReport, reportIntervalMs, logger, this.auth);
+    this.lrs = addLrsService(this.server, this.id, onReport, lrsIntervalMs, logger, this.auth);
     this.servingHealth.addToServer(this.server);
     addReflection(this.server);
   }

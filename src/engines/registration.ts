@@ -33,9 +33,11 @@ export async function registerEngine(
   engine: DemoEngine,
   controlPlane: string,
   advertised = engine.address,
-  options: { ttlMs?: number; logger?: Logger } = {},
+  options: { ttlMs?: number; logger?: Logger; token?: string } = {},
 ): Promise<Registration> {
-  const client = new AdminClient(controlPlane, grpc.credentials.createInsecure());
+  const client = new AdminClient(controlPlane, grpc.credentials.createInsecure(), {
+    interceptors: options.token ? [bearer(options.token)] : [],
+  });
   const request: RegisterRequest = {
     engine: engine.name,
     id: engine.id,
@@ -78,4 +80,15 @@ export async function registerEngine(
       }
     },
   };
+}
+
+/** Adds `authorization: Bearer <token>` to every call (registration needs the operator role with auth on). */
+function bearer(token: string): grpc.Interceptor {
+  return (opts, next) =>
+    new grpc.InterceptingCall(next(opts), {
+      start(metadata, listener, nxt) {
+        metadata.set('authorization', `Bearer ${token}`);
+        nxt(metadata, listener);
+      },
+    });
 }

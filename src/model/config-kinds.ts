@@ -4,6 +4,7 @@ import { parseEngineSpec, type Result } from './validate';
 import { parseAlertRule } from './alerts/rule';
 import { parseChannel } from './alerts/channel';
 import { parseSilence } from './alerts/silence-schema';
+import { API_KEY_KIND, parseApiKey } from './security/api-key';
 
 export const ALERT_RULE_KIND = 'alert-rules';
 export const CHANNEL_KIND = 'notification-channels';
@@ -46,4 +47,5 @@ export const CONFIG_KINDS: ReadonlyMap<string, ConfigKind> = new Map([
   [ALERT_RULE_KIND, plain(parseAlertRule, 'id')],
   [CHANNEL_KIND, plain(parseChannel, 'name')],
   [SILENCE_KIND, plain(parseSilence, 'id')],
+  [API_KEY_KIND, plain(parseApiKey, 'name')],
 ]);

@@ -10,6 +10,7 @@ import { engineClusterType } from './resources/engine-cluster';
 import { routeTableType } from './resources/route-table';
 import { RoutingState } from './routing-state';
 import { AdsClient } from './xds/ads-client';
+import type { ClientCredentials } from '../security/tls-files';
 import type { Keepalive } from './net/keepalive';
 import type { H2Limits } from '../protocol/h2/limits';
 
@@ -27,6 +28,8 @@ export interface RouterOptions {
   readonly keepalive?: Keepalive;
   /** The ingress's HTTP/2 limits (h2/limits.ts); DEFAULT_LIMITS when absent. */
   readonly http2?: H2Limits;
+  /** Token and TLS toward the control plane (its node id must be the token's identity when auth is on). */
+  readonly credentials?: ClientCredentials;
 }
 
 const VERSION = '0.1.0';
@@ -64,6 +67,7 @@ export class Router {
       },
       logger,
       keepalive: options.keepalive,
+      credentials: options.credentials,
       types: [
         engineClusterType((clusters) => {
           this.state.applyClusters(clusters);
@@ -80,6 +84,7 @@ export class Router {
       logger,
       options.reportIntervalMs,
       options.keepalive,
+      options.credentials,
     );
     const connections = { downstream: this.ingress.stats, upstream: this.pool.stats };
     this.admin = createAdminServer(

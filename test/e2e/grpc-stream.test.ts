@@ -55,6 +55,7 @@ describe('router gRPC bidi stream', () => {
       (s) => Buffer.from(s),
       (b) => Buffer.from(b),
       { timeMs: 60_000, timeoutMs: 10_000 },
+      {},
       maxMessageBytes,
     );
 

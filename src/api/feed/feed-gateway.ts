@@ -6,6 +6,9 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { FeedHub } from '../../control-plane/feed/feed-hub';
 import type { Logger } from '../../observability/logger';
 import { listParam } from '../query';
+import { AdminError } from '../../control-plane/admin/admin-error';
+import { authorize, type Authenticator } from '../../security/authenticator';
+import { credentialsOf } from '../rest-auth';
 import {
   DEFAULT_LIMITS,
   FeedClient,
@@ -17,6 +20,17 @@ import {
 
 export const FEED_WS_PATH = '/api/v1/nerve/ws';
 
+/** An upgrade without valid credentials: 401 (or 403), with the reason, before any WebSocket exists. */
+function refuseUpgrade(socket: Duplex, err: unknown): void {
+  const denied = err instanceof AdminError && err.code === 'PERMISSION_DENIED';
+  const message = err instanceof AdminError ? err.message : 'authentication failed';
+  const body = JSON.stringify({ error: { code: denied ? 'PERMISSION_DENIED' : 'UNAUTHENTICATED', message } });
+  socket.end(
+    `HTTP/1.1 ${denied ? '403 Forbidden' : '401 Unauthorized'}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+      `${denied ? '' : 'www-authenticate: Bearer realm="nerve"\r\n'}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
 export interface FeedGatewayOptions {
   readonly limits?: SlowConsumerLimits;
   /** Heartbeats (and WebSocket pings: a peer that missed one is dropped) every this often. */
@@ -25,6 +39,8 @@ export interface FeedGatewayOptions {
   readonly tickMs?: number;
   /** Largest client message accepted. */
   readonly maxClientMessageBytes?: number;
+  /** Who may subscribe (viewer and above); absent: anyone. SSE is guarded by its route. */
+  readonly auth?: Authenticator;
 }
 
 /**
@@ -42,7 +58,7 @@ export class FeedGateway {
     private readonly hub: FeedHub,
     private readonly logger: Logger,
     registry?: Registry,
-    options: FeedGatewayOptions = {},
+    private readonly options: FeedGatewayOptions = {},
   ) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.wss = new WebSocketServer({
@@ -62,7 +78,18 @@ export class FeedGateway {
         socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.serveWebSocket(ws));
+      const auth = this.options.auth;
+      if (!auth) {
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.serveWebSocket(ws));
+        return;
+      }
+      auth
+        .authenticate(credentialsOf(req, true))
+        .then((p) => {
+          authorize(p, 'viewer', 'the live feed');
+          this.wss.handleUpgrade(req, socket, head, (ws) => this.serveWebSocket(ws));
+        })
+        .catch((err: unknown) => refuseUpgrade(socket, err));
     });
   }
 

@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import type { Routes } from '../route-table';
+import type { Role } from '../../model/security/roles';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import type { EntryAdmin, EntryView } from '../../control-plane/admin/entry-admin';
 import { contextOf } from '../errors';
@@ -7,45 +8,46 @@ import { one } from '../query';
 
 /** CRUD of one configuration kind under `path` (each entry with its ETag), as DESIGN §2b lists them. */
 function entryRoutes(
-  router: Router,
+  r: Routes,
   path: string,
   entries: () => EntryAdmin,
   key: string,
   patchable: boolean,
+  writer: Role,
+  what: string,
 ): void {
   const send = (res: import('express').Response, e: EntryView, status = 200) =>
     res
       .status(status)
       .set('etag', etag(e.revision))
       .json({ ...(e.value as object), revision: e.revision });
-  router.get(path, (_req, res) => {
+  r.get(path, 'viewer', `List ${what}s`, (_req, res) => {
     res.json({
       [key]: entries()
         .list()
         .map((e) => ({ ...(e.value as object), revision: e.revision })),
     });
   });
-  router.post(path, async (req, res) =>
+  r.post(path, writer, `Create a ${what}`, async (req, res) =>
     send(res, await entries().create(req.body, contextOf(req, res)), 201),
   );
-  router.get(`${path}/:name`, (req, res) => send(res, entries().get(req.params.name)));
-  router.put(`${path}/:name`, async (req, res) =>
+  r.get(`${path}/:name`, 'viewer', `One ${what}`, (req, res) => send(res, entries().get(req.params.name)));
+  r.put(`${path}/:name`, writer, `Create or replace a ${what}`, async (req, res) =>
     send(res, await entries().replace(req.params.name, req.body, ifMatch(req), contextOf(req, res))),
   );
   if (patchable)
-    router.patch(`${path}/:name`, async (req, res) =>
+    r.patch(`${path}/:name`, writer, `Merge-patch a ${what}`, async (req, res) =>
       send(res, await entries().patch(req.params.name, req.body, ifMatch(req), contextOf(req, res))),
     );
-  router.delete(`${path}/:name`, async (req, res) => {
+  r.delete(`${path}/:name`, writer, `Delete a ${what}`, async (req, res) => {
     await entries().delete(req.params.name, ifMatch(req), contextOf(req, res));
     res.status(204).end();
   });
 }
 
 /** Alerts, their rules, notification channels and silences. */
-export function alertRoutes(admin: AdminService): Router {
-  const router = Router();
-  router.get('/alerts', (req, res) => {
+export function alertRoutes(r: Routes, admin: AdminService): void {
+  r.get('/alerts', 'viewer', 'Alerts (?state=&severity=&engine=)', (req, res) => {
     const q = req.query as Record<string, unknown>;
     res.json({
       alerts: admin.alerts.list({
@@ -55,14 +57,22 @@ export function alertRoutes(admin: AdminService): Router {
       }),
     });
   });
-  router.get('/alerts/stats', (_req, res) => {
+  r.get('/alerts/stats', 'viewer', 'Alert statistics', (_req, res) => {
     res.json(admin.alerts.stats());
   });
-  router.post('/alerts/:id/ack', async (req, res) => {
+  r.post('/alerts/:id/ack', 'operator', 'Acknowledge an alert', async (req, res) => {
     res.json({ alert: await admin.alerts.acknowledge(req.params.id, contextOf(req, res)) });
   });
-  entryRoutes(router, '/alert-rules', () => admin.alerts.rules, 'rules', true);
-  entryRoutes(router, '/notification-channels', () => admin.alerts.channels, 'channels', true);
-  entryRoutes(router, '/silences', () => admin.alerts.silences, 'silences', false);
-  return router;
+  entryRoutes(r, '/alert-rules', () => admin.alerts.rules, 'rules', true, 'admin', 'alert rule');
+  entryRoutes(
+    r,
+    '/notification-channels',
+    () => admin.alerts.channels,
+    'channels',
+    true,
+    'admin',
+    'notification channel',
+  );
+  // Silencing is incident work: operators do it.
+  entryRoutes(r, '/silences', () => admin.alerts.silences, 'silences', false, 'operator', 'silence');
 }

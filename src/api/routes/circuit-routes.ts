@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Routes } from '../route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { contextOf } from '../errors';
 import { circuitsView as engineJson } from '../../control-plane/admin/circuit-view';
@@ -7,22 +7,30 @@ import { circuitsView as engineJson } from '../../control-plane/admin/circuit-vi
  * Circuit states as the control plane aggregates them from every router (`openOn` of `reporters` routers
  * have it open), and manual resets. `:id` is an engine (its breaker and every instance's) or an instance id.
  */
-export function circuitRoutes(admin: AdminService): Router {
-  const router = Router();
-  router.get('/circuit-breakers', async (req, res) => {
+export function circuitRoutes(r: Routes, admin: AdminService): void {
+  r.get('/circuit-breakers', 'viewer', 'Circuit states by engine', async (req, res) => {
     const engine = typeof req.query.engine === 'string' ? req.query.engine : undefined;
     res.json({ engines: (await admin.circuits.list(engine)).map(engineJson) });
   });
-  router.get('/circuit-breakers/:engine', async (req, res) => {
+  r.get('/circuit-breakers/:engine', 'viewer', 'Circuit states of one engine', async (req, res) => {
     const [engine] = await admin.circuits.list(req.params.engine);
     res.json(engineJson(engine));
   });
-  router.post('/circuit-breakers/:id/reset', async (req, res) => {
-    const { engine, instanceId } = await admin.circuits.resolve(req.params.id);
-    res.json(engineJson(await admin.circuits.reset(engine, instanceId, contextOf(req, res))));
-  });
-  router.post('/circuit-breakers/:engine/instances/:id/reset', async (req, res) => {
-    res.json(engineJson(await admin.circuits.reset(req.params.engine, req.params.id, contextOf(req, res))));
-  });
-  return router;
+  r.post(
+    '/circuit-breakers/:id/reset',
+    'operator',
+    'Reset the circuits of an engine or an instance',
+    async (req, res) => {
+      const { engine, instanceId } = await admin.circuits.resolve(req.params.id);
+      res.json(engineJson(await admin.circuits.reset(engine, instanceId, contextOf(req, res))));
+    },
+  );
+  r.post(
+    '/circuit-breakers/:engine/instances/:id/reset',
+    'operator',
+    'Reset one instance’s circuit',
+    async (req, res) => {
+      res.json(engineJson(await admin.circuits.reset(req.params.engine, req.params.id, contextOf(req, res))));
+    },
+  );
 }

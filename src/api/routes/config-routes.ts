@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Routes } from '../route-table';
 import { AdminError } from '../../control-plane/admin/admin-error';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { echo } from '../../model/echo';
@@ -22,32 +22,35 @@ function flag(name: string, raw: unknown): boolean {
 }
 
 /** The versioned configuration: history, a version whole, diffs, rollback, export and import. */
-export function configRoutes(admin: AdminService): Router {
-  const router = Router();
-  router.get('/config/history', async (req, res) => {
+export function configRoutes(r: Routes, admin: AdminService): void {
+  r.get('/config/history', 'viewer', 'Configuration versions, newest first', async (req, res) => {
     const before = req.query.before === undefined ? undefined : whole('before', req.query.before);
     res.json(await admin.config.history(whole('limit', req.query.limit, 100), before));
   });
-  router.get('/config/history/:version', async (req, res) => {
+  r.get('/config/history/:version', 'admin', 'The whole configuration at a version', async (req, res) => {
     res.json(await admin.config.at(whole('version', req.params.version)));
   });
-  router.get('/config/diff', async (req, res) => {
+  r.get('/config/diff', 'admin', 'What changed between two versions', async (req, res) => {
     const newest = admin.store().version;
     const to = whole('to', req.query.to, newest);
     const from = whole('from', req.query.from, Math.max(0, to - 1));
     res.json(await admin.config.diff(from, to));
   });
-  router.post('/config/rollback', async (req, res) => {
+  r.post('/config/rollback', 'admin', 'Make an earlier version the newest', async (req, res) => {
     const version = whole('version', (req.body as { version?: unknown } | undefined)?.version);
     res.json(await admin.config.rollback(version, ifMatch(req), contextOf(req, res)));
   });
-  router.get('/config/export', (_req, res) => {
+  r.get('/config/export', 'admin', 'Export the whole configuration', (_req, res) => {
     const doc = admin.config.export();
     res.set('content-disposition', `attachment; filename="nerve-config-v${doc.version}.json"`).json(doc);
   });
-  router.post('/config/import', async (req, res) => {
-    const dryRun = flag('dryRun', req.query.dryRun);
-    res.json(await admin.config.import(req.body, dryRun, ifMatch(req), contextOf(req, res)));
-  });
-  return router;
+  r.post(
+    '/config/import',
+    'admin',
+    'Import a configuration (?dryRun=true only validates)',
+    async (req, res) => {
+      const dryRun = flag('dryRun', req.query.dryRun);
+      res.json(await admin.config.import(req.body, dryRun, ifMatch(req), contextOf(req, res)));
+    },
+  );
 }

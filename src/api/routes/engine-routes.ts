@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Routes } from '../route-table';
 import { AdminError } from '../../control-plane/admin/admin-error';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { echo } from '../../model/echo';
@@ -18,47 +18,55 @@ function pageSize(raw: unknown): number {
 }
 
 /** Engines: list (cursor pagination), one, spec writes (versioned, If-Match), instance operations. */
-export function engineRoutes(admin: AdminService): Router {
-  const router = Router();
-  router.get('/engines', async (req, res) => {
+export function engineRoutes(r: Routes, admin: AdminService): void {
+  r.get('/engines', 'viewer', 'Engines, a page at a time (?limit=&cursor=)', async (req, res) => {
     const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : '';
     const page = await admin.listEngines(pageSize(req.query.limit), cursor);
     res.json({ engines: page.engines, nextCursor: page.nextPageToken || null });
   });
-  router.get('/engines/:name', async (req, res) => {
+  r.get('/engines/:name', 'viewer', 'One engine', async (req, res) => {
     const engine = await admin.getEngine(req.params.name);
     res.set('etag', etag(engine.revision)).json({ engine });
   });
-  router.post('/engines', async (req, res) => {
+  r.post('/engines', 'admin', 'Create an engine', async (req, res) => {
     const spec = await admin.specs.create(req.body, contextOf(req, res));
     res.status(201).set('etag', etag(spec.revision)).location(`engines/${spec.name}`);
     res.json({ engine: admin.view(spec) });
   });
-  router.put('/engines/:name', async (req, res) => {
-    const existed = await admin.getEngine(req.params.name).then(
-      () => true,
-      () => false,
-    );
-    const spec = await admin.specs.replace(req.params.name, req.body, ifMatch(req), contextOf(req, res));
-    res.status(existed ? 200 : 201).set('etag', etag(spec.revision));
-    res.json({ engine: admin.view(spec) });
-  });
-  router.patch('/engines/:name', async (req, res) => {
+  r.put(
+    '/engines/:name',
+    'admin',
+    'Create or replace an engine spec (If-Match optional)',
+    async (req, res) => {
+      const existed = await admin.getEngine(req.params.name).then(
+        () => true,
+        () => false,
+      );
+      const spec = await admin.specs.replace(req.params.name, req.body, ifMatch(req), contextOf(req, res));
+      res.status(existed ? 200 : 201).set('etag', etag(spec.revision));
+      res.json({ engine: admin.view(spec) });
+    },
+  );
+  r.patch('/engines/:name', 'admin', 'Merge-patch an engine spec (RFC 7386)', async (req, res) => {
     const spec = await admin.specs.patch(req.params.name, req.body, ifMatch(req), contextOf(req, res));
     res.set('etag', etag(spec.revision)).json({ engine: admin.view(spec) });
   });
-  router.delete('/engines/:name', async (req, res) => {
+  r.delete('/engines/:name', 'admin', 'Delete an engine', async (req, res) => {
     const version = await admin.specs.delete(req.params.name, ifMatch(req), contextOf(req, res));
     res.json({ deleted: req.params.name, version });
   });
-  router.post('/batch', async (req, res) => {
+  r.post('/batch', 'admin', 'Apply engine spec changes atomically', async (req, res) => {
     res.json(await admin.specs.batch(req.body, ifMatch(req), contextOf(req, res)));
   });
-  router.post('/engines/:name/instances/:id/drain', async (req, res) => {
+  r.post('/engines/:name/instances/:id/drain', 'operator', 'Drain an instance', async (req, res) => {
     res.json({ engine: await admin.drainInstance(req.params.name, req.params.id, contextOf(req, res)) });
   });
-  router.post('/engines/:name/instances/:id/undrain', async (req, res) => {
-    res.json({ engine: await admin.undrainInstance(req.params.name, req.params.id, contextOf(req, res)) });
-  });
-  return router;
+  r.post(
+    '/engines/:name/instances/:id/undrain',
+    'operator',
+    'Put a drained instance back into rotation',
+    async (req, res) => {
+      res.json({ engine: await admin.undrainInstance(req.params.name, req.params.id, contextOf(req, res)) });
+    },
+  );
 }

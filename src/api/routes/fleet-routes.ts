@@ -1,4 +1,5 @@
-import { Router, type Request } from 'express';
+import type { Request } from 'express';
+import type { Routes } from '../route-table';
 import { AdminError } from '../../control-plane/admin/admin-error';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import type { InstanceOp } from '../../control-plane/fleet/drivers/driver';
@@ -34,28 +35,32 @@ const OPS: readonly InstanceOp[] = ['start', 'stop', 'restart'];
  * the leader), their output, the engine's lifecycle events; registration with leases, as admin gRPC's
  * Register / Heartbeat / Deregister.
  */
-export function fleetRoutes(admin: AdminService): Router {
-  const router = Router();
-  router.post('/engines/:name/scale', async (req, res) => {
+export function fleetRoutes(r: Routes, admin: AdminService): void {
+  r.post('/engines/:name/scale', 'operator', 'Scale a managed engine', async (req, res) => {
     const replicas = integer(body(req).replicas, 'replicas');
     res.json(await admin.lifecycle().scale(req.params.name, replicas, contextOf(req, res)));
   });
   for (const op of OPS)
-    router.post(`/engines/:name/instances/:id/${op}`, async (req, res) => {
-      res
-        .status(202)
-        .json(await admin.lifecycle().operate(req.params.name, req.params.id, op, contextOf(req, res)));
-    });
-  router.get('/engines/:name/instances/:id/logs', (req, res) => {
+    r.post(
+      `/engines/:name/instances/:id/${op}`,
+      'operator',
+      `${op[0].toUpperCase()}${op.slice(1)} a managed instance (202: queued for the leader)`,
+      async (req, res) => {
+        res
+          .status(202)
+          .json(await admin.lifecycle().operate(req.params.name, req.params.id, op, contextOf(req, res)));
+      },
+    );
+  r.get('/engines/:name/instances/:id/logs', 'viewer', 'A managed instance’s output', (req, res) => {
     const tail = one(req.query, 'tail');
     const n = tail === undefined ? 100 : /^\d{1,6}$/.test(tail) ? Number(tail) : NaN;
     res.json(admin.lifecycle().logs(req.params.name, req.params.id, one(req.query, 'stream') ?? 'stdout', n));
   });
-  router.get('/engines/:name/events', async (req, res) => {
+  r.get('/engines/:name/events', 'viewer', 'Lifecycle events of an engine', async (req, res) => {
     const view = await admin.getEngine(req.params.name);
     res.json({ events: admin.lifecycle().events(req.params.name), autoscale: view.runtime?.autoscale ?? [] });
   });
-  router.post('/leases', async (req, res) => {
+  r.post('/leases', 'operator', 'Register an instance with a lease', async (req, res) => {
     const b = body(req);
     const grant = await admin.lifecycle().register(
       {
@@ -72,12 +77,11 @@ export function fleetRoutes(admin: AdminService): Router {
     );
     res.status(201).json(grant);
   });
-  router.post('/leases/:leaseId/heartbeat', async (req, res) => {
+  r.post('/leases/:leaseId/heartbeat', 'operator', 'Renew a lease', async (req, res) => {
     res.json(await admin.lifecycle().heartbeat(req.params.leaseId));
   });
-  router.delete('/leases/:leaseId', async (req, res) => {
+  r.delete('/leases/:leaseId', 'operator', 'Deregister', async (req, res) => {
     await admin.lifecycle().deregister(req.params.leaseId, contextOf(req, res));
     res.json({ deregistered: req.params.leaseId });
   });
-  return router;
 }

@@ -1,39 +1,43 @@
-import { Router } from 'express';
+import type { Routes } from '../route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { timeParam } from '../query';
 import { HEALTH_RULES } from '../../control-plane/admin/health-report';
 
 /** Liveness and readiness summary, and the deep health of one engine. 503 when nothing can serve. */
-export function healthRoutes(admin: AdminService, startedAtMs: number): Router {
-  const router = Router();
-  router.get('/health', async (_req, res) => {
-    const report = await admin.health();
-    const count = (status: string) => report.engines.filter((e) => e.status === status).length;
-    const instances = report.engines.reduce((n, e) => n + e.totalInstances, 0);
-    const healthyInstances = report.engines.reduce((n, e) => n + e.healthyInstances, 0);
-    res.status(report.status === 'unhealthy' ? 503 : 200).json({
-      status: report.status,
-      engines: {
-        total: report.engines.length,
-        healthy: count('healthy'),
-        degraded: count('degraded'),
-        unhealthy: count('unhealthy'),
-      },
-      instances: { total: instances, healthy: healthyInstances },
-      xdsClients: admin.xdsClients().length,
-      // A store that cannot be reached degrades the system: routing goes on, changes are refused.
-      store: report.store,
-      replica: report.replica,
-      uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000),
-      rules: HEALTH_RULES,
-    });
-  });
+export function healthRoutes(r: Routes, admin: AdminService, startedAtMs: number): void {
+  r.get(
+    '/health',
+    'public',
+    'System health: engines, instances, the store, this replica',
+    async (_req, res) => {
+      const report = await admin.health();
+      const count = (status: string) => report.engines.filter((e) => e.status === status).length;
+      const instances = report.engines.reduce((n, e) => n + e.totalInstances, 0);
+      const healthyInstances = report.engines.reduce((n, e) => n + e.healthyInstances, 0);
+      res.status(report.status === 'unhealthy' ? 503 : 200).json({
+        status: report.status,
+        engines: {
+          total: report.engines.length,
+          healthy: count('healthy'),
+          degraded: count('degraded'),
+          unhealthy: count('unhealthy'),
+        },
+        instances: { total: instances, healthy: healthyInstances },
+        xdsClients: admin.xdsClients().length,
+        // A store that cannot be reached degrades the system: routing goes on, changes are refused.
+        store: report.store,
+        replica: report.replica,
+        uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000),
+        rules: HEALTH_RULES,
+      });
+    },
+  );
   // Liveness: the process answers. Readiness: listening with its configuration, not shutting down
   // (an unreachable store does not make it unready: it serves its last state).
-  router.get('/health/live', (_req, res) => {
+  r.get('/health/live', 'public', 'Liveness: the process answers', (_req, res) => {
     res.json({ status: 'alive', uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000) });
   });
-  router.get('/health/ready', (_req, res) => {
+  r.get('/health/ready', 'public', 'Readiness: listening with its configuration', (_req, res) => {
     const r = admin.readiness();
     res.status(r.ready ? 200 : 503).json({
       status: r.ready ? 'ready' : 'not_ready',
@@ -41,14 +45,18 @@ export function healthRoutes(admin: AdminService, startedAtMs: number): Router {
       store: admin.store(),
     });
   });
-  router.get('/health/:engineId', async (req, res) => {
-    const report = await admin.health(req.params.engineId);
-    const since = timeParam(req.query as Record<string, unknown>, 'since');
-    const engine = report.engines[0];
-    const body =
-      since === undefined ? engine : { ...engine, history: await admin.healthHistory(engine.name, since) };
-    // As /health: a probe reads the status code; unhealthy (no instance can serve) is 503.
-    res.status(report.status === 'unhealthy' ? 503 : 200).json(body);
-  });
-  return router;
+  r.get(
+    '/health/:engineId',
+    'public',
+    'Deep health of one engine and its instances (?since= adds history)',
+    async (req, res) => {
+      const report = await admin.health(req.params.engineId);
+      const since = timeParam(req.query as Record<string, unknown>, 'since');
+      const engine = report.engines[0];
+      const body =
+        since === undefined ? engine : { ...engine, history: await admin.healthHistory(engine.name, since) };
+      // As /health: a probe reads the status code; unhealthy (no instance can serve) is 503.
+      res.status(report.status === 'unhealthy' ? 503 : 200).json(body);
+    },
+  );
 }

@@ -1,22 +1,21 @@
-import { Router } from 'express';
+import type { Routes } from '../route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { intParam, listParam, one, timeParam } from '../query';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** Fleet metrics: detail, summary, history, and the Prometheus exposition. */
-export function metricsRoutes(admin: AdminService): Router {
-  const router = Router();
-  router.get('/metrics', (_req, res) => {
+export function metricsRoutes(r: Routes, admin: AdminService): void {
+  r.get('/metrics', 'viewer', 'Detailed metrics (JSON)', (_req, res) => {
     res.json(admin.metrics.detail());
   });
-  router.get('/metrics/summary', (req, res) => {
+  r.get('/metrics/summary', 'viewer', 'Metrics summary: rates, errors, latency percentiles', (req, res) => {
     res.json(admin.metrics.summary({ engines: listParam(req.query, 'engine') }));
   });
-  router.get('/metrics/prometheus', async (_req, res) => {
+  r.get('/metrics/prometheus', 'viewer', 'Prometheus exposition', async (_req, res) => {
     res.type(PROMETHEUS_CONTENT_TYPE).send(await admin.prometheus());
   });
-  router.get('/metrics/history', async (req, res) => {
+  r.get('/metrics/history', 'viewer', 'Metric history series', async (req, res) => {
     const q = req.query as Record<string, unknown>;
     res.json(
       await admin.history({
@@ -29,5 +28,4 @@ export function metricsRoutes(admin: AdminService): Router {
       }),
     );
   });
-  return router;
 }

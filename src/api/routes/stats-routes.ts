@@ -1,11 +1,9 @@
-import { Router } from 'express';
+import type { Routes } from '../route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 
 /** System statistics. */
-export function statsRoutes(admin: AdminService): Router {
-  const router = Router();
-  router.get('/stats', async (_req, res) => {
+export function statsRoutes(r: Routes, admin: AdminService): void {
+  r.get('/stats', 'viewer', 'System statistics', async (_req, res) => {
     res.json(await admin.stats());
   });
-  return router;
 }

@@ -1,10 +1,9 @@
-import { Router } from 'express';
+import type { Routes } from '../route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 
 /** Every connected data plane: node id, per type the version sent and ACKed, the last NACK and its error. */
-export function xdsRoutes(admin: AdminService): Router {
-  const router = Router();
-  router.get('/xds/clients', (_req, res) => {
+export function xdsRoutes(r: Routes, admin: AdminService): void {
+  r.get('/xds/clients', 'viewer', 'Connected data planes and their ACK state', (_req, res) => {
     const store = admin.store();
     res.json({
       // Which replica answers, whether it leads, and how far it is behind the store: a client's versions
@@ -30,9 +29,8 @@ export function xdsRoutes(admin: AdminService): Router {
       })),
     });
   });
-  router.get('/xds/bootstrap', (req, res) => {
+  r.get('/xds/bootstrap', 'viewer', 'A gRPC xDS bootstrap for this control plane', (req, res) => {
     const node = typeof req.query.node === 'string' ? req.query.node : 'nerve-client';
     res.json(admin.bootstrap(node, req.hostname));
   });
-  return router;
 }

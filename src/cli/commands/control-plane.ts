@@ -9,11 +9,13 @@ import { flagNames } from '../flags';
 import { exitOnSignal } from '../lifecycle';
 import { listening } from '../listen';
 import { parseFlags, settingsFor } from '../options';
+import { warnIfOpen } from '../security-notes';
 
 export async function controlPlaneCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, flagNames('control-plane'));
   const settings = settingsFor(flags, '0.0.0.0');
   const logger = createLogger('control-plane', settings.logLevel);
+  warnIfOpen(settings.security.enableAuth, settings.host, logger);
   const replicaId = settings.replicaId ?? `${hostname()}-${process.pid}`;
   const store: ConfigStore = settings.redisUrl
     ? new RedisStore({
@@ -33,6 +35,11 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
       entries: settings.entries,
       replicaId,
       runDir: settings.runDir,
+      auth: {
+        enabled: settings.security.enableAuth,
+        jwt: settings.security.jwt,
+        apiKeys: settings.security.apiKeys,
+      },
       lease: {
         ttlMs: lease,
         renewMs: Math.round(lease / 3),

@@ -45,6 +45,7 @@ export async function engineCommand(args: string[]): Promise<void> {
     const registration = await registerEngine(engine, flags['control-plane'], advertised, {
       ttlMs: intFlag(flags, 'lease-ttl-ms', 0, 0, 600_000),
       logger,
+      token: typeof flags.token === 'string' ? flags.token : process.env.NERVE_TOKEN || undefined,
     });
     leave = () => registration.leave();
     logger.info('registered with the control plane', {

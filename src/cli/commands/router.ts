@@ -4,6 +4,7 @@ import { flagNames } from '../flags';
 import { exitOnSignal } from '../lifecycle';
 import { listening } from '../listen';
 import { parseFlags, settingsFor } from '../options';
+import { controlPlaneCredentials } from '../security-notes';
 
 export async function routerCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, flagNames('router'));
@@ -21,6 +22,7 @@ export async function routerCommand(args: string[]): Promise<void> {
         adminPort: settings.routerAdminPort,
         logger,
         http2: settings.routerHttp2,
+        credentials: controlPlaneCredentials(settings.security),
       }).start(),
   );
   console.log(

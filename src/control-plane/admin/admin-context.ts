@@ -1,13 +1,31 @@
+import { allows, type Role } from '../../model/security/roles';
+import { AdminError } from './admin-error';
+
 /**
- * Who asked for an admin operation, through which transport, under which request id: what the audit
- * log line of every change says. Credentials come with the security issue; until then the actor is the
- * peer's address.
+ * Who asked for an admin operation, from where, through which transport, under which request id: what
+ * the audit log line of every change says, and (as `actorLabel`) the config history's actor.
  */
 export interface AdminContext {
+  /** The authenticated principal's name (a JWT's sub, an API key's name), or the peer when auth is off. */
   readonly actor: string;
   readonly via: 'rest' | 'grpc' | 'config';
   readonly requestId: string;
+  /** The caller's address. */
+  readonly from?: string;
+  /** The caller's role, for operations whose role depends on their input; undefined: trusted (system). */
+  readonly role?: Role;
 }
 
 /** For changes no caller made (the config file at start, tests). */
 export const SYSTEM: AdminContext = { actor: 'system', via: 'config', requestId: '' };
+
+/** The actor a config history record names: who, and from where when that differs. */
+export function actorLabel(ctx: AdminContext): string {
+  return ctx.from && ctx.from !== ctx.actor ? `${ctx.actor} (${ctx.from})` : ctx.actor;
+}
+
+/** For operations whose needed role depends on what they touch (an entry's kind). */
+export function requireRole(ctx: AdminContext, needed: Role, what: string): void {
+  if (ctx.role !== undefined && !allows(ctx.role, needed))
+    throw new AdminError('PERMISSION_DENIED', `${what} needs role ${needed}; ${ctx.actor} holds ${ctx.role}`);
+}

@@ -15,7 +15,13 @@ export type AdminErrorCode =
   /** A stale If-Match or a concurrent change: read again and retry (HTTP 409, gRPC ABORTED). */
   | 'CONFLICT'
   /** The configuration store is unreachable: writes fail fast (HTTP 503, gRPC UNAVAILABLE). */
-  | 'UNAVAILABLE';
+  | 'UNAVAILABLE'
+  /** No credentials, or credentials that do not verify (HTTP 401, gRPC UNAUTHENTICATED). */
+  | 'UNAUTHENTICATED'
+  /** Valid credentials whose role is too low (HTTP 403, gRPC PERMISSION_DENIED). */
+  | 'PERMISSION_DENIED'
+  /** Too many requests from one key or address (HTTP 429, gRPC RESOURCE_EXHAUSTED). */
+  | 'RESOURCE_EXHAUSTED';
 
 export class AdminError extends Error {
   constructor(

@@ -18,6 +18,10 @@ import { alertHandlers } from './alert-grpc';
 import { fleetHandlers } from './fleet-grpc';
 import { rolloutHandlers } from './rollout-grpc';
 import type { EngineView } from './views';
+import { GRPC_ROLES } from './grpc-roles';
+import type { Principal } from '../../model/security/principal';
+import { authorize, type Authenticator } from '../../security/authenticator';
+import { grpcCredentials } from '../../security/grpc-credentials';
 
 const CODES: Record<AdminError['code'], grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -27,6 +31,9 @@ const CODES: Record<AdminError['code'], grpc.status> = {
   ABORTED: grpc.status.ABORTED,
   CONFLICT: grpc.status.ABORTED,
   UNAVAILABLE: grpc.status.UNAVAILABLE,
+  UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
+  PERMISSION_DENIED: grpc.status.PERMISSION_DENIED,
+  RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
 };
 
 export function toProtoEngine(v: EngineView): Engine {
@@ -90,11 +97,38 @@ function toProtoCircuits(c: EngineCircuitStatus): EngineCircuitsView {
   return { engine: c.engine, engineCircuit: view(c.engineCircuit), instances: c.instances.map(view) };
 }
 
-/** Who calls: the peer (until credentials exist), and the caller's x-request-id or a new one. */
+/** The principal each call was authenticated as (set by the guard before the handler runs). */
+const principals = new WeakMap<object, Principal>();
+
+/** Who calls: the authenticated principal (the peer when auth is off), and its x-request-id or a new one. */
 function contextOf(call: grpc.ServerUnaryCall<unknown, unknown>): AdminContext {
   const given = call.metadata.get('x-request-id')[0];
   const requestId = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
-  return { actor: call.getPeer(), via: 'grpc', requestId };
+  const from = call.getPeer();
+  const p = principals.get(call);
+  return { actor: p && p.via !== 'none' ? p.name : from, from, via: 'grpc', requestId, role: p?.role };
+}
+
+/** Authenticates a call and checks the method's role (GRPC_ROLES) before its handler runs. */
+function guarded<Req, Res>(
+  auth: Authenticator,
+  method: keyof AdminServer,
+  handler: grpc.handleUnaryCall<Req, Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  const what = `Admin/${String(method)[0].toUpperCase()}${String(method).slice(1)}`;
+  return (call, callback) => {
+    auth
+      .authenticate(grpcCredentials(call))
+      .then((p) => {
+        authorize(p, GRPC_ROLES[method], what);
+        principals.set(call, p);
+        handler(call, callback);
+      })
+      .catch((thrown: unknown) => {
+        const err = thrown instanceof AdminError ? thrown : new AdminError('UNAUTHENTICATED', String(thrown));
+        callback({ code: CODES[err.code], details: err.message });
+      });
+  };
 }
 
 /** Adapts an async operation to a grpc-js unary handler, mapping AdminError to its status code. */
@@ -148,5 +182,11 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
     ...fleetHandlers(admin, unary),
     ...rolloutHandlers(admin, unary),
   };
-  server.addService(AdminServiceDefinition, impl);
+  const secured = Object.fromEntries(
+    Object.entries(impl).map(([name, h]) => [
+      name,
+      guarded(admin.auth, name as keyof AdminServer, h as grpc.handleUnaryCall<unknown, unknown>),
+    ]),
+  ) as unknown as AdminServer;
+  server.addService(AdminServiceDefinition, secured);
 }

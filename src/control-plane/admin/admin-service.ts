@@ -11,7 +11,10 @@ import { type EngineCatalog, updateEngine, type WriteMeta } from '../config/engi
 import type { LoadStats } from '../reports/load-stats';
 import type { StreamStatus } from '../xds/stream-state';
 import type { Logger } from '../../observability/logger';
-import { type AdminContext, SYSTEM } from './admin-context';
+import { type AdminContext, SYSTEM, actorLabel } from './admin-context';
+import { ApiKeyAdmin } from './api-key-admin';
+import { Authenticator } from '../../security/authenticator';
+import { ApiKeyRegistry } from '../../security/api-key-registry';
 import { AdminError } from './admin-error';
 import { CircuitAdmin, type Circuits } from './circuit-admin';
 import { ConfigAdmin } from './config-admin';
@@ -70,6 +73,10 @@ export interface AdminDeps {
   readonly runDir?: string;
   readonly rollouts?: RolloutModule;
   readonly weights?: WeightsModule;
+  /** Who may call (off: everyone is an admin). */
+  readonly auth?: Authenticator;
+  /** Names of the keys the settings hold (API_KEYS). */
+  readonly staticKeyNames?: () => readonly string[];
 }
 
 export interface ReplicaView {
@@ -94,7 +101,7 @@ export type AuditFields = Record<string, string | number | boolean | undefined>;
 
 /** The history line of a change made for a caller. */
 function write(ctx: AdminContext, summary: string): WriteMeta {
-  return { actor: ctx.actor, summary };
+  return { actor: actorLabel(ctx), summary };
 }
 
 const MAX_PAGE = 1000;
@@ -117,9 +124,14 @@ export class AdminService {
   readonly rollouts?: RolloutAdmin;
   /** Closed-loop weights: explanations and pins. */
   readonly weights?: WeightsAdmin;
+  /** Authentication shared by every surface (REST, admin gRPC, feeds, xDS). */
+  readonly auth: Authenticator;
+  readonly apiKeys: ApiKeyAdmin;
 
   constructor(private readonly deps: AdminDeps) {
     const audit = (ctx: AdminContext, action: string, fields: AuditFields) => this.audit(ctx, action, fields);
+    this.auth = deps.auth ?? new Authenticator(false, new ApiKeyRegistry(deps.store));
+    this.apiKeys = new ApiKeyAdmin(deps.store, deps.staticKeyNames ?? (() => []), audit);
     this.circuits = new CircuitAdmin(deps.engines, deps.circuits, audit);
     this.specs = new SpecAdmin(deps.engines, audit);
     this.config = new ConfigAdmin(deps.store, audit);
@@ -298,6 +310,7 @@ export class AdminService {
     this.deps.logger?.info('admin change', {
       action,
       actor: ctx.actor,
+      from: ctx.from,
       via: ctx.via,
       requestId: ctx.requestId,
       ...shown,

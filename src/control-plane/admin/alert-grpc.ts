@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { AdminServer, Alert as ProtoAlert } from '../../../gen/nerve/admin/v1/admin';
 import { echo } from '../../model/echo';
 import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../../model/config-kinds';
-import type { AdminContext } from './admin-context';
+import { type AdminContext, requireRole } from './admin-context';
 import { AdminError } from './admin-error';
 import type { alertView } from './alert-admin';
 import type { AdminService } from './admin-service';
@@ -90,6 +90,7 @@ export function alertHandlers(admin: AdminService, unary: Unary): AlertHandlers 
         .map((e) => entry(nameOf(r.kind, e.value), e)),
     })),
     putEntry: unary(async (r, ctx) => {
+      entryRole(r.kind, ctx);
       let doc: unknown;
       try {
         doc = JSON.parse(r.json);
@@ -100,8 +101,14 @@ export function alertHandlers(admin: AdminService, unary: Unary): AlertHandlers 
       return { entry: entry(r.name, stored) };
     }),
     deleteEntry: unary(async (r, ctx) => {
+      entryRole(r.kind, ctx);
       await of(r.kind).delete(r.name, r.ifMatch || undefined, ctx);
       return {};
     }),
   };
+}
+
+/** As REST: silences are operators' work; rules and channels are admins'. */
+function entryRole(kind: string, ctx: AdminContext): void {
+  requireRole(ctx, kind === SILENCE_KIND ? 'operator' : 'admin', `changing ${kind}`);
 }

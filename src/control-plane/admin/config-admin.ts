@@ -9,7 +9,7 @@ import {
 import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
 import { CONFIG_KINDS } from '../../model/config-kinds';
-import type { AdminContext } from './admin-context';
+import { type AdminContext, actorLabel } from './admin-context';
 import { AdminError } from './admin-error';
 
 type Audit = (ctx: AdminContext, action: string, fields: Record<string, string | number>) => void;
@@ -119,7 +119,7 @@ export class ConfigAdmin {
     }));
     const ops = opsBetween(current, target);
     if (dryRun || ops.length === 0) return { dryRun, version: current.version, changes };
-    const record = await this.store.commit({ actor: ctx.actor, summary, ops, expectVersion });
+    const record = await this.store.commit({ actor: actorLabel(ctx), summary, ops, expectVersion });
     this.audit(ctx, summary.split(':')[0], { version: record.version, changes: changes.length });
     return { dryRun, version: record.version, changes };
   }

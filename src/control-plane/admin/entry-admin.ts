@@ -3,7 +3,7 @@ import { echo } from '../../model/echo';
 import { mergePatch } from '../../model/engine-document';
 import type { ConfigStore } from '../../store/config-store';
 import { CONFIG_KINDS } from '../../model/config-kinds';
-import type { AdminContext } from './admin-context';
+import { type AdminContext, actorLabel } from './admin-context';
 import { AdminError } from './admin-error';
 
 type Audit = (ctx: AdminContext, action: string, fields: Record<string, string | number>) => void;
@@ -81,7 +81,7 @@ export class EntryAdmin {
   async delete(name: string, ifMatch: number | undefined, ctx: AdminContext): Promise<void> {
     const current = this.get(name);
     await this.store.commit({
-      actor: ctx.actor,
+      actor: actorLabel(ctx),
       summary: `delete ${this.what} ${name}`,
       ops: [{ op: 'delete', kind: this.kind, name }],
       expect: new Map([[entryKey(this.kind, name), ifMatch ?? current.revision]]),
@@ -94,7 +94,7 @@ export class EntryAdmin {
     if (current && canonicalJson(current.value) === canonicalJson(value) && expected === current.revision)
       return view(current);
     await this.store.commit({
-      actor: ctx.actor,
+      actor: actorLabel(ctx),
       summary,
       ops: [{ op: 'put', kind: this.kind, name, value }],
       expect: new Map([[entryKey(this.kind, name), expected]]),

@@ -12,7 +12,7 @@ import { type LeaseGrant, type LeaseRecord, type Leases, type RegisterInput } fr
 import { type OutputStream, outputPaths, tailOutput } from '../fleet/output-files';
 import { PROCESSES_NS, type ProcessRecord } from '../fleet/process-record';
 import { COMMANDS_NS, type InstanceCommand } from '../fleet/supervisor';
-import type { AdminContext } from './admin-context';
+import { type AdminContext, actorLabel } from './admin-context';
 import { AdminError } from './admin-error';
 import type { AuditFields } from './admin-service';
 
@@ -61,7 +61,7 @@ export class FleetAdmin {
     await updateEngine(
       this.deps.engines,
       engine,
-      { actor: ctx.actor, summary: `scale ${engine} to ${replicas}` },
+      { actor: actorLabel(ctx), summary: `scale ${engine} to ${replicas}` },
       (current) => {
         const rt = this.managed(engine, current).runtime!;
         if (!Number.isInteger(replicas) || replicas < rt.minReplicas || replicas > rt.maxReplicas)

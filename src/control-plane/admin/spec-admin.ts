@@ -5,7 +5,7 @@ import { ENGINE_KIND, mergePatch, toDocument } from '../../model/engine-document
 import { parseEngineSpec } from '../../model/validate';
 import { RevisionConflictError, VersionConflictError } from '../../store/config-store';
 import { type EngineCatalog, engineKey } from '../config/engine-catalog';
-import type { AdminContext } from './admin-context';
+import { type AdminContext, actorLabel } from './admin-context';
 import { AdminError } from './admin-error';
 
 type Audit = (ctx: AdminContext, action: string, fields: Record<string, string | number>) => void;
@@ -44,7 +44,7 @@ export class SpecAdmin {
       throw new AdminError('ALREADY_EXISTS', `engine ${echo(spec.name)} already exists (PUT replaces it)`);
     const stored = await this.engines.put(
       spec,
-      { actor: ctx.actor, summary: `create engine ${spec.name}` },
+      { actor: actorLabel(ctx), summary: `create engine ${spec.name}` },
       0,
     );
     this.audit(ctx, 'create engine', { engine: spec.name, revision: stored.revision });
@@ -58,7 +58,7 @@ export class SpecAdmin {
     const summary = `${existed ? 'replace' : 'create'} engine ${name}`;
     const stored = await this.engines.put(
       spec,
-      { actor: ctx.actor, summary },
+      { actor: actorLabel(ctx), summary },
       ifMatch ?? this.revision(name),
     );
     this.audit(ctx, existed ? 'replace engine' : 'create engine', {
@@ -79,7 +79,7 @@ export class SpecAdmin {
         throw new RevisionConflictError(engineKey(name), ifMatch, current.revision);
       const summary = `patch engine ${name}: ${summarizePaths(paths)}`;
       try {
-        const stored = await this.engines.put(spec, { actor: ctx.actor, summary }, current.revision);
+        const stored = await this.engines.put(spec, { actor: actorLabel(ctx), summary }, current.revision);
         this.audit(ctx, 'patch engine', { engine: name, revision: stored.revision, fields: paths.join(',') });
         return stored;
       } catch (err) {
@@ -93,7 +93,7 @@ export class SpecAdmin {
     const current = await this.require(name);
     await this.engines.delete(
       name,
-      { actor: ctx.actor, summary: `delete engine ${name}` },
+      { actor: actorLabel(ctx), summary: `delete engine ${name}` },
       ifMatch ?? current.revision,
     );
     this.audit(ctx, 'delete engine', { engine: name });
@@ -119,7 +119,7 @@ export class SpecAdmin {
       const summary = `batch: ${ops.map((o) => `${o.op} ${o.name}`).join(', ')}`;
       try {
         const record = await store.commit({
-          actor: ctx.actor,
+          actor: actorLabel(ctx),
           summary: summary.length > 200 ? `${summary.slice(0, 197)}...` : summary,
           ops,
           expect,

@@ -1,4 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
+import { admitStream } from '../../security/stream-admission';
+import { type Authenticator, OPEN } from '../../security/authenticator';
 import * as protoLoader from '@grpc/proto-loader';
 import { InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import type { Logger } from '../../observability/logger';
@@ -88,6 +90,7 @@ export function addLrsService(
   onReport: (report: IncomingReport) => void,
   intervalMs: number,
   logger: Logger,
+  auth: Authenticator = OPEN,
 ): { closeAll(): void } {
   const pkg = protoLoader.loadSync('envoy/service/load_stats/v3/lrs.proto', LOADER_OPTIONS);
   const calls = new Set<grpc.ServerDuplexStream<LoadStatsRequest, LoadStatsResponse>>();
@@ -95,31 +98,37 @@ export function addLrsService(
     StreamLoadStats(call: grpc.ServerDuplexStream<LoadStatsRequest, LoadStatsResponse>) {
       calls.add(call);
       let nodeId = '';
-      call.on('data', (request: LoadStatsRequest) => {
-        if (!nodeId) {
-          nodeId = request.node?.id || `lrs-${call.getPeer()}`;
-          call.write({
-            clusters: [],
-            send_all_clusters: true,
-            load_reporting_interval: {
-              seconds: Math.floor(intervalMs / 1000),
-              nanos: (intervalMs % 1000) * 1_000_000,
-            },
+      admitStream(
+        call,
+        auth,
+        (r) => r.node?.id ?? '',
+        'LRS',
+        (request: LoadStatsRequest) => {
+          if (!nodeId) {
+            nodeId = request.node?.id || `lrs-${call.getPeer()}`;
+            call.write({
+              clusters: [],
+              send_all_clusters: true,
+              load_reporting_interval: {
+                seconds: Math.floor(intervalMs / 1000),
+                nanos: (intervalMs % 1000) * 1_000_000,
+              },
+            });
+          }
+          const loads = loadsFromLrs(request);
+          const dropped = Object.fromEntries(dropsFromLrs(request));
+          onReport({
+            nodeId,
+            source: 'lrs',
+            replica,
+            loads,
+            engineCircuits: {},
+            dropped,
+            intervalMs: lrsInterval(request, intervalMs),
           });
-        }
-        const loads = loadsFromLrs(request);
-        const dropped = Object.fromEntries(dropsFromLrs(request));
-        onReport({
-          nodeId,
-          source: 'lrs',
-          replica,
-          loads,
-          engineCircuits: {},
-          dropped,
-          intervalMs: lrsInterval(request, intervalMs),
-        });
-        logger.debug('LRS report', { nodeId, instances: loads.length });
-      });
+          logger.debug('LRS report', { nodeId, instances: loads.length });
+        },
+      );
       call.on('end', () => call.end());
       call.on('error', () => undefined);
       call.on('close', () => calls.delete(call));

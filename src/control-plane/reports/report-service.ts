@@ -1,4 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
+import { admitStream } from '../../security/stream-admission';
+import { type Authenticator, OPEN } from '../../security/authenticator';
 import type { Logger } from 'winston';
 import type { StreamReportsRequest, StreamReportsResponse } from '../../../gen/nerve/report/v1/report';
 import { ReportServiceService } from '../../../gen/nerve/report/v1/report_service';
@@ -11,6 +13,7 @@ export function addReportService(
   onReport: (report: IncomingReport) => void,
   intervalMs: number,
   logger: Logger,
+  auth: Authenticator = OPEN,
 ): { closeAll(): void } {
   const calls = new Set<grpc.ServerDuplexStream<StreamReportsRequest, StreamReportsResponse>>();
   server.addService(ReportServiceService, {
@@ -18,18 +21,24 @@ export function addReportService(
       calls.add(call);
       call.on('close', () => calls.delete(call));
       call.write({ reportIntervalMs: intervalMs });
-      call.on('data', (report: StreamReportsRequest) => {
-        logger.debug('load report', { nodeId: report.nodeId, instances: report.loads.length });
-        onReport({
-          nodeId: report.nodeId,
-          source: 'router',
-          replica,
-          loads: report.loads,
-          engineCircuits: report.engineCircuits,
-          dropped: {},
-          intervalMs: report.intervalMs || intervalMs,
-        });
-      });
+      admitStream(
+        call,
+        auth,
+        (r) => r.nodeId,
+        'load reports',
+        (report: StreamReportsRequest) => {
+          logger.debug('load report', { nodeId: report.nodeId, instances: report.loads.length });
+          onReport({
+            nodeId: report.nodeId,
+            source: 'router',
+            replica,
+            loads: report.loads,
+            engineCircuits: report.engineCircuits,
+            dropped: {},
+            intervalMs: report.intervalMs || intervalMs,
+          });
+        },
+      );
       call.on('end', () => call.end());
       call.on('error', () => undefined); // a router going away is normal
     },

@@ -1,4 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
+import { admitStream } from '../../security/stream-admission';
+import { type Authenticator, OPEN } from '../../security/authenticator';
 import { echo } from '../../model/echo';
 import type { Logger } from 'winston';
 import type { Snapshot } from '../../model/snapshot';
@@ -59,6 +61,7 @@ export class AdsServer {
     private readonly logger: Logger,
     private readonly controlPlaneId: string,
     private readonly hooks: AdsServerHooks = {},
+    private readonly auth: Authenticator = OPEN,
   ) {}
 
   addToServer(server: grpc.Server): void {
@@ -124,52 +127,65 @@ export class AdsServer {
     // Headers at once: a client that already holds the served versions is pushed nothing, and still
     // learns that the stream is up.
     call.sendMetadata(new grpc.Metadata());
-    call.on('data', (request: Req) => {
-      try {
-        if (!protocol) {
-          const nodeId = request.node?.id || `anonymous-${++this.nextAnonymous}`;
-          // What a client chose is cut in log lines (a 100 KB node id, a NACK's whole error detail).
-          const shownId = nodeId.length > 128 ? echo(nodeId) : nodeId;
-          const p = create(
-            (response) => {
-              const r = response as {
-                type_url?: string;
-                version_info?: string;
-                system_version_info?: string;
-              };
-              this.hooks.onPush?.(r.type_url ?? '', r.version_info ?? r.system_version_info ?? '', delta);
-              call.write(response);
-            },
-            (typeUrl, version, error) => {
-              this.logger.warn('xDS NACK', {
-                nodeId: shownId,
-                typeUrl,
-                version,
-                error: error.length > 1024 ? echo(error, 1024) : error,
-              });
-              this.hooks.onNack?.(nodeId, typeUrl, version, error);
-            },
-          );
-          protocol = p;
-          connection = { call, nodeId, peer: call.getPeer(), connectedAtMs: Date.now(), protocol: p, delta };
-          this.connections.add(connection);
-          unwatch = this.cache.watch((snapshot) => p.onSnapshot(snapshot));
-          this.logger.info('xDS stream opened', { nodeId: shownId, peer: connection.peer, delta });
-          this.hooks.onStreamOpen?.(nodeId, delta);
+    admitStream(
+      call,
+      this.auth,
+      (r) => r.node?.id ?? '',
+      'xDS',
+      (request: Req) => {
+        try {
+          if (!protocol) {
+            const nodeId = request.node?.id || `anonymous-${++this.nextAnonymous}`;
+            // What a client chose is cut in log lines (a 100 KB node id, a NACK's whole error detail).
+            const shownId = nodeId.length > 128 ? echo(nodeId) : nodeId;
+            const p = create(
+              (response) => {
+                const r = response as {
+                  type_url?: string;
+                  version_info?: string;
+                  system_version_info?: string;
+                };
+                this.hooks.onPush?.(r.type_url ?? '', r.version_info ?? r.system_version_info ?? '', delta);
+                call.write(response);
+              },
+              (typeUrl, version, error) => {
+                this.logger.warn('xDS NACK', {
+                  nodeId: shownId,
+                  typeUrl,
+                  version,
+                  error: error.length > 1024 ? echo(error, 1024) : error,
+                });
+                this.hooks.onNack?.(nodeId, typeUrl, version, error);
+              },
+            );
+            protocol = p;
+            connection = {
+              call,
+              nodeId,
+              peer: call.getPeer(),
+              connectedAtMs: Date.now(),
+              protocol: p,
+              delta,
+            };
+            this.connections.add(connection);
+            unwatch = this.cache.watch((snapshot) => p.onSnapshot(snapshot));
+            this.logger.info('xDS stream opened', { nodeId: shownId, peer: connection.peer, delta });
+            this.hooks.onStreamOpen?.(nodeId, delta);
+          }
+          protocol.handleRequest(request, this.cache.snapshot);
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          const code = err instanceof XdsProtocolError ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL;
+          const nodeId = connection?.nodeId ?? '';
+          this.logger.warn('closing xDS stream', {
+            nodeId: nodeId.length > 128 ? echo(nodeId) : nodeId,
+            error: message.length > 1024 ? echo(message, 1024) : message,
+          });
+          close();
+          call.emit('error', { code, details: message });
         }
-        protocol.handleRequest(request, this.cache.snapshot);
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        const code = err instanceof XdsProtocolError ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL;
-        const nodeId = connection?.nodeId ?? '';
-        this.logger.warn('closing xDS stream', {
-          nodeId: nodeId.length > 128 ? echo(nodeId) : nodeId,
-          error: message.length > 1024 ? echo(message, 1024) : message,
-        });
-        close();
-        call.emit('error', { code, details: message });
-      }
-    });
+      },
+    );
     call.on('end', () => {
       close();
       call.end();

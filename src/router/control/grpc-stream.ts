@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import * as http2 from 'node:http2';
 import { type Keepalive, keepAlive } from '../net/keepalive';
+import { type ClientCredentials, clientTlsOptions } from '../../security/tls-files';
 
 const { NGHTTP2_FLAG_END_STREAM } = http2.constants;
 const UNAVAILABLE = 14;
@@ -53,10 +54,13 @@ export class GrpcBidiStream<Req, Res> extends EventEmitter<StreamEvents<Res>> {
     private readonly encode: (message: Req) => Uint8Array,
     private readonly decode: (bytes: Uint8Array) => Res,
     keepalive: Keepalive,
+    credentials: ClientCredentials = {},
     private readonly maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
   ) {
     super();
-    this.session = http2.connect(`http://${address}`);
+    this.session = credentials.tls
+      ? http2.connect(`https://${address}`, clientTlsOptions(credentials.tls))
+      : http2.connect(`http://${address}`);
     this.session.on('error', (err) => this.fail(UNAVAILABLE, err.message));
     this.stopPings = keepAlive(this.session, keepalive, (why) => this.fail(UNAVAILABLE, why));
     this.stream = this.session.request({
@@ -64,6 +68,7 @@ export class GrpcBidiStream<Req, Res> extends EventEmitter<StreamEvents<Res>> {
       ':path': path,
       'content-type': 'application/grpc',
       te: 'trailers',
+      ...(credentials.token && { authorization: `Bearer ${credentials.token}` }),
     });
     this.stream.on('response', (headers, flags) => {
       const status = headers[':status'];

@@ -9,6 +9,7 @@ import type { Logger } from '../../observability/logger';
 import { Backoff } from '../net/backoff';
 import { GrpcBidiStream } from './grpc-stream';
 import { DEFAULT_KEEPALIVE, type Keepalive } from '../net/keepalive';
+import type { ClientCredentials } from '../../security/tls-files';
 import type { RoutingState } from '../routing-state';
 
 const REPORT_METHOD = '/nerve.report.v1.ReportService/StreamReports';
@@ -35,6 +36,7 @@ export class Reporter {
     private readonly logger: Logger,
     private intervalMs = 2_000,
     private readonly keepalive: Keepalive = DEFAULT_KEEPALIVE,
+    private readonly credentials: ClientCredentials = {},
   ) {}
 
   start(): void {
@@ -132,6 +134,7 @@ export class Reporter {
       (r) => StreamReportsRequest.encode(r).finish(),
       (b) => StreamReportsResponse.decode(b),
       this.keepalive,
+      this.credentials,
     ));
     let failed = false;
     const retry = (why: string) => {

@@ -1,6 +1,7 @@
 import type { Logger } from '../../observability/logger';
 import type { DiscoveryRequest, DiscoveryResponse, Node } from '../../protocol/ads-types';
 import { openAdsStream } from './ads-codec';
+import type { ClientCredentials } from '../../security/tls-files';
 import type { GrpcBidiStream } from '../control/grpc-stream';
 import { DEFAULT_KEEPALIVE, type Keepalive } from '../net/keepalive';
 import { Backoff } from '../net/backoff';
@@ -16,6 +17,8 @@ export interface AdsClientOptions {
   readonly types: readonly ResourceType<unknown>[];
   readonly onConnected?: (address: string) => void;
   readonly keepalive?: Keepalive;
+  /** Token and TLS to the control plane. */
+  readonly credentials?: ClientCredentials;
 }
 
 /** Status of one subscribed type, for the router's admin page and tests. */
@@ -59,7 +62,11 @@ export class AdsClient {
     if (this.stopped) return;
     const address = this.options.addresses[this.next++ % this.options.addresses.length];
     this.stream?.close();
-    const stream = (this.stream = openAdsStream(address, this.options.keepalive ?? DEFAULT_KEEPALIVE));
+    const stream = (this.stream = openAdsStream(
+      address,
+      this.options.keepalive ?? DEFAULT_KEEPALIVE,
+      this.options.credentials,
+    ));
     let failed = false;
     const retry = (why: string) => {
       if (failed || this.stopped) return;

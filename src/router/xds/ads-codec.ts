@@ -7,6 +7,7 @@ import {
 } from '../../protocol/ads-types';
 import { GrpcBidiStream } from '../control/grpc-stream';
 import type { Keepalive } from '../net/keepalive';
+import type { ClientCredentials } from '../../security/tls-files';
 
 /*
  * The router's side of ADS, state of the world only, encoded by hand: the few fields it sends and reads
@@ -74,6 +75,14 @@ const STREAM_PATH = `/${ADS_SERVICE}/StreamAggregatedResources`;
 export function openAdsStream(
   address: string,
   keepalive: Keepalive,
+  credentials?: ClientCredentials,
 ): GrpcBidiStream<DiscoveryRequest, DiscoveryResponse> {
-  return new GrpcBidiStream(address, STREAM_PATH, encodeDiscoveryRequest, decodeDiscoveryResponse, keepalive);
+  return new GrpcBidiStream(
+    address,
+    STREAM_PATH,
+    encodeDiscoveryRequest,
+    decodeDiscoveryResponse,
+    keepalive,
+    credentials,
+  );
 }

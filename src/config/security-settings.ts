@@ -1,0 +1,108 @@
+import { existsSync } from 'node:fs';
+import { isRole } from '../model/security/roles';
+import type { StaticKey } from '../security/api-key-registry';
+import type { JwtSettings } from '../security/jwt-verifier';
+import type { TlsFiles } from '../security/tls-files';
+import type { FileSettings } from './config-file';
+import { type Flags, SettingsError } from './settings';
+
+/** DESIGN §2b security settings, as every command resolves them. */
+export interface SecuritySettings {
+  readonly enableAuth: boolean;
+  readonly jwt: JwtSettings;
+  readonly apiKeys: readonly StaticKey[];
+  /** Credentials this process presents to the control plane (routers, registering engines): a JWT or an API key. */
+  readonly token: string | undefined;
+  readonly tls: TlsFiles | undefined;
+  /** Origins browsers may call the REST API from; empty: none but the API's own. */
+  readonly corsOrigins: readonly string[];
+}
+
+type Key = keyof NonNullable<FileSettings['security']>;
+
+/** name:role:secret[,…] (API_KEYS): keys that exist before any is created through the API. */
+export function parseApiKeys(raw: string | undefined): StaticKey[] {
+  if (!raw) return [];
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry, i) => {
+      const [name, role, ...rest] = entry.split(':');
+      const secret = rest.join(':');
+      if (!name || !/^[a-z0-9][a-z0-9._-]{0,62}$/i.test(name))
+        throw new SettingsError(
+          `API_KEYS entry ${i + 1}: a name (letters, digits, . _ -) comes first: name:role:secret`,
+        );
+      if (!isRole(role))
+        throw new SettingsError(`API_KEYS entry ${i + 1} (${name}): role must be viewer, operator or admin`);
+      if (secret.length < 24)
+        throw new SettingsError(
+          `API_KEYS entry ${i + 1} (${name}): the secret must be at least 24 characters`,
+        );
+      return { name, role, secret };
+    });
+}
+
+export function resolveSecurity(
+  flags: Flags,
+  env: NodeJS.ProcessEnv,
+  file: FileSettings | undefined,
+): SecuritySettings {
+  const fromFile = file?.security ?? {};
+  /** A setting: its flag, else its environment variable, else the file's key. */
+  const get = (flag: string, envName: string, key: Key): string | undefined => {
+    const f = flags[flag];
+    if (typeof f === 'string' && f !== '') return f;
+    if (f === true) return 'true';
+    const e = env[envName];
+    if (e !== undefined && e !== '') return e;
+    const v = fromFile[key];
+    return v === undefined ? undefined : String(v);
+  };
+  const enable = get('enable-auth', 'ENABLE_AUTH', 'enableAuth');
+  if (enable !== undefined && !/^(true|false|1|0)$/.test(enable))
+    throw new SettingsError(`ENABLE_AUTH (--enable-auth) must be true or false, got "${enable}"`);
+  const jwt: JwtSettings = {
+    secret: get('jwt-secret', 'JWT_SECRET', 'jwtSecret'),
+    jwksUrl: get('jwks-url', 'JWKS_URL', 'jwksUrl'),
+    publicKeyFile: get('jwt-public-key-file', 'JWT_PUBLIC_KEY_FILE', 'jwtPublicKeyFile'),
+    issuer: get('jwt-issuer', 'JWT_ISSUER', 'jwtIssuer'),
+    audience: get('jwt-audience', 'JWT_AUDIENCE', 'jwtAudience'),
+  };
+  const sources = [jwt.secret, jwt.jwksUrl, jwt.publicKeyFile].filter(Boolean).length;
+  if (sources > 1)
+    throw new SettingsError('set one of JWT_SECRET, JWKS_URL and JWT_PUBLIC_KEY_FILE, not several');
+  if (jwt.secret !== undefined && Buffer.byteLength(jwt.secret) < 32)
+    throw new SettingsError('JWT_SECRET must be at least 32 bytes (HS256 needs a 256-bit key)');
+  if (jwt.jwksUrl !== undefined && !/^https?:\/\/\S+$/.test(jwt.jwksUrl))
+    throw new SettingsError(`JWKS_URL must be an http(s) URL, got "${jwt.jwksUrl}"`);
+  const cert = get('tls-cert-file', 'TLS_CERT_FILE', 'tlsCertFile');
+  const key = get('tls-key-file', 'TLS_KEY_FILE', 'tlsKeyFile');
+  const ca = get('tls-ca-file', 'TLS_CA_FILE', 'tlsCaFile');
+  if (Boolean(cert) !== Boolean(key))
+    throw new SettingsError('TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither');
+  if (ca && !cert) throw new SettingsError('TLS_CA_FILE (mTLS) needs TLS_CERT_FILE and TLS_KEY_FILE');
+  for (const [name, path] of [
+    ['TLS_CERT_FILE', cert],
+    ['TLS_KEY_FILE', key],
+    ['TLS_CA_FILE', ca],
+    ['JWT_PUBLIC_KEY_FILE', jwt.publicKeyFile],
+  ] as const)
+    if (path && !existsSync(path)) throw new SettingsError(`${name}: no file at ${path}`);
+  const corsOrigins = (get('cors-origins', 'CORS_ORIGINS', 'corsOrigins') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const o of corsOrigins)
+    if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o))
+      throw new SettingsError(`CORS_ORIGINS: "${o}" is not an origin (scheme://host[:port], no path)`);
+  return {
+    enableAuth: enable === 'true' || enable === '1',
+    jwt,
+    apiKeys: parseApiKeys(get('api-keys', 'API_KEYS', 'apiKeys')),
+    token: get('token', 'NERVE_TOKEN', 'token'),
+    tls: cert && key ? { cert, key, ca: ca || undefined } : undefined,
+    corsOrigins,
+  };
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { entryKey } from '../../model/config';
+import { echo } from '../../model/echo';
+import { API_KEY_KIND, type ApiKeyRecord, hashSecret, hintOf, newSecret } from '../../model/security/api-key';
+import { ROLES } from '../../model/security/roles';
+import { formatIssues, name } from '../../model/validate';
+import type { ConfigStore } from '../../store/config-store';
+import { type AdminContext, actorLabel } from './admin-context';
+import { AdminError } from './admin-error';
+import type { AuditFields } from './admin-service';
+
+export const createApiKeySchema = z.strictObject({ name, role: z.enum(ROLES) });
+
+/** A key as listings show it: never the secret, nor its hash. */
+export interface ApiKeyView {
+  readonly name: string;
+  readonly role: string;
+  readonly hint: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+}
+
+/**
+ * API keys (DESIGN §2b): created with a role and shown once, stored hashed as versioned entries (so
+ * every replica honours them, and their creation and revocation are in the config history), revoked by
+ * deleting them. Keys from the settings (API_KEYS) are not in the store and cannot be changed here.
+ */
+export class ApiKeyAdmin {
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly staticNames: () => readonly string[],
+    private readonly audit: (ctx: AdminContext, action: string, fields: AuditFields) => void,
+  ) {}
+
+  list(): ApiKeyView[] {
+    return this.store.list(API_KEY_KIND).map((e) => view(e.value as unknown as ApiKeyRecord));
+  }
+
+  async create(input: unknown, ctx: AdminContext): Promise<ApiKeyView & { key: string }> {
+    const parsed = createApiKeySchema.safeParse(input);
+    if (!parsed.success) {
+      const errors = formatIssues(parsed.error.issues, '');
+      throw new AdminError('INVALID_ARGUMENT', `invalid API key: ${errors.join('; ')}`, errors);
+    }
+    const { name: keyName, role } = parsed.data;
+    if (this.store.get(API_KEY_KIND, keyName) || this.staticNames().includes(keyName))
+      throw new AdminError('ALREADY_EXISTS', `API key ${echo(keyName)} already exists`);
+    const key = newSecret();
+    const record: ApiKeyRecord = {
+      name: keyName,
+      role,
+      sha256: hashSecret(key),
+      hint: hintOf(key),
+      createdAt: new Date().toISOString(),
+      createdBy: ctx.actor,
+    };
+    await this.store.commit({
+      actor: actorLabel(ctx),
+      summary: `create API key ${keyName} (${role})`,
+      ops: [{ op: 'put', kind: API_KEY_KIND, name: keyName, value: { ...record } }],
+      expect: new Map([[entryKey(API_KEY_KIND, keyName), 0]]),
+    });
+    this.audit(ctx, 'create API key', { name: keyName, role });
+    return { ...view(record), key };
+  }
+
+  async revoke(keyName: string, ctx: AdminContext): Promise<void> {
+    const current = this.store.get(API_KEY_KIND, keyName);
+    if (!current) {
+      const hint = this.staticNames().includes(keyName)
+        ? ' here (it comes from API_KEYS: change the setting)'
+        : '';
+      throw new AdminError('NOT_FOUND', `API key ${echo(keyName)} not found${hint}`);
+    }
+    await this.store.commit({
+      actor: actorLabel(ctx),
+      summary: `revoke API key ${keyName}`,
+      ops: [{ op: 'delete', kind: API_KEY_KIND, name: keyName }],
+      expect: new Map([[entryKey(API_KEY_KIND, keyName), current.revision]]),
+    });
+    this.audit(ctx, 'revoke API key', { name: keyName });
+  }
+}
+
+function view(k: ApiKeyRecord): ApiKeyView {
+  return { name: k.name, role: k.role, hint: k.hint, createdAt: k.createdAt, createdBy: k.createdBy };
+}

@@ -1,0 +1,55 @@
+import type { AdminServer } from '../../../gen/nerve/admin/v1/admin';
+import type { Role } from '../../model/security/roles';
+
+/**
+ * The role each admin gRPC method needs, as REST's route table says for its twin (DESIGN §2b). A
+ * Record over the service's methods: a method added to the proto does not compile until it has a role.
+ */
+export const GRPC_ROLES: Record<keyof AdminServer, Role> = {
+  listEngines: 'viewer',
+  getEngine: 'viewer',
+  setInstanceWeight: 'operator',
+  drainInstance: 'operator',
+  undrainInstance: 'operator',
+  addInstance: 'admin',
+  removeInstance: 'admin',
+  getHealth: 'viewer',
+  listXdsClients: 'viewer',
+  listCircuits: 'viewer',
+  resetCircuit: 'operator',
+  createEngine: 'admin',
+  replaceEngine: 'admin',
+  patchEngine: 'admin',
+  deleteEngine: 'admin',
+  applyBatch: 'admin',
+  listConfigVersions: 'viewer',
+  getConfigVersion: 'admin',
+  diffConfig: 'admin',
+  rollbackConfig: 'admin',
+  exportConfig: 'admin',
+  importConfig: 'admin',
+  getMetricsSummary: 'viewer',
+  getMetricsHistory: 'viewer',
+  listAlerts: 'viewer',
+  acknowledgeAlert: 'operator',
+  getAlertStats: 'viewer',
+  listEntries: 'viewer',
+  // Entries of a kind admins own (rules, channels) or operators (silences): checked again by kind.
+  putEntry: 'operator',
+  deleteEntry: 'operator',
+  scaleEngine: 'operator',
+  startInstance: 'operator',
+  stopInstance: 'operator',
+  restartInstance: 'operator',
+  getInstanceLogs: 'viewer',
+  listFleetEvents: 'viewer',
+  register: 'operator',
+  heartbeat: 'operator',
+  deregister: 'operator',
+  listRollouts: 'viewer',
+  createRollout: 'operator',
+  getRollout: 'viewer',
+  actOnRollout: 'operator',
+  getEngineWeights: 'viewer',
+  pinWeight: 'operator',
+};

@@ -1,0 +1,71 @@
+import { AdminError } from '../control-plane/admin/admin-error';
+import { type Principal, UNAUTHENTICATED_ADMIN } from '../model/security/principal';
+import { allows, type Role } from '../model/security/roles';
+import type { ApiKeyRegistry } from './api-key-registry';
+import type { JwtVerifier } from './jwt-verifier';
+
+/** What a caller presented, whatever the transport (HTTP headers, gRPC metadata, a TLS handshake). */
+export interface Credentials {
+  /** `Authorization` header: `Bearer <JWT>` (or `Bearer <API key>`, for clients that only send bearers). */
+  readonly authorization?: string;
+  /** `X-API-Key` header. */
+  readonly apiKey?: string;
+  /** The verified client certificate's identity (SPIFFE URI or common name), when mTLS is on. */
+  readonly certificate?: string;
+}
+
+const API_KEY_PREFIX = 'nrv_';
+
+/**
+ * One authentication for every surface (REST, admin gRPC, feeds, registration, xDS): credentials in,
+ * a principal out, or UNAUTHENTICATED. With authentication off every caller is an admin; the CLI
+ * warns when that is so on a non-loopback address.
+ */
+export class Authenticator {
+  constructor(
+    readonly enabled: boolean,
+    private readonly keys: ApiKeyRegistry,
+    private readonly jwt?: JwtVerifier,
+    /** The role a verified client certificate grants (data planes read their configuration). */
+    private readonly certificateRole: Role = 'viewer',
+  ) {}
+
+  async authenticate(c: Credentials): Promise<Principal> {
+    if (!this.enabled) return UNAUTHENTICATED_ADMIN;
+    if (c.apiKey) return this.key(c.apiKey);
+    if (c.authorization) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(c.authorization);
+      if (!m) throw new AdminError('UNAUTHENTICATED', 'Authorization must be "Bearer <token>"');
+      if (m[1].startsWith(API_KEY_PREFIX)) return this.key(m[1]);
+      if (!this.jwt)
+        throw new AdminError(
+          'UNAUTHENTICATED',
+          'bearer tokens are not accepted here (no JWT_SECRET, JWKS_URL or JWT_PUBLIC_KEY_FILE is set); use an API key',
+        );
+      return this.jwt.verify(m[1]);
+    }
+    if (c.certificate) return { name: c.certificate, role: this.certificateRole, via: 'certificate' };
+    throw new AdminError(
+      'UNAUTHENTICATED',
+      'credentials required: Authorization: Bearer <token>, or X-API-Key: <key>',
+    );
+  }
+
+  private key(secret: string): Principal {
+    const p = this.keys.lookup(secret);
+    if (!p) throw new AdminError('UNAUTHENTICATED', 'API key not recognised (revoked, or never issued)');
+    return p;
+  }
+}
+
+/** Throws PERMISSION_DENIED unless `p` holds `needed`; `what` names the operation in the message. */
+export function authorize(p: Principal, needed: Role, what: string): void {
+  if (!allows(p.role, needed))
+    throw new AdminError(
+      'PERMISSION_DENIED',
+      `${what} needs role ${needed}; ${p.name} holds ${p.role ?? 'no role'}`,
+    );
+}
+
+/** Authentication off, for parts used without a control plane's settings (tests, embedding). */
+export const OPEN = new Authenticator(false, { lookup: () => undefined } as unknown as ApiKeyRegistry);

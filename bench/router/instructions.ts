@@ -102,22 +102,29 @@ function printFunctions(pid: number): void {
     );
 }
 
-/** The router's V8 deoptimisations (its --trace-deopt output) between start() and end(). */
+const TRACE = ['--trace-deopt', '--trace-opt', '--trace-gc'];
+
+/** The router's V8 deoptimisations, optimisations and collections (its trace output) between start() and end(). */
 function deoptsIn(child: { stdout: NodeJS.ReadableStream }) {
   let counting = false;
-  const names: string[] = [];
+  const deopts: string[] = [];
+  const opts: string[] = [];
+  let gcs = 0;
   child.stdout.on('data', (d: Buffer) => {
     if (!counting) return;
-    for (const m of d.toString().matchAll(/bailout \(kind: ([\w-]+)[^<]*<JSFunction (\S+)/g))
-      names.push(`${m[2]} (${m[1]})`);
+    const text = d.toString();
+    for (const m of text.matchAll(/bailout \(kind: ([\w-]+)[^<]*<JSFunction (\S+)/g))
+      deopts.push(`${m[2]} (${m[1]})`);
+    for (const m of text.matchAll(/completed optimizing [^<]*<JSFunction (\S+)/g)) opts.push(m[1]);
+    gcs += text.match(/Scavenge|Mark-Compact|Mark-sweep/g)?.length ?? 0;
   });
+  const list = (names: string[]) => names.slice(0, 8).join(', ');
   return {
     start: () => void (counting = true),
     end: () => void (counting = false),
     report: () =>
-      names.length === 0
-        ? 'no V8 deopts in the counted window'
-        : `${names.length} V8 deopts in the counted window, the figure includes recompiling: ${names.slice(0, 6).join(', ')}`,
+      `in the counted window: ${deopts.length} V8 deopts${deopts.length ? ` (${list(deopts)})` : ''}, ` +
+      `${opts.length} functions optimised${opts.length ? ` (${list(opts)})` : ''}, ${gcs} garbage collections`,
   };
 }
 
@@ -129,7 +136,7 @@ function main(): void {
   console.log(
     `bench:router-instructions: ${CALLS} calls at ${RATE}/s evenly spaced, counted by callgrind after warming up (router ${WARM_SECONDS} s); user-mode instructions per call`,
   );
-  const routerFlags = FUNCTIONS > 0 ? ['--perf-basic-prof', '--trace-deopt'] : ['--trace-deopt'];
+  const routerFlags = FUNCTIONS > 0 ? ['--perf-basic-prof', ...TRACE] : TRACE;
   const routerWrap = FUNCTIONS > 0 ? [...CALLGRIND, '--dump-instr=yes'] : CALLGRIND;
   benchWithLineup([routerFlags, routerWrap, CALLGRIND], async ({ router, relay, haproxy }, clients) => {
     const { viaRouter, none } = clients;

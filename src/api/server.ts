@@ -4,7 +4,8 @@ import type { Registry } from 'prom-client';
 import type { AdminService } from '../control-plane/admin/admin-service';
 import type { FeedHub } from '../control-plane/feed/feed-hub';
 import type { Logger } from '../observability/logger';
-import { createApi } from './app';
+import { createApi, routesOf } from './app';
+import type { RouteSpec } from './route-table';
 import { FeedGateway, type FeedGatewayOptions } from './feed/feed-gateway';
 
 export interface HttpHandle {
@@ -49,9 +50,10 @@ export async function startApi(
   host: string,
   port: number,
   feedOptions?: FeedGatewayOptions,
-): Promise<HttpHandle & { readonly feed: FeedGateway }> {
+): Promise<HttpHandle & { readonly feed: FeedGateway; readonly routes: readonly RouteSpec[] }> {
   const feed = new FeedGateway(cp.feed, logger, cp.metrics.registry, { ...feedOptions, auth: cp.admin.auth });
-  const handle = await listenHttp(createApi(cp.admin, logger, Date.now(), feed), host, port).catch(
+  const app = createApi(cp.admin, logger, Date.now(), feed);
+  const handle = await listenHttp(app, host, port).catch(
     (err: unknown) => {
       feed.close();
       throw err;
@@ -62,6 +64,7 @@ export async function startApi(
   return {
     ...handle,
     feed,
+    routes: routesOf(app),
     close: async () => {
       feed.close();
       await handle.close();

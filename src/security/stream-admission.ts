@@ -32,8 +32,11 @@ export function admitStream<Req>(
   nodeIdOf: (r: Req) => string,
   what: string,
   onRequest: (r: Req) => void,
+  /** Once the credentials are good (at once with authentication off): a stream may answer headers. */
+  onAuthenticated: () => void = () => undefined,
 ): void {
   if (!auth.enabled) {
+    onAuthenticated();
     call.on('data', onRequest);
     return;
   }
@@ -41,6 +44,7 @@ export function admitStream<Req>(
   let refused = false;
   const waiting: Req[] = [];
   const refuse = (err: unknown) => {
+    if (refused) return;
     refused = true;
     waiting.length = 0;
     const e = err instanceof AdminError ? err : new AdminError('UNAUTHENTICATED', String(err));
@@ -49,8 +53,10 @@ export function admitStream<Req>(
   };
   const admitted = auth.authenticate(grpcCredentials(call)).then((p) => {
     authorize(p, 'viewer', what);
+    onAuthenticated();
     return p;
   });
+  admitted.catch(refuse); // refused at once, whether or not a message has come
   const first = (r: Req, p: Principal) => {
     const nodeId = nodeIdOf(r);
     if (!mayActAs(p, nodeId))

@@ -124,9 +124,6 @@ export class AdsServer {
       if (connection && this.connections.delete(connection))
         this.hooks.onStreamClose?.(connection.nodeId, delta);
     };
-    // Headers at once: a client that already holds the served versions is pushed nothing, and still
-    // learns that the stream is up.
-    call.sendMetadata(new grpc.Metadata());
     admitStream(
       call,
       this.auth,
@@ -185,6 +182,9 @@ export class AdsServer {
           call.emit('error', { code, details: message });
         }
       },
+      // Headers once admitted: a client that already holds the served versions is pushed nothing, and
+      // still learns that the stream is up.
+      () => call.sendMetadata(new grpc.Metadata()),
     );
     call.on('end', () => {
       close();

@@ -35,6 +35,8 @@ export interface TypeState {
  * reconnects with backoff, to the next listed control plane, announcing the versions it already has.
  */
 export class AdsClient {
+  /** Why the last stream failed (a refusal says why: credentials, node identity), for the admin page and tests. */
+  lastError: string | undefined;
   readonly states = new Map<string, TypeState>();
   private stream: GrpcBidiStream<DiscoveryRequest, DiscoveryResponse> | undefined;
   private next = 0;
@@ -72,6 +74,7 @@ export class AdsClient {
       if (failed || this.stopped) return;
       failed = true;
       this.connected = false;
+      this.lastError = why;
       const delay = this.backoff.next();
       this.options.logger.warn('xDS stream lost; reconnecting', { address, error: why, retryInMs: delay });
       this.timer = setTimeout(() => this.connect(), delay);

@@ -1,0 +1,330 @@
+import * as grpc from '@grpc/grpc-js';
+import { SignJWT } from 'jose';
+import { WebSocket } from 'ws';
+import { AdminClient, AdminService as AdminDefinition } from '../../gen/nerve/admin/v1/admin';
+import { startApi } from '../../src/api/server';
+import type { RouteSpec } from '../../src/api/route-table';
+import type { ControlPlane } from '../../src/control-plane/control-plane';
+import { GRPC_ROLES } from '../../src/control-plane/admin/grpc-roles';
+import { DemoEngine } from '../../src/engines/engine-server';
+import { registerEngine } from '../../src/engines/registration';
+import { ROLES, type Role } from '../../src/model/security/roles';
+import { Router } from '../../src/router/router';
+import { logger, startControlPlane } from '../helpers/cluster';
+import { waitFor } from '../helpers/wait';
+import type { EngineSpec } from '../../src/model/engine';
+import { parseEngineSpec } from '../../src/model/validate';
+
+function parsed(doc: unknown): EngineSpec {
+  const r = parseEngineSpec(doc);
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return r.value;
+}
+
+const SECRET = 'an HS256 secret of the test suite, 32+ bytes long';
+const ISSUER = 'https://issuer.test';
+const AUDIENCE = 'nerve';
+const BOOT_KEY = 'boot-secret-of-at-least-24-characters';
+
+/** A token signed with `secret`, for `sub` holding `role`, valid for `ttlS` seconds from `now` unless changed. */
+function token(
+  role: Role | undefined,
+  opts: { sub?: string; secret?: string; iss?: string; aud?: string; expS?: number; nbfS?: number } = {},
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT(role ? { roles: [role] } : {})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(opts.sub ?? `${role ?? 'nobody'}-user`)
+    .setIssuer(opts.iss ?? ISSUER)
+    .setAudience(opts.aud ?? AUDIENCE)
+    .setIssuedAt(now)
+    .setExpirationTime(now + (opts.expS ?? 300));
+  if (opts.nbfS !== undefined) jwt.setNotBefore(now + opts.nbfS);
+  return jwt.sign(new TextEncoder().encode(opts.secret ?? SECRET));
+}
+
+/** The role just below `role` (undefined below viewer). */
+const below = (role: Role): Role | undefined => ROLES[ROLES.indexOf(role) - 1];
+
+/** A concrete path for a route's pattern. */
+const concrete = (path: string) =>
+  path.replace(/:(\w+)/g, (_m, p: string) => (p === 'version' ? '1' : 'nope'));
+
+describe('authentication and roles on every surface', () => {
+  let cp: ControlPlane;
+  let api: Awaited<ReturnType<typeof startApi>>;
+  let base: string;
+  const tokens: Partial<Record<Role, string>> = {};
+
+  beforeAll(async () => {
+    cp = await startControlPlane(
+      [parsed({ name: 'calc', versions: [{ name: 'v1', weight: 100 }], instances: [] })],
+      {
+        auth: {
+          enabled: true,
+          jwt: { secret: SECRET, issuer: ISSUER, audience: AUDIENCE },
+          apiKeys: [{ name: 'boot', role: 'admin', secret: BOOT_KEY }],
+        },
+      },
+    );
+    api = await startApi(cp, logger, '127.0.0.1', 0);
+    base = `http://127.0.0.1:${api.port}/api/v1/nerve`;
+    for (const r of ROLES) tokens[r] = await token(r);
+  });
+
+  afterAll(async () => {
+    await api.close();
+    await cp.stop(500);
+  });
+
+  const call = (method: string, path: string, headers: Record<string, string> = {}) =>
+    fetch(`${base}${path}`, {
+      method: method.toUpperCase(),
+      headers: { 'content-type': 'application/json', ...headers },
+      body: method === 'get' || method === 'delete' ? undefined : '{}',
+    });
+  const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+
+  /** Status of a call, without reading an event stream to its (never) end. */
+  async function statusOf(route: RouteSpec, headers: Record<string, string>): Promise<number> {
+    const res = await call(route.method, concrete(route.path), headers);
+    if (route.produces === 'text/event-stream') await res.body?.cancel();
+    else await res.arrayBuffer();
+    return res.status;
+  }
+
+  it('declares a role for every REST route and leaves only health, the document and the docs open', () => {
+    const open = api.routes.filter((r) => r.access === 'public').map((r) => r.path);
+    expect(open.every((p) => /^\/(health|openapi\.json|docs)/.test(p))).toBe(true);
+    expect(api.routes.length).toBeGreaterThan(60);
+  });
+
+  it('refuses each REST route without credentials, with bad tokens, revoked keys or too low a role; passes the right role', async () => {
+    const expired = await token('admin', { expS: -120 });
+    const notYet = await token('admin', { nbfS: 600 });
+    const forged = await token('admin', { secret: 'another secret, also long enough to sign' });
+    const wrongIssuer = await token('admin', { iss: 'https://elsewhere.test' });
+    const wrongAudience = await token('admin', { aud: 'someone-else' });
+    const roleless = await token(undefined);
+    const created = await call('post', '/api-keys', { 'x-api-key': BOOT_KEY });
+    expect(created.status).toBe(400); // {} has no name: the key route validates
+    const made = (await (
+      await fetch(`${base}/api-keys`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': BOOT_KEY },
+        body: JSON.stringify({ name: 'short-lived', role: 'admin' }),
+      })
+    ).json()) as { key: string };
+    const revoke = await call('delete', '/api-keys/short-lived', { 'x-api-key': BOOT_KEY });
+    expect(revoke.status).toBe(204);
+
+    const failures: string[] = [];
+    for (const route of api.routes) {
+      if (route.access === 'public') continue;
+      const name = `${route.method.toUpperCase()} ${route.path}`;
+      const cases: [string, Record<string, string>, number][] = [
+        ['no credentials', {}, 401],
+        ['expired token', bearer(expired), 401],
+        ['token not valid yet', bearer(notYet), 401],
+        ['wrong signature', bearer(forged), 401],
+        ['wrong issuer', bearer(wrongIssuer), 401],
+        ['wrong audience', bearer(wrongAudience), 401],
+        ['revoked key', { 'x-api-key': made.key }, 401],
+        ['unknown key', { 'x-api-key': 'nrv_never-issued' }, 401],
+        ['malformed authorization', { authorization: 'Basic dXNlcjpwYXNz' }, 401],
+        ['token without a role', bearer(roleless), 403],
+      ];
+      const lower = below(route.access);
+      if (lower) cases.push([`role ${lower}`, bearer(tokens[lower]!), 403]);
+      for (const [what, headers, want] of cases) {
+        const got = await statusOf(route, headers);
+        if (got !== want) failures.push(`${name}, ${what}: ${got}, expected ${want}`);
+      }
+      const right = await statusOf(route, bearer(tokens[route.access]!));
+      if (right === 401 || right === 403) failures.push(`${name}, role ${route.access}: ${right}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('says why in a 401 and asks for a bearer token', async () => {
+    const res = await call('get', '/engines');
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('UNAUTHENTICATED');
+    expect(body.error.message).toMatch(/credentials required/);
+    const expired = await call('get', '/engines', bearer(await token('admin', { expS: -120 })));
+    expect(((await expired.json()) as { error: { message: string } }).error.message).toBe(
+      'bearer token refused: expired',
+    );
+    const low = await call('post', '/engines/calc/scale', bearer(tokens.viewer!));
+    expect(((await low.json()) as { error: { message: string } }).error.message).toBe(
+      'POST /engines/:name/scale needs role operator; viewer-user holds viewer',
+    );
+  });
+
+  it('refuses each admin gRPC method without credentials or with too low a role; passes the right role', async () => {
+    const client = new AdminClient(`127.0.0.1:${cp.port}`, grpc.credentials.createInsecure());
+    const codeOf = (method: string, md: grpc.Metadata, fields: Record<string, unknown> = {}) =>
+      new Promise<grpc.status>((resolve) => {
+        const def = (AdminDefinition as Record<string, { requestDeserialize(b: Buffer): unknown }>)[method];
+        // The default message of the method's request type, with `fields` set.
+        const request = { ...(def.requestDeserialize(Buffer.alloc(0)) as object), ...fields };
+        type Call = (
+          r: unknown,
+          m: grpc.Metadata,
+          o: grpc.CallOptions,
+          cb: (err: grpc.ServiceError | null) => void,
+        ) => void;
+        const fn = (client as unknown as Record<string, Call>)[method].bind(client);
+        fn(request, md, { deadline: Date.now() + 5_000 }, (err: grpc.ServiceError | null) =>
+          resolve(err ? err.code : grpc.status.OK),
+        );
+      });
+    const md = (t?: string) => {
+      const m = new grpc.Metadata();
+      if (t) m.set('authorization', `Bearer ${t}`);
+      return m;
+    };
+    const failures: string[] = [];
+    try {
+      const methods = Object.keys(AdminDefinition);
+      expect(methods.sort()).toEqual(Object.keys(GRPC_ROLES).sort());
+      for (const method of methods) {
+        const role = GRPC_ROLES[method as keyof typeof GRPC_ROLES];
+        const none = await codeOf(method, md());
+        if (none !== grpc.status.UNAUTHENTICATED) failures.push(`${method} without credentials: ${none}`);
+        const lower = below(role);
+        if (lower) {
+          const low = await codeOf(
+            method,
+            md(tokens[lower]),
+            /Entry$/.test(method) ? { kind: 'silences' } : {},
+          );
+          if (low !== grpc.status.PERMISSION_DENIED) failures.push(`${method} as ${lower}: ${low}`);
+        }
+        // Entries: silences are operators' to change (rules and channels admins', checked below).
+        const kind = /Entry$/.test(method) ? { kind: 'silences' } : {};
+        const right = await codeOf(method, md(tokens[role]), kind);
+        if (right === grpc.status.UNAUTHENTICATED || right === grpc.status.PERMISSION_DENIED)
+          failures.push(`${method} as ${role}: ${right}`);
+      }
+      for (const kind of ['alert-rules', 'notification-channels'])
+        expect(await codeOf('putEntry', md(tokens.operator), { kind, name: 'x', json: '{}' })).toBe(
+          grpc.status.PERMISSION_DENIED,
+        );
+    } finally {
+      client.close();
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('refuses unauthenticated feed subscriptions (WebSocket and SSE) and accepts a viewer', async () => {
+    const ws = `ws://127.0.0.1:${api.port}/api/v1/nerve/ws`;
+    const outcome = (url: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve) => {
+        const s = new WebSocket(url, { headers });
+        s.on('open', () => {
+          s.close();
+          resolve(101);
+        });
+        s.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        s.on('error', () => resolve(-1));
+      });
+    expect(await outcome(ws)).toBe(401);
+    expect(await outcome(`${ws}?access_token=${await token('admin', { expS: -120 })}`)).toBe(401);
+    expect(await outcome(`${ws}?access_token=${tokens.viewer}`)).toBe(101);
+    expect(await outcome(ws, { 'x-api-key': BOOT_KEY })).toBe(101);
+    const sse = await fetch(`${base}/events?topics=alerts`);
+    expect(sse.status).toBe(401);
+    const ok = await fetch(`${base}/events?topics=alerts&access_token=${tokens.viewer}`);
+    expect(ok.status).toBe(200);
+    await ok.body?.cancel();
+  });
+
+  it('binds a data plane to its identity: a router subscribes as its own node, not as another, not without credentials', async () => {
+    const key = (await (
+      await fetch(`${base}/api-keys`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': BOOT_KEY },
+        body: JSON.stringify({ name: 'router-a', role: 'viewer' }),
+      })
+    ).json()) as { key: string; name: string; role: string };
+    expect(key).toMatchObject({ name: 'router-a', role: 'viewer' });
+    expect(key.key).toMatch(/^nrv_/);
+    const listed = (await (await call('get', '/api-keys', { 'x-api-key': BOOT_KEY })).json()) as {
+      keys: Record<string, unknown>[];
+    };
+    expect(JSON.stringify(listed)).not.toContain(key.key);
+
+    const router = (id: string, token?: string) =>
+      new Router({
+        controlPlanes: [`127.0.0.1:${cp.port}`],
+        id,
+        host: '127.0.0.1',
+        port: 0,
+        adminPort: 0,
+        logger,
+        reportIntervalMs: 200,
+        credentials: { token },
+      }).start();
+    const good = await router('router-a', key.key);
+    const impostor = await router('router-b', key.key);
+    const anonymous = await router('router-c');
+    try {
+      await waitFor(
+        () =>
+          cp.ads
+            .clients()
+            .find((c) => c.nodeId === 'router-a')
+            ?.types.every((t) => t.inSync),
+        'router-a in sync',
+      );
+      await waitFor(
+        () =>
+          impostor.ads.lastError?.includes('may not act as node') &&
+          anonymous.ads.lastError?.includes('credentials required'),
+        'the impostor and the anonymous router refused',
+      );
+      expect(cp.ads.clients().map((c) => c.nodeId)).toEqual(['router-a']);
+    } finally {
+      await Promise.all([good.stop(), impostor.stop(), anonymous.stop()]);
+    }
+  });
+
+  it('lets an engine register with an operator credential only', async () => {
+    const engine = await new DemoEngine({
+      type: 'echo',
+      name: 'calc',
+      id: 'calc-reg',
+      host: '127.0.0.1',
+      port: 0,
+      logger,
+    }).start();
+    try {
+      await expect(
+        registerEngine(engine, `127.0.0.1:${cp.port}`, engine.address, { token: tokens.viewer }),
+      ).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+      const reg = await registerEngine(engine, `127.0.0.1:${cp.port}`, engine.address, {
+        token: tokens.operator,
+      });
+      await reg.leave();
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('records who changed what from where, in the log and the config history', async () => {
+    const res = await fetch(`${base}/engines`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.admin}` },
+      body: JSON.stringify({ name: 'audited', versions: [{ name: 'v1', weight: 100 }], instances: [] }),
+    });
+    expect(res.status).toBe(201);
+    const history = (await (await call('get', '/config/history', bearer(tokens.viewer!))).json()) as {
+      versions: { actor: string; summary: string }[];
+    };
+    const entry = history.versions.find((v) => v.summary === 'create engine audited');
+    expect(entry?.actor).toMatch(/^admin-user \((::ffff:)?127\.0\.0\.1\)$/);
+  });
+});

@@ -53,12 +53,10 @@ export async function startApi(
 ): Promise<HttpHandle & { readonly feed: FeedGateway; readonly routes: readonly RouteSpec[] }> {
   const feed = new FeedGateway(cp.feed, logger, cp.metrics.registry, { ...feedOptions, auth: cp.admin.auth });
   const app = createApi(cp.admin, logger, Date.now(), feed);
-  const handle = await listenHttp(app, host, port).catch(
-    (err: unknown) => {
-      feed.close();
-      throw err;
-    },
-  );
+  const handle = await listenHttp(app, host, port).catch((err: unknown) => {
+    feed.close();
+    throw err;
+  });
   feed.attach(handle.server);
   if (!cp.externalUrl) cp.externalUrl = `http://${host.includes(':') ? `[${host}]` : host}:${handle.port}`;
   return {

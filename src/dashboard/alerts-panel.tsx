@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { API } from './api';
+import { API, authHeaders } from './api';
 
 /** An alert as GET /alerts and the feed's alerts topic show it. */
 export interface AlertItem {
@@ -17,7 +17,7 @@ export interface AlertItem {
 async function post(path: string, body?: unknown): Promise<string | undefined> {
   const res = await fetch(`${API}${path}`, {
     method: 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { ...authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (res.ok) return undefined;

@@ -87,8 +87,41 @@ export interface Series {
   points: [number, number][];
 }
 
+const TOKEN_KEY = 'nerve-token';
+
+/**
+ * The credentials the dashboard sends when the control plane has authentication on: a JWT or an API
+ * key, given once in the sign-in box or as `#token=…` in the address (then removed from it), kept for
+ * this tab only (sessionStorage: closing the tab forgets it).
+ */
+export function token(): string | null {
+  const m = /[#&]token=([^&]+)/.exec(location.hash);
+  if (m) {
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(value: string): void {
+  if (value) sessionStorage.setItem(TOKEN_KEY, value.trim());
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+export function authHeaders(): Record<string, string> {
+  const t = token();
+  return t ? { authorization: `Bearer ${t}` } : {};
+}
+
+/** Thrown on 401 and 403: the dashboard asks for a (better) token. */
+export class AuthRequired extends Error {}
+
 export async function get<T>(path: string): Promise<T> {
-  const res = await fetch(`${API}${path}`);
+  const res = await fetch(`${API}${path}`, { headers: authHeaders() });
+  if (res.status === 401 || res.status === 403)
+    throw new AuthRequired(
+      res.status === 401 ? 'sign in: this control plane needs a token' : 'this token may not read that',
+    );
   if (!res.ok && res.status !== 503) throw new Error(`${path}: HTTP ${res.status}`);
   return (await res.json()) as T;
 }

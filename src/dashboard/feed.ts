@@ -1,3 +1,5 @@
+import { token } from './api';
+
 /** A live-feed message (DESIGN §2b). */
 export interface FeedMessage {
   topic: string;
@@ -38,7 +40,10 @@ export class Feed {
   private connect(): void {
     this.onState(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const ws = new WebSocket(`${scheme}://${location.host}/api/v1/nerve/ws`);
+    // A browser's WebSocket cannot send headers: the token goes in the query, as DESIGN §2b allows.
+    const t = token();
+    const query = t ? `?access_token=${encodeURIComponent(t)}` : '';
+    const ws = new WebSocket(`${scheme}://${location.host}/api/v1/nerve/ws${query}`);
     this.ws = ws;
     ws.onopen = () => {
       this.attempt = 0;

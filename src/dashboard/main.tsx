@@ -6,6 +6,7 @@ import {
   type EngineSummary,
   type EngineView,
   get,
+  setToken,
   type Series,
   type Stats,
   type XdsClient,
@@ -120,7 +121,7 @@ function App() {
         setFleet((old) => ({ ...old, ...f }));
         setError(undefined);
       })
-      .catch((e: unknown) => setError(String(e)));
+      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   const loadHistory = () =>
     get<{ series: Series[] }>('/metrics/history?metric=rps&metric=p99Ms&metric=errorRate')
       .then((h) => setHistory(h.series))
@@ -193,6 +194,7 @@ function App() {
           {feedState === 'live' ? '● live' : `○ ${feedState}`}
         </span>
         {error && <span class="error">{error}</span>}
+        {error?.startsWith('sign in') || error?.startsWith('this token') ? <SignIn /> : null}
       </header>
 
       <section class="cards">
@@ -288,6 +290,30 @@ function App() {
         />
       )}
     </div>
+  );
+}
+
+/** A token box: shown when the API answers 401 or 403; the page reloads with the new token. */
+function SignIn() {
+  const [value, setValue] = useState('');
+  return (
+    <form
+      class="sign-in"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setToken(value);
+        location.reload();
+      }}
+    >
+      <input
+        type="password"
+        placeholder="JWT or API key"
+        aria-label="token"
+        value={value}
+        onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+      />
+      <button type="submit">sign in</button>
+    </form>
   );
 }
 

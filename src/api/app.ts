@@ -17,15 +17,27 @@ import { xdsRoutes } from './routes/xds-routes';
 import { apiKeyRoutes } from './routes/api-key-routes';
 import { Routes, type RouteSpec } from './route-table';
 import { restGuard } from './rest-auth';
+import { cors } from './cors';
 
 export const API_PREFIX = '/api/v1/nerve';
 
 /** The REST bridge: the admin operations over HTTP/JSON, under /api/v1/nerve. */
+/** What the HTTP side of the API takes besides the admin service. */
+export interface ApiOptions {
+  /** CORS allow-list (CORS_ORIGINS); empty: no cross-origin browser calls. */
+  readonly corsOrigins?: readonly string[];
+  /** Largest JSON body (default 1 MiB; /config/import and /batch take up to 32 MiB). */
+  readonly maxBodyBytes?: number;
+}
+
+const BULK_BODY_BYTES = 32 * 1024 * 1024;
+
 export function createApi(
   admin: AdminService,
   logger: Logger,
   startedAtMs = Date.now(),
   feed?: FeedGateway,
+  options: ApiOptions = {},
 ): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -35,9 +47,14 @@ export function createApi(
     isBufferJson(value) ? Buffer.from(value.data).toString('base64') : value,
   );
   app.use(requestId);
-  // Imports of large fleets are big; merge patches come as application/merge-patch+json (RFC 7386).
-  app.use(express.json({ limit: '32mb', type: ['application/json', 'application/merge-patch+json'] }));
-  const guard = restGuard(admin.auth);
+  app.use(cors(options.corsOrigins ?? []));
+  // Merge patches come as application/merge-patch+json (RFC 7386). Imports and batches of large fleets
+  // are big; every other body is small, and a large one is refused (413) before it is parsed.
+  const json = (limit: number) =>
+    express.json({ limit, type: ['application/json', 'application/merge-patch+json'] });
+  app.use([`${API_PREFIX}/config/import`, `${API_PREFIX}/batch`], json(BULK_BODY_BYTES));
+  app.use(json(options.maxBodyBytes ?? 1024 * 1024));
+  const guard = restGuard(admin.auth, admin.limits);
   const r = new Routes(guard);
   healthRoutes(r, admin, startedAtMs);
   engineRoutes(r, admin);

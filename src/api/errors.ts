@@ -6,6 +6,7 @@ import { AdminError, type AdminErrorCode, asAdminError } from '../control-plane/
 import { echo } from '../model/echo';
 import type { Logger } from '../observability/logger';
 import { principalOf } from './rest-auth';
+import { RateLimitedError } from '../security/call-limits';
 
 const HTTP_STATUS: Record<AdminErrorCode, number> = {
   INVALID_ARGUMENT: 400,
@@ -62,6 +63,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const err = asAdminError(thrown);
     if (err instanceof AdminError) {
       if (err.code === 'UNAUTHENTICATED') res.set('www-authenticate', 'Bearer realm="nerve"');
+      if (err instanceof RateLimitedError) res.set('retry-after', String(err.retryAfterS));
       res.status(HTTP_STATUS[err.code]).json(errorBody(err.code, err.message, err.details, id));
       return;
     }

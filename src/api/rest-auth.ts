@@ -4,6 +4,7 @@ import { authorize, type Authenticator } from '../security/authenticator';
 import { certificateIdentity } from '../security/certificate-identity';
 import type { Principal } from '../model/security/principal';
 import type { Guard } from './route-table';
+import type { CallLimits } from '../security/call-limits';
 
 /**
  * What an HTTP request presents: `Authorization`, `X-API-Key`, the TLS client certificate, and, where
@@ -22,18 +23,24 @@ export function credentialsOf(req: IncomingMessage, allowQueryToken = false): Cr
   return { authorization, apiKey: header('x-api-key'), certificate: certificateIdentity(req.socket) };
 }
 
-/** Authenticates and authorises before a route's handler; the principal is left in res.locals. */
-export function restGuard(auth: Authenticator): Guard {
+/**
+ * Before a route's handler: counts the call against its address's rate limit (before authentication,
+ * so guessing credentials is slow too), authenticates, counts it against the principal's limit and
+ * checks the role. The principal is left in res.locals. Public routes (health probes) are not limited.
+ */
+export function restGuard(auth: Authenticator, limits: CallLimits): Guard {
   return (access, what) => (req, res, next) => {
     if (access === 'public') return next();
-    auth
-      .authenticate(credentialsOf(req, what.endsWith(' /events')))
-      .then((p) => {
+    const queryToken = what.endsWith(' /events');
+    limits
+      .address(req.socket.remoteAddress ?? 'unknown')
+      .then(() => auth.authenticate(credentialsOf(req, queryToken)))
+      .then(async (p) => {
         res.locals.principal = p;
+        await limits.principal(p);
         authorize(p, access, what);
-        next();
-      }, next)
-      .catch(next);
+      })
+      .then(() => next(), next);
   };
 }
 

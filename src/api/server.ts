@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { AdminService } from '../control-plane/admin/admin-service';
 import type { FeedHub } from '../control-plane/feed/feed-hub';
 import type { Logger } from '../observability/logger';
-import { createApi, routesOf } from './app';
+import { type ApiOptions, createApi, routesOf } from './app';
 import type { RouteSpec } from './route-table';
 import { FeedGateway, type FeedGatewayOptions } from './feed/feed-gateway';
 
@@ -50,9 +50,10 @@ export async function startApi(
   host: string,
   port: number,
   feedOptions?: FeedGatewayOptions,
+  apiOptions: ApiOptions = {},
 ): Promise<HttpHandle & { readonly feed: FeedGateway; readonly routes: readonly RouteSpec[] }> {
   const feed = new FeedGateway(cp.feed, logger, cp.metrics.registry, { ...feedOptions, auth: cp.admin.auth });
-  const app = createApi(cp.admin, logger, Date.now(), feed);
+  const app = createApi(cp.admin, logger, Date.now(), feed, apiOptions);
   const handle = await listenHttp(app, host, port).catch((err: unknown) => {
     feed.close();
     throw err;

@@ -46,6 +46,11 @@ const AUTH: readonly FlagSpec[] = [
   flag('jwt-audience', 'JWT_AUDIENCE', "tokens' aud must include this"),
   flag('api-keys', 'API_KEYS', 'keys before any is created: name:role:secret[,…] (prefer the variable)'),
   flag('cors-origins', 'CORS_ORIGINS', 'origins browsers may call the REST API from, comma list'),
+  flag(
+    'rate-limit-per-minute',
+    'RATE_LIMIT_PER_MINUTE',
+    'admin calls a minute per address and per credential (default 6000, 0: none)',
+  ),
 ];
 /** What a router or engine presents to the control plane. */
 const TOKEN = flag('token', 'NERVE_TOKEN', 'credentials for the control plane: a JWT or an API key');

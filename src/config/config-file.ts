@@ -45,6 +45,7 @@ const fileSchema = z.strictObject({
       tlsKeyFile: z.string().optional(),
       tlsCaFile: z.string().optional(),
       corsOrigins: z.string().optional(),
+      rateLimitPerMinute: z.number().int().min(0).optional(),
     })
     .optional(),
   engines: z.array(z.unknown()).default([]),

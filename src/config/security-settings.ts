@@ -16,6 +16,8 @@ export interface SecuritySettings {
   readonly tls: TlsFiles | undefined;
   /** Origins browsers may call the REST API from; empty: none but the API's own. */
   readonly corsOrigins: readonly string[];
+  /** Admin calls per minute per client address and per credential (RATE_LIMIT_PER_MINUTE); 0: none. */
+  readonly rateLimitPerMinute: number;
 }
 
 type Key = keyof NonNullable<FileSettings['security']>;
@@ -97,7 +99,11 @@ export function resolveSecurity(
   for (const o of corsOrigins)
     if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o))
       throw new SettingsError(`CORS_ORIGINS: "${o}" is not an origin (scheme://host[:port], no path)`);
+  const rate = get('rate-limit-per-minute', 'RATE_LIMIT_PER_MINUTE', 'rateLimitPerMinute') ?? '6000';
+  if (!/^\d{1,9}$/.test(rate))
+    throw new SettingsError(`RATE_LIMIT_PER_MINUTE must be a whole number (0: no limit), got "${rate}"`);
   return {
+    rateLimitPerMinute: Number(rate),
     enableAuth: enable === 'true' || enable === '1',
     jwt,
     apiKeys: parseApiKeys(get('api-keys', 'API_KEYS', 'apiKeys')),

@@ -73,9 +73,14 @@ function redisUrl(raw: string | undefined): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (!/^rediss?:\/\/[^\s]+$/.test(raw))
     throw new SettingsError(
-      `REDIS_URL must look like redis://host:6379/0 (or rediss:// for TLS), got "${raw}"`,
+      `REDIS_URL must look like redis://host:6379/0 (or rediss:// for TLS), got "${withoutPassword(raw)}"`,
     );
   return raw;
+}
+
+/** A URL as it may be shown: a password in it is replaced (settings errors are printed and logged). */
+function withoutPassword(url: string): string {
+  return url.replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/, '$1***@');
 }
 
 function wholeMs(name: string, raw: string | undefined, fallback: number): number {

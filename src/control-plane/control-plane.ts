@@ -22,6 +22,7 @@ import { XdsMetrics } from './metrics/xds-metrics';
 import { addAdminGrpc } from './admin/admin-grpc';
 import { ApiKeyRegistry, type StaticKey } from '../security/api-key-registry';
 import { Authenticator } from '../security/authenticator';
+import { CallLimits, type CallLimitSettings } from '../security/call-limits';
 import { JwtVerifier, type JwtSettings } from '../security/jwt-verifier';
 import { AdminService } from './admin/admin-service';
 import { CircuitModule } from './circuits/circuit-module';
@@ -94,6 +95,8 @@ export interface ControlPlaneOptions {
   readonly leaseRemoveAfterMs?: number;
   /** Authentication of every surface (default: off, every caller is an admin). */
   readonly auth?: AuthSettings;
+  /** Rate limits of REST and admin gRPC (default DEFAULT_CALL_LIMITS, in memory). */
+  readonly callLimits?: CallLimitSettings;
 }
 
 /** DESIGN §2b: ENABLE_AUTH, the JWT key source, keys from the settings (API_KEYS). */
@@ -306,6 +309,7 @@ export class ControlPlane {
       weights: this.weights,
       auth: this.auth,
       staticKeyNames: () => keys.staticNames(),
+      limits: new CallLimits(options.callLimits),
     });
     this.autoscaler = new Autoscaler(
       fleet,
@@ -400,6 +404,7 @@ export class ControlPlane {
       this.reports.closeAll();
       this.lrs.closeAll();
     });
+    this.admin.limits.close();
   }
 
   /**

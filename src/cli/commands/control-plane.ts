@@ -35,6 +35,12 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
       entries: settings.entries,
       replicaId,
       runDir: settings.runDir,
+      callLimits: {
+        perAddressPerMinute: settings.security.rateLimitPerMinute,
+        perPrincipalPerMinute: settings.security.rateLimitPerMinute,
+        redisUrl: settings.redisUrl,
+        prefix: settings.redisPrefix,
+      },
       auth: {
         enabled: settings.security.enableAuth,
         jwt: settings.security.jwt,
@@ -51,7 +57,9 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
     throw err;
   });
   const api = await listening('API_PORT (--api-port)', settings.apiPort, () =>
-    startApi(cp, logger, settings.host, settings.apiPort),
+    startApi(cp, logger, settings.host, settings.apiPort, undefined, {
+      corsOrigins: settings.security.corsOrigins,
+    }),
   ).catch(async (err: unknown) => {
     await cp.stop();
     await store.close();

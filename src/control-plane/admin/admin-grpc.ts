@@ -22,6 +22,7 @@ import { GRPC_ROLES } from './grpc-roles';
 import type { Principal } from '../../model/security/principal';
 import { authorize, type Authenticator } from '../../security/authenticator';
 import { grpcCredentials } from '../../security/grpc-credentials';
+import type { CallLimits } from '../../security/call-limits';
 
 const CODES: Record<AdminError['code'], grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -112,14 +113,17 @@ function contextOf(call: grpc.ServerUnaryCall<unknown, unknown>): AdminContext {
 /** Authenticates a call and checks the method's role (GRPC_ROLES) before its handler runs. */
 function guarded<Req, Res>(
   auth: Authenticator,
+  limits: CallLimits,
   method: keyof AdminServer,
   handler: grpc.handleUnaryCall<Req, Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   const what = `Admin/${String(method)[0].toUpperCase()}${String(method).slice(1)}`;
   return (call, callback) => {
-    auth
-      .authenticate(grpcCredentials(call))
-      .then((p) => {
+    limits
+      .address(call.getPeer().replace(/:\d+$/, ''))
+      .then(() => auth.authenticate(grpcCredentials(call)))
+      .then(async (p) => {
+        await limits.principal(p);
         authorize(p, GRPC_ROLES[method], what);
         principals.set(call, p);
         handler(call, callback);
@@ -185,7 +189,12 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
   const secured = Object.fromEntries(
     Object.entries(impl).map(([name, h]) => [
       name,
-      guarded(admin.auth, name as keyof AdminServer, h as grpc.handleUnaryCall<unknown, unknown>),
+      guarded(
+        admin.auth,
+        admin.limits,
+        name as keyof AdminServer,
+        h as grpc.handleUnaryCall<unknown, unknown>,
+      ),
     ]),
   ) as unknown as AdminServer;
   server.addService(AdminServiceDefinition, secured);

@@ -15,6 +15,7 @@ import { type AdminContext, SYSTEM, actorLabel } from './admin-context';
 import { ApiKeyAdmin } from './api-key-admin';
 import { Authenticator } from '../../security/authenticator';
 import { ApiKeyRegistry } from '../../security/api-key-registry';
+import { CallLimits } from '../../security/call-limits';
 import { AdminError } from './admin-error';
 import { CircuitAdmin, type Circuits } from './circuit-admin';
 import { ConfigAdmin } from './config-admin';
@@ -77,6 +78,8 @@ export interface AdminDeps {
   readonly auth?: Authenticator;
   /** Names of the keys the settings hold (API_KEYS). */
   readonly staticKeyNames?: () => readonly string[];
+  /** Rate limits per address and credential (default DEFAULT_CALL_LIMITS, in memory). */
+  readonly limits?: CallLimits;
 }
 
 export interface ReplicaView {
@@ -127,10 +130,12 @@ export class AdminService {
   /** Authentication shared by every surface (REST, admin gRPC, feeds, xDS). */
   readonly auth: Authenticator;
   readonly apiKeys: ApiKeyAdmin;
+  readonly limits: CallLimits;
 
   constructor(private readonly deps: AdminDeps) {
     const audit = (ctx: AdminContext, action: string, fields: AuditFields) => this.audit(ctx, action, fields);
     this.auth = deps.auth ?? new Authenticator(false, new ApiKeyRegistry(deps.store));
+    this.limits = deps.limits ?? new CallLimits();
     this.apiKeys = new ApiKeyAdmin(deps.store, deps.staticKeyNames ?? (() => []), audit);
     this.circuits = new CircuitAdmin(deps.engines, deps.circuits, audit);
     this.specs = new SpecAdmin(deps.engines, audit);

@@ -18,6 +18,7 @@ import { apiKeyRoutes } from './routes/api-key-routes';
 import { Routes, type RouteSpec } from './route-table';
 import { restGuard } from './rest-auth';
 import { cors } from './cors';
+import type { TlsFiles } from '../security/tls-files';
 
 export const API_PREFIX = '/api/v1/nerve';
 
@@ -28,6 +29,8 @@ export interface ApiOptions {
   readonly corsOrigins?: readonly string[];
   /** Largest JSON body (default 1 MiB; /config/import and /batch take up to 32 MiB). */
   readonly maxBodyBytes?: number;
+  /** HTTPS (and mTLS with a CA); certificates reloaded when their files change. */
+  readonly tls?: TlsFiles;
 }
 
 const BULK_BODY_BYTES = 32 * 1024 * 1024;

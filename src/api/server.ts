@@ -1,4 +1,7 @@
-import type * as http from 'node:http';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { TlsFiles } from '../security/tls-files';
+import { serverTlsOptions, watchTlsFiles } from '../security/tls-reload';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
 import type { AdminService } from '../control-plane/admin/admin-service';
@@ -14,23 +17,39 @@ export interface HttpHandle {
   close(): Promise<void>;
 }
 
-/** Listens on host:port (0 picks one) and reports the port it got. */
-export function listenHttp(app: Express, host: string, port: number): Promise<HttpHandle> {
+/**
+ * Listens on host:port (0 picks one) and reports the port it got: HTTPS when `tls` is given (client
+ * certificates required when it has a CA), its certificates reloaded when the files change.
+ */
+export function listenHttp(
+  app: Express,
+  host: string,
+  port: number,
+  tls?: TlsFiles,
+  onTlsError: (err: Error) => void = () => undefined,
+): Promise<HttpHandle> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => {
-      if (err) return reject(err);
+    const server = tls ? https.createServer(serverTlsOptions(tls), app) : http.createServer(app);
+    const unwatch = tls
+      ? watchTlsFiles(tls, (options) => (server as https.Server).setSecureContext(options), onTlsError)
+      : () => undefined;
+    server.once('error', (err) => {
+      unwatch();
+      reject(err);
+    });
+    server.listen(port, host, () => {
       const a = server.address();
       resolve({
-        server,
+        server: server as http.Server,
         port: typeof a === 'object' && a ? a.port : port,
         close: () =>
           new Promise<void>((done) => {
+            unwatch();
             server.close(() => done());
             server.closeIdleConnections();
           }),
       });
     });
-    server.once('error', reject);
   });
 }
 
@@ -54,12 +73,15 @@ export async function startApi(
 ): Promise<HttpHandle & { readonly feed: FeedGateway; readonly routes: readonly RouteSpec[] }> {
   const feed = new FeedGateway(cp.feed, logger, cp.metrics.registry, { ...feedOptions, auth: cp.admin.auth });
   const app = createApi(cp.admin, logger, Date.now(), feed, apiOptions);
-  const handle = await listenHttp(app, host, port).catch((err: unknown) => {
+  const handle = await listenHttp(app, host, port, apiOptions.tls, (err) =>
+    logger.error('TLS certificates not reloaded: keeping the previous ones', { error: err.message }),
+  ).catch((err: unknown) => {
     feed.close();
     throw err;
   });
   feed.attach(handle.server);
-  if (!cp.externalUrl) cp.externalUrl = `http://${host.includes(':') ? `[${host}]` : host}:${handle.port}`;
+  if (!cp.externalUrl)
+    cp.externalUrl = `${apiOptions.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${handle.port}`;
   return {
     ...handle,
     feed,

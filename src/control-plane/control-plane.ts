@@ -5,7 +5,8 @@ import type { EngineSpec } from '../model/engine';
 import type { JsonValue } from '../model/config';
 import type { Logger } from '../observability/logger';
 import { ADS_SERVICE } from '../protocol/ads';
-import { bindInsecure, shutdownGracefully } from '../protocol/grpc-server';
+import { bindInsecure, bindTls, shutdownGracefully } from '../protocol/grpc-server';
+import type { TlsFiles } from '../security/tls-files';
 import type { ConfigStore } from '../store/config-store';
 import { InstrumentedStore } from '../store/instrumented-store';
 import { ControlPlaneMetrics } from './metrics/control-plane-metrics';
@@ -97,6 +98,8 @@ export interface ControlPlaneOptions {
   readonly auth?: AuthSettings;
   /** Rate limits of REST and admin gRPC (default DEFAULT_CALL_LIMITS, in memory). */
   readonly callLimits?: CallLimitSettings;
+  /** TLS on the gRPC port (xDS, admin, reports); with a CA, clients must present certificates (mTLS). */
+  readonly tls?: TlsFiles;
 }
 
 /** DESIGN §2b: ENABLE_AUTH, the JWT key source, keys from the settings (API_KEYS). */
@@ -363,7 +366,9 @@ export class ControlPlane {
     await seedEngines(cp.store, options.engines ?? [], options.logger);
     await seedEntries(cp.store, options.entries ?? [], options.logger);
     for (const module of cp.modules) await module.start();
-    cp.boundPort = await bindInsecure(cp.server, options.host, options.xdsPort);
+    cp.boundPort = options.tls
+      ? await bindTls(cp.server, options.host, options.xdsPort, options.tls)
+      : await bindInsecure(cp.server, options.host, options.xdsPort);
     options.logger.info('control plane listening', {
       id: cp.id,
       address: `${options.host}:${cp.boundPort}`,

@@ -10,7 +10,7 @@ import { engineClusterType } from './resources/engine-cluster';
 import { routeTableType } from './resources/route-table';
 import { RoutingState } from './routing-state';
 import { AdsClient } from './xds/ads-client';
-import type { ClientCredentials } from '../security/tls-files';
+import type { ClientCredentials, TlsFiles } from '../security/tls-files';
 import type { Keepalive } from './net/keepalive';
 import type { H2Limits } from '../protocol/h2/limits';
 
@@ -30,6 +30,8 @@ export interface RouterOptions {
   readonly http2?: H2Limits;
   /** Token and TLS toward the control plane (its node id must be the token's identity when auth is on). */
   readonly credentials?: ClientCredentials;
+  /** TLS on the ingress (ALPN h2); with a CA, clients must present certificates (mTLS). */
+  readonly tls?: TlsFiles;
 }
 
 const VERSION = '0.1.0';
@@ -56,7 +58,7 @@ export class Router {
       if (message === 'circuit changed') this.reporter?.flushSoon();
     });
     this.pool = new UpstreamPool(logger);
-    this.ingress = new Ingress(this.state, this.pool, logger, options.http2);
+    this.ingress = new Ingress(this.state, this.pool, logger, options.http2, options.tls);
     this.ads = new AdsClient({
       addresses: options.controlPlanes,
       node: {

@@ -1,7 +1,9 @@
 """Calls nerve.engine.v1.Engine through a Nerve router with Debian's python3-grpcio: an independent gRPC
 implementation. Messages are encoded by hand (the package ships no code generator). Prints one JSON line.
 
-usage: engine_client.py HOST:PORT ENGINE
+usage: engine_client.py HOST:PORT ENGINE [CA_FILE [CERT_FILE KEY_FILE]]
+With CA_FILE the call goes over TLS (the server's name checked as "localhost"); with a certificate and
+key too, the client presents them (mTLS).
 """
 import json
 import sys
@@ -55,7 +57,17 @@ def main():
     target, engine = sys.argv[1], sys.argv[2]
     md = (("x-nerve-engine", engine),)
     report = {"grpc_version": grpc.__version__}
-    with grpc.insecure_channel(target) as channel:
+    if len(sys.argv) > 3:
+        read = lambda path: open(path, "rb").read()
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=read(sys.argv[3]),
+            private_key=read(sys.argv[5]) if len(sys.argv) > 5 else None,
+            certificate_chain=read(sys.argv[4]) if len(sys.argv) > 5 else None,
+        )
+        channel = grpc.secure_channel(target, creds, options=(("grpc.ssl_target_name_override", "localhost"),))
+    else:
+        channel = grpc.insecure_channel(target)
+    with channel:
         invoke = channel.unary_unary("/nerve.engine.v1.Engine/Invoke", request_serializer=None, response_deserializer=None)
         stream = channel.stream_stream("/nerve.engine.v1.Engine/InvokeStream", request_serializer=None, response_deserializer=None)
 

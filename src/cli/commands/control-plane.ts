@@ -35,6 +35,7 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
       entries: settings.entries,
       replicaId,
       runDir: settings.runDir,
+      tls: settings.security.tls,
       callLimits: {
         perAddressPerMinute: settings.security.rateLimitPerMinute,
         perPrincipalPerMinute: settings.security.rateLimitPerMinute,
@@ -59,6 +60,7 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
   const api = await listening('API_PORT (--api-port)', settings.apiPort, () =>
     startApi(cp, logger, settings.host, settings.apiPort, undefined, {
       corsOrigins: settings.security.corsOrigins,
+      tls: settings.security.tls,
     }),
   ).catch(async (err: unknown) => {
     await cp.stop();
@@ -67,7 +69,7 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
   });
   const status = store.status();
   console.log(
-    `control plane ${replicaId} ready (store ${status.backend}: ${status.state}${status.reason ? `, ${status.reason}` : ''}): xDS/admin gRPC on ${settings.host}:${cp.port}, REST on http://${settings.host}:${api.port}/api/v1/nerve`,
+    `control plane ${replicaId} ready (store ${status.backend}: ${status.state}${status.reason ? `, ${status.reason}` : ''}): xDS/admin gRPC on ${settings.host}:${cp.port}, REST on ${settings.security.tls ? 'https' : 'http'}://${settings.host}:${api.port}/api/v1/nerve`,
   );
   exitOnSignal(logger, async () => {
     await api.close();

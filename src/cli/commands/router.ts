@@ -23,6 +23,7 @@ export async function routerCommand(args: string[]): Promise<void> {
         logger,
         http2: settings.routerHttp2,
         credentials: controlPlaneCredentials(settings.security),
+        tls: settings.security.tls,
       }).start(),
   );
   console.log(

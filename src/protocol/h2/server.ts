@@ -7,7 +7,10 @@ import { DEFAULT_LIMITS, type H2Limits } from './limits';
 import { NO_CONTENT_LENGTH, checkRequest } from './request-check';
 import { LOCAL } from './settings';
 import { afterRead } from './read-turn';
-import { adoptSocket } from './socket-reads';
+import { adoptSocket, readChunks } from './socket-reads';
+import { createServer as tlsServer } from 'node:tls';
+import type { TlsFiles } from '../../security/tls-files';
+import { serverTlsOptions, watchTlsFiles } from '../../security/tls-reload';
 import { H2Stream } from './stream';
 import { ConnectionSweeper } from './sweeper';
 
@@ -146,22 +149,26 @@ export class H2Server {
   readonly stats = new ConnectionStats();
   private readonly sweeper: ConnectionSweeper;
   private onEmpty: (() => void) | undefined;
+  private unwatch: () => void = () => undefined;
 
   constructor(
     onStream: StreamListener,
     onInternalError?: (err: Error) => void,
     readonly limits: H2Limits = DEFAULT_LIMITS,
+    /** TLS (ALPN h2; client certificates required when it has a CA), reloaded when its files change. */
+    tls?: { readonly files: TlsFiles; readonly onReloadError: (err: Error) => void },
   ) {
     this.sweeper = new ConnectionSweeper(limits, this.stats);
-    // pauseOnConnect: adoptSocket moves the socket to the shared read buffer before anything is read.
-    this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, (accepted) => {
+    const accept = (accepted: net.Socket, adopt: boolean) => {
       if (limits.maxConnections > 0 && this.connections.size >= limits.maxConnections) {
         this.stats.violation('connection_limit');
         accepted.destroy();
         return;
       }
       let conn: H2ServerConnection | undefined = undefined;
-      const socket = adoptSocket(accepted, () => conn);
+      // Cleartext: the socket moves to the shared read buffer. TLS: its plaintext comes as 'data' chunks
+      // (each its own buffer, which meets the receiver's contract too).
+      const socket = adopt ? adoptSocket(accepted, () => conn) : readChunks(accepted, () => conn);
       conn = new H2ServerConnection(socket, onStream, limits);
       conn.stats = this.stats;
       this.stats.opened++;
@@ -175,7 +182,22 @@ export class H2Server {
         if (this.connections.size === 0) this.onEmpty?.();
       };
       conn.onInternalError = onInternalError;
-    });
+    };
+    if (tls) {
+      const server = tlsServer({
+        ...serverTlsOptions(tls.files),
+        ALPNProtocols: ['h2'],
+        pauseOnConnect: false,
+      });
+      server.on('secureConnection', (socket) => accept(socket, false));
+      // A failed handshake (no certificate, an untrusted one, no h2) only concerns that peer.
+      server.on('tlsClientError', () => this.stats.violation('tls_handshake'));
+      this.unwatch = watchTlsFiles(tls.files, (o) => server.setSecureContext(o), tls.onReloadError);
+      this.server = server;
+    } else {
+      // pauseOnConnect: adoptSocket moves the socket to the shared read buffer before anything is read.
+      this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => accept(s, true));
+    }
   }
 
   /**
@@ -184,6 +206,7 @@ export class H2Server {
    */
   close(): Promise<void> {
     this.sweeper.stop();
+    this.unwatch();
     return new Promise((resolve) => {
       this.server.close(() => {
         if (this.connections.size === 0) resolve();

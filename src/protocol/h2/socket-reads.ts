@@ -67,3 +67,9 @@ export function adoptSocket(accepted: net.Socket, sink: () => BytesReceiver | un
   socket.setNoDelay(true);
   return socket;
 }
+
+/** A socket read the usual way, each chunk a buffer of its own (TLS sockets: no handle to adopt). */
+export function readChunks(socket: net.Socket, sink: () => BytesReceiver | undefined): net.Socket {
+  socket.on('data', (chunk: Buffer) => sink()?.onBytes(chunk, chunk.length));
+  return socket;
+}

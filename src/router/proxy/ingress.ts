@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer';
 import type { ConnectionStats } from '../../protocol/h2/connection-stats';
 import { DEFAULT_LIMITS, type H2Limits } from '../../protocol/h2/limits';
 import { H2Server } from '../../protocol/h2/server';
+import type { TlsFiles } from '../../security/tls-files';
 import type { H2Stream } from '../../protocol/h2/stream';
 import type { Logger } from '../../observability/logger';
 import type { RoutableEndpoint } from '../balancer/picker';
@@ -86,12 +87,20 @@ export class Ingress {
     private readonly pool: UpstreamPool,
     private readonly logger: Logger,
     limits: H2Limits = DEFAULT_LIMITS,
+    tls?: TlsFiles,
   ) {
     this.debug = logger.isDebugEnabled();
     this.h2 = new H2Server(
       (stream) => this.onStream(stream),
       (err) => logger.error('internal error handling a client connection; closed it', { error: err.stack }),
       limits,
+      tls && {
+        files: tls,
+        onReloadError: (err) =>
+          logger.error('ingress TLS certificates not reloaded: keeping the previous ones', {
+            error: err.message,
+          }),
+      },
     );
   }
 

@@ -1,0 +1,200 @@
+import * as grpc from '@grpc/grpc-js';
+import { copyFileSync, readFileSync } from 'node:fs';
+import * as https from 'node:https';
+import * as tls from 'node:tls';
+import { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import { startApi } from '../../src/api/server';
+import type { ControlPlane } from '../../src/control-plane/control-plane';
+import { DemoEngine } from '../../src/engines/engine-server';
+import type { EngineSpec } from '../../src/model/engine';
+import { parseEngineSpec } from '../../src/model/validate';
+import { Router } from '../../src/router/router';
+import type { ClientCredentials } from '../../src/security/tls-files';
+import { TestPki } from '../helpers/certs';
+import { invoke, logger, startControlPlane } from '../helpers/cluster';
+import { runPython } from '../helpers/process';
+import { waitFor } from '../helpers/wait';
+
+function parsed(doc: unknown): EngineSpec {
+  const r = parseEngineSpec(doc);
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return r.value;
+}
+
+describe('TLS and mTLS: control plane (gRPC and HTTPS), routers bound to their certificates, the ingress', () => {
+  const pki = new TestPki();
+  const rogue = new TestPki('rogue-ca');
+  const server = pki.issue('server', 'nerve-control-plane');
+  const routerA = pki.issue('router-a', 'router-a', 'DNS:router-a');
+  const untrusted = rogue.issue('router-a-rogue', 'router-a', 'DNS:router-a');
+  let engine: DemoEngine;
+  let cp: ControlPlane;
+  let api: Awaited<ReturnType<typeof startApi>>;
+  const routers: Router[] = [];
+
+  beforeAll(async () => {
+    engine = await new DemoEngine({
+      type: 'math',
+      name: 'echo',
+      id: 'echo-1',
+      host: '127.0.0.1',
+      port: 0,
+      logger,
+    }).start();
+    const files = { cert: server.cert, key: server.key, ca: pki.ca.cert };
+    cp = await startControlPlane(
+      [
+        parsed({
+          name: 'echo',
+          versions: [{ name: 'v1', weight: 100 }],
+          instances: [{ id: 'echo-1', address: engine.address }],
+        }),
+      ],
+      { tls: files, auth: { enabled: true } },
+    );
+    api = await startApi(cp, logger, '127.0.0.1', 0, undefined, { tls: files });
+  });
+
+  afterAll(async () => {
+    await Promise.all(routers.map((r) => r.stop()));
+    await api.close();
+    await cp.stop(500);
+    await engine.stop();
+  });
+
+  const router = async (
+    id: string,
+    credentials: ClientCredentials,
+    ingress?: { cert: string; key: string; ca?: string },
+  ) => {
+    const r = await new Router({
+      controlPlanes: [`127.0.0.1:${cp.port}`],
+      id,
+      host: '127.0.0.1',
+      port: 0,
+      adminPort: 0,
+      logger,
+      reportIntervalMs: 200,
+      credentials,
+      tls: ingress,
+    }).start();
+    routers.push(r);
+    return r;
+  };
+
+  it('lets a router with a certificate for its node subscribe over mTLS, and refuses one without, an untrusted one, or one for another node', async () => {
+    const good = await router('router-a', { tls: { ca: pki.ca.cert, cert: routerA.cert, key: routerA.key } });
+    const noCert = await router('router-x', { tls: { ca: pki.ca.cert } });
+    const wrongCa = await router('router-y', {
+      tls: { ca: pki.ca.cert, cert: untrusted.cert, key: untrusted.key },
+    });
+    const impostor = await router('router-b', {
+      tls: { ca: pki.ca.cert, cert: routerA.cert, key: routerA.key },
+    });
+    const plaintext = await router('router-z', {});
+    await waitFor(
+      () =>
+        cp.ads
+          .clients()
+          .find((c) => c.nodeId === 'router-a')
+          ?.types.every((t) => t.inSync),
+      'router-a in sync over mTLS',
+    );
+    await waitFor(
+      () => [noCert, wrongCa, impostor, plaintext].every((r) => r.ads.lastError !== undefined),
+      'the others refused',
+    );
+    expect(impostor.ads.lastError).toMatch(/router-a may not act as node "router-b"/);
+    expect(cp.ads.clients().map((c) => c.nodeId)).toEqual(['router-a']);
+    const client = new EngineClient(`127.0.0.1:${good.port}`, grpc.credentials.createInsecure());
+    try {
+      await waitFor(
+        () =>
+          invoke(client, 'echo', 'fibonacci', '{"n":3}').then(
+            () => true,
+            () => false,
+          ),
+        'a call through router-a',
+      );
+    } finally {
+      client.close();
+    }
+  });
+
+  it('serves REST over HTTPS to clients with a certificate only', async () => {
+    const get = (cert?: { cert: string; key: string }) =>
+      new Promise<number>((resolve, reject) => {
+        const req = https.request(
+          {
+            host: '127.0.0.1',
+            port: api.port,
+            path: '/api/v1/nerve/health/live',
+            ca: readFileSync(pki.ca.cert),
+            servername: 'localhost',
+            ...(cert && { cert: readFileSync(cert.cert), key: readFileSync(cert.key) }),
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await get(routerA)).toBe(200);
+    await expect(get()).rejects.toThrow();
+  });
+
+  it('serves grpc-js and python clients on the router ingress over TLS (ALPN h2), and reloads a renewed certificate', async () => {
+    const ingressFiles = pki.issue('ingress', 'nerve-router');
+    const r = await router(
+      'router-a',
+      { tls: { ca: pki.ca.cert, cert: routerA.cert, key: routerA.key } },
+      ingressFiles,
+    );
+    await waitFor(() => r.state.engine('echo') !== undefined, 'the router has the echo engine');
+    const client = new EngineClient(
+      `127.0.0.1:${r.port}`,
+      grpc.credentials.createSsl(readFileSync(pki.ca.cert)),
+      {
+        'grpc.ssl_target_name_override': 'localhost',
+      },
+    );
+    try {
+      const answer = await invoke(client, 'echo', 'fibonacci', '{"n":10}');
+      expect(JSON.parse(Buffer.from(answer.payload).toString())).toEqual({ n: 10, value: '55' });
+    } finally {
+      client.close();
+    }
+    const out = JSON.parse(
+      await runPython('engine_client.py', [`127.0.0.1:${r.port}`, 'echo', pki.ca.cert], 30_000),
+    ) as {
+      unary: { payload: string }[];
+    };
+    expect(out.unary).toHaveLength(4);
+
+    const serial = () =>
+      new Promise<string>((resolve, reject) => {
+        const s = tls.connect(
+          {
+            host: '127.0.0.1',
+            port: r.port,
+            ca: readFileSync(pki.ca.cert),
+            servername: 'localhost',
+            ALPNProtocols: ['h2'],
+          },
+          () => {
+            expect(s.alpnProtocol).toBe('h2');
+            resolve(s.getPeerCertificate().serialNumber);
+            s.destroy();
+          },
+        );
+        s.on('error', reject);
+      });
+    const before = await serial();
+    const renewed = pki.issue('ingress-renewed', 'nerve-router');
+    copyFileSync(renewed.key, ingressFiles.key);
+    copyFileSync(renewed.cert, ingressFiles.cert);
+    await waitFor(async () => (await serial()) !== before, 'the renewed certificate served', 10_000);
+  });
+});

@@ -18,9 +18,13 @@ import { apiKeyRoutes } from './routes/api-key-routes';
 import { Routes, type RouteSpec } from './route-table';
 import { restGuard } from './rest-auth';
 import { cors } from './cors';
+import { openApiDocument } from './openapi';
+import { eventsQuery } from './schemas';
+import { DOCS_PAGE } from './docs-page';
 import type { TlsFiles } from '../security/tls-files';
 
 export const API_PREFIX = '/api/v1/nerve';
+export const API_VERSION = '0.1.0';
 
 /** The REST bridge: the admin operations over HTTP/JSON, under /api/v1/nerve. */
 /** What the HTTP side of the API takes besides the admin service. */
@@ -76,10 +80,18 @@ export function createApi(
       'viewer',
       {
         summary: 'The live feed as Server-Sent Events (?topics=; Last-Event-ID resumes)',
+        query: eventsQuery,
         produces: 'text/event-stream',
       },
       (req, res) => feed.sse(req, res),
     );
+  let document: object | undefined; // made once, on first request: every route is declared by then
+  r.get('/openapi.json', 'public', 'This document: OpenAPI 3.1 of every route', (_req, res) => {
+    res.json((document ??= openApiDocument(r.specs, API_VERSION)));
+  });
+  r.get('/docs', 'public', { summary: 'The API reference, rendered', produces: 'text/html' }, (_req, res) => {
+    res.type('html').send(DOCS_PAGE);
+  });
   app.use(API_PREFIX, r.router);
   app.locals.routes = r.specs;
   // Where Prometheus scrapes by default: the same exposition as /api/v1/nerve/metrics/prometheus.

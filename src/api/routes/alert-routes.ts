@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import * as S from '../schemas';
 import type { Routes } from '../route-table';
 import type { Role } from '../../model/security/roles';
 import type { AdminService } from '../../control-plane/admin/admin-service';
@@ -15,6 +17,7 @@ function entryRoutes(
   patchable: boolean,
   writer: Role,
   what: string,
+  schema: z.ZodType,
 ): void {
   const send = (res: import('express').Response, e: EntryView, status = 200) =>
     res
@@ -28,18 +31,18 @@ function entryRoutes(
         .map((e) => ({ ...(e.value as object), revision: e.revision })),
     });
   });
-  r.post(path, writer, `Create a ${what}`, async (req, res) =>
+  r.post(path, writer, { summary: `Create a ${what}`, body: schema, status: 201 }, async (req, res) =>
     send(res, await entries().create(req.body, contextOf(req, res)), 201),
   );
   r.get(`${path}/:name`, 'viewer', `One ${what}`, (req, res) => send(res, entries().get(req.params.name)));
-  r.put(`${path}/:name`, writer, `Create or replace a ${what}`, async (req, res) =>
+  r.put(`${path}/:name`, writer, { summary: `Create or replace a ${what}`, body: schema }, async (req, res) =>
     send(res, await entries().replace(req.params.name, req.body, ifMatch(req), contextOf(req, res))),
   );
   if (patchable)
     r.patch(`${path}/:name`, writer, `Merge-patch a ${what}`, async (req, res) =>
       send(res, await entries().patch(req.params.name, req.body, ifMatch(req), contextOf(req, res))),
     );
-  r.delete(`${path}/:name`, writer, `Delete a ${what}`, async (req, res) => {
+  r.delete(`${path}/:name`, writer, { summary: `Delete a ${what}`, status: 204 }, async (req, res) => {
     await entries().delete(req.params.name, ifMatch(req), contextOf(req, res));
     res.status(204).end();
   });
@@ -47,23 +50,37 @@ function entryRoutes(
 
 /** Alerts, their rules, notification channels and silences. */
 export function alertRoutes(r: Routes, admin: AdminService): void {
-  r.get('/alerts', 'viewer', 'Alerts (?state=&severity=&engine=)', (req, res) => {
-    const q = req.query as Record<string, unknown>;
-    res.json({
-      alerts: admin.alerts.list({
-        state: one(q, 'state'),
-        severity: one(q, 'severity'),
-        engine: one(q, 'engine'),
-      }),
-    });
-  });
+  r.get(
+    '/alerts',
+    'viewer',
+    { summary: 'Alerts (?state=&severity=&engine=)', query: S.alertsQuery },
+    (req, res) => {
+      const q = req.query as Record<string, unknown>;
+      res.json({
+        alerts: admin.alerts.list({
+          state: one(q, 'state'),
+          severity: one(q, 'severity'),
+          engine: one(q, 'engine'),
+        }),
+      });
+    },
+  );
   r.get('/alerts/stats', 'viewer', 'Alert statistics', (_req, res) => {
     res.json(admin.alerts.stats());
   });
   r.post('/alerts/:id/ack', 'operator', 'Acknowledge an alert', async (req, res) => {
     res.json({ alert: await admin.alerts.acknowledge(req.params.id, contextOf(req, res)) });
   });
-  entryRoutes(r, '/alert-rules', () => admin.alerts.rules, 'rules', true, 'admin', 'alert rule');
+  entryRoutes(
+    r,
+    '/alert-rules',
+    () => admin.alerts.rules,
+    'rules',
+    true,
+    'admin',
+    'alert rule',
+    S.alertRuleBody,
+  );
   entryRoutes(
     r,
     '/notification-channels',
@@ -72,7 +89,17 @@ export function alertRoutes(r: Routes, admin: AdminService): void {
     true,
     'admin',
     'notification channel',
+    S.channelBody,
   );
   // Silencing is incident work: operators do it.
-  entryRoutes(r, '/silences', () => admin.alerts.silences, 'silences', false, 'operator', 'silence');
+  entryRoutes(
+    r,
+    '/silences',
+    () => admin.alerts.silences,
+    'silences',
+    false,
+    'operator',
+    'silence',
+    S.silenceBody,
+  );
 }

@@ -1,3 +1,4 @@
+import * as S from '../schemas';
 import type { Routes } from '../route-table';
 import { AdminError } from '../../control-plane/admin/admin-error';
 import type { AdminService } from '../../control-plane/admin/admin-service';
@@ -23,23 +24,38 @@ function flag(name: string, raw: unknown): boolean {
 
 /** The versioned configuration: history, a version whole, diffs, rollback, export and import. */
 export function configRoutes(r: Routes, admin: AdminService): void {
-  r.get('/config/history', 'viewer', 'Configuration versions, newest first', async (req, res) => {
-    const before = req.query.before === undefined ? undefined : whole('before', req.query.before);
-    res.json(await admin.config.history(whole('limit', req.query.limit, 100), before));
-  });
+  r.get(
+    '/config/history',
+    'viewer',
+    { summary: 'Configuration versions, newest first', query: S.configHistoryQuery, response: S.historyList },
+    async (req, res) => {
+      const before = req.query.before === undefined ? undefined : whole('before', req.query.before);
+      res.json(await admin.config.history(whole('limit', req.query.limit, 100), before));
+    },
+  );
   r.get('/config/history/:version', 'admin', 'The whole configuration at a version', async (req, res) => {
     res.json(await admin.config.at(whole('version', req.params.version)));
   });
-  r.get('/config/diff', 'admin', 'What changed between two versions', async (req, res) => {
-    const newest = admin.store().version;
-    const to = whole('to', req.query.to, newest);
-    const from = whole('from', req.query.from, Math.max(0, to - 1));
-    res.json(await admin.config.diff(from, to));
-  });
-  r.post('/config/rollback', 'admin', 'Make an earlier version the newest', async (req, res) => {
-    const version = whole('version', (req.body as { version?: unknown } | undefined)?.version);
-    res.json(await admin.config.rollback(version, ifMatch(req), contextOf(req, res)));
-  });
+  r.get(
+    '/config/diff',
+    'admin',
+    { summary: 'What changed between two versions', query: S.diffQuery },
+    async (req, res) => {
+      const newest = admin.store().version;
+      const to = whole('to', req.query.to, newest);
+      const from = whole('from', req.query.from, Math.max(0, to - 1));
+      res.json(await admin.config.diff(from, to));
+    },
+  );
+  r.post(
+    '/config/rollback',
+    'admin',
+    { summary: 'Make an earlier version the newest', body: S.rollbackBody },
+    async (req, res) => {
+      const version = whole('version', (req.body as { version?: unknown } | undefined)?.version);
+      res.json(await admin.config.rollback(version, ifMatch(req), contextOf(req, res)));
+    },
+  );
   r.get('/config/export', 'admin', 'Export the whole configuration', (_req, res) => {
     const doc = admin.config.export();
     res.set('content-disposition', `attachment; filename="nerve-config-v${doc.version}.json"`).json(doc);
@@ -47,7 +63,7 @@ export function configRoutes(r: Routes, admin: AdminService): void {
   r.post(
     '/config/import',
     'admin',
-    'Import a configuration (?dryRun=true only validates)',
+    { summary: 'Import a configuration (?dryRun=true only validates)', query: S.dryRunQuery },
     async (req, res) => {
       const dryRun = flag('dryRun', req.query.dryRun);
       res.json(await admin.config.import(req.body, dryRun, ifMatch(req), contextOf(req, res)));

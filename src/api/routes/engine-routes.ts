@@ -1,3 +1,4 @@
+import * as S from '../schemas';
 import type { Routes } from '../route-table';
 import { AdminError } from '../../control-plane/admin/admin-error';
 import type { AdminService } from '../../control-plane/admin/admin-service';
@@ -19,24 +20,38 @@ function pageSize(raw: unknown): number {
 
 /** Engines: list (cursor pagination), one, spec writes (versioned, If-Match), instance operations. */
 export function engineRoutes(r: Routes, admin: AdminService): void {
-  r.get('/engines', 'viewer', 'Engines, a page at a time (?limit=&cursor=)', async (req, res) => {
-    const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : '';
-    const page = await admin.listEngines(pageSize(req.query.limit), cursor);
-    res.json({ engines: page.engines, nextCursor: page.nextPageToken || null });
-  });
-  r.get('/engines/:name', 'viewer', 'One engine', async (req, res) => {
+  r.get(
+    '/engines',
+    'viewer',
+    { summary: 'Engines, a page at a time (?limit=&cursor=)', query: S.listQuery, response: S.engineList },
+    async (req, res) => {
+      const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : '';
+      const page = await admin.listEngines(pageSize(req.query.limit), cursor);
+      res.json({ engines: page.engines, nextCursor: page.nextPageToken || null });
+    },
+  );
+  r.get('/engines/:name', 'viewer', { summary: 'One engine', response: S.oneEngine }, async (req, res) => {
     const engine = await admin.getEngine(req.params.name);
     res.set('etag', etag(engine.revision)).json({ engine });
   });
-  r.post('/engines', 'admin', 'Create an engine', async (req, res) => {
-    const spec = await admin.specs.create(req.body, contextOf(req, res));
-    res.status(201).set('etag', etag(spec.revision)).location(`engines/${spec.name}`);
-    res.json({ engine: admin.view(spec) });
-  });
+  r.post(
+    '/engines',
+    'admin',
+    { summary: 'Create an engine', body: S.engineBody, response: S.oneEngine, status: 201 },
+    async (req, res) => {
+      const spec = await admin.specs.create(req.body, contextOf(req, res));
+      res.status(201).set('etag', etag(spec.revision)).location(`engines/${spec.name}`);
+      res.json({ engine: admin.view(spec) });
+    },
+  );
   r.put(
     '/engines/:name',
     'admin',
-    'Create or replace an engine spec (If-Match optional)',
+    {
+      summary: 'Create or replace an engine spec (If-Match optional)',
+      body: S.engineBody,
+      response: S.oneEngine,
+    },
     async (req, res) => {
       const existed = await admin.getEngine(req.params.name).then(
         () => true,
@@ -47,24 +62,39 @@ export function engineRoutes(r: Routes, admin: AdminService): void {
       res.json({ engine: admin.view(spec) });
     },
   );
-  r.patch('/engines/:name', 'admin', 'Merge-patch an engine spec (RFC 7386)', async (req, res) => {
-    const spec = await admin.specs.patch(req.params.name, req.body, ifMatch(req), contextOf(req, res));
-    res.set('etag', etag(spec.revision)).json({ engine: admin.view(spec) });
-  });
+  r.patch(
+    '/engines/:name',
+    'admin',
+    { summary: 'Merge-patch an engine spec (RFC 7386)', body: S.enginePatch, response: S.oneEngine },
+    async (req, res) => {
+      const spec = await admin.specs.patch(req.params.name, req.body, ifMatch(req), contextOf(req, res));
+      res.set('etag', etag(spec.revision)).json({ engine: admin.view(spec) });
+    },
+  );
   r.delete('/engines/:name', 'admin', 'Delete an engine', async (req, res) => {
     const version = await admin.specs.delete(req.params.name, ifMatch(req), contextOf(req, res));
     res.json({ deleted: req.params.name, version });
   });
-  r.post('/batch', 'admin', 'Apply engine spec changes atomically', async (req, res) => {
-    res.json(await admin.specs.batch(req.body, ifMatch(req), contextOf(req, res)));
-  });
-  r.post('/engines/:name/instances/:id/drain', 'operator', 'Drain an instance', async (req, res) => {
-    res.json({ engine: await admin.drainInstance(req.params.name, req.params.id, contextOf(req, res)) });
-  });
+  r.post(
+    '/batch',
+    'admin',
+    { summary: 'Apply engine spec changes atomically', body: S.batchBody, response: S.batchResult },
+    async (req, res) => {
+      res.json(await admin.specs.batch(req.body, ifMatch(req), contextOf(req, res)));
+    },
+  );
+  r.post(
+    '/engines/:name/instances/:id/drain',
+    'operator',
+    { summary: 'Drain an instance', response: S.oneEngine },
+    async (req, res) => {
+      res.json({ engine: await admin.drainInstance(req.params.name, req.params.id, contextOf(req, res)) });
+    },
+  );
   r.post(
     '/engines/:name/instances/:id/undrain',
     'operator',
-    'Put a drained instance back into rotation',
+    { summary: 'Put a drained instance back into rotation', response: S.oneEngine },
     async (req, res) => {
       res.json({ engine: await admin.undrainInstance(req.params.name, req.params.id, contextOf(req, res)) });
     },

@@ -1,3 +1,4 @@
+import * as S from '../schemas';
 import type { Request } from 'express';
 import type { Routes } from '../route-table';
 import { AdminError } from '../../control-plane/admin/admin-error';
@@ -36,47 +37,67 @@ const OPS: readonly InstanceOp[] = ['start', 'stop', 'restart'];
  * Register / Heartbeat / Deregister.
  */
 export function fleetRoutes(r: Routes, admin: AdminService): void {
-  r.post('/engines/:name/scale', 'operator', 'Scale a managed engine', async (req, res) => {
-    const replicas = integer(body(req).replicas, 'replicas');
-    res.json(await admin.lifecycle().scale(req.params.name, replicas, contextOf(req, res)));
-  });
+  r.post(
+    '/engines/:name/scale',
+    'operator',
+    { summary: 'Scale a managed engine', body: S.scaleBody },
+    async (req, res) => {
+      const replicas = integer(body(req).replicas, 'replicas');
+      res.json(await admin.lifecycle().scale(req.params.name, replicas, contextOf(req, res)));
+    },
+  );
   for (const op of OPS)
     r.post(
       `/engines/:name/instances/:id/${op}`,
       'operator',
-      `${op[0].toUpperCase()}${op.slice(1)} a managed instance (202: queued for the leader)`,
+      {
+        summary: `${op[0].toUpperCase()}${op.slice(1)} a managed instance (queued for the leader)`,
+        status: 202,
+      },
       async (req, res) => {
         res
           .status(202)
           .json(await admin.lifecycle().operate(req.params.name, req.params.id, op, contextOf(req, res)));
       },
     );
-  r.get('/engines/:name/instances/:id/logs', 'viewer', 'A managed instance’s output', (req, res) => {
-    const tail = one(req.query, 'tail');
-    const n = tail === undefined ? 100 : /^\d{1,6}$/.test(tail) ? Number(tail) : NaN;
-    res.json(admin.lifecycle().logs(req.params.name, req.params.id, one(req.query, 'stream') ?? 'stdout', n));
-  });
+  r.get(
+    '/engines/:name/instances/:id/logs',
+    'viewer',
+    { summary: 'A managed instance’s output', query: S.logsQuery },
+    (req, res) => {
+      const tail = one(req.query, 'tail');
+      const n = tail === undefined ? 100 : /^\d{1,6}$/.test(tail) ? Number(tail) : NaN;
+      res.json(
+        admin.lifecycle().logs(req.params.name, req.params.id, one(req.query, 'stream') ?? 'stdout', n),
+      );
+    },
+  );
   r.get('/engines/:name/events', 'viewer', 'Lifecycle events of an engine', async (req, res) => {
     const view = await admin.getEngine(req.params.name);
     res.json({ events: admin.lifecycle().events(req.params.name), autoscale: view.runtime?.autoscale ?? [] });
   });
-  r.post('/leases', 'operator', 'Register an instance with a lease', async (req, res) => {
-    const b = body(req);
-    const grant = await admin.lifecycle().register(
-      {
-        engine: optionalString(b.engine, 'engine') ?? '',
-        id: optionalString(b.id, 'id') ?? '',
-        address: optionalString(b.address, 'address') ?? '',
-        version: optionalString(b.version, 'version'),
-        weight: b.weight === undefined ? undefined : integer(b.weight, 'weight'),
-        priority: b.priority === undefined ? undefined : integer(b.priority, 'priority'),
-        ttlMs: b.ttlMs === undefined ? undefined : integer(b.ttlMs, 'ttlMs'),
-        createEngine: b.createEngine === true,
-      },
-      contextOf(req, res),
-    );
-    res.status(201).json(grant);
-  });
+  r.post(
+    '/leases',
+    'operator',
+    { summary: 'Register an instance with a lease', body: S.leaseBody, status: 201 },
+    async (req, res) => {
+      const b = body(req);
+      const grant = await admin.lifecycle().register(
+        {
+          engine: optionalString(b.engine, 'engine') ?? '',
+          id: optionalString(b.id, 'id') ?? '',
+          address: optionalString(b.address, 'address') ?? '',
+          version: optionalString(b.version, 'version'),
+          weight: b.weight === undefined ? undefined : integer(b.weight, 'weight'),
+          priority: b.priority === undefined ? undefined : integer(b.priority, 'priority'),
+          ttlMs: b.ttlMs === undefined ? undefined : integer(b.ttlMs, 'ttlMs'),
+          createEngine: b.createEngine === true,
+        },
+        contextOf(req, res),
+      );
+      res.status(201).json(grant);
+    },
+  );
   r.post('/leases/:leaseId/heartbeat', 'operator', 'Renew a lease', async (req, res) => {
     res.json(await admin.lifecycle().heartbeat(req.params.leaseId));
   });

@@ -1,3 +1,4 @@
+import * as S from '../schemas';
 import type { Routes } from '../route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { timeParam } from '../query';
@@ -8,7 +9,7 @@ export function healthRoutes(r: Routes, admin: AdminService, startedAtMs: number
   r.get(
     '/health',
     'public',
-    'System health: engines, instances, the store, this replica',
+    { summary: 'System health: engines, instances, the store, this replica', response: S.healthSummary },
     async (_req, res) => {
       const report = await admin.health();
       const count = (status: string) => report.engines.filter((e) => e.status === status).length;
@@ -48,7 +49,7 @@ export function healthRoutes(r: Routes, admin: AdminService, startedAtMs: number
   r.get(
     '/health/:engineId',
     'public',
-    'Deep health of one engine and its instances (?since= adds history)',
+    { summary: 'Deep health of one engine and its instances (?since= adds history)', query: S.sinceQuery },
     async (req, res) => {
       const report = await admin.health(req.params.engineId);
       const since = timeParam(req.query as Record<string, unknown>, 'since');

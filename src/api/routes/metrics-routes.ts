@@ -1,3 +1,4 @@
+import * as S from '../schemas';
 import type { Routes } from '../route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { intParam, listParam, one, timeParam } from '../query';
@@ -12,20 +13,30 @@ export function metricsRoutes(r: Routes, admin: AdminService): void {
   r.get('/metrics/summary', 'viewer', 'Metrics summary: rates, errors, latency percentiles', (req, res) => {
     res.json(admin.metrics.summary({ engines: listParam(req.query, 'engine') }));
   });
-  r.get('/metrics/prometheus', 'viewer', 'Prometheus exposition', async (_req, res) => {
-    res.type(PROMETHEUS_CONTENT_TYPE).send(await admin.prometheus());
-  });
-  r.get('/metrics/history', 'viewer', 'Metric history series', async (req, res) => {
-    const q = req.query as Record<string, unknown>;
-    res.json(
-      await admin.history({
-        engine: one(q, 'engine'),
-        instance: one(q, 'instance'),
-        metrics: listParam(q, 'metric'),
-        fromMs: timeParam(q, 'from'),
-        toMs: timeParam(q, 'to'),
-        stepMs: intParam(q, 'stepMs', 1_000, 86_400_000),
-      }),
-    );
-  });
+  r.get(
+    '/metrics/prometheus',
+    'viewer',
+    { summary: 'Prometheus exposition', produces: 'text/plain' },
+    async (_req, res) => {
+      res.type(PROMETHEUS_CONTENT_TYPE).send(await admin.prometheus());
+    },
+  );
+  r.get(
+    '/metrics/history',
+    'viewer',
+    { summary: 'Metric history series', query: S.historyQuery },
+    async (req, res) => {
+      const q = req.query as Record<string, unknown>;
+      res.json(
+        await admin.history({
+          engine: one(q, 'engine'),
+          instance: one(q, 'instance'),
+          metrics: listParam(q, 'metric'),
+          fromMs: timeParam(q, 'from'),
+          toMs: timeParam(q, 'to'),
+          stepMs: intParam(q, 'stepMs', 1_000, 86_400_000),
+        }),
+      );
+    },
+  );
 }

@@ -1,3 +1,4 @@
+import * as S from '../schemas';
 import type { Routes } from '../route-table';
 import { AdminError } from '../../control-plane/admin/admin-error';
 import type { AdminService } from '../../control-plane/admin/admin-service';
@@ -14,10 +15,15 @@ export function rolloutRoutes(r: Routes, admin: AdminService): void {
   r.get('/engines/:name/rollouts', 'viewer', 'Rollouts of an engine', (req, res) => {
     res.json({ rollouts: admin.rolloutsAdmin().list(req.params.name) });
   });
-  r.post('/engines/:name/rollouts', 'operator', 'Start a rollout', async (req, res) => {
-    const rollout = await admin.rolloutsAdmin().create(req.params.name, req.body, contextOf(req, res));
-    res.status(201).location(`rollouts/${rollout.id}`).json({ rollout });
-  });
+  r.post(
+    '/engines/:name/rollouts',
+    'operator',
+    { summary: 'Start a rollout', body: S.rolloutBody, status: 201 },
+    async (req, res) => {
+      const rollout = await admin.rolloutsAdmin().create(req.params.name, req.body, contextOf(req, res));
+      res.status(201).location(`rollouts/${rollout.id}`).json({ rollout });
+    },
+  );
   r.get('/engines/:name/rollouts/:id', 'viewer', 'One rollout', (req, res) => {
     res.json({ rollout: admin.rolloutsAdmin().get(req.params.name, req.params.id) });
   });
@@ -25,7 +31,7 @@ export function rolloutRoutes(r: Routes, admin: AdminService): void {
     r.post(
       `/engines/:name/rollouts/:id/${op}`,
       'operator',
-      `${op[0].toUpperCase()}${op.slice(1)} a rollout (202)`,
+      { summary: `${op[0].toUpperCase()}${op.slice(1)} a rollout (applied by the leader)`, status: 202 },
       async (req, res) => {
         const rollout = await admin
           .rolloutsAdmin()
@@ -36,15 +42,20 @@ export function rolloutRoutes(r: Routes, admin: AdminService): void {
   r.get('/engines/:name/weights', 'viewer', 'Effective version weights', (req, res) => {
     res.json(admin.weightsAdmin().view(req.params.name));
   });
-  r.put('/engines/:name/weights/:id', 'operator', 'Pin an instance’s weight', async (req, res) => {
-    const weight = (req.body as { weight?: unknown } | undefined)?.weight;
-    if (typeof weight !== 'number')
-      throw new AdminError(
-        'INVALID_ARGUMENT',
-        'the body must be {"weight": N}, N an integer from 0 to 1000000',
-      );
-    res.json(await admin.weightsAdmin().pin(req.params.name, req.params.id, weight, contextOf(req, res)));
-  });
+  r.put(
+    '/engines/:name/weights/:id',
+    'operator',
+    { summary: 'Pin an instance’s weight', body: S.pinBody },
+    async (req, res) => {
+      const weight = (req.body as { weight?: unknown } | undefined)?.weight;
+      if (typeof weight !== 'number')
+        throw new AdminError(
+          'INVALID_ARGUMENT',
+          'the body must be {"weight": N}, N an integer from 0 to 1000000',
+        );
+      res.json(await admin.weightsAdmin().pin(req.params.name, req.params.id, weight, contextOf(req, res)));
+    },
+  );
   r.delete('/engines/:name/weights/:id', 'operator', 'Remove a weight pin', async (req, res) => {
     res.json(await admin.weightsAdmin().pin(req.params.name, req.params.id, undefined, contextOf(req, res)));
   });

@@ -15,6 +15,7 @@ import { fleetRoutes } from './routes/fleet-routes';
 import { rolloutRoutes } from './routes/rollout-routes';
 import { xdsRoutes } from './routes/xds-routes';
 import { apiKeyRoutes } from './routes/api-key-routes';
+import { enginePartRoutes } from './routes/engine-part-routes';
 import { Routes, type RouteSpec } from './route-table';
 import { restGuard } from './rest-auth';
 import { cors } from './cors';
@@ -65,6 +66,7 @@ export function createApi(
   const r = new Routes(guard);
   healthRoutes(r, admin, startedAtMs);
   engineRoutes(r, admin);
+  enginePartRoutes(r, admin);
   configRoutes(r, admin);
   circuitRoutes(r, admin);
   xdsRoutes(r, admin);

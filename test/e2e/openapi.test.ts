@@ -165,6 +165,71 @@ describe('the OpenAPI 3.1 document: every route in it, every answer valid agains
       201,
     );
     expect((await call(route('get', '/api-keys'), '/api-keys')).status).toBe(200);
+    // Versions, instances and the policy as resources of their own.
+    const v = await call(route('post', '/engines/:name/versions'), '/engines/ledger/versions', {
+      name: 'v2',
+      weight: 0,
+    });
+    expect(v.status).toBe(201);
+    expect((v.json as { engine: { versions: unknown } }).engine.versions).toEqual([
+      { name: 'v1', weight: 50 },
+      { name: 'v2', weight: 0 },
+    ]);
+    expect(
+      (
+        await call(route('put', '/engines/:name/versions/:version'), '/engines/ledger/versions/v2', {
+          weight: 50,
+        })
+      ).status,
+    ).toBe(200);
+    expect((await call(route('get', '/engines/:name/versions'), '/engines/ledger/versions')).json).toEqual({
+      versions: [
+        { name: 'v1', weight: 50 },
+        { name: 'v2', weight: 50 },
+      ],
+    });
+    const added = await call(route('post', '/engines/:name/instances'), '/engines/ledger/instances', {
+      id: 'l-2',
+      address: '127.0.0.1:2',
+      version: 'v2',
+    });
+    expect(added.status).toBe(201);
+    expect(
+      (await call(route('get', '/engines/:name/instances/:id'), '/engines/ledger/instances/l-2')).status,
+    ).toBe(200);
+    expect(
+      (
+        await call(route('patch', '/engines/:name/instances/:id'), '/engines/ledger/instances/l-2', {
+          weight: 7,
+        })
+      ).status,
+    ).toBe(200);
+    expect((await call(route('get', '/engines/:name/instances'), '/engines/ledger/instances')).status).toBe(
+      200,
+    );
+    expect(
+      (await call(route('delete', '/engines/:name/instances/:id'), '/engines/ledger/instances/l-2')).status,
+    ).toBe(200);
+    expect(
+      (await call(route('delete', '/engines/:name/versions/:version'), '/engines/ledger/versions/v2')).status,
+    ).toBe(200);
+    expect(
+      (await call(route('delete', '/engines/:name/versions/:version'), '/engines/ledger/versions/v9')).status,
+    ).toBe(404);
+    expect(
+      (
+        await call(route('put', '/engines/:name/policy'), '/engines/ledger/policy', {
+          strategy: 'least_request',
+        })
+      ).status,
+    ).toBe(200);
+    const policy = await call(route('get', '/engines/:name/policy'), '/engines/ledger/policy');
+    expect((policy.json as { policy: { strategy: string } }).policy.strategy).toBe('least_request');
+    expect(
+      (await call(route('put', '/engines/:name/policy'), '/engines/ledger/policy', { strategy: 'bogus' }))
+        .status,
+    ).toBe(400);
+    expect((await call(route('delete', '/engines/:name/policy'), '/engines/ledger/policy')).status).toBe(200);
     expect((await call(route('delete', '/engines/:name'), '/engines/ledger')).status).toBe(200);
     expect([200, 503]).toContain((await call(route('get', '/health'), '/health')).status);
     expect(failures).toEqual([]);

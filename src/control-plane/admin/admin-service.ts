@@ -13,6 +13,7 @@ import type { StreamStatus } from '../xds/stream-state';
 import type { Logger } from '../../observability/logger';
 import { type AdminContext, SYSTEM, actorLabel } from './admin-context';
 import { ApiKeyAdmin } from './api-key-admin';
+import { SpecPartsAdmin } from './spec-parts-admin';
 import { Authenticator } from '../../security/authenticator';
 import { ApiKeyRegistry } from '../../security/api-key-registry';
 import { CallLimits } from '../../security/call-limits';
@@ -115,6 +116,8 @@ export class AdminService {
   readonly circuits: CircuitAdmin;
   /** Engine specs: create, replace, merge-patch, delete, batches. */
   readonly specs: SpecAdmin;
+  /** Versions and the policy of an engine as resources of their own. */
+  readonly specParts: SpecPartsAdmin;
   /** The versioned configuration: history, diff, rollback, export, import. */
   readonly config: ConfigAdmin;
   /** Fleet metrics: summaries, details, history. */
@@ -139,6 +142,7 @@ export class AdminService {
     this.apiKeys = new ApiKeyAdmin(deps.store, deps.staticKeyNames ?? (() => []), audit);
     this.circuits = new CircuitAdmin(deps.engines, deps.circuits, audit);
     this.specs = new SpecAdmin(deps.engines, audit);
+    this.specParts = new SpecPartsAdmin(this.specs, deps.engines);
     this.config = new ConfigAdmin(deps.store, audit);
     this.metrics = new MetricsAdmin(deps.engines, deps.windows);
     this.alerts = new AlertAdmin(deps.store, deps.alerting ?? (() => EMPTY_STATE), audit);

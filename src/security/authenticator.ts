@@ -15,6 +15,7 @@ export interface Credentials {
 }
 
 const API_KEY_PREFIX = 'nrv_';
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 
 /**
  * One authentication for every surface (REST, admin gRPC, feeds, registration, xDS): credentials in,
@@ -36,7 +37,9 @@ export class Authenticator {
     if (c.authorization) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(c.authorization);
       if (!m) throw new AdminError('UNAUTHENTICATED', 'Authorization must be "Bearer <token>"');
-      if (m[1].startsWith(API_KEY_PREFIX)) return this.key(m[1]);
+      // A bearer that is not a JWT (three dot-separated parts) is an API key: clients that can only send
+      // bearers (routers, gRPC call credentials) use keys that way.
+      if (m[1].startsWith(API_KEY_PREFIX) || !JWT_SHAPE.test(m[1])) return this.key(m[1]);
       if (!this.jwt)
         throw new AdminError(
           'UNAUTHENTICATED',

@@ -9,7 +9,7 @@ import {
   type InvokeStreamResponse,
 } from '../../gen/nerve/engine/v1/engine';
 import type { Logger } from '../observability/logger';
-import { bindInsecure, shutdownGracefully } from '../protocol/grpc-server';
+import { bindInsecure, bindTls, type GrpcTlsFiles, shutdownGracefully } from '../protocol/grpc-server';
 import { COMPUTATIONS, ENGINE_TYPES } from './computations';
 import { InvalidInputError } from './computations/computation';
 import { OrcaSampler } from './orca-sampler';
@@ -39,6 +39,8 @@ export interface EngineOptions {
   readonly host: string;
   readonly port: number;
   readonly logger: Logger;
+  /** Serve over TLS; with a CA, callers (routers) must present a certificate it signed. */
+  readonly tls?: GrpcTlsFiles;
 }
 
 /** A demo engine instance: nerve.engine.v1.Engine and grpc.health.v1.Health on one port. */
@@ -139,7 +141,10 @@ export class DemoEngine {
   }
 
   async start(): Promise<this> {
-    this.boundPort = await bindInsecure(this.server, this.options.host, this.options.port);
+    const { host, port, tls } = this.options;
+    this.boundPort = tls
+      ? await bindTls(this.server, host, port, tls)
+      : await bindInsecure(this.server, host, port);
     this.options.logger.info('engine listening', {
       engine: this.name,
       type: this.options.type,

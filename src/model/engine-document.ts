@@ -10,7 +10,7 @@ export const ENGINE_KIND = 'engines';
  * diffed as this JSON, and parsed back by the same schema, so `fromDocument(toDocument(s))` equals s.
  */
 export function toDocument(spec: EngineSpec): JsonValue {
-  const { degraded, ...policy } = spec.policy;
+  const { degraded, upstreamTls, ...policy } = spec.policy;
   const doc = {
     name: spec.name,
     ...(spec.namespace !== undefined && { namespace: spec.namespace }),
@@ -25,6 +25,7 @@ export function toDocument(spec: EngineSpec): JsonValue {
     })),
     policy: {
       ...policy,
+      ...(upstreamTls && { upstreamTls }),
       ...(degraded && {
         degraded: {
           payloadBase64: Buffer.from(degraded.payload).toString('base64'),

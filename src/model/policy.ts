@@ -73,6 +73,7 @@ export function defaultPolicy(): EnginePolicy {
     hedging: { maxAttempts: 1, delayMs: 0, nonFatalCodes: ['UNAVAILABLE'], methods: [] },
     degraded: undefined,
     cache: undefined,
+    upstreamTls: false,
   };
 }
 

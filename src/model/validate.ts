@@ -117,6 +117,7 @@ const policySchema = z.strictObject({
   hedging: hedgingSchema.optional(),
   degraded: degradedSchema.optional(),
   cache: cacheSchema.optional(),
+  upstreamTls: z.boolean().optional(),
 });
 
 const instanceSchema = z.strictObject({
@@ -237,6 +238,7 @@ export function parseEngineSpec(input: unknown, prefix = ''): Result<EngineSpec>
       hedging: { ...base.hedging!, ...p.hedging },
       degraded: p.degraded && degradedResponse(p.degraded),
       cache: p.cache,
+      upstreamTls: p.upstreamTls ?? base.upstreamTls,
     },
     services: e.services,
     ...(e.runtime !== undefined && { runtime: e.runtime }),

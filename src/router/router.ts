@@ -11,6 +11,7 @@ import { routeTableType } from './resources/route-table';
 import { RoutingState } from './routing-state';
 import { AdsClient } from './xds/ads-client';
 import type { ClientCredentials, TlsFiles } from '../security/tls-files';
+import type { UpstreamTls } from './proxy/upstream-pool';
 import type { Keepalive } from './net/keepalive';
 import type { H2Limits } from '../protocol/h2/limits';
 
@@ -32,6 +33,8 @@ export interface RouterOptions {
   readonly credentials?: ClientCredentials;
   /** TLS on the ingress (ALPN h2); with a CA, clients must present certificates (mTLS). */
   readonly tls?: TlsFiles;
+  /** CA and certificate toward engines whose policy says upstreamTls. */
+  readonly upstreamTls?: UpstreamTls;
 }
 
 const VERSION = '0.1.0';
@@ -57,7 +60,7 @@ export class Router {
       logger.info(message, fields);
       if (message === 'circuit changed') this.reporter?.flushSoon();
     });
-    this.pool = new UpstreamPool(logger);
+    this.pool = new UpstreamPool(logger, undefined, undefined, options.upstreamTls);
     this.ingress = new Ingress(this.state, this.pool, logger, options.http2, options.tls);
     this.ads = new AdsClient({
       addresses: options.controlPlanes,
@@ -74,6 +77,11 @@ export class Router {
         engineClusterType((clusters) => {
           this.state.applyClusters(clusters);
           this.pool.retain(new Set(clusters.flatMap((c) => c.endpoints.map((e) => e.address))));
+          this.pool.setTlsAddresses(
+            new Set(
+              clusters.filter((c) => c.policy?.upstreamTls).flatMap((c) => c.endpoints.map((e) => e.address)),
+            ),
+          );
         }),
         routeTableType((tables) => this.state.applyRoutes(tables)),
         engineCircuitsType((circuits) => this.state.applyCircuits(circuits)),

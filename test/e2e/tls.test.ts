@@ -198,3 +198,63 @@ describe('TLS and mTLS: control plane (gRPC and HTTPS), routers bound to their c
     await waitFor(async () => (await serial()) !== before, 'the renewed certificate served', 10_000);
   });
 });
+
+describe('TLS from routers to engines (policy upstreamTls)', () => {
+  const pki = new TestPki();
+  const engineCert = pki.issue('engine', 'engine-1');
+  const routerCert = pki.issue('router', 'router-1', 'DNS:router-1');
+
+  it('reaches an instance over mTLS with the router’s certificate, and fails without one', async () => {
+    const engine = await new DemoEngine({
+      type: 'echo',
+      name: 'secure',
+      id: 'secure-1',
+      host: '127.0.0.1',
+      port: 0,
+      logger,
+      tls: { cert: engineCert.cert, key: engineCert.key, ca: pki.ca.cert },
+    }).start();
+    const cp = await startControlPlane(
+      [
+        parsed({
+          name: 'secure',
+          versions: [{ name: 'v1', weight: 100 }],
+          instances: [{ id: 'secure-1', address: engine.address }],
+          policy: { upstreamTls: true, retry: { maxAttempts: 1 } },
+        }),
+      ],
+      { healthChecks: false },
+    );
+    const start = (upstreamTls: { ca?: string; cert?: string; key?: string }) =>
+      new Router({
+        controlPlanes: [`127.0.0.1:${cp.port}`],
+        id: `r-${Math.random()}`,
+        host: '127.0.0.1',
+        port: 0,
+        adminPort: 0,
+        logger,
+        upstreamTls,
+      }).start();
+    const withCert = await start({ ca: pki.ca.cert, cert: routerCert.cert, key: routerCert.key });
+    const withoutCert = await start({ ca: pki.ca.cert });
+    const clients = [withCert, withoutCert].map(
+      (r) => new EngineClient(`127.0.0.1:${r.port}`, grpc.credentials.createInsecure()),
+    );
+    try {
+      await waitFor(
+        () => withCert.state.engine('secure') && withoutCert.state.engine('secure'),
+        'both routers configured',
+      );
+      const answer = await invoke(clients[0], 'secure', 'echo', 'sealed');
+      expect(Buffer.from(answer.payload).toString()).toBe('sealed');
+      await expect(invoke(clients[1], 'secure', 'echo', 'open')).rejects.toMatchObject({
+        code: grpc.status.UNAVAILABLE,
+      });
+    } finally {
+      for (const c of clients) c.close();
+      await Promise.all([withCert.stop(), withoutCert.stop()]);
+      await cp.stop(500);
+      await engine.stop();
+    }
+  });
+});

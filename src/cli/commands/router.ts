@@ -24,6 +24,11 @@ export async function routerCommand(args: string[]): Promise<void> {
         http2: settings.routerHttp2,
         credentials: controlPlaneCredentials(settings.security),
         tls: settings.security.tls,
+        upstreamTls: settings.security.tls && {
+          ca: settings.security.tls.ca,
+          cert: settings.security.tls.cert,
+          key: settings.security.tls.key,
+        },
       }).start(),
   );
   console.log(

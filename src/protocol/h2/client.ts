@@ -3,7 +3,8 @@ import { H2Connection } from './connection';
 import { ConnectionError, ErrorCode, PREFACE, Setting } from './frames';
 import { DEFAULT_LIMITS, type H2Limits } from './limits';
 import { LOCAL } from './settings';
-import { connectSocket } from './socket-reads';
+import { connectSocket, readChunks } from './socket-reads';
+import * as tls from 'node:tls';
 import { H2Stream, type StreamHandler } from './stream';
 
 const NO_HEADERS: string[] = [];
@@ -17,6 +18,21 @@ export class H2ClientConnection extends H2Connection {
   static connect(host: string, port: number, limits: H2Limits = DEFAULT_LIMITS): H2ClientConnection {
     let conn: H2ClientConnection | undefined = undefined;
     const socket = connectSocket(host, port, () => conn);
+    conn = new H2ClientConnection(socket, limits);
+    return conn;
+  }
+
+  /** Connects over TLS, offering ALPN h2; requests may be opened at once (sent after the handshake). */
+  static connectTls(
+    host: string,
+    port: number,
+    options: tls.ConnectionOptions,
+    limits: H2Limits = DEFAULT_LIMITS,
+  ): H2ClientConnection {
+    let conn: H2ClientConnection | undefined = undefined;
+    const socket = tls.connect({ ...options, host, port, ALPNProtocols: ['h2'] });
+    socket.setNoDelay(true);
+    readChunks(socket, () => conn);
     conn = new H2ClientConnection(socket, limits);
     return conn;
   }

@@ -1,6 +1,15 @@
 import type { Logger } from '../../observability/logger';
 import { H2ClientConnection } from '../../protocol/h2/client';
 import { ConnectionStats } from '../../protocol/h2/connection-stats';
+import { type ClientCredentials, clientTlsOptions } from '../../security/tls-files';
+
+/** CA to verify instances with, and the certificate to present to them. */
+export type UpstreamTls = NonNullable<ClientCredentials['tls']>;
+
+/** SNI takes host names only: an IP address is verified against the certificate's IP SANs, no SNI sent. */
+function serverName(host: string): string | undefined {
+  return /^[\d.]+$|:/.test(host) ? undefined : host;
+}
 import { type Keepalive, keepAlive, UPSTREAM_CONNECT_TIMEOUT_MS, UPSTREAM_KEEPALIVE } from '../net/keepalive';
 
 /**
@@ -11,12 +20,21 @@ import { type Keepalive, keepAlive, UPSTREAM_CONNECT_TIMEOUT_MS, UPSTREAM_KEEPAL
 export class UpstreamPool {
   private readonly connections = new Map<string, H2ClientConnection[]>();
   readonly stats = new ConnectionStats();
+  /** Addresses of instances whose engine asks for TLS (policy upstreamTls). */
+  private tlsAddresses: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly logger: Logger,
     private readonly keepalive: Keepalive = UPSTREAM_KEEPALIVE,
     private readonly connectTimeoutMs = UPSTREAM_CONNECT_TIMEOUT_MS,
+    /** The router's CA and certificate toward instances over TLS (files read at each connect). */
+    private readonly tls: UpstreamTls = {},
   ) {}
+
+  /** Which addresses are reached over TLS from now on (connections already open stay as they are). */
+  setTlsAddresses(addresses: ReadonlySet<string>): void {
+    this.tlsAddresses = addresses;
+  }
 
   /** A connection to `address` (host:port) that can take a stream now. */
   connection(address: string): H2ClientConnection {
@@ -28,7 +46,13 @@ export class UpstreamPool {
   private open(address: string): H2ClientConnection {
     const colon = address.lastIndexOf(':');
     const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
-    const conn = H2ClientConnection.connect(host, Number(address.slice(colon + 1)));
+    const port = Number(address.slice(colon + 1));
+    const conn = this.tlsAddresses.has(address)
+      ? H2ClientConnection.connectTls(host, port, {
+          ...clientTlsOptions(this.tls),
+          servername: serverName(host),
+        })
+      : H2ClientConnection.connect(host, port);
     conn.socket.unref(); // the ingress server keeps the process alive, not idle upstream connections
     conn.stats = this.stats;
     this.stats.opened++;

@@ -34,7 +34,14 @@ export interface EnginePolicy {
     | OutlierPolicy
     | undefined;
   /** Response cache with request coalescing in the router; absent: off. */
-  cache: CachePolicy | undefined;
+  cache:
+    | CachePolicy
+    | undefined;
+  /**
+   * Routers reach this engine's instances over TLS (ALPN h2), verifying them with their CA and presenting
+   * their own certificate (mTLS when the instances ask for one).
+   */
+  upstreamTls: boolean;
 }
 
 /**
@@ -180,6 +187,7 @@ function createBaseEnginePolicy(): EnginePolicy {
     degraded: undefined,
     outlier: undefined,
     cache: undefined,
+    upstreamTls: false,
   };
 }
 
@@ -220,6 +228,9 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
     }
     if (message.cache !== undefined) {
       CachePolicy.encode(message.cache, writer.uint32(98).fork()).join();
+    }
+    if (message.upstreamTls !== false) {
+      writer.uint32(104).bool(message.upstreamTls);
     }
     return writer;
   },
@@ -333,6 +344,14 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
             message.cache = CachePolicy.decode(reader, reader.uint32());
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.upstreamTls = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -379,6 +398,11 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
       degraded: isSet(object.degraded) ? DegradedResponse.fromJSON(object.degraded) : undefined,
       outlier: isSet(object.outlier) ? OutlierPolicy.fromJSON(object.outlier) : undefined,
       cache: isSet(object.cache) ? CachePolicy.fromJSON(object.cache) : undefined,
+      upstreamTls: isSet(object.upstreamTls)
+        ? globalThis.Boolean(object.upstreamTls)
+        : isSet(object.upstream_tls)
+        ? globalThis.Boolean(object.upstream_tls)
+        : false,
     };
   },
 
@@ -420,6 +444,9 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
     if (message.cache !== undefined) {
       obj.cache = CachePolicy.toJSON(message.cache);
     }
+    if (message.upstreamTls !== false) {
+      obj.upstreamTls = message.upstreamTls;
+    }
     return obj;
   },
 
@@ -456,6 +483,7 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
     message.cache = (object.cache !== undefined && object.cache !== null)
       ? CachePolicy.fromPartial(object.cache)
       : undefined;
+    message.upstreamTls = object.upstreamTls ?? false;
     return message;
   },
 };

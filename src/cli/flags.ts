@@ -152,6 +152,7 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
     },
     { name: 'lease-ttl-ms', help: 'registration lease, 1000 to 600000 ms (default 15000)' },
     TOKEN,
+    ...TLS,
     { name: 'fault-delay-ms', help: 'added latency per call, 0 to 600000 (default 0)' },
     { name: 'fault-error-rate', help: 'percent of calls that fail, 0 to 100 (default 0)' },
     host('127.0.0.1'),

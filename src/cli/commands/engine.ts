@@ -36,6 +36,7 @@ export async function engineCommand(args: string[]): Promise<void> {
       host: typeof flags.host === 'string' ? flags.host : '127.0.0.1',
       port,
       logger,
+      tls: engineTls(flags),
     }).start(),
   );
   engine.setFaults(faults);
@@ -60,4 +61,14 @@ export async function engineCommand(args: string[]): Promise<void> {
       await leave().catch((err: unknown) => logger.warn('could not deregister', { error: String(err) }));
     await engine.stop();
   });
+}
+
+/** --tls-cert-file and --tls-key-file (and --tls-ca-file for mTLS), or their variables: serve over TLS. */
+function engineTls(flags: Record<string, string | boolean | undefined>) {
+  const get = (flag: string, env: string) =>
+    typeof flags[flag] === 'string' ? (flags[flag] as string) : process.env[env] || undefined;
+  const cert = get('tls-cert-file', 'TLS_CERT_FILE');
+  const key = get('tls-key-file', 'TLS_KEY_FILE');
+  if (!cert || !key) return undefined;
+  return { cert, key, ca: get('tls-ca-file', 'TLS_CA_FILE') };
 }

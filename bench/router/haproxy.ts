@@ -38,6 +38,8 @@ async function accepting(port: number, deadline: number): Promise<void> {
 export async function startHaproxy(
   upstream: string,
   wrap: string[] = [],
+  /** Terminate TLS with this PEM (certificate then key), ALPN h2. */
+  tlsPem?: string,
 ): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const config = join(mkdtempSync(join(tmpdir(), 'nerve-haproxy-')), 'haproxy.cfg');
@@ -52,7 +54,7 @@ export async function startHaproxy(
       '  timeout client 60s',
       '  timeout server 60s',
       'frontend grpc',
-      `  bind 127.0.0.1:${port} proto h2`,
+      tlsPem ? `  bind 127.0.0.1:${port} ssl crt ${tlsPem} alpn h2` : `  bind 127.0.0.1:${port} proto h2`,
       '  default_backend engine',
       'backend engine',
       `  server engine-1 ${upstream} proto h2`,

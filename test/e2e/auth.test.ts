@@ -314,6 +314,41 @@ describe('authentication and roles on every surface', () => {
     }
   });
 
+  it('creates, lists and revokes API keys over admin gRPC as over REST (one implementation)', async () => {
+    const client = new AdminClient(`127.0.0.1:${cp.port}`, grpc.credentials.createInsecure());
+    const md = new grpc.Metadata();
+    md.set('x-api-key', BOOT_KEY);
+    const unary = <Req, Res>(
+      fn: (r: Req, m: grpc.Metadata, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown,
+      r: Req,
+    ) =>
+      new Promise<Res>((resolve, reject) =>
+        fn.call(client, r, md, (e, res) => (e ? reject(e) : resolve(res))),
+      );
+    try {
+      const made = await unary(client.createApiKey, { name: 'grpc-made', role: 'operator' });
+      expect(made.key).toMatch(/^nrv_/);
+      const rest = await call('get', '/engines', { 'x-api-key': made.key });
+      expect(rest.status).toBe(200);
+      const listed = await unary(client.listApiKeys, {});
+      expect(listed.keys.find((k) => k.name === 'grpc-made')).toMatchObject({
+        role: 'operator',
+        createdBy: 'boot',
+      });
+      expect(JSON.stringify(listed)).not.toContain(made.key);
+      await expect(unary(client.createApiKey, { name: 'grpc-made', role: 'viewer' })).rejects.toMatchObject({
+        code: grpc.status.ALREADY_EXISTS,
+      });
+      await expect(unary(client.createApiKey, { name: 'x', role: 'root' })).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+      });
+      await unary(client.revokeApiKey, { name: 'grpc-made' });
+      expect((await call('get', '/engines', { 'x-api-key': made.key })).status).toBe(401);
+    } finally {
+      client.close();
+    }
+  });
+
   it('records who changed what from where, in the log and the config history', async () => {
     const res = await fetch(`${base}/engines`, {
       method: 'POST',

@@ -17,6 +17,7 @@ import { observabilityHandlers } from './observability-grpc';
 import { alertHandlers } from './alert-grpc';
 import { fleetHandlers } from './fleet-grpc';
 import { rolloutHandlers } from './rollout-grpc';
+import { apiKeyHandlers } from './api-key-grpc';
 import type { EngineView } from './views';
 import { GRPC_ROLES } from './grpc-roles';
 import type { Principal } from '../../model/security/principal';
@@ -185,6 +186,7 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
     ...alertHandlers(admin, unary),
     ...fleetHandlers(admin, unary),
     ...rolloutHandlers(admin, unary),
+    ...apiKeyHandlers(admin, unary),
   };
   const secured = Object.fromEntries(
     Object.entries(impl).map(([name, h]) => [

@@ -52,4 +52,7 @@ export const GRPC_ROLES: Record<keyof AdminServer, Role> = {
   actOnRollout: 'operator',
   getEngineWeights: 'viewer',
   pinWeight: 'operator',
+  listApiKeys: 'admin',
+  createApiKey: 'admin',
+  revokeApiKey: 'admin',
 };

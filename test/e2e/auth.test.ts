@@ -1,7 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
-import { AdminClient, AdminService as AdminDefinition } from '../../gen/nerve/admin/v1/admin';
+import {
+  AdminClient,
+  AdminService as AdminDefinition,
+  type CreateApiKeyRequest,
+  type CreateApiKeyResponse,
+  type ListApiKeysRequest,
+  type ListApiKeysResponse,
+} from '../../gen/nerve/admin/v1/admin';
 import { startApi } from '../../src/api/server';
 import type { RouteSpec } from '../../src/api/route-table';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
@@ -326,11 +333,14 @@ describe('authentication and roles on every surface', () => {
         fn.call(client, r, md, (e, res) => (e ? reject(e) : resolve(res))),
       );
     try {
-      const made = await unary(client.createApiKey, { name: 'grpc-made', role: 'operator' });
+      const made = await unary<CreateApiKeyRequest, CreateApiKeyResponse>(client.createApiKey, {
+        name: 'grpc-made',
+        role: 'operator',
+      });
       expect(made.key).toMatch(/^nrv_/);
       const rest = await call('get', '/engines', { 'x-api-key': made.key });
       expect(rest.status).toBe(200);
-      const listed = await unary(client.listApiKeys, {});
+      const listed = await unary<ListApiKeysRequest, ListApiKeysResponse>(client.listApiKeys, {});
       expect(listed.keys.find((k) => k.name === 'grpc-made')).toMatchObject({
         role: 'operator',
         createdBy: 'boot',

@@ -18,6 +18,7 @@ import { alertHandlers } from './alert-grpc';
 import { fleetHandlers } from './fleet-grpc';
 import { rolloutHandlers } from './rollout-grpc';
 import { apiKeyHandlers } from './api-key-grpc';
+import { specPartHandlers } from './spec-parts-grpc';
 import type { EngineView } from './views';
 import { GRPC_ROLES } from './grpc-roles';
 import type { Principal } from '../../model/security/principal';
@@ -187,6 +188,7 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
     ...fleetHandlers(admin, unary),
     ...rolloutHandlers(admin, unary),
     ...apiKeyHandlers(admin, unary),
+    ...specPartHandlers(admin, unary, toProtoEngine),
   };
   const secured = Object.fromEntries(
     Object.entries(impl).map(([name, h]) => [

@@ -55,4 +55,9 @@ export const GRPC_ROLES: Record<keyof AdminServer, Role> = {
   listApiKeys: 'admin',
   createApiKey: 'admin',
   revokeApiKey: 'admin',
+  addVersion: 'admin',
+  setVersionWeight: 'admin',
+  removeVersion: 'admin',
+  getPolicy: 'viewer',
+  setPolicy: 'admin',
 };

@@ -777,6 +777,57 @@ export interface RevokeApiKeyRequest {
 export interface RevokeApiKeyResponse {
 }
 
+export interface AddVersionRequest {
+  engine: string;
+  name: string;
+  weight: number;
+  ifMatch: number;
+}
+
+export interface AddVersionResponse {
+  engine: Engine | undefined;
+}
+
+export interface SetVersionWeightRequest {
+  engine: string;
+  version: string;
+  weight: number;
+  ifMatch: number;
+}
+
+export interface SetVersionWeightResponse {
+  engine: Engine | undefined;
+}
+
+export interface RemoveVersionRequest {
+  engine: string;
+  version: string;
+  ifMatch: number;
+}
+
+export interface RemoveVersionResponse {
+  engine: Engine | undefined;
+}
+
+export interface GetPolicyRequest {
+  engine: string;
+}
+
+export interface GetPolicyResponse {
+  policy: EnginePolicy | undefined;
+}
+
+export interface SetPolicyRequest {
+  engine: string;
+  /** The whole policy as JSON (DESIGN §2b field names); empty: the defaults. */
+  policyJson: string;
+  ifMatch: number;
+}
+
+export interface SetPolicyResponse {
+  engine: Engine | undefined;
+}
+
 function createBaseEngine(): Engine {
   return { name: "", versions: [], instances: [], policy: undefined, services: [], revision: 0, dropped: 0 };
 }
@@ -13127,6 +13178,874 @@ export const RevokeApiKeyResponse: MessageFns<RevokeApiKeyResponse> = {
   },
 };
 
+function createBaseAddVersionRequest(): AddVersionRequest {
+  return { engine: "", name: "", weight: 0, ifMatch: 0 };
+}
+
+export const AddVersionRequest: MessageFns<AddVersionRequest> = {
+  encode(message: AddVersionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.weight !== 0) {
+      writer.uint32(24).uint32(message.weight);
+    }
+    if (message.ifMatch !== 0) {
+      writer.uint32(32).uint64(message.ifMatch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddVersionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddVersionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.weight = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ifMatch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddVersionRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : 0,
+      ifMatch: isSet(object.ifMatch)
+        ? globalThis.Number(object.ifMatch)
+        : isSet(object.if_match)
+        ? globalThis.Number(object.if_match)
+        : 0,
+    };
+  },
+
+  toJSON(message: AddVersionRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.weight !== 0) {
+      obj.weight = Math.round(message.weight);
+    }
+    if (message.ifMatch !== 0) {
+      obj.ifMatch = Math.round(message.ifMatch);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddVersionRequest>, I>>(base?: I): AddVersionRequest {
+    return AddVersionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddVersionRequest>, I>>(object: I): AddVersionRequest {
+    const message = createBaseAddVersionRequest();
+    message.engine = object.engine ?? "";
+    message.name = object.name ?? "";
+    message.weight = object.weight ?? 0;
+    message.ifMatch = object.ifMatch ?? 0;
+    return message;
+  },
+};
+
+function createBaseAddVersionResponse(): AddVersionResponse {
+  return { engine: undefined };
+}
+
+export const AddVersionResponse: MessageFns<AddVersionResponse> = {
+  encode(message: AddVersionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      Engine.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddVersionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddVersionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = Engine.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddVersionResponse {
+    return { engine: isSet(object.engine) ? Engine.fromJSON(object.engine) : undefined };
+  },
+
+  toJSON(message: AddVersionResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = Engine.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddVersionResponse>, I>>(base?: I): AddVersionResponse {
+    return AddVersionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddVersionResponse>, I>>(object: I): AddVersionResponse {
+    const message = createBaseAddVersionResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? Engine.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSetVersionWeightRequest(): SetVersionWeightRequest {
+  return { engine: "", version: "", weight: 0, ifMatch: 0 };
+}
+
+export const SetVersionWeightRequest: MessageFns<SetVersionWeightRequest> = {
+  encode(message: SetVersionWeightRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.version !== "") {
+      writer.uint32(18).string(message.version);
+    }
+    if (message.weight !== 0) {
+      writer.uint32(24).uint32(message.weight);
+    }
+    if (message.ifMatch !== 0) {
+      writer.uint32(32).uint64(message.ifMatch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetVersionWeightRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetVersionWeightRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.weight = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.ifMatch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetVersionWeightRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : 0,
+      ifMatch: isSet(object.ifMatch)
+        ? globalThis.Number(object.ifMatch)
+        : isSet(object.if_match)
+        ? globalThis.Number(object.if_match)
+        : 0,
+    };
+  },
+
+  toJSON(message: SetVersionWeightRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.weight !== 0) {
+      obj.weight = Math.round(message.weight);
+    }
+    if (message.ifMatch !== 0) {
+      obj.ifMatch = Math.round(message.ifMatch);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetVersionWeightRequest>, I>>(base?: I): SetVersionWeightRequest {
+    return SetVersionWeightRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetVersionWeightRequest>, I>>(object: I): SetVersionWeightRequest {
+    const message = createBaseSetVersionWeightRequest();
+    message.engine = object.engine ?? "";
+    message.version = object.version ?? "";
+    message.weight = object.weight ?? 0;
+    message.ifMatch = object.ifMatch ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetVersionWeightResponse(): SetVersionWeightResponse {
+  return { engine: undefined };
+}
+
+export const SetVersionWeightResponse: MessageFns<SetVersionWeightResponse> = {
+  encode(message: SetVersionWeightResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      Engine.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetVersionWeightResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetVersionWeightResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = Engine.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetVersionWeightResponse {
+    return { engine: isSet(object.engine) ? Engine.fromJSON(object.engine) : undefined };
+  },
+
+  toJSON(message: SetVersionWeightResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = Engine.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetVersionWeightResponse>, I>>(base?: I): SetVersionWeightResponse {
+    return SetVersionWeightResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetVersionWeightResponse>, I>>(object: I): SetVersionWeightResponse {
+    const message = createBaseSetVersionWeightResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? Engine.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoveVersionRequest(): RemoveVersionRequest {
+  return { engine: "", version: "", ifMatch: 0 };
+}
+
+export const RemoveVersionRequest: MessageFns<RemoveVersionRequest> = {
+  encode(message: RemoveVersionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.version !== "") {
+      writer.uint32(18).string(message.version);
+    }
+    if (message.ifMatch !== 0) {
+      writer.uint32(24).uint64(message.ifMatch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveVersionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveVersionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ifMatch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveVersionRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      ifMatch: isSet(object.ifMatch)
+        ? globalThis.Number(object.ifMatch)
+        : isSet(object.if_match)
+        ? globalThis.Number(object.if_match)
+        : 0,
+    };
+  },
+
+  toJSON(message: RemoveVersionRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.ifMatch !== 0) {
+      obj.ifMatch = Math.round(message.ifMatch);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveVersionRequest>, I>>(base?: I): RemoveVersionRequest {
+    return RemoveVersionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveVersionRequest>, I>>(object: I): RemoveVersionRequest {
+    const message = createBaseRemoveVersionRequest();
+    message.engine = object.engine ?? "";
+    message.version = object.version ?? "";
+    message.ifMatch = object.ifMatch ?? 0;
+    return message;
+  },
+};
+
+function createBaseRemoveVersionResponse(): RemoveVersionResponse {
+  return { engine: undefined };
+}
+
+export const RemoveVersionResponse: MessageFns<RemoveVersionResponse> = {
+  encode(message: RemoveVersionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      Engine.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveVersionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveVersionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = Engine.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveVersionResponse {
+    return { engine: isSet(object.engine) ? Engine.fromJSON(object.engine) : undefined };
+  },
+
+  toJSON(message: RemoveVersionResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = Engine.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveVersionResponse>, I>>(base?: I): RemoveVersionResponse {
+    return RemoveVersionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveVersionResponse>, I>>(object: I): RemoveVersionResponse {
+    const message = createBaseRemoveVersionResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? Engine.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetPolicyRequest(): GetPolicyRequest {
+  return { engine: "" };
+}
+
+export const GetPolicyRequest: MessageFns<GetPolicyRequest> = {
+  encode(message: GetPolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPolicyRequest {
+    return { engine: isSet(object.engine) ? globalThis.String(object.engine) : "" };
+  },
+
+  toJSON(message: GetPolicyRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetPolicyRequest>, I>>(base?: I): GetPolicyRequest {
+    return GetPolicyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetPolicyRequest>, I>>(object: I): GetPolicyRequest {
+    const message = createBaseGetPolicyRequest();
+    message.engine = object.engine ?? "";
+    return message;
+  },
+};
+
+function createBaseGetPolicyResponse(): GetPolicyResponse {
+  return { policy: undefined };
+}
+
+export const GetPolicyResponse: MessageFns<GetPolicyResponse> = {
+  encode(message: GetPolicyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.policy !== undefined) {
+      EnginePolicy.encode(message.policy, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPolicyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPolicyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policy = EnginePolicy.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPolicyResponse {
+    return { policy: isSet(object.policy) ? EnginePolicy.fromJSON(object.policy) : undefined };
+  },
+
+  toJSON(message: GetPolicyResponse): unknown {
+    const obj: any = {};
+    if (message.policy !== undefined) {
+      obj.policy = EnginePolicy.toJSON(message.policy);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetPolicyResponse>, I>>(base?: I): GetPolicyResponse {
+    return GetPolicyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetPolicyResponse>, I>>(object: I): GetPolicyResponse {
+    const message = createBaseGetPolicyResponse();
+    message.policy = (object.policy !== undefined && object.policy !== null)
+      ? EnginePolicy.fromPartial(object.policy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSetPolicyRequest(): SetPolicyRequest {
+  return { engine: "", policyJson: "", ifMatch: 0 };
+}
+
+export const SetPolicyRequest: MessageFns<SetPolicyRequest> = {
+  encode(message: SetPolicyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.policyJson !== "") {
+      writer.uint32(18).string(message.policyJson);
+    }
+    if (message.ifMatch !== 0) {
+      writer.uint32(24).uint64(message.ifMatch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetPolicyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetPolicyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policyJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ifMatch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetPolicyRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      policyJson: isSet(object.policyJson)
+        ? globalThis.String(object.policyJson)
+        : isSet(object.policy_json)
+        ? globalThis.String(object.policy_json)
+        : "",
+      ifMatch: isSet(object.ifMatch)
+        ? globalThis.Number(object.ifMatch)
+        : isSet(object.if_match)
+        ? globalThis.Number(object.if_match)
+        : 0,
+    };
+  },
+
+  toJSON(message: SetPolicyRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.policyJson !== "") {
+      obj.policyJson = message.policyJson;
+    }
+    if (message.ifMatch !== 0) {
+      obj.ifMatch = Math.round(message.ifMatch);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetPolicyRequest>, I>>(base?: I): SetPolicyRequest {
+    return SetPolicyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetPolicyRequest>, I>>(object: I): SetPolicyRequest {
+    const message = createBaseSetPolicyRequest();
+    message.engine = object.engine ?? "";
+    message.policyJson = object.policyJson ?? "";
+    message.ifMatch = object.ifMatch ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetPolicyResponse(): SetPolicyResponse {
+  return { engine: undefined };
+}
+
+export const SetPolicyResponse: MessageFns<SetPolicyResponse> = {
+  encode(message: SetPolicyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== undefined) {
+      Engine.encode(message.engine, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetPolicyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetPolicyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = Engine.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetPolicyResponse {
+    return { engine: isSet(object.engine) ? Engine.fromJSON(object.engine) : undefined };
+  },
+
+  toJSON(message: SetPolicyResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== undefined) {
+      obj.engine = Engine.toJSON(message.engine);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetPolicyResponse>, I>>(base?: I): SetPolicyResponse {
+    return SetPolicyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetPolicyResponse>, I>>(object: I): SetPolicyResponse {
+    const message = createBaseSetPolicyResponse();
+    message.engine = (object.engine !== undefined && object.engine !== null)
+      ? Engine.fromPartial(object.engine)
+      : undefined;
+    return message;
+  },
+};
+
 export type AdminService = typeof AdminService;
 export const AdminService = {
   listEngines: {
@@ -13653,6 +14572,59 @@ export const AdminService = {
       Buffer.from(RevokeApiKeyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RevokeApiKeyResponse => RevokeApiKeyResponse.decode(value),
   },
+  /**
+   * An engine's versions and policy as resources (REST /engines/{name}/versions, /policy): each a
+   * validated, versioned write of the spec; if_match 0 takes the current revision.
+   */
+  addVersion: {
+    path: "/nerve.admin.v1.Admin/AddVersion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddVersionRequest): Buffer => Buffer.from(AddVersionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddVersionRequest => AddVersionRequest.decode(value),
+    responseSerialize: (value: AddVersionResponse): Buffer => Buffer.from(AddVersionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AddVersionResponse => AddVersionResponse.decode(value),
+  },
+  setVersionWeight: {
+    path: "/nerve.admin.v1.Admin/SetVersionWeight" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetVersionWeightRequest): Buffer =>
+      Buffer.from(SetVersionWeightRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetVersionWeightRequest => SetVersionWeightRequest.decode(value),
+    responseSerialize: (value: SetVersionWeightResponse): Buffer =>
+      Buffer.from(SetVersionWeightResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetVersionWeightResponse => SetVersionWeightResponse.decode(value),
+  },
+  removeVersion: {
+    path: "/nerve.admin.v1.Admin/RemoveVersion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveVersionRequest): Buffer => Buffer.from(RemoveVersionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveVersionRequest => RemoveVersionRequest.decode(value),
+    responseSerialize: (value: RemoveVersionResponse): Buffer =>
+      Buffer.from(RemoveVersionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveVersionResponse => RemoveVersionResponse.decode(value),
+  },
+  getPolicy: {
+    path: "/nerve.admin.v1.Admin/GetPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetPolicyRequest): Buffer => Buffer.from(GetPolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetPolicyRequest => GetPolicyRequest.decode(value),
+    responseSerialize: (value: GetPolicyResponse): Buffer => Buffer.from(GetPolicyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetPolicyResponse => GetPolicyResponse.decode(value),
+  },
+  /** policy_json empty: back to the defaults. */
+  setPolicy: {
+    path: "/nerve.admin.v1.Admin/SetPolicy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetPolicyRequest): Buffer => Buffer.from(SetPolicyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetPolicyRequest => SetPolicyRequest.decode(value),
+    responseSerialize: (value: SetPolicyResponse): Buffer => Buffer.from(SetPolicyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetPolicyResponse => SetPolicyResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -13752,6 +14724,16 @@ export interface AdminServer extends UntypedServiceImplementation {
   listApiKeys: handleUnaryCall<ListApiKeysRequest, ListApiKeysResponse>;
   createApiKey: handleUnaryCall<CreateApiKeyRequest, CreateApiKeyResponse>;
   revokeApiKey: handleUnaryCall<RevokeApiKeyRequest, RevokeApiKeyResponse>;
+  /**
+   * An engine's versions and policy as resources (REST /engines/{name}/versions, /policy): each a
+   * validated, versioned write of the spec; if_match 0 takes the current revision.
+   */
+  addVersion: handleUnaryCall<AddVersionRequest, AddVersionResponse>;
+  setVersionWeight: handleUnaryCall<SetVersionWeightRequest, SetVersionWeightResponse>;
+  removeVersion: handleUnaryCall<RemoveVersionRequest, RemoveVersionResponse>;
+  getPolicy: handleUnaryCall<GetPolicyRequest, GetPolicyResponse>;
+  /** policy_json empty: back to the defaults. */
+  setPolicy: handleUnaryCall<SetPolicyRequest, SetPolicyResponse>;
 }
 
 export interface AdminClient extends Client {
@@ -14522,6 +15504,86 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RevokeApiKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * An engine's versions and policy as resources (REST /engines/{name}/versions, /policy): each a
+   * validated, versioned write of the spec; if_match 0 takes the current revision.
+   */
+  addVersion(
+    request: AddVersionRequest,
+    callback: (error: ServiceError | null, response: AddVersionResponse) => void,
+  ): ClientUnaryCall;
+  addVersion(
+    request: AddVersionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AddVersionResponse) => void,
+  ): ClientUnaryCall;
+  addVersion(
+    request: AddVersionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AddVersionResponse) => void,
+  ): ClientUnaryCall;
+  setVersionWeight(
+    request: SetVersionWeightRequest,
+    callback: (error: ServiceError | null, response: SetVersionWeightResponse) => void,
+  ): ClientUnaryCall;
+  setVersionWeight(
+    request: SetVersionWeightRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetVersionWeightResponse) => void,
+  ): ClientUnaryCall;
+  setVersionWeight(
+    request: SetVersionWeightRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetVersionWeightResponse) => void,
+  ): ClientUnaryCall;
+  removeVersion(
+    request: RemoveVersionRequest,
+    callback: (error: ServiceError | null, response: RemoveVersionResponse) => void,
+  ): ClientUnaryCall;
+  removeVersion(
+    request: RemoveVersionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveVersionResponse) => void,
+  ): ClientUnaryCall;
+  removeVersion(
+    request: RemoveVersionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveVersionResponse) => void,
+  ): ClientUnaryCall;
+  getPolicy(
+    request: GetPolicyRequest,
+    callback: (error: ServiceError | null, response: GetPolicyResponse) => void,
+  ): ClientUnaryCall;
+  getPolicy(
+    request: GetPolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetPolicyResponse) => void,
+  ): ClientUnaryCall;
+  getPolicy(
+    request: GetPolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetPolicyResponse) => void,
+  ): ClientUnaryCall;
+  /** policy_json empty: back to the defaults. */
+  setPolicy(
+    request: SetPolicyRequest,
+    callback: (error: ServiceError | null, response: SetPolicyResponse) => void,
+  ): ClientUnaryCall;
+  setPolicy(
+    request: SetPolicyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetPolicyResponse) => void,
+  ): ClientUnaryCall;
+  setPolicy(
+    request: SetPolicyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetPolicyResponse) => void,
   ): ClientUnaryCall;
 }
 

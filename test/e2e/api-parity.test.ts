@@ -1,5 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
-import { AdminClient } from '../../gen/nerve/admin/v1/admin';
+import {
+  AdminClient,
+  type AddVersionResponse,
+  type GetPolicyResponse,
+  type SetVersionWeightResponse,
+} from '../../gen/nerve/admin/v1/admin';
 import { startApi } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import type { EngineSpec } from '../../src/model/engine';
@@ -52,13 +57,18 @@ describe('REST and admin gRPC at parity: an engine’s versions and policy', () 
   };
 
   it('adds and weighs a version over gRPC as REST sees it, and the other way round', async () => {
-    const added = await unary(client.addVersion, { engine: 'calc', name: 'v2', weight: 0, ifMatch: 0 });
+    const added: AddVersionResponse = await unary(client.addVersion, {
+      engine: 'calc',
+      name: 'v2',
+      weight: 0,
+      ifMatch: 0,
+    });
     expect(added.engine?.versions).toEqual([
       { name: 'v1', weight: 100 },
       { name: 'v2', weight: 0 },
     ]);
     expect((await rest('PUT', '/engines/calc/versions/v2', { weight: 30 })).status).toBe(200);
-    const weighed = await unary(client.setVersionWeight, {
+    const weighed: SetVersionWeightResponse = await unary(client.setVersionWeight, {
       engine: 'calc',
       version: 'v2',
       weight: 40,
@@ -97,7 +107,7 @@ describe('REST and admin gRPC at parity: an engine’s versions and policy', () 
     expect(
       (await rest('PUT', '/engines/calc/policy', { strategy: 'least_request', timeoutMs: 2500 })).status,
     ).toBe(200);
-    const policy = (await unary(client.getPolicy, { engine: 'calc' })).policy;
+    const policy = ((await unary(client.getPolicy, { engine: 'calc' })) as GetPolicyResponse).policy;
     expect(policy).toMatchObject({ strategy: 'least_request', timeoutMs: 2500 });
     const bad = await rest('PUT', '/engines/calc/policy', { strategy: 'bogus' });
     await expect(

@@ -14,7 +14,8 @@
  * finish optimizing the request path; a count taken while it still compiles shows it as an all-threads
  * figure far above the main thread's, and main-thread time in IC builtins and baseline code: 60 and 90 s
  * counted the same router 10–25 % high), BENCH_FUNCTIONS=N: also the router's N costliest functions
- * (their own instructions per call, JavaScript named from V8's perf map).
+ * (their own instructions per call, JavaScript named from V8's perf map). BENCH_TLS=1: instead, the
+ * router in plaintext, the router terminating TLS (ALPN h2) and HAProxy terminating TLS, clients over TLS.
  *
  * Before counting, each proxy answers BENCH_CALLS calls in the counted pattern (evenly spaced) as well
  * as the closed-loop warm-up: a spaced call takes branches a back-to-back one never does (an idle
@@ -31,7 +32,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { functionCosts } from './callgrind-functions';
-import { benchWithLineup } from './processes';
+import { benchWithLineup, startFleet, startNerve, startRouter } from './processes';
+import { haproxyInstalled, startHaproxy } from './haproxy';
+import { certificates } from './bench-certs';
 import { echoCall, evenlySpaced } from './spaced-calls';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
@@ -164,4 +167,86 @@ function main(): void {
   });
 }
 
-main();
+/** BENCH_TLS=1: what TLS costs the router, in instructions, beside plaintext and HAProxy terminating TLS. */
+async function tlsLineup(): Promise<void> {
+  console.log(
+    `bench:router-instructions (TLS): ${CALLS} calls at ${RATE}/s evenly spaced, after ${WARM_SECONDS} s of warm-up; user-mode instructions per call`,
+  );
+  const certs = certificates();
+  const { engine, cp, engineAddress, xds } = await startFleet();
+  const plain = await startRouter(xds, 'bench-plain', TRACE, CALLGRIND);
+  const tls = await startNerve(
+    [
+      'router',
+      '--control-plane',
+      xds,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--id',
+      'bench-tls',
+      '--tls-cert-file',
+      certs.cert,
+      '--tls-key-file',
+      certs.key,
+    ],
+    /ingress on 127\.0\.0\.1:(\d+)/,
+    TRACE,
+    CALLGRIND,
+  );
+  const haproxy = haproxyInstalled() ? await startHaproxy(engineAddress, CALLGRIND, certs.pem) : undefined;
+  const secure = grpc.credentials.createSsl(readFileSync(certs.ca));
+  const options = { 'grpc.ssl_target_name_override': 'localhost' };
+  const viaRouter = new grpc.Metadata();
+  viaRouter.set('x-nerve-engine', 'echo');
+  const clients: EngineClient[] = [];
+  const client = (port: string | number, creds: grpc.ChannelCredentials) => {
+    const c = new EngineClient(`127.0.0.1:${port}`, creds, creds === secure ? options : {});
+    clients.push(c);
+    return c;
+  };
+  try {
+    const rows: [string, { main: number; all: number }][] = [];
+    const d1 = deoptsIn(plain.child);
+    rows.push([
+      'Nerve router, plaintext',
+      await measure(
+        plain.child.pid!,
+        client(plain.match[1], grpc.credentials.createInsecure()),
+        viaRouter,
+        WARM_SECONDS,
+        d1,
+      ),
+    ]);
+    const d2 = deoptsIn(tls.child);
+    rows.push([
+      'Nerve router, TLS',
+      await measure(tls.child.pid!, client(tls.match[1], secure), viaRouter, WARM_SECONDS, d2),
+    ]);
+    if (haproxy)
+      rows.push([
+        'HAProxy terminating TLS',
+        await measure(haproxy.child.pid!, client(haproxy.port, secure), new grpc.Metadata(), 5),
+      ]);
+    console.log(`  ${''.padEnd(40)} ${'main'.padStart(9)}  ${'all'.padStart(9)}`);
+    for (const [name, c] of rows)
+      console.log(
+        `  ${name.padEnd(40)} ${Math.round(c.main).toLocaleString('en').padStart(9)}  ${Math.round(c.all).toLocaleString('en').padStart(9)}   ×${(c.main / rows[0][1].main).toFixed(2)} plaintext`,
+      );
+    console.log(`  (plaintext router: ${d1.report()})`);
+    console.log(`  (TLS router: ${d2.report()})`);
+  } finally {
+    for (const c of clients) c.close();
+    for (const p of [plain.child, tls.child, cp.child, engine.child, haproxy?.child]) p?.kill('SIGKILL');
+  }
+}
+
+if (process.env.BENCH_TLS)
+  tlsLineup().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+else main();

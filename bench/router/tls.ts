@@ -11,82 +11,21 @@
  *    (default 2,000) one after another on a kept-alive connection.
  */
 import * as grpc from '@grpc/grpc-js';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { cpuSeconds } from '../process-stats';
 import { haproxyInstalled, startHaproxy } from './haproxy';
 import { startFleet, startNerve, startRouter } from './processes';
 import { echoCall, evenlySpaced } from './spaced-calls';
+import { certificates } from './bench-certs';
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const REST_CALLS = Number(process.env.BENCH_REST_CALLS ?? 2000);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** A CA and a server certificate for localhost/127.0.0.1 (openssl), and the PEM HAProxy takes. */
-function certificates(): { ca: string; cert: string; key: string; pem: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'nerve-bench-tls-'));
-  const f = (n: string) => join(dir, n);
-  const ssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
-  ssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=bench ca',
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.crt'),
-  ]);
-  ssl([
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-subj',
-    '/CN=localhost',
-    '-keyout',
-    f('s.key'),
-    '-out',
-    f('s.csr'),
-  ]);
-  writeFileSync(f('s.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  ssl([
-    'x509',
-    '-req',
-    '-in',
-    f('s.csr'),
-    '-CA',
-    f('ca.crt'),
-    '-CAkey',
-    f('ca.key'),
-    '-days',
-    '1',
-    '-set_serial',
-    '7',
-    '-extfile',
-    f('s.ext'),
-    '-out',
-    f('s.crt'),
-  ]);
-  writeFileSync(f('s.pem'), readFileSync(f('s.crt')).toString() + readFileSync(f('s.key')).toString());
-  return { ca: f('ca.crt'), cert: f('s.crt'), key: f('s.key'), pem: f('s.pem') };
-}
 
 /** Proxy CPU µs per call over one measured run of evenly spaced calls. */
 async function cpuPerCall(pid: number, client: EngineClient, md: grpc.Metadata): Promise<number> {

@@ -329,7 +329,15 @@ describe('process driver', () => {
     const seen = new Set<string>();
     const r = await cp.admin.rolloutsAdmin().create(
       'canaried',
-      { version: 'v2', steps: [25, 50, 100], intervalMs: 800, analysis: { minRequests: 5 } },
+      // The analysis is not under test here (rollouts.test.ts): lenient, so cold new processes on a loaded
+      // machine cannot roll it back.
+      {
+        version: 'v2',
+        steps: [25, 50, 100],
+        // Long enough for a step's new canary process to start and pass its probe on a loaded machine.
+        intervalMs: 2_000,
+        analysis: { minRequests: 5, maxP99Ratio: 100, maxErrorRate: 0.5 },
+      },
       {
         actor: 'test',
         via: 'rest',
@@ -343,7 +351,7 @@ describe('process driver', () => {
         return ro.state === 'promoted' && byVersion().v2 === 4 && !byVersion().v1;
       },
       'the promotion with four v2 instances and no v1',
-      30_000,
+      60_000,
     );
     await traffic.stop();
     // At 25 % one canary instance ran, at 50 % two: the canary was sized for its share at each step.

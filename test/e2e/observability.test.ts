@@ -48,11 +48,16 @@ describe('observability: metrics, summaries, health explained', () => {
     cluster.engines.get('slow-1')!.setFaults({ delayMs: 100, delayJitterMs: 300 });
     const calls = 800;
     let sent = 0;
+    // What the callers saw: the injected uniform 100-400 ms plus what a loaded machine adds; the summary
+    // (from the routers' histograms) must match it.
+    const observed: number[] = [];
     await Promise.all(
       Array.from({ length: 40 }, async () => {
         while (sent < calls) {
           sent++;
+          const t0 = performance.now();
           await invoke(client, 'slow', 'echo', 'x');
+          observed.push(performance.now() - t0);
         }
       }),
     );
@@ -63,11 +68,14 @@ describe('observability: metrics, summaries, health explained', () => {
       const slow = s.engines.find((e) => e.name === 'slow');
       return slow && slow.requests >= calls ? slow : undefined;
     }, 'the summary to count every call');
-    // Uniform from 100 to 400 ms: p50 250, p95 385, p99 397.
+    // Uniform from 100 to 400 ms: p50 250, p95 385, p99 397 on a quiet machine.
+    const sorted = [...observed].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.ceil(q * sorted.length) - 1];
+    expect(Math.abs(at(0.5) - 250) / 250).toBeLessThan(0.1);
     for (const [got, exact] of [
-      [summary.p50Ms, 250],
-      [summary.p95Ms, 385],
-      [summary.p99Ms, 397],
+      [summary.p50Ms, at(0.5)],
+      [summary.p95Ms, at(0.95)],
+      [summary.p99Ms, at(0.99)],
     ])
       expect(Math.abs(got - exact) / exact).toBeLessThan(0.1);
     expect(summary.errorRate).toBe(0);

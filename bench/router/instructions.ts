@@ -32,9 +32,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { functionCosts } from './callgrind-functions';
-import { benchWithLineup, startFleet, startNerve, startRouter } from './processes';
-import { haproxyInstalled, startHaproxy } from './haproxy';
-import { certificates } from './bench-certs';
+import { benchWithLineup } from './processes';
+import { startTlsLineup } from './tls-lineup';
 import { echoCall, evenlySpaced } from './spaced-calls';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
@@ -172,75 +171,22 @@ async function tlsLineup(): Promise<void> {
   console.log(
     `bench:router-instructions (TLS): ${CALLS} calls at ${RATE}/s evenly spaced, after ${WARM_SECONDS} s of warm-up; user-mode instructions per call`,
   );
-  const certs = certificates();
-  const { engine, cp, engineAddress, xds } = await startFleet();
-  const plain = await startRouter(xds, 'bench-plain', TRACE, CALLGRIND);
-  const tls = await startNerve(
-    [
-      'router',
-      '--control-plane',
-      xds,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--id',
-      'bench-tls',
-      '--tls-cert-file',
-      certs.cert,
-      '--tls-key-file',
-      certs.key,
-    ],
-    /ingress on 127\.0\.0\.1:(\d+)/,
-    TRACE,
-    CALLGRIND,
-  );
-  const haproxy = haproxyInstalled() ? await startHaproxy(engineAddress, CALLGRIND, certs.pem) : undefined;
-  const secure = grpc.credentials.createSsl(readFileSync(certs.ca));
-  const options = { 'grpc.ssl_target_name_override': 'localhost' };
-  const viaRouter = new grpc.Metadata();
-  viaRouter.set('x-nerve-engine', 'echo');
-  const clients: EngineClient[] = [];
-  const client = (port: string | number, creds: grpc.ChannelCredentials) => {
-    const c = new EngineClient(`127.0.0.1:${port}`, creds, creds === secure ? options : {});
-    clients.push(c);
-    return c;
-  };
+  const { proxies, stop } = await startTlsLineup(TRACE, CALLGRIND);
   try {
     const rows: [string, { main: number; all: number }][] = [];
-    const d1 = deoptsIn(plain.child);
-    rows.push([
-      'Nerve router, plaintext',
-      await measure(
-        plain.child.pid!,
-        client(plain.match[1], grpc.credentials.createInsecure()),
-        viaRouter,
-        WARM_SECONDS,
-        d1,
-      ),
-    ]);
-    const d2 = deoptsIn(tls.child);
-    rows.push([
-      'Nerve router, TLS',
-      await measure(tls.child.pid!, client(tls.match[1], secure), viaRouter, WARM_SECONDS, d2),
-    ]);
-    if (haproxy)
-      rows.push([
-        'HAProxy terminating TLS',
-        await measure(haproxy.child.pid!, client(haproxy.port, secure), new grpc.Metadata(), 5),
-      ]);
+    const windows = proxies.slice(0, 2).map((p) => deoptsIn(p.child));
+    for (const [i, p] of proxies.entries())
+      rows.push([p.name, await measure(p.child.pid!, p.client, p.md, i < 2 ? WARM_SECONDS : 5, windows[i])]);
     console.log(`  ${''.padEnd(40)} ${'main'.padStart(9)}  ${'all'.padStart(9)}`);
     for (const [name, c] of rows)
       console.log(
         `  ${name.padEnd(40)} ${Math.round(c.main).toLocaleString('en').padStart(9)}  ${Math.round(c.all).toLocaleString('en').padStart(9)}   ×${(c.main / rows[0][1].main).toFixed(2)} plaintext`,
       );
-    console.log(`  (plaintext router: ${d1.report()})`);
-    console.log(`  (TLS router: ${d2.report()})`);
+    console.log(`  (plaintext router: ${windows[0].report()})`);
+    console.log(`  (TLS router: ${windows[1].report()})`);
+    if (proxies.length < 3) console.log('  (haproxy not installed: Debian package haproxy)');
   } finally {
-    for (const c of clients) c.close();
-    for (const p of [plain.child, tls.child, cp.child, engine.child, haproxy?.child]) p?.kill('SIGKILL');
+    stop();
   }
 }
 

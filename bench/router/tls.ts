@@ -11,15 +11,13 @@
  *    (default 2,000) one after another on a kept-alive connection.
  */
 import * as grpc from '@grpc/grpc-js';
-import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { SignJWT } from 'jose';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { cpuSeconds } from '../process-stats';
-import { haproxyInstalled, startHaproxy } from './haproxy';
-import { startFleet, startNerve, startRouter } from './processes';
+import { startNerve } from './processes';
+import { startTlsLineup } from './tls-lineup';
 import { echoCall, evenlySpaced } from './spaced-calls';
-import { certificates } from './bench-certs';
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -36,64 +34,12 @@ async function cpuPerCall(pid: number, client: EngineClient, md: grpc.Metadata):
 }
 
 async function proxies(): Promise<void> {
-  const certs = certificates();
-  const { engine, cp, engineAddress, xds } = await startFleet();
-  const plain = await startRouter(xds, 'bench-plain');
-  const tls = await startNerve(
-    [
-      'router',
-      '--control-plane',
-      xds,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--admin-port',
-      '0',
-      '--id',
-      'bench-tls',
-      '--tls-cert-file',
-      certs.cert,
-      '--tls-key-file',
-      certs.key,
-    ],
-    /ingress on 127\.0\.0\.1:(\d+)/,
-  );
-  const haproxy = haproxyInstalled() ? await startHaproxy(engineAddress, [], certs.pem) : undefined;
-  const secure = grpc.credentials.createSsl(readFileSync(certs.ca));
-  const options = { 'grpc.ssl_target_name_override': 'localhost' };
-  const viaRouter = new grpc.Metadata();
-  viaRouter.set('x-nerve-engine', 'echo');
-  const none = new grpc.Metadata();
-  const lineup = [
-    {
-      name: 'Nerve router, plaintext',
-      pid: plain.child.pid!,
-      client: new EngineClient(`127.0.0.1:${plain.match[1]}`, grpc.credentials.createInsecure()),
-      md: viaRouter,
-    },
-    {
-      name: 'Nerve router, TLS',
-      pid: tls.child.pid!,
-      client: new EngineClient(`127.0.0.1:${tls.match[1]}`, secure, options),
-      md: viaRouter,
-    },
-    ...(haproxy
-      ? [
-          {
-            name: 'HAProxy terminating TLS',
-            pid: haproxy.child.pid!,
-            client: new EngineClient(`127.0.0.1:${haproxy.port}`, secure, options),
-            md: none,
-          },
-        ]
-      : []),
-  ];
+  const { proxies: lineup, stop } = await startTlsLineup();
   try {
     for (const p of lineup) for (let i = 0; i < 2000; i++) await echoCall(p.client, p.md);
     const results = new Map<string, number[]>(lineup.map((p) => [p.name, []]));
     for (let round = 0; round < ROUNDS; round++)
-      for (const p of lineup) results.get(p.name)!.push(await cpuPerCall(p.pid, p.client, p.md));
+      for (const p of lineup) results.get(p.name)!.push(await cpuPerCall(p.child.pid!, p.client, p.md));
     const plainUs = median(results.get(lineup[0].name)!);
     console.log(
       `proxy CPU per call, ${RATE} calls/s evenly spaced, medians of ${ROUNDS} × ${SECONDS} s (utime+stime):`,
@@ -104,10 +50,9 @@ async function proxies(): Promise<void> {
         `  ${p.name.padEnd(28)} ${us.toFixed(1).padStart(6)} µs   ×${(us / plainUs).toFixed(2)} the plaintext router`,
       );
     }
-    if (!haproxy) console.log('  (haproxy not installed: Debian package haproxy)');
+    if (lineup.length < 3) console.log('  (haproxy not installed: Debian package haproxy)');
   } finally {
-    for (const p of lineup) p.client.close();
-    for (const c of [plain.child, tls.child, cp.child, engine.child, haproxy?.child]) c?.kill('SIGKILL');
+    stop();
   }
 }
 

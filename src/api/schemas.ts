@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { createApiKeySchema } from '../control-plane/admin/api-key-admin';
+import { registerSchema, scaleSchema } from '../control-plane/admin/fleet-admin';
 import { alertRuleSchema } from '../model/alerts/rule';
 import { channelSchema } from '../model/alerts/channel';
 import { silenceSchema } from '../model/alerts/silence-schema';
@@ -62,19 +63,10 @@ export const batchResult = z.strictObject({
   engines: z.array(z.strictObject({ name: z.string(), revision: z.number().int(), deleted: z.boolean() })),
 });
 
-export const scaleBody = z.strictObject({ replicas: z.number().int().min(0) });
+export const scaleBody = scaleSchema;
 export const rollbackBody = z.strictObject({ version: z.number().int().min(1) });
 export const pinBody = z.strictObject({ weight: z.number().int().min(0) });
-export const leaseBody = z.strictObject({
-  engine: z.string(),
-  id: z.string(),
-  address: z.string(),
-  version: z.string().optional(),
-  weight: z.number().int().optional(),
-  priority: z.number().int().optional(),
-  ttlMs: z.number().int().optional(),
-  createEngine: z.boolean().optional(),
-});
+export const leaseBody = registerSchema;
 
 export const healthSummary = z.looseObject({
   status: z.enum(['healthy', 'degraded', 'unhealthy']),

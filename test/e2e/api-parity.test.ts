@@ -7,15 +7,7 @@ import {
 } from '../../gen/nerve/admin/v1/admin';
 import { startApi } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
-import type { EngineSpec } from '../../src/model/engine';
-import { parseEngineSpec } from '../../src/model/validate';
-import { logger, startControlPlane } from '../helpers/cluster';
-
-function parsed(doc: unknown): EngineSpec {
-  const r = parseEngineSpec(doc);
-  if (!r.ok) throw new Error(r.errors.join('; '));
-  return r.value;
-}
+import { logger, engineSpec, startControlPlane } from '../helpers/cluster';
 
 describe('REST and admin gRPC at parity: an engine’s versions and policy', () => {
   let cp: ControlPlane;
@@ -25,7 +17,7 @@ describe('REST and admin gRPC at parity: an engine’s versions and policy', () 
 
   beforeAll(async () => {
     cp = await startControlPlane([
-      parsed({
+      engineSpec({
         name: 'calc',
         versions: [{ name: 'v1', weight: 100 }],
         instances: [{ id: 'c-1', address: '127.0.0.1:1' }],

@@ -17,16 +17,8 @@ import { DemoEngine } from '../../src/engines/engine-server';
 import { registerEngine } from '../../src/engines/registration';
 import { ROLES, type Role } from '../../src/model/security/roles';
 import { Router } from '../../src/router/router';
-import { logger, startControlPlane } from '../helpers/cluster';
+import { logger, engineSpec, startControlPlane } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
-import type { EngineSpec } from '../../src/model/engine';
-import { parseEngineSpec } from '../../src/model/validate';
-
-function parsed(doc: unknown): EngineSpec {
-  const r = parseEngineSpec(doc);
-  if (!r.ok) throw new Error(r.errors.join('; '));
-  return r.value;
-}
 
 const SECRET = 'an HS256 secret of the test suite, 32+ bytes long';
 const ISSUER = 'https://issuer.test';
@@ -65,7 +57,7 @@ describe('authentication and roles on every surface', () => {
 
   beforeAll(async () => {
     cp = await startControlPlane(
-      [parsed({ name: 'calc', versions: [{ name: 'v1', weight: 100 }], instances: [] })],
+      [engineSpec({ name: 'calc', versions: [{ name: 'v1', weight: 100 }], instances: [] })],
       {
         auth: {
           enabled: true,

@@ -3,17 +3,9 @@ import { join } from 'node:path';
 import { startApi } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
-import type { EngineSpec } from '../../src/model/engine';
-import { parseEngineSpec } from '../../src/model/validate';
 import { Router } from '../../src/router/router';
-import { logger, startControlPlane } from '../helpers/cluster';
+import { logger, engineSpec, startControlPlane } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
-
-function parsed(doc: unknown): EngineSpec {
-  const r = parseEngineSpec(doc);
-  if (!r.ok) throw new Error(r.errors.join('; '));
-  return r.value;
-}
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples', 'clients');
 const OPS_KEY = 'ops-key-of-the-examples-test-suite';
@@ -51,7 +43,7 @@ describe('client examples (examples/clients) against a control plane with auth o
     }).start();
     cp = await startControlPlane(
       [
-        parsed({
+        engineSpec({
           name: 'echo',
           versions: [{ name: 'v1', weight: 100 }],
           instances: [{ id: 'echo-1', address: engine.address }],

@@ -214,7 +214,7 @@ describe('process driver', () => {
     const cases: [string, unknown, number, RegExp][] = [
       ['/engines/elsewhere/scale', { replicas: 2 }, 409, /static driver.*cannot be scaled/],
       ['/engines/echo-fleet/scale', { replicas: 9 }, 400, /within 1\.\.4.*got 9/],
-      ['/engines/echo-fleet/scale', { replicas: 'two' }, 400, /replicas must be an integer/],
+      ['/engines/echo-fleet/scale', { replicas: 'two' }, 400, /replicas: .*expected number/],
       ['/engines/nope/scale', { replicas: 1 }, 404, /engine "nope" not found/],
       ['/engines/echo-fleet/instances/ghost/restart', {}, 404, /no instance "ghost"/],
       ['/engines/elsewhere/instances/x/stop', {}, 409, /static driver/],

@@ -88,7 +88,9 @@ withRedis('engine lifecycle with several replicas', () => {
     expect(started).toHaveLength(2); // a's two starts, none by b
 
     // b scales down: it stops one of the processes it adopted (it is not its child).
-    await b.admin.lifecycle().scale('shared', 1, { actor: 'test', via: 'rest', requestId: 't' });
+    await b.admin
+      .lifecycle()
+      .scale('shared', { replicas: 1 }, { actor: 'test', via: 'rest', requestId: 't' });
     await waitFor(() => processes(b, 'shared').length === 1, 'one instance left', 20_000);
     const gone = pids.filter((pid) => !processes(b, 'shared').some((p) => p.pid === pid));
     expect(gone).toHaveLength(1);

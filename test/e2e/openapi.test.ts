@@ -3,15 +3,7 @@ import { startApi } from '../../src/api/server';
 import type { RouteSpec } from '../../src/api/route-table';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
-import type { EngineSpec } from '../../src/model/engine';
-import { parseEngineSpec } from '../../src/model/validate';
-import { logger, startControlPlane } from '../helpers/cluster';
-
-function parsed(doc: unknown): EngineSpec {
-  const r = parseEngineSpec(doc);
-  if (!r.ok) throw new Error(r.errors.join('; '));
-  return r.value;
-}
+import { logger, engineSpec, startControlPlane } from '../helpers/cluster';
 
 type Json = Record<string, unknown>;
 interface Operation {
@@ -94,7 +86,7 @@ describe('the OpenAPI 3.1 document: every route in it, every answer valid agains
       logger,
     }).start();
     cp = await startControlPlane([
-      parsed({
+      engineSpec({
         name: 'calc',
         versions: [{ name: 'v1', weight: 100 }],
         instances: [{ id: 'calc-1', address: engine.address }],

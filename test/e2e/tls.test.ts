@@ -6,20 +6,12 @@ import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { startApi } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
-import type { EngineSpec } from '../../src/model/engine';
-import { parseEngineSpec } from '../../src/model/validate';
 import { Router } from '../../src/router/router';
 import type { ClientCredentials } from '../../src/security/tls-files';
 import { TestPki } from '../helpers/certs';
-import { invoke, logger, startControlPlane } from '../helpers/cluster';
+import { invoke, logger, engineSpec, startControlPlane } from '../helpers/cluster';
 import { runPython } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
-
-function parsed(doc: unknown): EngineSpec {
-  const r = parseEngineSpec(doc);
-  if (!r.ok) throw new Error(r.errors.join('; '));
-  return r.value;
-}
 
 describe('TLS and mTLS: control plane (gRPC and HTTPS), routers bound to their certificates, the ingress', () => {
   const pki = new TestPki();
@@ -44,7 +36,7 @@ describe('TLS and mTLS: control plane (gRPC and HTTPS), routers bound to their c
     const files = { cert: server.cert, key: server.key, ca: pki.ca.cert };
     cp = await startControlPlane(
       [
-        parsed({
+        engineSpec({
           name: 'echo',
           versions: [{ name: 'v1', weight: 100 }],
           instances: [{ id: 'echo-1', address: engine.address }],
@@ -216,7 +208,7 @@ describe('TLS from routers to engines (policy upstreamTls)', () => {
     }).start();
     const cp = await startControlPlane(
       [
-        parsed({
+        engineSpec({
           name: 'secure',
           versions: [{ name: 'v1', weight: 100 }],
           instances: [{ id: 'secure-1', address: engine.address }],

@@ -179,6 +179,13 @@ export async function startPlane(
   return { cp, router: await startRouter(cp, routerId) };
 }
 
+/** A validated engine spec from its document (throws with every error). */
+export function engineSpec(doc: unknown): EngineSpec {
+  const spec = parseEngineSpec(doc);
+  if (!spec.ok) throw new Error(spec.errors.join('; '));
+  return spec.value;
+}
+
 /** A control plane on an ephemeral port, with an in-memory store and fast reports. */
 export function startControlPlane(
   specs: EngineSpec[],

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { AdminError } from '../../control-plane/admin/admin-error';
+import { parseInput } from '../../control-plane/admin/parse-input';
 import { versionBodySchema, versionWeightSchema } from '../../control-plane/admin/spec-parts-admin';
 import { echo } from '../../model/echo';
-import { formatIssues } from '../../model/validate';
 import { contextOf } from '../errors';
 import { etag, ifMatch } from '../if-match';
 import type { Routes } from '../route-table';
@@ -17,13 +17,6 @@ export const instanceBodySchema = z.strictObject({
   priority: z.number().int().min(0).optional(),
 });
 const instanceWeightSchema = z.strictObject({ weight: z.number().int().min(0) });
-
-function parse<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const errors = formatIssues(r.error.issues, '');
-  throw new AdminError('INVALID_ARGUMENT', `invalid ${what}: ${errors.join('; ')}`, errors);
-}
 
 /**
  * An engine's versions, instances and policy as resources of their own (full CRUD beside the whole-spec
@@ -86,7 +79,7 @@ export function enginePartRoutes(r: Routes, admin: AdminService): void {
     'admin',
     { summary: 'Add an instance', body: instanceBodySchema, response: S.oneEngine, status: 201 },
     async (req, res) => {
-      const i = parse(instanceBodySchema, req.body, 'instance');
+      const i = parseInput(instanceBodySchema, req.body, 'instance');
       const engine = await admin.addInstance({ ...i, engine: req.params.name }, contextOf(req, res));
       res.status(201).set('etag', etag(engine.revision)).json({ engine });
     },
@@ -96,7 +89,7 @@ export function enginePartRoutes(r: Routes, admin: AdminService): void {
     'operator',
     { summary: 'Set an instance’s weight', body: instanceWeightSchema, response: S.oneEngine },
     async (req, res) => {
-      const { weight } = parse(instanceWeightSchema, req.body, 'instance weight');
+      const { weight } = parseInput(instanceWeightSchema, req.body, 'instance weight');
       const ctx = contextOf(req, res);
       res.json({ engine: await admin.setInstanceWeight(req.params.name, req.params.id, weight, ctx) });
     },

@@ -1,33 +1,9 @@
 import * as S from '../schemas';
-import type { Request } from 'express';
 import type { Routes } from '../route-table';
-import { AdminError } from '../../control-plane/admin/admin-error';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import type { InstanceOp } from '../../control-plane/fleet/drivers/driver';
-import { echo } from '../../model/echo';
 import { contextOf } from '../errors';
 import { one } from '../query';
-
-function body(req: Request): Record<string, unknown> {
-  if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body))
-    throw new AdminError('INVALID_ARGUMENT', 'the body must be a JSON object');
-  return req.body as Record<string, unknown>;
-}
-
-function integer(raw: unknown, name: string): number {
-  if (typeof raw !== 'number' || !Number.isInteger(raw))
-    throw new AdminError(
-      'INVALID_ARGUMENT',
-      `${name} must be an integer, got ${echo(JSON.stringify(raw) ?? 'nothing', 40)}`,
-    );
-  return raw;
-}
-
-function optionalString(raw: unknown, name: string): string | undefined {
-  if (raw === undefined) return undefined;
-  if (typeof raw !== 'string') throw new AdminError('INVALID_ARGUMENT', `${name} must be a string`);
-  return raw;
-}
 
 const OPS: readonly InstanceOp[] = ['start', 'stop', 'restart'];
 
@@ -42,8 +18,7 @@ export function fleetRoutes(r: Routes, admin: AdminService): void {
     'operator',
     { summary: 'Scale a managed engine', body: S.scaleBody },
     async (req, res) => {
-      const replicas = integer(body(req).replicas, 'replicas');
-      res.json(await admin.lifecycle().scale(req.params.name, replicas, contextOf(req, res)));
+      res.json(await admin.lifecycle().scale(req.params.name, req.body, contextOf(req, res)));
     },
   );
   for (const op of OPS)
@@ -81,20 +56,7 @@ export function fleetRoutes(r: Routes, admin: AdminService): void {
     'operator',
     { summary: 'Register an instance with a lease', body: S.leaseBody, status: 201 },
     async (req, res) => {
-      const b = body(req);
-      const grant = await admin.lifecycle().register(
-        {
-          engine: optionalString(b.engine, 'engine') ?? '',
-          id: optionalString(b.id, 'id') ?? '',
-          address: optionalString(b.address, 'address') ?? '',
-          version: optionalString(b.version, 'version'),
-          weight: b.weight === undefined ? undefined : integer(b.weight, 'weight'),
-          priority: b.priority === undefined ? undefined : integer(b.priority, 'priority'),
-          ttlMs: b.ttlMs === undefined ? undefined : integer(b.ttlMs, 'ttlMs'),
-          createEngine: b.createEngine === true,
-        },
-        contextOf(req, res),
-      );
+      const grant = await admin.lifecycle().register(req.body, contextOf(req, res));
       res.status(201).json(grant);
     },
   );

@@ -3,7 +3,8 @@ import { entryKey } from '../../model/config';
 import { echo } from '../../model/echo';
 import { API_KEY_KIND, type ApiKeyRecord, hashSecret, hintOf, newSecret } from '../../model/security/api-key';
 import { ROLES } from '../../model/security/roles';
-import { formatIssues, name } from '../../model/validate';
+import { name } from '../../model/validate';
+import { parseInput } from './parse-input';
 import type { ConfigStore } from '../../store/config-store';
 import { type AdminContext, actorLabel } from './admin-context';
 import { AdminError } from './admin-error';
@@ -37,12 +38,7 @@ export class ApiKeyAdmin {
   }
 
   async create(input: unknown, ctx: AdminContext): Promise<ApiKeyView & { key: string }> {
-    const parsed = createApiKeySchema.safeParse(input);
-    if (!parsed.success) {
-      const errors = formatIssues(parsed.error.issues, '');
-      throw new AdminError('INVALID_ARGUMENT', `invalid API key: ${errors.join('; ')}`, errors);
-    }
-    const { name: keyName, role } = parsed.data;
+    const { name: keyName, role } = parseInput(createApiKeySchema, input, 'API key');
     if (this.store.get(API_KEY_KIND, keyName) || this.staticNames().includes(keyName))
       throw new AdminError('ALREADY_EXISTS', `API key ${echo(keyName)} already exists`);
     const key = newSecret();

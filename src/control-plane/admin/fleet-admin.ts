@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { parseInput } from './parse-input';
 import { hostname } from 'node:os';
 import type { JsonValue } from '../../model/config';
 import { echo } from '../../model/echo';
@@ -15,6 +17,21 @@ import { COMMANDS_NS, type InstanceCommand } from '../fleet/supervisor';
 import { type AdminContext, actorLabel } from './admin-context';
 import { AdminError } from './admin-error';
 import type { AuditFields } from './admin-service';
+
+/** POST /engines/:name/scale, Admin/ScaleEngine. */
+export const scaleSchema = z.strictObject({ replicas: z.number().int().min(0) });
+
+/** POST /leases, Admin/Register (and `nerve engine --control-plane`). */
+export const registerSchema = z.strictObject({
+  engine: z.string().min(1),
+  id: z.string().min(1),
+  address: z.string().min(1),
+  version: z.string().optional(),
+  weight: z.number().int().min(0).optional(),
+  priority: z.number().int().min(0).optional(),
+  ttlMs: z.number().int().min(0).optional(),
+  createEngine: z.boolean().optional(),
+});
 
 export interface FleetDeps {
   readonly store: ConfigStore;
@@ -52,11 +69,13 @@ export class FleetAdmin {
     private readonly audit: (ctx: AdminContext, action: string, fields: AuditFields) => void,
   ) {}
 
+  /** `input` is `{"replicas": N}` (REST body, gRPC message alike), checked by scaleSchema. */
   async scale(
     engine: string,
-    replicas: number,
+    input: unknown,
     ctx: AdminContext,
   ): Promise<{ engine: string; replicas: number; previous: number }> {
+    const { replicas } = parseInput(scaleSchema, input, 'scale request');
     let previous = 0;
     await updateEngine(
       this.deps.engines,
@@ -136,7 +155,9 @@ export class FleetAdmin {
     return { engine, instance, stream, host: record.host, lines };
   }
 
-  async register(input: RegisterInput, ctx: AdminContext): Promise<LeaseGrant> {
+  /** `input` is a registration (REST body, gRPC message alike), checked by registerSchema. */
+  async register(raw: unknown, ctx: AdminContext): Promise<LeaseGrant> {
+    const input: RegisterInput = parseInput(registerSchema, raw, 'registration');
     const grant = await this.deps.leases.register(input, ctx.actor);
     this.audit(ctx, 'register instance', {
       engine: input.engine,

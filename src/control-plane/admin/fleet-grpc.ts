@@ -22,7 +22,7 @@ type FleetHandlers = Pick<
 export function fleetHandlers(admin: AdminService, unary: Unary): FleetHandlers {
   const fleet = () => admin.lifecycle();
   return {
-    scaleEngine: unary(async (r, ctx) => fleet().scale(r.engine, r.replicas, ctx)),
+    scaleEngine: unary(async (r, ctx) => fleet().scale(r.engine, { replicas: r.replicas }, ctx)),
     startInstance: unary(async (r, ctx) => fleet().operate(r.engine, r.instanceId, 'start', ctx)),
     stopInstance: unary(async (r, ctx) => fleet().operate(r.engine, r.instanceId, 'stop', ctx)),
     restartInstance: unary(async (r, ctx) => fleet().operate(r.engine, r.instanceId, 'restart', ctx)),

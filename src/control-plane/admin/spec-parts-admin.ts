@@ -3,10 +3,10 @@ import type { JsonValue } from '../../model/config';
 import { echo } from '../../model/echo';
 import { ENGINE_KIND } from '../../model/engine-document';
 import type { EngineSpec } from '../../model/engine';
-import { formatIssues } from '../../model/validate';
 import type { EngineCatalog } from '../config/engine-catalog';
 import type { AdminContext } from './admin-context';
 import { AdminError } from './admin-error';
+import { parseInput } from './parse-input';
 import type { SpecAdmin } from './spec-admin';
 
 type Doc = Record<string, JsonValue>;
@@ -16,13 +16,6 @@ export const versionBodySchema = z.strictObject({
   weight: z.number().int().min(0).max(1_000_000),
 });
 export const versionWeightSchema = z.strictObject({ weight: z.number().int().min(0).max(1_000_000) });
-
-function parse<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const errors = formatIssues(r.error.issues, '');
-  throw new AdminError('INVALID_ARGUMENT', `invalid ${what}: ${errors.join('; ')}`, errors);
-}
 
 /**
  * The parts of an engine spec as resources of their own (versions, the policy): each change reads the
@@ -36,7 +29,7 @@ export class SpecPartsAdmin {
   ) {}
 
   async addVersion(engine: string, input: unknown, ifMatch: number | undefined, ctx: AdminContext) {
-    const v = parse(versionBodySchema, input, 'version');
+    const v = parseInput(versionBodySchema, input, 'version');
     return this.edit(engine, ifMatch, ctx, (doc) => {
       const versions = (doc.versions as { name: string }[] | undefined) ?? [];
       if (versions.some((x) => x.name === v.name))
@@ -52,7 +45,7 @@ export class SpecPartsAdmin {
     ifMatch: number | undefined,
     ctx: AdminContext,
   ) {
-    const { weight } = parse(versionWeightSchema, input, 'version weight');
+    const { weight } = parseInput(versionWeightSchema, input, 'version weight');
     return this.edit(engine, ifMatch, ctx, (doc) => ({
       ...doc,
       versions: this.versions(doc, engine, version).map((x) => (x.name === version ? { ...x, weight } : x)),

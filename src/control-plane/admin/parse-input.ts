@@ -1,0 +1,14 @@
+import type { z } from 'zod';
+import { formatIssues } from '../../model/validate';
+import { AdminError } from './admin-error';
+
+/**
+ * An operation's input checked against its schema, whatever transport it came from (REST body, gRPC
+ * message): the value, or INVALID_ARGUMENT naming every problem (`replicas: expected number`).
+ */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const errors = formatIssues(r.error.issues, '');
+  throw new AdminError('INVALID_ARGUMENT', `invalid ${what}: ${errors.join('; ')}`, errors);
+}

@@ -65,7 +65,7 @@ export const batchResult = z.strictObject({
 
 export const scaleBody = scaleSchema;
 export const rollbackBody = z.strictObject({ version: z.number().int().min(1) });
-export const pinBody = z.strictObject({ weight: z.number().int().min(0) });
+export const pinBody = z.strictObject({ weight: z.number().int().min(0).max(1_000_000) });
 export const leaseBody = registerSchema;
 
 export const healthSummary = z.looseObject({

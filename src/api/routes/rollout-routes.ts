@@ -1,6 +1,6 @@
 import * as S from '../schemas';
+import { parseInput } from '../../control-plane/admin/parse-input';
 import type { Routes } from '../route-table';
-import { AdminError } from '../../control-plane/admin/admin-error';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import type { RolloutOp } from '../../control-plane/rollouts/rollout-module';
 import { contextOf } from '../errors';
@@ -47,12 +47,7 @@ export function rolloutRoutes(r: Routes, admin: AdminService): void {
     'operator',
     { summary: 'Pin an instance’s weight', body: S.pinBody },
     async (req, res) => {
-      const weight = (req.body as { weight?: unknown } | undefined)?.weight;
-      if (typeof weight !== 'number')
-        throw new AdminError(
-          'INVALID_ARGUMENT',
-          'the body must be {"weight": N}, N an integer from 0 to 1000000',
-        );
+      const { weight } = parseInput(S.pinBody, req.body, 'weight pin');
       res.json(await admin.weightsAdmin().pin(req.params.name, req.params.id, weight, contextOf(req, res)));
     },
   );

@@ -1,16 +1,13 @@
 import { echo } from '../../model/echo';
 import type { EngineSpec, InstanceSpec } from '../../model/engine';
 import { findInstance, namespaceOf, updateInstance, withInstances } from '../../model/engine';
-import type { CheckState } from '../../model/health';
 import type { HealthState } from '../../model/engine';
 import { engineToJoin } from '../fleet/joining';
 import { parseEngineSpec } from '../../model/validate';
-import type { ConfigStore, StoreStatus } from '../../store/config-store';
-import { type EngineCatalog, updateEngine, type WriteMeta } from '../config/engine-catalog';
+import type { StoreStatus } from '../../store/config-store';
+import { updateEngine, type WriteMeta } from '../config/engine-catalog';
 
-import type { LoadStats } from '../reports/load-stats';
 import type { StreamStatus } from '../xds/stream-state';
-import type { Logger } from '../../observability/logger';
 import { type AdminContext, SYSTEM, actorLabel } from './admin-context';
 import { ApiKeyAdmin } from './api-key-admin';
 import { SpecPartsAdmin } from './spec-parts-admin';
@@ -18,90 +15,23 @@ import { Authenticator } from '../../security/authenticator';
 import { ApiKeyRegistry } from '../../security/api-key-registry';
 import { CallLimits } from '../../security/call-limits';
 import { AdminError } from './admin-error';
-import { CircuitAdmin, type Circuits } from './circuit-admin';
+import { CircuitAdmin } from './circuit-admin';
 import { ConfigAdmin } from './config-admin';
 import { SpecAdmin } from './spec-admin';
 import { effectiveHealth, engineHealth, type InstanceInsight, systemHealth } from './health-report';
-import type { CallWindows } from '../metrics/call-windows';
-import type { EngineStatusTracker } from '../health/engine-status';
-import type { HealthHistory, HealthTransition } from '../health/health-history';
+import type { HealthTransition } from '../health/health-history';
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
 import { MetricsAdmin } from './metrics-admin';
 import { AlertAdmin } from './alert-admin';
-import { type AlertingState, EMPTY_STATE } from '../alerts/alert-state';
+import { EMPTY_STATE } from '../alerts/alert-state';
 import { type HistoryAnswer, type HistoryQuery, queryHistory } from '../history/history-query';
 import type { EngineView, HealthReport } from './views';
 import { FleetAdmin } from './fleet-admin';
-import type { Leases } from '../fleet/leases';
-import type { Supervisor } from '../fleet/supervisor';
-import type { FleetEvents } from '../fleet/fleet-events';
-import type { AutoscaleState } from '../fleet/autoscaler';
-import type { RolloutModule } from '../rollouts/rollout-module';
-import type { WeightsModule } from '../weights/weights-module';
 import { RolloutAdmin } from './rollout-admin';
 import { WeightsAdmin } from './weights-admin';
 
-export interface AdminDeps {
-  readonly store: ConfigStore;
-  readonly engines: EngineCatalog;
-  readonly checkState: (engine: string, instanceId: string) => CheckState;
-  readonly loads: LoadStats;
-  readonly circuits: Circuits;
-  readonly xdsClients: () => StreamStatus[];
-  /** Where xDS clients reach this control plane (bind host and port). */
-  readonly xdsEndpoint: () => { host: string; port: number };
-  /** This replica: its id, whether it leads, and the leader's fence as last seen. */
-  readonly replica: () => ReplicaView;
-  /** The control plane's metrics in Prometheus text format. */
-  readonly prometheus?: () => Promise<string>;
-  /** Where every change is logged (who, what, request id). */
-  readonly logger?: Logger;
-  /** Every instance's calls over the summary window, fleet-wide. */
-  readonly windows?: CallWindows;
-  /** Engines' statuses with hysteresis. */
-  readonly engineStatus?: EngineStatusTracker;
-  /** Health transitions as the leader recorded them. */
-  readonly healthHistory?: HealthHistory;
-  /** Whether this replica is ready to serve (readiness probes). */
-  readonly ready?: () => { ready: boolean; reason?: string };
-  /** The alerting state as the leader last wrote it. */
-  readonly alerting?: () => AlertingState;
-  /** Registration leases, supervision and its events, autoscaling decisions (engine lifecycle). */
-  readonly leases?: Leases;
-  readonly supervisor?: Supervisor;
-  readonly fleetEvents?: FleetEvents;
-  readonly autoscale?: (engine: string) => AutoscaleState | undefined;
-  /** Where managed instances' output files are. */
-  readonly runDir?: string;
-  readonly rollouts?: RolloutModule;
-  readonly weights?: WeightsModule;
-  /** Who may call (off: everyone is an admin). */
-  readonly auth?: Authenticator;
-  /** Names of the keys the settings hold (API_KEYS). */
-  readonly staticKeyNames?: () => readonly string[];
-  /** Rate limits per address and credential (default DEFAULT_CALL_LIMITS, in memory). */
-  readonly limits?: CallLimits;
-}
-
-export interface ReplicaView {
-  readonly id: string;
-  readonly leader: boolean;
-  /** The leader's fence (`replica:token`) as this replica last saw it. */
-  readonly leaderFence: string | null;
-  readonly startedAt: string;
-}
-
-export interface AddInstanceInput {
-  readonly engine: string;
-  readonly id: string;
-  readonly address: string;
-  readonly version?: string;
-  readonly weight?: number;
-  readonly priority?: number;
-  readonly createEngine?: boolean;
-}
-
-export type AuditFields = Record<string, string | number | boolean | undefined>;
+import type { AddInstanceInput, AdminDeps, AuditFields, ReplicaView } from './admin-deps';
+export type { AddInstanceInput, AdminDeps, AuditFields, ReplicaView };
 
 /** The history line of a change made for a caller. */
 function write(ctx: AdminContext, summary: string): WriteMeta {

@@ -117,4 +117,23 @@ describe('REST and admin gRPC at parity: an engine’s versions and policy', () 
       'round_robin',
     );
   });
+
+  it('serves the JSON documents of REST (/stats, /xds/bootstrap, /metrics) on gRPC too', async () => {
+    const stats = JSON.parse(((await unary(client.getStats, {})) as { json: string }).json) as Record<
+      string,
+      unknown
+    >;
+    expect(Object.keys(stats).sort()).toEqual(Object.keys((await rest('GET', '/stats')).json).sort());
+    const boot = JSON.parse(
+      ((await unary(client.getXdsBootstrap, { node: 'n1', host: '' })) as { json: string }).json,
+    );
+    expect(boot).toEqual((await rest('GET', '/xds/bootstrap?node=n1')).json);
+    const detail = JSON.parse(
+      ((await unary(client.getMetricsDetail, {})) as { json: string }).json,
+    ) as Record<string, unknown>;
+    expect(Object.keys(detail).sort()).toEqual(Object.keys((await rest('GET', '/metrics')).json).sort());
+    await expect(unary(client.getXdsBootstrap, { node: 'bad node!', host: '' })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
+  });
 });

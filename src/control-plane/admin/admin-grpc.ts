@@ -19,6 +19,7 @@ import { fleetHandlers } from './fleet-grpc';
 import { rolloutHandlers } from './rollout-grpc';
 import { apiKeyHandlers } from './api-key-grpc';
 import { specPartHandlers } from './spec-parts-grpc';
+import { documentHandlers } from './document-grpc';
 import type { EngineView } from './views';
 import { GRPC_ROLES } from './grpc-roles';
 import type { Principal } from '../../model/security/principal';
@@ -189,6 +190,7 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
     ...rolloutHandlers(admin, unary),
     ...apiKeyHandlers(admin, unary),
     ...specPartHandlers(admin, unary, toProtoEngine),
+    ...documentHandlers(admin, unary),
   };
   const secured = Object.fromEntries(
     Object.entries(impl).map(([name, h]) => [

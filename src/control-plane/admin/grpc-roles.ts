@@ -60,4 +60,7 @@ export const GRPC_ROLES: Record<keyof AdminServer, Role> = {
   removeVersion: 'admin',
   getPolicy: 'viewer',
   setPolicy: 'admin',
+  getStats: 'viewer',
+  getXdsBootstrap: 'viewer',
+  getMetricsDetail: 'viewer',
 };

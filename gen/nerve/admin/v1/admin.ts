@@ -828,6 +828,31 @@ export interface SetPolicyResponse {
   engine: Engine | undefined;
 }
 
+export interface GetStatsRequest {
+}
+
+export interface GetStatsResponse {
+  json: string;
+}
+
+export interface GetXdsBootstrapRequest {
+  /** The node id the bootstrap names (default nerve-client). */
+  node: string;
+  /** The host clients reach this control plane at (default: its own listening host). */
+  host: string;
+}
+
+export interface GetXdsBootstrapResponse {
+  json: string;
+}
+
+export interface GetMetricsDetailRequest {
+}
+
+export interface GetMetricsDetailResponse {
+  json: string;
+}
+
 function createBaseEngine(): Engine {
   return { name: "", versions: [], instances: [], policy: undefined, services: [], revision: 0, dropped: 0 };
 }
@@ -14046,6 +14071,396 @@ export const SetPolicyResponse: MessageFns<SetPolicyResponse> = {
   },
 };
 
+function createBaseGetStatsRequest(): GetStatsRequest {
+  return {};
+}
+
+export const GetStatsRequest: MessageFns<GetStatsRequest> = {
+  encode(_: GetStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetStatsRequest {
+    return {};
+  },
+
+  toJSON(_: GetStatsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetStatsRequest>, I>>(base?: I): GetStatsRequest {
+    return GetStatsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetStatsRequest>, I>>(_: I): GetStatsRequest {
+    const message = createBaseGetStatsRequest();
+    return message;
+  },
+};
+
+function createBaseGetStatsResponse(): GetStatsResponse {
+  return { json: "" };
+}
+
+export const GetStatsResponse: MessageFns<GetStatsResponse> = {
+  encode(message: GetStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.json !== "") {
+      writer.uint32(10).string(message.json);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.json = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetStatsResponse {
+    return { json: isSet(object.json) ? globalThis.String(object.json) : "" };
+  },
+
+  toJSON(message: GetStatsResponse): unknown {
+    const obj: any = {};
+    if (message.json !== "") {
+      obj.json = message.json;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetStatsResponse>, I>>(base?: I): GetStatsResponse {
+    return GetStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetStatsResponse>, I>>(object: I): GetStatsResponse {
+    const message = createBaseGetStatsResponse();
+    message.json = object.json ?? "";
+    return message;
+  },
+};
+
+function createBaseGetXdsBootstrapRequest(): GetXdsBootstrapRequest {
+  return { node: "", host: "" };
+}
+
+export const GetXdsBootstrapRequest: MessageFns<GetXdsBootstrapRequest> = {
+  encode(message: GetXdsBootstrapRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetXdsBootstrapRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetXdsBootstrapRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetXdsBootstrapRequest {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+    };
+  },
+
+  toJSON(message: GetXdsBootstrapRequest): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetXdsBootstrapRequest>, I>>(base?: I): GetXdsBootstrapRequest {
+    return GetXdsBootstrapRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetXdsBootstrapRequest>, I>>(object: I): GetXdsBootstrapRequest {
+    const message = createBaseGetXdsBootstrapRequest();
+    message.node = object.node ?? "";
+    message.host = object.host ?? "";
+    return message;
+  },
+};
+
+function createBaseGetXdsBootstrapResponse(): GetXdsBootstrapResponse {
+  return { json: "" };
+}
+
+export const GetXdsBootstrapResponse: MessageFns<GetXdsBootstrapResponse> = {
+  encode(message: GetXdsBootstrapResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.json !== "") {
+      writer.uint32(10).string(message.json);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetXdsBootstrapResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetXdsBootstrapResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.json = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetXdsBootstrapResponse {
+    return { json: isSet(object.json) ? globalThis.String(object.json) : "" };
+  },
+
+  toJSON(message: GetXdsBootstrapResponse): unknown {
+    const obj: any = {};
+    if (message.json !== "") {
+      obj.json = message.json;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetXdsBootstrapResponse>, I>>(base?: I): GetXdsBootstrapResponse {
+    return GetXdsBootstrapResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetXdsBootstrapResponse>, I>>(object: I): GetXdsBootstrapResponse {
+    const message = createBaseGetXdsBootstrapResponse();
+    message.json = object.json ?? "";
+    return message;
+  },
+};
+
+function createBaseGetMetricsDetailRequest(): GetMetricsDetailRequest {
+  return {};
+}
+
+export const GetMetricsDetailRequest: MessageFns<GetMetricsDetailRequest> = {
+  encode(_: GetMetricsDetailRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMetricsDetailRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMetricsDetailRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetMetricsDetailRequest {
+    return {};
+  },
+
+  toJSON(_: GetMetricsDetailRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetMetricsDetailRequest>, I>>(base?: I): GetMetricsDetailRequest {
+    return GetMetricsDetailRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetMetricsDetailRequest>, I>>(_: I): GetMetricsDetailRequest {
+    const message = createBaseGetMetricsDetailRequest();
+    return message;
+  },
+};
+
+function createBaseGetMetricsDetailResponse(): GetMetricsDetailResponse {
+  return { json: "" };
+}
+
+export const GetMetricsDetailResponse: MessageFns<GetMetricsDetailResponse> = {
+  encode(message: GetMetricsDetailResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.json !== "") {
+      writer.uint32(10).string(message.json);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMetricsDetailResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMetricsDetailResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.json = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetMetricsDetailResponse {
+    return { json: isSet(object.json) ? globalThis.String(object.json) : "" };
+  },
+
+  toJSON(message: GetMetricsDetailResponse): unknown {
+    const obj: any = {};
+    if (message.json !== "") {
+      obj.json = message.json;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetMetricsDetailResponse>, I>>(base?: I): GetMetricsDetailResponse {
+    return GetMetricsDetailResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetMetricsDetailResponse>, I>>(object: I): GetMetricsDetailResponse {
+    const message = createBaseGetMetricsDetailResponse();
+    message.json = object.json ?? "";
+    return message;
+  },
+};
+
 export type AdminService = typeof AdminService;
 export const AdminService = {
   listEngines: {
@@ -14625,6 +15040,38 @@ export const AdminService = {
     responseSerialize: (value: SetPolicyResponse): Buffer => Buffer.from(SetPolicyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetPolicyResponse => SetPolicyResponse.decode(value),
   },
+  /** Documents REST serves as JSON, the same here: /stats, /xds/bootstrap, /metrics. */
+  getStats: {
+    path: "/nerve.admin.v1.Admin/GetStats" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetStatsRequest): Buffer => Buffer.from(GetStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetStatsRequest => GetStatsRequest.decode(value),
+    responseSerialize: (value: GetStatsResponse): Buffer => Buffer.from(GetStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetStatsResponse => GetStatsResponse.decode(value),
+  },
+  getXdsBootstrap: {
+    path: "/nerve.admin.v1.Admin/GetXdsBootstrap" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetXdsBootstrapRequest): Buffer =>
+      Buffer.from(GetXdsBootstrapRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetXdsBootstrapRequest => GetXdsBootstrapRequest.decode(value),
+    responseSerialize: (value: GetXdsBootstrapResponse): Buffer =>
+      Buffer.from(GetXdsBootstrapResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetXdsBootstrapResponse => GetXdsBootstrapResponse.decode(value),
+  },
+  getMetricsDetail: {
+    path: "/nerve.admin.v1.Admin/GetMetricsDetail" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetMetricsDetailRequest): Buffer =>
+      Buffer.from(GetMetricsDetailRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetMetricsDetailRequest => GetMetricsDetailRequest.decode(value),
+    responseSerialize: (value: GetMetricsDetailResponse): Buffer =>
+      Buffer.from(GetMetricsDetailResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetMetricsDetailResponse => GetMetricsDetailResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -14734,6 +15181,10 @@ export interface AdminServer extends UntypedServiceImplementation {
   getPolicy: handleUnaryCall<GetPolicyRequest, GetPolicyResponse>;
   /** policy_json empty: back to the defaults. */
   setPolicy: handleUnaryCall<SetPolicyRequest, SetPolicyResponse>;
+  /** Documents REST serves as JSON, the same here: /stats, /xds/bootstrap, /metrics. */
+  getStats: handleUnaryCall<GetStatsRequest, GetStatsResponse>;
+  getXdsBootstrap: handleUnaryCall<GetXdsBootstrapRequest, GetXdsBootstrapResponse>;
+  getMetricsDetail: handleUnaryCall<GetMetricsDetailRequest, GetMetricsDetailResponse>;
 }
 
 export interface AdminClient extends Client {
@@ -15584,6 +16035,52 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetPolicyResponse) => void,
+  ): ClientUnaryCall;
+  /** Documents REST serves as JSON, the same here: /stats, /xds/bootstrap, /metrics. */
+  getStats(
+    request: GetStatsRequest,
+    callback: (error: ServiceError | null, response: GetStatsResponse) => void,
+  ): ClientUnaryCall;
+  getStats(
+    request: GetStatsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetStatsResponse) => void,
+  ): ClientUnaryCall;
+  getStats(
+    request: GetStatsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetStatsResponse) => void,
+  ): ClientUnaryCall;
+  getXdsBootstrap(
+    request: GetXdsBootstrapRequest,
+    callback: (error: ServiceError | null, response: GetXdsBootstrapResponse) => void,
+  ): ClientUnaryCall;
+  getXdsBootstrap(
+    request: GetXdsBootstrapRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetXdsBootstrapResponse) => void,
+  ): ClientUnaryCall;
+  getXdsBootstrap(
+    request: GetXdsBootstrapRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetXdsBootstrapResponse) => void,
+  ): ClientUnaryCall;
+  getMetricsDetail(
+    request: GetMetricsDetailRequest,
+    callback: (error: ServiceError | null, response: GetMetricsDetailResponse) => void,
+  ): ClientUnaryCall;
+  getMetricsDetail(
+    request: GetMetricsDetailRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetMetricsDetailResponse) => void,
+  ): ClientUnaryCall;
+  getMetricsDetail(
+    request: GetMetricsDetailRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetMetricsDetailResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -68,6 +68,11 @@ export class CallLimits {
     this.byPrincipal = make(settings.perPrincipalPerMinute, 'principal');
   }
 
+  /** Whether the counters are Redis's now (false: in memory, alone, or standing in while Redis is away). */
+  get shared(): boolean {
+    return this.redis?.status === 'ready';
+  }
+
   /** Counts a call from `address`; throws RateLimitedError past the budget. */
   async address(address: string): Promise<void> {
     if (this.byAddress)

@@ -1,4 +1,5 @@
 import * as S from '../schemas';
+import { parseInput } from '../../control-plane/admin/parse-input';
 import type { Routes } from '../route-table';
 import { AdminError } from '../../control-plane/admin/admin-error';
 import type { AdminService } from '../../control-plane/admin/admin-service';
@@ -52,7 +53,7 @@ export function configRoutes(r: Routes, admin: AdminService): void {
     'admin',
     { summary: 'Make an earlier version the newest', body: S.rollbackBody },
     async (req, res) => {
-      const version = whole('version', (req.body as { version?: unknown } | undefined)?.version);
+      const { version } = parseInput(S.rollbackBody, req.body, 'rollback');
       res.json(await admin.config.rollback(version, ifMatch(req), contextOf(req, res)));
     },
   );

@@ -112,7 +112,13 @@ describe('alerts: rules, notifications, acknowledgement', () => {
     );
     expect(resolved.at - upAt).toBeLessThan(1_500);
     expect(resolved.body.alerts.every((a) => a.status === 'resolved')).toBe(true);
-    expect(receiver.received.filter((r) => r.body.status === 'firing')).toHaveLength(1);
+    // One notification told of both failures. The two come back a moment apart on a loaded machine, so a
+    // notification of the group with one alert resolved may come between: Alertmanager's way too.
+    const allFiring = receiver.received.filter(
+      (r) => r.body.status === 'firing' && r.body.alerts.every((a) => a.status === 'firing'),
+    );
+    expect(allFiring).toHaveLength(1);
+    expect(allFiring[0].body.alerts).toHaveLength(2);
     const stats = (await rest('GET', '/alerts/stats')).body;
     expect(stats).toMatchObject({ byRule: { down: 2 }, bySeverity: { critical: 2 } });
     expect(stats.meanTimeToResolveMs).toBeGreaterThan(0);

@@ -37,7 +37,9 @@ describe('nerve load', () => {
     expect(r.latencyMs.p50).toBeGreaterThanOrEqual(1000);
     expect(r.latencyMs.p50).toBeLessThanOrEqual(1100);
     expect(r.latencyMs.p90).toBeLessThanOrEqual(1100);
-    expect(r.latencyMs.p99).toBeLessThanOrEqual(1100);
+    // p99 is the two or three slowest calls: on a CI machine running other suites beside this one, the
+    // engine's own timer fires up to a few tens of ms late for some of them (what the tool rightly reports).
+    expect(r.latencyMs.p99).toBeLessThanOrEqual(1250);
     expect(r.instances).toEqual({ 'slow-1': r.requests });
     expect(r.versions).toEqual({ v7: r.requests });
   });
@@ -48,13 +50,15 @@ describe('nerve load', () => {
     const stall = (afterMs: number) =>
       setTimeout(() => {
         e.proc.child.kill('SIGSTOP');
-        setTimeout(() => e.proc.child.kill('SIGCONT'), 600);
+        setTimeout(() => e.proc.child.kill('SIGCONT'), 1_500);
       }, afterMs);
-    stall(1_000);
-    const open = await load(['--target', e.address, '--rps', '100', '--duration', '3s']);
-    stall(1_000);
-    const closed = await load(['--target', e.address, '--concurrency', '1', '--duration', '3s']);
-    // Open loop: every call due during the 600 ms stall waited for it: about 20 % of the calls.
+    // A long stall well inside a longer run: the load process may take a second to start on a loaded
+    // machine, and the stall must still fall inside its run.
+    stall(1_500);
+    const open = await load(['--target', e.address, '--rps', '100', '--duration', '4s']);
+    stall(1_500);
+    const closed = await load(['--target', e.address, '--concurrency', '1', '--duration', '4s']);
+    // Open loop: every call due during the 1.5 s stall waited for it: about a third of the calls.
     expect(open.latencyMs.p99).toBeGreaterThan(400);
     expect(open.latencyMs.p90).toBeGreaterThan(100);
     expect(open.latencyMs.p50).toBeLessThan(50);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Restores a configuration saved by backup.sh: validates it whole first (POST /config/import?dryRun=true),
+# then imports it as the newest version. Nothing changes when the document is invalid.
+#
+# usage: scripts/restore.sh API_URL FILE [--dry-run]
+# NERVE_TOKEN (admin) is sent when set.
+set -euo pipefail
+[ $# -ge 2 ] || { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+api=${1%/}
+file=$2
+dry=${3:-}
+[ -r "$file" ] || { echo "cannot read $file" >&2; exit 2; }
+auth=()
+[ -n "${NERVE_TOKEN:-}" ] && auth=(-H "authorization: Bearer ${NERVE_TOKEN}")
+
+post() {
+  local out status
+  out=$(mktemp)
+  status=$(curl -sS --max-time 120 "${auth[@]}" -H 'content-type: application/json' \
+    --data-binary "@$file" -o "$out" -w '%{http_code}' "$api/config/import$1")
+  if [ "$status" != 200 ]; then
+    echo "restore refused (POST /config/import$1 answered $status): $(head -c 2000 "$out")" >&2
+    rm -f "$out"
+    exit 1
+  fi
+  cat "$out"
+  rm -f "$out"
+}
+
+post '?dryRun=true' >/dev/null
+echo "validated $file"
+[ "$dry" = --dry-run ] && exit 0
+post '' >/dev/null
+echo "restored $file"

@@ -43,7 +43,7 @@ describe('observability: metrics, summaries, health explained', () => {
     await cluster?.stop();
   });
 
-  it('summarises a known latency distribution within 10 % (p50, p95, p99 of uniform 100-400 ms)', async () => {
+  it('summarises a known latency distribution (p50, p95, p99 of uniform 100-400 ms) within its buckets', async () => {
     // Long enough that what a loaded test machine adds (a few ms) stays small beside it.
     cluster.engines.get('slow-1')!.setFaults({ delayMs: 100, delayJitterMs: 300 });
     const calls = 800;
@@ -72,12 +72,17 @@ describe('observability: metrics, summaries, health explained', () => {
     const sorted = [...observed].sort((a, b) => a - b);
     const at = (q: number) => sorted[Math.ceil(q * sorted.length) - 1];
     expect(Math.abs(at(0.5) - 250) / 250).toBeLessThan(0.1);
+    // The routers' histograms are log-spaced, each bucket at most 25 % wide, and a quantile is reported
+    // as its bucket's upper bound: from what the callers saw (less a little: the callers' own time is
+    // not the router's) to 25 % above it.
     for (const [got, exact] of [
       [summary.p50Ms, at(0.5)],
       [summary.p95Ms, at(0.95)],
       [summary.p99Ms, at(0.99)],
-    ])
-      expect(Math.abs(got - exact) / exact).toBeLessThan(0.1);
+    ]) {
+      expect(got).toBeGreaterThanOrEqual(exact * 0.95);
+      expect(got).toBeLessThanOrEqual(exact * 1.25);
+    }
     expect(summary.errorRate).toBe(0);
     expect(summary.rps).toBeGreaterThan(0);
     expect(summary.instances[0].p50Ms).toBe(summary.p50Ms);

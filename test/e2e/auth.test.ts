@@ -16,8 +16,7 @@ import { GRPC_ROLES } from '../../src/control-plane/admin/grpc-roles';
 import { DemoEngine } from '../../src/engines/engine-server';
 import { registerEngine } from '../../src/engines/registration';
 import { ROLES, type Role } from '../../src/model/security/roles';
-import { Router } from '../../src/router/router';
-import { logger, engineSpec, startControlPlane } from '../helpers/cluster';
+import { logger, engineSpec, startControlPlane, startRouter } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
 
 const SECRET = 'an HS256 secret of the test suite, 32+ bytes long';
@@ -256,17 +255,7 @@ describe('authentication and roles on every surface', () => {
     };
     expect(JSON.stringify(listed)).not.toContain(key.key);
 
-    const router = (id: string, token?: string) =>
-      new Router({
-        controlPlanes: [`127.0.0.1:${cp.port}`],
-        id,
-        host: '127.0.0.1',
-        port: 0,
-        adminPort: 0,
-        logger,
-        reportIntervalMs: 200,
-        credentials: { token },
-      }).start();
+    const router = (id: string, token?: string) => startRouter(cp, id, { credentials: { token } });
     const good = await router('router-a', key.key);
     const impostor = await router('router-b', key.key);
     const anonymous = await router('router-c');

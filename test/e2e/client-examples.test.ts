@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { startApi } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
-import { Router } from '../../src/router/router';
-import { logger, engineSpec, startControlPlane } from '../helpers/cluster';
+import type { Router } from '../../src/router/router';
+import { logger, engineSpec, startControlPlane, startRouter } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples', 'clients');
@@ -60,15 +60,7 @@ describe('client examples (examples/clients) against a control plane with auth o
       },
     );
     api = await startApi(cp, logger, '127.0.0.1', 0);
-    router = await new Router({
-      controlPlanes: [`127.0.0.1:${cp.port}`],
-      id: 'edge',
-      host: '127.0.0.1',
-      port: 0,
-      adminPort: 0,
-      logger,
-      credentials: { token: EDGE_KEY },
-    }).start();
+    router = await startRouter(cp, 'edge', { credentials: { token: EDGE_KEY } });
     await waitFor(() => router.state.engine('echo') !== undefined, 'the router has the echo engine');
   });
 

@@ -6,10 +6,10 @@ import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { startApi } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
-import { Router } from '../../src/router/router';
+import type { Router } from '../../src/router/router';
 import type { ClientCredentials } from '../../src/security/tls-files';
 import { TestPki } from '../helpers/certs';
-import { invoke, logger, engineSpec, startControlPlane } from '../helpers/cluster';
+import { invoke, logger, engineSpec, startControlPlane, startRouter } from '../helpers/cluster';
 import { runPython } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
 
@@ -59,17 +59,7 @@ describe('TLS and mTLS: control plane (gRPC and HTTPS), routers bound to their c
     credentials: ClientCredentials,
     ingress?: { cert: string; key: string; ca?: string },
   ) => {
-    const r = await new Router({
-      controlPlanes: [`127.0.0.1:${cp.port}`],
-      id,
-      host: '127.0.0.1',
-      port: 0,
-      adminPort: 0,
-      logger,
-      reportIntervalMs: 200,
-      credentials,
-      tls: ingress,
-    }).start();
+    const r = await startRouter(cp, id, { credentials, tls: ingress });
     routers.push(r);
     return r;
   };
@@ -218,15 +208,7 @@ describe('TLS from routers to engines (policy upstreamTls)', () => {
       { healthChecks: false },
     );
     const start = (upstreamTls: { ca?: string; cert?: string; key?: string }) =>
-      new Router({
-        controlPlanes: [`127.0.0.1:${cp.port}`],
-        id: `r-${Math.random()}`,
-        host: '127.0.0.1',
-        port: 0,
-        adminPort: 0,
-        logger,
-        upstreamTls,
-      }).start();
+      startRouter(cp, `r-${Math.random()}`, { upstreamTls });
     const withCert = await start({ ca: pki.ca.cert, cert: routerCert.cert, key: routerCert.key });
     const withoutCert = await start({ ca: pki.ca.cert });
     const clients = [withCert, withoutCert].map(

@@ -24,7 +24,7 @@ import type { EngineSpec } from '../../src/model/engine';
 import type { EngineInput } from '../../src/model/validate';
 import { parseEngineSpec } from '../../src/model/validate';
 import { createLogger } from '../../src/observability/logger';
-import { Router } from '../../src/router/router';
+import { Router, type RouterOptions } from '../../src/router/router';
 import { MemoryStore } from '../../src/store/memory-store';
 import { waitFor } from './wait';
 
@@ -202,8 +202,12 @@ export function startControlPlane(
   });
 }
 
-/** A router on `cp` with ephemeral ports and fast reports. */
-export function startRouter(cp: ControlPlane, id: string): Promise<Router> {
+/** A router on `cp` with ephemeral ports and fast reports; `extra`: credentials, TLS. */
+export function startRouter(
+  cp: ControlPlane,
+  id: string,
+  extra: Pick<RouterOptions, 'credentials' | 'tls' | 'upstreamTls'> = {},
+): Promise<Router> {
   return new Router({
     controlPlanes: [`127.0.0.1:${cp.port}`],
     id,
@@ -212,6 +216,7 @@ export function startRouter(cp: ControlPlane, id: string): Promise<Router> {
     adminPort: 0,
     logger,
     reportIntervalMs: 200,
+    ...extra,
   }).start();
 }
 

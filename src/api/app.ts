@@ -22,6 +22,9 @@ import { cors } from './cors';
 import { openApiDocument } from './openapi';
 import { eventsQuery } from './schemas';
 import { DOCS_PAGE } from './docs-page';
+import { accessLog } from './access-log';
+import { DEFAULT_FEATURES, type Features } from '../config/features';
+import { operationsRoutes } from './routes/operations-routes';
 import type { TlsFiles } from '../security/tls-files';
 
 export const API_PREFIX = '/api/v1/nerve';
@@ -36,6 +39,8 @@ export interface ApiOptions {
   readonly maxBodyBytes?: number;
   /** HTTPS (and mTLS with a CA); certificates reloaded when their files change. */
   readonly tls?: TlsFiles;
+  /** Feature flags: the dashboard, /docs and the live feed can be off. */
+  readonly features?: Features;
 }
 
 const BULK_BODY_BYTES = 32 * 1024 * 1024;
@@ -55,6 +60,9 @@ export function createApi(
     isBufferJson(value) ? Buffer.from(value.data).toString('base64') : value,
   );
   app.use(requestId);
+  app.use(accessLog(logger));
+  const features = options.features ?? DEFAULT_FEATURES;
+  if (!features.liveFeed) feed = undefined;
   app.use(cors(options.corsOrigins ?? []));
   // Merge patches come as application/merge-patch+json (RFC 7386). Imports and batches of large fleets
   // are big; every other body is small, and a large one is refused (413) before it is parsed.
@@ -76,6 +84,7 @@ export function createApi(
   fleetRoutes(r, admin);
   rolloutRoutes(r, admin);
   apiKeyRoutes(r, admin);
+  operationsRoutes(r, admin);
   if (feed)
     r.get(
       '/events',
@@ -91,16 +100,22 @@ export function createApi(
   r.get('/openapi.json', 'public', 'This document: OpenAPI 3.1 of every route', (_req, res) => {
     res.json((document ??= openApiDocument(r.specs, API_VERSION)));
   });
-  r.get('/docs', 'public', { summary: 'The API reference, rendered', produces: 'text/html' }, (_req, res) => {
-    res.type('html').send(DOCS_PAGE);
-  });
+  if (features.apiDocs)
+    r.get(
+      '/docs',
+      'public',
+      { summary: 'The API reference, rendered', produces: 'text/html' },
+      (_req, res) => {
+        res.type('html').send(DOCS_PAGE);
+      },
+    );
   app.use(API_PREFIX, r.router);
   app.locals.routes = r.specs;
   // Where Prometheus scrapes by default: the same exposition as /api/v1/nerve/metrics/prometheus.
   app.get('/metrics', guard('viewer', 'GET /metrics'), async (_req, res) => {
     res.type(PROMETHEUS_CONTENT_TYPE).send(await admin.prometheus());
   });
-  app.use(dashboardRoutes());
+  if (features.dashboard) app.use(dashboardRoutes());
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

@@ -1,3 +1,4 @@
+import { logLevelSchema } from '../control-plane/admin/operations-admin';
 import { z } from 'zod';
 import { createApiKeySchema } from '../control-plane/admin/api-key-admin';
 import { registerSchema, scaleSchema } from '../control-plane/admin/fleet-admin';
@@ -128,3 +129,8 @@ export const logsQuery = z.strictObject({
   tail: text.optional().describe('lines, default 100'),
   stream: z.enum(['stdout', 'stderr']).optional(),
 });
+
+export const logLevels = z.strictObject({ levels: z.record(z.string(), z.string()) });
+export const logLevelBody = logLevelSchema;
+export const featureFlags = z.strictObject({ features: z.record(z.string(), z.boolean()) });
+export const profileQuery = z.strictObject({ durationMs: z.string().optional() });

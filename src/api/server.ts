@@ -79,7 +79,8 @@ export async function startApi(
     feed.close();
     throw err;
   });
-  feed.attach(handle.server);
+  // The liveFeed feature off: no WebSocket upgrade either (the SSE route is not declared).
+  if (apiOptions.features?.liveFeed !== false) feed.attach(handle.server);
   if (!cp.externalUrl)
     cp.externalUrl = `${apiOptions.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${handle.port}`;
   return {

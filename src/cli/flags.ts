@@ -16,7 +16,22 @@ const CONFIG: FlagSpec = {
 const LOG_LEVEL: FlagSpec = {
   name: 'log-level',
   env: 'LOG_LEVEL',
-  help: 'error, warn, info (default), debug or silent',
+  help: 'error, warn, info (default), http, debug or silent; changeable at run time (PUT /log-level)',
+};
+const LOG_DIR: FlagSpec = {
+  name: 'log-dir',
+  env: 'LOG_DIR',
+  help: 'also write daily rotated JSON log files here (14 days kept)',
+};
+const FEATURES: FlagSpec = {
+  name: 'features',
+  env: 'NERVE_FEATURES',
+  help: 'feature flags, name=on|off[,…]: dashboard, liveFeed, apiDocs, activeHealthChecks, autoscaling',
+};
+const TRACE_SAMPLE_RATIO: FlagSpec = {
+  name: 'trace-sample-ratio',
+  env: 'TRACE_SAMPLE_RATIO',
+  help: 'share of the traces the router starts that are sampled, 0 to 1 (default 0); OTEL_EXPORTER_OTLP_ENDPOINT exports them',
 };
 const host = (fallback: string): FlagSpec => ({
   name: 'host',
@@ -67,6 +82,9 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
     CONFIG,
     host('127.0.0.1'),
     LOG_LEVEL,
+    LOG_DIR,
+    FEATURES,
+    TRACE_SAMPLE_RATIO,
   ],
   'control-plane': [
     port('api-port', 'API_PORT', 'REST API', 3000),
@@ -93,6 +111,8 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
     CONFIG,
     host('0.0.0.0'),
     LOG_LEVEL,
+    LOG_DIR,
+    FEATURES,
   ],
   router: [
     {
@@ -108,6 +128,8 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
     CONFIG,
     host('0.0.0.0'),
     LOG_LEVEL,
+    LOG_DIR,
+    TRACE_SAMPLE_RATIO,
     ...LIMIT_NAMES.map((name) => ({
       name: limitFlag(name),
       env: limitEnv(name),

@@ -13,11 +13,15 @@ const fileSchema = z.strictObject({
   host: z.string().min(1).optional(),
   apiPort: port.optional(),
   xdsPort: port.optional(),
-  logLevel: z.enum(['error', 'warn', 'info', 'debug', 'silent']).optional(),
+  logLevel: z.enum(['error', 'warn', 'info', 'http', 'debug', 'silent']).optional(),
   redisUrl: z.string().optional(),
   redisPrefix: z.string().optional(),
   leaderLeaseMs: z.number().int().min(300).max(600_000).optional(),
   runDir: z.string().min(1).optional(),
+  logDir: z.string().min(1).optional(),
+  traceSampleRatio: z.number().min(0).max(1).optional(),
+  /** Feature flags (features.ts) by name: on (true) or off (false). */
+  features: z.record(z.string(), z.boolean()).optional(),
   router: z
     .strictObject({
       id: z.string().min(1).optional(),

@@ -52,6 +52,9 @@ export function resolveSecurity(
   file: FileSettings | undefined,
 ): SecuritySettings {
   const fromFile = file?.security ?? {};
+  // Every problem is collected, so one start lists them all.
+  const problems: string[] = [];
+  const fail = (message: string) => problems.push(message);
   /** A setting: its flag, else its environment variable, else the file's key. */
   const get = (flag: string, envName: string, key: Key): string | undefined => {
     const f = flags[flag];
@@ -64,7 +67,7 @@ export function resolveSecurity(
   };
   const enable = get('enable-auth', 'ENABLE_AUTH', 'enableAuth');
   if (enable !== undefined && !/^(true|false|1|0)$/.test(enable))
-    throw new SettingsError(`ENABLE_AUTH (--enable-auth) must be true or false, got "${enable}"`);
+    fail(`ENABLE_AUTH (--enable-auth) must be true or false, got "${enable}"`);
   const jwt: JwtSettings = {
     secret: get('jwt-secret', 'JWT_SECRET', 'jwtSecret'),
     jwksUrl: get('jwks-url', 'JWKS_URL', 'jwksUrl'),
@@ -73,40 +76,45 @@ export function resolveSecurity(
     audience: get('jwt-audience', 'JWT_AUDIENCE', 'jwtAudience'),
   };
   const sources = [jwt.secret, jwt.jwksUrl, jwt.publicKeyFile].filter(Boolean).length;
-  if (sources > 1)
-    throw new SettingsError('set one of JWT_SECRET, JWKS_URL and JWT_PUBLIC_KEY_FILE, not several');
+  if (sources > 1) fail('set one of JWT_SECRET, JWKS_URL and JWT_PUBLIC_KEY_FILE, not several');
   if (jwt.secret !== undefined && Buffer.byteLength(jwt.secret) < 32)
-    throw new SettingsError('JWT_SECRET must be at least 32 bytes (HS256 needs a 256-bit key)');
+    fail('JWT_SECRET must be at least 32 bytes (HS256 needs a 256-bit key)');
   if (jwt.jwksUrl !== undefined && !/^https?:\/\/\S+$/.test(jwt.jwksUrl))
-    throw new SettingsError(`JWKS_URL must be an http(s) URL, got "${jwt.jwksUrl}"`);
+    fail(`JWKS_URL must be an http(s) URL, got "${jwt.jwksUrl}"`);
   const cert = get('tls-cert-file', 'TLS_CERT_FILE', 'tlsCertFile');
   const key = get('tls-key-file', 'TLS_KEY_FILE', 'tlsKeyFile');
   const ca = get('tls-ca-file', 'TLS_CA_FILE', 'tlsCaFile');
-  if (Boolean(cert) !== Boolean(key))
-    throw new SettingsError('TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither');
-  if (ca && !cert) throw new SettingsError('TLS_CA_FILE (mTLS) needs TLS_CERT_FILE and TLS_KEY_FILE');
+  if (Boolean(cert) !== Boolean(key)) fail('TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither');
+  if (ca && !cert) fail('TLS_CA_FILE (mTLS) needs TLS_CERT_FILE and TLS_KEY_FILE');
   for (const [name, path] of [
     ['TLS_CERT_FILE', cert],
     ['TLS_KEY_FILE', key],
     ['TLS_CA_FILE', ca],
     ['JWT_PUBLIC_KEY_FILE', jwt.publicKeyFile],
   ] as const)
-    if (path && !existsSync(path)) throw new SettingsError(`${name}: no file at ${path}`);
+    if (path && !existsSync(path)) fail(`${name}: no file at ${path}`);
   const corsOrigins = (get('cors-origins', 'CORS_ORIGINS', 'corsOrigins') ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   for (const o of corsOrigins)
     if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o))
-      throw new SettingsError(`CORS_ORIGINS: "${o}" is not an origin (scheme://host[:port], no path)`);
+      fail(`CORS_ORIGINS: "${o}" is not an origin (scheme://host[:port], no path)`);
   const rate = get('rate-limit-per-minute', 'RATE_LIMIT_PER_MINUTE', 'rateLimitPerMinute') ?? '6000';
   if (!/^\d{1,9}$/.test(rate))
-    throw new SettingsError(`RATE_LIMIT_PER_MINUTE must be a whole number (0: no limit), got "${rate}"`);
+    fail(`RATE_LIMIT_PER_MINUTE must be a whole number (0: no limit), got "${rate}"`);
+  let apiKeys: StaticKey[] = [];
+  try {
+    apiKeys = parseApiKeys(get('api-keys', 'API_KEYS', 'apiKeys'));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
   return {
     rateLimitPerMinute: Number(rate),
     enableAuth: enable === 'true' || enable === '1',
     jwt,
-    apiKeys: parseApiKeys(get('api-keys', 'API_KEYS', 'apiKeys')),
+    apiKeys,
     token: get('token', 'NERVE_TOKEN', 'token'),
     tls: cert && key ? { cert, key, ca: ca || undefined } : undefined,
     corsOrigins,

@@ -2,6 +2,7 @@ import type { EngineSpec } from '../model/engine';
 import { type H2Limits, LIMIT_NAMES, h2Limits } from '../protocol/h2/limits';
 import type { FileEntry, FileSettings } from './config-file';
 import { resolveSecurity, type SecuritySettings } from './security-settings';
+import { DEFAULT_FEATURES, FeatureError, type Features, parseFeatures } from './features';
 
 /** Every setting a Nerve process can take. Sources in order: flags, environment, config file, defaults. */
 export interface Settings {
@@ -29,6 +30,12 @@ export interface Settings {
   readonly routerHttp2: H2Limits;
   /** Authentication, TLS, CORS. */
   readonly security: SecuritySettings;
+  /** Feature flags (features.ts). */
+  readonly features: Features;
+  /** Daily rotated log files go here too (LOG_DIR); unset: stderr only. */
+  readonly logDir: string | undefined;
+  /** Share of the traces a router starts that are sampled (TRACE_SAMPLE_RATIO, 0 to 1; default 0). */
+  readonly traceSampleRatio: number;
 }
 
 /** `maxConnections` → flag `--h2-max-connections`, env `ROUTER_H2_MAX_CONNECTIONS`. */
@@ -59,7 +66,26 @@ function http2Limits(flags: Flags, env: NodeJS.ProcessEnv, file: FileSettings | 
 
 export type Flags = Record<string, string | boolean | undefined>;
 
-export class SettingsError extends Error {}
+/** One or more bad settings: `errors` lists every one, each naming its source (flag, variable or key). */
+export class SettingsError extends Error {
+  readonly errors: readonly string[];
+  constructor(errors: string | readonly string[]) {
+    const list = typeof errors === 'string' ? [errors] : errors;
+    super(list.length === 1 ? list[0] : `${list.length} bad settings:\n  ${list.join('\n  ')}`);
+    this.errors = list;
+  }
+}
+
+/** Runs `resolve`; a SettingsError (or a feature error) is noted in `problems` and `fallback` stands in. */
+function attempt<T>(problems: string[], resolve: () => T, fallback: T): T {
+  try {
+    return resolve();
+  } catch (err) {
+    if (err instanceof SettingsError || err instanceof FeatureError) problems.push(...err.errors);
+    else throw err;
+    return fallback;
+  }
+}
 
 function portFrom(name: string, value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
@@ -96,23 +122,34 @@ function flag(flags: Flags, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** Resolves settings; throws SettingsError with the offending source named. */
+/** Resolves settings; throws one SettingsError listing every bad setting, each with its source named. */
 export function resolveSettings(
   flags: Flags,
   env: NodeJS.ProcessEnv,
   file: FileSettings | undefined,
   defaults: { host: string },
 ): Settings {
+  const problems: string[] = [];
   const port = (flagName: string, envName: string, fromFile: number | undefined, fallback: number) =>
-    portFrom(`--${flagName}`, flag(flags, flagName)) ??
-    portFrom(envName, env[envName]) ??
-    fromFile ??
-    fallback;
+    attempt(
+      problems,
+      () =>
+        portFrom(`--${flagName}`, flag(flags, flagName)) ??
+        portFrom(envName, env[envName]) ??
+        fromFile ??
+        fallback,
+      fallback,
+    );
   const controlPlanes = (flag(flags, 'control-plane') ?? env.CONTROL_PLANE ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  return {
+  const logLevel = flag(flags, 'log-level') ?? env.LOG_LEVEL ?? file?.logLevel ?? 'info';
+  if (!['error', 'warn', 'info', 'http', 'debug', 'silent'].includes(logLevel))
+    problems.push(
+      `LOG_LEVEL (--log-level) must be error, warn, info, http, debug or silent, got "${logLevel}"`,
+    );
+  const settings: Settings = {
     host: flag(flags, 'host') ?? env.HOST ?? file?.host ?? defaults.host,
     apiPort: port('api-port', 'API_PORT', file?.apiPort, 3000),
     xdsPort: port('xds-port', 'XDS_PORT', file?.xdsPort, 18000),
@@ -121,19 +158,82 @@ export function resolveSettings(
     routerId: flag(flags, 'id') ?? env.ROUTER_ID ?? file?.router?.id ?? `router-${process.pid}`,
     controlPlanes:
       controlPlanes.length > 0 ? controlPlanes : (file?.router?.controlPlanes ?? ['127.0.0.1:18000']),
-    logLevel: flag(flags, 'log-level') ?? env.LOG_LEVEL ?? file?.logLevel ?? 'info',
-    redisUrl: redisUrl(flag(flags, 'redis-url') ?? (env.REDIS_URL || file?.redisUrl || undefined)),
+    logLevel,
+    redisUrl: attempt(
+      problems,
+      () => redisUrl(flag(flags, 'redis-url') ?? (env.REDIS_URL || file?.redisUrl || undefined)),
+      undefined,
+    ),
     redisPrefix: flag(flags, 'redis-prefix') ?? env.NERVE_REDIS_PREFIX ?? file?.redisPrefix ?? 'nerve:',
     replicaId: flag(flags, 'replica-id') ?? (env.NERVE_REPLICA_ID || undefined),
-    leaderLeaseMs: wholeMs(
-      'NERVE_LEADER_LEASE_MS (--leader-lease-ms)',
-      flag(flags, 'leader-lease-ms') ?? env.NERVE_LEADER_LEASE_MS,
-      file?.leaderLeaseMs ?? 15_000,
+    leaderLeaseMs: attempt(
+      problems,
+      () =>
+        wholeMs(
+          'NERVE_LEADER_LEASE_MS (--leader-lease-ms)',
+          flag(flags, 'leader-lease-ms') ?? env.NERVE_LEADER_LEASE_MS,
+          file?.leaderLeaseMs ?? 15_000,
+        ),
+      15_000,
     ),
     runDir: flag(flags, 'run-dir') ?? (env.NERVE_RUN_DIR || file?.runDir || undefined),
     engines: file?.engines ?? [],
     entries: file?.entries ?? [],
-    routerHttp2: http2Limits(flags, env, file),
-    security: resolveSecurity(flags, env, file),
+    routerHttp2: attempt(problems, () => http2Limits(flags, env, file), h2Limits({})),
+    security: attempt(
+      problems,
+      () => resolveSecurity(flags, env, file),
+      undefined as unknown as SecuritySettings,
+    ),
+    features: attempt(problems, () => features(flags, env, file), DEFAULT_FEATURES),
+    logDir: flag(flags, 'log-dir') ?? (env.LOG_DIR || file?.logDir || undefined),
+    traceSampleRatio: attempt(
+      problems,
+      () =>
+        ratio(
+          'TRACE_SAMPLE_RATIO (--trace-sample-ratio)',
+          flag(flags, 'trace-sample-ratio') ?? env.TRACE_SAMPLE_RATIO,
+          file?.traceSampleRatio,
+        ),
+      0,
+    ),
   };
+  if (problems.length > 0) throw new SettingsError(problems);
+  return settings;
+}
+
+/** The file's `features:` map, then NERVE_FEATURES, then --features: each may name some flags. */
+function features(flags: Flags, env: NodeJS.ProcessEnv, file: FileSettings | undefined): Features {
+  let out = DEFAULT_FEATURES;
+  const problems: string[] = [];
+  const layers: [string, string | undefined][] = [
+    [
+      'features (config file)',
+      file?.features &&
+        Object.entries(file.features)
+          .map(([k, v]) => `${k}=${v ? 'on' : 'off'}`)
+          .join(','),
+    ],
+    ['NERVE_FEATURES', env.NERVE_FEATURES],
+    ['--features', flag(flags, 'features')],
+  ];
+  for (const [source, raw] of layers) {
+    if (!raw) continue;
+    try {
+      out = parseFeatures(raw, source, out);
+    } catch (err) {
+      if (err instanceof FeatureError) problems.push(...err.errors);
+      else throw err;
+    }
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
+  return out;
+}
+
+function ratio(name: string, raw: string | undefined, fromFile: number | undefined): number {
+  if (raw === undefined || raw === '') return fromFile ?? 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new SettingsError(`${name} must be from 0 to 1, got "${raw}"`);
+  return n;
 }

@@ -1,3 +1,4 @@
+import type { Features } from '../config/features';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { randomUUID } from 'node:crypto';
@@ -72,6 +73,8 @@ export interface ControlPlaneOptions {
   readonly lrsIntervalMs?: number;
   /** Off: no active health checks, every instance stays `unknown` (routable). For benchmarks and tests. */
   readonly healthChecks?: boolean;
+  /** Feature flags (config/features.ts): activeHealthChecks and autoscaling act here. */
+  readonly features?: Features;
   /** Push debouncing; defaults to DEFAULT_DEBOUNCE. */
   readonly debounce?: DebounceOptions;
   /** This replica's id (in fences, /stats and xDS `control_plane`); default a random one. */
@@ -192,7 +195,7 @@ export class ControlPlane {
       this.bus,
       this.leader,
       logger,
-      options.healthChecks !== false,
+      options.healthChecks !== false && options.features?.activeHealthChecks !== false,
       (engine, id, state) => fleetMetrics.onProbe(engine, id, state),
     );
     // A router's view of a circuit counts for 10 s after its last report of it (routers report an
@@ -313,6 +316,7 @@ export class ControlPlane {
       auth: this.auth,
       staticKeyNames: () => keys.staticNames(),
       limits: new CallLimits(options.callLimits),
+      features: options.features,
     });
     this.autoscaler = new Autoscaler(
       fleet,
@@ -323,7 +327,8 @@ export class ControlPlane {
       },
       (engine, id) => this.admin.instanceHealth(engine, id),
     );
-    this.modules.push(this.leases, this.supervisor, this.autoscaler, this.rollouts, this.weights);
+    this.modules.push(this.leases, this.supervisor, this.rollouts, this.weights);
+    if (options.features?.autoscaling !== false) this.modules.push(this.autoscaler);
     // Alerting on the leader; its notifier reports each delivery attempt back to it.
     const notifier = new Notifier(
       this.metrics.registry,

@@ -9,6 +9,7 @@ import {
   type InvokeStreamResponse,
 } from '../../gen/nerve/engine/v1/engine';
 import type { Logger } from '../observability/logger';
+import { TRACEPARENT, parseTraceparent } from '../observability/trace-context';
 import { bindInsecure, bindTls, type GrpcTlsFiles, shutdownGracefully } from '../protocol/grpc-server';
 import { COMPUTATIONS, ENGINE_TYPES } from './computations';
 import { InvalidInputError } from './computations/computation';
@@ -67,6 +68,7 @@ export class DemoEngine {
     const handlers: EngineHandlers = {
       invoke: (call, callback) => {
         this.invocations++;
+        this.noteTrace(call.metadata, call.request.operation);
         const fault = this.injectedFault();
         if (fault === 'hang') return;
         const answer = () => {
@@ -90,6 +92,23 @@ export class DemoEngine {
     };
     this.server.addService(EngineService, handlers);
     this.health.addToServer(this.server);
+  }
+
+  /**
+   * A call of a sampled trace (W3C traceparent, flag 01) gets an info line with the trace id and the
+   * caller's span (the router's): what an engine of one's own would do with its tracer.
+   */
+  private noteTrace(metadata: grpc.Metadata, operation: string): void {
+    const [value] = metadata.get(TRACEPARENT);
+    const context = typeof value === 'string' ? parseTraceparent(value) : undefined;
+    if (context?.sampled)
+      this.options.logger.info('traced call', {
+        traceId: context.traceId,
+        parentSpanId: context.parentId,
+        engine: this.name,
+        instance: this.id,
+        operation,
+      });
   }
 
   /** What grpc.health.v1 answers, whatever calls do: health checks that are wrong (panic-mode tests). */

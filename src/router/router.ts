@@ -14,6 +14,9 @@ import type { ClientCredentials, TlsFiles } from '../security/tls-files';
 import type { UpstreamTls } from './proxy/upstream-pool';
 import type { Keepalive } from './net/keepalive';
 import type { H2Limits } from '../protocol/h2/limits';
+import { CallTracer } from './tracing/call-tracer';
+import { OtlpExporter, type OtlpOptions } from '../observability/otlp-exporter';
+import { spanLogFields, type Span } from '../observability/span';
 
 export interface RouterOptions {
   /** Control-plane gRPC addresses (host:port); the router uses one at a time and fails over in turn. */
@@ -35,6 +38,13 @@ export interface RouterOptions {
   readonly tls?: TlsFiles;
   /** CA and certificate toward engines whose policy says upstreamTls. */
   readonly upstreamTls?: UpstreamTls;
+  /** Trace sampling of calls that come without a traceparent (default 0), and OTLP export. */
+  readonly tracing?: RouterTracing;
+}
+
+export interface RouterTracing {
+  readonly sampleRatio: number;
+  readonly otlp?: OtlpOptions;
 }
 
 const VERSION = '0.1.0';
@@ -52,6 +62,7 @@ export class Router {
   private readonly admin: http.Server;
   private ports = { ingress: 0, admin: 0 };
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly exporter: OtlpExporter | undefined;
 
   constructor(private readonly options: RouterOptions) {
     const { logger } = options;
@@ -61,7 +72,17 @@ export class Router {
       if (message === 'circuit changed') this.reporter?.flushSoon();
     });
     this.pool = new UpstreamPool(logger, undefined, undefined, options.upstreamTls);
-    this.ingress = new Ingress(this.state, this.pool, logger, options.http2, options.tls);
+    const otlp = options.tracing?.otlp;
+    this.exporter =
+      otlp && new OtlpExporter({ ...otlp, attributes: { 'service.instance.id': options.id } }, logger);
+    // A sampled call's span: logged (info), reported to the control plane, exported when OTLP is on.
+    const finish = (span: Span) => {
+      logger.info('traced call', spanLogFields(span));
+      this.reporter.addTraced(span);
+      this.exporter?.add(span);
+    };
+    const tracer = new CallTracer(finish, { sampleRatio: options.tracing?.sampleRatio ?? 0 });
+    this.ingress = new Ingress(this.state, this.pool, logger, options.http2, options.tls, tracer);
     this.ads = new AdsClient({
       addresses: options.controlPlanes,
       node: {
@@ -139,6 +160,7 @@ export class Router {
     await this.ingress.close(graceMs);
     this.reporter.flush();
     this.reporter.stop();
+    await this.exporter?.flush();
     this.ads.stop();
     this.pool.closeAll();
     this.admin.closeAllConnections();

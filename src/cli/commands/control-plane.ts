@@ -14,7 +14,7 @@ import { warnIfOpen } from '../security-notes';
 export async function controlPlaneCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, flagNames('control-plane'));
   const settings = settingsFor(flags, '0.0.0.0');
-  const logger = createLogger('control-plane', settings.logLevel);
+  const logger = createLogger('control-plane', settings.logLevel, { dir: settings.logDir });
   warnIfOpen(settings.security.enableAuth, settings.host, logger);
   const replicaId = settings.replicaId ?? `${hostname()}-${process.pid}`;
   const store: ConfigStore = settings.redisUrl
@@ -35,6 +35,7 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
       entries: settings.entries,
       replicaId,
       runDir: settings.runDir,
+      features: settings.features,
       tls: settings.security.tls,
       callLimits: {
         perAddressPerMinute: settings.security.rateLimitPerMinute,
@@ -61,6 +62,7 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
     startApi(cp, logger, settings.host, settings.apiPort, undefined, {
       corsOrigins: settings.security.corsOrigins,
       tls: settings.security.tls,
+      features: settings.features,
     }),
   ).catch(async (err: unknown) => {
     await cp.stop();

@@ -2,6 +2,7 @@ import { startApi } from '../../api/server';
 import { ControlPlane } from '../../control-plane/control-plane';
 import { startFleet } from '../../demo/fleet';
 import { createLogger } from '../../observability/logger';
+import { otlpFromEnv } from '../../observability/otlp-exporter';
 import { Router } from '../../router/router';
 import { MemoryStore } from '../../store/memory-store';
 import { flagNames } from '../flags';
@@ -33,7 +34,7 @@ export async function demoCommand(args: string[]): Promise<void> {
   const engineCount = intFlag(flags, 'engines', 5, 1, 500);
   const instances = intFlag(flags, 'instances', 2, 1, 50);
   // One process, several parts: each logs as itself, as it would running alone.
-  const log = (component: string) => createLogger(component, settings.logLevel);
+  const log = (component: string) => createLogger(component, settings.logLevel, { dir: settings.logDir });
   const logger = log('demo');
 
   const fleet = await startFleet(engineCount, instances, settings.host, log('engine'));
@@ -45,10 +46,11 @@ export async function demoCommand(args: string[]): Promise<void> {
       xdsPort: settings.xdsPort,
       engines: [...fleet.specs, ...settings.engines],
       entries: settings.entries,
+      features: settings.features,
     }),
   );
   const api = await listening('API_PORT (--api-port)', settings.apiPort, () =>
-    startApi(cp, log('api'), settings.host, settings.apiPort),
+    startApi(cp, log('api'), settings.host, settings.apiPort, undefined, { features: settings.features }),
   );
   const router = await listening(
     'ROUTER_PORT or ROUTER_ADMIN_PORT (--router-port, --router-admin-port)',
@@ -62,6 +64,7 @@ export async function demoCommand(args: string[]): Promise<void> {
         adminPort: settings.routerAdminPort,
         logger: log('router'),
         http2: settings.routerHttp2,
+        tracing: { sampleRatio: settings.traceSampleRatio, otlp: otlpFromEnv(process.env, 'nerve-router') },
       }).start(),
   );
 

@@ -1,5 +1,6 @@
 import { createLogger } from '../../observability/logger';
 import { Router } from '../../router/router';
+import { otlpFromEnv } from '../../observability/otlp-exporter';
 import { flagNames } from '../flags';
 import { exitOnSignal } from '../lifecycle';
 import { listening } from '../listen';
@@ -9,7 +10,7 @@ import { controlPlaneCredentials } from '../security-notes';
 export async function routerCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, flagNames('router'));
   const settings = settingsFor(flags, '0.0.0.0');
-  const logger = createLogger('router', settings.logLevel);
+  const logger = createLogger('router', settings.logLevel, { dir: settings.logDir });
   const router = await listening(
     'ROUTER_PORT or ROUTER_ADMIN_PORT (--port, --admin-port)',
     settings.routerPort,
@@ -24,6 +25,10 @@ export async function routerCommand(args: string[]): Promise<void> {
         http2: settings.routerHttp2,
         credentials: controlPlaneCredentials(settings.security),
         tls: settings.security.tls,
+        tracing: {
+          sampleRatio: settings.traceSampleRatio,
+          otlp: otlpFromEnv(process.env, 'nerve-router'),
+        },
         upstreamTls: settings.security.tls && {
           ca: settings.security.tls.ca,
           cert: settings.security.tls.cert,

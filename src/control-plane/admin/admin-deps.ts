@@ -17,6 +17,7 @@ import type { FleetEvents } from '../fleet/fleet-events';
 import type { AutoscaleState } from '../fleet/autoscaler';
 import type { RolloutModule } from '../rollouts/rollout-module';
 import type { WeightsModule } from '../weights/weights-module';
+import type { Features } from '../../config/features';
 
 /** What AdminService is made of: the control plane's parts it reads and acts through. */
 export interface AdminDeps {
@@ -59,6 +60,8 @@ export interface AdminDeps {
   readonly staticKeyNames?: () => readonly string[];
   /** Rate limits per address and credential (default DEFAULT_CALL_LIMITS, in memory). */
   readonly limits?: CallLimits;
+  /** The feature flags this process started with. */
+  readonly features?: Features;
 }
 
 export interface ReplicaView {

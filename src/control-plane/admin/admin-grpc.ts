@@ -20,6 +20,7 @@ import { rolloutHandlers } from './rollout-grpc';
 import { apiKeyHandlers } from './api-key-grpc';
 import { specPartHandlers } from './spec-parts-grpc';
 import { documentHandlers } from './document-grpc';
+import { operationsHandlers } from './operations-grpc';
 import type { EngineView } from './views';
 import { GRPC_ROLES } from './grpc-roles';
 import type { Principal } from '../../model/security/principal';
@@ -191,6 +192,7 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
     ...apiKeyHandlers(admin, unary),
     ...specPartHandlers(admin, unary, toProtoEngine),
     ...documentHandlers(admin, unary),
+    ...operationsHandlers(admin, unary),
   };
   const secured = Object.fromEntries(
     Object.entries(impl).map(([name, h]) => [

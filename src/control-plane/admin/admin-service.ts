@@ -30,6 +30,7 @@ import { FleetAdmin } from './fleet-admin';
 import { RolloutAdmin } from './rollout-admin';
 import { WeightsAdmin } from './weights-admin';
 
+import { OperationsAdmin } from './operations-admin';
 import type { AddInstanceInput, AdminDeps, AuditFields, ReplicaView } from './admin-deps';
 export type { AddInstanceInput, AdminDeps, AuditFields, ReplicaView };
 
@@ -64,11 +65,14 @@ export class AdminService {
   readonly auth: Authenticator;
   readonly apiKeys: ApiKeyAdmin;
   readonly limits: CallLimits;
+  /** Log levels, profiles, feature flags of this process. */
+  readonly operations: OperationsAdmin;
 
   constructor(private readonly deps: AdminDeps) {
     const audit = (ctx: AdminContext, action: string, fields: AuditFields) => this.audit(ctx, action, fields);
     this.auth = deps.auth ?? new Authenticator(false, new ApiKeyRegistry(deps.store));
     this.limits = deps.limits ?? new CallLimits();
+    this.operations = new OperationsAdmin(deps.features, audit);
     this.apiKeys = new ApiKeyAdmin(deps.store, deps.staticKeyNames ?? (() => []), audit);
     this.circuits = new CircuitAdmin(deps.engines, deps.circuits, audit);
     this.specs = new SpecAdmin(deps.engines, audit);

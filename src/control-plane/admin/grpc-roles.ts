@@ -6,6 +6,11 @@ import type { Role } from '../../model/security/roles';
  * Record over the service's methods: a method added to the proto does not compile until it has a role.
  */
 export const GRPC_ROLES: Record<keyof AdminServer, Role> = {
+  getLogLevels: 'viewer',
+  setLogLevel: 'admin',
+  captureCpuProfile: 'admin',
+  captureHeapSnapshot: 'admin',
+  getFeatures: 'viewer',
   listEngines: 'viewer',
   getEngine: 'viewer',
   setInstanceWeight: 'operator',

@@ -28,6 +28,7 @@ export function addReportService(
         'load reports',
         (report: StreamReportsRequest) => {
           logger.debug('load report', { nodeId: report.nodeId, instances: report.loads.length });
+          logTracedCalls(logger, report);
           onReport({
             nodeId: report.nodeId,
             source: 'router',
@@ -48,4 +49,30 @@ export function addReportService(
       for (const call of calls) call.end();
     },
   };
+}
+
+/**
+ * The calls of sampled traces a router reports, one info line each with the router that carried it: a
+ * search for a trace id in the control plane's logs shows which router and instance served it.
+ */
+function logTracedCalls(logger: Logger, report: StreamReportsRequest): void {
+  for (const t of report.tracedCalls)
+    logger.info('traced call', {
+      traceId: t.traceId,
+      spanId: t.spanId,
+      parentSpanId: t.parentSpanId || undefined,
+      router: report.nodeId,
+      engine: t.engine,
+      instance: t.instanceId,
+      method: t.method,
+      status: t.grpcStatus,
+      durationMs: t.durationMs,
+      attempts: t.attempts,
+      startedAt: new Date(Number(t.startUnixMs)).toISOString(),
+    });
+  if (report.tracedDropped > 0)
+    logger.warn('router left traced calls out of its report (over its cap)', {
+      router: report.nodeId,
+      dropped: report.tracedDropped,
+    });
 }

@@ -41,8 +41,20 @@ export interface StreamHandler {
  * are credited back to the peer as they are delivered, or when `resume`d after a `pause`, which is how a
  * proxy passes its slower side's backpressure on.
  */
+/**
+ * Told how a stream ends: the router's span of a traced call. Set on few streams (sampled calls), so the
+ * stream checks for it only where it ends.
+ */
+export interface StreamObserver {
+  /** Our side ended: with these trailers, or these headers of a trailers-only response. */
+  onEndSent(stream: H2Stream, trailers: readonly string[]): void;
+  /** The stream closed: `code` is the RST_STREAM code if one closed it, else 0. */
+  onClosed(stream: H2Stream, code: number): void;
+}
+
 export class H2Stream {
   handler: StreamHandler | undefined;
+  observer: StreamObserver | undefined;
   /** The peer's window for our DATA on this stream. */
   sendWindow: number;
   /** How much more DATA the peer may send us before we credit it. */
@@ -73,8 +85,11 @@ export class H2Stream {
   constructor(
     readonly conn: StreamConnection,
     readonly id: number,
-    /** Request headers of a stream the peer opened; [] for one we opened. */
-    readonly headers: readonly string[],
+    /**
+     * Request headers of a stream the peer opened; [] for one we opened. The router may replace them for
+     * the next hop (a traceparent added); the list itself is never changed: the HPACK decoder shares it.
+     */
+    public headers: readonly string[],
     sendWindow: number,
     recvWindow: number,
   ) {
@@ -86,6 +101,7 @@ export class H2Stream {
   respond(headers: readonly string[], endStream: boolean): void {
     if (this.closed || this.headersSent) return;
     this.headersSent = true;
+    if (endStream && this.observer !== undefined) this.observer.onEndSent(this, headers);
     this.conn.sendHeaders(this, headers, undefined, endStream);
   }
 
@@ -98,6 +114,7 @@ export class H2Stream {
   /** Ends our side: with trailers, or with an empty DATA frame; after any queued data. */
   end(trailers: readonly string[] = []): void {
     if (this.closed || this.localEnded || this.queuedEnd !== undefined) return;
+    if (this.observer !== undefined) this.observer.onEndSent(this, trailers);
     if (this.queue !== undefined && this.queue.length > 0) this.queuedEnd = trailers;
     else this.conn.sendEnd(this, trailers);
   }

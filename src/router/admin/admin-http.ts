@@ -1,13 +1,16 @@
 import * as http from 'node:http';
 import type { Registry } from 'prom-client';
 import { clustersView } from './clusters-view';
+import { LOG_LEVELS, isLogLevel, logLevels } from '../../observability/log-levels';
 import type { RoutingState } from '../routing-state';
 import type { AdsClient } from '../xds/ads-client';
 
 /**
  * The router's admin port: /metrics (Prometheus), /ready (200 once it has a config from a control plane),
  * /config (what it routes by), /clusters (every instance: in rotation or why not, circuit, ejection, what
- * it has seen), for operators. Plain node:http: nothing here is worth a framework.
+ * it has seen), /logging (GET the levels; POST ?level=debug[&component=router] sets them, as Envoy's
+ * admin does), for operators. Plain node:http: nothing here is worth a framework. Like Envoy's admin port
+ * it has no authentication: keep it private (the Kubernetes NetworkPolicy admits only Prometheus).
  */
 export function createAdminServer(state: RoutingState, ads: AdsClient, registry: Registry): http.Server {
   return http.createServer((req, res) => {
@@ -15,7 +18,9 @@ export function createAdminServer(state: RoutingState, ads: AdsClient, registry:
       res.writeHead(status, { 'content-type': type });
       res.end(body);
     };
-    const path = (req.url ?? '/').split('?', 1)[0];
+    const url = new URL(req.url ?? '/', 'http://router');
+    const path = url.pathname;
+    if (path === '/logging') return logging(req.method, url.searchParams, send);
     if (req.method !== 'GET') return send(405, 'text/plain', 'GET only\n');
     if (path === '/metrics') {
       registry.metrics().then(
@@ -44,6 +49,24 @@ export function createAdminServer(state: RoutingState, ads: AdsClient, registry:
     if (path === '/clusters') {
       return send(200, 'application/json', JSON.stringify(clustersView(state), null, 2));
     }
-    send(404, 'text/plain', 'not found: try /metrics, /ready, /config or /clusters\n');
+    send(404, 'text/plain', 'not found: try /metrics, /ready, /config, /clusters or /logging\n');
   });
+}
+
+function logging(
+  method: string | undefined,
+  query: URLSearchParams,
+  send: (status: number, type: string, body: string) => void,
+): void {
+  if (method === 'GET') return send(200, 'application/json', JSON.stringify({ levels: logLevels.levels() }));
+  if (method !== 'POST') return send(405, 'text/plain', 'GET or POST ?level=\n');
+  const level = query.get('level');
+  if (!isLogLevel(level))
+    return send(400, 'text/plain', `level must be one of ${LOG_LEVELS.join(', ')}, got "${level ?? ''}"\n`);
+  try {
+    const levels = logLevels.set(level, query.get('component') ?? undefined);
+    send(200, 'application/json', JSON.stringify({ levels }));
+  } catch (err) {
+    send(404, 'text/plain', `${(err as Error).message}\n`);
+  }
 }

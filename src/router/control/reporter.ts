@@ -1,6 +1,7 @@
 import {
   type CircuitReport,
   InstanceLoad,
+  type TracedCall,
   StreamReportsRequest,
   StreamReportsResponse,
 } from '../../../gen/nerve/report/v1/report';
@@ -11,6 +12,10 @@ import { GrpcBidiStream } from './grpc-stream';
 import { DEFAULT_KEEPALIVE, type Keepalive } from '../net/keepalive';
 import type { ClientCredentials } from '../../security/tls-files';
 import type { RoutingState } from '../routing-state';
+import type { Span } from '../../observability/span';
+
+/** Traced calls a report carries at most; more in one period are counted as dropped. */
+const MAX_TRACED = 256;
 
 const REPORT_METHOD = '/nerve.report.v1.ReportService/StreamReports';
 
@@ -28,6 +33,8 @@ export class Reporter {
   private readonly backoff = new Backoff(200, 10_000);
   private lastSent = performance.now();
   reportsSent = 0;
+  private traced: TracedCall[] = [];
+  private tracedDropped = 0;
 
   constructor(
     private readonly addresses: readonly string[],
@@ -53,6 +60,27 @@ export class Reporter {
     const stream = this.stream;
     stream?.end();
     if (stream) setTimeout(() => stream.close(), 1_000).unref();
+  }
+
+  /** A sampled call ended: it goes with the next report. */
+  addTraced(span: Span): void {
+    if (this.traced.length >= MAX_TRACED) {
+      this.tracedDropped++;
+      return;
+    }
+    const a = span.attributes;
+    this.traced.push({
+      traceId: span.traceId,
+      spanId: span.spanId,
+      parentSpanId: span.parentSpanId,
+      engine: String(a['nerve.engine'] ?? ''),
+      instanceId: String(a['nerve.instance'] ?? ''),
+      method: span.name,
+      grpcStatus: span.status,
+      durationMs: span.durationMs,
+      startUnixMs: span.startUnixMs,
+      attempts: Number(a['nerve.attempts'] ?? 0),
+    });
   }
 
   /** Sends the current interval now (tests; also the last report on shutdown). */
@@ -100,9 +128,13 @@ export class Reporter {
       intervalMs: Math.round(now - this.lastSent),
       loads: [...loads.values()],
       engineCircuits,
+      tracedCalls: this.traced,
+      tracedDropped: this.tracedDropped,
     };
     this.lastSent = now;
-    if (report.loads.length > 0 || Object.keys(engineCircuits).length > 0) {
+    this.traced = [];
+    this.tracedDropped = 0;
+    if (report.loads.length > 0 || Object.keys(engineCircuits).length > 0 || report.tracedCalls.length > 0) {
       this.stream.write(report);
       this.reportsSent++;
     }

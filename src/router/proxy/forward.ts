@@ -9,6 +9,7 @@ import { messageOf, pushbackOf, statusOf } from './call-outcome';
 import { abandonAttempt, completeCall, deadlineAt, recordAttempt, sendHeld } from './call-lifecycle';
 import { Status, respondError, statusTrailers } from './grpc-status';
 import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
+import { CallSpan } from '../tracing/call-span';
 import { type HeaderList, headerValue, withoutHeader } from './headers';
 import { noteOrca } from '../stats/instance-stats';
 import { ReplayBuffer } from './replay-buffer';
@@ -100,6 +101,8 @@ class ForwardedCall implements StreamHandler, Holder {
   private attempt(endpoint: RoutableEndpoint): void {
     this.tried?.add(endpoint.id);
     this.endpoint = endpoint;
+    const span = this.down.observer;
+    if (span instanceof CallSpan) span.attempted(endpoint.id);
     this.attempts++;
     // The first attempt starts with the call (no clock read); another, now.
     this.attemptStarted = this.attemptStarted === 0 ? this.startedAt : performance.now();

@@ -14,6 +14,7 @@ import { type Holder, holdFor, releaseHold } from './hold-timer';
 import { ReplayBuffer } from './replay-buffer';
 import { afterRead } from '../../protocol/h2/read-turn';
 import { noteOrca } from '../stats/instance-stats';
+import { CallSpan } from '../tracing/call-span';
 
 /** One copy of a hedged call, on one instance. */
 interface Copy {
@@ -115,6 +116,8 @@ class HedgedCall implements StreamHandler, Holder {
   private launch(endpoint: RoutableEndpoint): void {
     this.tried.add(endpoint.id);
     endpoint.stats.started();
+    const span = this.down.observer;
+    if (span instanceof CallSpan) span.attempted(endpoint.id);
     const now = performance.now();
     const timeout = Number.isFinite(this.deadlineAt) ? grpcTimeoutHeader(this.deadlineAt - now) : undefined;
     let up: H2Stream;

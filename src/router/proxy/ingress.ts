@@ -5,6 +5,7 @@ import { H2Server } from '../../protocol/h2/server';
 import type { TlsFiles } from '../../security/tls-files';
 import type { H2Stream } from '../../protocol/h2/stream';
 import type { Logger } from '../../observability/logger';
+import { logLevels } from '../../observability/log-levels';
 import type { RoutableEndpoint } from '../balancer/picker';
 import { CircuitState } from '../resilience/circuit-breaker';
 import type { Admission } from '../resilience/admission';
@@ -18,6 +19,7 @@ import { type HeaderList, headerValue } from './headers';
 import type { UpstreamPool } from './upstream-pool';
 import { cacheable } from '../cache/cache-key';
 import { serveCached } from '../cache/cached-call';
+import type { CallTracer } from '../tracing/call-tracer';
 
 export const ENGINE_HEADER = 'x-nerve-engine';
 export const SESSION_HEADER = 'x-nerve-session';
@@ -79,8 +81,8 @@ export class Ingress {
    * repeat one list object (the HPACK decoder reuses it for identical blocks), checked and resolved once.
    */
   private last: LastRequest | undefined;
-  /** Per-call debug lines: the level is fixed at start (LOG_LEVEL), and asking winston costs ~2 µs a call. */
-  private readonly debug: boolean;
+  /** Per-call debug lines: asking winston costs ~2 µs a call, so the answer is kept and renewed on a level change. */
+  private debug: boolean;
 
   constructor(
     private readonly state: RoutingState,
@@ -88,8 +90,10 @@ export class Ingress {
     private readonly logger: Logger,
     limits: H2Limits = DEFAULT_LIMITS,
     tls?: TlsFiles,
+    private readonly tracer?: CallTracer,
   ) {
     this.debug = logger.isDebugEnabled();
+    logLevels.onChange(logger, () => (this.debug = logger.isDebugEnabled()));
     this.h2 = new H2Server(
       (stream) => this.onStream(stream),
       (err) => logger.error('internal error handling a client connection; closed it', { error: err.stack }),
@@ -156,6 +160,7 @@ export class Ingress {
       last = this.last = { headers, generation, engine, admission, entry: this.state.engine(engine) };
     }
     const { engine, admission } = last;
+    if (this.tracer !== undefined) this.tracer.begin(stream, engine);
     const cache = last.entry?.cache;
     if (cache !== undefined && cacheable(cache.policy, headers)) {
       // Answered from the cache, joined to an identical call, or dispatched as a stand-in stream. No

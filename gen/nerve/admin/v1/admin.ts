@@ -853,6 +853,60 @@ export interface GetMetricsDetailResponse {
   json: string;
 }
 
+export interface GetLogLevelsRequest {
+}
+
+export interface GetLogLevelsResponse {
+  /** Component (control-plane, api, …) to level (error, warn, info, http, debug, silent). */
+  levels: { [key: string]: string };
+}
+
+export interface GetLogLevelsResponse_LevelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface SetLogLevelRequest {
+  level: string;
+  component: string;
+}
+
+export interface SetLogLevelResponse {
+  levels: { [key: string]: string };
+}
+
+export interface SetLogLevelResponse_LevelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface CaptureCpuProfileRequest {
+  durationMs: number;
+}
+
+export interface CaptureCpuProfileResponse {
+  profile: Buffer;
+}
+
+export interface CaptureHeapSnapshotRequest {
+}
+
+export interface CaptureHeapSnapshotResponse {
+  snapshot: Buffer;
+}
+
+export interface GetFeaturesRequest {
+}
+
+export interface GetFeaturesResponse {
+  features: { [key: string]: boolean };
+}
+
+export interface GetFeaturesResponse_FeaturesEntry {
+  key: string;
+  value: boolean;
+}
+
 function createBaseEngine(): Engine {
   return { name: "", versions: [], instances: [], policy: undefined, services: [], revision: 0, dropped: 0 };
 }
@@ -14461,6 +14515,1016 @@ export const GetMetricsDetailResponse: MessageFns<GetMetricsDetailResponse> = {
   },
 };
 
+function createBaseGetLogLevelsRequest(): GetLogLevelsRequest {
+  return {};
+}
+
+export const GetLogLevelsRequest: MessageFns<GetLogLevelsRequest> = {
+  encode(_: GetLogLevelsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLogLevelsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLogLevelsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetLogLevelsRequest {
+    return {};
+  },
+
+  toJSON(_: GetLogLevelsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLogLevelsRequest>, I>>(base?: I): GetLogLevelsRequest {
+    return GetLogLevelsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLogLevelsRequest>, I>>(_: I): GetLogLevelsRequest {
+    const message = createBaseGetLogLevelsRequest();
+    return message;
+  },
+};
+
+function createBaseGetLogLevelsResponse(): GetLogLevelsResponse {
+  return { levels: {} };
+}
+
+export const GetLogLevelsResponse: MessageFns<GetLogLevelsResponse> = {
+  encode(message: GetLogLevelsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.levels).forEach(([key, value]: [string, string]) => {
+      GetLogLevelsResponse_LevelsEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLogLevelsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLogLevelsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = GetLogLevelsResponse_LevelsEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.levels[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetLogLevelsResponse {
+    return {
+      levels: isObject(object.levels)
+        ? (globalThis.Object.entries(object.levels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: GetLogLevelsResponse): unknown {
+    const obj: any = {};
+    if (message.levels) {
+      const entries = globalThis.Object.entries(message.levels) as [string, string][];
+      if (entries.length > 0) {
+        obj.levels = {};
+        entries.forEach(([k, v]) => {
+          obj.levels[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLogLevelsResponse>, I>>(base?: I): GetLogLevelsResponse {
+    return GetLogLevelsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLogLevelsResponse>, I>>(object: I): GetLogLevelsResponse {
+    const message = createBaseGetLogLevelsResponse();
+    message.levels = (globalThis.Object.entries(object.levels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseGetLogLevelsResponse_LevelsEntry(): GetLogLevelsResponse_LevelsEntry {
+  return { key: "", value: "" };
+}
+
+export const GetLogLevelsResponse_LevelsEntry: MessageFns<GetLogLevelsResponse_LevelsEntry> = {
+  encode(message: GetLogLevelsResponse_LevelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetLogLevelsResponse_LevelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetLogLevelsResponse_LevelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetLogLevelsResponse_LevelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: GetLogLevelsResponse_LevelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetLogLevelsResponse_LevelsEntry>, I>>(
+    base?: I,
+  ): GetLogLevelsResponse_LevelsEntry {
+    return GetLogLevelsResponse_LevelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetLogLevelsResponse_LevelsEntry>, I>>(
+    object: I,
+  ): GetLogLevelsResponse_LevelsEntry {
+    const message = createBaseGetLogLevelsResponse_LevelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseSetLogLevelRequest(): SetLogLevelRequest {
+  return { level: "", component: "" };
+}
+
+export const SetLogLevelRequest: MessageFns<SetLogLevelRequest> = {
+  encode(message: SetLogLevelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.level !== "") {
+      writer.uint32(10).string(message.level);
+    }
+    if (message.component !== "") {
+      writer.uint32(18).string(message.component);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetLogLevelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetLogLevelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.level = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.component = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetLogLevelRequest {
+    return {
+      level: isSet(object.level) ? globalThis.String(object.level) : "",
+      component: isSet(object.component) ? globalThis.String(object.component) : "",
+    };
+  },
+
+  toJSON(message: SetLogLevelRequest): unknown {
+    const obj: any = {};
+    if (message.level !== "") {
+      obj.level = message.level;
+    }
+    if (message.component !== "") {
+      obj.component = message.component;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetLogLevelRequest>, I>>(base?: I): SetLogLevelRequest {
+    return SetLogLevelRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetLogLevelRequest>, I>>(object: I): SetLogLevelRequest {
+    const message = createBaseSetLogLevelRequest();
+    message.level = object.level ?? "";
+    message.component = object.component ?? "";
+    return message;
+  },
+};
+
+function createBaseSetLogLevelResponse(): SetLogLevelResponse {
+  return { levels: {} };
+}
+
+export const SetLogLevelResponse: MessageFns<SetLogLevelResponse> = {
+  encode(message: SetLogLevelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.levels).forEach(([key, value]: [string, string]) => {
+      SetLogLevelResponse_LevelsEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetLogLevelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetLogLevelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = SetLogLevelResponse_LevelsEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.levels[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetLogLevelResponse {
+    return {
+      levels: isObject(object.levels)
+        ? (globalThis.Object.entries(object.levels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: SetLogLevelResponse): unknown {
+    const obj: any = {};
+    if (message.levels) {
+      const entries = globalThis.Object.entries(message.levels) as [string, string][];
+      if (entries.length > 0) {
+        obj.levels = {};
+        entries.forEach(([k, v]) => {
+          obj.levels[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetLogLevelResponse>, I>>(base?: I): SetLogLevelResponse {
+    return SetLogLevelResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetLogLevelResponse>, I>>(object: I): SetLogLevelResponse {
+    const message = createBaseSetLogLevelResponse();
+    message.levels = (globalThis.Object.entries(object.levels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseSetLogLevelResponse_LevelsEntry(): SetLogLevelResponse_LevelsEntry {
+  return { key: "", value: "" };
+}
+
+export const SetLogLevelResponse_LevelsEntry: MessageFns<SetLogLevelResponse_LevelsEntry> = {
+  encode(message: SetLogLevelResponse_LevelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetLogLevelResponse_LevelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetLogLevelResponse_LevelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetLogLevelResponse_LevelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: SetLogLevelResponse_LevelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetLogLevelResponse_LevelsEntry>, I>>(base?: I): SetLogLevelResponse_LevelsEntry {
+    return SetLogLevelResponse_LevelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetLogLevelResponse_LevelsEntry>, I>>(
+    object: I,
+  ): SetLogLevelResponse_LevelsEntry {
+    const message = createBaseSetLogLevelResponse_LevelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCaptureCpuProfileRequest(): CaptureCpuProfileRequest {
+  return { durationMs: 0 };
+}
+
+export const CaptureCpuProfileRequest: MessageFns<CaptureCpuProfileRequest> = {
+  encode(message: CaptureCpuProfileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.durationMs !== 0) {
+      writer.uint32(8).uint32(message.durationMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CaptureCpuProfileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCaptureCpuProfileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.durationMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CaptureCpuProfileRequest {
+    return {
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: CaptureCpuProfileRequest): unknown {
+    const obj: any = {};
+    if (message.durationMs !== 0) {
+      obj.durationMs = Math.round(message.durationMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CaptureCpuProfileRequest>, I>>(base?: I): CaptureCpuProfileRequest {
+    return CaptureCpuProfileRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CaptureCpuProfileRequest>, I>>(object: I): CaptureCpuProfileRequest {
+    const message = createBaseCaptureCpuProfileRequest();
+    message.durationMs = object.durationMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseCaptureCpuProfileResponse(): CaptureCpuProfileResponse {
+  return { profile: Buffer.alloc(0) };
+}
+
+export const CaptureCpuProfileResponse: MessageFns<CaptureCpuProfileResponse> = {
+  encode(message: CaptureCpuProfileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.profile.length !== 0) {
+      writer.uint32(10).bytes(message.profile);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CaptureCpuProfileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCaptureCpuProfileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.profile = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CaptureCpuProfileResponse {
+    return { profile: isSet(object.profile) ? Buffer.from(bytesFromBase64(object.profile)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: CaptureCpuProfileResponse): unknown {
+    const obj: any = {};
+    if (message.profile.length !== 0) {
+      obj.profile = base64FromBytes(message.profile);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CaptureCpuProfileResponse>, I>>(base?: I): CaptureCpuProfileResponse {
+    return CaptureCpuProfileResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CaptureCpuProfileResponse>, I>>(object: I): CaptureCpuProfileResponse {
+    const message = createBaseCaptureCpuProfileResponse();
+    message.profile = object.profile ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseCaptureHeapSnapshotRequest(): CaptureHeapSnapshotRequest {
+  return {};
+}
+
+export const CaptureHeapSnapshotRequest: MessageFns<CaptureHeapSnapshotRequest> = {
+  encode(_: CaptureHeapSnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CaptureHeapSnapshotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCaptureHeapSnapshotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CaptureHeapSnapshotRequest {
+    return {};
+  },
+
+  toJSON(_: CaptureHeapSnapshotRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CaptureHeapSnapshotRequest>, I>>(base?: I): CaptureHeapSnapshotRequest {
+    return CaptureHeapSnapshotRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CaptureHeapSnapshotRequest>, I>>(_: I): CaptureHeapSnapshotRequest {
+    const message = createBaseCaptureHeapSnapshotRequest();
+    return message;
+  },
+};
+
+function createBaseCaptureHeapSnapshotResponse(): CaptureHeapSnapshotResponse {
+  return { snapshot: Buffer.alloc(0) };
+}
+
+export const CaptureHeapSnapshotResponse: MessageFns<CaptureHeapSnapshotResponse> = {
+  encode(message: CaptureHeapSnapshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.snapshot.length !== 0) {
+      writer.uint32(10).bytes(message.snapshot);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CaptureHeapSnapshotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCaptureHeapSnapshotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.snapshot = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CaptureHeapSnapshotResponse {
+    return { snapshot: isSet(object.snapshot) ? Buffer.from(bytesFromBase64(object.snapshot)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: CaptureHeapSnapshotResponse): unknown {
+    const obj: any = {};
+    if (message.snapshot.length !== 0) {
+      obj.snapshot = base64FromBytes(message.snapshot);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CaptureHeapSnapshotResponse>, I>>(base?: I): CaptureHeapSnapshotResponse {
+    return CaptureHeapSnapshotResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CaptureHeapSnapshotResponse>, I>>(object: I): CaptureHeapSnapshotResponse {
+    const message = createBaseCaptureHeapSnapshotResponse();
+    message.snapshot = object.snapshot ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseGetFeaturesRequest(): GetFeaturesRequest {
+  return {};
+}
+
+export const GetFeaturesRequest: MessageFns<GetFeaturesRequest> = {
+  encode(_: GetFeaturesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetFeaturesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetFeaturesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetFeaturesRequest {
+    return {};
+  },
+
+  toJSON(_: GetFeaturesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetFeaturesRequest>, I>>(base?: I): GetFeaturesRequest {
+    return GetFeaturesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetFeaturesRequest>, I>>(_: I): GetFeaturesRequest {
+    const message = createBaseGetFeaturesRequest();
+    return message;
+  },
+};
+
+function createBaseGetFeaturesResponse(): GetFeaturesResponse {
+  return { features: {} };
+}
+
+export const GetFeaturesResponse: MessageFns<GetFeaturesResponse> = {
+  encode(message: GetFeaturesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.features).forEach(([key, value]: [string, boolean]) => {
+      GetFeaturesResponse_FeaturesEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetFeaturesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetFeaturesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = GetFeaturesResponse_FeaturesEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.features[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetFeaturesResponse {
+    return {
+      features: isObject(object.features)
+        ? (globalThis.Object.entries(object.features) as [string, any][]).reduce(
+          (acc: { [key: string]: boolean }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Boolean(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: GetFeaturesResponse): unknown {
+    const obj: any = {};
+    if (message.features) {
+      const entries = globalThis.Object.entries(message.features) as [string, boolean][];
+      if (entries.length > 0) {
+        obj.features = {};
+        entries.forEach(([k, v]) => {
+          obj.features[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetFeaturesResponse>, I>>(base?: I): GetFeaturesResponse {
+    return GetFeaturesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetFeaturesResponse>, I>>(object: I): GetFeaturesResponse {
+    const message = createBaseGetFeaturesResponse();
+    message.features = (globalThis.Object.entries(object.features ?? {}) as [string, boolean][]).reduce(
+      (acc: { [key: string]: boolean }, [key, value]: [string, boolean]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Boolean(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseGetFeaturesResponse_FeaturesEntry(): GetFeaturesResponse_FeaturesEntry {
+  return { key: "", value: false };
+}
+
+export const GetFeaturesResponse_FeaturesEntry: MessageFns<GetFeaturesResponse_FeaturesEntry> = {
+  encode(message: GetFeaturesResponse_FeaturesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== false) {
+      writer.uint32(16).bool(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetFeaturesResponse_FeaturesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetFeaturesResponse_FeaturesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetFeaturesResponse_FeaturesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Boolean(object.value) : false,
+    };
+  },
+
+  toJSON(message: GetFeaturesResponse_FeaturesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== false) {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetFeaturesResponse_FeaturesEntry>, I>>(
+    base?: I,
+  ): GetFeaturesResponse_FeaturesEntry {
+    return GetFeaturesResponse_FeaturesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetFeaturesResponse_FeaturesEntry>, I>>(
+    object: I,
+  ): GetFeaturesResponse_FeaturesEntry {
+    const message = createBaseGetFeaturesResponse_FeaturesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? false;
+    return message;
+  },
+};
+
 export type AdminService = typeof AdminService;
 export const AdminService = {
   listEngines: {
@@ -15072,6 +16136,63 @@ export const AdminService = {
       Buffer.from(GetMetricsDetailResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetMetricsDetailResponse => GetMetricsDetailResponse.decode(value),
   },
+  /** Operations: log levels changed at run time, on-demand profiles (admin role), feature flags. */
+  getLogLevels: {
+    path: "/nerve.admin.v1.Admin/GetLogLevels" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetLogLevelsRequest): Buffer => Buffer.from(GetLogLevelsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetLogLevelsRequest => GetLogLevelsRequest.decode(value),
+    responseSerialize: (value: GetLogLevelsResponse): Buffer =>
+      Buffer.from(GetLogLevelsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetLogLevelsResponse => GetLogLevelsResponse.decode(value),
+  },
+  /** component empty: every component. */
+  setLogLevel: {
+    path: "/nerve.admin.v1.Admin/SetLogLevel" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetLogLevelRequest): Buffer => Buffer.from(SetLogLevelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetLogLevelRequest => SetLogLevelRequest.decode(value),
+    responseSerialize: (value: SetLogLevelResponse): Buffer => Buffer.from(SetLogLevelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetLogLevelResponse => SetLogLevelResponse.decode(value),
+  },
+  /** A V8 CPU profile over duration_ms (default 10 s, at most 60 s): a .cpuprofile JSON document. */
+  captureCpuProfile: {
+    path: "/nerve.admin.v1.Admin/CaptureCpuProfile" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CaptureCpuProfileRequest): Buffer =>
+      Buffer.from(CaptureCpuProfileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CaptureCpuProfileRequest => CaptureCpuProfileRequest.decode(value),
+    responseSerialize: (value: CaptureCpuProfileResponse): Buffer =>
+      Buffer.from(CaptureCpuProfileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CaptureCpuProfileResponse => CaptureCpuProfileResponse.decode(value),
+  },
+  /**
+   * A V8 heap snapshot (.heapsnapshot JSON), whole in one message: raise the client's receive limit
+   * (grpcurl -max-msg-sz), or stream it from REST.
+   */
+  captureHeapSnapshot: {
+    path: "/nerve.admin.v1.Admin/CaptureHeapSnapshot" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CaptureHeapSnapshotRequest): Buffer =>
+      Buffer.from(CaptureHeapSnapshotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CaptureHeapSnapshotRequest => CaptureHeapSnapshotRequest.decode(value),
+    responseSerialize: (value: CaptureHeapSnapshotResponse): Buffer =>
+      Buffer.from(CaptureHeapSnapshotResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CaptureHeapSnapshotResponse => CaptureHeapSnapshotResponse.decode(value),
+  },
+  getFeatures: {
+    path: "/nerve.admin.v1.Admin/GetFeatures" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetFeaturesRequest): Buffer => Buffer.from(GetFeaturesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetFeaturesRequest => GetFeaturesRequest.decode(value),
+    responseSerialize: (value: GetFeaturesResponse): Buffer => Buffer.from(GetFeaturesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetFeaturesResponse => GetFeaturesResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -15185,6 +16306,18 @@ export interface AdminServer extends UntypedServiceImplementation {
   getStats: handleUnaryCall<GetStatsRequest, GetStatsResponse>;
   getXdsBootstrap: handleUnaryCall<GetXdsBootstrapRequest, GetXdsBootstrapResponse>;
   getMetricsDetail: handleUnaryCall<GetMetricsDetailRequest, GetMetricsDetailResponse>;
+  /** Operations: log levels changed at run time, on-demand profiles (admin role), feature flags. */
+  getLogLevels: handleUnaryCall<GetLogLevelsRequest, GetLogLevelsResponse>;
+  /** component empty: every component. */
+  setLogLevel: handleUnaryCall<SetLogLevelRequest, SetLogLevelResponse>;
+  /** A V8 CPU profile over duration_ms (default 10 s, at most 60 s): a .cpuprofile JSON document. */
+  captureCpuProfile: handleUnaryCall<CaptureCpuProfileRequest, CaptureCpuProfileResponse>;
+  /**
+   * A V8 heap snapshot (.heapsnapshot JSON), whole in one message: raise the client's receive limit
+   * (grpcurl -max-msg-sz), or stream it from REST.
+   */
+  captureHeapSnapshot: handleUnaryCall<CaptureHeapSnapshotRequest, CaptureHeapSnapshotResponse>;
+  getFeatures: handleUnaryCall<GetFeaturesRequest, GetFeaturesResponse>;
 }
 
 export interface AdminClient extends Client {
@@ -16082,6 +17215,88 @@ export interface AdminClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetMetricsDetailResponse) => void,
   ): ClientUnaryCall;
+  /** Operations: log levels changed at run time, on-demand profiles (admin role), feature flags. */
+  getLogLevels(
+    request: GetLogLevelsRequest,
+    callback: (error: ServiceError | null, response: GetLogLevelsResponse) => void,
+  ): ClientUnaryCall;
+  getLogLevels(
+    request: GetLogLevelsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetLogLevelsResponse) => void,
+  ): ClientUnaryCall;
+  getLogLevels(
+    request: GetLogLevelsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetLogLevelsResponse) => void,
+  ): ClientUnaryCall;
+  /** component empty: every component. */
+  setLogLevel(
+    request: SetLogLevelRequest,
+    callback: (error: ServiceError | null, response: SetLogLevelResponse) => void,
+  ): ClientUnaryCall;
+  setLogLevel(
+    request: SetLogLevelRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetLogLevelResponse) => void,
+  ): ClientUnaryCall;
+  setLogLevel(
+    request: SetLogLevelRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetLogLevelResponse) => void,
+  ): ClientUnaryCall;
+  /** A V8 CPU profile over duration_ms (default 10 s, at most 60 s): a .cpuprofile JSON document. */
+  captureCpuProfile(
+    request: CaptureCpuProfileRequest,
+    callback: (error: ServiceError | null, response: CaptureCpuProfileResponse) => void,
+  ): ClientUnaryCall;
+  captureCpuProfile(
+    request: CaptureCpuProfileRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CaptureCpuProfileResponse) => void,
+  ): ClientUnaryCall;
+  captureCpuProfile(
+    request: CaptureCpuProfileRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CaptureCpuProfileResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A V8 heap snapshot (.heapsnapshot JSON), whole in one message: raise the client's receive limit
+   * (grpcurl -max-msg-sz), or stream it from REST.
+   */
+  captureHeapSnapshot(
+    request: CaptureHeapSnapshotRequest,
+    callback: (error: ServiceError | null, response: CaptureHeapSnapshotResponse) => void,
+  ): ClientUnaryCall;
+  captureHeapSnapshot(
+    request: CaptureHeapSnapshotRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CaptureHeapSnapshotResponse) => void,
+  ): ClientUnaryCall;
+  captureHeapSnapshot(
+    request: CaptureHeapSnapshotRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CaptureHeapSnapshotResponse) => void,
+  ): ClientUnaryCall;
+  getFeatures(
+    request: GetFeaturesRequest,
+    callback: (error: ServiceError | null, response: GetFeaturesResponse) => void,
+  ): ClientUnaryCall;
+  getFeatures(
+    request: GetFeaturesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetFeaturesResponse) => void,
+  ): ClientUnaryCall;
+  getFeatures(
+    request: GetFeaturesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetFeaturesResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const AdminClient = makeGenericClientConstructor(AdminService, "nerve.admin.v1.Admin") as unknown as {
@@ -16089,6 +17304,14 @@ export const AdminClient = makeGenericClientConstructor(AdminService, "nerve.adm
   service: typeof AdminService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;

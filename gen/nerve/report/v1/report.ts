@@ -19,6 +19,13 @@ export interface StreamReportsRequest {
    * the last report (state CLOSED).
    */
   engineCircuits: { [key: string]: CircuitReport };
+  /**
+   * Calls of sampled traces (W3C traceparent flag 01) that ended in this period, so the control plane's
+   * log names the instance that served a trace; at most a few hundred a period.
+   */
+  tracedCalls: TracedCall[];
+  /** Sampled calls left out of traced_calls this period (over the cap). */
+  tracedDropped: number;
 }
 
 export interface StreamReportsRequest_EngineCircuitsEntry {
@@ -95,8 +102,26 @@ export interface LatencySummary {
   counts: number[];
 }
 
+/** One call of a sampled trace, as the router saw it. */
+export interface TracedCall {
+  traceId: string;
+  /** The router's span; the engine received it as the traceparent's parent id. */
+  spanId: string;
+  /** The caller's span; empty when the router started the trace. */
+  parentSpanId: string;
+  engine: string;
+  /** The instance of the last attempt; empty when none was tried. */
+  instanceId: string;
+  /** The gRPC method path. */
+  method: string;
+  grpcStatus: number;
+  durationMs: number;
+  startUnixMs: number;
+  attempts: number;
+}
+
 function createBaseStreamReportsRequest(): StreamReportsRequest {
-  return { nodeId: "", intervalMs: 0, loads: [], engineCircuits: {} };
+  return { nodeId: "", intervalMs: 0, loads: [], engineCircuits: {}, tracedCalls: [], tracedDropped: 0 };
 }
 
 export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
@@ -113,6 +138,12 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
     globalThis.Object.entries(message.engineCircuits).forEach(([key, value]: [string, CircuitReport]) => {
       StreamReportsRequest_EngineCircuitsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
     });
+    for (const v of message.tracedCalls) {
+      TracedCall.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.tracedDropped !== 0) {
+      writer.uint32(48).uint32(message.tracedDropped);
+    }
     return writer;
   },
 
@@ -162,6 +193,22 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
             if (entry4.value !== undefined) {
               message.engineCircuits[entry4.key] = entry4.value;
             }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tracedCalls.push(TracedCall.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.tracedDropped = reader.uint32();
             continue;
           }
         }
@@ -216,6 +263,16 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
           {},
         )
         : {},
+      tracedCalls: globalThis.Array.isArray(object?.tracedCalls)
+        ? object.tracedCalls.map((e: any) => TracedCall.fromJSON(e))
+        : globalThis.Array.isArray(object?.traced_calls)
+        ? object.traced_calls.map((e: any) => TracedCall.fromJSON(e))
+        : [],
+      tracedDropped: isSet(object.tracedDropped)
+        ? globalThis.Number(object.tracedDropped)
+        : isSet(object.traced_dropped)
+        ? globalThis.Number(object.traced_dropped)
+        : 0,
     };
   },
 
@@ -239,6 +296,12 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
         });
       }
     }
+    if (message.tracedCalls?.length) {
+      obj.tracedCalls = message.tracedCalls.map((e) => TracedCall.toJSON(e));
+    }
+    if (message.tracedDropped !== 0) {
+      obj.tracedDropped = Math.round(message.tracedDropped);
+    }
     return obj;
   },
 
@@ -257,6 +320,8 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
         }
         return acc;
       }, {});
+    message.tracedCalls = object.tracedCalls?.map((e) => TracedCall.fromPartial(e)) || [];
+    message.tracedDropped = object.tracedDropped ?? 0;
     return message;
   },
 };
@@ -1423,6 +1488,258 @@ export const LatencySummary: MessageFns<LatencySummary> = {
     message.baseMs = object.baseMs ?? 0;
     message.growth = object.growth ?? 0;
     message.counts = object.counts?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseTracedCall(): TracedCall {
+  return {
+    traceId: "",
+    spanId: "",
+    parentSpanId: "",
+    engine: "",
+    instanceId: "",
+    method: "",
+    grpcStatus: 0,
+    durationMs: 0,
+    startUnixMs: 0,
+    attempts: 0,
+  };
+}
+
+export const TracedCall: MessageFns<TracedCall> = {
+  encode(message: TracedCall, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.traceId !== "") {
+      writer.uint32(10).string(message.traceId);
+    }
+    if (message.spanId !== "") {
+      writer.uint32(18).string(message.spanId);
+    }
+    if (message.parentSpanId !== "") {
+      writer.uint32(26).string(message.parentSpanId);
+    }
+    if (message.engine !== "") {
+      writer.uint32(34).string(message.engine);
+    }
+    if (message.instanceId !== "") {
+      writer.uint32(42).string(message.instanceId);
+    }
+    if (message.method !== "") {
+      writer.uint32(50).string(message.method);
+    }
+    if (message.grpcStatus !== 0) {
+      writer.uint32(56).uint32(message.grpcStatus);
+    }
+    if (message.durationMs !== 0) {
+      writer.uint32(65).double(message.durationMs);
+    }
+    if (message.startUnixMs !== 0) {
+      writer.uint32(72).uint64(message.startUnixMs);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(80).uint32(message.attempts);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TracedCall {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTracedCall();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.traceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spanId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.parentSpanId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.grpcStatus = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.durationMs = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.startUnixMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TracedCall {
+    return {
+      traceId: isSet(object.traceId)
+        ? globalThis.String(object.traceId)
+        : isSet(object.trace_id)
+        ? globalThis.String(object.trace_id)
+        : "",
+      spanId: isSet(object.spanId)
+        ? globalThis.String(object.spanId)
+        : isSet(object.span_id)
+        ? globalThis.String(object.span_id)
+        : "",
+      parentSpanId: isSet(object.parentSpanId)
+        ? globalThis.String(object.parentSpanId)
+        : isSet(object.parent_span_id)
+        ? globalThis.String(object.parent_span_id)
+        : "",
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
+      method: isSet(object.method) ? globalThis.String(object.method) : "",
+      grpcStatus: isSet(object.grpcStatus)
+        ? globalThis.Number(object.grpcStatus)
+        : isSet(object.grpc_status)
+        ? globalThis.Number(object.grpc_status)
+        : 0,
+      durationMs: isSet(object.durationMs)
+        ? globalThis.Number(object.durationMs)
+        : isSet(object.duration_ms)
+        ? globalThis.Number(object.duration_ms)
+        : 0,
+      startUnixMs: isSet(object.startUnixMs)
+        ? globalThis.Number(object.startUnixMs)
+        : isSet(object.start_unix_ms)
+        ? globalThis.Number(object.start_unix_ms)
+        : 0,
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+    };
+  },
+
+  toJSON(message: TracedCall): unknown {
+    const obj: any = {};
+    if (message.traceId !== "") {
+      obj.traceId = message.traceId;
+    }
+    if (message.spanId !== "") {
+      obj.spanId = message.spanId;
+    }
+    if (message.parentSpanId !== "") {
+      obj.parentSpanId = message.parentSpanId;
+    }
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
+    if (message.method !== "") {
+      obj.method = message.method;
+    }
+    if (message.grpcStatus !== 0) {
+      obj.grpcStatus = Math.round(message.grpcStatus);
+    }
+    if (message.durationMs !== 0) {
+      obj.durationMs = floatToJson(message.durationMs);
+    }
+    if (message.startUnixMs !== 0) {
+      obj.startUnixMs = Math.round(message.startUnixMs);
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TracedCall>, I>>(base?: I): TracedCall {
+    return TracedCall.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TracedCall>, I>>(object: I): TracedCall {
+    const message = createBaseTracedCall();
+    message.traceId = object.traceId ?? "";
+    message.spanId = object.spanId ?? "";
+    message.parentSpanId = object.parentSpanId ?? "";
+    message.engine = object.engine ?? "";
+    message.instanceId = object.instanceId ?? "";
+    message.method = object.method ?? "";
+    message.grpcStatus = object.grpcStatus ?? 0;
+    message.durationMs = object.durationMs ?? 0;
+    message.startUnixMs = object.startUnixMs ?? 0;
+    message.attempts = object.attempts ?? 0;
     return message;
   },
 };

@@ -47,7 +47,14 @@ STATIC_TABLE.forEach(([name, value], i) => {
  * Values that change from call to call: indexing them would only churn the table. Sensitive ones go as
  * never-indexed literals, which intermediaries must not index either (RFC 7541 §7.1.3).
  */
-const NOT_INDEXED = new Set(['grpc-timeout', 'grpc-message', 'content-length', 'x-nerve-session', 'date']);
+const NOT_INDEXED = new Set([
+  'grpc-timeout',
+  'grpc-message',
+  'content-length',
+  'x-nerve-session',
+  'date',
+  'traceparent',
+]);
 const SENSITIVE = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']);
 /** Values this long are sent as literals: they would push a whole table of useful entries out. */
 const MAX_INDEXED_VALUE = 512;

@@ -7,4 +7,7 @@ set -eu
 if [ "${1:-}" = router ] && [ -z "${NODE_OPTIONS:-}" ]; then
   export NODE_OPTIONS=--max-semi-space-size=2
 fi
+# What HEALTHCHECK (bin/healthcheck.js) asks depends on the command; /tmp is writable even with a
+# read-only root file system (a tmpfs there).
+echo "${1:-control-plane}" > /tmp/nerve-role 2>/dev/null || true
 exec node "$(dirname "$0")/nerve.js" "$@"

@@ -134,3 +134,17 @@ export const logLevels = z.strictObject({ levels: z.record(z.string(), z.string(
 export const logLevelBody = logLevelSchema;
 export const featureFlags = z.strictObject({ features: z.record(z.string(), z.boolean()) });
 export const profileQuery = z.strictObject({ durationMs: z.string().optional() });
+export const snapshotQuery = z.strictObject({ confirm: z.string().optional() });
+/** V8's .cpuprofile (Chrome DevTools' Profile), its top level. */
+export const cpuProfile = z.looseObject({
+  nodes: z.array(z.looseObject({ id: z.number(), callFrame: z.looseObject({ functionName: z.string() }) })),
+  startTime: z.number(),
+  endTime: z.number(),
+  samples: z.array(z.number()),
+  timeDeltas: z.array(z.number()),
+});
+/** V8's .heapsnapshot, its top level. */
+export const heapSnapshot = z.looseObject({
+  snapshot: z.looseObject({ meta: z.looseObject({}) }),
+  nodes: z.array(z.number()),
+});

@@ -162,14 +162,23 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
     { name: 'json', boolean: true, help: 'print the report as one JSON object' },
   ],
   engine: [
-    { name: 'type', help: 'demo engine type: echo (default), math, crypto, matrix, montecarlo' },
-    { name: 'name', help: 'engine it serves as (default: the type)' },
-    { name: 'version', help: 'version it reports (default v1)' },
+    {
+      name: 'type',
+      env: 'ENGINE_TYPE',
+      help: 'demo engine type: echo (default), math, crypto, matrix, montecarlo',
+    },
+    { name: 'name', env: 'ENGINE_NAME', help: 'engine it serves as (default: the type)' },
+    { name: 'version', env: 'ENGINE_VERSION', help: 'version it reports (default v1)' },
     { name: 'id', help: 'instance id (default <name>-<random>)' },
     port('port', 'PORT', 'gRPC', 0),
-    { name: 'advertise-host', help: 'host the control plane reaches it at (default 127.0.0.1)' },
+    {
+      name: 'advertise-host',
+      env: 'ADVERTISE_HOST',
+      help: 'host routers reach it at (default: --host, or for 0.0.0.0 the first external IPv4 address)',
+    },
     {
       name: 'control-plane',
+      env: 'CONTROL_PLANE',
       help: 'host:port: register with a lease on start, heartbeat, leave on SIGTERM',
     },
     { name: 'lease-ttl-ms', help: 'registration lease, 1000 to 600000 ms (default 15000)' },

@@ -237,8 +237,13 @@ describe('operating a running control plane', () => {
     expect(((await tooLong.json()) as { error: { message: string } }).error.message).toMatch(/100 to 60000/);
   });
 
-  it('takes a heap snapshot, streamed', async () => {
-    const res = await fetch(`${api}/debug/heap-snapshot`, { method: 'POST' });
+  it('takes a heap snapshot, streamed, only when confirmed', async () => {
+    const unconfirmed = await fetch(`${api}/debug/heap-snapshot`, { method: 'POST' });
+    expect(unconfirmed.status).toBe(400);
+    expect(((await unconfirmed.json()) as { error: { message: string } }).error.message).toMatch(
+      /confirm=true/,
+    );
+    const res = await fetch(`${api}/debug/heap-snapshot?confirm=true`, { method: 'POST' });
     expect(res.status).toBe(200);
     const snapshot = (await res.json()) as {
       snapshot: { meta: { node_fields: string[] }; node_count: number };

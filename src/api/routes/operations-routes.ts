@@ -42,7 +42,7 @@ export function operationsRoutes(r: Routes, admin: AdminService): void {
       summary:
         'A V8 CPU profile of this replica over ?durationMs= (default 10000, at most 60000): a .cpuprofile',
       query: S.profileQuery,
-      produces: 'application/json',
+      response: S.cpuProfile,
     },
     async (req, res) => {
       const ms = OperationsAdmin.profileMs(req.query.durationMs);
@@ -58,17 +58,21 @@ export function operationsRoutes(r: Routes, admin: AdminService): void {
     '/debug/heap-snapshot',
     'admin',
     {
-      summary: 'A V8 heap snapshot of this replica (streamed; the process pauses while it is taken)',
-      produces: 'application/json',
+      summary:
+        'A V8 heap snapshot of this replica, streamed; ?confirm=true is required (the process pauses while it is taken)',
+      query: S.snapshotQuery,
+      response: S.heapSnapshot,
     },
     async (req, res) => {
       const ctx = contextOf(req, res);
+      const confirm = req.query.confirm;
+      if (confirm !== 'true') await ops.heapSnapshot(confirm, () => undefined, ctx); // throws: 400
       res
         .status(200)
         .type('application/json')
         .set('content-disposition', `attachment; filename="nerve-${stamp()}.heapsnapshot"`);
       // Headers go with the first chunk: a busy profiler is still a clean 409 before it.
-      await ops.heapSnapshot((chunk) => res.write(chunk), ctx);
+      await ops.heapSnapshot(true, (chunk) => res.write(chunk), ctx);
       res.end();
     },
   );

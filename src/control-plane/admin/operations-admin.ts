@@ -64,7 +64,13 @@ export class OperationsAdmin {
     return this.guard(() => this.profiler.cpuProfile(durationMs));
   }
 
-  async heapSnapshot(write: (chunk: string) => void, ctx: AdminContext): Promise<void> {
+  /** `confirm` must be true: a snapshot pauses the process for seconds, so it is never taken by accident. */
+  async heapSnapshot(confirm: unknown, write: (chunk: string) => void, ctx: AdminContext): Promise<void> {
+    if (confirm !== true && confirm !== 'true')
+      throw new AdminError(
+        'INVALID_ARGUMENT',
+        'a heap snapshot pauses this replica for seconds and weighs about twice its heap: confirm with confirm=true',
+      );
     this.audit(ctx, 'heap snapshot', {});
     await this.guard(() => this.profiler.heapSnapshot(write));
   }

@@ -22,9 +22,9 @@ export function operationsHandlers(admin: AdminService, unary: Unary): Operation
     captureCpuProfile: unary(async (r, ctx) => ({
       profile: Buffer.from(await ops.cpuProfile(OperationsAdmin.profileMs(r.durationMs), ctx)),
     })),
-    captureHeapSnapshot: unary(async (_r, ctx) => {
+    captureHeapSnapshot: unary(async (r, ctx) => {
       const chunks: string[] = [];
-      await ops.heapSnapshot((chunk) => chunks.push(chunk), ctx);
+      await ops.heapSnapshot(r.confirm, (chunk) => chunks.push(chunk), ctx);
       return { snapshot: Buffer.from(chunks.join('')) };
     }),
     getFeatures: unary(async () => ({ features: { ...ops.featureFlags() } })),

@@ -889,6 +889,8 @@ export interface CaptureCpuProfileResponse {
 }
 
 export interface CaptureHeapSnapshotRequest {
+  /** Must be true: a snapshot pauses the replica for seconds (an accidental call should not). */
+  confirm: boolean;
 }
 
 export interface CaptureHeapSnapshotResponse {
@@ -15167,11 +15169,14 @@ export const CaptureCpuProfileResponse: MessageFns<CaptureCpuProfileResponse> = 
 };
 
 function createBaseCaptureHeapSnapshotRequest(): CaptureHeapSnapshotRequest {
-  return {};
+  return { confirm: false };
 }
 
 export const CaptureHeapSnapshotRequest: MessageFns<CaptureHeapSnapshotRequest> = {
-  encode(_: CaptureHeapSnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: CaptureHeapSnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.confirm !== false) {
+      writer.uint32(8).bool(message.confirm);
+    }
     return writer;
   },
 
@@ -15188,6 +15193,14 @@ export const CaptureHeapSnapshotRequest: MessageFns<CaptureHeapSnapshotRequest> 
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.confirm = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -15200,20 +15213,24 @@ export const CaptureHeapSnapshotRequest: MessageFns<CaptureHeapSnapshotRequest> 
     }
   },
 
-  fromJSON(_: any): CaptureHeapSnapshotRequest {
-    return {};
+  fromJSON(object: any): CaptureHeapSnapshotRequest {
+    return { confirm: isSet(object.confirm) ? globalThis.Boolean(object.confirm) : false };
   },
 
-  toJSON(_: CaptureHeapSnapshotRequest): unknown {
+  toJSON(message: CaptureHeapSnapshotRequest): unknown {
     const obj: any = {};
+    if (message.confirm !== false) {
+      obj.confirm = message.confirm;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<CaptureHeapSnapshotRequest>, I>>(base?: I): CaptureHeapSnapshotRequest {
     return CaptureHeapSnapshotRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<CaptureHeapSnapshotRequest>, I>>(_: I): CaptureHeapSnapshotRequest {
+  fromPartial<I extends Exact<DeepPartial<CaptureHeapSnapshotRequest>, I>>(object: I): CaptureHeapSnapshotRequest {
     const message = createBaseCaptureHeapSnapshotRequest();
+    message.confirm = object.confirm ?? false;
     return message;
   },
 };

@@ -1,16 +1,22 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import * as net from 'node:net';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { spawnNerve, type Spawned } from '../helpers/process';
 
 const SCRIPTS = join(__dirname, '..', '..', 'scripts');
 const ZERO_PORTS = ['--api-port', '0', '--xds-port', '0', '--router-port', '0', '--router-admin-port', '0'];
 
 /** Runs a script; resolves with its exit code and output (a failing script is an answer, not an error). */
-function script(name: string, args: string[]): Promise<{ code: number; out: string }> {
+function script(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve) =>
-    execFile('bash', [join(SCRIPTS, name), ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
+    execFile('bash', [join(SCRIPTS, name), ...args], { timeout: 60_000, env }, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
     ),
   );
@@ -94,5 +100,52 @@ describe('operations scripts against running processes', () => {
     expect(strip((await (await fetch(`${target}/config/export`)).json()) as Record<string, unknown>)).toEqual(
       before,
     );
+  });
+});
+
+describe('deploy.sh', () => {
+  it('renders an overlay without touching a cluster', async () => {
+    const { code, out } = await script('deploy.sh', ['staging', '--render']);
+    expect(code).toBe(0);
+    const objects = parseAllDocuments(out).map(
+      (d) => d.toJSON() as { kind: string; metadata: { name: string } },
+    );
+    expect(objects.find((o) => o.kind === 'Namespace')?.metadata.name).toBe('nerve-staging');
+    expect(objects.filter((o) => o.kind === 'Deployment')).toHaveLength(3);
+  });
+
+  it('refuses an unknown environment, listing the overlays', async () => {
+    const { code, out } = await script('deploy.sh', ['qa']);
+    expect(code).toBe(2);
+    expect(out).toMatch(/no overlay "qa" \(have: dev production staging/);
+  });
+
+  it('refuses before any change when the cluster does not answer', async () => {
+    // A cluster at a port nothing listens on: the pre-deployment check stops there, exit 2.
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const dir = mkdtempSync(join(tmpdir(), 'nerve-kube-'));
+    const kubeconfig = join(dir, 'config');
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: gone, cluster: {server: "https://127.0.0.1:' + port + '"}}]',
+        'users: [{name: u, user: {token: t}}]',
+        'contexts: [{name: gone, context: {cluster: gone, user: u}}]',
+        'current-context: gone',
+      ].join('\n'),
+    );
+    const { code, out } = await script('deploy.sh', ['production'], {
+      ...process.env,
+      KUBECONFIG: kubeconfig,
+    });
+    expect(code).toBe(2);
+    expect(out).toMatch(/ok +overlay renders \(\d+ objects, namespace nerve\)/);
+    expect(out).toMatch(/refused before any change: the cluster does not answer/);
+    expect(out).not.toMatch(/== apply/);
   });
 });

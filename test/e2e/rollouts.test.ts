@@ -218,7 +218,9 @@ describe('canary rollouts', () => {
       version: 'v4',
       steps: [20, 50, 100],
       intervalMs: 500,
-      analysis: { minRequests: 10 },
+      // v4-good runs the same code as v1: a p99 apart is noise (a collection, a loaded machine, an
+      // instrumented coverage run), which 200 ms of slack lets through; latency verdicts are unit-tested.
+      analysis: { minRequests: 10, p99SlackMs: 200 },
     });
     const id = body.rollout.id;
     const r = await waitFor(

@@ -4,6 +4,15 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
+import {
+  AdminClient,
+  type CaptureCpuProfileRequest,
+  type CaptureCpuProfileResponse,
+  type GetFeaturesRequest,
+  type GetFeaturesResponse,
+  type SetLogLevelRequest,
+  type SetLogLevelResponse,
+} from '../../gen/nerve/admin/v1/admin';
 import { spawnNerve, type Spawned } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
 
@@ -145,6 +154,21 @@ describe('tracing: a W3C traceparent through the router', () => {
     }, 'a trace the router started');
     expect(router.parentSpanId).toBeUndefined();
     expect(engine).toMatchObject({ traceId: router.traceId, parentSpanId: router.spanId });
+
+    // The router's admin port changes its levels at run time, as Envoy's /logging does.
+    const admin = demo.stdout().match(/router admin +(http:\/\/127\.0\.0\.1:\d+)/)![1];
+    const set = await fetch(`${admin}/logging?level=debug&component=router`, { method: 'POST' });
+    expect(await set.json()).toEqual({
+      levels: expect.objectContaining({ router: 'debug', engine: 'info' }),
+    });
+    await call(routerPort, { 'x-nerve-engine': 'echo' });
+    await waitFor(
+      () => lines(demo).find((l) => l.component === 'router' && l.message === 'routed'),
+      'a debug line',
+    );
+    const bad = await fetch(`${admin}/logging?level=loud`, { method: 'POST' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/level must be one of error, warn, info, http, debug/);
   });
 });
 
@@ -250,6 +274,37 @@ describe('operating a running control plane', () => {
     };
     expect(snapshot.snapshot.meta.node_fields).toContain('name');
     expect(snapshot.snapshot.node_count).toBeGreaterThan(1000);
+  });
+
+  it('offers the same on admin gRPC: log levels, a CPU profile, feature flags', async () => {
+    const grpcAddress = cp.stdout().match(/xDS\/admin gRPC on (\S+),/)![1];
+    const admin = new AdminClient(grpcAddress, grpc.credentials.createInsecure());
+    const unary = <Req, Res>(
+      fn: (r: Req, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown,
+      req: Req,
+    ) => new Promise<Res>((resolve, reject) => fn(req, (e, r) => (e ? reject(e) : resolve(r))));
+    try {
+      const set = await unary<SetLogLevelRequest, SetLogLevelResponse>(admin.setLogLevel.bind(admin), {
+        level: 'warn',
+        component: '',
+      });
+      expect(set.levels['control-plane']).toBe('warn');
+      await expect(
+        unary(admin.setLogLevel.bind(admin), { level: 'chatty', component: '' }),
+      ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+      const profile = await unary<CaptureCpuProfileRequest, CaptureCpuProfileResponse>(
+        admin.captureCpuProfile.bind(admin),
+        { durationMs: 200 },
+      );
+      expect(JSON.parse(profile.profile.toString()).nodes.length).toBeGreaterThan(1);
+      const features = await unary<GetFeaturesRequest, GetFeaturesResponse>(
+        admin.getFeatures.bind(admin),
+        {},
+      );
+      expect(features.features).toMatchObject({ dashboard: false, autoscaling: true });
+    } finally {
+      admin.close();
+    }
   });
 
   it('honours its feature flags: the dashboard is off, and /features says so', async () => {

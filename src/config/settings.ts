@@ -149,7 +149,7 @@ export function resolveSettings(
     problems.push(
       `LOG_LEVEL (--log-level) must be error, warn, info, http, debug or silent, got "${logLevel}"`,
     );
-  const settings: Settings = {
+  const settings: Omit<Settings, 'security'> = {
     host: flag(flags, 'host') ?? env.HOST ?? file?.host ?? defaults.host,
     apiPort: port('api-port', 'API_PORT', file?.apiPort, 3000),
     xdsPort: port('xds-port', 'XDS_PORT', file?.xdsPort, 18000),
@@ -180,11 +180,6 @@ export function resolveSettings(
     engines: file?.engines ?? [],
     entries: file?.entries ?? [],
     routerHttp2: attempt(problems, () => http2Limits(flags, env, file), h2Limits({})),
-    security: attempt(
-      problems,
-      () => resolveSecurity(flags, env, file),
-      undefined as unknown as SecuritySettings,
-    ),
     features: attempt(problems, () => features(flags, env, file), DEFAULT_FEATURES),
     logDir: flag(flags, 'log-dir') ?? (env.LOG_DIR || file?.logDir || undefined),
     traceSampleRatio: attempt(
@@ -198,8 +193,14 @@ export function resolveSettings(
       0,
     ),
   };
-  if (problems.length > 0) throw new SettingsError(problems);
-  return settings;
+  // Security settings have no stand-in: when they are bad, the list below says why.
+  const security = attempt<SecuritySettings | undefined>(
+    problems,
+    () => resolveSecurity(flags, env, file),
+    undefined,
+  );
+  if (problems.length > 0 || security === undefined) throw new SettingsError(problems);
+  return { ...settings, security };
 }
 
 /** The file's `features:` map, then NERVE_FEATURES, then --features: each may name some flags. */

@@ -23,6 +23,7 @@ import { openApiDocument } from './openapi';
 import { eventsQuery } from './schemas';
 import { DOCS_PAGE } from './docs-page';
 import { accessLog } from './access-log';
+import type { Span } from '../observability/span';
 import { DEFAULT_FEATURES, type Features } from '../config/features';
 import { operationsRoutes } from './routes/operations-routes';
 import type { TlsFiles } from '../security/tls-files';
@@ -41,6 +42,8 @@ export interface ApiOptions {
   readonly tls?: TlsFiles;
   /** Feature flags: the dashboard, /docs and the live feed can be off. */
   readonly features?: Features;
+  /** Server spans of REST requests in sampled traces (the control plane's OTLP exporter). */
+  readonly onSpan?: (span: Span) => void;
 }
 
 const BULK_BODY_BYTES = 32 * 1024 * 1024;
@@ -60,7 +63,7 @@ export function createApi(
     isBufferJson(value) ? Buffer.from(value.data).toString('base64') : value,
   );
   app.use(requestId);
-  app.use(accessLog(logger));
+  app.use(accessLog(logger, options.onSpan));
   const features = options.features ?? DEFAULT_FEATURES;
   if (!features.liveFeed) feed = undefined;
   app.use(cors(options.corsOrigins ?? []));

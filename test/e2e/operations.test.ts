@@ -176,12 +176,15 @@ describe('operating a running control plane', () => {
   let cp: Spawned;
   let api: string;
   let logDir: string;
+  let otlp: Awaited<ReturnType<typeof collector>>;
   beforeAll(async () => {
     logDir = mkdtempSync(join(tmpdir(), 'nerve-logs-'));
+    otlp = await collector();
     cp = spawnNerve(['control-plane', '--api-port', '0', '--xds-port', '0', '--host', '127.0.0.1'], {
       LOG_LEVEL: 'info',
       LOG_DIR: logDir,
       NERVE_FEATURES: 'dashboard=off',
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
     });
     await cp.waitForOutput(/ready/);
     api = cp.stdout().match(/REST on (http:\/\/\S+\/api\/v1\/nerve)/)![1];
@@ -189,6 +192,7 @@ describe('operating a running control plane', () => {
   afterAll(async () => {
     cp.child.kill('SIGTERM');
     await cp.exited();
+    otlp.close();
   });
 
   it('writes JSON lines with their component to a daily file under LOG_DIR', async () => {
@@ -201,6 +205,32 @@ describe('operating a running control plane', () => {
       'a line',
     );
     expect(JSON.parse(first)).toMatchObject({ component: 'control-plane', level: expect.any(String) });
+  });
+
+  it('logs a REST request of a sampled trace at info with its ids, and exports its span', async () => {
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    await fetch(`${api}/engines`, {
+      headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01`, 'x-request-id': 'traced-req-1' },
+    });
+    const line = await waitFor(
+      () => lines(cp).find((l) => l.message === 'request' && l.traceId === traceId),
+      'the request line',
+    );
+    expect(line).toMatchObject({
+      level: 'info',
+      requestId: 'traced-req-1',
+      status: 200,
+      parentSpanId: 'b7ad6b7169203331',
+    });
+    const body = (await waitFor(() => otlp.bodies[0], 'an OTLP export')) as {
+      resourceSpans: { scopeSpans: { spans: Record<string, unknown>[] }[] }[];
+    };
+    expect(body.resourceSpans[0].scopeSpans[0].spans[0]).toMatchObject({
+      traceId,
+      parentSpanId: 'b7ad6b7169203331',
+      name: 'GET /api/v1/nerve/engines',
+      kind: 2,
+    });
   });
 
   it('changes log levels at run time, and refuses a bad level or component with a precise message', async () => {

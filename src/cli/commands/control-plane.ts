@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { startApi } from '../../api/server';
 import { ControlPlane } from '../../control-plane/control-plane';
 import { createLogger } from '../../observability/logger';
+import { OtlpExporter, otlpFromEnv } from '../../observability/otlp-exporter';
 import type { ConfigStore } from '../../store/config-store';
 import { MemoryStore } from '../../store/memory-store';
 import { RedisStore } from '../../store/redis/redis-store';
@@ -58,11 +59,15 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
     await store.close();
     throw err;
   });
+  const otlp = otlpFromEnv(process.env, 'nerve-control-plane');
+  const exporter =
+    otlp && new OtlpExporter({ ...otlp, attributes: { 'service.instance.id': replicaId } }, logger);
   const api = await listening('API_PORT (--api-port)', settings.apiPort, () =>
     startApi(cp, logger, settings.host, settings.apiPort, undefined, {
       corsOrigins: settings.security.corsOrigins,
       tls: settings.security.tls,
       features: settings.features,
+      onSpan: exporter && ((span) => exporter.add(span)),
     }),
   ).catch(async (err: unknown) => {
     await cp.stop();
@@ -77,5 +82,6 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
     await api.close();
     await cp.stop();
     await store.close();
+    await exporter?.flush();
   });
 }

@@ -13,6 +13,7 @@ import {
   type SetLogLevelRequest,
   type SetLogLevelResponse,
 } from '../../gen/nerve/admin/v1/admin';
+import { unary } from '../helpers/cluster';
 import { spawnNerve, type Spawned } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
 
@@ -309,10 +310,6 @@ describe('operating a running control plane', () => {
   it('offers the same on admin gRPC: log levels, a CPU profile, feature flags', async () => {
     const grpcAddress = cp.stdout().match(/xDS\/admin gRPC on (\S+),/)![1];
     const admin = new AdminClient(grpcAddress, grpc.credentials.createInsecure());
-    const unary = <Req, Res>(
-      fn: (r: Req, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown,
-      req: Req,
-    ) => new Promise<Res>((resolve, reject) => fn(req, (e, r) => (e ? reject(e) : resolve(r))));
     try {
       const set = await unary<SetLogLevelRequest, SetLogLevelResponse>(admin.setLogLevel.bind(admin), {
         level: 'warn',

@@ -24,6 +24,7 @@ import type * as Encoder from '../../src/protocol/h2/hpack/encoder';
 import type * as Server from '../../src/protocol/h2/server';
 import type { H2Stream } from '../../src/protocol/h2/stream';
 import type * as IngressModule from '../../src/router/proxy/ingress';
+import type * as TracerModule from '../../src/router/tracing/call-tracer';
 import type * as Pool from '../../src/router/proxy/upstream-pool';
 import type * as Routing from '../../src/router/routing-state';
 
@@ -50,6 +51,7 @@ let HpackDecoder: typeof Decoder.HpackDecoder;
 let HpackEncoder: typeof Encoder.HpackEncoder;
 let H2ServerConnection: typeof Server.H2ServerConnection;
 let Ingress: typeof IngressModule.Ingress;
+let CallTracer: typeof TracerModule.CallTracer;
 let UpstreamPool: typeof Pool.UpstreamPool;
 let RoutingState: typeof Routing.RoutingState;
 
@@ -65,6 +67,7 @@ async function load(): Promise<void> {
   ({ HpackEncoder } = await fromDist<typeof Encoder>('src/protocol/h2/hpack/encoder.js'));
   ({ H2ServerConnection } = await fromDist<typeof Server>('src/protocol/h2/server.js'));
   ({ Ingress } = await fromDist<typeof IngressModule>('src/router/proxy/ingress.js'));
+  ({ CallTracer } = await fromDist<typeof TracerModule>('src/router/tracing/call-tracer.js'));
   ({ UpstreamPool } = await fromDist<typeof Pool>('src/router/proxy/upstream-pool.js'));
   ({ RoutingState } = await fromDist<typeof Routing>('src/router/routing-state.js'));
 }
@@ -72,6 +75,8 @@ async function load(): Promise<void> {
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CALLS = Number(process.env.BENCH_CALLS ?? 50_000);
 const ENGINE_ADDRESS = '10.0.0.1:50051';
+/** BENCH_NO_TRACER=1: the ingress without trace context (what it costs, by difference). */
+const NO_TRACER = Boolean(process.env.BENCH_NO_TRACER);
 
 /** A socket in memory: what the connection writes is handed to `sink` as it leaves. */
 class MemorySocket extends EventEmitter {
@@ -166,7 +171,9 @@ async function routed(): Promise<number> {
       return upstream;
     }
   })(logger);
-  const ingress = new Ingress(state, pool, logger);
+  // As the Router makes it: a traceparent made for every call that comes without one (unsampled).
+  const tracer = NO_TRACER ? undefined : new CallTracer(() => undefined, { sampleRatio: 0 });
+  const ingress = new Ingress(state, pool, logger, undefined, undefined, tracer);
   const onStream = (stream: H2Stream) =>
     (ingress as unknown as { onStream(s: H2Stream): void }).onStream(stream);
   const downstream = new H2ServerConnection(

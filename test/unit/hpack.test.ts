@@ -242,3 +242,21 @@ describe('HPACK (RFC 7541)', () => {
     expect(pairs(d.decode(Buffer.from([0xbe])))).toEqual([['x-bomb', big]]);
   });
 });
+
+describe('HPACK encoder: fresh literals after lists sent before', () => {
+  it('sends the kept block of the lists, then the literals, and a decoder reads every field', () => {
+    const encoder = new HpackEncoder();
+    const decoder = new HpackDecoder();
+    const headers = [':method', 'POST', ':path', '/nerve.engine.v1.Engine/Invoke', 'x-nerve-engine', 'calc'];
+    for (let i = 0; i < 3; i++) {
+      const extra = [
+        'grpc-timeout',
+        `${100 + i}m`,
+        'traceparent',
+        `00-${'a'.repeat(31)}${i}-${'b'.repeat(16)}-00`,
+      ];
+      const block = Buffer.from(encoder.encode(headers, extra, undefined, 0));
+      expect(decoder.decode(block)).toEqual([...headers, ...extra]);
+    }
+  });
+});

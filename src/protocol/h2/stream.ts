@@ -55,6 +55,12 @@ export interface StreamObserver {
 export class H2Stream {
   handler: StreamHandler | undefined;
   observer: StreamObserver | undefined;
+  /**
+   * Fields a proxy adds after `headers` for the next hop (a trace context made for a call that came
+   * without one): a list of its own, so `headers` stays the decoder's shared list and the next hop's
+   * encoder can reuse the block it sent for it.
+   */
+  added: readonly string[] | undefined;
   /** The peer's window for our DATA on this stream. */
   sendWindow: number;
   /** How much more DATA the peer may send us before we credit it. */

@@ -117,6 +117,7 @@ class CachedCall implements StreamHandler, StreamConnection {
   private forward(key: string | undefined, whole: boolean): void {
     this.key = key;
     const tap = (this.tap = new H2Stream(this, this.down.id, this.down.headers, WINDOW, WINDOW));
+    tap.added = this.down.added;
     tap.early = this.chunks.splice(0);
     if (whole) tap.remoteEnded = true;
     else {

@@ -10,7 +10,7 @@ import { abandonAttempt, completeCall, deadlineAt, recordAttempt, sendHeld } fro
 import { Status, respondError, statusTrailers } from './grpc-status';
 import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
 import { CallSpan } from '../tracing/call-span';
-import { type HeaderList, headerValue, withoutHeader } from './headers';
+import { extraFields, type HeaderList, headerValue, withoutHeader } from './headers';
 import { noteOrca } from '../stats/instance-stats';
 import { ReplayBuffer } from './replay-buffer';
 import { HeldResponse } from './held-response';
@@ -124,7 +124,9 @@ class ForwardedCall implements StreamHandler, Holder {
     }
     let up: H2Stream;
     try {
-      up = this.options.pool.connection(endpoint.address).request(this.out, this.timeout, this);
+      up = this.options.pool
+        .connection(endpoint.address)
+        .request(this.out, extraFields(this.timeout, this.down.added), this);
     } catch (err) {
       this.options.eject?.(endpoint, `unreachable: ${(err as Error).message}`);
       this.attemptFailed(Status.UNAVAILABLE, `unreachable: ${(err as Error).message}`);

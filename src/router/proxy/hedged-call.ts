@@ -8,7 +8,7 @@ import type { ForwardOptions } from './call-options';
 import { abandonAttempt, completeCall, deadlineAt, recordAttempt, sendHeld } from './call-lifecycle';
 import { respondError, Status, statusTrailers } from './grpc-status';
 import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
-import { type HeaderList, headerValue, withoutHeader } from './headers';
+import { extraFields, type HeaderList, headerValue, withoutHeader } from './headers';
 import { HeldResponse } from './held-response';
 import { type Holder, holdFor, releaseHold } from './hold-timer';
 import { ReplayBuffer } from './replay-buffer';
@@ -122,7 +122,9 @@ class HedgedCall implements StreamHandler, Holder {
     const timeout = Number.isFinite(this.deadlineAt) ? grpcTimeoutHeader(this.deadlineAt - now) : undefined;
     let up: H2Stream;
     try {
-      up = this.options.pool.connection(endpoint.address).request(this.out, timeout, this);
+      up = this.options.pool
+        .connection(endpoint.address)
+        .request(this.out, extraFields(timeout, this.down.added), this);
     } catch (err) {
       const why = `unreachable: ${(err as Error).message}`;
       recordAttempt(endpoint, this.options, Status.UNAVAILABLE, now);

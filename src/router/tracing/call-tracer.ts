@@ -17,7 +17,8 @@ export interface TracingOptions {
 
 /**
  * W3C Trace Context at the router's ingress, per call:
- * - no (or an invalid) traceparent: the router starts a trace and sends one on, sampled at `sampleRatio`;
+ * - no (or an invalid) traceparent: the router starts a trace and sends one on, sampled at `sampleRatio`
+ *   (added after the caller's headers, `H2Stream.added`, rather than in a copy of them);
  * - an unsampled one: passed on as it came (nothing allocated);
  * - a sampled one: the router records its own span (CallSpan) and sends the traceparent on with its span
  *   as the parent, so the engine's span hangs under the router's.
@@ -47,7 +48,9 @@ export class CallTracer {
     const ratio = this.options.sampleRatio;
     const sampled = ratio > 0 && (ratio >= 1 || Math.random() < ratio);
     const created = newTraceparent(sampled);
-    stream.headers = value === undefined ? appended(headers, created) : replaced(headers, created);
+    // The common case, a call without one, leaves the header list as it came: see H2Stream.added.
+    if (value === undefined) stream.added = [TRACEPARENT, created];
+    else stream.headers = replaced(headers, created);
     if (sampled) this.observe(stream, engine, created.slice(3, 35), created.slice(36, 52), '');
   }
 
@@ -63,12 +66,6 @@ function oddHexDigit(code: number): boolean {
     (code >= 48 && code <= 57 && (code & 1) === 1) ||
     ((code | 32) >= 97 && (code | 32) <= 102 && (code & 1) === 0)
   );
-}
-
-function appended(headers: readonly string[], traceparent: string): string[] {
-  const out = headers.slice();
-  out.push(TRACEPARENT, traceparent);
-  return out;
 }
 
 function replaced(headers: readonly string[], traceparent: string): string[] {

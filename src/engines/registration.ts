@@ -27,13 +27,14 @@ export interface Registration {
  * Joins an engine instance to its engine on a control plane with a lease (creating the engine with the
  * default policy when missing) and keeps the lease with heartbeats. A heartbeat refused with NOT_FOUND
  * (the lease lapsed: the control plane was unreachable too long) registers again under the same id; an
- * unreachable control plane is retried at the heartbeat interval.
+ * unreachable control plane is retried at the heartbeat interval. The first registration waits up to
+ * `joinTimeoutMs` (default 60 s) for the control plane to come up.
  */
 export async function registerEngine(
   engine: DemoEngine,
   controlPlane: string,
   advertised = engine.address,
-  options: { ttlMs?: number; logger?: Logger; token?: string } = {},
+  options: { ttlMs?: number; logger?: Logger; token?: string; joinTimeoutMs?: number } = {},
 ): Promise<Registration> {
   const client = new AdminClient(controlPlane, grpc.credentials.createInsecure(), {
     interceptors: options.token ? [bearer(options.token)] : [],
@@ -49,7 +50,22 @@ export async function registerEngine(
     createEngine: true,
   };
   const register = () => call<RegisterRequest, RegisterResponse>(client.register.bind(client), request);
-  let grant = await register();
+  // The first registration waits for the control plane to answer (it may start beside the engine, as
+  // docker compose and Kubernetes start them), for up to joinTimeoutMs; a refusal is final at once.
+  const joinTimeoutMs = options.joinTimeoutMs ?? 60_000;
+  const deadline = Date.now() + joinTimeoutMs;
+  let grant = await new Promise<void>((resolve, reject) =>
+    client.waitForReady(deadline, (err) =>
+      err
+        ? reject(new Error(`control plane ${controlPlane} did not answer within ${joinTimeoutMs} ms`))
+        : resolve(),
+    ),
+  )
+    .then(register)
+    .catch((err: unknown) => {
+      client.close();
+      throw err;
+    });
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const beat = async () => {

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import * as net from 'node:net';
 import { join } from 'node:path';
 import {
   AdminClient,
@@ -68,6 +69,32 @@ describe('registration with leases', () => {
     await router?.stop(500);
     await cp?.stop(1_000);
     await Promise.all(engines.map((e) => e.stop(200)));
+  });
+
+  it('joins a control plane that starts after the engine (as compose and Kubernetes start them)', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const e = await engine('early', 'early-1');
+    const joining = registerEngine(e, `127.0.0.1:${port}`, e.address, {
+      ttlMs: 1_000,
+      joinTimeoutMs: 20_000,
+    });
+    const late = await startControlPlane([], { xdsPort: port });
+    try {
+      const registration = await joining;
+      expect((await late.admin.getEngine('early')).instances).toEqual([
+        expect.objectContaining({ id: 'early-1' }),
+      ]);
+      await registration.leave();
+    } finally {
+      await late.stop(500);
+    }
+    // Nobody there: the join gives up after its timeout, saying so.
+    await expect(registerEngine(e, `127.0.0.1:${port}`, e.address, { joinTimeoutMs: 300 })).rejects.toThrow(
+      `control plane 127.0.0.1:${port} did not answer within 300 ms`,
+    );
   });
 
   it('keeps an instance while it heartbeats', async () => {

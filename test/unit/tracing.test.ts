@@ -1,6 +1,9 @@
 import { H2Stream, type StreamConnection } from '../../src/protocol/h2/stream';
 import { CallTracer } from '../../src/router/tracing/call-tracer';
 import { CallSpan } from '../../src/router/tracing/call-span';
+import { MADE_TRACEPARENT } from '../../src/router/tracing/made-traceparent';
+import { HpackDecoder } from '../../src/protocol/h2/hpack/decoder';
+import { HpackEncoder } from '../../src/protocol/h2/hpack/encoder';
 import type { Span } from '../../src/observability/span';
 import { newTraceparent, parseTraceparent } from '../../src/observability/trace-context';
 import { DEFAULT_FEATURES, parseFeatures } from '../../src/config/features';
@@ -55,15 +58,34 @@ describe("the router's tracer", () => {
     expect(s.observer).toBeUndefined();
   });
 
-  it('adds an unsampled traceparent to a call without one (ratio 0) after its headers, leaving their list as it was', () => {
+  it('adds an unsampled traceparent to a call without one (ratio 0): written by the upstream encoder, unique per call, the same on a retry', () => {
     const headers = base.slice();
     const s = stream(headers);
-    tracer().begin(s, 'calc');
+    const t = tracer();
+    t.begin(s, 'calc');
     expect(s.headers).toBe(headers);
-    expect(s.added).toHaveLength(2);
-    expect(s.added![0]).toBe('traceparent');
-    expect(parseTraceparent(s.added![1])?.sampled).toBe(false);
+    expect(s.added).toBe(MADE_TRACEPARENT);
     expect(s.observer).toBeUndefined();
+    const encoder = new HpackEncoder();
+    const decoder = new HpackDecoder();
+    const sent = (seed: number) => {
+      const block = Buffer.from(encoder.encode(headers, undefined, undefined, 0, MADE_TRACEPARENT, seed));
+      const fields = decoder.decode(block);
+      expect(fields.slice(0, headers.length)).toEqual(headers);
+      return fields[fields.indexOf('traceparent') + 1];
+    };
+    const first = sent(s.addedSeed);
+    expect(parseTraceparent(first)).toMatchObject({ sampled: false });
+    expect(sent(s.addedSeed)).toBe(first); // a retry: the same trace
+    const other = stream(base.slice());
+    t.begin(other, 'calc');
+    expect(other.addedSeed).toBe(s.addedSeed + 1);
+    const second = parseTraceparent(sent(other.addedSeed))!;
+    expect(second.traceId).not.toBe(parseTraceparent(first)!.traceId);
+    expect(second.traceId.slice(0, 16)).toBe(parseTraceparent(first)!.traceId.slice(0, 16)); // this process's half
+    const ids = new Set<string>();
+    for (let seed = 1; seed <= 2000; seed++) ids.add(parseTraceparent(sent(seed * 65_537))!.traceId);
+    expect(ids.size).toBe(2000);
   });
 
   it('replaces an invalid traceparent with a new trace', () => {

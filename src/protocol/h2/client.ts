@@ -1,3 +1,4 @@
+import type { AddedField } from './added-field';
 import type * as net from 'node:net';
 import { H2Connection } from './connection';
 import { ConnectionError, ErrorCode, PREFACE, Setting } from './frames';
@@ -62,6 +63,8 @@ export class H2ClientConnection extends H2Connection {
     headers: readonly string[],
     extra: readonly string[] | undefined,
     handler: StreamHandler,
+    added?: AddedField,
+    addedSeed = 0,
   ): H2Stream {
     if (!this.available) throw new Error(this.closeReason || 'connection is closing');
     const id = this.nextId;
@@ -71,7 +74,7 @@ export class H2ClientConnection extends H2Connection {
     stream.handler = handler;
     stream.headersSent = true;
     this.addStream(stream);
-    this.sendHeaders(stream, headers, extra, false);
+    this.sendHeaders(stream, headers, extra, false, added, addedSeed);
     return stream;
   }
 

@@ -1,3 +1,4 @@
+import type { AddedField } from './added-field';
 import { Buffer } from 'node:buffer';
 import { nextTick } from 'node:process';
 import type * as net from 'node:net';
@@ -111,10 +112,13 @@ export abstract class H2Output {
     headers: readonly string[],
     extra: readonly string[] | undefined,
     endStream: boolean,
+    added?: AddedField,
+    addedSeed = 0,
   ): void {
     if (this.destroyed) return;
     const end = endStream ? Flag.END_STREAM : 0;
-    const again = this.encoder.repeat(headers, extra, skipConnectionSpecific);
+    const again =
+      added === undefined ? this.encoder.repeat(headers, extra, skipConnectionSpecific) : undefined;
     if (again !== undefined && again.length <= this.peerMaxFrame && again.length < COPY_BELOW) {
       // The block sent last time for these very lists: straight into the write buffer.
       const at = this.reserve(FRAME_HEADER + again.length);
@@ -122,7 +126,7 @@ export abstract class H2Output {
       this.wbuf.set(again, at + FRAME_HEADER);
       this.frames++;
     } else {
-      this.sendHeaderBlock(stream, headers, extra, end);
+      this.sendHeaderBlock(stream, headers, extra, end, added, addedSeed);
     }
     if (endStream) {
       stream.localEnded = true;
@@ -136,8 +140,17 @@ export abstract class H2Output {
     headers: readonly string[],
     extra: readonly string[] | undefined,
     end: number,
+    added: AddedField | undefined,
+    addedSeed: number,
   ): void {
-    const size = this.encoder.encodeInto(headers, extra, skipConnectionSpecific, FRAME_HEADER);
+    const size = this.encoder.encodeInto(
+      headers,
+      extra,
+      skipConnectionSpecific,
+      FRAME_HEADER,
+      added,
+      addedSeed,
+    );
     const encoded = this.encoder.buffer; // the encoder's own: reused by the next block
     const length = size - FRAME_HEADER;
     if (length <= this.peerMaxFrame) {

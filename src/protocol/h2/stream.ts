@@ -2,6 +2,8 @@
  * What a stream asks of its connection. An interface of its own, so that stream.ts depends on no
  * connection code (connection and output import the stream; the stream imports neither).
  */
+import type { AddedField } from './added-field';
+
 export interface StreamConnection {
   sendHeaders(
     stream: H2Stream,
@@ -56,11 +58,12 @@ export class H2Stream {
   handler: StreamHandler | undefined;
   observer: StreamObserver | undefined;
   /**
-   * Fields a proxy adds after `headers` for the next hop (a trace context made for a call that came
-   * without one): a list of its own, so `headers` stays the decoder's shared list and the next hop's
-   * encoder can reuse the block it sent for it.
+   * A field a proxy adds for the next hop after `headers` (a trace context made for a call that came
+   * without one), and the seed its value is made from: `headers` stays the decoder's shared list, so the
+   * next hop's encoder reuses the block it kept for it and writes the field after.
    */
-  added: readonly string[] | undefined;
+  added: AddedField | undefined;
+  addedSeed = 0;
   /** The peer's window for our DATA on this stream. */
   sendWindow: number;
   /** How much more DATA the peer may send us before we credit it. */

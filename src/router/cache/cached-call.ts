@@ -118,6 +118,7 @@ class CachedCall implements StreamHandler, StreamConnection {
     this.key = key;
     const tap = (this.tap = new H2Stream(this, this.down.id, this.down.headers, WINDOW, WINDOW));
     tap.added = this.down.added;
+    tap.addedSeed = this.down.addedSeed;
     tap.early = this.chunks.splice(0);
     if (whole) tap.remoteEnded = true;
     else {

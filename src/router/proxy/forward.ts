@@ -10,7 +10,7 @@ import { abandonAttempt, completeCall, deadlineAt, recordAttempt, sendHeld } fro
 import { Status, respondError, statusTrailers } from './grpc-status';
 import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
 import { CallSpan } from '../tracing/call-span';
-import { extraFields, type HeaderList, headerValue, withoutHeader } from './headers';
+import { type HeaderList, headerValue, withoutHeader } from './headers';
 import { noteOrca } from '../stats/instance-stats';
 import { ReplayBuffer } from './replay-buffer';
 import { HeldResponse } from './held-response';
@@ -126,7 +126,7 @@ class ForwardedCall implements StreamHandler, Holder {
     try {
       up = this.options.pool
         .connection(endpoint.address)
-        .request(this.out, extraFields(this.timeout, this.down.added), this);
+        .request(this.out, this.timeout, this, this.down.added, this.down.addedSeed);
     } catch (err) {
       this.options.eject?.(endpoint, `unreachable: ${(err as Error).message}`);
       this.attemptFailed(Status.UNAVAILABLE, `unreachable: ${(err as Error).message}`);

@@ -18,12 +18,3 @@ export function withoutHeader(headers: HeaderList, name: string): string[] {
   for (let i = 0; i < headers.length; i += 2) if (headers[i] !== name) out.push(headers[i], headers[i + 1]);
   return out;
 }
-
-/** The fields sent after a request's headers: our grpc-timeout, then what the proxy added (H2Stream.added). */
-export function extraFields(
-  timeout: HeaderList | undefined,
-  added: HeaderList | undefined,
-): HeaderList | undefined {
-  if (added === undefined) return timeout;
-  return timeout === undefined ? added : [...timeout, ...added];
-}

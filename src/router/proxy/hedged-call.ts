@@ -8,7 +8,7 @@ import type { ForwardOptions } from './call-options';
 import { abandonAttempt, completeCall, deadlineAt, recordAttempt, sendHeld } from './call-lifecycle';
 import { respondError, Status, statusTrailers } from './grpc-status';
 import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
-import { extraFields, type HeaderList, headerValue, withoutHeader } from './headers';
+import { type HeaderList, headerValue, withoutHeader } from './headers';
 import { HeldResponse } from './held-response';
 import { type Holder, holdFor, releaseHold } from './hold-timer';
 import { ReplayBuffer } from './replay-buffer';
@@ -124,7 +124,7 @@ class HedgedCall implements StreamHandler, Holder {
     try {
       up = this.options.pool
         .connection(endpoint.address)
-        .request(this.out, extraFields(timeout, this.down.added), this);
+        .request(this.out, timeout, this, this.down.added, this.down.addedSeed);
     } catch (err) {
       const why = `unreachable: ${(err as Error).message}`;
       recordAttempt(endpoint, this.options, Status.UNAVAILABLE, now);

@@ -9,6 +9,7 @@ import {
 } from '../../observability/trace-context';
 import { headerValue } from '../proxy/headers';
 import { CallSpan } from './call-span';
+import { MADE_TRACEPARENT } from './made-traceparent';
 
 export interface TracingOptions {
   /** Share of the traces the router starts (calls without a traceparent) that are sampled: 0 to 1. */
@@ -17,14 +18,17 @@ export interface TracingOptions {
 
 /**
  * W3C Trace Context at the router's ingress, per call:
- * - no (or an invalid) traceparent: the router starts a trace and sends one on, sampled at `sampleRatio`
- *   (added after the caller's headers, `H2Stream.added`, rather than in a copy of them);
+ * - no (or an invalid) traceparent: the router starts a trace and sends one on, sampled at `sampleRatio`;
+ *   an unsampled one is written by the upstream encoder (MADE_TRACEPARENT, `H2Stream.added`);
  * - an unsampled one: passed on as it came (nothing allocated);
  * - a sampled one: the router records its own span (CallSpan) and sends the traceparent on with its span
  *   as the parent, so the engine's span hangs under the router's.
  * Sampled calls' spans go to `finish` (the router logs, reports and exports them).
  */
 export class CallTracer {
+  /** Traceparents made for calls without one (MADE_TRACEPARENT's seeds). */
+  private made = 0;
+
   constructor(
     private readonly finish: (span: Span) => void,
     private readonly options: TracingOptions,
@@ -47,10 +51,14 @@ export class CallTracer {
     }
     const ratio = this.options.sampleRatio;
     const sampled = ratio > 0 && (ratio >= 1 || Math.random() < ratio);
+    if (value === undefined && !sampled) {
+      // The common case: no string, no list; the upstream encoder writes the field (H2Stream.added).
+      stream.added = MADE_TRACEPARENT;
+      stream.addedSeed = ++this.made;
+      return;
+    }
     const created = newTraceparent(sampled);
-    // The common case, a call without one, leaves the header list as it came: see H2Stream.added.
-    if (value === undefined) stream.added = [TRACEPARENT, created];
-    else stream.headers = replaced(headers, created);
+    stream.headers = value === undefined ? appended(headers, created) : replaced(headers, created);
     if (sampled) this.observe(stream, engine, created.slice(3, 35), created.slice(36, 52), '');
   }
 
@@ -66,6 +74,12 @@ function oddHexDigit(code: number): boolean {
     (code >= 48 && code <= 57 && (code & 1) === 1) ||
     ((code | 32) >= 97 && (code | 32) <= 102 && (code & 1) === 0)
   );
+}
+
+function appended(headers: readonly string[], traceparent: string): string[] {
+  const out = headers.slice();
+  out.push(TRACEPARENT, traceparent);
+  return out;
 }
 
 function replaced(headers: readonly string[], traceparent: string): string[] {

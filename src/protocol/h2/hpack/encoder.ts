@@ -1,3 +1,4 @@
+import type { AddedField } from '../added-field';
 import { Buffer } from 'node:buffer';
 import { DynamicTable } from './dynamic-table';
 import { STATIC_TABLE } from './static-table';
@@ -121,8 +122,10 @@ export class HpackEncoder {
     extra: readonly string[] | undefined,
     skip: ((name: string) => boolean) | undefined,
     reserve: number,
+    added?: AddedField,
+    addedSeed = 0,
   ): Buffer {
-    return this.buf.subarray(0, this.encodeInto(headers, extra, skip, reserve));
+    return this.buf.subarray(0, this.encodeInto(headers, extra, skip, reserve, added, addedSeed));
   }
 
   /** The buffer encodeInto() wrote to (replaced when a block outgrows it). */
@@ -132,6 +135,29 @@ export class HpackEncoder {
 
   /** encode() without making a view: the block is `buffer` up to the returned end. */
   encodeInto(
+    headers: readonly string[],
+    extra: readonly string[] | undefined,
+    skip: ((name: string) => boolean) | undefined,
+    reserve: number,
+    added?: AddedField,
+    addedSeed = 0,
+  ): number {
+    const end = this.encodeLists(headers, extra, skip, reserve);
+    if (added !== undefined) this.addField(added, addedSeed);
+    return added === undefined ? end : this.pos;
+  }
+
+  /** The field an AddedField makes, after the block (which stays kept without it). */
+  private addField(added: AddedField, seed: number): void {
+    this.ensure(added.name.length + added.length + 12);
+    this.integer(0x00, 4, 0);
+    this.string(added.name);
+    this.integer(0x00, 7, added.length);
+    added.write(this.buf, this.pos, seed);
+    this.pos += added.length;
+  }
+
+  private encodeLists(
     headers: readonly string[],
     extra: readonly string[] | undefined,
     skip: ((name: string) => boolean) | undefined,

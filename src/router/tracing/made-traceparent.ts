@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { AddedField } from '../../protocol/h2/added-field';
 import { TRACEPARENT } from '../../observability/trace-context';
 
-const HEX = Buffer.from('0123456789abcdef', 'latin1');
+/** Byte → its two hex digits, at 2 × byte. */
+const HEX_PAIRS = Buffer.from(
+  Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0')).join(''),
+  'latin1',
+);
 /** This process's half of every trace id it makes: 8 random bytes, as hex. */
 const PROCESS_HALF = Buffer.from(randomBytes(8).toString('hex'), 'latin1');
 const DASH = 0x2d;
@@ -17,10 +21,13 @@ function mix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** The 8 hex digits of `v` (32 bits) at out[at]. */
 function hex32(out: Uint8Array, at: number, v: number): void {
-  for (let i = 7; i >= 0; i--) {
-    out[at + i] = HEX[v & 15];
-    v >>>= 4;
+  for (let i = 6; i >= 0; i -= 2) {
+    const pair = (v & 255) << 1;
+    out[at + i] = HEX_PAIRS[pair];
+    out[at + i + 1] = HEX_PAIRS[pair + 1];
+    v >>>= 8;
   }
 }
 

@@ -57,13 +57,6 @@ const NOT_INDEXED = new Set([
   'traceparent',
 ]);
 const SENSITIVE = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']);
-/** Whether every field of `extra` is one `field` would send as a literal without indexing (so the table stays). */
-function literalsOnly(extra: readonly string[]): boolean {
-  for (let i = 0; i < extra.length; i += 2)
-    if (!NOT_INDEXED.has(extra[i]) && !SENSITIVE.has(extra[i])) return false;
-  return true;
-}
-
 /** Values this long are sent as literals: they would push a whole table of useful entries out. */
 const MAX_INDEXED_VALUE = 512;
 /** Longest encoded block kept for reuse; larger ones are rare and re-encoded. */
@@ -177,17 +170,6 @@ export class HpackEncoder {
       this.pos += again.length;
       return this.pos;
     }
-    // Lists sent before with fresh literals after them (a deadline, a trace context: new every call):
-    // the block kept for the lists, then the literals, which leave the table as it was.
-    const literal = extra !== undefined && literalsOnly(extra);
-    const base = literal && this.pos === reserve ? this.repeat(headers, undefined, skip) : undefined;
-    if (base !== undefined) {
-      this.ensure(base.length);
-      this.buf.set(base, this.pos);
-      this.pos += base.length;
-      this.literals(extra!, skip);
-      return this.pos;
-    }
     const first = headers.length > 0 ? headers[0] : '';
     let memo = this.memos.get(first);
     if (memo === undefined) {
@@ -200,13 +182,6 @@ export class HpackEncoder {
     this.slot = 0;
     const start = this.pos;
     this.fields(headers, skip);
-    if (literal) {
-      // Keep the lists' own block: the next call's fresh literals go after it (above).
-      const end = this.pos;
-      this.literals(extra!, skip);
-      this.keep(headers, undefined, skip, version, start, end);
-      return this.pos;
-    }
     if (extra) this.fields(extra, skip);
     this.keep(headers, extra, skip, version, start);
     return this.pos;
@@ -247,30 +222,15 @@ export class HpackEncoder {
     skip: ((name: string) => boolean) | undefined,
     version: number,
     start: number,
-    end = this.pos,
   ): void {
-    if (this.table.version !== version || end - start > MAX_KEPT_BLOCK) return;
-    const bytes = Buffer.from(this.buf.subarray(start, end));
+    if (this.table.version !== version || this.pos - start > MAX_KEPT_BLOCK) return;
+    const bytes = Buffer.from(this.buf.subarray(start, this.pos));
     let at = this.sentAt(headers, extra, skip);
     if (at < 0) {
       at = this.nextSent;
       this.nextSent = (this.nextSent + 1) % this.sent.length;
     }
     this.sent[at] = { headers, extra, skip, version, bytes };
-  }
-
-  /** Fields as literals never indexed or not indexed (their names' static index, else literal names). */
-  private literals(fields: readonly string[], skip: ((name: string) => boolean) | undefined): void {
-    for (let i = 0; i < fields.length; i += 2) {
-      const name = fields[i];
-      if (skip?.(name)) continue;
-      const value = fields[i + 1];
-      this.ensure(name.length + value.length + 12);
-      const nameIndex = STATIC_INDEX.get(name)?.index ?? 0;
-      this.integer(SENSITIVE.has(name) ? 0x10 : 0x00, 4, nameIndex);
-      if (nameIndex === 0) this.string(name);
-      this.string(value);
-    }
   }
 
   private fields(headers: readonly string[], skip: ((name: string) => boolean) | undefined): void {

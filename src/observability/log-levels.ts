@@ -26,11 +26,6 @@ export class LogLevels {
     this.entries.set(logger, { component, listeners: new Set() });
   }
 
-  /** Forgets a logger (its process part closed). */
-  unregister(logger: Logger): void {
-    this.entries.delete(logger);
-  }
-
   /** Component → level (of its newest logger), sorted by component. */
   levels(): Record<string, string> {
     const out: Record<string, string> = {};

@@ -5,7 +5,6 @@ import { randomFillSync } from 'node:crypto';
  * header a client sent, make a new one when none came, and ids for spans. Pure but for the random pool.
  */
 export const TRACEPARENT = 'traceparent';
-export const TRACESTATE = 'tracestate';
 
 export interface TraceContext {
   /** 32 lowercase hex digits, not all zero. */
@@ -38,8 +37,8 @@ export function formatTraceparent(traceId: string, spanId: string, sampled: bool
 }
 
 /**
- * Random ids from a pool refilled 4 KiB at a time: one crypto call per ~170 traces instead of one per id
- * (the router makes a trace id for every call that comes without one).
+ * Random ids from a pool refilled 4 KiB at a time: one crypto call per ~170 ids instead of one per id
+ * (span ids of sampled calls and REST requests, traces the router starts sampled).
  */
 const pool = Buffer.alloc(4096);
 let offset = pool.length;
@@ -52,11 +51,6 @@ function randomHex(bytes: number): string {
   const hex = pool.toString('hex', offset, offset + bytes);
   offset += bytes;
   return hex;
-}
-
-export function newTraceId(): string {
-  const id = randomHex(16);
-  return id === ZERO_TRACE ? newTraceId() : id;
 }
 
 export function newSpanId(): string {

@@ -74,16 +74,16 @@ describe('observability: metrics, summaries, health explained', () => {
     // The injected delay is there (a loaded machine only adds: a coverage run beside a benchmark saw 290).
     expect(at(0.5)).toBeGreaterThan(225);
     // The routers' histograms are log-spaced, each bucket at most 25 % wide, and a quantile is reported
-    // as its bucket's upper bound: from what the callers saw (less the callers' own time, which is not
-    // the router's) to 25 % above it.
-    for (const [got, exact] of [
-      [summary.p50Ms, at(0.5)],
-      [summary.p95Ms, at(0.95)],
-      [summary.p99Ms, at(0.99)],
+    // as its bucket's upper bound. From below, it is at least the injected delay's quantile (less 7 % for
+    // 800 samples): the router's time includes the engine's. From above, at most 25 % over what the
+    // callers saw, which is the router's time plus the callers' own (their event loop is the suite's,
+    // instrumented for coverage in CI: it added 50 ms at p99 in a loaded run, so it bounds nothing below).
+    for (const [got, injected, exact] of [
+      [summary.p50Ms, 250, at(0.5)],
+      [summary.p95Ms, 385, at(0.95)],
+      [summary.p99Ms, 397, at(0.99)],
     ]) {
-      // Less what the callers' own process adds: their event loop is the suite's, instrumented for
-      // coverage in CI and shared with the router and control plane (a loaded run saw 17 ms).
-      expect(got).toBeGreaterThanOrEqual(Math.min(exact * 0.95, exact - 30));
+      expect(got).toBeGreaterThanOrEqual(injected * 0.93);
       expect(got).toBeLessThanOrEqual(exact * 1.25);
     }
     expect(summary.errorRate).toBe(0);

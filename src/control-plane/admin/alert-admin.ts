@@ -74,7 +74,9 @@ export class AlertAdmin {
       .filter((a) => !filter.state || a.state === filter.state)
       .filter((a) => !filter.severity || a.severity === filter.severity)
       .filter((a) => !filter.engine || a.engine === filter.engine)
-      .sort((a, b) => b.startedAtMs - a.startedAtMs)
+      // Newest first; alerts raised by one evaluation share a start, so the id breaks the tie: the
+      // leader rewrites its list each evaluation, and two reads must not disagree on the order.
+      .sort((a, b) => b.startedAtMs - a.startedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .map((a) => alertView(a, s));
   }
 

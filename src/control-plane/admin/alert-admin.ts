@@ -38,6 +38,14 @@ export function alertView(a: Alert, state: AlertingState) {
 }
 
 /**
+ * Newest first. Alerts raised by one evaluation share a start, so the id breaks the tie: the leader
+ * rewrites its list each evaluation, and two reads must not disagree on the order.
+ */
+function newestFirst(a: Alert, b: Alert): number {
+  return b.startedAtMs - a.startedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
  * The alerting API over the store: rules, channels and silences as configuration kinds; alerts as the
  * leader last wrote them (every replica answers the same); acknowledgements taken by any replica and
  * applied by the leader at its next evaluation; statistics.
@@ -74,9 +82,7 @@ export class AlertAdmin {
       .filter((a) => !filter.state || a.state === filter.state)
       .filter((a) => !filter.severity || a.severity === filter.severity)
       .filter((a) => !filter.engine || a.engine === filter.engine)
-      // Newest first; alerts raised by one evaluation share a start, so the id breaks the tie: the
-      // leader rewrites its list each evaluation, and two reads must not disagree on the order.
-      .sort((a, b) => b.startedAtMs - a.startedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .sort(newestFirst)
       .map((a) => alertView(a, s));
   }
 

@@ -164,18 +164,26 @@ export class TestCluster {
 
 /**
  * A control plane serving `engines` (raw specs, validated here) and one router on it: for tests whose
- * instances are servers of their own rather than TestCluster's engines.
+ * instances are servers of their own rather than TestCluster's engines. It returns when every instance is
+ * healthy.
  */
 export async function startPlane(
   engines: readonly unknown[],
   routerId: string,
 ): Promise<{ cp: ControlPlane; router: Router }> {
   const specs = engines.map((e) => {
-    const spec = parseEngineSpec(e);
+    const doc = e as { policy?: { healthCheck?: object } };
+    // A probe's first answer includes the channel's connect: on a loaded machine it took over the default
+    // 1 s, and the first failure from unknown marks an instance unhealthy. Tests may set their own.
+    const spec = parseEngineSpec({
+      ...doc,
+      policy: { ...doc.policy, healthCheck: { timeoutMs: 2_000, ...doc.policy?.healthCheck } },
+    });
     if (!spec.ok) throw new Error(spec.errors.join('; '));
     return spec.value;
   });
   const cp = await startControlPlane(specs);
+  await waitFor(async () => (await cp.admin.health()).status === 'healthy', 'every instance healthy');
   return { cp, router: await startRouter(cp, routerId) };
 }
 

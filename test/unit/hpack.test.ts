@@ -1,6 +1,7 @@
 import { HpackDecoder, HpackError } from '../../src/protocol/h2/hpack/decoder';
 import { HpackEncoder } from '../../src/protocol/h2/hpack/encoder';
 import { huffmanDecode } from '../../src/protocol/h2/hpack/huffman';
+import { addedField } from '../../src/protocol/h2/added-field';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const pairs = (flat: readonly string[]) =>
@@ -258,5 +259,37 @@ describe('HPACK encoder: fresh never-indexed fields after lists sent before', ()
       const block = Buffer.from(encoder.encode(headers, extra, undefined, 0));
       expect(decoder.decode(block)).toEqual([...headers, ...extra]);
     }
+  });
+
+  it('writes an added field after the lists, its head a word a store whatever its padding, and never in the table', () => {
+    const encoder = new HpackEncoder();
+    const decoder = new HpackDecoder();
+    const headers = [':method', 'POST', ':path', '/a.B/C', 'x-kept', 'kept'];
+    for (let nameLength = 1; nameLength <= 9; nameLength++) {
+      for (const length of [1, 2, 5, 126]) {
+        const name = 'n'.repeat(nameLength);
+        const field = addedField(name, length, (out, at, seed) => {
+          for (let i = 0; i < length; i++) out.setUint8(at + i, 0x61 + ((seed + i) % 26));
+        });
+        const value = Array.from({ length }, (_, i) => String.fromCharCode(0x61 + ((length + i) % 26))).join(
+          '',
+        );
+        const block = Buffer.from(encoder.encode(headers, undefined, undefined, 3, field, length)).subarray(
+          3,
+        );
+        expect(decoder.decode(block)).toEqual([...headers, name, value]);
+        // A literal without indexing: the next block without it decodes to the lists alone.
+        expect(decoder.decode(Buffer.from(encoder.encode(headers, undefined, undefined, 0)))).toEqual(
+          headers,
+        );
+      }
+    }
+  });
+
+  it('refuses an added field too long for a one-byte length or with a name HTTP/2 does not allow', () => {
+    const write = () => undefined;
+    expect(() => addedField('n'.repeat(127), 1, write)).toThrow(/shorter than 127/);
+    expect(() => addedField('name', 127, write)).toThrow(/shorter than 127/);
+    expect(() => addedField('Trace', 1, write)).toThrow(/lower-case/);
   });
 });

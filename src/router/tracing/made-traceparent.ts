@@ -1,16 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import type { AddedField } from '../../protocol/h2/added-field';
+import { type AddedField, addedField } from '../../protocol/h2/added-field';
 import { TRACEPARENT } from '../../observability/trace-context';
 
-/** Byte → its two hex digits, at 2 × byte. */
-const HEX_PAIRS = Buffer.from(
-  Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0')).join(''),
-  'latin1',
-);
-/** This process's half of every trace id it makes: 8 random bytes, as hex. */
-const PROCESS_HALF = Buffer.from(randomBytes(8).toString('hex'), 'latin1');
+/** Byte → its two hex digits as one 16-bit big-endian number (written with one store). */
+const HEX_PAIRS = Uint16Array.from({ length: 256 }, (_, b) => {
+  const hex = b.toString(16).padStart(2, '0');
+  return (hex.charCodeAt(0) << 8) | hex.charCodeAt(1);
+});
+/** This process's half of every trace id it makes: 8 random bytes as 16 hex digits, in 32-bit words. */
+const PROCESS_HALF = (() => {
+  const hex = Buffer.from(randomBytes(8).toString('hex'), 'latin1');
+  return [0, 4, 8, 12].map((i) => hex.readUInt32BE(i));
+})();
+const [HALF_0, HALF_1, HALF_2, HALF_3] = PROCESS_HALF;
+/** "00": the version, and the flags (not sampled). */
+const ZERO_ZERO = 0x3030;
 const DASH = 0x2d;
-const ZERO = 0x30;
 
 /** murmur3's 32-bit finaliser: a bijection that spreads every input bit over the output. */
 function mix(h: number): number {
@@ -21,14 +26,12 @@ function mix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** The 8 hex digits of `v` (32 bits) at out[at]. */
-function hex32(out: Uint8Array, at: number, v: number): void {
-  for (let i = 6; i >= 0; i -= 2) {
-    const pair = (v & 255) << 1;
-    out[at + i] = HEX_PAIRS[pair];
-    out[at + i + 1] = HEX_PAIRS[pair + 1];
-    v >>>= 8;
-  }
+/** The 8 hex digits of `v` (32 bits) at byte `at`. */
+function hex32(out: DataView, at: number, v: number): void {
+  out.setUint16(at, HEX_PAIRS[v >>> 24]);
+  out.setUint16(at + 2, HEX_PAIRS[(v >>> 16) & 255]);
+  out.setUint16(at + 4, HEX_PAIRS[(v >>> 8) & 255]);
+  out.setUint16(at + 6, HEX_PAIRS[v & 255]);
 }
 
 /**
@@ -38,23 +41,20 @@ function hex32(out: Uint8Array, at: number, v: number): void {
  * it, so unique per call); parent id: the sequence mixed another way. `00-<32>-<16>-00`: 55 bytes. The
  * same seed writes the same value, so a retried call carries the same trace.
  */
-export const MADE_TRACEPARENT: AddedField = {
-  name: TRACEPARENT,
-  length: 55,
-  write(out, at, seed) {
-    const lo = seed >>> 0;
-    const hi = Math.floor(seed / 0x1_0000_0000) >>> 0;
-    out[at] = ZERO;
-    out[at + 1] = ZERO;
-    out[at + 2] = DASH;
-    out.set(PROCESS_HALF, at + 3);
-    hex32(out, at + 19, mix(lo ^ 0x9e3779b9));
-    hex32(out, at + 27, mix(hi ^ 0x7f4a7c15) ^ lo);
-    out[at + 35] = DASH;
-    hex32(out, at + 36, mix(lo ^ 0x2545f491));
-    hex32(out, at + 44, mix(hi ^ 0x6a09e667));
-    out[at + 52] = DASH;
-    out[at + 53] = ZERO;
-    out[at + 54] = ZERO;
-  },
-};
+export const MADE_TRACEPARENT: AddedField = addedField(TRACEPARENT, 55, (out, at, seed) => {
+  const lo = seed >>> 0;
+  const hi = Math.floor(seed / 0x1_0000_0000) >>> 0;
+  out.setUint16(at, ZERO_ZERO);
+  out.setUint8(at + 2, DASH);
+  out.setUint32(at + 3, HALF_0);
+  out.setUint32(at + 7, HALF_1);
+  out.setUint32(at + 11, HALF_2);
+  out.setUint32(at + 15, HALF_3);
+  hex32(out, at + 19, mix(lo ^ 0x9e3779b9));
+  hex32(out, at + 27, mix(hi ^ 0x7f4a7c15) ^ lo);
+  out.setUint8(at + 35, DASH);
+  hex32(out, at + 36, mix(lo ^ 0x2545f491));
+  hex32(out, at + 44, mix(hi ^ 0x6a09e667));
+  out.setUint8(at + 52, DASH);
+  out.setUint16(at + 53, ZERO_ZERO);
+});

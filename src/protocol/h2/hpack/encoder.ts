@@ -85,6 +85,8 @@ export class HpackEncoder {
   /** The smallest size the table had since the last block: signalled first when below sizeUpdate. */
   private smallestUpdate = -1;
   private buf = Buffer.allocUnsafe(4096);
+  /** A view of `buf`, for AddedField values (replaced with it). */
+  private view = viewOf(this.buf);
   private pos = 0;
 
   /** `cap`: the most our table may take, whatever the peer allows (its memory is ours too). */
@@ -142,12 +144,14 @@ export class HpackEncoder {
 
   /** The field an AddedField makes, after the block (which stays kept without it). */
   private addField(added: AddedField, seed: number): void {
-    this.ensure(added.name.length + added.length + 12);
-    this.integer(0x00, 4, 0);
-    this.string(added.name);
-    this.integer(0x00, 7, added.length);
-    added.write(this.buf, this.pos, seed);
-    this.pos += added.length;
+    const head = added.head;
+    const words = head.length;
+    this.ensure(words * 4 + added.length);
+    const view = this.view;
+    const at = this.pos;
+    for (let i = 0; i < words; i++) view.setUint32(at + i * 4, head[i]);
+    added.write(view, at + added.headLength, seed);
+    this.pos = at + added.headLength + added.length;
   }
 
   private encodeLists(
@@ -350,5 +354,10 @@ export class HpackEncoder {
     const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + more));
     this.buf.copy(bigger, 0, 0, this.pos);
     this.buf = bigger;
+    this.view = viewOf(bigger);
   }
+}
+
+function viewOf(buf: Buffer): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }

@@ -19,7 +19,7 @@ export interface AddedField {
   readonly headLength: number;
   /**
    * Writes the value's `length` bytes at byte `at` of `out`: a view of the encoder's buffer, kept with
-   * it, so a value can be written several bytes a store (callgrind: a made traceparent 623 instructions
+   * it, so a value can be written several bytes a store (callgrind: a made traceparent 579 instructions
    * against 1,024 byte by byte).
    */
   write(out: DataView, at: number, seed: number): void;

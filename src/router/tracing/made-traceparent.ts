@@ -8,11 +8,8 @@ const HEX_PAIRS = Uint16Array.from({ length: 256 }, (_, b) => {
   return (hex.charCodeAt(0) << 8) | hex.charCodeAt(1);
 });
 /** This process's half of every trace id it makes: 8 random bytes as 16 hex digits, in 32-bit words. */
-const PROCESS_HALF = (() => {
-  const hex = Buffer.from(randomBytes(8).toString('hex'), 'latin1');
-  return [0, 4, 8, 12].map((i) => hex.readUInt32BE(i));
-})();
-const [HALF_0, HALF_1, HALF_2, HALF_3] = PROCESS_HALF;
+const PROCESS_HEX = Buffer.from(randomBytes(8).toString('hex'), 'latin1');
+const [HALF_0, HALF_1, HALF_2, HALF_3] = [0, 4, 8, 12].map((i) => PROCESS_HEX.readUInt32BE(i));
 /** "00": the version, and the flags (not sampled). */
 const ZERO_ZERO = 0x3030;
 const DASH = 0x2d;

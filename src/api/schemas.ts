@@ -6,7 +6,7 @@ import { alertRuleSchema } from '../model/alerts/rule';
 import { channelSchema } from '../model/alerts/channel';
 import { silenceSchema } from '../model/alerts/silence-schema';
 import { rolloutInputSchema } from '../model/rollout';
-import { ROLES } from '../model/security/roles';
+import { ALL_ROLES } from '../model/security/roles';
 import { engineInputSchema } from '../model/validate';
 
 /*
@@ -83,7 +83,7 @@ export const historyList = z.looseObject({
 
 export const apiKeyView = z.strictObject({
   name: z.string(),
-  role: z.enum(ROLES),
+  role: z.enum(ALL_ROLES),
   hint: z.string(),
   createdAt: z.string(),
   createdBy: z.string(),

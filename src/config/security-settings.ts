@@ -37,7 +37,9 @@ export function parseApiKeys(raw: string | undefined): StaticKey[] {
           `API_KEYS entry ${i + 1}: a name (letters, digits, . _ -) comes first: name:role:secret`,
         );
       if (!isRole(role))
-        throw new SettingsError(`API_KEYS entry ${i + 1} (${name}): role must be viewer, operator or admin`);
+        throw new SettingsError(
+          `API_KEYS entry ${i + 1} (${name}): role must be viewer, operator, admin or dataplane`,
+        );
       if (secret.length < 24)
         throw new SettingsError(
           `API_KEYS entry ${i + 1} (${name}): the secret must be at least 24 characters`,

@@ -24,6 +24,7 @@ import { XdsMetrics } from './metrics/xds-metrics';
 import { addAdminGrpc } from './admin/admin-grpc';
 import { ApiKeyRegistry, type StaticKey } from '../security/api-key-registry';
 import { Authenticator } from '../security/authenticator';
+import { API_KEY_KIND } from '../model/security/api-key';
 import { CallLimits, type CallLimitSettings } from '../security/call-limits';
 import { JwtVerifier, type JwtSettings } from '../security/jwt-verifier';
 import { AdminService } from './admin/admin-service';
@@ -41,6 +42,8 @@ import { LoadStats } from './reports/load-stats';
 import { addReportService } from './reports/report-service';
 import { LoadModule } from './reports/load-module';
 import { ReportSharing } from './reports/report-sharing';
+import { KnownFleetIndex, plausibleReport } from './reports/plausibility';
+import { RateLimitedWarning } from '../observability/rate-limited-warning';
 import { SnapshotModule } from './snapshot-module';
 import { type DebounceOptions, SnapshotBuilder } from './snapshot-builder';
 import { AdsServer } from './xds/ads-server';
@@ -356,8 +359,25 @@ export class ControlPlane {
     this.ads.addToServer(this.server);
     addAdminGrpc(this.server, this.admin);
     let seq = 0;
-    const onReport = (r: IncomingReport) =>
+    const knownFleet = new KnownFleetIndex(
+      () => store.version(),
+      () => this.engines.listNow(),
+    );
+    const refusals = new RateLimitedWarning(logger, 60_000);
+    const onReport = (incoming: IncomingReport) => {
+      const { report: r, refused } = plausibleReport(incoming, knownFleet.known);
+      for (const [reason, n] of Object.entries(refused))
+        if (n > 0) {
+          this.metrics.reportLinesRefused.inc({ reason }, n);
+          refusals.warn(`${r.nodeId}/${reason}`, 'report lines refused as implausible', {
+            nodeId: r.nodeId,
+            source: r.source,
+            reason,
+            lines: n,
+          });
+        }
       this.bus.emit('report.received', { ...r, seq: ++seq, atMs: Date.now() });
+    };
     this.reports = addReportService(this.server, this.id, onReport, reportIntervalMs, logger, this.auth);
     this.lrs = addLrsService(this.server, this.id, onReport, lrsIntervalMs, logger, this.auth);
     this.servingHealth.addToServer(this.server);
@@ -415,6 +435,7 @@ export class ControlPlane {
       this.lrs.closeAll();
     });
     this.admin.limits.close();
+    this.auth.sessions.clear();
   }
 
   /**
@@ -440,6 +461,10 @@ export class ControlPlane {
       this.engines.watch((event) => this.bus.emit('engine.changed', event)),
       this.bus.on('engine.changed', (e) => {
         if (e.kind !== 'put') this.engineStatus.forget(e.name);
+      }),
+      // A key revoked (or its role changed) ends the streams and feeds it opened, on every replica.
+      store.watch((change) => {
+        if (change.ops.some((op) => op.kind === API_KEY_KIND)) void this.auth.sessions.recheck();
       }),
       store.watchStatus((status) => {
         const level = status.state === 'ok' ? 'info' : 'error';

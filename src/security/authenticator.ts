@@ -1,8 +1,9 @@
 import { AdminError } from '../control-plane/admin/admin-error';
 import { type Principal, UNAUTHENTICATED_ADMIN } from '../model/security/principal';
-import { allows, type Role } from '../model/security/roles';
+import { allows, DATAPLANE, type Role } from '../model/security/roles';
 import type { ApiKeyRegistry } from './api-key-registry';
 import type { JwtVerifier } from './jwt-verifier';
+import { SessionWatch } from './session-watch';
 
 /** What a caller presented, whatever the transport (HTTP headers, gRPC metadata, a TLS handshake). */
 export interface Credentials {
@@ -23,12 +24,18 @@ const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
  * warns when that is so on a non-loopback address.
  */
 export class Authenticator {
+  /** Long-lived sessions opened with credentials, ended when those stop being good. */
+  readonly sessions: SessionWatch = new SessionWatch(this);
+
   constructor(
     readonly enabled: boolean,
     private readonly keys: ApiKeyRegistry,
     private readonly jwt?: JwtVerifier,
-    /** The role a verified client certificate grants (data planes read their configuration). */
-    private readonly certificateRole: Role = 'viewer',
+    /**
+     * The role a verified client certificate grants: `dataplane` by default, as the certificates a CA
+     * signs for a fleet are its routers' and proxyless clients' (CERTIFICATE_ROLE changes it).
+     */
+    private readonly certificateRole: Role = DATAPLANE,
   ) {}
 
   async authenticate(c: Credentials): Promise<Principal> {

@@ -58,6 +58,8 @@ export class JwtVerifier {
         issuer: this.settings.issuer || undefined,
         audience: this.settings.audience || undefined,
         clockTolerance: CLOCK_TOLERANCE_S,
+        // A token without an expiry would be good forever: refused, as a credential must end.
+        requiredClaims: ['exp'],
       };
       // Two calls, not a union: jose overloads jwtVerify on the key's type.
       payload =
@@ -72,6 +74,7 @@ export class JwtVerifier {
       name: typeof payload.sub === 'string' ? payload.sub : 'jwt',
       role: highestRole(roles),
       via: 'jwt',
+      expiresAtMs: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
     };
   }
 }
@@ -82,7 +85,9 @@ function reason(err: unknown): string {
   if (err instanceof errors.JWTClaimValidationFailed)
     return err.claim === 'nbf'
       ? 'not valid yet (nbf)'
-      : `claim ${echo(err.claim, 20)} ${err.reason === 'check_failed' ? 'does not match' : echo(err.reason, 40)}`;
+      : err.reason === 'missing'
+        ? `claim ${echo(err.claim, 20)} missing${err.claim === 'exp' ? ' (a token must expire)' : ''}`
+        : `claim ${echo(err.claim, 20)} ${err.reason === 'check_failed' ? 'does not match' : echo(err.reason, 40)}`;
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'signature does not verify';
   if (err instanceof errors.JOSEAlgNotAllowed) return 'signing algorithm not accepted';
   if (err instanceof errors.JWKSNoMatchingKey) return 'no key of the key set matches it';

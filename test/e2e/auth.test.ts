@@ -42,7 +42,8 @@ function token(
 }
 
 /** The role just below `role` (undefined below viewer). */
-const below = (role: Role): Role | undefined => ROLES[ROLES.indexOf(role) - 1];
+const below = (role: Role): Role | undefined =>
+  role === 'dataplane' ? undefined : ROLES[ROLES.indexOf(role) - 1];
 
 /** A concrete path for a route's pattern. */
 const concrete = (path: string) =>
@@ -250,10 +251,10 @@ describe('authentication and roles on every surface', () => {
       await fetch(`${base}/api-keys`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-api-key': BOOT_KEY },
-        body: JSON.stringify({ name: 'router-a', role: 'viewer' }),
+        body: JSON.stringify({ name: 'router-a', role: 'dataplane' }),
       })
     ).json()) as { key: string; name: string; role: string };
-    expect(key).toMatchObject({ name: 'router-a', role: 'viewer' });
+    expect(key).toMatchObject({ name: 'router-a', role: 'dataplane' });
     expect(key.key).toMatch(/^nrv_/);
     const listed = (await (await call('get', '/api-keys', { 'x-api-key': BOOT_KEY })).json()) as {
       keys: Record<string, unknown>[];

@@ -54,7 +54,7 @@ describe('client examples (examples/clients) against a control plane with auth o
           enabled: true,
           apiKeys: [
             { name: 'ops', role: 'admin', secret: OPS_KEY },
-            { name: 'edge', role: 'viewer', secret: EDGE_KEY },
+            { name: 'edge', role: 'dataplane', secret: EDGE_KEY },
           ],
         },
       },

@@ -39,6 +39,25 @@ describe('circuit board: global circuit states from router reports', () => {
     expect(status.instances[1]).toMatchObject({ state: CLOSED, reporters: 0 });
   });
 
+  it('counts only routers that carried calls to the engine recently: an idle view moves nothing', () => {
+    const idle = (instanceId: string, circuit: CircuitState): InstanceLoad =>
+      instanceLoad('e', instanceId, [], { requests: 0, latency: undefined, circuit, circuitSinceMs: 1 });
+    board.record('r1', [load('i1', CLOSED)], {});
+    for (const ghost of ['g1', 'g2', 'g3']) board.record(ghost, [idle('i1', OPEN)], {});
+    expect(board.resource('e').instances).toEqual([]);
+    expect(board.status('e', ['i1']).instances[0]).toMatchObject({ state: CLOSED, reporters: 1, openOn: 0 });
+    // A router that served the engine a while ago still counts; past the window it does not.
+    now += 30_000;
+    board.record('g1', [load('i1', OPEN)], {});
+    board.record('r1', [load('i1', CLOSED)], {});
+    board.record('g2', [idle('i1', OPEN)], {});
+    expect(board.status('e', ['i1']).instances[0]).toMatchObject({ reporters: 2, openOn: 1 });
+    now += 61_000;
+    board.record('g1', [idle('i1', OPEN)], {});
+    board.record('r1', [load('i1', CLOSED)], {});
+    expect(board.status('e', ['i1']).instances[0]).toMatchObject({ reporters: 1, openOn: 0 });
+  });
+
   it('reports half-open while most routers are open or probing, engine-wide circuits too', () => {
     board.record('r1', [load('i1', HALF_OPEN)], { e: { state: OPEN, sinceMs: 1 } });
     expect(board.resource('e').instances[0].state).toBe(HALF_OPEN);

@@ -33,11 +33,18 @@ describe('JWT verification', () => {
       const file = join(dir, `${type}.pem`);
       writeFileSync(file, publicKey.export({ type: 'spki', format: 'pem' }));
       const v = JwtVerifier.create({ publicKeyFile: file });
-      await expect(v.verify(await sign(privateKey, alg, { role: 'operator' }))).resolves.toEqual({
+      await expect(v.verify(await sign(privateKey, alg, { role: 'operator' }))).resolves.toMatchObject({
         name: 'svc',
         role: 'operator',
         via: 'jwt',
+        expiresAtMs: expect.any(Number),
       });
+      // A token that never expires is no credential: refused.
+      const forever = await new SignJWT({ role: 'admin' })
+        .setProtectedHeader({ alg })
+        .setSubject('svc')
+        .sign(privateKey);
+      await expect(v.verify(forever)).rejects.toThrow(/claim "exp" missing \(a token must expire\)/);
       const hs = await new SignJWT({ role: 'admin' })
         .setProtectedHeader({ alg: 'HS256' })
         .sign(new TextEncoder().encode('x'.repeat(32)));
@@ -86,10 +93,24 @@ describe('roles, identities and settings', () => {
     expect(highestRole(['bogus'])).toBeUndefined();
   });
 
-  it("binds a data plane's node id to its identity (admins and auth-off excepted)", () => {
-    expect(mayActAs({ name: 'router-a', role: 'viewer', via: 'api-key' }, 'router-a')).toBe(true);
-    expect(mayActAs({ name: 'router-a', role: 'viewer', via: 'api-key' }, 'router-b')).toBe(false);
-    expect(mayActAs({ name: 'ops', role: 'admin', via: 'jwt' }, 'router-b')).toBe(true);
+  it('keeps dataplane off the ladder: it includes no rung and no rung includes it', () => {
+    for (const rung of ['viewer', 'operator', 'admin'] as const) {
+      expect(allows('dataplane', rung)).toBe(false);
+      expect(allows(rung, 'dataplane')).toBe(false);
+    }
+    expect(allows('dataplane', 'dataplane')).toBe(true);
+    expect(highestRole(['dataplane'])).toBe('dataplane');
+    expect(highestRole(['dataplane', 'viewer'])).toBe('viewer');
+  });
+
+  it("binds a data plane's node id to its identity (admins on ADS and auth-off excepted)", () => {
+    const router = { name: 'router-a', role: 'dataplane', via: 'api-key' } as const;
+    expect(mayActAs(router, 'router-a')).toBe(true);
+    expect(mayActAs(router, 'router-b')).toBe(false);
+    // A read-only credential is no data plane, even under its own name.
+    expect(mayActAs({ name: 'router-a', role: 'viewer', via: 'api-key' }, 'router-a')).toBe(false);
+    expect(mayActAs({ name: 'ops', role: 'admin', via: 'jwt' }, 'router-b')).toBe(false);
+    expect(mayActAs({ name: 'ops', role: 'admin', via: 'jwt' }, 'router-b', true)).toBe(true);
     expect(mayActAs({ name: 'anonymous', role: 'admin', via: 'none' }, 'x')).toBe(true);
   });
 

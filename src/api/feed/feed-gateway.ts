@@ -8,7 +8,9 @@ import type { Logger } from '../../observability/logger';
 import { listParam } from '../query';
 import { AdminError } from '../../control-plane/admin/admin-error';
 import { authorize, type Authenticator } from '../../security/authenticator';
-import { credentialsOf } from '../rest-auth';
+import { credentialsOf, principalOf } from '../rest-auth';
+import type { Principal } from '../../model/security/principal';
+import { allows } from '../../model/security/roles';
 import {
   DEFAULT_LIMITS,
   FeedClient,
@@ -83,11 +85,18 @@ export class FeedGateway {
         this.wss.handleUpgrade(req, socket, head, (ws) => this.serveWebSocket(ws));
         return;
       }
+      const credentials = credentialsOf(req, true);
       auth
-        .authenticate(credentialsOf(req, true))
+        .authenticate(credentials)
         .then((p) => {
           authorize(p, 'viewer', 'the live feed');
-          this.wss.handleUpgrade(req, socket, head, (ws) => this.serveWebSocket(ws));
+          this.wss.handleUpgrade(req, socket, head, (ws) => {
+            this.serveWebSocket(ws);
+            const untrack = auth.sessions.track(credentials, p, viewerMay, (reason) =>
+              ws.close(1008, `feed ended: ${reason}`.slice(0, 120)),
+            );
+            ws.on('close', untrack);
+          });
         })
         .catch((err: unknown) => refuseUpgrade(socket, err));
     });
@@ -131,6 +140,20 @@ export class FeedGateway {
     );
     this.clients.set(client, 'sse');
     res.on('close', () => this.drop(client));
+    const principal = principalOf(res.locals);
+    if (principal && this.options.auth) {
+      const untrack = this.options.auth.sessions.track(
+        credentialsOf(req, true),
+        principal,
+        viewerMay,
+        // Ended, not destroyed: the reason reaches the client, whose reconnect is then refused.
+        (reason) =>
+          res.end(
+            `event: error\ndata: ${JSON.stringify({ op: 'error', message: `feed ended: ${reason}` })}\n\n`,
+          ),
+      );
+      res.on('close', untrack);
+    }
     client.subscribe(
       topics,
       listParam(req.query, 'engines'),
@@ -269,3 +292,6 @@ export class FeedGateway {
     });
   }
 }
+
+/** Whether a principal may still hold a feed subscription. */
+const viewerMay = (p: Principal): boolean => allows(p.role, 'viewer');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { entryKey } from '../../model/config';
 import { echo } from '../../model/echo';
 import { API_KEY_KIND, type ApiKeyRecord, hashSecret, hintOf, newSecret } from '../../model/security/api-key';
-import { ROLES } from '../../model/security/roles';
+import { ALL_ROLES } from '../../model/security/roles';
 import { name } from '../../model/validate';
 import { parseInput } from './parse-input';
 import type { ConfigStore } from '../../store/config-store';
@@ -10,7 +10,7 @@ import { type AdminContext, actorLabel } from './admin-context';
 import { AdminError } from './admin-error';
 import type { AuditFields } from './admin-service';
 
-export const createApiKeySchema = z.strictObject({ name, role: z.enum(ROLES) });
+export const createApiKeySchema = z.strictObject({ name, role: z.enum(ALL_ROLES) });
 
 /** A key as listings show it: never the secret, nor its hash. */
 export interface ApiKeyView {

@@ -41,7 +41,10 @@ const HALF_OPEN = CircuitState.CIRCUIT_STATE_HALF_OPEN;
 /**
  * Aggregates the circuit states every router reports into global ones: a circuit open on more than half
  * of the routers reporting it is OPEN for all (each router then opens its own once); open or probing on
- * more than half, HALF_OPEN; otherwise CLOSED. A router's report stops counting after `staleAfterMs`.
+ * more than half, HALF_OPEN; otherwise CLOSED. Only routers that carried calls to the engine within the
+ * served window count: a circuit one router opened is that router's view, and a reporter with no
+ * traffic (a stolen credential reporting circuits it never exercised) moves nothing. A router's
+ * report stops counting after `staleAfterMs`.
  * A manual reset closes the circuit at once, and an OPEN that a router entered before the reset is not
  * counted (that router has not applied the reset yet). `onChange` runs when a global state changes.
  */
@@ -52,12 +55,16 @@ export class CircuitBoard {
   private readonly hot = new Set<string>();
   /** Per engine, the circuits its resource lists (not closed, or reset): snapshots read only these. */
   private readonly notable = new Map<string, Set<string>>();
+  /** Per engine, when each router last reported calls to it: only those routers' views count. */
+  private readonly served = new Map<string, Map<string, number>>();
   private sweeps = 0;
 
   constructor(
     private readonly staleAfterMs: number,
     private readonly onChange: () => void,
     private readonly now: () => number = Date.now,
+    /** How recently a router must have carried calls to an engine for its views of it to count. */
+    private readonly servedWindowMs = Math.max(60_000, staleAfterMs),
   ) {}
 
   /**
@@ -69,6 +76,7 @@ export class CircuitBoard {
     const at = this.now();
     const touched: string[] = [];
     for (const l of loads) {
+      if (l.requests > 0) this.noteServed(l.engine, nodeId, at);
       if (l.circuit === CircuitState.CIRCUIT_STATE_UNSPECIFIED) continue;
       const key = `${l.engine}/${l.instanceId}`;
       if (this.put(key, nodeId, l.circuit, l.circuitSinceMs, at)) touched.push(key);
@@ -88,6 +96,11 @@ export class CircuitBoard {
     let changed = this.recompute(full ? [...this.reports.keys()] : [...this.hot]);
     const oldest = this.now() - this.staleAfterMs;
     if (full) {
+      const servedSince = this.now() - this.servedWindowMs;
+      for (const [engine, byNode] of this.served) {
+        for (const [node, at] of byNode) if (at < servedSince) byNode.delete(node);
+        if (byNode.size === 0) this.served.delete(engine);
+      }
       for (const [key, g] of this.global) {
         if (g.state !== CLOSED || this.reports.has(key) || g.resetAtMs > oldest) continue;
         this.global.delete(key);
@@ -145,6 +158,18 @@ export class CircuitBoard {
     return { ...g, ...counts, instanceId, routers };
   }
 
+  private noteServed(engine: string, nodeId: string, at: number): void {
+    let byNode = this.served.get(engine);
+    if (!byNode) this.served.set(engine, (byNode = new Map()));
+    byNode.set(nodeId, at);
+  }
+
+  /** Whether `nodeId` carried calls to the engine of circuit `key` within the served window. */
+  private servedRecently(key: string, nodeId: string): boolean {
+    const at = this.served.get(key.slice(0, key.lastIndexOf('/')))?.get(nodeId);
+    return at !== undefined && at >= this.now() - this.servedWindowMs;
+  }
+
   /** Records a router's view; true when it is new or differs from the router's last one. */
   private put(key: string, nodeId: string, state: CircuitState, sinceMs: number, atMs: number): boolean {
     let byNode = this.reports.get(key);
@@ -184,16 +209,23 @@ export class CircuitBoard {
     return [...byNode];
   }
 
+  /**
+   * The quorum a global state is decided by: the fresh views of routers that served the engine within
+   * the served window. A router that carried no call to the engine has no evidence of its circuits, so
+   * its view (however many such routers there are) moves nothing.
+   */
   private count(key: string, resetAtMs: number): { openOn: number; reporters: number; halfOpenOn: number } {
     let openOn = 0;
     let halfOpenOn = 0;
-    const views = this.fresh(key);
-    for (const [, v] of views) {
+    let reporters = 0;
+    for (const [node, v] of this.fresh(key)) {
+      if (!this.servedRecently(key, node)) continue;
+      reporters++;
       if (v.sinceMs < resetAtMs && v.state !== CLOSED) continue; // from before the reset
       if (v.state === OPEN) openOn++;
       else if (v.state === HALF_OPEN) halfOpenOn++;
     }
-    return { openOn, halfOpenOn, reporters: views.length };
+    return { openOn, halfOpenOn, reporters };
   }
 
   private recompute(keys: readonly string[]): boolean {

@@ -102,7 +102,7 @@ export function addLrsService(
         call,
         auth,
         (r) => r.node?.id ?? '',
-        'LRS',
+        { what: 'LRS' },
         (request: LoadStatsRequest) => {
           if (!nodeId) {
             nodeId = request.node?.id || `lrs-${call.getPeer()}`;

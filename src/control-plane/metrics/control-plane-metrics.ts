@@ -10,6 +10,8 @@ export class ControlPlaneMetrics {
   readonly registry = new Registry();
   readonly storeDuration: Histogram<'operation' | 'outcome'>;
   readonly leaderChanges: Counter;
+  /** Lines of data-plane reports left out as implausible (control-plane/reports/plausibility.ts). */
+  readonly reportLinesRefused: Counter<'reason'>;
 
   constructor(store: ConfigStore, leader: LeaderElection, replicaId: string) {
     this.registry.setDefaultLabels({ replica: replicaId });
@@ -21,6 +23,14 @@ export class ControlPlaneMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     });
+    this.reportLinesRefused = new Counter({
+      name: 'nerve_report_lines_refused_total',
+      help: 'Lines of router and LRS reports left out: an engine or instance the data plane was never sent, impossible figures',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of ['unknown_engine', 'unknown_instance', 'impossible_figures'])
+      this.reportLinesRefused.inc({ reason }, 0);
     this.leaderChanges = new Counter({
       name: 'nerve_leader_changes_total',
       help: 'Times this replica took or lost the fleet leadership',

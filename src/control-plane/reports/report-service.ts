@@ -20,17 +20,19 @@ export function addReportService(
     streamReports(call: grpc.ServerDuplexStream<StreamReportsRequest, StreamReportsResponse>) {
       calls.add(call);
       call.on('close', () => calls.delete(call));
-      call.write({ reportIntervalMs: intervalMs });
+      // The stream speaks for the node of its first report (admitStream ends it at any other).
+      let nodeId = '';
       admitStream(
         call,
         auth,
         (r) => r.nodeId,
-        'load reports',
+        { what: 'load reports' },
         (report: StreamReportsRequest) => {
-          logger.debug('load report', { nodeId: report.nodeId, instances: report.loads.length });
-          logTracedCalls(logger, report);
+          nodeId ||= report.nodeId;
+          logger.debug('load report', { nodeId, instances: report.loads.length });
+          logTracedCalls(logger, nodeId, report);
           onReport({
-            nodeId: report.nodeId,
+            nodeId,
             source: 'router',
             replica,
             loads: report.loads,
@@ -39,6 +41,8 @@ export function addReportService(
             intervalMs: report.intervalMs || intervalMs,
           });
         },
+        // The interval is the first answer, sent only once the credentials are good.
+        () => call.write({ reportIntervalMs: intervalMs }),
       );
       call.on('end', () => call.end());
       call.on('error', () => undefined); // a router going away is normal
@@ -55,13 +59,13 @@ export function addReportService(
  * The calls of sampled traces a router reports, one info line each with the router that carried it: a
  * search for a trace id in the control plane's logs shows which router and instance served it.
  */
-function logTracedCalls(logger: Logger, report: StreamReportsRequest): void {
+function logTracedCalls(logger: Logger, router: string, report: StreamReportsRequest): void {
   for (const t of report.tracedCalls)
     logger.info('traced call', {
       traceId: t.traceId,
       spanId: t.spanId,
       parentSpanId: t.parentSpanId || undefined,
-      router: report.nodeId,
+      router,
       engine: t.engine,
       instance: t.instanceId,
       method: t.method,
@@ -72,7 +76,7 @@ function logTracedCalls(logger: Logger, report: StreamReportsRequest): void {
     });
   if (report.tracedDropped > 0)
     logger.warn('router left traced calls out of its report (over its cap)', {
-      router: report.nodeId,
+      router,
       dropped: report.tracedDropped,
     });
 }

@@ -128,7 +128,7 @@ export class AdsServer {
       call,
       this.auth,
       (r) => r.node?.id ?? '',
-      'xDS',
+      { what: 'xDS', adminMaySubscribe: true },
       (request: Req) => {
         try {
           if (!protocol) {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { formatIssues, name, type Result } from '../validate';
-import { ROLES } from './roles';
+import { ALL_ROLES } from './roles';
 
 export const API_KEY_KIND = 'api-keys';
 
@@ -15,7 +15,7 @@ const SECRET_PREFIX = 'nrv_';
  */
 export const apiKeySchema = z.strictObject({
   name,
-  role: z.enum(ROLES),
+  role: z.enum(ALL_ROLES),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
   hint: z.string().max(16),
   createdAt: z.string(),

@@ -12,6 +12,8 @@ export interface Principal {
   /** Undefined: authenticated, but holding no role (every operation is refused with 403). */
   readonly role: Role | undefined;
   readonly via: CredentialKind;
+  /** When the credential stops being valid (a JWT's `exp`); streams opened with it end then. */
+  readonly expiresAtMs?: number;
 }
 
 /** Every caller when authentication is off (`nerve demo`, a trusted network): full rights. */

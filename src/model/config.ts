@@ -31,6 +31,8 @@ export interface ChangeMeta {
 export interface ChangeRecord extends ChangeMeta {
   readonly version: number;
   readonly ops: readonly ConfigOp[];
+  /** Set on the first record of a new store generation (a reseed or a restore). */
+  readonly generation?: string;
 }
 
 export const entryKey = (kind: string, name: string): string => `${kind}/${name}`;

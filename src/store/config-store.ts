@@ -30,6 +30,17 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * The store lost or changed the data this replica followed (flushed, restarted empty, restored from an
+ * older snapshot, another generation): writes are refused until an operator restores a backup or
+ * reseeds the store from a replica (POST /config/store/reseed); reads and routers keep the last state.
+ */
+export class StoreDivergedError extends StoreUnavailableError {
+  constructor(reason: string) {
+    super(`diverged: ${reason}`);
+  }
+}
+
 /** A singleton write carried a fencing token that is no longer the lease holder's: refused. */
 export class FencedError extends Error {
   constructor(fence: string, holder: string) {
@@ -49,9 +60,15 @@ export interface ChangeRequest extends Omit<ChangeMeta, 'at'> {
 
 export interface StoreStatus {
   readonly backend: 'memory' | 'redis';
-  /** ok: connected and following the feed; unavailable: serving the last state, writes refused. */
-  readonly state: 'ok' | 'unavailable';
+  /**
+   * ok: connected and following the feed; unavailable: serving the last state, writes refused;
+   * diverged: the store lost or changed this replica's data: serving the last state, writes refused
+   * until a backup is restored or the store is reseeded.
+   */
+  readonly state: 'ok' | 'unavailable' | 'diverged';
   readonly reason?: string;
+  /** The store's identity this replica follows (Redis: set once per store, changed only by a reseed). */
+  readonly generation?: string;
   /** The newest version this replica applied. */
   readonly version: number;
   /** ms since this replica last heard from the store (0 in memory). */
@@ -73,6 +90,12 @@ export interface SharedChange {
  * Besides the versioned configuration, a store shares runtime state between replicas (health results,
  * circuit states, router reports): namespaces of JSON fields, last write wins, optionally fenced.
  */
+/** An operator's way on from a diverged store: write a whole configuration as a new generation. */
+export interface ReseedRequest extends Omit<ChangeMeta, 'at'> {
+  /** A backup's entries (restore); absent: this replica's own state (reseed). */
+  readonly entries?: readonly { kind: string; name: string; value: JsonValue }[];
+}
+
 export interface ConfigStore {
   readonly lease: LeaderLease;
   /** Metric history (time series), kept beside the configuration. */
@@ -87,6 +110,12 @@ export interface ConfigStore {
   get(kind: string, name: string): ConfigEntry | undefined;
   /** Applies the ops atomically as the next version, or throws (conflict, fence, unavailable). */
   commit(request: ChangeRequest): Promise<ChangeRecord>;
+  /**
+   * Writes a whole configuration (a backup's, or this replica's) and its shared state as a new
+   * generation of the store, at a version above any a replica served; replicas that followed the
+   * store's previous generation adopt it. Works while diverged: it is the way out.
+   */
+  reseed(request: ReseedRequest): Promise<ChangeRecord>;
   /** Records of versions from..to (inclusive), oldest first; versions past the newest are left out. */
   changes(from: number, to: number): Promise<ChangeRecord[]>;
   /**

@@ -1,5 +1,5 @@
 import type { ChangeRecord, ConfigEntry, JsonValue } from '../model/config';
-import type { ChangeRequest, ConfigStore, SharedChange, StoreStatus } from './config-store';
+import type { ChangeRequest, ConfigStore, SharedChange, StoreStatus, ReseedRequest } from './config-store';
 import type { LeaderLease } from './leader-lease';
 import type { HistoryStore } from './history-store';
 
@@ -46,6 +46,10 @@ export class InstrumentedStore implements ConfigStore {
 
   commit(request: ChangeRequest): Promise<ChangeRecord> {
     return this.timed('commit', () => this.store.commit(request));
+  }
+
+  reseed(request: ReseedRequest): Promise<ChangeRecord> {
+    return this.timed('reseed', () => this.store.reseed(request));
   }
 
   changes(from: number, to: number): Promise<ChangeRecord[]> {

@@ -1,7 +1,14 @@
-import { type ChangeRecord, type ConfigEntry, ConfigState, type JsonValue } from '../model/config';
+import {
+  type ChangeRecord,
+  type ConfigEntry,
+  ConfigState,
+  type JsonValue,
+  opsBetween,
+} from '../model/config';
 import {
   type ChangeRequest,
   type ConfigStore,
+  type ReseedRequest,
   FencedError,
   RevisionConflictError,
   type SharedChange,
@@ -104,6 +111,24 @@ export class MemoryStore implements ConfigStore {
     this.log.push(record);
     this.changes$.emit(record);
     return record;
+  }
+
+  /**
+   * One process holds the only copy, so it never diverges; a restore still writes the backup whole
+   * (every difference, as one version), and a reseed records that it was asked for.
+   */
+  async reseed(request: ReseedRequest): Promise<ChangeRecord> {
+    const target = request.entries
+      ? ConfigState.from(
+          this.state.version,
+          request.entries.map((e) => ({ ...e, revision: 0 })),
+        )
+      : this.state;
+    return this.commit({
+      actor: request.actor,
+      summary: request.summary,
+      ops: opsBetween(this.state, target),
+    });
   }
 
   async changes(from: number, to: number): Promise<ChangeRecord[]> {

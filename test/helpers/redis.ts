@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,8 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Starts again on the same port and data directory. */
   restart(): Promise<void>;
+  /** Kills it, deletes its data, and starts it again on the same port: a Redis that lost everything. */
+  restartEmpty(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,12 @@ export async function startRedis(): Promise<TestRedis> {
     port,
     kill: () => halt('SIGKILL'),
     restart: launch,
+    async restartEmpty() {
+      await halt('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+      await launch();
+    },
     async stop() {
       await halt('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

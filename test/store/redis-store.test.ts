@@ -1,6 +1,10 @@
 import Redis from 'ioredis';
 import type { JsonValue } from '../../src/model/config';
-import { RevisionConflictError, StoreUnavailableError } from '../../src/store/config-store';
+import {
+  RevisionConflictError,
+  StoreDivergedError,
+  StoreUnavailableError,
+} from '../../src/store/config-store';
 import { RedisStore } from '../../src/store/redis/redis-store';
 import { hasRedisServer, startRedis, type TestRedis } from '../helpers/redis';
 import { TcpRelay } from '../helpers/tcp-relay';
@@ -111,4 +115,124 @@ describeRedis('Redis store: replicas, outages, trimmed feeds', () => {
       await relay.close();
     }
   }, 30_000);
+
+  describe('store identity: data loss is noticed, never adopted, and left only by an explicit way on', () => {
+    const open3 = async (p: string) => {
+      const replicas = [await open(p), await open(p), await open(p)];
+      for (let n = 1; n <= 5; n++) await replicas[0].commit({ ...meta, ops: [put(n)] });
+      await waitFor(() => replicas.every((r) => r.version() === 5), 'every replica at 5');
+      return replicas;
+    };
+
+    it('a Redis restarted empty: every replica diverges, keeps its state, refuses writes and marks the store', async () => {
+      const p = `r${++prefix}:`;
+      const replicas = await open3(p);
+      const generation = replicas[0].status().generation;
+      expect(generation).toMatch(/^[0-9a-f-]{36}$/);
+      expect(replicas.every((r) => r.status().generation === generation)).toBe(true);
+      await redis.restartEmpty();
+      await waitFor(
+        () => replicas.every((r) => r.status().state === 'diverged'),
+        'every replica diverged',
+        15_000,
+      );
+      for (const r of replicas) {
+        expect(r.status().reason).toMatch(/lost its data|generation changed|lost data/);
+        expect(r.version()).toBe(5);
+        expect(r.get('engines', 'a')!.value).toEqual(doc(5));
+      }
+      await expect(replicas[1].commit({ ...meta, ops: [put(6)] })).rejects.toBeInstanceOf(StoreDivergedError);
+      await expect(replicas[1].putShared('ns', [['f', 1]])).rejects.toBeInstanceOf(StoreDivergedError);
+      // A replica started on that Redis later does not serve it as if nothing had happened.
+      const late = await open(p);
+      expect(late.status()).toMatchObject({ state: 'diverged' });
+      expect(late.status().reason).toMatch(/found the store had lost data/);
+      await expect(late.commit({ ...meta, ops: [put(1)] })).rejects.toBeInstanceOf(StoreDivergedError);
+    }, 40_000);
+
+    it('reseeding from a replica writes its whole state as a new generation, and every replica adopts it', async () => {
+      const p = `r${++prefix}:`;
+      const replicas = await open3(p);
+      await replicas[0].putShared('alerts', [['x', { firing: true }]]);
+      await waitFor(() => replicas[2].shared('alerts').has('x'), 'shared state everywhere');
+      const direct = new Redis(redis.url);
+      try {
+        for (const key of await direct.keys(`${p}*`)) await direct.del(key); // FLUSHALL of this fleet's keys
+      } finally {
+        direct.disconnect();
+      }
+      await waitFor(
+        () => replicas.every((r) => r.status().state === 'diverged'),
+        'every replica diverged',
+        15_000,
+      );
+      const record = await replicas[1].reseed({ actor: 'ops', summary: 'reseed the store from replica 1' });
+      expect(record.version).toBe(6);
+      await waitFor(
+        () => replicas.every((r) => r.status().state === 'ok'),
+        'every replica following again',
+        15_000,
+      );
+      const generation = replicas[1].status().generation;
+      expect(replicas.map((r) => r.status().generation)).toEqual([generation, generation, generation]);
+      expect(replicas.map((r) => r.version())).toEqual([6, 6, 6]);
+      expect(replicas[2].get('engines', 'a')!.value).toEqual(doc(5));
+      await waitFor(() => replicas[2].shared('alerts').has('x'), 'shared state written back');
+      await replicas[2].commit({ ...meta, ops: [put(7)] });
+      await waitFor(() => replicas.every((r) => r.version() === 7), 'writes work again');
+      const fresh = await open(p);
+      expect(fresh.version()).toBe(7);
+    }, 40_000);
+
+    it('restoring a backup writes every entry, even into an empty store, and says what changed', async () => {
+      const p = `r${++prefix}:`;
+      const replicas = await open3(p);
+      await redis.restartEmpty();
+      await waitFor(
+        () => replicas.every((r) => r.status().state === 'diverged'),
+        'every replica diverged',
+        15_000,
+      );
+      const record = await replicas[0].reseed({
+        actor: 'ops',
+        summary: 'restore',
+        entries: [
+          { kind: 'engines', name: 'a', value: doc(3) },
+          { kind: 'engines', name: 'b', value: { name: 'b' } },
+        ],
+      });
+      expect(record.ops.map((o) => `${o.op} ${o.name}`)).toEqual(['put a', 'put b']);
+      await waitFor(
+        () => replicas.every((r) => r.status().state === 'ok' && r.version() === 6),
+        'adopted',
+        15_000,
+      );
+      const direct = new Redis(redis.url);
+      try {
+        expect(await direct.hkeys(`${p}config:values`)).toEqual(
+          expect.arrayContaining(['engines/a', 'engines/b']),
+        );
+      } finally {
+        direct.disconnect();
+      }
+      expect(replicas[2].get('engines', 'a')!.value).toEqual(doc(3));
+    }, 40_000);
+
+    it('a Redis restored from an older snapshot (version behind) diverges too', async () => {
+      const p = `r${++prefix}:`;
+      const replicas = await open3(p);
+      const direct = new Redis(redis.url);
+      try {
+        await direct.set(`${p}config:version`, '2');
+      } finally {
+        direct.disconnect();
+      }
+      await waitFor(
+        () => replicas.every((r) => r.status().state === 'diverged'),
+        'every replica diverged',
+        15_000,
+      );
+      expect(replicas[0].status().reason).toMatch(/store is at version 2, behind this replica's 5/);
+    }, 40_000);
+  });
 });

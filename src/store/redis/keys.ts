@@ -7,6 +7,11 @@ export function redisKeys(prefix: string) {
     changes: `${prefix}config:changes`,
     feed: `${prefix}config:feed`,
     leader: `${prefix}leader`,
+    /** The store's identity: a generation id, set once, replaced only by an explicit reseed or restore. */
+    generation: `${prefix}store:generation`,
+    generationInfo: `${prefix}store:generation:info`,
+    /** Set by replicas that found the store lost or changed their data (what they hold, why). */
+    diverged: `${prefix}store:diverged`,
     epoch: `${prefix}leader:epoch`,
     sharedPrefix: `${prefix}shared:ns:`,
     sharedIndex: `${prefix}shared:index`,

@@ -8,16 +8,43 @@ import { LOAD, LOAD_SHARED } from './scripts';
 const loadScript = new LuaScript(LOAD);
 const loadSharedScript = new LuaScript(LOAD_SHARED);
 
-/** The whole configuration as one atomic read, and the feed id it is current as of. */
-export async function loadConfig(
-  redis: Redis,
-  k: RedisKeys,
-): Promise<{ state: ConfigState; feedId: string }> {
-  const [rawVersion, values, revisions, feedId] = (await loadScript.run(
+/** A store's identity record: which generation, where it came from, what it superseded. */
+export interface GenerationInfo {
+  readonly id: string;
+  readonly origin: 'created' | 'reseeded' | 'restored';
+  /** The generation this one replaced (reseed, restore): replicas that followed it adopt this one. */
+  readonly supersedes?: string;
+  readonly at: number;
+  readonly by: string;
+  /** The version the store was given when this generation began. */
+  readonly version: number;
+}
+
+/** What replicas that found the store lost or changed their data wrote into it. */
+export interface DivergedMarker {
+  readonly replica: string;
+  readonly generation: string;
+  readonly version: number;
+  readonly reason: string;
+  readonly at: number;
+}
+
+export interface LoadedConfig {
+  readonly state: ConfigState;
+  readonly feedId: string;
+  /** '' when the store has none (new, flushed, or written before stores had one). */
+  readonly generation: string;
+  readonly info: GenerationInfo | undefined;
+  readonly marker: DivergedMarker | undefined;
+}
+
+/** The whole configuration as one atomic read, with the store's identity and the feed id it is current as of. */
+export async function loadConfig(redis: Redis, k: RedisKeys): Promise<LoadedConfig> {
+  const [rawVersion, values, revisions, feedId, generation, info, marker] = (await loadScript.run(
     redis,
-    [k.version, k.values, k.revisions, k.feed],
+    [k.version, k.values, k.revisions, k.feed, k.generation, k.generationInfo, k.diverged],
     [],
-  )) as [string, string[], string[], string];
+  )) as [string, string[], string[], string, string, string, string];
   const revs = new Map(pairs(revisions));
   const state = ConfigState.from(
     Number(rawVersion),
@@ -31,7 +58,22 @@ export async function loadConfig(
       };
     }),
   );
-  return { state, feedId };
+  return {
+    state,
+    feedId,
+    generation,
+    info: parsed<GenerationInfo>(info),
+    marker: parsed<DivergedMarker>(marker),
+  };
+}
+
+function parsed<T>(text: string): T | undefined {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
 }
 
 export type SharedState = Map<string, Map<string, JsonValue>>;

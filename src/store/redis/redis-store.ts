@@ -1,4 +1,6 @@
 import Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import {
   type ChangeRecord,
   type ConfigEntry,
@@ -11,7 +13,9 @@ import {
   type ChangeRequest,
   type ConfigStore,
   FencedError,
+  type ReseedRequest,
   RevisionConflictError,
+  StoreDivergedError,
   type SharedChange,
   type StoreStatus,
   StoreUnavailableError,
@@ -23,11 +27,21 @@ import { type RedisKeys, redisKeys } from './keys';
 import { LuaScript } from './lua';
 import { RedisLease } from './redis-lease';
 import { RedisHistoryStore } from './redis-history';
-import { loadConfig, loadShared, type SharedState, sharedChanges } from './loader';
-import { COMMIT, PUT_SHARED } from './scripts';
+import {
+  type DivergedMarker,
+  type GenerationInfo,
+  type LoadedConfig,
+  loadConfig,
+  loadShared,
+  type SharedState,
+  sharedChanges,
+} from './loader';
+import { COMMIT, INIT_GENERATION, PUT_SHARED, RESEED } from './scripts';
 
 const commit = new LuaScript(COMMIT);
 const putShared = new LuaScript(PUT_SHARED);
+const initGeneration = new LuaScript(INIT_GENERATION);
+const reseedScript = new LuaScript(RESEED);
 
 export interface RedisStoreOptions {
   readonly url: string;
@@ -37,6 +51,10 @@ export interface RedisStoreOptions {
   readonly feedLength?: number;
   /** A command that gets no answer in this time fails (a half-open connection). */
   readonly commandTimeoutMs?: number;
+  /** How often the store's identity (generation, version, diverged marker) is checked (default 1 s). */
+  readonly identityCheckMs?: number;
+  /** Who this replica is, in the diverged marker it leaves in the store (default host:pid). */
+  readonly owner?: string;
   readonly onError?: (message: string, err: unknown) => void;
 }
 
@@ -62,8 +80,16 @@ export class RedisStore implements ConfigStore {
   private readonly status$: Listeners<StoreStatus>;
   private connected = false;
   private started = false;
-  /** Why this replica does not follow the store although connected (e.g. the store lost its data). */
-  private problem: string | undefined;
+  /** Why this replica does not follow the store although connected: the store lost or changed its data. */
+  private diverged: string | undefined;
+  private divergedAt = 0;
+  /** What the last identity check saw while diverged: look again only when it changes. */
+  private seenIdentity = '';
+  /** The store generation this replica follows; undefined until it first loaded the store. */
+  private generation: string | undefined;
+  private identityTimer: NodeJS.Timeout | undefined;
+  private readonly identityCheckMs: number;
+  private readonly owner: string;
   private lastStatus: StoreStatus['state'] = 'unavailable';
   private readonly feedLength: number;
   private readonly onError: (message: string, err: unknown) => void;
@@ -71,6 +97,8 @@ export class RedisStore implements ConfigStore {
   constructor(options: RedisStoreOptions) {
     this.keys = redisKeys(options.prefix ?? 'nerve:');
     this.feedLength = options.feedLength ?? 10_000;
+    this.identityCheckMs = options.identityCheckMs ?? 1_000;
+    this.owner = options.owner ?? `${hostname()}:${process.pid}`;
     this.onError = options.onError ?? (() => undefined);
     const report = (err: unknown) => this.onError('store listener failed', err);
     this.changes$ = new Listeners(report);
@@ -110,9 +138,11 @@ export class RedisStore implements ConfigStore {
     await this.redis.connect().catch(() => undefined);
     if (this.connected) await this.reload().catch((err) => this.onError('initial load failed', err));
     await this.follower.start();
+    this.identityTimer = setInterval(() => void this.checkIdentity(), this.identityCheckMs).unref();
   }
 
   async close(): Promise<void> {
+    clearInterval(this.identityTimer);
     this.follower.stop();
     this.redis.disconnect();
     this.changes$.clear();
@@ -121,17 +151,21 @@ export class RedisStore implements ConfigStore {
   }
 
   status(): StoreStatus {
-    const reason = !this.connected
-      ? 'Redis is not reachable'
-      : (this.problem ??
-        (this.follower.failing ? `the change feed fails: ${this.follower.failing}` : undefined));
-    return {
-      backend: 'redis',
-      state: reason === undefined ? 'ok' : 'unavailable',
-      reason,
+    const base = {
+      backend: 'redis' as const,
       version: this.state.version,
       lagMs: this.follower.lagMs(),
+      generation: this.generation,
     };
+    if (this.diverged !== undefined) return { ...base, state: 'diverged', reason: this.diverged };
+    const reason = !this.connected
+      ? 'Redis is not reachable'
+      : this.generation === undefined
+        ? 'the store has not been loaded yet'
+        : this.follower.failing
+          ? `the change feed fails: ${this.follower.failing}`
+          : undefined;
+    return { ...base, state: reason === undefined ? 'ok' : 'unavailable', reason };
   }
 
   version(): number {
@@ -163,14 +197,20 @@ export class RedisStore implements ConfigStore {
         entryKey(op.kind, op.name),
         op.op === 'put' ? JSON.stringify(op.value) : '',
       );
+    args.push(this.generation ?? '');
     const at = Date.now();
     args[3] = JSON.stringify({ at, actor: request.actor, summary: request.summary, ops: request.ops }).slice(
       1,
     );
     const k = this.keys;
     const reply = (await this.run(() =>
-      commit.run(this.redis, [k.version, k.values, k.revisions, k.changes, k.feed, k.leader], args),
+      commit.run(
+        this.redis,
+        [k.version, k.values, k.revisions, k.changes, k.feed, k.leader, k.generation],
+        args,
+      ),
     )) as string[];
+    if (reply[0] === 'GENERATION') throw await this.generationMoved(reply[1]);
     if (reply[0] === 'FENCED') throw new FencedError(request.fence ?? '', reply[1]);
     if (reply[0] === 'VERSION') throw new VersionConflictError(request.expectVersion ?? 0, Number(reply[1]));
     if (reply[0] === 'REVISION') {
@@ -218,15 +258,16 @@ export class RedisStore implements ConfigStore {
     if (fields.length === 0) return;
     this.ensureWritable();
     const k = this.keys;
-    const args: string[] = [fence ?? '', ns, String(this.feedLength)];
+    const args: string[] = [fence ?? '', ns, String(this.feedLength), this.generation ?? ''];
     for (const [field, value] of fields) args.push(field, value === undefined ? '' : JSON.stringify(value));
     const reply = (await this.run(() =>
       putShared.run(
         this.redis,
-        [k.sharedPrefix + ns, k.sharedFeed, k.sharedSeq, k.leader, k.sharedIndex],
+        [k.sharedPrefix + ns, k.sharedFeed, k.sharedSeq, k.leader, k.sharedIndex, k.generation],
         args,
       ),
     )) as string[];
+    if (reply[0] === 'GENERATION') throw await this.generationMoved(reply[1]);
     if (reply[0] === 'FENCED') throw new FencedError(fence ?? '', reply[1]);
     const first = Number(reply[1]);
     if (first === this.sharedSeq + 1)
@@ -241,7 +282,152 @@ export class RedisStore implements ConfigStore {
 
   private ensureWritable(): void {
     const status = this.status();
+    if (status.state === 'diverged') throw new StoreDivergedError(status.reason ?? 'unknown');
     if (status.state !== 'ok') throw new StoreUnavailableError(status.reason ?? 'unknown');
+  }
+
+  /** A write found another generation in the store: look again (adopt a reseed, or diverge). */
+  private async generationMoved(actual: string): Promise<Error> {
+    await this.reload().catch(() => undefined);
+    return this.diverged !== undefined
+      ? new StoreDivergedError(this.diverged)
+      : new StoreUnavailableError(
+          `the store's generation changed under this write (now ${actual || 'none'}); retry`,
+        );
+  }
+
+  /**
+   * The store's identity, read every identityCheckMs and on every reconnect: another generation (a
+   * flushed or replaced store), a version behind this replica's (a restart that lost writes, an old
+   * snapshot), or another replica's diverged marker make this replica look again, which diverges or
+   * adopts an operator's reseed. Cheap: one MGET of three short keys.
+   */
+  private async checkIdentity(): Promise<void> {
+    if (!this.connected) return;
+    const k = this.keys;
+    let reply: (string | null)[];
+    try {
+      reply = await this.redis.mget(k.generation, k.version, k.diverged);
+    } catch {
+      return; // a failing Redis shows through the connection and the follower
+    }
+    const [generation, version, marker] = reply;
+    const seen = `${generation}|${version}|${marker === null ? '' : 'marked'}`;
+    if (this.diverged !== undefined && seen === this.seenIdentity) return;
+    this.seenIdentity = seen;
+    const moved =
+      (generation ?? '') !== (this.generation ?? '') ||
+      Number(version ?? 0) < this.state.version ||
+      (marker !== null && this.diverged === undefined);
+    if (moved) await this.reload().catch((err) => this.onError('store identity check failed', err));
+  }
+
+  /**
+   * Stops acknowledging writes, says why on status, and leaves a marker in the store (once) so that a
+   * replica starting on it later does not adopt it as if nothing had happened.
+   */
+  private async diverge(reason: string, leaveMarker = true): Promise<void> {
+    if (this.diverged === undefined) {
+      this.divergedAt = Date.now();
+      this.onError('configuration store diverged', new Error(reason));
+    }
+    this.diverged = reason;
+    if (leaveMarker && this.generation !== undefined) {
+      const marker: DivergedMarker = {
+        replica: this.owner,
+        generation: this.generation,
+        version: this.state.version,
+        reason,
+        at: Date.now(),
+      };
+      await this.redis.set(this.keys.diverged, JSON.stringify(marker), 'NX').catch(() => undefined);
+    }
+    this.emitStatus();
+  }
+
+  /** Why a loaded store cannot be followed by this replica; undefined when it can. */
+  private divergence(loaded: LoadedConfig): string | undefined {
+    const mine = this.generation;
+    const { generation, info, marker, state } = loaded;
+    const held = `this replica holds version ${this.state.version}`;
+    // An operator's reseed or restore: of the generation this replica followed, or made after this
+    // replica diverged (which it may have done on a generation only it knew).
+    const reseeded =
+      generation !== '' &&
+      info !== undefined &&
+      info.origin !== 'created' &&
+      (info.supersedes === (mine ?? '') || (this.diverged !== undefined && info.at >= this.divergedAt));
+    if (reseeded && !marker) return undefined;
+    if (mine !== undefined && generation !== mine) {
+      return generation === ''
+        ? `the store lost its data (no generation; it is at version ${state.version}, ${held} of generation ${mine})`
+        : `the store's generation changed from ${mine} to ${generation} (${held})`;
+    }
+    if (marker && (mine === undefined || marker.generation === mine || generation !== marker.generation))
+      return `replica ${marker.replica} found the store had lost data (${marker.reason}); it holds version ${marker.version}`;
+    if (state.version < this.state.version)
+      return `the store is at version ${state.version}, behind this replica's ${this.state.version} (flushed, restarted without its data, or restored from an older snapshot)`;
+    return undefined;
+  }
+
+  /**
+   * Writes a whole configuration as a new generation: an operator's way on from a diverged store (or a
+   * deliberate restore). The version is above any this replica or the store has, so every replica and
+   * router sees it as newer; the shared state this replica holds (alerts, rollouts, leases) is written
+   * back too.
+   */
+  async reseed(request: ReseedRequest): Promise<ChangeRecord> {
+    if (!this.connected) throw new StoreUnavailableError('Redis is not reachable');
+    const k = this.keys;
+    const storeVersion = Number((await this.run(() => this.redis.get(k.version))) ?? 0);
+    const version = Math.max(this.state.version, storeVersion) + 1;
+    const current = this.state;
+    const target = request.entries
+      ? ConfigState.from(
+          version,
+          request.entries.map((e) => {
+            const before = current.get(e.kind, e.name);
+            const same = before && JSON.stringify(before.value) === JSON.stringify(e.value);
+            return { ...e, revision: same ? before.revision : version };
+          }),
+        )
+      : ConfigState.from(version, current.list());
+    const ops = opsBetween(current, target);
+    const id = randomUUID();
+    const at = Date.now();
+    const info: GenerationInfo = {
+      id,
+      origin: request.entries ? 'restored' : 'reseeded',
+      supersedes: this.generation ?? '',
+      at,
+      by: request.actor,
+      version,
+    };
+    const body = JSON.stringify({
+      at,
+      actor: request.actor,
+      summary: request.summary,
+      ops,
+      generation: id,
+    }).slice(1);
+    const args: (string | number)[] = [id, JSON.stringify(info), version, this.feedLength, body];
+    for (const e of target.list()) args.push(entryKey(e.kind, e.name), JSON.stringify(e.value), e.revision);
+    const keptShared = this.sharedState;
+    await this.run(() =>
+      reseedScript.run(
+        this.redis,
+        [k.version, k.values, k.revisions, k.changes, k.feed, k.generation, k.generationInfo, k.diverged],
+        args,
+      ),
+    );
+    await this.reload();
+    if (this.generation !== id)
+      throw new StoreUnavailableError('another reseed or restore replaced this one; read the status again');
+    for (const [ns, fields] of keptShared) {
+      const missing = [...fields].filter(([f]) => !this.shared(ns).has(f));
+      if (missing.length > 0) await this.putShared(ns, missing);
+    }
+    return { version, at, actor: request.actor, summary: request.summary, ops, generation: id };
   }
 
   /** Runs a command; a connection failure becomes StoreUnavailableError (503 / UNAVAILABLE). */
@@ -255,6 +441,9 @@ export class RedisStore implements ConfigStore {
   }
 
   private applyRecord(record: ChangeRecord): boolean {
+    // The first record of another generation: reload, which adopts it or diverges.
+    if (record.generation !== undefined && record.generation !== this.generation) return false;
+    if (this.diverged !== undefined) return true; // nothing is applied until an operator decides
     if (record.version <= this.state.version) return true; // already applied (own commit, overlap)
     if (record.version !== this.state.version + 1) return false; // a gap: the follower reloads
     this.state.apply(record);
@@ -263,6 +452,7 @@ export class RedisStore implements ConfigStore {
   }
 
   private applyShared(seq: number, change: SharedChange): boolean {
+    if (this.diverged !== undefined) return true; // another generation's state: not this replica's
     if (seq <= this.sharedSeq) return true;
     if (seq !== this.sharedSeq + 1) return false;
     this.sharedSeq = seq;
@@ -277,34 +467,50 @@ export class RedisStore implements ConfigStore {
   /**
    * Loads everything and announces the differences as one record. Both reads happen before anything
    * changes here: a load that fails half way leaves this replica as it was (and unannounced states
-   * cannot happen). A store behind this replica lost data (flushed, restored from an old backup): this
-   * replica keeps its state and refuses writes, since adopting an empty store would take every engine
-   * out of routing.
+   * cannot happen). A store that lost or changed this replica's data (see `divergence`) is not
+   * adopted: this replica keeps its state, refuses writes and says so, since adopting an empty store
+   * would take every engine out of routing. A store with no identity yet gets one here.
    */
   private async reload(): Promise<void> {
-    const { state: next, feedId } = await loadConfig(this.redis, this.keys);
+    let loaded = await loadConfig(this.redis, this.keys);
     const shared = await loadShared(this.redis, this.keys);
-    if (next.version < this.state.version) {
-      this.problem = `the store is at version ${next.version}, behind this replica's ${this.state.version} (flushed or restored?); serving the last state, writes refused until the store is restored (nerve config import) and the replicas restarted`;
-      this.emitStatus();
-      return;
+    if (loaded.generation === '' && this.generation === undefined && !loaded.marker) {
+      const info: GenerationInfo = {
+        id: randomUUID(),
+        origin: 'created',
+        at: Date.now(),
+        by: this.owner,
+        version: loaded.state.version,
+      };
+      const reply = (await initGeneration.run(
+        this.redis,
+        [this.keys.generation, this.keys.generationInfo, this.keys.diverged],
+        [info.id, JSON.stringify(info)],
+      )) as string[];
+      if (reply[0] !== 'DIVERGED') loaded = { ...loaded, generation: reply[1] };
+      else loaded = await loadConfig(this.redis, this.keys);
     }
-    this.problem = undefined;
+    const problem = this.divergence(loaded);
+    if (problem !== undefined) return this.diverge(problem, !loaded.marker);
+    const next = loaded.state;
+    this.generation = loaded.generation;
+    const wasDiverged = this.diverged !== undefined;
+    this.diverged = undefined;
     const ops = opsBetween(this.state, next);
     const previous = this.state;
     const changes = sharedChanges(this.sharedState, shared.state);
     this.state = next;
     this.sharedState = shared.state;
     this.sharedSeq = shared.seq;
-    this.follower.resetConfig(feedId);
+    this.follower.resetConfig(loaded.feedId);
     this.follower.resetShared(shared.feedId);
     for (const change of changes) this.shared$.emit(change);
-    if (next.version !== previous.version || ops.length > 0)
+    if (next.version !== previous.version || ops.length > 0 || wasDiverged)
       this.changes$.emit({
         version: next.version,
         at: Date.now(),
         actor: 'store',
-        summary: 'reloaded from the store',
+        summary: wasDiverged ? `adopted store generation ${loaded.generation}` : 'reloaded from the store',
         ops,
       });
     this.emitStatus();
@@ -313,8 +519,12 @@ export class RedisStore implements ConfigStore {
   private setConnected(connected: boolean): void {
     if (this.connected === connected) return;
     this.connected = connected;
-    // Back: catch up (the follower resumes from its last id; a gap reloads).
-    if (connected) void this.follower.catchUp().catch(() => this.reload().catch(() => undefined));
+    // Back: catch up (the follower resumes from its last id; a gap reloads), and check the store is the
+    // one left: a Redis restarted without its data comes back empty.
+    if (connected) {
+      void this.follower.catchUp().catch(() => this.reload().catch(() => undefined));
+      void this.checkIdentity();
+    }
     this.emitStatus();
   }
 

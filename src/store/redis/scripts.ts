@@ -6,13 +6,16 @@
 
 /**
  * Commit one change.
- * KEYS: version, values, revisions, changes, feed, leader
+ * KEYS: version, values, revisions, changes, feed, leader, generation
  * ARGV: expectVersion ('' = any), fence ('' = none), feed max length, record body without its leading
  * "{" (the version is put in front), expected count N, then N pairs (key, revision), then op count M,
- * then M triples ('p'|'d', key, value JSON).
- * Returns {'OK', version} | {'FENCED', holder} | {'VERSION', actual} | {'REVISION', key, actual}.
+ * then M triples ('p'|'d', key, value JSON), and last the generation the replica follows.
+ * Returns {'OK', version} | {'GENERATION', actual} | {'FENCED', holder} | {'VERSION', actual} |
+ * {'REVISION', key, actual}.
  */
 export const COMMIT = `
+local gen = redis.call('GET', KEYS[7])
+if gen ~= ARGV[#ARGV] then return {'GENERATION', gen or ''} end
 if ARGV[2] ~= '' then
   local holder = redis.call('GET', KEYS[6])
   if holder ~= ARGV[2] then return {'FENCED', holder or ''} end
@@ -48,29 +51,77 @@ return {'OK', tostring(nv)}
 
 /**
  * Everything at once, for a replica that starts or fell behind a trimmed feed.
- * KEYS: version, values, revisions, feed. Returns {version, flat values, flat revisions, last feed id}.
+ * KEYS: version, values, revisions, feed, generation, generation info, diverged marker.
+ * Returns {version, flat values, flat revisions, last feed id, generation, its info, the marker}
+ * ('' for each of the last three that is absent).
  */
 export const LOAD = `
 local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
 local id = '0-0'
 if #last > 0 then id = last[1][1] end
-return {redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), id}
+return {redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3]), id,
+  redis.call('GET', KEYS[5]) or '', redis.call('GET', KEYS[6]) or '', redis.call('GET', KEYS[7]) or ''}
+`;
+
+/**
+ * Gives a store its identity, once: a generation id for a store that has none (new, or written before
+ * stores had one), unless replicas marked it as having lost their data.
+ * KEYS: generation, generation info, diverged marker; ARGV: the new id, its info JSON.
+ * Returns {'NEW', id} | {'HAS', id} | {'DIVERGED', marker}.
+ */
+export const INIT_GENERATION = `
+local gen = redis.call('GET', KEYS[1])
+if gen then return {'HAS', gen} end
+local marker = redis.call('GET', KEYS[3])
+if marker then return {'DIVERGED', marker} end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+return {'NEW', ARGV[1]}
+`;
+
+/**
+ * Replaces the whole configuration, as an operator's explicit way on from a store that lost or changed
+ * its data: reseed (this replica's state) or restore (a backup). Writes a new generation that names
+ * the one it supersedes, so replicas that followed that one adopt it, and clears the diverged marker.
+ * KEYS: version, values, revisions, changes, feed, generation, generation info, diverged marker
+ * ARGV: new generation id, its info JSON, the new version, feed max length, record body without its
+ * leading "{", then triples (key, value JSON, revision).
+ * Returns {'OK', version}.
+ */
+export const RESEED = `
+local nv = tonumber(ARGV[3])
+redis.call('DEL', KEYS[2], KEYS[3])
+for j = 6, #ARGV, 3 do
+  redis.call('HSET', KEYS[2], ARGV[j], ARGV[j + 1])
+  redis.call('HSET', KEYS[3], ARGV[j], ARGV[j + 2])
+end
+local body = '{"version":' .. nv .. ',' .. ARGV[5]
+redis.call('SET', KEYS[1], nv)
+redis.call('HSET', KEYS[4], nv, body)
+redis.call('SET', KEYS[6], ARGV[1])
+redis.call('SET', KEYS[7], ARGV[2])
+redis.call('DEL', KEYS[8])
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[4], '*', 'v', nv, 'c', body)
+return {'OK', tostring(nv)}
 `;
 
 /**
  * Set or remove fields of one shared namespace.
- * KEYS: namespace hash, shared feed, shared sequence, leader, namespace index
- * ARGV: fence ('' = none), namespace, feed max length, then pairs (field, value JSON or '' to remove).
- * Returns {'OK', first sequence number} | {'FENCED', holder}.
+ * KEYS: namespace hash, shared feed, shared sequence, leader, namespace index, generation
+ * ARGV: fence ('' = none), namespace, feed max length, the generation the replica follows, then pairs
+ * (field, value JSON or '' to remove).
+ * Returns {'OK', first sequence number} | {'GENERATION', actual} | {'FENCED', holder}.
  */
 export const PUT_SHARED = `
+local gen = redis.call('GET', KEYS[6])
+if gen ~= ARGV[4] then return {'GENERATION', gen or ''} end
 if ARGV[1] ~= '' then
   local holder = redis.call('GET', KEYS[4])
   if holder ~= ARGV[1] then return {'FENCED', holder or ''} end
 end
 redis.call('SADD', KEYS[5], ARGV[2])
 local first = nil
-for j = 4, #ARGV, 2 do
+for j = 5, #ARGV, 2 do
   local s = redis.call('INCR', KEYS[3])
   if first == nil then first = s end
   if ARGV[j + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[j]) else redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end

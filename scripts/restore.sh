@@ -30,5 +30,12 @@ post() {
 post '?dryRun=true' >/dev/null
 echo "validated $file"
 [ "$dry" = --dry-run ] && exit 0
-post '' >/dev/null
-echo "restored $file"
+result=$(post '')
+# Say what the store now holds: a restore into a store that had lost its data writes every entry.
+node -e '
+  const r = JSON.parse(process.argv[1]);
+  const file = process.argv[2];
+  if (r.restored) console.log(`restored ${file} whole into a store that had diverged: ${r.entries} entries, version ${r.version}`);
+  else if (r.changes.length === 0) console.log(`no change: the configuration already equals ${file} (version ${r.version})`);
+  else console.log(`restored ${file}: ${r.changes.length} entries changed, version ${r.version}`);
+' "$result" "$file"

@@ -420,6 +420,14 @@ export class ControlPlane {
   readiness(): { ready: boolean; reason?: string } {
     if (this.stopping) return { ready: false, reason: 'shutting down' };
     if (this.boundPort === 0) return { ready: false, reason: 'starting' };
+    const store = this.store.status();
+    // A replica that started on a store that had lost its data holds nothing to serve: routers must
+    // keep their last configuration (or another replica's), not take an empty one from it.
+    if (store.state === 'diverged' && store.version === 0)
+      return {
+        ready: false,
+        reason: `the store diverged and this replica holds no configuration: ${store.reason}`,
+      };
     return { ready: true };
   }
 

@@ -70,4 +70,12 @@ export function configRoutes(r: Routes, admin: AdminService): void {
       res.json(await admin.config.import(req.body, dryRun, ifMatch(req), contextOf(req, res)));
     },
   );
+  r.post(
+    '/config/store/reseed',
+    'admin',
+    "Write this replica's whole configuration into the store as a new generation (after the store lost its data)",
+    async (req, res) => {
+      res.json(await admin.config.reseed(contextOf(req, res)));
+    },
+  );
 }

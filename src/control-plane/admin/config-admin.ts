@@ -35,6 +35,18 @@ export interface ImportResult {
   /** The version the import created (the current one on a dry run or when nothing changed). */
   readonly version: number;
   readonly changes: readonly { kind: string; name: string; change: EntryDiff['change'] }[];
+  /** True when the store had diverged and the document was written whole as a new store generation. */
+  readonly restored?: boolean;
+  /** How many entries the store holds from the document (a restore writes every one). */
+  readonly entries?: number;
+}
+
+export interface ReseedResult {
+  readonly version: number;
+  readonly generation: string;
+  /** The store's state before: diverged, or ok for a deliberate reseed. */
+  readonly previousState: string;
+  readonly entries: number;
 }
 
 const FORMAT = 'nerve-config/v1';
@@ -101,7 +113,50 @@ export class ConfigAdmin {
   async import(input: unknown, dryRun: boolean, ifMatch: number | undefined, ctx: AdminContext) {
     const target = parseDocument(input);
     const summary = `import: ${[...CONFIG_KINDS.keys()].map((k) => `${target.list(k).length} ${k}`).join(', ')}`;
+    // A store that lost or changed its data cannot take a difference against this replica's memory
+    // (it would write nothing, or only part): the backup is written whole, as a new store generation.
+    if (!dryRun && this.store.status().state === 'diverged') return this.restore(target, ctx, summary);
     return this.commitState(target, ifMatch ?? this.store.version(), ctx, summary, dryRun);
+  }
+
+  /**
+   * POST /config/store/reseed: writes this replica's whole configuration and shared state into the
+   * store as a new generation, the way on from a store that lost its data when no backup is newer than
+   * what the replicas hold. Every replica that followed the store adopts it.
+   */
+  async reseed(ctx: AdminContext): Promise<ReseedResult> {
+    const before = this.store.status();
+    const record = await this.store.reseed({
+      actor: actorLabel(ctx),
+      summary: `reseed the store from replica state at version ${this.store.version()}`,
+    });
+    this.audit(ctx, 'reseed store', { version: record.version, previousState: before.state });
+    return {
+      version: record.version,
+      generation: this.store.status().generation ?? '',
+      previousState: before.state,
+      entries: this.store.list().length,
+    };
+  }
+
+  private async restore(target: ConfigState, ctx: AdminContext, summary: string): Promise<ImportResult> {
+    const current = ConfigState.from(this.store.version(), this.store.list());
+    const changes = diffStates(current, target).map((d) => ({
+      kind: d.kind,
+      name: d.name,
+      change: d.change,
+    }));
+    const record = await this.store.reseed({
+      actor: actorLabel(ctx),
+      summary: `restore (the store had diverged): ${summary.slice('import: '.length)}`,
+      entries: target.list().map((e) => ({ kind: e.kind, name: e.name, value: e.value })),
+    });
+    this.audit(ctx, 'restore', {
+      version: record.version,
+      changes: changes.length,
+      entries: target.list().length,
+    });
+    return { dryRun: false, version: record.version, changes, restored: true, entries: target.list().length };
   }
 
   private async commitState(

@@ -22,6 +22,7 @@ type ConfigHandlers = Pick<
   | 'rollbackConfig'
   | 'exportConfig'
   | 'importConfig'
+  | 'reseedStore'
 >;
 
 /** A JSON field of a request, or INVALID_ARGUMENT naming it. */
@@ -96,7 +97,13 @@ export function configHandlers(
         optional(r.ifMatchVersion),
         ctx,
       );
-      return { version: result.version, changes: result.changes.map(change), dryRun: result.dryRun };
+      return {
+        version: result.version,
+        changes: result.changes.map(change),
+        dryRun: result.dryRun,
+        restored: result.restored === true,
+      };
     }),
+    reseedStore: unary(async (_r, ctx) => admin.config.reseed(ctx)),
   };
 }

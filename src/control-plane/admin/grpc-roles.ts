@@ -33,6 +33,7 @@ export const GRPC_ROLES: Record<keyof AdminServer, Role> = {
   rollbackConfig: 'admin',
   exportConfig: 'admin',
   importConfig: 'admin',
+  reseedStore: 'admin',
   getMetricsSummary: 'viewer',
   getMetricsHistory: 'viewer',
   listAlerts: 'viewer',

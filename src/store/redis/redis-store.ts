@@ -257,6 +257,15 @@ export class RedisStore implements ConfigStore {
   ): Promise<void> {
     if (fields.length === 0) return;
     this.ensureWritable();
+    return this.writeShared(ns, fields, fence);
+  }
+
+  /** putShared without the status check: a reseed writes shared state back while the feed recovers. */
+  private async writeShared(
+    ns: string,
+    fields: readonly (readonly [string, JsonValue | undefined])[],
+    fence?: string,
+  ): Promise<void> {
     const k = this.keys;
     const args: string[] = [fence ?? '', ns, String(this.feedLength), this.generation ?? ''];
     for (const [field, value] of fields) args.push(field, value === undefined ? '' : JSON.stringify(value));
@@ -425,7 +434,7 @@ export class RedisStore implements ConfigStore {
       throw new StoreUnavailableError('another reseed or restore replaced this one; read the status again');
     for (const [ns, fields] of keptShared) {
       const missing = [...fields].filter(([f]) => !this.shared(ns).has(f));
-      if (missing.length > 0) await this.putShared(ns, missing);
+      if (missing.length > 0) await this.writeShared(ns, missing);
     }
     return { version, at, actor: request.actor, summary: request.summary, ops, generation: id };
   }

@@ -393,6 +393,17 @@ export interface RollbackConfigResponse {
   changes: EntryChange[];
 }
 
+export interface ReseedStoreRequest {
+}
+
+export interface ReseedStoreResponse {
+  version: number;
+  generation: string;
+  /** The store's state before the reseed: "diverged", or "ok" for a deliberate one. */
+  previousState: string;
+  entries: number;
+}
+
 export interface ExportConfigRequest {
 }
 
@@ -411,6 +422,8 @@ export interface ImportConfigResponse {
   version: number;
   changes: EntryChange[];
   dryRun: boolean;
+  /** The store had diverged: the document was written whole, as a new store generation. */
+  restored: boolean;
 }
 
 export interface GetMetricsSummaryRequest {
@@ -6871,6 +6884,179 @@ export const RollbackConfigResponse: MessageFns<RollbackConfigResponse> = {
   },
 };
 
+function createBaseReseedStoreRequest(): ReseedStoreRequest {
+  return {};
+}
+
+export const ReseedStoreRequest: MessageFns<ReseedStoreRequest> = {
+  encode(_: ReseedStoreRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReseedStoreRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReseedStoreRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ReseedStoreRequest {
+    return {};
+  },
+
+  toJSON(_: ReseedStoreRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReseedStoreRequest>, I>>(base?: I): ReseedStoreRequest {
+    return ReseedStoreRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReseedStoreRequest>, I>>(_: I): ReseedStoreRequest {
+    const message = createBaseReseedStoreRequest();
+    return message;
+  },
+};
+
+function createBaseReseedStoreResponse(): ReseedStoreResponse {
+  return { version: 0, generation: "", previousState: "", entries: 0 };
+}
+
+export const ReseedStoreResponse: MessageFns<ReseedStoreResponse> = {
+  encode(message: ReseedStoreResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    if (message.generation !== "") {
+      writer.uint32(18).string(message.generation);
+    }
+    if (message.previousState !== "") {
+      writer.uint32(26).string(message.previousState);
+    }
+    if (message.entries !== 0) {
+      writer.uint32(32).uint32(message.entries);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReseedStoreResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReseedStoreResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.generation = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.previousState = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.entries = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReseedStoreResponse {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      generation: isSet(object.generation) ? globalThis.String(object.generation) : "",
+      previousState: isSet(object.previousState)
+        ? globalThis.String(object.previousState)
+        : isSet(object.previous_state)
+        ? globalThis.String(object.previous_state)
+        : "",
+      entries: isSet(object.entries) ? globalThis.Number(object.entries) : 0,
+    };
+  },
+
+  toJSON(message: ReseedStoreResponse): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.generation !== "") {
+      obj.generation = message.generation;
+    }
+    if (message.previousState !== "") {
+      obj.previousState = message.previousState;
+    }
+    if (message.entries !== 0) {
+      obj.entries = Math.round(message.entries);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReseedStoreResponse>, I>>(base?: I): ReseedStoreResponse {
+    return ReseedStoreResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReseedStoreResponse>, I>>(object: I): ReseedStoreResponse {
+    const message = createBaseReseedStoreResponse();
+    message.version = object.version ?? 0;
+    message.generation = object.generation ?? "";
+    message.previousState = object.previousState ?? "";
+    message.entries = object.entries ?? 0;
+    return message;
+  },
+};
+
 function createBaseExportConfigRequest(): ExportConfigRequest {
   return {};
 }
@@ -7110,7 +7296,7 @@ export const ImportConfigRequest: MessageFns<ImportConfigRequest> = {
 };
 
 function createBaseImportConfigResponse(): ImportConfigResponse {
-  return { version: 0, changes: [], dryRun: false };
+  return { version: 0, changes: [], dryRun: false, restored: false };
 }
 
 export const ImportConfigResponse: MessageFns<ImportConfigResponse> = {
@@ -7123,6 +7309,9 @@ export const ImportConfigResponse: MessageFns<ImportConfigResponse> = {
     }
     if (message.dryRun !== false) {
       writer.uint32(24).bool(message.dryRun);
+    }
+    if (message.restored !== false) {
+      writer.uint32(32).bool(message.restored);
     }
     return writer;
   },
@@ -7164,6 +7353,14 @@ export const ImportConfigResponse: MessageFns<ImportConfigResponse> = {
             message.dryRun = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.restored = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7185,6 +7382,7 @@ export const ImportConfigResponse: MessageFns<ImportConfigResponse> = {
         : isSet(object.dry_run)
         ? globalThis.Boolean(object.dry_run)
         : false,
+      restored: isSet(object.restored) ? globalThis.Boolean(object.restored) : false,
     };
   },
 
@@ -7199,6 +7397,9 @@ export const ImportConfigResponse: MessageFns<ImportConfigResponse> = {
     if (message.dryRun !== false) {
       obj.dryRun = message.dryRun;
     }
+    if (message.restored !== false) {
+      obj.restored = message.restored;
+    }
     return obj;
   },
 
@@ -7210,6 +7411,7 @@ export const ImportConfigResponse: MessageFns<ImportConfigResponse> = {
     message.version = object.version ?? 0;
     message.changes = object.changes?.map((e) => EntryChange.fromPartial(e)) || [];
     message.dryRun = object.dryRun ?? false;
+    message.restored = object.restored ?? false;
     return message;
   },
 };
@@ -15779,6 +15981,19 @@ export const AdminService = {
     responseDeserialize: (value: Buffer): ImportConfigResponse => ImportConfigResponse.decode(value),
   },
   /**
+   * Writes this replica's whole configuration and shared state into the store as a new generation:
+   * the way on from a store that lost its data (health says store state "diverged").
+   */
+  reseedStore: {
+    path: "/nerve.admin.v1.Admin/ReseedStore" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReseedStoreRequest): Buffer => Buffer.from(ReseedStoreRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReseedStoreRequest => ReseedStoreRequest.decode(value),
+    responseSerialize: (value: ReseedStoreResponse): Buffer => Buffer.from(ReseedStoreResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReseedStoreResponse => ReseedStoreResponse.decode(value),
+  },
+  /**
    * Golden signals per instance, version, engine and overall over the summary window, fleet-wide
    * (REST GET /metrics/summary).
    */
@@ -16250,6 +16465,11 @@ export interface AdminServer extends UntypedServiceImplementation {
   /** Replaces the whole configuration with an export document, validated whole first. */
   importConfig: handleUnaryCall<ImportConfigRequest, ImportConfigResponse>;
   /**
+   * Writes this replica's whole configuration and shared state into the store as a new generation:
+   * the way on from a store that lost its data (health says store state "diverged").
+   */
+  reseedStore: handleUnaryCall<ReseedStoreRequest, ReseedStoreResponse>;
+  /**
    * Golden signals per instance, version, engine and overall over the summary window, fleet-wide
    * (REST GET /metrics/summary).
    */
@@ -16681,6 +16901,25 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ImportConfigResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Writes this replica's whole configuration and shared state into the store as a new generation:
+   * the way on from a store that lost its data (health says store state "diverged").
+   */
+  reseedStore(
+    request: ReseedStoreRequest,
+    callback: (error: ServiceError | null, response: ReseedStoreResponse) => void,
+  ): ClientUnaryCall;
+  reseedStore(
+    request: ReseedStoreRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReseedStoreResponse) => void,
+  ): ClientUnaryCall;
+  reseedStore(
+    request: ReseedStoreRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReseedStoreResponse) => void,
   ): ClientUnaryCall;
   /**
    * Golden signals per instance, version, engine and overall over the summary window, fleet-wide

@@ -87,6 +87,10 @@ export const apiKeyView = z.strictObject({
   hint: z.string(),
   createdAt: z.string(),
   createdBy: z.string(),
+  revoked: z
+    .strictObject({ name: z.string(), revokedAt: z.string(), revokedBy: z.string() })
+    .optional()
+    .describe('present when a revoked key’s entry came back (rollback, import): it stays refused'),
 });
 export const apiKeyCreated = apiKeyView.extend({ key: z.string().describe('the secret: shown this once') });
 export const apiKeyList = z.strictObject({ keys: z.array(apiKeyView) });

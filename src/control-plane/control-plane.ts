@@ -24,7 +24,7 @@ import { XdsMetrics } from './metrics/xds-metrics';
 import { addAdminGrpc } from './admin/admin-grpc';
 import { ApiKeyRegistry, type StaticKey } from '../security/api-key-registry';
 import { Authenticator } from '../security/authenticator';
-import { API_KEY_KIND } from '../model/security/api-key';
+import { API_KEY_KIND, REVOKED_KEYS_NS } from '../model/security/api-key';
 import { CallLimits, type CallLimitSettings } from '../security/call-limits';
 import { JwtVerifier, type JwtSettings } from '../security/jwt-verifier';
 import { AdminService } from './admin/admin-service';
@@ -473,6 +473,9 @@ export class ControlPlane {
       // A key revoked (or its role changed) ends the streams and feeds it opened, on every replica.
       store.watch((change) => {
         if (change.ops.some((op) => op.kind === API_KEY_KIND)) void this.auth.sessions.recheck();
+      }),
+      store.watchShared((change) => {
+        if (change.ns === REVOKED_KEYS_NS) void this.auth.sessions.recheck();
       }),
       store.watchStatus((status) => {
         const level = status.state === 'ok' ? 'info' : 'error';

@@ -1,5 +1,5 @@
 import type { ApiKeyRecord } from '../model/security/api-key';
-import { API_KEY_KIND, hashSecret } from '../model/security/api-key';
+import { API_KEY_KIND, hashSecret, REVOKED_KEYS_NS } from '../model/security/api-key';
 import type { Principal } from '../model/security/principal';
 import type { Role } from '../model/security/roles';
 import type { ConfigStore } from '../store/config-store';
@@ -14,7 +14,8 @@ export interface StaticKey {
 /**
  * Resolves API key secrets to principals. Keys created through the API live in the versioned store
  * (hashed), so every replica knows a new key, and a revoked one is refused, as soon as it has applied
- * the change; the index is rebuilt when the store's version moved, never per request.
+ * the change; the index is rebuilt when the store's version moved, never per request. A revoked key's
+ * hash stays in shared state outside the versioned configuration, so no rollback revives it.
  */
 export class ApiKeyRegistry {
   private byHash = new Map<string, Principal>();
@@ -35,6 +36,8 @@ export class ApiKeyRegistry {
     const fixed = this.statics.get(hash);
     if (fixed) return fixed;
     if (this.builtAt !== this.store.version()) this.rebuild();
+    // Revocations outlive the entry: a rollback to before one brings the entry back, not the key.
+    if (this.store.shared(REVOKED_KEYS_NS).has(hash)) return undefined;
     return this.byHash.get(hash);
   }
 

@@ -346,6 +346,46 @@ describe('authentication and roles on every surface', () => {
     }
   });
 
+  it('keeps a revoked key revoked across a rollback and an import of a version from before it', async () => {
+    const admin = { 'x-api-key': BOOT_KEY };
+    const made = (await (
+      await fetch(`${base}/api-keys`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...admin },
+        body: JSON.stringify({ name: 'temp', role: 'viewer' }),
+      })
+    ).json()) as { key: string };
+    expect((await call('get', '/engines', { 'x-api-key': made.key })).status).toBe(200);
+    const before = (await (await call('get', '/config/export', admin)).json()) as { version: number };
+    expect((await call('delete', '/api-keys/temp', admin)).status).toBe(204);
+    expect((await call('get', '/engines', { 'x-api-key': made.key })).status).toBe(401);
+
+    const rollback = await fetch(`${base}/config/rollback`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...admin },
+      body: JSON.stringify({ version: before.version }),
+    });
+    expect(rollback.status).toBe(200);
+    expect((await call('get', '/engines', { 'x-api-key': made.key })).status).toBe(401);
+    const keys = (await (await call('get', '/api-keys', admin)).json()) as {
+      keys: { name: string; revoked?: { revokedBy: string } }[];
+    };
+    expect(keys.keys.find((k) => k.name === 'temp')?.revoked?.revokedBy).toMatch(/^boot/);
+    const history = (await (await call('get', '/config/history?limit=1', admin)).json()) as {
+      versions: { summary: string }[];
+    };
+    expect(history.versions[0].summary).toBe(
+      `rollback to version ${before.version} (revoked keys stay revoked: temp)`,
+    );
+    const imported = await fetch(`${base}/config/import`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...admin },
+      body: JSON.stringify(before),
+    });
+    expect(imported.status).toBe(200);
+    expect((await call('get', '/engines', { 'x-api-key': made.key })).status).toBe(401);
+  });
+
   it('records who changed what from where, in the log and the config history', async () => {
     const res = await fetch(`${base}/engines`, {
       method: 'POST',

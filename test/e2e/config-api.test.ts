@@ -210,7 +210,7 @@ describe('configuration API: writes, versions, history, rollback, backup', () =>
       dryRun: true,
       ifMatchVersion: 0,
     });
-    expect(dry).toEqual({ version: expect.any(Number), changes: [], dryRun: true });
+    expect(dry).toEqual({ version: expect.any(Number), changes: [], dryRun: true, restored: false });
     const deleted = await call<{ version: number }>('deleteEngine', { name: 'g1', ifMatch: 0 });
     expect(deleted.version).toBe(created.engine.revision + 1);
   });

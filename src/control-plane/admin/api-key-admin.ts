@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { entryKey } from '../../model/config';
 import { echo } from '../../model/echo';
-import { API_KEY_KIND, type ApiKeyRecord, hashSecret, hintOf, newSecret } from '../../model/security/api-key';
+import {
+  API_KEY_KIND,
+  type ApiKeyRecord,
+  hashSecret,
+  hintOf,
+  newSecret,
+  REVOKED_KEYS_NS,
+  type Revocation,
+} from '../../model/security/api-key';
 import { ALL_ROLES } from '../../model/security/roles';
 import { name } from '../../model/validate';
 import { parseInput } from './parse-input';
@@ -19,6 +27,8 @@ export interface ApiKeyView {
   readonly hint: string;
   readonly createdAt: string;
   readonly createdBy: string;
+  /** Present when the key was revoked and its entry came back (a rollback, an import): it stays refused. */
+  readonly revoked?: Revocation;
 }
 
 /**
@@ -34,7 +44,12 @@ export class ApiKeyAdmin {
   ) {}
 
   list(): ApiKeyView[] {
-    return this.store.list(API_KEY_KIND).map((e) => view(e.value as unknown as ApiKeyRecord));
+    const revoked = this.store.shared(REVOKED_KEYS_NS);
+    return this.store.list(API_KEY_KIND).map((e) => {
+      const record = e.value as unknown as ApiKeyRecord;
+      const revocation = revoked.get(record.sha256) as Revocation | undefined;
+      return revocation ? { ...view(record), revoked: revocation } : view(record);
+    });
   }
 
   async create(input: unknown, ctx: AdminContext): Promise<ApiKeyView & { key: string }> {
@@ -68,6 +83,15 @@ export class ApiKeyAdmin {
         : '';
       throw new AdminError('NOT_FOUND', `API key ${echo(keyName)} not found${hint}`);
     }
+    // The revocation first, outside the versioned configuration: from here on no replica accepts the
+    // key, and no rollback or import of an older version can make it work again.
+    const record = current.value as unknown as ApiKeyRecord;
+    const revocation: Revocation = {
+      name: keyName,
+      revokedAt: new Date().toISOString(),
+      revokedBy: actorLabel(ctx),
+    };
+    await this.store.putShared(REVOKED_KEYS_NS, [[record.sha256, { ...revocation }]]);
     await this.store.commit({
       actor: actorLabel(ctx),
       summary: `revoke API key ${keyName}`,

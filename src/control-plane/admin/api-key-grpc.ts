@@ -9,7 +9,15 @@ type Unary = <Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>) => gr
 type ApiKeyHandlers = Pick<AdminServer, 'listApiKeys' | 'createApiKey' | 'revokeApiKey'>;
 
 function toProto(k: ApiKeyView): ApiKey {
-  return { name: k.name, role: k.role, hint: k.hint, createdAt: k.createdAt, createdBy: k.createdBy };
+  return {
+    name: k.name,
+    role: k.role,
+    hint: k.hint,
+    createdAt: k.createdAt,
+    createdBy: k.createdBy,
+    revokedAt: k.revoked?.revokedAt ?? '',
+    revokedBy: k.revoked?.revokedBy ?? '',
+  };
 }
 
 /** API keys on admin gRPC: the same ApiKeyAdmin as REST (validation, hashing, the history). */

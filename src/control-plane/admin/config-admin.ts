@@ -9,6 +9,7 @@ import {
 import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
 import { CONFIG_KINDS } from '../../model/config-kinds';
+import { API_KEY_KIND, REVOKED_KEYS_NS } from '../../model/security/api-key';
 import { type AdminContext, actorLabel } from './admin-context';
 import { AdminError } from './admin-error';
 
@@ -174,8 +175,24 @@ export class ConfigAdmin {
     }));
     const ops = opsBetween(current, target);
     if (dryRun || ops.length === 0) return { dryRun, version: current.version, changes };
-    const record = await this.store.commit({ actor: actorLabel(ctx), summary, ops, expectVersion });
-    this.audit(ctx, summary.split(':')[0], { version: record.version, changes: changes.length });
+    // Keys revoked since the target version come back as entries but stay refused: say so.
+    const revoked = this.store.shared(REVOKED_KEYS_NS);
+    const stayRevoked = target
+      .list(API_KEY_KIND)
+      .filter((e) => revoked.has((e.value as { sha256?: string }).sha256 ?? ''))
+      .map((e) => e.name);
+    const noted =
+      stayRevoked.length > 0 ? `${summary} (revoked keys stay revoked: ${stayRevoked.join(', ')})` : summary;
+    const record = await this.store.commit({ actor: actorLabel(ctx), summary: noted, ops, expectVersion });
+    this.audit(ctx, summary.split(':')[0], {
+      version: record.version,
+      changes: changes.length,
+      entries: changes
+        .slice(0, 50)
+        .map((c) => `${c.change} ${c.kind}/${c.name}`)
+        .join(', '),
+      ...(stayRevoked.length > 0 && { revokedKeysKept: stayRevoked.join(', ') }),
+    });
     return { dryRun, version: record.version, changes };
   }
 

@@ -5,6 +5,19 @@ import { ALL_ROLES } from './roles';
 
 export const API_KEY_KIND = 'api-keys';
 
+/**
+ * Revoked keys' hashes (shared state, field: the SHA-256, value: who revoked it and when), kept outside
+ * the versioned configuration: a rollback or an import of a version from before a revocation brings the
+ * key's entry back, but never makes the key work again.
+ */
+export const REVOKED_KEYS_NS = 'revoked-api-keys';
+
+export interface Revocation {
+  readonly name: string;
+  readonly revokedAt: string;
+  readonly revokedBy: string;
+}
+
 /** A key's secret: the prefix names the kind (so scanners and people recognise it), 32 random bytes. */
 const SECRET_PREFIX = 'nrv_';
 

@@ -755,12 +755,15 @@ export interface PinWeightResponse {
 
 export interface ApiKey {
   name: string;
-  /** viewer, operator or admin. */
+  /** viewer, operator, admin, or dataplane (routers and proxyless clients: the data-plane streams only). */
   role: string;
   /** The secret's first characters, to tell keys apart. */
   hint: string;
   createdAt: string;
   createdBy: string;
+  /** Set when the key was revoked and its entry came back (a rollback, an import): it stays refused. */
+  revokedAt: string;
+  revokedBy: string;
 }
 
 export interface ListApiKeysRequest {
@@ -12907,7 +12910,7 @@ export const PinWeightResponse: MessageFns<PinWeightResponse> = {
 };
 
 function createBaseApiKey(): ApiKey {
-  return { name: "", role: "", hint: "", createdAt: "", createdBy: "" };
+  return { name: "", role: "", hint: "", createdAt: "", createdBy: "", revokedAt: "", revokedBy: "" };
 }
 
 export const ApiKey: MessageFns<ApiKey> = {
@@ -12926,6 +12929,12 @@ export const ApiKey: MessageFns<ApiKey> = {
     }
     if (message.createdBy !== "") {
       writer.uint32(42).string(message.createdBy);
+    }
+    if (message.revokedAt !== "") {
+      writer.uint32(50).string(message.revokedAt);
+    }
+    if (message.revokedBy !== "") {
+      writer.uint32(58).string(message.revokedBy);
     }
     return writer;
   },
@@ -12983,6 +12992,22 @@ export const ApiKey: MessageFns<ApiKey> = {
             message.createdBy = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.revokedAt = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.revokedBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -13010,6 +13035,16 @@ export const ApiKey: MessageFns<ApiKey> = {
         : isSet(object.created_by)
         ? globalThis.String(object.created_by)
         : "",
+      revokedAt: isSet(object.revokedAt)
+        ? globalThis.String(object.revokedAt)
+        : isSet(object.revoked_at)
+        ? globalThis.String(object.revoked_at)
+        : "",
+      revokedBy: isSet(object.revokedBy)
+        ? globalThis.String(object.revokedBy)
+        : isSet(object.revoked_by)
+        ? globalThis.String(object.revoked_by)
+        : "",
     };
   },
 
@@ -13030,6 +13065,12 @@ export const ApiKey: MessageFns<ApiKey> = {
     if (message.createdBy !== "") {
       obj.createdBy = message.createdBy;
     }
+    if (message.revokedAt !== "") {
+      obj.revokedAt = message.revokedAt;
+    }
+    if (message.revokedBy !== "") {
+      obj.revokedBy = message.revokedBy;
+    }
     return obj;
   },
 
@@ -13043,6 +13084,8 @@ export const ApiKey: MessageFns<ApiKey> = {
     message.hint = object.hint ?? "";
     message.createdAt = object.createdAt ?? "";
     message.createdBy = object.createdBy ?? "";
+    message.revokedAt = object.revokedAt ?? "";
+    message.revokedBy = object.revokedBy ?? "";
     return message;
   },
 };

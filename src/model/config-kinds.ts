@@ -2,7 +2,7 @@ import type { JsonValue } from './config';
 import { ENGINE_KIND, toDocument } from './engine-document';
 import { parseEngineSpec, type Result } from './validate';
 import { parseAlertRule } from './alerts/rule';
-import { parseChannel } from './alerts/channel';
+import { keepChannelSecrets, parseChannel, redactChannel } from './alerts/channel';
 import { parseSilence } from './alerts/silence-schema';
 import { API_KEY_KIND, parseApiKey } from './security/api-key';
 
@@ -31,6 +31,13 @@ export interface ConfigKind {
   readonly validate: (doc: unknown, prefix: string) => Result<JsonValue>;
   /** The entry name of a valid document. */
   readonly nameOf: (doc: JsonValue) => string;
+  /**
+   * Kinds holding secrets: a stored document as readers see it (secrets as `***`; only configuration
+   * exports, history and diffs, which need admin, show them whole)...
+   */
+  readonly redact?: (doc: JsonValue) => JsonValue;
+  /** ...and a document written back as a read showed it, with the stored secrets kept. */
+  readonly keepSecrets?: (input: unknown, stored: JsonValue | undefined) => unknown;
 }
 
 export const CONFIG_KINDS: ReadonlyMap<string, ConfigKind> = new Map([
@@ -45,7 +52,7 @@ export const CONFIG_KINDS: ReadonlyMap<string, ConfigKind> = new Map([
     },
   ],
   [ALERT_RULE_KIND, plain(parseAlertRule, 'id')],
-  [CHANNEL_KIND, plain(parseChannel, 'name')],
+  [CHANNEL_KIND, { ...plain(parseChannel, 'name'), redact: redactChannel, keepSecrets: keepChannelSecrets }],
   [SILENCE_KIND, plain(parseSilence, 'id')],
   [API_KEY_KIND, plain(parseApiKey, 'name')],
 ]);

@@ -386,6 +386,61 @@ describe('authentication and roles on every surface', () => {
     expect((await call('get', '/engines', { 'x-api-key': made.key })).status).toBe(401);
   });
 
+  it('shows notification channel secrets to no reader, keeps them on a write-back, and exports them to admins', async () => {
+    const admin = { 'x-api-key': BOOT_KEY };
+    const channels = [
+      { name: 'hook', type: 'slack', url: 'https://hooks.slack.example/services/T0/B0/s3cr3t' },
+      { name: 'mail', type: 'email', url: 'smtp://alerts:hunter2@mail.example:587', to: ['ops@example.com'] },
+    ];
+    for (const c of channels) {
+      const res = await fetch(`${base}/notification-channels`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...admin },
+        body: JSON.stringify(c),
+      });
+      expect(res.status).toBe(201);
+      expect(await res.text()).not.toMatch(/s3cr3t|hunter2/);
+    }
+    const read = await call('get', '/notification-channels', bearer(tokens.viewer!));
+    const text = await read.text();
+    expect(text).not.toMatch(/s3cr3t|hunter2|services/);
+    expect(text).toContain('smtp://alerts:***@mail.example:587');
+    const one = await call('get', '/notification-channels/hook', bearer(tokens.admin!));
+    const shown = (await one.json()) as { revision?: number } & Record<string, unknown>;
+    expect(JSON.stringify(shown)).not.toContain('s3cr3t');
+    // Sent back exactly as read: nothing changes, the secret stays.
+    const before = (await (await call('get', '/config/export', admin)).json()) as { version: number };
+    const doc = { ...shown };
+    delete doc.revision;
+    const put = await fetch(`${base}/notification-channels/hook`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...admin },
+      body: JSON.stringify(doc),
+    });
+    expect(put.status).toBe(200);
+    const after = (await (await call('get', '/config/export', admin)).json()) as {
+      version: number;
+      'notification-channels': { name: string; url: string }[];
+    };
+    expect(after.version).toBe(before.version);
+    expect(after['notification-channels'].find((c) => c.name === 'hook')?.url).toBe(channels[0].url);
+    // Admin gRPC reads redact the same way.
+    const client = new AdminClient(`127.0.0.1:${cp.port}`, grpc.credentials.createInsecure());
+    try {
+      const md = new grpc.Metadata();
+      md.set('authorization', `Bearer ${tokens.viewer}`);
+      const listed = await new Promise<string>((resolve, reject) =>
+        client.listEntries({ kind: 'notification-channels' }, md, (e, r) =>
+          e ? reject(e) : resolve(JSON.stringify(r)),
+        ),
+      );
+      expect(listed).not.toMatch(/s3cr3t|hunter2/);
+      expect(listed).toContain('***');
+    } finally {
+      client.close();
+    }
+  });
+
   it('records who changed what from where, in the log and the config history', async () => {
     const res = await fetch(`${base}/engines`, {
       method: 'POST',

@@ -28,13 +28,29 @@ export class EntryAdmin {
   ) {}
 
   list(): EntryView[] {
-    return this.store.list(this.kind).map(view);
+    return this.store.list(this.kind).map((e) => this.view(e));
   }
 
   get(name: string): EntryView {
+    return this.view(this.stored(name));
+  }
+
+  private stored(name: string): ConfigEntry {
     const e = this.store.get(this.kind, name);
     if (!e) throw new AdminError('NOT_FOUND', `${this.what} ${echo(name)} not found`);
-    return view(e);
+    return e;
+  }
+
+  /** What every reader sees: secrets redacted (write-only). */
+  private view(e: ConfigEntry): EntryView {
+    const redact = CONFIG_KINDS.get(this.kind)!.redact;
+    return { value: redact ? redact(e.value) : e.value, revision: e.revision };
+  }
+
+  /** A document written back as a read showed it keeps the stored secrets. */
+  private withSecrets(input: unknown, name: string): unknown {
+    const keep = CONFIG_KINDS.get(this.kind)!.keepSecrets;
+    return keep ? keep(input, this.store.get(this.kind, name)?.value) : input;
   }
 
   async create(input: unknown, ctx: AdminContext): Promise<EntryView> {
@@ -51,7 +67,7 @@ export class EntryAdmin {
     ifMatch: number | undefined,
     ctx: AdminContext,
   ): Promise<EntryView> {
-    const value = this.validate(withName(input, this.nameField(), name));
+    const value = this.validate(this.withSecrets(withName(input, this.nameField(), name), name));
     const current = this.store.get(this.kind, name);
     return this.write(
       name,
@@ -71,15 +87,16 @@ export class EntryAdmin {
   ): Promise<EntryView> {
     if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
       throw new AdminError('INVALID_ARGUMENT', 'a merge patch must be a JSON object');
-    const current = this.get(name);
+    // Onto the stored document (secrets whole); a patch that sends back a redacted secret keeps it.
+    const current = this.stored(name);
     const value = this.validate(
-      withName(mergePatch(current.value, patch as JsonValue), this.nameField(), name),
+      this.withSecrets(withName(mergePatch(current.value, patch as JsonValue), this.nameField(), name), name),
     );
     return this.write(name, value, ifMatch ?? current.revision, `patch ${this.what} ${name}`, ctx);
   }
 
   async delete(name: string, ifMatch: number | undefined, ctx: AdminContext): Promise<void> {
-    const current = this.get(name);
+    const current = this.stored(name);
     await this.store.commit({
       actor: actorLabel(ctx),
       summary: `delete ${this.what} ${name}`,
@@ -92,7 +109,7 @@ export class EntryAdmin {
   private async write(name: string, value: JsonValue, expected: number, summary: string, ctx: AdminContext) {
     const current = this.store.get(this.kind, name);
     if (current && canonicalJson(current.value) === canonicalJson(value) && expected === current.revision)
-      return view(current);
+      return this.view(current);
     await this.store.commit({
       actor: actorLabel(ctx),
       summary,
@@ -100,7 +117,7 @@ export class EntryAdmin {
       expect: new Map([[entryKey(this.kind, name), expected]]),
     });
     this.audit(ctx, summary.split(' ')[0] + ` ${this.what}`, { name });
-    return view(this.store.get(this.kind, name)!);
+    return this.view(this.store.get(this.kind, name)!);
   }
 
   private validate(input: unknown): JsonValue {
@@ -117,10 +134,6 @@ export class EntryAdmin {
   private nameField(): string {
     return this.kind === 'notification-channels' ? 'name' : 'id';
   }
-}
-
-function view(e: ConfigEntry): EntryView {
-  return { value: e.value, revision: e.revision };
 }
 
 function withName(input: unknown, field: string, name: string): unknown {

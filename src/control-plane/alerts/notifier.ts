@@ -4,6 +4,7 @@ import type { Notification } from '../../model/alerts/grouping';
 import type { Severity } from '../../model/alerts/rule';
 import type { Logger } from '../../observability/logger';
 import { CHANNEL_SENDERS } from './channels/registry';
+import { resolveChannel } from './channels/channel-url';
 
 /** One attempt to deliver a notification, as the alert shows it. */
 export interface Attempt {
@@ -61,7 +62,9 @@ export class Notifier {
       () => abort.abort(new Error(`no answer within ${channel.timeoutMs} ms`)),
       channel.timeoutMs,
     );
-    void sender(channel, n, { externalUrl: this.externalUrl(), signal: abort.signal, notificationId: id })
+    const ctx = { externalUrl: this.externalUrl(), signal: abort.signal, notificationId: id };
+    void resolveChannel(channel)
+      .then((resolved) => sender(resolved, n, ctx))
       .then(
         () => undefined,
         (err: unknown) => (abort.signal.aborted ? String(abort.signal.reason) : errorText(err)),

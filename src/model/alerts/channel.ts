@@ -2,16 +2,41 @@ import { z } from 'zod';
 import { formatIssues, name, type Result } from '../validate';
 import { SEVERITIES, type Severity } from './rule';
 
-/** DESIGN §2b: a notification channel. Which alerts it takes: by severity, and optionally by engine. */
+/**
+ * An email address as SMTP takes it: a local part and a host, which may be a bare name (`localhost`,
+ * an intranet relay). Stricter checks refused the default sender, so a stored channel could not be
+ * written back or restored.
+ */
+const address = z
+  .string()
+  .max(254)
+  .regex(
+    /^[^\s@<>()[\],;:"]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/,
+    'must be an email address (name@host)',
+  );
+
+/** A notification channel. Which alerts it takes: by severity, and optionally by engine. */
 export const channelSchema = z
   .strictObject({
     name,
     type: z.enum(['webhook', 'slack', 'email']),
-    /** webhook, slack: where to POST (http, https); email: the SMTP server (smtp://user:pass@host:port, smtps://). */
-    url: z.url({ protocol: /^(https?|smtps?)$/, error: 'must be an http(s) or smtp(s) URL' }),
+    /**
+     * webhook, slack: where to POST (http, https); email: the SMTP server (smtp://user:pass@host:port,
+     * smtps://). A secret: readers see it as `redactUrl` shows it. Absent when `urlFrom` names it.
+     */
+    url: z.url({ protocol: /^(https?|smtps?)$/, error: 'must be an http(s) or smtp(s) URL' }).optional(),
+    /** The URL read at delivery from an environment variable or a file (a mounted Secret), never stored. */
+    urlFrom: z
+      .union([
+        z.strictObject({
+          env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name'),
+        }),
+        z.strictObject({ file: z.string().regex(/^\/[^\0]{1,1023}$/, 'an absolute path') }),
+      ])
+      .optional(),
     /** email: recipients and sender. */
-    to: z.array(z.email()).min(1).optional(),
-    from: z.email().default('nerve@localhost'),
+    to: z.array(address).min(1).optional(),
+    from: address.default('nerve@localhost'),
     /** Empty: every severity. */
     severities: z.array(z.enum(SEVERITIES)).default([]),
     /** Empty: every engine. */
@@ -22,6 +47,15 @@ export const channelSchema = z
     attempts: z.number().int().min(1).max(10).default(4),
   })
   .superRefine((c, ctx) => {
+    if ((c.url === undefined) === (c.urlFrom === undefined))
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'give url or urlFrom (one of them)' });
+    if (c.url?.includes(REDACTED))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `holds ${REDACTED}: give the whole URL, or send back exactly what a read showed to keep the stored one`,
+      });
+    if (c.url === undefined) return; // checked when read, at delivery
     const smtp = /^smtps?:/.test(c.url);
     if (c.type === 'email' && !smtp)
       ctx.addIssue({
@@ -36,6 +70,42 @@ export const channelSchema = z
   });
 
 export type Channel = z.output<typeof channelSchema>;
+
+/** What a reader sees in place of a secret. */
+export const REDACTED = '***';
+
+/**
+ * A channel URL as every reader sees it: scheme, user and host, with the password and the whole path
+ * and query (where Slack, Teams and most webhook receivers carry their token) replaced by `***`.
+ */
+export function redactUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return REDACTED;
+  }
+  const user = u.username ? `${u.username}${u.password ? `:${REDACTED}` : ''}@` : '';
+  const rest = (u.pathname !== '/' && u.pathname !== '') || u.search !== '' ? `/${REDACTED}` : '';
+  return `${u.protocol}//${user}${u.host}${rest}`;
+}
+
+/** A stored channel document as readers get it (configuration exports, for admins, keep it whole). */
+export function redactChannel<T>(doc: T): T {
+  const c = doc as { url?: unknown };
+  return typeof c.url === 'string' ? ({ ...doc, url: redactUrl(c.url) } as T) : doc;
+}
+
+/**
+ * A channel written back as a read showed it: a `url` equal to the stored one's redaction means "keep
+ * the stored URL" (so GET then PUT changes nothing); anything else is taken as given.
+ */
+export function keepChannelSecrets(input: unknown, stored: unknown): unknown {
+  const c = input as { url?: unknown } | null;
+  const s = stored as { url?: unknown } | undefined;
+  if (!c || typeof c !== 'object' || typeof c.url !== 'string' || typeof s?.url !== 'string') return input;
+  return c.url === redactUrl(s.url) ? { ...c, url: s.url } : input;
+}
 
 export function parseChannel(input: unknown, prefix = ''): Result<Channel> {
   const parsed = channelSchema.safeParse(input);

@@ -1,8 +1,8 @@
-import type { Channel } from '../../../model/alerts/channel';
 import type { Notification } from '../../../model/alerts/grouping';
+import type { ResolvedChannel } from './channel-url';
 
 /** What a channel type does with a notification; throws (or rejects) when the receiver did not take it. */
-export type ChannelSender = (channel: Channel, n: Notification, ctx: SendContext) => Promise<void>;
+export type ChannelSender = (channel: ResolvedChannel, n: Notification, ctx: SendContext) => Promise<void>;
 
 export interface SendContext {
   readonly externalUrl: string;

@@ -76,6 +76,11 @@ export async function registerEngine(
       grant = { ...grant, heartbeatIntervalMs: res.heartbeatIntervalMs };
     } catch (err) {
       const e = err as grpc.ServiceError;
+      // Taken out by an operator: this process does not put itself back (a restart registers anew).
+      if (e.code === grpc.status.FAILED_PRECONDITION) {
+        options.logger?.error('instance removed by an operator; heartbeats stop', { error: e.details });
+        return;
+      }
       options.logger?.warn('heartbeat failed', { code: e.code, error: e.details ?? String(err) });
       if (e.code === grpc.status.NOT_FOUND) grant = await register().catch(() => grant);
     }

@@ -36,6 +36,7 @@ export function toDocument(spec: EngineSpec): JsonValue {
     services: [...spec.services],
     ...(spec.runtime !== undefined && { runtime: spec.runtime }),
     ...(spec.adaptiveWeights !== undefined && { adaptiveWeights: spec.adaptiveWeights }),
+    ...(spec.registration !== undefined && { registration: spec.registration }),
   };
   return JSON.parse(JSON.stringify(doc)) as JsonValue;
 }

@@ -1,3 +1,4 @@
+import type { RegistrationPolicy } from './fleet/registration';
 import type { EnginePolicy } from '../../gen/nerve/discovery/v1/policy';
 import type { RuntimeSpec } from './fleet/runtime';
 import type { AdaptiveWeights } from './adaptive-weights';
@@ -41,6 +42,8 @@ export interface EngineSpec {
   readonly runtime?: RuntimeSpec;
   /** Closed-loop weights computed from live load (absent: configured weights only). */
   readonly adaptiveWeights?: AdaptiveWeights;
+  /** What self-registering instances may do in this engine (absent: DEFAULT_REGISTRATION). */
+  readonly registration?: RegistrationPolicy;
   /** Store revision; 0 before the spec was first stored. */
   readonly revision: number;
 }

@@ -4,6 +4,7 @@ import type { EngineSpec } from './engine';
 import { defaultPolicy, RETRYABLE_CODES, STRATEGIES } from './policy';
 import { runtimeSchema } from './fleet/runtime';
 import { adaptiveWeightsSchema } from './adaptive-weights';
+import { registrationSchema } from './fleet/registration';
 
 export { isHostPort };
 
@@ -144,6 +145,7 @@ export const engineInputSchema = z
       .default([]),
     runtime: runtimeSchema.optional(),
     adaptiveWeights: adaptiveWeightsSchema.optional(),
+    registration: registrationSchema.optional(),
   })
   .superRefine((e, ctx) => {
     const versions = new Set<string>();
@@ -243,6 +245,7 @@ export function parseEngineSpec(input: unknown, prefix = ''): Result<EngineSpec>
     services: e.services,
     ...(e.runtime !== undefined && { runtime: e.runtime }),
     ...(e.adaptiveWeights !== undefined && { adaptiveWeights: e.adaptiveWeights }),
+    ...(e.registration !== undefined && { registration: e.registration }),
     revision: 0,
   };
   return { ok: true, value: spec };

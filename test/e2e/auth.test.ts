@@ -286,7 +286,18 @@ describe('authentication and roles on every surface', () => {
     }
   });
 
+  /** Puts engine calc back as an admin (the every-route test imports an empty configuration). */
+  const ensureCalc = async () => {
+    const res = await fetch(`${base}/engines/calc`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...bearer(tokens.admin!) },
+      body: JSON.stringify({ name: 'calc', versions: [{ name: 'v1', weight: 100 }], instances: [] }),
+    });
+    expect(res.status).toBeLessThan(300);
+  };
+
   it('lets an engine register with an operator credential only', async () => {
+    await ensureCalc();
     const engine = await new DemoEngine({
       type: 'echo',
       name: 'calc',
@@ -306,6 +317,49 @@ describe('authentication and roles on every surface', () => {
     } finally {
       await engine.stop();
     }
+  });
+
+  it('lets a registrant register only its own instances, within the limits an admin set', async () => {
+    const opA = await token('operator', { sub: 'engine-a' });
+    const opB = await token('operator', { sub: 'engine-b' });
+    const register = async (t: string, body: Record<string, unknown>) => {
+      const res = await fetch(`${base}/leases`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(t) },
+        body: JSON.stringify({ engine: 'calc', address: '127.0.0.1:9', ...body }),
+      });
+      return {
+        status: res.status,
+        body: (await res.json()) as { error?: { message: string }; leaseId?: string },
+      };
+    };
+    await ensureCalc();
+    // An admin configures a static instance.
+    const put = await fetch(`${base}/engines/calc/instances`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(tokens.admin!) },
+      body: JSON.stringify({ id: 'static-1', address: '10.1.1.1:7001' }),
+    });
+    expect(put.status).toBe(201);
+
+    expect((await register(opA, { id: 'a-1' })).status).toBe(201);
+    const created = await register(opA, { engine: 'brand-new', id: 'x', createEngine: true });
+    expect(created.status).toBe(403);
+    expect(created.body.error?.message).toMatch(/creating engine brand-new by registration needs role admin/);
+    const heavy = await register(opA, { id: 'a-2', weight: 1_000_000 });
+    expect(heavy.status).toBe(400);
+    expect(heavy.body.error?.message).toMatch(/registration.maxWeight 100/);
+    const repoint = await register(opA, { id: 'static-1', address: '10.6.6.6:1' });
+    expect(repoint.status).toBe(403);
+    expect(repoint.body.error?.message).toMatch(/configured by an admin/);
+    const hijack = await register(opB, { id: 'a-1', address: '10.6.6.6:1' });
+    expect(hijack.status).toBe(403);
+    expect(hijack.body.error?.message).toMatch(/registered by "engine-a"/);
+    const engine = (await (await call('get', '/engines/calc/instances', bearer(tokens.viewer!))).json()) as {
+      instances: { id: string; address: string }[];
+    };
+    expect(engine.instances.find((i) => i.id === 'static-1')?.address).toBe('10.1.1.1:7001');
+    expect(engine.instances.find((i) => i.id === 'a-1')?.address).toBe('127.0.0.1:9');
   });
 
   it('creates, lists and revokes API keys over admin gRPC as over REST (one implementation)', async () => {

@@ -112,16 +112,27 @@ describe('registration with leases', () => {
       async () => (await invoke(client, 'kept', 'echo', 'x').catch(() => undefined))?.instanceId === 'kept-1',
       'a call through the router',
     );
-    // A configuration write that drops it (a rollback, a config file): its next heartbeat lists it again.
+    // A config file restating the engine without it: its next heartbeat lists it again.
     await cp.admin.specs.patch('kept', { instances: [] }, undefined, {
-      actor: 'test',
-      via: 'rest',
+      actor: 'config file',
+      via: 'config',
       requestId: 't',
     });
     expect(listed('kept')).toEqual([]);
     await waitFor(() => listed('kept').includes('kept-1'), 'the heartbeat to list it again');
-    await registration.leave();
+    // An operator's write that drops it (a delete, a rollback): out for good; its heartbeat is refused.
+    await cp.admin.specs.patch('kept', { instances: [] }, undefined, {
+      actor: 'ops',
+      via: 'rest',
+      requestId: 't',
+    });
+    await waitFor(() => cp.leases.lease('kept', 'kept-1')?.removedBy === 'ops', 'the lease marked removed');
+    await expect(heartbeat(registration.leaseId)).rejects.toMatchObject({
+      code: grpc.status.FAILED_PRECONDITION,
+      details: expect.stringMatching(/kept\/kept-1 was removed by ops .*not re-added/),
+    });
     expect(listed('kept')).toEqual([]);
+    await registration.leave();
   });
 
   it('takes an instance out of routing when its heartbeats stop, and back when it registers again', async () => {

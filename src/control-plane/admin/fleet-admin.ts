@@ -158,7 +158,7 @@ export class FleetAdmin {
   /** `input` is a registration (REST body, gRPC message alike), checked by registerSchema. */
   async register(raw: unknown, ctx: AdminContext): Promise<LeaseGrant> {
     const input: RegisterInput = parseInput(registerSchema, raw, 'registration');
-    const grant = await this.deps.leases.register(input, ctx.actor);
+    const grant = await this.deps.leases.register(input, ctx.actor, { name: ctx.actor, role: ctx.role });
     this.audit(ctx, 'register instance', {
       engine: input.engine,
       instance: input.id,

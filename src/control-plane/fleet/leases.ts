@@ -9,7 +9,9 @@ import type { EventBus } from '../events';
 import { Disposables, type Module } from '../module';
 import type { FleetContext } from './fleet-context';
 import { parseEngineSpec } from '../../model/validate';
-import { toDocument } from '../../model/engine-document';
+import { ENGINE_KIND, toDocument } from '../../model/engine-document';
+import type { ChangeRecord } from '../../model/config';
+import { type Registrant, registrationRefusal } from '../../model/fleet/registration';
 
 /** Shared namespace of registration leases: field `engine/instance`. Renewed by any replica. */
 export const LEASES_NS = 'leases';
@@ -26,7 +28,22 @@ export interface LeaseRecord {
   readonly expiresAtMs: number;
   /** Set by the leader when the lease ran out: the instance is out of routing until it registers again. */
   readonly lapsedAt: string | null;
+  /** The identity that registered it: only it (or an admin) may register that id again. */
+  readonly owner?: string;
+  /**
+   * Set when someone other than the registration itself took the instance out of the spec (an admin's
+   * delete, a rollback): neither a heartbeat nor a non-admin registration brings it back.
+   */
+  readonly removedBy?: string;
+  readonly removedAt?: string;
 }
+
+/** How long a removed instance's record is kept, refusing its re-registration by non-admins. */
+const REMOVED_KEPT_MS = 24 * 3_600_000;
+
+/** Changes made by registration itself, or restating what is configured: not an operator's removal. */
+const OWN_CHANGES = /^(register|deregister|remove) /;
+const NEUTRAL_ACTORS = new Set(['leases', 'config file', 'store', 'supervisor']);
 
 export interface RegisterInput {
   readonly engine: string;
@@ -71,6 +88,7 @@ export class Leases implements Module {
   ) {}
 
   start(): void {
+    this.disposables.add(this.ctx.store.watch((change) => this.noticeRemovals(change)));
     for (const [field, value] of this.ctx.store.shared(LEASES_NS))
       if ((value as unknown as LeaseRecord).lapsedAt) this.lapsed.add(field);
     this.disposables.add(
@@ -103,13 +121,18 @@ export class Leases implements Module {
       LeaseRecord | undefined;
   }
 
-  async register(input: RegisterInput, actor: string): Promise<LeaseGrant> {
+  async register(
+    input: RegisterInput,
+    actor: string,
+    who: Registrant = { name: actor, role: undefined },
+  ): Promise<LeaseGrant> {
     const ttlMs = input.ttlMs || DEFAULT_LEASE_TTL_MS;
     if (!Number.isInteger(ttlMs) || ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS)
       throw new AdminError(
         'INVALID_ARGUMENT',
         `ttl_ms must be from ${MIN_TTL_MS} to ${MAX_TTL_MS}, got ${input.ttlMs}`,
       );
+    this.checkRegistrant(input, who);
     const version = await this.list(input, actor);
     const now = Date.now();
     const record: LeaseRecord = {
@@ -123,12 +146,35 @@ export class Leases implements Module {
       renewedAt: new Date(now).toISOString(),
       expiresAtMs: now + ttlMs,
       lapsedAt: null,
+      owner: who.name,
     };
     const field = `${input.engine}/${input.id}`;
     const again = this.lease(input.engine, input.id);
     await this.ctx.store.putShared(LEASES_NS, [[field, record as unknown as JsonValue]]);
     this.emit(input.engine, input.id, again ? 'registered again' : 'registered', record);
     return { leaseId: record.leaseId, ttlMs, heartbeatIntervalMs: Math.floor(ttlMs / 3) };
+  }
+
+  /** Throws unless `who` may make this registration (model/fleet/registration.ts has the rules). */
+  private checkRegistrant(input: RegisterInput, who: Registrant): void {
+    const spec = this.ctx.engines.getNow(input.engine);
+    const lease = this.lease(input.engine, input.id);
+    const listed = spec ? findInstance(spec, input.id) : undefined;
+    // A lease from before owners were recorded belongs to whoever renews it.
+    const owner = lease ? (lease.owner ?? who.name) : undefined;
+    const existing =
+      lease?.removedBy !== undefined
+        ? { address: lease.address, owner, removedBy: lease.removedBy }
+        : listed
+          ? { address: listed.address, owner }
+          : undefined;
+    let registered = 0;
+    for (const v of this.ctx.store.shared(LEASES_NS).values()) {
+      const r = v as unknown as LeaseRecord;
+      if (r.engine === input.engine && r.removedBy === undefined) registered++;
+    }
+    const refusal = registrationRefusal(who, input, spec, existing, registered);
+    if (refusal) throw new AdminError(refusal.code, refusal.message);
   }
 
   /** Lists the instance in its engine's spec (creating the engine when asked); returns its version. */
@@ -171,9 +217,14 @@ export class Leases implements Module {
 
   async heartbeat(leaseId: string): Promise<LeaseGrant> {
     const record = this.find(leaseId);
+    if (record.removedBy !== undefined)
+      throw new AdminError(
+        'FAILED_PRECONDITION',
+        `${record.engine}/${record.instance} was removed by ${record.removedBy} at ${record.removedAt}: it is not re-added (an admin may register it again)`,
+      );
     const spec = this.ctx.engines.getNow(record.engine);
     if (!spec || !findInstance(spec, record.instance))
-      // Listed no longer (a configuration rollback or a config file replaced the spec): listed again.
+      // Listed no longer, and no operator removed it (a config file restated the spec): listed again.
       await this.list(
         {
           engine: record.engine,
@@ -246,6 +297,30 @@ export class Leases implements Module {
     else this.ctx.logger.info('instance registered', { engine, instance, address: r.address });
   }
 
+  /**
+   * Leader: an operator's change that took leased instances out of their engine (a delete, a replace,
+   * a rollback) marks their leases removed, so their heartbeats do not list them again.
+   */
+  private noticeRemovals(change: ChangeRecord): void {
+    const fence = this.ctx.leader.fence;
+    if (!fence || NEUTRAL_ACTORS.has(change.actor) || OWN_CHANGES.test(change.summary)) return;
+    const engines = new Set(change.ops.filter((o) => o.kind === ENGINE_KIND).map((o) => o.name));
+    if (engines.size === 0) return;
+    const at = new Date().toISOString();
+    const removed: (readonly [string, JsonValue])[] = [];
+    for (const [field, value] of this.ctx.store.shared(LEASES_NS)) {
+      const r = value as unknown as LeaseRecord;
+      if (!engines.has(r.engine) || r.removedBy !== undefined) continue;
+      const spec = this.ctx.engines.getNow(r.engine);
+      if (spec && findInstance(spec, r.instance)) continue;
+      removed.push([field, { ...r, removedBy: change.actor, removedAt: at } as unknown as JsonValue]);
+    }
+    if (removed.length === 0) return;
+    this.ctx.store
+      .putShared(LEASES_NS, removed, fence)
+      .catch((err) => this.ctx.logger.warn('could not mark removed instances', { error: String(err) }));
+  }
+
   /** Leader: lapse leases past their expiry, remove instances lapsed for removeAfterMs. */
   private async sweep(): Promise<void> {
     const fence = this.ctx.leader.fence;
@@ -253,8 +328,14 @@ export class Leases implements Module {
     const now = Date.now();
     const lapse: (readonly [string, JsonValue | undefined])[] = [];
     const remove: LeaseRecord[] = [];
+    const forget: (readonly [string, JsonValue | undefined])[] = [];
     for (const [field, value] of this.ctx.store.shared(LEASES_NS)) {
       const r = value as unknown as LeaseRecord;
+      if (r.removedBy !== undefined) {
+        if (now - Date.parse(r.removedAt ?? '') >= REMOVED_KEPT_MS || !r.removedAt)
+          forget.push([field, undefined]);
+        continue;
+      }
       if (!r.lapsedAt && r.expiresAtMs < now) {
         lapse.push([field, { ...r, lapsedAt: new Date(now).toISOString() } as unknown as JsonValue]);
         this.ctx.events.record(
@@ -268,6 +349,7 @@ export class Leases implements Module {
     }
     try {
       if (lapse.length > 0) await this.ctx.store.putShared(LEASES_NS, lapse, fence);
+      if (forget.length > 0) await this.ctx.store.putShared(LEASES_NS, forget, fence);
       for (const r of remove) {
         await updateEngine(
           this.ctx.engines,

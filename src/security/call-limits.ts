@@ -16,6 +16,13 @@ export interface CallLimitSettings {
   /** Shared counters across replicas when set (one Redis, keys under `prefix`). */
   readonly redisUrl?: string;
   readonly prefix?: string;
+  /**
+   * The longest a call waits for the shared counters (default 50 ms): past it, this replica's own
+   * counters answer, and keep answering for `bypassMs` (default 5 s) before Redis is tried again. A
+   * hung Redis so adds at most this to one call, never its hang to every call.
+   */
+  readonly maxWaitMs?: number;
+  readonly bypassMs?: number;
 }
 
 export const DEFAULT_CALL_LIMITS: CallLimitSettings = {
@@ -40,43 +47,54 @@ export class RateLimitedError extends AdminError {
  * calls), with an in-memory limiter standing in while Redis is unreachable.
  */
 export class CallLimits {
-  private readonly byAddress?: RateLimiterAbstract;
-  private readonly byPrincipal?: RateLimiterAbstract;
+  private readonly byAddress?: Limiter;
+  private readonly byPrincipal?: Limiter;
   private readonly redis?: Redis;
+  /** Until then the shared counters are not asked (they were slow or failing). */
+  private bypassUntil = 0;
+  private readonly maxWaitMs: number;
+  private readonly bypassMs: number;
 
-  constructor(private readonly settings: CallLimitSettings = DEFAULT_CALL_LIMITS) {
+  constructor(
+    private readonly settings: CallLimitSettings = DEFAULT_CALL_LIMITS,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.maxWaitMs = settings.maxWaitMs ?? 50;
+    this.bypassMs = settings.bypassMs ?? 5_000;
     if (settings.redisUrl)
       this.redis = new Redis(settings.redisUrl, {
         enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
+        maxRetriesPerRequest: 0,
+        commandTimeout: 1_000,
         lazyConnect: false,
       });
-    this.redis?.on('error', () => undefined); // the insurance limiter answers meanwhile
-    const make = (points: number, name: string): RateLimiterAbstract | undefined => {
+    this.redis?.on('error', () => undefined); // this replica's own counters answer meanwhile
+    const make = (points: number, name: string): Limiter | undefined => {
       if (points <= 0) return undefined;
       const memory = new RateLimiterMemory({ points, duration: 60, keyPrefix: name });
-      if (!this.redis) return memory;
-      return new RateLimiterRedis({
+      if (!this.redis) return { memory };
+      const shared = new RateLimiterRedis({
         storeClient: this.redis,
         points,
         duration: 60,
         keyPrefix: `${settings.prefix ?? 'nerve:'}ratelimit:${name}`,
-        insuranceLimiter: memory,
+        insuranceLimiter: new RateLimiterMemory({ points, duration: 60, keyPrefix: `${name}-insurance` }),
       });
+      return { memory, shared };
     };
     this.byAddress = make(settings.perAddressPerMinute, 'address');
     this.byPrincipal = make(settings.perPrincipalPerMinute, 'principal');
   }
 
-  /** Whether the counters are Redis's now (false: in memory, alone, or standing in while Redis is away). */
+  /** Whether the counters are Redis's now (false: in memory, alone, or standing in while Redis is away or slow). */
   get shared(): boolean {
-    return this.redis?.status === 'ready';
+    return this.redis?.status === 'ready' && this.now() >= this.bypassUntil;
   }
 
   /** Counts a call from `address`; throws RateLimitedError past the budget. */
   async address(address: string): Promise<void> {
     if (this.byAddress)
-      await consume(
+      await this.consume(
         this.byAddress,
         address,
         `${this.settings.perAddressPerMinute} calls a minute per address`,
@@ -86,7 +104,7 @@ export class CallLimits {
   /** Counts a call of an authenticated principal (none when authentication is off). */
   async principal(p: Principal): Promise<void> {
     if (this.byPrincipal && p.via !== 'none')
-      await consume(
+      await this.consume(
         this.byPrincipal,
         `${p.via}:${p.name}`,
         `${this.settings.perPrincipalPerMinute} calls a minute per credential`,
@@ -96,6 +114,38 @@ export class CallLimits {
   close(): void {
     this.redis?.disconnect();
   }
+
+  /**
+   * This replica's counters always count (they answer at once); the shared ones decide when they answer
+   * within maxWaitMs. When they do not, this replica's answer stands and the shared counters are left
+   * alone for bypassMs.
+   */
+  private async consume(limiter: Limiter, key: string, what: string): Promise<void> {
+    const local = consume(limiter.memory, key, what);
+    if (!limiter.shared || !this.shared) return local;
+    const shared = consume(limiter.shared, key, what);
+    shared.catch(() => undefined); // settled late, or refused after this call was already answered
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.maxWaitMs);
+    });
+    try {
+      if ((await Promise.race([shared.then(() => 'ok' as const), late])) === 'late') {
+        this.bypassUntil = this.now() + this.bypassMs;
+        return local;
+      }
+      await local.catch(() => undefined); // the shared verdict stands
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+interface Limiter {
+  /** This replica's counters. */
+  readonly memory: RateLimiterAbstract;
+  /** Every replica's, in Redis (with its own insurance limiter for failures it sees). */
+  readonly shared?: RateLimiterAbstract;
 }
 
 async function consume(limiter: RateLimiterAbstract, key: string, what: string): Promise<void> {

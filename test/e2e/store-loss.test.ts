@@ -27,6 +27,12 @@ describeRedis('a Redis that lost its data: noticed on every replica, never adopt
   const start = async (): Promise<Replica> => {
     const cp = await ControlPlane.start({
       store: new RedisStore({ url: redis.url, prefix: currentPrefix, identityCheckMs: 200 }),
+      callLimits: {
+        perAddressPerMinute: 6000,
+        perPrincipalPerMinute: 6000,
+        redisUrl: redis.url,
+        prefix: currentPrefix,
+      },
       logger,
       host: '127.0.0.1',
       xdsPort: 0,
@@ -165,5 +171,30 @@ describeRedis('a Redis that lost its data: noticed on every replica, never adopt
       new Set(versions.map((v) => JSON.stringify(v && (v as { generation: string }).generation))).size,
     ).toBe(1);
     expect((await call(replicas[1], 'POST', '/engines', engine('delta'))).status).toBe(201);
+  }, 60_000);
+
+  it('a hung Redis holds no read: reads answer at once, the store says unavailable, writes fail fast', async () => {
+    const r = replicas[0];
+    await waitFor(() => r.cp.admin.limits.shared, 'the rate limiter on Redis');
+    redis.pause();
+    try {
+      const timed = async (method: string, path: string, body?: unknown) => {
+        const startMs = Date.now();
+        const res = await call(r, method, path, body);
+        return { ...res, ms: Date.now() - startMs };
+      };
+      const reads = [];
+      for (let i = 0; i < 5; i++) reads.push(await timed('GET', '/engines/beta'));
+      expect(reads.every((x) => x.status === 200)).toBe(true);
+      expect(Math.max(...reads.map((x) => x.ms))).toBeLessThan(500);
+      await waitFor(async () => (await storeState(r)) === 'unavailable', 'the store said unavailable', 3_000);
+      const write = await timed('POST', '/engines', engine('eps'));
+      expect(write.status).toBe(503);
+      expect(write.ms).toBeLessThan(500);
+    } finally {
+      redis.resume();
+    }
+    await waitFor(async () => (await storeState(r)) === 'ok', 'the store back', 10_000);
+    expect((await call(r, 'GET', '/engines/eps')).status).toBe(404);
   }, 60_000);
 });

@@ -35,6 +35,9 @@ export interface TestRedis {
   restart(): Promise<void>;
   /** Kills it, deletes its data, and starts it again on the same port: a Redis that lost everything. */
   restartEmpty(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing answers (a hung Redis); `resume` is SIGCONT. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -91,6 +94,8 @@ export async function startRedis(): Promise<TestRedis> {
     port,
     kill: () => halt('SIGKILL'),
     restart: launch,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async restartEmpty() {
       await halt('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

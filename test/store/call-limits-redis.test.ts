@@ -55,4 +55,30 @@ withRedis('rate limits shared through Redis (REDIS_URL)', () => {
       b.close();
     }
   });
+
+  it('never holds a call for a hung Redis: this replica answers within the wait, then for a while alone', async () => {
+    const r = await startRedis();
+    const limits = new CallLimits({
+      perAddressPerMinute: 100,
+      perPrincipalPerMinute: 100,
+      redisUrl: r.url,
+      prefix: 'hung:',
+    });
+    try {
+      await waitFor(() => limits.shared, 'connected to Redis');
+      r.pause();
+      const timed = async () => {
+        const start = Date.now();
+        await limits.address('10.0.0.1');
+        return Date.now() - start;
+      };
+      expect(await timed()).toBeLessThan(500);
+      expect(limits.shared).toBe(false); // left alone for a while
+      expect(await timed()).toBeLessThan(50);
+    } finally {
+      r.resume();
+      limits.close();
+      await r.stop();
+    }
+  });
 });

@@ -235,4 +235,51 @@ describeRedis('Redis store: replicas, outages, trimmed feeds', () => {
       expect(replicas[0].status().reason).toMatch(/store is at version 2, behind this replica's 5/);
     }, 40_000);
   });
+
+  it('a hung Redis: unavailable within a second or two, a write answered "no answer" is never applied later', async () => {
+    const p = `r${++prefix}:`;
+    const a = await open(p);
+    await a.commit({ ...meta, ops: [put(1)] });
+    redis.pause();
+    try {
+      await waitFor(() => a.status().state === 'unavailable', 'a says unavailable', 3_000);
+      expect(a.status().reason).toMatch(/does not answer/);
+    } finally {
+      // While Redis is hung a write is refused at once, not queued behind the hang.
+      const write = a.commit({ ...meta, ops: [put(2)] }).then(
+        () => 'applied',
+        (e: unknown) => String(e),
+      );
+      redis.resume();
+      expect(await write).toMatch(/configuration store unavailable: Redis does not answer/);
+    }
+    await waitFor(() => a.status().state === 'ok', 'a back', 10_000);
+    expect(a.version()).toBe(1);
+    expect(a.get('engines', 'a')!.value).toEqual(doc(1));
+  }, 30_000);
+
+  it('a write sent into a hung Redis times out and is refused when Redis resumes', async () => {
+    const p = `r${++prefix}:`;
+    const a = await open(p);
+    await a.commit({ ...meta, ops: [put(1)] });
+    redis.pause();
+    let outcome: string;
+    try {
+      outcome = await a.commit({ ...meta, ops: [put(2)] }).then(
+        () => 'applied',
+        (e: unknown) => String(e),
+      );
+    } finally {
+      redis.resume();
+    }
+    expect(outcome).toMatch(/no answer within 1000 ms: .* it will not be applied later/);
+    const direct = new Redis(redis.url);
+    try {
+      await waitFor(async () => (await direct.get(`${p}config:version`)) !== null, 'Redis answering');
+      expect(await direct.get(`${p}config:version`)).toBe('1');
+      expect(JSON.parse((await direct.hget(`${p}config:values`, 'engines/a'))!)).toEqual(doc(1));
+    } finally {
+      direct.disconnect();
+    }
+  }, 30_000);
 });

@@ -43,6 +43,9 @@ const putShared = new LuaScript(PUT_SHARED);
 const initGeneration = new LuaScript(INIT_GENERATION);
 const reseedScript = new LuaScript(RESEED);
 
+/** A Redis connected but silent this long is unavailable: writes refused, status says so. */
+const HUNG_AFTER_MS = 1_000;
+
 export interface RedisStoreOptions {
   readonly url: string;
   /** Key prefix (NERVE_REDIS_PREFIX); default `nerve:`. */
@@ -88,6 +91,12 @@ export class RedisStore implements ConfigStore {
   /** The store generation this replica follows; undefined until it first loaded the store. */
   private generation: string | undefined;
   private identityTimer: NodeJS.Timeout | undefined;
+  /** Since when Redis has left identity checks unanswered (0: the last one answered): a hung Redis. */
+  private silentSince = 0;
+  private checking = false;
+  /** Redis's clock minus this one's (measured by each identity check); undefined until measured. */
+  private clockOffsetMs: number | undefined;
+  private readonly commandTimeoutMs: number;
   private readonly identityCheckMs: number;
   private readonly owner: string;
   private lastStatus: StoreStatus['state'] = 'unavailable';
@@ -98,6 +107,7 @@ export class RedisStore implements ConfigStore {
     this.keys = redisKeys(options.prefix ?? 'nerve:');
     this.feedLength = options.feedLength ?? 10_000;
     this.identityCheckMs = options.identityCheckMs ?? 1_000;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 1_000;
     this.owner = options.owner ?? `${hostname()}:${process.pid}`;
     this.onError = options.onError ?? (() => undefined);
     const report = (err: unknown) => this.onError('store listener failed', err);
@@ -107,7 +117,7 @@ export class RedisStore implements ConfigStore {
     const connection = {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs ?? 2_000,
+      commandTimeout: this.commandTimeoutMs,
       connectTimeout: 2_000,
       lazyConnect: true,
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
@@ -138,6 +148,7 @@ export class RedisStore implements ConfigStore {
     await this.redis.connect().catch(() => undefined);
     if (this.connected) await this.reload().catch((err) => this.onError('initial load failed', err));
     await this.follower.start();
+    await this.checkIdentity(); // measures the clock offset commits' deadlines need
     this.identityTimer = setInterval(() => void this.checkIdentity(), this.identityCheckMs).unref();
   }
 
@@ -158,13 +169,16 @@ export class RedisStore implements ConfigStore {
       generation: this.generation,
     };
     if (this.diverged !== undefined) return { ...base, state: 'diverged', reason: this.diverged };
+    const waiting = this.silentSince === 0 ? 0 : Date.now() - this.silentSince;
     const reason = !this.connected
       ? 'Redis is not reachable'
-      : this.generation === undefined
-        ? 'the store has not been loaded yet'
-        : this.follower.failing
-          ? `the change feed fails: ${this.follower.failing}`
-          : undefined;
+      : waiting > HUNG_AFTER_MS
+        ? `Redis does not answer (connected, no reply for ${waiting} ms)`
+        : this.generation === undefined
+          ? 'the store has not been loaded yet'
+          : this.follower.failing
+            ? `the change feed fails: ${this.follower.failing}`
+            : undefined;
     return { ...base, state: reason === undefined ? 'ok' : 'unavailable', reason };
   }
 
@@ -197,7 +211,11 @@ export class RedisStore implements ConfigStore {
         entryKey(op.kind, op.name),
         op.op === 'put' ? JSON.stringify(op.value) : '',
       );
-    args.push(this.generation ?? '');
+    // A commit that reaches Redis after this replica stopped waiting is refused there: a write answered
+    // "no answer" is never applied later, when a stalled Redis resumes.
+    const deadline =
+      this.clockOffsetMs === undefined ? 0 : Date.now() + this.clockOffsetMs + this.commandTimeoutMs - 100;
+    args.push(deadline, this.generation ?? '');
     const at = Date.now();
     args[3] = JSON.stringify({ at, actor: request.actor, summary: request.summary, ops: request.ops }).slice(
       1,
@@ -209,8 +227,18 @@ export class RedisStore implements ConfigStore {
         [k.version, k.values, k.revisions, k.changes, k.feed, k.leader, k.generation],
         args,
       ),
-    )) as string[];
+    ).catch((err: unknown) => {
+      if (err instanceof StoreUnavailableError && /timed out/i.test(err.message) && deadline > 0)
+        throw new StoreUnavailableError(
+          `no answer within ${this.commandTimeoutMs} ms: if the store took the change it did so by ${new Date(deadline - (this.clockOffsetMs ?? 0)).toISOString()} (see the configuration history); it will not be applied later`,
+        );
+      throw err;
+    })) as string[];
     if (reply[0] === 'GENERATION') throw await this.generationMoved(reply[1]);
+    if (reply[0] === 'EXPIRED')
+      throw new StoreUnavailableError(
+        `the store ran the change ${reply[1]} ms after this replica stopped waiting: not applied`,
+      );
     if (reply[0] === 'FENCED') throw new FencedError(request.fence ?? '', reply[1]);
     if (reply[0] === 'VERSION') throw new VersionConflictError(request.expectVersion ?? 0, Number(reply[1]));
     if (reply[0] === 'REVISION') {
@@ -312,13 +340,29 @@ export class RedisStore implements ConfigStore {
    * adopts an operator's reseed. Cheap: one MGET of three short keys.
    */
   private async checkIdentity(): Promise<void> {
-    if (!this.connected) return;
+    if (!this.connected || this.checking) return;
     const k = this.keys;
     let reply: (string | null)[];
+    this.checking = true;
+    if (this.silentSince === 0) this.silentSince = Date.now();
+    const hung = setTimeout(() => this.emitStatus(), HUNG_AFTER_MS + 10);
     try {
-      reply = await this.redis.mget(k.generation, k.version, k.diverged);
+      const sent = Date.now();
+      const [got, time] = await Promise.all([
+        this.redis.mget(k.generation, k.version, k.diverged),
+        this.redis.time(),
+      ]);
+      const received = Date.now();
+      reply = got;
+      this.clockOffsetMs =
+        Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - (sent + received) / 2;
+      this.silentSince = 0;
     } catch {
-      return; // a failing Redis shows through the connection and the follower
+      return; // unanswered: silentSince stands until a check is answered
+    } finally {
+      clearTimeout(hung);
+      this.checking = false;
+      this.emitStatus();
     }
     const [generation, version, marker] = reply;
     const seen = `${generation}|${version}|${marker === null ? '' : 'marked'}`;
@@ -528,6 +572,7 @@ export class RedisStore implements ConfigStore {
   private setConnected(connected: boolean): void {
     if (this.connected === connected) return;
     this.connected = connected;
+    if (connected) this.silentSince = 0;
     // Back: catch up (the follower resumes from its last id; a gap reloads), and check the store is the
     // one left: a Redis restarted without its data comes back empty.
     if (connected) {

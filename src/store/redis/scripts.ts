@@ -9,13 +9,20 @@
  * KEYS: version, values, revisions, changes, feed, leader, generation
  * ARGV: expectVersion ('' = any), fence ('' = none), feed max length, record body without its leading
  * "{" (the version is put in front), expected count N, then N pairs (key, revision), then op count M,
- * then M triples ('p'|'d', key, value JSON), and last the generation the replica follows.
- * Returns {'OK', version} | {'GENERATION', actual} | {'FENCED', holder} | {'VERSION', actual} |
- * {'REVISION', key, actual}.
+ * then M triples ('p'|'d', key, value JSON), then a deadline in the server's clock (epoch ms; 0: none)
+ * past which the commit is refused, and last the generation the replica follows.
+ * Returns {'OK', version} | {'GENERATION', actual} | {'EXPIRED', ms late} | {'FENCED', holder} |
+ * {'VERSION', actual} | {'REVISION', key, actual}.
  */
 export const COMMIT = `
 local gen = redis.call('GET', KEYS[7])
 if gen ~= ARGV[#ARGV] then return {'GENERATION', gen or ''} end
+local deadline = tonumber(ARGV[#ARGV - 1])
+if deadline > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if now > deadline then return {'EXPIRED', tostring(now - deadline)} end
+end
 if ARGV[2] ~= '' then
   local holder = redis.call('GET', KEYS[6])
   if holder ~= ARGV[2] then return {'FENCED', holder or ''} end

@@ -68,13 +68,14 @@ export function createApi(
   if (!features.liveFeed) feed = undefined;
   app.use(cors(options.corsOrigins ?? []));
   // Merge patches come as application/merge-patch+json (RFC 7386). Imports and batches of large fleets
-  // are big; every other body is small, and a large one is refused (413) before it is parsed.
+  // are big; every other body is small, and a large one is refused (413) before it is parsed. Bodies
+  // are parsed only after the route's guard admitted the caller.
   const json = (limit: number) =>
     express.json({ limit, type: ['application/json', 'application/merge-patch+json'] });
-  app.use([`${API_PREFIX}/config/import`, `${API_PREFIX}/batch`], json(BULK_BODY_BYTES));
-  app.use(json(options.maxBodyBytes ?? 1024 * 1024));
+  const bulk = json(BULK_BODY_BYTES);
+  const small = json(options.maxBodyBytes ?? 1024 * 1024);
   const guard = restGuard(admin.auth, admin.limits);
-  const r = new Routes(guard);
+  const r = new Routes(guard, (path) => (path === '/config/import' || path === '/batch' ? bulk : small));
   healthRoutes(r, admin, startedAtMs);
   engineRoutes(r, admin);
   enginePartRoutes(r, admin);

@@ -24,20 +24,27 @@ export function credentialsOf(req: IncomingMessage, allowQueryToken = false): Cr
 }
 
 /**
- * Before a route's handler: counts the call against its address's rate limit (before authentication,
- * so guessing credentials is slow too), authenticates, counts it against the principal's limit and
- * checks the role. The principal is left in res.locals. Public routes (health probes) are not limited.
+ * Before a route's handler: authenticates, then counts the call against the principal's rate limit
+ * and checks the role. A call that does not authenticate (or comes while authentication is off) counts
+ * against its address instead, so guessing credentials is slow while an admin behind the same address
+ * (every user behind one Ingress) keeps its own budget. The principal is left in res.locals. Public
+ * routes (health probes) are not limited.
  */
 export function restGuard(auth: Authenticator, limits: CallLimits): Guard {
   return (access, what) => (req, res, next) => {
     if (access === 'public') return next();
     const queryToken = what.endsWith(' /events');
-    limits
-      .address(req.socket.remoteAddress ?? 'unknown')
-      .then(() => auth.authenticate(credentialsOf(req, queryToken)))
+    const address = req.socket.remoteAddress ?? 'unknown';
+    auth
+      .authenticate(credentialsOf(req, queryToken))
+      .catch(async (err: unknown) => {
+        await limits.address(address);
+        throw err;
+      })
       .then(async (p) => {
         res.locals.principal = p;
-        await limits.principal(p);
+        if (p.via === 'none') await limits.address(address);
+        else await limits.principal(p);
         authorize(p, access, what);
       })
       .then(() => next(), next);

@@ -40,7 +40,14 @@ export class Routes {
   readonly router = Router();
   readonly specs: RouteSpec[] = [];
 
-  constructor(private readonly guard: Guard) {}
+  /**
+   * `body` parses a route's body: it runs after the guard, so a body is read only for a caller that
+   * authenticated and holds the route's role (32 MiB from an anonymous client is never parsed).
+   */
+  constructor(
+    private readonly guard: Guard,
+    private readonly body: (path: string) => RequestHandler = () => (_req, _res, next) => next(),
+  ) {}
 
   get(path: string, access: Access, doc: RouteDoc | string, handler: Handler): void {
     this.add('get', path, access, doc, handler);
@@ -65,6 +72,7 @@ export class Routes {
     this.router[method](
       path,
       this.guard(access, `${method.toUpperCase()} ${path}`),
+      this.body(path),
       handler as RequestHandler,
     );
   }

@@ -288,6 +288,9 @@ export class ControlPlane {
       this.bus,
       options.stopProcessesOnStop ?? store.status().backend === 'memory',
     );
+    const limits = new CallLimits(options.callLimits);
+    // Stream opens and feed upgrades count against the same budgets as REST and admin gRPC calls.
+    this.auth.limits = limits;
     this.admin = new AdminService({
       store,
       engines: this.engines,
@@ -318,7 +321,7 @@ export class ControlPlane {
       weights: this.weights,
       auth: this.auth,
       staticKeyNames: () => keys.staticNames(),
-      limits: new CallLimits(options.callLimits),
+      limits,
       features: options.features,
     });
     this.autoscaler = new Autoscaler(

@@ -4,6 +4,7 @@ import { allows, DATAPLANE, type Role } from '../model/security/roles';
 import type { ApiKeyRegistry } from './api-key-registry';
 import type { JwtVerifier } from './jwt-verifier';
 import { SessionWatch } from './session-watch';
+import type { CallLimits } from './call-limits';
 
 /** What a caller presented, whatever the transport (HTTP headers, gRPC metadata, a TLS handshake). */
 export interface Credentials {
@@ -26,6 +27,11 @@ const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 export class Authenticator {
   /** Long-lived sessions opened with credentials, ended when those stop being good. */
   readonly sessions: SessionWatch = new SessionWatch(this);
+  /**
+   * The rate limits stream opens and feed upgrades count against (the control plane's, as REST and
+   * admin gRPC calls do); none when unset.
+   */
+  limits: Pick<CallLimits, 'address' | 'principal'> | undefined;
 
   constructor(
     readonly enabled: boolean,
@@ -66,6 +72,28 @@ export class Authenticator {
     if (!p) throw new AdminError('UNAUTHENTICATED', 'API key not recognised (revoked, or never issued)');
     return p;
   }
+}
+
+/**
+ * Authenticates a long-lived session's opening (a data-plane stream, a feed upgrade) and counts it
+ * against the rate limits as a call: the principal's budget, or the address's when the credentials
+ * fail (so a flood of refused opens is slowed, and throttled with RESOURCE_EXHAUSTED).
+ */
+export async function authenticateOpen(
+  auth: Authenticator,
+  c: Credentials,
+  address: string,
+): Promise<Principal> {
+  let p: Principal;
+  try {
+    p = await auth.authenticate(c);
+  } catch (err) {
+    await auth.limits?.address(address);
+    throw err;
+  }
+  if (p.via === 'none') await auth.limits?.address(address);
+  else await auth.limits?.principal(p);
+  return p;
 }
 
 /** Throws PERMISSION_DENIED unless `p` holds `needed`; `what` names the operation in the message. */

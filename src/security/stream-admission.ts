@@ -3,10 +3,11 @@ import { AdminError } from '../control-plane/admin/admin-error';
 import { echo } from '../model/echo';
 import type { Principal } from '../model/security/principal';
 import { allows, DATAPLANE } from '../model/security/roles';
-import { type Authenticator } from './authenticator';
+import { authenticateOpen, type Authenticator } from './authenticator';
 import { type CallWithCredentials, grpcCredentials } from './grpc-credentials';
 
 type Stream<Req> = CallWithCredentials & {
+  getPeer(): string;
   on(event: 'data', listener: (r: Req) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
   emit(event: 'error', err: { code: grpc.status; details: string }): boolean;
@@ -59,7 +60,12 @@ export function admitStream<Req>(
     refused = true;
     waiting.length = 0;
     const e = err instanceof AdminError ? err : new AdminError('UNAUTHENTICATED', String(err));
-    const code = e.code === 'PERMISSION_DENIED' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED;
+    const code =
+      e.code === 'PERMISSION_DENIED'
+        ? grpc.status.PERMISSION_DENIED
+        : e.code === 'RESOURCE_EXHAUSTED'
+          ? grpc.status.RESOURCE_EXHAUSTED
+          : grpc.status.UNAUTHENTICATED;
     call.emit('error', { code, details: e.message });
   };
   /** The message's node is the stream's (an empty node id, as xDS allows after the first, is). */
@@ -89,7 +95,7 @@ export function admitStream<Req>(
   let principal: Principal | undefined;
   const admits = (p: Principal) =>
     allows(p.role, DATAPLANE) || (admission.adminMaySubscribe === true && allows(p.role, 'admin'));
-  const admitted = auth.authenticate(credentials).then((p) => {
+  const admitted = authenticateOpen(auth, credentials, call.getPeer().replace(/:\d+$/, '')).then((p) => {
     if (!admits(p))
       throw new AdminError(
         'PERMISSION_DENIED',

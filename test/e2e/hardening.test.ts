@@ -1,3 +1,5 @@
+import { ReportServiceClient } from '../../gen/nerve/report/v1/report_service';
+import { WebSocket } from 'ws';
 import * as grpc from '@grpc/grpc-js';
 import * as net from 'node:net';
 import { AdminClient } from '../../gen/nerve/admin/v1/admin';
@@ -187,6 +189,110 @@ describe('rate limits', () => {
       expect(code).toBe(grpc.status.RESOURCE_EXHAUSTED);
       // Health probes are never limited.
       expect((await fetch(`http://127.0.0.1:${api.port}/api/v1/nerve/health/live`)).status).toBe(200);
+    } finally {
+      await api.close();
+      await cp.stop(500);
+    }
+  });
+
+  it('counts anonymous and failed calls against the address, an authenticated admin against its own budget', async () => {
+    const KEY = 'admin-key-of-the-hardening-suite-000';
+    const cp = await startControlPlane([], {
+      auth: { enabled: true, apiKeys: [{ name: 'ops', role: 'admin', secret: KEY }] },
+      callLimits: { perAddressPerMinute: 3, perPrincipalPerMinute: 100 },
+    });
+    const api = await startApi(cp, logger, '127.0.0.1', 0);
+    const url = `http://127.0.0.1:${api.port}/api/v1/nerve/engines`;
+    try {
+      const anonymous: number[] = [];
+      for (let i = 0; i < 5; i++) anonymous.push((await fetch(url)).status);
+      expect(anonymous).toEqual([401, 401, 401, 429, 429]);
+      for (let i = 0; i < 5; i++)
+        expect((await fetch(url, { headers: { 'x-api-key': KEY } })).status).toBe(200);
+    } finally {
+      await api.close();
+      await cp.stop(500);
+    }
+  });
+});
+
+describe('stream opens and feed upgrades are rate-limited too', () => {
+  it('throttles refused report streams and WebSocket upgrades from one address', async () => {
+    const cp = await startControlPlane([], {
+      auth: {
+        enabled: true,
+        apiKeys: [{ name: 'ops', role: 'admin', secret: 'admin-key-of-the-hardening-suite-000' }],
+      },
+      callLimits: { perAddressPerMinute: 3, perPrincipalPerMinute: 100 },
+    });
+    const api = await startApi(cp, logger, '127.0.0.1', 0);
+    const client = new ReportServiceClient(`127.0.0.1:${cp.port}`, grpc.credentials.createInsecure());
+    try {
+      const codes: grpc.status[] = [];
+      for (let i = 0; i < 4; i++) {
+        const md = new grpc.Metadata();
+        md.set('x-api-key', 'nrv_never-issued');
+        const stream = client.streamReports(md);
+        codes.push(
+          await new Promise<grpc.status>((resolve) => {
+            stream.on('status', (st: grpc.StatusObject) => resolve(st.code));
+            stream.on('error', () => undefined);
+            stream.write({
+              nodeId: 'x',
+              loads: [],
+              engineCircuits: {},
+              intervalMs: 1,
+              tracedCalls: [],
+              tracedDropped: 0,
+            });
+          }),
+        );
+      }
+      expect(codes).toEqual([
+        grpc.status.UNAUTHENTICATED,
+        grpc.status.UNAUTHENTICATED,
+        grpc.status.UNAUTHENTICATED,
+        grpc.status.RESOURCE_EXHAUSTED,
+      ]);
+      const upgrade = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${api.port}/api/v1/nerve/ws`);
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('error', () => undefined);
+      });
+      expect(upgrade).toBe(429);
+    } finally {
+      client.close();
+      await api.close();
+      await cp.stop(500);
+    }
+  });
+});
+
+describe('bodies are read only for callers the route admits', () => {
+  it('refuses an anonymous 2 MiB body and an anonymous 20 MiB import with 401, unparsed', async () => {
+    const cp = await startControlPlane([], {
+      auth: {
+        enabled: true,
+        apiKeys: [{ name: 'ops', role: 'admin', secret: 'admin-key-of-the-hardening-suite-000' }],
+      },
+    });
+    const api = await startApi(cp, logger, '127.0.0.1', 0);
+    const base = `http://127.0.0.1:${api.port}/api/v1/nerve`;
+    try {
+      const big = (mib: number) => `{"pad":"${'x'.repeat(mib * 1024 * 1024)}"}`;
+      const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+        fetch(`${base}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body,
+        });
+      expect((await post('/engines', big(2))).status).toBe(401);
+      expect((await post('/config/import', big(20))).status).toBe(401);
+      // Admitted, the same body meets the size limit (413), so the order is guard, then parse.
+      const admitted = await post('/engines', big(2), {
+        'x-api-key': 'admin-key-of-the-hardening-suite-000',
+      });
+      expect(admitted.status).toBe(413);
     } finally {
       await api.close();
       await cp.stop(500);

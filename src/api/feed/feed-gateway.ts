@@ -7,7 +7,8 @@ import type { FeedHub } from '../../control-plane/feed/feed-hub';
 import type { Logger } from '../../observability/logger';
 import { listParam } from '../query';
 import { AdminError } from '../../control-plane/admin/admin-error';
-import { authorize, type Authenticator } from '../../security/authenticator';
+import { authenticateOpen, authorize, type Authenticator } from '../../security/authenticator';
+import { RateLimitedError } from '../../security/call-limits';
 import { credentialsOf, principalOf } from '../rest-auth';
 import type { Principal } from '../../model/security/principal';
 import { allows } from '../../model/security/roles';
@@ -24,12 +25,24 @@ export const FEED_WS_PATH = '/api/v1/nerve/ws';
 
 /** An upgrade without valid credentials: 401 (or 403), with the reason, before any WebSocket exists. */
 function refuseUpgrade(socket: Duplex, err: unknown): void {
-  const denied = err instanceof AdminError && err.code === 'PERMISSION_DENIED';
+  const code = err instanceof AdminError ? err.code : 'UNAUTHENTICATED';
   const message = err instanceof AdminError ? err.message : 'authentication failed';
-  const body = JSON.stringify({ error: { code: denied ? 'PERMISSION_DENIED' : 'UNAUTHENTICATED', message } });
+  const status =
+    code === 'PERMISSION_DENIED'
+      ? '403 Forbidden'
+      : code === 'RESOURCE_EXHAUSTED'
+        ? '429 Too Many Requests'
+        : '401 Unauthorized';
+  const extra =
+    code === 'UNAUTHENTICATED'
+      ? 'www-authenticate: Bearer realm="nerve"\r\n'
+      : err instanceof RateLimitedError
+        ? `retry-after: ${err.retryAfterS}\r\n`
+        : '';
+  const body = JSON.stringify({ error: { code, message } });
   socket.end(
-    `HTTP/1.1 ${denied ? '403 Forbidden' : '401 Unauthorized'}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
-      `${denied ? '' : 'www-authenticate: Bearer realm="nerve"\r\n'}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+      `${extra}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
 
@@ -86,8 +99,7 @@ export class FeedGateway {
         return;
       }
       const credentials = credentialsOf(req, true);
-      auth
-        .authenticate(credentials)
+      authenticateOpen(auth, credentials, req.socket.remoteAddress ?? 'unknown')
         .then((p) => {
           authorize(p, 'viewer', 'the live feed');
           this.wss.handleUpgrade(req, socket, head, (ws) => {

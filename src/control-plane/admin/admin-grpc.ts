@@ -123,11 +123,16 @@ function guarded<Req, Res>(
 ): grpc.handleUnaryCall<Req, Res> {
   const what = `Admin/${String(method)[0].toUpperCase()}${String(method).slice(1)}`;
   return (call, callback) => {
-    limits
-      .address(call.getPeer().replace(/:\d+$/, ''))
-      .then(() => auth.authenticate(grpcCredentials(call)))
+    const address = call.getPeer().replace(/:\d+$/, '');
+    auth
+      .authenticate(grpcCredentials(call))
+      .catch(async (err: unknown) => {
+        await limits.address(address); // failed credentials count against the address
+        throw err;
+      })
       .then(async (p) => {
-        await limits.principal(p);
+        if (p.via === 'none') await limits.address(address);
+        else await limits.principal(p);
         authorize(p, GRPC_ROLES[method], what);
         principals.set(call, p);
         handler(call, callback);

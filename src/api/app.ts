@@ -23,6 +23,7 @@ import { openApiDocument } from './openapi';
 import { eventsQuery } from './schemas';
 import { DOCS_PAGE } from './docs-page';
 import { accessLog } from './access-log';
+import { inlineScriptsOf, securityHeaders } from './security-headers';
 import type { Span } from '../observability/span';
 import { DEFAULT_FEATURES, type Features } from '../config/features';
 import { operationsRoutes } from './routes/operations-routes';
@@ -63,6 +64,7 @@ export function createApi(
     isBufferJson(value) ? Buffer.from(value.data).toString('base64') : value,
   );
   app.use(requestId);
+  app.use(securityHeaders(inlineScriptsOf(DOCS_PAGE)));
   app.use(accessLog(logger, options.onSpan));
   const features = options.features ?? DEFAULT_FEATURES;
   if (!features.liveFeed) feed = undefined;

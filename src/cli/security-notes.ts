@@ -1,12 +1,28 @@
 import type { SecuritySettings } from '../config/security-settings';
+import { SettingsError } from '../config/settings';
 import type { Logger } from '../observability/logger';
 import type { ClientCredentials } from '../security/tls-files';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /**
+ * Authentication off loopback is on unless ENABLE_AUTH=false says otherwise: with credentials
+ * configured (API keys, a JWT key source, a client CA) it is turned on; with none, the start is refused
+ * (a control plane nobody can use, or anyone can change, are both mistakes to name, not to run).
+ */
+export function authByDefault(s: SecuritySettings, host: string): SecuritySettings {
+  if (s.enableAuthSet || LOOPBACK.test(host)) return s;
+  const credentials =
+    s.apiKeys.length > 0 || Boolean(s.jwt.secret || s.jwt.jwksUrl || s.jwt.publicKeyFile || s.tls?.ca);
+  if (credentials) return { ...s, enableAuth: true };
+  throw new SettingsError(
+    `the control plane would listen on ${host} with authentication off, and no credentials are configured: set ENABLE_AUTH=true with API_KEYS or a JWT key source (JWT_SECRET, JWKS_URL, JWT_PUBLIC_KEY_FILE), ENABLE_AUTH=false to run open on a trusted network, or HOST=127.0.0.1`,
+  );
+}
+
+/**
  * With authentication off anyone who reaches a port can change everything: fine on loopback (`nerve
- * demo`), worth a warning anywhere else, where the operator may not know.
+ * demo`), worth a warning anywhere else (where it was asked for with ENABLE_AUTH=false).
  */
 export function warnIfOpen(enableAuth: boolean, host: string, logger: Logger): void {
   if (enableAuth || LOOPBACK.test(host)) return;

@@ -9,6 +9,8 @@ import { type Flags, SettingsError } from './settings';
 /** DESIGN §2b security settings, as every command resolves them. */
 export interface SecuritySettings {
   readonly enableAuth: boolean;
+  /** Whether ENABLE_AUTH (--enable-auth, enableAuth) was given: off loopback, unset means on. */
+  readonly enableAuthSet: boolean;
   readonly jwt: JwtSettings;
   readonly apiKeys: readonly StaticKey[];
   /** Credentials this process presents to the control plane (routers, registering engines): a JWT or an API key. */
@@ -115,6 +117,7 @@ export function resolveSecurity(
   return {
     rateLimitPerMinute: Number(rate),
     enableAuth: enable === 'true' || enable === '1',
+    enableAuthSet: enable !== undefined,
     jwt,
     apiKeys,
     token: get('token', 'NERVE_TOKEN', 'token'),

@@ -384,7 +384,7 @@ export class ControlPlane {
     this.reports = addReportService(this.server, this.id, onReport, reportIntervalMs, logger, this.auth);
     this.lrs = addLrsService(this.server, this.id, onReport, lrsIntervalMs, logger, this.auth);
     this.servingHealth.addToServer(this.server);
-    addReflection(this.server);
+    addReflection(this.server, this.auth);
   }
 
   static async start(options: ControlPlaneOptions): Promise<ControlPlane> {

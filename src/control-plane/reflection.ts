@@ -1,5 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { AdminError } from './admin/admin-error';
+import { authenticateOpen, authorize, type Authenticator, OPEN } from '../security/authenticator';
+import { grpcCredentials } from '../security/grpc-credentials';
 import { dirname, join } from 'node:path';
 import { ADS_PROTO } from '../protocol/ads';
 import { type FileDescriptor, fileDescriptors } from '../protocol/descriptors';
@@ -90,7 +93,11 @@ export class ReflectionIndex {
 }
 
 /** Adds both reflection services to `server`. */
-export function addReflection(server: grpc.Server, index = ReflectionIndex.load()): void {
+export function addReflection(
+  server: grpc.Server,
+  auth: Authenticator = OPEN,
+  index = ReflectionIndex.load(),
+): void {
   const protoDir = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');
   for (const version of ['v1', 'v1alpha']) {
     const pkg = grpc.loadPackageDefinition(
@@ -107,9 +114,41 @@ export function addReflection(server: grpc.Server, index = ReflectionIndex.load(
     server.addService(service, {
       ServerReflectionInfo: (call: grpc.ServerDuplexStream<ReflectionRequest, object>) => {
         const sent = new Set<string>();
-        call.on('data', (request: ReflectionRequest) => call.write(answer(index, request, sent)));
-        call.on('end', () => call.end());
         call.on('error', () => undefined);
+        // With authentication on, the API's shape is for callers with a role, as the API is.
+        const admitted = auth.enabled
+          ? authenticateOpen(auth, grpcCredentials(call), call.getPeer().replace(/:\d+$/, '')).then((p) =>
+              authorize(p, 'viewer', 'gRPC reflection'),
+            )
+          : Promise.resolve();
+        admitted.catch((err: unknown) => {
+          const e = err instanceof AdminError ? err : new AdminError('UNAUTHENTICATED', String(err));
+          call.emit('error', {
+            code:
+              e.code === 'PERMISSION_DENIED'
+                ? grpc.status.PERMISSION_DENIED
+                : e.code === 'RESOURCE_EXHAUSTED'
+                  ? grpc.status.RESOURCE_EXHAUSTED
+                  : grpc.status.UNAUTHENTICATED,
+            details: e.message,
+          });
+        });
+        call.on(
+          'data',
+          (request: ReflectionRequest) =>
+            void admitted.then(
+              () => call.write(answer(index, request, sent)),
+              () => undefined,
+            ),
+        );
+        call.on(
+          'end',
+          () =>
+            void admitted.then(
+              () => call.end(),
+              () => undefined,
+            ),
+        );
       },
     });
   }

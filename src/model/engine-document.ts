@@ -47,13 +47,24 @@ export function fromDocument(doc: JsonValue, revision: number, prefix = ''): Res
 }
 
 /** RFC 7386 JSON merge patch: objects merge, null removes, anything else replaces. */
-export function mergePatch(target: JsonValue | undefined, patch: JsonValue): JsonValue {
+/** Deeper than any document Nerve stores: a patch nested further is refused, not recursed into. */
+export const MAX_PATCH_DEPTH = 32;
+
+/** A merge patch nested past MAX_PATCH_DEPTH (a bad request, not a server fault). */
+export class PatchTooDeepError extends Error {
+  constructor() {
+    super(`a merge patch may nest at most ${MAX_PATCH_DEPTH} levels`);
+  }
+}
+
+export function mergePatch(target: JsonValue | undefined, patch: JsonValue, depth = 0): JsonValue {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  if (depth >= MAX_PATCH_DEPTH) throw new PatchTooDeepError();
   const base: { [k: string]: JsonValue } =
     target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete base[key];
-    else base[key] = mergePatch(base[key], value);
+    else base[key] = mergePatch(base[key], value, depth + 1);
   }
   return base;
 }

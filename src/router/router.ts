@@ -26,6 +26,8 @@ export interface RouterOptions {
   /** Ingress port; 0 picks a free one. */
   readonly port: number;
   readonly adminPort: number;
+  /** The bearer token that lets a non-loopback peer change the router through its admin port. */
+  readonly adminToken?: string;
   readonly logger: Logger;
   readonly reportIntervalMs?: number;
   /** Pings on the control-plane streams (DEFAULT_KEEPALIVE: 20 s, 10 s to answer). */
@@ -122,6 +124,7 @@ export class Router {
       this.state,
       this.ads,
       routerMetrics(this.state, this.ads, options.id, connections),
+      options.adminToken,
     );
   }
 

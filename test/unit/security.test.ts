@@ -8,6 +8,8 @@ import { parseApiKeys, resolveSecurity } from '../../src/config/security-setting
 import { identityOf } from '../../src/security/certificate-identity';
 import { JwtVerifier } from '../../src/security/jwt-verifier';
 import { mayActAs } from '../../src/security/stream-admission';
+import { mayChange } from '../../src/router/admin/admin-http';
+import { authByDefault } from '../../src/cli/security-notes';
 import { allows, highestRole } from '../../src/model/security/roles';
 
 const dir = mkdtempSync(join(tmpdir(), 'nerve-security-'));
@@ -141,6 +143,34 @@ describe('roles, identities and settings', () => {
     expect(r({ CORS_ORIGINS: 'https://a.example/path' })).toThrow(/is not an origin/);
     expect(resolveSecurity({ 'enable-auth': 'true' }, { ENABLE_AUTH: 'false' }, undefined).enableAuth).toBe(
       true,
+    );
+  });
+});
+
+describe("the router admin port's changes", () => {
+  it('come from loopback, or with the admin token; reads stay open', () => {
+    expect(mayChange('127.0.0.1', undefined, undefined)).toBe(true);
+    expect(mayChange('::ffff:127.0.0.1', undefined, undefined)).toBe(true);
+    expect(mayChange('::1', undefined, undefined)).toBe(true);
+    expect(mayChange('10.0.0.7', undefined, undefined)).toBe(false);
+    expect(mayChange('10.0.0.7', 'Bearer wrong', 'the-admin-token')).toBe(false);
+    expect(mayChange('10.0.0.7', 'Bearer the-admin-token', 'the-admin-token')).toBe(true);
+    expect(mayChange('10.0.0.7', 'Bearer ', '')).toBe(false);
+  });
+});
+
+describe('authentication off loopback', () => {
+  const base = resolveSecurity({}, {}, undefined);
+  it('stays as set, and is free on loopback', () => {
+    expect(authByDefault(base, '127.0.0.1').enableAuth).toBe(false);
+    const off = resolveSecurity({}, { ENABLE_AUTH: 'false' }, undefined);
+    expect(authByDefault(off, '0.0.0.0').enableAuth).toBe(false);
+  });
+  it('is on by default where credentials are configured, and refuses to start open with none', () => {
+    const keyed = resolveSecurity({}, { API_KEYS: `ops:admin:${'k'.repeat(24)}` }, undefined);
+    expect(authByDefault(keyed, '0.0.0.0').enableAuth).toBe(true);
+    expect(() => authByDefault(base, '0.0.0.0')).toThrow(
+      /would listen on 0\.0\.0\.0 with authentication off, and no credentials are configured: set ENABLE_AUTH=true/,
     );
   });
 });

@@ -48,7 +48,8 @@ export function healthRoutes(r: Routes, admin: AdminService, startedAtMs: number
   });
   r.get(
     '/health/:engineId',
-    'public',
+    // Addresses and per-instance figures: for callers with a role, not for anyone who can reach the port.
+    'viewer',
     { summary: 'Deep health of one engine and its instances (?since= adds history)', query: S.sinceQuery },
     async (req, res) => {
       const report = await admin.health(req.params.engineId);

@@ -10,11 +10,12 @@ import { flagNames } from '../flags';
 import { exitOnSignal } from '../lifecycle';
 import { listening } from '../listen';
 import { parseFlags, settingsFor } from '../options';
-import { warnIfOpen } from '../security-notes';
+import { authByDefault, warnIfOpen } from '../security-notes';
 
 export async function controlPlaneCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, flagNames('control-plane'));
-  const settings = settingsFor(flags, '0.0.0.0');
+  const resolved = settingsFor(flags, '0.0.0.0');
+  const settings = { ...resolved, security: authByDefault(resolved.security, resolved.host) };
   const logger = createLogger('control-plane', settings.logLevel, { dir: settings.logDir });
   warnIfOpen(settings.security.enableAuth, settings.host, logger);
   const replicaId = settings.replicaId ?? `${hostname()}-${process.pid}`;

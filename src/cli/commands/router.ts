@@ -21,6 +21,7 @@ export async function routerCommand(args: string[]): Promise<void> {
         host: settings.host,
         port: settings.routerPort,
         adminPort: settings.routerAdminPort,
+        adminToken: process.env.ROUTER_ADMIN_TOKEN || undefined,
         logger,
         http2: settings.routerHttp2,
         credentials: controlPlaneCredentials(settings.security),

@@ -1,3 +1,4 @@
+import { PatchTooDeepError } from '../../model/engine-document';
 import {
   FencedError,
   RevisionConflictError,
@@ -39,5 +40,9 @@ export function asAdminError(err: unknown): unknown {
     return new AdminError('CONFLICT', err.message);
   if (err instanceof StoreUnavailableError || err instanceof FencedError)
     return new AdminError('UNAVAILABLE', err.message);
+  if (err instanceof PatchTooDeepError) return new AdminError('INVALID_ARGUMENT', err.message);
+  // Only input nested absurdly deep recurses this far: the caller's fault, and the process goes on.
+  if (err instanceof RangeError && /call stack/.test(err.message))
+    return new AdminError('INVALID_ARGUMENT', 'the request nests too deeply');
   return err;
 }

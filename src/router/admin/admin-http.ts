@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import type { Registry } from 'prom-client';
 import { clustersView } from './clusters-view';
@@ -9,10 +10,17 @@ import type { AdsClient } from '../xds/ads-client';
  * The router's admin port: /metrics (Prometheus), /ready (200 once it has a config from a control plane),
  * /config (what it routes by), /clusters (every instance: in rotation or why not, circuit, ejection, what
  * it has seen), /logging (GET the levels; POST ?level=debug[&component=router] sets them, as Envoy's
- * admin does), for operators. Plain node:http: nothing here is worth a framework. Like Envoy's admin port
- * it has no authentication: keep it private (the Kubernetes NetworkPolicy admits only Prometheus).
+ * admin does), for operators. Plain node:http: nothing here is worth a framework. Reads are open, as
+ * Envoy's admin port is (keep it private: the Kubernetes NetworkPolicy admits only Prometheus); a change
+ * (POST /logging) is taken only from this host (loopback) or with `Authorization: Bearer <adminToken>`
+ * (ROUTER_ADMIN_TOKEN), so reaching the port is not enough to change what the router logs.
  */
-export function createAdminServer(state: RoutingState, ads: AdsClient, registry: Registry): http.Server {
+export function createAdminServer(
+  state: RoutingState,
+  ads: AdsClient,
+  registry: Registry,
+  adminToken?: string,
+): http.Server {
   return http.createServer((req, res) => {
     const send = (status: number, type: string, body: string) => {
       res.writeHead(status, { 'content-type': type });
@@ -20,6 +28,16 @@ export function createAdminServer(state: RoutingState, ads: AdsClient, registry:
     };
     const url = new URL(req.url ?? '/', 'http://router');
     const path = url.pathname;
+    if (
+      req.method !== 'GET' &&
+      req.method !== 'HEAD' &&
+      !mayChange(req.socket.remoteAddress ?? '', req.headers.authorization, adminToken)
+    )
+      return send(
+        403,
+        'text/plain',
+        'changes are taken from loopback or with Authorization: Bearer <ROUTER_ADMIN_TOKEN>\n',
+      );
     if (path === '/logging') return logging(req.method, url.searchParams, send);
     if (req.method !== 'GET') return send(405, 'text/plain', 'GET only\n');
     if (path === '/metrics') {
@@ -69,4 +87,19 @@ function logging(
   } catch (err) {
     send(404, 'text/plain', `${(err as Error).message}\n`);
   }
+}
+
+/** Whether a request may change the router: from this host (127.0.0.0/8, ::1), or bearing the admin token. */
+export function mayChange(
+  peer: string,
+  authorization: string | undefined,
+  token: string | undefined,
+): boolean {
+  if (token) {
+    const given = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1] ?? '';
+    const a = createHash('sha256').update(given).digest();
+    const b = createHash('sha256').update(token).digest();
+    if (timingSafeEqual(a, b)) return true;
+  }
+  return /^(::ffff:)?127\./.test(peer) || peer === '::1';
 }

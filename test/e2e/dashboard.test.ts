@@ -48,13 +48,20 @@ describeBrowser('dashboard in Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
+    // A script, style or connection the policy refused shows as a console error.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/.test(m.text())) errors.push(m.text());
+    });
     const started = Date.now();
-    await page.goto(`http://127.0.0.1:${cluster.api.port}/`);
+    const response = await page.goto(`http://127.0.0.1:${cluster.api.port}/`);
+    expect(response?.headers()['content-security-policy']).toMatch(
+      /default-src 'self'.*frame-ancestors 'none'/,
+    );
+    expect(response?.headers()['x-frame-options']).toBe('DENY');
     for (const name of ['math', 'crypto', 'echo'])
       await page.waitForSelector(`[data-engine="${name}"]`, { timeout: 10_000 });
-    await page.waitForFunction("document.querySelector('.live')?.textContent?.includes('live')", undefined, {
-      timeout: 10_000,
-    });
+    // Selectors, not evaluated strings: the page's Content-Security-Policy forbids eval.
+    await page.waitForSelector('.live:has-text("live")', { timeout: 10_000 });
     const firstPaintMs = Date.now() - started;
     expect(await page.textContent('[data-testid="instance-health-math-1"]')).toBe('healthy');
     await page.screenshot({ path: join(OUT, 'fleet.png'), fullPage: true });
@@ -62,11 +69,9 @@ describeBrowser('dashboard in Chromium', () => {
     const url = page.url();
     const killedAt = Date.now();
     cluster.engines.get('math-1')!.kill();
-    await page.waitForFunction(
-      `document.querySelector('[data-testid="instance-health-math-1"]')?.textContent === 'unhealthy'`,
-      undefined,
-      { timeout: 3_000, polling: 50 },
-    );
+    await page.waitForSelector('[data-testid="instance-health-math-1"]:text-is("unhealthy")', {
+      timeout: 3_000,
+    });
     const shownAfterMs = Date.now() - killedAt;
     expect(page.url()).toBe(url);
     expect(await page.textContent('[data-engine="math"] .why')).toMatch(/health probe failing/);

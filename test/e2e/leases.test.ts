@@ -93,7 +93,7 @@ describe('registration with leases', () => {
     }
     // Nobody there: the join gives up after its timeout, saying so.
     await expect(registerEngine(e, `127.0.0.1:${port}`, e.address, { joinTimeoutMs: 300 })).rejects.toThrow(
-      `control plane 127.0.0.1:${port} did not answer within 300 ms`,
+      `no control plane of 127.0.0.1:${port} answered within 300 ms`,
     );
   });
 

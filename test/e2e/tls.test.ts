@@ -5,6 +5,7 @@ import * as tls from 'node:tls';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { startApi } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
+import { registerEngine } from '../../src/engines/registration';
 import { DemoEngine } from '../../src/engines/engine-server';
 import type { Router } from '../../src/router/router';
 import type { ClientCredentials } from '../../src/security/tls-files';
@@ -12,6 +13,8 @@ import { TestPki } from '../helpers/certs';
 import { invoke, logger, engineSpec, startControlPlane, startRouter } from '../helpers/cluster';
 import { runPython } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
+
+const ENGINE_KEY = 'engine-operator-key-of-the-tls-suite';
 
 describe('TLS and mTLS: control plane (gRPC and HTTPS), routers bound to their certificates, the ingress', () => {
   const pki = new TestPki();
@@ -42,7 +45,10 @@ describe('TLS and mTLS: control plane (gRPC and HTTPS), routers bound to their c
           instances: [{ id: 'echo-1', address: engine.address }],
         }),
       ],
-      { tls: files, auth: { enabled: true } },
+      {
+        tls: files,
+        auth: { enabled: true, apiKeys: [{ name: 'engine-ops', role: 'operator', secret: ENGINE_KEY }] },
+      },
     );
     api = await startApi(cp, logger, '127.0.0.1', 0, undefined, { tls: files });
   });
@@ -178,6 +184,30 @@ describe('TLS and mTLS: control plane (gRPC and HTTPS), routers bound to their c
     copyFileSync(renewed.key, ingressFiles.key);
     copyFileSync(renewed.cert, ingressFiles.cert);
     await waitFor(async () => (await serial()) !== before, 'the renewed certificate served', 10_000);
+  });
+  it('registers an engine over TLS with its token, and never sends a token in clear off loopback', async () => {
+    const registering = await new DemoEngine({
+      type: 'echo',
+      name: 'echo',
+      id: 'echo-tls',
+      host: '127.0.0.1',
+      port: 0,
+      logger,
+    }).start();
+    try {
+      const reg = await registerEngine(registering, `localhost:${cp.port}`, registering.address, {
+        token: ENGINE_KEY,
+        tls: { ca: pki.ca.cert, cert: routerA.cert, key: routerA.key },
+        joinTimeoutMs: 5_000,
+      });
+      expect(cp.engines.getNow('echo')?.instances.map((i) => i.id)).toContain('echo-tls');
+      await reg.leave();
+      await expect(
+        registerEngine(registering, '10.255.255.1:18000', registering.address, { token: ENGINE_KEY }),
+      ).rejects.toThrow(/refusing to send the token in clear to 10\.255\.255\.1:18000: set TLS_CA_FILE/);
+    } finally {
+      await registering.stop();
+    }
   });
 });
 

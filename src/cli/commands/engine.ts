@@ -52,6 +52,8 @@ export async function engineCommand(args: string[]): Promise<void> {
       ttlMs: intFlag(flags, 'lease-ttl-ms', 0, 0, 600_000),
       logger,
       token: typeof flags.token === 'string' ? flags.token : process.env.NERVE_TOKEN || undefined,
+      // With a CA, the control plane is reached over TLS too (mTLS with this engine's own pair).
+      tls: registrationTls(flags),
     });
     leave = () => registration.leave();
     logger.info('registered with the control plane', {
@@ -87,4 +89,15 @@ function engineTls(flags: Record<string, string | boolean | undefined>) {
   const key = get('tls-key-file', 'TLS_KEY_FILE');
   if (!cert || !key) return undefined;
   return { cert, key, ca: get('tls-ca-file', 'TLS_CA_FILE') };
+}
+
+/** The CA of TLS_CA_FILE (--tls-ca-file) to trust the control plane by, with this engine's pair when set. */
+function registrationTls(flags: Record<string, string | boolean | undefined>) {
+  const get = (flag: string, env: string) =>
+    typeof flags[flag] === 'string' ? (flags[flag] as string) : process.env[env] || undefined;
+  const ca = get('tls-ca-file', 'TLS_CA_FILE');
+  if (!ca) return undefined;
+  const cert = get('tls-cert-file', 'TLS_CERT_FILE');
+  const key = get('tls-key-file', 'TLS_KEY_FILE');
+  return { ca, ...(cert && key && { cert, key }) };
 }

@@ -64,7 +64,8 @@ export interface LeaseGrant {
   readonly heartbeatIntervalMs: number;
 }
 
-export const DEFAULT_LEASE_TTL_MS = 15_000;
+export { DEFAULT_LEASE_TTL_MS } from '../../model/fleet/lease-defaults';
+import { DEFAULT_LEASE_TTL_MS } from '../../model/fleet/lease-defaults';
 const MIN_TTL_MS = 1_000;
 const MAX_TTL_MS = 600_000;
 
@@ -79,6 +80,9 @@ export class Leases implements Module {
   readonly name = 'leases';
   private readonly disposables = new Disposables();
   private readonly lapsed = new Set<string>();
+  /** The fence this replica swept under, and since when: a new leader gives every lease a TTL. */
+  private sweptUnder: string | undefined;
+  private leadingSinceMs = 0;
 
   constructor(
     private readonly ctx: FleetContext,
@@ -326,6 +330,12 @@ export class Leases implements Module {
     const fence = this.ctx.leader.fence;
     if (!fence) return;
     const now = Date.now();
+    // Heartbeats had nowhere to go while no replica led (every control plane down, an election): a
+    // lease lapses only after a whole TTL of this leader's watch, not at once for an outage it missed.
+    if (fence !== this.sweptUnder) {
+      this.sweptUnder = fence;
+      this.leadingSinceMs = now;
+    }
     const lapse: (readonly [string, JsonValue | undefined])[] = [];
     const remove: LeaseRecord[] = [];
     const forget: (readonly [string, JsonValue | undefined])[] = [];
@@ -336,7 +346,7 @@ export class Leases implements Module {
           forget.push([field, undefined]);
         continue;
       }
-      if (!r.lapsedAt && r.expiresAtMs < now) {
+      if (!r.lapsedAt && Math.max(r.expiresAtMs, this.leadingSinceMs + r.ttlMs) < now) {
         lapse.push([field, { ...r, lapsedAt: new Date(now).toISOString() } as unknown as JsonValue]);
         this.ctx.events.record(
           'lease_lapsed',

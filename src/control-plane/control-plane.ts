@@ -395,7 +395,9 @@ export class ControlPlane {
     await seedEntries(cp.store, options.entries ?? [], options.logger);
     for (const module of cp.modules) await module.start();
     cp.boundPort = options.tls
-      ? await bindTls(cp.server, options.host, options.xdsPort, options.tls)
+      ? await bindTls(cp.server, options.host, options.xdsPort, options.tls, undefined, (err) =>
+          cp.tlsReloadFailed(err),
+        )
       : await bindInsecure(cp.server, options.host, options.xdsPort);
     options.logger.info('control plane listening', {
       id: cp.id,
@@ -408,6 +410,17 @@ export class ControlPlane {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** Renewed TLS files of the gRPC port that did not load (each kept the last good pair serving). */
+  tlsReloadFailures = 0;
+
+  private tlsReloadFailed(err: Error): void {
+    this.tlsReloadFailures++;
+    this.metrics.tlsReloadFailures.inc();
+    this.options.logger.error('renewed TLS files not loaded; the last good certificate keeps serving', {
+      error: err.message,
+    });
   }
 
   /** Rebuilds and publishes the snapshot now (tests and shutdown use it; changes trigger it on their own). */

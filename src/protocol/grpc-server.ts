@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { ValidatedCertificateProvider } from '../security/validated-certificates';
 
 /** Binds an insecure gRPC server and resolves with the port it got (0 asks for a free one). */
 export function bindInsecure(server: grpc.Server, host: string, port: number): Promise<number> {
@@ -39,34 +40,30 @@ export interface GrpcTlsFiles {
 }
 
 /**
- * Binds over TLS (mTLS when `tls.ca` is set) and resolves with the port. Certificates come from
- * grpc-js's file-watching provider: renewed files are picked up within `refreshMs`, for new
- * connections, without a restart; a half-written renewal keeps the last good pair.
+ * Binds over TLS (mTLS when `tls.ca` is set) and resolves with the port. Renewed files are picked up
+ * within `refreshMs`, for new connections, without a restart; a renewal half written or a key that does
+ * not match its certificate is reported through `onError` and skipped: the last good pair keeps serving.
  */
 export function bindTls(
   server: grpc.Server,
   host: string,
   port: number,
   tls: GrpcTlsFiles,
-  refreshMs = 5_000,
+  refreshMs = 2_000,
+  onError: (err: Error) => void = () => undefined,
 ): Promise<number> {
-  const identity = new grpc.experimental.FileWatcherCertificateProvider({
-    certificateFile: tls.cert,
-    privateKeyFile: tls.key,
-    refreshIntervalMs: refreshMs,
-  });
-  const ca = tls.ca
-    ? new grpc.experimental.FileWatcherCertificateProvider({
-        caCertificateFile: tls.ca,
-        refreshIntervalMs: refreshMs,
-      })
-    : null;
+  const provider = new ValidatedCertificateProvider(tls, onError, refreshMs);
   const credentials = grpc.experimental.createCertificateProviderServerCredentials(
-    identity,
-    ca,
+    provider,
+    tls.ca ? provider : null,
     Boolean(tls.ca),
   );
   return new Promise((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
+    server.bindAsync(`${host}:${port}`, credentials, (err, bound) => {
+      if (err) {
+        provider.close();
+        reject(err);
+      } else resolve(bound);
+    }),
   );
 }

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import * as https from 'node:https';
 import * as tls from 'node:tls';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
@@ -185,6 +185,51 @@ describe('TLS and mTLS: control plane (gRPC and HTTPS), routers bound to their c
     copyFileSync(renewed.cert, ingressFiles.cert);
     await waitFor(async () => (await serial()) !== before, 'the renewed certificate served', 10_000);
   });
+  it('keeps serving the last good certificate on the gRPC port when a renewal does not match its key', async () => {
+    const served = () =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tls.connect(
+          {
+            host: '127.0.0.1',
+            port: cp.port,
+            ca: readFileSync(pki.ca.cert),
+            servername: 'localhost',
+            ALPNProtocols: ['h2'],
+            cert: readFileSync(routerA.cert),
+            key: readFileSync(routerA.key),
+          },
+          () => {
+            const cn = String(socket.getPeerCertificate().subject?.CN);
+            socket.end();
+            resolve(cn);
+          },
+        );
+        socket.on('error', reject);
+      });
+    expect(await served()).toBe('nerve-control-plane');
+    const good = readFileSync(server.cert);
+    const goodKey = readFileSync(server.key);
+    const failures = cp.tlsReloadFailures;
+    try {
+      copyFileSync(routerA.cert, server.cert); // a certificate that does not match the key
+      await waitFor(() => cp.tlsReloadFailures > failures, 'the bad renewal noticed', 10_000);
+      expect(await served()).toBe('nerve-control-plane');
+      // A good renewal is served, without a restart.
+      const renewed = pki.issue('server-renewed', 'nerve-control-plane-renewed');
+      copyFileSync(renewed.key, server.key);
+      copyFileSync(renewed.cert, server.cert);
+      await waitFor(
+        async () => (await served()) === 'nerve-control-plane-renewed',
+        'the renewal served',
+        10_000,
+      );
+    } finally {
+      writeFileSync(server.cert, good);
+      writeFileSync(server.key, goodKey);
+      await waitFor(async () => (await served()) === 'nerve-control-plane', 'the original back', 10_000);
+    }
+  });
+
   it('registers an engine over TLS with its token, and never sends a token in clear off loopback', async () => {
     const registering = await new DemoEngine({
       type: 'echo',

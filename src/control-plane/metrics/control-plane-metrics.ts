@@ -12,6 +12,7 @@ export class ControlPlaneMetrics {
   readonly leaderChanges: Counter;
   /** Lines of data-plane reports left out as implausible (control-plane/reports/plausibility.ts). */
   readonly reportLinesRefused: Counter<'reason'>;
+  readonly tlsReloadFailures: Counter;
 
   constructor(store: ConfigStore, leader: LeaderElection, replicaId: string) {
     this.registry.setDefaultLabels({ replica: replicaId });
@@ -31,6 +32,11 @@ export class ControlPlaneMetrics {
     });
     for (const reason of ['unknown_engine', 'unknown_instance', 'impossible_figures'])
       this.reportLinesRefused.inc({ reason }, 0);
+    this.tlsReloadFailures = new Counter({
+      name: 'nerve_tls_reload_failures_total',
+      help: 'Renewed TLS files of the gRPC port that did not load (half written, key not matching): the last good pair kept serving',
+      registers,
+    });
     this.leaderChanges = new Counter({
       name: 'nerve_leader_changes_total',
       help: 'Times this replica took or lost the fleet leadership',

@@ -1,3 +1,5 @@
+import * as protoLoader from '@grpc/proto-loader';
+import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
@@ -490,6 +492,50 @@ describe('authentication and roles on every surface', () => {
       );
       expect(listed).not.toMatch(/s3cr3t|hunter2/);
       expect(listed).toContain('***');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('answers gRPC reflection only to a caller with a role', async () => {
+    const protoDir = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');
+    const pkg = grpc.loadPackageDefinition(
+      protoLoader.loadSync(join(protoDir, 'grpc/reflection/v1/reflection.proto'), {
+        keepCase: true,
+        oneofs: true,
+      }),
+    ) as unknown as {
+      grpc: {
+        reflection: { v1: { ServerReflection: new (a: string, c: grpc.ChannelCredentials) => grpc.Client } };
+      };
+    };
+    const client = new pkg.grpc.reflection.v1.ServerReflection(
+      `127.0.0.1:${cp.port}`,
+      grpc.credentials.createInsecure(),
+    );
+    const ask = (md: grpc.Metadata) =>
+      new Promise<{ code: grpc.status; services?: string[] }>((resolve) => {
+        const stream = (
+          client as unknown as {
+            ServerReflectionInfo(
+              md: grpc.Metadata,
+            ): grpc.ClientDuplexStream<object, { list_services_response?: { service: { name: string }[] } }>;
+          }
+        ).ServerReflectionInfo(md);
+        stream.on('data', (r: { list_services_response?: { service: { name: string }[] } }) => {
+          resolve({ code: grpc.status.OK, services: r.list_services_response?.service.map((x) => x.name) });
+          stream.cancel();
+        });
+        stream.on('error', (e: grpc.ServiceError) => resolve({ code: e.code }));
+        stream.write({ list_services: '' });
+      });
+    try {
+      expect((await ask(new grpc.Metadata())).code).toBe(grpc.status.UNAUTHENTICATED);
+      const md = new grpc.Metadata();
+      md.set('authorization', `Bearer ${tokens.viewer}`);
+      const answered = await ask(md);
+      expect(answered.code).toBe(grpc.status.OK);
+      expect(answered.services).toContain('nerve.admin.v1.Admin');
     } finally {
       client.close();
     }

@@ -132,4 +132,16 @@ describeBrowser('dashboard in Chromium', () => {
     await page.screenshot({ path: join(OUT, 'phone.png'), fullPage: true });
     await page.close();
   });
+
+  it('renders the API reference page under its Content-Security-Policy (its inline script allowed by hash)', async () => {
+    const page = await browser.newPage();
+    const refused: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/.test(m.text())) refused.push(m.text());
+    });
+    await page.goto(`http://127.0.0.1:${cluster.api.port}/api/v1/nerve/docs`);
+    await page.waitForSelector('details summary code', { timeout: 10_000 });
+    expect(refused).toEqual([]);
+    await page.close();
+  });
 });

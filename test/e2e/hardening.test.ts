@@ -268,6 +268,37 @@ describe('stream opens and feed upgrades are rate-limited too', () => {
   });
 });
 
+describe('headers and nesting', () => {
+  it('answers a merge patch nested 10,000 deep with 400 and keeps serving; every answer carries the security headers', async () => {
+    const cp = await startControlPlane([
+      engineSpec({ name: 'calc', versions: [{ name: 'v1', weight: 100 }], instances: [] }),
+    ]);
+    const api = await startApi(cp, logger, '127.0.0.1', 0);
+    const base = `http://127.0.0.1:${api.port}/api/v1/nerve`;
+    try {
+      const deep = '{"policy":'.repeat(1) + '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_001);
+      const res = await fetch(`${base}/engines/calc`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/merge-patch+json' },
+        body: deep,
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as ErrorBody).error.message).toMatch(/nest/);
+      for (const path of ['/engines', '/docs', '/openapi.json', '/health']) {
+        const r = await fetch(`${base}${path}`);
+        await r.arrayBuffer();
+        expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(r.headers.get('x-frame-options')).toBe('DENY');
+        expect(r.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+      }
+      expect((await fetch(`${base}/engines/calc`)).status).toBe(200);
+    } finally {
+      await api.close();
+      await cp.stop(500);
+    }
+  });
+});
+
 describe('bodies are read only for callers the route admits', () => {
   it('refuses an anonymous 2 MiB body and an anonymous 20 MiB import with 401, unparsed', async () => {
     const cp = await startControlPlane([], {

@@ -260,6 +260,7 @@ export class ControlPlane {
           xdsMetrics.hooks.onNack?.(nodeId, typeUrl, version, error);
           this.bus.emit('xds.nack', { nodeId, typeUrl, version, error });
         },
+        refuse: () => this.emptyAndDiverged(),
       },
       this.auth,
     );
@@ -436,15 +437,21 @@ export class ControlPlane {
   readiness(): { ready: boolean; reason?: string } {
     if (this.stopping) return { ready: false, reason: 'shutting down' };
     if (this.boundPort === 0) return { ready: false, reason: 'starting' };
-    const store = this.store.status();
-    // A replica that started on a store that had lost its data holds nothing to serve: routers must
-    // keep their last configuration (or another replica's), not take an empty one from it.
-    if (store.state === 'diverged' && store.version === 0)
-      return {
-        ready: false,
-        reason: `the store diverged and this replica holds no configuration: ${store.reason}`,
-      };
+    const empty = this.emptyAndDiverged();
+    if (empty !== undefined) return { ready: false, reason: empty };
     return { ready: true };
+  }
+
+  /**
+   * A replica that started on a store that had lost its data holds nothing to serve: routers must keep
+   * their last configuration (or take another replica's), not an empty one from it. Not ready, and its
+   * ADS refuses streams, until a restore or a reseed.
+   */
+  private emptyAndDiverged(): string | undefined {
+    const store = this.store.status();
+    return store.state === 'diverged' && store.version === 0
+      ? `the store diverged and this replica holds no configuration: ${store.reason}`
+      : undefined;
   }
 
   async stop(graceMs = 5_000): Promise<void> {

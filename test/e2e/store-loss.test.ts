@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { startApi } from '../../src/api/server';
+import { CLUSTER_TYPE } from '../../src/protocol/type-urls';
+import { DEFAULT_KEEPALIVE } from '../../src/router/net/keepalive';
+import { openAdsStream } from '../../src/router/xds/ads-codec';
 import { ControlPlane } from '../../src/control-plane/control-plane';
 import { RedisStore } from '../../src/store/redis/redis-store';
 import { engineSpec, logger } from '../helpers/cluster';
@@ -111,6 +114,23 @@ describeRedis('a Redis that lost its data: noticed on every replica, never adopt
     const ready = await call(late, 'GET', '/health/ready');
     expect(ready.status).toBe(503);
     expect(ready.body.reason).toMatch(/holds no configuration/);
+    // Nor does it give routers an empty configuration: its ADS refuses them.
+    const ads = openAdsStream(`127.0.0.1:${late.cp.port}`, DEFAULT_KEEPALIVE);
+    const refusedAds = await new Promise<{ code: number; message: string }>((resolve) => {
+      ads.on('error', (e) => resolve(e));
+      ads.on('data', () => resolve({ code: 0, message: 'answered' }));
+      ads.write({
+        version_info: '',
+        node: { id: 'probe', cluster: 'test' },
+        resource_names: [],
+        type_url: CLUSTER_TYPE,
+        response_nonce: '',
+        error_detail: null,
+      });
+    });
+    ads.close();
+    expect(refusedAds.code).toBe(14); // UNAVAILABLE
+    expect(refusedAds.message).toMatch(/holds no configuration/);
 
     const restored = await new Promise<string>((resolve, reject) =>
       execFile(

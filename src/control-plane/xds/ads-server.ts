@@ -40,6 +40,12 @@ export interface AdsServerHooks {
   onPush?(typeUrl: string, version: string, delta: boolean): void;
   onStreamOpen?(nodeId: string, delta: boolean): void;
   onStreamClose?(nodeId: string, delta: boolean): void;
+  /**
+   * Why this replica must not serve data planes now (it holds no configuration to give), or undefined.
+   * A refused stream ends with UNAVAILABLE before any response, so the client keeps its last
+   * configuration or moves to another replica rather than taking an empty one.
+   */
+  refuse?(): string | undefined;
 }
 
 type ProtocolFactory<Req, Res> = (
@@ -116,6 +122,12 @@ export class AdsServer {
     delta: boolean,
     create: ProtocolFactory<Req, Res>,
   ): void {
+    const refusal = this.hooks.refuse?.();
+    if (refusal !== undefined) {
+      call.on('error', () => undefined);
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: refusal });
+      return;
+    }
     let connection: Connection | undefined;
     let protocol: StreamProtocol<Req> | undefined;
     let unwatch: (() => void) | undefined;

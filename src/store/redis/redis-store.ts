@@ -44,7 +44,7 @@ const initGeneration = new LuaScript(INIT_GENERATION);
 const reseedScript = new LuaScript(RESEED);
 
 /** A Redis connected but silent this long is unavailable: writes refused, status says so. */
-const HUNG_AFTER_MS = 1_000;
+const HUNG_AFTER_MS = 750;
 
 export interface RedisStoreOptions {
   readonly url: string;
@@ -54,7 +54,7 @@ export interface RedisStoreOptions {
   readonly feedLength?: number;
   /** A command that gets no answer in this time fails (a half-open connection). */
   readonly commandTimeoutMs?: number;
-  /** How often the store's identity (generation, version, diverged marker) is checked (default 1 s). */
+  /** How often the store's identity (generation, version, diverged marker) is checked (default 250 ms). */
   readonly identityCheckMs?: number;
   /** Who this replica is, in the diverged marker it leaves in the store (default host:pid). */
   readonly owner?: string;
@@ -106,7 +106,7 @@ export class RedisStore implements ConfigStore {
   constructor(options: RedisStoreOptions) {
     this.keys = redisKeys(options.prefix ?? 'nerve:');
     this.feedLength = options.feedLength ?? 10_000;
-    this.identityCheckMs = options.identityCheckMs ?? 1_000;
+    this.identityCheckMs = options.identityCheckMs ?? 250;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 1_000;
     this.owner = options.owner ?? `${hostname()}:${process.pid}`;
     this.onError = options.onError ?? (() => undefined);

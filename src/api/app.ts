@@ -24,6 +24,7 @@ import { eventsQuery } from './schemas';
 import { DOCS_PAGE } from './docs-page';
 import { accessLog } from './access-log';
 import { inlineScriptsOf, securityHeaders } from './security-headers';
+import { idempotency } from './idempotency';
 import type { Span } from '../observability/span';
 import { DEFAULT_FEATURES, type Features } from '../config/features';
 import { operationsRoutes } from './routes/operations-routes';
@@ -77,7 +78,11 @@ export function createApi(
   const bulk = json(BULK_BODY_BYTES);
   const small = json(options.maxBodyBytes ?? 1024 * 1024);
   const guard = restGuard(admin.auth, admin.limits);
-  const r = new Routes(guard, (path) => (path === '/config/import' || path === '/batch' ? bulk : small));
+  const replay = idempotency(admin.idempotency);
+  const r = new Routes(guard, (path) => [
+    path === '/config/import' || path === '/batch' ? bulk : small,
+    replay,
+  ]);
   healthRoutes(r, admin, startedAtMs);
   engineRoutes(r, admin);
   enginePartRoutes(r, admin);

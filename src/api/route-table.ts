@@ -41,12 +41,13 @@ export class Routes {
   readonly specs: RouteSpec[] = [];
 
   /**
-   * `body` parses a route's body: it runs after the guard, so a body is read only for a caller that
-   * authenticated and holds the route's role (32 MiB from an anonymous client is never parsed).
+   * `body` parses a route's body (and handles what comes with it, as an Idempotency-Key): it runs after
+   * the guard, so a body is read only for a caller that authenticated and holds the route's role (32 MiB
+   * from an anonymous client is never parsed).
    */
   constructor(
     private readonly guard: Guard,
-    private readonly body: (path: string) => RequestHandler = () => (_req, _res, next) => next(),
+    private readonly body: (path: string) => RequestHandler[] = () => [],
   ) {}
 
   get(path: string, access: Access, doc: RouteDoc | string, handler: Handler): void {
@@ -72,7 +73,7 @@ export class Routes {
     this.router[method](
       path,
       this.guard(access, `${method.toUpperCase()} ${path}`),
-      this.body(path),
+      ...this.body(path),
       handler as RequestHandler,
     );
   }

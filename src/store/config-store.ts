@@ -1,6 +1,7 @@
 import type { ChangeMeta, ChangeRecord, ConfigEntry, ConfigOp, JsonValue } from '../model/config';
 import type { LeaderLease } from './leader-lease';
 import type { HistoryStore } from './history-store';
+import type { IdempotencyRecord } from './idempotency';
 
 /** Thrown by `commit` when an entry's revision is not the one the caller read (optimistic concurrency). */
 export class RevisionConflictError extends Error {
@@ -98,6 +99,12 @@ export interface ReseedRequest extends Omit<ChangeMeta, 'at'> {
 
 export interface ConfigStore {
   readonly lease: LeaderLease;
+  /**
+   * Idempotency records (store/idempotency.ts): a commit made under a key records its version; the API
+   * adds its answer. Shared by every replica, kept IDEMPOTENCY_TTL_MS.
+   */
+  idempotency(id: string): Promise<IdempotencyRecord | undefined>;
+  rememberAnswer(id: string, record: IdempotencyRecord): Promise<void>;
   /** Metric history (time series), kept beside the configuration. */
   readonly history: HistoryStore;
   /** Connects and loads the current state; resolves even when the store is down (status says so). */

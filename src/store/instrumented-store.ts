@@ -2,6 +2,7 @@ import type { ChangeRecord, ConfigEntry, JsonValue } from '../model/config';
 import type { ChangeRequest, ConfigStore, SharedChange, StoreStatus, ReseedRequest } from './config-store';
 import type { LeaderLease } from './leader-lease';
 import type { HistoryStore } from './history-store';
+import type { IdempotencyRecord } from './idempotency';
 
 export type StoreTiming = (operation: string, seconds: number, ok: boolean) => void;
 
@@ -46,6 +47,14 @@ export class InstrumentedStore implements ConfigStore {
 
   commit(request: ChangeRequest): Promise<ChangeRecord> {
     return this.timed('commit', () => this.store.commit(request));
+  }
+
+  idempotency(id: string): Promise<IdempotencyRecord | undefined> {
+    return this.store.idempotency(id);
+  }
+
+  rememberAnswer(id: string, record: IdempotencyRecord): Promise<void> {
+    return this.store.rememberAnswer(id, record);
   }
 
   reseed(request: ReseedRequest): Promise<ChangeRecord> {

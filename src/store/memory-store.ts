@@ -18,6 +18,12 @@ import {
 import type { LeaderLease } from './leader-lease';
 import { MemoryHistoryStore } from './history-store';
 import { Listeners } from './listeners';
+import {
+  DuplicateCommitError,
+  IDEMPOTENCY_TTL_MS,
+  type IdempotencyRecord,
+  takeIdempotencyId,
+} from './idempotency';
 
 /** A lease in one process: the same contract as Redis's, timed by the local clock. */
 class MemoryLease implements LeaderLease {
@@ -62,6 +68,7 @@ export class MemoryStore implements ConfigStore {
   private readonly state = new ConfigState();
   private readonly log: ChangeRecord[] = [];
   private readonly sharedState = new Map<string, Map<string, JsonValue>>();
+  private readonly idempotent = new Map<string, { record: IdempotencyRecord; expiresAt: number }>();
   private readonly changes$ = new Listeners<ChangeRecord>();
   private readonly shared$ = new Listeners<SharedChange>();
 
@@ -92,7 +99,20 @@ export class MemoryStore implements ConfigStore {
     return this.state.get(kind, name);
   }
 
+  async idempotency(id: string): Promise<IdempotencyRecord | undefined> {
+    const r = this.idempotent.get(id);
+    if (r && r.expiresAt <= this.now()) this.idempotent.delete(id);
+    return r && r.expiresAt > this.now() ? r.record : undefined;
+  }
+
+  async rememberAnswer(id: string, record: IdempotencyRecord): Promise<void> {
+    this.idempotent.set(id, { record, expiresAt: this.now() + IDEMPOTENCY_TTL_MS });
+  }
+
   async commit(request: ChangeRequest): Promise<ChangeRecord> {
+    const key = takeIdempotencyId();
+    const prior = key === undefined ? undefined : await this.idempotency(key);
+    if (prior) throw new DuplicateCommitError(prior.version);
     this.checkFence(request.fence);
     if (request.expectVersion !== undefined && request.expectVersion !== this.state.version)
       throw new VersionConflictError(request.expectVersion, this.state.version);
@@ -109,6 +129,12 @@ export class MemoryStore implements ConfigStore {
     };
     this.state.apply(record);
     this.log.push(record);
+    // Recorded with the change, before anything else can run (no await between the two).
+    if (key !== undefined)
+      this.idempotent.set(key, {
+        record: { version: record.version },
+        expiresAt: this.now() + IDEMPOTENCY_TTL_MS,
+      });
     this.changes$.emit(record);
     return record;
   }

@@ -1,3 +1,4 @@
+import { scopedKey, withIdempotencyKey } from '../../src/store/idempotency';
 import { ReportServiceClient } from '../../gen/nerve/report/v1/report_service';
 import { WebSocket } from 'ws';
 import * as grpc from '@grpc/grpc-js';
@@ -292,6 +293,52 @@ describe('headers and nesting', () => {
         expect(r.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
       }
       expect((await fetch(`${base}/engines/calc`)).status).toBe(200);
+    } finally {
+      await api.close();
+      await cp.stop(500);
+    }
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('runs a write once: a retry gets the first answer, or the version a lost answer committed', async () => {
+    const cp = await startControlPlane([]);
+    const api = await startApi(cp, logger, '127.0.0.1', 0);
+    const base = `http://127.0.0.1:${api.port}/api/v1/nerve`;
+    const post = (name: string, key: string) =>
+      fetch(`${base}/engines`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ name, versions: [{ name: 'v1', weight: 100 }], instances: [] }),
+      });
+    try {
+      const first = await post('once', 'k-1');
+      expect(first.status).toBe(201);
+      const firstBody = await first.json();
+      const version = cp.store.version();
+      const again = await post('once', 'k-1');
+      expect(again.status).toBe(201);
+      expect(again.headers.get('idempotency-replayed')).toBe('true');
+      expect(await again.json()).toEqual(firstBody);
+      expect(cp.store.version()).toBe(version);
+      // Without the key, the same request is a new one: the engine exists.
+      expect((await post('once', 'k-2')).status).toBe(409);
+      // A first attempt committed but its answer was lost: the retry is told the version, nothing runs again.
+      await withIdempotencyKey(scopedKey('anonymous', 'k-lost'), () =>
+        cp.admin.specs.create(
+          { name: 'lost', versions: [{ name: 'v1', weight: 100 }], instances: [] },
+          { actor: 'anonymous', via: 'rest', requestId: 'r' },
+        ),
+      );
+      const lost = await post('lost', 'k-lost');
+      expect(lost.status).toBe(200);
+      expect(await lost.json()).toMatchObject({ replayed: true, version: cp.store.version() });
+      const bad = await fetch(`${base}/engines`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'x'.repeat(300) },
+        body: '{}',
+      });
+      expect(bad.status).toBe(400);
     } finally {
       await api.close();
       await cp.stop(500);

@@ -1,3 +1,4 @@
+import { DuplicateCommitError, idempotencyId, withIdempotencyKey } from '../../src/store/idempotency';
 import Redis from 'ioredis';
 import type { JsonValue } from '../../src/model/config';
 import {
@@ -282,4 +283,22 @@ describeRedis('Redis store: replicas, outages, trimmed feeds', () => {
       direct.disconnect();
     }
   }, 30_000);
+
+  it('a commit under an Idempotency-Key happens once, on any replica', async () => {
+    const p = `r${++prefix}:`;
+    const [a, b] = [await open(p), await open(p)];
+    const first = await withIdempotencyKey('client-1\nkey', () => a.commit({ ...meta, ops: [put(1)] }));
+    await waitFor(() => b.version() === first.version, 'b caught up');
+    await expect(
+      withIdempotencyKey('client-1\nkey', () => b.commit({ ...meta, ops: [put(2)] })),
+    ).rejects.toEqual(new DuplicateCommitError(first.version));
+    expect(await b.idempotency(idempotencyId('client-1\nkey'))).toEqual({ version: first.version });
+    expect(b.version()).toBe(first.version);
+    // One commit per key: a second commit in the same context runs without it.
+    await withIdempotencyKey('client-1\nother', async () => {
+      await a.commit({ ...meta, ops: [put(3)] });
+      await a.commit({ ...meta, ops: [put(4)] });
+    });
+    expect(a.get('engines', 'a')!.value).toEqual(doc(4));
+  });
 });

@@ -1,4 +1,5 @@
 import { PatchTooDeepError } from '../../model/engine-document';
+import { DuplicateCommitError } from '../../store/idempotency';
 import {
   FencedError,
   RevisionConflictError,
@@ -41,6 +42,7 @@ export function asAdminError(err: unknown): unknown {
   if (err instanceof StoreUnavailableError || err instanceof FencedError)
     return new AdminError('UNAVAILABLE', err.message);
   if (err instanceof PatchTooDeepError) return new AdminError('INVALID_ARGUMENT', err.message);
+  if (err instanceof DuplicateCommitError) return new AdminError('CONFLICT', err.message);
   // Only input nested absurdly deep recurses this far: the caller's fault, and the process goes on.
   if (err instanceof RangeError && /call stack/.test(err.message))
     return new AdminError('INVALID_ARGUMENT', 'the request nests too deeply');

@@ -27,6 +27,7 @@ import type { Principal } from '../../model/security/principal';
 import { authorize, type Authenticator } from '../../security/authenticator';
 import { grpcCredentials } from '../../security/grpc-credentials';
 import type { CallLimits } from '../../security/call-limits';
+import { scopedKey, withIdempotencyKey } from '../../store/idempotency';
 
 const CODES: Record<AdminError['code'], grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -135,7 +136,12 @@ function guarded<Req, Res>(
         else await limits.principal(p);
         authorize(p, GRPC_ROLES[method], what);
         principals.set(call, p);
-        handler(call, callback);
+        // An idempotency-key makes the call's first commit at most once: a retry of a call whose
+        // answer was lost gets ALREADY applied (CONFLICT) naming the version, not a second change.
+        const key = call.metadata.get('idempotency-key')[0];
+        if (typeof key === 'string' && key !== '')
+          withIdempotencyKey(scopedKey(p.name, key), () => handler(call, callback));
+        else handler(call, callback);
       })
       .catch((thrown: unknown) => {
         const err = thrown instanceof AdminError ? thrown : new AdminError('UNAUTHENTICATED', String(thrown));

@@ -1,3 +1,4 @@
+import type { ConfigStore } from '../../store/config-store';
 import { echo } from '../../model/echo';
 import type { EngineSpec, InstanceSpec } from '../../model/engine';
 import { findInstance, namespaceOf, updateInstance, withInstances } from '../../model/engine';
@@ -65,10 +66,13 @@ export class AdminService {
   readonly auth: Authenticator;
   readonly apiKeys: ApiKeyAdmin;
   readonly limits: CallLimits;
+  /** Idempotency records of writes (the API's Idempotency-Key), kept by the store. */
+  readonly idempotency: Pick<ConfigStore, 'idempotency' | 'rememberAnswer' | 'version'>;
   /** Log levels, profiles, feature flags of this process. */
   readonly operations: OperationsAdmin;
 
   constructor(private readonly deps: AdminDeps) {
+    this.idempotency = deps.store;
     const audit = (ctx: AdminContext, action: string, fields: AuditFields) => this.audit(ctx, action, fields);
     this.auth = deps.auth ?? new Authenticator(false, new ApiKeyRegistry(deps.store));
     this.limits = deps.limits ?? new CallLimits();

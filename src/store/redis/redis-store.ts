@@ -22,6 +22,12 @@ import {
   VersionConflictError,
 } from '../config-store';
 import { Listeners } from '../listeners';
+import {
+  DuplicateCommitError,
+  IDEMPOTENCY_TTL_MS,
+  type IdempotencyRecord,
+  takeIdempotencyId,
+} from '../idempotency';
 import { FeedFollower } from './feed-follower';
 import { type RedisKeys, redisKeys } from './keys';
 import { LuaScript } from './lua';
@@ -194,8 +200,20 @@ export class RedisStore implements ConfigStore {
     return this.state.get(kind, name);
   }
 
+  async idempotency(id: string): Promise<IdempotencyRecord | undefined> {
+    const text = await this.run(() => this.redis.get(this.keys.idempotencyPrefix + id));
+    return text ? (JSON.parse(text) as IdempotencyRecord) : undefined;
+  }
+
+  async rememberAnswer(id: string, record: IdempotencyRecord): Promise<void> {
+    await this.run(() =>
+      this.redis.set(this.keys.idempotencyPrefix + id, JSON.stringify(record), 'PX', IDEMPOTENCY_TTL_MS),
+    );
+  }
+
   async commit(request: ChangeRequest): Promise<ChangeRecord> {
     this.ensureWritable();
+    const idempotent = takeIdempotencyId();
     const args: (string | number)[] = [
       request.expectVersion ?? '',
       request.fence ?? '',
@@ -224,7 +242,16 @@ export class RedisStore implements ConfigStore {
     const reply = (await this.run(() =>
       commit.run(
         this.redis,
-        [k.version, k.values, k.revisions, k.changes, k.feed, k.leader, k.generation],
+        [
+          k.version,
+          k.values,
+          k.revisions,
+          k.changes,
+          k.feed,
+          k.leader,
+          k.generation,
+          ...(idempotent === undefined ? [] : [k.idempotencyPrefix + idempotent]),
+        ],
         args,
       ),
     ).catch((err: unknown) => {
@@ -235,6 +262,8 @@ export class RedisStore implements ConfigStore {
       throw err;
     })) as string[];
     if (reply[0] === 'GENERATION') throw await this.generationMoved(reply[1]);
+    if (reply[0] === 'DUPLICATE')
+      throw new DuplicateCommitError((JSON.parse(reply[1]) as IdempotencyRecord).version);
     if (reply[0] === 'EXPIRED')
       throw new StoreUnavailableError(
         `the store ran the change ${reply[1]} ms after this replica stopped waiting: not applied`,

@@ -6,17 +6,23 @@
 
 /**
  * Commit one change.
- * KEYS: version, values, revisions, changes, feed, leader, generation
+ * KEYS: version, values, revisions, changes, feed, leader, generation, and the idempotency record when
+ * the commit is made under an Idempotency-Key (recorded with the change, for a day)
  * ARGV: expectVersion ('' = any), fence ('' = none), feed max length, record body without its leading
  * "{" (the version is put in front), expected count N, then N pairs (key, revision), then op count M,
  * then M triples ('p'|'d', key, value JSON), then a deadline in the server's clock (epoch ms; 0: none)
  * past which the commit is refused, and last the generation the replica follows.
- * Returns {'OK', version} | {'GENERATION', actual} | {'EXPIRED', ms late} | {'FENCED', holder} |
+ * Returns {'OK', version} | {'GENERATION', actual} | {'DUPLICATE', record} | {'EXPIRED', ms late} |
+ * {'FENCED', holder} |
  * {'VERSION', actual} | {'REVISION', key, actual}.
  */
 export const COMMIT = `
 local gen = redis.call('GET', KEYS[7])
 if gen ~= ARGV[#ARGV] then return {'GENERATION', gen or ''} end
+if KEYS[8] then
+  local prior = redis.call('GET', KEYS[8])
+  if prior then return {'DUPLICATE', prior} end
+end
 local deadline = tonumber(ARGV[#ARGV - 1])
 if deadline > 0 then
   local t = redis.call('TIME')
@@ -53,6 +59,7 @@ local body = '{"version":' .. nv .. ',' .. ARGV[4]
 redis.call('SET', KEYS[1], nv)
 redis.call('HSET', KEYS[4], nv, body)
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', 'v', nv, 'c', body)
+if KEYS[8] then redis.call('SET', KEYS[8], '{"version":' .. nv .. '}', 'PX', 86400000) end
 return {'OK', tostring(nv)}
 `;
 

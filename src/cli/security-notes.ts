@@ -31,8 +31,19 @@ export function warnIfOpen(enableAuth: boolean, host: string, logger: Logger): v
   console.error(`warning: ${message}`);
 }
 
-/** What a router presents to the control plane: NERVE_TOKEN, and TLS when a CA to trust is set. */
-export function controlPlaneCredentials(s: SecuritySettings): ClientCredentials {
+/**
+ * What a router presents to the control plane: NERVE_TOKEN, and TLS when a CA to trust is set. A token
+ * is never sent in clear off loopback: without TLS_CA_FILE, such a start is refused naming the setting.
+ */
+export function controlPlaneCredentials(
+  s: SecuritySettings,
+  controlPlanes: readonly string[] = [],
+): ClientCredentials {
+  const exposed = controlPlanes.filter((a) => !LOOPBACK.test(a.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')));
+  if (s.token && !s.tls?.ca && exposed.length > 0)
+    throw new SettingsError(
+      `NERVE_TOKEN would go in clear to ${exposed.join(', ')}: set TLS_CA_FILE (the CA of the control plane's certificate), or reach it on loopback`,
+    );
   return {
     token: s.token,
     tls: s.tls?.ca ? { ca: s.tls.ca, cert: s.tls.cert, key: s.tls.key } : undefined,

@@ -9,7 +9,7 @@ import { identityOf } from '../../src/security/certificate-identity';
 import { JwtVerifier } from '../../src/security/jwt-verifier';
 import { mayActAs } from '../../src/security/stream-admission';
 import { mayChange } from '../../src/router/admin/admin-http';
-import { authByDefault } from '../../src/cli/security-notes';
+import { authByDefault, controlPlaneCredentials } from '../../src/cli/security-notes';
 import { allows, highestRole } from '../../src/model/security/roles';
 
 const dir = mkdtempSync(join(tmpdir(), 'nerve-security-'));
@@ -172,5 +172,18 @@ describe('authentication off loopback', () => {
     expect(() => authByDefault(base, '0.0.0.0')).toThrow(
       /would listen on 0\.0\.0\.0 with authentication off, and no credentials are configured: set ENABLE_AUTH=true/,
     );
+  });
+});
+
+describe('a router’s token toward its control plane', () => {
+  it('goes over TLS off loopback, or the start is refused', () => {
+    const withToken = resolveSecurity({}, { NERVE_TOKEN: 'nrv_x' }, undefined);
+    expect(controlPlaneCredentials(withToken, ['127.0.0.1:18000', 'localhost:18000']).token).toBe('nrv_x');
+    expect(() => controlPlaneCredentials(withToken, ['cp.example:18000'])).toThrow(
+      /NERVE_TOKEN would go in clear to cp\.example:18000: set TLS_CA_FILE/,
+    );
+    expect(
+      controlPlaneCredentials(resolveSecurity({}, {}, undefined), ['cp.example:18000']).token,
+    ).toBeUndefined();
   });
 });

@@ -24,7 +24,7 @@ export async function routerCommand(args: string[]): Promise<void> {
         adminToken: process.env.ROUTER_ADMIN_TOKEN || undefined,
         logger,
         http2: settings.routerHttp2,
-        credentials: controlPlaneCredentials(settings.security),
+        credentials: controlPlaneCredentials(settings.security, settings.controlPlanes),
         tls: settings.security.tls,
         tracing: {
           sampleRatio: settings.traceSampleRatio,

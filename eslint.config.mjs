@@ -13,6 +13,7 @@ export default tseslint.config(
         console: 'readonly',
         process: 'readonly',
         setTimeout: 'readonly',
+        clearTimeout: 'readonly',
         URL: 'readonly',
         fetch: 'readonly',
         Buffer: 'readonly',

@@ -292,6 +292,17 @@ export class ControlPlane {
     const limits = new CallLimits(options.callLimits);
     // Stream opens and feed upgrades count against the same budgets as REST and admin gRPC calls.
     this.auth.limits = limits;
+    const streamRefusals = new RateLimitedWarning(logger, 60_000);
+    this.auth.onRefusal = (what, code, message, peer) => {
+      const reason = code.toLowerCase();
+      this.metrics.streamRefusals.inc({ stream: what, reason });
+      streamRefusals.warn(`${what}/${peer.replace(/:\d+$/, '')}/${reason}`, 'data-plane stream refused', {
+        stream: what,
+        peer,
+        code,
+        reason: message,
+      });
+    };
     this.admin = new AdminService({
       store,
       engines: this.engines,

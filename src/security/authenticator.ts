@@ -32,6 +32,8 @@ export class Authenticator {
    * admin gRPC calls do); none when unset.
    */
   limits: Pick<CallLimits, 'address' | 'principal'> | undefined;
+  /** Told of every refused stream (what, the code, why, the peer): the control plane counts and logs them. */
+  onRefusal: ((what: string, code: string, message: string, peer: string) => void) | undefined;
 
   constructor(
     readonly enabled: boolean,

@@ -60,6 +60,7 @@ export function admitStream<Req>(
     refused = true;
     waiting.length = 0;
     const e = err instanceof AdminError ? err : new AdminError('UNAUTHENTICATED', String(err));
+    auth.onRefusal?.(admission.what, e.code, e.message, call.getPeer());
     const code =
       e.code === 'PERMISSION_DENIED'
         ? grpc.status.PERMISSION_DENIED
@@ -101,7 +102,6 @@ export function admitStream<Req>(
         'PERMISSION_DENIED',
         `${admission.what} needs role ${DATAPLANE}${admission.adminMaySubscribe ? ' (or admin)' : ''}; ${p.name} holds ${p.role ?? 'no role'}`,
       );
-    onAuthenticated();
     return p;
   });
   admitted.catch(refuse); // refused at once, whether or not a message has come
@@ -113,6 +113,9 @@ export function admitStream<Req>(
         `${p.name} may not act as node ${echo(nodeId, 128)}: a data plane's node id must be its identity's name`,
       );
     principal = p;
+    // Accepted: only now does the stream answer (headers, a first response), so a client refused for
+    // its credentials or its node never mistakes the refusal for a connection.
+    onAuthenticated();
     const untrack = auth.sessions.track(credentials, p, admits, (reason) =>
       refuse(new AdminError('UNAUTHENTICATED', `${admission.what} stream ended: ${reason}`)),
     );

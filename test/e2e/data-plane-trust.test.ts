@@ -6,7 +6,7 @@ import type { StreamReportsRequest, StreamReportsResponse } from '../../gen/nerv
 import { ReportServiceClient } from '../../gen/nerve/report/v1/report_service';
 import { startApi } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
-import { engineSpec, logger, startControlPlane } from '../helpers/cluster';
+import { engineSpec, logger, startControlPlane, startRouter } from '../helpers/cluster';
 import { instanceLoad } from '../helpers/loads';
 import { waitFor } from '../helpers/wait';
 
@@ -253,4 +253,37 @@ describe('data-plane trust: only data planes report, each as itself, and only ab
     expect(why).toMatch(/feed ended: credentials no longer accepted/);
     expect(await sseText).toMatch(/feed ended: credentials no longer accepted/);
   });
+
+  it('a refused router backs off instead of storming, never says established, and is counted', async () => {
+    const refusedCount = async () => {
+      const text = await (await rest('GET', '/metrics/prometheus')).text();
+      return Number(
+        /nerve_stream_refusals_total\{stream="xDS",reason="permission_denied"[^}]*\} (\d+)/.exec(text)?.[1],
+      );
+    };
+    const before = await refusedCount();
+    // Its key names router-d; it claims to be router-z.
+    const impostor = await startRouter(cp, 'router-z', { credentials: { token: keys['router-d'] } });
+    const times: number[] = [];
+    let established = false;
+    try {
+      await waitFor(
+        async () => {
+          established ||= impostor.ads.connected;
+          const n = (await refusedCount()) - before;
+          if (n > times.length) times.push(Date.now());
+          return n >= 3;
+        },
+        'three refusals',
+        15_000,
+        20,
+      );
+      expect(established).toBe(false);
+      expect(impostor.ads.lastError).toMatch(/router-d may not act as node "router-z"/);
+      // Backed off (0.5–1 s, then 1–2 s), where it used to retry every 20–100 ms.
+      expect(times[2] - times[0]).toBeGreaterThanOrEqual(1_400);
+    } finally {
+      await impostor.stop();
+    }
+  }, 30_000);
 });

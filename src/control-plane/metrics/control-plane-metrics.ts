@@ -13,6 +13,7 @@ export class ControlPlaneMetrics {
   /** Lines of data-plane reports left out as implausible (control-plane/reports/plausibility.ts). */
   readonly reportLinesRefused: Counter<'reason'>;
   readonly tlsReloadFailures: Counter;
+  readonly streamRefusals: Counter<'stream' | 'reason'>;
 
   constructor(store: ConfigStore, leader: LeaderElection, replicaId: string) {
     this.registry.setDefaultLabels({ replica: replicaId });
@@ -32,6 +33,15 @@ export class ControlPlaneMetrics {
     });
     for (const reason of ['unknown_engine', 'unknown_instance', 'impossible_figures'])
       this.reportLinesRefused.inc({ reason }, 0);
+    this.streamRefusals = new Counter({
+      name: 'nerve_stream_refusals_total',
+      help: 'Data-plane streams (xDS, load reports, LRS) refused, by stream and reason (unauthenticated, permission_denied, resource_exhausted)',
+      labelNames: ['stream', 'reason'],
+      registers,
+    });
+    for (const stream of ['xDS', 'load reports', 'LRS'])
+      for (const reason of ['unauthenticated', 'permission_denied', 'resource_exhausted'])
+        this.streamRefusals.inc({ stream, reason }, 0);
     this.tlsReloadFailures = new Counter({
       name: 'nerve_tls_reload_failures_total',
       help: 'Renewed TLS files of the gRPC port that did not load (half written, key not matching): the last good pair kept serving',

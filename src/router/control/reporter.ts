@@ -8,6 +8,7 @@ import {
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
 import type { Logger } from '../../observability/logger';
 import { Backoff } from '../net/backoff';
+import { StreamRetry } from './stream-retry';
 import { GrpcBidiStream } from './grpc-stream';
 import { DEFAULT_KEEPALIVE, type Keepalive } from '../net/keepalive';
 import type { ClientCredentials } from '../../security/tls-files';
@@ -30,7 +31,7 @@ export class Reporter {
   private soon: NodeJS.Timeout | undefined;
   private next = 0;
   private stopped = false;
-  private readonly backoff = new Backoff(200, 10_000);
+  private readonly retries = new StreamRetry(new Backoff(200, 10_000));
   private lastSent = performance.now();
   reportsSent = 0;
   private traced: TracedCall[] = [];
@@ -169,23 +170,26 @@ export class Reporter {
       this.credentials,
     ));
     let failed = false;
-    const retry = (why: string) => {
+    const retry = (why: string, code?: number) => {
       if (failed || this.stopped) return;
       failed = true;
       if (this.stream === stream) this.stream = undefined;
-      const delay = this.backoff.next();
-      this.logger.debug('report stream lost; reconnecting', { address, error: why, retryInMs: delay });
-      this.retryTimer = setTimeout(() => this.connect(), delay);
+      const { delayMs, news, refused } = this.retries.failed(code, why);
+      const fields = { address, error: why, retryInMs: delayMs };
+      if (refused)
+        this.logger.log(news ? 'error' : 'debug', 'report stream refused by the control plane', fields);
+      else this.logger.debug('report stream lost; reconnecting', fields);
+      this.retryTimer = setTimeout(() => this.connect(), delayMs);
     };
     stream.on('data', (response: StreamReportsResponse) => {
-      this.backoff.reset();
+      this.retries.accepted();
       if (response.reportIntervalMs > 0 && response.reportIntervalMs !== this.intervalMs) {
         this.intervalMs = response.reportIntervalMs;
         clearTimeout(this.timer);
         this.schedule();
       }
     });
-    stream.on('error', (err) => retry(err.message));
+    stream.on('error', (err) => retry(err.message, err.code));
     stream.on('end', () => retry('ended by the control plane'));
   }
 }

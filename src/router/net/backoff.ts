@@ -12,12 +12,15 @@ export class Backoff {
     private readonly multiplier = 1.6,
     private readonly floorMs = 20,
     private readonly random: () => number = Math.random,
+    /** Equal jitter: random(cap/2, cap), so the steady state is never more often than maxMs / 2. */
+    private readonly equalJitter = false,
   ) {}
 
   next(): number {
     const cap = Math.min(this.initialMs * this.multiplier ** this.attempt, this.maxMs);
     this.attempt++;
-    return Math.max(this.floorMs, Math.round(this.random() * cap));
+    const delay = this.equalJitter ? cap / 2 + (this.random() * cap) / 2 : this.random() * cap;
+    return Math.max(this.floorMs, Math.round(delay));
   }
 
   reset(): void {

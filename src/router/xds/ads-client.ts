@@ -5,6 +5,7 @@ import type { ClientCredentials } from '../../security/tls-files';
 import type { GrpcBidiStream } from '../control/grpc-stream';
 import { DEFAULT_KEEPALIVE, type Keepalive } from '../net/keepalive';
 import { Backoff } from '../net/backoff';
+import { StreamRetry } from '../control/stream-retry';
 import type { ResourceType } from '../resources/resource-type';
 
 const INVALID_ARGUMENT = 3;
@@ -42,7 +43,7 @@ export class AdsClient {
   private next = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
-  private readonly backoff = new Backoff();
+  private readonly retries = new StreamRetry(new Backoff());
   connected = false;
 
   constructor(private readonly options: AdsClientOptions) {
@@ -70,21 +71,26 @@ export class AdsClient {
       this.options.credentials,
     ));
     let failed = false;
-    const retry = (why: string) => {
+    const retry = (why: string, code?: number) => {
       if (failed || this.stopped) return;
       failed = true;
+      const wasUp = this.connected;
       this.connected = false;
       this.lastError = why;
-      const delay = this.backoff.next();
-      this.options.logger.warn('xDS stream lost; reconnecting', { address, error: why, retryInMs: delay });
-      this.timer = setTimeout(() => this.connect(), delay);
+      const { delayMs, news, refused } = this.retries.failed(code, why);
+      const fields = { address, error: why, retryInMs: delayMs };
+      if (refused)
+        this.options.logger.log(news ? 'error' : 'debug', 'xDS stream refused by the control plane', fields);
+      else this.options.logger.log(news || wasUp ? 'warn' : 'debug', 'xDS stream lost; reconnecting', fields);
+      this.timer = setTimeout(() => this.connect(), delayMs);
     };
-    // Up once the control plane answers: with its headers (sent at once, so a router that already holds
-    // the served versions knows it is connected though nothing is pushed) or its first response.
+    // Up once the control plane accepted the stream: its headers (sent once it checked the credentials
+    // and node, so a router that already holds the served versions knows it is connected though
+    // nothing is pushed) or its first response.
     const up = () => {
       if (this.connected || failed) return;
       this.connected = true;
-      this.backoff.reset();
+      this.retries.accepted();
       this.options.logger.info('xDS stream established', { address });
       this.options.onConnected?.(address);
     };
@@ -93,7 +99,7 @@ export class AdsClient {
       up();
       this.handle(stream, response);
     });
-    stream.on('error', (err) => retry(err.message));
+    stream.on('error', (err) => retry(err.message, err.code));
     stream.on('end', () => retry('stream ended by the control plane'));
     for (const t of this.options.types) stream.write(this.request(t.typeUrl, ''));
   }

@@ -17,7 +17,7 @@ import { MetricsModule } from './metrics/metrics-module';
 import { HistoryModule } from './history/history-module';
 import { FeedHub } from './feed/feed-hub';
 import { AlertModule } from './alerts/alert-module';
-import { ALERTS_NS } from './alerts/alert-state';
+import { ACKS_NS, ALERTS_NS } from './alerts/alert-state';
 import { Notifier } from './alerts/notifier';
 import { FeedModule, type FeedPeriods } from './feed/feed-module';
 import { XdsMetrics } from './metrics/xds-metrics';
@@ -368,7 +368,8 @@ export class ControlPlane {
     this.modules.push(feedModule);
     this.unsubscribe.push(
       store.watchShared((c) => {
-        if (c.ns === ALERTS_NS) feedModule.publishAlerts();
+        // An acknowledgement shows on the feed at once, as on REST (before the leader applies it).
+        if (c.ns === ALERTS_NS || c.ns === ACKS_NS) feedModule.publishAlerts();
       }),
     );
     this.ads.addToServer(this.server);

@@ -176,3 +176,30 @@ export function weightsAt(
       : { name: v.name, weight: percent >= 100 ? 0 : (original[v.name] ?? 0) },
   );
 }
+
+/** An operator's action on a rollout, queued for the leader (which runs rollouts). */
+export interface RolloutCommand {
+  readonly op: 'pause' | 'resume' | 'abort' | 'promote';
+  readonly by: string;
+  readonly at: string;
+}
+
+/**
+ * A rollout as it stands once the leader has taken its queued command: the state the command makes,
+ * with the command itself as `pending` until then. The answer to pause, resume, abort and promote, and
+ * every read after it, so show the change at once.
+ */
+export function withPendingCommand(
+  r: Rollout,
+  command: RolloutCommand | undefined,
+): Rollout & { readonly pending?: RolloutCommand } {
+  if (!command || !ACTIVE.has(r.state)) return r;
+  const next: Record<RolloutCommand['op'], RolloutState | undefined> = {
+    pause: r.state === 'progressing' ? 'paused' : undefined,
+    resume: r.state === 'paused' ? 'progressing' : undefined,
+    abort: 'aborted',
+    promote: 'promoted',
+  };
+  const state = next[command.op];
+  return state === undefined ? r : { ...r, state, pending: command };
+}

@@ -172,10 +172,10 @@ describe('alerts: rules, notifications, acknowledgement', () => {
     const ack = await rest('POST', `/alerts/${alert.id}/ack`);
     expect(ack.status).toBe(200);
     expect(ack.body).toMatchObject({ alert: { state: 'acknowledged' } });
-    await waitFor(async () => {
-      const a = (await rest('GET', '/alerts?state=acknowledged')).body.alerts as unknown[];
-      return a.length === 1;
-    }, 'the acknowledgement applied');
+    // The reads right after show it: the list, the filter and the statistics (read your writes).
+    expect(((await rest('GET', '/alerts?state=acknowledged')).body.alerts as unknown[]).length).toBe(1);
+    const stats = (await rest('GET', '/alerts/stats')).body as { byState: Record<string, number> };
+    expect(stats.byState.acknowledged).toBe(1);
     const after = receiver.received.filter((r) => r.body.groupKey.startsWith('flaky')).length;
     // Three repeat intervals of evaluations pass: no repeat may come.
     const from = cluster.cp.alerts.evaluations;

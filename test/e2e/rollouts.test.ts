@@ -29,6 +29,9 @@ describe('canary rollouts', () => {
   const engines: DemoEngine[] = [];
   const ctx = { actor: 'test', via: 'rest' as const, requestId: 't' };
   const base = () => `http://127.0.0.1:${api.port}/api/v1/nerve`;
+  const get = async (path: string) => ({
+    body: (await (await fetch(`${base()}${path}`)).json()) as { rollout: Rollout },
+  });
   const post = async (path: string, body: unknown = {}) => {
     const res = await fetch(`${base()}${path}`, {
       method: 'POST',
@@ -41,6 +44,8 @@ describe('canary rollouts', () => {
     };
   };
   const rollout = (id: string) => cp.admin.rolloutsAdmin().get('shop', id);
+  /** The leader took every command queued for the rollout (reads show queued ones as taken). */
+  const taken = (id: string) => !(rollout(id) as { pending?: unknown }).pending;
   const weights = () =>
     Object.fromEntries(cp.engines.getNow('shop')!.versions.map((v) => [v.name, v.weight]));
 
@@ -161,12 +166,17 @@ describe('canary rollouts', () => {
     const id = body.rollout.id;
     await waitFor(() => rollout(id).weight === 10, 'the first step');
     expect((await post('/engines/shop/rollouts', { version: 'v2' })).status).toBe(409); // one at a time
-    expect((await post(`/engines/shop/rollouts/${id}/pause`)).status).toBe(202);
-    await waitFor(() => rollout(id).state === 'paused', 'paused');
-    expect((await post(`/engines/shop/rollouts/${id}/resume`)).status).toBe(202);
-    await waitFor(() => rollout(id).state === 'progressing', 'resumed');
-    expect((await post(`/engines/shop/rollouts/${id}/abort`)).status).toBe(202);
-    await waitFor(() => rollout(id).state === 'aborted', 'aborted');
+    // Each answer, and the read right after it, show the state after the change (read your writes).
+    const act = async (op: string, state: string) => {
+      const res = await post(`/engines/shop/rollouts/${id}/${op}`);
+      expect(res.status).toBe(202);
+      expect(res.body.rollout.state).toBe(state);
+      expect((await get(`/engines/shop/rollouts/${id}`)).body.rollout.state).toBe(state);
+      await waitFor(() => taken(id) && rollout(id).state === state, `${op} taken by the leader`);
+    };
+    await act('pause', 'paused');
+    await act('resume', 'progressing');
+    await act('abort', 'aborted');
     expect(weights()).toEqual({ v1: 100, v2: 0 });
     expect(rollout(id).history.map((h) => h.verdict)).toEqual(['started', 'manual', 'manual', 'aborted']);
     expect(rollout(id).history.map((h) => h.reason ?? '')).toEqual([
@@ -195,7 +205,7 @@ describe('canary rollouts', () => {
     );
     expect(rollout(wait)).toMatchObject({ state: 'progressing', step: 0 });
     await post(`/engines/shop/rollouts/${wait}/abort`);
-    await waitFor(() => rollout(wait).state === 'aborted', 'aborted');
+    await waitFor(() => taken(wait) && rollout(wait).state === 'aborted', 'aborted');
     const back = (
       await post('/engines/shop/rollouts', {
         version: 'v3',
@@ -278,7 +288,7 @@ describe('canary rollouts', () => {
       const v2 = (JSON.parse(created.rolloutJson) as Rollout).id;
       await waitFor(() => rollout(v2).weight === 10, 'the first step');
       await call(admin.actOnRollout.bind(admin), { engine: 'shop', id: v2, action: 'promote' });
-      await waitFor(() => rollout(v2).state === 'promoted', 'promoted by hand');
+      await waitFor(() => taken(v2) && rollout(v2).state === 'promoted', 'promoted by hand');
       expect(weights()).toMatchObject({ v2: 100, v4: 0 });
     } finally {
       admin.close();

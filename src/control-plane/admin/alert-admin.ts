@@ -1,4 +1,4 @@
-import type { Alert } from '../../model/alerts/alert';
+import { acknowledge, type Alert } from '../../model/alerts/alert';
 import { SEVERITIES } from '../../model/alerts/rule';
 import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
@@ -77,7 +77,7 @@ export class AlertAdmin {
         `severity must be one of ${SEVERITIES.join(', ')}, got ${echo(filter.severity, 32)}`,
       );
     const s = this.state();
-    return s.alerts
+    return this.withAcks(s.alerts)
       .filter((a) => a.state !== 'pending' || filter.state === 'pending')
       .filter((a) => !filter.state || a.state === filter.state)
       .filter((a) => !filter.severity || a.severity === filter.severity)
@@ -104,9 +104,23 @@ export class AlertAdmin {
     };
   }
 
+  /**
+   * Alerts as the leader last wrote them, with the acknowledgements any replica took since applied:
+   * the answer to an acknowledgement, and every read after it, show it acknowledged at once (the
+   * leader applies the same record at its next evaluation).
+   */
+  private withAcks(alerts: readonly Alert[]): Alert[] {
+    const acks = this.store.shared(ACKS_NS);
+    if (acks.size === 0) return [...alerts];
+    return alerts.map((a) => {
+      const ack = acks.get(a.id) as { by: string; atMs: number } | undefined;
+      return ack ? acknowledge(a, ack.by, ack.atMs) : a;
+    });
+  }
+
   /** Counts by rule and severity and state; mean time to acknowledge and to resolve. */
   stats() {
-    const alerts = this.state().alerts.filter((a) => a.state !== 'pending');
+    const alerts = this.withAcks(this.state().alerts).filter((a) => a.state !== 'pending');
     const byRule: Record<string, number> = {};
     const bySeverity: Record<string, number> = {};
     const byState: Record<string, number> = {};

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { JsonValue } from '../../model/config';
 import { echo } from '../../model/echo';
-import { ACTIVE, parseRolloutInput, type Rollout } from '../../model/rollout';
+import {
+  ACTIVE,
+  parseRolloutInput,
+  type Rollout,
+  type RolloutCommand,
+  withPendingCommand,
+} from '../../model/rollout';
 import type { ConfigStore } from '../../store/config-store';
 import type { EngineCatalog } from '../config/engine-catalog';
 import {
@@ -28,10 +34,21 @@ export class RolloutAdmin {
 
   list(engine: string): Rollout[] {
     this.engine(engine);
-    return this.module.list(engine);
+    return this.module.list(engine).map((r) => this.pending(r));
   }
 
   get(engine: string, id: string): Rollout {
+    return this.pending(this.stored(engine, id));
+  }
+
+  /** The rollout with an operator's command the leader has not taken yet shown as taken (read your writes). */
+  private pending(r: Rollout): Rollout {
+    const command = this.store.shared(ROLLOUT_COMMANDS_NS).get(`${r.engine}/${r.id}`) as unknown as
+      RolloutCommand | undefined;
+    return withPendingCommand(r, command);
+  }
+
+  private stored(engine: string, id: string): Rollout {
     const r = this.store.shared(ROLLOUTS_NS).get(`${engine}/${id}`) as unknown as Rollout | undefined;
     if (!r) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no rollout ${echo(id)}`);
     return r;
@@ -87,7 +104,7 @@ export class RolloutAdmin {
   }
 
   async act(engine: string, id: string, op: RolloutOp, ctx: AdminContext): Promise<Rollout> {
-    const r = this.get(engine, id);
+    const r = this.get(engine, id); // with a command already queued taken into account
     if (!ACTIVE.has(r.state))
       throw new AdminError('FAILED_PRECONDITION', `rollout ${echo(id)} is ${r.state}: nothing to ${op}`);
     if (op === 'pause' && r.state === 'paused')
@@ -98,7 +115,7 @@ export class RolloutAdmin {
       [`${engine}/${id}`, { op, by: ctx.actor, at: new Date().toISOString() } as unknown as JsonValue],
     ]);
     this.audit(ctx, `${op} rollout`, { engine, rollout: id });
-    return r;
+    return this.get(engine, id);
   }
 
   private engine(name: string) {

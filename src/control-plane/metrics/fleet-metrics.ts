@@ -28,11 +28,22 @@ export class FleetMetrics {
     freshMs = 10_000,
   ) {
     const registers = [registry];
+    // Series of every configured instance exist from the start, at 0 (code OK for calls), so a panel or
+    // a rule over them has data on a fleet that has served nothing yet.
+    const known = () =>
+      engines
+        .listNow()
+        .flatMap((spec) =>
+          spec.instances.map((i) => ({ engine: spec.name, instance: i.id, version: i.version })),
+        );
     this.calls = new Counter({
       name: 'nerve_calls_total',
       help: 'Calls routers and proxyless clients reported, by engine, instance, version and gRPC status code',
       labelNames: ['engine', 'instance', 'version', 'code'],
       registers,
+      collect() {
+        for (const labels of known()) this.inc({ ...labels, code: 'OK' }, 0);
+      },
     });
     this.latency = new ReportedHistogram(
       'nerve_call_duration_seconds',
@@ -40,6 +51,7 @@ export class FleetMetrics {
       ['engine', 'instance', 'version'],
       registry,
     );
+    this.latency.known = known;
     this.probes = new Counter({
       name: 'nerve_health_probes_total',
       help: 'Active health probes (grpc.health.v1) the leader ran, by result',
@@ -72,12 +84,16 @@ export class FleetMetrics {
           if (nodes.size === 0) inFlight.delete(key);
           else this.set({ engine, instance }, n);
         }
+        // Instances no router reports in flight for have none: 0, not an absent series.
+        eachInstance((engine, instance) => {
+          if (!inFlight.has(`${engine}/${instance}`)) this.set({ engine, instance }, 0);
+        });
       },
     });
     const eachInstance = (fn: (engine: string, instance: string) => void) => {
       for (const spec of engines.listNow()) for (const i of spec.instances) fn(spec.name, i.id);
     };
-    // One gauge per figure of the instances' own load reports (ORCA), set only where one came.
+    // One gauge per figure of the instances' own load reports (ORCA); 0 where none came yet.
     const resourceGauge = (name: string, help: string, pick: (r: InstanceResources) => number) =>
       new Gauge({
         name,
@@ -88,18 +104,18 @@ export class FleetMetrics {
           this.reset();
           eachInstance((engine, instance) => {
             const r = windows.resources(engine, instance);
-            if (r) this.set({ engine, instance }, pick(r));
+            this.set({ engine, instance }, r ? pick(r) : 0);
           });
         },
       });
     resourceGauge(
       'nerve_instance_cpu_utilization',
-      'CPU utilization the instance last reported (ORCA, 0..1 of one core)',
+      'CPU utilization the instance last reported (ORCA, 0..1 of one core; 0 before its first report)',
       (r) => r.cpuUtilization,
     );
     resourceGauge(
       'nerve_instance_memory_utilization',
-      'Memory utilization the instance last reported (ORCA, 0..1)',
+      'Memory utilization the instance last reported (ORCA, 0..1; 0 before its first report)',
       (r) => r.memUtilization,
     );
     new Gauge({

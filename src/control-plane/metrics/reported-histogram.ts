@@ -64,6 +64,9 @@ export class ReportedHistogram {
     for (const [k, s] of this.series) if (match(s.labels)) this.series.delete(k);
   }
 
+  /** Label sets known in advance (every configured instance): they exist at 0 before their first call. */
+  known: () => readonly Record<string, string>[] = () => [];
+
   get(): {
     name: string;
     help: string;
@@ -72,6 +75,7 @@ export class ReportedHistogram {
     values: MetricValueWithName<string>[];
   } {
     const values: MetricValueWithName<string>[] = [];
+    for (const labels of this.known()) this.add(labels, [], 0);
     for (const s of this.series.values()) {
       let cumulative = 0;
       SECONDS_BUCKETS.forEach((le, i) => {

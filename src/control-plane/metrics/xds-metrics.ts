@@ -1,3 +1,12 @@
+import {
+  CLUSTER_LOAD_ASSIGNMENT_TYPE,
+  CLUSTER_TYPE,
+  ENGINE_CIRCUITS_TYPE,
+  ENGINE_CLUSTER_TYPE,
+  LISTENER_TYPE,
+  ROUTE_CONFIGURATION_TYPE,
+  ROUTE_TABLE_TYPE,
+} from '../../protocol/type-urls';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Snapshot } from '../../model/snapshot';
 import type { AdsServerHooks } from '../xds/ads-server';
@@ -7,6 +16,16 @@ function typeLabel(typeUrl: string): string {
   const dot = typeUrl.lastIndexOf('.');
   return dot < 0 ? typeUrl : typeUrl.slice(dot + 1);
 }
+
+const SERVED_TYPES = [
+  ENGINE_CLUSTER_TYPE,
+  ROUTE_TABLE_TYPE,
+  ENGINE_CIRCUITS_TYPE,
+  LISTENER_TYPE,
+  ROUTE_CONFIGURATION_TYPE,
+  CLUSTER_TYPE,
+  CLUSTER_LOAD_ASSIGNMENT_TYPE,
+];
 
 /** Publications kept to time ACKs against: a client more than this many versions behind is not timed. */
 const KEPT_VERSIONS = 16;
@@ -42,6 +61,8 @@ export class XdsMetrics {
       labelNames: ['type'],
       registers,
     });
+    // Every type served exists at 0 from the start: a rule or panel on NACKs has data before the first.
+    for (const typeUrl of SERVED_TYPES) nacks.inc({ type: typeLabel(typeUrl) }, 0);
     const ackDelay = new Histogram({
       name: 'nerve_xds_ack_delay_seconds',
       help: "Time from a snapshot's publication to a client's ACK of it, by resource type",

@@ -6,8 +6,12 @@
 #   API_URL  e.g. http://127.0.0.1:3000/api/v1/nerve; FILE defaults to nerve-backup-<UTC time>.json
 # NERVE_TOKEN (admin) is sent when set. Prints the file and the version it holds.
 set -euo pipefail
-[ $# -ge 1 ] || { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+# The script's leading comment block, as its usage (nothing after it).
+usage_text() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
+[ $# -ge 1 ] || { usage_text; exit 2; }
 api=${1%/}
+# A host base (http://host:3000) or the full base (…/api/v1/nerve): either works.
+case "$api" in */api/v1/nerve) ;; *) api="$api/api/v1/nerve" ;; esac
 file=${2:-nerve-backup-$(date -u +%Y%m%dT%H%M%SZ).json}
 auth=()
 [ -n "${NERVE_TOKEN:-}" ] && auth=(-H "authorization: Bearer ${NERVE_TOKEN}")

@@ -14,10 +14,12 @@
 #   --skip-verify  no health check after the rollout (no port-forward possible from here)
 # Exit codes: 0 deployed, 1 failed (rolled back), 2 refused before anything changed.
 set -uo pipefail
+# The script's leading comment block, as its usage (nothing after it).
+usage_text() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { usage_text; exit 2; }
 
 [ $# -ge 1 ] || usage
 env=$1

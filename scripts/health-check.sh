@@ -3,14 +3,18 @@
 # when --router is given), one line each, and exits 1 naming what failed.
 #
 # usage: scripts/health-check.sh API_URL [--router ADMIN_URL] [--timeout SECONDS]
-#   API_URL    the control plane's REST base, e.g. http://127.0.0.1:3000/api/v1/nerve
+#   API_URL    the control plane: http://127.0.0.1:3000, or its REST base …/api/v1/nerve
 #   ADMIN_URL  a router's admin base, e.g. http://127.0.0.1:9901
 # NERVE_TOKEN (a JWT or an API key, viewer is enough) is sent when set. Needs curl.
 set -uo pipefail
+# The script's leading comment block, as its usage (nothing after it).
+usage_text() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { usage_text; exit 2; }
 [ $# -ge 1 ] || usage
 api=${1%/}
+# A host base (http://host:3000) or the full base (…/api/v1/nerve): either works.
+case "$api" in */api/v1/nerve) ;; *) api="$api/api/v1/nerve" ;; esac
 shift
 router=''
 timeout=5

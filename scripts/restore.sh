@@ -5,8 +5,12 @@
 # usage: scripts/restore.sh API_URL FILE [--dry-run]
 # NERVE_TOKEN (admin) is sent when set.
 set -euo pipefail
-[ $# -ge 2 ] || { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+# The script's leading comment block, as its usage (nothing after it).
+usage_text() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; }
+[ $# -ge 2 ] || { usage_text; exit 2; }
 api=${1%/}
+# A host base (http://host:3000) or the full base (…/api/v1/nerve): either works.
+case "$api" in */api/v1/nerve) ;; *) api="$api/api/v1/nerve" ;; esac
 file=$2
 dry=${3:-}
 [ -r "$file" ] || { echo "cannot read $file" >&2; exit 2; }

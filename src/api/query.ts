@@ -10,16 +10,24 @@ export function one(query: Record<string, unknown>, name: string): string | unde
   return v;
 }
 
-/** A time parameter (DESIGN §2b): RFC 3339 or Unix milliseconds → epoch ms. */
-export function timeParam(query: Record<string, unknown>, name: string): number | undefined {
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A time parameter → epoch ms: a duration back from now (`15m`, `1h`, `2d`), RFC 3339, or Unix ms. */
+export function timeParam(
+  query: Record<string, unknown>,
+  name: string,
+  now: () => number = Date.now,
+): number | undefined {
   const raw = one(query, name);
   if (raw === undefined || raw === '') return undefined;
   if (/^\d{1,16}$/.test(raw)) return Number(raw);
+  const ago = /^(\d{1,9})(ms|s|m|h|d)$/.exec(raw);
+  if (ago) return now() - Number(ago[1]) * UNIT_MS[ago[2]];
   const ms = /^\d{4}-\d\d-\d\dT/.test(raw) ? Date.parse(raw) : NaN;
   if (Number.isNaN(ms))
     throw new AdminError(
       'INVALID_ARGUMENT',
-      `${name} must be an RFC 3339 time (2026-12-04T21:00:00Z) or Unix milliseconds, got ${echo(raw, 64)}`,
+      `${name} must be a duration back from now (15m, 1h, 2d), an RFC 3339 time (2026-12-04T21:00:00Z) or Unix milliseconds, got ${echo(raw, 64)}`,
     );
   return ms;
 }

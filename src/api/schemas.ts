@@ -12,7 +12,7 @@ import { engineInputSchema } from '../model/validate';
 /*
  * The REST API's shapes, as the OpenAPI document gives them. Request bodies are the schemas the
  * operations validate with (one schema per operation, shared with gRPC through AdminService); responses
- * are described loosely (`looseObject`: fields may be added, per DESIGN §2b) but every field listed is
+ * are described loosely (`looseObject`: fields may be added) but every field listed is
  * checked by the contract test against what the API answers.
  */
 

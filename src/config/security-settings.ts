@@ -6,7 +6,7 @@ import type { TlsFiles } from '../security/tls-files';
 import type { FileSettings } from './config-file';
 import { type Flags, SettingsError } from './settings';
 
-/** DESIGN §2b security settings, as every command resolves them. */
+/** security settings, as every command resolves them. */
 export interface SecuritySettings {
   readonly enableAuth: boolean;
   /** Whether ENABLE_AUTH (--enable-auth, enableAuth) was given: off loopback, unset means on. */

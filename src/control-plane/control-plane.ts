@@ -108,7 +108,7 @@ export interface ControlPlaneOptions {
   readonly tls?: TlsFiles;
 }
 
-/** DESIGN §2b: ENABLE_AUTH, the JWT key source, keys from the settings (API_KEYS). */
+/** ENABLE_AUTH, the JWT key source, keys from the settings (API_KEYS). */
 export interface AuthSettings {
   readonly enabled: boolean;
   readonly jwt?: JwtSettings;

@@ -1,4 +1,4 @@
-/** The REST API the dashboard reads (DESIGN §2b), same origin. */
+/** The REST API the dashboard reads, same origin. */
 export const API = '/api/v1/nerve';
 
 export interface Stats {

@@ -1,6 +1,6 @@
 import { token } from './api';
 
-/** A live-feed message (DESIGN §2b). */
+/** A live-feed message. */
 export interface FeedMessage {
   topic: string;
   id: number;
@@ -40,7 +40,7 @@ export class Feed {
   private connect(): void {
     this.onState(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    // A browser's WebSocket cannot send headers: the token goes in the query, as DESIGN §2b allows.
+    // A browser's WebSocket cannot send headers: the token goes in the query, as allows.
     const t = token();
     const query = t ? `?access_token=${encodeURIComponent(t)}` : '';
     const ws = new WebSocket(`${scheme}://${location.host}/api/v1/nerve/ws${query}`);

@@ -2,7 +2,7 @@ import type { LoadResult } from './load-runner';
 
 const ms = (micros: number) => Math.round(micros) / 1000;
 
-/** DESIGN §2b: `nerve load --json`. */
+/** `nerve load --json`. */
 export function jsonReport(r: LoadResult) {
   const h = r.histogram;
   return {

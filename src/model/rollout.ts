@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { VersionSpec } from './engine';
 import { formatIssues, type Result } from './validate';
 
-/** What to do when the canary got no call over an interval (DESIGN §2b `noTraffic`). */
+/** What to do when the canary got no call over an interval (`noTraffic`). */
 export const NO_TRAFFIC_ACTIONS = ['wait', 'promote', 'rollback'] as const;
 
 /**
@@ -86,7 +86,7 @@ export interface RolloutStep {
   readonly reason?: string;
 }
 
-/** A rollout as stored, listed and published (DESIGN §2b ROLLOUT). */
+/** A rollout as stored, listed and published (ROLLOUT). */
 export interface Rollout {
   readonly id: string;
   readonly engine: string;

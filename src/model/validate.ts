@@ -83,7 +83,7 @@ const rateLimitSchema = z.strictObject({
   queueTimeoutMs: z.number().int().min(1).optional(),
 });
 const FULL_METHOD = /^\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/;
-/** DESIGN §2b `cache`: off unless listed; bounds so a cache can never take the router's memory. */
+/** `cache`: off unless listed; bounds so a cache can never take the router's memory. */
 const cacheSchema = z.strictObject({
   methods: z
     .array(z.string().regex(FULL_METHOD, 'must be a full method path like "/nerve.engine.v1.Engine/Invoke"'))

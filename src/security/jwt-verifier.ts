@@ -6,7 +6,7 @@ import { echo } from '../model/echo';
 import type { Principal } from '../model/security/principal';
 import { highestRole } from '../model/security/roles';
 
-/** Where tokens' keys come from (DESIGN §2b): exactly one of secret, jwksUrl, publicKeyFile. */
+/** Where tokens' keys come from: exactly one of secret, jwksUrl, publicKeyFile. */
 export interface JwtSettings {
   /** HS256 shared secret (JWT_SECRET). */
   readonly secret?: string;

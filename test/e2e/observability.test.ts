@@ -157,8 +157,14 @@ describe('observability: metrics, summaries, health explained', () => {
     const bad = await fetch(`${cluster.apiBase}/health/calc?since=yesterday`);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(
-      /since must be an RFC 3339/,
+      /since must be a duration back from now \(15m, 1h, 2d\), an RFC 3339 time/,
     );
+    // A duration back from now, as an operator types it.
+    const lastHour = await json<Health>('/health/calc?since=1h');
+    const transitions = (lastHour.history ?? [])
+      .filter((t) => t.instance === 'calc-2')
+      .map((t) => `${t.from}>${t.to}`);
+    expect(transitions).toEqual(expect.arrayContaining(['healthy>unhealthy', 'unhealthy>healthy']));
   });
 
   it('carries instances CPU and memory from ORCA trailers through the router into health', async () => {

@@ -40,6 +40,13 @@ describe('operations scripts against running processes', () => {
   });
 
   it('health-check.sh passes against nerve demo, every endpoint listed', async () => {
+    // The host base works as well as the full REST base (the form the original checklist shows).
+    const host = await script('health-check.sh', [api.replace('/api/v1/nerve', '')]);
+    expect(host.code).toBe(0);
+    const usage = await script('health-check.sh', []);
+    expect(usage.code).toBe(2);
+    expect(usage.out).toMatch(/^usage: scripts\/health-check.sh API_URL/m);
+    expect(usage.out).not.toMatch(/set -|pipefail/);
     const r = await script('health-check.sh', [api, '--router', routerAdmin]);
     expect(r.code).toBe(0);
     for (const name of [

@@ -373,7 +373,7 @@ describe('control plane surfaces', () => {
     expect(load.every((i) => i.load === undefined || i.load.requests === 0 || i.load.p50Ms > 0)).toBe(true);
   });
 
-  it('serves REST shapes of DESIGN.md with cursor pagination', async () => {
+  it('serves the documented REST shapes with cursor pagination', async () => {
     const page1 = await json('engines', '/engines?limit=2');
     expect(page1.status).toBe(200);
     expect(page1.body.engines.map((e) => e.name)).toEqual(['crypto', 'drained']);

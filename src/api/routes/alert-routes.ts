@@ -8,7 +8,7 @@ import { contextOf } from '../errors';
 import { etag, ifMatch } from '../if-match';
 import { one } from '../query';
 
-/** CRUD of one configuration kind under `path` (each entry with its ETag), as DESIGN §2b lists them. */
+/** CRUD of one configuration kind under `path` (each entry with its ETag), as lists them. */
 function entryRoutes(
   r: Routes,
   path: string,

@@ -8,7 +8,7 @@ import { one } from '../query';
 const OPS: readonly InstanceOp[] = ['start', 'stop', 'restart'];
 
 /**
- * Engine lifecycle (DESIGN §2b): scale, start / stop / restart of managed instances (202: queued for
+ * Engine lifecycle: scale, start / stop / restart of managed instances (202: queued for
  * the leader), their output, the engine's lifecycle events; registration with leases, as admin gRPC's
  * Register / Heartbeat / Deregister.
  */

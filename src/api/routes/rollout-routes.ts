@@ -8,7 +8,7 @@ import { contextOf } from '../errors';
 const OPS: readonly RolloutOp[] = ['pause', 'resume', 'abort', 'promote'];
 
 /**
- * Rollouts (DESIGN §2b) and closed-loop weights: create, list, read, pause / resume / abort / promote
+ * Rollouts and closed-loop weights: create, list, read, pause / resume / abort / promote
  * (202: the leader applies them); an engine's weights explained, and pins.
  */
 export function rolloutRoutes(r: Routes, admin: AdminService): void {

@@ -12,7 +12,7 @@ type Audit = (ctx: AdminContext, action: string, fields: Record<string, string |
 
 const STATES = ['pending', 'firing', 'acknowledged', 'resolved'];
 
-/** An alert as REST, gRPC and the feed show it (DESIGN §2b ALERT). */
+/** An alert as REST, gRPC and the feed show it (ALERT). */
 export function alertView(a: Alert, state: AlertingState) {
   const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
   return {

@@ -32,7 +32,7 @@ export interface ApiKeyView {
 }
 
 /**
- * API keys (DESIGN §2b): created with a role and shown once, stored hashed as versioned entries (so
+ * API keys: created with a role and shown once, stored hashed as versioned entries (so
  * every replica honours them, and their creation and revocation are in the config history), revoked by
  * deleting them. Keys from the settings (API_KEYS) are not in the store and cannot be changed here.
  */

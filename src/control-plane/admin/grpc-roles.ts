@@ -2,7 +2,7 @@ import type { AdminServer } from '../../../gen/nerve/admin/v1/admin';
 import type { Role } from '../../model/security/roles';
 
 /**
- * The role each admin gRPC method needs, as REST's route table says for its twin (DESIGN §2b). A
+ * The role each admin gRPC method needs, as REST's route table says for its twin. A
  * Record over the service's methods: a method added to the proto does not compile until it has a role.
  */
 export const GRPC_ROLES: Record<keyof AdminServer, Role> = {

@@ -26,7 +26,7 @@ export interface Summary {
 }
 
 /**
- * Golden signals of the fleet (DESIGN §2b /metrics/summary): rps, error rate, p50/p95/p99 and calls in
+ * Golden signals of the fleet (/metrics/summary): rps, error rate, p50/p95/p99 and calls in
  * flight per instance, version, engine and overall, over the last window of every router's and LRS
  * client's reports, the same on every replica (each hears every report). Percentiles of a group are
  * over its calls' merged histograms, never averages of percentiles.

@@ -1,4 +1,4 @@
-/** Topics of the live feed (DESIGN §2b). */
+/** Topics of the live feed. */
 export const FEED_TOPICS = ['metrics', 'health', 'events', 'alerts', 'circuits', 'rollouts'] as const;
 export type FeedTopic = (typeof FEED_TOPICS)[number];
 

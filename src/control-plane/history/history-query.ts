@@ -41,7 +41,7 @@ export interface HistoryAnswer {
 const HOUR_MS = 3_600_000;
 
 /**
- * GET /metrics/history (DESIGN §2b). With only `engine`: every metric of the engine and its instances
+ * GET /metrics/history. With only `engine`: every metric of the engine and its instances
  * over the last hour; without `engine`: every engine. A step above the resolution's merges its points
  * (percentiles by maximum, the rest by mean).
  */

@@ -1,7 +1,7 @@
 import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import { interpolatedQuantile, LATENCY_BUCKETS, LATENCY_LAYOUT } from '../../model/latency-buckets';
 
-/** Golden signals over a period (DESIGN §2b STATS). */
+/** Golden signals over a period (STATS). */
 export interface CallStats {
   readonly requests: number;
   readonly errors: number;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formatIssues, name, type Result } from '../validate';
 
-/** DESIGN §2b: alert severities, lowest first. */
+/** alert severities, lowest first. */
 export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
@@ -20,7 +20,7 @@ export const RULE_METRICS = [
 ] as const;
 export type RuleMetric = (typeof RULE_METRICS)[number];
 
-/** DESIGN §2b: events a rule can fire on. */
+/** events a rule can fire on. */
 export const ALERT_EVENTS = [
   'instance_down',
   'engine_unavailable',

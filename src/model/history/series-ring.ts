@@ -26,7 +26,7 @@ export interface Resolution {
   readonly slots: number;
 }
 
-/** 10 s for the last hour, 1 min for the last day (DESIGN §2b /metrics/history). */
+/** 10 s for the last hour, 1 min for the last day (/metrics/history). */
 export const FINE: Resolution = { name: '10s', stepMs: 10_000, slots: 360 };
 export const COARSE: Resolution = { name: '1m', stepMs: 60_000, slots: 1_440 };
 export const RESOLUTIONS = [FINE, COARSE] as const;

@@ -835,7 +835,7 @@ export interface GetPolicyResponse {
 
 export interface SetPolicyRequest {
   engine: string;
-  /** The whole policy as JSON (DESIGN §2b field names); empty: the defaults. */
+  /** The whole policy as JSON (field names); empty: the defaults. */
   policyJson: string;
   ifMatch: number;
 }

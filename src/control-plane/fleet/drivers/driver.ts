@@ -2,7 +2,7 @@ import type { EngineSpec } from '../../../model/engine';
 import type { DriverName } from '../../../model/fleet/runtime';
 import type { JsonValue } from '../../../model/config';
 
-/** Per-instance operations on a managed instance (DESIGN §2b: start, stop, restart). */
+/** Per-instance operations on a managed instance (start, stop, restart). */
 export type InstanceOp = 'start' | 'stop' | 'restart';
 
 /** What a driver shows of one instance it runs (`GET /engines/:name`, shared between replicas). */

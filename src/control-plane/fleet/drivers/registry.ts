@@ -4,7 +4,7 @@ import type { RuntimeDriver } from './driver';
 import { ProcessDriver } from './process-driver';
 import { staticDriver } from './static-driver';
 
-/** Drivers by name (DESIGN §2b `runtime.driver`); a new driver is one file and one line here. */
+/** Drivers by name (`runtime.driver`); a new driver is one file and one line here. */
 export const DRIVER_FACTORIES: Readonly<Record<DriverName, (ctx: FleetContext) => RuntimeDriver>> = {
   static: () => staticDriver(),
   process: (ctx) => new ProcessDriver(ctx),

@@ -97,6 +97,28 @@ describe('autoscaling end to end', () => {
     expect(history.versions.some((v) => v.actor === 'autoscaler')).toBe(true);
   });
 
+  it('refuses a manual scale of an autoscaled engine naming the autoscaler; forced, holds it for the cooldown', async () => {
+    await waitFor(() => (cp.engines.getNow('slow')?.runtime?.replicas ?? 1) === 1, 'at the minimum');
+    const scale = (query = '') =>
+      fetch(`http://127.0.0.1:${api.port}/api/v1/nerve/engines/slow/scale${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ replicas: 2 }),
+      });
+    const refused = await scale();
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+      /scaled by its autoscaler .* \?force=true to hold 2 replicas for its scale-down cooldown \(2000 ms\)/,
+    );
+    const forced = await scale('?force=true');
+    expect(forced.status).toBe(200);
+    const { pinnedUntil } = (await forced.json()) as { pinnedUntil: string };
+    expect(cp.engines.getNow('slow')?.runtime?.replicas).toBe(2);
+    // No load: once the hold ends, the autoscaler takes it back to the minimum, not before.
+    await waitFor(() => cp.engines.getNow('slow')?.runtime?.replicas === 1, 'back to the minimum', 20_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(pinnedUntil));
+  });
+
   it('in dry run decides and reports without changing anything', async () => {
     await cp.admin.specs.patch(
       'slow',

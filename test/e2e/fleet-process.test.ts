@@ -235,13 +235,13 @@ describe('process driver', () => {
     ) => new Promise<Res>((resolve, reject) => fn(req, (e, r) => (e ? reject(e) : resolve(r))));
     try {
       await expect(
-        call(admin.scaleEngine.bind(admin), { engine: 'elsewhere', replicas: 2 }),
+        call(admin.scaleEngine.bind(admin), { engine: 'elsewhere', replicas: 2, force: false }),
       ).rejects.toMatchObject({
         code: grpc.status.FAILED_PRECONDITION,
         details: expect.stringMatching(/static driver/),
       });
       await expect(
-        call(admin.scaleEngine.bind(admin), { engine: 'echo-fleet', replicas: 7 }),
+        call(admin.scaleEngine.bind(admin), { engine: 'echo-fleet', replicas: 7, force: false }),
       ).rejects.toMatchObject({
         code: grpc.status.INVALID_ARGUMENT,
       });

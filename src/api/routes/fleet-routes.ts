@@ -16,9 +16,14 @@ export function fleetRoutes(r: Routes, admin: AdminService): void {
   r.post(
     '/engines/:name/scale',
     'operator',
-    { summary: 'Scale a managed engine', body: S.scaleBody },
+    {
+      summary: 'Scale a managed engine (?force=true over its autoscaler, held for its cooldown)',
+      body: S.scaleBody,
+      query: S.forceQuery,
+    },
     async (req, res) => {
-      res.json(await admin.lifecycle().scale(req.params.name, req.body, contextOf(req, res)));
+      const force = req.query.force === 'true';
+      res.json(await admin.lifecycle().scale(req.params.name, req.body, contextOf(req, res), force));
     },
   );
   for (const op of OPS)

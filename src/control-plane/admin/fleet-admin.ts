@@ -7,7 +7,7 @@ import { type EngineSpec, findInstance } from '../../model/engine';
 import { desiredReplicas } from '../../model/fleet/runtime';
 import type { ConfigStore } from '../../store/config-store';
 import { type EngineCatalog, updateEngine } from '../config/engine-catalog';
-import type { AutoscaleState } from '../fleet/autoscaler';
+import { AUTOSCALE_PINS_NS, type AutoscalePin, type AutoscaleState } from '../fleet/autoscaler';
 import type { InstanceOp } from '../fleet/drivers/driver';
 import type { FleetEvent, FleetEvents } from '../fleet/fleet-events';
 import { type LeaseGrant, type LeaseRecord, type Leases, type RegisterInput } from '../fleet/leases';
@@ -70,12 +70,32 @@ export class FleetAdmin {
   ) {}
 
   /** `input` is `{"replicas": N}` (REST body, gRPC message alike), checked by scaleSchema. */
+  /**
+   * Sets an engine's replicas. An engine the autoscaler owns (runtime.autoscale, not a dry run) refuses
+   * a manual scale with FAILED_PRECONDITION (409) naming the autoscaler, which would undo it at its next
+   * evaluation, unless `force`: then the autoscaler leaves the engine at this count for its scale-down
+   * cooldown.
+   */
   async scale(
     engine: string,
     input: unknown,
     ctx: AdminContext,
-  ): Promise<{ engine: string; replicas: number; previous: number }> {
+    force = false,
+  ): Promise<{ engine: string; replicas: number; previous: number; pinnedUntil?: string }> {
     const { replicas } = parseInput(scaleSchema, input, 'scale request');
+    const autoscale = this.managed(engine, this.deps.engines.getNow(engine)).runtime!.autoscale;
+    const owned = autoscale !== undefined && !autoscale.dryRun;
+    if (owned && !force)
+      throw new AdminError(
+        'FAILED_PRECONDITION',
+        `engine ${echo(engine)} is scaled by its autoscaler (runtime.autoscale), which would undo a manual scale at its next evaluation: change or remove runtime.autoscale, or add ?force=true to hold ${replicas} replicas for its scale-down cooldown (${autoscale.scaleDownCooldownMs} ms)`,
+      );
+    let pinnedUntil: number | undefined;
+    if (owned) {
+      pinnedUntil = Date.now() + Math.max(autoscale.scaleDownCooldownMs, autoscale.syncMs);
+      const pin: AutoscalePin = { untilMs: pinnedUntil, replicas, by: ctx.actor };
+      await this.deps.store.putShared(AUTOSCALE_PINS_NS, [[engine, pin as unknown as JsonValue]]);
+    }
     let previous = 0;
     await updateEngine(
       this.deps.engines,
@@ -106,8 +126,13 @@ export class FleetAdmin {
           by: ctx.actor,
         },
       );
-    this.audit(ctx, 'scale engine', { engine, replicas, previous });
-    return { engine, replicas, previous };
+    this.audit(ctx, 'scale engine', { engine, replicas, previous, ...(force && { forced: true }) });
+    return {
+      engine,
+      replicas,
+      previous,
+      ...(pinnedUntil !== undefined && { pinnedUntil: new Date(pinnedUntil).toISOString() }),
+    };
   }
 
   /** Queues start / stop / restart of a managed instance for the leader; returns once it is queued. */

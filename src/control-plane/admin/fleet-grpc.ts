@@ -22,7 +22,15 @@ type FleetHandlers = Pick<
 export function fleetHandlers(admin: AdminService, unary: Unary): FleetHandlers {
   const fleet = () => admin.lifecycle();
   return {
-    scaleEngine: unary(async (r, ctx) => fleet().scale(r.engine, { replicas: r.replicas }, ctx)),
+    scaleEngine: unary(async (r, ctx) => {
+      const { engine, replicas, previous } = await fleet().scale(
+        r.engine,
+        { replicas: r.replicas },
+        ctx,
+        r.force,
+      );
+      return { engine, replicas, previous };
+    }),
     startInstance: unary(async (r, ctx) => fleet().operate(r.engine, r.instanceId, 'start', ctx)),
     stopInstance: unary(async (r, ctx) => fleet().operate(r.engine, r.instanceId, 'stop', ctx)),
     restartInstance: unary(async (r, ctx) => fleet().operate(r.engine, r.instanceId, 'restart', ctx)),

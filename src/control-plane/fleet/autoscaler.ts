@@ -10,6 +10,18 @@ import { EnginePeriods } from './engine-periods';
 
 /** Shared namespace of autoscaling: field = engine, value = its recent decisions and stabilisation memory. */
 export const AUTOSCALE_NS = 'autoscale';
+/**
+ * A manual scale forced over the autoscaler (`?force=true`): field engine → {untilMs, replicas, by}.
+ * The autoscaler leaves the engine alone until then (its scale-down cooldown), as an HPA's owner would
+ * have to pause it.
+ */
+export const AUTOSCALE_PINS_NS = 'autoscale-pins';
+
+export interface AutoscalePin {
+  readonly untilMs: number;
+  readonly replicas: number;
+  readonly by: string;
+}
 const KEEP = 50;
 const TICK_MS = 100;
 
@@ -79,6 +91,9 @@ export class Autoscaler implements Module {
   }
 
   private async evaluate(spec: EngineSpec, fence: string, now: number): Promise<void> {
+    const pin = this.ctx.store.shared(AUTOSCALE_PINS_NS).get(spec.name) as unknown as
+      AutoscalePin | undefined;
+    if (pin && pin.untilMs > now) return; // an operator's forced scale holds until then
     const rt = spec.runtime!;
     const policy = rt.autoscale!;
     const load = this.load(spec.name);

@@ -599,6 +599,11 @@ export interface DeleteEntryResponse {
 export interface ScaleEngineRequest {
   engine: string;
   replicas: number;
+  /**
+   * Scale an engine its autoscaler owns anyway: the autoscaler holds this count for its scale-down
+   * cooldown. Without it such a scale is refused (FAILED_PRECONDITION) naming the autoscaler.
+   */
+  force: boolean;
 }
 
 export interface ScaleEngineResponse {
@@ -10345,7 +10350,7 @@ export const DeleteEntryResponse: MessageFns<DeleteEntryResponse> = {
 };
 
 function createBaseScaleEngineRequest(): ScaleEngineRequest {
-  return { engine: "", replicas: 0 };
+  return { engine: "", replicas: 0, force: false };
 }
 
 export const ScaleEngineRequest: MessageFns<ScaleEngineRequest> = {
@@ -10355,6 +10360,9 @@ export const ScaleEngineRequest: MessageFns<ScaleEngineRequest> = {
     }
     if (message.replicas !== 0) {
       writer.uint32(16).uint32(message.replicas);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
     }
     return writer;
   },
@@ -10388,6 +10396,14 @@ export const ScaleEngineRequest: MessageFns<ScaleEngineRequest> = {
             message.replicas = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -10404,6 +10420,7 @@ export const ScaleEngineRequest: MessageFns<ScaleEngineRequest> = {
     return {
       engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
       replicas: isSet(object.replicas) ? globalThis.Number(object.replicas) : 0,
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -10415,6 +10432,9 @@ export const ScaleEngineRequest: MessageFns<ScaleEngineRequest> = {
     if (message.replicas !== 0) {
       obj.replicas = Math.round(message.replicas);
     }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -10425,6 +10445,7 @@ export const ScaleEngineRequest: MessageFns<ScaleEngineRequest> = {
     const message = createBaseScaleEngineRequest();
     message.engine = object.engine ?? "";
     message.replicas = object.replicas ?? 0;
+    message.force = object.force ?? false;
     return message;
   },
 };

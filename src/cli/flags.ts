@@ -159,6 +159,10 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
     { name: 'connections', help: 'HTTP/2 connections, 1 to 1000 (default 1)' },
     { name: 'metadata', help: 'request metadata: key=value[,key=value…]' },
     { name: 'timeout-ms', help: 'per-call deadline (grpc-timeout), default 10000' },
+    {
+      name: 'max-error-rate',
+      help: 'fail (exit 1) when more than this share of calls failed, 0 to 1 (default 0)',
+    },
     { name: 'json', boolean: true, help: 'print the report as one JSON object' },
   ],
   engine: [

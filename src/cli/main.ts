@@ -76,7 +76,9 @@ export async function main(argv: string[]): Promise<void> {
     await command.run(args);
   } catch (err) {
     const expected = err instanceof UsageError || err instanceof SettingsError;
-    console.error(`nerve ${name}: ${expected ? (err as Error).message : (err as Error).stack}`);
+    // One line naming the cause; the stack only when asked for (NERVE_DEBUG=1).
+    const detail = process.env.NERVE_DEBUG ? (err as Error).stack : (err as Error).message;
+    console.error(`nerve ${name}: ${err instanceof Error ? detail : String(err)}`);
     if (expected) console.error(`(nerve ${name} --help lists every flag)`);
     process.exit(expected ? 2 : 1);
   }

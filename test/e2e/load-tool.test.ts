@@ -67,11 +67,30 @@ describe('nerve load', () => {
     expect(closed.latencyMs.p99).toBeLessThan(50);
   });
 
-  it('counts errors by gRPC code and refuses bad flags', async () => {
+  it('counts errors by gRPC code, fails past --max-error-rate (default 0), and refuses bad flags in one line', async () => {
     const e = await engine(['--id', 'flaky-1', '--fault-error-rate', '50']);
     engines.push(e.proc);
-    const r = await load(['--target', e.address, '--concurrency', '4', '--duration', '1s']);
+    const r = await load([
+      '--target',
+      e.address,
+      '--concurrency',
+      '4',
+      '--duration',
+      '1s',
+      '--max-error-rate',
+      '0.9',
+    ]);
     expect(r.errors.UNAVAILABLE).toBeGreaterThan(r.requests * 0.3);
+    // By default any failed call fails the run, with one line naming how many and why.
+    const strict = spawnNerve(['load', '--target', e.address, '--concurrency', '4', '--duration', '500ms']);
+    expect((await strict.exited()).code).toBe(1);
+    expect(strict.stderr()).toMatch(
+      /^nerve load: \d+ of \d+ calls failed \([\d.]+ %, above --max-error-rate 0\): UNAVAILABLE ×\d+$/m,
+    );
+    const missing = spawnNerve(['load', '--target', e.address, '--payload-file', '/nonexistent/payloads']);
+    expect((await missing.exited()).code).toBe(2);
+    expect(missing.stderr()).toMatch(/^nerve load: --payload-file \/nonexistent\/payloads: no such file$/m);
+    expect(missing.stderr()).not.toMatch(/\n\s+at /);
     const bad = spawnNerve(['load', '--target', e.address, '--rps', '10', '--concurrency', '2']);
     expect((await bad.exited()).code).toBe(2);
     expect(bad.stderr()).toMatch(/--rps \(open loop\) or --concurrency \(closed loop\), not both/);

@@ -36,10 +36,9 @@ export async function loadCommand(args: string[]): Promise<void> {
   const operation = typeof flags.operation === 'string' ? flags.operation : 'echo';
   const payloads =
     typeof flags['payload-file'] === 'string'
-      ? readFileSync(flags['payload-file'], 'utf8')
-          .split('\n')
-          .filter((l) => l !== '')
+      ? readPayloads(flags['payload-file'])
       : [typeof flags.payload === 'string' ? flags.payload : ''];
+  const maxErrorRate = rate(flags['max-error-rate']);
   if (payloads.length === 0) throw new UsageError('--payload-file has no payload (one per line)');
   // Engine/Invoke: each payload in an InvokeRequest; another method: each line is its message's bytes as base64.
   const messages = payloads.map((p) =>
@@ -87,4 +86,36 @@ export async function loadCommand(args: string[]): Promise<void> {
   const mode =
     rps !== undefined ? `open loop at ${rps} calls/s` : `closed loop, ${concurrency ?? 10} in flight`;
   console.log(flags.json === true ? JSON.stringify(jsonReport(result)) : textReport(result, mode));
+  const failed = result.requests - result.ok;
+  const errorRate = result.requests === 0 ? 1 : failed / result.requests;
+  if (errorRate > maxErrorRate) {
+    const codes = [...result.errors].map(([code, n]) => `${code} ×${n}`).join(', ');
+    console.error(
+      result.requests === 0
+        ? 'nerve load: no call was made'
+        : `nerve load: ${failed} of ${result.requests} calls failed (${(errorRate * 100).toFixed(2)} %, above --max-error-rate ${maxErrorRate}): ${codes}`,
+    );
+    process.exitCode = 1;
+  }
+}
+
+/** --max-error-rate: a share from 0 to 1 (default 0: any failed call fails the run). */
+function rate(raw: string | boolean | undefined): number {
+  if (raw === undefined) return 0;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !/^\d*\.?\d+$/.test(raw) || n < 0 || n > 1)
+    throw new UsageError(`--max-error-rate ${JSON.stringify(raw)}: give a share from 0 to 1 (0.01 is 1 %)`);
+  return n;
+}
+
+function readPayloads(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(
+      `--payload-file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
+  }
+  return text.split('\n').filter((l) => l !== '');
 }

@@ -140,7 +140,7 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
     {
       name: 'api',
       env: 'NERVE_API',
-      help: 'REST API of a control plane (default http://127.0.0.1:3000/api/v1/nerve)',
+      help: 'a control plane: http://host:3000 or its REST base …/api/v1/nerve (default http://127.0.0.1:$API_PORT, 3000)',
     },
     { name: 'out', help: 'export: write to this file instead of standard output' },
     { name: 'limit', help: 'history: how many versions, newest first (default 20)' },
@@ -201,11 +201,16 @@ export function flagNames(command: string): string[] {
 }
 
 /** `--help` of one command. */
+/** Commands with subcommands or arguments: their usage line. */
+const USAGE: Record<string, string> = {
+  config: 'nerve config export [--out FILE] | import FILE [--dry-run] | history [--limit N]   [flags]',
+};
+
 export function commandHelp(command: string, summary: string): string {
   const flags = COMMAND_FLAGS[command];
   const width = Math.max(...flags.map((f) => f.name.length)) + 10;
   return [
-    `usage: nerve ${command} [flags]`,
+    `usage: ${USAGE[command] ?? `nerve ${command} [flags]`}`,
     '',
     summary,
     '',

@@ -264,5 +264,26 @@ describe('configuration API: writes, versions, history, rollback, backup', () =>
     const history = await run('history', '--limit', '2');
     expect(history.code).toBe(0);
     expect(history.out.trim().split('\n')).toHaveLength(2);
+    // A host base works as the full base does; an unreachable one fails in one line, no stack.
+    const host = spawnNerve([
+      'config',
+      'history',
+      '--limit',
+      '1',
+      '--api',
+      cluster.apiBase.replace('/api/v1/nerve', ''),
+    ]);
+    expect((await host.exited()).code).toBe(0);
+    const down = spawnNerve(['config', 'history', '--api', 'http://127.0.0.1:1']);
+    expect((await down.exited()).code).toBe(1);
+    expect(down.stderr().trim().split('\n')).toHaveLength(1);
+    expect(down.stderr()).toMatch(
+      /^nerve config: cannot reach the control plane at http:\/\/127\.0\.0\.1:1\/api\/v1\/nerve/,
+    );
+    const help = spawnNerve(['config', '--help']);
+    await help.exited();
+    expect(help.stdout()).toMatch(
+      /^usage: nerve config export \[--out FILE\] \| import FILE \[--dry-run\] \| history/m,
+    );
   });
 });

@@ -2,7 +2,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../options';
 
-const DEFAULT_API = 'http://127.0.0.1:3000/api/v1/nerve';
+const PREFIX = '/api/v1/nerve';
+
+/** A control plane's REST base from a host base (http://host:3000) or the full base; API_PORT by default. */
+export function apiBase(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const raw = (given ?? env.NERVE_API ?? `http://127.0.0.1:${env.API_PORT || 3000}`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/\s]+/.test(raw))
+    throw new UsageError(`--api ${JSON.stringify(raw)}: give a URL such as http://127.0.0.1:3000`);
+  return raw.endsWith(PREFIX) ? raw : `${raw}${PREFIX}`;
+}
 
 interface ApiError {
   error?: { code?: string; message?: string; details?: string[] };
@@ -24,7 +32,12 @@ async function call(api: string, method: string, path: string, body?: unknown): 
     );
   }
   const text = await res.text();
-  const json = text ? (JSON.parse(text) as unknown) : {};
+  let json: unknown;
+  try {
+    json = text ? (JSON.parse(text) as unknown) : {};
+  } catch {
+    throw new Error(`${api} answered ${res.status} with no JSON: is it a Nerve control plane?`);
+  }
   if (!res.ok) {
     const e = (json as ApiError).error;
     const details = e?.details?.length ? `\n  ${e.details.join('\n  ')}` : '';
@@ -54,7 +67,7 @@ export async function configCommand(args: string[]): Promise<void> {
       throw new UsageError((err as Error).message);
     }
   })();
-  const api = values.api ?? process.env.NERVE_API ?? DEFAULT_API;
+  const api = apiBase(values.api);
   const [action, file] = positionals;
   if (action === 'export') {
     const doc = JSON.stringify(await call(api, 'GET', '/config/export'), null, 2);
@@ -87,6 +100,8 @@ export async function configCommand(args: string[]): Promise<void> {
     for (const v of versions)
       console.log(`${String(v.version).padStart(6)}  ${v.at}  ${v.actor.padEnd(20)}  ${v.summary}`);
   } else {
-    throw new UsageError('usage: nerve config export [--out F] | import F [--dry-run] | history [--limit N]');
+    throw new UsageError(
+      'usage: nerve config export [--out FILE] | import FILE [--dry-run] | history [--limit N] (nerve config --help)',
+    );
   }
 }

@@ -3,7 +3,7 @@ import { ENGINE_KIND, toDocument } from './engine-document';
 import { parseEngineSpec, type Result } from './validate';
 import { parseAlertRule } from './alerts/rule';
 import { keepChannelSecrets, parseChannel, redactChannel } from './alerts/channel';
-import { parseSilence } from './alerts/silence-schema';
+import { parseSilence, type SilenceDocument, toSilence } from './alerts/silence-schema';
 import { API_KEY_KIND, parseApiKey } from './security/api-key';
 
 export const ALERT_RULE_KIND = 'alert-rules';
@@ -38,6 +38,13 @@ export interface ConfigKind {
   readonly redact?: (doc: JsonValue) => JsonValue;
   /** ...and a document written back as a read showed it, with the stored secrets kept. */
   readonly keepSecrets?: (input: unknown, stored: JsonValue | undefined) => unknown;
+  /** A new document from the API as its author means it (a rule's id from its name). */
+  readonly complete?: (input: unknown) => unknown;
+  /**
+   * What an API write (not an import or a rollback, which restore what was) must also meet, or
+   * undefined: a silence must end in the future.
+   */
+  readonly checkWrite?: (doc: JsonValue, nowMs: number) => string | undefined;
 }
 
 export const CONFIG_KINDS: ReadonlyMap<string, ConfigKind> = new Map([
@@ -51,8 +58,36 @@ export const CONFIG_KINDS: ReadonlyMap<string, ConfigKind> = new Map([
       nameOf: (doc) => (doc as { name: string }).name,
     },
   ],
-  [ALERT_RULE_KIND, plain(parseAlertRule, 'id')],
+  [ALERT_RULE_KIND, { ...plain(parseAlertRule, 'id'), complete: withIdFromName }],
   [CHANNEL_KIND, { ...plain(parseChannel, 'name'), redact: redactChannel, keepSecrets: keepChannelSecrets }],
-  [SILENCE_KIND, plain(parseSilence, 'id')],
+  [
+    SILENCE_KIND,
+    {
+      ...plain(parseSilence, 'id'),
+      checkWrite: (doc, nowMs) => {
+        const endsAtMs = toSilence(doc as unknown as SilenceDocument).endsAtMs;
+        return endsAtMs <= nowMs
+          ? `endsAt ${new Date(endsAtMs).toISOString()} is in the past: a silence must end after now`
+          : undefined;
+      },
+    },
+  ],
   [API_KEY_KIND, plain(parseApiKey, 'name')],
 ]);
+
+/**
+ * A rule posted without an id gets one from its name ("Math p99 high" → "math-p99-high"), as a person
+ * naming a rule expects; an explicit id stands.
+ */
+function withIdFromName(input: unknown): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  const doc = input as { id?: unknown; name?: unknown };
+  if (doc.id !== undefined || typeof doc.name !== 'string') return input;
+  const id = doc.name
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
+    .slice(0, 63)
+    .replace(/[^a-z0-9]+$/, '');
+  return id ? { ...doc, id } : input;
+}

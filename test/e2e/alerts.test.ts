@@ -283,7 +283,10 @@ describe('alerts: rules, notifications, acknowledgement', () => {
       const stale = await call<PutEntryRequest, PutEntryResponse>(client.putEntry, {
         kind: 'silences',
         name: 'quiet',
-        json: JSON.stringify({ matchers: [{ label: 'engine', value: 'calc' }], endsAt: 1 }),
+        json: JSON.stringify({
+          matchers: [{ label: 'engine', value: 'calc' }],
+          endsAt: '2031-01-01T00:00:00Z',
+        }),
         ifMatch: 1,
       }).catch((e: grpc.ServiceError) => e);
       expect((stale as grpc.ServiceError).code).toBe(grpc.status.ABORTED);
@@ -316,5 +319,24 @@ describe('alerts: rules, notifications, acknowledgement', () => {
     expect(exported['alert-rules'].map((r) => (r as { id: string }).id).sort()).toEqual(['down', 'flaky']);
     expect((await rest('DELETE', '/alert-rules/flaky')).status).toBe(204);
     expect((await rest('GET', '/alert-rules/flaky')).status).toBe(404);
+  });
+
+  it('derives a rule id from its name, and refuses a silence that already ended', async () => {
+    const rule = await rest('POST', '/alert-rules', {
+      name: 'Calc p99 high!',
+      severity: 'warning',
+      event: 'instance_down',
+      engine: 'calc',
+    });
+    expect(rule.status).toBe(201);
+    expect(rule.body).toMatchObject({ id: 'calc-p99-high', name: 'Calc p99 high!' });
+    expect((await rest('DELETE', '/alert-rules/calc-p99-high')).status).toBe(204);
+    const past = await rest('POST', '/silences', {
+      id: 'too-late',
+      matchers: [{ label: 'engine', value: 'calc' }],
+      endsAt: new Date(Date.now() - 60_000).toISOString(),
+    });
+    expect(past.status).toBe(400);
+    expect(JSON.stringify(past.body)).toMatch(/endsAt .* is in the past: a silence must end after now/);
   });
 });

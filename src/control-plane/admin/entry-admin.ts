@@ -54,7 +54,9 @@ export class EntryAdmin {
   }
 
   async create(input: unknown, ctx: AdminContext): Promise<EntryView> {
-    const value = this.validate(input);
+    const complete = CONFIG_KINDS.get(this.kind)!.complete;
+    const value = this.validate(complete ? complete(input) : input);
+    this.checkWrite(value);
     const name = CONFIG_KINDS.get(this.kind)!.nameOf(value);
     if (this.store.get(this.kind, name))
       throw new AdminError('ALREADY_EXISTS', `${this.what} ${echo(name)} already exists`);
@@ -68,6 +70,7 @@ export class EntryAdmin {
     ctx: AdminContext,
   ): Promise<EntryView> {
     const value = this.validate(this.withSecrets(withName(input, this.nameField(), name), name));
+    this.checkWrite(value);
     const current = this.store.get(this.kind, name);
     return this.write(
       name,
@@ -92,6 +95,7 @@ export class EntryAdmin {
     const value = this.validate(
       this.withSecrets(withName(mergePatch(current.value, patch as JsonValue), this.nameField(), name), name),
     );
+    this.checkWrite(value);
     return this.write(name, value, ifMatch ?? current.revision, `patch ${this.what} ${name}`, ctx);
   }
 
@@ -129,6 +133,12 @@ export class EntryAdmin {
         parsed.errors,
       );
     return parsed.value;
+  }
+
+  /** What an API write must also meet beyond the schema (imports restore what was, unchecked). */
+  private checkWrite(value: JsonValue): void {
+    const problem = CONFIG_KINDS.get(this.kind)!.checkWrite?.(value, Date.now());
+    if (problem) throw new AdminError('INVALID_ARGUMENT', `invalid ${this.what}: ${problem}`);
   }
 
   private nameField(): string {

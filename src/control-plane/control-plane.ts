@@ -33,6 +33,7 @@ import { EngineCatalog } from './config/engine-catalog';
 import { seedEngines, seedEntries } from './config/seed';
 import { EventBus, type IncomingReport } from './events';
 import { HealthModule } from './health/health-module';
+import { RoutingHistory } from './health/routing-history';
 import { EngineStatusTracker } from './health/engine-status';
 import { DEFAULT_LEASE, LeaderElection, type LeaseTimings } from './leader/leader-election';
 import { addLrsService } from './lrs/lrs-service';
@@ -226,6 +227,13 @@ export class ControlPlane {
       this.leader,
       this.health,
       this.circuits,
+      new RoutingHistory(
+        this.bus,
+        this.engines,
+        this.leader,
+        (engine) => this.circuits.resource(engine).instances,
+        (engine, t) => this.health.note(engine, t),
+      ),
       new LoadModule(this.loads, this.bus),
       new MetricsModule(this.bus, this.windows, fleetMetrics),
       new HistoryModule(

@@ -244,4 +244,45 @@ describe('registration with leases', () => {
     expect(py.stdout()).toContain('left');
     expect(listed('py')).toEqual([]);
   });
+
+  it('puts drains, undrains and lease lapses in the engine’s health history, with reason and actor', async () => {
+    const e = await engine('hist', 'hist-1');
+    const grant = await register({ engine: 'hist', id: 'hist-1', address: e.address, ttlMs: 1_000 });
+    await waitFor(() => router.state.inRotation('hist').includes('hist-1'), 'in rotation');
+    const since = Date.now() - 1;
+    const ops = { actor: 'ops', via: 'rest' as const, requestId: 'r' };
+    await cp.admin.drainInstance('hist', 'hist-1', ops);
+    await cp.admin.undrainInstance('hist', 'hist-1', ops);
+    // No heartbeat: the lease lapses.
+    await waitFor(() => cp.leases.isLapsed('hist', 'hist-1'), 'the lapse', 5_000);
+    const history = await waitFor(async () => {
+      const h = await cp.admin.healthHistory('hist', since);
+      return h.length >= 3 ? h : undefined;
+    }, 'three routing changes in the history');
+    expect(history.map((t) => [t.kind, t.from, t.to, t.actor])).toEqual([
+      ['drain', 'serving', 'draining', 'ops'],
+      ['drain', 'draining', 'serving', 'ops'],
+      ['lease', 'leased', 'lease_lapsed', 'leases'],
+    ]);
+    expect(history[0].reason).toBe('drained by ops: no new calls');
+    expect(history[2].reason).toMatch(/no heartbeat for \d+ ms/);
+    // The same over admin gRPC.
+    const got = await unary<
+      { engine: string; sinceMs: number },
+      { engines: { history: { kind: string; actor: string }[] }[] }
+    >(
+      (
+        admin as unknown as {
+          getHealth: (r: unknown, cb: (e: grpc.ServiceError | null, r: never) => void) => unknown;
+        }
+      ).getHealth.bind(admin),
+      { engine: 'hist', sinceMs: since },
+    );
+    expect(got.engines[0].history.map((t) => `${t.kind}:${t.actor}`)).toEqual([
+      'drain:ops',
+      'drain:ops',
+      'lease:leases',
+    ]);
+    expect(grant.leaseId).toBeDefined();
+  });
 });

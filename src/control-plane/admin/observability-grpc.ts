@@ -70,6 +70,8 @@ export function observabilityHandlers(admin: AdminService, unary: Unary): Observ
           from: t.from,
           to: t.to,
           reason: t.reason,
+          kind: t.kind ?? 'probe',
+          actor: t.actor ?? '',
         }));
       return res;
     }),

@@ -14,6 +14,12 @@ export interface HealthTransition {
   readonly from: string;
   readonly to: string;
   readonly reason: string;
+  /**
+   * What changed the instance's routing: `probe` (absent in older records), `drain`, `lease`,
+   * `circuit`; and who, when a person or a part of Nerve other than the prober did.
+   */
+  readonly kind?: 'probe' | 'drain' | 'lease' | 'circuit';
+  readonly actor?: string;
 }
 
 /**

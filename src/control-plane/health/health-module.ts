@@ -140,8 +140,24 @@ export class HealthModule implements Module {
       state.status === 'unhealthy'
         ? `probe failing (${state.consecutiveFailures} in a row): ${state.lastError || 'check failed'}`
         : `probe passing (${state.consecutiveSuccesses} in a row)`;
+    this.note(engine, {
+      at: new Date(atMs).toISOString(),
+      atMs,
+      instance,
+      from,
+      to: state.status,
+      reason,
+      kind: 'probe',
+    });
+  }
+
+  /**
+   * Queues one change of an instance's routing status for the engine's history (the leader's only:
+   * a follower's notes are dropped, as it does not write history).
+   */
+  note(engine: string, transition: HealthTransition): void {
     const list = this.transitions.get(engine) ?? [];
-    list.push({ at: new Date(atMs).toISOString(), atMs, instance, from, to: state.status, reason });
+    list.push(transition);
     this.transitions.set(engine, list);
     this.appending ??= this.appendTransitions();
   }

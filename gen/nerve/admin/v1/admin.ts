@@ -172,6 +172,10 @@ export interface HealthTransition {
   from: string;
   to: string;
   reason: string;
+  /** What changed its routing: probe, drain, lease or circuit. */
+  kind: string;
+  /** Who did: the actor of a drain, "leases", "routers"; empty for probes. */
+  actor: string;
 }
 
 export interface HealthReason {
@@ -3253,7 +3257,7 @@ export const EngineHealth: MessageFns<EngineHealth> = {
 };
 
 function createBaseHealthTransition(): HealthTransition {
-  return { at: "", instance: "", from: "", to: "", reason: "" };
+  return { at: "", instance: "", from: "", to: "", reason: "", kind: "", actor: "" };
 }
 
 export const HealthTransition: MessageFns<HealthTransition> = {
@@ -3272,6 +3276,12 @@ export const HealthTransition: MessageFns<HealthTransition> = {
     }
     if (message.reason !== "") {
       writer.uint32(42).string(message.reason);
+    }
+    if (message.kind !== "") {
+      writer.uint32(50).string(message.kind);
+    }
+    if (message.actor !== "") {
+      writer.uint32(58).string(message.actor);
     }
     return writer;
   },
@@ -3329,6 +3339,22 @@ export const HealthTransition: MessageFns<HealthTransition> = {
             message.reason = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3348,6 +3374,8 @@ export const HealthTransition: MessageFns<HealthTransition> = {
       from: isSet(object.from) ? globalThis.String(object.from) : "",
       to: isSet(object.to) ? globalThis.String(object.to) : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
     };
   },
 
@@ -3368,6 +3396,12 @@ export const HealthTransition: MessageFns<HealthTransition> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
     return obj;
   },
 
@@ -3381,6 +3415,8 @@ export const HealthTransition: MessageFns<HealthTransition> = {
     message.from = object.from ?? "";
     message.to = object.to ?? "";
     message.reason = object.reason ?? "";
+    message.kind = object.kind ?? "";
+    message.actor = object.actor ?? "";
     return message;
   },
 };

@@ -12,9 +12,38 @@ export interface LoggerOptions {
 }
 
 /**
- * Structured JSON logs on stderr (stdout stays free for command output such as the demo's URLs), one
+ * Whether the console gets short human lines: on a terminal, unless LOG_FORMAT=json (LOG_FORMAT=text
+ * forces them). Files (LOG_DIR) and pipes always get JSON lines, which log shippers parse.
+ */
+export function humanLogs(
+  env: NodeJS.ProcessEnv = process.env,
+  tty = Boolean(process.stderr.isTTY),
+): boolean {
+  if (env.LOG_FORMAT === 'json') return false;
+  if (env.LOG_FORMAT === 'text') return true;
+  return tty;
+}
+
+const SKIP = new Set(['timestamp', 'level', 'message', 'component', 'stack']);
+
+/** `21:04:05.123 WARN  router  xDS stream lost; reconnecting  address=… retryInMs=412` */
+export const humanLine = winston.format.printf((info) => {
+  const time = String(info.timestamp ?? new Date().toISOString()).slice(11, 23);
+  const fields = Object.entries(info)
+    .filter(([k, v]) => !SKIP.has(k) && v !== undefined)
+    .map(
+      ([k, v]) =>
+        `${k}=${typeof v === 'string' ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`,
+    )
+    .join(' ');
+  const stack = typeof info.stack === 'string' ? `\n${info.stack}` : '';
+  return `${time} ${String(info.level).toUpperCase().padEnd(5)} ${String(info.component ?? '')}  ${String(info.message)}${fields ? `  ${fields}` : ''}${stack}`;
+});
+
+/**
+ * Structured logs on stderr (stdout stays free for command output such as the demo's URLs): JSON, one
  * object a line with `timestamp`, `level`, `message`, `component` and whatever the call adds (requestId,
- * traceId, engine, …). Level from LOG_LEVEL; `silent` turns logging off (tests). Every logger registers
+ * traceId, engine, …), or human lines on a terminal (`humanLogs`). Level from LOG_LEVEL; `silent` turns logging off (tests). Every logger registers
  * in `logLevels`, so its level can change at run time.
  */
 export function createLogger(
@@ -25,6 +54,7 @@ export function createLogger(
   const transports: winston.transport[] = [
     new winston.transports.Console({
       stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'],
+      format: humanLogs() ? humanLine : winston.format.json(),
     }),
   ];
   if (options.dir)
@@ -37,17 +67,14 @@ export function createLogger(
         maxFiles: options.maxFiles ?? '14d',
         // Audit file beside the logs, so rotation survives restarts.
         auditFile: path.resolve(options.dir, `.nerve-${component}-audit.json`),
+        format: winston.format.json(),
       }),
     );
   const logger = winston.createLogger({
     level: level === 'silent' ? 'error' : level,
     silent: level === 'silent',
     defaultMeta: { component },
-    format: winston.format.combine(
-      winston.format.timestamp(),
-      winston.format.errors({ stack: true }),
-      winston.format.json(),
-    ),
+    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true })),
     transports,
   });
   logLevels.register(component, logger);

@@ -55,6 +55,20 @@ describe('nerve demo', () => {
     expect(await demo.exited()).toEqual({ code: 0, signal: null });
   });
 
+  it('on a terminal, prints its banner before any log line and then logs short human lines', async () => {
+    // LOG_FORMAT=text is what a terminal gets: the test's pipe is no TTY.
+    const demo = spawnNerve(['demo', ...ZERO_PORTS], { LOG_LEVEL: 'info', LOG_FORMAT: 'text' });
+    running.push(demo);
+    await demo.waitForOutput(/ready in \d+ ms/);
+    // Nothing but warnings before the banner: a healthy start has none.
+    expect(demo.stderr()).toBe('');
+    demo.child.kill('SIGTERM');
+    await demo.exited();
+    const lines = demo.stderr().trim().split('\n');
+    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}demo {2}shutting down {2}signal=SIGTERM/);
+    expect(lines.every((l) => !l.startsWith('{'))).toBe(true);
+  });
+
   it('logs each part of the demo as itself (control-plane, router, engine), as it would run alone', async () => {
     const demo = spawnNerve(['demo', ...ZERO_PORTS], { LOG_LEVEL: 'info' });
     running.push(demo);

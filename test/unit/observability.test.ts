@@ -1,3 +1,4 @@
+import { humanLine, humanLogs } from '../../src/observability/logger';
 import * as protobuf from 'protobufjs';
 import { join } from 'node:path';
 import { CallWindows } from '../../src/control-plane/metrics/call-windows';
@@ -188,5 +189,26 @@ describe('CallWindows', () => {
     w.record(report(now, [load('e', 'i1', [1], { cpuUtilization: 0.9, orcaAtMs: 5 })], 'r2'));
     expect(w.resources('e', 'i1')).toMatchObject({ cpuUtilization: 0.5, memUtilization: 0.25, atMs: 10 });
     expect(w.ejectedBy('e', 'i1')).toBe(1);
+  });
+});
+
+describe('logs a person reads', () => {
+  it('are human lines on a terminal (LOG_FORMAT=text forces them), JSON otherwise or with LOG_FORMAT=json', () => {
+    expect(humanLogs({}, true)).toBe(true);
+    expect(humanLogs({}, false)).toBe(false);
+    expect(humanLogs({ LOG_FORMAT: 'json' }, true)).toBe(false);
+    expect(humanLogs({ LOG_FORMAT: 'text' }, false)).toBe(true);
+    const line = humanLine.transform({
+      level: 'warn',
+      message: 'xDS stream lost; reconnecting',
+      component: 'router',
+      timestamp: '2026-12-06T21:04:05.123Z',
+      address: '127.0.0.1:18000',
+      error: 'connection refused',
+      retryInMs: 412,
+    }) as Record<symbol, string>;
+    expect(line[Symbol.for('message')]).toBe(
+      '21:04:05.123 WARN  router  xDS stream lost; reconnecting  address=127.0.0.1:18000 error="connection refused" retryInMs=412',
+    );
   });
 });

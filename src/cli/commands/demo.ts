@@ -1,7 +1,8 @@
 import { startApi } from '../../api/server';
 import { ControlPlane } from '../../control-plane/control-plane';
 import { startFleet } from '../../demo/fleet';
-import { createLogger } from '../../observability/logger';
+import { createLogger, humanLogs } from '../../observability/logger';
+import { isLogLevel, logLevels } from '../../observability/log-levels';
 import { otlpFromEnv } from '../../observability/otlp-exporter';
 import { Router } from '../../router/router';
 import { MemoryStore } from '../../store/memory-store';
@@ -34,7 +35,11 @@ export async function demoCommand(args: string[]): Promise<void> {
   const engineCount = intFlag(flags, 'engines', 5, 1, 500);
   const instances = intFlag(flags, 'instances', 2, 1, 50);
   // One process, several parts: each logs as itself, as it would running alone.
-  const log = (component: string) => createLogger(component, settings.logLevel, { dir: settings.logDir });
+  // On a terminal the start is quiet but for warnings: the banner is what a person reads first; the
+  // configured level applies once it is printed. Pipes and files get every line from the start.
+  const quiet = humanLogs() && ['info', 'http', 'debug'].includes(settings.logLevel);
+  const log = (component: string) =>
+    createLogger(component, quiet ? 'warn' : settings.logLevel, { dir: settings.logDir });
   const logger = log('demo');
 
   const fleet = await startFleet(engineCount, instances, settings.host, log('engine'));
@@ -92,4 +97,5 @@ export async function demoCommand(args: string[]): Promise<void> {
       `nerve demo ready in ${Date.now() - started} ms`,
     ].join('\n'),
   );
+  if (quiet && isLogLevel(settings.logLevel)) logLevels.set(settings.logLevel);
 }

@@ -186,6 +186,17 @@ describe('nerve demo', () => {
       expect((await cp.exited()).code).toBe(2);
       expect(cp.stderr()).toContain(`API_PORT (--api-port) ${taken} is in use by another process`);
       expect(cp.stderr()).not.toMatch(/\n\s+at /);
+      // The demo checks every port before anything listens: no engine started, then failed.
+      const demo = spawnNerve(
+        ['demo', ...ZERO_PORTS, '--api-port', String(taken), '--xds-port', String(taken)],
+        {
+          LOG_LEVEL: 'info',
+        },
+      );
+      expect((await demo.exited()).code).toBe(2);
+      expect(demo.stderr()).toContain(`API_PORT (--api-port) ${taken} is in use by another process`);
+      expect(demo.stderr()).toContain(`XDS_PORT (--xds-port) ${taken} is also API_PORT (--api-port)`);
+      expect(demo.stderr()).not.toMatch(/listening/);
     } finally {
       holder.close();
     }
@@ -207,7 +218,8 @@ describe('nerve demo', () => {
     let out = '';
     npm.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
-      await waitFor(() => /ready/.test(out), 'the demo to be ready', 15_000);
+      // npm start builds dist/ first when the sources are newer (a checkout, an edit): allow for it.
+      await waitFor(() => /ready/.test(out), 'the demo to be ready', 90_000);
       const api = out.match(/(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/nerve)\/health/)![1];
       expect((await fetch(`${api}/health`)).status).toBe(200);
       npm.kill('SIGTERM');
@@ -223,7 +235,7 @@ describe('nerve demo', () => {
     } finally {
       npm.kill('SIGKILL');
     }
-  });
+  }, 120_000);
 });
 
 describe('nerve engine --control-plane', () => {

@@ -8,7 +8,7 @@ import { Router } from '../../router/router';
 import { MemoryStore } from '../../store/memory-store';
 import { flagNames } from '../flags';
 import { exitOnSignal } from '../lifecycle';
-import { listening } from '../listen';
+import { checkPorts, listening } from '../listen';
 import { intFlag, parseFlags, settingsFor } from '../options';
 
 async function until(
@@ -41,6 +41,12 @@ export async function demoCommand(args: string[]): Promise<void> {
   const log = (component: string) =>
     createLogger(component, quiet ? 'warn' : settings.logLevel, { dir: settings.logDir });
   const logger = log('demo');
+  await checkPorts(settings.host, [
+    ['API_PORT (--api-port)', settings.apiPort],
+    ['XDS_PORT (--xds-port)', settings.xdsPort],
+    ['ROUTER_PORT (--router-port)', settings.routerPort],
+    ['ROUTER_ADMIN_PORT (--router-admin-port)', settings.routerAdminPort],
+  ]);
 
   const fleet = await startFleet(engineCount, instances, settings.host, log('engine'));
   const cp = await listening('XDS_PORT (--xds-port)', settings.xdsPort, () =>

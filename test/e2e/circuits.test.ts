@@ -99,6 +99,10 @@ describe('circuit breakers', () => {
       trips: 1,
       reason: expect.stringMatching(/^failure rate 100 %/),
     });
+    // /config says health in the same words as /clusters, not as enum numbers.
+    const config = await (await fetch(`http://127.0.0.1:${router.adminPort}/config`)).text();
+    expect(config).toMatch(/"health": "healthy"/);
+    expect(config).not.toMatch(/"health": \d/);
     // Still failing at the probe: reopens for twice as long.
     await callUntil(
       client,

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import type { Registry } from 'prom-client';
 import { clustersView } from './clusters-view';
+import { CircuitState, HealthStatus } from '../../../gen/nerve/discovery/v1/resources';
 import { LOG_LEVELS, isLogLevel, logLevels } from '../../observability/log-levels';
 import type { RoutingState } from '../routing-state';
 import type { AdsClient } from '../xds/ads-client';
@@ -61,7 +62,7 @@ export function createAdminServer(
       return send(
         200,
         'application/json',
-        JSON.stringify({ generation: state.generation, xds, engines }, null, 2),
+        JSON.stringify({ generation: state.generation, xds, engines }, namedEnums, 2),
       );
     }
     if (path === '/clusters') {
@@ -102,4 +103,16 @@ export function mayChange(
     if (timingSafeEqual(a, b)) return true;
   }
   return /^(::ffff:)?127\./.test(peer) || peer === '::1';
+}
+
+/**
+ * /config shows enums by name, in /clusters' words (`healthy`, not 1): an operator compares the two.
+ */
+function namedEnums(key: string, value: unknown): unknown {
+  if (typeof value !== 'number') return value;
+  if (key === 'health')
+    return (HealthStatus[value] ?? String(value)).replace('HEALTH_STATUS_', '').toLowerCase();
+  if (key === 'state')
+    return (CircuitState[value] ?? String(value)).replace('CIRCUIT_STATE_', '').toLowerCase();
+  return value;
 }

@@ -84,23 +84,34 @@ const rateLimitSchema = z.strictObject({
 });
 const FULL_METHOD = /^\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/;
 /** `cache`: off unless listed; bounds so a cache can never take the router's memory. */
-const cacheSchema = z.strictObject({
-  methods: z
-    .array(z.string().regex(FULL_METHOD, 'must be a full method path like "/nerve.engine.v1.Engine/Invoke"'))
-    .min(1),
-  operations: z.array(z.string().min(1).max(256)).default([]),
-  ttlMs: z.number().int().min(1).max(86_400_000).default(60_000),
-  maxEntries: z.number().int().min(1).max(10_000_000).default(10_000),
-  maxBytes: z
-    .number()
-    .int()
-    .min(1024)
-    .max(16 * 1024 ** 3)
-    .default(64 * 1024 ** 2),
-  keyMetadata: z
-    .array(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'must be a lowercase header name'))
-    .default([]),
-});
+const ENGINE_INVOKE = '/nerve.engine.v1.Engine/Invoke';
+const cacheSchema = z
+  .strictObject({
+    /** Absent with `operations`: the engine contract's Invoke, which operations belong to. */
+    methods: z
+      .array(
+        z.string().regex(FULL_METHOD, 'must be a full method path like "/nerve.engine.v1.Engine/Invoke"'),
+      )
+      .min(1)
+      .optional(),
+    operations: z.array(z.string().min(1).max(256)).default([]),
+    ttlMs: z.number().int().min(1).max(86_400_000).default(60_000),
+    maxEntries: z.number().int().min(1).max(10_000_000).default(10_000),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 ** 3)
+      .default(64 * 1024 ** 2),
+    keyMetadata: z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'must be a lowercase header name'))
+      .default([]),
+  })
+  .refine((c) => c.methods !== undefined || c.operations.length > 0, {
+    path: ['methods'],
+    message: 'list the methods to cache, or operations of Engine/Invoke',
+  })
+  .transform((c) => ({ ...c, methods: c.methods ?? [ENGINE_INVOKE] }));
 const policySchema = z.strictObject({
   strategy: z
     .enum(STRATEGIES, {

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfigText } from '../../src/config/config-file';
 import { parseEngineSpec } from '../../src/model/validate';
+import { toDocument } from '../../src/model/engine-document';
+import type { EngineSpec } from '../../src/model/engine';
 
 describe('engine spec validation', () => {
   it('fills defaults', () => {
@@ -163,5 +165,18 @@ describe("the README's policy example", () => {
     const r = parseConfigText(yaml + fallback, 'README.md');
     expect(r.ok ? [] : r.errors).toEqual([]);
     if (r.ok) expect(r.value.engines[0].policy.hedging?.methods).toHaveLength(2);
+  });
+
+  it('caches Engine/Invoke when a cache policy lists operations but no methods; neither is refused', () => {
+    const ops = parseEngineSpec({ name: 'e', policy: { cache: { operations: ['price'] } } });
+    expect(ops.ok && ops.value.policy.cache?.methods).toEqual(['/nerve.engine.v1.Engine/Invoke']);
+    const none = parseEngineSpec({ name: 'e', policy: { cache: { ttlMs: 1000 } } });
+    expect(!none.ok && none.errors).toEqual([
+      'policy.cache.methods: list the methods to cache, or operations of Engine/Invoke',
+    ]);
+    const doc = toDocument((ops as { value: EngineSpec }).value) as {
+      policy: { cache: { methods: string[] } };
+    };
+    expect(doc.policy.cache.methods).toEqual(['/nerve.engine.v1.Engine/Invoke']);
   });
 });

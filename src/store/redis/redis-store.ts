@@ -36,13 +36,13 @@ import { RedisHistoryStore } from './redis-history';
 import {
   type DivergedMarker,
   type GenerationInfo,
-  type LoadedConfig,
   loadConfig,
   loadShared,
   type SharedState,
   sharedChanges,
 } from './loader';
 import { COMMIT, INIT_GENERATION, PUT_SHARED, RESEED } from './scripts';
+import { divergence } from './store-identity';
 
 const commit = new LuaScript(COMMIT);
 const putShared = new LuaScript(PUT_SHARED);
@@ -427,31 +427,6 @@ export class RedisStore implements ConfigStore {
     this.emitStatus();
   }
 
-  /** Why a loaded store cannot be followed by this replica; undefined when it can. */
-  private divergence(loaded: LoadedConfig): string | undefined {
-    const mine = this.generation;
-    const { generation, info, marker, state } = loaded;
-    const held = `this replica holds version ${this.state.version}`;
-    // An operator's reseed or restore: of the generation this replica followed, or made after this
-    // replica diverged (which it may have done on a generation only it knew).
-    const reseeded =
-      generation !== '' &&
-      info !== undefined &&
-      info.origin !== 'created' &&
-      (info.supersedes === (mine ?? '') || (this.diverged !== undefined && info.at >= this.divergedAt));
-    if (reseeded && !marker) return undefined;
-    if (mine !== undefined && generation !== mine) {
-      return generation === ''
-        ? `the store lost its data (no generation; it is at version ${state.version}, ${held} of generation ${mine})`
-        : `the store's generation changed from ${mine} to ${generation} (${held})`;
-    }
-    if (marker && (mine === undefined || marker.generation === mine || generation !== marker.generation))
-      return `replica ${marker.replica} found the store had lost data (${marker.reason}); it holds version ${marker.version}`;
-    if (state.version < this.state.version)
-      return `the store is at version ${state.version}, behind this replica's ${this.state.version} (flushed, restarted without its data, or restored from an older snapshot)`;
-    return undefined;
-  }
-
   /**
    * Writes a whole configuration as a new generation: an operator's way on from a diverged store (or a
    * deliberate restore). The version is above any this replica or the store has, so every replica and
@@ -572,7 +547,14 @@ export class RedisStore implements ConfigStore {
       if (reply[0] !== 'DIVERGED') loaded = { ...loaded, generation: reply[1] };
       else loaded = await loadConfig(this.redis, this.keys);
     }
-    const problem = this.divergence(loaded);
+    const problem = divergence(
+      {
+        generation: this.generation,
+        version: this.state.version,
+        divergedAtMs: this.diverged === undefined ? undefined : this.divergedAt,
+      },
+      { ...loaded, version: loaded.state.version },
+    );
     if (problem !== undefined) return this.diverge(problem, !loaded.marker);
     const next = loaded.state;
     this.generation = loaded.generation;

@@ -40,7 +40,7 @@ export class Feed {
   private connect(): void {
     this.onState(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    // A browser's WebSocket cannot send headers: the token goes in the query, as allows.
+    // A browser's WebSocket cannot send headers: the token goes in the query, as the API allows.
     const t = token();
     const query = t ? `?access_token=${encodeURIComponent(t)}` : '';
     const ws = new WebSocket(`${scheme}://${location.host}/api/v1/nerve/ws${query}`);
@@ -52,7 +52,8 @@ export class Feed {
         JSON.stringify({
           op: 'subscribe',
           topics: this.topics,
-          ...(this.lastId !== undefined && { since: this.lastId }),
+          // Resuming: what came since; a page that just loaded: the last events, so its log is not empty.
+          ...(this.lastId !== undefined ? { since: this.lastId } : { recent: 50 }),
         }),
       );
     };

@@ -144,4 +144,20 @@ describeBrowser('dashboard in Chromium', () => {
     expect(refused).toEqual([]);
     await page.close();
   });
+
+  it('shows the recent events again after a reload (the feed replays the fleet log to a new page)', async () => {
+    cluster.cp.feed.publish('events', {
+      kind: 'config_changed',
+      version: 999,
+      actor: 'tester',
+      summary: 'made before the reload',
+    });
+    const page = await browser.newPage();
+    const logged = '[data-testid="events"] li:has-text("made before the reload")';
+    await page.goto(`http://127.0.0.1:${cluster.api.port}/`);
+    await page.waitForSelector(logged, { timeout: 10_000 });
+    await page.reload();
+    await page.waitForSelector(logged, { timeout: 10_000 });
+    await page.close();
+  });
 });

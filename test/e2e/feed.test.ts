@@ -163,6 +163,16 @@ describe('live feed', () => {
     await reader.cancel();
   });
 
+  it('gives a page that just loaded the last events of the fleet log (recent), newest last', async () => {
+    for (let i = 0; i < 3; i++) cluster.cp.feed.publish('events', { kind: 'test_event', i, engine: 'math' });
+    const page = await open();
+    page.send({ op: 'subscribe', topics: ['events', 'metrics'], recent: 2 });
+    await waitFor(() => page.of('events').length >= 2, 'the last two events');
+    expect(page.of('events').map((m) => (m.data as { i?: number }).i)).toEqual([1, 2]);
+    page.send({ op: 'subscribe', topics: ['events'], recent: -1 });
+    await waitFor(() => page.messages.find((m) => m.op === 'error'), 'a refusal of a bad recent');
+  });
+
   it('coalesces a client that stopped reading, then closes it, while another keeps receiving', async () => {
     const stuck = await open();
     const healthy = await open();

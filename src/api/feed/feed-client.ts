@@ -71,6 +71,8 @@ export class FeedClient {
     engines?: readonly string[],
     namespaces?: readonly string[],
     sinceId?: number,
+    /** Without `sinceId`: first the newest this-many `events` (the fleet's log), for a page that loads. */
+    recentEvents = 0,
   ): void {
     const all = new Set([...(this.filter?.topics ?? []), ...topics]);
     this.filter = {
@@ -78,7 +80,11 @@ export class FeedClient {
       ...(engines && engines.length > 0 && { engines: new Set(engines) }),
       ...(namespaces && namespaces.length > 0 && { namespaces: new Set(namespaces) }),
     };
-    if (sinceId === undefined) return;
+    if (sinceId === undefined) {
+      if (recentEvents > 0 && all.has('events'))
+        for (const m of this.hub.recent('events', recentEvents, this.filter)) this.offer(m);
+      return;
+    }
     const missed = this.hub.since(sinceId);
     if (!missed) {
       this.control({

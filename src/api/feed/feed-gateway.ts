@@ -233,7 +233,19 @@ export class FeedGateway {
         (typeof msg.since !== 'number' || !Number.isInteger(msg.since) || msg.since < 0)
       )
         return error('since must be an event id');
-      client.subscribe(topics, engines, namespaces, msg.since as number | undefined);
+      const recent = (msg as { recent?: unknown }).recent;
+      if (
+        recent !== undefined &&
+        (typeof recent !== 'number' || !Number.isInteger(recent) || recent < 0 || recent > 1_000)
+      )
+        return error('recent must be a whole number of events from 0 to 1000');
+      client.subscribe(
+        topics,
+        engines,
+        namespaces,
+        msg.since as number | undefined,
+        (recent as number | undefined) ?? 0,
+      );
     });
   }
 

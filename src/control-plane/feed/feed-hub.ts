@@ -82,6 +82,16 @@ export class FeedHub {
    * Messages after `sinceId`, oldest first, or undefined when the ring no longer holds all of them (the
    * client must resynchronise from the REST API).
    */
+  /** The newest `count` messages of `topic` the ring holds that `filter` takes, oldest first. */
+  recent(topic: FeedMessage['topic'], count: number, filter: FeedFilter): FeedMessage[] {
+    const out: FeedMessage[] = [];
+    for (let i = this.ring.length - 1; i >= 0 && out.length < count; i--) {
+      const m = this.ring[i];
+      if (m.topic === topic && matches(filter, m)) out.push(m);
+    }
+    return out.reverse();
+  }
+
   since(sinceId: number): readonly FeedMessage[] | undefined {
     if (sinceId >= this.lastId) return [];
     const oldest = this.ring[0]?.id ?? this.nextId;

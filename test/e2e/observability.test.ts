@@ -129,7 +129,13 @@ describe('observability: metrics, summaries, health explained', () => {
     engine.setServing(false);
     type Health = {
       status: string;
-      instances: { id: string; health: string; reasons: { code: string; message: string }[] }[];
+      instances: {
+        id: string;
+        health: string;
+        reasons: { code: string; message: string }[];
+        lastCheckMs: number;
+        lastCheckAt: string | null;
+      }[];
       history?: { instance: string; from: string; to: string; reason: string }[];
     };
     const down = await waitFor(async () => {
@@ -138,6 +144,8 @@ describe('observability: metrics, summaries, health explained', () => {
       return i.health === 'unhealthy' ? i : undefined;
     }, 'calc-2 unhealthy');
     expect(down.reasons[0].code).toBe('probe_failing');
+    // The last probe's time, readable: lastCheckMs is an instant (Unix ms), lastCheckAt the same in RFC 3339.
+    expect(down.lastCheckAt).toBe(new Date(down.lastCheckMs).toISOString());
     expect(down.reasons[0].message).toMatch(/health probe failing \(2 in a row\): status NOT_SERVING/);
     engine.setServing(true);
     await waitFor(async () => {

@@ -48,6 +48,7 @@ export function engineHealth(
       consecutiveFailures: c.consecutiveFailures,
       lastError: c.lastError,
       lastCheckMs: c.lastCheckMs,
+      lastCheckAt: c.lastCheckMs > 0 ? new Date(c.lastCheckMs).toISOString() : null,
       lastCheckLatencyMs: Math.round(c.lastLatencyMs * 1000) / 1000,
       ...(calls ? { calls } : {}),
       ...(resources

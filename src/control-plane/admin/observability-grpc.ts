@@ -45,6 +45,7 @@ function toProtoHealth(h: HealthReport): GetHealthResponse {
         consecutiveFailures: i.consecutiveFailures,
         lastError: i.lastError,
         lastCheckMs: i.lastCheckMs,
+        lastCheckAt: i.lastCheckAt ?? '',
         lastCheckLatencyMs: i.lastCheckLatencyMs,
         calls: i.calls && stats(i.calls),
         cpuUtilization: i.cpuUtilization,

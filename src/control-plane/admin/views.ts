@@ -62,7 +62,9 @@ export interface InstanceHealthView {
   readonly resourcesAt?: string;
   readonly consecutiveFailures: number;
   readonly lastError: string;
+  /** When the last probe ran, Unix ms (0: never); `lastCheckAt` is the same in RFC 3339 (null: never). */
   readonly lastCheckMs: number;
+  readonly lastCheckAt: string | null;
   readonly lastCheckLatencyMs: number;
 }
 

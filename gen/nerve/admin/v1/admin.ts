@@ -201,6 +201,7 @@ export interface InstanceHealth {
   health: string;
   consecutiveFailures: number;
   lastError: string;
+  /** When the last probe ran, Unix ms (0: never); last_check_at says the same in RFC 3339. */
   lastCheckMs: number;
   lastCheckLatencyMs: number;
   version: string;
@@ -210,7 +211,11 @@ export interface InstanceHealth {
     | undefined;
   /** What it last reported of its own load (ORCA); absent when it never did. */
   cpuUtilization?: number | undefined;
-  memUtilization?: number | undefined;
+  memUtilization?:
+    | number
+    | undefined;
+  /** RFC 3339; empty before the first probe. */
+  lastCheckAt: string;
 }
 
 export interface ListXdsClientsRequest {
@@ -3721,6 +3726,7 @@ function createBaseInstanceHealth(): InstanceHealth {
     calls: undefined,
     cpuUtilization: undefined,
     memUtilization: undefined,
+    lastCheckAt: "",
   };
 }
 
@@ -3761,6 +3767,9 @@ export const InstanceHealth: MessageFns<InstanceHealth> = {
     }
     if (message.memUtilization !== undefined) {
       writer.uint32(97).double(message.memUtilization);
+    }
+    if (message.lastCheckAt !== "") {
+      writer.uint32(106).string(message.lastCheckAt);
     }
     return writer;
   },
@@ -3874,6 +3883,14 @@ export const InstanceHealth: MessageFns<InstanceHealth> = {
             message.memUtilization = reader.double();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.lastCheckAt = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3926,6 +3943,11 @@ export const InstanceHealth: MessageFns<InstanceHealth> = {
         : isSet(object.mem_utilization)
         ? globalThis.Number(object.mem_utilization)
         : undefined,
+      lastCheckAt: isSet(object.lastCheckAt)
+        ? globalThis.String(object.lastCheckAt)
+        : isSet(object.last_check_at)
+        ? globalThis.String(object.last_check_at)
+        : "",
     };
   },
 
@@ -3967,6 +3989,9 @@ export const InstanceHealth: MessageFns<InstanceHealth> = {
     if (message.memUtilization !== undefined) {
       obj.memUtilization = floatToJson(message.memUtilization);
     }
+    if (message.lastCheckAt !== "") {
+      obj.lastCheckAt = message.lastCheckAt;
+    }
     return obj;
   },
 
@@ -3989,6 +4014,7 @@ export const InstanceHealth: MessageFns<InstanceHealth> = {
       : undefined;
     message.cpuUtilization = object.cpuUtilization ?? undefined;
     message.memUtilization = object.memUtilization ?? undefined;
+    message.lastCheckAt = object.lastCheckAt ?? "";
     return message;
   },
 };

@@ -285,4 +285,30 @@ describe('registration with leases', () => {
     ]);
     expect(grant.leaseId).toBeDefined();
   });
+
+  it('removes an engine a registration created once every instance left, and keeps one an admin made', async () => {
+    const e = await engine('ephemeral', 'ephemeral-1');
+    const grant = await register({
+      engine: 'ephemeral',
+      id: 'ephemeral-1',
+      address: e.address,
+      ttlMs: 5_000,
+    });
+    await cp.admin.specs.create(
+      { name: 'configured', versions: [{ name: 'v1', weight: 100 }], instances: [] },
+      { actor: 'ops', via: 'rest', requestId: 'r' },
+    );
+    await unary(admin.deregister.bind(admin), { leaseId: grant.leaseId });
+    expect(listed('ephemeral')).toEqual([]);
+    await waitFor(
+      () => cp.engines.getNow('ephemeral') === undefined,
+      'the empty registered engine gone',
+      10_000,
+    );
+    const removal = (await cp.admin.config.history(5)).versions.find((v) =>
+      /remove engine ephemeral/.test(v.summary),
+    );
+    expect(removal?.actor).toBe('leases');
+    expect(cp.engines.getNow('configured')).toBeDefined();
+  });
 });

@@ -38,6 +38,18 @@ export interface LeaseRecord {
   readonly removedAt?: string;
 }
 
+/**
+ * Engines a registration created (no one configured them): field engine → {createdAt, emptySinceMs}.
+ * Once every registered instance has left, such an engine leaves too, after the removal window: a
+ * fleet of self-registered instances that all went away is gone, not "unhealthy" forever.
+ */
+export const REGISTERED_ENGINES_NS = 'registered-engines';
+
+interface RegisteredEngine {
+  readonly createdAt: string;
+  readonly emptySinceMs?: number;
+}
+
 /** How long a removed instance's record is kept, refusing its re-registration by non-admins. */
 const REMOVED_KEPT_MS = 24 * 3_600_000;
 
@@ -184,11 +196,13 @@ export class Leases implements Module {
   /** Lists the instance in its engine's spec (creating the engine when asked); returns its version. */
   private async list(input: RegisterInput, actor: string): Promise<string> {
     let version = input.version ?? '';
+    let created = false;
     await updateEngine(
       this.ctx.engines,
       input.engine,
       { actor, summary: `register ${input.engine}/${input.id} at ${input.address}` },
       (current) => {
+        created = current === undefined;
         const joined = engineToJoin(current, input);
         const base = joined.base;
         version = joined.version;
@@ -216,7 +230,51 @@ export class Leases implements Module {
         return { ...parsed.value, revision: base.revision };
       },
     );
+    if (created) {
+      const record: RegisteredEngine = { createdAt: new Date().toISOString() };
+      await this.ctx.store.putShared(REGISTERED_ENGINES_NS, [[input.engine, record as unknown as JsonValue]]);
+    }
     return version;
+  }
+
+  /**
+   * Leader: an engine a registration created, left with no instance for removeAfterMs, is removed; one
+   * that was deleted or got an instance again is forgotten or kept.
+   */
+  private async sweepRegisteredEngines(fence: string, now: number): Promise<void> {
+    for (const [engine, value] of this.ctx.store.shared(REGISTERED_ENGINES_NS)) {
+      const r = value as unknown as RegisteredEngine;
+      const spec = this.ctx.engines.getNow(engine);
+      if (!spec) {
+        await this.ctx.store.putShared(REGISTERED_ENGINES_NS, [[engine, undefined]], fence);
+        continue;
+      }
+      if (spec.instances.length > 0) {
+        if (r.emptySinceMs !== undefined)
+          await this.ctx.store.putShared(
+            REGISTERED_ENGINES_NS,
+            [[engine, { createdAt: r.createdAt }]],
+            fence,
+          );
+        continue;
+      }
+      if (r.emptySinceMs === undefined) {
+        const next: RegisteredEngine = { createdAt: r.createdAt, emptySinceMs: now };
+        await this.ctx.store.putShared(
+          REGISTERED_ENGINES_NS,
+          [[engine, next as unknown as JsonValue]],
+          fence,
+        );
+      } else if (now - r.emptySinceMs >= this.removeAfterMs) {
+        await this.ctx.engines.delete(engine, {
+          actor: 'leases',
+          summary: `remove engine ${engine}: every instance that registered into it left`,
+          fence,
+        });
+        await this.ctx.store.putShared(REGISTERED_ENGINES_NS, [[engine, undefined]], fence);
+        this.ctx.events.record('lease_removed', engine, 'removed: every registered instance left');
+      }
+    }
   }
 
   async heartbeat(leaseId: string): Promise<LeaseGrant> {
@@ -360,6 +418,7 @@ export class Leases implements Module {
     try {
       if (lapse.length > 0) await this.ctx.store.putShared(LEASES_NS, lapse, fence);
       if (forget.length > 0) await this.ctx.store.putShared(LEASES_NS, forget, fence);
+      await this.sweepRegisteredEngines(fence, now);
       for (const r of remove) {
         await updateEngine(
           this.ctx.engines,

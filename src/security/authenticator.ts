@@ -41,7 +41,7 @@ export class Authenticator {
     private readonly jwt?: JwtVerifier,
     /**
      * The role a verified client certificate grants: `dataplane` by default, as the certificates a CA
-     * signs for a fleet are its routers' and proxyless clients' (CERTIFICATE_ROLE changes it).
+     * signs for a fleet are its routers' and proxyless clients'.
      */
     private readonly certificateRole: Role = DATAPLANE,
   ) {}

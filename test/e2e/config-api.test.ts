@@ -92,6 +92,30 @@ describe('configuration API: writes, versions, history, rollback, backup', () =>
     expect((await rest('DELETE', '/engines/calc')).status).toBe(404);
   });
 
+  it('takes an engine back exactly as GET gave it: PUT of the read changes nothing', async () => {
+    const doc = {
+      name: 'roundtrip',
+      versions: [{ name: 'v1', weight: 100 }],
+      instances: [
+        { id: 'rt-1', address: '127.0.0.1:1', weight: 7 },
+        { id: 'rt-2', address: '127.0.0.1:2', draining: true },
+      ],
+      policy: { degraded: { payload: 'busy' }, cache: { operations: ['price'] }, timeoutMs: 900 },
+      registration: { maxWeight: 10 },
+      adaptiveWeights: { enabled: true },
+    };
+    expect((await rest('POST', '/engines', doc)).status).toBe(201);
+    const read = (await rest('GET', '/engines/roundtrip')).body as { engine: Record<string, unknown> };
+    const version = cluster.cp.store.version();
+    const put = await rest('PUT', '/engines/roundtrip', read.engine);
+    expect([put.status, JSON.stringify(put.body).slice(0, 300)]).toEqual([200, expect.any(String)]);
+    expect(cluster.cp.store.version()).toBe(version);
+    expect(cluster.cp.engines.getNow('roundtrip')?.instances.find((i) => i.id === 'rt-2')?.draining).toBe(
+      true,
+    );
+    expect((await rest('DELETE', '/engines/roundtrip')).status).toBeLessThan(300);
+  });
+
   it('applies a batch atomically or not at all, and keeps the history with actor and summary', async () => {
     const before = cluster.cp.engines.store.version();
     const bad = await rest('POST', '/batch', {

@@ -393,6 +393,7 @@ export class AdminService {
             ? 'unhealthy'
             : effectiveHealth(i.draining, this.deps.checkState(spec.name, i.id)),
           priority: i.priority,
+          draining: i.draining,
           load: this.deps.loads.view(spec.name, i.id),
           ...(process && { process }),
           ...(lease && {
@@ -408,6 +409,8 @@ export class AdminService {
       }),
       policy: spec.policy,
       services: spec.services,
+      ...(spec.adaptiveWeights && { adaptiveWeights: spec.adaptiveWeights }),
+      ...(spec.registration && { registration: spec.registration }),
       revision: spec.revision,
       dropped: this.deps.loads.dropped(spec.name),
       ...(spec.runtime && { runtimeSpec: spec.runtime }),

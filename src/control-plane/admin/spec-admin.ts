@@ -3,6 +3,7 @@ import { echo } from '../../model/echo';
 import type { EngineSpec } from '../../model/engine';
 import { ENGINE_KIND, mergePatch, toDocument } from '../../model/engine-document';
 import { parseEngineSpec } from '../../model/validate';
+import { viewAsInput } from '../../model/engine-view-input';
 import { RevisionConflictError, VersionConflictError } from '../../store/config-store';
 import { type EngineCatalog, engineKey } from '../config/engine-catalog';
 import { type AdminContext, actorLabel } from './admin-context';
@@ -52,9 +53,19 @@ export class SpecAdmin {
   }
 
   /** Create or replace: the body is the whole spec (its name, when given, must be the path's). */
+  /**
+   * Replaces the spec. The document may be input, or an engine exactly as GET answered it (see
+   * viewAsInput); an unchanged spec writes nothing and answers the stored one (GET then PUT is a no-op).
+   */
   async replace(name: string, input: unknown, ifMatch: number | undefined, ctx: AdminContext) {
-    const spec = this.parse(withName(input, name), '');
-    const existed = this.engines.store.get(ENGINE_KIND, name) !== undefined;
+    const before = this.engines.store.get(ENGINE_KIND, name);
+    const spec = this.parse(withName(viewAsInput(input, before?.value), name), '');
+    if (before && canonicalJson(before.value) === canonicalJson(toDocument(spec))) {
+      if (ifMatch !== undefined && ifMatch !== before.revision)
+        throw new RevisionConflictError(engineKey(name), ifMatch, before.revision);
+      return this.require(name);
+    }
+    const existed = before !== undefined;
     const summary = `${existed ? 'replace' : 'create'} engine ${name}`;
     const stored = await this.engines.put(
       spec,

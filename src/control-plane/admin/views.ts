@@ -7,6 +7,8 @@ import type { CallStats } from '../metrics/call-accumulator';
 import type { RuntimeSpec } from '../../model/fleet/runtime';
 import type { ProcessRecord } from '../fleet/process-record';
 import type { RuntimeView } from './fleet-admin';
+import type { AdaptiveWeights } from '../../model/adaptive-weights';
+import type { RegistrationPolicy } from '../../model/fleet/registration';
 
 /** An engine as operators see it (REST JSON and, mapped, admin gRPC). */
 export interface EngineView {
@@ -16,6 +18,8 @@ export interface EngineView {
   readonly instances: readonly InstanceView[];
   readonly policy: EnginePolicy;
   readonly services: readonly string[];
+  readonly adaptiveWeights?: AdaptiveWeights;
+  readonly registration?: RegistrationPolicy;
   readonly revision: number;
   /** Calls xDS clients dropped for this engine over the last report interval. */
   readonly dropped: number;
@@ -32,6 +36,8 @@ export interface InstanceView {
   readonly weight: number;
   readonly health: HealthState;
   readonly priority: number;
+  /** Set by an operator: no new calls. */
+  readonly draining: boolean;
   readonly load?: LoadView;
   /** A managed instance's process (process driver). */
   readonly process?: ProcessRecord;

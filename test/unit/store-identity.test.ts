@@ -1,4 +1,5 @@
-import { divergence } from '../../src/store/redis/store-identity';
+import { ConfigState } from '../../src/model/config';
+import { divergence, generationContent } from '../../src/store/redis/store-identity';
 
 const following = { generation: 'g1', version: 10, divergedAtMs: undefined };
 const found = (extra: object = {}) => ({
@@ -55,5 +56,34 @@ describe('store identity: when a replica may follow the store it loaded', () => 
     expect(divergence({ ...fresh, generation: 'g7' }, found({ generation: 'g7', marker }))).toMatch(
       /lost data/,
     );
+  });
+});
+
+describe('what a new store generation holds', () => {
+  const current = ConfigState.from(10, [
+    { kind: 'engines', name: 'a', revision: 4, value: { name: 'a', n: 1 } },
+    { kind: 'engines', name: 'b', revision: 9, value: { name: 'b' } },
+  ]);
+  it('a reseed: the replica state at the new version, revisions kept', () => {
+    const next = generationContent(current, undefined, 11);
+    expect(next.version).toBe(11);
+    expect(next.list().map((e) => [e.name, e.revision])).toEqual([
+      ['a', 4],
+      ['b', 9],
+    ]);
+  });
+  it('a restore: the backup, entries equal to those held keep their revision, others take the new version', () => {
+    const next = generationContent(
+      current,
+      [
+        { kind: 'engines', name: 'a', value: { n: 1, name: 'a' } },
+        { kind: 'engines', name: 'c', value: { name: 'c' } },
+      ],
+      11,
+    );
+    expect(next.list().map((e) => [e.name, e.revision])).toEqual([
+      ['a', 4],
+      ['c', 11],
+    ]);
   });
 });

@@ -42,7 +42,8 @@ import {
   sharedChanges,
 } from './loader';
 import { COMMIT, INIT_GENERATION, PUT_SHARED, RESEED } from './scripts';
-import { divergence } from './store-identity';
+import { divergence, generationContent } from './store-identity';
+import { StoreProbe } from './store-probe';
 
 const commit = new LuaScript(COMMIT);
 const putShared = new LuaScript(PUT_SHARED);
@@ -97,11 +98,8 @@ export class RedisStore implements ConfigStore {
   /** The store generation this replica follows; undefined until it first loaded the store. */
   private generation: string | undefined;
   private identityTimer: NodeJS.Timeout | undefined;
-  /** Since when Redis has left identity checks unanswered (0: the last one answered): a hung Redis. */
-  private silentSince = 0;
-  private checking = false;
-  /** Redis's clock minus this one's (measured by each identity check); undefined until measured. */
-  private clockOffsetMs: number | undefined;
+  /** Identity reads: whether Redis answers (a hung Redis), and its clock for commit deadlines. */
+  private readonly probe: StoreProbe;
   private readonly commandTimeoutMs: number;
   private readonly identityCheckMs: number;
   private readonly owner: string;
@@ -133,6 +131,7 @@ export class RedisStore implements ConfigStore {
     this.redis.on('close', () => this.setConnected(false));
     this.redis.on('ready', () => this.setConnected(true));
     this.lease = new RedisLease(this.redis, this.keys);
+    this.probe = new StoreProbe(this.redis, this.keys);
     this.history = new RedisHistoryStore(this.redis, options.prefix ?? 'nerve:');
     this.follower = new FeedFollower(
       new Redis(options.url, { ...connection, commandTimeout: undefined }),
@@ -175,7 +174,7 @@ export class RedisStore implements ConfigStore {
       generation: this.generation,
     };
     if (this.diverged !== undefined) return { ...base, state: 'diverged', reason: this.diverged };
-    const waiting = this.silentSince === 0 ? 0 : Date.now() - this.silentSince;
+    const waiting = this.probe.silentForMs();
     const reason = !this.connected
       ? 'Redis is not reachable'
       : waiting > HUNG_AFTER_MS
@@ -231,8 +230,8 @@ export class RedisStore implements ConfigStore {
       );
     // A commit that reaches Redis after this replica stopped waiting is refused there: a write answered
     // "no answer" is never applied later, when a stalled Redis resumes.
-    const deadline =
-      this.clockOffsetMs === undefined ? 0 : Date.now() + this.clockOffsetMs + this.commandTimeoutMs - 100;
+    const offset = this.probe.clockOffsetMs;
+    const deadline = offset === undefined ? 0 : Date.now() + offset + this.commandTimeoutMs - 100;
     args.push(deadline, this.generation ?? '');
     const at = Date.now();
     args[3] = JSON.stringify({ at, actor: request.actor, summary: request.summary, ops: request.ops }).slice(
@@ -257,7 +256,7 @@ export class RedisStore implements ConfigStore {
     ).catch((err: unknown) => {
       if (err instanceof StoreUnavailableError && /timed out/i.test(err.message) && deadline > 0)
         throw new StoreUnavailableError(
-          `no answer within ${this.commandTimeoutMs} ms: if the store took the change it did so by ${new Date(deadline - (this.clockOffsetMs ?? 0)).toISOString()} (see the configuration history); it will not be applied later`,
+          `no answer within ${this.commandTimeoutMs} ms: if the store took the change it did so by ${new Date(deadline - (offset ?? 0)).toISOString()} (see the configuration history); it will not be applied later`,
         );
       throw err;
     })) as string[];
@@ -369,30 +368,12 @@ export class RedisStore implements ConfigStore {
    * adopts an operator's reseed. Cheap: one MGET of three short keys.
    */
   private async checkIdentity(): Promise<void> {
-    if (!this.connected || this.checking) return;
-    const k = this.keys;
-    let reply: (string | null)[];
-    this.checking = true;
-    if (this.silentSince === 0) this.silentSince = Date.now();
+    if (!this.connected) return;
     const hung = setTimeout(() => this.emitStatus(), HUNG_AFTER_MS + 10);
-    try {
-      const sent = Date.now();
-      const [got, time] = await Promise.all([
-        this.redis.mget(k.generation, k.version, k.diverged),
-        this.redis.time(),
-      ]);
-      const received = Date.now();
-      reply = got;
-      this.clockOffsetMs =
-        Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000) - (sent + received) / 2;
-      this.silentSince = 0;
-    } catch {
-      return; // unanswered: silentSince stands until a check is answered
-    } finally {
-      clearTimeout(hung);
-      this.checking = false;
-      this.emitStatus();
-    }
+    const reply = await this.probe.read();
+    clearTimeout(hung);
+    this.emitStatus();
+    if (!reply) return;
     const [generation, version, marker] = reply;
     const seen = `${generation}|${version}|${marker === null ? '' : 'marked'}`;
     if (this.diverged !== undefined && seen === this.seenIdentity) return;
@@ -439,16 +420,7 @@ export class RedisStore implements ConfigStore {
     const storeVersion = Number((await this.run(() => this.redis.get(k.version))) ?? 0);
     const version = Math.max(this.state.version, storeVersion) + 1;
     const current = this.state;
-    const target = request.entries
-      ? ConfigState.from(
-          version,
-          request.entries.map((e) => {
-            const before = current.get(e.kind, e.name);
-            const same = before && JSON.stringify(before.value) === JSON.stringify(e.value);
-            return { ...e, revision: same ? before.revision : version };
-          }),
-        )
-      : ConfigState.from(version, current.list());
+    const target = generationContent(current, request.entries, version);
     const ops = opsBetween(current, target);
     const id = randomUUID();
     const at = Date.now();
@@ -583,7 +555,7 @@ export class RedisStore implements ConfigStore {
   private setConnected(connected: boolean): void {
     if (this.connected === connected) return;
     this.connected = connected;
-    if (connected) this.silentSince = 0;
+    if (connected) this.probe.reset();
     // Back: catch up (the follower resumes from its last id; a gap reloads), and check the store is the
     // one left: a Redis restarted without its data comes back empty.
     if (connected) {

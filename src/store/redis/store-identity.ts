@@ -1,3 +1,4 @@
+import { canonicalJson, ConfigState, type JsonValue } from '../../model/config';
 import type { DivergedMarker, GenerationInfo } from './loader';
 
 /** What a replica follows: the store generation it loaded, its version, and whether (since when) it diverged. */
@@ -51,4 +52,25 @@ export function divergence(mine: FollowedStore, found: FoundStore): string | und
   if (found.version < mine.version)
     return `the store is at version ${found.version}, behind this replica's ${mine.version} (flushed, restarted without its data, or restored from an older snapshot)`;
   return undefined;
+}
+
+/**
+ * What a new generation holds at `version`: a backup's entries (a restore; an entry equal to the one held
+ * keeps its revision, so an If-Match read before stays good) or, without entries, the replica's own
+ * state (a reseed).
+ */
+export function generationContent(
+  current: ConfigState,
+  entries: readonly { kind: string; name: string; value: JsonValue }[] | undefined,
+  version: number,
+): ConfigState {
+  if (!entries) return ConfigState.from(version, current.list());
+  return ConfigState.from(
+    version,
+    entries.map((e) => {
+      const before = current.get(e.kind, e.name);
+      const same = before !== undefined && canonicalJson(before.value) === canonicalJson(e.value);
+      return { ...e, revision: same ? before.revision : version };
+    }),
+  );
 }

@@ -21,6 +21,7 @@ interface Schema {
   readonly enum?: readonly unknown[];
   readonly anyOf?: readonly Schema[];
   readonly oneOf?: readonly Schema[];
+  readonly description?: string;
 }
 
 export interface ProtoSource {
@@ -73,13 +74,16 @@ function rest(doc: { paths: Record<string, Record<string, Operation>> }): string
   return out.join('\n');
 }
 
-/** A body's top-level fields: name, type, required. */
+/** A body's top-level fields: name, type, required, and what the schema says of it. */
 function fields(schema: Schema): string[] {
   const props = schema.properties ?? {};
   const required = new Set(schema.required ?? []);
   const names = Object.keys(props);
   if (names.length === 0) return [`- ${typeOf(schema)}`];
-  return names.map((n) => `- \`${n}\`: ${typeOf(props[n])}${required.has(n) ? ' (required)' : ''}`);
+  return names.map(
+    (n) =>
+      `- \`${n}\`: ${typeOf(props[n])}${required.has(n) ? ' (required)' : ''}${props[n].description ? `: ${props[n].description}` : ''}`,
+  );
 }
 
 function typeOf(s: Schema): string {

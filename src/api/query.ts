@@ -1,4 +1,5 @@
 import { AdminError } from '../control-plane/admin/admin-error';
+import { durationMs } from '../model/duration';
 import { echo } from '../model/echo';
 
 /** A query parameter as one string, or undefined; repeated parameters are refused by name. */
@@ -10,8 +11,6 @@ export function one(query: Record<string, unknown>, name: string): string | unde
   return v;
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** A time parameter → epoch ms: a duration back from now (`15m`, `1h`, `2d`), RFC 3339, or Unix ms. */
 export function timeParam(
   query: Record<string, unknown>,
@@ -21,8 +20,8 @@ export function timeParam(
   const raw = one(query, name);
   if (raw === undefined || raw === '') return undefined;
   if (/^\d{1,16}$/.test(raw)) return Number(raw);
-  const ago = /^(\d{1,9})(ms|s|m|h|d)$/.exec(raw);
-  if (ago) return now() - Number(ago[1]) * UNIT_MS[ago[2]];
+  const ago = durationMs(raw);
+  if (ago !== undefined) return now() - ago;
   const ms = /^\d{4}-\d\d-\d\dT/.test(raw) ? Date.parse(raw) : NaN;
   if (Number.isNaN(ms))
     throw new AdminError(

@@ -332,6 +332,7 @@ export class ControlPlane {
       healthHistory: this.health.history,
       ready: () => this.readiness(),
       alerting: () => this.alerts.current(),
+      evaluateAlerts: () => this.alerts.evaluateNow(),
       leases: this.leases,
       supervisor: this.supervisor,
       fleetEvents: this.fleetEvents,

@@ -3,7 +3,7 @@ import { ENGINE_KIND, toDocument } from './engine-document';
 import { parseEngineSpec, type Result } from './validate';
 import { parseAlertRule } from './alerts/rule';
 import { keepChannelSecrets, parseChannel, redactChannel } from './alerts/channel';
-import { parseSilence, type SilenceDocument, toSilence } from './alerts/silence-schema';
+import { parseSilence, type SilenceDocument, toSilence, withEndFromDuration } from './alerts/silence-schema';
 import { API_KEY_KIND, parseApiKey } from './security/api-key';
 
 export const ALERT_RULE_KIND = 'alert-rules';
@@ -39,7 +39,7 @@ export interface ConfigKind {
   /** ...and a document written back as a read showed it, with the stored secrets kept. */
   readonly keepSecrets?: (input: unknown, stored: JsonValue | undefined) => unknown;
   /** A new document from the API as its author means it (a rule's id from its name). */
-  readonly complete?: (input: unknown) => unknown;
+  readonly complete?: (input: unknown, nowMs: number) => unknown;
   /**
    * What an API write (not an import or a rollback, which restore what was) must also meet, or
    * undefined: a silence must end in the future.
@@ -64,6 +64,7 @@ export const CONFIG_KINDS: ReadonlyMap<string, ConfigKind> = new Map([
     SILENCE_KIND,
     {
       ...plain(parseSilence, 'id'),
+      complete: withEndFromDuration,
       checkWrite: (doc, nowMs) => {
         const endsAtMs = toSilence(doc as unknown as SilenceDocument).endsAtMs;
         return endsAtMs <= nowMs

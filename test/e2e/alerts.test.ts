@@ -19,21 +19,24 @@ import { logger, TestCluster } from '../helpers/cluster';
 import { startReceiver } from '../helpers/webhook-receiver';
 import { waitFor } from '../helpers/wait';
 
+/** One REST call against a cluster's API: its status and JSON body. */
+async function restOn(apiBase: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${apiBase}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return {
+    status: res.status,
+    body: (res.status === 204 ? {} : await res.json()) as Record<string, unknown>,
+  };
+}
+
 /** Alerting end to end: real instances failing and returning, a real webhook receiver on loopback. */
 describe('alerts: rules, notifications, acknowledgement', () => {
   let cluster: TestCluster;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  const rest = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${cluster.apiBase}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return {
-      status: res.status,
-      body: res.status === 204 ? {} : ((await res.json()) as Record<string, unknown>),
-    };
-  };
+  const rest = (method: string, path: string, body?: unknown) => restOn(cluster.apiBase, method, path, body);
 
   beforeAll(async () => {
     cluster = await TestCluster.start([{ name: 'calc', type: 'math', instances: 3 }], 100, {
@@ -338,5 +341,61 @@ describe('alerts: rules, notifications, acknowledgement', () => {
     });
     expect(past.status).toBe(400);
     expect(JSON.stringify(past.body)).toMatch(/endsAt .* is in the past: a silence must end after now/);
+  });
+});
+
+/** With evaluations a minute apart, what a write answers and the reads after it can only come from it. */
+describe('alerting reads its writes', () => {
+  let cluster: TestCluster;
+  const rest = (method: string, path: string, body?: unknown) => restOn(cluster.apiBase, method, path, body);
+  const firing = async () =>
+    ((await rest('GET', '/alerts?state=firing')).body.alerts as { id: string }[]).map((a) => a.id);
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start([{ name: 'calc', type: 'math', instances: 2 }], 100, {
+      controlPlane: { alertEvalMs: 60_000 },
+    });
+  });
+  afterAll(async () => cluster?.stop());
+
+  it('evaluates a rule written before answering: the next read shows what it fires, and a delete resolves it', async () => {
+    const rule = {
+      id: 'thin',
+      name: 'thin',
+      severity: 'info',
+      condition: { metric: 'healthyInstances', op: '<', threshold: 3 },
+    };
+    expect((await rest('POST', '/alert-rules', rule)).status).toBe(201);
+    expect(await firing()).toEqual(['thin:calc:*']);
+    expect((await rest('GET', '/alerts/stats')).body).toMatchObject({ byState: { firing: 1 } });
+    expect(
+      (await rest('PATCH', '/alert-rules/thin', { condition: { ...rule.condition, threshold: 2 } })).status,
+    ).toBe(200);
+    expect(await firing()).toEqual([]);
+    expect((await rest('PUT', '/alert-rules/thin', rule)).status).toBe(200);
+    expect(await firing()).toEqual(['thin:calc:*']);
+    expect((await rest('DELETE', '/alert-rules/thin')).status).toBe(204);
+    expect(await firing()).toEqual([]);
+  });
+
+  it('takes a silence for a duration, as amtool does, and names a duration it cannot read', async () => {
+    const before = Date.now();
+    const made = await rest('POST', '/silences', {
+      id: 'maint',
+      duration: '2h',
+      matchers: [{ label: 'engine', value: 'calc' }],
+    });
+    expect(made.status).toBe(201);
+    const endsAt = Date.parse((made.body as { endsAt: string }).endsAt);
+    expect(endsAt).toBeGreaterThanOrEqual(before + 2 * 3_600_000);
+    expect(endsAt).toBeLessThan(Date.now() + 2 * 3_600_000 + 1_000);
+    expect(made.body).not.toHaveProperty('duration');
+    const bad = await rest('POST', '/silences', {
+      id: 'bad',
+      duration: 'two hours',
+      matchers: [{ label: 'engine', value: 'calc' }],
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/duration.*must be one duration such as 30m, 2h or 1d/);
   });
 });

@@ -182,6 +182,12 @@ describe('process driver', () => {
     const traffic = new Traffic(client, 'echo-fleet', 100).start();
     const stop = await post(`/engines/echo-fleet/instances/${ids[0]}/stop`);
     expect(stop.status).toBe(202);
+    // The next read shows the stop: queued for the leader, or taken by it.
+    const view = (await (await fetch(`${base()}/engines/echo-fleet`)).json()) as {
+      engine: { runtime: { processes: { id: string; desired: string; queued: string | null }[] } };
+    };
+    const stopping = view.engine.runtime.processes.find((p) => p.id === ids[0])!;
+    expect(stopping.queued === 'stop' || stopping.desired === 'stopped').toBe(true);
     await waitFor(() => processes(cp, 'echo-fleet', 'stopped').length === 1, 'the instance stopped');
     traffic.reset();
     await waitFor(() => traffic.ok > 50, 'calls after the stop');

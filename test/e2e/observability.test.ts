@@ -239,6 +239,22 @@ describe('observability: metrics, summaries, health explained', () => {
       const calc = health.engines[0];
       expect(calc.instances.every((i) => i.version === 'v1' && Array.isArray(i.reasons))).toBe(true);
       expect(calc.history.some((t) => t.instance === 'calc-2' && t.to === 'unhealthy')).toBe(true);
+      // Each instance's call figures are REST's (rps moves with the clock); grpcurl's JSON leaves zeros out.
+      const restHealth = (await (await fetch(`${cluster.apiBase}/health/calc`)).json()) as {
+        instances: { id: string; calls: Record<string, number> }[];
+      };
+      const figures = (c?: object) =>
+        c &&
+        Object.fromEntries(
+          ['requests', 'errors', 'errorRate', 'p50Ms', 'p95Ms', 'p99Ms', 'inFlight'].map((k) => [
+            k,
+            Number((c as Record<string, unknown>)[k]),
+          ]),
+        );
+      expect(calc.instances.map((i) => [i.id, figures(i.calls)])).toEqual(
+        restHealth.instances.map((i) => [i.id, figures(i.calls)]),
+      );
+      expect(calc.instances.every((i) => Number(i.calls?.requests) > 0 && i.calls!.rps > 0)).toBe(true);
     } finally {
       admin.close();
     }

@@ -45,6 +45,8 @@ export interface AdminDeps {
   readonly ready?: () => { ready: boolean; reason?: string };
   /** The alerting state as the leader last wrote it. */
   readonly alerting?: () => AlertingState;
+  /** Runs an alert evaluation now when this replica leads (a no-op elsewhere), resolved once written. */
+  readonly evaluateAlerts?: () => Promise<void>;
   /** Registration leases, supervision and its events, autoscaling decisions (engine lifecycle). */
   readonly leases?: Leases;
   readonly supervisor?: Supervisor;

@@ -83,7 +83,12 @@ export class AdminService {
     this.specParts = new SpecPartsAdmin(this.specs, deps.engines);
     this.config = new ConfigAdmin(deps.store, audit);
     this.metrics = new MetricsAdmin(deps.engines, deps.windows);
-    this.alerts = new AlertAdmin(deps.store, deps.alerting ?? (() => EMPTY_STATE), audit);
+    this.alerts = new AlertAdmin(
+      deps.store,
+      deps.alerting ?? (() => EMPTY_STATE),
+      audit,
+      deps.evaluateAlerts,
+    );
     if (deps.leases && deps.fleetEvents)
       this.fleet = new FleetAdmin(
         {

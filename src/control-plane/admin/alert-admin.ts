@@ -59,10 +59,13 @@ export class AlertAdmin {
     private readonly store: ConfigStore,
     private readonly state: () => AlertingState,
     private readonly audit: Audit,
+    evaluated: () => Promise<void> = async () => undefined,
   ) {
-    this.rules = new EntryAdmin(store, ALERT_RULE_KIND, 'alert rule', audit);
+    // A rule or silence written is evaluated before the answer (on the leader), so the alerts listed
+    // next show what it fires or silences.
+    this.rules = new EntryAdmin(store, ALERT_RULE_KIND, 'alert rule', audit, evaluated);
     this.channels = new EntryAdmin(store, CHANNEL_KIND, 'notification channel', audit);
-    this.silences = new EntryAdmin(store, SILENCE_KIND, 'silence', audit);
+    this.silences = new EntryAdmin(store, SILENCE_KIND, 'silence', audit, evaluated);
   }
 
   list(filter: { state?: string; severity?: string; engine?: string } = {}) {

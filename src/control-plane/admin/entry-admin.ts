@@ -25,6 +25,8 @@ export class EntryAdmin {
     private readonly kind: string,
     private readonly what: string,
     private readonly audit: Audit,
+    /** Awaited after each committed write or delete, before the answer: what derives from the kind is current. */
+    private readonly settled: () => Promise<void> = async () => undefined,
   ) {}
 
   list(): EntryView[] {
@@ -55,7 +57,7 @@ export class EntryAdmin {
 
   async create(input: unknown, ctx: AdminContext): Promise<EntryView> {
     const complete = CONFIG_KINDS.get(this.kind)!.complete;
-    const value = this.validate(complete ? complete(input) : input);
+    const value = this.validate(complete ? complete(input, Date.now()) : input);
     this.checkWrite(value);
     const name = CONFIG_KINDS.get(this.kind)!.nameOf(value);
     if (this.store.get(this.kind, name))
@@ -69,7 +71,9 @@ export class EntryAdmin {
     ifMatch: number | undefined,
     ctx: AdminContext,
   ): Promise<EntryView> {
-    const value = this.validate(this.withSecrets(withName(input, this.nameField(), name), name));
+    const complete = CONFIG_KINDS.get(this.kind)!.complete;
+    const named = withName(input, this.nameField(), name);
+    const value = this.validate(this.withSecrets(complete ? complete(named, Date.now()) : named, name));
     this.checkWrite(value);
     const current = this.store.get(this.kind, name);
     return this.write(
@@ -108,6 +112,7 @@ export class EntryAdmin {
       expect: new Map([[entryKey(this.kind, name), ifMatch ?? current.revision]]),
     });
     this.audit(ctx, `delete ${this.what}`, { name });
+    await this.settled();
   }
 
   private async write(name: string, value: JsonValue, expected: number, summary: string, ctx: AdminContext) {
@@ -121,6 +126,7 @@ export class EntryAdmin {
       expect: new Map([[entryKey(this.kind, name), expected]]),
     });
     this.audit(ctx, summary.split(' ')[0] + ` ${this.what}`, { name });
+    await this.settled();
     return this.view(this.store.get(this.kind, name)!);
   }
 

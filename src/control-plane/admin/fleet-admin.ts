@@ -53,7 +53,14 @@ export interface RuntimeView {
   };
   readonly events: readonly FleetEvent[];
   readonly autoscale?: AutoscaleState['decisions'];
+  /**
+   * Every process the leader runs for the engine, from its first start on (before health lists it as an
+   * instance), each with the operation an operator queued for it and the leader has not yet taken.
+   */
+  readonly processes?: readonly ProcessView[];
 }
+
+export type ProcessView = ProcessRecord & { readonly queued: InstanceOp | null };
 
 const MAX_TAIL = 1_000;
 
@@ -221,15 +228,21 @@ export class FleetAdmin {
     const rt = spec.runtime;
     const events = this.deps.events.list(spec.name).slice(-20);
     if (rt?.driver !== 'process') return { driver: rt?.driver ?? 'static', events };
-    const running = [...this.deps.store.shared(PROCESSES_NS).values()].filter((v) => {
-      const r = v as unknown as ProcessRecord;
-      return r.engine === spec.name && (r.state === 'running' || r.state === 'remote');
-    }).length;
+    const records = [...this.deps.store.shared(PROCESSES_NS).values()]
+      .map((v) => v as unknown as ProcessRecord)
+      .filter((r) => r.engine === spec.name)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const running = records.filter((r) => r.state === 'running' || r.state === 'remote').length;
+    const queued = this.deps.store.shared(COMMANDS_NS);
     return {
       driver: rt.driver,
       replicas: { desired: desiredReplicas(rt), min: rt.minReplicas, max: rt.maxReplicas, running },
       events,
       ...(rt.autoscale && { autoscale: (this.deps.autoscale(spec.name)?.decisions ?? []).slice(-10) }),
+      processes: records.map((r) => ({
+        ...r,
+        queued: (queued.get(`${r.engine}/${r.id}`) as unknown as InstanceCommand | undefined)?.op ?? null,
+      })),
     };
   }
 

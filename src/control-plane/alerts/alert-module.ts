@@ -39,6 +39,7 @@ export class AlertModule implements Module {
   private events: FleetView['events'][number][] = [];
   private readonly inFlight = new Set<string>();
   private running = false;
+  private current$: Promise<void> = Promise.resolve();
   /** Evaluations this replica ran (figures, and tests waiting for time to pass in evaluations). */
   evaluations = 0;
 
@@ -113,13 +114,27 @@ export class AlertModule implements Module {
   private async tick(): Promise<void> {
     if (this.running || !this.leader.leading) return;
     this.running = true;
-    try {
-      await this.evaluate(Date.now());
-    } catch (err) {
-      this.logger.warn('alert evaluation failed', { error: String(err) });
-    } finally {
-      this.running = false;
-    }
+    const done = (async () => {
+      try {
+        await this.evaluate(Date.now());
+      } catch (err) {
+        this.logger.warn('alert evaluation failed', { error: String(err) });
+      } finally {
+        this.running = false;
+      }
+    })();
+    this.current$ = done;
+    await done;
+  }
+
+  /**
+   * An evaluation that starts after this call, on the leader; elsewhere nothing (the leader's next
+   * evaluation, within its interval, takes the change). Resolves once its state is written.
+   */
+  async evaluateNow(): Promise<void> {
+    if (!this.leader.leading || !this.timer) return;
+    while (this.running) await this.current$;
+    await this.tick();
   }
 
   /** One evaluation (public for tests). */

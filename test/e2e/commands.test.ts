@@ -13,6 +13,7 @@ import { spawnNerve, type Spawned } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
 
 const ZERO_PORTS = ['--api-port', '0', '--xds-port', '0', '--router-port', '0', '--router-admin-port', '0'];
+const ZERO_ENV = ['API_PORT', 'XDS_PORT', 'ROUTER_PORT', 'ROUTER_ADMIN_PORT'].map((k) => [k, '0'] as const);
 const running: Spawned[] = [];
 
 afterEach(() => {
@@ -234,6 +235,37 @@ describe('nerve demo', () => {
       );
     } finally {
       npm.kill('SIGKILL');
+    }
+  }, 120_000);
+});
+
+describe('Ctrl-C on npm start', () => {
+  it('drains once: the SIGINT a terminal sends the group and npm forwards again is one press', async () => {
+    // As a terminal does: the whole foreground process group gets the signal, npm then forwards it.
+    const npm = spawn('npm', ['start', '--silent'], {
+      cwd: join(__dirname, '..', '..'),
+      detached: true,
+      env: { ...process.env, ...Object.fromEntries(ZERO_ENV), LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    npm.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    npm.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => /ready in \d+ ms/.test(out), 'the demo to be ready', 90_000);
+      const pressed = Date.now();
+      process.kill(-npm.pid!, 'SIGINT');
+      await exited;
+      expect(Date.now() - pressed).toBeLessThan(5_000);
+      expect(out).not.toMatch(/second signal/);
+      expect(out).toMatch(/"message":"stopped"/);
+    } finally {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
   }, 120_000);
 });

@@ -152,4 +152,19 @@ describe('every documented command works against a live demo', () => {
       }
     });
   }
+
+  // Runs after every document's blocks (tests run in the order they are declared).
+  it('leaves nothing git would track: what the commands wrote is ignored, so lint stays clean', () => {
+    const written = readdirSync(scratch).filter((f) => !LINKED.includes(f) && !f.endsWith('.env'));
+    expect(written.length).toBeGreaterThan(0);
+    const tracked = written.filter((f) => {
+      try {
+        execFileSync('git', ['check-ignore', '-q', f], { cwd: ROOT });
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(tracked).toEqual([]);
+  });
 });

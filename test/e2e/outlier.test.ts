@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { invoke, TestCluster } from '../helpers/cluster';
+import { waitFor } from '../helpers/wait';
 
 describe('outlier detection: consecutive failures', () => {
   let cluster: TestCluster;
@@ -43,6 +44,15 @@ describe('outlier detection: consecutive failures', () => {
     expect(metrics).toContain(
       'nerve_router_instance_ejected{engine="flaky",instance="flaky-2",router="test-router"} 1',
     );
+    // The router's next report puts the ejection in the engine's history, the router as its actor.
+    const history = await waitFor(async () => {
+      const h = (await (await fetch(`${cluster.apiBase}/health/flaky?since=1h`)).json()) as {
+        history: { instance: string; kind: string; actor: string; to: string; reason: string }[];
+      };
+      return h.history.find((t) => t.kind === 'ejection');
+    }, 'the ejection in the health history');
+    expect(history).toMatchObject({ instance: 'flaky-2', to: 'ejected', actor: 'test-router' });
+    expect(history.reason).toMatch(/ejected by router test-router: outlier detection/);
   });
 
   it('the fault-injecting engine adds latency and hangs on demand', async () => {

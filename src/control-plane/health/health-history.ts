@@ -16,9 +16,10 @@ export interface HealthTransition {
   readonly reason: string;
   /**
    * What changed the instance's routing: `probe` (absent in older records), `drain`, `lease`,
-   * `circuit`; and who, when a person or a part of Nerve other than the prober did.
+   * `circuit`, `ejection` (one router's); and who, when a person or a part of Nerve other than the
+   * prober did.
    */
-  readonly kind?: 'probe' | 'drain' | 'lease' | 'circuit';
+  readonly kind?: 'probe' | 'drain' | 'lease' | 'circuit' | 'ejection';
   readonly actor?: string;
 }
 

@@ -1,7 +1,7 @@
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
 import type { EngineSpec } from '../../model/engine';
 import type { EngineCatalog } from '../config/engine-catalog';
-import type { EventBus } from '../events';
+import type { EventBus, ReportReceived } from '../events';
 import type { LeaderElection } from '../leader/leader-election';
 import { Disposables, type Module } from '../module';
 import type { HealthTransition } from './health-history';
@@ -16,7 +16,8 @@ const CIRCUIT_NAMES: Record<number, string> = {
 /**
  * Puts every change of an instance's routing status beside its probe transitions in the engine's
  * health history, with its reason and who made it: a drain or an undrain (by the actor of the
- * configuration change), a lease that lapsed or came back, a fleet-wide circuit that opened or closed.
+ * configuration change), a lease that lapsed or came back, a fleet-wide circuit that opened or closed,
+ * a router's outlier ejection and its end.
  * An operator reading `GET /health/:engine?since=1h`, Admin/GetHealth or the dashboard's instance
  * history so sees everything that took an instance out of rotation or put it back. The leader records.
  */
@@ -27,6 +28,8 @@ export class RoutingHistory implements Module {
   private readonly draining = new Map<string, Map<string, boolean>>();
   /** Per engine: each instance's fleet-wide circuit, as of the last publication seen. */
   private readonly circuits = new Map<string, Map<string, string>>();
+  /** Per engine: `instance node` pairs a router last reported as ejected (outlier detection). */
+  private readonly ejected = new Map<string, Set<string>>();
   private lastActor = 'unknown';
 
   constructor(
@@ -46,6 +49,7 @@ export class RoutingHistory implements Module {
         if (e.kind === 'delete') {
           this.draining.delete(e.name);
           this.circuits.delete(e.name);
+          this.ejected.delete(e.name);
           return;
         }
         this.onSpec(e.spec);
@@ -60,6 +64,7 @@ export class RoutingHistory implements Module {
           this.record(e.engine, e.instance, 'lease_lapsed', 'leased', e.message, 'lease', 'leases');
       }),
     );
+    this.disposables.add(this.bus.on('report.received', (r) => this.onReport(r)));
     this.disposables.add(
       this.bus.on('circuits.changed', (c) => {
         for (const engine of c.engines) this.onCircuits(engine);
@@ -88,6 +93,34 @@ export class RoutingHistory implements Module {
         draining ? `drained by ${actor}: no new calls` : `undrained by ${actor}: back in rotation`,
         'drain',
         actor,
+      );
+    }
+  }
+
+  /**
+   * Ejection is each router's own (outlier detection over the calls it made), so each router's ejection
+   * and return is its own record, the router as its actor. Reports repeat the state every interval: only
+   * a change is recorded.
+   */
+  private onReport(r: ReportReceived): void {
+    if (r.source !== 'router') return;
+    for (const load of r.loads) {
+      let set = this.ejected.get(load.engine);
+      const key = `${load.instanceId} ${r.nodeId}`;
+      if (load.ejected === (set?.has(key) ?? false)) continue;
+      if (!set) this.ejected.set(load.engine, (set = new Set()));
+      if (load.ejected) set.add(key);
+      else set.delete(key);
+      this.record(
+        load.engine,
+        load.instanceId,
+        load.ejected ? 'in_rotation' : 'ejected',
+        load.ejected ? 'ejected' : 'in_rotation',
+        load.ejected
+          ? `ejected by router ${r.nodeId}: outlier detection (consecutive errors or a low success rate)`
+          : `router ${r.nodeId} ended its ejection: back in its rotation`,
+        'ejection',
+        r.nodeId,
       );
     }
   }

@@ -172,9 +172,9 @@ export interface HealthTransition {
   from: string;
   to: string;
   reason: string;
-  /** What changed its routing: probe, drain, lease or circuit. */
+  /** What changed its routing: probe, drain, lease, circuit or ejection (one router's). */
   kind: string;
-  /** Who did: the actor of a drain, "leases", "routers"; empty for probes. */
+  /** Who did: the actor of a drain, "leases", "routers", the router that ejected; empty for probes. */
   actor: string;
 }
 

@@ -2,13 +2,14 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { AdminContext } from '../control-plane/admin/admin-context';
-import { AdminError, type AdminErrorCode, asAdminError } from '../control-plane/admin/admin-error';
+import { NerveError, type ErrorCode } from '../model/errors';
+import { asNerveError } from '../store/as-nerve-error';
 import { echo } from '../model/echo';
 import type { Logger } from '../observability/logger';
 import { principalOf } from './rest-auth';
 import { RateLimitedError } from '../security/call-limits';
 
-const HTTP_STATUS: Record<AdminErrorCode, number> = {
+const HTTP_STATUS: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,
@@ -56,12 +57,12 @@ export const notFound: RequestHandler = (req, res) => {
     );
 };
 
-/** Maps AdminError to its HTTP status; body-parser failures to 400; anything else to a sanitized 500. */
+/** Maps NerveError to its HTTP status; body-parser failures to 400; anything else to a sanitized 500. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (thrown: unknown, _req, res, _next) => {
     const id = String(res.locals.requestId);
-    const err = asAdminError(thrown);
-    if (err instanceof AdminError) {
+    const err = asNerveError(thrown);
+    if (err instanceof NerveError) {
       if (err.code === 'UNAUTHENTICATED') res.set('www-authenticate', 'Bearer realm="nerve"');
       if (err instanceof RateLimitedError) res.set('retry-after', String(err.retryAfterS));
       res.status(HTTP_STATUS[err.code]).json(errorBody(err.code, err.message, err.details, id));

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { AdminError } from '../control-plane/admin/admin-error';
+import { NerveError } from '../model/errors';
 import type { JsonValue } from '../model/config';
 import type { ConfigStore } from '../store/config-store';
 import { idempotencyId, scopedKey, withIdempotencyKey } from '../store/idempotency';
@@ -19,7 +19,7 @@ export function idempotency(
     const key = req.get('idempotency-key');
     if (key === undefined || req.method === 'GET' || req.method === 'HEAD') return next();
     if (key === '' || key.length > 255)
-      return next(new AdminError('INVALID_ARGUMENT', 'Idempotency-Key must be 1 to 255 characters'));
+      return next(new NerveError('INVALID_ARGUMENT', 'Idempotency-Key must be 1 to 255 characters'));
     const scoped = scopedKey(principalOf(res.locals)?.name ?? req.socket.remoteAddress ?? '', key);
     const id = idempotencyId(scoped);
     store.idempotency(id).then((prior) => {

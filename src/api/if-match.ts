@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { AdminError } from '../control-plane/admin/admin-error';
+import { NerveError } from '../model/errors';
 import { echo } from '../model/echo';
 
 /**
@@ -11,7 +11,7 @@ export function ifMatch(req: Request): number | undefined {
   if (raw === undefined || raw.trim() === '*') return undefined;
   const m = /^\s*"?(\d{1,15})"?\s*$/.exec(raw);
   if (!m)
-    throw new AdminError(
+    throw new NerveError(
       'INVALID_ARGUMENT',
       `If-Match must be a revision like "12" (from the ETag of a read), got ${echo(raw, 40)}`,
     );

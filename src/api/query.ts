@@ -1,4 +1,4 @@
-import { AdminError } from '../control-plane/admin/admin-error';
+import { NerveError } from '../model/errors';
 import { durationMs } from '../model/duration';
 import { echo } from '../model/echo';
 
@@ -7,7 +7,7 @@ export function one(query: Record<string, unknown>, name: string): string | unde
   const v = query[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string')
-    throw new AdminError('INVALID_ARGUMENT', `query parameter ${name} must be given once`);
+    throw new NerveError('INVALID_ARGUMENT', `query parameter ${name} must be given once`);
   return v;
 }
 
@@ -24,7 +24,7 @@ export function timeParam(
   if (ago !== undefined) return now() - ago;
   const ms = /^\d{4}-\d\d-\d\dT/.test(raw) ? Date.parse(raw) : NaN;
   if (Number.isNaN(ms))
-    throw new AdminError(
+    throw new NerveError(
       'INVALID_ARGUMENT',
       `${name} must be a duration back from now (15m, 1h, 2d), an RFC 3339 time (2026-12-04T21:00:00Z) or Unix milliseconds, got ${echo(raw, 64)}`,
     );
@@ -42,7 +42,7 @@ export function intParam(
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
   if (!/^\d{1,12}$/.test(raw) || n < min || n > max)
-    throw new AdminError(
+    throw new NerveError(
       'INVALID_ARGUMENT',
       `${name} must be an integer from ${min} to ${max}, got ${echo(raw, 32)}`,
     );

@@ -4,7 +4,7 @@ import type { StaticKey } from '../security/api-key-registry';
 import type { JwtSettings } from '../security/jwt-verifier';
 import type { TlsFiles } from '../security/tls-files';
 import type { FileSettings } from './config-file';
-import { type Flags, SettingsError } from './settings';
+import { type Flags, fromSources, SettingsError } from './sources';
 
 /** security settings, as every command resolves them. */
 export interface SecuritySettings {
@@ -59,16 +59,7 @@ export function resolveSecurity(
   // Every problem is collected, so one start lists them all.
   const problems: string[] = [];
   const fail = (message: string) => problems.push(message);
-  /** A setting: its flag, else its environment variable, else the file's key. */
-  const get = (flag: string, envName: string, key: Key): string | undefined => {
-    const f = flags[flag];
-    if (typeof f === 'string' && f !== '') return f;
-    if (f === true) return 'true';
-    const e = env[envName];
-    if (e !== undefined && e !== '') return e;
-    const v = fromFile[key];
-    return v === undefined ? undefined : String(v);
-  };
+  const get = fromSources<Key>(flags, env, fromFile);
   const enable = get('enable-auth', 'ENABLE_AUTH', 'enableAuth');
   if (enable !== undefined && !/^(true|false|1|0)$/.test(enable))
     fail(`ENABLE_AUTH (--enable-auth) must be true or false, got "${enable}"`);

@@ -2,6 +2,9 @@ import type { EngineSpec } from '../model/engine';
 import { type H2Limits, LIMIT_NAMES, h2Limits } from '../protocol/h2/limits';
 import type { FileEntry, FileSettings } from './config-file';
 import { resolveSecurity, type SecuritySettings } from './security-settings';
+import { flag, type Flags, SettingsError } from './sources';
+
+export { type Flags, SettingsError };
 import { DEFAULT_FEATURES, FeatureError, type Features, parseFeatures } from './features';
 
 /** Every setting a Nerve process can take. Sources in order: flags, environment, config file, defaults. */
@@ -64,18 +67,6 @@ function http2Limits(flags: Flags, env: NodeJS.ProcessEnv, file: FileSettings | 
   }
 }
 
-export type Flags = Record<string, string | boolean | undefined>;
-
-/** One or more bad settings: `errors` lists every one, each naming its source (flag, variable or key). */
-export class SettingsError extends Error {
-  readonly errors: readonly string[];
-  constructor(errors: string | readonly string[]) {
-    const list = typeof errors === 'string' ? [errors] : errors;
-    super(list.length === 1 ? list[0] : `${list.length} bad settings:\n  ${list.join('\n  ')}`);
-    this.errors = list;
-  }
-}
-
 /** Runs `resolve`; a SettingsError (or a feature error) is noted in `problems` and `fallback` stands in. */
 function attempt<T>(problems: string[], resolve: () => T, fallback: T): T {
   try {
@@ -115,11 +106,6 @@ function wholeMs(name: string, raw: string | undefined, fallback: number): numbe
   if (!/^\d+$/.test(raw.trim()) || n < 300 || n > 600_000)
     throw new SettingsError(`${name} must be milliseconds from 300 to 600000, got "${raw}"`);
   return n;
-}
-
-function flag(flags: Flags, name: string): string | undefined {
-  const v = flags[name];
-  return typeof v === 'string' ? v : undefined;
 }
 
 /** Resolves settings; throws one SettingsError listing every bad setting, each with its source named. */

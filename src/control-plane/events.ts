@@ -2,8 +2,8 @@ import type { CircuitReport, InstanceLoad } from '../../gen/nerve/report/v1/repo
 import type { ChangeRecord } from '../model/config';
 import type { CheckState } from '../model/health';
 import type { StoreStatus } from '../store/config-store';
-import type { EngineEvent } from './config/engine-catalog';
-import type { FleetEvent } from './fleet/fleet-events';
+import type { EngineEvent } from '../model/engine-event';
+import type { FleetEvent } from '../model/fleet/fleet-event';
 import type { ScaleDecision } from '../model/fleet/autoscale';
 import type { Rollout } from '../model/rollout';
 

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { AdminError } from './admin/admin-error';
+import { NerveError } from '../model/errors';
 import { authenticateOpen, authorize, type Authenticator, OPEN } from '../security/authenticator';
 import { grpcCredentials } from '../security/grpc-credentials';
 import { dirname, join } from 'node:path';
@@ -122,7 +122,7 @@ export function addReflection(
             )
           : Promise.resolve();
         admitted.catch((err: unknown) => {
-          const e = err instanceof AdminError ? err : new AdminError('UNAUTHENTICATED', String(err));
+          const e = err instanceof NerveError ? err : new NerveError('UNAUTHENTICATED', String(err));
           call.emit('error', {
             code:
               e.code === 'PERMISSION_DENIED'

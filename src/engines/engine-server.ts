@@ -10,7 +10,7 @@ import {
 } from '../../gen/nerve/engine/v1/engine';
 import type { Logger } from '../observability/logger';
 import { TRACEPARENT, parseTraceparent } from '../observability/trace-context';
-import { bindInsecure, bindTls, type GrpcTlsFiles, shutdownGracefully } from '../protocol/grpc-server';
+import { bindInsecure, bindTls, type TlsFiles, shutdownGracefully } from '../protocol/grpc-server';
 import { COMPUTATIONS, ENGINE_TYPES } from './computations';
 import { InvalidInputError } from './computations/computation';
 import { OrcaSampler } from './orca-sampler';
@@ -41,7 +41,7 @@ export interface EngineOptions {
   readonly port: number;
   readonly logger: Logger;
   /** Serve over TLS; with a CA, callers (routers) must present a certificate it signed. */
-  readonly tls?: GrpcTlsFiles;
+  readonly tls?: TlsFiles;
 }
 
 /** A demo engine instance: nerve.engine.v1.Engine and grpc.health.v1.Health on one port. */

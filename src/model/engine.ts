@@ -1,4 +1,4 @@
-import type { RegistrationPolicy } from './fleet/registration';
+import type { RegistrationPolicy } from './fleet/registration-policy';
 import type { EnginePolicy } from '../../gen/nerve/discovery/v1/policy';
 import type { RuntimeSpec } from './fleet/runtime';
 import type { AdaptiveWeights } from './adaptive-weights';

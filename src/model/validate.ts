@@ -4,7 +4,7 @@ import type { EngineSpec } from './engine';
 import { defaultPolicy, RETRYABLE_CODES, STRATEGIES } from './policy';
 import { runtimeSchema } from './fleet/runtime';
 import { adaptiveWeightsSchema } from './adaptive-weights';
-import { registrationSchema } from './fleet/registration';
+import { registrationSchema } from './fleet/registration-policy';
 
 export { isHostPort };
 

@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
+import type { TlsFiles } from '../security/tls-files';
 import { ValidatedCertificateProvider } from '../security/validated-certificates';
+export type { TlsFiles };
 
 /** Binds an insecure gRPC server and resolves with the port it got (0 asks for a free one). */
 export function bindInsecure(server: grpc.Server, host: string, port: number): Promise<number> {
@@ -32,13 +34,6 @@ export function shutdownGracefully(
   });
 }
 
-/** Certificate files of a TLS listener (a CA makes client certificates required: mTLS). */
-export interface GrpcTlsFiles {
-  readonly cert: string;
-  readonly key: string;
-  readonly ca?: string;
-}
-
 /**
  * Binds over TLS (mTLS when `tls.ca` is set) and resolves with the port. Renewed files are picked up
  * within `refreshMs`, for new connections, without a restart; a renewal half written or a key that does
@@ -48,7 +43,7 @@ export function bindTls(
   server: grpc.Server,
   host: string,
   port: number,
-  tls: GrpcTlsFiles,
+  tls: TlsFiles,
   refreshMs = 2_000,
   onError: (err: Error) => void = () => undefined,
 ): Promise<number> {

@@ -1,20 +1,12 @@
-import { AdminError } from '../control-plane/admin/admin-error';
+import { NerveError } from '../model/errors';
 import { type Principal, UNAUTHENTICATED_ADMIN } from '../model/security/principal';
 import { allows, DATAPLANE, type Role } from '../model/security/roles';
 import type { ApiKeyRegistry } from './api-key-registry';
 import type { JwtVerifier } from './jwt-verifier';
 import { SessionWatch } from './session-watch';
+import type { Credentials } from '../model/security/credentials';
+export type { Credentials };
 import type { CallLimits } from './call-limits';
-
-/** What a caller presented, whatever the transport (HTTP headers, gRPC metadata, a TLS handshake). */
-export interface Credentials {
-  /** `Authorization` header: `Bearer <JWT>` (or `Bearer <API key>`, for clients that only send bearers). */
-  readonly authorization?: string;
-  /** `X-API-Key` header. */
-  readonly apiKey?: string;
-  /** The verified client certificate's identity (SPIFFE URI or common name), when mTLS is on. */
-  readonly certificate?: string;
-}
 
 const API_KEY_PREFIX = 'nrv_';
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
@@ -51,19 +43,19 @@ export class Authenticator {
     if (c.apiKey) return this.key(c.apiKey);
     if (c.authorization) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(c.authorization);
-      if (!m) throw new AdminError('UNAUTHENTICATED', 'Authorization must be "Bearer <token>"');
+      if (!m) throw new NerveError('UNAUTHENTICATED', 'Authorization must be "Bearer <token>"');
       // A bearer that is not a JWT (three dot-separated parts) is an API key: clients that can only send
       // bearers (routers, gRPC call credentials) use keys that way.
       if (m[1].startsWith(API_KEY_PREFIX) || !JWT_SHAPE.test(m[1])) return this.key(m[1]);
       if (!this.jwt)
-        throw new AdminError(
+        throw new NerveError(
           'UNAUTHENTICATED',
           'bearer tokens are not accepted here (no JWT_SECRET, JWKS_URL or JWT_PUBLIC_KEY_FILE is set); use an API key',
         );
       return this.jwt.verify(m[1]);
     }
     if (c.certificate) return { name: c.certificate, role: this.certificateRole, via: 'certificate' };
-    throw new AdminError(
+    throw new NerveError(
       'UNAUTHENTICATED',
       'credentials required: Authorization: Bearer <token>, or X-API-Key: <key>',
     );
@@ -71,7 +63,7 @@ export class Authenticator {
 
   private key(secret: string): Principal {
     const p = this.keys.lookup(secret);
-    if (!p) throw new AdminError('UNAUTHENTICATED', 'API key not recognised (revoked, or never issued)');
+    if (!p) throw new NerveError('UNAUTHENTICATED', 'API key not recognised (revoked, or never issued)');
     return p;
   }
 }
@@ -101,7 +93,7 @@ export async function authenticateOpen(
 /** Throws PERMISSION_DENIED unless `p` holds `needed`; `what` names the operation in the message. */
 export function authorize(p: Principal, needed: Role, what: string): void {
   if (!allows(p.role, needed))
-    throw new AdminError(
+    throw new NerveError(
       'PERMISSION_DENIED',
       `${what} needs role ${needed}; ${p.name} holds ${p.role ?? 'no role'}`,
     );

@@ -5,7 +5,7 @@ import {
   RateLimiterRedis,
   RateLimiterRes,
 } from 'rate-limiter-flexible';
-import { AdminError } from '../control-plane/admin/admin-error';
+import { NerveError } from '../model/errors';
 import type { Principal } from '../model/security/principal';
 
 export interface CallLimitSettings {
@@ -31,7 +31,7 @@ export const DEFAULT_CALL_LIMITS: CallLimitSettings = {
 };
 
 /** Too many calls: HTTP 429 with Retry-After, gRPC RESOURCE_EXHAUSTED. */
-export class RateLimitedError extends AdminError {
+export class RateLimitedError extends NerveError {
   constructor(
     what: string,
     readonly retryAfterS: number,

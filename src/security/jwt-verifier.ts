@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { AdminError } from '../control-plane/admin/admin-error';
+import { NerveError } from '../model/errors';
 import { echo } from '../model/echo';
 import type { Principal } from '../model/security/principal';
 import { highestRole } from '../model/security/roles';
@@ -67,7 +67,7 @@ export class JwtVerifier {
           ? (await jwtVerify(token, this.key, options)).payload
           : (await jwtVerify(token, this.key, options)).payload;
     } catch (err) {
-      throw new AdminError('UNAUTHENTICATED', `bearer token refused: ${reason(err)}`);
+      throw new NerveError('UNAUTHENTICATED', `bearer token refused: ${reason(err)}`);
     }
     const roles = Array.isArray(payload.roles) ? payload.roles : [payload.role];
     return {

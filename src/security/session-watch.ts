@@ -1,5 +1,11 @@
 import type { Principal } from '../model/security/principal';
-import type { Authenticator, Credentials } from './authenticator';
+import type { Credentials } from '../model/security/credentials';
+
+/** What a session watch needs of the authenticator: whether it is on, and a fresh verdict. */
+export interface Verifier {
+  readonly enabled: boolean;
+  authenticate(credentials: Credentials): Promise<Principal>;
+}
 
 /** The longest a timer may wait (setTimeout's limit): a later expiry is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -26,7 +32,7 @@ export class SessionWatch {
   private again = false;
 
   constructor(
-    private readonly auth: Authenticator,
+    private readonly auth: Verifier,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { AdminError } from '../control-plane/admin/admin-error';
+import { NerveError } from '../model/errors';
 import { echo } from '../model/echo';
 import type { Principal } from '../model/security/principal';
 import { allows, DATAPLANE } from '../model/security/roles';
@@ -59,7 +59,7 @@ export function admitStream<Req>(
     if (refused) return;
     refused = true;
     waiting.length = 0;
-    const e = err instanceof AdminError ? err : new AdminError('UNAUTHENTICATED', String(err));
+    const e = err instanceof NerveError ? err : new NerveError('UNAUTHENTICATED', String(err));
     auth.onRefusal?.(admission.what, e.code, e.message, call.getPeer());
     const code =
       e.code === 'PERMISSION_DENIED'
@@ -75,7 +75,7 @@ export function admitStream<Req>(
     if (bound === undefined) bound = id;
     else if (id !== '' && id !== bound) {
       refuse(
-        new AdminError(
+        new NerveError(
           'PERMISSION_DENIED',
           `this ${admission.what} stream speaks for node ${echo(bound, 128)}; a message for node ${echo(id, 128)} is refused (one stream per node)`,
         ),
@@ -98,7 +98,7 @@ export function admitStream<Req>(
     allows(p.role, DATAPLANE) || (admission.adminMaySubscribe === true && allows(p.role, 'admin'));
   const admitted = authenticateOpen(auth, credentials, call.getPeer().replace(/:\d+$/, '')).then((p) => {
     if (!admits(p))
-      throw new AdminError(
+      throw new NerveError(
         'PERMISSION_DENIED',
         `${admission.what} needs role ${DATAPLANE}${admission.adminMaySubscribe ? ' (or admin)' : ''}; ${p.name} holds ${p.role ?? 'no role'}`,
       );
@@ -108,7 +108,7 @@ export function admitStream<Req>(
   const first = (r: Req, p: Principal) => {
     const nodeId = nodeIdOf(r);
     if (!mayActAs(p, nodeId, admission.adminMaySubscribe))
-      throw new AdminError(
+      throw new NerveError(
         'PERMISSION_DENIED',
         `${p.name} may not act as node ${echo(nodeId, 128)}: a data plane's node id must be its identity's name`,
       );
@@ -117,7 +117,7 @@ export function admitStream<Req>(
     // its credentials or its node never mistakes the refusal for a connection.
     onAuthenticated();
     const untrack = auth.sessions.track(credentials, p, admits, (reason) =>
-      refuse(new AdminError('UNAUTHENTICATED', `${admission.what} stream ended: ${reason}`)),
+      refuse(new NerveError('UNAUTHENTICATED', `${admission.what} stream ended: ${reason}`)),
     );
     call.on('close', untrack);
   };

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import type { GrpcTlsFiles } from '../protocol/grpc-server';
+import type { TlsFiles } from './tls-files';
 import { watchTlsFiles } from './tls-reload';
 
 type CaListener = (update: { caCertificate: Buffer } | null) => void;
@@ -20,7 +20,7 @@ export class ValidatedCertificateProvider implements grpc.experimental.Certifica
   private readonly identityListeners = new Set<IdentityListener>();
   private readonly stop: () => void;
 
-  constructor(files: GrpcTlsFiles, onError: (err: Error) => void = () => undefined, refreshMs = 2_000) {
+  constructor(files: TlsFiles, onError: (err: Error) => void = () => undefined, refreshMs = 2_000) {
     const first = load(files); // at start a bad set is fatal: nothing good to keep
     this.identity = first.identity;
     this.ca = first.ca;
@@ -63,7 +63,7 @@ export class ValidatedCertificateProvider implements grpc.experimental.Certifica
 }
 
 /** Reads the files and proves they make a TLS context (throws naming the problem otherwise). */
-function load(files: GrpcTlsFiles): {
+function load(files: TlsFiles): {
   identity: { certificate: Buffer; privateKey: Buffer };
   ca: { caCertificate: Buffer } | null;
 } {

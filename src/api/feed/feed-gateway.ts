@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { FeedHub } from '../../control-plane/feed/feed-hub';
 import type { Logger } from '../../observability/logger';
 import { listParam } from '../query';
-import { AdminError } from '../../control-plane/admin/admin-error';
+import { NerveError } from '../../model/errors';
 import { authenticateOpen, authorize, type Authenticator } from '../../security/authenticator';
 import { RateLimitedError } from '../../security/call-limits';
 import { credentialsOf, principalOf } from '../rest-auth';
@@ -25,8 +25,8 @@ export const FEED_WS_PATH = '/api/v1/nerve/ws';
 
 /** An upgrade without valid credentials: 401 (or 403), with the reason, before any WebSocket exists. */
 function refuseUpgrade(socket: Duplex, err: unknown): void {
-  const code = err instanceof AdminError ? err.code : 'UNAUTHENTICATED';
-  const message = err instanceof AdminError ? err.message : 'authentication failed';
+  const code = err instanceof NerveError ? err.code : 'UNAUTHENTICATED';
+  const message = err instanceof NerveError ? err.message : 'authentication failed';
   const status =
     code === 'PERMISSION_DENIED'
       ? '403 Forbidden'

@@ -1,7 +1,7 @@
 import * as S from '../schemas';
 import { parseInput } from '../../control-plane/admin/parse-input';
 import type { Routes } from '../route-table';
-import { AdminError } from '../../control-plane/admin/admin-error';
+import { NerveError } from '../../model/errors';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { echo } from '../../model/echo';
 import { contextOf } from '../errors';
@@ -13,14 +13,14 @@ function whole(name: string, raw: unknown, fallback?: number): number {
   const n =
     typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < 0)
-    throw new AdminError('INVALID_ARGUMENT', `${name} must be a whole number, got ${echo(String(raw), 20)}`);
+    throw new NerveError('INVALID_ARGUMENT', `${name} must be a whole number, got ${echo(String(raw), 20)}`);
   return n;
 }
 
 function flag(name: string, raw: unknown): boolean {
   if (raw === undefined || raw === 'false') return false;
   if (raw === 'true' || raw === '') return true;
-  throw new AdminError('INVALID_ARGUMENT', `${name} must be true or false, got ${echo(String(raw), 20)}`);
+  throw new NerveError('INVALID_ARGUMENT', `${name} must be true or false, got ${echo(String(raw), 20)}`);
 }
 
 /** The versioned configuration: history, a version whole, diffs, rollback, export and import. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AdminService } from '../../control-plane/admin/admin-service';
-import { AdminError } from '../../control-plane/admin/admin-error';
+import { NerveError } from '../../model/errors';
 import { parseInput } from '../../control-plane/admin/parse-input';
 import { versionBodySchema, versionWeightSchema } from '../../control-plane/admin/spec-parts-admin';
 import { echo } from '../../model/echo';
@@ -68,7 +68,7 @@ export function enginePartRoutes(r: Routes, admin: AdminService): void {
     const engine = await admin.getEngine(req.params.name);
     const instance = engine.instances.find((i) => i.id === req.params.id);
     if (!instance)
-      throw new AdminError(
+      throw new NerveError(
         'NOT_FOUND',
         `engine ${echo(req.params.name)} has no instance ${echo(req.params.id)}`,
       );

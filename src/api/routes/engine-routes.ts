@@ -1,6 +1,6 @@
 import * as S from '../schemas';
 import type { Routes } from '../route-table';
-import { AdminError } from '../../control-plane/admin/admin-error';
+import { NerveError } from '../../model/errors';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { echo } from '../../model/echo';
 import { contextOf } from '../errors';
@@ -11,7 +11,7 @@ function pageSize(raw: unknown): number {
   if (raw === undefined) return 0;
   const n = typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < 1)
-    throw new AdminError(
+    throw new NerveError(
       'INVALID_ARGUMENT',
       `limit must be an integer from 1 to 1000, got ${echo(String(raw), 20)}`,
     );

@@ -1,5 +1,5 @@
 import { allows, type Role } from '../../model/security/roles';
-import { AdminError } from './admin-error';
+import { NerveError } from '../../model/errors';
 
 /**
  * Who asked for an admin operation, from where, through which transport, under which request id: what
@@ -16,6 +16,12 @@ export interface AdminContext {
   readonly role?: Role;
 }
 
+/** What an audit line carries beside its action: the names and ids the change touched. */
+export type AuditFields = Record<string, string | number | boolean | undefined>;
+
+/** Writes one audit log line for a change (the admin service's; each part of the admin takes it). */
+export type Audit = (ctx: AdminContext, action: string, fields: AuditFields) => void;
+
 /** For changes no caller made (the config file at start, tests). */
 export const SYSTEM: AdminContext = { actor: 'system', via: 'config', requestId: '' };
 
@@ -27,5 +33,5 @@ export function actorLabel(ctx: AdminContext): string {
 /** For operations whose needed role depends on what they touch (an entry's kind). */
 export function requireRole(ctx: AdminContext, needed: Role, what: string): void {
   if (ctx.role !== undefined && !allows(ctx.role, needed))
-    throw new AdminError('PERMISSION_DENIED', `${what} needs role ${needed}; ${ctx.actor} holds ${ctx.role}`);
+    throw new NerveError('PERMISSION_DENIED', `${what} needs role ${needed}; ${ctx.actor} holds ${ctx.role}`);
 }

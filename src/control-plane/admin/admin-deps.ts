@@ -83,5 +83,3 @@ export interface AddInstanceInput {
   readonly priority?: number;
   readonly createEngine?: boolean;
 }
-
-export type AuditFields = Record<string, string | number | boolean | undefined>;

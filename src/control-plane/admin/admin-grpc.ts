@@ -10,7 +10,8 @@ import type { CircuitStatus, EngineCircuitStatus } from '../circuits/circuit-boa
 import type { StreamStatus } from '../xds/stream-state';
 import { randomUUID } from 'node:crypto';
 import type { AdminContext } from './admin-context';
-import { AdminError, asAdminError } from './admin-error';
+import { NerveError } from '../../model/errors';
+import { asNerveError } from '../../store/as-nerve-error';
 import type { AdminService } from './admin-service';
 import { configHandlers } from './config-grpc';
 import { observabilityHandlers } from './observability-grpc';
@@ -29,7 +30,7 @@ import { grpcCredentials } from '../../security/grpc-credentials';
 import type { CallLimits } from '../../security/call-limits';
 import { scopedKey, withIdempotencyKey } from '../../store/idempotency';
 
-const CODES: Record<AdminError['code'], grpc.status> = {
+const CODES: Record<NerveError['code'], grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
   NOT_FOUND: grpc.status.NOT_FOUND,
   ALREADY_EXISTS: grpc.status.ALREADY_EXISTS,
@@ -144,13 +145,13 @@ function guarded<Req, Res>(
         else handler(call, callback);
       })
       .catch((thrown: unknown) => {
-        const err = thrown instanceof AdminError ? thrown : new AdminError('UNAUTHENTICATED', String(thrown));
+        const err = thrown instanceof NerveError ? thrown : new NerveError('UNAUTHENTICATED', String(thrown));
         callback({ code: CODES[err.code], details: err.message });
       });
   };
 }
 
-/** Adapts an async operation to a grpc-js unary handler, mapping AdminError to its status code. */
+/** Adapts an async operation to a grpc-js unary handler, mapping NerveError to its status code. */
 export function unary<Req, Res>(
   fn: (req: Req, ctx: AdminContext) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
@@ -158,8 +159,8 @@ export function unary<Req, Res>(
     fn(call.request, contextOf(call)).then(
       (res) => callback(null, res),
       (thrown: unknown) => {
-        const err = asAdminError(thrown);
-        if (err instanceof AdminError) callback({ code: CODES[err.code], details: err.message });
+        const err = asNerveError(thrown);
+        if (err instanceof NerveError) callback({ code: CODES[err.code], details: err.message });
         else
           callback({ code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
       },

@@ -15,7 +15,7 @@ import { SpecPartsAdmin } from './spec-parts-admin';
 import { Authenticator } from '../../security/authenticator';
 import { ApiKeyRegistry } from '../../security/api-key-registry';
 import { CallLimits } from '../../security/call-limits';
-import { AdminError } from './admin-error';
+import { NerveError } from '../../model/errors';
 import { CircuitAdmin } from './circuit-admin';
 import { ConfigAdmin } from './config-admin';
 import { SpecAdmin } from './spec-admin';
@@ -32,7 +32,8 @@ import { RolloutAdmin } from './rollout-admin';
 import { WeightsAdmin } from './weights-admin';
 
 import { OperationsAdmin } from './operations-admin';
-import type { AddInstanceInput, AdminDeps, AuditFields, ReplicaView } from './admin-deps';
+import type { AddInstanceInput, AdminDeps, ReplicaView } from './admin-deps';
+import type { AuditFields } from './admin-context';
 export type { AddInstanceInput, AdminDeps, AuditFields, ReplicaView };
 
 /** The history line of a change made for a caller. */
@@ -107,19 +108,19 @@ export class AdminService {
 
   /** Rollouts, or FAILED_PRECONDITION where this service runs without them. */
   rolloutsAdmin(): RolloutAdmin {
-    if (!this.rollouts) throw new AdminError('FAILED_PRECONDITION', 'rollouts are not available here');
+    if (!this.rollouts) throw new NerveError('FAILED_PRECONDITION', 'rollouts are not available here');
     return this.rollouts;
   }
 
   weightsAdmin(): WeightsAdmin {
     if (!this.weights)
-      throw new AdminError('FAILED_PRECONDITION', 'closed-loop weights are not available here');
+      throw new NerveError('FAILED_PRECONDITION', 'closed-loop weights are not available here');
     return this.weights;
   }
 
   /** The fleet operations, or UNAVAILABLE where this service runs without them (unit tests). */
   lifecycle(): FleetAdmin {
-    if (!this.fleet) throw new AdminError('FAILED_PRECONDITION', 'engine lifecycle is not available here');
+    if (!this.fleet) throw new NerveError('FAILED_PRECONDITION', 'engine lifecycle is not available here');
     return this.fleet;
   }
 
@@ -139,7 +140,7 @@ export class AdminService {
    */
   async listEngines(pageSize = 0, pageToken = ''): Promise<{ engines: EngineView[]; nextPageToken: string }> {
     if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE)
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `page size (limit) must be an integer from 1 to ${MAX_PAGE} (0: ${DEFAULT_PAGE}), got ${echo(String(pageSize), 20)}`,
       );
@@ -149,7 +150,7 @@ export class AdminService {
       after = Buffer.from(pageToken, 'base64url').toString('utf8');
       // A token is what we made: the base64url of a name, in canonical form.
       if (!after || Buffer.from(after).toString('base64url') !== pageToken)
-        throw new AdminError(
+        throw new NerveError(
           'INVALID_ARGUMENT',
           `invalid page token (cursor) ${echo(pageToken, 64)}: pass nextPageToken (nextCursor) of the page before`,
         );
@@ -172,7 +173,7 @@ export class AdminService {
     ctx: AdminContext = SYSTEM,
   ): Promise<EngineView> {
     if (!Number.isInteger(weight) || weight < 0 || weight > 1_000_000) {
-      throw new AdminError('INVALID_ARGUMENT', `weight must be an integer from 0 to 1000000, got ${weight}`);
+      throw new NerveError('INVALID_ARGUMENT', `weight must be an integer from 0 to 1000000, got ${weight}`);
     }
     const view = await this.changeInstance(
       engine,
@@ -212,7 +213,7 @@ export class AdminService {
     const spec = await updateEngine(this.deps.engines, input.engine, meta, (current) => {
       const { base, version } = engineToJoin(current, input);
       if (findInstance(base, input.id))
-        throw new AdminError(
+        throw new NerveError(
           'ALREADY_EXISTS',
           `engine ${echo(input.engine)} already has an instance ${echo(input.id)}`,
         );
@@ -239,9 +240,9 @@ export class AdminService {
   async removeInstance(engine: string, instanceId: string, ctx: AdminContext = SYSTEM): Promise<EngineView> {
     const meta = write(ctx, `remove instance ${engine}/${instanceId}`);
     const spec = await updateEngine(this.deps.engines, engine, meta, (current) => {
-      if (!current) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} not found`);
+      if (!current) throw new NerveError('NOT_FOUND', `engine ${echo(engine)} not found`);
       if (!findInstance(current, instanceId))
-        throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instanceId)}`);
+        throw new NerveError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instanceId)}`);
       return withInstances(
         current,
         current.instances.filter((i) => i.id !== instanceId),
@@ -362,7 +363,7 @@ export class AdminService {
    */
   bootstrap(nodeId: string, host: string): object {
     if (!/^[\w.:-]{1,128}$/.test(nodeId))
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `node id must be 1-128 letters, digits, ".", ":", "_" or "-", got ${echo(nodeId)}`,
       );
@@ -425,7 +426,7 @@ export class AdminService {
 
   private async require(name: string): Promise<EngineSpec> {
     const spec = await this.deps.engines.get(name);
-    if (!spec) throw new AdminError('NOT_FOUND', `engine ${echo(name)} not found`);
+    if (!spec) throw new NerveError('NOT_FOUND', `engine ${echo(name)} not found`);
     return spec;
   }
 
@@ -436,10 +437,10 @@ export class AdminService {
     fn: (i: InstanceSpec) => InstanceSpec,
   ): Promise<EngineView> {
     const spec = await updateEngine(this.deps.engines, engine, meta, (current) => {
-      if (!current) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} not found`);
+      if (!current) throw new NerveError('NOT_FOUND', `engine ${echo(engine)} not found`);
       const next = updateInstance(current, instanceId, fn);
       if (!next)
-        throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instanceId)}`);
+        throw new NerveError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instanceId)}`);
       return next;
     });
     return this.view(spec!);
@@ -450,7 +451,7 @@ export class AdminService {
     const { revision, ...input } = spec;
     const parsed = parseEngineSpec(input);
     if (!parsed.ok)
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `invalid engine ${echo(spec.name)}: ${parsed.errors.join('; ')}`,
         parsed.errors,

@@ -4,11 +4,9 @@ import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
 import { ACKS_NS, type AlertingState } from '../alerts/alert-state';
 import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../../model/config-kinds';
-import type { AdminContext } from './admin-context';
-import { AdminError } from './admin-error';
+import type { AdminContext, Audit } from './admin-context';
+import { NerveError } from '../../model/errors';
 import { EntryAdmin } from './entry-admin';
-
-type Audit = (ctx: AdminContext, action: string, fields: Record<string, string | number>) => void;
 
 const STATES = ['pending', 'firing', 'acknowledged', 'resolved'];
 
@@ -70,12 +68,12 @@ export class AlertAdmin {
 
   list(filter: { state?: string; severity?: string; engine?: string } = {}) {
     if (filter.state && !STATES.includes(filter.state))
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `state must be one of ${STATES.join(', ')}, got ${echo(filter.state, 32)}`,
       );
     if (filter.severity && !(SEVERITIES as readonly string[]).includes(filter.severity))
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `severity must be one of ${SEVERITIES.join(', ')}, got ${echo(filter.severity, 32)}`,
       );
@@ -93,9 +91,9 @@ export class AlertAdmin {
   async acknowledge(id: string, ctx: AdminContext) {
     const s = this.state();
     const alert = s.alerts.find((a) => a.id === id && a.state !== 'resolved');
-    if (!alert) throw new AdminError('NOT_FOUND', `no open alert ${echo(id)}`);
+    if (!alert) throw new NerveError('NOT_FOUND', `no open alert ${echo(id)}`);
     if (alert.state !== 'firing')
-      throw new AdminError('FAILED_PRECONDITION', `alert ${echo(id)} is ${alert.state}, not firing`);
+      throw new NerveError('FAILED_PRECONDITION', `alert ${echo(id)} is ${alert.state}, not firing`);
     const atMs = Date.now();
     await this.store.putShared(ACKS_NS, [[id, { by: ctx.actor, atMs }]]);
     this.audit(ctx, 'acknowledge alert', { alert: id });

@@ -3,7 +3,7 @@ import type { AdminServer, Alert as ProtoAlert } from '../../../gen/nerve/admin/
 import { echo } from '../../model/echo';
 import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../../model/config-kinds';
 import { type AdminContext, requireRole } from './admin-context';
-import { AdminError } from './admin-error';
+import { NerveError } from '../../model/errors';
 import type { alertView } from './alert-admin';
 import type { AdminService } from './admin-service';
 import type { EntryAdmin, EntryView } from './entry-admin';
@@ -52,7 +52,7 @@ export function alertHandlers(admin: AdminService, unary: Unary): AlertHandlers 
   const of = (kind: string): EntryAdmin => {
     const k = kinds[kind];
     if (!k)
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `kind must be one of ${Object.keys(kinds).join(', ')}, got ${echo(kind, 40)}`,
       );
@@ -95,7 +95,7 @@ export function alertHandlers(admin: AdminService, unary: Unary): AlertHandlers 
       try {
         doc = JSON.parse(r.json);
       } catch (err) {
-        throw new AdminError('INVALID_ARGUMENT', `json is not JSON: ${(err as Error).message}`);
+        throw new NerveError('INVALID_ARGUMENT', `json is not JSON: ${(err as Error).message}`);
       }
       const stored = await of(r.kind).replace(r.name, doc, r.ifMatch || undefined, ctx);
       return { entry: entry(r.name, stored) };

@@ -14,9 +14,8 @@ import { ALL_ROLES } from '../../model/security/roles';
 import { name } from '../../model/validate';
 import { parseInput } from './parse-input';
 import type { ConfigStore } from '../../store/config-store';
-import { type AdminContext, actorLabel } from './admin-context';
-import { AdminError } from './admin-error';
-import type { AuditFields } from './admin-service';
+import { type AdminContext, actorLabel, type Audit } from './admin-context';
+import { NerveError } from '../../model/errors';
 
 export const createApiKeySchema = z.strictObject({ name, role: z.enum(ALL_ROLES) });
 
@@ -40,7 +39,7 @@ export class ApiKeyAdmin {
   constructor(
     private readonly store: ConfigStore,
     private readonly staticNames: () => readonly string[],
-    private readonly audit: (ctx: AdminContext, action: string, fields: AuditFields) => void,
+    private readonly audit: Audit,
   ) {}
 
   list(): ApiKeyView[] {
@@ -55,7 +54,7 @@ export class ApiKeyAdmin {
   async create(input: unknown, ctx: AdminContext): Promise<ApiKeyView & { key: string }> {
     const { name: keyName, role } = parseInput(createApiKeySchema, input, 'API key');
     if (this.store.get(API_KEY_KIND, keyName) || this.staticNames().includes(keyName))
-      throw new AdminError('ALREADY_EXISTS', `API key ${echo(keyName)} already exists`);
+      throw new NerveError('ALREADY_EXISTS', `API key ${echo(keyName)} already exists`);
     const key = newSecret();
     const record: ApiKeyRecord = {
       name: keyName,
@@ -81,7 +80,7 @@ export class ApiKeyAdmin {
       const hint = this.staticNames().includes(keyName)
         ? ' here (it comes from API_KEYS: change the setting)'
         : '';
-      throw new AdminError('NOT_FOUND', `API key ${echo(keyName)} not found${hint}`);
+      throw new NerveError('NOT_FOUND', `API key ${echo(keyName)} not found${hint}`);
     }
     // The revocation first, outside the versioned configuration: from here on no replica accepts the
     // key, and no rollback or import of an older version can make it work again.

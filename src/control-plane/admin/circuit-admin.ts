@@ -2,16 +2,14 @@ import { echo } from '../../model/echo';
 import type { EngineSpec } from '../../model/engine';
 import type { EngineCatalog } from '../config/engine-catalog';
 import type { EngineCircuitStatus } from '../circuits/circuit-board';
-import { type AdminContext, SYSTEM } from './admin-context';
-import { AdminError } from './admin-error';
+import { type AdminContext, SYSTEM, type Audit } from './admin-context';
+import { NerveError } from '../../model/errors';
 
 /** Where circuits live: their status, and resets that reach the fleet's leader. */
 export interface Circuits {
   status(engine: string, instanceIds: readonly string[]): EngineCircuitStatus;
   reset(engine: string, instanceIds: string[], engineWide: boolean): Promise<void>;
 }
-
-type Audit = (ctx: AdminContext, action: string, fields: Record<string, string>) => void;
 
 /** Circuit-breaker operations of the admin API (gRPC ListCircuits / ResetCircuit, REST /circuit-breakers). */
 export class CircuitAdmin {
@@ -33,7 +31,7 @@ export class CircuitAdmin {
   async reset(engine: string, instanceId = '', ctx: AdminContext = SYSTEM): Promise<EngineCircuitStatus> {
     const spec = await this.require(engine);
     if (instanceId && !spec.instances.some((i) => i.id === instanceId))
-      throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instanceId)}`);
+      throw new NerveError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instanceId)}`);
     await this.board.reset(engine, instanceId ? [instanceId] : spec.instances.map((i) => i.id), !instanceId);
     this.audit(ctx, 'reset circuit', instanceId ? { engine, instance: instanceId } : { engine });
     return this.status(spec);
@@ -45,8 +43,8 @@ export class CircuitAdmin {
     const holders = (await this.store.list()).filter((s) => s.instances.some((i) => i.id === id));
     if (holders.length === 1) return { engine: holders[0].name, instanceId: id };
     if (holders.length === 0)
-      throw new AdminError('NOT_FOUND', `no engine and no instance named ${echo(id)}`);
-    throw new AdminError(
+      throw new NerveError('NOT_FOUND', `no engine and no instance named ${echo(id)}`);
+    throw new NerveError(
       'INVALID_ARGUMENT',
       `instance ${echo(id)} exists in engines ${holders.map((h) => echo(h.name)).join(', ')}; use /circuit-breakers/<engine>/instances/<id>/reset`,
     );
@@ -61,7 +59,7 @@ export class CircuitAdmin {
 
   private async require(name: string): Promise<EngineSpec> {
     const spec = await this.store.get(name);
-    if (!spec) throw new AdminError('NOT_FOUND', `engine ${echo(name)} not found`);
+    if (!spec) throw new NerveError('NOT_FOUND', `engine ${echo(name)} not found`);
     return spec;
   }
 }

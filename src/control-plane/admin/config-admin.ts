@@ -10,10 +10,8 @@ import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
 import { CONFIG_KINDS } from '../../model/config-kinds';
 import { API_KEY_KIND, REVOKED_KEYS_NS } from '../../model/security/api-key';
-import { type AdminContext, actorLabel } from './admin-context';
-import { AdminError } from './admin-error';
-
-type Audit = (ctx: AdminContext, action: string, fields: Record<string, string | number>) => void;
+import { type AdminContext, actorLabel, type Audit } from './admin-context';
+import { NerveError } from '../../model/errors';
 
 export interface VersionView {
   readonly version: number;
@@ -77,7 +75,7 @@ export class ConfigAdmin {
     before?: number,
   ): Promise<{ versions: VersionView[]; nextBefore: number | null }> {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_PAGE)
-      throw new AdminError('INVALID_ARGUMENT', `limit must be an integer from 1 to ${MAX_HISTORY_PAGE}`);
+      throw new NerveError('INVALID_ARGUMENT', `limit must be an integer from 1 to ${MAX_HISTORY_PAGE}`);
     const newest = Math.min(this.store.version(), before === undefined ? Infinity : before - 1);
     const oldest = Math.max(1, newest - limit + 1);
     const records = newest < 1 ? [] : await this.store.changes(oldest, newest);
@@ -205,14 +203,14 @@ export class ConfigAdmin {
     const newest = this.store.version();
     for (const version of versions)
       if (!Number.isInteger(version) || version < 0 || version > newest)
-        throw new AdminError(
+        throw new NerveError(
           'NOT_FOUND',
           `no configuration version ${echo(String(version), 20)} (newest: ${newest})`,
         );
     const last = Math.max(...versions);
     const records = last === 0 ? [] : await this.store.changes(1, last);
     if (records.length !== last)
-      throw new AdminError('FAILED_PRECONDITION', `the history before version ${last} is incomplete`);
+      throw new NerveError('FAILED_PRECONDITION', `the history before version ${last} is incomplete`);
     const state = new ConfigState();
     const at = new Map<number, ConfigState>([[0, state.clone()]]);
     for (const record of records) {
@@ -236,7 +234,7 @@ function document(state: ConfigState): ConfigDocument {
 /** Validates an export document whole into the state it describes; every problem is listed. */
 function parseDocument(input: unknown): ConfigState {
   if (input === null || typeof input !== 'object' || Array.isArray(input))
-    throw new AdminError(
+    throw new NerveError(
       'INVALID_ARGUMENT',
       'a configuration document must be a JSON object (GET /config/export)',
     );
@@ -264,6 +262,6 @@ function parseDocument(input: unknown): ConfigState {
     });
   }
   if (errors.length > 0)
-    throw new AdminError('INVALID_ARGUMENT', `import refused, nothing applied: ${errors.join('; ')}`, errors);
+    throw new NerveError('INVALID_ARGUMENT', `import refused, nothing applied: ${errors.join('; ')}`, errors);
   return state;
 }

@@ -3,7 +3,7 @@ import type { AdminServer, Engine, EntryChange } from '../../../gen/nerve/admin/
 import type { EntryDiff } from '../../model/config';
 import { echo } from '../../model/echo';
 import type { AdminContext } from './admin-context';
-import { AdminError } from './admin-error';
+import { NerveError } from '../../model/errors';
 import type { AdminService } from './admin-service';
 import type { EngineView } from './views';
 
@@ -30,7 +30,7 @@ function json(field: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new AdminError('INVALID_ARGUMENT', `${field} is not JSON: ${echo((err as Error).message, 120)}`);
+    throw new NerveError('INVALID_ARGUMENT', `${field} is not JSON: ${echo((err as Error).message, 120)}`);
   }
 }
 

@@ -3,10 +3,8 @@ import { echo } from '../../model/echo';
 import { mergePatch } from '../../model/engine-document';
 import type { ConfigStore } from '../../store/config-store';
 import { CONFIG_KINDS } from '../../model/config-kinds';
-import { type AdminContext, actorLabel } from './admin-context';
-import { AdminError } from './admin-error';
-
-type Audit = (ctx: AdminContext, action: string, fields: Record<string, string | number>) => void;
+import { type AdminContext, actorLabel, type Audit } from './admin-context';
+import { NerveError } from '../../model/errors';
 
 /** A stored entry as the API shows it: its document and its revision (the ETag). */
 export interface EntryView {
@@ -39,7 +37,7 @@ export class EntryAdmin {
 
   private stored(name: string): ConfigEntry {
     const e = this.store.get(this.kind, name);
-    if (!e) throw new AdminError('NOT_FOUND', `${this.what} ${echo(name)} not found`);
+    if (!e) throw new NerveError('NOT_FOUND', `${this.what} ${echo(name)} not found`);
     return e;
   }
 
@@ -61,7 +59,7 @@ export class EntryAdmin {
     this.checkWrite(value);
     const name = CONFIG_KINDS.get(this.kind)!.nameOf(value);
     if (this.store.get(this.kind, name))
-      throw new AdminError('ALREADY_EXISTS', `${this.what} ${echo(name)} already exists`);
+      throw new NerveError('ALREADY_EXISTS', `${this.what} ${echo(name)} already exists`);
     return this.write(name, value, 0, `create ${this.what} ${name}`, ctx);
   }
 
@@ -93,7 +91,7 @@ export class EntryAdmin {
     ctx: AdminContext,
   ): Promise<EntryView> {
     if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
-      throw new AdminError('INVALID_ARGUMENT', 'a merge patch must be a JSON object');
+      throw new NerveError('INVALID_ARGUMENT', 'a merge patch must be a JSON object');
     // Onto the stored document (secrets whole); a patch that sends back a redacted secret keeps it.
     const current = this.stored(name);
     const value = this.validate(
@@ -133,7 +131,7 @@ export class EntryAdmin {
   private validate(input: unknown): JsonValue {
     const parsed = CONFIG_KINDS.get(this.kind)!.validate(input, '');
     if (!parsed.ok)
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `invalid ${this.what}: ${parsed.errors.join('; ')}`,
         parsed.errors,
@@ -144,7 +142,7 @@ export class EntryAdmin {
   /** What an API write must also meet beyond the schema (imports restore what was, unchecked). */
   private checkWrite(value: JsonValue): void {
     const problem = CONFIG_KINDS.get(this.kind)!.checkWrite?.(value, Date.now());
-    if (problem) throw new AdminError('INVALID_ARGUMENT', `invalid ${this.what}: ${problem}`);
+    if (problem) throw new NerveError('INVALID_ARGUMENT', `invalid ${this.what}: ${problem}`);
   }
 
   private nameField(): string {
@@ -156,7 +154,7 @@ function withName(input: unknown, field: string, name: string): unknown {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
   const given = (input as Record<string, unknown>)[field];
   if (given !== undefined && given !== name)
-    throw new AdminError(
+    throw new NerveError(
       'INVALID_ARGUMENT',
       `${field} ${echo(String(given))} does not match the path's ${echo(name)}`,
     );

@@ -9,14 +9,14 @@ import type { ConfigStore } from '../../store/config-store';
 import { type EngineCatalog, updateEngine } from '../config/engine-catalog';
 import { AUTOSCALE_PINS_NS, type AutoscalePin, type AutoscaleState } from '../fleet/autoscaler';
 import type { InstanceOp } from '../fleet/drivers/driver';
-import type { FleetEvent, FleetEvents } from '../fleet/fleet-events';
+import type { FleetEvent } from '../../model/fleet/fleet-event';
+import type { FleetEvents } from '../fleet/fleet-events';
 import { type LeaseGrant, type LeaseRecord, type Leases, type RegisterInput } from '../fleet/leases';
 import { type OutputStream, outputPaths, tailOutput } from '../fleet/output-files';
 import { PROCESSES_NS, type ProcessRecord } from '../fleet/process-record';
 import { COMMANDS_NS, type InstanceCommand } from '../fleet/supervisor';
-import { type AdminContext, actorLabel } from './admin-context';
-import { AdminError } from './admin-error';
-import type { AuditFields } from './admin-service';
+import { type AdminContext, actorLabel, type Audit } from './admin-context';
+import { NerveError } from '../../model/errors';
 
 /** POST /engines/:name/scale, Admin/ScaleEngine. */
 export const scaleSchema = z.strictObject({ replicas: z.number().int().min(0) });
@@ -73,7 +73,7 @@ const MAX_TAIL = 1_000;
 export class FleetAdmin {
   constructor(
     private readonly deps: FleetDeps,
-    private readonly audit: (ctx: AdminContext, action: string, fields: AuditFields) => void,
+    private readonly audit: Audit,
   ) {}
 
   /** `input` is `{"replicas": N}` (REST body, gRPC message alike), checked by scaleSchema. */
@@ -93,7 +93,7 @@ export class FleetAdmin {
     const autoscale = this.managed(engine, this.deps.engines.getNow(engine)).runtime!.autoscale;
     const owned = autoscale !== undefined && !autoscale.dryRun;
     if (owned && !force)
-      throw new AdminError(
+      throw new NerveError(
         'FAILED_PRECONDITION',
         `engine ${echo(engine)} is scaled by its autoscaler (runtime.autoscale), which would undo a manual scale at its next evaluation: change or remove runtime.autoscale, or add ?force=true to hold ${replicas} replicas for its scale-down cooldown (${autoscale.scaleDownCooldownMs} ms)`,
       );
@@ -111,7 +111,7 @@ export class FleetAdmin {
       (current) => {
         const rt = this.managed(engine, current).runtime!;
         if (!Number.isInteger(replicas) || replicas < rt.minReplicas || replicas > rt.maxReplicas)
-          throw new AdminError(
+          throw new NerveError(
             'INVALID_ARGUMENT',
             `replicas must be an integer within ${rt.minReplicas}..${rt.maxReplicas} (minReplicas..maxReplicas of engine ${echo(engine)}), got ${replicas}`,
           );
@@ -151,7 +151,7 @@ export class FleetAdmin {
   ): Promise<{ engine: string; instance: string; op: InstanceOp; accepted: true }> {
     const spec = this.managed(engine, this.deps.engines.getNow(engine));
     if (!this.process(engine, instance) && !findInstance(spec, instance))
-      throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instance)}`);
+      throw new NerveError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instance)}`);
     const command: InstanceCommand = { op, at: new Date().toISOString(), by: ctx.actor };
     await this.deps.store.putShared(COMMANDS_NS, [
       [`${engine}/${instance}`, command as unknown as JsonValue],
@@ -168,18 +168,18 @@ export class FleetAdmin {
     tail: number,
   ): { engine: string; instance: string; stream: OutputStream; host: string; lines: string[] } {
     if (stream !== 'stdout' && stream !== 'stderr')
-      throw new AdminError('INVALID_ARGUMENT', `stream must be stdout or stderr, got ${echo(stream, 20)}`);
+      throw new NerveError('INVALID_ARGUMENT', `stream must be stdout or stderr, got ${echo(stream, 20)}`);
     if (!Number.isInteger(tail) || tail < 1 || tail > MAX_TAIL)
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `tail must be an integer from 1 to ${MAX_TAIL}, got ${echo(String(tail), 20)}`,
       );
     this.managed(engine, this.deps.engines.getNow(engine));
     const record = this.process(engine, instance);
     if (!record)
-      throw new AdminError('NOT_FOUND', `engine ${echo(engine)} runs no instance ${echo(instance)}`);
+      throw new NerveError('NOT_FOUND', `engine ${echo(engine)} runs no instance ${echo(instance)}`);
     if (record.host !== hostname())
-      throw new AdminError(
+      throw new NerveError(
         'FAILED_PRECONDITION',
         `the output of ${echo(engine)}/${echo(instance)} is on host ${record.host} (replica ${record.replica}); ask a replica there`,
       );
@@ -201,12 +201,12 @@ export class FleetAdmin {
   }
 
   heartbeat(leaseId: string): Promise<LeaseGrant> {
-    if (!leaseId) throw new AdminError('INVALID_ARGUMENT', 'lease_id is required');
+    if (!leaseId) throw new NerveError('INVALID_ARGUMENT', 'lease_id is required');
     return this.deps.leases.heartbeat(leaseId);
   }
 
   async deregister(leaseId: string, ctx: AdminContext): Promise<void> {
-    if (!leaseId) throw new AdminError('INVALID_ARGUMENT', 'lease_id is required');
+    if (!leaseId) throw new NerveError('INVALID_ARGUMENT', 'lease_id is required');
     await this.deps.leases.deregister(leaseId, ctx.actor);
     this.audit(ctx, 'deregister instance', { lease: leaseId });
   }
@@ -248,9 +248,9 @@ export class FleetAdmin {
 
   /** The engine, when Nerve runs its instances; precise errors otherwise. */
   private managed(engine: string, spec: EngineSpec | undefined): EngineSpec {
-    if (!spec) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} not found`);
+    if (!spec) throw new NerveError('NOT_FOUND', `engine ${echo(engine)} not found`);
     if (spec.runtime?.driver !== 'process')
-      throw new AdminError(
+      throw new NerveError(
         'FAILED_PRECONDITION',
         `engine ${echo(engine)} runs on the static driver: its instances are managed elsewhere, so it cannot be scaled, started or stopped (set runtime.driver to "process")`,
       );

@@ -2,9 +2,8 @@ import { z } from 'zod';
 import { DEFAULT_FEATURES, type Features } from '../../config/features';
 import { LOG_LEVELS, logLevels } from '../../observability/log-levels';
 import { Profiler, ProfilerBusyError } from '../../observability/profiler';
-import type { AdminContext } from './admin-context';
-import { AdminError } from './admin-error';
-import type { AuditFields } from './admin-service';
+import type { AdminContext, Audit } from './admin-context';
+import { NerveError } from '../../model/errors';
 import { parseInput } from './parse-input';
 
 export const logLevelSchema = z.strictObject({
@@ -28,7 +27,7 @@ export class OperationsAdmin {
 
   constructor(
     private readonly features: Features = DEFAULT_FEATURES,
-    private readonly audit: (ctx: AdminContext, action: string, fields: AuditFields) => void,
+    private readonly audit: Audit,
   ) {}
 
   logLevels(): Record<string, string> {
@@ -41,7 +40,7 @@ export class OperationsAdmin {
     try {
       levels = logLevels.set(level, component);
     } catch (err) {
-      throw new AdminError('NOT_FOUND', (err as Error).message);
+      throw new NerveError('NOT_FOUND', (err as Error).message);
     }
     this.audit(ctx, 'set log level', { level, component: component ?? '(all)' });
     return levels;
@@ -52,7 +51,7 @@ export class OperationsAdmin {
     if (raw === undefined || raw === '' || raw === 0) return DEFAULT_PROFILE_MS;
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 100 || n > MAX_PROFILE_MS)
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `durationMs must be a whole number of milliseconds from 100 to ${MAX_PROFILE_MS}, got "${String(raw)}"`,
       );
@@ -67,7 +66,7 @@ export class OperationsAdmin {
   /** `confirm` must be true: a snapshot pauses the process for seconds, so it is never taken by accident. */
   async heapSnapshot(confirm: unknown, write: (chunk: string) => void, ctx: AdminContext): Promise<void> {
     if (confirm !== true && confirm !== 'true')
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         'a heap snapshot pauses this replica for seconds and weighs about twice its heap: confirm with confirm=true',
       );
@@ -83,7 +82,7 @@ export class OperationsAdmin {
     try {
       return await run();
     } catch (err) {
-      if (err instanceof ProfilerBusyError) throw new AdminError('FAILED_PRECONDITION', err.message);
+      if (err instanceof ProfilerBusyError) throw new NerveError('FAILED_PRECONDITION', err.message);
       throw err;
     }
   }

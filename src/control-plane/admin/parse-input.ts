@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { formatIssues } from '../../model/validate';
-import { AdminError } from './admin-error';
+import { NerveError } from '../../model/errors';
 
 /**
  * An operation's input checked against its schema, whatever transport it came from (REST body, gRPC
@@ -10,5 +10,5 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   const errors = formatIssues(r.error.issues, '');
-  throw new AdminError('INVALID_ARGUMENT', `invalid ${what}: ${errors.join('; ')}`, errors);
+  throw new NerveError('INVALID_ARGUMENT', `invalid ${what}: ${errors.join('; ')}`, errors);
 }

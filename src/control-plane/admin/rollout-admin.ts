@@ -16,9 +16,8 @@ import {
   type RolloutModule,
   type RolloutOp,
 } from '../rollouts/rollout-module';
-import type { AdminContext } from './admin-context';
-import { AdminError } from './admin-error';
-import type { AuditFields } from './admin-service';
+import type { AdminContext, Audit } from './admin-context';
+import { NerveError } from '../../model/errors';
 
 /**
  * Rollouts for operators (REST and admin gRPC): create one (validated, one active per engine), list,
@@ -29,7 +28,7 @@ export class RolloutAdmin {
     private readonly store: ConfigStore,
     private readonly engines: EngineCatalog,
     private readonly module: RolloutModule,
-    private readonly audit: (ctx: AdminContext, action: string, fields: AuditFields) => void,
+    private readonly audit: Audit,
   ) {}
 
   list(engine: string): Rollout[] {
@@ -50,7 +49,7 @@ export class RolloutAdmin {
 
   private stored(engine: string, id: string): Rollout {
     const r = this.store.shared(ROLLOUTS_NS).get(`${engine}/${id}`) as unknown as Rollout | undefined;
-    if (!r) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no rollout ${echo(id)}`);
+    if (!r) throw new NerveError('NOT_FOUND', `engine ${echo(engine)} has no rollout ${echo(id)}`);
     return r;
   }
 
@@ -58,21 +57,21 @@ export class RolloutAdmin {
     const spec = this.engine(engine);
     const parsed = parseRolloutInput(input);
     if (!parsed.ok)
-      throw new AdminError('INVALID_ARGUMENT', `invalid rollout: ${parsed.errors.join('; ')}`, parsed.errors);
+      throw new NerveError('INVALID_ARGUMENT', `invalid rollout: ${parsed.errors.join('; ')}`, parsed.errors);
     const r = parsed.value;
     if (!spec.versions.some((v) => v.name === r.version))
-      throw new AdminError(
+      throw new NerveError(
         'FAILED_PRECONDITION',
         `engine ${echo(engine)} has no version ${echo(r.version)} yet: register or configure its instances first (has: ${spec.versions.map((v) => v.name).join(', ')})`,
       );
     if (!spec.versions.some((v) => v.name !== r.version && v.weight > 0))
-      throw new AdminError(
+      throw new NerveError(
         'FAILED_PRECONDITION',
         `engine ${echo(engine)} has no other version with traffic to compare ${echo(r.version)} with`,
       );
     const active = this.module.list(engine).find((x) => ACTIVE.has(x.state));
     if (active)
-      throw new AdminError(
+      throw new NerveError(
         'FAILED_PRECONDITION',
         `engine ${echo(engine)} already has an active rollout ${active.id} (${active.state}); abort or finish it first`,
       );
@@ -106,11 +105,11 @@ export class RolloutAdmin {
   async act(engine: string, id: string, op: RolloutOp, ctx: AdminContext): Promise<Rollout> {
     const r = this.get(engine, id); // with a command already queued taken into account
     if (!ACTIVE.has(r.state))
-      throw new AdminError('FAILED_PRECONDITION', `rollout ${echo(id)} is ${r.state}: nothing to ${op}`);
+      throw new NerveError('FAILED_PRECONDITION', `rollout ${echo(id)} is ${r.state}: nothing to ${op}`);
     if (op === 'pause' && r.state === 'paused')
-      throw new AdminError('FAILED_PRECONDITION', `rollout ${echo(id)} is already paused`);
+      throw new NerveError('FAILED_PRECONDITION', `rollout ${echo(id)} is already paused`);
     if (op === 'resume' && r.state !== 'paused')
-      throw new AdminError('FAILED_PRECONDITION', `rollout ${echo(id)} is not paused`);
+      throw new NerveError('FAILED_PRECONDITION', `rollout ${echo(id)} is not paused`);
     await this.store.putShared(ROLLOUT_COMMANDS_NS, [
       [`${engine}/${id}`, { op, by: ctx.actor, at: new Date().toISOString() } as unknown as JsonValue],
     ]);
@@ -120,7 +119,7 @@ export class RolloutAdmin {
 
   private engine(name: string) {
     const spec = this.engines.getNow(name);
-    if (!spec) throw new AdminError('NOT_FOUND', `engine ${echo(name)} not found`);
+    if (!spec) throw new NerveError('NOT_FOUND', `engine ${echo(name)} not found`);
     return spec;
   }
 }

@@ -3,7 +3,7 @@ import type { AdminServer } from '../../../gen/nerve/admin/v1/admin';
 import { echo } from '../../model/echo';
 import type { RolloutOp } from '../rollouts/rollout-module';
 import type { AdminContext } from './admin-context';
-import { AdminError } from './admin-error';
+import { NerveError } from '../../model/errors';
 import type { AdminService } from './admin-service';
 
 type Unary = <Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
@@ -19,7 +19,7 @@ function parseJson(json: string): unknown {
   try {
     return JSON.parse(json);
   } catch (err) {
-    throw new AdminError('INVALID_ARGUMENT', `json is not JSON: ${(err as Error).message}`);
+    throw new NerveError('INVALID_ARGUMENT', `json is not JSON: ${(err as Error).message}`);
   }
 }
 
@@ -38,7 +38,7 @@ export function rolloutHandlers(admin: AdminService, unary: Unary): RolloutHandl
     getRollout: unary(async (r) => ({ rolloutJson: JSON.stringify(rollouts().get(r.engine, r.id)) })),
     actOnRollout: unary(async (r, ctx) => {
       if (!ACTIONS.includes(r.action))
-        throw new AdminError(
+        throw new NerveError(
           'INVALID_ARGUMENT',
           `action must be one of ${ACTIONS.join(', ')}, got ${echo(r.action, 20)}`,
         );

@@ -6,10 +6,8 @@ import { parseEngineSpec } from '../../model/validate';
 import { viewAsInput } from '../../model/engine-view-input';
 import { RevisionConflictError, VersionConflictError } from '../../store/config-store';
 import { type EngineCatalog, engineKey } from '../config/engine-catalog';
-import { type AdminContext, actorLabel } from './admin-context';
-import { AdminError } from './admin-error';
-
-type Audit = (ctx: AdminContext, action: string, fields: Record<string, string | number>) => void;
+import { type AdminContext, actorLabel, type Audit } from './admin-context';
+import { NerveError } from '../../model/errors';
 
 export interface BatchOperation {
   readonly op: 'put' | 'patch' | 'delete';
@@ -42,7 +40,7 @@ export class SpecAdmin {
   async create(input: unknown, ctx: AdminContext): Promise<EngineSpec> {
     const spec = this.parse(input, '');
     if (this.engines.store.get(ENGINE_KIND, spec.name))
-      throw new AdminError('ALREADY_EXISTS', `engine ${echo(spec.name)} already exists (PUT replaces it)`);
+      throw new NerveError('ALREADY_EXISTS', `engine ${echo(spec.name)} already exists (PUT replaces it)`);
     const stored = await this.engines.put(
       spec,
       { actor: actorLabel(ctx), summary: `create engine ${spec.name}` },
@@ -82,7 +80,7 @@ export class SpecAdmin {
   /** RFC 7386 merge patch of the stored spec (null removes a field, arrays replace). */
   async patch(name: string, patch: unknown, ifMatch: number | undefined, ctx: AdminContext) {
     if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
-      throw new AdminError('INVALID_ARGUMENT', 'a merge patch must be a JSON object');
+      throw new NerveError('INVALID_ARGUMENT', 'a merge patch must be a JSON object');
     for (let attempt = 0; ; attempt++) {
       const current = await this.require(name);
       const { spec, paths } = this.patched(current, patch as JsonValue, '');
@@ -119,7 +117,7 @@ export class SpecAdmin {
   async batch(input: unknown, ifMatchVersion: number | undefined, ctx: AdminContext): Promise<BatchResult> {
     const list = (input as { operations?: unknown } | null)?.operations;
     if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH)
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `a batch is {"operations":[{"op":"put|patch|delete","engine","spec"?,"revision"?}…]} with 1 to ${MAX_BATCH} operations`,
       );
@@ -174,25 +172,25 @@ export class SpecAdmin {
       expect.set(engineKey(o.engine), o.revision ?? current?.revision ?? 0);
       try {
         if (o.op === 'delete') {
-          if (!current) throw new AdminError('NOT_FOUND', `engine ${echo(o.engine)} not found`);
+          if (!current) throw new NerveError('NOT_FOUND', `engine ${echo(o.engine)} not found`);
           ops.push({ op: 'delete', kind: ENGINE_KIND, name: o.engine });
         } else if (o.op === 'put') {
           const spec = this.parse(withName(o.spec, o.engine), `${at}.spec`);
           ops.push({ op: 'put', kind: ENGINE_KIND, name: o.engine, value: toDocument(spec) });
         } else {
           const existing = byName.get(o.engine);
-          if (!existing) throw new AdminError('NOT_FOUND', `engine ${echo(o.engine)} not found`);
+          if (!existing) throw new NerveError('NOT_FOUND', `engine ${echo(o.engine)} not found`);
           const { spec } = this.patched(existing, o.spec as JsonValue, `${at}.spec`);
           ops.push({ op: 'put', kind: ENGINE_KIND, name: o.engine, value: toDocument(spec) });
         }
       } catch (err) {
-        if (!(err instanceof AdminError)) throw err;
+        if (!(err instanceof NerveError)) throw err;
         if (err.details.length > 0) errors.push(...err.details);
         else errors.push(`${at}: ${err.message}`);
       }
     });
     if (errors.length > 0)
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `batch refused, nothing applied: ${errors.join('; ')}`,
         errors,
@@ -206,14 +204,14 @@ export class SpecAdmin {
     prefix: string,
   ): { spec: EngineSpec; paths: string[] } {
     if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `${prefix ? `${prefix}: ` : ''}a merge patch must be a JSON object`,
       );
     const before = toDocument(current);
     const merged = mergePatch(before, patch);
     if ((merged as { name?: unknown }).name !== current.name)
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `${prefix ? `${prefix}.` : ''}name: an engine cannot be renamed by a patch`,
       );
@@ -229,7 +227,7 @@ export class SpecAdmin {
   private parse(input: unknown, prefix: string): EngineSpec {
     const parsed = parseEngineSpec(input, prefix);
     if (!parsed.ok)
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `invalid engine spec: ${parsed.errors.join('; ')}`,
         parsed.errors,
@@ -243,7 +241,7 @@ export class SpecAdmin {
 
   private async require(name: string): Promise<EngineSpec> {
     const spec = await this.engines.get(name);
-    if (!spec) throw new AdminError('NOT_FOUND', `engine ${echo(name)} not found`);
+    if (!spec) throw new NerveError('NOT_FOUND', `engine ${echo(name)} not found`);
     return spec;
   }
 }
@@ -251,10 +249,10 @@ export class SpecAdmin {
 /** The body's name must be the path's; a body without one takes it. */
 function withName(input: unknown, name: string): unknown {
   if (input === null || typeof input !== 'object' || Array.isArray(input))
-    throw new AdminError('INVALID_ARGUMENT', 'an engine spec must be a JSON object');
+    throw new NerveError('INVALID_ARGUMENT', 'an engine spec must be a JSON object');
   const given = (input as { name?: unknown }).name;
   if (given !== undefined && given !== name)
-    throw new AdminError(
+    throw new NerveError(
       'INVALID_ARGUMENT',
       `name: the spec names ${echo(String(given))}, the path ${echo(name)}`,
     );

@@ -5,7 +5,7 @@ import { ENGINE_KIND } from '../../model/engine-document';
 import type { EngineSpec } from '../../model/engine';
 import type { EngineCatalog } from '../config/engine-catalog';
 import type { AdminContext } from './admin-context';
-import { AdminError } from './admin-error';
+import { NerveError } from '../../model/errors';
 import { parseInput } from './parse-input';
 import type { SpecAdmin } from './spec-admin';
 
@@ -33,7 +33,7 @@ export class SpecPartsAdmin {
     return this.edit(engine, ifMatch, ctx, (doc) => {
       const versions = (doc.versions as { name: string }[] | undefined) ?? [];
       if (versions.some((x) => x.name === v.name))
-        throw new AdminError('ALREADY_EXISTS', `engine ${echo(engine)} already has version ${echo(v.name)}`);
+        throw new NerveError('ALREADY_EXISTS', `engine ${echo(engine)} already has version ${echo(v.name)}`);
       return { ...doc, versions: [...versions, v] };
     });
   }
@@ -62,7 +62,7 @@ export class SpecPartsAdmin {
   /** Replaces the whole policy (PUT); `undefined` returns it to the defaults (DELETE). */
   async setPolicy(engine: string, policy: unknown, ifMatch: number | undefined, ctx: AdminContext) {
     if (policy !== undefined && (policy === null || typeof policy !== 'object' || Array.isArray(policy)))
-      throw new AdminError('INVALID_ARGUMENT', 'a policy must be a JSON object');
+      throw new NerveError('INVALID_ARGUMENT', 'a policy must be a JSON object');
     return this.edit(engine, ifMatch, ctx, (doc) => {
       const next = { ...doc };
       if (policy === undefined) delete next.policy;
@@ -74,7 +74,7 @@ export class SpecPartsAdmin {
   private versions(doc: Doc, engine: string, version: string): { name: string; weight: number }[] {
     const versions = (doc.versions as { name: string; weight: number }[] | undefined) ?? [];
     if (!versions.some((x) => x.name === version))
-      throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no version ${echo(version)}`);
+      throw new NerveError('NOT_FOUND', `engine ${echo(engine)} has no version ${echo(version)}`);
     return versions;
   }
 
@@ -85,7 +85,7 @@ export class SpecPartsAdmin {
     change: (doc: Doc) => Doc,
   ): Promise<EngineSpec> {
     const entry = this.engines.store.get(ENGINE_KIND, engine);
-    if (!entry) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} not found`);
+    if (!entry) throw new NerveError('NOT_FOUND', `engine ${echo(engine)} not found`);
     const doc = change(structuredClone(entry.value) as Doc);
     return this.specs.replace(engine, doc, ifMatch ?? entry.revision, ctx);
   }

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { AdminServer, Engine } from '../../../gen/nerve/admin/v1/admin';
 import type { AdminContext } from './admin-context';
-import { AdminError } from './admin-error';
+import { NerveError } from '../../model/errors';
 import type { AdminService } from './admin-service';
 import type { EngineView } from './views';
 
@@ -41,7 +41,7 @@ export function specPartHandlers(
         try {
           policy = JSON.parse(r.policyJson);
         } catch (err) {
-          throw new AdminError('INVALID_ARGUMENT', `policy_json is not JSON: ${(err as Error).message}`);
+          throw new NerveError('INVALID_ARGUMENT', `policy_json is not JSON: ${(err as Error).message}`);
         }
       await parts.setPolicy(r.engine, policy, ifMatch(r.ifMatch), ctx);
       return engine(r.engine);

@@ -8,7 +8,7 @@ import type { RuntimeSpec } from '../../model/fleet/runtime';
 import type { ProcessRecord } from '../fleet/process-record';
 import type { RuntimeView } from './fleet-admin';
 import type { AdaptiveWeights } from '../../model/adaptive-weights';
-import type { RegistrationPolicy } from '../../model/fleet/registration';
+import type { RegistrationPolicy } from '../../model/fleet/registration-policy';
 
 /** An engine as operators see it (REST JSON and, mapped, admin gRPC). */
 export interface EngineView {

@@ -2,9 +2,8 @@ import { echo } from '../../model/echo';
 import { findInstance } from '../../model/engine';
 import { updateEngine, type EngineCatalog } from '../config/engine-catalog';
 import type { WeightsModule } from '../weights/weights-module';
-import type { AdminContext } from './admin-context';
-import { AdminError } from './admin-error';
-import type { AuditFields } from './admin-service';
+import type { AdminContext, Audit } from './admin-context';
+import { NerveError } from '../../model/errors';
 
 /**
  * Closed-loop weights for operators: each instance's weight with its inputs and why it moved
@@ -15,12 +14,12 @@ export class WeightsAdmin {
   constructor(
     private readonly engines: EngineCatalog,
     private readonly weights: WeightsModule,
-    private readonly audit: (ctx: AdminContext, action: string, fields: AuditFields) => void,
+    private readonly audit: Audit,
   ) {}
 
   view(engine: string) {
     const spec = this.engines.getNow(engine);
-    if (!spec) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} not found`);
+    if (!spec) throw new NerveError('NOT_FOUND', `engine ${echo(engine)} not found`);
     const policy = spec.adaptiveWeights;
     const state = this.weights.weights(engine);
     const served = this.weights.effective(spec);
@@ -54,7 +53,7 @@ export class WeightsAdmin {
   /** Pins an instance's weight (undefined: unpins), as a versioned change of the engine's spec. */
   async pin(engine: string, instance: string, weight: number | undefined, ctx: AdminContext) {
     if (weight !== undefined && (!Number.isInteger(weight) || weight < 0 || weight > 1_000_000))
-      throw new AdminError('INVALID_ARGUMENT', `weight must be an integer from 0 to 1000000, got ${weight}`);
+      throw new NerveError('INVALID_ARGUMENT', `weight must be an integer from 0 to 1000000, got ${weight}`);
     await updateEngine(
       this.engines,
       engine,
@@ -63,12 +62,12 @@ export class WeightsAdmin {
         summary: `${weight === undefined ? 'unpin' : `pin ${weight} for`} ${engine}/${instance}`,
       },
       (current) => {
-        if (!current) throw new AdminError('NOT_FOUND', `engine ${echo(engine)} not found`);
+        if (!current) throw new NerveError('NOT_FOUND', `engine ${echo(engine)} not found`);
         if (!findInstance(current, instance))
-          throw new AdminError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instance)}`);
+          throw new NerveError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instance)}`);
         const policy = current.adaptiveWeights;
         if (!policy)
-          throw new AdminError(
+          throw new NerveError(
             'FAILED_PRECONDITION',
             `engine ${echo(engine)} has no adaptiveWeights: set its instance weight instead`,
           );

@@ -2,9 +2,7 @@ import { type ChangeRecord, type ConfigEntry, entryKey } from '../../model/confi
 import type { EngineSpec } from '../../model/engine';
 import { ENGINE_KIND, fromDocument, toDocument } from '../../model/engine-document';
 import { type ConfigStore, RevisionConflictError } from '../../store/config-store';
-
-export type EngineEvent =
-  { readonly kind: 'put'; readonly spec: EngineSpec } | { readonly kind: 'delete'; readonly name: string };
+import type { EngineEvent } from '../../model/engine-event';
 
 /** Who changes something, and the one line history shows for it. */
 export interface WriteMeta {

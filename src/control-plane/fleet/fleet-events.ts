@@ -1,4 +1,5 @@
 import type { JsonValue } from '../../model/config';
+import type { FleetEvent, FleetEventKind } from '../../model/fleet/fleet-event';
 import type { ConfigStore } from '../../store/config-store';
 import type { EventBus } from '../events';
 import type { LeaderElection } from '../leader/leader-election';
@@ -7,40 +8,6 @@ import type { Logger } from '../../observability/logger';
 /** Shared namespace of the fleet's lifecycle events: field = engine, value = its newest events. */
 export const FLEET_EVENTS_NS = 'fleet-events';
 const KEEP = 100;
-
-export type FleetEventKind =
-  | 'instance_started'
-  | 'instance_ready'
-  | 'instance_exited'
-  | 'instance_stopped'
-  | 'instance_adopted'
-  | 'crash_loop'
-  | 'scaled'
-  | 'autoscale'
-  | 'registered'
-  | 'deregistered'
-  | 'lease_lapsed'
-  | 'lease_removed'
-  | 'rollout_started'
-  | 'rollout_step'
-  | 'rollout_paused'
-  | 'rollout_resumed'
-  | 'rollout_promoted'
-  | 'rollout_rolled_back'
-  | 'rollout_aborted'
-  | 'weights';
-
-/** One thing that happened to an engine or an instance, with the facts it happened on. */
-export interface FleetEvent {
-  /** Unique and growing per engine (leader time, then a counter). */
-  readonly id: string;
-  readonly at: string;
-  readonly kind: FleetEventKind;
-  readonly engine: string;
-  readonly instance?: string;
-  readonly message: string;
-  readonly data?: { readonly [k: string]: JsonValue };
-}
 
 /**
  * The fleet's event log: the leader (supervision, leases, autoscaling) records events under its fence;

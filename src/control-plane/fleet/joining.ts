@@ -1,7 +1,7 @@
 import { echo } from '../../model/echo';
 import type { EngineSpec } from '../../model/engine';
 import { defaultEngine } from '../../model/policy';
-import { AdminError } from '../admin/admin-error';
+import { NerveError } from '../../model/errors';
 
 /**
  * The engine an instance joins (added by an operator, or registering itself), and its version: the
@@ -13,12 +13,12 @@ export function engineToJoin(
   input: { readonly engine: string; readonly version?: string; readonly createEngine?: boolean },
 ): { base: EngineSpec; version: string } {
   if (!current && !input.createEngine)
-    throw new AdminError(
+    throw new NerveError(
       'NOT_FOUND',
       `engine ${echo(input.engine)} not found (set create_engine to create it)`,
     );
   if (current?.runtime?.driver === 'process')
-    throw new AdminError(
+    throw new NerveError(
       'FAILED_PRECONDITION',
       `engine ${echo(input.engine)} runs its instances with the process driver: they are supervised (scale it), not added or registered`,
     );

@@ -4,7 +4,7 @@ import { echo } from '../../model/echo';
 import { findInstance, type InstanceSpec } from '../../model/engine';
 import { engineToJoin } from './joining';
 import { updateEngine } from '../config/engine-catalog';
-import { AdminError } from '../admin/admin-error';
+import { NerveError } from '../../model/errors';
 import type { EventBus } from '../events';
 import { Disposables, type Module } from '../module';
 import type { FleetContext } from './fleet-context';
@@ -144,7 +144,7 @@ export class Leases implements Module {
   ): Promise<LeaseGrant> {
     const ttlMs = input.ttlMs || DEFAULT_LEASE_TTL_MS;
     if (!Number.isInteger(ttlMs) || ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS)
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `ttl_ms must be from ${MIN_TTL_MS} to ${MAX_TTL_MS}, got ${input.ttlMs}`,
       );
@@ -190,7 +190,7 @@ export class Leases implements Module {
       if (r.engine === input.engine && r.removedBy === undefined) registered++;
     }
     const refusal = registrationRefusal(who, input, spec, existing, registered);
-    if (refusal) throw new AdminError(refusal.code, refusal.message);
+    if (refusal) throw new NerveError(refusal.code, refusal.message);
   }
 
   /** Lists the instance in its engine's spec (creating the engine when asked); returns its version. */
@@ -222,7 +222,7 @@ export class Leases implements Module {
           : [...base.instances, next];
         const parsed = parseEngineSpec(toDocument({ ...base, instances }));
         if (!parsed.ok)
-          throw new AdminError(
+          throw new NerveError(
             'INVALID_ARGUMENT',
             `invalid registration: ${parsed.errors.join('; ')}`,
             parsed.errors,
@@ -280,7 +280,7 @@ export class Leases implements Module {
   async heartbeat(leaseId: string): Promise<LeaseGrant> {
     const record = this.find(leaseId);
     if (record.removedBy !== undefined)
-      throw new AdminError(
+      throw new NerveError(
         'FAILED_PRECONDITION',
         `${record.engine}/${record.instance} was removed by ${record.removedBy} at ${record.removedAt}: it is not re-added (an admin may register it again)`,
       );
@@ -329,14 +329,14 @@ export class Leases implements Module {
     const field = leaseId.slice(0, leaseId.lastIndexOf('/'));
     const record = this.ctx.store.shared(LEASES_NS).get(field) as unknown as LeaseRecord | undefined;
     if (!record || record.leaseId !== leaseId)
-      throw new AdminError(
+      throw new NerveError(
         'NOT_FOUND',
         record
           ? `lease ${echo(leaseId)} was replaced by a newer registration of ${echo(field)}`
           : `lease ${echo(leaseId)} not found (it lapsed and was removed, or never existed): register again`,
       );
     if (record.lapsedAt && !lapsedToo)
-      throw new AdminError(
+      throw new NerveError(
         'NOT_FOUND',
         `lease ${echo(leaseId)} lapsed at ${record.lapsedAt}: the instance left routing; register again`,
       );

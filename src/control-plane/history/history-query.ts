@@ -10,7 +10,7 @@ import {
   type Resolution,
 } from '../../model/history/series-ring';
 import type { HistoryStore } from '../../store/history-store';
-import { AdminError } from '../admin/admin-error';
+import { NerveError } from '../../model/errors';
 
 export interface HistoryQuery {
   readonly engine?: string;
@@ -54,14 +54,14 @@ export async function queryHistory(
   const metrics = (q.metrics?.length ? q.metrics : HISTORY_METRICS) as HistoryMetric[];
   for (const m of metrics)
     if (!HISTORY_METRICS.includes(m))
-      throw new AdminError(
+      throw new NerveError(
         'INVALID_ARGUMENT',
         `unknown metric ${echo(m, 64)}; known: ${HISTORY_METRICS.join(', ')}`,
       );
   const toMs = Math.min(q.toMs ?? now, now);
   const fromMs = q.fromMs ?? toMs - HOUR_MS;
-  if (fromMs > toMs) throw new AdminError('INVALID_ARGUMENT', 'from must not be after to');
-  if (q.instance && !q.engine) throw new AdminError('INVALID_ARGUMENT', 'instance needs engine');
+  if (fromMs > toMs) throw new NerveError('INVALID_ARGUMENT', 'from must not be after to');
+  if (q.instance && !q.engine) throw new NerveError('INVALID_ARGUMENT', 'instance needs engine');
   const resolution: Resolution =
     fromMs >= now - FINE.stepMs * FINE.slots && (q.stepMs ?? 0) < COARSE.stepMs ? FINE : COARSE;
   const stepMs = Math.max(
@@ -72,10 +72,10 @@ export async function queryHistory(
   const entities: { engine: string; instance: string | null }[] = [];
   if (q.engine) {
     const spec = engines.find((e) => e.name === q.engine);
-    if (!spec) throw new AdminError('NOT_FOUND', `engine ${echo(q.engine)} not found`);
+    if (!spec) throw new NerveError('NOT_FOUND', `engine ${echo(q.engine)} not found`);
     if (q.instance) {
       if (!spec.instances.some((i) => i.id === q.instance))
-        throw new AdminError('NOT_FOUND', `engine ${echo(q.engine)} has no instance ${echo(q.instance)}`);
+        throw new NerveError('NOT_FOUND', `engine ${echo(q.engine)} has no instance ${echo(q.instance)}`);
       entities.push({ engine: spec.name, instance: q.instance });
     } else {
       entities.push({ engine: spec.name, instance: null });

@@ -1,0 +1,23 @@
+import { PatchTooDeepError } from '../model/engine-document';
+import { NerveError } from '../model/errors';
+import { DuplicateCommitError } from './idempotency';
+import {
+  FencedError,
+  RevisionConflictError,
+  StoreUnavailableError,
+  VersionConflictError,
+} from './config-store';
+
+/** Store failures as the errors callers see; anything else is returned as it is. */
+export function asNerveError(err: unknown): unknown {
+  if (err instanceof RevisionConflictError || err instanceof VersionConflictError)
+    return new NerveError('CONFLICT', err.message);
+  if (err instanceof StoreUnavailableError || err instanceof FencedError)
+    return new NerveError('UNAVAILABLE', err.message);
+  if (err instanceof PatchTooDeepError) return new NerveError('INVALID_ARGUMENT', err.message);
+  if (err instanceof DuplicateCommitError) return new NerveError('CONFLICT', err.message);
+  // Only input nested absurdly deep recurses this far: the caller's fault, and the process goes on.
+  if (err instanceof RangeError && /call stack/.test(err.message))
+    return new NerveError('INVALID_ARGUMENT', 'the request nests too deeply');
+  return err;
+}

@@ -21,6 +21,11 @@ export default tseslint.config(
     },
   },
   {
+    // The dependency-cruiser configuration is CommonJS, as the tool loads it.
+    files: ['.dependency-cruiser.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } },
+  },
+  {
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],

@@ -19,6 +19,7 @@ import {
 } from '../helpers/doc-blocks';
 import { grpcurlProblems, nerveProtos } from '../helpers/grpcurl-check';
 import { type Spawned, spawnNerve } from '../helpers/process';
+import { waitFor } from '../helpers/wait';
 
 const ROOT = join(__dirname, '..', '..');
 const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)].filter((f) =>
@@ -95,6 +96,16 @@ describe('every documented command works against a live demo', () => {
     };
   }, 60_000);
 
+  const settled = () =>
+    waitFor(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${ports.api}/api/v1/nerve/health`);
+        return res.status === 200 && ((await res.json()) as { status: string }).status === 'healthy';
+      },
+      'the demo fleet healthy again',
+      60_000,
+    );
+
   afterAll(async () => {
     demo?.child.kill('SIGINT');
     await demo?.exited();
@@ -105,6 +116,9 @@ describe('every documented command works against a live demo', () => {
     const blocks = shellBlocks(join(ROOT, doc));
     if (blocks.length === 0) continue;
     describe(doc, () => {
+      // Each document starts on a settled fleet, as a reader who comes to it later finds one (the
+      // previous one may have left processes starting or restarting).
+      beforeAll(() => settled(), 60_000);
       // One shell session per document, as a reader keeps one terminal: variables carry over.
       const state = () => join(scratch, `${doc.replace(/\W/g, '_')}.env`);
       for (const block of blocks) {

@@ -24,7 +24,7 @@ import { XdsMetrics } from './metrics/xds-metrics';
 import { addAdminGrpc } from './admin/admin-grpc';
 import { ApiKeyRegistry, type StaticKey } from '../security/api-key-registry';
 import { Authenticator } from '../security/authenticator';
-import { API_KEY_KIND, REVOKED_KEYS_NS } from '../model/security/api-key';
+import { API_KEY_KIND } from '../model/security/api-key';
 import { CallLimits, type CallLimitSettings } from '../security/call-limits';
 import { JwtVerifier, type JwtSettings } from '../security/jwt-verifier';
 import { AdminService } from './admin/admin-service';
@@ -60,6 +60,7 @@ import { RolloutModule } from './rollouts/rollout-module';
 import { WeightsModule } from './weights/weights-module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REVOKED_KEYS } from '../security/revoked-keys';
 
 export interface ControlPlaneOptions {
   readonly store: ConfigStore;
@@ -378,7 +379,7 @@ export class ControlPlane {
     this.unsubscribe.push(
       store.watchShared((c) => {
         // An acknowledgement shows on the feed at once, as on REST (before the leader applies it).
-        if (c.ns === ALERTS_NS || c.ns === ACKS_NS) feedModule.publishAlerts();
+        if (c.ns === ALERTS_NS.name || c.ns === ACKS_NS.name) feedModule.publishAlerts();
       }),
     );
     this.ads.addToServer(this.server);
@@ -519,7 +520,7 @@ export class ControlPlane {
         if (change.ops.some((op) => op.kind === API_KEY_KIND)) void this.auth.sessions.recheck();
       }),
       store.watchShared((change) => {
-        if (change.ns === REVOKED_KEYS_NS) void this.auth.sessions.recheck();
+        if (change.ns === REVOKED_KEYS.name) void this.auth.sessions.recheck();
       }),
       store.watchStatus((status) => {
         const level = status.state === 'ok' ? 'info' : 'error';

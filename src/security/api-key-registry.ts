@@ -1,8 +1,9 @@
 import type { ApiKeyRecord } from '../model/security/api-key';
-import { API_KEY_KIND, hashSecret, REVOKED_KEYS_NS } from '../model/security/api-key';
+import { API_KEY_KIND, hashSecret } from '../model/security/api-key';
 import type { Principal } from '../model/security/principal';
 import type { Role } from '../model/security/roles';
 import type { ConfigStore } from '../store/config-store';
+import { REVOKED_KEYS } from './revoked-keys';
 
 /** A key given in the settings (API_KEYS), for bootstrapping before any key exists in the store. */
 export interface StaticKey {
@@ -37,7 +38,7 @@ export class ApiKeyRegistry {
     if (fixed) return fixed;
     if (this.builtAt !== this.store.version()) this.rebuild();
     // Revocations outlive the entry: a rollback to before one brings the entry back, not the key.
-    if (this.store.shared(REVOKED_KEYS_NS).has(hash)) return undefined;
+    if (REVOKED_KEYS.map(this.store).has(hash)) return undefined;
     return this.byHash.get(hash);
   }
 

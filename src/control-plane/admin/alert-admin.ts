@@ -95,7 +95,7 @@ export class AlertAdmin {
     if (alert.state !== 'firing')
       throw new NerveError('FAILED_PRECONDITION', `alert ${echo(id)} is ${alert.state}, not firing`);
     const atMs = Date.now();
-    await this.store.putShared(ACKS_NS, [[id, { by: ctx.actor, atMs }]]);
+    await ACKS_NS.put(this.store, [[id, { by: ctx.actor, atMs }]]);
     this.audit(ctx, 'acknowledge alert', { alert: id });
     return {
       ...alertView(alert, s),
@@ -111,7 +111,7 @@ export class AlertAdmin {
    * leader applies the same record at its next evaluation).
    */
   private withAcks(alerts: readonly Alert[]): Alert[] {
-    const acks = this.store.shared(ACKS_NS);
+    const acks = ACKS_NS.map(this.store);
     if (acks.size === 0) return [...alerts];
     return alerts.map((a) => {
       const ack = acks.get(a.id) as { by: string; atMs: number } | undefined;

@@ -7,7 +7,6 @@ import {
   hashSecret,
   hintOf,
   newSecret,
-  REVOKED_KEYS_NS,
   type Revocation,
 } from '../../model/security/api-key';
 import { ALL_ROLES } from '../../model/security/roles';
@@ -16,6 +15,7 @@ import { parseInput } from './parse-input';
 import type { ConfigStore } from '../../store/config-store';
 import { type AdminContext, actorLabel, type Audit } from './admin-context';
 import { NerveError } from '../../model/errors';
+import { REVOKED_KEYS } from '../../security/revoked-keys';
 
 export const createApiKeySchema = z.strictObject({ name, role: z.enum(ALL_ROLES) });
 
@@ -43,10 +43,10 @@ export class ApiKeyAdmin {
   ) {}
 
   list(): ApiKeyView[] {
-    const revoked = this.store.shared(REVOKED_KEYS_NS);
+    const revoked = REVOKED_KEYS.map(this.store);
     return this.store.list(API_KEY_KIND).map((e) => {
       const record = e.value as unknown as ApiKeyRecord;
-      const revocation = revoked.get(record.sha256) as Revocation | undefined;
+      const revocation = revoked.get(record.sha256);
       return revocation ? { ...view(record), revoked: revocation } : view(record);
     });
   }
@@ -90,7 +90,7 @@ export class ApiKeyAdmin {
       revokedAt: new Date().toISOString(),
       revokedBy: actorLabel(ctx),
     };
-    await this.store.putShared(REVOKED_KEYS_NS, [[record.sha256, { ...revocation }]]);
+    await REVOKED_KEYS.put(this.store, [[record.sha256, { ...revocation }]]);
     await this.store.commit({
       actor: actorLabel(ctx),
       summary: `revoke API key ${keyName}`,

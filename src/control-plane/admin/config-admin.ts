@@ -9,9 +9,10 @@ import {
 import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
 import { CONFIG_KINDS } from '../../model/config-kinds';
-import { API_KEY_KIND, REVOKED_KEYS_NS } from '../../model/security/api-key';
+import { API_KEY_KIND } from '../../model/security/api-key';
 import { type AdminContext, actorLabel, type Audit } from './admin-context';
 import { NerveError } from '../../model/errors';
+import { REVOKED_KEYS } from '../../security/revoked-keys';
 
 export interface VersionView {
   readonly version: number;
@@ -174,7 +175,7 @@ export class ConfigAdmin {
     const ops = opsBetween(current, target);
     if (dryRun || ops.length === 0) return { dryRun, version: current.version, changes };
     // Keys revoked since the target version come back as entries but stay refused: say so.
-    const revoked = this.store.shared(REVOKED_KEYS_NS);
+    const revoked = REVOKED_KEYS.map(this.store);
     const stayRevoked = target
       .list(API_KEY_KIND)
       .filter((e) => revoked.has((e.value as { sha256?: string }).sha256 ?? ''))

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { parseInput } from './parse-input';
 import { hostname } from 'node:os';
-import type { JsonValue } from '../../model/config';
 import { echo } from '../../model/echo';
 import { type EngineSpec, findInstance } from '../../model/engine';
 import { desiredReplicas } from '../../model/fleet/runtime';
@@ -101,7 +100,7 @@ export class FleetAdmin {
     if (owned) {
       pinnedUntil = Date.now() + Math.max(autoscale.scaleDownCooldownMs, autoscale.syncMs);
       const pin: AutoscalePin = { untilMs: pinnedUntil, replicas, by: ctx.actor };
-      await this.deps.store.putShared(AUTOSCALE_PINS_NS, [[engine, pin as unknown as JsonValue]]);
+      await AUTOSCALE_PINS_NS.put(this.deps.store, [[engine, pin]]);
     }
     let previous = 0;
     await updateEngine(
@@ -153,9 +152,7 @@ export class FleetAdmin {
     if (!this.process(engine, instance) && !findInstance(spec, instance))
       throw new NerveError('NOT_FOUND', `engine ${echo(engine)} has no instance ${echo(instance)}`);
     const command: InstanceCommand = { op, at: new Date().toISOString(), by: ctx.actor };
-    await this.deps.store.putShared(COMMANDS_NS, [
-      [`${engine}/${instance}`, command as unknown as JsonValue],
-    ]);
+    await COMMANDS_NS.put(this.deps.store, [[`${engine}/${instance}`, command]]);
     this.audit(ctx, `${op} instance`, { engine, instance });
     return { engine, instance, op, accepted: true };
   }
@@ -212,8 +209,7 @@ export class FleetAdmin {
   }
 
   process(engine: string, instance: string): ProcessRecord | undefined {
-    return this.deps.store.shared(PROCESSES_NS).get(`${engine}/${instance}`) as unknown as
-      ProcessRecord | undefined;
+    return PROCESSES_NS.get(this.deps.store, `${engine}/${instance}`);
   }
 
   lease(engine: string, instance: string): LeaseRecord | undefined {
@@ -228,12 +224,12 @@ export class FleetAdmin {
     const rt = spec.runtime;
     const events = this.deps.events.list(spec.name).slice(-20);
     if (rt?.driver !== 'process') return { driver: rt?.driver ?? 'static', events };
-    const records = [...this.deps.store.shared(PROCESSES_NS).values()]
-      .map((v) => v as unknown as ProcessRecord)
+    const records = [...PROCESSES_NS.values(this.deps.store)]
+      .map((v) => v)
       .filter((r) => r.engine === spec.name)
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const running = records.filter((r) => r.state === 'running' || r.state === 'remote').length;
-    const queued = this.deps.store.shared(COMMANDS_NS);
+    const queued = COMMANDS_NS.map(this.deps.store);
     return {
       driver: rt.driver,
       replicas: { desired: desiredReplicas(rt), min: rt.minReplicas, max: rt.maxReplicas, running },
@@ -241,7 +237,7 @@ export class FleetAdmin {
       ...(rt.autoscale && { autoscale: (this.deps.autoscale(spec.name)?.decisions ?? []).slice(-10) }),
       processes: records.map((r) => ({
         ...r,
-        queued: (queued.get(`${r.engine}/${r.id}`) as unknown as InstanceCommand | undefined)?.op ?? null,
+        queued: queued.get(`${r.engine}/${r.id}`)?.op ?? null,
       })),
     };
   }

@@ -1,13 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { JsonValue } from '../../model/config';
 import { echo } from '../../model/echo';
-import {
-  ACTIVE,
-  parseRolloutInput,
-  type Rollout,
-  type RolloutCommand,
-  withPendingCommand,
-} from '../../model/rollout';
+import { ACTIVE, parseRolloutInput, type Rollout, withPendingCommand } from '../../model/rollout';
 import type { ConfigStore } from '../../store/config-store';
 import type { EngineCatalog } from '../config/engine-catalog';
 import {
@@ -42,13 +35,12 @@ export class RolloutAdmin {
 
   /** The rollout with an operator's command the leader has not taken yet shown as taken (read your writes). */
   private pending(r: Rollout): Rollout {
-    const command = this.store.shared(ROLLOUT_COMMANDS_NS).get(`${r.engine}/${r.id}`) as unknown as
-      RolloutCommand | undefined;
+    const command = ROLLOUT_COMMANDS_NS.get(this.store, `${r.engine}/${r.id}`);
     return withPendingCommand(r, command);
   }
 
   private stored(engine: string, id: string): Rollout {
-    const r = this.store.shared(ROLLOUTS_NS).get(`${engine}/${id}`) as unknown as Rollout | undefined;
+    const r = ROLLOUTS_NS.get(this.store, `${engine}/${id}`);
     if (!r) throw new NerveError('NOT_FOUND', `engine ${echo(engine)} has no rollout ${echo(id)}`);
     return r;
   }
@@ -92,7 +84,7 @@ export class RolloutAdmin {
       stepStartedAtMs: 0,
       history: [],
     };
-    await this.store.putShared(ROLLOUTS_NS, [[`${engine}/${rollout.id}`, rollout as unknown as JsonValue]]);
+    await ROLLOUTS_NS.put(this.store, [[`${engine}/${rollout.id}`, rollout]]);
     this.audit(ctx, 'create rollout', {
       engine,
       rollout: rollout.id,
@@ -110,8 +102,8 @@ export class RolloutAdmin {
       throw new NerveError('FAILED_PRECONDITION', `rollout ${echo(id)} is already paused`);
     if (op === 'resume' && r.state !== 'paused')
       throw new NerveError('FAILED_PRECONDITION', `rollout ${echo(id)} is not paused`);
-    await this.store.putShared(ROLLOUT_COMMANDS_NS, [
-      [`${engine}/${id}`, { op, by: ctx.actor, at: new Date().toISOString() } as unknown as JsonValue],
+    await ROLLOUT_COMMANDS_NS.put(this.store, [
+      [`${engine}/${id}`, { op, by: ctx.actor, at: new Date().toISOString() }],
     ]);
     this.audit(ctx, `${op} rollout`, { engine, rollout: id });
     return this.get(engine, id);

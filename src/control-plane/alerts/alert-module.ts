@@ -3,7 +3,6 @@ import type { Channel } from '../../model/alerts/channel';
 import { type Notification, planNotifications } from '../../model/alerts/grouping';
 import type { AlertRule } from '../../model/alerts/rule';
 import { type SilenceDocument, toSilence } from '../../model/alerts/silence-schema';
-import type { JsonValue } from '../../model/config';
 import type { Logger } from '../../observability/logger';
 import type { ConfigStore } from '../../store/config-store';
 import type { AdminService } from '../admin/admin-service';
@@ -94,9 +93,7 @@ export class AlertModule implements Module {
 
   /** The alerting state every replica serves. */
   current(): AlertingState {
-    return (
-      (this.store.shared(ALERTS_NS).get(STATE_FIELD) as unknown as AlertingState | undefined) ?? EMPTY_STATE
-    );
+    return ALERTS_NS.get(this.store, STATE_FIELD) ?? EMPTY_STATE;
   }
 
   private schedule(): void {
@@ -218,13 +215,13 @@ export class AlertModule implements Module {
     if (json === this.persisted) return;
     const fence = this.leader.fence;
     if (!fence) return;
-    await this.store.putShared(ALERTS_NS, [[STATE_FIELD, JSON.parse(json) as JsonValue]], fence);
+    await ALERTS_NS.put(this.store, [[STATE_FIELD, JSON.parse(json) as AlertingState]], fence);
     this.persisted = json;
   }
 
   /** Acknowledgements taken by any replica since the last evaluation. */
   private applyAcks(alerts: Alert[], now: number): Alert[] {
-    const acks = this.store.shared(ACKS_NS);
+    const acks = ACKS_NS.map(this.store);
     if (acks.size === 0) return alerts;
     const applied: string[] = [];
     const out = alerts.map((a) => {
@@ -236,13 +233,11 @@ export class AlertModule implements Module {
     const stale = [...acks.keys()].filter((id) => !alerts.some((a) => a.id === id));
     const fence = this.leader.fence;
     if (fence)
-      void this.store
-        .putShared(
-          ACKS_NS,
-          [...applied, ...stale].map((id) => [id, undefined] as const),
-          fence,
-        )
-        .catch(() => undefined);
+      void ACKS_NS.put(
+        this.store,
+        [...applied, ...stale].map((id) => [id, undefined] as const),
+        fence,
+      ).catch(() => undefined);
     return out;
   }
 

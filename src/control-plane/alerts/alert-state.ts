@@ -1,12 +1,16 @@
 import type { Alert } from '../../model/alerts/alert';
 import type { GroupState, Notification } from '../../model/alerts/grouping';
 import type { Attempt } from './notifier';
+import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of the alerting state (one field, written by the leader with its fence). */
-export const ALERTS_NS = 'alerts';
+export const ALERTS_NS = new SharedNamespace<AlertingState>('alerts', 'the leader (alerting), fenced');
 export const STATE_FIELD = 'state';
 /** Shared namespace of acknowledgements any replica takes: alert id → {by, atMs}; the leader applies them. */
-export const ACKS_NS = 'alert-acks';
+export const ACKS_NS = new SharedNamespace<{ readonly by: string; readonly atMs: number }>(
+  'alert-acks',
+  'any replica that takes an acknowledgement; the leader clears what it applied',
+);
 
 /** A notification to deliver to one channel: written before the first attempt, done after the last. */
 export interface OutboxEntry {

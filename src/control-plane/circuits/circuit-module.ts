@@ -7,11 +7,18 @@ import type { EventBus } from '../events';
 import type { LeaderElection } from '../leader/leader-election';
 import { Disposables, type Module } from '../module';
 import { CircuitBoard, type EngineCircuitStatus } from './circuit-board';
+import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of global circuit states, written by the leader: engine → EngineCircuits. */
-export const CIRCUITS_NS = 'circuits';
+export const CIRCUITS_NS = new SharedNamespace<EngineCircuits>(
+  'circuits',
+  'the leader (circuit aggregation), fenced',
+);
 /** Shared namespace of manual resets, written by whichever replica took the request. */
-export const RESETS_NS = 'circuit-resets';
+export const RESETS_NS = new SharedNamespace<ResetRequest>(
+  'circuit-resets',
+  'the replica that took the reset',
+);
 
 interface ResetRequest {
   readonly instanceIds: string[];
@@ -56,11 +63,9 @@ export class CircuitModule implements Module {
     this.disposables.add(this.bus.on('engine.changed', () => this.queuePublish()));
     this.disposables.add(
       this.store.watchShared((c) => {
-        if (c.ns === CIRCUITS_NS) this.bus.emit('circuits.changed', { engines: [c.field] });
-        else if (c.ns === RESETS_NS && c.value) {
-          const r = c.value as unknown as ResetRequest;
-          this.board.reset(c.field, r.instanceIds, r.engineWide);
-        }
+        if (CIRCUITS_NS.changed(c)) this.bus.emit('circuits.changed', { engines: [c.field] });
+        const r = RESETS_NS.changed(c)?.value;
+        if (r) this.board.reset(c.field, r.instanceIds, r.engineWide);
       }),
     );
   }
@@ -71,10 +76,10 @@ export class CircuitModule implements Module {
 
   /** The global circuits of an engine as the leader published them. */
   resource(engine: string): EngineCircuits {
-    const raw = this.store.shared(CIRCUITS_NS).get(engine);
+    const raw = CIRCUITS_NS.get(this.store, engine);
     if (raw === undefined || raw === null || typeof raw !== 'object') return EMPTY(engine);
     let c = this.decoded.get(raw);
-    if (!c) this.decoded.set(raw, (c = raw as unknown as EngineCircuits));
+    if (!c) this.decoded.set(raw, (c = raw));
     return c;
   }
 
@@ -84,7 +89,7 @@ export class CircuitModule implements Module {
 
   async reset(engine: string, instanceIds: string[], engineWide: boolean): Promise<void> {
     const request: ResetRequest = { instanceIds, engineWide, at: Date.now() };
-    await this.store.putShared(RESETS_NS, [[engine, request as unknown as JsonValue]]);
+    await RESETS_NS.put(this.store, [[engine, request]]);
   }
 
   private queuePublish(): void {
@@ -100,20 +105,21 @@ export class CircuitModule implements Module {
   private async publish(): Promise<void> {
     const fence = this.leader.fence;
     if (!fence) return;
-    const shared = this.store.shared(CIRCUITS_NS);
-    const fields: [string, JsonValue | undefined][] = [];
+    const shared = CIRCUITS_NS.map(this.store);
+    const fields: [string, EngineCircuits | undefined][] = [];
     const names = new Set<string>();
     for (const spec of this.engines.listNow()) {
       names.add(spec.name);
-      const next = JSON.parse(JSON.stringify(this.board.resource(spec.name))) as JsonValue;
+      // As JSON holds it (no undefined fields), so that equal states compare equal.
+      const json = JSON.parse(JSON.stringify(this.board.resource(spec.name))) as JsonValue;
       const current = shared.get(spec.name);
-      if (current === undefined || canonicalJson(current) !== canonicalJson(next))
-        fields.push([spec.name, next]);
+      if (current === undefined || canonicalJson(current as object as JsonValue) !== canonicalJson(json))
+        fields.push([spec.name, json as object as EngineCircuits]);
     }
     for (const name of shared.keys()) if (!names.has(name)) fields.push([name, undefined]);
     if (fields.length === 0) return;
     try {
-      await this.store.putShared(CIRCUITS_NS, fields, fence);
+      await CIRCUITS_NS.put(this.store, fields, fence);
     } catch (err) {
       this.logger.warn('circuit states not shared', { error: String(err) });
     }

@@ -1,4 +1,3 @@
-import type { JsonValue } from '../../model/config';
 import type { EngineSpec, HealthState } from '../../model/engine';
 import { decideScale, EMPTY_MEMORY, type ScaleDecision, type ScaleMemory } from '../../model/fleet/autoscale';
 import { desiredReplicas } from '../../model/fleet/runtime';
@@ -7,15 +6,22 @@ import type { EventBus } from '../events';
 import { Disposables, type Module } from '../module';
 import type { FleetContext } from './fleet-context';
 import { EnginePeriods } from './engine-periods';
+import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of autoscaling: field = engine, value = its recent decisions and stabilisation memory. */
-export const AUTOSCALE_NS = 'autoscale';
+export const AUTOSCALE_NS = new SharedNamespace<AutoscaleState>(
+  'autoscale',
+  'the leader (autoscaler), fenced',
+);
 /**
  * A manual scale forced over the autoscaler (`?force=true`): field engine → {untilMs, replicas, by}.
  * The autoscaler leaves the engine alone until then (its scale-down cooldown), as an HPA's owner would
  * have to pause it.
  */
-export const AUTOSCALE_PINS_NS = 'autoscale-pins';
+export const AUTOSCALE_PINS_NS = new SharedNamespace<AutoscalePin>(
+  'autoscale-pins',
+  'the replica that took a forced scale',
+);
 
 export interface AutoscalePin {
   readonly untilMs: number;
@@ -56,15 +62,16 @@ export class Autoscaler implements Module {
   ) {}
 
   start(): void {
-    for (const [engine, value] of this.ctx.store.shared(AUTOSCALE_NS)) {
-      const last = (value as unknown as AutoscaleState).decisions.at(-1);
+    for (const [engine, value] of AUTOSCALE_NS.map(this.ctx.store)) {
+      const last = value.decisions.at(-1);
       if (last) this.seen.set(engine, last.atMs);
     }
     this.disposables.add(
       this.ctx.store.watchShared((c) => {
-        if (c.ns !== AUTOSCALE_NS || !c.value) return;
+        const state = AUTOSCALE_NS.changed(c)?.value;
+        if (!state) return;
         const since = this.seen.get(c.field) ?? 0;
-        for (const d of (c.value as unknown as AutoscaleState).decisions)
+        for (const d of state.decisions)
           if (d.atMs > since) {
             this.seen.set(c.field, d.atMs);
             this.bus.emit('autoscale.decision', { engine: c.field, decision: d });
@@ -87,12 +94,11 @@ export class Autoscaler implements Module {
   }
 
   state(engine: string): AutoscaleState | undefined {
-    return this.ctx.store.shared(AUTOSCALE_NS).get(engine) as unknown as AutoscaleState | undefined;
+    return AUTOSCALE_NS.get(this.ctx.store, engine);
   }
 
   private async evaluate(spec: EngineSpec, fence: string, now: number): Promise<void> {
-    const pin = this.ctx.store.shared(AUTOSCALE_PINS_NS).get(spec.name) as unknown as
-      AutoscalePin | undefined;
+    const pin = AUTOSCALE_PINS_NS.get(this.ctx.store, spec.name);
     if (pin && pin.untilMs > now) return; // an operator's forced scale holds until then
     const rt = spec.runtime!;
     const policy = rt.autoscale!;
@@ -115,7 +121,7 @@ export class Autoscaler implements Module {
       now,
     );
     const state: AutoscaleState = { decisions: [...(prev?.decisions ?? []), decision].slice(-KEEP), memory };
-    await this.ctx.store.putShared(AUTOSCALE_NS, [[spec.name, state as unknown as JsonValue]], fence);
+    await AUTOSCALE_NS.put(this.ctx.store, [[spec.name, state]], fence);
     if (decision.desired === decision.current) return;
     if (decision.dryRun) {
       this.ctx.events.record(

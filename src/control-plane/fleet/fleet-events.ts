@@ -1,12 +1,12 @@
-import type { JsonValue } from '../../model/config';
 import type { FleetEvent, FleetEventKind } from '../../model/fleet/fleet-event';
 import type { ConfigStore } from '../../store/config-store';
 import type { EventBus } from '../events';
 import type { LeaderElection } from '../leader/leader-election';
 import type { Logger } from '../../observability/logger';
+import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of the fleet's lifecycle events: field = engine, value = its newest events. */
-export const FLEET_EVENTS_NS = 'fleet-events';
+export const FLEET_EVENTS_NS = new SharedNamespace<FleetEvent[]>('fleet-events', 'the leader, fenced');
 const KEEP = 100;
 
 /**
@@ -29,13 +29,14 @@ export class FleetEvents {
 
   /** Follows the shared log; returns the unsubscribe function. */
   follow(): () => void {
-    for (const [engine, list] of this.store.shared(FLEET_EVENTS_NS)) {
-      const events = list as unknown as FleetEvent[];
+    for (const [engine, list] of FLEET_EVENTS_NS.map(this.store)) {
+      const events = list;
       if (events.length > 0) this.seen.set(engine, events[events.length - 1].id);
     }
     return this.store.watchShared((c) => {
-      if (c.ns !== FLEET_EVENTS_NS) return;
-      const events = (c.value ?? []) as unknown as FleetEvent[];
+      const changed = FLEET_EVENTS_NS.changed(c);
+      if (!changed) return;
+      const events = changed.value ?? [];
       const last = this.seen.get(c.field) ?? '';
       for (const e of events) if (newer(e.id, last)) this.bus.emit('fleet.event', e);
       if (events.length > 0) this.seen.set(c.field, events[events.length - 1].id);
@@ -45,7 +46,7 @@ export class FleetEvents {
 
   /** The newest events of an engine, oldest first. */
   list(engine: string): FleetEvent[] {
-    return ((this.store.shared(FLEET_EVENTS_NS).get(engine) ?? []) as unknown as FleetEvent[]).slice();
+    return (FLEET_EVENTS_NS.get(this.store, engine) ?? []).slice();
   }
 
   /** Records an event (leader only; dropped with a log line otherwise). Writes are batched per tick. */
@@ -84,10 +85,10 @@ export class FleetEvents {
     if (!fence) return;
     const fields = batch.map(([engine, events]) => {
       const merged = [...this.list(engine), ...events].slice(-KEEP);
-      return [engine, merged as unknown as JsonValue] as const;
+      return [engine, merged] as const;
     });
     try {
-      await this.store.putShared(FLEET_EVENTS_NS, fields, fence);
+      await FLEET_EVENTS_NS.put(this.store, fields, fence);
     } catch (err) {
       this.logger.warn('could not record fleet events', { error: String(err) });
     }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { JsonValue } from '../../model/config';
+import { SharedNamespace } from '../../store/shared-namespace';
 import { echo } from '../../model/echo';
 import { findInstance, type InstanceSpec } from '../../model/engine';
 import { engineToJoin } from './joining';
@@ -14,7 +14,10 @@ import type { ChangeRecord } from '../../model/config';
 import { type Registrant, registrationRefusal } from '../../model/fleet/registration';
 
 /** Shared namespace of registration leases: field `engine/instance`. Renewed by any replica. */
-export const LEASES_NS = 'leases';
+export const LEASES_NS = new SharedNamespace<LeaseRecord>(
+  'leases',
+  'any replica (registrations, heartbeats); the leader lapses and removes, fenced',
+);
 
 export interface LeaseRecord {
   readonly leaseId: string;
@@ -43,7 +46,10 @@ export interface LeaseRecord {
  * Once every registered instance has left, such an engine leaves too, after the removal window: a
  * fleet of self-registered instances that all went away is gone, not "unhealthy" forever.
  */
-export const REGISTERED_ENGINES_NS = 'registered-engines';
+export const REGISTERED_ENGINES_NS = new SharedNamespace<RegisteredEngine>(
+  'registered-engines',
+  'the replica that created the engine; the leader removes it, fenced',
+);
 
 interface RegisteredEngine {
   readonly createdAt: string;
@@ -105,12 +111,12 @@ export class Leases implements Module {
 
   start(): void {
     this.disposables.add(this.ctx.store.watch((change) => this.noticeRemovals(change)));
-    for (const [field, value] of this.ctx.store.shared(LEASES_NS))
-      if ((value as unknown as LeaseRecord).lapsedAt) this.lapsed.add(field);
+    for (const [field, value] of LEASES_NS.map(this.ctx.store)) if (value.lapsedAt) this.lapsed.add(field);
     this.disposables.add(
       this.ctx.store.watchShared((c) => {
-        if (c.ns !== LEASES_NS) return;
-        const lapsed = Boolean(c.value && (c.value as unknown as LeaseRecord).lapsedAt);
+        const changed = LEASES_NS.changed(c);
+        if (!changed) return;
+        const lapsed = Boolean(changed.value?.lapsedAt);
         if (lapsed === this.lapsed.has(c.field)) return;
         if (lapsed) this.lapsed.add(c.field);
         else this.lapsed.delete(c.field);
@@ -133,8 +139,7 @@ export class Leases implements Module {
   }
 
   lease(engine: string, instance: string): LeaseRecord | undefined {
-    return this.ctx.store.shared(LEASES_NS).get(`${engine}/${instance}`) as unknown as
-      LeaseRecord | undefined;
+    return LEASES_NS.get(this.ctx.store, `${engine}/${instance}`);
   }
 
   async register(
@@ -166,7 +171,7 @@ export class Leases implements Module {
     };
     const field = `${input.engine}/${input.id}`;
     const again = this.lease(input.engine, input.id);
-    await this.ctx.store.putShared(LEASES_NS, [[field, record as unknown as JsonValue]]);
+    await LEASES_NS.put(this.ctx.store, [[field, record]]);
     this.emit(input.engine, input.id, again ? 'registered again' : 'registered', record);
     return { leaseId: record.leaseId, ttlMs, heartbeatIntervalMs: Math.floor(ttlMs / 3) };
   }
@@ -185,10 +190,8 @@ export class Leases implements Module {
           ? { address: listed.address, owner }
           : undefined;
     let registered = 0;
-    for (const v of this.ctx.store.shared(LEASES_NS).values()) {
-      const r = v as unknown as LeaseRecord;
+    for (const r of LEASES_NS.values(this.ctx.store))
       if (r.engine === input.engine && r.removedBy === undefined) registered++;
-    }
     const refusal = registrationRefusal(who, input, spec, existing, registered);
     if (refusal) throw new NerveError(refusal.code, refusal.message);
   }
@@ -232,7 +235,7 @@ export class Leases implements Module {
     );
     if (created) {
       const record: RegisteredEngine = { createdAt: new Date().toISOString() };
-      await this.ctx.store.putShared(REGISTERED_ENGINES_NS, [[input.engine, record as unknown as JsonValue]]);
+      await REGISTERED_ENGINES_NS.put(this.ctx.store, [[input.engine, record]]);
     }
     return version;
   }
@@ -242,36 +245,27 @@ export class Leases implements Module {
    * that was deleted or got an instance again is forgotten or kept.
    */
   private async sweepRegisteredEngines(fence: string, now: number): Promise<void> {
-    for (const [engine, value] of this.ctx.store.shared(REGISTERED_ENGINES_NS)) {
-      const r = value as unknown as RegisteredEngine;
+    for (const [engine, r] of REGISTERED_ENGINES_NS.map(this.ctx.store)) {
       const spec = this.ctx.engines.getNow(engine);
       if (!spec) {
-        await this.ctx.store.putShared(REGISTERED_ENGINES_NS, [[engine, undefined]], fence);
+        await REGISTERED_ENGINES_NS.put(this.ctx.store, [[engine, undefined]], fence);
         continue;
       }
       if (spec.instances.length > 0) {
         if (r.emptySinceMs !== undefined)
-          await this.ctx.store.putShared(
-            REGISTERED_ENGINES_NS,
-            [[engine, { createdAt: r.createdAt }]],
-            fence,
-          );
+          await REGISTERED_ENGINES_NS.put(this.ctx.store, [[engine, { createdAt: r.createdAt }]], fence);
         continue;
       }
       if (r.emptySinceMs === undefined) {
         const next: RegisteredEngine = { createdAt: r.createdAt, emptySinceMs: now };
-        await this.ctx.store.putShared(
-          REGISTERED_ENGINES_NS,
-          [[engine, next as unknown as JsonValue]],
-          fence,
-        );
+        await REGISTERED_ENGINES_NS.put(this.ctx.store, [[engine, next]], fence);
       } else if (now - r.emptySinceMs >= this.removeAfterMs) {
         await this.ctx.engines.delete(engine, {
           actor: 'leases',
           summary: `remove engine ${engine}: every instance that registered into it left`,
           fence,
         });
-        await this.ctx.store.putShared(REGISTERED_ENGINES_NS, [[engine, undefined]], fence);
+        await REGISTERED_ENGINES_NS.put(this.ctx.store, [[engine, undefined]], fence);
         this.ctx.events.record('lease_removed', engine, 'removed: every registered instance left');
       }
     }
@@ -303,9 +297,7 @@ export class Leases implements Module {
       renewedAt: new Date(now).toISOString(),
       expiresAtMs: now + record.ttlMs,
     };
-    await this.ctx.store.putShared(LEASES_NS, [
-      [`${record.engine}/${record.instance}`, next as unknown as JsonValue],
-    ]);
+    await LEASES_NS.put(this.ctx.store, [[`${record.engine}/${record.instance}`, next]]);
     return { leaseId, ttlMs: record.ttlMs, heartbeatIntervalMs: Math.floor(record.ttlMs / 3) };
   }
 
@@ -321,13 +313,13 @@ export class Leases implements Module {
           ? { ...current, instances: current.instances.filter((i) => i.id !== record.instance) }
           : undefined,
     );
-    await this.ctx.store.putShared(LEASES_NS, [[`${record.engine}/${record.instance}`, undefined]]);
+    await LEASES_NS.put(this.ctx.store, [[`${record.engine}/${record.instance}`, undefined]]);
     this.ctx.events.record('deregistered', record.engine, 'left (deregistered)', record.instance);
   }
 
   private find(leaseId: string, lapsedToo = false): LeaseRecord {
     const field = leaseId.slice(0, leaseId.lastIndexOf('/'));
-    const record = this.ctx.store.shared(LEASES_NS).get(field) as unknown as LeaseRecord | undefined;
+    const record = LEASES_NS.get(this.ctx.store, field);
     if (!record || record.leaseId !== leaseId)
       throw new NerveError(
         'NOT_FOUND',
@@ -369,18 +361,17 @@ export class Leases implements Module {
     const engines = new Set(change.ops.filter((o) => o.kind === ENGINE_KIND).map((o) => o.name));
     if (engines.size === 0) return;
     const at = new Date().toISOString();
-    const removed: (readonly [string, JsonValue])[] = [];
-    for (const [field, value] of this.ctx.store.shared(LEASES_NS)) {
-      const r = value as unknown as LeaseRecord;
+    const removed: (readonly [string, LeaseRecord])[] = [];
+    for (const [field, r] of LEASES_NS.map(this.ctx.store)) {
       if (!engines.has(r.engine) || r.removedBy !== undefined) continue;
       const spec = this.ctx.engines.getNow(r.engine);
       if (spec && findInstance(spec, r.instance)) continue;
-      removed.push([field, { ...r, removedBy: change.actor, removedAt: at } as unknown as JsonValue]);
+      removed.push([field, { ...r, removedBy: change.actor, removedAt: at }]);
     }
     if (removed.length === 0) return;
-    this.ctx.store
-      .putShared(LEASES_NS, removed, fence)
-      .catch((err) => this.ctx.logger.warn('could not mark removed instances', { error: String(err) }));
+    LEASES_NS.put(this.ctx.store, removed, fence).catch((err) =>
+      this.ctx.logger.warn('could not mark removed instances', { error: String(err) }),
+    );
   }
 
   /** Leader: lapse leases past their expiry, remove instances lapsed for removeAfterMs. */
@@ -394,18 +385,17 @@ export class Leases implements Module {
       this.sweptUnder = fence;
       this.leadingSinceMs = now;
     }
-    const lapse: (readonly [string, JsonValue | undefined])[] = [];
+    const lapse: (readonly [string, LeaseRecord | undefined])[] = [];
     const remove: LeaseRecord[] = [];
-    const forget: (readonly [string, JsonValue | undefined])[] = [];
-    for (const [field, value] of this.ctx.store.shared(LEASES_NS)) {
-      const r = value as unknown as LeaseRecord;
+    const forget: (readonly [string, LeaseRecord | undefined])[] = [];
+    for (const [field, r] of LEASES_NS.map(this.ctx.store)) {
       if (r.removedBy !== undefined) {
         if (now - Date.parse(r.removedAt ?? '') >= REMOVED_KEPT_MS || !r.removedAt)
           forget.push([field, undefined]);
         continue;
       }
       if (!r.lapsedAt && Math.max(r.expiresAtMs, this.leadingSinceMs + r.ttlMs) < now) {
-        lapse.push([field, { ...r, lapsedAt: new Date(now).toISOString() } as unknown as JsonValue]);
+        lapse.push([field, { ...r, lapsedAt: new Date(now).toISOString() }]);
         this.ctx.events.record(
           'lease_lapsed',
           r.engine,
@@ -416,8 +406,8 @@ export class Leases implements Module {
       } else if (r.lapsedAt && now - Date.parse(r.lapsedAt) >= this.removeAfterMs) remove.push(r);
     }
     try {
-      if (lapse.length > 0) await this.ctx.store.putShared(LEASES_NS, lapse, fence);
-      if (forget.length > 0) await this.ctx.store.putShared(LEASES_NS, forget, fence);
+      if (lapse.length > 0) await LEASES_NS.put(this.ctx.store, lapse, fence);
+      if (forget.length > 0) await LEASES_NS.put(this.ctx.store, forget, fence);
       await this.sweepRegisteredEngines(fence, now);
       for (const r of remove) {
         await updateEngine(
@@ -433,7 +423,7 @@ export class Leases implements Module {
               ? { ...current, instances: current.instances.filter((i) => i.id !== r.instance) }
               : undefined,
         );
-        await this.ctx.store.putShared(LEASES_NS, [[`${r.engine}/${r.instance}`, undefined]], fence);
+        await LEASES_NS.put(this.ctx.store, [[`${r.engine}/${r.instance}`, undefined]], fence);
         this.ctx.events.record(
           'lease_removed',
           r.engine,

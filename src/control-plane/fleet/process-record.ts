@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { EngineSpec } from '../../model/engine';
+import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of managed processes: field `engine/instance`, written by the leader (fenced). */
-export const PROCESSES_NS = 'processes';
+export const PROCESSES_NS = new SharedNamespace<ProcessRecord>(
+  'processes',
+  'the leader (process driver), fenced',
+);
 
 /** What every replica knows of one managed instance (views, and adoption by the next leader). */
 export interface ProcessRecord {

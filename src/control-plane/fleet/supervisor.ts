@@ -5,9 +5,13 @@ import { Disposables, type Module } from '../module';
 import type { InstanceOp, RuntimeDriver } from './drivers/driver';
 import { createDrivers } from './drivers/registry';
 import type { FleetContext } from './fleet-context';
+import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of operators' instance operations, taken by the leader: field `engine/instance`. */
-export const COMMANDS_NS = 'fleet-commands';
+export const COMMANDS_NS = new SharedNamespace<InstanceCommand>(
+  'fleet-commands',
+  'the replica that took the operation; the leader clears it',
+);
 
 export interface InstanceCommand {
   readonly op: InstanceOp;
@@ -50,7 +54,7 @@ export class Supervisor implements Module {
     );
     this.disposables.add(
       this.ctx.store.watchShared((c) => {
-        if (c.ns === COMMANDS_NS && c.value !== undefined) this.takeCommands();
+        if (c.ns === COMMANDS_NS.name && c.value !== undefined) this.takeCommands();
       }),
     );
     const tick = setInterval(() => {
@@ -108,23 +112,21 @@ export class Supervisor implements Module {
   private takeCommands(): void {
     const fence = this.ctx.leader.fence;
     if (!this.leading || !fence) return;
-    const commands = [...this.ctx.store.shared(COMMANDS_NS)];
+    const commands = COMMANDS_NS.entries(this.ctx.store);
     if (commands.length === 0) return;
     for (const [field, value] of commands) {
       const slash = field.indexOf('/');
       const engine = field.slice(0, slash);
       const spec = this.ctx.engines.getNow(engine);
-      const command = value as unknown as InstanceCommand;
+      const command = value;
       if (spec) this.driverFor(spec).operate(engine, field.slice(slash + 1), command.op);
     }
-    void this.ctx.store
-      .putShared(
-        COMMANDS_NS,
-        commands.map(([field]) => [field, undefined] as const),
-        fence,
-      )
-      .catch((err: unknown) =>
-        this.ctx.logger.warn('could not clear instance operations', { error: String(err) }),
-      );
+    void COMMANDS_NS.put(
+      this.ctx.store,
+      commands.map(([field]) => [field, undefined] as const),
+      fence,
+    ).catch((err: unknown) =>
+      this.ctx.logger.warn('could not clear instance operations', { error: String(err) }),
+    );
   }
 }

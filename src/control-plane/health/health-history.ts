@@ -1,8 +1,11 @@
-import type { JsonValue } from '../../model/config';
 import type { ConfigStore } from '../../store/config-store';
+import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of health transitions: field = engine → its newest transitions, oldest first. */
-export const HEALTH_HISTORY_NS = 'health-history';
+export const HEALTH_HISTORY_NS = new SharedNamespace<HealthTransition[]>(
+  'health-history',
+  'the leader, fenced',
+);
 /** Transitions kept per engine: at one a minute, more than a shift's worth. */
 export const HISTORY_PER_ENGINE = 500;
 
@@ -32,7 +35,7 @@ export class HealthHistory {
 
   /** Transitions of an engine at or after `sinceMs`, oldest first. */
   list(engine: string, sinceMs = 0): HealthTransition[] {
-    const all = (this.store.shared(HEALTH_HISTORY_NS).get(engine) as unknown as HealthTransition[]) ?? [];
+    const all = HEALTH_HISTORY_NS.get(this.store, engine) ?? [];
     return sinceMs > 0 ? all.filter((t) => t.atMs >= sinceMs) : all;
   }
 
@@ -40,17 +43,17 @@ export class HealthHistory {
   async append(byEngine: ReadonlyMap<string, readonly HealthTransition[]>, fence: string): Promise<void> {
     const fields = [...byEngine].map(([engine, added]) => {
       const next = [...this.list(engine), ...added].slice(-HISTORY_PER_ENGINE);
-      return [engine, next as unknown as JsonValue] as const;
+      return [engine, next] as const;
     });
-    if (fields.length > 0) await this.store.putShared(HEALTH_HISTORY_NS, fields, fence);
+    if (fields.length > 0) await HEALTH_HISTORY_NS.put(this.store, fields, fence);
   }
 
   /** History of engines no longer configured is dropped. */
   async forget(engines: readonly string[], fence: string): Promise<void> {
-    const gone = engines.filter((e) => this.store.shared(HEALTH_HISTORY_NS).has(e));
+    const gone = engines.filter((e) => HEALTH_HISTORY_NS.has(this.store, e));
     if (gone.length > 0)
-      await this.store.putShared(
-        HEALTH_HISTORY_NS,
+      await HEALTH_HISTORY_NS.put(
+        this.store,
         gone.map((e) => [e, undefined] as const),
         fence,
       );

@@ -1,6 +1,5 @@
 import type { EngineSpec } from '../../model/engine';
 import { type CheckState, INITIAL_CHECK_STATE } from '../../model/health';
-import type { JsonValue } from '../../model/config';
 import type { Logger } from '../../observability/logger';
 import type { ConfigStore } from '../../store/config-store';
 import type { EngineCatalog } from '../config/engine-catalog';
@@ -9,9 +8,13 @@ import type { LeaderElection } from '../leader/leader-election';
 import { Disposables, type Module } from '../module';
 import { HealthChecker } from './health-checker';
 import { HealthHistory, type HealthTransition } from './health-history';
+import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of health results: field `engine/instance` → CheckState. */
-export const HEALTH_NS = 'health';
+export const HEALTH_NS = new SharedNamespace<CheckState & { readonly by?: string }>(
+  'health',
+  'the leader (health probing), fenced',
+);
 /** Counters (not status) of checks are shared at most this often; status changes at once. */
 const COUNTERS_EVERY_MS = 5_000;
 
@@ -58,11 +61,12 @@ export class HealthModule implements Module {
   start(): void {
     this.disposables.add(
       this.store.watchShared((c) => {
-        if (c.ns !== HEALTH_NS) return;
-        const state = (c.value as CheckState | undefined) ?? INITIAL_CHECK_STATE;
+        const changed = HEALTH_NS.changed(c);
+        if (!changed) return;
+        const state = changed.value ?? INITIAL_CHECK_STATE;
         // Counters are shared every few seconds; only a change of status is an event (and a rebuild).
         if (this.statuses.get(c.field) === state.status) return;
-        if (c.value === undefined) this.statuses.delete(c.field);
+        if (changed.value === undefined) this.statuses.delete(c.field);
         else this.statuses.set(c.field, state.status);
         const at = c.field.indexOf('/');
         this.bus.emit('health.changed', {
@@ -95,8 +99,7 @@ export class HealthModule implements Module {
   /** What the fleet's leader last measured of an instance. */
   state(engine: string, instanceId: string): CheckState {
     return (
-      (this.store.shared(HEALTH_NS).get(`${engine}/${instanceId}`) as CheckState | undefined) ??
-      INITIAL_CHECK_STATE
+      (HEALTH_NS.get(this.store, `${engine}/${instanceId}`) as CheckState | undefined) ?? INITIAL_CHECK_STATE
     );
   }
 
@@ -110,7 +113,7 @@ export class HealthModule implements Module {
     this.checker = new HealthChecker(
       this.logger,
       (engine, id, state, previous) => {
-        void this.share([[`${engine}/${id}`, state as unknown as JsonValue]]);
+        void this.share([[`${engine}/${id}`, state]]);
         this.recordTransition(engine, id, previous?.status ?? 'unknown', state);
       },
       (engine, id, state) => {
@@ -179,7 +182,7 @@ export class HealthModule implements Module {
 
   private flushCounters(): void {
     if (this.pending.size === 0) return;
-    const fields = [...this.pending].map(([k, v]) => [k, v as unknown as JsonValue] as const);
+    const fields = [...this.pending].map(([k, v]) => [k, v] as const);
     this.pending.clear();
     void this.share(fields);
   }
@@ -187,7 +190,7 @@ export class HealthModule implements Module {
   /** Health of instances no longer configured is removed, so the shared state does not grow forever. */
   private forget(specs: readonly EngineSpec[], engine: string): void {
     const keep = new Set(specs.flatMap((s) => s.instances.map((i) => `${s.name}/${i.id}`)));
-    const gone = [...this.store.shared(HEALTH_NS).keys()].filter(
+    const gone = [...HEALTH_NS.map(this.store).keys()].filter(
       (k) => k.startsWith(`${engine}/`) && !keep.has(k),
     );
     if (gone.length > 0) void this.share(gone.map((k) => [k, undefined] as const));
@@ -195,21 +198,17 @@ export class HealthModule implements Module {
 
   private forgetAll(specs: readonly EngineSpec[]): void {
     const keep = new Set(specs.flatMap((s) => s.instances.map((i) => `${s.name}/${i.id}`)));
-    const gone = [...this.store.shared(HEALTH_NS).keys()].filter((k) => !keep.has(k));
+    const gone = [...HEALTH_NS.map(this.store).keys()].filter((k) => !keep.has(k));
     if (gone.length > 0) void this.share(gone.map((k) => [k, undefined] as const));
   }
 
-  private async share(fields: readonly (readonly [string, JsonValue | undefined])[]): Promise<void> {
+  private async share(fields: readonly (readonly [string, CheckState | undefined])[]): Promise<void> {
     const fence = this.leader.fence;
     if (!fence) return this.follow();
     // Each result names the leadership that measured it (`by`), so an operator can tell whose it is.
-    const signed = fields.map(([k, v]) =>
-      v === undefined || v === null || typeof v !== 'object' || Array.isArray(v)
-        ? ([k, v] as const)
-        : ([k, { ...v, by: fence }] as const),
-    );
+    const signed = fields.map(([k, v]) => [k, v && { ...v, by: fence }] as const);
     try {
-      await this.store.putShared(HEALTH_NS, signed, fence);
+      await HEALTH_NS.put(this.store, signed, fence);
     } catch (err) {
       this.logger.warn('health result not shared', { error: String(err) });
     }

@@ -12,7 +12,7 @@ const STATES = ['starting', 'running', 'backoff', 'crash_loop', 'stopping', 'sto
 export function registerProcessMetrics(registry: Registry, store: ConfigStore): void {
   const registers = [registry];
   const each = (fn: (r: ProcessRecord) => void) => {
-    for (const value of store.shared(PROCESSES_NS).values()) fn(value as unknown as ProcessRecord);
+    for (const value of PROCESSES_NS.values(store)) fn(value);
   };
   const gauge = (name: string, help: string, value: (r: ProcessRecord) => number) =>
     new Gauge({

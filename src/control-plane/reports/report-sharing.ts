@@ -1,11 +1,11 @@
-import type { JsonValue } from '../../model/config';
 import type { Logger } from '../../observability/logger';
 import type { ConfigStore } from '../../store/config-store';
 import type { EventBus, ReportReceived } from '../events';
 import { Disposables, type Module } from '../module';
+import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of each replica's latest reports: replica id → {at, reports}. */
-export const REPORTS_NS = 'reports';
+export const REPORTS_NS = new SharedNamespace<Shared>('reports', 'each replica, its own field');
 
 interface Shared {
   readonly at: number;
@@ -44,8 +44,8 @@ export class ReportSharing implements Module {
     );
     this.disposables.add(
       this.store.watchShared((c) => {
-        if (c.ns !== REPORTS_NS || c.field === this.replicaId || !c.value) return;
-        const shared = c.value as unknown as Shared;
+        const shared = REPORTS_NS.changed(c)?.value;
+        if (!shared || c.field === this.replicaId) return;
         if (Date.now() - shared.at > this.staleAfterMs) return;
         for (const report of shared.reports) {
           // Every share carries the newest report of each node again: emit each report once, since
@@ -62,7 +62,7 @@ export class ReportSharing implements Module {
   async stop(): Promise<void> {
     this.disposables.dispose();
     clearTimeout(this.timer);
-    await this.store.putShared(REPORTS_NS, [[this.replicaId, undefined]]).catch(() => undefined);
+    await REPORTS_NS.put(this.store, [[this.replicaId, undefined]]).catch(() => undefined);
   }
 
   private async share(): Promise<void> {
@@ -71,13 +71,13 @@ export class ReportSharing implements Module {
     for (const [key, { at }] of this.latest) if (now - at > this.staleAfterMs) this.latest.delete(key);
     const value: Shared = { at: now, reports: [...this.latest.values()].map((e) => e.report) };
     // Replicas that went away without cleaning up: their entries are dropped by whoever notices.
-    const stale = [...this.store.shared(REPORTS_NS)]
+    const stale = REPORTS_NS.entries(this.store)
       .filter(
         ([id, v]) => id !== this.replicaId && now - ((v as { at?: number }).at ?? 0) > 10 * this.staleAfterMs,
       )
       .map(([id]) => [id, undefined] as const);
     try {
-      await this.store.putShared(REPORTS_NS, [[this.replicaId, value as unknown as JsonValue], ...stale]);
+      await REPORTS_NS.put(this.store, [[this.replicaId, value], ...stale]);
     } catch (err) {
       this.logger.debug('reports not shared', { error: String(err) });
     }

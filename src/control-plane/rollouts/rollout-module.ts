@@ -1,9 +1,9 @@
-import type { JsonValue } from '../../model/config';
 import { desiredReplicas } from '../../model/fleet/runtime';
 import {
   ACTIVE,
   analyze,
   type Rollout,
+  type RolloutCommand,
   type RolloutStep,
   type SideStats,
   type Verdict,
@@ -15,11 +15,18 @@ import type { FleetContext } from '../fleet/fleet-context';
 import { CallAccumulator } from '../metrics/call-accumulator';
 import { CallTally } from '../metrics/call-tally';
 import { Disposables, type Module } from '../module';
+import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of rollouts: field `engine/id`. */
-export const ROLLOUTS_NS = 'rollouts';
+export const ROLLOUTS_NS = new SharedNamespace<Rollout>(
+  'rollouts',
+  'the leader, fenced; a new rollout by the replica that took it',
+);
 /** Operators' actions, taken by the leader: field `engine/id`. */
-export const ROLLOUT_COMMANDS_NS = 'rollout-commands';
+export const ROLLOUT_COMMANDS_NS = new SharedNamespace<RolloutCommand>(
+  'rollout-commands',
+  'the replica that took the command; the leader clears it',
+);
 export type RolloutOp = 'pause' | 'resume' | 'abort' | 'promote';
 
 const TICK_MS = 100;
@@ -66,7 +73,8 @@ export class RolloutModule implements Module {
     this.disposables.add(this.bus.on('report.received', (r) => this.tally.record(r)));
     this.disposables.add(
       this.ctx.store.watchShared((c) => {
-        if (c.ns === ROLLOUTS_NS && c.value) this.bus.emit('rollout.changed', c.value as unknown as Rollout);
+        const rollout = ROLLOUTS_NS.changed(c)?.value;
+        if (rollout) this.bus.emit('rollout.changed', rollout);
       }),
     );
     // A new leader judges from its own reports: the step in progress starts its interval afresh.
@@ -85,8 +93,8 @@ export class RolloutModule implements Module {
   }
 
   list(engine?: string): Rollout[] {
-    return [...this.ctx.store.shared(ROLLOUTS_NS).values()]
-      .map((v) => v as unknown as Rollout)
+    return [...ROLLOUTS_NS.values(this.ctx.store)]
+      .map((v) => v)
       .filter((r) => !engine || r.engine === engine)
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
   }
@@ -264,20 +272,20 @@ export class RolloutModule implements Module {
   }
 
   private async save(r: Rollout, fence: string): Promise<void> {
-    await this.ctx.store.putShared(ROLLOUTS_NS, [[`${r.engine}/${r.id}`, r as unknown as JsonValue]], fence);
+    await ROLLOUTS_NS.put(this.ctx.store, [[`${r.engine}/${r.id}`, r]], fence);
   }
 
   private async takeCommands(fence: string): Promise<void> {
-    const commands = [...this.ctx.store.shared(ROLLOUT_COMMANDS_NS)];
+    const commands = ROLLOUT_COMMANDS_NS.entries(this.ctx.store);
     if (commands.length === 0) return;
-    await this.ctx.store.putShared(
-      ROLLOUT_COMMANDS_NS,
+    await ROLLOUT_COMMANDS_NS.put(
+      this.ctx.store,
       commands.map(([field]) => [field, undefined] as const),
       fence,
     );
     for (const [field, value] of commands) {
-      const r = this.ctx.store.shared(ROLLOUTS_NS).get(field) as unknown as Rollout | undefined;
-      const { op, by } = value as unknown as { op: RolloutOp; by: string };
+      const r = ROLLOUTS_NS.get(this.ctx.store, field);
+      const { op, by } = value;
       if (!r || !ACTIVE.has(r.state)) continue;
       if (op === 'abort') await this.finish(r, 'aborted', fence, `aborted by ${by}`, by);
       else if (op === 'promote') await this.finish(r, 'promoted', fence, `promoted by ${by}`, by);

@@ -1,5 +1,4 @@
 import { type InstanceWeight, moved, nextWeights, type WeightInputs } from '../../model/adaptive-weights';
-import type { JsonValue } from '../../model/config';
 import type { EngineSpec } from '../../model/engine';
 import type { EventBus } from '../events';
 import type { FleetContext } from '../fleet/fleet-context';
@@ -7,9 +6,13 @@ import { EnginePeriods } from '../fleet/engine-periods';
 import type { CallWindows } from '../metrics/call-windows';
 import { CallTally } from '../metrics/call-tally';
 import { Disposables, type Module } from '../module';
+import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of closed-loop weights: field = engine. */
-export const WEIGHTS_NS = 'weights';
+export const WEIGHTS_NS = new SharedNamespace<EngineWeights>(
+  'weights',
+  'the leader (closed-loop weights), fenced',
+);
 const TICK_MS = 100;
 
 /** An engine's weights as computed and as published (what routers and proxyless clients are sent). */
@@ -47,8 +50,9 @@ export class WeightsModule implements Module {
     this.disposables.add(this.bus.on('report.received', (r) => this.tally.record(r)));
     this.disposables.add(
       this.ctx.store.watchShared((c) => {
-        if (c.ns !== WEIGHTS_NS) return;
-        const json = c.value ? JSON.stringify((c.value as unknown as EngineWeights).published) : '';
+        const changed = WEIGHTS_NS.changed(c);
+        if (!changed) return;
+        const json = changed.value ? JSON.stringify(changed.value.published) : '';
         if (this.publishedJson.get(c.field) === json) return;
         this.publishedJson.set(c.field, json);
         this.bus.emit('weights.changed', { engine: c.field });
@@ -60,8 +64,7 @@ export class WeightsModule implements Module {
       (spec) => (spec.adaptiveWeights?.enabled ? spec.adaptiveWeights.intervalMs : undefined),
       (spec, fence, now) => this.compute(spec, fence, now),
       async (spec, fence) => {
-        if (this.weights(spec.name))
-          await this.ctx.store.putShared(WEIGHTS_NS, [[spec.name, undefined]], fence);
+        if (this.weights(spec.name)) await WEIGHTS_NS.put(this.ctx.store, [[spec.name, undefined]], fence);
       },
       // The first interval measures from now.
       (spec) => this.tally.reset(`${spec.name}/`),
@@ -76,7 +79,7 @@ export class WeightsModule implements Module {
   }
 
   weights(engine: string): EngineWeights | undefined {
-    return this.ctx.store.shared(WEIGHTS_NS).get(engine) as unknown as EngineWeights | undefined;
+    return WEIGHTS_NS.get(this.ctx.store, engine);
   }
 
   /**
@@ -130,9 +133,9 @@ export class WeightsModule implements Module {
       published: push ? Object.fromEntries(next.map((w) => [w.id, w.weight])) : (prev?.published ?? {}),
       publishedAt: push ? new Date(now).toISOString() : (prev?.publishedAt ?? new Date(now).toISOString()),
     };
-    await this.ctx.store.putShared(
-      WEIGHTS_NS,
-      [[spec.name, JSON.parse(JSON.stringify(state)) as JsonValue]],
+    await WEIGHTS_NS.put(
+      this.ctx.store,
+      [[spec.name, JSON.parse(JSON.stringify(state)) as EngineWeights]],
       fence,
     );
   }

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { EngineSpec } from '../../../model/engine';
 import { afterExit, type RuntimeSpec } from '../../../model/fleet/runtime';
-import type { JsonValue } from '../../../model/config';
 import { allocatePort } from '../port';
 import { type ExitInfo, ManagedProcess } from '../managed-process';
 import { outputPaths, rotateIfLarge } from '../output-files';
@@ -47,9 +46,9 @@ export class ProcessDriver implements RuntimeDriver {
   async lead(engines: readonly EngineSpec[]): Promise<void> {
     this.leading = true;
     const byName = new Map(engines.map((e) => [e.name, e]));
-    for (const [key, value] of this.ctx.store.shared(PROCESSES_NS)) {
+    for (const [key, value] of PROCESSES_NS.map(this.ctx.store)) {
       if (this.slots.has(key)) continue;
-      const r = value as unknown as ProcessRecord;
+      const r = value;
       const spec = byName.get(r.engine);
       const slot = this.slotFrom(r);
       this.slots.set(key, slot);
@@ -476,13 +475,11 @@ export class ProcessDriver implements RuntimeDriver {
       const slot = this.slots.get(k);
       return [
         k,
-        removed.has(k) || !slot
-          ? undefined
-          : (slotRecord(slot, this.host, this.ctx.replicaId) as unknown as JsonValue),
+        removed.has(k) || !slot ? undefined : slotRecord(slot, this.host, this.ctx.replicaId),
       ] as const;
     });
     try {
-      await this.ctx.store.putShared(PROCESSES_NS, fields, fence);
+      await PROCESSES_NS.put(this.ctx.store, fields, fence);
     } catch (err) {
       this.ctx.logger.warn('could not record managed processes', { error: String(err) });
     }

@@ -350,10 +350,10 @@ export class ControlPlane {
       fleet,
       this.bus,
       (engine) => {
-        const e = this.admin.metrics.summary({ engines: [engine] }).engines[0];
+        const e = this.admin.reads.summary({ engines: [engine] }).engines[0];
         return { inFlight: e?.inFlight ?? 0, p95Ms: e && e.requests > 0 ? e.p95Ms : undefined };
       },
-      (engine, id) => this.admin.instanceHealth(engine, id),
+      (engine, id) => this.admin.reads.instanceHealth(engine, id),
     );
     this.modules.push(this.leases, this.supervisor, this.rollouts, this.weights);
     if (options.features?.autoscaling !== false) this.modules.push(this.autoscaler);
@@ -366,7 +366,7 @@ export class ControlPlane {
     );
     this.alerts = new AlertModule(
       store,
-      this.admin,
+      this.admin.reads,
       this.bus,
       this.leader,
       notifier,
@@ -374,7 +374,13 @@ export class ControlPlane {
       options.alertEvalMs,
     );
     this.modules.push(this.alerts);
-    const feedModule = new FeedModule(this.feed, this.admin, this.engines, this.bus, options.feedPeriods);
+    const feedModule = new FeedModule(
+      this.feed,
+      this.admin.reads,
+      this.engines,
+      this.bus,
+      options.feedPeriods,
+    );
     this.modules.push(feedModule);
     this.unsubscribe.push(
       store.watchShared((c) => {

@@ -24,6 +24,7 @@ import type { HealthTransition } from '../health/health-history';
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
 import { MetricsAdmin } from './metrics-admin';
 import { AlertAdmin } from './alert-admin';
+import type { FleetReads } from '../views/fleet-reads';
 import { EMPTY_STATE } from '../alerts/alert-state';
 import { type HistoryAnswer, type HistoryQuery, queryHistory } from '../history/history-query';
 import type { EngineView, HealthReport } from './views';
@@ -71,6 +72,8 @@ export class AdminService {
   readonly idempotency: Pick<ConfigStore, 'idempotency' | 'rememberAnswer' | 'version'>;
   /** Log levels, profiles, feature flags of this process. */
   readonly operations: OperationsAdmin;
+  /** The reads observers (alerting, the feed, the autoscaler) take, apart from every command. */
+  readonly reads: FleetReads;
 
   constructor(private readonly deps: AdminDeps) {
     this.idempotency = deps.store;
@@ -104,6 +107,14 @@ export class AdminService {
       );
     if (deps.rollouts) this.rollouts = new RolloutAdmin(deps.store, deps.engines, deps.rollouts, audit);
     if (deps.weights) this.weights = new WeightsAdmin(deps.engines, deps.weights, audit);
+    this.reads = {
+      health: (engine) => this.health(engine),
+      instanceHealth: (engine, id) => this.instanceHealth(engine, id),
+      healthHistoryNow: (engine, sinceMs) => this.healthHistoryNow(engine, sinceMs),
+      summary: (filter) => this.metrics.summary(filter),
+      circuits: () => this.circuits.list(),
+      alerts: () => this.alerts.list({}),
+    };
   }
 
   /** Rollouts, or FAILED_PRECONDITION where this service runs without them. */

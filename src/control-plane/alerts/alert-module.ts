@@ -5,7 +5,7 @@ import type { AlertRule } from '../../model/alerts/rule';
 import { type SilenceDocument, toSilence } from '../../model/alerts/silence-schema';
 import type { Logger } from '../../observability/logger';
 import type { ConfigStore } from '../../store/config-store';
-import type { AdminService } from '../admin/admin-service';
+import type { FleetReads } from '../views/fleet-reads';
 import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../../model/config-kinds';
 import type { EventBus } from '../events';
 import type { LeaderElection } from '../leader/leader-election';
@@ -44,7 +44,7 @@ export class AlertModule implements Module {
 
   constructor(
     private readonly store: ConfigStore,
-    private readonly admin: AdminService,
+    private readonly reads: FleetReads,
     private readonly bus: EventBus,
     private readonly leader: LeaderElection,
     private readonly notifier: Notifier,
@@ -242,9 +242,9 @@ export class AlertModule implements Module {
   }
 
   private async view(): Promise<FleetView> {
-    const summary = this.admin.metrics.summary();
-    const health = await this.admin.health();
-    const circuits = await this.admin.circuits.list();
+    const summary = this.reads.summary();
+    const health = await this.reads.health();
+    const circuits = await this.reads.circuits();
     const events = this.events;
     this.events = [];
     return {

@@ -1,5 +1,5 @@
 import { namespaceOf } from '../../model/engine';
-import type { AdminService } from '../admin/admin-service';
+import type { FleetReads } from '../views/fleet-reads';
 import { circuitsView } from '../admin/circuit-view';
 import type { EngineCatalog } from '../config/engine-catalog';
 import type { EventBus } from '../events';
@@ -19,7 +19,7 @@ const CHANGE_BURST_MS = 100;
 export const DEFAULT_FEED_PERIODS: FeedPeriods = { metricsMs: 5_000, healthMs: 10_000 };
 
 /**
- * What the live feed says, from the admin views every transport shares: metrics and health per engine
+ * What the live feed says, from the views every transport shares (FleetReads): metrics and health per engine
  * at their periods, health transitions as they happen, configuration and engine changes, circuit
  * changes. Each replica makes its own feed from state every replica holds.
  */
@@ -29,7 +29,7 @@ export class FeedModule implements Module {
 
   constructor(
     private readonly hub: FeedHub,
-    private readonly admin: AdminService,
+    private readonly reads: FleetReads,
     private readonly engines: EngineCatalog,
     private readonly bus: EventBus,
     private readonly periods: FeedPeriods = DEFAULT_FEED_PERIODS,
@@ -48,7 +48,7 @@ export class FeedModule implements Module {
     };
     this.disposables.add(
       this.bus.on('health.changed', (e) => {
-        const history = this.admin.healthHistoryNow(e.engine).filter((t) => t.instance === e.instanceId);
+        const history = this.reads.healthHistoryNow(e.engine).filter((t) => t.instance === e.instanceId);
         const last = history[history.length - 1];
         this.hub.publish(
           'health',
@@ -115,7 +115,7 @@ export class FeedModule implements Module {
     );
     this.disposables.add(
       this.bus.on('circuits.changed', (c) => {
-        void this.admin.circuits.list().then((all) => {
+        void this.reads.circuits().then((all) => {
           for (const status of all)
             if (c.engines.includes(status.engine))
               this.hub.publish('circuits', circuitsView(status), {
@@ -147,7 +147,7 @@ export class FeedModule implements Module {
   }
 
   publishMetrics(): void {
-    const summary = this.admin.metrics.summary();
+    const summary = this.reads.summary();
     this.hub.publish('metrics', { scope: 'fleet', windowMs: summary.windowMs, overall: summary.overall });
     for (const e of summary.engines)
       this.hub.publish(
@@ -162,7 +162,7 @@ export class FeedModule implements Module {
   /** Alerts whose state changed since the last call, one message each (the `alerts` topic). */
   publishAlerts(): void {
     const seen = new Set<string>();
-    for (const a of this.admin.alerts.list({})) {
+    for (const a of this.reads.alerts()) {
       const key = `${a.id}@${a.startedAt}`;
       seen.add(key);
       const signature = `${a.state}|${a.acknowledgedBy}|${a.notifications.length}`;
@@ -183,12 +183,12 @@ export class FeedModule implements Module {
       for (const name of only) {
         const spec = this.engines.getNow(name);
         if (!spec) continue;
-        const e = (await this.admin.health(name)).engines[0];
+        const e = (await this.reads.health(name)).engines[0];
         this.hub.publish('health', e, { engine: name, namespace: namespaceOf(spec) });
       }
       return;
     }
-    const report = await this.admin.health();
+    const report = await this.reads.health();
     this.hub.publish('health', {
       scope: 'fleet',
       status: report.status,

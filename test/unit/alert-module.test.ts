@@ -1,0 +1,118 @@
+import { Registry } from 'prom-client';
+import { AlertModule } from '../../src/control-plane/alerts/alert-module';
+import { Notifier } from '../../src/control-plane/alerts/notifier';
+import type { EngineHealthView, HealthReport, InstanceHealthView } from '../../src/control-plane/admin/views';
+import { EventBus } from '../../src/control-plane/events';
+import { LeaderElection } from '../../src/control-plane/leader/leader-election';
+import type { FleetReads } from '../../src/control-plane/views/fleet-reads';
+import { ALERT_RULE_KIND } from '../../src/model/config-kinds';
+import { MemoryStore } from '../../src/store/memory-store';
+import { logger } from '../helpers/cluster';
+
+const instance = (id: string, health: InstanceHealthView['health']): InstanceHealthView => ({
+  id,
+  address: '127.0.0.1:1',
+  version: 'v1',
+  health,
+  reasons: health === 'healthy' ? [] : [{ code: 'probe_failing', message: 'probe failed' }],
+  consecutiveFailures: health === 'healthy' ? 0 : 3,
+  lastError: '',
+  lastCheckMs: 0,
+  lastCheckAt: null,
+  lastCheckLatencyMs: 0,
+});
+
+/** A fleet the test describes, read as alerting reads every fleet: through FleetReads. */
+function fleet(instances: () => InstanceHealthView[]): FleetReads {
+  const engine = (): EngineHealthView =>
+    ({
+      name: 'calc',
+      status: 'healthy',
+      rawStatus: 'healthy',
+      healthyInstances: instances().filter((i) => i.health === 'healthy').length,
+      totalInstances: instances().length,
+      instances: instances(),
+    }) as EngineHealthView;
+  return {
+    health: async (): Promise<HealthReport> => ({ status: 'healthy', engines: [engine()] }),
+    instanceHealth: () => 'healthy',
+    healthHistoryNow: () => [],
+    summary: () => ({ windowMs: 60_000, overall: undefined, engines: [] }) as never,
+    circuits: async () => [],
+    alerts: () => [],
+  };
+}
+
+/**
+ * Alerting's rules run over MemoryStore and a fake clock, fed by a FleetReads the test controls: no
+ * cluster, no probes, no routers. What the e2e suite shows with real instances failing, shown here in
+ * milliseconds of test time.
+ */
+describe('alert module over MemoryStore (fake clock)', () => {
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => jest.useRealTimers());
+
+  it('fires for an instance down, keeps one alert while it stays down, and resolves it when it is back', async () => {
+    const store = new MemoryStore();
+    await store.start();
+    const bus = new EventBus(() => undefined);
+    const leader = new LeaderElection(store.lease, 'a', bus, logger, {
+      ttlMs: 15_000,
+      renewMs: 5_000,
+      retryMs: 2_000,
+    });
+    await leader.start();
+    let calc2: InstanceHealthView['health'] = 'healthy';
+    const reads = fleet(() => [instance('calc-1', 'healthy'), instance('calc-2', calc2)]);
+    const notifier = new Notifier(
+      new Registry(),
+      logger,
+      () => '',
+      (n, id, a, final) => module.onAttempt(n, id, a, final),
+    );
+    const module = new AlertModule(store, reads, bus, leader, notifier, logger, 1_000);
+    await store.commit({
+      actor: 'test',
+      summary: 'rule',
+      ops: [
+        {
+          op: 'put',
+          kind: ALERT_RULE_KIND,
+          name: 'down',
+          value: {
+            id: 'down',
+            name: 'instance down',
+            severity: 'critical',
+            scope: 'engine',
+            event: 'instance_down',
+            cooldownMs: 14_400_000,
+            channels: [],
+            groupBy: ['rule', 'engine'],
+            groupWaitMs: 1_000,
+            enabled: true,
+          },
+        },
+      ],
+      expect: new Map(),
+    });
+    module.start();
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(module.current().alerts).toEqual([]);
+
+    calc2 = 'unhealthy';
+    await module.evaluateNow();
+    const firing = module.current().alerts;
+    expect(firing.map((a) => [a.id, a.state])).toEqual([['down:calc:calc-2', 'firing']]);
+
+    await jest.advanceTimersByTimeAsync(5_000); // evaluations go on; still one alert, same start
+    expect(module.current().alerts.map((a) => [a.id, a.state, a.startedAtMs])).toEqual([
+      ['down:calc:calc-2', 'firing', firing[0].startedAtMs],
+    ]);
+
+    calc2 = 'healthy';
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(module.current().alerts.map((a) => [a.id, a.state])).toEqual([['down:calc:calc-2', 'resolved']]);
+    module.stop();
+    await leader.stop();
+  });
+});

@@ -16,6 +16,11 @@ export const adaptiveWeightsSchema = z.strictObject({
   sensitivity: z.number().min(0).max(20).default(3),
   /** Latency up to this much above the fastest (0.3: 30 %) costs nothing: noise on a loaded host is not a signal. */
   tolerance: z.number().min(0).max(10).default(0.3),
+  /**
+   * …and so does latency up to this many ms above it, whatever the ratio: between sub-millisecond medians
+   * a scheduler's jitter is a large ratio and no signal (as a rollout's p99SlackMs).
+   */
+  slackMs: z.number().min(0).max(60_000).default(1),
   errorPenalty: z.number().min(0).max(100).default(4),
   damping: z.number().min(0.01).max(1).default(0.5),
   minRequests: z.number().int().min(1).max(1_000_000).default(1),
@@ -98,7 +103,10 @@ export function nextWeights(
       };
     }
     const slower = inputs.p50Ms / fastest - 1;
-    const latencyCost = Math.max(0, slower - policy.tolerance);
+    const latencyCost = Math.max(
+      0,
+      Math.max(0, inputs.p50Ms - policy.slackMs) / fastest - 1 - policy.tolerance,
+    );
     const busy = inputs.utilization !== undefined ? Math.max(0, inputs.utilization - leastBusy) : 0;
     const cost = latencyCost + policy.errorPenalty * inputs.errorRate + busy;
     const target = Math.max(policy.minFactor, Math.exp(-policy.sensitivity * cost));
@@ -110,7 +118,7 @@ export function nextWeights(
       ),
     );
     const parts = [
-      `p50 ${inputs.p50Ms} ms vs fastest ${fastest} ms (×${round(1 + slower, 2)}, ${policy.tolerance * 100} % tolerated)`,
+      `p50 ${inputs.p50Ms} ms vs fastest ${fastest} ms (×${round(1 + slower, 2)}, ${policy.tolerance * 100} % and ${policy.slackMs} ms tolerated)`,
       `errors ${round(inputs.errorRate * 100, 2)} %`,
       ...(inputs.utilization !== undefined
         ? [`utilisation ${round(inputs.utilization, 2)} (least ${round(leastBusy, 2)})`]

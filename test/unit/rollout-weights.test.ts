@@ -102,6 +102,24 @@ describe('closed-loop weights', () => {
         ],
       ])[0],
     ).toEqual({ a: 100, b: 100 });
+    // Sub-millisecond medians: 0.9 ms against 0.3 ms is ×3 but within the 1 ms slack, so no signal…
+    expect(
+      run([
+        [
+          { id: 'a', p50: 0.9 },
+          { id: 'b', p50: 0.3 },
+        ],
+      ])[0],
+    ).toEqual({ a: 100, b: 100 });
+    // …while 5 ms against 1 ms is past it.
+    expect(
+      run([
+        [
+          { id: 'a', p50: 5 },
+          { id: 'b', p50: 1 },
+        ],
+      ])[0].a,
+    ).toBeLessThan(50);
     expect(
       run([
         [

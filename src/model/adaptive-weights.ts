@@ -21,6 +21,12 @@ export const adaptiveWeightsSchema = z.strictObject({
    * a scheduler's jitter is a large ratio and no signal (as a rollout's p99SlackMs).
    */
   slackMs: z.number().min(0).max(60_000).default(1),
+  /**
+   * Reported utilisation up to this much above the least busy instance's costs nothing: instances sample
+   * their own load at different moments (several on one host report the same process or machine), so
+   * small differences are the sampling's, not the load's.
+   */
+  utilizationTolerance: z.number().min(0).max(10).default(0.2),
   errorPenalty: z.number().min(0).max(100).default(4),
   damping: z.number().min(0.01).max(1).default(0.5),
   minRequests: z.number().int().min(1).max(1_000_000).default(1),
@@ -107,7 +113,10 @@ export function nextWeights(
       0,
       Math.max(0, inputs.p50Ms - policy.slackMs) / fastest - 1 - policy.tolerance,
     );
-    const busy = inputs.utilization !== undefined ? Math.max(0, inputs.utilization - leastBusy) : 0;
+    const busy =
+      inputs.utilization !== undefined
+        ? Math.max(0, inputs.utilization - leastBusy - policy.utilizationTolerance)
+        : 0;
     const cost = latencyCost + policy.errorPenalty * inputs.errorRate + busy;
     const target = Math.max(policy.minFactor, Math.exp(-policy.sensitivity * cost));
     const factor = Math.min(
@@ -121,7 +130,9 @@ export function nextWeights(
       `p50 ${inputs.p50Ms} ms vs fastest ${fastest} ms (×${round(1 + slower, 2)}, ${policy.tolerance * 100} % and ${policy.slackMs} ms tolerated)`,
       `errors ${round(inputs.errorRate * 100, 2)} %`,
       ...(inputs.utilization !== undefined
-        ? [`utilisation ${round(inputs.utilization, 2)} (least ${round(leastBusy, 2)})`]
+        ? [
+            `utilisation ${round(inputs.utilization, 2)} (least ${round(leastBusy, 2)}, ${policy.utilizationTolerance} tolerated)`,
+          ]
         : []),
     ];
     return {

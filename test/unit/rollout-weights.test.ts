@@ -54,20 +54,24 @@ describe('rollout analysis', () => {
 
 describe('closed-loop weights', () => {
   const policy = adaptiveWeightsSchema.parse({});
-  const inputs = (p50Ms: number, errorRate = 0, requests = 100) => ({
+  const inputs = (p50Ms: number, errorRate = 0, requests = 100, utilization?: number) => ({
     requests,
     errorRate,
     p50Ms,
     p99Ms: p50Ms * 2,
     inFlight: 1,
+    ...(utilization !== undefined && { utilization }),
   });
 
-  function run(steps: { id: string; p50: number; err?: number; requests?: number }[][], p = policy) {
+  function run(
+    steps: { id: string; p50: number; err?: number; requests?: number; util?: number }[][],
+    p = policy,
+  ) {
     let prev = new Map<string, InstanceWeight>();
     return steps.map((step, i) => {
       const next = nextWeights(
         p,
-        step.map((s) => ({ id: s.id, configured: 100, inputs: inputs(s.p50, s.err, s.requests) })),
+        step.map((s) => ({ id: s.id, configured: 100, inputs: inputs(s.p50, s.err, s.requests, s.util) })),
         prev,
         i * 1_000,
       );
@@ -102,7 +106,7 @@ describe('closed-loop weights', () => {
         ],
       ])[0],
     ).toEqual({ a: 100, b: 100 });
-    // Sub-millisecond medians: 0.9 ms against 0.3 ms is ×3 but within the 1 ms slack, so no signal…
+    // Sub-millisecond medians: 0.9 ms against 0.3 ms is ×3 but within the 1 ms slack, so no signal.
     expect(
       run([
         [
@@ -111,7 +115,25 @@ describe('closed-loop weights', () => {
         ],
       ])[0],
     ).toEqual({ a: 100, b: 100 });
-    // …while 5 ms against 1 ms is past it.
+    // Reported utilisation: a sampling's difference (1.44 against 1.11, as co-located instances report)
+    // is no signal; a real one (0.9 against 0.2) is.
+    expect(
+      run([
+        [
+          { id: 'a', p50: 10, util: 1.44 },
+          { id: 'b', p50: 10, util: 1.3 },
+        ],
+      ])[0],
+    ).toEqual({ a: 100, b: 100 });
+    expect(
+      run([
+        [
+          { id: 'a', p50: 10, util: 0.9 },
+          { id: 'b', p50: 10, util: 0.2 },
+        ],
+      ])[0].a,
+    ).toBeLessThan(80);
+    // Latency past the slack (5 ms against 1 ms) is a signal.
     expect(
       run([
         [

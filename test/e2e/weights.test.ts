@@ -115,10 +115,20 @@ describe('closed-loop weights', () => {
 
   it('takes weight from an instance three times slower within a few intervals and gives it back when it recovers', async () => {
     engines.get('a')!.setFaults({ delayMs: 75 });
-    const t0 = Date.now();
-    await waitFor(() => (routed().a ?? 100) <= 10, 'a to lose weight on the router', 8 * INTERVAL + 2_000);
-    const intervals = (Date.now() - t0) / INTERVAL;
-    expect(intervals).toBeLessThanOrEqual(8);
+    // Counted in the algorithm's own intervals, not in wall time: on a loaded host intervals stretch,
+    // and how many it takes is what the rule promises.
+    const before = computed()?.at;
+    const intervals = new Set<string>();
+    await waitFor(
+      () => {
+        const at = computed()?.at;
+        if (at && at !== before) intervals.add(at);
+        return (routed().a ?? 100) <= 10;
+      },
+      'a to lose weight on the router',
+      20_000,
+    );
+    expect(intervals.size).toBeLessThanOrEqual(8);
     expect(eds().a).toBe(routed().a);
     const view = (await (
       await fetch(`http://127.0.0.1:${api.port}/api/v1/nerve/engines/adaptive/weights`)
@@ -132,7 +142,7 @@ describe('closed-loop weights', () => {
     await waitFor(() => traffic.ok > 300, 'calls');
     expect((traffic.byInstance.get('a') ?? 0) / traffic.ok).toBeLessThan(0.1);
     engines.get('a')!.setFaults({ delayMs: 25 });
-    await waitFor(() => (routed().a ?? 0) >= 60, 'a to regain weight', 12 * INTERVAL + 4_000);
+    await waitFor(() => (routed().a ?? 0) >= 60, 'a to regain weight', 20_000);
   });
 
   it('never moves a pinned weight', async () => {

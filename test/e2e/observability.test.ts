@@ -239,10 +239,8 @@ describe('observability: metrics, summaries, health explained', () => {
       const calc = health.engines[0];
       expect(calc.instances.every((i) => i.version === 'v1' && Array.isArray(i.reasons))).toBe(true);
       expect(calc.history.some((t) => t.instance === 'calc-2' && t.to === 'unhealthy')).toBe(true);
-      // Each instance's call figures are REST's (rps moves with the clock); grpcurl's JSON leaves zeros out.
-      const restHealth = (await (await fetch(`${cluster.apiBase}/health/calc`)).json()) as {
-        instances: { id: string; calls: Record<string, number> }[];
-      };
+      // Each instance's call figures are REST's, read until no report lands between the two reads
+      // (rps moves with the clock); grpcurl's JSON leaves zeros out.
       const figures = (c?: object) =>
         c &&
         Object.fromEntries(
@@ -251,9 +249,19 @@ describe('observability: metrics, summaries, health explained', () => {
             Number((c as Record<string, unknown>)[k]),
           ]),
         );
-      expect(calc.instances.map((i) => [i.id, figures(i.calls)])).toEqual(
-        restHealth.instances.map((i) => [i.id, figures(i.calls)]),
-      );
+      await waitFor(async () => {
+        const viaGrpc = await call<GetHealthRequest, GetHealthResponse>(admin.getHealth, {
+          engine: 'calc',
+          sinceMs: 1,
+        });
+        const viaRest = (await (await fetch(`${cluster.apiBase}/health/calc`)).json()) as {
+          instances: { id: string; calls: Record<string, number> }[];
+        };
+        return (
+          JSON.stringify(viaGrpc.engines[0].instances.map((i) => [i.id, figures(i.calls)])) ===
+          JSON.stringify(viaRest.instances.map((i) => [i.id, figures(i.calls)]))
+        );
+      }, 'gRPC and REST to give the same call figures');
       expect(calc.instances.every((i) => Number(i.calls?.requests) > 0 && i.calls!.rps > 0)).toBe(true);
     } finally {
       admin.close();

@@ -4,6 +4,7 @@
 // serving again; failed calls while scaling 3 → 1 under 500 calls/s (goal 0).
 // Baselines in the same run: a bare `nerve engine` from spawn to SERVING; the same crash figure's floor
 // (backoff + bare start); and an instance SIGKILLed under the same load, without the drain.
+import { internals } from '../../test/helpers/internals';
 import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
   }).start();
   const client = new EngineClient(`127.0.0.1:${router.port}`, grpc.credentials.createInsecure());
   const scale = (n: number) =>
-    cp.admin.lifecycle().scale('bench', n, { actor: 'bench', via: 'rest', requestId: 'b' });
+    cp.admin.fleet.scale('bench', n, { actor: 'bench', via: 'rest', requestId: 'b' });
   const traffic = new Traffic(client, 'bench', 100).start();
   try {
     await until(() => processes(cp, 'bench', 'running').length === 1);
@@ -134,7 +135,9 @@ async function main(): Promise<void> {
     await load.stop();
 
     const cpu = process.cpuUsage(cpu0);
-    const records = [...cp.store.shared('processes').values()] as unknown as { memoryBytes: number }[];
+    const records = [...internals(cp).store.shared('processes').values()] as unknown as {
+      memoryBytes: number;
+    }[];
     console.log(
       `bench:fleet: ${ROUNDS} rounds, medians; control plane, router and callers in this process; instances are processes`,
     );

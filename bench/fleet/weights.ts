@@ -154,13 +154,11 @@ async function canary(): Promise<{ toZeroMs: number; floorMs: number }> {
     const calls = load(client, 20_000);
     const intervalMs = 1_000;
     const failedChecks = 2;
-    const r = await cp.admin
-      .rolloutsAdmin()
-      .create(
-        'bench',
-        { version: 'v2', steps: [20, 100], intervalMs, analysis: { failedChecks, minRequests: 10 } },
-        ctx,
-      );
+    const r = await cp.admin.rollouts.create(
+      'bench',
+      { version: 'v2', steps: [20, 100], intervalMs, analysis: { failedChecks, minRequests: 10 } },
+      ctx,
+    );
     const routerWeight = () =>
       router.state.engine('bench')?.cluster.versions.find((v) => v.name === 'v2')?.weight ?? 0;
     const t0 = await until(() => (routerWeight() > 0 ? performance.now() : false));

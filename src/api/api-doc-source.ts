@@ -20,7 +20,7 @@ export async function apiDocMarkdown(protoDir: string): Promise<string> {
     healthChecks: false,
   });
   try {
-    const routes = routesOf(createApi(cp.admin, createLogger('api-doc', 'silent')));
+    const routes = routesOf(createApi(cp.admin, cp, createLogger('api-doc', 'silent')));
     return apiMarkdown(openApiDocument(routes, API_VERSION), protoSources(protoDir));
   } finally {
     await cp.stop();

@@ -1,3 +1,4 @@
+import type { CallGate } from '../security/call-gate';
 import express from 'express';
 import type { AdminService } from '../control-plane/admin/admin-service';
 import type { Logger } from '../observability/logger';
@@ -52,6 +53,7 @@ const BULK_BODY_BYTES = 32 * 1024 * 1024;
 
 export function createApi(
   admin: AdminService,
+  gate: CallGate,
   logger: Logger,
   startedAtMs = Date.now(),
   feed?: FeedGateway,
@@ -77,7 +79,7 @@ export function createApi(
     express.json({ limit, type: ['application/json', 'application/merge-patch+json'] });
   const bulk = json(BULK_BODY_BYTES);
   const small = json(options.maxBodyBytes ?? 1024 * 1024);
-  const guard = restGuard(admin.auth, admin.limits);
+  const guard = restGuard(gate.auth, gate.limits);
   const replay = idempotency(admin.idempotency);
   const r = new Routes(guard, (path) => [
     path === '/config/import' || path === '/batch' ? bulk : small,
@@ -124,7 +126,7 @@ export function createApi(
   app.locals.routes = r.specs;
   // Where Prometheus scrapes by default: the same exposition as /api/v1/nerve/metrics/prometheus.
   app.get('/metrics', guard('viewer', 'GET /metrics'), async (_req, res) => {
-    res.type(PROMETHEUS_CONTENT_TYPE).send(await admin.prometheus());
+    res.type(PROMETHEUS_CONTENT_TYPE).send(await admin.views.prometheus());
   });
   if (features.dashboard) app.use(dashboardRoutes());
   app.use(notFound);

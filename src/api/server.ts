@@ -1,3 +1,4 @@
+import type { CallGate } from '../security/call-gate';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { TlsFiles } from '../security/tls-files';
@@ -54,7 +55,7 @@ export function listenHttp(
 }
 
 /** What the API needs of a control plane: its admin operations, its feed and its metrics registry. */
-export interface ApiSource {
+export interface ApiSource extends CallGate {
   readonly admin: AdminService;
   readonly feed: FeedHub;
   readonly metrics: { readonly registry: Registry };
@@ -71,8 +72,8 @@ export async function startApi(
   feedOptions?: FeedGatewayOptions,
   apiOptions: ApiOptions = {},
 ): Promise<HttpHandle & { readonly feed: FeedGateway; readonly routes: readonly RouteSpec[] }> {
-  const feed = new FeedGateway(cp.feed, logger, cp.metrics.registry, { ...feedOptions, auth: cp.admin.auth });
-  const app = createApi(cp.admin, logger, Date.now(), feed, apiOptions);
+  const feed = new FeedGateway(cp.feed, logger, cp.metrics.registry, { ...feedOptions, auth: cp.auth });
+  const app = createApi(cp.admin, cp, logger, Date.now(), feed, apiOptions);
   const handle = await listenHttp(app, host, port, apiOptions.tls, (err) =>
     logger.error('TLS certificates not reloaded: keeping the previous ones', { error: err.message }),
   ).catch((err: unknown) => {

@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import * as grpc from '@grpc/grpc-js';
 import * as net from 'node:net';
 import {
@@ -181,8 +182,11 @@ describe('alerts: rules, notifications, acknowledgement', () => {
     expect(stats.byState.acknowledged).toBe(1);
     const after = receiver.received.filter((r) => r.body.groupKey.startsWith('flaky')).length;
     // Three repeat intervals of evaluations pass: no repeat may come.
-    const from = cluster.cp.alerts.evaluations;
-    await waitFor(() => cluster.cp.alerts.evaluations >= from + 12, 'twelve more evaluations (1.2 s)');
+    const from = internals(cluster.cp).alerts.evaluations;
+    await waitFor(
+      () => internals(cluster.cp).alerts.evaluations >= from + 12,
+      'twelve more evaluations (1.2 s)',
+    );
     expect(receiver.received.filter((r) => r.body.groupKey.startsWith('flaky')).length).toBe(after);
     engine.setServing(true);
     await waitFor(

@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import * as protoLoader from '@grpc/proto-loader';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -270,8 +271,8 @@ describe('authentication and roles on every surface', () => {
     try {
       await waitFor(
         () =>
-          cp.ads
-            .clients()
+          internals(cp)
+            .ads.clients()
             .find((c) => c.nodeId === 'router-a')
             ?.types.every((t) => t.inSync),
         'router-a in sync',
@@ -282,7 +283,11 @@ describe('authentication and roles on every surface', () => {
           anonymous.ads.lastError?.includes('credentials required'),
         'the impostor and the anonymous router refused',
       );
-      expect(cp.ads.clients().map((c) => c.nodeId)).toEqual(['router-a']);
+      expect(
+        internals(cp)
+          .ads.clients()
+          .map((c) => c.nodeId),
+      ).toEqual(['router-a']);
     } finally {
       await Promise.all([good.stop(), impostor.stop(), anonymous.stop()]);
     }

@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import * as grpc from '@grpc/grpc-js';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { startApi, type HttpHandle } from '../../src/api/server';
@@ -55,13 +56,17 @@ describe('autoscaling end to end', () => {
           failures.push(`${e.code} ${e.details}`),
         );
     });
-    await waitFor(() => (cp.engines.getNow('slow')?.runtime?.replicas ?? 1) >= 3, 'a scale-up', 30_000);
-    await waitServing(cp, 'slow', cp.engines.getNow('slow')!.runtime!.replicas!, 30_000);
+    await waitFor(
+      () => (internals(cp).engines.getNow('slow')?.runtime?.replicas ?? 1) >= 3,
+      'a scale-up',
+      30_000,
+    );
+    await waitServing(cp, 'slow', internals(cp).engines.getNow('slow')!.runtime!.replicas!, 30_000);
     running = false;
     await Promise.all(workers);
     expect(failures).toEqual([]);
     await waitFor(
-      () => cp.engines.getNow('slow')?.runtime?.replicas === 1,
+      () => internals(cp).engines.getNow('slow')?.runtime?.replicas === 1,
       'the scale-down to the minimum',
       30_000,
     );
@@ -76,14 +81,16 @@ describe('autoscaling end to end', () => {
       expect(d).toEqual(
         expect.objectContaining({ metric: 'inFlight', target: 2, reason: expect.any(String) }),
       );
-    const ups = cp.fleetEvents
-      .list('slow')
+    const ups = internals(cp)
+      .fleetEvents.list('slow')
       .filter((e) => e.kind === 'scaled' && /autoscaled 1 →/.test(e.message));
     expect(ups).toHaveLength(1);
     expect(ups[0].message).toMatch(/in-flight per instance [\d.]+ vs target 2/);
-    expect(cp.fleetEvents.list('slow').some((e) => e.kind === 'scaled' && / → 1:/.test(e.message))).toBe(
-      true,
-    );
+    expect(
+      internals(cp)
+        .fleetEvents.list('slow')
+        .some((e) => e.kind === 'scaled' && / → 1:/.test(e.message)),
+    ).toBe(true);
     // Every decision went out on the live feed's events topic too.
     const fed = cp.feed
       .since(0)!
@@ -98,7 +105,10 @@ describe('autoscaling end to end', () => {
   });
 
   it('refuses a manual scale of an autoscaled engine naming the autoscaler; forced, holds it for the cooldown', async () => {
-    await waitFor(() => (cp.engines.getNow('slow')?.runtime?.replicas ?? 1) === 1, 'at the minimum');
+    await waitFor(
+      () => (internals(cp).engines.getNow('slow')?.runtime?.replicas ?? 1) === 1,
+      'at the minimum',
+    );
     const scale = (query = '') =>
       fetch(`http://127.0.0.1:${api.port}/api/v1/nerve/engines/slow/scale${query}`, {
         method: 'POST',
@@ -113,9 +123,13 @@ describe('autoscaling end to end', () => {
     const forced = await scale('?force=true');
     expect(forced.status).toBe(200);
     const { pinnedUntil } = (await forced.json()) as { pinnedUntil: string };
-    expect(cp.engines.getNow('slow')?.runtime?.replicas).toBe(2);
+    expect(internals(cp).engines.getNow('slow')?.runtime?.replicas).toBe(2);
     // No load: once the hold ends, the autoscaler takes it back to the minimum, not before.
-    await waitFor(() => cp.engines.getNow('slow')?.runtime?.replicas === 1, 'back to the minimum', 20_000);
+    await waitFor(
+      () => internals(cp).engines.getNow('slow')?.runtime?.replicas === 1,
+      'back to the minimum',
+      20_000,
+    );
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(pinnedUntil));
   });
 
@@ -136,8 +150,8 @@ describe('autoscaling end to end', () => {
     });
     const dry = await waitFor(
       () =>
-        cp.fleetEvents
-          .list('slow')
+        internals(cp)
+          .fleetEvents.list('slow')
           .find((e) => e.kind === 'autoscale' && /dry run: would scale 1 →/.test(e.message)),
       'a dry-run decision',
       20_000,
@@ -145,6 +159,6 @@ describe('autoscaling end to end', () => {
     running = false;
     await Promise.all(workers);
     expect(dry.message).toMatch(/would scale 1 → [2-4]/);
-    expect(cp.engines.getNow('slow')?.runtime?.replicas).toBe(1);
+    expect(internals(cp).engines.getNow('slow')?.runtime?.replicas).toBe(1);
   });
 });

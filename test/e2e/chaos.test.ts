@@ -51,7 +51,7 @@ describe('chaos: an engine process killed with SIGKILL under steady load', () =>
       logger,
     }).start();
     await waitFor(
-      async () => (await cp.admin.health('chaos')).engines[0].healthyInstances === 3,
+      async () => (await cp.admin.views.health('chaos')).engines[0].healthyInstances === 3,
       'three healthy instances',
     );
     await waitFor(
@@ -98,7 +98,7 @@ describe('chaos: an engine process killed with SIGKILL under steady load', () =>
 
     expect(errors).toEqual([]);
     expect(victim()).toBe(attemptsAfterOneSecond); // nothing went to chaos-2 after the first second
-    const healthy = (await cp.admin.health('chaos')).engines[0];
+    const healthy = (await cp.admin.views.health('chaos')).engines[0];
     expect(healthy.instances.find((i) => i.id === 'chaos-2')?.health).toBe('unhealthy');
   });
 });

@@ -287,16 +287,19 @@ describe('nerve engine --control-plane', () => {
       ]);
       running.push(engine);
       await engine.waitForOutput(/ready on (127\.0\.0\.1:\d+)/);
-      const view = await cp.admin.getEngine('pricing');
+      const view = await cp.admin.views.getEngine('pricing');
       expect(view.instances).toEqual([
         expect.objectContaining({ id: 'pricing-a', version: 'v1', weight: 100 }),
       ]);
       expect(view.policy.strategy).toBe('round_robin');
-      await waitFor(async () => (await cp.admin.health('pricing')).status === 'healthy', 'pricing-a healthy');
+      await waitFor(
+        async () => (await cp.admin.views.health('pricing')).status === 'healthy',
+        'pricing-a healthy',
+      );
 
       engine.child.kill('SIGTERM');
       expect((await engine.exited()).code).toBe(0);
-      expect((await cp.admin.getEngine('pricing')).instances).toEqual([]);
+      expect((await cp.admin.views.getEngine('pricing')).instances).toEqual([]);
     } finally {
       await cp.stop(500);
     }

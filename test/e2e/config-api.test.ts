@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import * as grpc from '@grpc/grpc-js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -106,18 +107,20 @@ describe('configuration API: writes, versions, history, rollback, backup', () =>
     };
     expect((await rest('POST', '/engines', doc)).status).toBe(201);
     const read = (await rest('GET', '/engines/roundtrip')).body as { engine: Record<string, unknown> };
-    const version = cluster.cp.store.version();
+    const version = internals(cluster.cp).store.version();
     const put = await rest('PUT', '/engines/roundtrip', read.engine);
     expect([put.status, JSON.stringify(put.body).slice(0, 300)]).toEqual([200, expect.any(String)]);
-    expect(cluster.cp.store.version()).toBe(version);
-    expect(cluster.cp.engines.getNow('roundtrip')?.instances.find((i) => i.id === 'rt-2')?.draining).toBe(
-      true,
-    );
+    expect(internals(cluster.cp).store.version()).toBe(version);
+    expect(
+      internals(cluster.cp)
+        .engines.getNow('roundtrip')
+        ?.instances.find((i) => i.id === 'rt-2')?.draining,
+    ).toBe(true);
     expect((await rest('DELETE', '/engines/roundtrip')).status).toBeLessThan(300);
   });
 
   it('applies a batch atomically or not at all, and keeps the history with actor and summary', async () => {
-    const before = cluster.cp.engines.store.version();
+    const before = internals(cluster.cp).engines.store.version();
     const bad = await rest('POST', '/batch', {
       operations: [
         { op: 'put', engine: 'b1', spec: spec('b1', 1) },
@@ -128,7 +131,7 @@ describe('configuration API: writes, versions, history, rollback, backup', () =>
     expect((bad.body as unknown as ApiError).error.details[0]).toMatch(
       /^operations\[1\]\.spec\.policy\.strategy: unknown strategy "fastest"/,
     );
-    expect(cluster.cp.engines.store.version()).toBe(before);
+    expect(internals(cluster.cp).engines.store.version()).toBe(before);
     const ok = await rest('POST', '/batch', {
       operations: [
         { op: 'put', engine: 'b1', spec: spec('b1', 1) },
@@ -154,7 +157,7 @@ describe('configuration API: writes, versions, history, rollback, backup', () =>
   });
 
   it('shows a version whole, diffs two, and rolls back as a new version', async () => {
-    const v = cluster.cp.engines.store.version();
+    const v = internals(cluster.cp).engines.store.version();
     await rest('PATCH', '/engines/b1', { instances: [{ id: 'b1-1', address: '127.0.0.1:1', weight: 7 }] });
     const diff = (await rest('GET', `/config/diff?from=${v}&to=${v + 1}`)).body as {
       changes: { name: string; change: string; paths: string[] }[];
@@ -168,7 +171,7 @@ describe('configuration API: writes, versions, history, rollback, backup', () =>
     expect(whole.config.engines.map((e) => e.name)).toEqual(['b1', 'b2', 'math']);
     const rolled = await rest('POST', '/config/rollback', { version: v });
     expect(rolled).toMatchObject({ status: 200, body: { version: v + 2 } });
-    expect((await cluster.cp.engines.get('b1'))!.instances[0].weight).toBe(100);
+    expect((await internals(cluster.cp).engines.get('b1'))!.instances[0].weight).toBe(100);
     expect((await rest('GET', '/config/history?limit=1')).body).toMatchObject({
       versions: [{ version: v + 2, summary: `rollback to version ${v}` }],
     });
@@ -181,14 +184,14 @@ describe('configuration API: writes, versions, history, rollback, backup', () =>
       ...exported,
       engines: (exported.engines as { name: string }[]).filter((e) => e.name !== 'b2'),
     };
-    const v = cluster.cp.engines.store.version();
+    const v = internals(cluster.cp).engines.store.version();
     const dry = await rest('POST', '/config/import?dryRun=true', without);
     expect(dry.body).toMatchObject({
       dryRun: true,
       version: v,
       changes: [{ name: 'b2', change: 'removed' }],
     });
-    expect(cluster.cp.engines.store.version()).toBe(v);
+    expect(internals(cluster.cp).engines.store.version()).toBe(v);
     const broken = await rest('POST', '/config/import', {
       ...without,
       engines: [{ name: 'x', versions: [] }],
@@ -202,7 +205,7 @@ describe('configuration API: writes, versions, history, rollback, backup', () =>
     ]);
     const done = await rest('POST', '/config/import', without);
     expect(done.body).toMatchObject({ dryRun: false, version: v + 1 });
-    expect(await cluster.cp.engines.get('b2')).toBeUndefined();
+    expect(await internals(cluster.cp).engines.get('b2')).toBeUndefined();
   });
 
   it('offers the same operations on admin gRPC, with the same errors', async () => {
@@ -247,7 +250,7 @@ describe('configuration API: writes, versions, history, rollback, backup', () =>
     expect(stats.replica).toMatchObject({ id: cluster.cp.id, leader: true });
     expect(stats.replica.leaderFence).toMatch(new RegExp(`^${cluster.cp.id}:1$`));
     expect(stats.store).toMatchObject({ backend: 'memory', state: 'ok', lagMs: 0 });
-    expect(stats.store.version).toBe(cluster.cp.engines.store.version());
+    expect(stats.store.version).toBe(internals(cluster.cp).engines.store.version());
     expect((await rest('GET', '/xds/clients')).body).toMatchObject({
       replica: { id: cluster.cp.id },
       store: { state: 'ok' },

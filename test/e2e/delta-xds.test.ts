@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
 import { parseEngineSpec } from '../../src/model/validate';
@@ -94,7 +95,7 @@ describe('delta xDS (DeltaAggregatedResources), scripted on a raw stream', () =>
       specs.push(r.value);
     }
     cp = await ControlPlane.start({ store, logger, host: '127.0.0.1', xdsPort: 0, engines: specs });
-    await waitFor(async () => (await cp.admin.health()).status === 'healthy', 'healthy engines');
+    await waitFor(async () => (await cp.admin.views.health()).status === 'healthy', 'healthy engines');
     await cp.flush();
   });
 
@@ -123,13 +124,16 @@ describe('delta xDS (DeltaAggregatedResources), scripted on a raw stream', () =>
       expect(changed.resources[0].version).not.toBe(first.resources.find((r) => r.name === 'a/v1')!.version);
       s.ack(changed);
 
-      await cp.engines.delete('b', { actor: 'test', summary: 'delete b' });
+      await internals(cp).engines.delete('b', { actor: 'test', summary: 'delete b' });
       const removed = await s.next();
       expect(removed.resources).toEqual([]);
       expect(removed.removed_resources).toEqual(['b/v1']);
       s.ack(removed);
       await waitFor(
-        () => cp.ads.clients().find((c) => c.nodeId === 'delta-script')?.types[0].inSync,
+        () =>
+          internals(cp)
+            .ads.clients()
+            .find((c) => c.nodeId === 'delta-script')?.types[0].inSync,
         'the stream in sync',
       );
     } finally {
@@ -139,7 +143,7 @@ describe('delta xDS (DeltaAggregatedResources), scripted on a raw stream', () =>
 
   it('on reconnect sends only what differs from initial_resource_versions', async () => {
     // Whatever the tests before left (this one runs alone too): every resource at its current version.
-    const resources = cp.cache.snapshot.types.get(CLUSTER_LOAD_ASSIGNMENT_TYPE)!.resources;
+    const resources = internals(cp).cache.snapshot.types.get(CLUSTER_LOAD_ASSIGNMENT_TYPE)!.resources;
     const held = Object.fromEntries([...resources].map(([name, r]) => [name, r.version]));
     const version = held['a/v1'];
     const current = new DeltaScript(cp.port);
@@ -182,8 +186,8 @@ describe('delta xDS (DeltaAggregatedResources), scripted on a raw stream', () =>
       });
 
       // Change a's route and its endpoints: only the endpoints may come.
-      const spec = (await cp.engines.get('a'))!;
-      await cp.engines.put(
+      const spec = (await internals(cp).engines.get('a'))!;
+      await internals(cp).engines.put(
         {
           ...spec,
           policy: { ...spec.policy, timeoutMs: 4321 },
@@ -194,8 +198,8 @@ describe('delta xDS (DeltaAggregatedResources), scripted on a raw stream', () =>
       const next = await s.next();
       expect(next.type_url).toBe(CLUSTER_LOAD_ASSIGNMENT_TYPE);
       expect(names(next)).toEqual(['a/v1']);
-      const status = cp.ads
-        .clients()
+      const status = internals(cp)
+        .ads.clients()
         .find((c) => c.nodeId === 'delta-script')!
         .types.find((t) => t.typeUrl === ROUTE_CONFIGURATION_TYPE)!;
       expect(status.subscribed).toEqual([]);
@@ -213,8 +217,8 @@ describe('delta xDS (DeltaAggregatedResources), scripted on a raw stream', () =>
       s.send({ response_nonce: r.nonce, error_detail: { code: 3, message: 'a/v1 is not acceptable' } });
       const status = await waitFor(
         () =>
-          cp.ads
-            .clients()
+          internals(cp)
+            .ads.clients()
             .find((c) => c.nodeId === 'delta-script')
             ?.types.find((t) => t.nack)?.nack,
         'the NACK recorded',

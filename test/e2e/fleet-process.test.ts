@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import * as grpc from '@grpc/grpc-js';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import {
@@ -149,7 +150,9 @@ describe('process driver', () => {
         (await invoke(client, 'echo-fleet', 'echo', 'x').catch(() => undefined))?.instanceId === before.id,
       'a call served by it',
     );
-    const events = cp.fleetEvents.list('echo-fleet').map((e) => e.kind);
+    const events = internals(cp)
+      .fleetEvents.list('echo-fleet')
+      .map((e) => e.kind);
     expect(events).toContain('instance_exited');
   });
 
@@ -158,13 +161,16 @@ describe('process driver', () => {
       const p = processes(cp, 'crasher', 'crash_loop');
       return p.length === 1 ? p : false;
     }, 'the crash loop');
-    const events = cp.fleetEvents.list('crasher');
+    const events = internals(cp).fleetEvents.list('crasher');
     expect(events.filter((e) => e.kind === 'instance_exited')).toHaveLength(4);
     expect(events.find((e) => e.kind === 'crash_loop')).toMatchObject({ instance: loop.id });
     expect(serving(cp, 'crasher')).toEqual([]);
     // It raises the crash_loop alert, for that instance.
     await waitFor(
-      () => cp.alerts.current().alerts.find((a) => a.rule === 'crash' && a.instance === loop.id),
+      () =>
+        internals(cp)
+          .alerts.current()
+          .alerts.find((a) => a.rule === 'crash' && a.instance === loop.id),
       'the crash_loop alert',
     );
     // And the live feed's events topic carried it.
@@ -297,7 +303,7 @@ describe('process driver', () => {
     });
     await waitFor(() => processes(cp, 'echo-fleet').length === 0, 'its processes gone');
     await waitFor(() => pids.every((pid) => !processAlive(pid)), 'the processes ended');
-    expect(cp.engines.getNow('echo-fleet')?.instances).toEqual([]);
+    expect(internals(cp).engines.getNow('echo-fleet')?.instances).toEqual([]);
     const crasher = processes(cp, 'crasher');
     expect(crasher).toHaveLength(1);
     await cp.admin.specs.delete('crasher', undefined, { actor: 'test', via: 'rest', requestId: 't' });
@@ -323,7 +329,7 @@ describe('process driver', () => {
     const traffic = new Traffic(client, 'canaried', 100).start();
     const byVersion = () => {
       const counts: Record<string, number> = {};
-      for (const r of [...cp.store.shared('processes').values()] as unknown as {
+      for (const r of [...internals(cp).store.shared('processes').values()] as unknown as {
         engine: string;
         version: string;
         state: string;
@@ -333,7 +339,7 @@ describe('process driver', () => {
       return counts;
     };
     const seen = new Set<string>();
-    const r = await cp.admin.rolloutsAdmin().create(
+    const r = await cp.admin.rollouts.create(
       'canaried',
       // The analysis is not under test here (rollouts.test.ts): lenient, so cold new processes on a loaded
       // machine cannot roll it back.
@@ -352,7 +358,7 @@ describe('process driver', () => {
     );
     await waitFor(
       () => {
-        const ro = cp.admin.rolloutsAdmin().get('canaried', r.id);
+        const ro = cp.admin.rollouts.get('canaried', r.id);
         seen.add(`${ro.weight}:${byVersion().v2 ?? 0}`);
         return ro.state === 'promoted' && byVersion().v2 === 4 && !byVersion().v1;
       },
@@ -364,8 +370,8 @@ describe('process driver', () => {
     expect(seen).toContain('25:1');
     expect(seen).toContain('50:2');
     expect(traffic.failures).toEqual([]);
-    expect(cp.engines.getNow('canaried')?.runtime).toMatchObject({ version: 'v2', replicas: 4 });
-    expect(cp.engines.getNow('canaried')?.runtime?.canary).toBeUndefined();
+    expect(internals(cp).engines.getNow('canaried')?.runtime).toMatchObject({ version: 'v2', replicas: 4 });
+    expect(internals(cp).engines.getNow('canaried')?.runtime?.canary).toBeUndefined();
     await cp.admin.specs.delete('canaried', undefined, { actor: 'test', via: 'rest', requestId: 't' });
   });
 });

@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { processAlive } from '../../src/control-plane/fleet/process-usage';
 import { parseEngineSpec } from '../../src/model/validate';
@@ -47,7 +48,7 @@ withRedis('engine lifecycle with several replicas', () => {
 
   it('supervises on the leader only; a new leader adopts the running processes and never doubles them', async () => {
     const a = await replica('a', false);
-    await waitFor(() => a.leader.leading, 'a to lead');
+    await waitFor(() => internals(a).leader.leading, 'a to lead');
     const first = await waitFor(
       () => {
         const running = processes(a, 'shared', 'running');
@@ -57,22 +58,25 @@ withRedis('engine lifecycle with several replicas', () => {
       20_000,
     );
     const b = await replica('b', true);
-    expect(b.leader.leading).toBe(false);
+    expect(internals(b).leader.leading).toBe(false);
     // A follower sees the same records and starts nothing.
     await waitFor(() => processes(b, 'shared', 'running').length === 2, 'b to see both');
 
     // A leaves without stopping its processes: b takes over and adopts them by pid.
     await a.stop(500);
     planes.splice(planes.indexOf(a), 1);
-    await waitFor(() => b.leader.leading, 'b to lead', 10_000);
+    await waitFor(() => internals(b).leader.leading, 'b to lead', 10_000);
     await waitFor(
-      () => b.fleetEvents.list('shared').filter((e) => e.kind === 'instance_adopted').length === 2,
+      () =>
+        internals(b)
+          .fleetEvents.list('shared')
+          .filter((e) => e.kind === 'instance_adopted').length === 2,
       'both adopted',
       10_000,
     );
     const pids = first.map((p) => p.pid).sort();
     await waitFor(() => {
-      const records = [...b.store.shared('processes').values()] as unknown as {
+      const records = [...internals(b).store.shared('processes').values()] as unknown as {
         replica: string;
         pid: number;
       }[];
@@ -84,13 +88,13 @@ withRedis('engine lifecycle with several replicas', () => {
         .sort(),
     ).toEqual(pids);
     for (const pid of pids) expect(processAlive(pid)).toBe(true);
-    const started = b.fleetEvents.list('shared').filter((e) => e.kind === 'instance_started');
+    const started = internals(b)
+      .fleetEvents.list('shared')
+      .filter((e) => e.kind === 'instance_started');
     expect(started).toHaveLength(2); // a's two starts, none by b
 
     // b scales down: it stops one of the processes it adopted (it is not its child).
-    await b.admin
-      .lifecycle()
-      .scale('shared', { replicas: 1 }, { actor: 'test', via: 'rest', requestId: 't' });
+    await b.admin.fleet.scale('shared', { replicas: 1 }, { actor: 'test', via: 'rest', requestId: 't' });
     await waitFor(() => processes(b, 'shared').length === 1, 'one instance left', 20_000);
     const gone = pids.filter((pid) => !processes(b, 'shared').some((p) => p.pid === pid));
     expect(gone).toHaveLength(1);

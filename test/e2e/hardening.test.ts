@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import { scopedKey, withIdempotencyKey } from '../../src/store/idempotency';
 import { ReportServiceClient } from '../../gen/nerve/report/v1/report_service';
 import { WebSocket } from 'ws';
@@ -132,7 +133,7 @@ describe('bad input over every route: 4xx with a clear message, nothing lost, th
     expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/); // replaced, not echoed
     const live = await fetch(`${base}/health/live`);
     expect(live.status).toBe(200);
-    expect(cp.store.get(ENGINE_KIND, 'calc')).toBeDefined(); // nothing lost
+    expect(internals(cp).store.get(ENGINE_KIND, 'calc')).toBeDefined(); // nothing lost
   });
 
   it('gives CORS headers to a listed origin only, and refuses the preflight of another', async () => {
@@ -153,8 +154,8 @@ describe('bad input over every route: 4xx with a clear message, nothing lost, th
   });
 
   it('sanitises internal errors: no stack, a request id to find it in the log', async () => {
-    const original = cp.admin.listEngines.bind(cp.admin);
-    cp.admin.listEngines = () => Promise.reject(new Error('secret detail at /srv/internal.ts:12'));
+    const original = cp.admin.views.listEngines.bind(cp.admin);
+    cp.admin.views.listEngines = () => Promise.reject(new Error('secret detail at /srv/internal.ts:12'));
     try {
       const res = await fetch(`${base}/engines`);
       const body = (await res.json()) as ErrorBody;
@@ -162,7 +163,7 @@ describe('bad input over every route: 4xx with a clear message, nothing lost, th
       expect(JSON.stringify(body)).not.toMatch(/secret detail|internal\.ts/);
       expect(body.error.requestId).toBe(res.headers.get('x-request-id'));
     } finally {
-      cp.admin.listEngines = original;
+      cp.admin.views.listEngines = original;
     }
   });
 });
@@ -315,12 +316,12 @@ describe('Idempotency-Key', () => {
       const first = await post('once', 'k-1');
       expect(first.status).toBe(201);
       const firstBody = await first.json();
-      const version = cp.store.version();
+      const version = internals(cp).store.version();
       const again = await post('once', 'k-1');
       expect(again.status).toBe(201);
       expect(again.headers.get('idempotency-replayed')).toBe('true');
       expect(await again.json()).toEqual(firstBody);
-      expect(cp.store.version()).toBe(version);
+      expect(internals(cp).store.version()).toBe(version);
       // Without the key, the same request is a new one: the engine exists.
       expect((await post('once', 'k-2')).status).toBe(409);
       // A first attempt committed but its answer was lost: the retry is told the version, nothing runs again.
@@ -332,7 +333,7 @@ describe('Idempotency-Key', () => {
       );
       const lost = await post('lost', 'k-lost');
       expect(lost.status).toBe(200);
-      expect(await lost.json()).toMatchObject({ replayed: true, version: cp.store.version() });
+      expect(await lost.json()).toMatchObject({ replayed: true, version: internals(cp).store.version() });
       const bad = await fetch(`${base}/engines`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': 'x'.repeat(300) },

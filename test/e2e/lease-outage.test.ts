@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
 import { registerEngine } from '../../src/engines/registration';
@@ -41,30 +42,34 @@ describeRedis('every control plane down longer than a lease TTL', () => {
     const port = cp.port;
     const registration = await registerEngine(engine, `127.0.0.1:${port}`, engine.address, { ttlMs: 1_500 });
     try {
-      await waitFor(() => cp.leader.leading, 'a leader');
+      await waitFor(() => internals(cp).leader.leading, 'a leader');
       await cp.stop(200);
-      await cp.store.close();
+      await internals(cp).store.close();
       // Down for twice the TTL: every lease's expiry passes while nobody can take a heartbeat.
       const downUntil = Date.now() + 3_000;
       await waitFor(() => Date.now() >= downUntil, 'the outage', 5_000, 100);
       cp = await start(port);
-      await waitFor(() => cp.leader.leading, 'a new leader', 10_000);
-      const renewedBefore = cp.leases.lease('calc', 'calc-1')!.renewedAt;
+      await waitFor(() => internals(cp).leader.leading, 'a new leader', 10_000);
+      const renewedBefore = internals(cp).leases.lease('calc', 'calc-1')!.renewedAt;
       let lapsed = false;
       await waitFor(
         () => {
-          lapsed ||= cp.leases.isLapsed('calc', 'calc-1');
-          return cp.leases.lease('calc', 'calc-1')!.renewedAt !== renewedBefore;
+          lapsed ||= internals(cp).leases.isLapsed('calc', 'calc-1');
+          return internals(cp).leases.lease('calc', 'calc-1')!.renewedAt !== renewedBefore;
         },
         'a heartbeat taken by the new leader',
         5_000,
       );
       expect(lapsed).toBe(false);
-      expect(cp.fleetEvents.list('calc').map((e) => e.kind)).not.toContain('lease_lapsed');
+      expect(
+        internals(cp)
+          .fleetEvents.list('calc')
+          .map((e) => e.kind),
+      ).not.toContain('lease_lapsed');
     } finally {
       await registration.leave().catch(() => undefined);
       await cp.stop(200);
-      await cp.store.close();
+      await internals(cp).store.close();
       await engine.stop(200);
     }
   }, 60_000);
@@ -88,16 +93,19 @@ describeRedis('every control plane down longer than a lease TTL', () => {
       { ttlMs: 1_500, joinTimeoutMs: 10_000 },
     );
     try {
-      await waitFor(() => b.leases.lease('calc', 'calc-2') !== undefined, 'the lease seen by both replicas');
+      await waitFor(
+        () => internals(b).leases.lease('calc', 'calc-2') !== undefined,
+        'the lease seen by both replicas',
+      );
       await a.stop(200);
-      await a.store.close();
-      await waitFor(() => b.leader.leading, 'b leads', 10_000);
-      const renewed = b.leases.lease('calc', 'calc-2')!.renewedAt;
+      await internals(a).store.close();
+      await waitFor(() => internals(b).leader.leading, 'b leads', 10_000);
+      const renewed = internals(b).leases.lease('calc', 'calc-2')!.renewedAt;
       let lapsed = false;
       await waitFor(
         () => {
-          lapsed ||= b.leases.isLapsed('calc', 'calc-2');
-          return b.leases.lease('calc', 'calc-2')!.renewedAt !== renewed;
+          lapsed ||= internals(b).leases.isLapsed('calc', 'calc-2');
+          return internals(b).leases.lease('calc', 'calc-2')!.renewedAt !== renewed;
         },
         'a heartbeat through b',
         10_000,
@@ -106,7 +114,7 @@ describeRedis('every control plane down longer than a lease TTL', () => {
     } finally {
       await registration.leave().catch(() => undefined);
       await b.stop(200);
-      await b.store.close();
+      await internals(b).store.close();
       await engine.stop(200);
     }
   }, 60_000);

@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import * as grpc from '@grpc/grpc-js';
 import * as net from 'node:net';
 import { join } from 'node:path';
@@ -47,8 +48,11 @@ describe('registration with leases', () => {
     });
   const heartbeat = (leaseId: string) =>
     unary<HeartbeatRequest, HeartbeatResponse>(admin.heartbeat.bind(admin), { leaseId });
-  const health = (engine: string, id: string) => cp.admin.instanceHealth(engine, id);
-  const listed = (engine: string) => cp.engines.getNow(engine)?.instances.map((i) => i.id) ?? [];
+  const health = (engine: string, id: string) => cp.admin.views.instanceHealth(engine, id);
+  const listed = (engine: string) =>
+    internals(cp)
+      .engines.getNow(engine)
+      ?.instances.map((i) => i.id) ?? [];
 
   async function engine(name: string, id: string): Promise<DemoEngine> {
     const e = await new DemoEngine({ type: 'echo', name, id, host: '127.0.0.1', port: 0, logger }).start();
@@ -84,7 +88,7 @@ describe('registration with leases', () => {
     const late = await startControlPlane([], { xdsPort: port });
     try {
       const registration = await joining;
-      expect((await late.admin.getEngine('early')).instances).toEqual([
+      expect((await late.admin.views.getEngine('early')).instances).toEqual([
         expect.objectContaining({ id: 'early-1' }),
       ]);
       await registration.leave();
@@ -102,7 +106,7 @@ describe('registration with leases', () => {
     const registration = await registerEngine(e, `127.0.0.1:${cp.port}`, e.address, { ttlMs: 1_000 });
     const renewals = new Set<string>();
     await waitFor(() => {
-      const lease = cp.leases.lease('kept', 'kept-1');
+      const lease = internals(cp).leases.lease('kept', 'kept-1');
       if (lease) renewals.add(lease.renewedAt);
       expect(lease?.lapsedAt).toBeNull();
       return renewals.size >= 5;
@@ -126,7 +130,10 @@ describe('registration with leases', () => {
       via: 'rest',
       requestId: 't',
     });
-    await waitFor(() => cp.leases.lease('kept', 'kept-1')?.removedBy === 'ops', 'the lease marked removed');
+    await waitFor(
+      () => internals(cp).leases.lease('kept', 'kept-1')?.removedBy === 'ops',
+      'the lease marked removed',
+    );
     await expect(heartbeat(registration.leaseId)).rejects.toMatchObject({
       code: grpc.status.FAILED_PRECONDITION,
       details: expect.stringMatching(/kept\/kept-1 was removed by ops .*not re-added/),
@@ -141,12 +148,16 @@ describe('registration with leases', () => {
     expect(grant).toMatchObject({ ttlMs: 1_000, heartbeatIntervalMs: 333 });
     await waitFor(() => router.state.inRotation('leased').includes('leased-1'), 'it in rotation');
     // No heartbeat: the lease lapses after its TTL.
-    await waitFor(() => cp.leases.isLapsed('leased', 'leased-1'), 'the lease to lapse', 5_000);
+    await waitFor(() => internals(cp).leases.isLapsed('leased', 'leased-1'), 'the lease to lapse', 5_000);
     expect(health('leased', 'leased-1')).toBe('unhealthy');
-    const report = await cp.admin.health('leased');
+    const report = await cp.admin.views.health('leased');
     expect(report.engines[0].instances[0].reasons.map((r) => r.code)).toContain('lease_lapsed');
     await waitFor(() => !router.state.inRotation('leased').includes('leased-1'), 'it out of the router');
-    expect(cp.fleetEvents.list('leased').map((x) => x.kind)).toContain('lease_lapsed');
+    expect(
+      internals(cp)
+        .fleetEvents.list('leased')
+        .map((x) => x.kind),
+    ).toContain('lease_lapsed');
     await expect(heartbeat(grant.leaseId)).rejects.toMatchObject({
       code: grpc.status.NOT_FOUND,
       details: expect.stringMatching(/lapsed.*register again/),
@@ -163,14 +174,17 @@ describe('registration with leases', () => {
     await register({ engine: 'gone', id: 'gone-1', address: e.address, ttlMs: 1_000 });
     await waitFor(() => listed('gone').length === 0, 'it removed after the lapse', 10_000);
     await waitFor(
-      () => cp.fleetEvents.list('gone').some((x) => x.kind === 'lease_removed'),
+      () =>
+        internals(cp)
+          .fleetEvents.list('gone')
+          .some((x) => x.kind === 'lease_removed'),
       'the removal event',
     );
-    expect(cp.fleetEvents.list('gone').map((x) => x.kind)).toEqual([
-      'registered',
-      'lease_lapsed',
-      'lease_removed',
-    ]);
+    expect(
+      internals(cp)
+        .fleetEvents.list('gone')
+        .map((x) => x.kind),
+    ).toEqual(['registered', 'lease_lapsed', 'lease_removed']);
   });
 
   it('refuses bad registrations precisely', async () => {
@@ -201,7 +215,7 @@ describe('registration with leases', () => {
       `127.0.0.1:${cp.port}`,
     ]);
     await proc.waitForOutput(/ready on/);
-    expect(cp.leases.lease('cli-engine', 'cli-1')).toBeDefined();
+    expect(internals(cp).leases.lease('cli-engine', 'cli-1')).toBeDefined();
     await waitFor(
       async () =>
         (await invoke(client, 'cli-engine', 'echo', 'x').catch(() => undefined))?.instanceId === 'cli-1',
@@ -235,10 +249,10 @@ describe('registration with leases', () => {
     // Its heartbeats keep it past several TTLs.
     const renewals = new Set<string>();
     await waitFor(() => {
-      renewals.add(cp.leases.lease('py', 'py-1')?.renewedAt ?? '');
+      renewals.add(internals(cp).leases.lease('py', 'py-1')?.renewedAt ?? '');
       return renewals.size >= 5;
     }, 'the Python engine to heartbeat');
-    expect(cp.leases.isLapsed('py', 'py-1')).toBe(false);
+    expect(internals(cp).leases.isLapsed('py', 'py-1')).toBe(false);
     py.child.kill('SIGTERM');
     expect((await py.exited()).code).toBe(0);
     expect(py.stdout()).toContain('left');
@@ -254,9 +268,9 @@ describe('registration with leases', () => {
     await cp.admin.drainInstance('hist', 'hist-1', ops);
     await cp.admin.undrainInstance('hist', 'hist-1', ops);
     // No heartbeat: the lease lapses.
-    await waitFor(() => cp.leases.isLapsed('hist', 'hist-1'), 'the lapse', 5_000);
+    await waitFor(() => internals(cp).leases.isLapsed('hist', 'hist-1'), 'the lapse', 5_000);
     const history = await waitFor(async () => {
-      const h = await cp.admin.healthHistory('hist', since);
+      const h = await cp.admin.views.healthHistory('hist', since);
       return h.length >= 3 ? h : undefined;
     }, 'three routing changes in the history');
     expect(history.map((t) => [t.kind, t.from, t.to, t.actor])).toEqual([
@@ -301,7 +315,7 @@ describe('registration with leases', () => {
     await unary(admin.deregister.bind(admin), { leaseId: grant.leaseId });
     expect(listed('ephemeral')).toEqual([]);
     await waitFor(
-      () => cp.engines.getNow('ephemeral') === undefined,
+      () => internals(cp).engines.getNow('ephemeral') === undefined,
       'the empty registered engine gone',
       10_000,
     );
@@ -309,6 +323,6 @@ describe('registration with leases', () => {
       /remove engine ephemeral/.test(v.summary),
     );
     expect(removal?.actor).toBe('leases');
-    expect(cp.engines.getNow('configured')).toBeDefined();
+    expect(internals(cp).engines.getNow('configured')).toBeDefined();
   });
 });

@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import { createApi } from '../../src/api/app';
 import { listenHttp, type HttpHandle } from '../../src/api/server';
 import { ControlPlane } from '../../src/control-plane/control-plane';
@@ -108,8 +109,8 @@ beforeAll(async () => {
     engines: specs,
     lrsIntervalMs: 200,
   });
-  await waitFor(async () => (await cp.admin.health()).status === 'healthy', 'healthy engines');
-  api = await listenHttp(createApi(cp.admin, logger), '127.0.0.1', 0);
+  await waitFor(async () => (await cp.admin.views.health()).status === 'healthy', 'healthy engines');
+  api = await listenHttp(createApi(cp.admin, cp, logger), '127.0.0.1', 0);
   const bootstrap = await (
     await fetch(`http://127.0.0.1:${api.port}/api/v1/nerve/xds/bootstrap?node=${NODE}`)
   ).text();
@@ -129,8 +130,8 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
     const byVersion = await probe.tally('canary', 2000, 'version');
     expect(byVersion.v1 + byVersion.v2).toBe(2000);
     expect(Math.abs(byVersion.v2 / 2000 - 0.1)).toBeLessThanOrEqual(0.05);
-    const status = cp.ads
-      .clients()
+    const status = internals(cp)
+      .ads.clients()
       .find((x) => x.nodeId === NODE && x.types.some((t) => t.subscribed.includes('canary')))!;
     expect(status.types.map((t) => [t.typeUrl.split('.').pop(), t.nack?.error ?? 'ok'])).toEqual(
       expect.arrayContaining([
@@ -186,7 +187,7 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
     engines.get('tiers-1')!.kill();
     engines.get('tiers-2')!.kill();
     await waitFor(
-      async () => (await cp.admin.health('tiers')).engines[0].healthyInstances === 1,
+      async () => (await cp.admin.views.health('tiers')).engines[0].healthyInstances === 1,
       'both priority-0 instances unhealthy',
     );
     await waitForAck(cp, NODE);
@@ -207,7 +208,7 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
     const extra = await startEngine('echo', 'sticky', 'sticky-4');
     await cp.admin.addInstance({ engine: 'sticky', id: 'sticky-4', address: extra.address });
     await waitFor(
-      async () => (await cp.admin.health('sticky')).engines[0].healthyInstances === 4,
+      async () => (await cp.admin.views.health('sticky')).engines[0].healthyInstances === 4,
       'sticky-4 healthy',
     );
     await waitForAck(cp, NODE);
@@ -224,8 +225,8 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
       'both instances serving',
     );
     await waitForAck(cp, NODE);
-    const nacks = cp.ads
-      .clients()
+    const nacks = internals(cp)
+      .ads.clients()
       .flatMap((c) => c.types)
       .filter((t) => t.nack);
     expect(nacks).toEqual([]);
@@ -234,7 +235,7 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
   it('reports load over LRS into the same per-instance metrics the routers feed', async () => {
     await probe.tally('weighted', 60);
     const view = await waitFor(async () => {
-      const e = await cp.admin.getEngine('weighted');
+      const e = await cp.admin.views.getEngine('weighted');
       const total = e.instances.reduce((n, i) => n + (i.load?.requests ?? 0), 0);
       return total > 0 ? e : undefined;
     }, 'an LRS report');
@@ -249,10 +250,10 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
     await waitForAck(cp, NODE);
     // The probe's channel for `weighted` has its own ADS stream.
     const status = () =>
-      cp.ads
-        .clients()
+      internals(cp)
+        .ads.clients()
         .find((c) => c.nodeId === NODE && c.types.some((t) => t.subscribed.includes('weighted/v1')))!.types;
-    const current = cp.cache.snapshot;
+    const current = internals(cp).cache.snapshot;
     const content = new Map<string, ResourceInput[]>();
     for (const [typeUrl, t] of current.types)
       content.set(
@@ -280,7 +281,7 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
         .map((r) => (r.name === 'weighted/v1' ? { name: r.name, body: bad } : r)),
     );
     const rejected = nextSnapshot(current, content);
-    cp.cache.publish(rejected);
+    internals(cp).cache.publish(rejected);
 
     const cla = await waitFor(
       () =>
@@ -301,7 +302,7 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
 
     // A change of another type is pushed and ACKed; the rejected assignments are not sent again.
     const responses = cla.responses;
-    const weighted = (await cp.admin.getEngine('weighted')) as unknown as EngineSpec;
+    const weighted = (await cp.admin.views.getEngine('weighted')) as unknown as EngineSpec;
     const slower = routeConfiguration({ ...weighted, policy: { ...weighted.policy, timeoutMs: 12_345 } });
     const routes = content.get(ROUTE_CONFIGURATION_TYPE)!;
     content.set(
@@ -313,7 +314,7 @@ describe('proxyless gRPC (@grpc/grpc-js-xds) with Nerve as its xDS server', () =
       ),
     );
     const nudged = nextSnapshot(rejected, content);
-    cp.cache.publish(nudged);
+    internals(cp).cache.publish(nudged);
     await waitFor(
       () =>
         status().find((t) => t.typeUrl === ROUTE_CONFIGURATION_TYPE)?.ackedVersion ===

@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import * as grpc from '@grpc/grpc-js';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import {
@@ -43,11 +44,15 @@ describe('canary rollouts', () => {
       body: (await res.json()) as { rollout: Rollout; error?: { message: string } },
     };
   };
-  const rollout = (id: string) => cp.admin.rolloutsAdmin().get('shop', id);
+  const rollout = (id: string) => cp.admin.rollouts.get('shop', id);
   /** The leader took every command queued for the rollout (reads show queued ones as taken). */
   const taken = (id: string) => !(rollout(id) as { pending?: unknown }).pending;
   const weights = () =>
-    Object.fromEntries(cp.engines.getNow('shop')!.versions.map((v) => [v.name, v.weight]));
+    Object.fromEntries(
+      internals(cp)
+        .engines.getNow('shop')!
+        .versions.map((v) => [v.name, v.weight]),
+    );
 
   async function instance(id: string, version: string, faults = {}): Promise<DemoEngine> {
     const e = await new DemoEngine({
@@ -146,11 +151,17 @@ describe('canary rollouts', () => {
     expect(fails[0].evidence!.canary.errorRate).toBeGreaterThan(0.05);
     expect(fails[0].evidence!.reason).toMatch(/error rate [\d.]+ % above 5 %/);
     await waitFor(
-      () => cp.fleetEvents.list('shop').some((e) => e.kind === 'rollout_rolled_back'),
+      () =>
+        internals(cp)
+          .fleetEvents.list('shop')
+          .some((e) => e.kind === 'rollout_rolled_back'),
       'the event',
     );
     await waitFor(
-      () => cp.alerts.current().alerts.find((x) => x.rule === 'rb' && x.engine === 'shop'),
+      () =>
+        internals(cp)
+          .alerts.current()
+          .alerts.find((x) => x.rule === 'rb' && x.engine === 'shop'),
       'the alert',
     );
     // A rollout that is over takes no action.

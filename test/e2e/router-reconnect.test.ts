@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import * as net from 'node:net';
 import { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
@@ -63,13 +64,19 @@ describe('router and control plane connection', () => {
     }).start();
     try {
       await waitFor(
-        () => silent.ads.clients().some((c) => c.nodeId === 'kr'),
+        () =>
+          internals(silent)
+            .ads.clients()
+            .some((c) => c.nodeId === 'kr'),
         'the router on the first control plane',
       );
       await waitFor(() => router.state.engine('echo'), 'the config from the first control plane');
       relay.freeze(); // no reset, no FIN: only pings can tell
       await waitFor(
-        () => other.ads.clients().some((c) => c.nodeId === 'kr'),
+        () =>
+          internals(other)
+            .ads.clients()
+            .some((c) => c.nodeId === 'kr'),
         'failover to the second',
         10_000,
       );
@@ -96,7 +103,7 @@ describe('router and control plane connection', () => {
     const client = new EngineClient(`127.0.0.1:${router.port}`, grpc.credentials.createInsecure());
     try {
       await waitFor(() => router.state.engine('echo'), 'config via the second listed control plane');
-      await waitFor(async () => (await cp.admin.health()).status === 'healthy', 'healthy engines');
+      await waitFor(async () => (await cp.admin.views.health()).status === 'healthy', 'healthy engines');
 
       await cp.stop(200);
       await waitFor(() => !router.ads.connected, 'the router to notice the control plane is gone');
@@ -106,17 +113,24 @@ describe('router and control plane connection', () => {
       cp = await startCp(port);
       await waitFor(() => router.ads.connected, 'reconnection to the returning control plane', 15_000);
       // Its first health checks change what it serves: wait for them, so the router holds their result.
-      await waitFor(async () => (await cp.admin.health()).status === 'healthy', 'healthy engines again');
+      await waitFor(
+        async () => (await cp.admin.views.health()).status === 'healthy',
+        'healthy engines again',
+      );
       // Versions are content digests: once the new control plane serves what the router holds, the two
       // agree on every type's version (it is pushed only what differs, nothing when nothing does).
       const cluster = 'type.googleapis.com/nerve.discovery.v1.EngineCluster';
       await waitFor(
         () =>
-          router.ads.states.get(cluster)!.acceptedVersion === cp.cache.snapshot.types.get(cluster)?.version,
+          router.ads.states.get(cluster)!.acceptedVersion ===
+          internals(cp).cache.snapshot.types.get(cluster)?.version,
         'the router in sync with the returning control plane',
       );
       await waitFor(
-        () => cp.ads.clients().some((c) => c.nodeId === 'r'),
+        () =>
+          internals(cp)
+            .ads.clients()
+            .some((c) => c.nodeId === 'r'),
         'the router listed at the new control plane',
       );
       // Both instances take calls (a push between two calls may restart the round robin: no exact 1/1).

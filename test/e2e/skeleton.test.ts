@@ -1,9 +1,10 @@
+import { internals } from '../helpers/internals';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { join, dirname } from 'node:path';
 import { EngineCluster } from '../../gen/nerve/discovery/v1/resources';
 import { nextSnapshot, type ResourceInput } from '../../src/model/snapshot';
-import type { EngineHealthView, EngineView } from '../../src/control-plane/admin/views';
+import type { EngineHealthView, EngineView } from '../../src/control-plane/views/engine-views';
 import { DemoEngine } from '../../src/engines/engine-server';
 import { createAdsClient } from '../../src/protocol/ads';
 import { createHealthClient } from '../helpers/health-client';
@@ -260,7 +261,7 @@ describe('xDS protocol with the router', () => {
   it('NACKs an invalid config with a precise reason, keeps serving the last good one, and is not sent it again', async () => {
     const ads = cluster.router.ads.states.get(ENGINE_CLUSTER_TYPE)!;
     const goodVersion = ads.acceptedVersion;
-    const current = cluster.cp.cache.snapshot;
+    const current = internals(cluster.cp).cache.snapshot;
     const content = new Map<string, ResourceInput[]>();
     for (const [typeUrl, t] of current.types)
       content.set(
@@ -280,7 +281,7 @@ describe('xDS protocol with the router', () => {
         ),
     );
     const bad = nextSnapshot(current, content);
-    cluster.cp.cache.publish(bad);
+    internals(cluster.cp).cache.publish(bad);
 
     const expected = 'EngineCluster "nacked": endpoint "nacked-1" address "bogus" is not host:port';
     const client = await waitFor(async () => {
@@ -308,7 +309,7 @@ describe('xDS protocol with the router', () => {
         ]),
       },
     ]);
-    cluster.cp.cache.publish(nextSnapshot(bad, nudged));
+    internals(cluster.cp).cache.publish(nextSnapshot(bad, nudged));
     await waitFor(() => routes.updates > routeUpdates, 'the route table update');
     expect(ads.rejected).toBe(1);
 
@@ -339,7 +340,11 @@ describe('xDS protocol with the router', () => {
       details: 'DiscoveryRequest.type_url is required on an aggregated stream',
     });
     client.close();
-    expect(cluster.cp.ads.clients().map((c) => c.nodeId)).toEqual(['test-router']);
+    expect(
+      internals(cluster.cp)
+        .ads.clients()
+        .map((c) => c.nodeId),
+    ).toEqual(['test-router']);
     expect(await spread(cluster.engineClient(), 'crypto', 2)).toEqual({ 'crypto-1': 1, 'crypto-2': 1 });
   });
 
@@ -356,7 +361,7 @@ describe('xDS protocol with the router', () => {
       'type.googleapis.com/nerve.discovery.v1.RouteTable',
     ]);
     expect(types.find((t) => t.typeUrl === ENGINE_CLUSTER_TYPE)?.ackedVersion).toBe(
-      cluster.cp.cache.snapshot.types.get(ENGINE_CLUSTER_TYPE)?.version,
+      internals(cluster.cp).cache.snapshot.types.get(ENGINE_CLUSTER_TYPE)?.version,
     );
   });
 });
@@ -365,7 +370,7 @@ describe('control plane surfaces', () => {
   it('receives the router load reports', async () => {
     await spread(cluster.engineClient(), 'crypto', 10);
     const load = await waitFor(async () => {
-      const e = await cluster.cp.admin.getEngine('crypto');
+      const e = await cluster.cp.admin.views.getEngine('crypto');
       const total = e.instances.reduce((n, i) => n + (i.load?.requests ?? 0), 0);
       return total > 0 ? e.instances : undefined;
     }, 'a load report for crypto');

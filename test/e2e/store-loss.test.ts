@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,7 +86,7 @@ describeRedis('a Redis that lost its data: noticed on every replica, never adopt
     for (const r of replicas.splice(0)) {
       await r.api.close();
       await r.cp.stop(200);
-      await r.cp.store.close();
+      await internals(r.cp).store.close();
     }
   });
   afterAll(async () => {
@@ -195,7 +196,7 @@ describeRedis('a Redis that lost its data: noticed on every replica, never adopt
 
   it('a hung Redis holds no read: reads answer at once, the store says unavailable, writes fail fast', async () => {
     const r = replicas[0];
-    await waitFor(() => r.cp.admin.limits.shared, 'the rate limiter on Redis');
+    await waitFor(() => r.cp.limits.shared, 'the rate limiter on Redis');
     redis.pause();
     try {
       const timed = async (method: string, path: string, body?: unknown) => {

@@ -1,3 +1,4 @@
+import { internals } from '../helpers/internals';
 import * as grpc from '@grpc/grpc-js';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import * as https from 'node:https';
@@ -82,8 +83,8 @@ describe('TLS and mTLS: control plane (gRPC and HTTPS), routers bound to their c
     const plaintext = await router('router-z', {});
     await waitFor(
       () =>
-        cp.ads
-          .clients()
+        internals(cp)
+          .ads.clients()
           .find((c) => c.nodeId === 'router-a')
           ?.types.every((t) => t.inSync),
       'router-a in sync over mTLS',
@@ -93,7 +94,11 @@ describe('TLS and mTLS: control plane (gRPC and HTTPS), routers bound to their c
       'the others refused',
     );
     expect(impostor.ads.lastError).toMatch(/router-a may not act as node "router-b"/);
-    expect(cp.ads.clients().map((c) => c.nodeId)).toEqual(['router-a']);
+    expect(
+      internals(cp)
+        .ads.clients()
+        .map((c) => c.nodeId),
+    ).toEqual(['router-a']);
     const client = new EngineClient(`127.0.0.1:${good.port}`, grpc.credentials.createInsecure());
     try {
       await waitFor(
@@ -245,7 +250,11 @@ describe('TLS and mTLS: control plane (gRPC and HTTPS), routers bound to their c
         tls: { ca: pki.ca.cert, cert: routerA.cert, key: routerA.key },
         joinTimeoutMs: 5_000,
       });
-      expect(cp.engines.getNow('echo')?.instances.map((i) => i.id)).toContain('echo-tls');
+      expect(
+        internals(cp)
+          .engines.getNow('echo')
+          ?.instances.map((i) => i.id),
+      ).toContain('echo-tls');
       await reg.leave();
       await expect(
         registerEngine(registering, '10.255.255.1:18000', registering.address, { token: ENGINE_KEY }),

@@ -1,3 +1,4 @@
+import { internals } from './internals';
 import * as grpc from '@grpc/grpc-js';
 import { EngineClient, type InvokeResponse } from '../../gen/nerve/engine/v1/engine';
 import {
@@ -97,7 +98,7 @@ export class TestCluster {
     const router = await startRouter(cp, 'test-router');
     const cluster = new TestCluster(cp, router, api);
     for (const m of members) cluster.engines.set(m.id, m);
-    await waitFor(async () => (await cp.admin.health()).status === 'healthy', 'every instance healthy');
+    await waitFor(async () => (await cp.admin.views.health()).status === 'healthy', 'every instance healthy');
     await waitFor(() => groups.every((g) => router.state.engine(g.name)), 'the router to know every engine');
     await inSync(cp, 'test-router');
     return cluster;
@@ -183,7 +184,7 @@ export async function startPlane(
     return spec.value;
   });
   const cp = await startControlPlane(specs);
-  await waitFor(async () => (await cp.admin.health()).status === 'healthy', 'every instance healthy');
+  await waitFor(async () => (await cp.admin.views.health()).status === 'healthy', 'every instance healthy');
   return { cp, router: await startRouter(cp, routerId) };
 }
 
@@ -231,7 +232,10 @@ export function startRouter(
 /** Waits until router `id` has ACKed everything the control plane serves it, for all three types. */
 function inSync(cp: ControlPlane, id: string): Promise<unknown> {
   return waitFor(() => {
-    const types = cp.ads.clients().find((c) => c.nodeId === id)?.types ?? [];
+    const types =
+      internals(cp)
+        .ads.clients()
+        .find((c) => c.nodeId === id)?.types ?? [];
     return types.length === 3 && types.every((t) => t.inSync);
   }, `router ${id} in sync with the control plane`);
 }

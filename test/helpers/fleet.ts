@@ -1,3 +1,4 @@
+import { internals } from './internals';
 import type * as grpc from '@grpc/grpc-js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +46,7 @@ export function processes(
   engine: string,
   state?: string,
 ): { id: string; pid: number; state: string }[] {
-  return [...cp.store.shared('processes').values()]
+  return [...internals(cp).store.shared('processes').values()]
     .map((v) => v as unknown as { engine: string; id: string; pid: number; state: string })
     .filter((r) => r.engine === engine && (!state || r.state === state))
     .map((r) => ({ id: r.id, pid: r.pid, state: r.state }));
@@ -53,9 +54,9 @@ export function processes(
 
 /** Instances routers may pick (listed, not draining, healthy) as the control plane sees them. */
 export function serving(cp: ControlPlane, engine: string): string[] {
-  const spec = cp.engines.getNow(engine);
+  const spec = internals(cp).engines.getNow(engine);
   return (spec?.instances ?? [])
-    .filter((i) => !i.draining && cp.admin.instanceHealth(engine, i.id) === 'healthy')
+    .filter((i) => !i.draining && cp.admin.views.instanceHealth(engine, i.id) === 'healthy')
     .map((i) => i.id)
     .sort();
 }

@@ -1,3 +1,4 @@
+import { internals } from './internals';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -69,9 +70,19 @@ export async function waitForAck(
 ): Promise<void> {
   await cp.flush();
   const lagging = () =>
-    (cp.ads.clients().find((c) => c.nodeId === nodeId)?.types ?? []).filter((t) => !t.inSync);
+    (
+      internals(cp)
+        .ads.clients()
+        .find((c) => c.nodeId === nodeId)?.types ?? []
+    ).filter((t) => !t.inSync);
   try {
-    await waitFor(() => cp.ads.clients().some((c) => c.nodeId === nodeId) && lagging().length === 0, what);
+    await waitFor(
+      () =>
+        internals(cp)
+          .ads.clients()
+          .some((c) => c.nodeId === nodeId) && lagging().length === 0,
+      what,
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}; out of sync: ${JSON.stringify(lagging())}`, { cause: err });
   }

@@ -1,7 +1,11 @@
 import { Registry } from 'prom-client';
 import { AlertModule } from '../../src/control-plane/alerts/alert-module';
 import { Notifier } from '../../src/control-plane/alerts/notifier';
-import type { EngineHealthView, HealthReport, InstanceHealthView } from '../../src/control-plane/admin/views';
+import type {
+  EngineHealthView,
+  HealthReport,
+  InstanceHealthView,
+} from '../../src/control-plane/views/engine-views';
 import { EventBus } from '../../src/control-plane/events';
 import { LeaderElection } from '../../src/control-plane/leader/leader-election';
 import type { FleetReads } from '../../src/control-plane/views/fleet-reads';

@@ -3,7 +3,7 @@ import { acknowledge, type Alert, evaluateRule, type Observation } from '../../s
 import { type GroupState, planNotifications } from '../../src/model/alerts/grouping';
 import { type AlertRule, parseAlertRule } from '../../src/model/alerts/rule';
 import type { Silence } from '../../src/model/alerts/silence';
-import type { EngineHealthView } from '../../src/control-plane/admin/views';
+import type { EngineHealthView } from '../../src/control-plane/views/engine-views';
 import { type FleetView, observe } from '../../src/control-plane/alerts/observe';
 import { type CallStats, NO_CALLS } from '../../src/control-plane/metrics/call-accumulator';
 

@@ -1,4 +1,4 @@
-import { SnapshotBuilder } from '../../src/control-plane/snapshot-builder';
+import { SnapshotBuilder } from '../../src/control-plane/xds/snapshot-builder';
 import { EngineCatalog } from '../../src/control-plane/config/engine-catalog';
 import { InMemorySnapshotCache } from '../../src/control-plane/xds/snapshot-cache';
 import { parseEngineSpec } from '../../src/model/validate';

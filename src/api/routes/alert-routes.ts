@@ -57,7 +57,7 @@ export function alertRoutes(r: Routes, admin: AdminService): void {
     (req, res) => {
       const q = req.query as Record<string, unknown>;
       res.json({
-        alerts: admin.alerts.list({
+        alerts: admin.views.alertViews.list({
           state: one(q, 'state'),
           severity: one(q, 'severity'),
           engine: one(q, 'engine'),
@@ -66,7 +66,7 @@ export function alertRoutes(r: Routes, admin: AdminService): void {
     },
   );
   r.get('/alerts/stats', 'viewer', 'Alert statistics', (_req, res) => {
-    res.json(admin.alerts.stats());
+    res.json(admin.views.alertViews.stats());
   });
   r.post('/alerts/:id/ack', 'operator', 'Acknowledge an alert', async (req, res) => {
     res.json({ alert: await admin.alerts.acknowledge(req.params.id, contextOf(req, res)) });

@@ -10,10 +10,10 @@ import { circuitsView as engineJson } from '../../control-plane/admin/circuit-vi
 export function circuitRoutes(r: Routes, admin: AdminService): void {
   r.get('/circuit-breakers', 'viewer', 'Circuit states by engine', async (req, res) => {
     const engine = typeof req.query.engine === 'string' ? req.query.engine : undefined;
-    res.json({ engines: (await admin.circuits.list(engine)).map(engineJson) });
+    res.json({ engines: (await admin.views.circuits(engine)).map(engineJson) });
   });
   r.get('/circuit-breakers/:engine', 'viewer', 'Circuit states of one engine', async (req, res) => {
-    const [engine] = await admin.circuits.list(req.params.engine);
+    const [engine] = await admin.views.circuits(req.params.engine);
     res.json(engineJson(engine));
   });
   r.post(

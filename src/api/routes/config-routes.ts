@@ -42,7 +42,7 @@ export function configRoutes(r: Routes, admin: AdminService): void {
     'admin',
     { summary: 'What changed between two versions', query: S.diffQuery },
     async (req, res) => {
-      const newest = admin.store().version;
+      const newest = admin.views.store().version;
       const to = whole('to', req.query.to, newest);
       const from = whole('from', req.query.from, Math.max(0, to - 1));
       res.json(await admin.config.diff(from, to));

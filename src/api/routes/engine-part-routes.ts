@@ -24,12 +24,12 @@ const instanceWeightSchema = z.strictObject({ weight: z.number().int().min(0) })
  */
 export function enginePartRoutes(r: Routes, admin: AdminService): void {
   const answer = async (res: import('express').Response, name: string, status = 200) => {
-    const engine = await admin.getEngine(name);
+    const engine = await admin.views.getEngine(name);
     res.status(status).set('etag', etag(engine.revision)).json({ engine });
   };
 
   r.get('/engines/:name/versions', 'viewer', 'An engine’s versions and their weights', async (req, res) => {
-    res.json({ versions: (await admin.getEngine(req.params.name)).versions });
+    res.json({ versions: (await admin.views.getEngine(req.params.name)).versions });
   });
   r.post(
     '/engines/:name/versions',
@@ -62,10 +62,10 @@ export function enginePartRoutes(r: Routes, admin: AdminService): void {
   );
 
   r.get('/engines/:name/instances', 'viewer', 'An engine’s instances', async (req, res) => {
-    res.json({ instances: (await admin.getEngine(req.params.name)).instances });
+    res.json({ instances: (await admin.views.getEngine(req.params.name)).instances });
   });
   r.get('/engines/:name/instances/:id', 'viewer', 'One instance', async (req, res) => {
-    const engine = await admin.getEngine(req.params.name);
+    const engine = await admin.views.getEngine(req.params.name);
     const instance = engine.instances.find((i) => i.id === req.params.id);
     if (!instance)
       throw new NerveError(
@@ -104,7 +104,7 @@ export function enginePartRoutes(r: Routes, admin: AdminService): void {
   );
 
   r.get('/engines/:name/policy', 'viewer', 'An engine’s policy (defaults filled in)', async (req, res) => {
-    res.json({ policy: (await admin.getEngine(req.params.name)).policy });
+    res.json({ policy: (await admin.views.getEngine(req.params.name)).policy });
   });
   r.put(
     '/engines/:name/policy',

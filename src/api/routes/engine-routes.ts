@@ -26,12 +26,12 @@ export function engineRoutes(r: Routes, admin: AdminService): void {
     { summary: 'Engines, a page at a time (?limit=&cursor=)', query: S.listQuery, response: S.engineList },
     async (req, res) => {
       const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : '';
-      const page = await admin.listEngines(pageSize(req.query.limit), cursor);
+      const page = await admin.views.listEngines(pageSize(req.query.limit), cursor);
       res.json({ engines: page.engines, nextCursor: page.nextPageToken || null });
     },
   );
   r.get('/engines/:name', 'viewer', { summary: 'One engine', response: S.oneEngine }, async (req, res) => {
-    const engine = await admin.getEngine(req.params.name);
+    const engine = await admin.views.getEngine(req.params.name);
     res.set('etag', etag(engine.revision)).json({ engine });
   });
   r.post(
@@ -41,7 +41,7 @@ export function engineRoutes(r: Routes, admin: AdminService): void {
     async (req, res) => {
       const spec = await admin.specs.create(req.body, contextOf(req, res));
       res.status(201).set('etag', etag(spec.revision)).location(`engines/${spec.name}`);
-      res.json({ engine: admin.view(spec) });
+      res.json({ engine: admin.views.view(spec) });
     },
   );
   r.put(
@@ -53,13 +53,13 @@ export function engineRoutes(r: Routes, admin: AdminService): void {
       response: S.oneEngine,
     },
     async (req, res) => {
-      const existed = await admin.getEngine(req.params.name).then(
+      const existed = await admin.views.getEngine(req.params.name).then(
         () => true,
         () => false,
       );
       const spec = await admin.specs.replace(req.params.name, req.body, ifMatch(req), contextOf(req, res));
       res.status(existed ? 200 : 201).set('etag', etag(spec.revision));
-      res.json({ engine: admin.view(spec) });
+      res.json({ engine: admin.views.view(spec) });
     },
   );
   r.patch(
@@ -68,7 +68,7 @@ export function engineRoutes(r: Routes, admin: AdminService): void {
     { summary: 'Merge-patch an engine spec (RFC 7386)', body: S.enginePatch, response: S.oneEngine },
     async (req, res) => {
       const spec = await admin.specs.patch(req.params.name, req.body, ifMatch(req), contextOf(req, res));
-      res.set('etag', etag(spec.revision)).json({ engine: admin.view(spec) });
+      res.set('etag', etag(spec.revision)).json({ engine: admin.views.view(spec) });
     },
   );
   r.delete('/engines/:name', 'admin', 'Delete an engine', async (req, res) => {

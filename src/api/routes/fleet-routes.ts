@@ -23,7 +23,7 @@ export function fleetRoutes(r: Routes, admin: AdminService): void {
     },
     async (req, res) => {
       const force = req.query.force === 'true';
-      res.json(await admin.lifecycle().scale(req.params.name, req.body, contextOf(req, res), force));
+      res.json(await admin.fleet.scale(req.params.name, req.body, contextOf(req, res), force));
     },
   );
   for (const op of OPS)
@@ -37,7 +37,7 @@ export function fleetRoutes(r: Routes, admin: AdminService): void {
       async (req, res) => {
         res
           .status(202)
-          .json(await admin.lifecycle().operate(req.params.name, req.params.id, op, contextOf(req, res)));
+          .json(await admin.fleet.operate(req.params.name, req.params.id, op, contextOf(req, res)));
       },
     );
   r.get(
@@ -47,29 +47,27 @@ export function fleetRoutes(r: Routes, admin: AdminService): void {
     (req, res) => {
       const tail = one(req.query, 'tail');
       const n = tail === undefined ? 100 : /^\d{1,6}$/.test(tail) ? Number(tail) : NaN;
-      res.json(
-        admin.lifecycle().logs(req.params.name, req.params.id, one(req.query, 'stream') ?? 'stdout', n),
-      );
+      res.json(admin.fleet.logs(req.params.name, req.params.id, one(req.query, 'stream') ?? 'stdout', n));
     },
   );
   r.get('/engines/:name/events', 'viewer', 'Lifecycle events of an engine', async (req, res) => {
-    const view = await admin.getEngine(req.params.name);
-    res.json({ events: admin.lifecycle().events(req.params.name), autoscale: view.runtime?.autoscale ?? [] });
+    const view = await admin.views.getEngine(req.params.name);
+    res.json({ events: admin.fleet.events(req.params.name), autoscale: view.runtime?.autoscale ?? [] });
   });
   r.post(
     '/leases',
     'operator',
     { summary: 'Register an instance with a lease', body: S.leaseBody, status: 201 },
     async (req, res) => {
-      const grant = await admin.lifecycle().register(req.body, contextOf(req, res));
+      const grant = await admin.fleet.register(req.body, contextOf(req, res));
       res.status(201).json(grant);
     },
   );
   r.post('/leases/:leaseId/heartbeat', 'operator', 'Renew a lease', async (req, res) => {
-    res.json(await admin.lifecycle().heartbeat(req.params.leaseId));
+    res.json(await admin.fleet.heartbeat(req.params.leaseId));
   });
   r.delete('/leases/:leaseId', 'operator', 'Deregister', async (req, res) => {
-    await admin.lifecycle().deregister(req.params.leaseId, contextOf(req, res));
+    await admin.fleet.deregister(req.params.leaseId, contextOf(req, res));
     res.json({ deregistered: req.params.leaseId });
   });
 }

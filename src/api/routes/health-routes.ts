@@ -2,7 +2,7 @@ import * as S from '../schemas';
 import type { Routes } from '../route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { timeParam } from '../query';
-import { HEALTH_RULES } from '../../control-plane/admin/health-report';
+import { HEALTH_RULES } from '../../control-plane/views/health-report';
 
 /** Liveness and readiness summary, and the deep health of one engine. 503 when nothing can serve. */
 export function healthRoutes(r: Routes, admin: AdminService, startedAtMs: number): void {
@@ -11,7 +11,7 @@ export function healthRoutes(r: Routes, admin: AdminService, startedAtMs: number
     'public',
     { summary: 'System health: engines, instances, the store, this replica', response: S.healthSummary },
     async (_req, res) => {
-      const report = await admin.health();
+      const report = await admin.views.health();
       const count = (status: string) => report.engines.filter((e) => e.status === status).length;
       const instances = report.engines.reduce((n, e) => n + e.totalInstances, 0);
       const healthyInstances = report.engines.reduce((n, e) => n + e.healthyInstances, 0);
@@ -24,7 +24,7 @@ export function healthRoutes(r: Routes, admin: AdminService, startedAtMs: number
           unhealthy: count('unhealthy'),
         },
         instances: { total: instances, healthy: healthyInstances },
-        xdsClients: admin.xdsClients().length,
+        xdsClients: admin.views.xdsClients().length,
         // A store that cannot be reached degrades the system: routing goes on, changes are refused.
         store: report.store,
         replica: report.replica,
@@ -39,11 +39,11 @@ export function healthRoutes(r: Routes, admin: AdminService, startedAtMs: number
     res.json({ status: 'alive', uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000) });
   });
   r.get('/health/ready', 'public', 'Readiness: listening with its configuration', (_req, res) => {
-    const r = admin.readiness();
+    const r = admin.views.readiness();
     res.status(r.ready ? 200 : 503).json({
       status: r.ready ? 'ready' : 'not_ready',
       ...(r.reason && { reason: r.reason }),
-      store: admin.store(),
+      store: admin.views.store(),
     });
   });
   r.get(
@@ -52,11 +52,13 @@ export function healthRoutes(r: Routes, admin: AdminService, startedAtMs: number
     'viewer',
     { summary: 'Deep health of one engine and its instances (?since= adds history)', query: S.sinceQuery },
     async (req, res) => {
-      const report = await admin.health(req.params.engineId);
+      const report = await admin.views.health(req.params.engineId);
       const since = timeParam(req.query as Record<string, unknown>, 'since');
       const engine = report.engines[0];
       const body =
-        since === undefined ? engine : { ...engine, history: await admin.healthHistory(engine.name, since) };
+        since === undefined
+          ? engine
+          : { ...engine, history: await admin.views.healthHistory(engine.name, since) };
       // As /health: a probe reads the status code; unhealthy (no instance can serve) is 503.
       res.status(report.status === 'unhealthy' ? 503 : 200).json(body);
     },

@@ -8,17 +8,17 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 /** Fleet metrics: detail, summary, history, and the Prometheus exposition. */
 export function metricsRoutes(r: Routes, admin: AdminService): void {
   r.get('/metrics', 'viewer', 'Detailed metrics (JSON)', (_req, res) => {
-    res.json(admin.metrics.detail());
+    res.json(admin.views.metrics.detail());
   });
   r.get('/metrics/summary', 'viewer', 'Metrics summary: rates, errors, latency percentiles', (req, res) => {
-    res.json(admin.metrics.summary({ engines: listParam(req.query, 'engine') }));
+    res.json(admin.views.metrics.summary({ engines: listParam(req.query, 'engine') }));
   });
   r.get(
     '/metrics/prometheus',
     'viewer',
     { summary: 'Prometheus exposition', produces: 'text/plain' },
     async (_req, res) => {
-      res.type(PROMETHEUS_CONTENT_TYPE).send(await admin.prometheus());
+      res.type(PROMETHEUS_CONTENT_TYPE).send(await admin.views.prometheus());
     },
   );
   r.get(
@@ -28,7 +28,7 @@ export function metricsRoutes(r: Routes, admin: AdminService): void {
     async (req, res) => {
       const q = req.query as Record<string, unknown>;
       res.json(
-        await admin.history({
+        await admin.views.history({
           engine: one(q, 'engine'),
           instance: one(q, 'instance'),
           metrics: listParam(q, 'metric'),

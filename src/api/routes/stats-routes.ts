@@ -4,6 +4,6 @@ import type { AdminService } from '../../control-plane/admin/admin-service';
 /** System statistics. */
 export function statsRoutes(r: Routes, admin: AdminService): void {
   r.get('/stats', 'viewer', 'System statistics', async (_req, res) => {
-    res.json(await admin.stats());
+    res.json(await admin.views.stats());
   });
 }

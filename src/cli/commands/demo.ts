@@ -86,7 +86,11 @@ export async function demoCommand(args: string[]): Promise<void> {
     await fleet.stop(3_000);
   });
 
-  await until(async () => (await cp.admin.health()).status === 'healthy', 10_000, 'engines not all healthy');
+  await until(
+    async () => (await cp.admin.views.health()).status === 'healthy',
+    10_000,
+    'engines not all healthy',
+  );
   await until(
     () => router.state.engineNames().length >= fleet.specs.length,
     10_000,

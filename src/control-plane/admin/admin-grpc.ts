@@ -1,3 +1,4 @@
+import type { CallGate } from '../../security/call-gate';
 import * as grpc from '@grpc/grpc-js';
 import {
   AdminService as AdminServiceDefinition,
@@ -22,7 +23,7 @@ import { apiKeyHandlers } from './api-key-grpc';
 import { specPartHandlers } from './spec-parts-grpc';
 import { documentHandlers } from './document-grpc';
 import { operationsHandlers } from './operations-grpc';
-import type { EngineView } from './views';
+import type { EngineView } from '../views/engine-views';
 import { GRPC_ROLES } from './grpc-roles';
 import type { Principal } from '../../model/security/principal';
 import { authorize, type Authenticator } from '../../security/authenticator';
@@ -169,13 +170,13 @@ export function unary<Req, Res>(
 }
 
 /** nerve.admin.v1.Admin over the shared AdminService. */
-export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
+export function addAdminGrpc(server: grpc.Server, admin: AdminService, gate: CallGate): void {
   const impl: AdminServer = {
     listEngines: unary(async (r) => {
-      const page = await admin.listEngines(r.pageSize, r.pageToken);
+      const page = await admin.views.listEngines(r.pageSize, r.pageToken);
       return { engines: page.engines.map(toProtoEngine), nextPageToken: page.nextPageToken };
     }),
-    getEngine: unary(async (r) => ({ engine: toProtoEngine(await admin.getEngine(r.name)) })),
+    getEngine: unary(async (r) => ({ engine: toProtoEngine(await admin.views.getEngine(r.name)) })),
     setInstanceWeight: unary(async (r, ctx) => ({
       engine: toProtoEngine(await admin.setInstanceWeight(r.engine, r.instanceId, r.weight, ctx)),
     })),
@@ -189,9 +190,9 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
     removeInstance: unary(async (r, ctx) => ({
       engine: toProtoEngine(await admin.removeInstance(r.engine, r.instanceId, ctx)),
     })),
-    listXdsClients: unary(async () => ({ clients: admin.xdsClients().map(toProtoClient) })),
+    listXdsClients: unary(async () => ({ clients: admin.views.xdsClients().map(toProtoClient) })),
     listCircuits: unary(async (r) => ({
-      engines: (await admin.circuits.list(r.engine || undefined)).map(toProtoCircuits),
+      engines: (await admin.views.circuits(r.engine || undefined)).map(toProtoCircuits),
     })),
     resetCircuit: unary(async (r, ctx) => ({
       engine: toProtoCircuits(await admin.circuits.reset(r.engine, r.instanceId, ctx)),
@@ -209,12 +210,7 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService): void {
   const secured = Object.fromEntries(
     Object.entries(impl).map(([name, h]) => [
       name,
-      guarded(
-        admin.auth,
-        admin.limits,
-        name as keyof AdminServer,
-        h as grpc.handleUnaryCall<unknown, unknown>,
-      ),
+      guarded(gate.auth, gate.limits, name as keyof AdminServer, h as grpc.handleUnaryCall<unknown, unknown>),
     ]),
   ) as unknown as AdminServer;
   server.addService(AdminServiceDefinition, secured);

@@ -4,7 +4,7 @@ import { echo } from '../../model/echo';
 import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../../model/config-kinds';
 import { type AdminContext, requireRole } from './admin-context';
 import { NerveError } from '../../model/errors';
-import type { alertView } from './alert-admin';
+import type { alertView } from '../views/alert-views';
 import type { AdminService } from './admin-service';
 import type { EntryAdmin, EntryView } from './entry-admin';
 
@@ -62,7 +62,7 @@ export function alertHandlers(admin: AdminService, unary: Unary): AlertHandlers 
     String((value as Record<string, unknown>)[kind === CHANNEL_KIND ? 'name' : 'id']);
   return {
     listAlerts: unary(async (r) => ({
-      alerts: admin.alerts
+      alerts: admin.views.alertViews
         .list({
           state: r.state || undefined,
           severity: r.severity || undefined,
@@ -74,7 +74,7 @@ export function alertHandlers(admin: AdminService, unary: Unary): AlertHandlers 
       alert: toProtoAlert(await admin.alerts.acknowledge(r.id, ctx)),
     })),
     getAlertStats: unary(async () => {
-      const s = admin.alerts.stats();
+      const s = admin.views.alertViews.stats();
       return {
         total: s.total,
         byRule: s.byRule,

@@ -5,7 +5,7 @@ import { echo } from '../../model/echo';
 import type { AdminContext } from './admin-context';
 import { NerveError } from '../../model/errors';
 import type { AdminService } from './admin-service';
-import type { EngineView } from './views';
+import type { EngineView } from '../views/engine-views';
 
 type Unary = <Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
 
@@ -51,7 +51,9 @@ export function configHandlers(
   unary: Unary,
   toProto: (v: EngineView) => Engine,
 ): ConfigHandlers {
-  const engine = (spec: Parameters<AdminService['view']>[0]) => ({ engine: toProto(admin.view(spec)) });
+  const engine = (spec: Parameters<AdminService['views']['view']>[0]) => ({
+    engine: toProto(admin.views.view(spec)),
+  });
   return {
     createEngine: unary(async (r, ctx) =>
       engine(await admin.specs.create(json('spec_json', r.specJson), ctx)),

@@ -13,10 +13,10 @@ type DocumentHandlers = Pick<AdminServer, 'getStats' | 'getXdsBootstrap' | 'getM
  */
 export function documentHandlers(admin: AdminService, unary: Unary): DocumentHandlers {
   return {
-    getStats: unary(async () => ({ json: JSON.stringify(await admin.stats()) })),
+    getStats: unary(async () => ({ json: JSON.stringify(await admin.views.stats()) })),
     getXdsBootstrap: unary(async (r) => ({
-      json: JSON.stringify(admin.bootstrap(r.node || 'nerve-client', r.host || '127.0.0.1')),
+      json: JSON.stringify(admin.views.bootstrap(r.node || 'nerve-client', r.host || '127.0.0.1')),
     })),
-    getMetricsDetail: unary(async () => ({ json: JSON.stringify(admin.metrics.detail()) })),
+    getMetricsDetail: unary(async () => ({ json: JSON.stringify(admin.views.metrics.detail()) })),
   };
 }

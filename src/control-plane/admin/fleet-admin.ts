@@ -6,7 +6,7 @@ import { type EngineSpec, findInstance } from '../../model/engine';
 import { desiredReplicas } from '../../model/fleet/runtime';
 import type { ConfigStore } from '../../store/config-store';
 import { type EngineCatalog, updateEngine } from '../config/engine-catalog';
-import { AUTOSCALE_PINS_NS, type AutoscalePin, type AutoscaleState } from '../fleet/autoscaler';
+import { AUTOSCALE_PINS_NS, type AutoscalePin } from '../fleet/autoscaler';
 import type { InstanceOp } from '../fleet/drivers/driver';
 import type { FleetEvent } from '../../model/fleet/fleet-event';
 import type { FleetEvents } from '../fleet/fleet-events';
@@ -37,29 +37,8 @@ export interface FleetDeps {
   readonly engines: EngineCatalog;
   readonly leases: Leases;
   readonly events: FleetEvents;
-  readonly autoscale: (engine: string) => AutoscaleState | undefined;
   readonly runDir: string;
 }
-
-/** What `GET /engines/:name` adds for the fleet: the runtime's size, recent events and decisions. */
-export interface RuntimeView {
-  readonly driver: string;
-  readonly replicas?: {
-    readonly desired: number;
-    readonly min: number;
-    readonly max: number;
-    readonly running: number;
-  };
-  readonly events: readonly FleetEvent[];
-  readonly autoscale?: AutoscaleState['decisions'];
-  /**
-   * Every process the leader runs for the engine, from its first start on (before health lists it as an
-   * instance), each with the operation an operator queued for it and the leader has not yet taken.
-   */
-  readonly processes?: readonly ProcessView[];
-}
-
-export type ProcessView = ProcessRecord & { readonly queued: InstanceOp | null };
 
 const MAX_TAIL = 1_000;
 
@@ -218,28 +197,6 @@ export class FleetAdmin {
 
   events(engine: string): FleetEvent[] {
     return this.deps.events.list(engine);
-  }
-
-  runtimeView(spec: EngineSpec): RuntimeView {
-    const rt = spec.runtime;
-    const events = this.deps.events.list(spec.name).slice(-20);
-    if (rt?.driver !== 'process') return { driver: rt?.driver ?? 'static', events };
-    const records = [...PROCESSES_NS.values(this.deps.store)]
-      .map((v) => v)
-      .filter((r) => r.engine === spec.name)
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const running = records.filter((r) => r.state === 'running' || r.state === 'remote').length;
-    const queued = COMMANDS_NS.map(this.deps.store);
-    return {
-      driver: rt.driver,
-      replicas: { desired: desiredReplicas(rt), min: rt.minReplicas, max: rt.maxReplicas, running },
-      events,
-      ...(rt.autoscale && { autoscale: (this.deps.autoscale(spec.name)?.decisions ?? []).slice(-10) }),
-      processes: records.map((r) => ({
-        ...r,
-        queued: queued.get(`${r.engine}/${r.id}`)?.op ?? null,
-      })),
-    };
   }
 
   /** The engine, when Nerve runs its instances; precise errors otherwise. */

@@ -20,7 +20,7 @@ type FleetHandlers = Pick<
 
 /** Engine lifecycle and registration on admin gRPC: the same FleetAdmin as REST. */
 export function fleetHandlers(admin: AdminService, unary: Unary): FleetHandlers {
-  const fleet = () => admin.lifecycle();
+  const fleet = () => admin.fleet;
   return {
     scaleEngine: unary(async (r, ctx) => {
       const { engine, replicas, previous } = await fleet().scale(
@@ -38,7 +38,7 @@ export function fleetHandlers(admin: AdminService, unary: Unary): FleetHandlers 
       fleet().logs(r.engine, r.instanceId, r.stream || 'stdout', r.tail || 100),
     ),
     listFleetEvents: unary(async (r) => {
-      const view = await admin.getEngine(r.engine);
+      const view = await admin.views.getEngine(r.engine);
       return {
         eventsJson: fleet()
           .events(r.engine)

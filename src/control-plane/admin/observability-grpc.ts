@@ -7,7 +7,7 @@ import type {
 import type { CallStats } from '../metrics/call-accumulator';
 import type { AdminContext } from './admin-context';
 import type { AdminService } from './admin-service';
-import type { HealthReport } from './views';
+import type { HealthReport } from '../views/engine-views';
 
 type Unary = <Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
 
@@ -63,9 +63,9 @@ function toProtoHealth(h: HealthReport): GetHealthResponse {
 export function observabilityHandlers(admin: AdminService, unary: Unary): ObservabilityHandlers {
   return {
     getHealth: unary(async (r) => {
-      const res = toProtoHealth(await admin.health(r.engine || undefined));
+      const res = toProtoHealth(await admin.views.health(r.engine || undefined));
       if (r.engine && r.sinceMs > 0)
-        res.engines[0].history = (await admin.healthHistory(r.engine, r.sinceMs)).map((t) => ({
+        res.engines[0].history = (await admin.views.healthHistory(r.engine, r.sinceMs)).map((t) => ({
           at: t.at,
           instance: t.instance,
           from: t.from,
@@ -77,7 +77,7 @@ export function observabilityHandlers(admin: AdminService, unary: Unary): Observ
       return res;
     }),
     getMetricsSummary: unary(async (r) => {
-      const s = admin.metrics.summary({ engines: r.engines.length > 0 ? r.engines : undefined });
+      const s = admin.views.metrics.summary({ engines: r.engines.length > 0 ? r.engines : undefined });
       return {
         windowMs: s.windowMs,
         overall: stats(s.overall),
@@ -97,7 +97,7 @@ export function observabilityHandlers(admin: AdminService, unary: Unary): Observ
       };
     }),
     getMetricsHistory: unary(async (r) => {
-      const h = await admin.history({
+      const h = await admin.views.history({
         engine: r.engine || undefined,
         instance: r.instance || undefined,
         metrics: r.metrics,

@@ -25,7 +25,7 @@ function parseJson(json: string): unknown {
 
 /** Rollouts and closed-loop weights on admin gRPC: the same admin as REST, documents as JSON. */
 export function rolloutHandlers(admin: AdminService, unary: Unary): RolloutHandlers {
-  const rollouts = () => admin.rolloutsAdmin();
+  const rollouts = () => admin.rollouts;
   return {
     listRollouts: unary(async (r) => ({
       rolloutsJson: rollouts()
@@ -46,10 +46,10 @@ export function rolloutHandlers(admin: AdminService, unary: Unary): RolloutHandl
         rolloutJson: JSON.stringify(await rollouts().act(r.engine, r.id, r.action as RolloutOp, ctx)),
       };
     }),
-    getEngineWeights: unary(async (r) => ({ json: JSON.stringify(admin.weightsAdmin().view(r.engine)) })),
+    getEngineWeights: unary(async (r) => ({ json: JSON.stringify(admin.weights.view(r.engine)) })),
     pinWeight: unary(async (r, ctx) => ({
       json: JSON.stringify(
-        await admin.weightsAdmin().pin(r.engine, r.instanceId, r.unpin ? undefined : r.weight, ctx),
+        await admin.weights.pin(r.engine, r.instanceId, r.unpin ? undefined : r.weight, ctx),
       ),
     })),
   };

@@ -3,7 +3,7 @@ import type { AdminServer, Engine } from '../../../gen/nerve/admin/v1/admin';
 import type { AdminContext } from './admin-context';
 import { NerveError } from '../../model/errors';
 import type { AdminService } from './admin-service';
-import type { EngineView } from './views';
+import type { EngineView } from '../views/engine-views';
 
 type Unary = <Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
 
@@ -19,7 +19,7 @@ export function specPartHandlers(
   toProto: (v: EngineView) => Engine,
 ): SpecPartHandlers {
   const parts = admin.specParts;
-  const engine = async (name: string) => ({ engine: toProto(await admin.getEngine(name)) });
+  const engine = async (name: string) => ({ engine: toProto(await admin.views.getEngine(name)) });
   const ifMatch = (n: number) => n || undefined;
   return {
     addVersion: unary(async (r, ctx) => {
@@ -34,7 +34,7 @@ export function specPartHandlers(
       await parts.removeVersion(r.engine, r.version, ifMatch(r.ifMatch), ctx);
       return engine(r.engine);
     }),
-    getPolicy: unary(async (r) => ({ policy: (await admin.getEngine(r.engine)).policy })),
+    getPolicy: unary(async (r) => ({ policy: (await admin.views.getEngine(r.engine)).policy })),
     setPolicy: unary(async (r, ctx) => {
       let policy: unknown;
       if (r.policyJson !== '')

@@ -2,8 +2,8 @@ import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
 import type { Observation } from '../../model/alerts/alert';
 import { type AlertRule, compare, type RuleMetric } from '../../model/alerts/rule';
 import type { StoreStatus } from '../../store/config-store';
-import type { EngineSummary } from '../admin/metrics-admin';
-import type { EngineHealthView } from '../admin/views';
+import type { EngineSummary } from '../views/metrics-views';
+import type { EngineHealthView } from '../views/engine-views';
 import type { EngineCircuitStatus } from '../circuits/circuit-board';
 import type { CallStats } from '../metrics/call-accumulator';
 

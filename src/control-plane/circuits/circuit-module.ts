@@ -28,6 +28,12 @@ interface ResetRequest {
 
 const EMPTY = (engine: string): EngineCircuits => ({ engine, instances: [], engineCircuit: undefined });
 
+/** An engine's circuits as the leader aggregated and shared them: what routers are sent. */
+export function circuitResource(store: ConfigStore, engine: string): EngineCircuits {
+  const raw = CIRCUITS_NS.get(store, engine);
+  return raw === undefined || raw === null || typeof raw !== 'object' ? EMPTY(engine) : raw;
+}
+
 /**
  * Circuit states across the fleet. Every replica folds every router's reports (its own routers' and,
  * through the shared reports, the other replicas') into a CircuitBoard; the leader alone publishes the
@@ -39,7 +45,6 @@ export class CircuitModule implements Module {
   readonly board: CircuitBoard;
   private readonly disposables = new Disposables();
   private publishQueued = false;
-  private readonly decoded = new WeakMap<object, EngineCircuits>();
 
   constructor(
     private readonly store: ConfigStore,
@@ -76,11 +81,7 @@ export class CircuitModule implements Module {
 
   /** The global circuits of an engine as the leader published them. */
   resource(engine: string): EngineCircuits {
-    const raw = CIRCUITS_NS.get(this.store, engine);
-    if (raw === undefined || raw === null || typeof raw !== 'object') return EMPTY(engine);
-    let c = this.decoded.get(raw);
-    if (!c) this.decoded.set(raw, (c = raw));
-    return c;
+    return circuitResource(this.store, engine);
   }
 
   status(engine: string, instanceIds: readonly string[]): EngineCircuitStatus {

@@ -1,3 +1,4 @@
+import type { ConfigStore } from '../../store/config-store';
 import { randomBytes } from 'node:crypto';
 import { SharedNamespace } from '../../store/shared-namespace';
 import { echo } from '../../model/echo';
@@ -18,6 +19,14 @@ export const LEASES_NS = new SharedNamespace<LeaseRecord>(
   'leases',
   'any replica (registrations, heartbeats); the leader lapses and removes, fenced',
 );
+
+/**
+ * Whether an instance's registration lease lapsed: it is out of routing (unhealthy) until it renews
+ * or is removed. Read from the shared leases, so every replica routes alike.
+ */
+export function leaseLapsed(store: ConfigStore, engine: string, instance: string): boolean {
+  return Boolean(LEASES_NS.get(store, `${engine}/${instance}`)?.lapsedAt);
+}
 
 export interface LeaseRecord {
   readonly leaseId: string;

@@ -15,6 +15,12 @@ export const HEALTH_NS = new SharedNamespace<CheckState & { readonly by?: string
   'health',
   'the leader (health probing), fenced',
 );
+
+/** An instance's last probe result as the leader shared it (every replica reads the same). */
+export function checkStateOf(store: ConfigStore, engine: string, instanceId: string): CheckState {
+  return HEALTH_NS.get(store, `${engine}/${instanceId}`) ?? INITIAL_CHECK_STATE;
+}
+
 /** Counters (not status) of checks are shared at most this often; status changes at once. */
 const COUNTERS_EVERY_MS = 5_000;
 
@@ -98,9 +104,7 @@ export class HealthModule implements Module {
 
   /** What the fleet's leader last measured of an instance. */
   state(engine: string, instanceId: string): CheckState {
-    return (
-      (HEALTH_NS.get(this.store, `${engine}/${instanceId}`) as CheckState | undefined) ?? INITIAL_CHECK_STATE
-    );
+    return checkStateOf(this.store, engine, instanceId);
   }
 
   /** On the leader: probes an instance now (a supervisor saw it exit or come back). */

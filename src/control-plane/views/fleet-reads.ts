@@ -1,7 +1,7 @@
 import type { HealthState } from '../../model/engine';
-import type { alertView } from '../admin/alert-admin';
-import type { Summary } from '../admin/metrics-admin';
-import type { HealthReport } from '../admin/views';
+import type { alertView } from './alert-views';
+import type { Summary } from './metrics-views';
+import type { HealthReport } from './engine-views';
 import type { EngineCircuitStatus } from '../circuits/circuit-board';
 import type { HealthTransition } from '../health/health-history';
 

@@ -1,3 +1,4 @@
+import type { ConfigStore } from '../../store/config-store';
 import { type InstanceWeight, moved, nextWeights, type WeightInputs } from '../../model/adaptive-weights';
 import type { EngineSpec } from '../../model/engine';
 import type { EventBus } from '../events';
@@ -13,6 +14,23 @@ export const WEIGHTS_NS = new SharedNamespace<EngineWeights>(
   'weights',
   'the leader (closed-loop weights), fenced',
 );
+
+/**
+ * The engine with the weights to serve: configured weights when closed-loop weights are off, the
+ * published (or pinned) ones otherwise, as the leader shared them.
+ */
+export function servedWeights(store: ConfigStore, spec: EngineSpec): EngineSpec {
+  const policy = spec.adaptiveWeights;
+  if (!policy?.enabled) return spec;
+  const published = WEIGHTS_NS.get(store, spec.name)?.published ?? {};
+  return {
+    ...spec,
+    instances: spec.instances.map((i) => {
+      const w = policy.pinned[i.id] ?? published[i.id];
+      return w === undefined || w === i.weight ? i : { ...i, weight: w };
+    }),
+  };
+}
 const TICK_MS = 100;
 
 /** An engine's weights as computed and as published (what routers and proxyless clients are sent). */
@@ -87,16 +105,7 @@ export class WeightsModule implements Module {
    * ones (pinned ones as pinned) when on.
    */
   effective(spec: EngineSpec): EngineSpec {
-    const policy = spec.adaptiveWeights;
-    if (!policy?.enabled) return spec;
-    const published = this.weights(spec.name)?.published ?? {};
-    return {
-      ...spec,
-      instances: spec.instances.map((i) => {
-        const w = policy.pinned[i.id] ?? published[i.id];
-        return w === undefined || w === i.weight ? i : { ...i, weight: w };
-      }),
-    };
+    return servedWeights(this.ctx.store, spec);
   }
 
   private async compute(spec: EngineSpec, fence: string, now: number): Promise<void> {

@@ -3,7 +3,7 @@ import type { CheckState } from '../../model/health';
 import { explainInstance, type HeldStatus, type InstanceFacts, rollup } from '../../model/health-rollup';
 import type { CallStats } from '../metrics/call-accumulator';
 import type { InstanceResources } from '../metrics/call-windows';
-import type { EngineHealthView, HealthReport, OverallStatus } from './views';
+import type { EngineHealthView, HealthReport, OverallStatus } from './engine-views';
 
 /** The rules, as /health states them: a reader should not have to guess how a status came about. */
 export const HEALTH_RULES = {

@@ -6,7 +6,7 @@ import type { HealthReason } from '../../model/health-rollup';
 import type { CallStats } from '../metrics/call-accumulator';
 import type { RuntimeSpec } from '../../model/fleet/runtime';
 import type { ProcessRecord } from '../fleet/process-record';
-import type { RuntimeView } from './fleet-admin';
+import type { RuntimeView } from './runtime-view';
 import type { AdaptiveWeights } from '../../model/adaptive-weights';
 import type { RegistrationPolicy } from '../../model/fleet/registration-policy';
 

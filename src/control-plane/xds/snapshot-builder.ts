@@ -1,9 +1,9 @@
-import { danglingReferences, nextSnapshot } from '../model/snapshot';
-import type { EngineSpec } from '../model/engine';
-import type { CircuitLookup, HealthLookup } from './resources/nerve-resources';
-import { nerveResources } from './resources/nerve-resources';
-import { envoyResources } from './resources/envoy';
-import type { SnapshotCache } from './xds/snapshot-cache';
+import { danglingReferences, nextSnapshot } from '../../model/snapshot';
+import type { EngineSpec } from '../../model/engine';
+import type { CircuitLookup, HealthLookup } from '../resources/nerve-resources';
+import { nerveResources } from '../resources/nerve-resources';
+import { envoyResources } from '../resources/envoy';
+import type { SnapshotCache } from './snapshot-cache';
 
 export interface DebounceOptions {
   /** Quiet period: a rebuild waits until no change arrived for this long. */

@@ -31,7 +31,7 @@ export interface Summary {
  * client's reports, the same on every replica (each hears every report). Percentiles of a group are
  * over its calls' merged histograms, never averages of percentiles.
  */
-export class MetricsAdmin {
+export class MetricsViews {
   constructor(
     private readonly engines: EngineCatalog,
     private readonly windows: CallWindows | undefined,

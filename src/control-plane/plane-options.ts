@@ -1,0 +1,68 @@
+import type { Features } from '../config/features';
+import type { EngineSpec } from '../model/engine';
+import type { JsonValue } from '../model/config';
+import type { Logger } from '../observability/logger';
+import type { StaticKey } from '../security/api-key-registry';
+import type { CallLimitSettings } from '../security/call-limits';
+import type { JwtSettings } from '../security/jwt-verifier';
+import type { TlsFiles } from '../security/tls-files';
+import type { ConfigStore } from '../store/config-store';
+import type { FeedPeriods } from './feed/feed-module';
+import type { LeaseTimings } from './leader/leader-election';
+import type { DebounceOptions } from './xds/snapshot-builder';
+
+/** How a control plane is set up: its store, where it listens, and each feature's settings. */
+export interface ControlPlaneOptions {
+  readonly store: ConfigStore;
+  readonly logger: Logger;
+  /** Host to bind the gRPC server to. */
+  readonly host: string;
+  /** 0 picks a free port; `port` tells which. */
+  readonly xdsPort: number;
+  /** Engines to store at start (from the config file); stored ones of the same name are replaced. */
+  readonly engines?: readonly EngineSpec[];
+  /** Alert rules, channels and silences to store at start (from the config file). */
+  readonly entries?: readonly { kind: string; name: string; value: JsonValue }[];
+  readonly reportIntervalMs?: number;
+  /** How often xDS clients send LRS load reports. */
+  readonly lrsIntervalMs?: number;
+  /** Off: no active health checks, every instance stays `unknown` (routable). For benchmarks and tests. */
+  readonly healthChecks?: boolean;
+  /** Feature flags (config/features.ts): activeHealthChecks and autoscaling act here. */
+  readonly features?: Features;
+  /** Push debouncing; defaults to DEFAULT_DEBOUNCE. */
+  readonly debounce?: DebounceOptions;
+  /** This replica's id (in fences, /stats and xDS `control_plane`); default a random one. */
+  readonly replicaId?: string;
+  readonly lease?: LeaseTimings;
+  /** The window of /metrics/summary and of health's call figures (default 60 s). */
+  readonly summaryWindowMs?: number;
+  /** Periods of the live feed's metrics and health topics (default 5 s and 10 s). */
+  readonly feedPeriods?: FeedPeriods;
+  /** How often the leader evaluates alert rules (default 500 ms). */
+  readonly alertEvalMs?: number;
+  /** How long a better engine status must hold before it is reported (default 30 s). */
+  readonly engineHoldMs?: number;
+  /** Where managed instances' output files go (default `<tmpdir>/nerve-processes`). */
+  readonly runDir?: string;
+  /**
+   * Stop managed processes when this control plane stops. Default: yes in memory (one replica, nothing
+   * would supervise them), no with Redis (the next leader adopts them).
+   */
+  readonly stopProcessesOnStop?: boolean;
+  /** How long an instance whose lease lapsed stays listed (unhealthy) before it is removed (default 5 min). */
+  readonly leaseRemoveAfterMs?: number;
+  /** Authentication of every surface (default: off, every caller is an admin). */
+  readonly auth?: AuthSettings;
+  /** Rate limits of REST and admin gRPC (default DEFAULT_CALL_LIMITS, in memory). */
+  readonly callLimits?: CallLimitSettings;
+  /** TLS on the gRPC port (xDS, admin, reports); with a CA, clients must present certificates (mTLS). */
+  readonly tls?: TlsFiles;
+}
+
+/** ENABLE_AUTH, the JWT key source, keys from the settings (API_KEYS). */
+export interface AuthSettings {
+  readonly enabled: boolean;
+  readonly jwt?: JwtSettings;
+  readonly apiKeys?: readonly StaticKey[];
+}

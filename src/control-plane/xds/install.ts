@@ -1,0 +1,66 @@
+import { circuitResource } from '../circuits/circuit-module';
+import { leaseLapsed } from '../fleet/leases';
+import { checkStateOf } from '../health/health-module';
+import { XdsMetrics } from '../metrics/xds-metrics';
+import type { PlaneContext } from '../plane-context';
+import { servedWeights } from '../weights/weights-module';
+import { AdsServer } from './ads-server';
+import { InMemorySnapshotCache } from './snapshot-cache';
+import { SnapshotBuilder } from './snapshot-builder';
+import { SnapshotModule } from './snapshot-module';
+
+/**
+ * xDS: the snapshot built from the configuration and what the leader shares of the fleet (health,
+ * lapsed leases, closed-loop weights, circuits), and the ADS server that streams it. Everything the
+ * snapshot reads is in the store, so every replica serves the same.
+ */
+export function installXds(ctx: PlaneContext) {
+  const { store, logger } = ctx;
+  const cache = new InMemorySnapshotCache();
+  const builder = new SnapshotBuilder(
+    { list: async () => (await ctx.engines.list()).map((s) => servedWeights(store, s)) },
+    cache,
+    (engine, id) => (leaseLapsed(store, engine, id) ? 'unhealthy' : checkStateOf(store, engine, id).status),
+    (err) => logger.error('snapshot rebuild failed; serving the last good one', { error: String(err) }),
+    ctx.options.debounce,
+    (engine) => circuitResource(store, engine),
+  );
+  const xdsMetrics: XdsMetrics = new XdsMetrics(ctx.metrics.registry, () => ads.counts());
+  cache.watch((snapshot) => xdsMetrics.onSnapshot(snapshot));
+  const ads: AdsServer = new AdsServer(
+    cache,
+    logger,
+    ctx.replica.id,
+    {
+      ...xdsMetrics.hooks,
+      onNack: (nodeId, typeUrl, version, error) => {
+        xdsMetrics.hooks.onNack?.(nodeId, typeUrl, version, error);
+        ctx.bus.emit('xds.nack', { nodeId, typeUrl, version, error });
+      },
+      refuse: () => ctx.replica.emptyAndDiverged(),
+    },
+    ctx.gate.auth,
+  );
+  ads.addToServer(ctx.grpc);
+  const flush = () => builder.rebuild();
+  return {
+    cache,
+    ads,
+    /** Rebuilds and publishes the snapshot now (changes trigger it on their own). */
+    flush,
+    /**
+     * Publishes the configuration now and waits, at most `timeoutMs`, until every xDS client of this
+     * replica holds and has ACKed it (a drain has then reached them).
+     */
+    pushed: async (timeoutMs: number): Promise<void> => {
+      await flush();
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (ads.clients().every((c) => c.types.every((t) => t.inSync))) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    closeStreams: () => ads.closeAll(),
+    modules: [new SnapshotModule(builder, ctx.bus)],
+  };
+}

@@ -5,7 +5,7 @@ import type { EngineSpec } from '../model/engine';
 import { LIMIT_NAMES } from '../protocol/h2/limits';
 import { formatIssues, parseEngineSpec, type Result } from '../model/validate';
 import type { JsonValue } from '../model/config';
-import { ALERT_RULE_KIND, CHANNEL_KIND, CONFIG_KINDS, SILENCE_KIND } from '../model/config-kinds';
+import { CONFIG_KINDS, entryKinds } from '../model/config-kinds';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -53,10 +53,8 @@ const fileSchema = z.strictObject({
     })
     .optional(),
   engines: z.array(z.unknown()).default([]),
-  /** Entries of the other configuration kinds, as the export document has them. */
-  alertRules: z.array(z.unknown()).default([]),
-  notificationChannels: z.array(z.unknown()).default([]),
-  silences: z.array(z.unknown()).default([]),
+  /** Entries of the kinds served as plain entries, each under its section (alertRules, silences…). */
+  ...Object.fromEntries(entryKinds().map(([, k]) => [k.entry.fileKey, z.array(z.unknown()).default([])])),
 });
 
 /** A configuration entry from the file, validated by its kind. */
@@ -66,20 +64,13 @@ export interface FileEntry {
   readonly value: JsonValue;
 }
 
-export type FileSettings = Omit<
-  z.output<typeof fileSchema>,
-  'engines' | 'alertRules' | 'notificationChannels' | 'silences'
-> & {
+export type FileSettings = Omit<z.output<typeof fileSchema>, 'engines'> & {
   engines: EngineSpec[];
   entries: FileEntry[];
 };
 
 /** The file's sections of configuration kinds other than engines, by kind. */
-const SECTIONS = [
-  ['alertRules', ALERT_RULE_KIND],
-  ['notificationChannels', CHANNEL_KIND],
-  ['silences', SILENCE_KIND],
-] as const;
+const SECTIONS = entryKinds().map(([kind, k]) => [k.entry.fileKey, kind] as const);
 
 /** Parses a YAML config text; every problem is reported with its path (engines[1].instances[0].address: …). */
 export function parseConfigText(text: string, source: string): Result<FileSettings> {
@@ -108,7 +99,8 @@ export function parseConfigText(text: string, source: string): Result<FileSettin
   const entries: FileEntry[] = [];
   for (const [section, kind] of SECTIONS) {
     const seen = new Set<string>();
-    parsed.data[section].forEach((input, i) => {
+    const data: Record<string, unknown> = parsed.data;
+    ((data[section] as unknown[] | undefined) ?? []).forEach((input, i) => {
       const k = CONFIG_KINDS.get(kind)!;
       const v = k.validate(input, `${section}[${i}]`);
       if (!v.ok) return errors.push(...v.errors.map((e) => `${source}: ${e}`));

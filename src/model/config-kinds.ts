@@ -1,9 +1,17 @@
+import type { z } from 'zod';
 import type { JsonValue } from './config';
+import type { LadderRole } from './security/roles';
 import { ENGINE_KIND, toDocument } from './engine-document';
 import { parseEngineSpec, type Result } from './validate';
-import { parseAlertRule } from './alerts/rule';
-import { keepChannelSecrets, parseChannel, redactChannel } from './alerts/channel';
-import { parseSilence, type SilenceDocument, toSilence, withEndFromDuration } from './alerts/silence-schema';
+import { alertRuleSchema, parseAlertRule } from './alerts/rule';
+import { channelSchema, keepChannelSecrets, parseChannel, redactChannel } from './alerts/channel';
+import {
+  parseSilence,
+  type SilenceDocument,
+  silenceSchema,
+  toSilence,
+  withEndFromDuration,
+} from './alerts/silence-schema';
 import { API_KEY_KIND, parseApiKey } from './security/api-key';
 
 export const ALERT_RULE_KIND = 'alert-rules';
@@ -45,6 +53,32 @@ export interface ConfigKind {
    * undefined: a silence must end in the future.
    */
   readonly checkWrite?: (doc: JsonValue, nowMs: number) => string | undefined;
+  /** How the API serves the kind as plain entries; kinds with an API of their own (engines, keys) have none. */
+  readonly entry?: EntryApi;
+}
+
+/**
+ * A kind served as entries: CRUD under its REST path (each entry with its ETag), ListEntries /
+ * PutEntry / DeleteEntry on admin gRPC, a section of the config file. Adding such a kind is one entry
+ * in CONFIG_KINDS; every transport serves it from this.
+ */
+export interface EntryApi {
+  /** Its name in messages ("alert rule"). */
+  readonly what: string;
+  /** REST path under /api/v1/nerve ("/alert-rules"). */
+  readonly path: string;
+  /** The field of a REST list answer ("rules"). */
+  readonly listKey: string;
+  /** The field its name is in ("id"). */
+  readonly nameField: string;
+  /** Who may write it (reading takes a viewer). */
+  readonly writer: LadderRole;
+  /** Whether it takes a merge patch. */
+  readonly patchable: boolean;
+  /** Its section of the config file ("alertRules"). */
+  readonly fileKey: string;
+  /** The body a write takes, for the OpenAPI document. */
+  readonly schema: z.ZodType;
 }
 
 export const CONFIG_KINDS: ReadonlyMap<string, ConfigKind> = new Map([
@@ -58,13 +92,57 @@ export const CONFIG_KINDS: ReadonlyMap<string, ConfigKind> = new Map([
       nameOf: (doc) => (doc as { name: string }).name,
     },
   ],
-  [ALERT_RULE_KIND, { ...plain(parseAlertRule, 'id'), complete: withIdFromName }],
-  [CHANNEL_KIND, { ...plain(parseChannel, 'name'), redact: redactChannel, keepSecrets: keepChannelSecrets }],
+  [
+    ALERT_RULE_KIND,
+    {
+      ...plain(parseAlertRule, 'id'),
+      complete: withIdFromName,
+      entry: {
+        what: 'alert rule',
+        path: '/alert-rules',
+        listKey: 'rules',
+        nameField: 'id',
+        writer: 'admin',
+        patchable: true,
+        fileKey: 'alertRules',
+        schema: alertRuleSchema,
+      },
+    },
+  ],
+  [
+    CHANNEL_KIND,
+    {
+      ...plain(parseChannel, 'name'),
+      redact: redactChannel,
+      keepSecrets: keepChannelSecrets,
+      entry: {
+        what: 'notification channel',
+        path: '/notification-channels',
+        listKey: 'channels',
+        nameField: 'name',
+        writer: 'admin',
+        patchable: true,
+        fileKey: 'notificationChannels',
+        schema: channelSchema,
+      },
+    },
+  ],
   [
     SILENCE_KIND,
     {
       ...plain(parseSilence, 'id'),
       complete: withEndFromDuration,
+      // Silencing is incident work: operators do it.
+      entry: {
+        what: 'silence',
+        path: '/silences',
+        listKey: 'silences',
+        nameField: 'id',
+        writer: 'operator',
+        patchable: false,
+        fileKey: 'silences',
+        schema: silenceSchema,
+      },
       checkWrite: (doc, nowMs) => {
         const endsAtMs = toSilence(doc as unknown as SilenceDocument).endsAtMs;
         return endsAtMs <= nowMs
@@ -91,4 +169,11 @@ function withIdFromName(input: unknown): unknown {
     .slice(0, 63)
     .replace(/[^a-z0-9]+$/, '');
   return id ? { ...doc, id } : input;
+}
+
+/** The kinds served as plain entries, in CONFIG_KINDS order. */
+export function entryKinds(): [string, ConfigKind & { readonly entry: EntryApi }][] {
+  return [...CONFIG_KINDS].filter(
+    (e): e is [string, ConfigKind & { entry: EntryApi }] => e[1].entry !== undefined,
+  );
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import * as S from '../schemas';
+import { entryKinds } from '../../model/config-kinds';
 import type { Routes } from '../route-table';
 import type { Role } from '../../model/security/roles';
 import type { AdminService } from '../../control-plane/admin/admin-service';
@@ -48,7 +49,7 @@ function entryRoutes(
   });
 }
 
-/** Alerts, their rules, notification channels and silences. */
+/** Alerts, and every kind served as plain entries (rules, channels, silences, inhibit rules). */
 export function alertRoutes(r: Routes, admin: AdminService): void {
   r.get(
     '/alerts',
@@ -71,35 +72,15 @@ export function alertRoutes(r: Routes, admin: AdminService): void {
   r.post('/alerts/:id/ack', 'operator', 'Acknowledge an alert', async (req, res) => {
     res.json({ alert: await admin.alerts.acknowledge(req.params.id, contextOf(req, res)) });
   });
-  entryRoutes(
-    r,
-    '/alert-rules',
-    () => admin.alerts.rules,
-    'rules',
-    true,
-    'admin',
-    'alert rule',
-    S.alertRuleBody,
-  );
-  entryRoutes(
-    r,
-    '/notification-channels',
-    () => admin.alerts.channels,
-    'channels',
-    true,
-    'admin',
-    'notification channel',
-    S.channelBody,
-  );
-  // Silencing is incident work: operators do it.
-  entryRoutes(
-    r,
-    '/silences',
-    () => admin.alerts.silences,
-    'silences',
-    false,
-    'operator',
-    'silence',
-    S.silenceBody,
-  );
+  for (const [kind, { entry }] of entryKinds())
+    entryRoutes(
+      r,
+      entry.path,
+      () => admin.alerts.entriesOf(kind),
+      entry.listKey,
+      entry.patchable,
+      entry.writer,
+      entry.what,
+      entry.schema,
+    );
 }

@@ -2,7 +2,7 @@ import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
 import { ACKS_NS } from '../alerts/alert-state';
 import { type AlertViews, alertView } from '../views/alert-views';
-import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../../model/config-kinds';
+import { ALERT_RULE_KIND, CHANNEL_KIND, entryKinds, SILENCE_KIND } from '../../model/config-kinds';
 import type { AdminContext, Audit } from './admin-context';
 import { NerveError } from '../../model/errors';
 import { EntryAdmin } from './entry-admin';
@@ -13,9 +13,8 @@ import { EntryAdmin } from './entry-admin';
  * alerts are views/alert-views.ts).
  */
 export class AlertAdmin {
-  readonly rules: EntryAdmin;
-  readonly channels: EntryAdmin;
-  readonly silences: EntryAdmin;
+  /** Every kind served as plain entries, by kind. */
+  readonly entries: ReadonlyMap<string, EntryAdmin>;
 
   constructor(
     private readonly store: ConfigStore,
@@ -23,11 +22,32 @@ export class AlertAdmin {
     private readonly audit: Audit,
     evaluated: () => Promise<void> = async () => undefined,
   ) {
-    // A rule or silence written is evaluated before the answer (on the leader), so the alerts listed
-    // next show what it fires or silences.
-    this.rules = new EntryAdmin(store, ALERT_RULE_KIND, 'alert rule', audit, evaluated);
-    this.channels = new EntryAdmin(store, CHANNEL_KIND, 'notification channel', audit);
-    this.silences = new EntryAdmin(store, SILENCE_KIND, 'silence', audit, evaluated);
+    // An entry written is evaluated before the answer (on the leader), so the alerts listed next show
+    // what a rule fires, or a silence or an inhibition mutes.
+    this.entries = new Map(
+      entryKinds().map(([kind, k]) => [kind, new EntryAdmin(store, kind, k.entry.what, audit, evaluated)]),
+    );
+  }
+
+  /** The entries of a kind, or INVALID_ARGUMENT naming the kinds there are. */
+  entriesOf(kind: string): EntryAdmin {
+    const e = this.entries.get(kind);
+    if (!e)
+      throw new NerveError(
+        'INVALID_ARGUMENT',
+        `kind must be one of ${[...this.entries.keys()].join(', ')}, got ${echo(kind, 40)}`,
+      );
+    return e;
+  }
+
+  get rules(): EntryAdmin {
+    return this.entriesOf(ALERT_RULE_KIND);
+  }
+  get channels(): EntryAdmin {
+    return this.entriesOf(CHANNEL_KIND);
+  }
+  get silences(): EntryAdmin {
+    return this.entriesOf(SILENCE_KIND);
   }
 
   /** Acknowledges a firing alert: its repeats stop; its resolved notification still goes out. */

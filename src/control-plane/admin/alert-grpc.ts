@@ -1,7 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { AdminServer, Alert as ProtoAlert } from '../../../gen/nerve/admin/v1/admin';
-import { echo } from '../../model/echo';
-import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../../model/config-kinds';
+import { CONFIG_KINDS } from '../../model/config-kinds';
 import { type AdminContext, requireRole } from './admin-context';
 import { NerveError } from '../../model/errors';
 import type { alertView } from '../views/alert-views';
@@ -44,22 +43,9 @@ function entry(name: string, e: EntryView) {
 
 /** Alerts and the alerting configuration on admin gRPC: the same AlertAdmin as REST. */
 export function alertHandlers(admin: AdminService, unary: Unary): AlertHandlers {
-  const kinds: Record<string, () => EntryAdmin> = {
-    [ALERT_RULE_KIND]: () => admin.alerts.rules,
-    [CHANNEL_KIND]: () => admin.alerts.channels,
-    [SILENCE_KIND]: () => admin.alerts.silences,
-  };
-  const of = (kind: string): EntryAdmin => {
-    const k = kinds[kind];
-    if (!k)
-      throw new NerveError(
-        'INVALID_ARGUMENT',
-        `kind must be one of ${Object.keys(kinds).join(', ')}, got ${echo(kind, 40)}`,
-      );
-    return k();
-  };
+  const of = (kind: string): EntryAdmin => admin.alerts.entriesOf(kind);
   const nameOf = (kind: string, value: unknown) =>
-    String((value as Record<string, unknown>)[kind === CHANNEL_KIND ? 'name' : 'id']);
+    String((value as Record<string, unknown>)[CONFIG_KINDS.get(kind)?.entry?.nameField ?? 'name']);
   return {
     listAlerts: unary(async (r) => ({
       alerts: admin.views.alertViews
@@ -108,7 +94,7 @@ export function alertHandlers(admin: AdminService, unary: Unary): AlertHandlers 
   };
 }
 
-/** As REST: silences are operators' work; rules and channels are admins'. */
+/** As REST: each kind's writer (silences are operators' work; rules and channels are admins'). */
 function entryRole(kind: string, ctx: AdminContext): void {
-  requireRole(ctx, kind === SILENCE_KIND ? 'operator' : 'admin', `changing ${kind}`);
+  requireRole(ctx, CONFIG_KINDS.get(kind)?.entry?.writer ?? 'admin', `changing ${kind}`);
 }

@@ -13,7 +13,7 @@ export interface EntryView {
 }
 
 /**
- * Writes and reads of the configuration kinds other than engines (alert rules, channels, silences):
+ * Writes and reads of the kinds served as plain entries (alert rules, channels, silences, inhibit rules):
  * each validated by its kind and committed as one version, with `ifMatch` as the revision the caller
  * read (409 when stale). `what` names the kind in messages ("alert rule").
  */
@@ -146,7 +146,7 @@ export class EntryAdmin {
   }
 
   private nameField(): string {
-    return this.kind === 'notification-channels' ? 'name' : 'id';
+    return CONFIG_KINDS.get(this.kind)!.entry?.nameField ?? 'name';
   }
 }
 

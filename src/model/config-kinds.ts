@@ -13,10 +13,12 @@ import {
   withEndFromDuration,
 } from './alerts/silence-schema';
 import { API_KEY_KIND, parseApiKey } from './security/api-key';
+import { inhibitRuleSchema, parseInhibitRule } from './alerts/inhibition';
 
 export const ALERT_RULE_KIND = 'alert-rules';
 export const CHANNEL_KIND = 'notification-channels';
 export const SILENCE_KIND = 'silences';
+export const INHIBIT_RULE_KIND = 'inhibit-rules';
 
 /** A kind whose documents are their validated form, named by a field. */
 function plain(parse: (doc: unknown, prefix: string) => Result<unknown>, field: string): ConfigKind {
@@ -148,6 +150,22 @@ export const CONFIG_KINDS: ReadonlyMap<string, ConfigKind> = new Map([
         return endsAtMs <= nowMs
           ? `endsAt ${new Date(endsAtMs).toISOString()} is in the past: a silence must end after now`
           : undefined;
+      },
+    },
+  ],
+  [
+    INHIBIT_RULE_KIND,
+    {
+      ...plain(parseInhibitRule, 'id'),
+      entry: {
+        what: 'inhibit rule',
+        path: '/inhibit-rules',
+        listKey: 'inhibitRules',
+        nameField: 'id',
+        writer: 'admin',
+        patchable: true,
+        fileKey: 'inhibitRules',
+        schema: inhibitRuleSchema,
       },
     },
   ],

@@ -382,6 +382,46 @@ describe('alerting reads its writes', () => {
     expect(await firing()).toEqual([]);
   });
 
+  it('mutes by an inhibit rule over REST: evaluated before the answer, listed with inhibitedBy, refused when bad', async () => {
+    const condition = { metric: 'healthyInstances', op: '<', threshold: 3 };
+    expect(
+      (await rest('POST', '/alert-rules', { id: 'thin', name: 'thin', severity: 'info', condition })).status,
+    ).toBe(201);
+    expect(
+      (
+        await rest('POST', '/alert-rules', {
+          id: 'thin-page',
+          name: 'thin page',
+          severity: 'critical',
+          condition,
+        })
+      ).status,
+    ).toBe(201);
+    const inhibit = {
+      id: 'critical-mutes-info',
+      sourceMatchers: [{ label: 'severity', value: 'critical' }],
+      targetMatchers: [{ label: 'severity', op: '=', value: 'info' }],
+      equal: ['engine'],
+    };
+    const made = await rest('POST', '/inhibit-rules', inhibit);
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ ...inhibit, comment: '', revision: expect.any(Number) });
+    const alerts = (await rest('GET', '/alerts')).body.alerts as { id: string; inhibitedBy: string[] }[];
+    expect(Object.fromEntries(alerts.map((a) => [a.id, a.inhibitedBy]))).toEqual({
+      'thin-page:calc:*': [],
+      'thin:calc:*': ['critical-mutes-info'],
+    });
+    expect((await rest('GET', '/inhibit-rules')).body.inhibitRules).toHaveLength(1);
+    const bad = await rest('POST', '/inhibit-rules', { id: 'bad', sourceMatchers: [], targetMatchers: [] });
+    expect(bad.status).toBe(400);
+    expect(String(bad.body.message ?? JSON.stringify(bad.body))).toMatch(/sourceMatchers/);
+    expect((await rest('DELETE', '/inhibit-rules/critical-mutes-info')).status).toBe(204);
+    const lifted = (await rest('GET', '/alerts')).body.alerts as { id: string; inhibitedBy: string[] }[];
+    expect(lifted.find((a) => a.id === 'thin:calc:*')?.inhibitedBy).toEqual([]);
+    for (const id of ['thin', 'thin-page'])
+      expect((await rest('DELETE', `/alert-rules/${id}`)).status).toBe(204);
+  });
+
   it('takes a silence for a duration, as amtool does, and names a duration it cannot read', async () => {
     const before = Date.now();
     const made = await rest('POST', '/silences', {

@@ -9,7 +9,8 @@ import type {
 import { EventBus } from '../../src/control-plane/events';
 import { LeaderElection } from '../../src/control-plane/leader/leader-election';
 import type { FleetReads } from '../../src/control-plane/views/fleet-reads';
-import { ALERT_RULE_KIND } from '../../src/model/config-kinds';
+import { ALERT_RULE_KIND, INHIBIT_RULE_KIND } from '../../src/model/config-kinds';
+import { alertView } from '../../src/control-plane/alerts/alert-views';
 import { MemoryStore } from '../../src/store/memory-store';
 import { logger } from '../helpers/cluster';
 
@@ -116,6 +117,92 @@ describe('alert module over MemoryStore (fake clock)', () => {
     calc2 = 'healthy';
     await jest.advanceTimersByTimeAsync(1_000);
     expect(module.current().alerts.map((a) => [a.id, a.state])).toEqual([['down:calc:calc-2', 'resolved']]);
+    module.stop();
+    await leader.stop();
+  });
+
+  it('notifies the source of an inhibit rule and holds back the alerts it mutes, listing them with inhibitedBy', async () => {
+    const store = new MemoryStore();
+    await store.start();
+    const bus = new EventBus(() => undefined);
+    const leader = new LeaderElection(store.lease, 'a', bus, logger, {
+      ttlMs: 15_000,
+      renewMs: 5_000,
+      retryMs: 2_000,
+    });
+    await leader.start();
+    let calc2: InstanceHealthView['health'] = 'unhealthy';
+    const reads = fleet(() => [instance('calc-1', 'healthy'), instance('calc-2', calc2)]);
+    const notifier = new Notifier(
+      new Registry(),
+      logger,
+      () => '',
+      (n, id, a, final) => module.onAttempt(n, id, a, final),
+    );
+    const module = new AlertModule(store, reads, bus, leader, notifier, logger, 1_000);
+    const rule = (id: string, severity: string) => ({
+      op: 'put' as const,
+      kind: ALERT_RULE_KIND,
+      name: id,
+      value: {
+        id,
+        name: id,
+        severity,
+        scope: 'engine',
+        event: 'instance_down',
+        cooldownMs: 14_400_000,
+        channels: [],
+        groupBy: ['rule', 'engine'],
+        groupWaitMs: 0,
+        enabled: true,
+      },
+    });
+    await store.commit({
+      actor: 'test',
+      summary: 'rules and an inhibition',
+      ops: [
+        rule('page', 'critical'),
+        rule('ticket', 'warning'),
+        {
+          op: 'put',
+          kind: INHIBIT_RULE_KIND,
+          name: 'critical-mutes-warning',
+          value: {
+            id: 'critical-mutes-warning',
+            sourceMatchers: [{ label: 'severity', op: '=', value: 'critical' }],
+            targetMatchers: [{ label: 'severity', op: '=', value: 'warning' }],
+            equal: ['engine', 'instance'],
+            comment: '',
+          },
+        },
+      ],
+      expect: new Map(),
+    });
+    module.start();
+    await jest.advanceTimersByTimeAsync(1_000);
+    const state = module.current();
+    expect(state.alerts.map((a) => [a.id, a.state]).sort()).toEqual([
+      ['page:calc:calc-2', 'firing'],
+      ['ticket:calc:calc-2', 'firing'],
+    ]);
+    expect(state.inhibited).toEqual({ 'ticket:calc:calc-2': ['critical-mutes-warning'] });
+    // Only the source's group was told; the muted alert is listed, with what mutes it.
+    expect(state.log.map((g) => [g.rule, g.notified])).toEqual([['page', ['page:calc:calc-2']]]);
+    const ticket = state.alerts.find((a) => a.rule === 'ticket')!;
+    expect(alertView(ticket, state).inhibitedBy).toEqual(['critical-mutes-warning']);
+
+    // The source resolves: the inhibition lifts and the alert it held back is notified.
+    await store.commit({
+      actor: 'test',
+      summary: 'page rule off',
+      ops: [{ ...rule('page', 'critical'), value: { ...rule('page', 'critical').value, enabled: false } }],
+      expect: new Map(),
+    });
+    await module.evaluateNow();
+    const after = module.current();
+    expect(after.inhibited).toEqual({});
+    expect(after.log.find((g) => g.rule === 'ticket')?.notified).toEqual(['ticket:calc:calc-2']);
+    calc2 = 'healthy';
     module.stop();
     await leader.stop();
   });

@@ -1,7 +1,7 @@
 import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
 import { ACKS_NS } from '../alerts/alert-state';
-import { type AlertViews, alertView } from '../views/alert-views';
+import { type AlertViews, alertView } from '../alerts/alert-views';
 import { ALERT_RULE_KIND, CHANNEL_KIND, entryKinds, SILENCE_KIND } from '../../model/config-kinds';
 import type { AdminContext, Audit } from './admin-context';
 import { NerveError } from '../../model/errors';

@@ -3,7 +3,7 @@ import type { AdminServer, Alert as ProtoAlert } from '../../../gen/nerve/admin/
 import { CONFIG_KINDS } from '../../model/config-kinds';
 import { type AdminContext, requireRole } from './admin-context';
 import { NerveError } from '../../model/errors';
-import type { alertView } from '../views/alert-views';
+import type { alertView } from '../alerts/alert-views';
 import type { AdminService } from './admin-service';
 import type { EntryAdmin, EntryView } from './entry-admin';
 

@@ -6,7 +6,8 @@ import { type SilenceDocument, toSilence } from '../../model/alerts/silence-sche
 import type { Logger } from '../../observability/logger';
 import type { ConfigStore } from '../../store/config-store';
 import type { FleetReads } from '../views/fleet-reads';
-import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../../model/config-kinds';
+import { ALERT_RULE_KIND, CHANNEL_KIND, INHIBIT_RULE_KIND, SILENCE_KIND } from '../../model/config-kinds';
+import { type InhibitRule, inhibitions } from '../../model/alerts/inhibition';
 import type { EventBus } from '../events';
 import type { LeaderElection } from '../leader/leader-election';
 import { Disposables, type Module } from '../module';
@@ -154,12 +155,14 @@ export class AlertModule implements Module {
     );
     alerts = trimResolved(alerts);
     const byId = new Map(rules.map((r) => [r.id, r]));
+    const inhibited = inhibitions(alerts, this.entries<InhibitRule>(INHIBIT_RULE_KIND));
     const plan = planNotifications(
       byId,
       alerts,
       new Map(this.state.log.map((g) => [g.key, g])),
       silences,
       now,
+      new Set(inhibited.keys()),
     );
     const outbox: OutboxEntry[] = [...this.state.outbox];
     for (const n of plan.notifications) {
@@ -178,6 +181,7 @@ export class AlertModule implements Module {
       alerts,
       log: [...plan.log.values()],
       outbox: outbox.filter((o) => !o.done),
+      inhibited: Object.fromEntries(inhibited),
     };
     await this.persist();
     this.deliver(channels);

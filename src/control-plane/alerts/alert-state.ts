@@ -27,6 +27,8 @@ export interface AlertingState {
   readonly outbox: readonly OutboxEntry[];
   /** Delivery attempts by alert id (newest last, at most 20 each). */
   readonly attempts: Readonly<Record<string, readonly Attempt[]>>;
+  /** Alerts muted by inhibit rules at the last evaluation: alert id → rule ids (absent in older states). */
+  readonly inhibited?: Readonly<Record<string, readonly string[]>>;
 }
 
 export const EMPTY_STATE: AlertingState = { alerts: [], log: [], outbox: [], attempts: {} };

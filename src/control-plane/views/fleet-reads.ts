@@ -1,5 +1,5 @@
 import type { HealthState } from '../../model/engine';
-import type { alertView } from './alert-views';
+import type { alertView } from '../alerts/alert-views';
 import type { Summary } from './metrics-views';
 import type { HealthReport } from './engine-views';
 import type { EngineCircuitStatus } from '../circuits/circuit-board';

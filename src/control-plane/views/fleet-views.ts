@@ -14,7 +14,7 @@ import { type HistoryAnswer, type HistoryQuery, queryHistory } from '../history/
 import type { CallWindows } from '../metrics/call-windows';
 import type { LoadStats } from '../reports/load-stats';
 import type { StreamStatus } from '../xds/stream-state';
-import { AlertViews } from './alert-views';
+import { AlertViews } from '../alerts/alert-views';
 import type { EngineView, HealthReport } from './engine-views';
 import type { FleetReads } from './fleet-reads';
 import { effectiveHealth, engineHealth, type InstanceInsight, systemHealth } from './health-report';

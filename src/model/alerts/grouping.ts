@@ -42,7 +42,7 @@ export function groupKey(rule: AlertRule, alert: Alert): { key: string; labels: 
  *   new ones joined.
  * - When none of a group's alerts fires any more, the resolved notification goes out at once.
  * - A group still firing with an unacknowledged alert is told again every `cooldownMs`.
- * - Silenced alerts are left out of every notification.
+ * - Silenced alerts, and inhibited ones (`inhibited`: their ids), are left out of every notification.
  */
 export function planNotifications(
   rules: ReadonlyMap<string, AlertRule>,
@@ -50,11 +50,12 @@ export function planNotifications(
   log: ReadonlyMap<string, GroupState>,
   silences: readonly Silence[],
   nowMs: number,
+  inhibited: ReadonlySet<string> = new Set(),
 ): { notifications: Notification[]; log: Map<string, GroupState> } {
   const members = new Map<string, { rule: AlertRule; labels: Record<string, string>; alerts: Alert[] }>();
   for (const a of alerts) {
     const rule = rules.get(a.rule);
-    if (!rule || a.state === 'pending' || silenced(a, silences, nowMs)) continue;
+    if (!rule || a.state === 'pending' || inhibited.has(a.id) || silenced(a, silences, nowMs)) continue;
     const { key, labels } = groupKey(rule, a);
     let m = members.get(key);
     if (!m) members.set(key, (m = { rule, labels, alerts: [] }));

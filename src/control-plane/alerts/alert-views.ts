@@ -3,7 +3,7 @@ import { SEVERITIES } from '../../model/alerts/rule';
 import { echo } from '../../model/echo';
 import { NerveError } from '../../model/errors';
 import type { ConfigStore } from '../../store/config-store';
-import { ACKS_NS, ALERTS_NS, type AlertingState, EMPTY_STATE, STATE_FIELD } from '../alerts/alert-state';
+import { ACKS_NS, ALERTS_NS, type AlertingState, EMPTY_STATE, STATE_FIELD } from './alert-state';
 
 const STATES = ['pending', 'firing', 'acknowledged', 'resolved'];
 
@@ -23,6 +23,8 @@ export function alertView(a: Alert, state: AlertingState) {
     resolvedAt: iso(a.resolvedAtMs),
     acknowledgedAt: iso(a.acknowledgedAtMs),
     acknowledgedBy: a.acknowledgedBy || null,
+    /** The inhibit rules muting it (an alert they mute is listed, never notified). */
+    inhibitedBy: state.inhibited?.[a.id] ?? [],
     notifications: (state.attempts[a.id] ?? []).map((n) => ({
       channel: n.channel,
       at: n.at,

@@ -22,14 +22,15 @@ import { installXds } from './xds/install';
 export type { AuthSettings, ControlPlaneOptions } from './plane-options';
 
 /** Every feature as installed, for tests and benchmarks that look inside (`test/helpers/internals.ts`). */
-export type PlaneParts = ReturnType<typeof install>;
+export type PlaneParts = ReturnType<typeof installFeatures>;
 export const PARTS = Symbol('control plane parts');
 
 /**
  * The features in start order (stopped in reverse). Each takes the plane's context and, where it needs
  * another feature, the small port it declares: this list is the control plane's whole dependency graph.
+ * Nothing here binds a port or starts a timer, so unit tests build the whole plane over MemoryStore.
  */
-function install(ctx: PlaneContext) {
+export function installFeatures(ctx: PlaneContext) {
   const circuits = installCircuits(ctx);
   const metrics = installMetrics(ctx);
   const health = installHealth(ctx, { onProbe: (e, i, s) => metrics.fleet.onProbe(e, i, s) });
@@ -106,7 +107,7 @@ export class ControlPlane {
   private readonly servingHealth = new HealthImplementation({ '': 'SERVING' });
 
   private constructor(private readonly ctx: PlaneContext) {
-    const parts = install(ctx);
+    const parts = installFeatures(ctx);
     this[PARTS] = parts;
     this.id = ctx.replica.id;
     this.admin = parts.admin;

@@ -1,8 +1,8 @@
 // Memory of 24 h of metric history for 50 engines × 4 instances (issue goal ≤ 50 MB), against the
 // same process before any history (baseline), plus the CPU the leader's 10 s sample costs.
-import { EventBus } from '../../src/control-plane/events';
+import { EventBus } from '../../src/control-plane/kernel/events';
 import { HistoryModule } from '../../src/control-plane/history/history-module';
-import { CallWindows } from '../../src/control-plane/metrics/call-windows';
+import { CallWindows } from '../../src/control-plane/calls/call-windows';
 import type { EngineSpec } from '../../src/model/engine';
 import { parseEngineSpec } from '../../src/model/validate';
 import { createLogger } from '../../src/observability/logger';

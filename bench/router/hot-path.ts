@@ -26,7 +26,7 @@ import type { H2Stream } from '../../src/protocol/h2/stream';
 import type * as IngressModule from '../../src/router/proxy/ingress';
 import type * as TracerModule from '../../src/router/tracing/call-tracer';
 import type * as Pool from '../../src/router/proxy/upstream-pool';
-import type * as Routing from '../../src/router/routing-state';
+import type * as Routing from '../../src/router/proxy/routing-state';
 
 /**
  * The router as it runs: tsc's output in dist/ (npm run build), not this script's loader's compilation

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { errorBody } from './errors';
+import { errorBody } from './http/errors';
 
 const ALLOWED_HEADERS = 'authorization, content-type, if-match, x-api-key, x-request-id, last-event-id';
 const EXPOSED_HEADERS = 'etag, location, retry-after, x-request-id';

@@ -3,7 +3,7 @@ import { NerveError } from '../model/errors';
 import type { JsonValue } from '../model/config';
 import type { ConfigStore } from '../store/config-store';
 import { idempotencyId, scopedKey, withIdempotencyKey } from '../store/idempotency';
-import { principalOf } from './rest-auth';
+import { principalOf } from './http/rest-auth';
 
 /**
  * `Idempotency-Key` on a write (POST, PUT, PATCH, DELETE), as payment APIs and the IETF draft define it:

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { RouteSpec } from './route-table';
-import { errorSchema } from './schemas';
+import type { RouteSpec } from './http/route-table';
+import { errorSchema } from './http/schemas';
 
 type Json = Record<string, unknown>;
 

@@ -9,7 +9,7 @@ import type { AdminService } from '../control-plane/admin/admin-service';
 import type { FeedHub } from '../control-plane/feed/feed-hub';
 import type { Logger } from '../observability/logger';
 import { type ApiOptions, createApi, routesOf } from './app';
-import type { RouteSpec } from './route-table';
+import type { RouteSpec } from './http/route-table';
 import { FeedGateway, type FeedGatewayOptions } from './feed/feed-gateway';
 
 export interface HttpHandle {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SettingsError } from '../config/settings';
-import { commandHelp } from './flags';
-import { UsageError } from './options';
+import { commandHelp } from './common/flags';
+import { UsageError } from './common/options';
 
 /** Each command loads only its own modules: a router process never loads the control plane. */
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; summary: string }> = {

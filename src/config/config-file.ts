@@ -5,7 +5,7 @@ import type { EngineSpec } from '../model/engine';
 import { LIMIT_NAMES } from '../protocol/h2/limits';
 import { formatIssues, parseEngineSpec, type Result } from '../model/validate';
 import type { JsonValue } from '../model/config';
-import { CONFIG_KINDS, entryKinds } from '../model/config-kinds';
+import { CONFIG_KINDS, entryKinds } from '../model/kinds/config-kinds';
 
 const port = z.number().int().min(0).max(65535);
 

@@ -10,16 +10,16 @@ import { installFleet } from './fleet/install';
 import { installHealth } from './health/install';
 import { installHistory } from './history/install';
 import { installMetrics } from './metrics/install';
-import type { Module } from './module';
-import { connectStore, createPlaneContext, type PlaneContext } from './plane-context';
-import type { ControlPlaneOptions } from './plane-options';
+import type { Module } from './kernel/module';
+import { connectStore, createPlaneContext, type PlaneContext } from './context/plane-context';
+import type { ControlPlaneOptions } from './context/plane-options';
 import { addReflection } from './reflection';
 import { installReports } from './reports/install';
 import { installRollouts } from './rollouts/install';
 import { installViews } from './views/install';
 import { installWeights } from './weights/install';
 import { installXds } from './xds/install';
-export type { AuthSettings, ControlPlaneOptions } from './plane-options';
+export type { AuthSettings, ControlPlaneOptions } from './context/plane-options';
 
 /** Every feature as installed, for tests and benchmarks that look inside (`test/helpers/internals.ts`). */
 export type PlaneParts = ReturnType<typeof installFeatures>;
@@ -48,7 +48,11 @@ export function installFeatures(ctx: PlaneContext) {
     pushed: xds.pushed,
     checkNow: (e, i) => health.health.checkNow(e, i),
     resetCircuit: (e, i) => circuits.circuits.reset(e, [i], false),
-    reads: views,
+    load: (engine) => {
+      const e = views.summary({ engines: [engine] }).engines[0];
+      return { inFlight: e?.inFlight ?? 0, p95Ms: e && e.requests > 0 ? e.p95Ms : undefined };
+    },
+    instanceHealth: (e, i) => views.instanceHealth(e, i),
   });
   const rollouts = installRollouts(fleet.fleet, ctx.bus);
   const weights = installWeights(fleet.fleet, ctx.bus, ctx.windows);

@@ -1,6 +1,6 @@
-import type { RegistrationPolicy } from './fleet/registration-policy';
+import type { RegistrationPolicy } from './registration-policy';
 import type { EnginePolicy } from '../../gen/nerve/discovery/v1/policy';
-import type { RuntimeSpec } from './fleet/runtime';
+import type { RuntimeSpec } from './runtime';
 import type { AdaptiveWeights } from './adaptive-weights';
 
 export type { EnginePolicy };

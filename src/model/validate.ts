@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { isHostPort } from './address';
 import type { EngineSpec } from './engine';
 import { defaultPolicy, RETRYABLE_CODES, STRATEGIES } from './policy';
-import { runtimeSchema } from './fleet/runtime';
+import { runtimeSchema } from './runtime';
 import { adaptiveWeightsSchema } from './adaptive-weights';
-import { registrationSchema } from './fleet/registration-policy';
+import { registrationSchema } from './registration-policy';
 
 export { isHostPort };
 

@@ -8,7 +8,7 @@ import { Reporter } from './control/reporter';
 import { engineCircuitsType } from './resources/engine-circuits';
 import { engineClusterType } from './resources/engine-cluster';
 import { routeTableType } from './resources/route-table';
-import { RoutingState } from './routing-state';
+import { RoutingState } from './proxy/routing-state';
 import { AdsClient } from './xds/ads-client';
 import type { ClientCredentials, TlsFiles } from '../security/tls-files';
 import type { UpstreamTls } from './proxy/upstream-pool';

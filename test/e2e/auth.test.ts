@@ -13,7 +13,7 @@ import {
   type ListApiKeysResponse,
 } from '../../gen/nerve/admin/v1/admin';
 import { startApi } from '../../src/api/server';
-import type { RouteSpec } from '../../src/api/route-table';
+import type { RouteSpec } from '../../src/api/http/route-table';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { GRPC_ROLES } from '../../src/control-plane/admin/grpc-roles';
 import { DemoEngine } from '../../src/engines/engine-server';

@@ -11,7 +11,7 @@ import {
 import { startApi, type HttpHandle } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { parseEngineSpec } from '../../src/model/validate';
-import { CONFIG_KINDS } from '../../src/model/config-kinds';
+import { CONFIG_KINDS } from '../../src/model/kinds/config-kinds';
 import type { JsonValue } from '../../src/model/config';
 import type { Router } from '../../src/router/router';
 import { invoke, logger, startControlPlane, startRouter } from '../helpers/cluster';

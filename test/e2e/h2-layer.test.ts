@@ -4,7 +4,7 @@ import { H2ClientConnection } from '../../src/protocol/h2/client';
 import { HpackEncoder } from '../../src/protocol/h2/hpack/encoder';
 import { H2Server } from '../../src/protocol/h2/server';
 import type { H2Stream, StreamHandler } from '../../src/protocol/h2/stream';
-import { headerValue } from '../../src/router/proxy/headers';
+import { headerValue } from '../../src/router/http/headers';
 import { waitFor } from '../helpers/wait';
 
 /**

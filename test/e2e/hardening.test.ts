@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as net from 'node:net';
 import { AdminClient } from '../../gen/nerve/admin/v1/admin';
 import { startApi } from '../../src/api/server';
-import type { RouteSpec } from '../../src/api/route-table';
+import type { RouteSpec } from '../../src/api/http/route-table';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { ENGINE_KIND } from '../../src/model/engine-document';
 import { logger, engineSpec, startControlPlane } from '../helpers/cluster';

@@ -1,6 +1,6 @@
 import type * as net from 'node:net';
 import { H2Server } from '../../src/protocol/h2/server';
-import { headerValue } from '../../src/router/proxy/headers';
+import { headerValue } from '../../src/router/http/headers';
 import { runPython } from '../helpers/process';
 
 /**

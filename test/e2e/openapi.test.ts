@@ -1,6 +1,6 @@
 import Ajv2020 from 'ajv/dist/2020';
 import { startApi } from '../../src/api/server';
-import type { RouteSpec } from '../../src/api/route-table';
+import type { RouteSpec } from '../../src/api/http/route-table';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
 import { logger, engineSpec, startControlPlane } from '../helpers/cluster';

@@ -8,7 +8,7 @@ import {
   type ListRolloutsRequest,
   type ListRolloutsResponse,
 } from '../../gen/nerve/admin/v1/admin';
-import { CONFIG_KINDS } from '../../src/model/config-kinds';
+import { CONFIG_KINDS } from '../../src/model/kinds/config-kinds';
 import { startApi, type HttpHandle } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';

@@ -1,5 +1,5 @@
 import type { InstanceLoad } from '../../gen/nerve/report/v1/report';
-import type { ReportReceived } from '../../src/control-plane/events';
+import type { ReportReceived } from '../../src/control-plane/kernel/events';
 import { LATENCY_LAYOUT } from '../../src/model/latency-buckets';
 import { LatencyHistogram } from '../../src/router/stats/latency-histogram';
 

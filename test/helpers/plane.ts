@@ -1,6 +1,6 @@
 import { installFeatures, type PlaneParts } from '../../src/control-plane/control-plane';
-import { connectStore, createPlaneContext } from '../../src/control-plane/plane-context';
-import type { ControlPlaneOptions } from '../../src/control-plane/plane-options';
+import { connectStore, createPlaneContext } from '../../src/control-plane/context/plane-context';
+import type { ControlPlaneOptions } from '../../src/control-plane/context/plane-options';
 import { MemoryStore } from '../../src/store/memory-store';
 import { logger } from './cluster';
 

@@ -6,10 +6,10 @@ import type {
   HealthReport,
   InstanceHealthView,
 } from '../../src/control-plane/views/engine-views';
-import { EventBus } from '../../src/control-plane/events';
+import { EventBus } from '../../src/control-plane/kernel/events';
 import { LeaderElection } from '../../src/control-plane/leader/leader-election';
 import type { FleetReads } from '../../src/control-plane/views/fleet-reads';
-import { ALERT_RULE_KIND, INHIBIT_RULE_KIND } from '../../src/model/config-kinds';
+import { ALERT_RULE_KIND, INHIBIT_RULE_KIND } from '../../src/model/kinds/config-kinds';
 import { alertView } from '../../src/control-plane/alerts/alert-views';
 import { MemoryStore } from '../../src/store/memory-store';
 import { logger } from '../helpers/cluster';
@@ -44,7 +44,6 @@ function fleet(instances: () => InstanceHealthView[]): FleetReads {
     healthHistoryNow: () => [],
     summary: () => ({ windowMs: 60_000, overall: undefined, engines: [] }) as never,
     circuits: async () => [],
-    alerts: () => [],
   };
 }
 

@@ -5,7 +5,7 @@ import { type AlertRule, parseAlertRule } from '../../src/model/alerts/rule';
 import type { Silence } from '../../src/model/alerts/silence';
 import type { EngineHealthView } from '../../src/control-plane/views/engine-views';
 import { type FleetView, observe } from '../../src/control-plane/alerts/observe';
-import { type CallStats, NO_CALLS } from '../../src/control-plane/metrics/call-accumulator';
+import { type CallStats, NO_CALLS } from '../../src/control-plane/calls/call-accumulator';
 
 function rule(input: object): AlertRule {
   const r = parseAlertRule({ id: 'r', name: 'rule', severity: 'error', channels: ['hook'], ...input });

@@ -2,7 +2,7 @@ import { EngineCluster, HealthStatus } from '../../gen/nerve/discovery/v1/resour
 import { defaultPolicy, STRATEGIES } from '../../src/model/policy';
 import { selectEndpoints } from '../../src/router/balancer/endpoints';
 import { getStrategy, missingStrategies } from '../../src/router/balancer/registry';
-import { RoutingState } from '../../src/router/routing-state';
+import { RoutingState } from '../../src/router/proxy/routing-state';
 import { InstanceStats } from '../../src/router/stats/instance-stats';
 
 const {

@@ -4,7 +4,7 @@ import {
   type ScaleInput,
   type ScaleMemory,
 } from '../../src/model/fleet/autoscale';
-import { afterExit, autoscaleSchema, restartDelayMs, restartSchema } from '../../src/model/fleet/runtime';
+import { afterExit, autoscaleSchema, restartDelayMs, restartSchema } from '../../src/model/runtime';
 import { parseEngineSpec } from '../../src/model/validate';
 
 describe('supervision backoff', () => {

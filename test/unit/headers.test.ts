@@ -1,5 +1,5 @@
 import { messageOf, pushbackOf, statusOf } from '../../src/router/proxy/call-outcome';
-import { headerValue, withoutHeader } from '../../src/router/proxy/headers';
+import { headerValue, withoutHeader } from '../../src/router/http/headers';
 
 describe('header lists for the next hop', () => {
   const request = [

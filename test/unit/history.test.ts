@@ -1,7 +1,7 @@
-import { EventBus } from '../../src/control-plane/events';
+import { EventBus } from '../../src/control-plane/kernel/events';
 import { HistoryModule } from '../../src/control-plane/history/history-module';
 import { queryHistory } from '../../src/control-plane/history/history-query';
-import { CallWindows } from '../../src/control-plane/metrics/call-windows';
+import { CallWindows } from '../../src/control-plane/calls/call-windows';
 import { COARSE, FINE, SLOT_BYTES } from '../../src/model/history/series-ring';
 import { parseEngineSpec } from '../../src/model/validate';
 import type { EngineSpec } from '../../src/model/engine';

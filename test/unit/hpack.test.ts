@@ -1,7 +1,7 @@
 import { HpackDecoder, HpackError } from '../../src/protocol/h2/hpack/decoder';
 import { HpackEncoder } from '../../src/protocol/h2/hpack/encoder';
 import { huffmanDecode } from '../../src/protocol/h2/hpack/huffman';
-import { addedField } from '../../src/protocol/h2/added-field';
+import { addedField } from '../../src/protocol/h2/hpack/added-field';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const pairs = (flat: readonly string[]) =>

@@ -1,4 +1,4 @@
-import { EventBus } from '../../src/control-plane/events';
+import { EventBus } from '../../src/control-plane/kernel/events';
 import { LeaderElection } from '../../src/control-plane/leader/leader-election';
 import type { LeaderLease } from '../../src/store/leader-lease';
 import { MemoryStore } from '../../src/store/memory-store';

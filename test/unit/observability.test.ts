@@ -1,7 +1,7 @@
 import { humanLine, humanLogs } from '../../src/observability/logger';
 import * as protobuf from 'protobufjs';
 import { join } from 'node:path';
-import { CallWindows } from '../../src/control-plane/metrics/call-windows';
+import { CallWindows } from '../../src/control-plane/calls/call-windows';
 import { explainInstance, holdStatus, type HeldStatus, rollup } from '../../src/model/health-rollup';
 import { INITIAL_CHECK_STATE } from '../../src/model/health';
 import { interpolatedQuantile, LATENCY_LAYOUT } from '../../src/model/latency-buckets';

@@ -1,5 +1,5 @@
 import { KnownFleetIndex, plausibleReport } from '../../src/control-plane/reports/plausibility';
-import type { IncomingReport } from '../../src/control-plane/events';
+import type { IncomingReport } from '../../src/control-plane/kernel/events';
 import { engineSpec } from '../helpers/cluster';
 import { instanceLoad } from '../helpers/loads';
 

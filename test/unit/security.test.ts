@@ -9,7 +9,7 @@ import { identityOf } from '../../src/security/certificate-identity';
 import { JwtVerifier } from '../../src/security/jwt-verifier';
 import { mayActAs } from '../../src/security/stream-admission';
 import { mayChange } from '../../src/router/admin/admin-http';
-import { authByDefault, controlPlaneCredentials } from '../../src/cli/security-notes';
+import { authByDefault, controlPlaneCredentials } from '../../src/cli/common/security-notes';
 import { allows, highestRole } from '../../src/model/security/roles';
 
 const dir = mkdtempSync(join(tmpdir(), 'nerve-security-'));

@@ -5,11 +5,11 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { FeedHub } from '../../control-plane/feed/feed-hub';
 import type { Logger } from '../../observability/logger';
-import { listParam } from '../query';
+import { listParam } from '../http/query';
 import { NerveError } from '../../model/errors';
 import { authenticateOpen, authorize, type Authenticator } from '../../security/authenticator';
 import { RateLimitedError } from '../../security/call-limits';
-import { credentialsOf, principalOf } from '../rest-auth';
+import { credentialsOf, principalOf } from '../http/rest-auth';
 import type { Principal } from '../../model/security/principal';
 import { allows } from '../../model/security/roles';
 import {

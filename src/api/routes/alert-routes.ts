@@ -1,13 +1,13 @@
 import type { z } from 'zod';
-import * as S from '../schemas';
-import { entryKinds } from '../../model/config-kinds';
-import type { Routes } from '../route-table';
+import * as S from '../http/schemas';
+import { entryKinds } from '../../model/kinds/config-kinds';
+import type { Routes } from '../http/route-table';
 import type { Role } from '../../model/security/roles';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import type { EntryAdmin, EntryView } from '../../control-plane/admin/entry-admin';
-import { contextOf } from '../errors';
-import { etag, ifMatch } from '../if-match';
-import { one } from '../query';
+import { contextOf } from '../http/errors';
+import { etag, ifMatch } from '../http/if-match';
+import { one } from '../http/query';
 
 /** CRUD of one configuration kind under `path` (each entry with its ETag), as lists them. */
 function entryRoutes(
@@ -58,7 +58,7 @@ export function alertRoutes(r: Routes, admin: AdminService): void {
     (req, res) => {
       const q = req.query as Record<string, unknown>;
       res.json({
-        alerts: admin.views.alertViews.list({
+        alerts: admin.alerts.views.list({
           state: one(q, 'state'),
           severity: one(q, 'severity'),
           engine: one(q, 'engine'),
@@ -67,7 +67,7 @@ export function alertRoutes(r: Routes, admin: AdminService): void {
     },
   );
   r.get('/alerts/stats', 'viewer', 'Alert statistics', (_req, res) => {
-    res.json(admin.views.alertViews.stats());
+    res.json(admin.alerts.views.stats());
   });
   r.post('/alerts/:id/ack', 'operator', 'Acknowledge an alert', async (req, res) => {
     res.json({ alert: await admin.alerts.acknowledge(req.params.id, contextOf(req, res)) });

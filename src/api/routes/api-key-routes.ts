@@ -1,7 +1,7 @@
-import * as S from '../schemas';
+import * as S from '../http/schemas';
 import type { AdminService } from '../../control-plane/admin/admin-service';
-import { contextOf } from '../errors';
-import type { Routes } from '../route-table';
+import { contextOf } from '../http/errors';
+import type { Routes } from '../http/route-table';
 
 /** API keys (admin only, listing too: names and roles tell an attacker whom to aim at). */
 export function apiKeyRoutes(r: Routes, admin: AdminService): void {

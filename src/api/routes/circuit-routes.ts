@@ -1,7 +1,7 @@
-import type { Routes } from '../route-table';
+import type { Routes } from '../http/route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
-import { contextOf } from '../errors';
-import { circuitsView as engineJson } from '../../control-plane/admin/circuit-view';
+import { contextOf } from '../http/errors';
+import { circuitsView as engineJson } from '../../control-plane/circuits/circuit-view';
 
 /**
  * Circuit states as the control plane aggregates them from every router (`openOn` of `reporters` routers

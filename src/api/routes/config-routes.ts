@@ -1,11 +1,11 @@
-import * as S from '../schemas';
+import * as S from '../http/schemas';
 import { parseInput } from '../../control-plane/admin/parse-input';
-import type { Routes } from '../route-table';
+import type { Routes } from '../http/route-table';
 import { NerveError } from '../../model/errors';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { echo } from '../../model/echo';
-import { contextOf } from '../errors';
-import { ifMatch } from '../if-match';
+import { contextOf } from '../http/errors';
+import { ifMatch } from '../http/if-match';
 
 /** A whole-number query or body value, or a 400 naming it. */
 function whole(name: string, raw: unknown, fallback?: number): number {

@@ -4,10 +4,10 @@ import { NerveError } from '../../model/errors';
 import { parseInput } from '../../control-plane/admin/parse-input';
 import { versionBodySchema, versionWeightSchema } from '../../control-plane/admin/spec-parts-admin';
 import { echo } from '../../model/echo';
-import { contextOf } from '../errors';
-import { etag, ifMatch } from '../if-match';
-import type { Routes } from '../route-table';
-import * as S from '../schemas';
+import { contextOf } from '../http/errors';
+import { etag, ifMatch } from '../http/if-match';
+import type { Routes } from '../http/route-table';
+import * as S from '../http/schemas';
 
 export const instanceBodySchema = z.strictObject({
   id: z.string().min(1),

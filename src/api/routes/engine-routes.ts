@@ -1,10 +1,10 @@
-import * as S from '../schemas';
-import type { Routes } from '../route-table';
+import * as S from '../http/schemas';
+import type { Routes } from '../http/route-table';
 import { NerveError } from '../../model/errors';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { echo } from '../../model/echo';
-import { contextOf } from '../errors';
-import { etag, ifMatch } from '../if-match';
+import { contextOf } from '../http/errors';
+import { etag, ifMatch } from '../http/if-match';
 
 /** ?limit: a number, checked for its range by AdminService (as gRPC's page_size is); absent: 0, the default. */
 function pageSize(raw: unknown): number {

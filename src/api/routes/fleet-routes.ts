@@ -1,9 +1,9 @@
-import * as S from '../schemas';
-import type { Routes } from '../route-table';
+import * as S from '../http/schemas';
+import type { Routes } from '../http/route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
-import type { InstanceOp } from '../../control-plane/fleet/drivers/driver';
-import { contextOf } from '../errors';
-import { one } from '../query';
+import type { InstanceOp } from '../../control-plane/fleet/driver';
+import { contextOf } from '../http/errors';
+import { one } from '../http/query';
 
 const OPS: readonly InstanceOp[] = ['start', 'stop', 'restart'];
 

@@ -1,7 +1,7 @@
-import * as S from '../schemas';
-import type { Routes } from '../route-table';
+import * as S from '../http/schemas';
+import type { Routes } from '../http/route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
-import { timeParam } from '../query';
+import { timeParam } from '../http/query';
 import { HEALTH_RULES } from '../../control-plane/views/health-report';
 
 /** Liveness and readiness summary, and the deep health of one engine. 503 when nothing can serve. */

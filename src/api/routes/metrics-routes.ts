@@ -1,7 +1,7 @@
-import * as S from '../schemas';
-import type { Routes } from '../route-table';
+import * as S from '../http/schemas';
+import type { Routes } from '../http/route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
-import { intParam, listParam, one, timeParam } from '../query';
+import { intParam, listParam, one, timeParam } from '../http/query';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 

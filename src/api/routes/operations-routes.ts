@@ -1,8 +1,8 @@
-import * as S from '../schemas';
+import * as S from '../http/schemas';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { OperationsAdmin } from '../../control-plane/admin/operations-admin';
-import { contextOf } from '../errors';
-import type { Routes } from '../route-table';
+import { contextOf } from '../http/errors';
+import type { Routes } from '../http/route-table';
 
 /** Log levels, CPU profiles and heap snapshots (admin), feature flags: this replica's process. */
 export function operationsRoutes(r: Routes, admin: AdminService): void {

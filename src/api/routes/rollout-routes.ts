@@ -1,9 +1,9 @@
-import * as S from '../schemas';
+import * as S from '../http/schemas';
 import { parseInput } from '../../control-plane/admin/parse-input';
-import type { Routes } from '../route-table';
+import type { Routes } from '../http/route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import type { RolloutOp } from '../../control-plane/rollouts/rollout-module';
-import { contextOf } from '../errors';
+import { contextOf } from '../http/errors';
 
 const OPS: readonly RolloutOp[] = ['pause', 'resume', 'abort', 'promote'];
 

@@ -1,4 +1,4 @@
-import type { Routes } from '../route-table';
+import type { Routes } from '../http/route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 
 /** Every connected data plane: node id, per type the version sent and ACKed, the last NACK and its error. */

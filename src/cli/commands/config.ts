@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../options';
+import { UsageError } from '../common/options';
 
 const PREFIX = '/api/v1/nerve';
 

@@ -6,11 +6,11 @@ import { OtlpExporter, otlpFromEnv } from '../../observability/otlp-exporter';
 import type { ConfigStore } from '../../store/config-store';
 import { MemoryStore } from '../../store/memory-store';
 import { RedisStore } from '../../store/redis/redis-store';
-import { flagNames } from '../flags';
-import { exitOnSignal } from '../lifecycle';
-import { listening } from '../listen';
-import { parseFlags, settingsFor } from '../options';
-import { authByDefault, warnIfOpen } from '../security-notes';
+import { flagNames } from '../common/flags';
+import { exitOnSignal } from '../common/lifecycle';
+import { listening } from '../common/listen';
+import { parseFlags, settingsFor } from '../common/options';
+import { authByDefault, warnIfOpen } from '../common/security-notes';
 
 export async function controlPlaneCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, flagNames('control-plane'));

@@ -6,10 +6,10 @@ import { isLogLevel, logLevels } from '../../observability/log-levels';
 import { otlpFromEnv } from '../../observability/otlp-exporter';
 import { Router } from '../../router/router';
 import { MemoryStore } from '../../store/memory-store';
-import { flagNames } from '../flags';
-import { exitOnSignal } from '../lifecycle';
-import { checkPorts, listening } from '../listen';
-import { intFlag, parseFlags, settingsFor } from '../options';
+import { flagNames } from '../common/flags';
+import { exitOnSignal } from '../common/lifecycle';
+import { checkPorts, listening } from '../common/listen';
+import { intFlag, parseFlags, settingsFor } from '../common/options';
 
 async function until(
   condition: () => boolean | Promise<boolean>,

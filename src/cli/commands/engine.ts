@@ -4,10 +4,10 @@ import { ENGINE_TYPES } from '../../engines/computations';
 import { DemoEngine } from '../../engines/engine-server';
 import { registerEngine } from '../../engines/registration';
 import { createLogger } from '../../observability/logger';
-import { flagNames } from '../flags';
-import { exitOnSignal } from '../lifecycle';
-import { listening } from '../listen';
-import { intFlag, parseFlags, UsageError } from '../options';
+import { flagNames } from '../common/flags';
+import { exitOnSignal } from '../common/lifecycle';
+import { listening } from '../common/listen';
+import { intFlag, parseFlags, UsageError } from '../common/options';
 
 export async function engineCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, flagNames('engine'));

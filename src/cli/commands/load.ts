@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { InvokeRequest } from '../../../gen/nerve/engine/v1/engine';
 import { INVOKE, LoadRunner } from '../../load/load-runner';
 import { jsonReport, textReport } from '../../load/report';
-import { flagNames } from '../flags';
-import { intFlag, parseFlags, UsageError } from '../options';
+import { flagNames } from '../common/flags';
+import { intFlag, parseFlags, UsageError } from '../common/options';
 
 /** `10s`, `500ms`, `2m` or plain milliseconds. */
 function duration(raw: string | undefined): number {

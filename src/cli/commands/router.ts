@@ -1,11 +1,11 @@
 import { createLogger } from '../../observability/logger';
 import { Router } from '../../router/router';
 import { otlpFromEnv } from '../../observability/otlp-exporter';
-import { flagNames } from '../flags';
-import { exitOnSignal } from '../lifecycle';
-import { listening } from '../listen';
-import { parseFlags, settingsFor } from '../options';
-import { controlPlaneCredentials } from '../security-notes';
+import { flagNames } from '../common/flags';
+import { exitOnSignal } from '../common/lifecycle';
+import { listening } from '../common/listen';
+import { parseFlags, settingsFor } from '../common/options';
+import { controlPlaneCredentials } from '../common/security-notes';
 
 export async function routerCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, flagNames('router'));

@@ -67,7 +67,7 @@ export class AdminService {
     this.specs = new SpecAdmin(deps.engines, audit);
     this.specParts = new SpecPartsAdmin(this.specs, deps.engines);
     this.config = new ConfigAdmin(deps.store, audit);
-    this.alerts = new AlertAdmin(deps.store, deps.views.alertViews, audit, deps.evaluateAlerts);
+    this.alerts = new AlertAdmin(deps.store, audit, deps.evaluateAlerts);
     this.fleet = new FleetAdmin(
       {
         store: deps.store,

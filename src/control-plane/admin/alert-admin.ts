@@ -1,8 +1,8 @@
 import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
 import { ACKS_NS } from '../alerts/alert-state';
-import { type AlertViews, alertView } from '../alerts/alert-views';
-import { ALERT_RULE_KIND, CHANNEL_KIND, entryKinds, SILENCE_KIND } from '../../model/config-kinds';
+import { AlertViews, alertView } from '../alerts/alert-views';
+import { ALERT_RULE_KIND, CHANNEL_KIND, entryKinds, SILENCE_KIND } from '../../model/kinds/config-kinds';
 import type { AdminContext, Audit } from './admin-context';
 import { NerveError } from '../../model/errors';
 import { EntryAdmin } from './entry-admin';
@@ -16,12 +16,15 @@ export class AlertAdmin {
   /** Every kind served as plain entries, by kind. */
   readonly entries: ReadonlyMap<string, EntryAdmin>;
 
+  /** Alerts as the leader last wrote them, acknowledgements applied. */
+  readonly views: AlertViews;
+
   constructor(
     private readonly store: ConfigStore,
-    private readonly views: AlertViews,
     private readonly audit: Audit,
     evaluated: () => Promise<void> = async () => undefined,
   ) {
+    this.views = new AlertViews(store);
     // An entry written is evaluated before the answer (on the leader), so the alerts listed next show
     // what a rule fires, or a silence or an inhibition mutes.
     this.entries = new Map(

@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { AdminServer, Alert as ProtoAlert } from '../../../gen/nerve/admin/v1/admin';
-import { CONFIG_KINDS } from '../../model/config-kinds';
+import { CONFIG_KINDS } from '../../model/kinds/config-kinds';
 import { type AdminContext, requireRole } from './admin-context';
 import { NerveError } from '../../model/errors';
 import type { alertView } from '../alerts/alert-views';
@@ -48,7 +48,7 @@ export function alertHandlers(admin: AdminService, unary: Unary): AlertHandlers 
     String((value as Record<string, unknown>)[CONFIG_KINDS.get(kind)?.entry?.nameField ?? 'name']);
   return {
     listAlerts: unary(async (r) => ({
-      alerts: admin.views.alertViews
+      alerts: admin.alerts.views
         .list({
           state: r.state || undefined,
           severity: r.severity || undefined,
@@ -60,7 +60,7 @@ export function alertHandlers(admin: AdminService, unary: Unary): AlertHandlers 
       alert: toProtoAlert(await admin.alerts.acknowledge(r.id, ctx)),
     })),
     getAlertStats: unary(async () => {
-      const s = admin.views.alertViews.stats();
+      const s = admin.alerts.views.stats();
       return {
         total: s.total,
         byRule: s.byRule,

@@ -8,7 +8,7 @@ import {
 } from '../../model/config';
 import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
-import { CONFIG_KINDS } from '../../model/config-kinds';
+import { CONFIG_KINDS } from '../../model/kinds/config-kinds';
 import { API_KEY_KIND } from '../../model/security/api-key';
 import { type AdminContext, actorLabel, type Audit } from './admin-context';
 import { NerveError } from '../../model/errors';

@@ -2,7 +2,7 @@ import { canonicalJson, type ConfigEntry, entryKey, type JsonValue } from '../..
 import { echo } from '../../model/echo';
 import { mergePatch } from '../../model/engine-document';
 import type { ConfigStore } from '../../store/config-store';
-import { CONFIG_KINDS } from '../../model/config-kinds';
+import { CONFIG_KINDS } from '../../model/kinds/config-kinds';
 import { type AdminContext, actorLabel, type Audit } from './admin-context';
 import { NerveError } from '../../model/errors';
 

@@ -1,4 +1,4 @@
-import type { PlaneContext } from '../plane-context';
+import type { PlaneContext } from '../context/plane-context';
 import { addAdminGrpc } from './admin-grpc';
 import type { AdminDeps } from './admin-deps';
 import { AdminService } from './admin-service';

@@ -4,7 +4,7 @@ import type {
   CallStats as ProtoCallStats,
   GetHealthResponse,
 } from '../../../gen/nerve/admin/v1/admin';
-import type { CallStats } from '../metrics/call-accumulator';
+import type { CallStats } from '../calls/call-accumulator';
 import type { AdminContext } from './admin-context';
 import type { AdminService } from './admin-service';
 import type { HealthReport } from '../views/engine-views';

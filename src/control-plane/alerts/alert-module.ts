@@ -6,11 +6,16 @@ import { type SilenceDocument, toSilence } from '../../model/alerts/silence-sche
 import type { Logger } from '../../observability/logger';
 import type { ConfigStore } from '../../store/config-store';
 import type { FleetReads } from '../views/fleet-reads';
-import { ALERT_RULE_KIND, CHANNEL_KIND, INHIBIT_RULE_KIND, SILENCE_KIND } from '../../model/config-kinds';
+import {
+  ALERT_RULE_KIND,
+  CHANNEL_KIND,
+  INHIBIT_RULE_KIND,
+  SILENCE_KIND,
+} from '../../model/kinds/config-kinds';
 import { type InhibitRule, inhibitions } from '../../model/alerts/inhibition';
-import type { EventBus } from '../events';
+import type { EventBus } from '../kernel/events';
 import type { LeaderElection } from '../leader/leader-election';
-import { Disposables, type Module } from '../module';
+import { Disposables, type Module } from '../kernel/module';
 import {
   ACKS_NS,
   ALERTS_NS,

@@ -34,6 +34,8 @@ export function alertView(a: Alert, state: AlertingState) {
   };
 }
 
+export type AlertView = ReturnType<typeof alertView>;
+
 /**
  * Newest first. Alerts raised by one evaluation share a start, so the id breaks the tie: the leader
  * rewrites its list each evaluation, and two reads must not disagree on the order.

@@ -1,4 +1,4 @@
-import type { PlaneContext } from '../plane-context';
+import type { PlaneContext } from '../context/plane-context';
 import type { FleetReads } from '../views/fleet-reads';
 import { AlertModule } from './alert-module';
 import { Notifier } from './notifier';

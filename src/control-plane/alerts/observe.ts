@@ -5,7 +5,7 @@ import type { StoreStatus } from '../../store/config-store';
 import type { EngineSummary } from '../views/metrics-views';
 import type { EngineHealthView } from '../views/engine-views';
 import type { EngineCircuitStatus } from '../circuits/circuit-board';
-import type { CallStats } from '../metrics/call-accumulator';
+import type { CallStats } from '../calls/call-accumulator';
 
 /** What one evaluation sees of the fleet. */
 export interface FleetView {

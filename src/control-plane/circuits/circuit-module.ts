@@ -3,9 +3,9 @@ import { canonicalJson, type JsonValue } from '../../model/config';
 import type { Logger } from '../../observability/logger';
 import type { ConfigStore } from '../../store/config-store';
 import type { EngineCatalog } from '../config/engine-catalog';
-import type { EventBus } from '../events';
+import type { EventBus } from '../kernel/events';
 import type { LeaderElection } from '../leader/leader-election';
-import { Disposables, type Module } from '../module';
+import { Disposables, type Module } from '../kernel/module';
 import { CircuitBoard, type EngineCircuitStatus } from './circuit-board';
 import { SharedNamespace } from '../../store/shared-namespace';
 

@@ -1,4 +1,4 @@
-import type { PlaneContext } from '../plane-context';
+import type { PlaneContext } from '../context/plane-context';
 import { CircuitModule } from './circuit-module';
 
 /** Circuit breakers: routers' circuit reports aggregated on the leader, shared, and reset on demand. */

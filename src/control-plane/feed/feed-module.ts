@@ -1,17 +1,12 @@
+import type { AlertView } from '../alerts/alert-views';
+import type { FeedPeriods } from '../context/plane-options';
 import { namespaceOf } from '../../model/engine';
 import type { FleetReads } from '../views/fleet-reads';
-import { circuitsView } from '../admin/circuit-view';
+import { circuitsView } from '../circuits/circuit-view';
 import type { EngineCatalog } from '../config/engine-catalog';
-import type { EventBus } from '../events';
-import { Disposables, type Module } from '../module';
+import type { EventBus } from '../kernel/events';
+import { Disposables, type Module } from '../kernel/module';
 import type { FeedHub } from './feed-hub';
-
-export interface FeedPeriods {
-  /** metrics: every 5 s. */
-  readonly metricsMs: number;
-  /** health: every 10 s (and on every change). */
-  readonly healthMs: number;
-}
 
 /** Health changes within this long publish their engines' health once. */
 const CHANGE_BURST_MS = 100;
@@ -30,6 +25,8 @@ export class FeedModule implements Module {
   constructor(
     private readonly hub: FeedHub,
     private readonly reads: FleetReads,
+    /** Alerts as GET /alerts lists them. */
+    private readonly alerts: () => readonly AlertView[],
     private readonly engines: EngineCatalog,
     private readonly bus: EventBus,
     private readonly periods: FeedPeriods = DEFAULT_FEED_PERIODS,
@@ -162,7 +159,7 @@ export class FeedModule implements Module {
   /** Alerts whose state changed since the last call, one message each (the `alerts` topic). */
   publishAlerts(): void {
     const seen = new Set<string>();
-    for (const a of this.reads.alerts()) {
+    for (const a of this.alerts()) {
       const key = `${a.id}@${a.startedAt}`;
       seen.add(key);
       const signature = `${a.state}|${a.acknowledgedBy}|${a.notifications.length}`;

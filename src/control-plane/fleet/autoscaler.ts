@@ -1,9 +1,9 @@
 import type { EngineSpec, HealthState } from '../../model/engine';
 import { decideScale, EMPTY_MEMORY, type ScaleDecision, type ScaleMemory } from '../../model/fleet/autoscale';
-import { desiredReplicas } from '../../model/fleet/runtime';
+import { desiredReplicas } from '../../model/runtime';
 import { updateEngine } from '../config/engine-catalog';
-import type { EventBus } from '../events';
-import { Disposables, type Module } from '../module';
+import type { EventBus } from '../kernel/events';
+import { Disposables, type Module } from '../kernel/module';
 import type { FleetContext } from './fleet-context';
 import { EnginePeriods } from './engine-periods';
 import { SharedNamespace } from '../../store/shared-namespace';

@@ -1,6 +1,6 @@
 import type { FleetEvent, FleetEventKind } from '../../model/fleet/fleet-event';
 import type { ConfigStore } from '../../store/config-store';
-import type { EventBus } from '../events';
+import type { EventBus } from '../kernel/events';
 import type { LeaderElection } from '../leader/leader-election';
 import type { Logger } from '../../observability/logger';
 import { SharedNamespace } from '../../store/shared-namespace';

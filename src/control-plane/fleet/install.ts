@@ -1,9 +1,9 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Module } from '../module';
-import type { PlaneContext } from '../plane-context';
-import type { FleetReads } from '../views/fleet-reads';
-import { Autoscaler } from './autoscaler';
+import type { Module } from '../kernel/module';
+import type { PlaneContext } from '../context/plane-context';
+import type { HealthState } from '../../model/engine';
+import { Autoscaler, type EngineLoad } from './autoscaler';
 import type { FleetContext } from './fleet-context';
 import { FleetEvents } from './fleet-events';
 import { Leases } from './leases';
@@ -18,8 +18,10 @@ export interface FleetPorts {
   checkNow(engine: string, instanceId: string): void;
   /** Closes an instance's circuits on every router. */
   resetCircuit(engine: string, instanceId: string): Promise<void>;
-  /** The views the autoscaler decides from. */
-  readonly reads: FleetReads;
+  /** An engine's calls in flight and p95 over the summary window: what the autoscaler decides from. */
+  load(engine: string): EngineLoad;
+  /** An instance's status as routing sees it. */
+  instanceHealth(engine: string, instanceId: string): HealthState;
 }
 
 /**
@@ -62,11 +64,8 @@ export function installFleet(ctx: PlaneContext, ports: FleetPorts) {
   const autoscaler = new Autoscaler(
     fleet,
     ctx.bus,
-    (engine) => {
-      const e = ports.reads.summary({ engines: [engine] }).engines[0];
-      return { inFlight: e?.inFlight ?? 0, p95Ms: e && e.requests > 0 ? e.p95Ms : undefined };
-    },
-    (engine, id) => ports.reads.instanceHealth(engine, id),
+    (engine) => ports.load(engine),
+    (engine, id) => ports.instanceHealth(engine, id),
   );
   return {
     fleet,

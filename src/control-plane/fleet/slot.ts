@@ -1,5 +1,5 @@
 import type { EngineSpec } from '../../model/engine';
-import { desiredReplicas } from '../../model/fleet/runtime';
+import { desiredReplicas } from '../../model/runtime';
 import type { ManagedProcess } from './managed-process';
 import type { ProcessRecord } from './process-record';
 import type { ProcessStat } from './process-usage';

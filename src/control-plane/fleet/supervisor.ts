@@ -1,9 +1,9 @@
 import type { EngineSpec } from '../../model/engine';
-import type { DriverName } from '../../model/fleet/runtime';
-import type { EventBus } from '../events';
-import { Disposables, type Module } from '../module';
-import type { InstanceOp, RuntimeDriver } from './drivers/driver';
-import { createDrivers } from './drivers/registry';
+import type { DriverName } from '../../model/runtime';
+import type { EventBus } from '../kernel/events';
+import { Disposables, type Module } from '../kernel/module';
+import type { InstanceOp, RuntimeDriver } from './driver';
+import { createDrivers } from './driver-registry';
 import type { FleetContext } from './fleet-context';
 import { SharedNamespace } from '../../store/shared-namespace';
 

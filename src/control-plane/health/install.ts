@@ -1,6 +1,6 @@
 import type { CheckState } from '../../model/health';
 import { circuitResource } from '../circuits/circuit-module';
-import type { PlaneContext } from '../plane-context';
+import type { PlaneContext } from '../context/plane-context';
 import { EngineStatusTracker } from './engine-status';
 import { HealthModule } from './health-module';
 import { RoutingHistory } from './routing-history';

@@ -1,9 +1,9 @@
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
 import type { EngineSpec } from '../../model/engine';
 import type { EngineCatalog } from '../config/engine-catalog';
-import type { EventBus, ReportReceived } from '../events';
+import type { EventBus, ReportReceived } from '../kernel/events';
 import type { LeaderElection } from '../leader/leader-election';
-import { Disposables, type Module } from '../module';
+import { Disposables, type Module } from '../kernel/module';
 import type { HealthTransition } from './health-history';
 
 type Note = (engine: string, transition: HealthTransition) => void;

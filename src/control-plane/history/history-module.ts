@@ -2,11 +2,11 @@ import type { EngineSpec } from '../../model/engine';
 import { COARSE, downsample, FINE, HISTORY_METRICS, METRIC_COUNT } from '../../model/history/series-ring';
 import type { Logger } from '../../observability/logger';
 import type { HistoryStore, HistoryWrite } from '../../store/history-store';
-import { CallAccumulator } from '../metrics/call-accumulator';
-import type { CallWindows } from '../metrics/call-windows';
-import type { EventBus } from '../events';
+import { CallAccumulator } from '../calls/call-accumulator';
+import type { CallWindows } from '../calls/call-windows';
+import type { EventBus } from '../kernel/events';
 import type { LeaderElection } from '../leader/leader-election';
-import { Disposables, type Module } from '../module';
+import { Disposables, type Module } from '../kernel/module';
 
 /** Reports arrive every couple of seconds: a tick is sampled this long after it ends. */
 const GRACE_MS = 2_500;

@@ -1,4 +1,4 @@
-import type { PlaneContext } from '../plane-context';
+import type { PlaneContext } from '../context/plane-context';
 import { HistoryModule } from './history-module';
 
 /** Metric history: the fleet's call figures sampled into the store's history on the leader. */

@@ -1,7 +1,7 @@
 import type { Logger } from '../../observability/logger';
 import type { LeaderLease } from '../../store/leader-lease';
-import type { EventBus } from '../events';
-import type { Module } from '../module';
+import type { EventBus } from '../kernel/events';
+import type { Module } from '../kernel/module';
 
 export interface LeaseTimings {
   /** How long a lease lasts without renewal (client-go: 15 s). */

@@ -5,7 +5,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import type { Logger } from '../../observability/logger';
 import { LOADER_OPTIONS } from '../../protocol/ads';
-import type { IncomingReport } from '../events';
+import type { IncomingReport } from '../kernel/events';
 
 /** LoadStatsRequest as proto-loader hands it over (keepCase, uint64 as strings). */
 export interface LoadStatsRequest {

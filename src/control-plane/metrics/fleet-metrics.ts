@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CheckState } from '../../model/health';
 import type { EngineCatalog } from '../config/engine-catalog';
-import type { ReportReceived } from '../events';
-import type { CallWindows, InstanceResources } from './call-windows';
+import type { ReportReceived } from '../kernel/events';
+import type { CallWindows, InstanceResources } from '../calls/call-windows';
 import { ReportedHistogram } from './reported-histogram';
 
 /**

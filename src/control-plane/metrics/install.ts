@@ -1,5 +1,5 @@
 import { checkStateOf } from '../health/health-module';
-import type { PlaneContext } from '../plane-context';
+import type { PlaneContext } from '../context/plane-context';
 import { FleetMetrics } from './fleet-metrics';
 import { MetricsModule } from './metrics-module';
 import { registerProcessMetrics } from './process-metrics';

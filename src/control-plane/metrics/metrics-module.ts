@@ -1,6 +1,6 @@
-import type { EventBus } from '../events';
-import { Disposables, type Module } from '../module';
-import type { CallWindows } from './call-windows';
+import type { EventBus } from '../kernel/events';
+import { Disposables, type Module } from '../kernel/module';
+import type { CallWindows } from '../calls/call-windows';
 import type { FleetMetrics } from './fleet-metrics';
 
 /** Folds every report (this replica's and the others') into the call windows and the fleet's metrics. */

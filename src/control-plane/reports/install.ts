@@ -1,7 +1,7 @@
 import { RateLimitedWarning } from '../../observability/rate-limited-warning';
-import type { IncomingReport } from '../events';
+import type { IncomingReport } from '../kernel/events';
 import { addLrsService } from '../lrs/lrs-service';
-import type { PlaneContext } from '../plane-context';
+import type { PlaneContext } from '../context/plane-context';
 import { LoadModule } from './load-module';
 import { LoadStats } from './load-stats';
 import { KnownFleetIndex, plausibleReport } from './plausibility';

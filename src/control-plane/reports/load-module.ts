@@ -1,5 +1,5 @@
-import type { EventBus } from '../events';
-import { Disposables, type Module } from '../module';
+import type { EventBus } from '../kernel/events';
+import { Disposables, type Module } from '../kernel/module';
 import type { LoadStats } from './load-stats';
 
 /** Folds every report (this replica's routers and LRS clients, and the other replicas') into LoadStats. */

@@ -1,6 +1,6 @@
 import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import type { EngineSpec } from '../../model/engine';
-import type { IncomingReport } from '../events';
+import type { IncomingReport } from '../kernel/events';
 
 /** What a report may name: per engine, its instances' ids (from the spec this replica serves). */
 export type KnownFleet = (engine: string) => ReadonlySet<string> | undefined;

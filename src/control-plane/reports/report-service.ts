@@ -4,7 +4,7 @@ import { type Authenticator, OPEN } from '../../security/authenticator';
 import type { Logger } from 'winston';
 import type { StreamReportsRequest, StreamReportsResponse } from '../../../gen/nerve/report/v1/report';
 import { ReportServiceService } from '../../../gen/nerve/report/v1/report_service';
-import type { IncomingReport } from '../events';
+import type { IncomingReport } from '../kernel/events';
 
 /** nerve.report.v1.ReportService: routers stream per-instance load and circuit states. */
 export function addReportService(

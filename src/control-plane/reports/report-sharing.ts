@@ -1,7 +1,7 @@
 import type { Logger } from '../../observability/logger';
 import type { ConfigStore } from '../../store/config-store';
-import type { EventBus, ReportReceived } from '../events';
-import { Disposables, type Module } from '../module';
+import type { EventBus, ReportReceived } from '../kernel/events';
+import { Disposables, type Module } from '../kernel/module';
 import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of each replica's latest reports: replica id → {at, reports}. */

@@ -1,4 +1,4 @@
-import type { EventBus } from '../events';
+import type { EventBus } from '../kernel/events';
 import type { FleetContext } from '../fleet/fleet-context';
 import { RolloutModule } from './rollout-module';
 

@@ -1,4 +1,4 @@
-import { desiredReplicas } from '../../model/fleet/runtime';
+import { desiredReplicas } from '../../model/runtime';
 import {
   ACTIVE,
   analyze,
@@ -10,11 +10,11 @@ import {
   weightsAt,
 } from '../../model/rollout';
 import { updateEngine } from '../config/engine-catalog';
-import type { EventBus } from '../events';
+import type { EventBus } from '../kernel/events';
 import type { FleetContext } from '../fleet/fleet-context';
-import { CallAccumulator } from '../metrics/call-accumulator';
-import { CallTally } from '../metrics/call-tally';
-import { Disposables, type Module } from '../module';
+import { CallAccumulator } from '../calls/call-accumulator';
+import { CallTally } from '../calls/call-tally';
+import { Disposables, type Module } from '../kernel/module';
 import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of rollouts: field `engine/id`. */

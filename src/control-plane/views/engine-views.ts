@@ -3,12 +3,12 @@ import type { EnginePolicy } from '../../../gen/nerve/discovery/v1/policy';
 import type { HealthState } from '../../model/engine';
 import type { LoadView } from '../reports/load-stats';
 import type { HealthReason } from '../../model/health-rollup';
-import type { CallStats } from '../metrics/call-accumulator';
-import type { RuntimeSpec } from '../../model/fleet/runtime';
+import type { CallStats } from '../calls/call-accumulator';
+import type { RuntimeSpec } from '../../model/runtime';
 import type { ProcessRecord } from '../fleet/process-record';
 import type { RuntimeView } from './runtime-view';
 import type { AdaptiveWeights } from '../../model/adaptive-weights';
-import type { RegistrationPolicy } from '../../model/fleet/registration-policy';
+import type { RegistrationPolicy } from '../../model/registration-policy';
 
 /** An engine as operators see it (REST JSON and, mapped, admin gRPC). */
 export interface EngineView {

@@ -1,5 +1,4 @@
 import type { HealthState } from '../../model/engine';
-import type { alertView } from '../alerts/alert-views';
 import type { Summary } from './metrics-views';
 import type { HealthReport } from './engine-views';
 import type { EngineCircuitStatus } from '../circuits/circuit-board';
@@ -21,6 +20,4 @@ export interface FleetReads {
   summary(filter?: { engines?: readonly string[] }): Summary;
   /** Circuit states aggregated over every router. */
   circuits(): Promise<EngineCircuitStatus[]>;
-  /** Alerts as GET /alerts lists them (acknowledgements applied). */
-  alerts(): ReturnType<typeof alertView>[];
 }

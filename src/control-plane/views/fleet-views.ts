@@ -1,3 +1,4 @@
+import type { ReplicaView } from '../context/replica-status';
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
 import { echo } from '../../model/echo';
 import { type EngineSpec, findInstance, type HealthState, namespaceOf } from '../../model/engine';
@@ -11,24 +12,15 @@ import { PROCESSES_NS } from '../fleet/process-record';
 import type { EngineStatusTracker } from '../health/engine-status';
 import type { HealthHistory, HealthTransition } from '../health/health-history';
 import { type HistoryAnswer, type HistoryQuery, queryHistory } from '../history/history-query';
-import type { CallWindows } from '../metrics/call-windows';
+import type { CallWindows } from '../calls/call-windows';
 import type { LoadStats } from '../reports/load-stats';
 import type { StreamStatus } from '../xds/stream-state';
-import { AlertViews } from '../alerts/alert-views';
 import type { EngineView, HealthReport } from './engine-views';
 import type { FleetReads } from './fleet-reads';
 import { effectiveHealth, engineHealth, type InstanceInsight, systemHealth } from './health-report';
 import { MetricsViews } from './metrics-views';
 import { page } from './paging';
 import { runtimeView } from './runtime-view';
-
-export interface ReplicaView {
-  readonly id: string;
-  readonly leader: boolean;
-  /** The leader's fence (`replica:token`) as this replica last saw it. */
-  readonly leaderFence: string | null;
-  readonly startedAt: string;
-}
 
 /** What the views read: the store and the parts of this replica that hold state the store does not. */
 export interface ViewSources {
@@ -55,18 +47,15 @@ export interface ViewSources {
 /**
  * Every read of the control plane, one implementation behind REST, admin gRPC, the feed and the
  * observers (alerting, the autoscaler): engines as operators see them, health with its reasons, call
- * figures, circuits, alerts, history, this replica. Commands live in `admin/`; they answer with these
+ * figures, circuits, history, this replica (alerts are alerting's own views). Commands live in `admin/`; they answer with these
  * views, so a write's answer and the next read agree.
  */
 export class FleetViews implements FleetReads {
   /** Fleet call figures: summaries and details. */
   readonly metrics: MetricsViews;
-  /** Alerts as the leader last wrote them, acknowledgements applied. */
-  readonly alertViews: AlertViews;
 
   constructor(private readonly src: ViewSources) {
     this.metrics = new MetricsViews(src.engines, src.windows);
-    this.alertViews = new AlertViews(src.store);
   }
 
   /** An instance's status as routing sees it: drained, lapsed lease, then its probes. */
@@ -138,10 +127,6 @@ export class FleetViews implements FleetReads {
         s.instances.map((i) => i.id),
       ),
     );
-  }
-
-  alerts() {
-    return this.alertViews.list({});
   }
 
   /** What is known of an instance: probes, circuits, routers' ejections, its calls and resources. */

@@ -1,8 +1,8 @@
 import type { EngineSpec, HealthState } from '../../model/engine';
 import type { CheckState } from '../../model/health';
 import { explainInstance, type HeldStatus, type InstanceFacts, rollup } from '../../model/health-rollup';
-import type { CallStats } from '../metrics/call-accumulator';
-import type { InstanceResources } from '../metrics/call-windows';
+import type { CallStats } from '../calls/call-accumulator';
+import type { InstanceResources } from '../calls/call-windows';
 import type { EngineHealthView, HealthReport, OverallStatus } from './engine-views';
 
 /** The rules, as /health states them: a reader should not have to guess how a status came about. */

@@ -3,7 +3,7 @@ import { leaseLapsed } from '../fleet/leases';
 import type { EngineStatusTracker } from '../health/engine-status';
 import { checkStateOf } from '../health/health-module';
 import type { HealthHistory } from '../health/health-history';
-import type { PlaneContext } from '../plane-context';
+import type { PlaneContext } from '../context/plane-context';
 import type { LoadStats } from '../reports/load-stats';
 import type { StreamStatus } from '../xds/stream-state';
 import { FleetViews } from './fleet-views';

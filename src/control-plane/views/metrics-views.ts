@@ -1,6 +1,6 @@
 import { type EngineSpec, namespaceOf } from '../../model/engine';
-import { CallAccumulator, type CallStats, NO_CALLS } from '../metrics/call-accumulator';
-import type { CallWindows } from '../metrics/call-windows';
+import { CallAccumulator, type CallStats, NO_CALLS } from '../calls/call-accumulator';
+import type { CallWindows } from '../calls/call-windows';
 import type { EngineCatalog } from '../config/engine-catalog';
 
 export interface InstanceSummary extends CallStats {

@@ -1,10 +1,10 @@
-import { desiredReplicas } from '../../model/fleet/runtime';
+import { desiredReplicas } from '../../model/runtime';
 import type { EngineSpec } from '../../model/engine';
 import type { FleetEvent } from '../../model/fleet/fleet-event';
 import type { ConfigStore } from '../../store/config-store';
 import { AUTOSCALE_NS, type AutoscaleState } from '../fleet/autoscaler';
 import { FLEET_EVENTS_NS } from '../fleet/fleet-events';
-import type { InstanceOp } from '../fleet/drivers/driver';
+import type { InstanceOp } from '../fleet/driver';
 import { PROCESSES_NS, type ProcessRecord } from '../fleet/process-record';
 import { COMMANDS_NS } from '../fleet/supervisor';
 

@@ -1,6 +1,6 @@
-import type { EventBus } from '../events';
+import type { EventBus } from '../kernel/events';
 import type { FleetContext } from '../fleet/fleet-context';
-import type { CallWindows } from '../metrics/call-windows';
+import type { CallWindows } from '../calls/call-windows';
 import { WeightsModule } from './weights-module';
 
 /** Closed-loop weights: instances' weights from their measured latency and utilisation, on the leader. */

@@ -1,12 +1,12 @@
 import type { ConfigStore } from '../../store/config-store';
 import { type InstanceWeight, moved, nextWeights, type WeightInputs } from '../../model/adaptive-weights';
 import type { EngineSpec } from '../../model/engine';
-import type { EventBus } from '../events';
+import type { EventBus } from '../kernel/events';
 import type { FleetContext } from '../fleet/fleet-context';
 import { EnginePeriods } from '../fleet/engine-periods';
-import type { CallWindows } from '../metrics/call-windows';
-import { CallTally } from '../metrics/call-tally';
-import { Disposables, type Module } from '../module';
+import type { CallWindows } from '../calls/call-windows';
+import { CallTally } from '../calls/call-tally';
+import { Disposables, type Module } from '../kernel/module';
 import { SharedNamespace } from '../../store/shared-namespace';
 
 /** Shared namespace of closed-loop weights: field = engine. */

@@ -1,8 +1,8 @@
 import { circuitResource } from '../circuits/circuit-module';
 import { leaseLapsed } from '../fleet/leases';
 import { checkStateOf } from '../health/health-module';
-import { XdsMetrics } from '../metrics/xds-metrics';
-import type { PlaneContext } from '../plane-context';
+import { XdsMetrics } from './xds-metrics';
+import type { PlaneContext } from '../context/plane-context';
 import { servedWeights } from '../weights/weights-module';
 import { AdsServer } from './ads-server';
 import { InMemorySnapshotCache } from './snapshot-cache';

@@ -1,16 +1,10 @@
+import type { DebounceOptions } from '../context/plane-options';
 import { danglingReferences, nextSnapshot } from '../../model/snapshot';
 import type { EngineSpec } from '../../model/engine';
 import type { CircuitLookup, HealthLookup } from '../resources/nerve-resources';
 import { nerveResources } from '../resources/nerve-resources';
 import { envoyResources } from '../resources/envoy';
 import type { SnapshotCache } from './snapshot-cache';
-
-export interface DebounceOptions {
-  /** Quiet period: a rebuild waits until no change arrived for this long. */
-  readonly debounceMs: number;
-  /** Bound: no change waits longer than this for its rebuild, however long the burst. */
-  readonly maxDelayMs: number;
-}
 
 export const DEFAULT_DEBOUNCE: DebounceOptions = { debounceMs: 20, maxDelayMs: 200 };
 

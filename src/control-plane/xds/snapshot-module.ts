@@ -1,5 +1,5 @@
-import type { EventBus } from '../events';
-import { Disposables, type Module } from '../module';
+import type { EventBus } from '../kernel/events';
+import { Disposables, type Module } from '../kernel/module';
 import type { SnapshotBuilder } from './snapshot-builder';
 
 /**

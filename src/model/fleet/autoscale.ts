@@ -1,4 +1,4 @@
-import type { AutoscalePolicy } from './runtime';
+import type { AutoscalePolicy } from '../runtime';
 
 /** What the autoscaler saw of an engine at one evaluation. */
 export interface ScaleInput {

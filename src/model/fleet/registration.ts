@@ -1,6 +1,6 @@
 import type { EngineSpec } from '../engine';
 import type { Role } from '../security/roles';
-import { DEFAULT_REGISTRATION } from './registration-policy';
+import { DEFAULT_REGISTRATION } from '../registration-policy';
 
 /** Who registers: the authenticated identity and its role (undefined: authentication off). */
 export interface Registrant {

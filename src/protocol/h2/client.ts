@@ -1,4 +1,4 @@
-import type { AddedField } from './added-field';
+import type { AddedField } from './hpack/added-field';
 import type * as net from 'node:net';
 import { H2Connection } from './connection';
 import { ConnectionError, ErrorCode, PREFACE, Setting } from './frames';

@@ -1,4 +1,4 @@
-import type { AddedField } from './added-field';
+import type { AddedField } from './hpack/added-field';
 import { Buffer } from 'node:buffer';
 import { nextTick } from 'node:process';
 import type * as net from 'node:net';

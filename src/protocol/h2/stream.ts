@@ -2,7 +2,7 @@
  * What a stream asks of its connection. An interface of its own, so that stream.ts depends on no
  * connection code (connection and output import the stream; the stream imports neither).
  */
-import type { AddedField } from './added-field';
+import type { AddedField } from './hpack/added-field';
 
 export interface StreamConnection {
   sendHeaders(

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import { clustersView } from './clusters-view';
 import { CircuitState, HealthStatus } from '../../../gen/nerve/discovery/v1/resources';
 import { LOG_LEVELS, isLogLevel, logLevels } from '../../observability/log-levels';
-import type { RoutingState } from '../routing-state';
+import type { RoutingState } from '../proxy/routing-state';
 import type { AdsClient } from '../xds/ads-client';
 
 /**

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CacheCounters } from '../cache/response-cache';
-import type { RoutingState } from '../routing-state';
+import type { RoutingState } from '../proxy/routing-state';
 
 /**
  * Response caches on the router's /metrics: hits, misses, coalesced calls (joined to an identical call in

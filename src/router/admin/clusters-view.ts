@@ -1,6 +1,6 @@
 import { HealthStatus } from '../../../gen/nerve/discovery/v1/resources';
 import { CircuitState } from '../resilience/circuit-breaker';
-import type { RoutingState } from '../routing-state';
+import type { RoutingState } from '../proxy/routing-state';
 
 const lower = (name: string, prefix: string) => name.replace(prefix, '').toLowerCase();
 

@@ -1,6 +1,6 @@
 import type { Metric, Registry } from 'prom-client';
 import { LATENCY_LAYOUT } from '../../model/latency-buckets';
-import type { RoutingState } from '../routing-state';
+import type { RoutingState } from '../proxy/routing-state';
 
 /** Prometheus buckets (seconds) the router's fine log buckets are folded into. */
 const LE_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -4,7 +4,7 @@ import type { ConnectionStats } from '../../protocol/h2/connection-stats';
 import { registerLatencyHistogram } from './latency-metric';
 import { registerCacheMetrics } from './cache-metrics';
 import type { AdsClient } from '../xds/ads-client';
-import type { RoutingState } from '../routing-state';
+import type { RoutingState } from '../proxy/routing-state';
 import { CircuitState } from '../resilience/circuit-breaker';
 import { CODE_NAMES } from '../../protocol/grpc-codes';
 

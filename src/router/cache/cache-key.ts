@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CachePolicy } from '../../../gen/nerve/discovery/v1/policy';
-import { type HeaderList, headerValue } from '../proxy/headers';
+import { type HeaderList, headerValue } from '../http/headers';
 
 const INVOKE = '/nerve.engine.v1.Engine/Invoke';
 

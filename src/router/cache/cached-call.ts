@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { H2Stream, type StreamConnection, type StreamHandler } from '../../protocol/h2/stream';
-import { headerValue } from '../proxy/headers';
+import { headerValue } from '../http/headers';
 import type { Admission } from '../resilience/admission';
 import { cacheKey } from './cache-key';
 import type { CachedResponse, ResponseCache } from './response-cache';

@@ -12,7 +12,7 @@ import { StreamRetry } from './stream-retry';
 import { GrpcBidiStream } from './grpc-stream';
 import { DEFAULT_KEEPALIVE, type Keepalive } from '../net/keepalive';
 import type { ClientCredentials } from '../../security/tls-files';
-import type { RoutingState } from '../routing-state';
+import type { RoutingState } from '../proxy/routing-state';
 import type { Span } from '../../observability/span';
 
 /** Traced calls a report carries at most; more in one period are counted as dropped. */

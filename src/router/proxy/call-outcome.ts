@@ -1,7 +1,7 @@
 import type { Outcome } from '../resilience/circuit-breaker';
 import { isInstanceFailure } from '../stats/instance-stats';
 import { Status } from './grpc-status';
-import { type HeaderList, headerValue } from './headers';
+import { type HeaderList, headerValue } from '../http/headers';
 
 /** The grpc-status of a response's trailers (or trailers-only headers); UNKNOWN when absent or malformed. */
 export function statusOf(headers: HeaderList): number {

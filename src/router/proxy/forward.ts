@@ -10,7 +10,7 @@ import { abandonAttempt, completeCall, deadlineAt, recordAttempt, sendHeld } fro
 import { Status, respondError, statusTrailers } from './grpc-status';
 import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
 import { CallSpan } from '../tracing/call-span';
-import { type HeaderList, headerValue, withoutHeader } from './headers';
+import { type HeaderList, headerValue, withoutHeader } from '../http/headers';
 import { noteOrca } from '../stats/instance-stats';
 import { ReplayBuffer } from './replay-buffer';
 import { HeldResponse } from './held-response';

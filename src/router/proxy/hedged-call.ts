@@ -8,7 +8,7 @@ import type { ForwardOptions } from './call-options';
 import { abandonAttempt, completeCall, deadlineAt, recordAttempt, sendHeld } from './call-lifecycle';
 import { respondError, Status, statusTrailers } from './grpc-status';
 import { grpcTimeoutHeader, parseGrpcTimeout } from './grpc-timeout';
-import { type HeaderList, headerValue, withoutHeader } from './headers';
+import { type HeaderList, headerValue, withoutHeader } from '../http/headers';
 import { HeldResponse } from './held-response';
 import { type Holder, holdFor, releaseHold } from './hold-timer';
 import { ReplayBuffer } from './replay-buffer';

@@ -1,6 +1,6 @@
 import type { H2Stream, StreamObserver } from '../../protocol/h2/stream';
 import type { Span } from '../../observability/span';
-import { headerValue } from '../proxy/headers';
+import { headerValue } from '../http/headers';
 
 /**
  * The router's span of one call of a sampled trace: from the request's arrival to the stream's close,

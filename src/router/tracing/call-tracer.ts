@@ -7,7 +7,7 @@ import {
   newTraceparent,
   parseTraceparent,
 } from '../../observability/trace-context';
-import { headerValue } from '../proxy/headers';
+import { headerValue } from '../http/headers';
 import { CallSpan } from './call-span';
 import { MADE_TRACEPARENT } from './made-traceparent';
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type AddedField, addedField } from '../../protocol/h2/added-field';
+import { type AddedField, addedField } from '../../protocol/h2/hpack/added-field';
 import { TRACEPARENT } from '../../observability/trace-context';
 
 /** Byte → its two hex digits as one 16-bit big-endian number (written with one store). */

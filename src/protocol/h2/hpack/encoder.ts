@@ -1,4 +1,4 @@
-import type { AddedField } from '../added-field';
+import type { AddedField } from './added-field';
 import { Buffer } from 'node:buffer';
 import { DynamicTable } from './dynamic-table';
 import { STATIC_TABLE } from './static-table';

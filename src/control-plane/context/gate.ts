@@ -1,12 +1,12 @@
-import type { Logger } from '../observability/logger';
-import { RateLimitedWarning } from '../observability/rate-limited-warning';
-import { ApiKeyRegistry } from '../security/api-key-registry';
-import { Authenticator } from '../security/authenticator';
-import { CallLimits } from '../security/call-limits';
-import type { CallGate } from '../security/call-gate';
-import { JwtVerifier } from '../security/jwt-verifier';
-import type { ConfigStore } from '../store/config-store';
-import type { ControlPlaneMetrics } from './metrics/control-plane-metrics';
+import type { Logger } from '../../observability/logger';
+import { RateLimitedWarning } from '../../observability/rate-limited-warning';
+import { ApiKeyRegistry } from '../../security/api-key-registry';
+import { Authenticator } from '../../security/authenticator';
+import { CallLimits } from '../../security/call-limits';
+import type { CallGate } from '../../security/call-gate';
+import { JwtVerifier } from '../../security/jwt-verifier';
+import type { ConfigStore } from '../../store/config-store';
+import type { ControlPlaneMetrics } from './control-plane-metrics';
 import type { ControlPlaneOptions } from './plane-options';
 
 /** The gate, and what the admin API lists of it: the names of the keys the settings hold. */

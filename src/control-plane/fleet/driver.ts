@@ -1,6 +1,6 @@
-import type { EngineSpec } from '../../../model/engine';
-import type { DriverName } from '../../../model/fleet/runtime';
-import type { JsonValue } from '../../../model/config';
+import type { EngineSpec } from '../../model/engine';
+import type { DriverName } from '../../model/runtime';
+import type { JsonValue } from '../../model/config';
 
 /** Per-instance operations on a managed instance (start, stop, restart). */
 export type InstanceOp = 'start' | 'stop' | 'restart';

@@ -9,7 +9,7 @@ import {
 } from '../../protocol/type-urls';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Snapshot } from '../../model/snapshot';
-import type { AdsServerHooks } from '../xds/ads-server';
+import type { AdsServerHooks } from './ads-server';
 
 /** Short names of type URLs for labels (`envoy.config.cluster.v3.Cluster` → `Cluster`). */
 function typeLabel(typeUrl: string): string {

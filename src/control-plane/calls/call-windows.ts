@@ -1,5 +1,5 @@
 import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
-import type { ReportReceived } from '../events';
+import type { ReportReceived } from '../kernel/events';
 import { CallAccumulator, type CallStats } from './call-accumulator';
 
 /** What an instance last said of its own load (ORCA), as the newest report carried it. */

@@ -1,6 +1,13 @@
-import type { ConfigStore } from '../store/config-store';
-import type { LeaderElection } from './leader/leader-election';
-import type { ReplicaView } from './views/fleet-views';
+import type { ConfigStore } from '../../store/config-store';
+import type { LeaderElection } from '../leader/leader-election';
+
+export interface ReplicaView {
+  readonly id: string;
+  readonly leader: boolean;
+  /** The leader's fence (`replica:token`) as this replica last saw it. */
+  readonly leaderFence: string | null;
+  readonly startedAt: string;
+}
 
 /**
  * This replica: its id, when it started, where it listens, and whether it is ready. Ready once

@@ -1,6 +1,6 @@
-import { NerveError } from '../model/errors';
-import { durationMs } from '../model/duration';
-import { echo } from '../model/echo';
+import { NerveError } from '../../model/errors';
+import { durationMs } from '../../model/duration';
+import { echo } from '../../model/echo';
 
 /** A query parameter as one string, or undefined; repeated parameters are refused by name. */
 export function one(query: Record<string, unknown>, name: string): string | undefined {

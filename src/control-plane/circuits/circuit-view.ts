@@ -1,5 +1,5 @@
 import { CircuitState } from '../../../gen/nerve/discovery/v1/resources';
-import type { CircuitStatus, EngineCircuitStatus } from '../circuits/circuit-board';
+import type { CircuitStatus, EngineCircuitStatus } from './circuit-board';
 
 /** Circuits as REST and the live feed show them: state names, RFC 3339 times, each router's view. */
 const STATE_NAMES: Record<number, string> = {

@@ -1,15 +1,13 @@
-import type { Features } from '../config/features';
-import type { EngineSpec } from '../model/engine';
-import type { JsonValue } from '../model/config';
-import type { Logger } from '../observability/logger';
-import type { StaticKey } from '../security/api-key-registry';
-import type { CallLimitSettings } from '../security/call-limits';
-import type { JwtSettings } from '../security/jwt-verifier';
-import type { TlsFiles } from '../security/tls-files';
-import type { ConfigStore } from '../store/config-store';
-import type { FeedPeriods } from './feed/feed-module';
-import type { LeaseTimings } from './leader/leader-election';
-import type { DebounceOptions } from './xds/snapshot-builder';
+import type { Features } from '../../config/features';
+import type { EngineSpec } from '../../model/engine';
+import type { JsonValue } from '../../model/config';
+import type { Logger } from '../../observability/logger';
+import type { StaticKey } from '../../security/api-key-registry';
+import type { CallLimitSettings } from '../../security/call-limits';
+import type { JwtSettings } from '../../security/jwt-verifier';
+import type { TlsFiles } from '../../security/tls-files';
+import type { ConfigStore } from '../../store/config-store';
+import type { LeaseTimings } from '../leader/leader-election';
 
 /** How a control plane is set up: its store, where it listens, and each feature's settings. */
 export interface ControlPlaneOptions {
@@ -65,4 +63,20 @@ export interface AuthSettings {
   readonly enabled: boolean;
   readonly jwt?: JwtSettings;
   readonly apiKeys?: readonly StaticKey[];
+}
+
+/** xDS push debouncing: each feature's settings live here, so the context depends on no feature. */
+export interface DebounceOptions {
+  /** Quiet period: a rebuild waits until no change arrived for this long. */
+  readonly debounceMs: number;
+  /** Bound: no change waits longer than this for its rebuild, however long the burst. */
+  readonly maxDelayMs: number;
+}
+
+/** How often the live feed publishes its periodic topics. */
+export interface FeedPeriods {
+  /** metrics: every 5 s. */
+  readonly metricsMs: number;
+  /** health: every 10 s (and on every change). */
+  readonly healthMs: number;
 }

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import type { Credentials } from '../security/authenticator';
-import { authorize, type Authenticator } from '../security/authenticator';
-import { certificateIdentity } from '../security/certificate-identity';
-import type { Principal } from '../model/security/principal';
+import type { Credentials } from '../../security/authenticator';
+import { authorize, type Authenticator } from '../../security/authenticator';
+import { certificateIdentity } from '../../security/certificate-identity';
+import type { Principal } from '../../model/security/principal';
 import type { Guard } from './route-table';
-import type { CallLimits } from '../security/call-limits';
+import type { CallLimits } from '../../security/call-limits';
 
 /**
  * What an HTTP request presents: `Authorization`, `X-API-Key`, the TLS client certificate, and, where

@@ -1,13 +1,13 @@
-import { logLevelSchema } from '../control-plane/admin/operations-admin';
+import { logLevelSchema } from '../../control-plane/admin/operations-admin';
 import { z } from 'zod';
-import { createApiKeySchema } from '../control-plane/admin/api-key-admin';
-import { registerSchema, scaleSchema } from '../control-plane/admin/fleet-admin';
-import { alertRuleSchema } from '../model/alerts/rule';
-import { channelSchema } from '../model/alerts/channel';
-import { silenceSchema } from '../model/alerts/silence-schema';
-import { rolloutInputSchema } from '../model/rollout';
-import { ALL_ROLES } from '../model/security/roles';
-import { engineInputSchema } from '../model/validate';
+import { createApiKeySchema } from '../../control-plane/admin/api-key-admin';
+import { registerSchema, scaleSchema } from '../../control-plane/admin/fleet-admin';
+import { alertRuleSchema } from '../../model/alerts/rule';
+import { channelSchema } from '../../model/alerts/channel';
+import { silenceSchema } from '../../model/alerts/silence-schema';
+import { rolloutInputSchema } from '../../model/rollout';
+import { ALL_ROLES } from '../../model/security/roles';
+import { engineInputSchema } from '../../model/validate';
 
 /*
  * The REST API's shapes, as the OpenAPI document gives them. Request bodies are the schemas the

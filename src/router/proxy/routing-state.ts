@@ -1,17 +1,17 @@
-import type { EngineCircuits, EngineCluster, RouteTable } from '../../gen/nerve/discovery/v1/resources';
-import { selectEndpoints } from './balancer/endpoints';
-import type { Picker, RoutableEndpoint } from './balancer/picker';
-import { getStrategy } from './balancer/registry';
-import { Admission, type AdmissionLimits } from './resilience/admission';
-import { BreakerRegistry } from './resilience/breaker-registry';
-import type { CircuitBreaker } from './resilience/circuit-breaker';
-import { OutlierDetector } from './resilience/outlier-detector';
-import { RetryBudget } from './resilience/retry-budget';
-import { compileHedging, compileRetry, type Hedging, type Retry } from './resilience/retry-policy';
-import { compileDegraded, type DegradedReply } from './proxy/degraded';
-import type { RetryContext } from './proxy/call-options';
-import { InstanceStats } from './stats/instance-stats';
-import { ResponseCache } from './cache/response-cache';
+import type { EngineCircuits, EngineCluster, RouteTable } from '../../../gen/nerve/discovery/v1/resources';
+import { selectEndpoints } from '../balancer/endpoints';
+import type { Picker, RoutableEndpoint } from '../balancer/picker';
+import { getStrategy } from '../balancer/registry';
+import { Admission, type AdmissionLimits } from '../resilience/admission';
+import { BreakerRegistry } from '../resilience/breaker-registry';
+import type { CircuitBreaker } from '../resilience/circuit-breaker';
+import { OutlierDetector } from '../resilience/outlier-detector';
+import { RetryBudget } from '../resilience/retry-budget';
+import { compileHedging, compileRetry, type Hedging, type Retry } from '../resilience/retry-policy';
+import { compileDegraded, type DegradedReply } from './degraded';
+import type { RetryContext } from './call-options';
+import { InstanceStats } from '../stats/instance-stats';
+import { ResponseCache } from '../cache/response-cache';
 
 export interface EngineEntry {
   readonly cluster: EngineCluster;

@@ -1,11 +1,11 @@
-import type { CircuitReport, InstanceLoad } from '../../gen/nerve/report/v1/report';
-import type { ChangeRecord } from '../model/config';
-import type { CheckState } from '../model/health';
-import type { StoreStatus } from '../store/config-store';
-import type { EngineEvent } from '../model/engine-event';
-import type { FleetEvent } from '../model/fleet/fleet-event';
-import type { ScaleDecision } from '../model/fleet/autoscale';
-import type { Rollout } from '../model/rollout';
+import type { CircuitReport, InstanceLoad } from '../../../gen/nerve/report/v1/report';
+import type { ChangeRecord } from '../../model/config';
+import type { CheckState } from '../../model/health';
+import type { StoreStatus } from '../../store/config-store';
+import type { EngineEvent } from '../../model/engine-event';
+import type { FleetEvent } from '../../model/fleet/fleet-event';
+import type { ScaleDecision } from '../../model/fleet/autoscale';
+import type { Rollout } from '../../model/rollout';
 
 /** One report of loads (and circuits) from a router or an LRS client, on this replica or another. */
 export interface ReportReceived {

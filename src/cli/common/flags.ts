@@ -1,5 +1,5 @@
-import { LIMIT_NAMES, DEFAULT_LIMITS } from '../protocol/h2/limits';
-import { limitEnv, limitFlag } from '../config/settings';
+import { LIMIT_NAMES, DEFAULT_LIMITS } from '../../protocol/h2/limits';
+import { limitEnv, limitFlag } from '../../config/settings';
 
 /** A command-line flag: what `--help` says of it, and its environment variable, if it has one. */
 export interface FlagSpec {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type Flags, resolveSettings, type Settings } from '../config/settings';
+import { type Flags, resolveSettings, type Settings } from '../../config/settings';
 
 export class UsageError extends Error {}
 
@@ -26,8 +26,9 @@ export function settingsFor(flags: Flags, defaultHost: string): Settings {
   if (typeof flags.config === 'string') {
     // Required here, not imported: the YAML parser and the config schemas cost a router that runs from
     // flags and xDS alone several MB of memory and 100 ms of start-up.
+    type ConfigFile = typeof import('../../config/config-file');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { loadConfigFile } = require('../config/config-file') as typeof import('../config/config-file');
+    const { loadConfigFile } = require('../../config/config-file') as ConfigFile;
     const loaded = loadConfigFile(flags.config);
     if (!loaded.ok) throw new UsageError(`invalid configuration:\n  ${loaded.errors.join('\n  ')}`);
     file = loaded.value;

@@ -1,5 +1,5 @@
 import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
-import type { ReportReceived } from '../events';
+import type { ReportReceived } from '../kernel/events';
 import { CallAccumulator } from './call-accumulator';
 
 /**

@@ -1,6 +1,6 @@
 import { type Request, type RequestHandler, type Response, Router } from 'express';
 import type { z } from 'zod';
-import type { Role } from '../model/security/roles';
+import type { Role } from '../../model/security/roles';
 
 /** Who may call a route: anyone (health, the OpenAPI document, the docs page) or a role and above. */
 export type Access = Role | 'public';

@@ -1,13 +1,13 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { AdminContext } from '../control-plane/admin/admin-context';
-import { NerveError, type ErrorCode } from '../model/errors';
-import { asNerveError } from '../store/as-nerve-error';
-import { echo } from '../model/echo';
-import type { Logger } from '../observability/logger';
+import type { AdminContext } from '../../control-plane/admin/admin-context';
+import { NerveError, type ErrorCode } from '../../model/errors';
+import { asNerveError } from '../../store/as-nerve-error';
+import { echo } from '../../model/echo';
+import type { Logger } from '../../observability/logger';
 import { principalOf } from './rest-auth';
-import { RateLimitedError } from '../security/call-limits';
+import { RateLimitedError } from '../../security/call-limits';
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,

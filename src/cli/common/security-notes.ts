@@ -1,7 +1,7 @@
-import type { SecuritySettings } from '../config/security-settings';
-import { SettingsError } from '../config/settings';
-import type { Logger } from '../observability/logger';
-import type { ClientCredentials } from '../security/tls-files';
+import type { SecuritySettings } from '../../config/security-settings';
+import { SettingsError } from '../../config/settings';
+import type { Logger } from '../../observability/logger';
+import type { ClientCredentials } from '../../security/tls-files';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 

@@ -1,17 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../observability/logger';
-import { API_KEY_KIND } from '../model/security/api-key';
-import { REVOKED_KEYS } from '../security/revoked-keys';
-import type { ConfigStore } from '../store/config-store';
-import { InstrumentedStore } from '../store/instrumented-store';
-import { EngineCatalog } from './config/engine-catalog';
-import { EventBus } from './events';
+import type { Logger } from '../../observability/logger';
+import { API_KEY_KIND } from '../../model/security/api-key';
+import { REVOKED_KEYS } from '../../security/revoked-keys';
+import type { ConfigStore } from '../../store/config-store';
+import { InstrumentedStore } from '../../store/instrumented-store';
+import { EngineCatalog } from '../config/engine-catalog';
+import { EventBus } from '../kernel/events';
 import { createGate, type PlaneGate } from './gate';
-import { DEFAULT_LEASE, LeaderElection } from './leader/leader-election';
-import { CallWindows } from './metrics/call-windows';
-import { ControlPlaneMetrics } from './metrics/control-plane-metrics';
-import { Disposables } from './module';
+import { DEFAULT_LEASE, LeaderElection } from '../leader/leader-election';
+import { CallWindows } from '../calls/call-windows';
+import { ControlPlaneMetrics } from './control-plane-metrics';
+import { Disposables } from '../kernel/module';
 import type { ControlPlaneOptions } from './plane-options';
 import { ReplicaStatus } from './replica-status';
 

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
-import { NerveError } from '../model/errors';
-import { echo } from '../model/echo';
+import { NerveError } from '../../model/errors';
+import { echo } from '../../model/echo';
 
 /**
  * The revision in `If-Match: "<revision>"` (quotes optional, as curl users type it); undefined when the

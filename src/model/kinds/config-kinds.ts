@@ -1,19 +1,19 @@
 import type { z } from 'zod';
-import type { JsonValue } from './config';
-import type { LadderRole } from './security/roles';
-import { ENGINE_KIND, toDocument } from './engine-document';
-import { parseEngineSpec, type Result } from './validate';
-import { alertRuleSchema, parseAlertRule } from './alerts/rule';
-import { channelSchema, keepChannelSecrets, parseChannel, redactChannel } from './alerts/channel';
+import type { JsonValue } from '../config';
+import type { LadderRole } from '../security/roles';
+import { ENGINE_KIND, toDocument } from '../engine-document';
+import { parseEngineSpec, type Result } from '../validate';
+import { alertRuleSchema, parseAlertRule } from '../alerts/rule';
+import { channelSchema, keepChannelSecrets, parseChannel, redactChannel } from '../alerts/channel';
 import {
   parseSilence,
   type SilenceDocument,
   silenceSchema,
   toSilence,
   withEndFromDuration,
-} from './alerts/silence-schema';
-import { API_KEY_KIND, parseApiKey } from './security/api-key';
-import { inhibitRuleSchema, parseInhibitRule } from './alerts/inhibition';
+} from '../alerts/silence-schema';
+import { API_KEY_KIND, parseApiKey } from '../security/api-key';
+import { inhibitRuleSchema, parseInhibitRule } from '../alerts/inhibition';
 
 export const ALERT_RULE_KIND = 'alert-rules';
 export const CHANNEL_KIND = 'notification-channels';

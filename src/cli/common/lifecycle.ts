@@ -1,4 +1,4 @@
-import type { Logger } from '../observability/logger';
+import type { Logger } from '../../observability/logger';
 
 /**
  * One Ctrl-C can arrive twice: the terminal signals the whole foreground group, and `npm start` forwards

@@ -1,5 +1,5 @@
-import type { DriverName } from '../../../model/fleet/runtime';
-import type { FleetContext } from '../fleet-context';
+import type { DriverName } from '../../model/runtime';
+import type { FleetContext } from './fleet-context';
 import type { RuntimeDriver } from './driver';
 import { ProcessDriver } from './process-driver';
 import { staticDriver } from './static-driver';

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { EngineSpec } from '../../../model/engine';
-import { afterExit, type RuntimeSpec } from '../../../model/fleet/runtime';
-import { allocatePort } from '../port';
-import { type ExitInfo, ManagedProcess } from '../managed-process';
-import { outputPaths, rotateIfLarge } from '../output-files';
-import { cpuShare, readProcessStat } from '../process-usage';
-import type { FleetContext } from '../fleet-context';
-import { PROCESSES_NS, type ProcessRecord, runtimeHash, substitute } from '../process-record';
-import { SpecWriter } from '../spec-writer';
+import type { EngineSpec } from '../../model/engine';
+import { afterExit, type RuntimeSpec } from '../../model/runtime';
+import { allocatePort } from './port';
+import { type ExitInfo, ManagedProcess } from './managed-process';
+import { outputPaths, rotateIfLarge } from './output-files';
+import { cpuShare, readProcessStat } from './process-usage';
+import type { FleetContext } from './fleet-context';
+import { PROCESSES_NS, type ProcessRecord, runtimeHash, substitute } from './process-record';
+import { SpecWriter } from './spec-writer';
 import {
   blankSlot,
   pickVictims,
@@ -17,7 +17,7 @@ import {
   slotKey,
   slotRecord,
   versionGroups,
-} from '../slot';
+} from './slot';
 import type { InstanceOp, RuntimeDriver } from './driver';
 
 const OUTPUT_MAX_BYTES = 1024 * 1024;

@@ -1,3 +1,4 @@
+import { withTool } from '../helpers/requires';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
@@ -7,7 +8,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUT = join(__dirname, '..', '..', 'test-output', 'dashboard');
 
 // Needs Debian's chromium (CI installs it); without it the dashboard is still served and built.
-const describeBrowser = existsSync(CHROMIUM) ? describe : describe.skip;
+const describeBrowser = withTool(existsSync(CHROMIUM), 'Chromium').describe;
 
 /** The dashboard in a real headless Chromium: listed engines, live health without a reload, phone size. */
 describeBrowser('dashboard in Chromium', () => {

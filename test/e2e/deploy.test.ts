@@ -1,3 +1,4 @@
+import { withTool } from '../helpers/requires';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,18 +49,24 @@ describe('deploy: Prometheus and Grafana files', () => {
     expect(missing).toEqual([]);
   });
 
-  it('passes promtool on the scrape configuration, and promtool test rules on the alerting rules', () => {
-    if (!hasPromtool()) return; // CI installs Debian's prometheus
-    const out = execFileSync('promtool', ['check', 'config', join(DEPLOY, 'prometheus', 'prometheus.yml')], {
-      encoding: 'utf8',
-    });
-    expect(out).toMatch(/SUCCESS/);
-    // The alerting rules fire on the series Nerve exports (and only then).
-    const unit = execFileSync(
-      'promtool',
-      ['test', 'rules', join(DEPLOY, 'prometheus', 'tests', 'nerve-rules.test.yml')],
-      { encoding: 'utf8' },
-    );
-    expect(unit).toMatch(/SUCCESS/);
-  });
+  withTool(hasPromtool(), 'promtool').it(
+    'passes promtool on the scrape configuration, and promtool test rules on the alerting rules',
+    () => {
+      const out = execFileSync(
+        'promtool',
+        ['check', 'config', join(DEPLOY, 'prometheus', 'prometheus.yml')],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(out).toMatch(/SUCCESS/);
+      // The alerting rules fire on the series Nerve exports (and only then).
+      const unit = execFileSync(
+        'promtool',
+        ['test', 'rules', join(DEPLOY, 'prometheus', 'tests', 'nerve-rules.test.yml')],
+        { encoding: 'utf8' },
+      );
+      expect(unit).toMatch(/SUCCESS/);
+    },
+  );
 });

@@ -1,3 +1,4 @@
+import { withTool } from '../helpers/requires';
 import { internals } from '../helpers/internals';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { processAlive } from '../../src/control-plane/fleet/process-usage';
@@ -11,7 +12,7 @@ import { waitFor } from '../helpers/wait';
 jest.setTimeout(60_000);
 
 // Needs redis-server (.ci/run installs it); skipped without, with this reason.
-const withRedis = hasRedisServer() ? describe : describe.skip;
+const withRedis = withTool(hasRedisServer(), 'redis-server').describe;
 
 withRedis('engine lifecycle with several replicas', () => {
   let redis: TestRedis;

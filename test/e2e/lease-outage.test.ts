@@ -1,3 +1,4 @@
+import { withTool } from '../helpers/requires';
 import { internals } from '../helpers/internals';
 import { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
@@ -7,7 +8,7 @@ import { engineSpec, logger } from '../helpers/cluster';
 import { hasRedisServer, startRedis, type TestRedis } from '../helpers/redis';
 import { waitFor } from '../helpers/wait';
 
-const describeRedis = hasRedisServer() ? describe : describe.skip;
+const describeRedis = withTool(hasRedisServer(), 'redis-server').describe;
 
 describeRedis('every control plane down longer than a lease TTL', () => {
   let redis: TestRedis;

@@ -1,3 +1,4 @@
+import { withTool } from '../helpers/requires';
 import * as grpc from '@grpc/grpc-js';
 import {
   AdminClient,
@@ -94,7 +95,7 @@ describe('observability: metrics, summaries, health explained', () => {
     expect(detail.overall.requests).toBeGreaterThanOrEqual(calls);
   });
 
-  it('exposes Prometheus pages that promtool accepts, with calls by code, latency, xDS and probes', async () => {
+  it('exposes Prometheus pages with calls by code, latency, xDS and probes', async () => {
     for (let i = 0; i < 20; i++) await invoke(client, 'calc', 'echo', 'x');
     const page = await waitFor(async () => {
       const text = await (await fetch(`http://127.0.0.1:${cluster.api.port}/metrics`)).text();
@@ -110,18 +111,24 @@ describe('observability: metrics, summaries, health explained', () => {
     expect(page).toMatch(/nerve_feed_clients\{transport="websocket"/);
     const same = await (await fetch(`${cluster.apiBase}/metrics/prometheus`)).text();
     expect(metricNames(same)).toEqual(metricNames(page));
-    if (!hasPromtool()) return; // CI installs Debian's prometheus; the rest still ran
-    expect(await promtoolCheck(page)).toBe('');
-    const router = await (await fetch(`http://127.0.0.1:${cluster.router.adminPort}/metrics`)).text();
-    // prom-client's default Node.js metrics name three gauges with _total (kept for standard dashboards).
-    const complaints = (await promtoolCheck(router))
-      .split('\n')
-      .filter(
-        (l) =>
-          l !== '' && !/^nerve_router_nodejs_active_(handles|requests|resources)_total non-counter/.test(l),
-      );
-    expect(complaints).toEqual([]);
   });
+
+  withTool(hasPromtool(), 'promtool').it(
+    'has control plane and router pages that promtool check metrics accepts',
+    async () => {
+      const page = await (await fetch(`http://127.0.0.1:${cluster.api.port}/metrics`)).text();
+      expect(await promtoolCheck(page)).toBe('');
+      const router = await (await fetch(`http://127.0.0.1:${cluster.router.adminPort}/metrics`)).text();
+      // prom-client's default Node.js metrics name three gauges with _total (kept for standard dashboards).
+      const complaints = (await promtoolCheck(router))
+        .split('\n')
+        .filter(
+          (l) =>
+            l !== '' && !/^nerve_router_nodejs_active_(handles|requests|resources)_total non-counter/.test(l),
+        );
+      expect(complaints).toEqual([]);
+    },
+  );
 
   it('explains health: a failing probe turns an instance unhealthy with its reason, it recovers, and history shows both', async () => {
     const since = Date.now();

@@ -1,3 +1,4 @@
+import { withTool } from '../helpers/requires';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import Redis from 'ioredis';
@@ -80,7 +81,7 @@ async function countingHealthServer(): Promise<{ address: string; checks: () => 
 }
 
 // Three control-plane processes on one real Redis; needs Debian's redis-server (CI installs it).
-const describeRedis = hasRedisServer() ? describe : describe.skip;
+const describeRedis = withTool(hasRedisServer(), 'redis-server').describe;
 
 describeRedis('three control-plane replicas on one Redis', () => {
   let redis: TestRedis;

@@ -1,3 +1,4 @@
+import { withTool } from '../helpers/requires';
 import { internals } from '../helpers/internals';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ interface Replica {
   readonly base: string;
 }
 
-const describeRedis = hasRedisServer() ? describe : describe.skip;
+const describeRedis = withTool(hasRedisServer(), 'redis-server').describe;
 
 describeRedis('a Redis that lost its data: noticed on every replica, never adopted, restored whole', () => {
   let redis: TestRedis;

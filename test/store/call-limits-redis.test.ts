@@ -1,9 +1,10 @@
+import { withTool } from '../helpers/requires';
 import { CallLimits, RateLimitedError } from '../../src/security/call-limits';
 import { hasRedisServer, startRedis, type TestRedis } from '../helpers/redis';
 import { waitFor } from '../helpers/wait';
 
 // Without a redis-server binary (.ci/run installs one) there is nothing to share counters through.
-const withRedis = hasRedisServer() ? describe : describe.skip;
+const withRedis = withTool(hasRedisServer(), 'redis-server').describe;
 
 withRedis('rate limits shared through Redis (REDIS_URL)', () => {
   let redis: TestRedis;

@@ -1,3 +1,4 @@
+import { withTool } from '../helpers/requires';
 import { EventBus } from '../../src/control-plane/kernel/events';
 import { HistoryModule } from '../../src/control-plane/history/history-module';
 import { queryHistory } from '../../src/control-plane/history/history-query';
@@ -10,7 +11,7 @@ import { instanceLoad, routerReport } from '../helpers/loads';
 import { hasRedisServer, startRedis, type TestRedis } from '../helpers/redis';
 
 // Needs Debian's redis-server (CI installs it); the memory store's history is covered by unit tests.
-const describeRedis = hasRedisServer() ? describe : describe.skip;
+const describeRedis = withTool(hasRedisServer(), 'redis-server').describe;
 
 describeRedis('metric history on Redis', () => {
   let redis: TestRedis;

@@ -1,3 +1,4 @@
+import { withTool } from '../helpers/requires';
 import { DuplicateCommitError, idempotencyId, withIdempotencyKey } from '../../src/store/idempotency';
 import Redis from 'ioredis';
 import type { JsonValue } from '../../src/model/config';
@@ -16,7 +17,7 @@ const put = (n: number) => ({ op: 'put' as const, kind: 'engines', name: 'a', va
 const meta = { actor: 'tester', summary: 'change' };
 
 // Needs Debian's redis-server (CI installs it); the contract suite covers the memory store without it.
-const describeRedis = hasRedisServer() ? describe : describe.skip;
+const describeRedis = withTool(hasRedisServer(), 'redis-server').describe;
 
 describeRedis('Redis store: replicas, outages, trimmed feeds', () => {
   let redis: TestRedis;

@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { SYSTEM } from '../../src/control-plane/admin/admin-context';
+import { SYSTEM } from '../../src/control-plane/commands/admin-context';
 import { TestCluster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
 

@@ -1,6 +1,6 @@
 import { withTool } from '../helpers/requires';
 import { ConfigAdmin } from '../../src/control-plane/admin/config-admin';
-import { SYSTEM } from '../../src/control-plane/admin/admin-context';
+import { SYSTEM } from '../../src/control-plane/commands/admin-context';
 import type { ChangeRecord, JsonValue } from '../../src/model/config';
 import {
   type ConfigStore,

@@ -1,4 +1,4 @@
-import type { AdminContext } from '../../src/control-plane/admin/admin-context';
+import type { AdminContext } from '../../src/control-plane/commands/admin-context';
 import { NerveError } from '../../src/model/errors';
 import { asNerveError } from '../../src/store/as-nerve-error';
 import { unitPlane } from '../helpers/plane';

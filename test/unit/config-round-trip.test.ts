@@ -1,5 +1,5 @@
 import { ConfigAdmin } from '../../src/control-plane/admin/config-admin';
-import { EntryAdmin } from '../../src/control-plane/admin/entry-admin';
+import { EntryAdmin } from '../../src/control-plane/commands/entry-admin';
 import { ALERT_RULE_KIND, CHANNEL_KIND, SILENCE_KIND } from '../../src/model/kinds/config-kinds';
 import { ALERT_EVENTS, GROUP_LABELS, OPS, RULE_METRICS, SEVERITIES } from '../../src/model/alerts/rule';
 import { STRATEGIES } from '../../src/model/policy';

@@ -1,4 +1,4 @@
-import type { AdminContext } from '../../src/control-plane/admin/admin-context';
+import type { AdminContext } from '../../src/control-plane/commands/admin-context';
 import { leaseLapsed } from '../../src/control-plane/fleet/leases';
 import { NerveError } from '../../src/model/errors';
 import { unitPlane } from '../helpers/plane';

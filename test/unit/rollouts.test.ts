@@ -1,4 +1,4 @@
-import type { AdminContext } from '../../src/control-plane/admin/admin-context';
+import type { AdminContext } from '../../src/control-plane/commands/admin-context';
 import { NerveError } from '../../src/model/errors';
 import { instanceLoad, routerReport } from '../helpers/loads';
 import { unitPlane } from '../helpers/plane';

@@ -1,4 +1,4 @@
-import type { AdminContext } from '../../src/control-plane/admin/admin-context';
+import type { AdminContext } from '../../src/control-plane/commands/admin-context';
 import { servedWeights } from '../../src/control-plane/weights/weights-module';
 import { instanceLoad, routerReport } from '../helpers/loads';
 import { unitPlane } from '../helpers/plane';

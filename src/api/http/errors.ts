@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { AdminContext } from '../../control-plane/admin/admin-context';
+import type { AdminContext } from '../../control-plane/commands/admin-context';
 import { NerveError, type ErrorCode } from '../../model/errors';
 import { asNerveError } from '../../store/as-nerve-error';
 import { echo } from '../../model/echo';

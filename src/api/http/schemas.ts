@@ -1,7 +1,7 @@
 import { logLevelSchema } from '../../control-plane/admin/operations-admin';
 import { z } from 'zod';
 import { createApiKeySchema } from '../../control-plane/admin/api-key-admin';
-import { registerSchema, scaleSchema } from '../../control-plane/admin/fleet-admin';
+import { registerSchema, scaleSchema } from '../../control-plane/fleet/fleet-admin';
 import { alertRuleSchema } from '../../model/alerts/rule';
 import { channelSchema } from '../../model/alerts/channel';
 import { silenceSchema } from '../../model/alerts/silence-schema';

@@ -4,7 +4,7 @@ import { entryKinds } from '../../model/kinds/config-kinds';
 import type { Routes } from '../http/route-table';
 import type { Role } from '../../model/security/roles';
 import type { AdminService } from '../../control-plane/admin/admin-service';
-import type { EntryAdmin, EntryView } from '../../control-plane/admin/entry-admin';
+import type { EntryAdmin, EntryView } from '../../control-plane/commands/entry-admin';
 import { contextOf } from '../http/errors';
 import { etag, ifMatch } from '../http/if-match';
 import { one } from '../http/query';

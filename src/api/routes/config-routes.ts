@@ -1,5 +1,5 @@
 import * as S from '../http/schemas';
-import { parseInput } from '../../control-plane/admin/parse-input';
+import { parseInput } from '../../control-plane/commands/parse-input';
 import type { Routes } from '../http/route-table';
 import { NerveError } from '../../model/errors';
 import type { AdminService } from '../../control-plane/admin/admin-service';

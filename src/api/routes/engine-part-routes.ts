@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import { NerveError } from '../../model/errors';
-import { parseInput } from '../../control-plane/admin/parse-input';
+import { parseInput } from '../../control-plane/commands/parse-input';
 import { versionBodySchema, versionWeightSchema } from '../../control-plane/admin/spec-parts-admin';
 import { echo } from '../../model/echo';
 import { contextOf } from '../http/errors';

@@ -1,5 +1,5 @@
 import * as S from '../http/schemas';
-import { parseInput } from '../../control-plane/admin/parse-input';
+import { parseInput } from '../../control-plane/commands/parse-input';
 import type { Routes } from '../http/route-table';
 import type { AdminService } from '../../control-plane/admin/admin-service';
 import type { RolloutOp } from '../../control-plane/rollouts/rollout-module';

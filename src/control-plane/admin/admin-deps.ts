@@ -1,7 +1,7 @@
 import type { ConfigStore } from '../../store/config-store';
 import type { EngineCatalog } from '../config/engine-catalog';
 import type { Logger } from '../../observability/logger';
-import type { Circuits } from './circuit-admin';
+import type { Circuits } from '../circuits/circuit-admin';
 import type { Leases } from '../fleet/leases';
 import type { FleetEvents } from '../fleet/fleet-events';
 import type { RolloutModule } from '../rollouts/rollout-module';

@@ -10,15 +10,15 @@ import {
 import type { CircuitStatus, EngineCircuitStatus } from '../circuits/circuit-board';
 import type { StreamStatus } from '../xds/stream-state';
 import { randomUUID } from 'node:crypto';
-import type { AdminContext } from './admin-context';
+import type { AdminContext } from '../commands/admin-context';
 import { NerveError } from '../../model/errors';
 import { asNerveError } from '../../store/as-nerve-error';
 import type { AdminService } from './admin-service';
 import { configHandlers } from './config-grpc';
 import { observabilityHandlers } from './observability-grpc';
-import { alertHandlers } from './alert-grpc';
-import { fleetHandlers } from './fleet-grpc';
-import { rolloutHandlers } from './rollout-grpc';
+import { alertHandlers } from '../alerts/alert-grpc';
+import { fleetHandlers } from '../fleet/fleet-grpc';
+import { rolloutHandlers } from '../rollouts/rollout-grpc';
 import { apiKeyHandlers } from './api-key-grpc';
 import { specPartHandlers } from './spec-parts-grpc';
 import { documentHandlers } from './document-grpc';
@@ -199,8 +199,8 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService, gate: Cal
     })),
     ...configHandlers(admin, unary, toProtoEngine),
     ...observabilityHandlers(admin, unary),
-    ...alertHandlers(admin, unary),
-    ...fleetHandlers(admin, unary),
+    ...alertHandlers(admin.alerts, unary),
+    ...fleetHandlers(admin.fleet, unary),
     ...rolloutHandlers(admin, unary),
     ...apiKeyHandlers(admin, unary),
     ...specPartHandlers(admin, unary, toProtoEngine),

@@ -5,22 +5,22 @@ import { findInstance, updateInstance, withInstances } from '../../model/engine'
 import { engineToJoin } from '../fleet/joining';
 import { parseEngineSpec } from '../../model/validate';
 import { updateEngine, type WriteMeta } from '../config/engine-catalog';
-import { type AdminContext, SYSTEM, actorLabel } from './admin-context';
+import { type AdminContext, SYSTEM, actorLabel } from '../commands/admin-context';
 import { ApiKeyAdmin } from './api-key-admin';
 import { SpecPartsAdmin } from './spec-parts-admin';
 import { NerveError } from '../../model/errors';
-import { CircuitAdmin } from './circuit-admin';
+import { CircuitAdmin } from '../circuits/circuit-admin';
 import { ConfigAdmin } from './config-admin';
 import { SpecAdmin } from './spec-admin';
-import { AlertAdmin } from './alert-admin';
+import { AlertAdmin } from '../alerts/alert-admin';
 import type { EngineView } from '../views/engine-views';
 import type { FleetViews } from '../views/fleet-views';
-import { FleetAdmin } from './fleet-admin';
-import { RolloutAdmin } from './rollout-admin';
-import { WeightsAdmin } from './weights-admin';
+import { FleetAdmin } from '../fleet/fleet-admin';
+import { RolloutAdmin } from '../rollouts/rollout-admin';
+import { WeightsAdmin } from '../weights/weights-admin';
 import { OperationsAdmin } from './operations-admin';
 import type { AddInstanceInput, AdminDeps } from './admin-deps';
-import type { AuditFields } from './admin-context';
+import type { AuditFields } from '../commands/admin-context';
 export type { AddInstanceInput, AdminDeps, AuditFields };
 
 /** The history line of a change made for a caller. */

@@ -11,9 +11,9 @@ import {
 } from '../../model/security/api-key';
 import { ALL_ROLES } from '../../model/security/roles';
 import { name } from '../../model/validate';
-import { parseInput } from './parse-input';
+import { parseInput } from '../commands/parse-input';
 import type { ConfigStore } from '../../store/config-store';
-import { type AdminContext, actorLabel, type Audit } from './admin-context';
+import { type AdminContext, actorLabel, type Audit } from '../commands/admin-context';
 import { NerveError } from '../../model/errors';
 import { REVOKED_KEYS } from '../../security/revoked-keys';
 

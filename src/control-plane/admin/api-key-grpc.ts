@@ -1,10 +1,7 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { Unary } from '../commands/unary';
 import type { AdminServer, ApiKey } from '../../../gen/nerve/admin/v1/admin';
-import type { AdminContext } from './admin-context';
 import type { AdminService } from './admin-service';
 import type { ApiKeyView } from './api-key-admin';
-
-type Unary = <Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
 
 type ApiKeyHandlers = Pick<AdminServer, 'listApiKeys' | 'createApiKey' | 'revokeApiKey'>;
 

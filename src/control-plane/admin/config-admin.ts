@@ -10,7 +10,7 @@ import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
 import { CONFIG_KINDS } from '../../model/kinds/config-kinds';
 import { API_KEY_KIND } from '../../model/security/api-key';
-import { type AdminContext, actorLabel, type Audit } from './admin-context';
+import { type AdminContext, actorLabel, type Audit } from '../commands/admin-context';
 import { NerveError } from '../../model/errors';
 import { REVOKED_KEYS } from '../../security/revoked-keys';
 

@@ -1,15 +1,12 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { Unary } from '../commands/unary';
 import type {
   AdminServer,
   CallStats as ProtoCallStats,
   GetHealthResponse,
 } from '../../../gen/nerve/admin/v1/admin';
 import type { CallStats } from '../calls/call-accumulator';
-import type { AdminContext } from './admin-context';
 import type { AdminService } from './admin-service';
 import type { HealthReport } from '../views/engine-views';
-
-type Unary = <Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
 
 type ObservabilityHandlers = Pick<AdminServer, 'getHealth' | 'getMetricsSummary' | 'getMetricsHistory'>;
 

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { DEFAULT_FEATURES, type Features } from '../../config/features';
 import { LOG_LEVELS, logLevels } from '../../observability/log-levels';
 import { Profiler, ProfilerBusyError } from '../../observability/profiler';
-import type { AdminContext, Audit } from './admin-context';
+import type { AdminContext, Audit } from '../commands/admin-context';
 import { NerveError } from '../../model/errors';
-import { parseInput } from './parse-input';
+import { parseInput } from '../commands/parse-input';
 
 export const logLevelSchema = z.strictObject({
   level: z.enum(LOG_LEVELS),

@@ -6,7 +6,7 @@ import { parseEngineSpec } from '../../model/validate';
 import { viewAsInput } from '../../model/engine-view-input';
 import { RevisionConflictError, VersionConflictError } from '../../store/config-store';
 import { type EngineCatalog, engineKey } from '../config/engine-catalog';
-import { type AdminContext, actorLabel, type Audit } from './admin-context';
+import { type AdminContext, actorLabel, type Audit } from '../commands/admin-context';
 import { NerveError } from '../../model/errors';
 
 export interface BatchOperation {

@@ -4,9 +4,9 @@ import { echo } from '../../model/echo';
 import { ENGINE_KIND } from '../../model/engine-document';
 import type { EngineSpec } from '../../model/engine';
 import type { EngineCatalog } from '../config/engine-catalog';
-import type { AdminContext } from './admin-context';
+import type { AdminContext } from '../commands/admin-context';
 import { NerveError } from '../../model/errors';
-import { parseInput } from './parse-input';
+import { parseInput } from '../commands/parse-input';
 import type { SpecAdmin } from './spec-admin';
 
 type Doc = Record<string, JsonValue>;

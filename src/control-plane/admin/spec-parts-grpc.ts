@@ -1,11 +1,8 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { Unary } from '../commands/unary';
 import type { AdminServer, Engine } from '../../../gen/nerve/admin/v1/admin';
-import type { AdminContext } from './admin-context';
 import { NerveError } from '../../model/errors';
 import type { AdminService } from './admin-service';
 import type { EngineView } from '../views/engine-views';
-
-type Unary = <Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
 
 type SpecPartHandlers = Pick<
   AdminServer,

@@ -1,20 +1,20 @@
 import { z } from 'zod';
-import { parseInput } from './parse-input';
+import { parseInput } from '../commands/parse-input';
 import { hostname } from 'node:os';
 import { echo } from '../../model/echo';
 import { type EngineSpec, findInstance } from '../../model/engine';
 import { desiredReplicas } from '../../model/runtime';
 import type { ConfigStore } from '../../store/config-store';
 import { type EngineCatalog, updateEngine } from '../config/engine-catalog';
-import { AUTOSCALE_PINS_NS, type AutoscalePin } from '../fleet/autoscaler';
-import type { InstanceOp } from '../fleet/driver';
+import { AUTOSCALE_NS, AUTOSCALE_PINS_NS, type AutoscalePin, type AutoscaleState } from './autoscaler';
+import type { InstanceOp } from './driver';
 import type { FleetEvent } from '../../model/fleet/fleet-event';
-import type { FleetEvents } from '../fleet/fleet-events';
-import { type LeaseGrant, type LeaseRecord, type Leases, type RegisterInput } from '../fleet/leases';
-import { type OutputStream, outputPaths, tailOutput } from '../fleet/output-files';
-import { PROCESSES_NS, type ProcessRecord } from '../fleet/process-record';
-import { COMMANDS_NS, type InstanceCommand } from '../fleet/supervisor';
-import { type AdminContext, actorLabel, type Audit } from './admin-context';
+import type { FleetEvents } from './fleet-events';
+import { type LeaseGrant, type LeaseRecord, type Leases, type RegisterInput } from './leases';
+import { type OutputStream, outputPaths, tailOutput } from './output-files';
+import { PROCESSES_NS, type ProcessRecord } from './process-record';
+import { COMMANDS_NS, type InstanceCommand } from './supervisor';
+import { type AdminContext, actorLabel, type Audit } from '../commands/admin-context';
 import { NerveError } from '../../model/errors';
 
 /** POST /engines/:name/scale, Admin/ScaleEngine. */
@@ -197,6 +197,16 @@ export class FleetAdmin {
 
   events(engine: string): FleetEvent[] {
     return this.deps.events.list(engine);
+  }
+
+  /** An engine's lifecycle events and its autoscaler's last decisions (when it has one); NOT_FOUND without the engine. */
+  history(engine: string): { events: FleetEvent[]; decisions: AutoscaleState['decisions'] } {
+    const spec = this.deps.engines.getNow(engine);
+    if (!spec) throw new NerveError('NOT_FOUND', `engine ${echo(engine)} not found`);
+    const decisions = spec.runtime?.autoscale
+      ? (AUTOSCALE_NS.get(this.deps.store, engine)?.decisions ?? [])
+      : [];
+    return { events: this.events(engine), decisions: decisions.slice(-10) };
   }
 
   /** The engine, when Nerve runs its instances; precise errors otherwise. */

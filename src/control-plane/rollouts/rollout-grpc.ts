@@ -1,12 +1,10 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { Unary } from '../commands/unary';
 import type { AdminServer } from '../../../gen/nerve/admin/v1/admin';
 import { echo } from '../../model/echo';
-import type { RolloutOp } from '../rollouts/rollout-module';
-import type { AdminContext } from './admin-context';
+import type { RolloutOp } from './rollout-module';
 import { NerveError } from '../../model/errors';
-import type { AdminService } from './admin-service';
-
-type Unary = <Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
+import type { RolloutAdmin } from './rollout-admin';
+import type { WeightsAdmin } from '../weights/weights-admin';
 
 type RolloutHandlers = Pick<
   AdminServer,
@@ -24,7 +22,10 @@ function parseJson(json: string): unknown {
 }
 
 /** Rollouts and closed-loop weights on admin gRPC: the same admin as REST, documents as JSON. */
-export function rolloutHandlers(admin: AdminService, unary: Unary): RolloutHandlers {
+export function rolloutHandlers(
+  admin: { readonly rollouts: RolloutAdmin; readonly weights: WeightsAdmin },
+  unary: Unary,
+): RolloutHandlers {
   const rollouts = () => admin.rollouts;
   return {
     listRollouts: unary(async (r) => ({

@@ -1,11 +1,11 @@
 import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
-import { ACKS_NS } from '../alerts/alert-state';
-import { AlertViews, alertView } from '../alerts/alert-views';
+import { ACKS_NS } from './alert-state';
+import { AlertViews, alertView } from './alert-views';
 import { ALERT_RULE_KIND, CHANNEL_KIND, entryKinds, SILENCE_KIND } from '../../model/kinds/config-kinds';
-import type { AdminContext, Audit } from './admin-context';
+import type { AdminContext, Audit } from '../commands/admin-context';
 import { NerveError } from '../../model/errors';
-import { EntryAdmin } from './entry-admin';
+import { EntryAdmin } from '../commands/entry-admin';
 
 /**
  * The alerting commands over the store: rules, channels and silences as configuration kinds, and

@@ -1,8 +1,8 @@
 import { echo } from '../../model/echo';
 import type { EngineSpec } from '../../model/engine';
 import type { EngineCatalog } from '../config/engine-catalog';
-import type { EngineCircuitStatus } from '../circuits/circuit-board';
-import { type AdminContext, SYSTEM, type Audit } from './admin-context';
+import type { EngineCircuitStatus } from './circuit-board';
+import { type AdminContext, SYSTEM, type Audit } from '../commands/admin-context';
 import { NerveError } from '../../model/errors';
 
 /** Where circuits live: their status, and resets that reach the fleet's leader. */

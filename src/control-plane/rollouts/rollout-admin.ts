@@ -3,13 +3,8 @@ import { echo } from '../../model/echo';
 import { ACTIVE, parseRolloutInput, type Rollout, withPendingCommand } from '../../model/rollout';
 import type { ConfigStore } from '../../store/config-store';
 import type { EngineCatalog } from '../config/engine-catalog';
-import {
-  ROLLOUT_COMMANDS_NS,
-  ROLLOUTS_NS,
-  type RolloutModule,
-  type RolloutOp,
-} from '../rollouts/rollout-module';
-import type { AdminContext, Audit } from './admin-context';
+import { ROLLOUT_COMMANDS_NS, ROLLOUTS_NS, type RolloutModule, type RolloutOp } from './rollout-module';
+import type { AdminContext, Audit } from '../commands/admin-context';
 import { NerveError } from '../../model/errors';
 
 /**

@@ -1,9 +1,6 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { Unary } from '../commands/unary';
 import type { AdminServer } from '../../../gen/nerve/admin/v1/admin';
-import type { AdminContext } from './admin-context';
-import type { AdminService } from './admin-service';
-
-type Unary = <Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
+import type { FleetAdmin } from './fleet-admin';
 
 type FleetHandlers = Pick<
   AdminServer,
@@ -19,8 +16,8 @@ type FleetHandlers = Pick<
 >;
 
 /** Engine lifecycle and registration on admin gRPC: the same FleetAdmin as REST. */
-export function fleetHandlers(admin: AdminService, unary: Unary): FleetHandlers {
-  const fleet = () => admin.fleet;
+export function fleetHandlers(admin: FleetAdmin, unary: Unary): FleetHandlers {
+  const fleet = () => admin;
   return {
     scaleEngine: unary(async (r, ctx) => {
       const { engine, replicas, previous } = await fleet().scale(
@@ -38,12 +35,10 @@ export function fleetHandlers(admin: AdminService, unary: Unary): FleetHandlers 
       fleet().logs(r.engine, r.instanceId, r.stream || 'stdout', r.tail || 100),
     ),
     listFleetEvents: unary(async (r) => {
-      const view = await admin.views.getEngine(r.engine);
+      const { events, decisions } = fleet().history(r.engine);
       return {
-        eventsJson: fleet()
-          .events(r.engine)
-          .map((e) => JSON.stringify(e)),
-        autoscaleDecisionsJson: (view.runtime?.autoscale ?? []).map((d) => JSON.stringify(d)),
+        eventsJson: events.map((e) => JSON.stringify(e)),
+        autoscaleDecisionsJson: decisions.map((d) => JSON.stringify(d)),
       };
     }),
     register: unary(async (r, ctx) =>

@@ -1,8 +1,8 @@
 import { echo } from '../../model/echo';
 import { findInstance } from '../../model/engine';
 import { updateEngine, type EngineCatalog } from '../config/engine-catalog';
-import type { WeightsModule } from '../weights/weights-module';
-import type { AdminContext, Audit } from './admin-context';
+import type { WeightsModule } from './weights-module';
+import type { AdminContext, Audit } from '../commands/admin-context';
 import { NerveError } from '../../model/errors';
 
 /**

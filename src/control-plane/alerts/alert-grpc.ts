@@ -1,13 +1,11 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { Unary } from '../commands/unary';
 import type { AdminServer, Alert as ProtoAlert } from '../../../gen/nerve/admin/v1/admin';
 import { CONFIG_KINDS } from '../../model/kinds/config-kinds';
-import { type AdminContext, requireRole } from './admin-context';
+import { type AdminContext, requireRole } from '../commands/admin-context';
 import { NerveError } from '../../model/errors';
-import type { alertView } from '../alerts/alert-views';
-import type { AdminService } from './admin-service';
-import type { EntryAdmin, EntryView } from './entry-admin';
-
-type Unary = <Req, Res>(fn: (req: Req, ctx: AdminContext) => Promise<Res>) => grpc.handleUnaryCall<Req, Res>;
+import type { alertView } from './alert-views';
+import type { AlertAdmin } from './alert-admin';
+import type { EntryAdmin, EntryView } from '../commands/entry-admin';
 
 type AlertHandlers = Pick<
   AdminServer,
@@ -41,14 +39,14 @@ function entry(name: string, e: EntryView) {
   return { name, json: JSON.stringify(e.value), revision: e.revision };
 }
 
-/** Alerts and the alerting configuration on admin gRPC: the same AlertAdmin as REST. */
-export function alertHandlers(admin: AdminService, unary: Unary): AlertHandlers {
-  const of = (kind: string): EntryAdmin => admin.alerts.entriesOf(kind);
+/** Alerts and the kinds served as entries on admin gRPC: the same AlertAdmin as REST. */
+export function alertHandlers(alerts: AlertAdmin, unary: Unary): AlertHandlers {
+  const of = (kind: string): EntryAdmin => alerts.entriesOf(kind);
   const nameOf = (kind: string, value: unknown) =>
     String((value as Record<string, unknown>)[CONFIG_KINDS.get(kind)?.entry?.nameField ?? 'name']);
   return {
     listAlerts: unary(async (r) => ({
-      alerts: admin.alerts.views
+      alerts: alerts.views
         .list({
           state: r.state || undefined,
           severity: r.severity || undefined,
@@ -57,10 +55,10 @@ export function alertHandlers(admin: AdminService, unary: Unary): AlertHandlers 
         .map(toProtoAlert),
     })),
     acknowledgeAlert: unary(async (r, ctx) => ({
-      alert: toProtoAlert(await admin.alerts.acknowledge(r.id, ctx)),
+      alert: toProtoAlert(await alerts.acknowledge(r.id, ctx)),
     })),
     getAlertStats: unary(async () => {
-      const s = admin.alerts.views.stats();
+      const s = alerts.views.stats();
       return {
         total: s.total,
         byRule: s.byRule,

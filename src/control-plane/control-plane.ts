@@ -6,7 +6,8 @@ import { installAlerts } from './alerts/install';
 import { installCircuits } from './circuits/install';
 import { seedEngines, seedEntries } from './config/seed';
 import { installFeed } from './feed/install';
-import { installFleet } from './fleet/install';
+import { type FleetPorts, installFleet } from './fleet/install';
+import { probeOnce } from './fleet/probe-once';
 import { installHealth } from './health/install';
 import { installHistory } from './history/install';
 import { installMetrics } from './metrics/install';
@@ -30,7 +31,11 @@ export const PARTS = Symbol('control plane parts');
  * another feature, the small port it declares: this list is the control plane's whole dependency graph.
  * Nothing here binds a port or starts a timer, so unit tests build the whole plane over MemoryStore.
  */
-export function installFeatures(ctx: PlaneContext) {
+export function installFeatures(
+  ctx: PlaneContext,
+  /** What reaches outside the process: how a managed instance is probed (grpc.health.v1 by default). */
+  outside: { readonly probe?: FleetPorts['probe'] } = {},
+) {
   const circuits = installCircuits(ctx);
   const metrics = installMetrics(ctx);
   const health = installHealth(ctx, { onProbe: (e, i, s) => metrics.fleet.onProbe(e, i, s) });
@@ -45,6 +50,7 @@ export function installFeatures(ctx: PlaneContext) {
     xdsClients: () => xds.ads.clients(),
   });
   const fleet = installFleet(ctx, {
+    probe: outside.probe ?? probeOnce,
     pushed: xds.pushed,
     checkNow: (e, i) => health.health.checkNow(e, i),
     resetCircuit: (e, i) => circuits.circuits.reset(e, [i], false),

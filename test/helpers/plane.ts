@@ -9,7 +9,11 @@ import { logger } from './cluster';
  * port bound: for unit tests of commands and features under jest's fake timers. `start` starts the
  * modules (this replica leads at once); `stop` stops them.
  */
-export async function unitPlane(options: Partial<ControlPlaneOptions> = {}) {
+export async function unitPlane(
+  options: Partial<ControlPlaneOptions> = {},
+  /** What reaches outside the process, faked (a probe for managed processes). */
+  outside: Parameters<typeof installFeatures>[1] = {},
+) {
   const ctx = createPlaneContext({
     store: new MemoryStore(),
     logger,
@@ -20,7 +24,7 @@ export async function unitPlane(options: Partial<ControlPlaneOptions> = {}) {
   });
   await ctx.store.start();
   connectStore(ctx);
-  const parts: PlaneParts = installFeatures(ctx);
+  const parts: PlaneParts = installFeatures(ctx, outside);
   return {
     ...parts,
     async start(): Promise<void> {

@@ -7,11 +7,12 @@ import { Autoscaler, type EngineLoad } from './autoscaler';
 import type { FleetContext } from './fleet-context';
 import { FleetEvents } from './fleet-events';
 import { Leases } from './leases';
-import { probeOnce } from './probe-once';
 import { Supervisor } from './supervisor';
 
 /** What engine lifecycle needs of other features. */
 export interface FleetPorts {
+  /** Whether the instance at `address` answers grpc.health.v1 SERVING within `timeoutMs`. */
+  probe(address: string, timeoutMs: number): Promise<boolean>;
   /** Publishes the configuration and waits (at most `timeoutMs`) until this replica's xDS clients hold it. */
   pushed(timeoutMs: number): Promise<void>;
   /** Probes an instance now. */
@@ -40,7 +41,7 @@ export function installFleet(ctx: PlaneContext, ports: FleetPorts) {
     runDir: options.runDir ?? join(tmpdir(), 'nerve-processes'),
     replicaId: ctx.replica.id,
     reportIntervalMs: ctx.reportIntervalMs,
-    probe: probeOnce,
+    probe: (address, timeoutMs) => ports.probe(address, timeoutMs),
     pushed: (timeoutMs) => ports.pushed(timeoutMs),
     inFlight: (engine, id) => ctx.windows.inFlight(engine, id, 3 * ctx.reportIntervalMs),
     checkNow: (engine, id) => ports.checkNow(engine, id),

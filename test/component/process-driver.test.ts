@@ -28,6 +28,17 @@ describe('process driver over MemoryStore, with a probe the test answers', () =>
     PROCESSES_NS.values(plane.ctx.store).filter((r) => r.engine === engine);
   const listed = (engine: string) => plane.ctx.engines.getNow(engine)?.instances.map((i) => i.id) ?? [];
 
+  /** An engine whose instances the process driver runs: `node -e <script>`, with runtime settings. */
+  const managed = (name: string, script: string, runtime: Record<string, unknown>) =>
+    plane.admin.specs.create(
+      {
+        name,
+        instances: [],
+        runtime: { driver: 'process', command: process.execPath, args: ['-e', script], ...runtime },
+      },
+      ops,
+    );
+
   beforeEach(async () => {
     ready = () => true;
     plane = await unitPlane({}, { probe: async (address) => ready(address) });
@@ -38,20 +49,7 @@ describe('process driver over MemoryStore, with a probe the test answers', () =>
   it('starts the replicas asked for, lists each once its probe passes, and restarts one that died under the same id', async () => {
     let allowed = false;
     ready = () => allowed;
-    await plane.admin.specs.create(
-      {
-        name: 'calc',
-        instances: [],
-        runtime: {
-          driver: 'process',
-          command: process.execPath,
-          args: ['-e', IDLE],
-          replicas: 2,
-          restart: { initialBackoffMs: 20 },
-        },
-      },
-      ops,
-    );
+    await managed('calc', IDLE, { replicas: 2, restart: { initialBackoffMs: 20 } });
     await waitFor(() => records('calc').filter((r) => r.pid > 0).length === 2, 'two processes');
     expect(listed('calc')).toEqual([]);
     allowed = true;
@@ -73,20 +71,10 @@ describe('process driver over MemoryStore, with a probe the test answers', () =>
   });
 
   it('stops restarting a crash loop and says so with an event', async () => {
-    await plane.admin.specs.create(
-      {
-        name: 'crasher',
-        instances: [],
-        runtime: {
-          driver: 'process',
-          command: process.execPath,
-          args: ['-e', 'process.exit(3)'],
-          replicas: 1,
-          restart: { initialBackoffMs: 10, maxBackoffMs: 20, maxRestarts: 2 },
-        },
-      },
-      ops,
-    );
+    await managed('crasher', 'process.exit(3)', {
+      replicas: 1,
+      restart: { initialBackoffMs: 10, maxBackoffMs: 20, maxRestarts: 2 },
+    });
     await waitFor(
       () => plane.admin.fleet.events('crasher').some((e) => e.kind === 'crash_loop'),
       'crash_loop',
@@ -99,21 +87,7 @@ describe('process driver over MemoryStore, with a probe the test answers', () =>
   });
 
   it('scales down by draining, then signalling: the process ends and its instance leaves the spec', async () => {
-    await plane.admin.specs.create(
-      {
-        name: 'calc',
-        instances: [],
-        runtime: {
-          driver: 'process',
-          command: process.execPath,
-          args: ['-e', IDLE],
-          replicas: 2,
-          minReplicas: 0,
-          stop: { drainTimeoutMs: 100, graceMs: 500 },
-        },
-      },
-      ops,
-    );
+    await managed('calc', IDLE, { replicas: 2, minReplicas: 0, stop: { drainTimeoutMs: 100, graceMs: 500 } });
     await waitFor(() => listed('calc').length === 2, 'two listed');
     const pids = records('calc').map((r) => r.pid);
     await plane.admin.fleet.scale('calc', { replicas: 0 }, ops);

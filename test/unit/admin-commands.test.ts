@@ -1,7 +1,6 @@
 import type { AdminContext } from '../../src/control-plane/commands/admin-context';
-import { NerveError } from '../../src/model/errors';
-import { asNerveError } from '../../src/store/as-nerve-error';
 import { unitPlane } from '../helpers/plane';
+import { refusal } from '../helpers/refusal';
 
 const alice: AdminContext = { actor: 'alice', via: 'rest', requestId: 'r1' };
 
@@ -9,19 +8,6 @@ const engine = (name: string, instances: string[]) => ({
   name,
   instances: instances.map((id, i) => ({ id, address: `127.0.0.1:${7000 + i}` })),
 });
-
-/** Resolves to the NerveError code a command refused with. */
-async function refusal(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (thrown) {
-    // As the transports see it: store failures mapped to their codes.
-    const err = asNerveError(thrown);
-    if (err instanceof NerveError) return err.code;
-    throw err;
-  }
-  throw new Error('the command was not refused');
-}
 
 /**
  * The admin commands over the whole control plane's features on MemoryStore: each rule the REST and

@@ -47,6 +47,27 @@ function fleet(instances: () => InstanceHealthView[]): FleetReads {
   };
 }
 
+/** Alerting on a MemoryStore whose replica leads at once, over the instances `instances` describes. */
+async function alerting(instances: () => InstanceHealthView[]) {
+  const store = new MemoryStore();
+  await store.start();
+  const bus = new EventBus(() => undefined);
+  const leader = new LeaderElection(store.lease, 'a', bus, logger, {
+    ttlMs: 15_000,
+    renewMs: 5_000,
+    retryMs: 2_000,
+  });
+  await leader.start();
+  const notifier = new Notifier(
+    new Registry(),
+    logger,
+    () => '',
+    (n, id, a, final) => module.onAttempt(n, id, a, final),
+  );
+  const module: AlertModule = new AlertModule(store, fleet(instances), bus, leader, notifier, logger, 1_000);
+  return { store, leader, module };
+}
+
 /**
  * Alerting's rules run over MemoryStore and a fake clock, fed by a FleetReads the test controls: no
  * cluster, no probes, no routers. What the e2e suite shows with real instances failing, shown here in
@@ -57,24 +78,11 @@ describe('alert module over MemoryStore (fake clock)', () => {
   afterEach(() => jest.useRealTimers());
 
   it('fires for an instance down, keeps one alert while it stays down, and resolves it when it is back', async () => {
-    const store = new MemoryStore();
-    await store.start();
-    const bus = new EventBus(() => undefined);
-    const leader = new LeaderElection(store.lease, 'a', bus, logger, {
-      ttlMs: 15_000,
-      renewMs: 5_000,
-      retryMs: 2_000,
-    });
-    await leader.start();
     let calc2: InstanceHealthView['health'] = 'healthy';
-    const reads = fleet(() => [instance('calc-1', 'healthy'), instance('calc-2', calc2)]);
-    const notifier = new Notifier(
-      new Registry(),
-      logger,
-      () => '',
-      (n, id, a, final) => module.onAttempt(n, id, a, final),
-    );
-    const module = new AlertModule(store, reads, bus, leader, notifier, logger, 1_000);
+    const { store, leader, module } = await alerting(() => [
+      instance('calc-1', 'healthy'),
+      instance('calc-2', calc2),
+    ]);
     await store.commit({
       actor: 'test',
       summary: 'rule',
@@ -121,24 +129,11 @@ describe('alert module over MemoryStore (fake clock)', () => {
   });
 
   it('notifies the source of an inhibit rule and holds back the alerts it mutes, listing them with inhibitedBy', async () => {
-    const store = new MemoryStore();
-    await store.start();
-    const bus = new EventBus(() => undefined);
-    const leader = new LeaderElection(store.lease, 'a', bus, logger, {
-      ttlMs: 15_000,
-      renewMs: 5_000,
-      retryMs: 2_000,
-    });
-    await leader.start();
     let calc2: InstanceHealthView['health'] = 'unhealthy';
-    const reads = fleet(() => [instance('calc-1', 'healthy'), instance('calc-2', calc2)]);
-    const notifier = new Notifier(
-      new Registry(),
-      logger,
-      () => '',
-      (n, id, a, final) => module.onAttempt(n, id, a, final),
-    );
-    const module = new AlertModule(store, reads, bus, leader, notifier, logger, 1_000);
+    const { store, leader, module } = await alerting(() => [
+      instance('calc-1', 'healthy'),
+      instance('calc-2', calc2),
+    ]);
     const rule = (id: string, severity: string) => ({
       op: 'put' as const,
       kind: ALERT_RULE_KIND,

@@ -1,19 +1,9 @@
 import type { AdminContext } from '../../src/control-plane/commands/admin-context';
 import { leaseLapsed } from '../../src/control-plane/fleet/leases';
-import { NerveError } from '../../src/model/errors';
 import { unitPlane } from '../helpers/plane';
+import { refusal } from '../helpers/refusal';
 
 const inst: AdminContext = { actor: 'calc-1', via: 'grpc', requestId: '' };
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof NerveError) return err.code;
-    throw err;
-  }
-  return 'OK';
-}
 
 /**
  * Registration with leases over MemoryStore and jest's fake clock: what leases.test.ts shows with real
@@ -45,7 +35,7 @@ describe('registration leases over MemoryStore (fake clock)', () => {
     await jest.advanceTimersByTimeAsync(3_500);
     expect(leaseLapsed(plane.ctx.store, 'calc', 'calc-1')).toBe(true);
     expect(plane.views.instanceHealth('calc', 'calc-1')).toBe('unhealthy');
-    expect(await code(fleet.heartbeat(grant.leaseId))).toBe('NOT_FOUND');
+    expect(await refusal(fleet.heartbeat(grant.leaseId))).toBe('NOT_FOUND');
     expect(fleet.events('calc').map((e) => e.kind)).toContain('lease_lapsed');
 
     await jest.advanceTimersByTimeAsync(10_500);
@@ -59,7 +49,7 @@ describe('registration leases over MemoryStore (fake clock)', () => {
     await plane.start();
     const fleet = plane.admin.fleet;
     expect(
-      await code(
+      await refusal(
         fleet.register(
           { engine: 'calc', id: 'c', address: '127.0.0.1:1', ttlMs: 10, createEngine: true },
           inst,
@@ -72,7 +62,7 @@ describe('registration leases over MemoryStore (fake clock)', () => {
     );
     await fleet.deregister(grant.leaseId, inst);
     expect((await plane.views.getEngine('calc')).instances).toEqual([]);
-    expect(await code(fleet.heartbeat(grant.leaseId))).toBe('NOT_FOUND');
+    expect(await refusal(fleet.heartbeat(grant.leaseId))).toBe('NOT_FOUND');
     await plane.stop();
   });
 

@@ -1,19 +1,9 @@
 import type { AdminContext } from '../../src/control-plane/commands/admin-context';
-import { NerveError } from '../../src/model/errors';
 import { instanceLoad, routerReport } from '../helpers/loads';
 import { unitPlane } from '../helpers/plane';
+import { refusal } from '../helpers/refusal';
 
 const ops: AdminContext = { actor: 'ops', via: 'rest', requestId: '' };
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof NerveError) return err.code;
-    throw err;
-  }
-  return 'OK';
-}
 
 /** A plane with `calc`: c1 on v1 (all traffic) and c2 on v2 (none yet), leading, its modules started. */
 async function planeWithCanary() {
@@ -107,14 +97,14 @@ describe('rollouts over MemoryStore (fake clock)', () => {
 
   it('waits on too few calls, and refuses a version the engine lacks, a lone version, or a second rollout', async () => {
     const plane = await planeWithCanary();
-    expect(await code(plane.admin.rollouts.create('calc', { version: 'v3' }, ops))).toBe(
+    expect(await refusal(plane.admin.rollouts.create('calc', { version: 'v3' }, ops))).toBe(
       'FAILED_PRECONDITION',
     );
-    expect(await code(plane.admin.rollouts.create('calc', { version: 'v2', steps: [50, 10] }, ops))).toBe(
+    expect(await refusal(plane.admin.rollouts.create('calc', { version: 'v2', steps: [50, 10] }, ops))).toBe(
       'INVALID_ARGUMENT',
     );
     const r = await plane.admin.rollouts.create('calc', { version: 'v2', intervalMs: 1_000 }, ops);
-    expect(await code(plane.admin.rollouts.create('calc', { version: 'v2' }, ops))).toBe(
+    expect(await refusal(plane.admin.rollouts.create('calc', { version: 'v2' }, ops))).toBe(
       'FAILED_PRECONDITION',
     );
     await jest.advanceTimersByTimeAsync(200);

@@ -83,7 +83,10 @@ export class Router {
       this.reporter.addTraced(span);
       this.exporter?.add(span);
     };
-    const tracer = new CallTracer(finish, { sampleRatio: options.tracing?.sampleRatio ?? 0 });
+    const tracer = new CallTracer(finish, {
+      sampleRatio: options.tracing?.sampleRatio ?? 0,
+      exporting: this.exporter !== undefined,
+    });
     this.ingress = new Ingress(this.state, this.pool, logger, options.http2, options.tls, tracer);
     this.ads = new AdsClient({
       addresses: options.controlPlanes,

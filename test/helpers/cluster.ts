@@ -171,6 +171,7 @@ export class TestCluster {
 export async function startPlane(
   engines: readonly unknown[],
   routerId: string,
+  routerExtra: Parameters<typeof startRouter>[2] = {},
 ): Promise<{ cp: ControlPlane; router: Router }> {
   const specs = engines.map((e) => {
     const doc = e as { policy?: { healthCheck?: object } };
@@ -185,7 +186,7 @@ export async function startPlane(
   });
   const cp = await startControlPlane(specs);
   await waitFor(async () => (await cp.admin.views.health()).status === 'healthy', 'every instance healthy');
-  return { cp, router: await startRouter(cp, routerId) };
+  return { cp, router: await startRouter(cp, routerId, routerExtra) };
 }
 
 /** A validated engine spec from its document (throws with every error). */
@@ -215,7 +216,7 @@ export function startControlPlane(
 export function startRouter(
   cp: ControlPlane,
   id: string,
-  extra: Pick<RouterOptions, 'credentials' | 'tls' | 'upstreamTls'> = {},
+  extra: Pick<RouterOptions, 'credentials' | 'tls' | 'upstreamTls' | 'tracing'> = {},
 ): Promise<Router> {
   return new Router({
     controlPlanes: [`127.0.0.1:${cp.port}`],

@@ -48,7 +48,9 @@ describe('W3C traceparent', () => {
 
 describe("the router's tracer", () => {
   const spans: Span[] = [];
-  const tracer = (ratio = 0) => new CallTracer((s) => spans.push(s), { sampleRatio: ratio });
+  // Exporting: something traces, so calls without a traceparent get one (sampled at the ratio).
+  const tracer = (ratio = 0, exporting = true) =>
+    new CallTracer((s) => spans.push(s), { sampleRatio: ratio, exporting });
 
   it('passes an unsampled traceparent on untouched: the same header list, no span', () => {
     const headers = [...base, 'traceparent', `00-${TRACE}-${PARENT}-00`];
@@ -86,6 +88,27 @@ describe("the router's tracer", () => {
     const ids = new Set<string>();
     for (let seed = 1; seed <= 2000; seed++) ids.add(parseTraceparent(sent(seed * 65_537))!.traceId);
     expect(ids.size).toBe(2000);
+  });
+
+  it('adds nothing while nothing traces (ratio 0, no export): no made traceparent, an invalid one untouched', () => {
+    const headers = base.slice();
+    const s = stream(headers);
+    tracer(0, false).begin(s, 'calc');
+    expect(s.headers).toBe(headers);
+    expect(s.added).toBeUndefined();
+    const invalid = [...base, 'traceparent', 'not-a-trace-parent-header-at-all-but-long-enough-to-pass'];
+    const t = stream(invalid);
+    tracer(0, false).begin(t, 'calc');
+    expect(t.headers).toBe(invalid);
+    // A sampled caller is something tracing: the router's span still joins its trace.
+    spans.length = 0;
+    const sampled = stream([...base, 'traceparent', `00-${TRACE}-${PARENT}-01`]);
+    tracer(0, false).begin(sampled, 'calc');
+    expect(sampled.observer).toBeDefined();
+    // A ratio above 0 traces too: the traces it starts, unsampled ones included, carry a traceparent.
+    const started = stream(base.slice());
+    tracer(0.000001, false).begin(started, 'calc');
+    expect(started.added ?? started.headers.indexOf('traceparent') >= 0).toBeTruthy();
   });
 
   it('replaces an invalid traceparent with a new trace', () => {

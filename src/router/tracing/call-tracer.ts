@@ -14,12 +14,16 @@ import { MADE_TRACEPARENT } from './made-traceparent';
 export interface TracingOptions {
   /** Share of the traces the router starts (calls without a traceparent) that are sampled: 0 to 1. */
   readonly sampleRatio: number;
+  /** Spans are exported (OTLP): engines' spans of unsampled calls still belong to a trace then. */
+  readonly exporting?: boolean;
 }
 
 /**
  * W3C Trace Context at the router's ingress, per call:
- * - no (or an invalid) traceparent: the router starts a trace and sends one on, sampled at `sampleRatio`;
- *   an unsampled one is written by the upstream encoder (MADE_TRACEPARENT, `H2Stream.added`);
+ * - no (or an invalid) traceparent, while something traces (a sample ratio above 0, or spans exported):
+ *   the router starts a trace and sends one on, sampled at `sampleRatio`; an unsampled one is written by
+ *   the upstream encoder (MADE_TRACEPARENT, `H2Stream.added`). While nothing traces, the call goes on as
+ *   it came and pays nothing for tracing;
  * - an unsampled one: passed on as it came (nothing allocated);
  * - a sampled one: the router records its own span (CallSpan) and sends the traceparent on with its span
  *   as the parent, so the engine's span hangs under the router's.
@@ -28,11 +32,15 @@ export interface TracingOptions {
 export class CallTracer {
   /** Traceparents made for calls without one (MADE_TRACEPARENT's seeds). */
   private made = 0;
+  /** Whether calls without a (valid) traceparent get one: only while something traces. */
+  private readonly starts: boolean;
 
   constructor(
     private readonly finish: (span: Span) => void,
     private readonly options: TracingOptions,
-  ) {}
+  ) {
+    this.starts = options.sampleRatio > 0 || options.exporting === true;
+  }
 
   begin(stream: H2Stream, engine: string): void {
     const headers = stream.headers;
@@ -49,6 +57,7 @@ export class CallTracer {
         return;
       }
     }
+    if (!this.starts) return;
     const ratio = this.options.sampleRatio;
     const sampled = ratio > 0 && (ratio >= 1 || Math.random() < ratio);
     if (value === undefined && !sampled) {

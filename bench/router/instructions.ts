@@ -56,21 +56,27 @@ const CALLGRIND = [
 
 /** The dump of process `pid`'s main thread. */
 function mainThreadDump(pid: number): string | undefined {
-  const file = readdirSync(OUT).find((f) => new RegExp(`^cg\\.${pid}\\.\\d+-0*1$`).test(f));
-  return file && join(OUT, file);
+  const files = readdirSync(OUT).filter((f) => new RegExp(`^cg\\.${pid}\\.\\d+-0*1$`).test(f));
+  const dumpNo = (f: string) => Number(/\.(\d+)-\d+$/.exec(f)![1]);
+  const last = files.sort((a, b) => dumpNo(a) - dumpNo(b)).pop();
+  return last && join(OUT, last);
 }
 
 /** Instructions counted in process `pid`'s last dump: main thread and all threads (callgrind's totals). */
 function counted(pid: number): { main: number; all: number } {
+  // Files are cg.<pid>.<dump>-<thread>: a recount leaves the earlier dumps beside the last one.
+  const dumps = readdirSync(OUT)
+    .map((f) => new RegExp(`^cg\\.${pid}\\.(\\d+)-(\\d+)$`).exec(f))
+    .filter((m): m is RegExpExecArray => m !== null);
+  const last = Math.max(...dumps.map((m) => Number(m[1])));
   let main = 0;
   let all = 0;
-  for (const file of readdirSync(OUT)) {
-    const m = new RegExp(`^cg\\.${pid}\\.\\d+-(\\d+)$`).exec(file);
-    if (!m) continue;
-    const totals = /^(?:totals|summary): (\d+)/m.exec(readFileSync(join(OUT, file), 'utf8'));
+  for (const m of dumps) {
+    if (Number(m[1]) !== last) continue;
+    const totals = /^(?:totals|summary): (\d+)/m.exec(readFileSync(join(OUT, m[0]), 'utf8'));
     const n = totals ? Number(totals[1]) : 0;
     all += n;
-    if (Number(m[1]) === 1) main += n;
+    if (Number(m[2]) === 1) main += n;
   }
   return { main, all };
 }

@@ -61,4 +61,37 @@ describe('closed-loop weights over MemoryStore (fake clock)', () => {
     expect(servedWeights(plane.ctx.store, plane.ctx.engines.getNow('calc')!).instances[0].weight).toBe(7);
     await plane.stop();
   });
+
+  it('keeps equal instances at their weight interval after interval: no drift, no oscillation', async () => {
+    const plane = await unitPlane();
+    await plane.admin.specs.create(
+      {
+        name: 'calc',
+        adaptiveWeights: { intervalMs: 1_000 },
+        instances: ['a', 'b', 'c'].map((id, i) => ({ id, address: `127.0.0.1:${7001 + i}` })),
+      },
+      ops,
+    );
+    await plane.start();
+    const seen: Record<string, number>[] = [];
+    for (let i = 0; i < 8; i++) {
+      // Equal instances, each interval's medians a little apart, as real ones are.
+      plane.ctx.bus.emit(
+        'report.received',
+        routerReport(Date.now(), [
+          instanceLoad('calc', 'a', ms(40, 5 + (i % 2))),
+          instanceLoad('calc', 'b', ms(40, 5)),
+          instanceLoad('calc', 'c', ms(40, 6 - (i % 2))),
+        ]),
+      );
+      await jest.advanceTimersByTimeAsync(1_000);
+      seen.push({ ...(plane.weights.weights.weights('calc')?.published ?? {}) });
+    }
+    for (const id of ['a', 'b', 'c']) {
+      const values = seen.map((ws) => ws[id] ?? 100);
+      expect(Math.min(...values)).toBeGreaterThanOrEqual(90);
+      expect(Math.max(...values) - Math.min(...values)).toBeLessThanOrEqual(10);
+    }
+    await plane.stop();
+  });
 });

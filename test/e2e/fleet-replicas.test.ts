@@ -73,7 +73,9 @@ withRedis('engine lifecycle with several replicas', () => {
           .fleetEvents.list('shared')
           .filter((e) => e.kind === 'instance_adopted').length === 2,
       'both adopted',
-      10_000,
+      // A deadline, not a wait: the new leader's lease, then a probe of each process, then the events'
+      // batch; on a loaded CI host that took over 10 s once.
+      30_000,
     );
     const pids = first.map((p) => p.pid).sort();
     await waitFor(() => {

@@ -11,6 +11,7 @@ export const STRATEGIES = [
   'least_response_time',
   'random',
   'auto',
+  'probing',
 ] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
 

@@ -3,13 +3,14 @@ import type { Strategy } from './picker';
 import { auto } from './auto';
 import { leastRequest } from './least-request';
 import { leastResponseTime } from './least-response-time';
+import { probing } from './probing';
 import { random } from './random';
 import { roundRobin } from './round-robin';
 import { sticky } from './sticky';
 
 /** Strategies by name. Adding one: a new file and one entry here; a test checks STRATEGIES is covered. */
 const registry = new Map<string, Strategy>(
-  [roundRobin, sticky, leastRequest, leastResponseTime, random, auto].map((s) => [s.name, s]),
+  [roundRobin, sticky, leastRequest, leastResponseTime, random, auto, probing].map((s) => [s.name, s]),
 );
 
 export function getStrategy(name: string): Strategy | undefined {

@@ -15,6 +15,12 @@ const DEFAULT_RTT_MS = 30;
 const DECAY_MS = 10_000;
 /** Weight of the newest call in the failure EWMA (about the last ten calls). */
 const FAILURE_ALPHA = 0.1;
+/** Weight of the newest successful call in the served-latency EWMA (about the last five). */
+const SERVED_ALPHA = 0.2;
+/** An ORCA report older than this says nothing of the instance's calls in flight now. */
+const ORCA_FRESH_MS = 2_000;
+/** ORCA named metrics an instance may report its calls in flight under (Prequal's RIF). */
+const RIF_METRICS = ['rif', 'requests_in_flight'] as const;
 
 /** Codes that say the instance failed, as opposed to the caller (gRFC A6's usual retryable set and kin). */
 export function isInstanceFailure(code: number): boolean {
@@ -24,8 +30,17 @@ export function isInstanceFailure(code: number): boolean {
 export class InstanceStats {
   /** Peak-EWMA latency: jumps at once to a slower sample, decays toward faster ones over ~10 s. */
   latencyEwmaMs = DEFAULT_RTT_MS;
-  /** Share of recent calls the instance failed (0..1), exponentially weighted per call. */
+  /**
+   * Share of recent calls the instance failed or shed (0..1), exponentially weighted per call. Load shed
+   * with RESOURCE_EXHAUSTED counts: a fast refusal must never make an instance look attractive.
+   */
   failureEwma = 0;
+  /**
+   * Latency of the instance's recent successful calls (per-call EWMA; errors never lower it), and when
+   * the last one ended (performance.now ms): the probing balancer's latency signal.
+   */
+  servedLatencyMs = DEFAULT_RTT_MS;
+  servedAt = 0;
   private lastSampleAt = 0;
   /** This router does not pick the instance before this time (performance.now ms): passive ejection. */
   ejectedUntil = 0;
@@ -54,7 +69,8 @@ export class InstanceStats {
   orcaRaw: string | undefined;
   orcaAtMs = 0;
   private orcaDecoded: string | undefined;
-  private orca: { cpu: number; mem: number; utilization: Record<string, number> } | undefined;
+  private orca:
+    { cpu: number; mem: number; utilization: Record<string, number>; rif: number; warm?: number } | undefined;
 
   constructor(
     readonly engine: string,
@@ -71,8 +87,10 @@ export class InstanceStats {
     this.lastSampleAt = nowMs;
     this.latencyEwmaMs =
       latencyMs > this.latencyEwmaMs ? latencyMs : this.latencyEwmaMs * w + latencyMs * (1 - w);
-    this.failureEwma += ((isInstanceFailure(code) ? 1 : 0) - this.failureEwma) * FAILURE_ALPHA;
+    this.failureEwma += ((code === 8 || isInstanceFailure(code) ? 1 : 0) - this.failureEwma) * FAILURE_ALPHA;
     if (code === 0) {
+      this.servedLatencyMs += (latencyMs - this.servedLatencyMs) * SERVED_ALPHA;
+      this.servedAt = nowMs;
       this.ejections = 0;
       this.consecutiveFailures = 0;
     } else if (isInstanceFailure(code)) {
@@ -97,22 +115,51 @@ export class InstanceStats {
     }
   }
 
-  /** The newest ORCA report into `load`; a malformed one is dropped (the instance's, not ours). */
-  private addOrca(load: InstanceLoad): void {
-    if (this.orcaRaw === undefined) return;
+  /** The newest ORCA report, decoded once per report that came (not per call); undefined: none or malformed. */
+  private decodedOrca(): typeof this.orca {
+    if (this.orcaRaw === undefined) return undefined;
     if (this.orcaRaw !== this.orcaDecoded) {
       this.orcaDecoded = this.orcaRaw;
       try {
         const r = decodeOrca(Buffer.from(this.orcaRaw, 'base64'));
-        this.orca = { cpu: r.cpuUtilization, mem: r.memUtilization, utilization: { ...r.utilization } };
+        let rif = -1;
+        for (const name of RIF_METRICS) if (r.namedMetrics[name] !== undefined) rif = r.namedMetrics[name];
+        this.orca = {
+          cpu: r.cpuUtilization,
+          mem: r.memUtilization,
+          utilization: { ...r.utilization },
+          rif,
+          warm: r.namedMetrics.warm,
+        };
       } catch {
         this.orca = undefined;
       }
     }
-    if (!this.orca) return;
-    load.cpuUtilization = this.orca.cpu;
-    load.memUtilization = this.orca.mem;
-    load.utilization = this.orca.utilization;
+    return this.orca;
+  }
+
+  /**
+   * Calls in flight at the instance as the balancer should see them: this router's own, or what the
+   * instance last reported over every router (ORCA named metric `rif`) when that is fresh and higher.
+   */
+  requestsInFlight(): number {
+    if (this.orcaRaw === undefined || Date.now() - this.orcaAtMs > ORCA_FRESH_MS) return this.inFlight;
+    const rif = this.decodedOrca()?.rif ?? -1;
+    return rif > this.inFlight ? rif : this.inFlight;
+  }
+
+  /** The instance said it is warm (ORCA named metric `warm` = 1): slow start may end early. */
+  reportsWarm(): boolean {
+    return this.orcaRaw !== undefined && this.decodedOrca()?.warm === 1;
+  }
+
+  /** The newest ORCA report into `load`; a malformed one is dropped (the instance's, not ours). */
+  private addOrca(load: InstanceLoad): void {
+    const orca = this.decodedOrca();
+    if (!orca) return;
+    load.cpuUtilization = orca.cpu;
+    load.memUtilization = orca.mem;
+    load.utilization = orca.utilization;
     load.orcaAtMs = this.orcaAtMs;
   }
 

@@ -75,6 +75,8 @@ export function defaultPolicy(): EnginePolicy {
     degraded: undefined,
     cache: undefined,
     upstreamTls: false,
+    slowStart: undefined,
+    adaptiveConcurrency: undefined,
   };
 }
 

@@ -82,6 +82,27 @@ const rateLimitSchema = z.strictObject({
   burst: count.optional(),
   queueTimeoutMs: z.number().int().min(1).optional(),
 });
+/** Envoy's slow start defaults: linear (aggression 1), at least 10 % of the weight. */
+const slowStartSchema = z.strictObject({
+  windowMs: z.number().int().min(1).max(3_600_000),
+  aggression: z.number().min(0.1).max(10).default(1),
+  minWeightPercent: z.number().min(0).max(100).default(10),
+});
+/** Envoy's adaptive concurrency defaults, but a 100 ms update interval made explicit. */
+const adaptiveConcurrencySchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    minLimit: z.number().int().min(1).max(100_000).default(3),
+    maxLimit: z.number().int().min(1).max(100_000).default(1_000),
+    updateIntervalMs: z.number().int().min(10).max(60_000).default(100),
+    minRttIntervalMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
+    minRttRequests: z.number().int().min(1).max(100_000).default(50),
+    minRttConcurrency: z.number().int().min(1).max(1_000).default(3),
+    bufferPercent: z.number().min(0).max(1_000).default(25),
+    samplePercentile: z.number().min(1).max(100).default(50),
+    jitterPercent: z.number().min(0).max(100).default(10),
+  })
+  .refine((a) => a.minLimit <= a.maxLimit, { path: ['minLimit'], message: 'must not exceed maxLimit' });
 const FULL_METHOD = /^\/[A-Za-z_][\w.]*\/[A-Za-z_]\w*$/;
 /** `cache`: off unless listed; bounds so a cache can never take the router's memory. */
 const ENGINE_INVOKE = '/nerve.engine.v1.Engine/Invoke';
@@ -130,6 +151,8 @@ const policySchema = z.strictObject({
   degraded: degradedSchema.optional(),
   cache: cacheSchema.optional(),
   upstreamTls: z.boolean().optional(),
+  slowStart: slowStartSchema.optional(),
+  adaptiveConcurrency: adaptiveConcurrencySchema.optional(),
 });
 
 const instanceSchema = z.strictObject({
@@ -252,6 +275,8 @@ export function parseEngineSpec(input: unknown, prefix = ''): Result<EngineSpec>
       degraded: p.degraded && degradedResponse(p.degraded),
       cache: p.cache,
       upstreamTls: p.upstreamTls ?? base.upstreamTls,
+      slowStart: p.slowStart,
+      adaptiveConcurrency: p.adaptiveConcurrency,
     },
     services: e.services,
     ...(e.runtime !== undefined && { runtime: e.runtime }),

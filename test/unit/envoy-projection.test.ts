@@ -151,9 +151,37 @@ describe('Envoy projection of an engine', () => {
     ).toEqual({ choice_count: { value: 2 } });
   });
 
+  it('slow start becomes Envoy slow_start_config, on round robin and on least request', () => {
+    const slowStart = { windowMs: 30_500, aggression: 2 };
+    const rr = roundTrip(
+      'envoy.config.cluster.v3.Cluster',
+      cluster(spec({ name: 'rr', instances: [], policy: { slowStart } }), 'v1'),
+    );
+    const expected = {
+      slow_start_window: { seconds: 30, nanos: 500_000_000 },
+      aggression: { default_value: 2, runtime_key: 'nerve.slow_start.aggression' },
+      min_weight_percent: { value: 10 },
+    };
+    expect(rr.round_robin_lb_config).toEqual({ slow_start_config: expected });
+    const lr = roundTrip(
+      'envoy.config.cluster.v3.Cluster',
+      cluster(spec({ name: 'lr', instances: [], policy: { strategy: 'probing', slowStart } }), 'v1'),
+    );
+    const first = (
+      lr.load_balancing_policy as { policies: { typed_extension_config: { typed_config: unknown } }[] }
+    ).policies[0];
+    expect(
+      nested(
+        first.typed_extension_config.typed_config,
+        'envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest',
+      ),
+    ).toEqual({ choice_count: { value: 2 }, slow_start_config: expected });
+  });
+
   it.each([
     ['least_response_time', 'least_request.v3.LeastRequest'],
     ['auto', 'least_request.v3.LeastRequest'],
+    ['probing', 'least_request.v3.LeastRequest'],
     ['random', 'random.v3.Random'],
   ])('%s engines prefer Envoy %s, then round robin', (strategy, preferred) => {
     const s = spec({

@@ -2,6 +2,7 @@ import type { EngineCircuits, EngineCluster, RouteTable } from '../../../gen/ner
 import { selectEndpoints } from '../balancer/endpoints';
 import type { Picker, RoutableEndpoint } from '../balancer/picker';
 import { getStrategy } from '../balancer/registry';
+import { applySlowStart } from '../balancer/slow-start';
 import { Admission, type AdmissionLimits } from '../resilience/admission';
 import { BreakerRegistry } from '../resilience/breaker-registry';
 import type { CircuitBreaker } from '../resilience/circuit-breaker';
@@ -72,6 +73,8 @@ export class RoutingState {
   private live = new Set<string>();
   /** Per engine, the instance ids its current picker was built over. */
   private readonly rotations = new Map<string, readonly string[]>();
+  /** Per engine, the rebuild that moves a slow start's ramp on. */
+  private readonly ramps = new Map<string, NodeJS.Timeout>();
   readonly breakers: BreakerRegistry;
   readonly outliers: OutlierDetector;
   /** Increases on every applied change; tests and the admin page use it. */
@@ -240,11 +243,27 @@ export class RoutingState {
     const now = performance.now();
     const kept = selection.panic ? closed : closed.filter((e) => e.stats.ejectedUntil <= now);
     const members = kept.length > 0 ? kept : closed;
+    const previous = this.rotations.get(cluster.name);
     this.rotations.set(
       cluster.name,
       members.map((e) => e.id),
     );
-    return strategy.build(members, selection.reason);
+    // A ring hash rebuilt with changing weights would move sessions at every step: no slow start there, as in Envoy.
+    const policy = cluster.policy?.strategy === 'sticky' ? undefined : cluster.policy?.slowStart;
+    const ramp = applySlowStart(policy, members, previous, now);
+    if (ramp.nextMs > 0) this.scheduleRamp(cluster.name, ramp.nextMs);
+    return strategy.build(ramp.members, selection.reason);
+  }
+
+  /** One pending rebuild per engine while an instance ramps up. */
+  private scheduleRamp(engine: string, ms: number): void {
+    if (this.ramps.has(engine)) return;
+    const timer = setTimeout(() => {
+      this.ramps.delete(engine);
+      this.rebuildPicker(engine);
+    }, ms);
+    timer.unref();
+    this.ramps.set(engine, timer);
   }
 
   /** Instance ids the engine's picker chooses from now (admin view). */

@@ -41,6 +41,8 @@ export class InstanceStats {
    */
   servedLatencyMs = DEFAULT_RTT_MS;
   servedAt = 0;
+  /** When the instance joined this router's rotation and began its slow start (performance.now ms); -1: not ramping. */
+  rampStartedAt = -1;
   private lastSampleAt = 0;
   /** This router does not pick the instance before this time (performance.now ms): passive ejection. */
   ejectedUntil = 0;

@@ -42,6 +42,51 @@ export interface EnginePolicy {
    * their own certificate (mTLS when the instances ask for one).
    */
   upstreamTls: boolean;
+  /** A new or recovered instance's weight ramps up over a window (Envoy's slow start); absent: off. */
+  slowStart:
+    | SlowStartPolicy
+    | undefined;
+  /**
+   * The router's limit on the engine's calls in flight follows measured latency (Envoy's adaptive
+   * concurrency, gradient controller); absent: the static breaker.max_requests only.
+   */
+  adaptiveConcurrency: AdaptiveConcurrencyPolicy | undefined;
+}
+
+/**
+ * Envoy's slow_start_config: an instance that joins the rotation (new, or back from failing health
+ * checks, an open circuit or an ejection) takes weight x max(min_weight_percent / 100,
+ * (elapsed / window_ms) ^ (1 / aggression)) until window_ms has passed, or until it reports itself warm
+ * (ORCA named metric `warm` = 1).
+ */
+export interface SlowStartPolicy {
+  windowMs: number;
+  /** 1: linear; above 1: faster at first (Envoy's aggression). */
+  aggression: number;
+  /** The least share of its weight a ramping instance gets (Envoy's default: 10). */
+  minWeightPercent: number;
+}
+
+/**
+ * Envoy's adaptive concurrency filter, per engine in each router. Every update_interval_ms the limit
+ * becomes limit x gradient + sqrt(limit x gradient), with gradient = clamp((min_rtt x (1 + buffer)) /
+ * sample_rtt, 0.5, 2), sample_rtt the sample_percentile of the interval's latencies, bounded by
+ * min_limit..max_limit. Every min_rtt_interval_ms the limit drops to min_rtt_concurrency while
+ * min_rtt_requests calls measure the minimum RTT again. Calls over the limit queue (breaker.max_pending,
+ * by x-nerve-priority) or are refused with RESOURCE_EXHAUSTED naming the limit.
+ */
+export interface AdaptiveConcurrencyPolicy {
+  enabled: boolean;
+  minLimit: number;
+  maxLimit: number;
+  updateIntervalMs: number;
+  minRttIntervalMs: number;
+  minRttRequests: number;
+  minRttConcurrency: number;
+  bufferPercent: number;
+  samplePercentile: number;
+  /** Random share (percent) added to each min_rtt_interval_ms, so routers do not all measure at once. */
+  jitterPercent: number;
 }
 
 /**
@@ -188,6 +233,8 @@ function createBaseEnginePolicy(): EnginePolicy {
     outlier: undefined,
     cache: undefined,
     upstreamTls: false,
+    slowStart: undefined,
+    adaptiveConcurrency: undefined,
   };
 }
 
@@ -231,6 +278,12 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
     }
     if (message.upstreamTls !== false) {
       writer.uint32(104).bool(message.upstreamTls);
+    }
+    if (message.slowStart !== undefined) {
+      SlowStartPolicy.encode(message.slowStart, writer.uint32(114).fork()).join();
+    }
+    if (message.adaptiveConcurrency !== undefined) {
+      AdaptiveConcurrencyPolicy.encode(message.adaptiveConcurrency, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -352,6 +405,22 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
             message.upstreamTls = reader.bool();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.slowStart = SlowStartPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.adaptiveConcurrency = AdaptiveConcurrencyPolicy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -403,6 +472,16 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
         : isSet(object.upstream_tls)
         ? globalThis.Boolean(object.upstream_tls)
         : false,
+      slowStart: isSet(object.slowStart)
+        ? SlowStartPolicy.fromJSON(object.slowStart)
+        : isSet(object.slow_start)
+        ? SlowStartPolicy.fromJSON(object.slow_start)
+        : undefined,
+      adaptiveConcurrency: isSet(object.adaptiveConcurrency)
+        ? AdaptiveConcurrencyPolicy.fromJSON(object.adaptiveConcurrency)
+        : isSet(object.adaptive_concurrency)
+        ? AdaptiveConcurrencyPolicy.fromJSON(object.adaptive_concurrency)
+        : undefined,
     };
   },
 
@@ -447,6 +526,12 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
     if (message.upstreamTls !== false) {
       obj.upstreamTls = message.upstreamTls;
     }
+    if (message.slowStart !== undefined) {
+      obj.slowStart = SlowStartPolicy.toJSON(message.slowStart);
+    }
+    if (message.adaptiveConcurrency !== undefined) {
+      obj.adaptiveConcurrency = AdaptiveConcurrencyPolicy.toJSON(message.adaptiveConcurrency);
+    }
     return obj;
   },
 
@@ -484,6 +569,381 @@ export const EnginePolicy: MessageFns<EnginePolicy> = {
       ? CachePolicy.fromPartial(object.cache)
       : undefined;
     message.upstreamTls = object.upstreamTls ?? false;
+    message.slowStart = (object.slowStart !== undefined && object.slowStart !== null)
+      ? SlowStartPolicy.fromPartial(object.slowStart)
+      : undefined;
+    message.adaptiveConcurrency = (object.adaptiveConcurrency !== undefined && object.adaptiveConcurrency !== null)
+      ? AdaptiveConcurrencyPolicy.fromPartial(object.adaptiveConcurrency)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSlowStartPolicy(): SlowStartPolicy {
+  return { windowMs: 0, aggression: 0, minWeightPercent: 0 };
+}
+
+export const SlowStartPolicy: MessageFns<SlowStartPolicy> = {
+  encode(message: SlowStartPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.windowMs !== 0) {
+      writer.uint32(8).uint32(message.windowMs);
+    }
+    if (message.aggression !== 0) {
+      writer.uint32(17).double(message.aggression);
+    }
+    if (message.minWeightPercent !== 0) {
+      writer.uint32(25).double(message.minWeightPercent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SlowStartPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSlowStartPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.windowMs = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.aggression = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.minWeightPercent = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SlowStartPolicy {
+    return {
+      windowMs: isSet(object.windowMs)
+        ? globalThis.Number(object.windowMs)
+        : isSet(object.window_ms)
+        ? globalThis.Number(object.window_ms)
+        : 0,
+      aggression: isSet(object.aggression) ? globalThis.Number(object.aggression) : 0,
+      minWeightPercent: isSet(object.minWeightPercent)
+        ? globalThis.Number(object.minWeightPercent)
+        : isSet(object.min_weight_percent)
+        ? globalThis.Number(object.min_weight_percent)
+        : 0,
+    };
+  },
+
+  toJSON(message: SlowStartPolicy): unknown {
+    const obj: any = {};
+    if (message.windowMs !== 0) {
+      obj.windowMs = Math.round(message.windowMs);
+    }
+    if (message.aggression !== 0) {
+      obj.aggression = floatToJson(message.aggression);
+    }
+    if (message.minWeightPercent !== 0) {
+      obj.minWeightPercent = floatToJson(message.minWeightPercent);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SlowStartPolicy>, I>>(base?: I): SlowStartPolicy {
+    return SlowStartPolicy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SlowStartPolicy>, I>>(object: I): SlowStartPolicy {
+    const message = createBaseSlowStartPolicy();
+    message.windowMs = object.windowMs ?? 0;
+    message.aggression = object.aggression ?? 0;
+    message.minWeightPercent = object.minWeightPercent ?? 0;
+    return message;
+  },
+};
+
+function createBaseAdaptiveConcurrencyPolicy(): AdaptiveConcurrencyPolicy {
+  return {
+    enabled: false,
+    minLimit: 0,
+    maxLimit: 0,
+    updateIntervalMs: 0,
+    minRttIntervalMs: 0,
+    minRttRequests: 0,
+    minRttConcurrency: 0,
+    bufferPercent: 0,
+    samplePercentile: 0,
+    jitterPercent: 0,
+  };
+}
+
+export const AdaptiveConcurrencyPolicy: MessageFns<AdaptiveConcurrencyPolicy> = {
+  encode(message: AdaptiveConcurrencyPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.enabled !== false) {
+      writer.uint32(8).bool(message.enabled);
+    }
+    if (message.minLimit !== 0) {
+      writer.uint32(16).uint32(message.minLimit);
+    }
+    if (message.maxLimit !== 0) {
+      writer.uint32(24).uint32(message.maxLimit);
+    }
+    if (message.updateIntervalMs !== 0) {
+      writer.uint32(32).uint32(message.updateIntervalMs);
+    }
+    if (message.minRttIntervalMs !== 0) {
+      writer.uint32(40).uint32(message.minRttIntervalMs);
+    }
+    if (message.minRttRequests !== 0) {
+      writer.uint32(48).uint32(message.minRttRequests);
+    }
+    if (message.minRttConcurrency !== 0) {
+      writer.uint32(56).uint32(message.minRttConcurrency);
+    }
+    if (message.bufferPercent !== 0) {
+      writer.uint32(65).double(message.bufferPercent);
+    }
+    if (message.samplePercentile !== 0) {
+      writer.uint32(73).double(message.samplePercentile);
+    }
+    if (message.jitterPercent !== 0) {
+      writer.uint32(81).double(message.jitterPercent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdaptiveConcurrencyPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdaptiveConcurrencyPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.minLimit = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxLimit = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.updateIntervalMs = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.minRttIntervalMs = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.minRttRequests = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.minRttConcurrency = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.bufferPercent = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.samplePercentile = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.jitterPercent = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdaptiveConcurrencyPolicy {
+    return {
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      minLimit: isSet(object.minLimit)
+        ? globalThis.Number(object.minLimit)
+        : isSet(object.min_limit)
+        ? globalThis.Number(object.min_limit)
+        : 0,
+      maxLimit: isSet(object.maxLimit)
+        ? globalThis.Number(object.maxLimit)
+        : isSet(object.max_limit)
+        ? globalThis.Number(object.max_limit)
+        : 0,
+      updateIntervalMs: isSet(object.updateIntervalMs)
+        ? globalThis.Number(object.updateIntervalMs)
+        : isSet(object.update_interval_ms)
+        ? globalThis.Number(object.update_interval_ms)
+        : 0,
+      minRttIntervalMs: isSet(object.minRttIntervalMs)
+        ? globalThis.Number(object.minRttIntervalMs)
+        : isSet(object.min_rtt_interval_ms)
+        ? globalThis.Number(object.min_rtt_interval_ms)
+        : 0,
+      minRttRequests: isSet(object.minRttRequests)
+        ? globalThis.Number(object.minRttRequests)
+        : isSet(object.min_rtt_requests)
+        ? globalThis.Number(object.min_rtt_requests)
+        : 0,
+      minRttConcurrency: isSet(object.minRttConcurrency)
+        ? globalThis.Number(object.minRttConcurrency)
+        : isSet(object.min_rtt_concurrency)
+        ? globalThis.Number(object.min_rtt_concurrency)
+        : 0,
+      bufferPercent: isSet(object.bufferPercent)
+        ? globalThis.Number(object.bufferPercent)
+        : isSet(object.buffer_percent)
+        ? globalThis.Number(object.buffer_percent)
+        : 0,
+      samplePercentile: isSet(object.samplePercentile)
+        ? globalThis.Number(object.samplePercentile)
+        : isSet(object.sample_percentile)
+        ? globalThis.Number(object.sample_percentile)
+        : 0,
+      jitterPercent: isSet(object.jitterPercent)
+        ? globalThis.Number(object.jitterPercent)
+        : isSet(object.jitter_percent)
+        ? globalThis.Number(object.jitter_percent)
+        : 0,
+    };
+  },
+
+  toJSON(message: AdaptiveConcurrencyPolicy): unknown {
+    const obj: any = {};
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    if (message.minLimit !== 0) {
+      obj.minLimit = Math.round(message.minLimit);
+    }
+    if (message.maxLimit !== 0) {
+      obj.maxLimit = Math.round(message.maxLimit);
+    }
+    if (message.updateIntervalMs !== 0) {
+      obj.updateIntervalMs = Math.round(message.updateIntervalMs);
+    }
+    if (message.minRttIntervalMs !== 0) {
+      obj.minRttIntervalMs = Math.round(message.minRttIntervalMs);
+    }
+    if (message.minRttRequests !== 0) {
+      obj.minRttRequests = Math.round(message.minRttRequests);
+    }
+    if (message.minRttConcurrency !== 0) {
+      obj.minRttConcurrency = Math.round(message.minRttConcurrency);
+    }
+    if (message.bufferPercent !== 0) {
+      obj.bufferPercent = floatToJson(message.bufferPercent);
+    }
+    if (message.samplePercentile !== 0) {
+      obj.samplePercentile = floatToJson(message.samplePercentile);
+    }
+    if (message.jitterPercent !== 0) {
+      obj.jitterPercent = floatToJson(message.jitterPercent);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AdaptiveConcurrencyPolicy>, I>>(base?: I): AdaptiveConcurrencyPolicy {
+    return AdaptiveConcurrencyPolicy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdaptiveConcurrencyPolicy>, I>>(object: I): AdaptiveConcurrencyPolicy {
+    const message = createBaseAdaptiveConcurrencyPolicy();
+    message.enabled = object.enabled ?? false;
+    message.minLimit = object.minLimit ?? 0;
+    message.maxLimit = object.maxLimit ?? 0;
+    message.updateIntervalMs = object.updateIntervalMs ?? 0;
+    message.minRttIntervalMs = object.minRttIntervalMs ?? 0;
+    message.minRttRequests = object.minRttRequests ?? 0;
+    message.minRttConcurrency = object.minRttConcurrency ?? 0;
+    message.bufferPercent = object.bufferPercent ?? 0;
+    message.samplePercentile = object.samplePercentile ?? 0;
+    message.jitterPercent = object.jitterPercent ?? 0;
     return message;
   },
 };

@@ -20,8 +20,21 @@ const PREFERRED_POLICY: Record<string, EnvoyObject | undefined> = {
   // Envoy's least request with P2C is its nearest to latency × in-flight (Nerve routers do peak-EWMA).
   least_response_time: policy('least_request', LEAST_REQUEST, { choice_count: { value: 2 } }),
   auto: policy('least_request', LEAST_REQUEST, { choice_count: { value: 2 } }),
+  // Envoy has no probing balancer (its proposal is open): least request is its nearest.
+  probing: policy('least_request', LEAST_REQUEST, { choice_count: { value: 2 } }),
   random: policy('random', 'envoy.extensions.load_balancing_policies.random.v3.Random', {}),
 };
+
+/** The policy's slow start as Envoy's slow_start_config (round robin and least request take it). */
+function slowStartConfig(spec: EngineSpec): EnvoyObject | undefined {
+  const s = spec.policy.slowStart;
+  if (!s || s.windowMs <= 0) return undefined;
+  return {
+    slow_start_window: duration(s.windowMs),
+    aggression: { default_value: s.aggression, runtime_key: 'nerve.slow_start.aggression' },
+    min_weight_percent: { value: s.minWeightPercent },
+  };
+}
 
 function circuitBreakers(spec: EngineSpec): EnvoyObject | undefined {
   const b = spec.policy.breaker;
@@ -103,7 +116,14 @@ export function cluster(spec: EngineSpec, version: string): EnvoyObject {
     ...(c.common_lb_config as EnvoyObject | undefined),
     healthy_panic_threshold: { value: spec.policy.panicThreshold ?? 0 },
   };
-  const preferred = PREFERRED_POLICY[spec.policy.strategy];
+  const slowStart = slowStartConfig(spec);
+  if (slowStart && !sticky) c.round_robin_lb_config = { slow_start_config: slowStart };
+  let preferred = PREFERRED_POLICY[spec.policy.strategy];
+  if (preferred && slowStart && spec.policy.strategy !== 'random')
+    preferred = policy('least_request', LEAST_REQUEST, {
+      choice_count: { value: 2 },
+      slow_start_config: slowStart,
+    });
   if (preferred) {
     // A policy list (gRFC A52): each client takes the first it supports. Envoy runs the preferred policy;
     // gRPC clients without it (grpc-js) fall back to round robin instead of rejecting the cluster.

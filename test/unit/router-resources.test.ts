@@ -41,7 +41,7 @@ describe('router-side validation of xDS resources', () => {
     [
       'unknown strategy',
       (c) => (c.policy!.strategy = 'telepathy'),
-      'EngineCluster "math": unknown balancing strategy "telepathy" (this router knows: round_robin, sticky, least_request, least_response_time, random, auto)',
+      'EngineCluster "math": unknown balancing strategy "telepathy" (this router knows: round_robin, sticky, least_request, least_response_time, random, auto, probing)',
     ],
     [
       'duplicate ids',

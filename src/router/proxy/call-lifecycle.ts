@@ -79,6 +79,8 @@ export function completeCall(
 ): void {
   const end = endedAt > 0 ? endedAt : performance.now();
   options.engineBreaker?.record(outcomeOf(code), end - startedAt);
+  // Before `done`: the admission it releases reads the limit the sample may have moved.
+  if (code === 0 && options.concurrency !== undefined) options.concurrency.sample(end - startedAt, end);
   if (budgeted) options.retry!.budget.release();
   options.done?.();
 }

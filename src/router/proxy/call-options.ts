@@ -1,5 +1,6 @@
 import type { RoutableEndpoint } from '../balancer/picker';
 import type { CircuitBreaker } from '../resilience/circuit-breaker';
+import type { GradientController } from '../resilience/adaptive-concurrency';
 import type { Retry } from '../resilience/retry-policy';
 import type { RetryBudget } from '../resilience/retry-budget';
 import type { UpstreamPool } from './upstream-pool';
@@ -26,6 +27,8 @@ export interface ForwardOptions {
   readonly consecutiveErrors?: number;
   /** The engine-wide breaker: gets the call's final outcome. */
   readonly engineBreaker?: CircuitBreaker;
+  /** The engine's adaptive concurrency limit: a served call's latency is its sample. */
+  readonly concurrency?: GradientController;
   /** Called once when the call is over, however it ended. */
   readonly done?: () => void;
 }

@@ -265,6 +265,7 @@ export class Ingress {
         eject: serving.eject,
         consecutiveErrors: serving.consecutiveErrors,
         engineBreaker: serving.breaker,
+        concurrency: serving.concurrency,
       };
       if (waitedMs === 0) this.options.set(serving, options);
     }

@@ -4,6 +4,7 @@ import type { Picker, RoutableEndpoint } from '../balancer/picker';
 import { getStrategy } from '../balancer/registry';
 import { applySlowStart } from '../balancer/slow-start';
 import { Admission, type AdmissionLimits } from '../resilience/admission';
+import { GradientController } from '../resilience/adaptive-concurrency';
 import { BreakerRegistry } from '../resilience/breaker-registry';
 import type { CircuitBreaker } from '../resilience/circuit-breaker';
 import { OutlierDetector } from '../resilience/outlier-detector';
@@ -36,6 +37,8 @@ export interface EngineEntry {
   readonly fingerprint: string;
   /** The engine's response cache, when its policy has one (it outlives config pushes). */
   readonly cache: ResponseCache | undefined;
+  /** The engine's adaptive concurrency limit, when its policy has one: fed the latency of served calls. */
+  readonly concurrency: GradientController | undefined;
 }
 
 const EMPTY_CACHES: ReadonlyMap<string, ResponseCache> = new Map();
@@ -70,6 +73,8 @@ export class RoutingState {
   /** Per engine, kept across pushes: counts in flight and queued calls must survive a config change. */
   private readonly admissions = new Map<string, Admission>();
   private readonly budgets = new Map<string, RetryBudget>();
+  /** Per engine, kept while its adaptive concurrency policy stays the same (the limit is learnt). */
+  private readonly limiters = new Map<string, { controller: GradientController; policyKey: string }>();
   private live = new Set<string>();
   /** Per engine, the instance ids its current picker was built over. */
   private readonly rotations = new Map<string, readonly string[]>();
@@ -137,14 +142,17 @@ export class RoutingState {
         degraded: compileDegraded(cluster.name, cluster.policy?.degraded),
         hedging: compileHedging(cluster.policy?.hedging),
         cache: this.cacheFor(cluster),
+        concurrency: this.limiterFor(cluster),
       });
     }
+    for (const name of [...this.limiters.keys()])
+      if (!engines.get(name)?.concurrency) this.limiters.delete(name);
     for (const name of [...this.caches.keys()]) if (!engines.get(name)?.cache) this.caches.delete(name);
     this.engines = engines;
     this.live = live;
     this.breakers.retain(live, new Set(engines.keys()));
     for (const cluster of clusters) {
-      const limits = admissionLimits(cluster);
+      const limits = admissionLimits(cluster, engines.get(cluster.name)!.concurrency);
       const existing = this.admissions.get(cluster.name);
       if (existing) existing.configure(limits);
       else this.admissions.set(cluster.name, new Admission(cluster.name, limits));
@@ -183,6 +191,18 @@ export class RoutingState {
     const cache = new ResponseCache(policy);
     this.caches.set(cluster.name, { cache, policyKey, versions });
     return cache;
+  }
+
+  /** The engine's learnt limit: kept while its policy stays the same, made anew for a new one. */
+  private limiterFor(cluster: EngineCluster): GradientController | undefined {
+    const policy = cluster.policy?.adaptiveConcurrency;
+    if (!policy?.enabled) return undefined;
+    const policyKey = JSON.stringify(policy);
+    const held = this.limiters.get(cluster.name);
+    if (held && held.policyKey === policyKey) return held.controller;
+    const controller = new GradientController(policy, performance.now());
+    this.limiters.set(cluster.name, { controller, policyKey });
+    return controller;
   }
 
   admission(engine: string): Admission | undefined {
@@ -341,9 +361,10 @@ export class RoutingState {
   }
 }
 
-function admissionLimits(cluster: EngineCluster): AdmissionLimits {
+function admissionLimits(cluster: EngineCluster, adaptive: GradientController | undefined): AdmissionLimits {
   const p = cluster.policy;
   return {
+    adaptive,
     maxConcurrent: p?.breaker?.maxRequests ?? 0,
     maxPending: p?.breaker?.maxPending ?? 0,
     queueTimeoutMs: p?.rateLimit?.queueTimeoutMs || 1_000,

@@ -1,3 +1,4 @@
+import type { ConcurrencyLimit } from './adaptive-concurrency';
 import { type Clock, REAL_CLOCK } from './clock';
 import { TokenBucket } from './token-bucket';
 
@@ -12,6 +13,8 @@ export interface AdmissionLimits {
   /** Requests per second; 0: no rate limit. */
   readonly rate: number;
   readonly burst: number;
+  /** A limit on calls in flight that moves with measured latency (adaptive concurrency), under maxConcurrent. */
+  readonly adaptive?: ConcurrencyLimit;
 }
 
 interface Waiter {
@@ -111,7 +114,7 @@ export class Admission {
   }
 
   private take(): boolean {
-    if (this.limits.maxConcurrent > 0 && this.inFlight >= this.limits.maxConcurrent) return false;
+    if (this.atConcurrencyLimit()) return false;
     if (this.bucket && !this.bucket.tryTake()) return false;
     this.inFlight++;
     return true;
@@ -133,7 +136,7 @@ export class Admission {
    */
   private scheduleWakeup(): void {
     if (this.wakeup !== undefined || this.queue.length === 0 || !this.bucket) return;
-    if (this.limits.maxConcurrent > 0 && this.inFlight >= this.limits.maxConcurrent) return;
+    if (this.atConcurrencyLimit()) return;
     const ms = Math.max(1, this.bucket.msUntilToken());
     this.wakeup = this.clock.setTimeout(() => {
       this.wakeup = undefined;
@@ -148,11 +151,19 @@ export class Admission {
     return true;
   }
 
+  private atConcurrencyLimit(): boolean {
+    const l = this.limits;
+    if (l.maxConcurrent > 0 && this.inFlight >= l.maxConcurrent) return true;
+    return l.adaptive !== undefined && this.inFlight >= l.adaptive.limit;
+  }
+
   /** Which limit is hit, as a phrase after the engine's name. */
   private over(): string {
     const l = this.limits;
     if (l.maxConcurrent > 0 && this.inFlight >= l.maxConcurrent)
       return `has ${this.inFlight} calls in flight (max_requests ${l.maxConcurrent})`;
+    if (l.adaptive !== undefined && this.inFlight >= l.adaptive.limit)
+      return `has ${this.inFlight} calls in flight (${l.adaptive.describe()})`;
     return `is over its rate limit (${l.rate}/s, burst ${l.burst || Math.max(1, l.rate)})`;
   }
 }

@@ -16,6 +16,7 @@ import { connectStore, createPlaneContext, type PlaneContext } from './context/p
 import type { ControlPlaneOptions } from './context/plane-options';
 import { addReflection } from './reflection';
 import { installReports } from './reports/install';
+import { installRetryBudget } from './retry-budget/install';
 import { installRollouts } from './rollouts/install';
 import { installViews } from './views/install';
 import { installWeights } from './weights/install';
@@ -37,6 +38,7 @@ export function installFeatures(
   outside: { readonly probe?: FleetPorts['probe'] } = {},
 ) {
   const circuits = installCircuits(ctx);
+  const retryBudget = installRetryBudget(ctx);
   const metrics = installMetrics(ctx);
   const health = installHealth(ctx, { onProbe: (e, i, s) => metrics.fleet.onProbe(e, i, s) });
   const reports = installReports(ctx);
@@ -76,13 +78,25 @@ export function installFeatures(
   });
   const modules: Module[] = [
     ctx.leader,
-    ...[circuits, metrics, health, reports, history, xds, fleet, rollouts, weights, alerts, feed].flatMap(
-      (f) => f.modules,
-    ),
+    ...[
+      circuits,
+      retryBudget,
+      metrics,
+      health,
+      reports,
+      history,
+      xds,
+      fleet,
+      rollouts,
+      weights,
+      alerts,
+      feed,
+    ].flatMap((f) => f.modules),
   ];
   return {
     ctx,
     circuits,
+    retryBudget,
     metrics,
     health,
     reports,

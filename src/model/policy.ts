@@ -38,6 +38,8 @@ export function defaultPolicy(): EnginePolicy {
       backoffMultiplier: 2,
       retryableCodes: ['UNAVAILABLE'],
       perAttemptTimeoutMs: 0,
+      budgetPercent: 20,
+      minRetriesPerSecond: 10,
     },
     breaker: {
       failureRateThreshold: 50,

@@ -28,6 +28,8 @@ const retrySchema = z.strictObject({
   backoffMultiplier: z.number().min(1).optional(),
   retryableCodes: z.array(z.enum(RETRYABLE_CODES)).optional(),
   perAttemptTimeoutMs: count.optional(),
+  budgetPercent: z.number().min(0).max(100).optional(),
+  minRetriesPerSecond: z.number().min(0).max(1_000_000).optional(),
 });
 const breakerSchema = z.strictObject({
   failureRateThreshold: z.number().min(0).max(100).optional(),

@@ -22,6 +22,7 @@ function report(nodeId: string, circuit: CircuitState, requests = 10, instanceId
   return {
     nodeId,
     intervalMs: 200,
+    engineCalls: [],
     loads: [instanceLoad(engine, instanceId, [], { requests, circuit, circuitSinceMs: Date.now() })],
     engineCircuits: {},
     tracedCalls: [],

@@ -242,6 +242,7 @@ describe('stream opens and feed upgrades are rate-limited too', () => {
             stream.write({
               nodeId: 'x',
               loads: [],
+              engineCalls: [],
               engineCircuits: {},
               intervalMs: 1,
               tracedCalls: [],

@@ -54,6 +54,7 @@ export function routerReport(
     nodeId,
     source: 'router',
     replica: 'a',
+    engineCalls: [],
     loads,
     engineCircuits: {},
     dropped: {},

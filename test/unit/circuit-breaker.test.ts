@@ -187,16 +187,29 @@ describe('breaker registry: global states from the control plane', () => {
     const reg = new BreakerRegistry(() => undefined, clock);
     reg.configure('e', undefined);
     const b = reg.instance('e', 'i1');
-    reg.applyGlobal([{ engine: 'e', instances: [circuit(OPEN, 100)], engineCircuit: undefined }]);
+    reg.applyGlobal([
+      { engine: 'e', instances: [circuit(OPEN, 100)], engineCircuit: undefined, retryBudget: undefined },
+    ]);
     expect(b.state).toBe(OPEN);
     expect(b.reason).toMatch(/open on 2 of 3 routers \(control plane\)/);
     b.reset('local');
     // The same global transition pushed again (another engine changed): not applied twice.
-    reg.applyGlobal([{ engine: 'e', instances: [circuit(OPEN, 100)], engineCircuit: undefined }]);
+    reg.applyGlobal([
+      { engine: 'e', instances: [circuit(OPEN, 100)], engineCircuit: undefined, retryBudget: undefined },
+    ]);
     expect(b.state).toBe(CLOSED);
-    reg.applyGlobal([{ engine: 'e', instances: [circuit(OPEN, 200)], engineCircuit: undefined }]);
+    reg.applyGlobal([
+      { engine: 'e', instances: [circuit(OPEN, 200)], engineCircuit: undefined, retryBudget: undefined },
+    ]);
     expect(b.state).toBe(OPEN);
-    reg.applyGlobal([{ engine: 'e', instances: [circuit(CLOSED, 300, 300)], engineCircuit: undefined }]);
+    reg.applyGlobal([
+      {
+        engine: 'e',
+        instances: [circuit(CLOSED, 300, 300)],
+        engineCircuit: undefined,
+        retryBudget: undefined,
+      },
+    ]);
     expect(b.state).toBe(CLOSED);
     const report = reg.takeReport();
     expect(report).toEqual([{ engine: 'e', instanceId: 'i1', state: CLOSED, sinceMs: expect.any(Number) }]);
@@ -210,7 +223,14 @@ describe('breaker registry: global states from the control plane', () => {
     const heard: string[] = [];
     const push = (resetAt: number) =>
       reg.applyGlobal(
-        [{ engine: 'e', instances: [circuit(CLOSED, 100, resetAt)], engineCircuit: undefined }],
+        [
+          {
+            engine: 'e',
+            instances: [circuit(CLOSED, 100, resetAt)],
+            engineCircuit: undefined,
+            retryBudget: undefined,
+          },
+        ],
         (e, i) => heard.push(`${e}/${i}@${resetAt}`),
       );
     push(300);

@@ -15,6 +15,7 @@ const report = (extra: Partial<IncomingReport>): IncomingReport => ({
   replica: 'cp',
   loads: [],
   engineCircuits: {},
+  engineCalls: [],
   dropped: {},
   intervalMs: 1000,
   ...extra,

@@ -21,6 +21,7 @@ describe('shared namespaces: typed handles on the state replicas share', () => {
         'processes',
         'registered-engines',
         'reports',
+        'retry-budgets',
         'revoked-api-keys',
         'rollout-commands',
         'rollouts',

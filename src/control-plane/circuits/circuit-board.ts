@@ -138,7 +138,7 @@ export class CircuitBoard {
       else instances.push(c);
     }
     instances.sort((a, b) => (a.instanceId < b.instanceId ? -1 : 1));
-    return { engine, instances, engineCircuit };
+    return { engine, instances, engineCircuit, retryBudget: undefined };
   }
 
   status(engine: string, instanceIds: readonly string[]): EngineCircuitStatus {

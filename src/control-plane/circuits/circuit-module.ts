@@ -8,6 +8,7 @@ import type { LeaderElection } from '../leader/leader-election';
 import { Disposables, type Module } from '../kernel/module';
 import { CircuitBoard, type EngineCircuitStatus } from './circuit-board';
 import { SharedNamespace } from '../../store/shared-namespace';
+import { fleetRetryBudget } from '../retry-budget/retry-budget-module';
 
 /** Shared namespace of global circuit states, written by the leader: engine → EngineCircuits. */
 export const CIRCUITS_NS = new SharedNamespace<EngineCircuits>(
@@ -26,12 +27,22 @@ interface ResetRequest {
   readonly at: number;
 }
 
-const EMPTY = (engine: string): EngineCircuits => ({ engine, instances: [], engineCircuit: undefined });
+const EMPTY = (engine: string): EngineCircuits => ({
+  engine,
+  instances: [],
+  engineCircuit: undefined,
+  retryBudget: undefined,
+});
 
-/** An engine's circuits as the leader aggregated and shared them: what routers are sent. */
+/**
+ * An engine's circuits as the leader aggregated and shared them, with the fleet's retry budget: the
+ * engine's fleet-wide dynamic state, what routers are sent.
+ */
 export function circuitResource(store: ConfigStore, engine: string): EngineCircuits {
   const raw = CIRCUITS_NS.get(store, engine);
-  return raw === undefined || raw === null || typeof raw !== 'object' ? EMPTY(engine) : raw;
+  const circuits = raw === undefined || raw === null || typeof raw !== 'object' ? EMPTY(engine) : raw;
+  const retryBudget = fleetRetryBudget(store, engine);
+  return retryBudget ? { ...circuits, retryBudget } : circuits;
 }
 
 /**

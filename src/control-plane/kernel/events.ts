@@ -1,4 +1,4 @@
-import type { CircuitReport, InstanceLoad } from '../../../gen/nerve/report/v1/report';
+import type { CircuitReport, EngineCalls, InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import type { ChangeRecord } from '../../model/config';
 import type { CheckState } from '../../model/health';
 import type { StoreStatus } from '../../store/config-store';
@@ -15,6 +15,8 @@ export interface ReportReceived {
   readonly replica: string;
   readonly loads: readonly InstanceLoad[];
   readonly engineCircuits: Readonly<Record<string, CircuitReport>>;
+  /** Per engine, calls the router completed and retries it made over the interval (fleet retry budget). */
+  readonly engineCalls: readonly EngineCalls[];
   /** Calls dropped per engine over the last interval (LRS). */
   readonly dropped: Readonly<Record<string, number>>;
   /** The period the counts cover. */

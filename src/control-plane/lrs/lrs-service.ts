@@ -123,6 +123,7 @@ export function addLrsService(
             replica,
             loads,
             engineCircuits: {},
+            engineCalls: [],
             dropped,
             intervalMs: lrsInterval(request, intervalMs),
           });

@@ -1,4 +1,4 @@
-import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
+import type { EngineCalls, InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import type { EngineSpec } from '../../model/engine';
 import type { IncomingReport } from '../kernel/events';
 
@@ -43,6 +43,20 @@ export function plausibleReport(r: IncomingReport, known: KnownFleet): Plausible
       delete (engineCircuits as Record<string, unknown>)[engine];
       refuse('unknown_engine');
     }
+  let engineCalls: EngineCalls[] | undefined;
+  r.engineCalls.forEach((c, i) => {
+    const why = !known(c.engine)
+      ? 'unknown_engine'
+      : !wholeCount(c.calls) || !wholeCount(c.retries) || !wholeCount(c.retriesRefused)
+        ? 'impossible_figures'
+        : undefined;
+    if (why === undefined) {
+      engineCalls?.push(c);
+      return;
+    }
+    engineCalls ??= r.engineCalls.slice(0, i);
+    refuse(why);
+  });
   let dropped = r.dropped;
   for (const [engine, n] of Object.entries(r.dropped))
     if (!known(engine) || !wholeCount(n)) {
@@ -51,7 +65,16 @@ export function plausibleReport(r: IncomingReport, known: KnownFleet): Plausible
       refuse(known(engine) ? 'impossible_figures' : 'unknown_engine');
     }
   if (!refused) return { report: r, refused: NONE };
-  return { report: { ...r, loads: loads ?? r.loads, engineCircuits, dropped }, refused };
+  return {
+    report: {
+      ...r,
+      loads: loads ?? r.loads,
+      engineCircuits,
+      engineCalls: engineCalls ?? r.engineCalls,
+      dropped,
+    },
+    refused,
+  };
 }
 
 const NONE: Readonly<Record<RefusalReason, number>> = {

@@ -37,6 +37,7 @@ export function addReportService(
             replica,
             loads: report.loads,
             engineCircuits: report.engineCircuits,
+            engineCalls: report.engineCalls,
             dropped: {},
             intervalMs: report.intervalMs || intervalMs,
           });

@@ -54,7 +54,12 @@ export function routeTable(specs: readonly EngineSpec[]): RouteTable {
 export function nerveResources(
   specs: readonly EngineSpec[],
   health: HealthLookup,
-  circuits: CircuitLookup = (engine) => ({ engine, instances: [], engineCircuit: undefined }),
+  circuits: CircuitLookup = (engine) => ({
+    engine,
+    instances: [],
+    engineCircuit: undefined,
+    retryBudget: undefined,
+  }),
 ): Map<string, ResourceInput[]> {
   const content = new Map<string, ResourceInput[]>();
   content.set(

@@ -1,5 +1,6 @@
 import {
   type CircuitReport,
+  type EngineCalls,
   InstanceLoad,
   type TracedCall,
   StreamReportsRequest,
@@ -124,8 +125,15 @@ export class Reporter {
         engineCircuits[load.engine] = { state: b.state, sinceMs: b.sinceMs };
       }
     }
+    const engineCalls: EngineCalls[] = [];
+    for (const [engine, budget] of this.state.retryBudgets()) {
+      const { calls, retries, refused } = budget.takeInterval();
+      if (calls > 0 || retries > 0 || refused > 0)
+        engineCalls.push({ engine, calls, retries, retriesRefused: refused });
+    }
     const report: StreamReportsRequest = {
       nodeId: this.nodeId,
+      engineCalls,
       intervalMs: Math.round(now - this.lastSent),
       loads: [...loads.values()],
       engineCircuits,
@@ -135,7 +143,12 @@ export class Reporter {
     this.lastSent = now;
     this.traced = [];
     this.tracedDropped = 0;
-    if (report.loads.length > 0 || Object.keys(engineCircuits).length > 0 || report.tracedCalls.length > 0) {
+    if (
+      report.loads.length > 0 ||
+      Object.keys(engineCircuits).length > 0 ||
+      report.tracedCalls.length > 0 ||
+      engineCalls.length > 0
+    ) {
       this.stream.write(report);
       this.reportsSent++;
     }

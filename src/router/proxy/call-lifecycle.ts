@@ -81,6 +81,10 @@ export function completeCall(
   options.engineBreaker?.record(outcomeOf(code), end - startedAt);
   // Before `done`: the admission it releases reads the limit the sample may have moved.
   if (code === 0 && options.concurrency !== undefined) options.concurrency.sample(end - startedAt, end);
-  if (budgeted) options.retry!.budget.release();
+  const budget = options.retry?.budget;
+  if (budget !== undefined) {
+    budget.calls++;
+    if (budgeted) budget.release();
+  }
   options.done?.();
 }

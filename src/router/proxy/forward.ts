@@ -333,8 +333,7 @@ class ForwardedCall implements StreamHandler, Holder {
     if (refused) notRetried = '; not retried: the instance asked not to (grpc-retry-pushback-ms)';
     else if (retryable && !next) notRetried = '; not retried: no other instance to try';
     else if (next && !inTime) notRetried = '; not retried: no time left before the deadline';
-    else if (next)
-      notRetried = `; not retried: retry budget exhausted (${this.options.retry!.budget.retriesInProgress} retries in progress)`;
+    else if (next) notRetried = `; not retried: ${this.options.retry!.budget.describe()}`;
     const attempts = this.attempts > 1 ? ` (after ${this.attempts} attempts)` : '';
     this.complete(code);
     respondError(this.down, code, `${this.where()} failed before answering${attempts}: ${why}${notRetried}`);
@@ -354,11 +353,12 @@ class ForwardedCall implements StreamHandler, Holder {
     return timedOut || code === Status.UNAVAILABLE || r.codes.has(code);
   }
 
+  /** Every retry spends a token; the call holds one concurrency slot, however many attempts it makes. */
   private acquireRetry(): boolean {
-    if (this.retrying) return true; // one budget slot per call, however many attempts it makes
     const ctx = this.options.retry!;
-    this.retrying = ctx.budget.tryAcquire(ctx.inFlight());
-    return this.retrying;
+    if (!ctx.budget.tryRetry(ctx.inFlight(), this.retrying)) return false;
+    this.retrying = true;
+    return true;
   }
 
   /** Records the attempt's outcome; returns the time it ended (0 if it had already). */

@@ -106,7 +106,8 @@ class HedgedCall implements StreamHandler, Holder {
     if (this.over || this.winner || this.answering() || this.down.closed || !ctx) return;
     if (this.copies.length >= this.hedging.maxAttempts || !this.request.replayable) return;
     if (performance.now() >= this.deadlineAt) return;
-    if (!this.budgeted && !(this.budgeted = ctx.budget.tryAcquire(ctx.inFlight()))) return;
+    if (!ctx.budget.tryRetry(ctx.inFlight(), this.budgeted)) return;
+    this.budgeted = true;
     const next = ctx.repick(this.tried);
     if (!next) return;
     this.launch(next);

@@ -8,7 +8,7 @@ import { GradientController } from '../resilience/adaptive-concurrency';
 import { BreakerRegistry } from '../resilience/breaker-registry';
 import type { CircuitBreaker } from '../resilience/circuit-breaker';
 import { OutlierDetector } from '../resilience/outlier-detector';
-import { RetryBudget } from '../resilience/retry-budget';
+import { type BudgetPolicy, RetryBudget } from '../resilience/retry-budget';
 import { compileHedging, compileRetry, type Hedging, type Retry } from '../resilience/retry-policy';
 import { compileDegraded, type DegradedReply } from './degraded';
 import type { RetryContext } from './call-options';
@@ -135,7 +135,7 @@ export class RoutingState {
         fingerprint,
         picker: this.buildPicker(cluster),
         defaultTimeoutMs: cluster.policy?.timeoutMs ?? 0,
-        retry: this.retryContext(cluster.name, compileRetry(cluster.policy?.retry)),
+        retry: this.retryContext(cluster.name, compileRetry(cluster.policy?.retry), cluster.policy?.retry),
         eject: (endpoint, reason) => this.outliers.eject(cluster.name, endpoint.stats, reason),
         consecutiveErrors: cluster.policy?.outlier?.consecutiveErrors ?? 5,
         breaker: this.breakers.engine(cluster.name),
@@ -297,9 +297,14 @@ export class RoutingState {
   }
 
   /** Built once per config change, not per call. The budget outlives pushes, like the admission. */
-  private retryContext(engine: string, retry: Retry | undefined): RetryContext {
+  private retryContext(
+    engine: string,
+    retry: Retry | undefined,
+    policy: BudgetPolicy | undefined,
+  ): RetryContext {
     let budget = this.budgets.get(engine);
     if (!budget) this.budgets.set(engine, (budget = new RetryBudget()));
+    budget.configure(policy);
     return {
       retry,
       budget,
@@ -333,6 +338,7 @@ export class RoutingState {
   applyCircuits(circuits: readonly EngineCircuits[]): void {
     // A reset (by an operator, or by a supervisor that restarted the instance) ends its ejection too:
     // the failures that caused it belong to what was reset.
+    for (const c of circuits) this.budgets.get(c.engine)?.applyFleet(c.retryBudget);
     this.breakers.applyGlobal(circuits, (engine, instanceId) => {
       const stats = this.instanceStats(engine, instanceId);
       if (!stats || stats.ejectedUntil === 0) return;
@@ -340,6 +346,11 @@ export class RoutingState {
       this.rebuildPicker(engine);
     });
     this.generation++;
+  }
+
+  /** Per engine, its retry budget (reports, the admin page). */
+  retryBudgets(): ReadonlyMap<string, RetryBudget> {
+    return this.budgets;
   }
 
   /** Every instance's stats; instances no longer configured are dropped after this read. */

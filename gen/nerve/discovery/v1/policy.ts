@@ -120,6 +120,17 @@ export interface RetryPolicy {
    * per_try_timeout); the instance is sent this as its deadline. 0: attempts share the call's deadline.
    */
   perAttemptTimeoutMs: number;
+  /**
+   * The engine's retry budget, for the whole fleet of routers (Finagle's and Linkerd's retry budget,
+   * summed across routers by the control plane): retries at most this percent of the fleet's calls
+   * (default 20) …
+   */
+  budgetPercent: number;
+  /**
+   * … plus this many retries per second for the whole fleet (default 10), so that a quiet engine can
+   * still retry; tokens unspent fade over 10 s.
+   */
+  minRetriesPerSecond: number;
 }
 
 export interface BreakerPolicy {
@@ -1123,6 +1134,8 @@ function createBaseRetryPolicy(): RetryPolicy {
     backoffMultiplier: 0,
     retryableCodes: [],
     perAttemptTimeoutMs: 0,
+    budgetPercent: 0,
+    minRetriesPerSecond: 0,
   };
 }
 
@@ -1145,6 +1158,12 @@ export const RetryPolicy: MessageFns<RetryPolicy> = {
     }
     if (message.perAttemptTimeoutMs !== 0) {
       writer.uint32(48).uint32(message.perAttemptTimeoutMs);
+    }
+    if (message.budgetPercent !== 0) {
+      writer.uint32(57).double(message.budgetPercent);
+    }
+    if (message.minRetriesPerSecond !== 0) {
+      writer.uint32(65).double(message.minRetriesPerSecond);
     }
     return writer;
   },
@@ -1210,6 +1229,22 @@ export const RetryPolicy: MessageFns<RetryPolicy> = {
             message.perAttemptTimeoutMs = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.budgetPercent = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.minRetriesPerSecond = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1254,6 +1289,16 @@ export const RetryPolicy: MessageFns<RetryPolicy> = {
         : isSet(object.per_attempt_timeout_ms)
         ? globalThis.Number(object.per_attempt_timeout_ms)
         : 0,
+      budgetPercent: isSet(object.budgetPercent)
+        ? globalThis.Number(object.budgetPercent)
+        : isSet(object.budget_percent)
+        ? globalThis.Number(object.budget_percent)
+        : 0,
+      minRetriesPerSecond: isSet(object.minRetriesPerSecond)
+        ? globalThis.Number(object.minRetriesPerSecond)
+        : isSet(object.min_retries_per_second)
+        ? globalThis.Number(object.min_retries_per_second)
+        : 0,
     };
   },
 
@@ -1277,6 +1322,12 @@ export const RetryPolicy: MessageFns<RetryPolicy> = {
     if (message.perAttemptTimeoutMs !== 0) {
       obj.perAttemptTimeoutMs = Math.round(message.perAttemptTimeoutMs);
     }
+    if (message.budgetPercent !== 0) {
+      obj.budgetPercent = floatToJson(message.budgetPercent);
+    }
+    if (message.minRetriesPerSecond !== 0) {
+      obj.minRetriesPerSecond = floatToJson(message.minRetriesPerSecond);
+    }
     return obj;
   },
 
@@ -1291,6 +1342,8 @@ export const RetryPolicy: MessageFns<RetryPolicy> = {
     message.backoffMultiplier = object.backoffMultiplier ?? 0;
     message.retryableCodes = object.retryableCodes?.map((e) => e) || [];
     message.perAttemptTimeoutMs = object.perAttemptTimeoutMs ?? 0;
+    message.budgetPercent = object.budgetPercent ?? 0;
+    message.minRetriesPerSecond = object.minRetriesPerSecond ?? 0;
     return message;
   },
 };

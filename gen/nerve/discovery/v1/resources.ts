@@ -156,7 +156,24 @@ export interface EngineCircuits {
   engine: string;
   instances: InstanceCircuit[];
   /** The engine-wide breaker (instance_id empty). */
-  engineCircuit: InstanceCircuit | undefined;
+  engineCircuit:
+    | InstanceCircuit
+    | undefined;
+  /** The engine's retry budget is the fleet's, not each router's: what a router needs to take its share. */
+  retryBudget: FleetRetryBudget | undefined;
+}
+
+/**
+ * Summed by the control plane from every router's reports over the last window. A router's share of
+ * the engine's budget is its share of the fleet's calls (1 / routers before it has any): retries stay
+ * within retry.budget_percent of the fleet's calls plus retry.min_retries_per_second for the whole
+ * fleet, however many routers there are.
+ */
+export interface FleetRetryBudget {
+  /** Routers that reported calls to the engine in the window. */
+  routers: number;
+  /** The fleet's calls per second to the engine, rounded to about 10 % so that small changes push nothing. */
+  fleetCallsPerSecond: number;
 }
 
 export interface InstanceCircuit {
@@ -715,7 +732,7 @@ export const Route: MessageFns<Route> = {
 };
 
 function createBaseEngineCircuits(): EngineCircuits {
-  return { engine: "", instances: [], engineCircuit: undefined };
+  return { engine: "", instances: [], engineCircuit: undefined, retryBudget: undefined };
 }
 
 export const EngineCircuits: MessageFns<EngineCircuits> = {
@@ -728,6 +745,9 @@ export const EngineCircuits: MessageFns<EngineCircuits> = {
     }
     if (message.engineCircuit !== undefined) {
       InstanceCircuit.encode(message.engineCircuit, writer.uint32(26).fork()).join();
+    }
+    if (message.retryBudget !== undefined) {
+      FleetRetryBudget.encode(message.retryBudget, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -769,6 +789,14 @@ export const EngineCircuits: MessageFns<EngineCircuits> = {
             message.engineCircuit = InstanceCircuit.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.retryBudget = FleetRetryBudget.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -792,6 +820,11 @@ export const EngineCircuits: MessageFns<EngineCircuits> = {
         : isSet(object.engine_circuit)
         ? InstanceCircuit.fromJSON(object.engine_circuit)
         : undefined,
+      retryBudget: isSet(object.retryBudget)
+        ? FleetRetryBudget.fromJSON(object.retryBudget)
+        : isSet(object.retry_budget)
+        ? FleetRetryBudget.fromJSON(object.retry_budget)
+        : undefined,
     };
   },
 
@@ -806,6 +839,9 @@ export const EngineCircuits: MessageFns<EngineCircuits> = {
     if (message.engineCircuit !== undefined) {
       obj.engineCircuit = InstanceCircuit.toJSON(message.engineCircuit);
     }
+    if (message.retryBudget !== undefined) {
+      obj.retryBudget = FleetRetryBudget.toJSON(message.retryBudget);
+    }
     return obj;
   },
 
@@ -819,6 +855,98 @@ export const EngineCircuits: MessageFns<EngineCircuits> = {
     message.engineCircuit = (object.engineCircuit !== undefined && object.engineCircuit !== null)
       ? InstanceCircuit.fromPartial(object.engineCircuit)
       : undefined;
+    message.retryBudget = (object.retryBudget !== undefined && object.retryBudget !== null)
+      ? FleetRetryBudget.fromPartial(object.retryBudget)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFleetRetryBudget(): FleetRetryBudget {
+  return { routers: 0, fleetCallsPerSecond: 0 };
+}
+
+export const FleetRetryBudget: MessageFns<FleetRetryBudget> = {
+  encode(message: FleetRetryBudget, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.routers !== 0) {
+      writer.uint32(8).uint32(message.routers);
+    }
+    if (message.fleetCallsPerSecond !== 0) {
+      writer.uint32(17).double(message.fleetCallsPerSecond);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FleetRetryBudget {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFleetRetryBudget();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.routers = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.fleetCallsPerSecond = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FleetRetryBudget {
+    return {
+      routers: isSet(object.routers) ? globalThis.Number(object.routers) : 0,
+      fleetCallsPerSecond: isSet(object.fleetCallsPerSecond)
+        ? globalThis.Number(object.fleetCallsPerSecond)
+        : isSet(object.fleet_calls_per_second)
+        ? globalThis.Number(object.fleet_calls_per_second)
+        : 0,
+    };
+  },
+
+  toJSON(message: FleetRetryBudget): unknown {
+    const obj: any = {};
+    if (message.routers !== 0) {
+      obj.routers = Math.round(message.routers);
+    }
+    if (message.fleetCallsPerSecond !== 0) {
+      obj.fleetCallsPerSecond = floatToJson(message.fleetCallsPerSecond);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FleetRetryBudget>, I>>(base?: I): FleetRetryBudget {
+    return FleetRetryBudget.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FleetRetryBudget>, I>>(object: I): FleetRetryBudget {
+    const message = createBaseFleetRetryBudget();
+    message.routers = object.routers ?? 0;
+    message.fleetCallsPerSecond = object.fleetCallsPerSecond ?? 0;
     return message;
   },
 };
@@ -987,6 +1115,10 @@ export const InstanceCircuit: MessageFns<InstanceCircuit> = {
     return message;
   },
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

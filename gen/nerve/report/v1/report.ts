@@ -26,11 +26,24 @@ export interface StreamReportsRequest {
   tracedCalls: TracedCall[];
   /** Sampled calls left out of traced_calls this period (over the cap). */
   tracedDropped: number;
+  /**
+   * Per engine: calls this router completed and retries it made this period (the fleet retry budget
+   * is summed from them).
+   */
+  engineCalls: EngineCalls[];
 }
 
 export interface StreamReportsRequest_EngineCircuitsEntry {
   key: string;
   value: CircuitReport | undefined;
+}
+
+export interface EngineCalls {
+  engine: string;
+  calls: number;
+  retries: number;
+  /** Retries refused for lack of budget. */
+  retriesRefused: number;
 }
 
 export interface CircuitReport {
@@ -121,7 +134,15 @@ export interface TracedCall {
 }
 
 function createBaseStreamReportsRequest(): StreamReportsRequest {
-  return { nodeId: "", intervalMs: 0, loads: [], engineCircuits: {}, tracedCalls: [], tracedDropped: 0 };
+  return {
+    nodeId: "",
+    intervalMs: 0,
+    loads: [],
+    engineCircuits: {},
+    tracedCalls: [],
+    tracedDropped: 0,
+    engineCalls: [],
+  };
 }
 
 export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
@@ -143,6 +164,9 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
     }
     if (message.tracedDropped !== 0) {
       writer.uint32(48).uint32(message.tracedDropped);
+    }
+    for (const v of message.engineCalls) {
+      EngineCalls.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -211,6 +235,14 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
             message.tracedDropped = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.engineCalls.push(EngineCalls.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -273,6 +305,11 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
         : isSet(object.traced_dropped)
         ? globalThis.Number(object.traced_dropped)
         : 0,
+      engineCalls: globalThis.Array.isArray(object?.engineCalls)
+        ? object.engineCalls.map((e: any) => EngineCalls.fromJSON(e))
+        : globalThis.Array.isArray(object?.engine_calls)
+        ? object.engine_calls.map((e: any) => EngineCalls.fromJSON(e))
+        : [],
     };
   },
 
@@ -302,6 +339,9 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
     if (message.tracedDropped !== 0) {
       obj.tracedDropped = Math.round(message.tracedDropped);
     }
+    if (message.engineCalls?.length) {
+      obj.engineCalls = message.engineCalls.map((e) => EngineCalls.toJSON(e));
+    }
     return obj;
   },
 
@@ -322,6 +362,7 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
       }, {});
     message.tracedCalls = object.tracedCalls?.map((e) => TracedCall.fromPartial(e)) || [];
     message.tracedDropped = object.tracedDropped ?? 0;
+    message.engineCalls = object.engineCalls?.map((e) => EngineCalls.fromPartial(e)) || [];
     return message;
   },
 };
@@ -413,6 +454,127 @@ export const StreamReportsRequest_EngineCircuitsEntry: MessageFns<StreamReportsR
     message.value = (object.value !== undefined && object.value !== null)
       ? CircuitReport.fromPartial(object.value)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseEngineCalls(): EngineCalls {
+  return { engine: "", calls: 0, retries: 0, retriesRefused: 0 };
+}
+
+export const EngineCalls: MessageFns<EngineCalls> = {
+  encode(message: EngineCalls, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.calls !== 0) {
+      writer.uint32(16).uint64(message.calls);
+    }
+    if (message.retries !== 0) {
+      writer.uint32(24).uint64(message.retries);
+    }
+    if (message.retriesRefused !== 0) {
+      writer.uint32(32).uint64(message.retriesRefused);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EngineCalls {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEngineCalls();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.calls = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.retries = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.retriesRefused = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EngineCalls {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      calls: isSet(object.calls) ? globalThis.Number(object.calls) : 0,
+      retries: isSet(object.retries) ? globalThis.Number(object.retries) : 0,
+      retriesRefused: isSet(object.retriesRefused)
+        ? globalThis.Number(object.retriesRefused)
+        : isSet(object.retries_refused)
+        ? globalThis.Number(object.retries_refused)
+        : 0,
+    };
+  },
+
+  toJSON(message: EngineCalls): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.calls !== 0) {
+      obj.calls = Math.round(message.calls);
+    }
+    if (message.retries !== 0) {
+      obj.retries = Math.round(message.retries);
+    }
+    if (message.retriesRefused !== 0) {
+      obj.retriesRefused = Math.round(message.retriesRefused);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EngineCalls>, I>>(base?: I): EngineCalls {
+    return EngineCalls.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EngineCalls>, I>>(object: I): EngineCalls {
+    const message = createBaseEngineCalls();
+    message.engine = object.engine ?? "";
+    message.calls = object.calls ?? 0;
+    message.retries = object.retries ?? 0;
+    message.retriesRefused = object.retriesRefused ?? 0;
     return message;
   },
 };

@@ -1,4 +1,11 @@
 import {
+  blankSlot,
+  pickVictims,
+  type Slot,
+  type SlotLoad,
+  type SlotState,
+} from '../../src/control-plane/fleet/slot';
+import {
   decideScale,
   EMPTY_MEMORY,
   type ScaleInput,
@@ -159,5 +166,33 @@ describe('a config file read at start', () => {
     expect(doc('m').instances.map((i) => i.id)).toEqual(['m-1']);
     expect(doc('m').runtime?.replicas).toBe(2);
     expect(doc('s').instances).toEqual([]);
+  });
+});
+
+describe('drain-first scale-in: which instances leave', () => {
+  const slot = (id: string, state: SlotState, startedAtMs: number): Slot => ({
+    ...blankSlot('calc', id),
+    state,
+    startedAtMs,
+  });
+  const loads: Record<string, SlotLoad> = {
+    busy: { inFlight: 9, warmth: 0 },
+    warm: { inFlight: 0, warmth: 0.8 },
+    cold: { inFlight: 0, warmth: 0.1 },
+    idle: { inFlight: 0, warmth: 0 },
+  };
+
+  it('takes what does not serve first, then the fewest calls in flight, then the least warm, then the newest', () => {
+    const active = [
+      slot('busy', 'running', 4),
+      slot('warm', 'running', 1),
+      slot('cold', 'running', 2),
+      slot('idle', 'running', 3),
+      slot('booting', 'starting', 5),
+    ];
+    const order = pickVictims(active, 5, (s) => loads[s.id] ?? { inFlight: 0, warmth: 0 }).map((s) => s.id);
+    expect(order).toEqual(['booting', 'idle', 'cold', 'warm', 'busy']);
+    // The newest is the tie-break when nothing else tells them apart (and without load figures).
+    expect(pickVictims(active.slice(0, 4), 1).map((s) => s.id)).toEqual(['busy']);
   });
 });

@@ -22,6 +22,8 @@ export interface FleetContext {
   pushed(timeoutMs: number): Promise<void>;
   /** Calls in flight at an instance, as routers last reported. */
   inFlight(engine: string, instanceId: string): number;
+  /** The instance's share of answers from warm state (ORCA utilization `cache_hit_ratio`; 0 unreported). */
+  warmth(engine: string, instanceId: string): number;
   /** Probes an instance now (it exited, or a restart made it ready): routing follows at once. */
   checkNow(engine: string, instanceId: string): void;
   /**

@@ -44,6 +44,7 @@ export function installFleet(ctx: PlaneContext, ports: FleetPorts) {
     probe: (address, timeoutMs) => ports.probe(address, timeoutMs),
     pushed: (timeoutMs) => ports.pushed(timeoutMs),
     inFlight: (engine, id) => ctx.windows.inFlight(engine, id, 3 * ctx.reportIntervalMs),
+    warmth: (engine, id) => ctx.windows.resources(engine, id)?.utilization.cache_hit_ratio ?? 0,
     checkNow: (engine, id) => ports.checkNow(engine, id),
     resetCircuit: (engine, id) => ports.resetCircuit(engine, id),
   };

@@ -110,7 +110,10 @@ export class ProcessDriver implements RuntimeDriver {
       }
       if (have.some((s) => s.state !== 'running' && s.state !== 'remote')) complete = false;
       if (have.length > want)
-        for (const victim of pickVictims(have, have.length - want))
+        for (const victim of pickVictims(have, have.length - want, (slot) => ({
+          inFlight: this.ctx.inFlight(slot.engine, slot.id),
+          warmth: this.ctx.warmth(slot.engine, slot.id),
+        })))
           this.remove(spec, victim, `scale ${version} to ${want}`);
     }
     // Instances of a version no longer run leave once what replaces them serves (a promotion, a changed

@@ -84,10 +84,37 @@ const REMOVE_ORDER: Record<SlotState, number> = {
   running: 6,
 };
 
-/** Scale-down takes what serves least first: stopped, crash-looping, waiting, starting; then the newest. */
-export function pickVictims(active: readonly Slot[], n: number): Slot[] {
+/** What scale-in weighs of a serving instance: the calls it holds, and the warm state it would lose. */
+export interface SlotLoad {
+  /** Calls in flight at it, as routers last reported. */
+  readonly inFlight: number;
+  /** Its share of answers from warm state (ORCA utilization `cache_hit_ratio`, 0..1; 0 unreported). */
+  readonly warmth: number;
+}
+
+const IDLE: SlotLoad = { inFlight: 0, warmth: 0 };
+
+/**
+ * Scale-in takes what serves least first: stopped, crash-looping, waiting, starting. Among serving
+ * instances, the one with the fewest calls in flight, then the least warm state (lowest cache hit share),
+ * then the newest: the instance whose drain is shortest and whose loss costs the fleet least, not the
+ * busy or the warm one (kubernetes#45509). Ring-hash sessions have no table to count: an instance's
+ * calls stand for them.
+ */
+export function pickVictims(
+  active: readonly Slot[],
+  n: number,
+  load: (slot: Slot) => SlotLoad = () => IDLE,
+): Slot[] {
+  const loads = new Map(active.map((s) => [s, load(s)]));
   return [...active]
-    .sort((a, b) => REMOVE_ORDER[a.state] - REMOVE_ORDER[b.state] || b.startedAtMs - a.startedAtMs)
+    .sort(
+      (a, b) =>
+        REMOVE_ORDER[a.state] - REMOVE_ORDER[b.state] ||
+        loads.get(a)!.inFlight - loads.get(b)!.inFlight ||
+        loads.get(a)!.warmth - loads.get(b)!.warmth ||
+        b.startedAtMs - a.startedAtMs,
+    )
     .slice(0, n);
 }
 

@@ -58,7 +58,11 @@ export function installFeatures(
     resetCircuit: (e, i) => circuits.circuits.reset(e, [i], false),
     load: (engine) => {
       const e = views.summary({ engines: [engine] }).engines[0];
-      return { inFlight: e?.inFlight ?? 0, p95Ms: e && e.requests > 0 ? e.p95Ms : undefined };
+      return {
+        inFlight: e?.inFlight ?? 0,
+        p95Ms: e && e.requests > 0 ? e.p95Ms : undefined,
+        requests: e?.requests ?? 0,
+      };
     },
     instanceHealth: (e, i) => views.instanceHealth(e, i),
   });

@@ -28,6 +28,17 @@ export const stopSchema = z.strictObject({
   graceMs: ms.max(600_000).default(10_000),
 });
 
+/**
+ * Scale to zero (Knative's and KEDA's): after `idleMs` without a call the engine stops its last instance;
+ * a call that then arrives is held by the router (at most `maxHeldCalls` per router, each at most
+ * `holdTimeoutMs`) while the control plane, told at once, starts one, and goes out when it serves.
+ */
+export const scaleToZeroSchema = z.strictObject({
+  idleMs: ms.min(1_000).max(86_400_000).default(300_000),
+  maxHeldCalls: z.number().int().min(1).max(100_000).default(1_000),
+  holdTimeoutMs: ms.min(100).max(600_000).default(30_000),
+});
+
 /** HPA's algorithm: desired = ceil(current × value / target), within a tolerance, with stabilisation. */
 export const autoscaleSchema = z
   .strictObject({
@@ -44,6 +55,8 @@ export const autoscaleSchema = z
     syncMs: z.number().int().min(100).max(600_000).default(15_000),
     /** Decide and report, change nothing. */
     dryRun: z.boolean().default(false),
+    /** Down to no instance when idle, up again on the first call (needs minReplicas 0). */
+    scaleToZero: scaleToZeroSchema.optional(),
   })
   .refine((a) => (a.targetInFlight === undefined) !== (a.targetP95Ms === undefined), {
     message: 'set exactly one of targetInFlight and targetP95Ms',
@@ -99,6 +112,12 @@ export const runtimeSchema = z
       ctx.addIssue({ code: 'custom', path: ['canary'], message: 'canary replicas need the process driver' });
     if (r.driver === 'process' && r.command === undefined)
       ctx.addIssue({ code: 'custom', path: ['command'], message: 'the process driver needs a command' });
+    if (r.autoscale?.scaleToZero && r.minReplicas !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['autoscale', 'scaleToZero'],
+        message: `needs minReplicas 0 (it is ${r.minReplicas})`,
+      });
     if (r.driver === 'static' && (r.autoscale || r.replicas !== undefined))
       ctx.addIssue({
         code: 'custom',
@@ -111,6 +130,7 @@ export const runtimeSchema = z
 export type RuntimeSpec = z.output<typeof runtimeSchema>;
 export type RestartPolicy = z.output<typeof restartSchema>;
 export type AutoscalePolicy = z.output<typeof autoscaleSchema>;
+export type ScaleToZeroPolicy = z.output<typeof scaleToZeroSchema>;
 
 /** The replicas a managed engine should run now: set by scale or the autoscaler, else its minimum. */
 export function desiredReplicas(r: RuntimeSpec): number {

@@ -102,6 +102,7 @@ export class Router {
       types: [
         engineClusterType((clusters) => {
           this.state.applyClusters(clusters);
+          this.ingress.releaseHeld();
           this.pool.retain(new Set(clusters.flatMap((c) => c.endpoints.map((e) => e.address))));
           this.pool.setTlsAddresses(
             new Set(
@@ -122,6 +123,9 @@ export class Router {
       options.keepalive,
       options.credentials,
     );
+    // A call held for an engine scaling from zero tells the control plane at once, not at the next report.
+    this.reporter.heldCalls = () => this.ingress.holds.counts();
+    this.ingress.onDemand = () => this.reporter.flushSoon();
     const connections = { downstream: this.ingress.stats, upstream: this.pool.stats };
     this.admin = createAdminServer(
       this.state,

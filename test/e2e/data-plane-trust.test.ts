@@ -23,6 +23,7 @@ function report(nodeId: string, circuit: CircuitState, requests = 10, instanceId
     nodeId,
     intervalMs: 200,
     engineCalls: [],
+    heldCalls: {},
     loads: [instanceLoad(engine, instanceId, [], { requests, circuit, circuitSinceMs: Date.now() })],
     engineCircuits: {},
     tracedCalls: [],

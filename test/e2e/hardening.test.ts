@@ -243,6 +243,7 @@ describe('stream opens and feed upgrades are rate-limited too', () => {
               nodeId: 'x',
               loads: [],
               engineCalls: [],
+              heldCalls: {},
               engineCircuits: {},
               intervalMs: 1,
               tracedCalls: [],

@@ -40,6 +40,8 @@ export interface AutoscaleState {
 export interface EngineLoad {
   readonly inFlight: number;
   readonly p95Ms?: number;
+  /** Calls over the summary window. */
+  readonly requests?: number;
 }
 
 /**
@@ -53,6 +55,8 @@ export class Autoscaler implements Module {
   readonly name = 'autoscaler';
   private readonly disposables = new Disposables();
   private readonly seen = new Map<string, number>();
+  /** Engines being started from zero now (a report every 50 ms must not write twice). */
+  private readonly starting = new Set<string>();
 
   constructor(
     private readonly ctx: FleetContext,
@@ -78,6 +82,12 @@ export class Autoscaler implements Module {
           }
       }),
     );
+    this.disposables.add(
+      this.bus.on('report.received', (r) => {
+        for (const [engine, held] of Object.entries(r.heldCalls ?? {}))
+          if (held > 0) void this.startFromZero(engine, held, r.nodeId);
+      }),
+    );
     const periods = new EnginePeriods(
       this.ctx,
       'autoscaling',
@@ -97,6 +107,60 @@ export class Autoscaler implements Module {
     return AUTOSCALE_NS.get(this.ctx.store, engine);
   }
 
+  /**
+   * A router holds calls for an engine scaled to zero: the leader sets it to one replica at once (the
+   * process driver starts it; routers send the held calls when it serves), and restarts the idle clock
+   * so the next evaluation does not scale it straight back down.
+   */
+  private async startFromZero(engine: string, held: number, nodeId: string): Promise<void> {
+    const fence = this.ctx.leader.fence;
+    const spec = this.ctx.engines.getNow(engine);
+    const rt = spec?.runtime;
+    if (!fence || !rt?.autoscale?.scaleToZero || rt.driver !== 'process' || desiredReplicas(rt) > 0) return;
+    if (this.starting.has(engine)) return;
+    this.starting.add(engine);
+    try {
+      const now = Date.now();
+      const prev = this.state(engine);
+      const decision: ScaleDecision = {
+        atMs: now,
+        current: 0,
+        desired: 1,
+        recommended: 1,
+        metric: rt.autoscale.targetInFlight !== undefined ? 'inFlight' : 'p95Ms',
+        value: held,
+        target: (rt.autoscale.targetInFlight ?? rt.autoscale.targetP95Ms)!,
+        ratio: null,
+        reason: `${held} calls held by router ${nodeId} while scaled to zero: starting an instance`,
+        dryRun: false,
+      };
+      const memory = { ...(prev?.memory ?? EMPTY_MEMORY), busyAtMs: now };
+      const state: AutoscaleState = {
+        decisions: [...(prev?.decisions ?? []), decision].slice(-KEEP),
+        memory,
+      };
+      await AUTOSCALE_NS.put(this.ctx.store, [[engine, state]], fence);
+      await updateEngine(
+        this.ctx.engines,
+        engine,
+        { actor: 'autoscaler', summary: `scale ${engine} 0 → 1: ${decision.reason}`, fence },
+        (current) =>
+          current?.runtime && desiredReplicas(current.runtime) === 0
+            ? { ...current, runtime: { ...current.runtime, replicas: 1 } }
+            : undefined,
+      );
+      this.ctx.events.record('scaled', engine, `started from zero: ${decision.reason}`, undefined, {
+        from: 0,
+        to: 1,
+        by: 'autoscaler',
+      });
+    } catch (err) {
+      this.ctx.logger.warn('could not start an engine scaled to zero', { engine, error: String(err) });
+    } finally {
+      this.starting.delete(engine);
+    }
+  }
+
   private async evaluate(spec: EngineSpec, fence: string, now: number): Promise<void> {
     const pin = AUTOSCALE_PINS_NS.get(this.ctx.store, spec.name);
     if (pin && pin.untilMs > now) return; // an operator's forced scale holds until then
@@ -114,6 +178,7 @@ export class Autoscaler implements Module {
         ready,
         inFlight: load.inFlight,
         p95Ms: load.p95Ms,
+        requests: load.requests,
         minReplicas: rt.minReplicas,
         maxReplicas: rt.maxReplicas,
       },

@@ -17,6 +17,8 @@ export interface ReportReceived {
   readonly engineCircuits: Readonly<Record<string, CircuitReport>>;
   /** Per engine, calls the router completed and retries it made over the interval (fleet retry budget). */
   readonly engineCalls: readonly EngineCalls[];
+  /** Per engine scaling from zero, calls the router holds for want of an instance (absent: none). */
+  readonly heldCalls?: Readonly<Record<string, number>>;
   /** Calls dropped per engine over the last interval (LRS). */
   readonly dropped: Readonly<Record<string, number>>;
   /** The period the counts cover. */

@@ -57,6 +57,13 @@ export function plausibleReport(r: IncomingReport, known: KnownFleet): Plausible
     engineCalls ??= r.engineCalls.slice(0, i);
     refuse(why);
   });
+  let heldCalls = r.heldCalls;
+  for (const [engine, n] of Object.entries(r.heldCalls ?? {}))
+    if (!known(engine) || !wholeCount(n)) {
+      if (heldCalls === r.heldCalls) heldCalls = { ...r.heldCalls };
+      delete (heldCalls as Record<string, unknown>)[engine];
+      refuse(known(engine) ? 'impossible_figures' : 'unknown_engine');
+    }
   let dropped = r.dropped;
   for (const [engine, n] of Object.entries(r.dropped))
     if (!known(engine) || !wholeCount(n)) {

@@ -38,6 +38,7 @@ export function addReportService(
             loads: report.loads,
             engineCircuits: report.engineCircuits,
             engineCalls: report.engineCalls,
+            heldCalls: report.heldCalls,
             dropped: {},
             intervalMs: report.intervalMs || intervalMs,
           });

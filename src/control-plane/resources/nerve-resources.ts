@@ -40,7 +40,14 @@ export function engineCluster(spec: EngineSpec, health: HealthLookup): EngineClu
     })),
     policy: spec.policy,
     services: [...spec.services],
+    coldStart: coldStart(spec),
   };
+}
+
+/** Held calls while an engine that scales to zero has no instance (its process runtime's scaleToZero). */
+function coldStart(spec: EngineSpec): EngineCluster['coldStart'] {
+  const zero = spec.runtime?.driver === 'process' ? spec.runtime.autoscale?.scaleToZero : undefined;
+  return zero && { maxHeldCalls: zero.maxHeldCalls, holdTimeoutMs: zero.holdTimeoutMs };
 }
 
 export function routeTable(specs: readonly EngineSpec[]): RouteTable {

@@ -10,6 +10,8 @@ export interface ScaleInput {
   readonly inFlight?: number;
   /** The engine's p95 over the summary window, undefined without calls. */
   readonly p95Ms?: number;
+  /** Calls the engine served over the summary window (0: none; undefined: not known). */
+  readonly requests?: number;
   readonly minReplicas: number;
   readonly maxReplicas: number;
 }
@@ -32,6 +34,8 @@ export interface ScaleDecision {
 /** Recommendations of the recent past (HPA stabilisation windows read them). */
 export interface ScaleMemory {
   readonly recommendations: readonly { readonly atMs: number; readonly replicas: number }[];
+  /** When the engine last had a call or one in flight (scale to zero's idle clock); absent: never seen. */
+  readonly busyAtMs?: number;
 }
 
 export const EMPTY_MEMORY: ScaleMemory = { recommendations: [] };
@@ -54,6 +58,36 @@ export function decideScale(
   const metric = policy.targetInFlight !== undefined ? 'inFlight' : 'p95Ms';
   const target = (policy.targetInFlight ?? policy.targetP95Ms)!;
   const base = { atMs: nowMs, current: input.current, metric, target, dryRun: policy.dryRun } as const;
+  const busy = (input.requests ?? 0) > 0 || (input.inFlight ?? 0) > 0;
+  // The idle clock starts at the first evaluation: an engine never seen busy is idle from then.
+  const busyAtMs = busy ? nowMs : (memory.busyAtMs ?? nowMs);
+  const zero = policy.scaleToZero;
+  if (zero && input.minReplicas === 0 && input.current > 0 && !busy && nowMs - busyAtMs >= zero.idleMs) {
+    return {
+      decision: {
+        ...base,
+        desired: 0,
+        recommended: 0,
+        value: 0,
+        ratio: null,
+        reason: `no call for ${Math.round((nowMs - busyAtMs) / 1000)} s (scaleToZero after ${zero.idleMs / 1000} s): scaled to zero; the next call starts an instance`,
+      },
+      memory: { recommendations: [], busyAtMs },
+    };
+  }
+  const decided = decideByMetric(policy, input, memory, nowMs, metric, target, base);
+  return { decision: decided.decision, memory: { ...decided.memory, busyAtMs } };
+}
+
+function decideByMetric(
+  policy: AutoscalePolicy,
+  input: ScaleInput,
+  memory: ScaleMemory,
+  nowMs: number,
+  metric: 'inFlight' | 'p95Ms',
+  target: number,
+  base: Pick<ScaleDecision, 'atMs' | 'current' | 'metric' | 'target' | 'dryRun'>,
+): { decision: ScaleDecision; memory: ScaleMemory } {
   const raw =
     metric === 'inFlight'
       ? input.inFlight === undefined

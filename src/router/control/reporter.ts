@@ -36,6 +36,8 @@ export class Reporter {
   private lastSent = performance.now();
   reportsSent = 0;
   private traced: TracedCall[] = [];
+  /** Calls held per engine scaling from zero (the ingress's), sent with every report while any are. */
+  heldCalls: () => Record<string, number> = () => ({});
   private tracedDropped = 0;
 
   constructor(
@@ -131,9 +133,11 @@ export class Reporter {
       if (calls > 0 || retries > 0 || refused > 0)
         engineCalls.push({ engine, calls, retries, retriesRefused: refused });
     }
+    const heldCalls = this.heldCalls();
     const report: StreamReportsRequest = {
       nodeId: this.nodeId,
       engineCalls,
+      heldCalls,
       intervalMs: Math.round(now - this.lastSent),
       loads: [...loads.values()],
       engineCircuits,
@@ -147,7 +151,8 @@ export class Reporter {
       report.loads.length > 0 ||
       Object.keys(engineCircuits).length > 0 ||
       report.tracedCalls.length > 0 ||
-      engineCalls.length > 0
+      engineCalls.length > 0 ||
+      Object.keys(heldCalls).length > 0
     ) {
       this.stream.write(report);
       this.reportsSent++;

@@ -29,6 +29,8 @@ export interface ForwardOptions {
   readonly engineBreaker?: CircuitBreaker;
   /** The engine's adaptive concurrency limit: a served call's latency is its sample. */
   readonly concurrency?: GradientController;
+  /** The call was held through a cold start: it says so (x-nerve-cold-start) to the instance and the caller. */
+  readonly coldStart?: boolean;
   /** Called once when the call is over, however it ended. */
   readonly done?: () => void;
 }

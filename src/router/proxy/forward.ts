@@ -13,6 +13,7 @@ import { CallSpan } from '../tracing/call-span';
 import { type HeaderList, headerValue, withoutHeader } from '../http/headers';
 import { noteOrca } from '../stats/instance-stats';
 import { ReplayBuffer } from './replay-buffer';
+import { COLD_START_HEADER } from './cold-start';
 import { HeldResponse } from './held-response';
 import { type Holder, holdFor, releaseHold } from './hold-timer';
 
@@ -66,7 +67,7 @@ class ForwardedCall implements StreamHandler, Holder {
     private readonly down: H2Stream,
     private readonly options: ForwardOptions,
   ) {
-    this.out = down.headers;
+    this.out = options.coldStart === true ? [...down.headers, COLD_START_HEADER, 'true'] : down.headers;
     const callerBudget = parseGrpcTimeout(headerValue(down.headers, 'grpc-timeout'));
     this.callerTimeout = callerBudget !== undefined;
     this.deadlineAt = deadlineAt(callerBudget, options, this.startedAt);
@@ -229,8 +230,9 @@ class ForwardedCall implements StreamHandler, Holder {
     if (up !== undefined && !up.write(chunk) && !up.closed) this.down.pause(); // resumed in onDrain
   }
 
-  private onResponse(headers: readonly string[], endStream: boolean): void {
+  private onResponse(response: readonly string[], endStream: boolean): void {
     if (this.down.closed) return;
+    const headers = this.options.coldStart === true ? [...response, COLD_START_HEADER, 'true'] : response;
     if (endStream) {
       const code = statusOf(headers);
       // The instance giving up at the per-attempt deadline we sent it is the per-attempt timeout too.

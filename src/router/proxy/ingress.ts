@@ -20,6 +20,8 @@ import type { UpstreamPool } from './upstream-pool';
 import { cacheable } from '../cache/cache-key';
 import { serveCached } from '../cache/cached-call';
 import type { CallTracer } from '../tracing/call-tracer';
+import { HealthStatus } from '../../../gen/nerve/discovery/v1/resources';
+import { ColdStartHolds } from './cold-start';
 
 export const ENGINE_HEADER = 'x-nerve-engine';
 export const SESSION_HEADER = 'x-nerve-session';
@@ -83,6 +85,9 @@ export class Ingress {
   private last: LastRequest | undefined;
   /** Per-call debug lines: asking winston costs ~2 µs a call, so the answer is kept and renewed on a level change. */
   private debug: boolean;
+  /** Calls held for engines scaling from zero; `onDemand` hears of the first one held per engine. */
+  readonly holds: ColdStartHolds;
+  onDemand: (engine: string) => void = () => undefined;
 
   constructor(
     private readonly state: RoutingState,
@@ -92,6 +97,10 @@ export class Ingress {
     tls?: TlsFiles,
     private readonly tracer?: CallTracer,
   ) {
+    this.holds = new ColdStartHolds((engine) => {
+      logger.info('holding calls for an engine scaling from zero', { engine });
+      this.onDemand(engine);
+    });
     this.debug = logger.isDebugEnabled();
     logLevels.onChange(logger, () => (this.debug = logger.isDebugEnabled()));
     this.h2 = new H2Server(
@@ -213,7 +222,50 @@ export class Ingress {
     const entry = current ? last.entry : this.state.engine(engine);
     const endpoint = entry && !stream.closed ? pickFrom(entry, key) : undefined;
     if (entry && endpoint) this.send(stream, entry, endpoint, waitedMs, done);
+    else if (entry?.cluster.coldStart && !stream.closed && !hasInstance(entry))
+      this.holdCold(stream, engine, entry, waitedMs, done);
     else this.failover(stream, engine, entry, key, waitedMs, done);
+  }
+
+  /** The engine scales from zero and has no instance: the call waits for one (bounded). */
+  private holdCold(
+    stream: H2Stream,
+    engine: string,
+    entry: EngineEntry,
+    waitedMs: number,
+    done: () => void,
+  ): void {
+    const withdraw = this.holds.hold(
+      engine,
+      entry.cluster.coldStart!,
+      (heldMs) => {
+        if (stream.closed) return done();
+        const now = this.state.engine(engine);
+        const endpoint = now ? pickFrom(now, headerValue(stream.headers, SESSION_HEADER)) : undefined;
+        if (now && endpoint) this.send(stream, now, endpoint, waitedMs + heldMs, done, true);
+        else this.failover(stream, engine, now, undefined, waitedMs + heldMs, done);
+      },
+      (message) => {
+        done();
+        if (!stream.closed) respondError(stream, Status.UNAVAILABLE, message);
+      },
+    );
+    if (!stream.closed)
+      stream.onGoneEarly = () => {
+        withdraw();
+        done();
+      };
+  }
+
+  /** After a configuration change: held calls of engines that have an instance now go out. */
+  releaseHeld(): void {
+    for (const engine of this.holds.engines()) {
+      const entry = this.state.engine(engine);
+      if (!entry) this.holds.drop(engine, `engine "${engine}" was removed while calls waited for it`);
+      else if (!entry.cluster.coldStart)
+        this.holds.drop(engine, `engine "${engine}" no longer scales from zero`);
+      else if (hasInstance(entry)) this.holds.release(engine);
+    }
   }
 
   /**
@@ -251,11 +303,12 @@ export class Ingress {
     endpoint: RoutableEndpoint,
     waitedMs: number,
     done: () => void,
+    coldStart = false,
   ): void {
     // The common case — not queued, served by the engine it was admitted to — shares one options object
     // per engine config; a queued call or a fallback gets its own.
     let options = waitedMs === 0 ? this.options.get(serving) : undefined;
-    if (options === undefined || options.done !== done) {
+    if (options === undefined || options.done !== done || coldStart) {
       options = {
         defaultTimeoutMs: serving.defaultTimeoutMs,
         pool: this.pool,
@@ -266,8 +319,9 @@ export class Ingress {
         consecutiveErrors: serving.consecutiveErrors,
         engineBreaker: serving.breaker,
         concurrency: serving.concurrency,
+        coldStart,
       };
-      if (waitedMs === 0) this.options.set(serving, options);
+      if (waitedMs === 0 && !coldStart) this.options.set(serving, options);
     }
     const hedging = serving.hedging;
     if (hedging !== undefined && hedging.applies(headerValue(stream.headers, ':path') ?? ''))
@@ -287,6 +341,17 @@ function pickFrom(entry: EngineEntry, key: string | undefined): RoutableEndpoint
   const endpoint = pickEndpoint(entry, key);
   if (!endpoint) entry.breaker.record('ignored', 0); // the permit goes back
   return endpoint;
+}
+
+/** Whether the engine has an instance that may serve (healthy or not yet checked, not draining, weighted). */
+function hasInstance(entry: EngineEntry): boolean {
+  for (const e of entry.cluster.endpoints)
+    if (
+      e.weight > 0 &&
+      (e.health === HealthStatus.HEALTH_STATUS_HEALTHY || e.health === HealthStatus.HEALTH_STATUS_UNKNOWN)
+    )
+      return true;
+  return false;
 }
 
 function whyNot(entry: EngineEntry): string {

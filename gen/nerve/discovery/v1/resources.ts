@@ -114,6 +114,18 @@ export interface EngineCluster {
     | undefined;
   /** Fully qualified gRPC services (e.g. "acme.pricing.v1.Pricing") the router forwards to this engine. */
   services: string[];
+  /**
+   * The engine scales to zero: with no instance, the router holds calls (and tells the control plane at
+   * once) instead of failing them. Absent: a call with no instance fails over as usual.
+   */
+  coldStart: ColdStart | undefined;
+}
+
+export interface ColdStart {
+  /** Calls one router holds at most for the engine; more get UNAVAILABLE at once. */
+  maxHeldCalls: number;
+  /** A held call gets UNAVAILABLE after this long without an instance serving. */
+  holdTimeoutMs: number;
 }
 
 /** A version of an engine and its share of traffic (relative weight). */
@@ -189,7 +201,7 @@ export interface InstanceCircuit {
 }
 
 function createBaseEngineCluster(): EngineCluster {
-  return { name: "", versions: [], endpoints: [], policy: undefined, services: [] };
+  return { name: "", versions: [], endpoints: [], policy: undefined, services: [], coldStart: undefined };
 }
 
 export const EngineCluster: MessageFns<EngineCluster> = {
@@ -208,6 +220,9 @@ export const EngineCluster: MessageFns<EngineCluster> = {
     }
     for (const v of message.services) {
       writer.uint32(42).string(v!);
+    }
+    if (message.coldStart !== undefined) {
+      ColdStart.encode(message.coldStart, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -265,6 +280,14 @@ export const EngineCluster: MessageFns<EngineCluster> = {
             message.services.push(reader.string());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.coldStart = ColdStart.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -288,6 +311,11 @@ export const EngineCluster: MessageFns<EngineCluster> = {
         : [],
       policy: isSet(object.policy) ? EnginePolicy.fromJSON(object.policy) : undefined,
       services: globalThis.Array.isArray(object?.services) ? object.services.map((e: any) => globalThis.String(e)) : [],
+      coldStart: isSet(object.coldStart)
+        ? ColdStart.fromJSON(object.coldStart)
+        : isSet(object.cold_start)
+        ? ColdStart.fromJSON(object.cold_start)
+        : undefined,
     };
   },
 
@@ -308,6 +336,9 @@ export const EngineCluster: MessageFns<EngineCluster> = {
     if (message.services?.length) {
       obj.services = message.services;
     }
+    if (message.coldStart !== undefined) {
+      obj.coldStart = ColdStart.toJSON(message.coldStart);
+    }
     return obj;
   },
 
@@ -323,6 +354,102 @@ export const EngineCluster: MessageFns<EngineCluster> = {
       ? EnginePolicy.fromPartial(object.policy)
       : undefined;
     message.services = object.services?.map((e) => e) || [];
+    message.coldStart = (object.coldStart !== undefined && object.coldStart !== null)
+      ? ColdStart.fromPartial(object.coldStart)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseColdStart(): ColdStart {
+  return { maxHeldCalls: 0, holdTimeoutMs: 0 };
+}
+
+export const ColdStart: MessageFns<ColdStart> = {
+  encode(message: ColdStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxHeldCalls !== 0) {
+      writer.uint32(8).uint32(message.maxHeldCalls);
+    }
+    if (message.holdTimeoutMs !== 0) {
+      writer.uint32(16).uint32(message.holdTimeoutMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ColdStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseColdStart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxHeldCalls = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.holdTimeoutMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ColdStart {
+    return {
+      maxHeldCalls: isSet(object.maxHeldCalls)
+        ? globalThis.Number(object.maxHeldCalls)
+        : isSet(object.max_held_calls)
+        ? globalThis.Number(object.max_held_calls)
+        : 0,
+      holdTimeoutMs: isSet(object.holdTimeoutMs)
+        ? globalThis.Number(object.holdTimeoutMs)
+        : isSet(object.hold_timeout_ms)
+        ? globalThis.Number(object.hold_timeout_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ColdStart): unknown {
+    const obj: any = {};
+    if (message.maxHeldCalls !== 0) {
+      obj.maxHeldCalls = Math.round(message.maxHeldCalls);
+    }
+    if (message.holdTimeoutMs !== 0) {
+      obj.holdTimeoutMs = Math.round(message.holdTimeoutMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ColdStart>, I>>(base?: I): ColdStart {
+    return ColdStart.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ColdStart>, I>>(object: I): ColdStart {
+    const message = createBaseColdStart();
+    message.maxHeldCalls = object.maxHeldCalls ?? 0;
+    message.holdTimeoutMs = object.holdTimeoutMs ?? 0;
     return message;
   },
 };

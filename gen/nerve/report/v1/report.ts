@@ -31,11 +31,21 @@ export interface StreamReportsRequest {
    * is summed from them).
    */
   engineCalls: EngineCalls[];
+  /**
+   * Per engine that scales to zero, calls this router holds now for want of an instance: sent at once
+   * when the first is held, so that the control plane starts one.
+   */
+  heldCalls: { [key: string]: number };
 }
 
 export interface StreamReportsRequest_EngineCircuitsEntry {
   key: string;
   value: CircuitReport | undefined;
+}
+
+export interface StreamReportsRequest_HeldCallsEntry {
+  key: string;
+  value: number;
 }
 
 export interface EngineCalls {
@@ -142,6 +152,7 @@ function createBaseStreamReportsRequest(): StreamReportsRequest {
     tracedCalls: [],
     tracedDropped: 0,
     engineCalls: [],
+    heldCalls: {},
   };
 }
 
@@ -168,6 +179,9 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
     for (const v of message.engineCalls) {
       EngineCalls.encode(v!, writer.uint32(58).fork()).join();
     }
+    globalThis.Object.entries(message.heldCalls).forEach(([key, value]: [string, number]) => {
+      StreamReportsRequest_HeldCallsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
+    });
     return writer;
   },
 
@@ -243,6 +257,17 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
             message.engineCalls.push(EngineCalls.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            const entry8 = StreamReportsRequest_HeldCallsEntry.decode(reader, reader.uint32());
+            if (entry8.value !== undefined) {
+              message.heldCalls[entry8.key] = entry8.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -310,6 +335,33 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
         : globalThis.Array.isArray(object?.engine_calls)
         ? object.engine_calls.map((e: any) => EngineCalls.fromJSON(e))
         : [],
+      heldCalls: isObject(object.heldCalls)
+        ? (globalThis.Object.entries(object.heldCalls) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.held_calls)
+        ? (globalThis.Object.entries(object.held_calls) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -342,6 +394,15 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
     if (message.engineCalls?.length) {
       obj.engineCalls = message.engineCalls.map((e) => EngineCalls.toJSON(e));
     }
+    if (message.heldCalls) {
+      const entries = globalThis.Object.entries(message.heldCalls) as [string, number][];
+      if (entries.length > 0) {
+        obj.heldCalls = {};
+        entries.forEach(([k, v]) => {
+          obj.heldCalls[k] = Math.round(v);
+        });
+      }
+    }
     return obj;
   },
 
@@ -363,6 +424,15 @@ export const StreamReportsRequest: MessageFns<StreamReportsRequest> = {
     message.tracedCalls = object.tracedCalls?.map((e) => TracedCall.fromPartial(e)) || [];
     message.tracedDropped = object.tracedDropped ?? 0;
     message.engineCalls = object.engineCalls?.map((e) => EngineCalls.fromPartial(e)) || [];
+    message.heldCalls = (globalThis.Object.entries(object.heldCalls ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -454,6 +524,95 @@ export const StreamReportsRequest_EngineCircuitsEntry: MessageFns<StreamReportsR
     message.value = (object.value !== undefined && object.value !== null)
       ? CircuitReport.fromPartial(object.value)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseStreamReportsRequest_HeldCallsEntry(): StreamReportsRequest_HeldCallsEntry {
+  return { key: "", value: 0 };
+}
+
+export const StreamReportsRequest_HeldCallsEntry: MessageFns<StreamReportsRequest_HeldCallsEntry> = {
+  encode(message: StreamReportsRequest_HeldCallsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamReportsRequest_HeldCallsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamReportsRequest_HeldCallsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamReportsRequest_HeldCallsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: StreamReportsRequest_HeldCallsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamReportsRequest_HeldCallsEntry>, I>>(
+    base?: I,
+  ): StreamReportsRequest_HeldCallsEntry {
+    return StreamReportsRequest_HeldCallsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamReportsRequest_HeldCallsEntry>, I>>(
+    object: I,
+  ): StreamReportsRequest_HeldCallsEntry {
+    const message = createBaseStreamReportsRequest_HeldCallsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };

@@ -125,7 +125,7 @@ export class Router {
     );
     // A call held for an engine scaling from zero tells the control plane at once, not at the next report.
     this.reporter.heldCalls = () => this.ingress.holds.counts();
-    this.ingress.onDemand = () => this.reporter.flushSoon();
+    this.ingress.onDemand = () => this.reporter.flushSoon(true);
     const connections = { downstream: this.ingress.stats, upstream: this.pool.stats };
     this.admin = createAdminServer(
       this.state,

@@ -31,6 +31,7 @@ function feed(c: GradientController, ms: number, now: number, n = 1): void {
  */
 function simulate(c: GradientController, capacity: number, baseMs: number, offered: number, ms: number) {
   const limits: number[] = [];
+  c.inFlight = () => Math.min(offered, c.limit);
   for (let now = 0; now < ms; now += 10) {
     const inFlight = Math.min(offered, c.limit);
     const latency = baseMs * Math.max(1, inFlight / capacity);
@@ -65,6 +66,7 @@ describe('adaptive concurrency (Envoy gradient controller)', () => {
 
   it('grows the limit while latency stays near the minimum, and halves it when latency doubles past the buffer', () => {
     const c = new GradientController(POLICY, 0);
+    c.inFlight = () => c.limit; // callers use all of it
     feed(c, 10, 20, 50);
     let now = 20;
     for (let i = 0; i < 15; i++) feed(c, 10, (now += 100), 20);
@@ -88,8 +90,21 @@ describe('adaptive concurrency (Envoy gradient controller)', () => {
     expect(Math.max(...tail)).toBeLessThanOrEqual(40);
   });
 
+  it('grows only while at least half of the limit is in use', () => {
+    const c = new GradientController(POLICY, 0);
+    feed(c, 10, 20, 50);
+    let inFlight = 0;
+    c.inFlight = () => inFlight;
+    for (let i = 1; i <= 10; i++) feed(c, 10, 20 + 100 * i, 5);
+    expect(c.limit).toBe(3); // one call at a time: 3 is plenty
+    inFlight = 40;
+    for (let i = 11; i <= 20; i++) feed(c, 10, 20 + 100 * i, 5);
+    expect(c.limit).toBeGreaterThan(40);
+  });
+
   it('measures the minimum RTT again after minRttIntervalMs', () => {
     const c = new GradientController({ ...POLICY, minRttIntervalMs: 1_000 }, 0);
+    c.inFlight = () => c.limit;
     feed(c, 10, 20, 50);
     feed(c, 10, 500, 10);
     expect(c.limit).toBeGreaterThan(3);

@@ -134,6 +134,8 @@ export class Autoscaler implements Module {
         reason: `${held} calls held by router ${nodeId} while scaled to zero: starting an instance`,
         dryRun: false,
       };
+      // The idle clock restarts before the spec changes: an evaluation in between must not find the
+      // engine at one replica and idle since long ago, and scale it straight back to zero.
       const memory = { ...(prev?.memory ?? EMPTY_MEMORY), busyAtMs: now };
       const state: AutoscaleState = {
         decisions: [...(prev?.decisions ?? []), decision].slice(-KEEP),

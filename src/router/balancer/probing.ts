@@ -7,7 +7,11 @@ export const POOL_SIZE = 16;
 export const PROBES_PER_PICK = 2;
 /** An instance whose calls in flight exceed this quantile of the engine's is hot (Prequal's Q_RIF). */
 export const HOT_QUANTILE = 0.84;
-/** Picks between two recomputations of the engine-wide hot threshold, and instances it reads at most. */
+/**
+ * Picks between two recomputations of the engine-wide hot threshold, and instances it reads at most.
+ * The threshold is thus the quantile of the recent past, as Prequal's is of its recent probes: instances
+ * whose load rose since are hot, and one that stayed idle takes a share.
+ */
 const THRESHOLD_EVERY = 16;
 const THRESHOLD_SAMPLE = 64;
 /** What recent failures and load shed cost: an instance failing every call looks 21 times as slow. */
@@ -23,7 +27,9 @@ const STALE_MS = 1_000;
  * small pool (the oldest probe leaves); a probe reads what the router knows of the instance now: its
  * calls in flight (this router's own, or the instance's own count over every router from a fresh ORCA
  * report) and its recent latency of successful calls. Then hot/cold: among pool members at or below the
- * engine's in-flight quantile (cold), the lowest latency; when every member is hot, the fewest in flight.
+ * engine's in-flight quantile (cold), the lowest latency; when every member is hot, the fewest in flight
+ * (inflated, as latency is, by recent failures: a shedding instance has few in flight because it
+ * refuses them at once).
  *
  * Latency counts successful calls only and is inflated by the share of recent calls the instance failed
  * or shed, so a fast RESOURCE_EXHAUSTED never makes an instance look attractive (the trap of
@@ -69,8 +75,10 @@ class HotColdPool {
     for (let k = 0; k < this.size; k++) {
       const i = this.pool[k];
       const rif = this.rif(i);
-      if (rif < coolestRif) {
-        coolestRif = rif;
+      // Among hot instances, one that refuses calls has few in flight because it refuses them fast.
+      const load = rif * (1 + FAILURE_PENALTY * this.endpoints[i].stats.failureEwma);
+      if (load < coolestRif) {
+        coolestRif = load;
         coolest = i;
       }
       if (rif <= this.threshold) {
@@ -89,10 +97,14 @@ class HotColdPool {
     return this.endpoints[i].stats.requestsInFlight() / this.relWeight[i];
   }
 
-  /** Expected latency of a successful answer: recent served latency, faded by age, inflated by failures. */
+  /**
+   * Expected latency of a successful answer: recent served latency, faded by age while the instance has
+   * nothing in flight (with calls out, news is coming: one exploratory call at a time), inflated by
+   * failures.
+   */
   private latency(i: number, now: number): number {
     const s = this.endpoints[i].stats;
-    const fresh = s.servedAt === 0 ? 1 : Math.exp(-(now - s.servedAt) / STALE_MS);
+    const fresh = s.servedAt === 0 || s.inFlight > 0 ? 1 : Math.exp(-(now - s.servedAt) / STALE_MS);
     return s.servedLatencyMs * fresh * (1 + FAILURE_PENALTY * s.failureEwma);
   }
 

@@ -159,10 +159,16 @@ export class Reporter {
     }
   }
 
-  /** A circuit changed: report within 50 ms rather than at the end of the interval. */
-  flushSoon(): void {
-    if (this.soon !== undefined || this.stopped) return;
-    this.soon = setTimeout(() => this.flush(), 50);
+  /**
+   * A circuit changed: report within 50 ms rather than at the end of the interval (changes that come
+   * together go together). `now`: a call waits on it (held for an engine scaling from zero): at once.
+   */
+  flushSoon(now = false): void {
+    if (this.stopped) return;
+    if (now) {
+      clearTimeout(this.soon);
+      this.soon = setTimeout(() => this.flush(), 0);
+    } else if (this.soon === undefined) this.soon = setTimeout(() => this.flush(), 50);
     this.soon.unref();
   }
 

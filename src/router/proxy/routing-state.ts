@@ -201,6 +201,7 @@ export class RoutingState {
     const held = this.limiters.get(cluster.name);
     if (held && held.policyKey === policyKey) return held.controller;
     const controller = new GradientController(policy, performance.now());
+    controller.inFlight = () => this.admissions.get(cluster.name)?.inFlight ?? 0;
     this.limiters.set(cluster.name, { controller, policyKey });
     return controller;
   }

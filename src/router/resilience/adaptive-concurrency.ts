@@ -21,7 +21,11 @@ export interface ConcurrencyLimit {
  *   gradient = clamp(minRtt × (1 + buffer) / sampleRtt, 0.5, 2)
  *   limit    = clamp(gradient × limit + sqrt(gradient × limit), minLimit, maxLimit)
  * so the limit grows while latency stays near the unloaded RTT and falls as queueing inside the engine
- * raises it. The min RTT is measured again every minRttIntervalMs (with jitter), as the engine changes.
+ * raises it. It grows only while at least half of it is in use: a limit grown while idle would let a
+ * burst pile calls into the engine before latency pulled it down. Only calls that began under the
+ * current limit are its samples (one decision per round trip, as TCP's window), so a queue an earlier
+ * limit let build is not answered twice. The min RTT is measured again every
+ * minRttIntervalMs (with jitter), as the engine changes.
  * Only successful calls are samples: a fast refusal says nothing of how long serving takes. Driven by
  * samples, not timers: no calls, no update (nothing to limit). `now` is performance.now() time.
  */
@@ -36,9 +40,15 @@ export class GradientController implements ConcurrencyLimit {
   private measured = 0;
   private nextMeasureAt = Infinity;
   private nextUpdateAt = 0;
+  /** When the limit last changed: calls that began before say nothing of the new one. */
+  private changedAt = -Infinity;
   private readonly samples = new Float64Array(SAMPLE_CAP);
   private count = 0;
   private seen = 0;
+  /** The most calls in flight seen this interval (the limit grows only when it is being used). */
+  private peak = 0;
+  /** Calls in flight now under this limit (the engine's admission). */
+  inFlight: () => number = () => 0;
 
   constructor(
     private readonly policy: AdaptiveConcurrencyPolicy,
@@ -67,7 +77,11 @@ export class GradientController implements ConcurrencyLimit {
       if (++this.measured >= this.policy.minRttRequests) this.endMeasurement(now);
       return;
     }
-    this.add(latencyMs);
+    // One decision per round trip, as TCP cuts its window: a call that began under an earlier limit
+    // measures the queue that limit let build, which the change has already answered.
+    if (now - latencyMs >= this.changedAt) this.add(latencyMs);
+    const inFlight = this.inFlight() + 1; // the call that just ended was in flight
+    if (inFlight > this.peak) this.peak = inFlight;
     if (now >= this.nextMeasureAt) return this.startMeasurement(now);
     if (now >= this.nextUpdateAt) this.update(now);
   }
@@ -86,7 +100,15 @@ export class GradientController implements ConcurrencyLimit {
     const buffered = this.minRttMs * (1 + this.policy.bufferPercent / 100);
     const gradient = Math.min(MAX_GRADIENT, Math.max(MIN_GRADIENT, buffered / Math.max(sampleRtt, 1e-3)));
     const scaled = gradient * this.current;
-    this.current = this.bound(Math.floor(scaled + Math.sqrt(scaled)));
+    const next = Math.floor(scaled + Math.sqrt(scaled));
+    // A limit far above what is used says nothing: grown while idle, it would let a burst pile calls
+    // into the engine before latency could pull it down (Netflix's concurrency-limits keeps this rule).
+    const used = this.peak >= this.current / 2;
+    this.peak = 0;
+    if (next > this.current && !used) return;
+    const bounded = this.bound(next);
+    if (bounded !== this.current) this.changedAt = now;
+    this.current = bounded;
   }
 
   private startMeasurement(now: number): void {
@@ -101,6 +123,7 @@ export class GradientController implements ConcurrencyLimit {
     this.minRttMs = this.percentile();
     this.measuringSince = -1;
     this.current = this.bound(this.restore);
+    this.changedAt = now;
     const jitter = 1 + (this.random() * this.policy.jitterPercent) / 100;
     this.nextMeasureAt = now + this.policy.minRttIntervalMs * jitter;
     this.nextUpdateAt = now + this.policy.updateIntervalMs;

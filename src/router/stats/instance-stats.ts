@@ -15,7 +15,7 @@ const DEFAULT_RTT_MS = 30;
 const DECAY_MS = 10_000;
 /** Weight of the newest call in the failure EWMA (about the last ten calls). */
 const FAILURE_ALPHA = 0.1;
-/** Weight of the newest successful call in the served-latency EWMA (about the last five). */
+/** Weight of a faster successful call in the served-latency peak EWMA (about the last five). */
 const SERVED_ALPHA = 0.2;
 /** An ORCA report older than this says nothing of the instance's calls in flight now. */
 const ORCA_FRESH_MS = 2_000;
@@ -36,8 +36,9 @@ export class InstanceStats {
    */
   failureEwma = 0;
   /**
-   * Latency of the instance's recent successful calls (per-call EWMA; errors never lower it), and when
-   * the last one ended (performance.now ms): the probing balancer's latency signal.
+   * Latency of the instance's recent successful calls (a peak: up at once, down by a per-call EWMA;
+   * errors never lower it), and when the last one ended (performance.now ms): the probing balancer's
+   * latency signal.
    */
   servedLatencyMs = DEFAULT_RTT_MS;
   servedAt = 0;
@@ -91,7 +92,11 @@ export class InstanceStats {
       latencyMs > this.latencyEwmaMs ? latencyMs : this.latencyEwmaMs * w + latencyMs * (1 - w);
     this.failureEwma += ((code === 8 || isInstanceFailure(code) ? 1 : 0) - this.failureEwma) * FAILURE_ALPHA;
     if (code === 0) {
-      this.servedLatencyMs += (latencyMs - this.servedLatencyMs) * SERVED_ALPHA;
+      // A peak, as Linkerd's: a slower answer counts at once, faster ones bring it down over a few calls.
+      this.servedLatencyMs =
+        latencyMs > this.servedLatencyMs
+          ? latencyMs
+          : this.servedLatencyMs + (latencyMs - this.servedLatencyMs) * SERVED_ALPHA;
       this.servedAt = nowMs;
       this.ejections = 0;
       this.consecutiveFailures = 0;

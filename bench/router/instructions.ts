@@ -11,11 +11,13 @@
  * counts BENCH_CALLS calls (default 2,000). Reported per call: instructions of the main thread (the event
  * loop: the request path) and of all threads (V8's compiler and GC threads too), and the ratios.
  * Env: BENCH_CALLS, BENCH_RATE, BENCH_QUIET_SECONDS (default 30) and BENCH_WARM_SECONDS (default 900, the
- * most): the router warms up until V8 has neither optimised nor deoptimised a function for the quiet
- * period (read from its --trace-opt/--trace-deopt output), not for a fixed time — under valgrind V8
- * takes minutes, and longer on a loaded machine, to finish the request path; a count taken while it
- * still compiles reads 10–25 % high. A counted window in which V8 optimised or deoptimised anything, or
- * whose all-threads figure is over twice the main thread's, is not printed: the window is counted again
+ * most): the router warms up until V8 has neither optimised nor deoptimised a function of the request
+ * path for the quiet period (read from its --trace-opt/--trace-deopt output; the request path is what
+ * the main thread ran in a counted window, named from V8's perf map: a timer's function tiering up
+ * every few seconds does not hold the count back), not for a fixed time — under valgrind V8 takes
+ * minutes, and longer on a loaded machine, to finish the request path; a count taken while it still
+ * compiles reads 10–25 % high. A counted window in which V8 optimised or deoptimised a function of the
+ * request path, or whose all-threads figure is over twice the main thread's, is not printed: it is counted again
  * (up to BENCH_RECOUNTS times, default 3), and with no settled window the bench says so and exits 1.
  * BENCH_FUNCTIONS=N: also the router's N costliest functions
  * (their own instructions per call, JavaScript named from V8's perf map). BENCH_TLS=1: instead, the
@@ -97,23 +99,32 @@ async function measure(
   for (let i = 0; i < 300; i++) await echoCall(client, md).catch(() => new Promise((r) => setTimeout(r, 50)));
   const started = performance.now();
   const warmEnd = started + warmSeconds * 1000;
-  if (v8) {
-    // A spaced call takes branches a back-to-back one never does: both patterns, until V8 is quiet.
-    while (performance.now() < warmEnd && !v8.quietFor(QUIET_SECONDS * 1000)) {
-      const burstEnd = performance.now() + 5_000;
-      while (performance.now() < burstEnd) await echoCall(client, md);
-      await evenlySpaced(client, md, Math.min(CALLS, RATE * 3), RATE);
-    }
-  } else while (performance.now() < warmEnd) await echoCall(client, md);
-  await evenlySpaced(client, md, CALLS, RATE); // the counted pattern's own branches, before counting
-  const warmedSeconds = Math.round((performance.now() - started) / 1000);
-  for (let attempt = 0; ; attempt++) {
+  const count = async () => {
     v8?.start();
     execFileSync('callgrind_control', ['-z', String(pid)], { stdio: 'ignore' });
     await evenlySpaced(client, md, CALLS, RATE);
     execFileSync('callgrind_control', ['-d', String(pid)], { stdio: 'ignore' });
     v8?.end();
-    const c = counted(pid);
+    const dump = mainThreadDump(pid);
+    if (v8 && dump) v8.learnPath(functionCosts(dump, `/tmp/perf-${pid}.map`));
+    return counted(pid);
+  };
+  if (v8) {
+    // A spaced call takes branches a back-to-back one never does: both patterns, until V8 is quiet on
+    // the request path. A first count, early, tells which functions are on it.
+    const warmRound = async () => {
+      const burstEnd = performance.now() + 5_000;
+      while (performance.now() < burstEnd) await echoCall(client, md);
+      await evenlySpaced(client, md, Math.min(CALLS, RATE * 3), RATE);
+    };
+    for (let i = 0; i < 6 && performance.now() < warmEnd; i++) await warmRound();
+    await count();
+    while (performance.now() < warmEnd && !v8.quietFor(QUIET_SECONDS * 1000)) await warmRound();
+  } else while (performance.now() < warmEnd) await echoCall(client, md);
+  await evenlySpaced(client, md, CALLS, RATE); // the counted pattern's own branches, before counting
+  const warmedSeconds = Math.round((performance.now() - started) / 1000);
+  for (let attempt = 0; ; attempt++) {
+    const c = await count();
     const figure = { main: c.main / CALLS, all: c.all / CALLS, warmedSeconds };
     const settled = !v8 || (v8.quietInWindow() && c.all <= 2 * c.main);
     if (settled || attempt >= RECOUNTS) return { ...figure, settled };
@@ -141,41 +152,63 @@ const TRACE = ['--trace-deopt', '--trace-opt', '--trace-gc'];
 
 type V8Trace = ReturnType<typeof v8Trace>;
 
+/** The function's own name in a perf map label (`JS:*onStream /path/file.js:12:3` → `onStream`). */
+function bareName(label: string): string {
+  const m = /^(?:JS|LazyCompile|Function|Script):[*~^+-]?(\S*)/.exec(label);
+  return m ? m[1] : label;
+}
+
 /**
  * A process's V8 deoptimisations, optimisations and collections, read from its trace output: when the
- * last optimisation or deopt happened (the warm-up waits for quiet), and what happened between start()
- * and end() (a counted window).
+ * last optimisation or deopt of a request-path function happened (the warm-up waits for quiet), and
+ * what happened between start() and end() (a counted window). The request path is what the main thread
+ * ran in the last counted window (`learnPath`, from callgrind's dump and V8's perf map): a timer's
+ * function tiered up every few seconds (reports, sweeps) costs the counted calls nothing and does not
+ * hold the count back. Before the first count every function counts.
  */
 function v8Trace(child: { stdout: NodeJS.ReadableStream }) {
   let counting = false;
   let lastChangeMs = performance.now();
+  let path: Set<string> | undefined;
   let deopts: string[] = [];
   let opts: string[] = [];
+  let offPath = 0;
   let gcs = 0;
+  const onPath = (name: string) => path === undefined || path.has(name);
   child.stdout.on('data', (d: Buffer) => {
     const text = d.toString();
-    const bailouts = [...text.matchAll(/bailout \(kind: ([\w-]+)[^<]*<JSFunction (\S+)/g)];
-    const optimised = [...text.matchAll(/completed optimizing [^<]*<JSFunction (\S+)/g)];
-    if (bailouts.length > 0 || optimised.length > 0) lastChangeMs = performance.now();
+    const bailouts = [...text.matchAll(/bailout \(kind: ([\w-]+)[^<]*<JSFunction ([^\s(]*)/g)];
+    const optimised = [...text.matchAll(/completed optimizing [^<]*<JSFunction ([^\s(]*)/g)];
+    const onPathNow = bailouts.some((m) => onPath(m[2])) || optimised.some((m) => onPath(m[1]));
+    if (onPathNow) lastChangeMs = performance.now();
     if (!counting) return;
-    for (const m of bailouts) deopts.push(`${m[2]} (${m[1]})`);
-    for (const m of optimised) opts.push(m[1]);
+    for (const m of bailouts)
+      if (onPath(m[2])) deopts.push(`${m[2]} (${m[1]})`);
+      else offPath++;
+    for (const m of optimised)
+      if (onPath(m[1])) opts.push(m[1]);
+      else offPath++;
     gcs += text.match(/Scavenge|Mark-Compact|Mark-sweep/g)?.length ?? 0;
   });
   const list = (names: string[]) => names.slice(0, 8).join(', ');
   return {
     quietFor: (ms: number) => performance.now() - lastChangeMs >= ms,
+    learnPath: (costs: ReadonlyMap<string, number>) => {
+      path = new Set([...costs.keys()].map(bareName).filter((n) => n !== ''));
+    },
     start: () => {
       counting = true;
       deopts = [];
       opts = [];
+      offPath = 0;
       gcs = 0;
     },
     end: () => void (counting = false),
     quietInWindow: () => deopts.length === 0 && opts.length === 0,
     report: () =>
-      `in the counted window: ${deopts.length} V8 deopts${deopts.length ? ` (${list(deopts)})` : ''}, ` +
-      `${opts.length} functions optimised${opts.length ? ` (${list(opts)})` : ''}, ${gcs} garbage collections`,
+      `in the counted window: ${deopts.length} V8 deopts${deopts.length ? ` (${list(deopts)})` : ''} and ` +
+      `${opts.length} functions optimised${opts.length ? ` (${list(opts)})` : ''} on the request path, ` +
+      `${offPath} off it; ${gcs} garbage collections`,
   };
 }
 
@@ -195,8 +228,9 @@ function main(): void {
   console.log(
     `bench:router-instructions: ${CALLS} calls at ${RATE}/s evenly spaced, counted by callgrind after warming up (router: until V8 is quiet for ${QUIET_SECONDS} s, at most ${WARM_SECONDS} s); user-mode instructions per call`,
   );
-  const routerFlags = FUNCTIONS > 0 ? ['--perf-basic-prof', ...TRACE] : TRACE;
-  const routerWrap = FUNCTIONS > 0 ? [...CALLGRIND, '--dump-instr=yes'] : CALLGRIND;
+  // Names for V8's code (the perf map) and callgrind's per-instruction dump: the request path's functions.
+  const routerFlags = ['--perf-basic-prof', ...TRACE];
+  const routerWrap = [...CALLGRIND, '--dump-instr=yes'];
   benchWithLineup([routerFlags, routerWrap, CALLGRIND], async ({ router, relay, haproxy }, clients) => {
     const { viaRouter, none } = clients;
     const client = (port: string | number) => clients.to(port);

@@ -274,7 +274,7 @@ async function scaleIn(): Promise<PhaseResult> {
     const running = load(router.port, [{ rate: 200, ms: 15_000 }], 'shrink');
     await new Promise((r) => setTimeout(r, 3_000));
     await cp.admin.fleet.scale('shrink', { replicas: 1 }, { actor: 'bench', via: 'rest', requestId: 'b' });
-    await until(() => processes(cp, 'shrink').length === 1, 30_000);
+    await until(() => processes(cp, 'shrink').length === 1, 60_000);
     return (await running).results[0];
   } finally {
     await router.stop(200);

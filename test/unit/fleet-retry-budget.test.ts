@@ -56,6 +56,9 @@ describe('fleet retry budget: the control plane sums every router', () => {
       });
       expect(changed).toContainEqual(['calc']);
       expect(plane.retryBudget.retryBudget.summary('calc')).toMatchObject({ retryRatio: 0.2 });
+      const metrics = await plane.ctx.metrics.registry.metrics();
+      expect(metrics).toMatch(/^nerve_fleet_retry_ratio\{engine="calc",replica="[\w-]+"\} 0\.2$/m);
+      expect(metrics).toMatch(/^nerve_fleet_routers\{engine="calc",replica="[\w-]+"\} 2$/m);
     } finally {
       await plane.stop();
       jest.useRealTimers();

@@ -1,4 +1,5 @@
 import type { PlaneContext } from '../context/plane-context';
+import { registerRetryBudgetMetrics } from './retry-budget-metrics';
 import { RetryBudgetModule } from './retry-budget-module';
 
 /** The fleet retry budget: routers' calls and retries summed per engine, shared by the leader. */
@@ -10,6 +11,11 @@ export function installRetryBudget(ctx: PlaneContext) {
     ctx.leader,
     ctx.logger,
     ctx.reportIntervalMs,
+  );
+  registerRetryBudgetMetrics(
+    ctx.metrics.registry,
+    () => retryBudget.tally.engines(),
+    (engine) => retryBudget.summary(engine),
   );
   return { retryBudget, modules: [retryBudget] };
 }

@@ -69,12 +69,18 @@ async function load(): Promise<void> {
   ({ Ingress } = await fromDist<typeof IngressModule>('src/router/proxy/ingress.js'));
   ({ CallTracer } = await fromDist<typeof TracerModule>('src/router/tracing/call-tracer.js'));
   ({ UpstreamPool } = await fromDist<typeof Pool>('src/router/proxy/upstream-pool.js'));
-  ({ RoutingState } = await fromDist<typeof Routing>('src/router/routing-state.js'));
+  ({ RoutingState } = await fromDist<typeof Routing>('src/router/proxy/routing-state.js'));
 }
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CALLS = Number(process.env.BENCH_CALLS ?? 50_000);
 const ENGINE_ADDRESS = '10.0.0.1:50051';
+/**
+ * BENCH_STRATEGY (default round_robin) and BENCH_INSTANCES (default 1): a balancer's cost per call, by
+ * difference (every instance's connection is the same in-memory engine).
+ */
+const STRATEGY = process.env.BENCH_STRATEGY ?? 'round_robin';
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 /** BENCH_NO_TRACER=1: the ingress without trace context (what it costs, by difference). */
 const NO_TRACER = Boolean(process.env.BENCH_NO_TRACER);
 
@@ -137,16 +143,14 @@ async function routed(): Promise<number> {
     EngineCluster.fromPartial({
       name: 'echo',
       versions: [{ name: 'v1', weight: 100 }],
-      endpoints: [
-        {
-          id: 'echo-1',
-          address: ENGINE_ADDRESS,
-          version: 'v1',
-          weight: 100,
-          health: HealthStatus.HEALTH_STATUS_HEALTHY,
-        },
-      ],
-      policy: defaultPolicy(),
+      endpoints: Array.from({ length: INSTANCES }, (_, i) => ({
+        id: `echo-${i + 1}`,
+        address: i === 0 ? ENGINE_ADDRESS : `10.0.0.${i + 1}:50051`,
+        version: 'v1',
+        weight: 100,
+        health: HealthStatus.HEALTH_STATUS_HEALTHY,
+      })),
+      policy: { ...defaultPolicy(), strategy: STRATEGY },
     }),
   ]);
   let upstreamId = 0;

@@ -47,3 +47,20 @@ describe('ARCHITECTURE.md', () => {
     expect(folders.filter((f) => !table.includes(`\`src/control-plane/${f}/\``))).toEqual([]);
   });
 });
+
+/**
+ * Benchmarks load the built router by path strings (`dist/...js`), which no compiler checks: a file
+ * moved in src/ must not leave a benchmark pointing at nothing.
+ */
+describe('benchmarks', () => {
+  it('load only built files whose sources exist', () => {
+    const benches = allFiles(join(ROOT, 'bench')).filter((f) => /\.(ts|mjs)$/.test(f));
+    const missing: string[] = [];
+    for (const file of benches) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      for (const m of text.matchAll(/['"`](?:\.\.\/\.\.\/dist\/)?((?:src|gen)\/[\w./-]+)\.js['"`]/g))
+        if (!existsSync(join(ROOT, `${m[1]}.ts`))) missing.push(`${file}: ${m[1]}.js`);
+    }
+    expect(missing).toEqual([]);
+  });
+});

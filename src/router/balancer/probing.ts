@@ -104,8 +104,11 @@ class HotColdPool {
    */
   private latency(i: number, now: number): number {
     const s = this.endpoints[i].stats;
-    const fresh = s.servedAt === 0 || s.inFlight > 0 ? 1 : Math.exp(-(now - s.servedAt) / STALE_MS);
-    return s.servedLatencyMs * fresh * (1 + FAILURE_PENALTY * s.failureEwma);
+    const age = now - s.servedAt;
+    // Within a fiftieth of the fade an estimate is fresh enough (2 %): no exp on a busy instance.
+    const fresh = s.servedAt === 0 || s.inFlight > 0 || age < STALE_MS / 50 ? 1 : Math.exp(-age / STALE_MS);
+    const latency = s.servedLatencyMs * fresh;
+    return s.failureEwma === 0 ? latency : latency * (1 + FAILURE_PENALTY * s.failureEwma);
   }
 
   private probe(i: number): void {

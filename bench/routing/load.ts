@@ -18,6 +18,8 @@ export interface PhaseResult {
   readonly p50: number;
   readonly p99: number;
   readonly shares: Record<string, number>;
+  /** p99 of each instance's successful calls. */
+  readonly p99By: Record<string, number>;
   readonly seconds: number;
 }
 
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
     const latencies: number[] = [];
     const errors: Record<string, number> = {};
     const served: Record<string, number> = {};
+    const byInstance: Record<string, number[]> = {};
     let sent = 0;
     const start = performance.now();
     for (let i = 0; ; i++) {
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
                 latencies.push(performance.now() - at);
                 const id = res!.payload.toString();
                 served[id] = (served[id] ?? 0) + 1;
+                (byInstance[id] ??= []).push(performance.now() - at);
               }
               resolve();
             },
@@ -86,11 +90,16 @@ async function main(): Promise<void> {
         return quantile(latencies, 0.99);
       },
       shares: served,
+      get p99By() {
+        return Object.fromEntries(
+          Object.entries(byInstance).map(([id, xs]) => [id, Math.round(quantile(xs, 0.99))]),
+        );
+      },
       seconds,
     } as PhaseResult);
   }
   await Promise.all(pending);
-  const out = results.map((r) => ({ ...r, ok: r.ok, p50: r.p50, p99: r.p99 }));
+  const out = results.map((r) => ({ ...r, ok: r.ok, p50: r.p50, p99: r.p99, p99By: r.p99By }));
   process.stdout.write(JSON.stringify(out) + '\n');
   for (const c of clients) c.close();
 }

@@ -165,6 +165,10 @@ async function balancing(strategy: string, limit: string, fleetCapacity: number)
       { rate: Math.round(0.5 * fleetCapacity), ms: PHASE_MS },
     ]);
     const cpu = process.cpuUsage(cpu0);
+    if (process.env.BENCH_TRACE_LIMIT)
+      console.log(
+        `    p99 by instance per phase: ${results.map((r) => JSON.stringify(r.p99By)).join(' | ')}`,
+      );
     if (process.env.BENCH_TRACE_LIMIT && trace.length)
       console.log(`    limit/minRtt/sampleRtt every 0.5 s: ${trace.join(' ')}`);
     return { strategy, limit, phases: results, cpuS: (cpu.user + cpu.system) / 1e6 };

@@ -75,14 +75,15 @@ class HotColdPool {
     for (let k = 0; k < this.size; k++) {
       const i = this.pool[k];
       const rif = this.rif(i);
-      // Among hot instances, one that refuses calls has few in flight because it refuses them fast.
-      const load = rif * (1 + FAILURE_PENALTY * this.endpoints[i].stats.failureEwma);
+      const latency = this.latency(i, now);
+      // Among hot instances, the one whose calls in flight drain soonest: (calls + 1) × latency, which
+      // failures inflate (a refusing instance has few in flight because it refuses them at once).
+      const load = (rif + 1) * latency;
       if (load < coolestRif) {
         coolestRif = load;
         coolest = i;
       }
       if (rif <= this.threshold) {
-        const latency = this.latency(i, now);
         if (latency < coldLatency) {
           coldLatency = latency;
           cold = i;

@@ -61,6 +61,10 @@ describe('fleet retry budget, end to end', () => {
     for (const r of routers) expect(budget(r).retries).toBeGreaterThan(0);
     const metrics = await cp.metrics.registry.metrics();
     expect(metrics).toMatch(/^nerve_fleet_routers\{engine="flaky",replica="[\w-]+"\} 2$/m);
-    expect(metrics).toMatch(/^nerve_fleet_retry_ratio\{engine="flaky",replica="[\w-]+"\} (0\.\d+|1)$/m);
+    // Every call here fails and is retried once; a retry is counted when it starts and its call when it
+    // ends, so at the window's edges the ratio may pass 1.
+    expect(metrics).toMatch(/^nerve_fleet_retry_ratio\{engine="flaky",replica="[\w-]+"\} [\d.]+$/m);
+    const ratio = Number(/^nerve_fleet_retry_ratio\{engine="flaky"[^}]*\} ([\d.]+)$/m.exec(metrics)![1]);
+    expect(ratio).toBeGreaterThan(0.5);
   });
 });

@@ -22,7 +22,7 @@ import { DemoEngine } from '../../src/engines/engine-server';
 import { parseEngineSpec } from '../../src/model/validate';
 import { RetryBudget } from '../../src/router/resilience/retry-budget';
 import { Router } from '../../src/router/router';
-import { invoke, logger, startControlPlane } from '../../test/helpers/cluster';
+import { invoke, logger, startControlPlane, startRouter } from '../../test/helpers/cluster';
 import { processEngine, processes, runDir } from '../../test/helpers/fleet';
 import { rssMb } from '../process-stats';
 import type { InstanceBehaviour } from './capacity-engine';
@@ -224,18 +224,6 @@ function processPlane(name: string, runtime: Record<string, unknown>, extra: obj
   return startControlPlane([spec.value], { runDir: runDir(), reportIntervalMs: 200, ...extra });
 }
 
-async function routerFor(cp: ControlPlane, id: string): Promise<Router> {
-  return new Router({
-    controlPlanes: [`127.0.0.1:${cp.port}`],
-    id,
-    host: '127.0.0.1',
-    port: 0,
-    adminPort: 0,
-    logger,
-    reportIntervalMs: 200,
-  }).start();
-}
-
 async function scaleFromZero(): Promise<{ firstCallMs: number; startMs: number }[]> {
   const cp = await processPlane(
     'zero',
@@ -247,7 +235,7 @@ async function scaleFromZero(): Promise<{ firstCallMs: number; startMs: number }
     },
     { summaryWindowMs: 1_000 },
   );
-  const router = await routerFor(cp, 'zero-router');
+  const router = await startRouter(cp, 'zero-router');
   const client = new EngineClient(`127.0.0.1:${router.port}`, grpc.credentials.createInsecure());
   const rounds: { firstCallMs: number; startMs: number }[] = [];
   try {
@@ -274,7 +262,7 @@ async function scaleFromZero(): Promise<{ firstCallMs: number; startMs: number }
 
 async function scaleIn(): Promise<PhaseResult> {
   const cp = await processPlane('shrink', { replicas: 4, minReplicas: 1, maxReplicas: 4 });
-  const router = await routerFor(cp, 'shrink-router');
+  const router = await startRouter(cp, 'shrink-router');
   try {
     await until(() => router.state.inRotation('shrink').length === 4, 60_000);
     const running = load(router.port, [{ rate: 200, ms: 15_000 }], 'shrink');
@@ -318,7 +306,7 @@ async function fleetBudget(shared: boolean): Promise<{ ratio: number; calls: num
   });
   if (!spec.ok) throw new Error(spec.errors.join('; '));
   const cp = await startControlPlane([spec.value], { reportIntervalMs: 500, healthChecks: false });
-  const routers = await Promise.all(Array.from({ length: 10 }, (_, i) => routerFor(cp, `r${i}`)));
+  const routers = await Promise.all(Array.from({ length: 10 }, (_, i) => startRouter(cp, `r${i}`)));
   const clients = routers.map(
     (r) => new EngineClient(`127.0.0.1:${r.port}`, grpc.credentials.createInsecure()),
   );

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Picker, RoutableEndpoint, Strategy } from './picker';
+import { weightedIndex } from './weighted-index';
 
 /** Probes kept in the pool at most (Prequal's pool size). */
 export const POOL_SIZE = 16;
@@ -124,16 +125,7 @@ class HotColdPool {
 
   /** An instance at random in proportion to its weight. */
   private sample(): number {
-    const n = this.endpoints.length;
-    const x = this.random() * this.cumulative[n - 1];
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.cumulative[mid] <= x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return weightedIndex(this.cumulative, this.random() * this.cumulative[this.cumulative.length - 1]);
   }
 
   /** The engine-wide in-flight quantile (over a sample of at most 64 instances): a member above it is hot. */
@@ -185,10 +177,7 @@ class ProbingPicker implements Picker {
     const n = this.pools.length;
     if (n === 0) return undefined;
     if (n === 1) return this.pools[0].pick();
-    const x = this.random() * this.cumulative[n - 1];
-    let i = 0;
-    while (i < n - 1 && this.cumulative[i] <= x) i++;
-    return this.pools[i].pick();
+    return this.pools[weightedIndex(this.cumulative, this.random() * this.cumulative[n - 1])].pick();
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Picker, RoutableEndpoint, Strategy } from './picker';
+import { weightedIndex } from './weighted-index';
 
 /** Weighted random: each pick independent, probability in proportion to weight (prefix sums, binary search). */
 class RandomPicker implements Picker {
@@ -17,15 +18,7 @@ class RandomPicker implements Picker {
   pick(): RoutableEndpoint | undefined {
     const n = this.endpoints.length;
     if (n < 2) return this.endpoints[0];
-    const x = this.random() * this.cumulative[n - 1];
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.cumulative[mid] <= x) lo = mid + 1;
-      else hi = mid;
-    }
-    return this.endpoints[lo];
+    return this.endpoints[weightedIndex(this.cumulative, this.random() * this.cumulative[n - 1])];
   }
 }
 

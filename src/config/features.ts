@@ -15,6 +15,8 @@ export const FEATURES = {
   activeHealthChecks: true,
   /** The autoscaler of engines whose runtime has an `autoscale` policy. */
   autoscaling: true,
+  /** One retry budget per engine for every router (off: each router's budget alone). */
+  fleetRetryBudget: true,
 } as const;
 
 export type FeatureName = keyof typeof FEATURES;

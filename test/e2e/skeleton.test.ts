@@ -1,3 +1,4 @@
+import { DEFAULT_FEATURES } from '../../src/config/features';
 import { internals } from '../helpers/internals';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -15,14 +16,20 @@ import { waitFor } from '../helpers/wait';
 let cluster: TestCluster;
 
 beforeAll(async () => {
-  cluster = await TestCluster.start([
-    { name: 'math', type: 'math', instances: 2 },
-    { name: 'crypto', type: 'crypto', instances: 2 },
-    { name: 'weighted', type: 'echo', instances: 2 },
-    { name: 'drained', type: 'echo', instances: 2 },
-    { name: 'victim', type: 'echo', instances: 2 },
-    { name: 'nacked', type: 'echo', instances: 2 },
-  ]);
+  cluster = await TestCluster.start(
+    [
+      { name: 'math', type: 'math', instances: 2 },
+      { name: 'crypto', type: 'crypto', instances: 2 },
+      { name: 'weighted', type: 'echo', instances: 2 },
+      { name: 'drained', type: 'echo', instances: 2 },
+      { name: 'victim', type: 'echo', instances: 2 },
+      { name: 'nacked', type: 'echo', instances: 2 },
+    ],
+    100,
+    // The NACK test publishes snapshots by hand between real rebuilds; the fleet retry budget would add
+    // one whenever calls change the fleet's rate (its own e2e is fleet-retry-budget.test.ts).
+    { controlPlane: { features: { ...DEFAULT_FEATURES, fleetRetryBudget: false } } },
+  );
 });
 
 afterAll(async () => {

@@ -56,9 +56,29 @@ describe('fleet retry budget: the control plane sums every router', () => {
       });
       expect(changed).toContainEqual(['calc']);
       expect(plane.retryBudget.retryBudget.summary('calc')).toMatchObject({ retryRatio: 0.2 });
+      const ratio = plane.retryBudget.retryBudget.summary('calc').retryRatio;
+      // Noise, and a real change of rate within the window, push nothing; a router joining does, at once.
+      const report = (node: string, n: number) =>
+        plane.ctx.bus.emit('report.received', {
+          ...routerReport(Date.now(), [], node, 1_000),
+          engineCalls: [calls('calc', n, 0)],
+        });
+      changed.length = 0;
+      report('r1', 42);
+      report('r2', 42);
+      await jest.advanceTimersByTimeAsync(1_000);
+      report('r1', 200);
+      report('r2', 200);
+      await jest.advanceTimersByTimeAsync(1_000);
+      expect(changed).toEqual([]);
+      report('r3', 1);
+      await jest.advanceTimersByTimeAsync(1_000);
+      expect(changed).toEqual([['calc']]);
+      expect(circuitResource(plane.ctx.store, 'calc').retryBudget?.routers).toBe(3);
       const metrics = await plane.ctx.metrics.registry.metrics();
-      expect(metrics).toMatch(/^nerve_fleet_retry_ratio\{engine="calc",replica="[\w-]+"\} 0\.2$/m);
-      expect(metrics).toMatch(/^nerve_fleet_routers\{engine="calc",replica="[\w-]+"\} 2$/m);
+      expect(metrics).toMatch(/^nerve_fleet_retry_ratio\{engine="calc",replica="[\w-]+"\} 0\.\d+$/m);
+      expect(ratio).toBe(0.2);
+      expect(metrics).toMatch(/^nerve_fleet_routers\{engine="calc",replica="[\w-]+"\} 3$/m);
     } finally {
       await plane.stop();
       jest.useRealTimers();

@@ -26,7 +26,7 @@ const LOG_DIR: FlagSpec = {
 const FEATURES: FlagSpec = {
   name: 'features',
   env: 'NERVE_FEATURES',
-  help: 'feature flags, name=on|off[,…]: dashboard, liveFeed, apiDocs, activeHealthChecks, autoscaling',
+  help: 'feature flags, name=on|off[,…]: dashboard, liveFeed, apiDocs, activeHealthChecks, autoscaling, fleetRetryBudget',
 };
 const TRACE_SAMPLE_RATIO: FlagSpec = {
   name: 'trace-sample-ratio',

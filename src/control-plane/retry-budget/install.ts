@@ -2,7 +2,10 @@ import type { PlaneContext } from '../context/plane-context';
 import { registerRetryBudgetMetrics } from './retry-budget-metrics';
 import { RetryBudgetModule } from './retry-budget-module';
 
-/** The fleet retry budget: routers' calls and retries summed per engine, shared by the leader. */
+/**
+ * The fleet retry budget: routers' calls and retries summed per engine, shared by the leader (feature
+ * `fleetRetryBudget`).
+ */
 export function installRetryBudget(ctx: PlaneContext) {
   const retryBudget = new RetryBudgetModule(
     ctx.store,
@@ -17,5 +20,7 @@ export function installRetryBudget(ctx: PlaneContext) {
     () => retryBudget.tally.engines(),
     (engine) => retryBudget.summary(engine),
   );
-  return { retryBudget, modules: [retryBudget] };
+  // Off: nothing is summed or shared, and each router keeps its own budget alone.
+  const on = ctx.options.features?.fleetRetryBudget !== false;
+  return { retryBudget, modules: on ? [retryBudget] : [] };
 }

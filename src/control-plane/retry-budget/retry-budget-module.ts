@@ -6,7 +6,7 @@ import type { EngineCatalog } from '../config/engine-catalog';
 import type { EventBus } from '../kernel/events';
 import { Disposables, type Module } from '../kernel/module';
 import type { LeaderElection } from '../leader/leader-election';
-import { FleetRetryTally, type FleetRetrySummary } from './fleet-retry-tally';
+import { FleetRetryTally, type FleetRetrySummary, WINDOW_MS } from './fleet-retry-tally';
 
 /** Shared namespace of fleet retry budgets, written by the leader: engine → FleetRetryBudget. */
 export const RETRY_BUDGETS_NS = new SharedNamespace<FleetRetryBudget>(
@@ -23,7 +23,8 @@ export function fleetRetryBudget(store: ConfigStore, engine: string): FleetRetry
 /**
  * One retry budget per engine for the whole fleet. Every replica sums every router's calls and retries
  * (its own routers' reports and, shared, the other replicas'); the leader publishes per engine how many
- * routers call it and the fleet's call rate, rounded so that noise pushes nothing; routers take their
+ * routers call it and the fleet's call rate (moved by changes over 10 %, at most once a window: each
+ * change is a push to every router); routers take their
  * share of the engine's budget from it (`router/resilience/retry-budget.ts`). Every replica serves what
  * the store holds, so all push the same bytes.
  */
@@ -31,6 +32,8 @@ export class RetryBudgetModule implements Module {
   readonly name = 'fleet retry budget';
   readonly tally = new FleetRetryTally();
   private readonly disposables = new Disposables();
+  /** When this leader last published each engine's budget. */
+  private readonly publishedAt = new Map<string, number>();
 
   constructor(
     private readonly store: ConfigStore,
@@ -75,10 +78,15 @@ export class RetryBudgetModule implements Module {
     const fields: [string, FleetRetryBudget | undefined][] = [];
     const names = new Set(this.engines.listNow().map((s) => s.name));
     for (const name of names) {
-      const next = this.tally.budget(name, now);
       const current = shared.get(name) as FleetRetryBudget | undefined;
-      if (next?.routers !== current?.routers || next?.fleetCallsPerSecond !== current?.fleetCallsPerSecond)
-        fields.push([name, next]);
+      const next = this.tally.budget(name, now, current);
+      if (next === current) continue;
+      // The rate moves at most once a window (each change is a push to every router); a router joining
+      // or leaving is news at once.
+      const rateOnly = next !== undefined && current !== undefined && next.routers === current.routers;
+      if (rateOnly && now - (this.publishedAt.get(name) ?? 0) < WINDOW_MS) continue;
+      this.publishedAt.set(name, now);
+      fields.push([name, next]);
     }
     for (const name of shared.keys()) if (!names.has(name)) fields.push([name, undefined]);
     if (fields.length === 0) return;

@@ -40,7 +40,7 @@ function endpoints(weights: number[], versions?: string[]): RoutableEndpoint[] {
 /** Serves `n` calls of `latencyMs` each on an endpoint at `now` (successes unless `code`). */
 function served(e: RoutableEndpoint, latencyMs: number, now: number, n = 5, code = 0): void {
   for (let i = 0; i < n; i++) {
-    e.stats.started();
+    e.stats.started(now);
     e.stats.finished(code, latencyMs, now);
   }
 }
@@ -98,6 +98,35 @@ describe('probing balancer (Prequal hot/cold)', () => {
     ).toBe('i1');
   });
 
+  it('passes over the one cold member when a hot one would drain its calls sooner than it answers', () => {
+    const now = 10_000;
+    const eps = endpoints([100, 100, 100, 100]);
+    for (const e of eps.slice(0, 3)) served(e, 20, now);
+    served(eps[3], 500, now); // cold caches: ten times as slow
+    const picker = probingWith(seeded(), () => now).build(eps, '');
+    // Idle: the threshold of this recent past is 0 calls in flight, and the pool fills.
+    expect(tally(picker, 15).i3 ?? 0).toBe(0);
+    // Load rises on the three fast ones at once: against the old threshold, only the slow one is cold,
+    // yet each fast one drains its 3 calls and this one in 4 × 20 ms, sooner than 500 ms.
+    for (const e of eps.slice(0, 3)) e.stats.inFlight = 3;
+    expect(picker.pick()!.id).not.toBe('i3');
+  });
+
+  it('counts a first call still unanswered: an instance is at least as slow as its oldest call', () => {
+    const now = 10_000;
+    const eps = endpoints([100, 100]);
+    served(eps[0], 100, now);
+    eps[0].stats.started(now);
+    // i1 has never answered (its estimate is the 30 ms default) and its call has been out 500 ms.
+    eps[1].stats.started(now - 500);
+    expect(eps[1].stats.unansweredMs(now)).toBe(500);
+    const c = tally(probingWith(seeded(), () => now).build(eps, ''), 50);
+    expect(c.i1 ?? 0).toBe(0);
+    // Once it answers, the bound is gone and the estimate speaks.
+    eps[1].stats.finished(0, 500, now);
+    expect(eps[1].stats.unansweredMs(now)).toBe(0);
+  });
+
   it('never finds an instance attractive for answering fast with RESOURCE_EXHAUSTED', () => {
     const now = 10_000;
     const eps = endpoints([100, 100, 100]);
@@ -142,7 +171,7 @@ describe('probing balancer (Prequal hot/cold)', () => {
     let canary = 0;
     for (let i = 0; i < 5_000; i++) {
       const e = picker.pick()!;
-      e.stats.started(); // load builds as in a real fleet, and is spread by hot/cold
+      e.stats.started(0); // load builds as in a real fleet, and is spread by hot/cold
       if (e.version === 'v2') canary++;
       if (i % 4 === 3) for (const x of eps) x.stats.inFlight = 0;
     }

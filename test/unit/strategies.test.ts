@@ -35,13 +35,13 @@ describe('peak-EWMA latency and failure signals', () => {
   it('jumps to a slower sample at once and decays toward faster ones over seconds', () => {
     const s = new InstanceStats('e', 'a');
     expect(s.latencyEwmaMs).toBe(30); // unmeasured: Linkerd's default RTT
-    s.started();
+    s.started(0);
     s.finished(0, 200, 1_000);
     expect(s.latencyEwmaMs).toBe(200);
-    s.started();
+    s.started(0);
     s.finished(0, 5, 1_100); // 100 ms later: barely decayed
     expect(s.latencyEwmaMs).toBeGreaterThan(195);
-    s.started();
+    s.started(0);
     s.finished(0, 5, 31_100); // 30 s later: mostly the new sample
     expect(s.latencyEwmaMs).toBeLessThan(15);
   });
@@ -49,12 +49,12 @@ describe('peak-EWMA latency and failure signals', () => {
   it('counts instance failures, not caller errors, in the failure EWMA', () => {
     const s = new InstanceStats('e', 'a');
     for (let i = 0; i < 20; i++) {
-      s.started();
+      s.started(0);
       s.finished(3, 1); // INVALID_ARGUMENT: the caller's fault
     }
     expect(s.failureEwma).toBe(0);
     for (let i = 0; i < 20; i++) {
-      s.started();
+      s.started(0);
       s.finished(14, 1); // UNAVAILABLE
     }
     expect(s.failureEwma).toBeGreaterThan(0.85);

@@ -27,10 +27,10 @@ const STALE_MS = 1_000;
  * Prequal (NSDI '24) in a router's terms. Each pick probes a few instances, sampled by weight, into a
  * small pool (the oldest probe leaves); a probe reads what the router knows of the instance now: its
  * calls in flight (this router's own, or the instance's own count over every router from a fresh ORCA
- * report) and its recent latency of successful calls. Then hot/cold: among pool members at or below the
- * engine's in-flight quantile (cold), the lowest latency; when every member is hot, the fewest in flight
- * (inflated, as latency is, by recent failures: a shedding instance has few in flight because it
- * refuses them at once).
+ * report) and its recent latency of successful calls, at least the age of a first call still out. Then
+ * hot/cold: among pool members at or below the engine's in-flight quantile (cold), the lowest latency;
+ * when every member is hot, or the best cold member answers slower than another would drain its calls
+ * in flight, the soonest drained ((calls + 1) × latency).
  *
  * Latency counts successful calls only and is inflated by the share of recent calls the instance failed
  * or shed, so a fast RESOURCE_EXHAUSTED never makes an instance look attractive (the trap of
@@ -72,16 +72,16 @@ class HotColdPool {
     let cold = -1;
     let coldLatency = Infinity;
     let coolest = -1;
-    let coolestRif = Infinity;
+    let coolestLoad = Infinity;
     for (let k = 0; k < this.size; k++) {
       const i = this.pool[k];
       const rif = this.rif(i);
       const latency = this.latency(i, now);
-      // Among hot instances, the one whose calls in flight drain soonest: (calls + 1) × latency, which
-      // failures inflate (a refusing instance has few in flight because it refuses them at once).
+      // The one whose calls in flight drain soonest: (calls + 1) × latency, which failures inflate (a
+      // refusing instance has few in flight because it refuses them at once).
       const load = (rif + 1) * latency;
-      if (load < coolestRif) {
-        coolestRif = load;
+      if (load < coolestLoad) {
+        coolestLoad = load;
         coolest = i;
       }
       if (rif <= this.threshold) {
@@ -91,7 +91,10 @@ class HotColdPool {
         }
       }
     }
-    return this.endpoints[cold >= 0 ? cold : coolest];
+    // A cold member is worth its latency only while no member would drain its calls sooner: the
+    // threshold is of the recent past, so when load rose everywhere at once the one member left cold
+    // may be the slowest by far.
+    return this.endpoints[cold >= 0 && coldLatency <= coolestLoad ? cold : coolest];
   }
 
   /** Calls in flight per unit of the instance's share of weight. */
@@ -101,15 +104,15 @@ class HotColdPool {
 
   /**
    * Expected latency of a successful answer: recent served latency, faded by age while the instance has
-   * nothing in flight (with calls out, news is coming: one exploratory call at a time), inflated by
-   * failures.
+   * nothing in flight (with calls out, news is coming: one exploratory call at a time), never below how
+   * long its first call in flight has gone unanswered, inflated by failures.
    */
   private latency(i: number, now: number): number {
     const s = this.endpoints[i].stats;
     const age = now - s.servedAt;
     // Within a fiftieth of the fade an estimate is fresh enough (2 %): no exp on a busy instance.
     const fresh = s.servedAt === 0 || s.inFlight > 0 || age < STALE_MS / 50 ? 1 : Math.exp(-age / STALE_MS);
-    const latency = s.servedLatencyMs * fresh;
+    const latency = Math.max(s.servedLatencyMs * fresh, s.unansweredMs(now));
     return s.failureEwma === 0 ? latency : latency * (1 + FAILURE_PENALTY * s.failureEwma);
   }
 

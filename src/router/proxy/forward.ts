@@ -108,7 +108,7 @@ class ForwardedCall implements StreamHandler, Holder {
     // The first attempt starts with the call (no clock read); another, now.
     this.attemptStarted = this.attemptStarted === 0 ? this.startedAt : performance.now();
     this.attemptOver = false;
-    endpoint.stats.started();
+    endpoint.stats.started(this.attemptStarted);
     // Keep the caller's header as it is when nothing was spent here; otherwise send what is left, or the
     // per-attempt timeout when that is shorter.
     const perAttempt = this.options.retry?.retry?.perAttemptTimeoutMs ?? 0;

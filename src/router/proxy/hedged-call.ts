@@ -116,10 +116,10 @@ class HedgedCall implements StreamHandler, Holder {
 
   private launch(endpoint: RoutableEndpoint): void {
     this.tried.add(endpoint.id);
-    endpoint.stats.started();
+    const now = performance.now();
+    endpoint.stats.started(now);
     const span = this.down.observer;
     if (span instanceof CallSpan) span.attempted(endpoint.id);
-    const now = performance.now();
     const timeout = Number.isFinite(this.deadlineAt) ? grpcTimeoutHeader(this.deadlineAt - now) : undefined;
     let up: H2Stream;
     try {

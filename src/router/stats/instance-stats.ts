@@ -42,6 +42,14 @@ export class InstanceStats {
    */
   servedLatencyMs = DEFAULT_RTT_MS;
   servedAt = 0;
+  /**
+   * When the calls in flight last rose from none, and when any call last ended or was given up
+   * (performance.now ms). With no end since the busy spell began, its first call is still out: the
+   * instance's latency is at least that call's age, whatever its estimate says (a cold or hung instance
+   * is found out before it answers).
+   */
+  busySince = 0;
+  endedAt = 0;
   /** When the instance joined this router's rotation and began its slow start (performance.now ms); -1: not ramping. */
   rampStartedAt = -1;
   private lastSampleAt = 0;
@@ -80,8 +88,14 @@ export class InstanceStats {
     readonly instanceId: string,
   ) {}
 
-  started(): void {
-    this.inFlight++;
+  /** `atMs`: when the attempt started (performance.now ms). */
+  started(atMs: number): void {
+    if (this.inFlight++ === 0) this.busySince = atMs;
+  }
+
+  /** How long the oldest call in flight has been out, when that is known (0: nothing known). */
+  unansweredMs(nowMs: number): number {
+    return this.inFlight > 0 && this.endedAt < this.busySince ? nowMs - this.busySince : 0;
   }
 
   /** `code` is the gRPC status the caller got (numeric); latency from request start to the end. */
@@ -108,6 +122,7 @@ export class InstanceStats {
       if (!isInstanceFailure(code)) this.intervalSuccesses++;
     }
     this.inFlight--;
+    this.endedAt = nowMs;
     this.requests++;
     this.totalRequests++;
     const bucket = bucketOf(LATENCY_LAYOUT, latencyMs, LATENCY_BUCKETS);
@@ -171,8 +186,9 @@ export class InstanceStats {
   }
 
   /** An attempt this router cancelled itself (a hedge that lost): no outcome, no latency, no error. */
-  abandoned(): void {
+  abandoned(nowMs = performance.now()): void {
     this.inFlight--;
+    this.endedAt = nowMs;
   }
 
   /** Calls and successes since the last take (outlier detection's success rate). */

@@ -112,7 +112,7 @@ describe('probing balancer (Prequal hot/cold)', () => {
     expect(picker.pick()!.id).not.toBe('i3');
   });
 
-  it('counts a first call still unanswered: an instance is at least as slow as its oldest call', () => {
+  it('counts calls still unanswered: an instance is at least as slow as its oldest call out', () => {
     const now = 10_000;
     const eps = endpoints([100, 100]);
     served(eps[0], 100, now);
@@ -122,8 +122,11 @@ describe('probing balancer (Prequal hot/cold)', () => {
     expect(eps[1].stats.unansweredMs(now)).toBe(500);
     const c = tally(probingWith(seeded(), () => now).build(eps, ''), 50);
     expect(c.i1 ?? 0).toBe(0);
-    // Once it answers, the bound is gone and the estimate speaks.
+    // A second call, 100 ms out: once the first answers, the bound is the second's age.
+    eps[1].stats.started(now - 100);
     eps[1].stats.finished(0, 500, now);
+    expect(eps[1].stats.unansweredMs(now)).toBe(100);
+    eps[1].stats.finished(0, 100, now);
     expect(eps[1].stats.unansweredMs(now)).toBe(0);
   });
 

@@ -27,7 +27,7 @@ const STALE_MS = 1_000;
  * Prequal (NSDI '24) in a router's terms. Each pick probes a few instances, sampled by weight, into a
  * small pool (the oldest probe leaves); a probe reads what the router knows of the instance now: its
  * calls in flight (this router's own, or the instance's own count over every router from a fresh ORCA
- * report) and its recent latency of successful calls, at least the age of a first call still out. Then
+ * report) and its recent latency of successful calls, at least the age of its oldest call out. Then
  * hot/cold: among pool members at or below the engine's in-flight quantile (cold), the lowest latency;
  * when every member is hot, or the best cold member answers slower than another would drain its calls
  * in flight, the soonest drained ((calls + 1) × latency).
@@ -105,7 +105,7 @@ class HotColdPool {
   /**
    * Expected latency of a successful answer: recent served latency, faded by age while the instance has
    * nothing in flight (with calls out, news is coming: one exploratory call at a time), never below how
-   * long its first call in flight has gone unanswered, inflated by failures.
+   * long its oldest call in flight has gone unanswered, inflated by failures.
    */
   private latency(i: number, now: number): number {
     const s = this.endpoints[i].stats;

@@ -19,6 +19,8 @@ const FAILURE_ALPHA = 0.1;
 const SERVED_ALPHA = 0.2;
 /** An ORCA report older than this says nothing of the instance's calls in flight now. */
 const ORCA_FRESH_MS = 2_000;
+/** Call start times kept per instance for the oldest call's age (a power of two). */
+const START_RING = 32;
 /** ORCA named metrics an instance may report its calls in flight under (Prequal's RIF). */
 const RIF_METRICS = ['rif', 'requests_in_flight'] as const;
 
@@ -43,13 +45,15 @@ export class InstanceStats {
   servedLatencyMs = DEFAULT_RTT_MS;
   servedAt = 0;
   /**
-   * When the calls in flight last rose from none, and when any call last ended or was given up
-   * (performance.now ms). With no end since the busy spell began, its first call is still out: the
-   * instance's latency is at least that call's age, whatever its estimate says (a cold or hung instance
-   * is found out before it answers).
+   * Start times of the latest calls (performance.now ms), a ring indexed by calls started and ended.
+   * After m calls ended, the (m+1)-th started is still out or a later one is: either way the oldest call
+   * in flight is at least as old as it, so the instance's latency is at least that age, whatever its
+   * estimate says (a cold, queueing or hung instance is found out before it answers). With more calls
+   * in flight than the ring holds, a newer start overwrites: the bound only loosens.
    */
-  busySince = 0;
-  endedAt = 0;
+  private readonly starts = new Float64Array(START_RING);
+  private startsTaken = 0;
+  private startsEnded = 0;
   /** When the instance joined this router's rotation and began its slow start (performance.now ms); -1: not ramping. */
   rampStartedAt = -1;
   private lastSampleAt = 0;
@@ -90,12 +94,13 @@ export class InstanceStats {
 
   /** `atMs`: when the attempt started (performance.now ms). */
   started(atMs: number): void {
-    if (this.inFlight++ === 0) this.busySince = atMs;
+    this.inFlight++;
+    this.starts[this.startsTaken++ & (START_RING - 1)] = atMs;
   }
 
-  /** How long the oldest call in flight has been out, when that is known (0: nothing known). */
+  /** At most how long the oldest call in flight has been out (0: none in flight). */
   unansweredMs(nowMs: number): number {
-    return this.inFlight > 0 && this.endedAt < this.busySince ? nowMs - this.busySince : 0;
+    return this.startsTaken > this.startsEnded ? nowMs - this.starts[this.startsEnded & (START_RING - 1)] : 0;
   }
 
   /** `code` is the gRPC status the caller got (numeric); latency from request start to the end. */
@@ -122,7 +127,7 @@ export class InstanceStats {
       if (!isInstanceFailure(code)) this.intervalSuccesses++;
     }
     this.inFlight--;
-    this.endedAt = nowMs;
+    this.startsEnded++;
     this.requests++;
     this.totalRequests++;
     const bucket = bucketOf(LATENCY_LAYOUT, latencyMs, LATENCY_BUCKETS);
@@ -186,9 +191,9 @@ export class InstanceStats {
   }
 
   /** An attempt this router cancelled itself (a hedge that lost): no outcome, no latency, no error. */
-  abandoned(nowMs = performance.now()): void {
+  abandoned(): void {
     this.inFlight--;
-    this.endedAt = nowMs;
+    this.startsEnded++;
   }
 
   /** Calls and successes since the last take (outlier detection's success rate). */

@@ -1,8 +1,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { keepChannelSecrets, parseChannel, redactChannel, redactUrl } from '../../src/model/alerts/channel';
+import {
+  CHANNEL_TYPES,
+  keepChannelSecrets,
+  PAGERDUTY_EVENTS_URL,
+  parseChannel,
+  redactChannel,
+  redactUrl,
+} from '../../src/model/alerts/channel';
 import { resolveChannel } from '../../src/control-plane/alerts/channels/channel-url';
+import { CHANNEL_SENDERS } from '../../src/control-plane/alerts/channels/registry';
 
 describe('notification channel secrets are write-only', () => {
   it('shows scheme, user and host, never a password, a path or a query', () => {
@@ -58,5 +66,41 @@ describe('notification channel secrets are write-only', () => {
     );
     expect(parseChannel({ name: 'x', type: 'webhook' }).ok).toBe(false);
     expect(parseChannel({ name: 'x', type: 'webhook', urlFrom: { env: 'A' } }).ok).toBe(true);
+  });
+
+  it('keeps a PagerDuty routing key write-only, reads it from where routingKeyFrom names, and defaults the URL', async () => {
+    const stored = { name: 'pd', type: 'pagerduty', routingKey: 'abc123' };
+    const shown = redactChannel(stored);
+    expect(shown).toEqual({ name: 'pd', type: 'pagerduty', routingKey: '***' });
+    expect(keepChannelSecrets(shown, stored)).toEqual(stored);
+    expect(keepChannelSecrets({ ...shown, routingKey: 'new' }, stored)).toEqual({
+      ...stored,
+      routingKey: 'new',
+    });
+    const guessed = parseChannel({ name: 'pd', type: 'pagerduty', routingKey: 'x***' });
+    expect(!guessed.ok && guessed.errors.join()).toMatch(/routingKey: holds \*\*\*/);
+    const missing = parseChannel({ name: 'pd', type: 'pagerduty' });
+    expect(!missing.ok && missing.errors.join()).toMatch(/needs routingKey or routingKeyFrom/);
+    const misplaced = parseChannel({ name: 'w', type: 'webhook', url: 'https://h/x', routingKey: 'k' });
+    expect(!misplaced.ok && misplaced.errors.join()).toMatch(/routingKey: only for type pagerduty/);
+    const parsed = parseChannel({
+      name: 'pd',
+      type: 'pagerduty',
+      routingKeyFrom: { env: 'NERVE_TEST_PD_KEY' },
+    });
+    expect(parsed.ok).toBe(true);
+    process.env.NERVE_TEST_PD_KEY = 'from-env';
+    await expect(resolveChannel(parsed.ok ? parsed.value : (undefined as never))).resolves.toMatchObject({
+      url: PAGERDUTY_EVENTS_URL,
+      routingKey: 'from-env',
+    });
+    delete process.env.NERVE_TEST_PD_KEY;
+    await expect(resolveChannel(parsed.ok ? parsed.value : (undefined as never))).rejects.toThrow(
+      /routingKeyFrom: environment variable NERVE_TEST_PD_KEY is not set/,
+    );
+  });
+
+  it('has a sender for every channel type', () => {
+    expect([...CHANNEL_SENDERS.keys()].sort()).toEqual([...CHANNEL_TYPES].sort());
   });
 });

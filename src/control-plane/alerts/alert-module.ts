@@ -1,6 +1,6 @@
 import { acknowledge, type Alert, evaluateRule } from '../../model/alerts/alert';
 import type { Channel } from '../../model/alerts/channel';
-import { type Notification, planNotifications } from '../../model/alerts/grouping';
+import { type GroupState, type Notification, planNotifications } from '../../model/alerts/grouping';
 import type { AlertRule } from '../../model/alerts/rule';
 import { type SilenceDocument, toSilence } from '../../model/alerts/silence-schema';
 import type { Logger } from '../../observability/logger';
@@ -27,6 +27,7 @@ import {
 } from './alert-state';
 import { type FleetView, observe } from './observe';
 import { type Attempt, Notifier } from './notifier';
+import { ALERTMANAGER_RESEND_MS } from './channels/alertmanager';
 
 /**
  * Alerting, once per fleet: the leader evaluates every rule every `evalMs` against the fleet's summary,
@@ -56,6 +57,7 @@ export class AlertModule implements Module {
     private readonly notifier: Notifier,
     private readonly logger: Logger,
     private readonly evalMs = 500,
+    private readonly resendMs = ALERTMANAGER_RESEND_MS,
   ) {}
 
   start(): void {
@@ -181,12 +183,15 @@ export class AlertModule implements Module {
           done: false,
         });
     }
+    const resend = now - (this.state.resentAtMs ?? 0) >= this.resendMs;
+    if (resend) outbox.push(...resends(byId, alerts, channels, plan.log.values(), now));
     this.state = {
       ...this.state,
       alerts,
       log: [...plan.log.values()],
       outbox: outbox.filter((o) => !o.done),
       inhibited: Object.fromEntries(inhibited),
+      ...(resend && { resentAtMs: now }),
     };
     await this.persist();
     this.deliver(channels);
@@ -269,6 +274,47 @@ export class AlertModule implements Module {
   private entries<T>(kind: string): T[] {
     return this.store.list(kind).map((e) => e.value as unknown as T);
   }
+}
+
+/**
+ * The groups still firing, sent again to their Alertmanager channels (which resolve what they stop
+ * hearing of): the alerts each group's last notification listed, as they stand now.
+ */
+function resends(
+  rules: ReadonlyMap<string, AlertRule>,
+  alerts: readonly Alert[],
+  channels: readonly Channel[],
+  groups: Iterable<GroupState>,
+  now: number,
+): OutboxEntry[] {
+  const out: OutboxEntry[] = [];
+  const byId = new Map(alerts.map((a) => [a.id, a]));
+  for (const g of groups) {
+    const rule = rules.get(g.rule);
+    const firing = g.notified
+      .map((id) => byId.get(id))
+      .filter((a): a is Alert => a !== undefined && (a.state === 'firing' || a.state === 'acknowledged'));
+    if (!rule || firing.length === 0) continue;
+    const targets = Notifier.routed(channels, rule.channels, rule.severity, firing[0].engine).filter(
+      (c) => c.type === 'alertmanager',
+    );
+    for (const channel of targets)
+      out.push({
+        id: `${g.key}#${g.seq}@${channel.name}+${now}`,
+        channel: channel.name,
+        notification: {
+          group: g.key,
+          seq: g.seq,
+          rule: rule.id,
+          status: 'firing',
+          labels: g.labels,
+          alerts: firing,
+          channels: [channel.name],
+        },
+        done: false,
+      });
+  }
+  return out;
 }
 
 function trimResolved(alerts: Alert[]): Alert[] {

@@ -29,6 +29,8 @@ export interface AlertingState {
   readonly attempts: Readonly<Record<string, readonly Attempt[]>>;
   /** Alerts muted by inhibit rules at the last evaluation: alert id → rule ids (absent in older states). */
   readonly inhibited?: Readonly<Record<string, readonly string[]>>;
+  /** When firing alerts were last sent again to Alertmanager channels (absent in older states). */
+  readonly resentAtMs?: number;
 }
 
 export const EMPTY_STATE: AlertingState = { alerts: [], log: [], outbox: [], attempts: {} };

@@ -22,6 +22,7 @@ export function installAlerts(ctx: PlaneContext, reads: FleetReads) {
     notifier,
     ctx.logger,
     ctx.options.alertEvalMs,
+    ctx.options.alertmanagerResendMs,
   );
   return { alerts, modules: [alerts] };
 }

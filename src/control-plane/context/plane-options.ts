@@ -39,6 +39,8 @@ export interface ControlPlaneOptions {
   readonly feedPeriods?: FeedPeriods;
   /** How often the leader evaluates alert rules (default 500 ms). */
   readonly alertEvalMs?: number;
+  /** How often alerts still firing are sent again to Alertmanager channels (tests shorten it). */
+  readonly alertmanagerResendMs?: number;
   /** How long a better engine status must hold before it is reported (default 30 s). */
   readonly engineHoldMs?: number;
   /** Where managed instances' output files go (default `<tmpdir>/nerve-processes`). */

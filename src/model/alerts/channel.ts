@@ -15,25 +15,38 @@ const address = z
     'must be an email address (name@host)',
   );
 
+/** Channel types: each is a sender in `control-plane/alerts/channels/`, registered by this name. */
+export const CHANNEL_TYPES = ['webhook', 'slack', 'email', 'pagerduty', 'msteams', 'alertmanager'] as const;
+export type ChannelType = (typeof CHANNEL_TYPES)[number];
+
+/** PagerDuty's Events API v2 endpoint: a pagerduty channel's URL unless it names another. */
+export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
+
+/** A secret read at delivery from an environment variable or a file (a mounted Secret), never stored. */
+const secretFrom = z.union([
+  z.strictObject({
+    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name'),
+  }),
+  z.strictObject({ file: z.string().regex(/^\/[^\0]{1,1023}$/, 'an absolute path') }),
+]);
+
 /** A notification channel. Which alerts it takes: by severity, and optionally by engine. */
 export const channelSchema = z
   .strictObject({
     name,
-    type: z.enum(['webhook', 'slack', 'email']),
+    type: z.enum(CHANNEL_TYPES),
     /**
-     * webhook, slack: where to POST (http, https); email: the SMTP server (smtp://user:pass@host:port,
-     * smtps://). A secret: readers see it as `redactUrl` shows it. Absent when `urlFrom` names it.
+     * webhook, slack, msteams: where to POST (http, https); alertmanager: its base URL (alerts go to
+     * `/api/v2/alerts` under it); pagerduty: the Events API v2 endpoint (PagerDuty's own by default);
+     * email: the SMTP server (smtp://user:pass@host:port, smtps://). A secret: readers see it as
+     * `redactUrl` shows it. Absent when `urlFrom` names it.
      */
     url: z.url({ protocol: /^(https?|smtps?)$/, error: 'must be an http(s) or smtp(s) URL' }).optional(),
     /** The URL read at delivery from an environment variable or a file (a mounted Secret), never stored. */
-    urlFrom: z
-      .union([
-        z.strictObject({
-          env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name'),
-        }),
-        z.strictObject({ file: z.string().regex(/^\/[^\0]{1,1023}$/, 'an absolute path') }),
-      ])
-      .optional(),
+    urlFrom: secretFrom.optional(),
+    /** pagerduty: the integration's routing key (a secret: readers see `***`), or where to read it. */
+    routingKey: z.string().min(1).max(128).optional(),
+    routingKeyFrom: secretFrom.optional(),
     /** email: recipients and sender. */
     to: z.array(address).min(1).optional(),
     from: address.default('nerve@localhost'),
@@ -47,14 +60,25 @@ export const channelSchema = z
     attempts: z.number().int().min(1).max(10).default(4),
   })
   .superRefine((c, ctx) => {
-    if ((c.url === undefined) === (c.urlFrom === undefined))
+    if (c.url !== undefined && c.urlFrom !== undefined)
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'give url or urlFrom (one of them)' });
-    if (c.url?.includes(REDACTED))
+    if (c.url === undefined && c.urlFrom === undefined && c.type !== 'pagerduty')
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'give url or urlFrom (one of them)' });
+    for (const field of ['url', 'routingKey'] as const)
+      if (c[field]?.includes(REDACTED))
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: `holds ${REDACTED}: give the whole ${field === 'url' ? 'URL' : 'key'}, or send back exactly what a read showed to keep the stored one`,
+        });
+    if (c.type === 'pagerduty' && (c.routingKey === undefined) === (c.routingKeyFrom === undefined))
       ctx.addIssue({
         code: 'custom',
-        path: ['url'],
-        message: `holds ${REDACTED}: give the whole URL, or send back exactly what a read showed to keep the stored one`,
+        path: ['routingKey'],
+        message: 'a pagerduty channel needs routingKey or routingKeyFrom (one of them)',
       });
+    if (c.type !== 'pagerduty' && (c.routingKey !== undefined || c.routingKeyFrom !== undefined))
+      ctx.addIssue({ code: 'custom', path: ['routingKey'], message: 'only for type pagerduty' });
     if (c.url === undefined) return; // checked when read, at delivery
     const smtp = /^smtps?:/.test(c.url);
     if (c.type === 'email' && !smtp)
@@ -90,21 +114,39 @@ export function redactUrl(url: string): string {
   return `${u.protocol}//${user}${u.host}${rest}`;
 }
 
+/** A channel's secret fields and how a reader sees each. */
+const SECRETS: readonly (readonly ['url' | 'routingKey', (value: string) => string])[] = [
+  ['url', redactUrl],
+  ['routingKey', () => REDACTED],
+];
+
 /** A stored channel document as readers get it (configuration exports, for admins, keep it whole). */
 export function redactChannel<T>(doc: T): T {
-  const c = doc as { url?: unknown };
-  return typeof c.url === 'string' ? ({ ...doc, url: redactUrl(c.url) } as T) : doc;
+  const c = doc as Record<string, unknown>;
+  let out: Record<string, unknown> | undefined;
+  for (const [field, redact] of SECRETS) {
+    const v = c[field];
+    if (typeof v === 'string') (out ??= { ...c })[field] = redact(v);
+  }
+  return (out ?? doc) as T;
 }
 
 /**
- * A channel written back as a read showed it: a `url` equal to the stored one's redaction means "keep
- * the stored URL" (so GET then PUT changes nothing); anything else is taken as given.
+ * A channel written back as a read showed it: a secret field equal to the stored one's redaction means
+ * "keep the stored value" (so GET then PUT changes nothing); anything else is taken as given.
  */
 export function keepChannelSecrets(input: unknown, stored: unknown): unknown {
-  const c = input as { url?: unknown } | null;
-  const s = stored as { url?: unknown } | undefined;
-  if (!c || typeof c !== 'object' || typeof c.url !== 'string' || typeof s?.url !== 'string') return input;
-  return c.url === redactUrl(s.url) ? { ...c, url: s.url } : input;
+  const c = input as Record<string, unknown> | null;
+  const s = stored as Record<string, unknown> | undefined;
+  if (!c || typeof c !== 'object' || !s) return input;
+  let out: Record<string, unknown> | undefined;
+  for (const [field, redact] of SECRETS) {
+    const given = c[field];
+    const kept = s[field];
+    if (typeof given === 'string' && typeof kept === 'string' && given === redact(kept))
+      (out ??= { ...c })[field] = kept;
+  }
+  return out ?? input;
 }
 
 export function parseChannel(input: unknown, prefix = ''): Result<Channel> {

@@ -1,0 +1,177 @@
+import { hasAlertmanager, startAlertmanager, type TestAlertmanager } from '../helpers/alertmanager';
+import { TestCluster } from '../helpers/cluster';
+import { withTool } from '../helpers/requires';
+import { type Received, startReceiver } from '../helpers/webhook-receiver';
+import { waitFor } from '../helpers/wait';
+
+const alertmanager = withTool(hasAlertmanager(), 'prometheus-alertmanager');
+
+/**
+ * The receivers beyond webhook, Slack and email, end to end: an instance fails its probe and comes
+ * back; PagerDuty's Events API v2 and a Teams webhook get their documented bodies from a local
+ * receiver's point of view, and a real Alertmanager lists the alert, keeps it firing and resolves it.
+ */
+describe('alert receivers: PagerDuty, Microsoft Teams, Alertmanager', () => {
+  let cluster: TestCluster;
+  let pagerduty: Awaited<ReturnType<typeof startReceiver>>;
+  let teams: Awaited<ReturnType<typeof startReceiver>>;
+  let am: TestAlertmanager | undefined;
+
+  async function rest(method: string, path: string, body?: unknown) {
+    const res = await fetch(`${cluster.apiBase}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      body: (res.status === 204 ? {} : await res.json()) as Record<string, unknown>,
+    };
+  }
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start([{ name: 'calc', type: 'math', instances: 2 }], 100, {
+      controlPlane: { alertEvalMs: 100, alertmanagerResendMs: 300 },
+    });
+    pagerduty = await startReceiver();
+    teams = await startReceiver();
+  });
+  afterAll(async () => {
+    await am?.stop();
+    await pagerduty?.close();
+    await teams?.close();
+    await cluster?.stop();
+  });
+
+  it('triggers and resolves one PagerDuty incident per group, and posts an Adaptive Card to Teams', async () => {
+    const pd = await rest('POST', '/notification-channels', {
+      name: 'pd',
+      type: 'pagerduty',
+      url: pagerduty.url,
+      routingKey: 'R0UTINGKEY0000000000000000000000',
+    });
+    expect(pd.status).toBe(201);
+    expect(pd.body.routingKey).toBe('***'); // a secret: write-only
+    expect(
+      (await rest('POST', '/notification-channels', { name: 'teams', type: 'msteams', url: teams.url }))
+        .status,
+    ).toBe(201);
+    expect(
+      (
+        await rest('POST', '/alert-rules', {
+          id: 'probe',
+          name: 'instance down',
+          severity: 'critical',
+          event: 'instance_down',
+          channels: ['pd', 'teams'],
+          groupWaitMs: 200,
+        })
+      ).status,
+    ).toBe(201);
+    const failing = cluster.engines.get('calc-2')!;
+    failing.setServing(false);
+    const trigger = await waitFor(
+      () => pagerduty.received.find((r) => r.body.event_action === 'trigger'),
+      'the PagerDuty trigger',
+    );
+    const body = trigger.body as unknown as {
+      routing_key: string;
+      dedup_key: string;
+      payload: Record<string, unknown> & { custom_details: { alerts: { labels: Record<string, string> }[] } };
+      client_url: string;
+    };
+    expect(body.routing_key).toBe('R0UTINGKEY0000000000000000000000');
+    expect(body.dedup_key).toMatch(/^nerve-[0-9a-f]{40}$/);
+    expect(body.payload).toMatchObject({
+      summary: '[FIRING:1] probe engine=calc',
+      source: 'calc',
+      severity: 'critical',
+      component: 'calc',
+      group: 'probe',
+      class: 'probe',
+    });
+    expect(Date.parse(body.payload.timestamp as string)).not.toBeNaN();
+    expect(body.payload.custom_details.alerts[0].labels).toMatchObject({ instance: 'calc-2' });
+    expect(body.client_url).toMatch(/\/api\/v1\/nerve\/alerts$/);
+
+    const card = (await waitFor(() => teams.received[0], 'the Teams card')).body as unknown as {
+      type: string;
+      attachments: {
+        contentType: string;
+        content: Record<string, unknown> & {
+          body: { type: string; text?: string; facts?: { title: string; value: string }[] }[];
+        };
+      }[];
+    };
+    expect(card.type).toBe('message');
+    expect(card.attachments).toHaveLength(1);
+    expect(card.attachments[0].contentType).toBe('application/vnd.microsoft.card.adaptive');
+    expect(card.attachments[0].content).toMatchObject({ type: 'AdaptiveCard', version: '1.4' });
+    const blocks = card.attachments[0].content.body;
+    expect(blocks[0]).toMatchObject({ type: 'TextBlock', text: '[FIRING:1] probe engine=calc' });
+    expect(blocks[1].facts?.[0].title).toBe('CRITICAL calc/calc-2');
+
+    failing.setServing(true);
+    const resolve = await waitFor(
+      () => pagerduty.received.find((r: Received) => r.body.event_action === 'resolve'),
+      'the PagerDuty resolve',
+    );
+    expect(resolve.body).toEqual({
+      routing_key: 'R0UTINGKEY0000000000000000000000',
+      event_action: 'resolve',
+      dedup_key: body.dedup_key,
+    });
+    await waitFor(() => teams.received.length >= 2, 'the resolved card');
+    expect(JSON.stringify(teams.received[1].body)).toContain('[RESOLVED] probe engine=calc');
+    expect((await rest('DELETE', '/alert-rules/probe')).status).toBe(204);
+  });
+
+  alertmanager.it(
+    'sends alerts to a real Alertmanager, which lists them by their labels, keeps them firing and resolves them',
+    async () => {
+      am = await startAlertmanager();
+      expect(
+        (await rest('POST', '/notification-channels', { name: 'am', type: 'alertmanager', url: am.url }))
+          .status,
+      ).toBe(201);
+      expect(
+        (
+          await rest('POST', '/alert-rules', {
+            id: 'down',
+            name: 'instance down',
+            severity: 'warning',
+            event: 'instance_down',
+            channels: ['am'],
+            groupWaitMs: 0,
+          })
+        ).status,
+      ).toBe(201);
+      const failing = cluster.engines.get('calc-1')!;
+      failing.setServing(false);
+      const listed = await waitFor(
+        async () => (await am!.alerts()).find((a) => a.labels.rule === 'down'),
+        'the alert in Alertmanager',
+      );
+      expect(listed.labels).toEqual({
+        alertname: 'down',
+        rule: 'down',
+        severity: 'warning',
+        engine: 'calc',
+        instance: 'calc-1',
+      });
+      expect(listed.status.state).toBe('active');
+      expect(listed.annotations.summary).toMatch(/calc-1/);
+      // Still firing: sent again, so Alertmanager's end moves on and it never resolves it by itself.
+      await waitFor(
+        async () => (await am!.alerts()).some((a) => a.labels.rule === 'down' && a.endsAt > listed.endsAt),
+        'a resend moving endsAt on',
+      );
+      failing.setServing(true);
+      await waitFor(
+        async () => !(await am!.alerts('active=true')).some((a) => a.labels.rule === 'down'),
+        'the alert resolved in Alertmanager',
+      );
+    },
+    30_000,
+  );
+});

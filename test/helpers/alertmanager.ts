@@ -1,0 +1,103 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from './wait';
+
+/** Debian names it prometheus-alertmanager; upstream's binary is alertmanager. */
+const BINARIES = ['prometheus-alertmanager', 'alertmanager'];
+
+function binary(): string | undefined {
+  for (const b of BINARIES)
+    try {
+      execFileSync(b, ['--version'], { stdio: 'ignore' });
+      return b;
+    } catch {
+      // not this one
+    }
+  return undefined;
+}
+
+const found = binary();
+
+/** True when this machine has Alertmanager (CI installs Debian's prometheus-alertmanager). */
+export function hasAlertmanager(): boolean {
+  return found !== undefined;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** One alert as Alertmanager's `GET /api/v2/alerts` lists it. */
+export interface ListedAlert {
+  readonly labels: Record<string, string>;
+  readonly annotations: Record<string, string>;
+  readonly startsAt: string;
+  readonly endsAt: string;
+  readonly status: { readonly state: string };
+}
+
+export interface TestAlertmanager {
+  readonly url: string;
+  /** Alerts it holds (active ones unless `query` says otherwise, e.g. `active=false`). */
+  alerts(query?: string): Promise<ListedAlert[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real Alertmanager of the test's own: a free loopback port, no cluster, a config whose one receiver
+ * sends nowhere (the test reads what it holds over its API).
+ */
+export async function startAlertmanager(): Promise<TestAlertmanager> {
+  if (!found) throw new Error('Alertmanager is not installed');
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'nerve-alertmanager-'));
+  const config = join(dir, 'alertmanager.yml');
+  writeFileSync(config, 'route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n');
+  const url = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(
+    found,
+    [
+      `--config.file=${config}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4_000)));
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`Alertmanager exited: ${err}`);
+      return fetch(`${url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
+    },
+    'Alertmanager to be ready',
+    20_000,
+  );
+  return {
+    url,
+    alerts: async (query = '') =>
+      (await (await fetch(`${url}/api/v2/alerts${query ? `?${query}` : ''}`)).json()) as ListedAlert[],
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -175,3 +175,107 @@ describe('alert receivers: PagerDuty, Microsoft Teams, Alertmanager', () => {
     30_000,
   );
 });
+
+/** The routing tree and time intervals over REST, with a real instance failing its probe. */
+describe('alert routing tree over REST', () => {
+  let cluster: TestCluster;
+  let team: Awaited<ReturnType<typeof startReceiver>>;
+  let fallback: Awaited<ReturnType<typeof startReceiver>>;
+
+  async function rest(method: string, path: string, body?: unknown) {
+    const res = await fetch(`${cluster.apiBase}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      body: (res.status === 204 ? {} : await res.json()) as Record<string, unknown>,
+    };
+  }
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start([{ name: 'calc', type: 'math', instances: 2 }], 100, {
+      controlPlane: { alertEvalMs: 100 },
+    });
+    team = await startReceiver();
+    fallback = await startReceiver();
+  });
+  afterAll(async () => {
+    await team?.close();
+    await fallback?.close();
+    await cluster?.stop();
+  });
+
+  it('sends an alert down the branch its labels match, held while a time interval mutes the branch', async () => {
+    for (const [name, r] of [
+      ['team', team],
+      ['fallback', fallback],
+    ] as const)
+      expect(
+        (await rest('POST', '/notification-channels', { name, type: 'webhook', url: r.url })).status,
+      ).toBe(201);
+    // Always: every day, all day (UTC).
+    expect(
+      (
+        await rest('POST', '/time-intervals', {
+          name: 'always',
+          intervals: [{ times: [{ start: '00:00', end: '24:00' }] }],
+        })
+      ).status,
+    ).toBe(201);
+    const bad = await rest('POST', '/time-intervals', { name: 'bad', intervals: [{ weekdays: ['funday'] }] });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/funday/);
+    const tree = await rest('PUT', '/alert-routes/root', {
+      name: 'root',
+      channels: ['fallback'],
+      groupWaitMs: 100,
+      groupIntervalMs: 1_000,
+      routes: [
+        {
+          matchers: [{ label: 'team', value: 'math' }],
+          channels: ['team'],
+          groupBy: ['engine'],
+          muteTimeIntervals: ['always'],
+        },
+      ],
+    });
+    expect(tree.status).toBe(200);
+    expect((await rest('GET', '/alert-routes/root')).body).toMatchObject({ channels: ['fallback'] });
+    expect(
+      (
+        await rest('POST', '/alert-rules', {
+          id: 'math-down',
+          name: 'math instance down',
+          severity: 'warning',
+          event: 'instance_down',
+          labels: { team: 'math' },
+        })
+      ).status,
+    ).toBe(201);
+    cluster.engines.get('calc-2')!.setServing(false);
+    await waitFor(
+      async () =>
+        ((await rest('GET', '/alerts?state=firing')).body.alerts as { rule: string }[]).some(
+          (a) => a.rule === 'math-down',
+        ),
+      'the alert firing',
+    );
+    // Muted: several evaluations pass and nothing is sent anywhere (the fallback is not the branch's).
+    const evaluated = Date.now();
+    await waitFor(() => Date.now() - evaluated > 600, 'evaluations to pass');
+    expect(team.received).toEqual([]);
+    expect(fallback.received).toEqual([]);
+    // The mute is lifted: the branch's group goes out, grouped by engine, and only to the branch.
+    const patched = await rest('PATCH', '/alert-routes/root', {
+      routes: [{ matchers: [{ label: 'team', value: 'math' }], channels: ['team'], groupBy: ['engine'] }],
+    });
+    expect(patched.status).toBe(200);
+    const told = await waitFor(() => team.received[0], 'the branch notified');
+    expect(told.body).toMatchObject({ status: 'firing', receiver: 'team', groupLabels: { engine: 'calc' } });
+    expect(told.body.alerts[0].labels).toMatchObject({ alertname: 'math-down', instance: 'calc-2' });
+    expect(fallback.received).toEqual([]);
+    cluster.engines.get('calc-2')!.setServing(true);
+  });
+});

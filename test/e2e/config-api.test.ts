@@ -199,7 +199,7 @@ describe('configuration API: writes, versions, history, rollback, backup', () =>
     });
     expect(broken.status).toBe(400);
     expect((broken.body as unknown as ApiError).error.details).toEqual([
-      '"alerts": unknown section (known: engines, alert-rules, notification-channels, silences, inhibit-rules, api-keys)',
+      '"alerts": unknown section (known: engines, alert-rules, notification-channels, silences, inhibit-rules, alert-routes, time-intervals, api-keys)',
       'engines[0].versions: Too small: expected array to have >=1 items',
       'engines[0].versions: at least one version needs a weight above 0',
     ]);

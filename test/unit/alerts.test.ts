@@ -1,6 +1,7 @@
 import { parseConfigText } from '../../src/config/config-file';
 import { acknowledge, type Alert, evaluateRule, type Observation } from '../../src/model/alerts/alert';
 import { type GroupState, planNotifications } from '../../src/model/alerts/grouping';
+import { AlertRouting } from '../../src/model/alerts/route';
 import { type AlertRule, parseAlertRule } from '../../src/model/alerts/rule';
 import type { Silence } from '../../src/model/alerts/silence';
 import type { EngineHealthView } from '../../src/control-plane/views/engine-views';
@@ -98,7 +99,7 @@ describe('grouping, repeats, silences', () => {
       instances.map((i) => obs(down.includes(i), 'calc', i)),
       now,
     );
-    const plan = planNotifications(rules, next, log, silences, now);
+    const plan = planNotifications(new AlertRouting(rules, undefined), next, log, silences, now);
     return { alerts: next, log: plan.log, notifications: plan.notifications };
   }
 

@@ -96,12 +96,12 @@ describe('inhibit rules (Alertmanager semantics)', () => {
     expect([...inhibitions(alerts, [byRegex]).keys()]).toEqual(['instance-down:calc:calc-1']);
   });
 
-  it('refuses a rule without matchers, an unknown label or a bad regular expression, naming each', () => {
+  it('refuses a rule without matchers, a malformed label name or a bad regular expression, naming each', () => {
     const bad = parseInhibitRule({
       id: 'bad',
       sourceMatchers: [],
       targetMatchers: [
-        { label: 'colour', value: 'red' },
+        { label: '1colour', value: 'red' },
         { label: 'rule', op: '=~', value: '(' },
       ],
     });

@@ -1,6 +1,13 @@
 import { acknowledge, type Alert, evaluateRule } from '../../model/alerts/alert';
 import type { Channel } from '../../model/alerts/channel';
-import { type GroupState, type Notification, planNotifications } from '../../model/alerts/grouping';
+import {
+  type GroupState,
+  type Notification,
+  planNotifications,
+  severityOf,
+} from '../../model/alerts/grouping';
+import { AlertRouting, type EffectiveRoute, ROOT_ROUTE, type RouteTree } from '../../model/alerts/route';
+import { inTimeInterval, type TimeInterval } from '../../model/alerts/time-interval';
 import type { AlertRule } from '../../model/alerts/rule';
 import { type SilenceDocument, toSilence } from '../../model/alerts/silence-schema';
 import type { Logger } from '../../observability/logger';
@@ -11,6 +18,8 @@ import {
   CHANNEL_KIND,
   INHIBIT_RULE_KIND,
   SILENCE_KIND,
+  ALERT_ROUTE_KIND,
+  TIME_INTERVAL_KIND,
 } from '../../model/kinds/config-kinds';
 import { type InhibitRule, inhibitions } from '../../model/alerts/inhibition';
 import type { EventBus } from '../kernel/events';
@@ -161,21 +170,25 @@ export class AlertModule implements Module {
       live.has(a.rule) || a.state === 'resolved' ? a : { ...a, state: 'resolved', resolvedAtMs: now },
     );
     alerts = trimResolved(alerts);
-    const byId = new Map(rules.map((r) => [r.id, r]));
+    const routing = new AlertRouting(
+      new Map(rules.map((r) => [r.id, r])),
+      this.entries<RouteTree>(ALERT_ROUTE_KIND).find((t) => t.name === ROOT_ROUTE),
+    );
+    const intervals = new Map(this.entries<TimeInterval>(TIME_INTERVAL_KIND).map((t) => [t.name, t]));
     const inhibited = inhibitions(alerts, this.entries<InhibitRule>(INHIBIT_RULE_KIND));
     const plan = planNotifications(
-      byId,
+      routing,
       alerts,
       new Map(this.state.log.map((g) => [g.key, g])),
       silences,
       now,
       new Set(inhibited.keys()),
+      (route) => mutedNow(route, intervals, now),
     );
     const outbox: OutboxEntry[] = [...this.state.outbox];
     for (const n of plan.notifications) {
-      const rule = byId.get(n.rule)!;
       const engine = n.alerts[0]?.engine ?? null;
-      for (const channel of Notifier.routed(channels, n.channels, rule.severity, engine))
+      for (const channel of Notifier.routed(channels, n.channels, severityOf(n.alerts), engine))
         outbox.push({
           id: `${n.group}#${n.seq}@${channel.name}`,
           channel: channel.name,
@@ -184,7 +197,7 @@ export class AlertModule implements Module {
         });
     }
     const resend = now - (this.state.resentAtMs ?? 0) >= this.resendMs;
-    if (resend) outbox.push(...resends(byId, alerts, channels, plan.log.values(), now));
+    if (resend) outbox.push(...resends(routing, alerts, channels, plan.log.values(), now));
     this.state = {
       ...this.state,
       alerts,
@@ -281,7 +294,7 @@ export class AlertModule implements Module {
  * hearing of): the alerts each group's last notification listed, as they stand now.
  */
 function resends(
-  rules: ReadonlyMap<string, AlertRule>,
+  routing: AlertRouting,
   alerts: readonly Alert[],
   channels: readonly Channel[],
   groups: Iterable<GroupState>,
@@ -290,12 +303,12 @@ function resends(
   const out: OutboxEntry[] = [];
   const byId = new Map(alerts.map((a) => [a.id, a]));
   for (const g of groups) {
-    const rule = rules.get(g.rule);
+    const route = routing.route(g.route ?? g.rule);
     const firing = g.notified
       .map((id) => byId.get(id))
       .filter((a): a is Alert => a !== undefined && (a.state === 'firing' || a.state === 'acknowledged'));
-    if (!rule || firing.length === 0) continue;
-    const targets = Notifier.routed(channels, rule.channels, rule.severity, firing[0].engine).filter(
+    if (!route || firing.length === 0) continue;
+    const targets = Notifier.routed(channels, route.channels, severityOf(firing), firing[0].engine).filter(
       (c) => c.type === 'alertmanager',
     );
     for (const channel of targets)
@@ -305,7 +318,7 @@ function resends(
         notification: {
           group: g.key,
           seq: g.seq,
-          rule: rule.id,
+          rule: g.rule,
           status: 'firing',
           labels: g.labels,
           alerts: firing,
@@ -315,6 +328,15 @@ function resends(
       });
   }
   return out;
+}
+
+/** A route's notifications are held while one of its mute intervals holds, or none of its active ones does. */
+function mutedNow(route: EffectiveRoute, intervals: ReadonlyMap<string, TimeInterval>, now: number): boolean {
+  if (route.muteTimeIntervals.some((n) => inTimeInterval(intervals.get(n), now))) return true;
+  return (
+    route.activeTimeIntervals.length > 0 &&
+    !route.activeTimeIntervals.some((n) => inTimeInterval(intervals.get(n), now))
+  );
 }
 
 function trimResolved(alerts: Alert[]): Alert[] {

@@ -29,6 +29,8 @@ export interface Alert {
   readonly resolvedAtMs: number;
   readonly acknowledgedAtMs: number;
   readonly acknowledgedBy: string;
+  /** The rule's own labels, for routes, inhibit rules and receivers to match on (absent in older states). */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export function alertId(rule: string, engine: string | null, instance: string | null): string {
@@ -76,6 +78,8 @@ export function evaluateRule(
       resolvedAtMs: 0,
       acknowledgedAtMs: was?.acknowledgedAtMs ?? 0,
       acknowledgedBy: was?.acknowledgedBy ?? '',
+      // Rules stored before labels existed have none.
+      ...(rule.labels && Object.keys(rule.labels).length > 0 && { labels: rule.labels }),
     });
   }
   for (const [id, a] of open) {

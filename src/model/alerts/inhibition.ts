@@ -1,17 +1,7 @@
 import { z } from 'zod';
 import { formatIssues, name, type Result } from '../validate';
 import type { Alert } from './alert';
-import { GROUP_LABELS, type GroupLabel } from './rule';
-import { labelOf } from './silence';
-
-const OPS = ['=', '!=', '=~', '!~'] as const;
-
-const matcherSchema = z.strictObject({
-  label: z.enum(GROUP_LABELS),
-  /** As Alertmanager's matchers: equal, not equal, matches and does not match a regular expression. */
-  op: z.enum(OPS).default('='),
-  value: z.string().max(253),
-});
+import { labelName, labelOf, matcherSchema, matchesAll as all } from './matchers';
 
 /**
  * An inhibit rule, as Alertmanager's `inhibit_rules`: while an alert matching every source matcher
@@ -20,28 +10,15 @@ const matcherSchema = z.strictObject({
  * `{source: [{label: rule, value: engine-down}], target: [{label: instance, op: "!=", value: ""}],
  * equal: [engine]}`.
  */
-export const inhibitRuleSchema = z
-  .strictObject({
-    id: name,
-    sourceMatchers: z.array(matcherSchema).min(1),
-    targetMatchers: z.array(matcherSchema).min(1),
-    equal: z.array(z.enum(GROUP_LABELS)).default([]),
-    comment: z.string().max(1_000).default(''),
-  })
-  .superRefine((r, ctx) => {
-    for (const side of ['sourceMatchers', 'targetMatchers'] as const)
-      r[side].forEach((m, i) => {
-        if (m.op.endsWith('~') && compile(m.value) === undefined)
-          ctx.addIssue({
-            code: 'custom',
-            path: [side, i, 'value'],
-            message: `not a valid regular expression: ${m.value}`,
-          });
-      });
-  });
+export const inhibitRuleSchema = z.strictObject({
+  id: name,
+  sourceMatchers: z.array(matcherSchema).min(1),
+  targetMatchers: z.array(matcherSchema).min(1),
+  equal: z.array(labelName).default([]),
+  comment: z.string().max(1_000).default(''),
+});
 
 export type InhibitRule = z.output<typeof inhibitRuleSchema>;
-type Matcher = InhibitRule['sourceMatchers'][number];
 
 export function parseInhibitRule(input: unknown, prefix = ''): Result<InhibitRule> {
   const parsed = inhibitRuleSchema.safeParse(input);
@@ -50,30 +27,6 @@ export function parseInhibitRule(input: unknown, prefix = ''): Result<InhibitRul
     : { ok: false, errors: formatIssues(parsed.error.issues, prefix) };
 }
 
-/** Anchored as Alertmanager's regular expressions are: the whole value must match. */
-function compile(source: string): RegExp | undefined {
-  try {
-    return new RegExp(`^(?:${source})$`);
-  } catch {
-    return undefined;
-  }
-}
-
-function matches(alert: Alert, m: Matcher): boolean {
-  const value = labelOf(alert, m.label);
-  switch (m.op) {
-    case '=':
-      return value === m.value;
-    case '!=':
-      return value !== m.value;
-    case '=~':
-      return compile(m.value)?.test(value) ?? false;
-    case '!~':
-      return !(compile(m.value)?.test(value) ?? false);
-  }
-}
-
-const all = (alert: Alert, ms: readonly Matcher[]) => ms.every((m) => matches(alert, m));
 const active = (a: Alert) => a.state === 'firing' || a.state === 'acknowledged';
 
 /**
@@ -93,7 +46,7 @@ export function inhibitions(alerts: readonly Alert[], rules: readonly InhibitRul
         (s) =>
           s.id !== target.id &&
           !(targetIsSource && all(s, rule.targetMatchers)) &&
-          rule.equal.every((l: GroupLabel) => labelOf(s, l) === labelOf(target, l)),
+          rule.equal.every((l) => labelOf(s, l) === labelOf(target, l)),
       );
       if (by) out.set(target.id, [...(out.get(target.id) ?? []), rule.id]);
     }

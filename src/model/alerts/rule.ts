@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatIssues, name, type Result } from '../validate';
+import { labelName } from './matchers';
 
 /** alert severities, lowest first. */
 export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
@@ -71,6 +72,8 @@ export const alertRuleSchema = z
     /** A firing group is notified again this often until acknowledged or resolved (repeat interval). */
     cooldownMs: ms.default(4 * 3_600_000),
     channels: z.array(name).default([]),
+    /** Labels of the rule's own (team, service, …) that its alerts carry, for routes and receivers to match. */
+    labels: z.record(labelName, z.string().max(1_024)).default({}),
     /** How alerts of this rule are grouped into notifications. */
     groupBy: z.array(z.enum(GROUP_LABELS)).default(['rule', 'engine']),
     /** Alerts of a new group wait this long for others before the first notification. */

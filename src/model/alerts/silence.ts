@@ -1,4 +1,5 @@
 import type { Alert } from './alert';
+import { labelOf } from './matchers';
 import type { GroupLabel } from './rule';
 
 /** A silence: alerts whose labels match every matcher are not notified until `endsAtMs`. */
@@ -8,19 +9,6 @@ export interface Silence {
   readonly endsAtMs: number;
   readonly createdBy: string;
   readonly comment: string;
-}
-
-export function labelOf(alert: Alert, label: GroupLabel): string {
-  switch (label) {
-    case 'rule':
-      return alert.rule;
-    case 'engine':
-      return alert.engine ?? '';
-    case 'instance':
-      return alert.instance ?? '';
-    case 'severity':
-      return alert.severity;
-  }
 }
 
 export function silenced(alert: Alert, silences: readonly Silence[], nowMs: number): boolean {

@@ -14,11 +14,15 @@ import {
 } from '../alerts/silence-schema';
 import { API_KEY_KIND, parseApiKey } from '../security/api-key';
 import { inhibitRuleSchema, parseInhibitRule } from '../alerts/inhibition';
+import { parseRouteTree, routeTreeSchema } from '../alerts/route';
+import { parseTimeInterval, timeIntervalSchema } from '../alerts/time-interval';
 
 export const ALERT_RULE_KIND = 'alert-rules';
 export const CHANNEL_KIND = 'notification-channels';
 export const SILENCE_KIND = 'silences';
 export const INHIBIT_RULE_KIND = 'inhibit-rules';
+export const ALERT_ROUTE_KIND = 'alert-routes';
+export const TIME_INTERVAL_KIND = 'time-intervals';
 
 /** A kind whose documents are their validated form, named by a field. */
 function plain(parse: (doc: unknown, prefix: string) => Result<unknown>, field: string): ConfigKind {
@@ -166,6 +170,38 @@ export const CONFIG_KINDS: ReadonlyMap<string, ConfigKind> = new Map([
         patchable: true,
         fileKey: 'inhibitRules',
         schema: inhibitRuleSchema,
+      },
+    },
+  ],
+  [
+    ALERT_ROUTE_KIND,
+    {
+      ...plain(parseRouteTree, 'name'),
+      entry: {
+        what: 'alert routing tree',
+        path: '/alert-routes',
+        listKey: 'routes',
+        nameField: 'name',
+        writer: 'admin',
+        patchable: true,
+        fileKey: 'alertRoutes',
+        schema: routeTreeSchema,
+      },
+    },
+  ],
+  [
+    TIME_INTERVAL_KIND,
+    {
+      ...plain(parseTimeInterval, 'name'),
+      entry: {
+        what: 'time interval',
+        path: '/time-intervals',
+        listKey: 'timeIntervals',
+        nameField: 'name',
+        writer: 'admin',
+        patchable: true,
+        fileKey: 'timeIntervals',
+        schema: timeIntervalSchema,
       },
     },
   ],

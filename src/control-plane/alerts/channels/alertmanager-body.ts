@@ -4,8 +4,10 @@ import type { Notification } from '../../../model/alerts/grouping';
 /** Alertmanager's "zero time": endsAt of an alert still firing. */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
+/** An alert's labels as receivers read them: Alertmanager's `alertname` for the rule, and the rule's own labels. */
 export function alertLabels(a: Alert): Record<string, string> {
   return {
+    ...a.labels,
     alertname: a.rule,
     severity: a.severity,
     ...(a.engine !== null && { engine: a.engine }),

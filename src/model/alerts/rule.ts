@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { formatIssues, name, type Result } from '../validate';
-import { labelName } from './matchers';
+import { labelName } from './label-name';
 
 /** alert severities, lowest first. */
 export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;

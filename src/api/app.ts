@@ -81,8 +81,14 @@ export function createApi(
   const small = json(options.maxBodyBytes ?? 1024 * 1024);
   const guard = restGuard(gate.auth, gate.limits);
   const replay = idempotency(admin.idempotency);
+  // An Alertmanager configuration comes as its YAML.
+  const yaml = express.text({
+    limit: options.maxBodyBytes ?? 1024 * 1024,
+    type: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'],
+  });
   const r = new Routes(guard, (path) => [
     path === '/config/import' || path === '/batch' ? bulk : small,
+    ...(path === '/alerting/alertmanager-config' ? [yaml] : []),
     replay,
   ]);
   healthRoutes(r, admin, startedAtMs);

@@ -22,6 +22,11 @@ const COMMANDS: Record<string, { run: (args: string[]) => Promise<void>; summary
     run: async (a) => (await import('./commands/config')).configCommand(a),
     summary: 'Backup, restore and audit: export, import (--dry-run) and history of the configuration.',
   },
+  alerts: {
+    run: async (a) => (await import('./commands/alerts')).alertsCommand(a),
+    summary:
+      'Alertmanager configurations in and out: import-alertmanager FILE (--dry-run), export-alertmanager.',
+  },
   load: {
     run: async (a) => (await import('./commands/load')).loadCommand(a),
     summary: 'Load test: gRPC calls at a constant rate (open loop) or concurrency, HDR percentiles.',

@@ -1,10 +1,22 @@
-import { hasAlertmanager, startAlertmanager, type TestAlertmanager } from '../helpers/alertmanager';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  amtoolCheck,
+  hasAlertmanager,
+  hasAmtool,
+  startAlertmanager,
+  type TestAlertmanager,
+} from '../helpers/alertmanager';
+import { ALERTMANAGER_SAMPLE } from '../helpers/alertmanager-sample';
+import { spawnNerve } from '../helpers/process';
 import { TestCluster } from '../helpers/cluster';
 import { withTool } from '../helpers/requires';
 import { type Received, startReceiver } from '../helpers/webhook-receiver';
 import { waitFor } from '../helpers/wait';
 
 const alertmanager = withTool(hasAlertmanager(), 'prometheus-alertmanager');
+const amtool = withTool(hasAmtool(), 'amtool (prometheus-alertmanager)');
 
 /**
  * The receivers beyond webhook, Slack and email, end to end: an instance fails its probe and comes
@@ -277,5 +289,72 @@ describe('alert routing tree over REST', () => {
     expect(told.body.alerts[0].labels).toMatchObject({ alertname: 'math-down', instance: 'calc-2' });
     expect(fallback.received).toEqual([]);
     cluster.engines.get('calc-2')!.setServing(true);
+  });
+
+  it('imports an Alertmanager configuration over REST (dry run first) and names what it left out', async () => {
+    const post = async (query: string, body: string) => {
+      const res = await fetch(`${cluster.apiBase}/alerting/alertmanager-config${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/yaml' },
+        body,
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const before = (await rest('GET', '/alert-routes/root')).body;
+    const dry = await post('?dryRun=true', ALERTMANAGER_SAMPLE);
+    expect(dry.status).toBe(200);
+    expect(dry.body.dryRun).toBe(true);
+    const changes = dry.body.changes as { kind: string; name: string; change: string }[];
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        { kind: 'notification-channels', name: 'pager', change: 'added' },
+        { kind: 'alert-routes', name: 'root', change: 'changed' },
+        { kind: 'inhibit-rules', name: 'inhibit-1', change: 'added' },
+        { kind: 'time-intervals', name: 'office-hours', change: 'added' },
+      ]),
+    );
+    expect((dry.body.notes as string[]).join('\n')).toMatch(/opsgenie_configs not carried over/);
+    expect((await rest('GET', '/alert-routes/root')).body).toEqual(before); // a dry run writes nothing
+
+    const bad = await post('', 'route:\n  receiver: nobody\n');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/no receiver named \\"nobody\\"/);
+    expect((await rest('GET', '/alert-routes/root')).body).toEqual(before);
+
+    const done = await post('', ALERTMANAGER_SAMPLE);
+    expect(done.status).toBe(200);
+    expect(done.body.version).toBeGreaterThan(0);
+    expect((await rest('GET', '/alert-routes/root')).body).toMatchObject({
+      channels: ['ops-team-webhook-1', 'ops-team-slack-1'],
+      groupWaitMs: 45_000,
+    });
+    expect((await rest('GET', '/notification-channels/pager')).body).toMatchObject({
+      type: 'pagerduty',
+      routingKey: '***',
+    });
+    // The same again changes nothing.
+    const again = await post('', ALERTMANAGER_SAMPLE);
+    expect((again.body.changes as { change: string }[]).every((c) => c.change === 'unchanged')).toBe(true);
+    expect(again.body.version).toBe(done.body.version);
+  });
+
+  amtool.it('exports the alerting configuration as Alertmanager YAML that amtool accepts', async () => {
+    const res = await fetch(`${cluster.apiBase}/alerting/config?format=alertmanager`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/application\/yaml/);
+    const yaml = await res.text();
+    expect(yaml).toMatch(/routing_key: 0123456789abcdef0123456789abcdef/); // admins get secrets whole
+    expect(amtoolCheck(yaml)).toBe('');
+    expect((await rest('GET', '/alerting/config?format=json')).status).toBe(400);
+  });
+
+  it('nerve alerts import-alertmanager talks to a control plane', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'nerve-am-')), 'alertmanager.yml');
+    writeFileSync(file, ALERTMANAGER_SAMPLE);
+    const p = spawnNerve(['alerts', 'import-alertmanager', file, '--dry-run', '--api', cluster.apiBase]);
+    expect((await p.exited()).code).toBe(0);
+    expect(p.stdout()).toMatch(/unchanged notification-channels\/pager/);
+    expect(p.stdout()).toMatch(/note: receivers\[2\] "dba": opsgenie_configs not carried over/);
+    expect(p.stdout()).toMatch(/dry run: readable, 0 change\(s\) would be applied/);
   });
 });

@@ -101,3 +101,29 @@ export async function startAlertmanager(): Promise<TestAlertmanager> {
     },
   };
 }
+
+/** True when this machine has amtool (Debian's prometheus-alertmanager brings it). */
+export function hasAmtool(): boolean {
+  try {
+    execFileSync('amtool', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `amtool check-config` on a configuration text: '' when it passes, else what amtool said. */
+export function amtoolCheck(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'nerve-amtool-'));
+  const file = join(dir, 'alertmanager.yml');
+  writeFileSync(file, yaml);
+  try {
+    execFileSync('amtool', ['check-config', file], { stdio: 'pipe' });
+    return '';
+  } catch (err) {
+    const e = err as { stdout?: Buffer; stderr?: Buffer };
+    return `${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`.trim() || String(err);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

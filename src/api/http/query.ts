@@ -11,6 +11,13 @@ export function one(query: Record<string, unknown>, name: string): string | unde
   return v;
 }
 
+/** A true/false query flag (`?dryRun`, `?dryRun=true`); absent: false. */
+export function flag(name: string, raw: unknown): boolean {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true' || raw === '') return true;
+  throw new NerveError('INVALID_ARGUMENT', `${name} must be true or false, got ${echo(String(raw), 20)}`);
+}
+
 /** A time parameter → epoch ms: a duration back from now (`15m`, `1h`, `2d`), RFC 3339, or Unix ms. */
 export function timeParam(
   query: Record<string, unknown>,

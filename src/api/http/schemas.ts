@@ -123,6 +123,7 @@ export const configHistoryQuery = z.strictObject({ limit: text.optional(), befor
 export const diffQuery = z.strictObject({ from: text.optional(), to: text.optional() });
 export const sinceQuery = z.strictObject({ since: text.optional().describe('RFC 3339 or Unix ms') });
 export const dryRunQuery = z.strictObject({ dryRun: z.enum(['true', 'false']).optional() });
+export const alertingConfigQuery = z.strictObject({ format: z.enum(['alertmanager']).optional() });
 export const forceQuery = z.strictObject({
   force: z.enum(['true', 'false']).optional().describe('scale over the autoscaler, held for its cooldown'),
 });

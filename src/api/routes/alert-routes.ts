@@ -7,7 +7,9 @@ import type { AdminService } from '../../control-plane/admin/admin-service';
 import type { EntryAdmin, EntryView } from '../../control-plane/commands/entry-admin';
 import { contextOf } from '../http/errors';
 import { etag, ifMatch } from '../http/if-match';
-import { one } from '../http/query';
+import { flag, one } from '../http/query';
+import { NerveError } from '../../model/errors';
+import { echo } from '../../model/echo';
 
 /** CRUD of one configuration kind under `path` (each entry with its ETag), as lists them. */
 function entryRoutes(
@@ -72,6 +74,52 @@ export function alertRoutes(r: Routes, admin: AdminService): void {
   r.post('/alerts/:id/ack', 'operator', 'Acknowledge an alert', async (req, res) => {
     res.json({ alert: await admin.alerts.acknowledge(req.params.id, contextOf(req, res)) });
   });
+  r.post(
+    '/alerting/alertmanager-config',
+    'admin',
+    {
+      summary:
+        'Import an Alertmanager configuration (its YAML as the body, application/yaml): channels, routing tree, inhibit rules, time intervals as one version; ?dryRun=true only reports',
+      query: S.dryRunQuery,
+    },
+    async (req, res) => {
+      const body: unknown = req.body;
+      // YAML is a superset of JSON: a configuration sent as JSON reads the same.
+      const text =
+        typeof body === 'string'
+          ? body
+          : body && typeof body === 'object' && Object.keys(body).length > 0
+            ? JSON.stringify(body)
+            : '';
+      if (text.trim() === '')
+        throw new NerveError(
+          'INVALID_ARGUMENT',
+          'send the Alertmanager configuration as the body (content-type application/yaml)',
+        );
+      res.json(
+        await admin.alerts.alertmanager.import(text, flag('dryRun', req.query.dryRun), contextOf(req, res)),
+      );
+    },
+  );
+  r.get(
+    '/alerting/config',
+    'admin',
+    {
+      summary: 'The alerting configuration as Alertmanager YAML (?format=alertmanager)',
+      query: S.alertingConfigQuery,
+    },
+    (req, res) => {
+      const format = one(req.query as Record<string, unknown>, 'format') ?? 'alertmanager';
+      if (format !== 'alertmanager')
+        throw new NerveError('INVALID_ARGUMENT', `format must be alertmanager, got ${echo(format, 40)}`);
+      const { yaml, notes } = admin.alerts.alertmanager.export();
+      res
+        .type('application/yaml')
+        .set('x-nerve-notes', String(notes.length))
+        .set('content-disposition', 'attachment; filename="alertmanager.yml"')
+        .send(yaml);
+    },
+  );
   for (const [kind, { entry }] of entryKinds())
     entryRoutes(
       r,

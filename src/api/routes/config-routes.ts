@@ -6,6 +6,7 @@ import type { AdminService } from '../../control-plane/admin/admin-service';
 import { echo } from '../../model/echo';
 import { contextOf } from '../http/errors';
 import { ifMatch } from '../http/if-match';
+import { flag } from '../http/query';
 
 /** A whole-number query or body value, or a 400 naming it. */
 function whole(name: string, raw: unknown, fallback?: number): number {
@@ -15,12 +16,6 @@ function whole(name: string, raw: unknown, fallback?: number): number {
   if (!Number.isInteger(n) || n < 0)
     throw new NerveError('INVALID_ARGUMENT', `${name} must be a whole number, got ${echo(String(raw), 20)}`);
   return n;
-}
-
-function flag(name: string, raw: unknown): boolean {
-  if (raw === undefined || raw === 'false') return false;
-  if (raw === 'true' || raw === '') return true;
-  throw new NerveError('INVALID_ARGUMENT', `${name} must be true or false, got ${echo(String(raw), 20)}`);
 }
 
 /** The versioned configuration: history, a version whole, diffs, rollback, export and import. */

@@ -146,6 +146,19 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
     { name: 'limit', help: 'history: how many versions, newest first (default 20)' },
     { name: 'dry-run', boolean: true, help: 'import: validate and show the changes, apply nothing' },
   ],
+  alerts: [
+    {
+      name: 'api',
+      env: 'NERVE_API',
+      help: 'a control plane: http://host:3000 or its REST base …/api/v1/nerve (default http://127.0.0.1:$API_PORT, 3000)',
+    },
+    { name: 'out', help: 'export-alertmanager: write to this file instead of standard output' },
+    {
+      name: 'dry-run',
+      boolean: true,
+      help: 'import-alertmanager: show the changes and notes, apply nothing',
+    },
+  ],
   load: [
     { name: 'target', help: 'host:port of a router or an engine (required)' },
     { name: 'engine', help: 'x-nerve-engine: the engine a router routes to' },
@@ -204,6 +217,7 @@ export function flagNames(command: string): string[] {
 /** Commands with subcommands or arguments: their usage line. */
 const USAGE: Record<string, string> = {
   config: 'nerve config export [--out FILE] | import FILE [--dry-run] | history [--limit N]   [flags]',
+  alerts: 'nerve alerts import-alertmanager FILE [--dry-run] | export-alertmanager [--out FILE]   [flags]',
 };
 
 export function commandHelp(command: string, summary: string): string {

@@ -6,6 +6,7 @@ import { ALERT_RULE_KIND, CHANNEL_KIND, entryKinds, SILENCE_KIND } from '../../m
 import type { AdminContext, Audit } from '../commands/admin-context';
 import { NerveError } from '../../model/errors';
 import { EntryAdmin } from '../commands/entry-admin';
+import { AlertmanagerConfig } from './alertmanager-config';
 
 /**
  * The alerting commands over the store: rules, channels and silences as configuration kinds, and
@@ -19,12 +20,16 @@ export class AlertAdmin {
   /** Alerts as the leader last wrote them, acknowledgements applied. */
   readonly views: AlertViews;
 
+  /** Alertmanager configurations in and out. */
+  readonly alertmanager: AlertmanagerConfig;
+
   constructor(
     private readonly store: ConfigStore,
     private readonly audit: Audit,
     evaluated: () => Promise<void> = async () => undefined,
   ) {
     this.views = new AlertViews(store);
+    this.alertmanager = new AlertmanagerConfig(store, audit, evaluated);
     // An entry written is evaluated before the answer (on the leader), so the alerts listed next show
     // what a rule fires, or a silence or an inhibition mutes.
     this.entries = new Map(

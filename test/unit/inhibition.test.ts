@@ -54,6 +54,31 @@ describe('inhibit rules (Alertmanager semantics)', () => {
     );
   });
 
+  it("lets the store being unavailable mute what follows from it, and matches on the rule's own labels too", () => {
+    const storeDown = rule({
+      id: 'store-mutes-all',
+      sourceMatchers: [{ label: 'alertname', value: 'store-unavailable' }],
+      targetMatchers: [{ label: 'alertname', op: '!=', value: 'store-unavailable' }],
+    });
+    const fleet = { ...alert('store-unavailable', 'critical', '', null), engine: null };
+    const alerts = [
+      fleet,
+      alert('xds-nack', 'warning', 'calc', null),
+      { ...alert('latency', 'warning', 'calc', null), labels: { team: 'db' } },
+    ];
+    expect([...inhibitions(alerts, [storeDown]).keys()].sort()).toEqual([
+      'latency:calc:*',
+      'xds-nack:calc:*',
+    ]);
+    const byTeam = rule({
+      id: 'team-db',
+      sourceMatchers: [{ label: 'rule', value: 'xds-nack' }],
+      targetMatchers: [{ label: 'team', value: 'db' }],
+      equal: ['engine'],
+    });
+    expect([...inhibitions(alerts, [byTeam]).keys()]).toEqual(['latency:calc:*']);
+  });
+
   it('takes only firing or acknowledged sources: pending and resolved ones mute nothing', () => {
     const target = alert('instance-down', 'warning', 'calc', 'calc-1');
     for (const state of ['pending', 'resolved'] as const)

@@ -2,6 +2,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { ADS_SERVICE } from '../protocol/ads';
 import { bindInsecure, bindTls, shutdownGracefully } from '../protocol/grpc-server';
 import { installAdmin } from './admin/install';
+import { alertActuator } from './admin/alert-actuator';
 import { installAlerts } from './alerts/install';
 import { installCircuits } from './circuits/install';
 import { seedEngines, seedEntries } from './config/seed';
@@ -80,6 +81,7 @@ export function installFeatures(
     rollouts: rollouts.rollouts,
     weights: weights.weights,
   });
+  alerts.alerts.bindActuator(alertActuator(admin, ctx.engines, ctx.store, fleet.events));
   const modules: Module[] = [
     ctx.leader,
     ...[

@@ -12,6 +12,8 @@ export interface AlertItem {
   summary: string;
   startedAt: string | null;
   acknowledgedBy: string | null;
+  /** What the rule's actions did for this firing (absent from older control planes). */
+  actions?: { index: number; type: string; state: string; reason: string }[];
 }
 
 async function post(path: string, body?: unknown): Promise<string | undefined> {
@@ -71,7 +73,23 @@ export function AlertsPanel({ alerts }: { alerts: AlertItem[] }) {
                   </td>
                   <td>{a.rule}</td>
                   <td>{[a.engine, a.instance].filter(Boolean).join('/') || 'fleet'}</td>
-                  <td class="why">{a.summary}</td>
+                  <td class="why">
+                    {a.summary}
+                    {(a.actions ?? []).map((x) => (
+                      <div key={x.index} class="muted" data-testid="alert-action">
+                        action {x.type}: {x.state} ({x.reason})
+                        {x.state === 'awaiting-approval' && (
+                          <button
+                            onClick={() =>
+                              void act(post(`/alerts/${encodeURIComponent(a.id)}/actions/${x.index}/approve`))
+                            }
+                          >
+                            Approve
+                          </button>
+                        )}
+                      </div>
+                    ))}
+                  </td>
                   <td>{a.startedAt ? new Date(a.startedAt).toLocaleTimeString() : ''}</td>
                   <td>
                     {a.state === 'acknowledged' ? (

@@ -358,3 +358,103 @@ describe('alert routing tree over REST', () => {
     expect(p.stdout()).toMatch(/dry run: readable, 0 change\(s\) would be applied/);
   });
 });
+
+/** An alert that acts: a real instance fails its probe, the rule drains it, and undoes it on recovery. */
+describe('alerts that act', () => {
+  let cluster: TestCluster;
+
+  async function rest(method: string, path: string, body?: unknown) {
+    const res = await fetch(`${cluster.apiBase}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      body: (res.status === 204 ? {} : await res.json()) as Record<string, unknown>,
+    };
+  }
+  const instanceOf = async (id: string) => {
+    const { engine } = (await rest('GET', '/engines/calc')).body as {
+      engine: { instances: { id: string; draining: boolean }[] };
+    };
+    return engine.instances.find((i) => i.id === id)!;
+  };
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start([{ name: 'calc', type: 'math', instances: 3 }], 100, {
+      controlPlane: { alertEvalMs: 100 },
+    });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('drains a failing instance as an audited, versioned change by alert:<rule>, and undoes it on recovery', async () => {
+    expect(
+      (
+        await rest('POST', '/alert-rules', {
+          id: 'drain-failing',
+          name: 'drain failing instances',
+          severity: 'critical',
+          event: 'instance_down',
+          actions: [{ type: 'drain', minHealthy: 2, maxPerHour: 2, undoOnResolve: true }],
+        })
+      ).status,
+    ).toBe(201);
+    cluster.engines.get('calc-2')!.setServing(false);
+    await waitFor(async () => (await instanceOf('calc-2')).draining, 'calc-2 drained by the alert');
+    const history = (await rest('GET', '/config/history?limit=5')).body.versions as {
+      actor: string;
+      summary: string;
+    }[];
+    expect(history).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ actor: 'alert:drain-failing', summary: 'drain calc/calc-2' }),
+      ]),
+    );
+    const firing = await waitFor(async () => {
+      const alerts = (await rest('GET', '/alerts?state=firing')).body.alerts as {
+        instance: string;
+        actions: { type: string; state: string; configVersion: number | null }[];
+      }[];
+      const a = alerts.find((x) => x.instance === 'calc-2');
+      return a?.actions[0]?.state === 'done' && a;
+    }, 'the action shown on the alert');
+    expect(firing.actions[0]).toMatchObject({ type: 'drain', state: 'done' });
+    expect(firing.actions[0].configVersion).toBeGreaterThan(0);
+    // Drained, its probe still fails: the alert stays firing, nothing undone, nothing taken twice.
+    const settled = Date.now();
+    await waitFor(() => Date.now() - settled > 500, 'evaluations to pass');
+    expect((await instanceOf('calc-2')).draining).toBe(true);
+
+    // A second failure would leave one healthy instance, below minHealthy 2: refused, and said so.
+    cluster.engines.get('calc-3')!.setServing(false);
+    const refused = await waitFor(async () => {
+      const alerts = (await rest('GET', '/alerts?state=firing')).body.alerts as {
+        instance: string;
+        actions: { state: string; reason: string }[];
+      }[];
+      return alerts.find((x) => x.instance === 'calc-3')?.actions[0];
+    }, 'the second action');
+    expect(refused).toMatchObject({
+      state: 'refused',
+      reason: 'would leave 1 healthy instances of calc, below minHealthy 2',
+    });
+    expect((await instanceOf('calc-3')).draining).toBe(false);
+    cluster.engines.get('calc-3')!.setServing(true);
+
+    cluster.engines.get('calc-2')!.setServing(true);
+    await waitFor(async () => !(await instanceOf('calc-2')).draining, 'calc-2 undrained on recovery');
+    const events = (await rest('GET', '/engines/calc/events')).body.events as {
+      kind: string;
+      message: string;
+    }[];
+    expect(events.filter((e) => e.kind === 'alert_action').map((e) => e.message)).toEqual(
+      expect.arrayContaining([
+        'alert drain-failing: drain calc/calc-2',
+        'alert drain-failing: undone (the alert resolved): drain calc/calc-2',
+      ]),
+    );
+  });
+});

@@ -11,6 +11,7 @@ import { LeaderElection } from '../../src/control-plane/leader/leader-election';
 import type { FleetReads } from '../../src/control-plane/views/fleet-reads';
 import { ALERT_RULE_KIND, INHIBIT_RULE_KIND } from '../../src/model/kinds/config-kinds';
 import { alertView } from '../../src/control-plane/alerts/alert-views';
+import type { AlertActuator } from '../../src/control-plane/alerts/alert-actions';
 import { MemoryStore } from '../../src/store/memory-store';
 import { logger } from '../helpers/cluster';
 
@@ -48,11 +49,11 @@ function fleet(instances: () => InstanceHealthView[]): FleetReads {
 }
 
 /** Alerting on a MemoryStore whose replica leads at once, over the instances `instances` describes. */
-async function alerting(instances: () => InstanceHealthView[]) {
-  const store = new MemoryStore();
-  await store.start();
+async function alerting(instances: () => InstanceHealthView[], shared?: MemoryStore, replica = 'a') {
+  const store = shared ?? new MemoryStore();
+  if (!shared) await store.start();
   const bus = new EventBus(() => undefined);
-  const leader = new LeaderElection(store.lease, 'a', bus, logger, {
+  const leader = new LeaderElection(store.lease, replica, bus, logger, {
     ttlMs: 15_000,
     renewMs: 5_000,
     retryMs: 2_000,
@@ -199,5 +200,83 @@ describe('alert module over MemoryStore (fake clock)', () => {
     calc2 = 'healthy';
     module.stop();
     await leader.stop();
+  });
+
+  it('takes an alert action once, through a leader failover, and undoes it when the alert resolves', async () => {
+    let calc2: InstanceHealthView['health'] = 'unhealthy';
+    const fleetOf = () => [
+      instance('calc-1', 'healthy'),
+      instance('calc-2', calc2),
+      instance('calc-3', 'healthy'),
+    ];
+    const a = await alerting(fleetOf);
+    const taken: string[] = [];
+    const actuator: AlertActuator = {
+      drain: async (e, i, ctx) => void taken.push(`drain ${e}/${i} by ${ctx.actor}`),
+      undrain: async (e, i, ctx) => void taken.push(`undrain ${e}/${i} by ${ctx.actor}`),
+      pauseRollout: async () => 'r1',
+      resumeRollout: async () => undefined,
+      replicas: () => undefined,
+      scale: async () => undefined,
+      pinWeight: async () => undefined,
+      unpinWeight: async () => undefined,
+      version: () => 42,
+      event: (_e, _i, message) => void taken.push(`event: ${message}`),
+    };
+    a.module.bindActuator(actuator);
+    await a.store.commit({
+      actor: 'test',
+      summary: 'rule with an action',
+      ops: [
+        {
+          op: 'put',
+          kind: ALERT_RULE_KIND,
+          name: 'down',
+          value: {
+            id: 'down',
+            name: 'down',
+            severity: 'critical',
+            scope: 'engine',
+            event: 'instance_down',
+            cooldownMs: 14_400_000,
+            channels: [],
+            groupBy: ['rule', 'engine'],
+            groupWaitMs: 0,
+            enabled: true,
+            labels: {},
+            actions: [{ type: 'drain', maxPerHour: 3, minHealthy: 1, dryRun: false, undoOnResolve: true }],
+          },
+        },
+      ],
+      expect: new Map(),
+    });
+    a.module.start();
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(taken).toEqual(['drain calc/calc-2 by alert:down', 'event: alert down: drain calc/calc-2']);
+    const alert = a.module.current().alerts.find((x) => x.state === 'firing')!;
+    expect(alertView(alert, a.module.current()).actions).toEqual([
+      expect.objectContaining({ type: 'drain', state: 'done', configVersion: 42 }),
+    ]);
+
+    // The leader goes; another replica on the same store takes over and evaluates: nothing taken again.
+    a.module.stop();
+    await a.leader.stop();
+    const b = await alerting(fleetOf, a.store, 'b');
+    expect(b.leader.leading).toBe(true);
+    b.module.bindActuator(actuator);
+    b.module.start();
+    await jest.advanceTimersByTimeAsync(3_000);
+    expect(taken.filter((t) => t.startsWith('drain'))).toHaveLength(1);
+
+    // It resolves: the new leader undoes what the old one did.
+    calc2 = 'healthy';
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(taken.filter((t) => !t.startsWith('event'))).toEqual([
+      'drain calc/calc-2 by alert:down',
+      'undrain calc/calc-2 by alert:down',
+    ]);
+    expect(b.module.current().actions?.map((r) => r.state)).toEqual(['undone']);
+    b.module.stop();
+    await b.leader.stop();
   });
 });

@@ -71,6 +71,17 @@ export function alertRoutes(r: Routes, admin: AdminService): void {
   r.get('/alerts/stats', 'viewer', 'Alert statistics', (_req, res) => {
     res.json(admin.alerts.views.stats());
   });
+  r.post(
+    '/alerts/:id/actions/:index/approve',
+    'operator',
+    'Approve an alert action waiting for approval (the leader takes it)',
+    async (req, res) => {
+      const index = Number(req.params.index);
+      if (!Number.isInteger(index) || index < 0 || index > 4)
+        throw new NerveError('INVALID_ARGUMENT', `index must be 0 to 4, got ${echo(req.params.index, 10)}`);
+      res.json({ alert: await admin.alerts.approveAction(req.params.id, index, contextOf(req, res)) });
+    },
+  );
   r.post('/alerts/:id/ack', 'operator', 'Acknowledge an alert', async (req, res) => {
     res.json({ alert: await admin.alerts.acknowledge(req.params.id, contextOf(req, res)) });
   });

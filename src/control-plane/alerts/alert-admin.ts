@@ -1,6 +1,6 @@
 import { echo } from '../../model/echo';
 import type { ConfigStore } from '../../store/config-store';
-import { ACKS_NS } from './alert-state';
+import { ACKS_NS, ACTION_APPROVALS_NS } from './alert-state';
 import { AlertViews, alertView } from './alert-views';
 import { ALERT_RULE_KIND, CHANNEL_KIND, entryKinds, SILENCE_KIND } from '../../model/kinds/config-kinds';
 import type { AdminContext, Audit } from '../commands/admin-context';
@@ -26,7 +26,7 @@ export class AlertAdmin {
   constructor(
     private readonly store: ConfigStore,
     private readonly audit: Audit,
-    evaluated: () => Promise<void> = async () => undefined,
+    private readonly evaluated: () => Promise<void> = async () => undefined,
   ) {
     this.views = new AlertViews(store);
     this.alertmanager = new AlertmanagerConfig(store, audit, evaluated);
@@ -56,6 +56,29 @@ export class AlertAdmin {
   }
   get silences(): EntryAdmin {
     return this.entriesOf(SILENCE_KIND);
+  }
+
+  /**
+   * Approves an action waiting for one: the leader takes it at its next evaluation (before this answer,
+   * on the leader), its guards read again. 404 when the alert has no such action waiting.
+   */
+  async approveAction(id: string, index: number, ctx: AdminContext) {
+    const s = this.views.state();
+    const alert = s.alerts.find((a) => a.id === id && a.state !== 'resolved');
+    const record = alert && s.actions?.find((r) => r.id === `${alert.id}@${alert.startedAtMs}#${index}`);
+    if (!alert || !record)
+      throw new NerveError('NOT_FOUND', `no action ${index} of an open alert ${echo(id)}`);
+    if (record.state !== 'awaiting-approval')
+      throw new NerveError(
+        'FAILED_PRECONDITION',
+        `action ${index} of alert ${echo(id)} is ${record.state}, not awaiting approval`,
+      );
+    await ACTION_APPROVALS_NS.put(this.store, [[record.id, { by: ctx.actor, atMs: Date.now() }]]);
+    this.audit(ctx, 'approve alert action', { alert: id, action: index, type: record.type });
+    await this.evaluated();
+    const after = this.views.state();
+    const a = after.alerts.find((x) => x.id === id) ?? alert;
+    return alertView(a, after);
   }
 
   /** Acknowledges a firing alert: its repeats stop; its resolved notification still goes out. */

@@ -27,6 +27,8 @@ import type { LeaderElection } from '../leader/leader-election';
 import { Disposables, type Module } from '../kernel/module';
 import {
   ACKS_NS,
+  ACTION_APPROVALS_NS,
+  ACTIONS_KEPT,
   ALERTS_NS,
   type AlertingState,
   EMPTY_STATE,
@@ -37,6 +39,8 @@ import {
 import { type FleetView, observe } from './observe';
 import { type Attempt, Notifier } from './notifier';
 import { ALERTMANAGER_RESEND_MS } from './channels/alertmanager';
+import { type ActionRecord, type FleetFacts, planActions } from '../../model/alerts/action-plan';
+import { type AlertActuator, takeAction } from './alert-actions';
 
 /**
  * Alerting, once per fleet: the leader evaluates every rule every `evalMs` against the fleet's summary,
@@ -54,6 +58,7 @@ export class AlertModule implements Module {
   private events: FleetView['events'][number][] = [];
   private readonly inFlight = new Set<string>();
   private running = false;
+  private actuator: AlertActuator | undefined;
   private current$: Promise<void> = Promise.resolve();
   /** Evaluations this replica ran (figures, and tests waiting for time to pass in evaluations). */
   evaluations = 0;
@@ -196,6 +201,17 @@ export class AlertModule implements Module {
           done: false,
         });
     }
+    const approvals = ACTION_APPROVALS_NS.map(this.store);
+    const actions = trimActions(
+      planActions(
+        routing.rules,
+        alerts,
+        this.state.actions ?? [],
+        new Map([...approvals].map(([id, v]) => [id, v.by])),
+        factsOf(view, this.actuator),
+        now,
+      ),
+    );
     const resend = now - (this.state.resentAtMs ?? 0) >= this.resendMs;
     if (resend) outbox.push(...resends(routing, alerts, channels, plan.log.values(), now));
     this.state = {
@@ -205,9 +221,41 @@ export class AlertModule implements Module {
       outbox: outbox.filter((o) => !o.done),
       inhibited: Object.fromEntries(inhibited),
       ...(resend && { resentAtMs: now }),
+      actions,
     };
+    // Written before an action is taken, as a notification is before it is sent: a new leader finds it
+    // running and takes it again (each action is idempotent), never a second time for the same firing.
     await this.persist();
     this.deliver(channels);
+    await this.act(approvals);
+  }
+
+  /** Binds what actions change (the admin commands), once the control plane is composed. */
+  bindActuator(actuator: AlertActuator): void {
+    this.actuator = actuator;
+  }
+
+  /** Takes the running actions and undoes the resolved ones, then records how they went. */
+  private async act(approvals: ReadonlyMap<string, unknown>): Promise<void> {
+    const act = this.actuator;
+    const due = (this.state.actions ?? []).filter((r) => r.state === 'running' || r.state === 'undoing');
+    if (act && due.length > 0) {
+      const done = new Map<string, ActionRecord>();
+      for (const r of due) done.set(r.id, await takeAction(r, act, this.logger));
+      this.state = { ...this.state, actions: (this.state.actions ?? []).map((r) => done.get(r.id) ?? r) };
+      await this.persist();
+    }
+    const applied = [...approvals.keys()].filter((id) => {
+      const r = this.state.actions?.find((x) => x.id === id);
+      return !r || r.state !== 'awaiting-approval';
+    });
+    const fence = this.leader.fence;
+    if (fence && applied.length > 0)
+      await ACTION_APPROVALS_NS.put(
+        this.store,
+        applied.map((id) => [id, undefined] as const),
+        fence,
+      ).catch(() => undefined);
   }
 
   private deliver(channels: readonly Channel[]): void {
@@ -328,6 +376,33 @@ function resends(
       });
   }
   return out;
+}
+
+/** What the action guards read: the engine's healthy instances (its health view) and its replicas. */
+function factsOf(view: FleetView, actuator: AlertActuator | undefined): FleetFacts {
+  return {
+    healthy: (engine, instance) => {
+      const list = view.health.get(engine)?.instances ?? [];
+      return {
+        healthy: list.filter((i) => i.health === 'healthy').length,
+        instanceHealthy: list.some((i) => i.id === instance && i.health === 'healthy'),
+      };
+    },
+    replicas: (engine) => actuator?.replicas(engine),
+  };
+}
+
+/** Records still in play are kept; of the finished, the newest. */
+function trimActions(records: ActionRecord[]): ActionRecord[] {
+  const open = (r: ActionRecord) =>
+    r.state === 'running' ||
+    r.state === 'undoing' ||
+    r.state === 'awaiting-approval' ||
+    (r.state === 'done' && r.undo);
+  const finished = records.filter((r) => !open(r));
+  if (finished.length <= ACTIONS_KEPT) return records;
+  const keep = new Set(finished.slice(-ACTIONS_KEPT).map((r) => r.id));
+  return records.filter((r) => open(r) || keep.has(r.id));
 }
 
 /** A route's notifications are held while one of its mute intervals holds, or none of its active ones does. */

@@ -1,4 +1,5 @@
 import type { Alert } from '../../model/alerts/alert';
+import type { ActionRecord } from '../../model/alerts/action-plan';
 import type { GroupState, Notification } from '../../model/alerts/grouping';
 import type { Attempt } from './notifier';
 import { SharedNamespace } from '../../store/shared-namespace';
@@ -31,7 +32,18 @@ export interface AlertingState {
   readonly inhibited?: Readonly<Record<string, readonly string[]>>;
   /** When firing alerts were last sent again to Alertmanager channels (absent in older states). */
   readonly resentAtMs?: number;
+  /** Actions alerts took, or were refused (newest last, at most ACTIONS_KEPT; absent in older states). */
+  readonly actions?: readonly ActionRecord[];
 }
+
+/** Approvals of actions waiting for one, taken by any replica: action record id → {by, atMs}. */
+export const ACTION_APPROVALS_NS = new SharedNamespace<{ readonly by: string; readonly atMs: number }>(
+  'alert-action-approvals',
+  'any replica that takes an approval; the leader clears what it applied',
+);
+
+/** Action records kept for history. */
+export const ACTIONS_KEPT = 500;
 
 export const EMPTY_STATE: AlertingState = { alerts: [], log: [], outbox: [], attempts: {} };
 

@@ -25,6 +25,19 @@ export function alertView(a: Alert, state: AlertingState) {
     acknowledgedBy: a.acknowledgedBy || null,
     /** The inhibit rules muting it (an alert they mute is listed, never notified). */
     inhibitedBy: state.inhibited?.[a.id] ?? [],
+    /** What the rule's actions did for this firing of the alert (audited as actor `alert:<rule>`). */
+    actions: (state.actions ?? [])
+      .filter((r) => r.id.startsWith(`${a.id}@${a.startedAtMs}#`))
+      .map((r) => ({
+        index: r.index,
+        type: r.type,
+        state: r.state,
+        reason: r.reason,
+        requestedAt: iso(r.requestedAtMs),
+        doneAt: iso(r.doneAtMs),
+        approvedBy: r.approvedBy ?? null,
+        configVersion: r.configVersion ?? null,
+      })),
     notifications: (state.attempts[a.id] ?? []).map((n) => ({
       channel: n.channel,
       at: n.at,

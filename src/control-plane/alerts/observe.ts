@@ -3,7 +3,7 @@ import type { Observation } from '../../model/alerts/alert';
 import { type AlertRule, compare, type RuleMetric } from '../../model/alerts/rule';
 import type { StoreStatus } from '../../store/config-store';
 import type { EngineSummary } from '../views/metrics-views';
-import type { EngineHealthView } from '../views/engine-views';
+import type { EngineHealthView, InstanceHealthView } from '../views/engine-views';
 import type { EngineCircuitStatus } from '../circuits/circuit-board';
 import type { CallStats } from '../calls/call-accumulator';
 
@@ -110,7 +110,7 @@ export function observe(rule: AlertRule, view: FleetView): Observation[] {
             at(
               fleet ? null : e,
               i.id,
-              i.health === 'unhealthy',
+              isDown(i),
               1,
               `${e}/${i.id} is down: ${i.reasons.map((r) => r.message).join('; ') || 'unhealthy'}`,
             ),
@@ -202,4 +202,19 @@ export function observe(rule: AlertRule, view: FleetView): Observation[] {
 
 function round(v: number | undefined): string {
   return v === undefined ? 'unknown' : String(Math.round(v * 1000) / 1000);
+}
+
+/**
+ * An instance is down when it is unhealthy, or drained while its probe still fails (or its lease lapsed,
+ * or its circuit is open): a drain takes it out of rotation, not out of trouble, so an alert's own drain
+ * does not resolve the alert that took it (and undo it, and fire again).
+ */
+function isDown(i: InstanceHealthView): boolean {
+  if (i.health === 'unhealthy') return true;
+  return (
+    i.health === 'draining' &&
+    i.reasons.some(
+      (r) => r.code === 'probe_failing' || r.code === 'lease_lapsed' || r.code === 'circuit_open',
+    )
+  );
 }

@@ -8,7 +8,8 @@ import { NerveError } from '../../model/errors';
 export interface AdminContext {
   /** The authenticated principal's name (a JWT's sub, an API key's name), or the peer when auth is off. */
   readonly actor: string;
-  readonly via: 'rest' | 'grpc' | 'config';
+  /** `alert`: an alert rule's action, taken by the leader (actor `alert:<rule>`). */
+  readonly via: 'rest' | 'grpc' | 'config' | 'alert';
   readonly requestId: string;
   /** The caller's address. */
   readonly from?: string;

@@ -149,7 +149,7 @@ export class AlertRouting {
   private readonly root: EffectiveRoute | undefined;
 
   constructor(
-    private readonly rules: ReadonlyMap<string, AlertRule>,
+    readonly rules: ReadonlyMap<string, AlertRule>,
     private readonly tree: RouteTree | undefined,
   ) {
     for (const r of rules.values()) this.byKey.set(r.id, ruleRoute(r));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatIssues, name, type Result } from '../validate';
 import { labelName } from './label-name';
+import { actionSchema } from './action';
 
 /** alert severities, lowest first. */
 export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
@@ -72,6 +73,8 @@ export const alertRuleSchema = z
     /** A firing group is notified again this often until acknowledged or resolved (repeat interval). */
     cooldownMs: ms.default(4 * 3_600_000),
     channels: z.array(name).default([]),
+    /** What the rule does when an alert of it fires, beside notifying (guarded; see action.ts). */
+    actions: z.array(actionSchema).max(5).default([]),
     /** Labels of the rule's own (team, service, …) that its alerts carry, for routes and receivers to match. */
     labels: z.record(labelName, z.string().max(1_024)).default({}),
     /** How alerts of this rule are grouped into notifications. */

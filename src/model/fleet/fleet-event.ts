@@ -20,7 +20,8 @@ export type FleetEventKind =
   | 'rollout_promoted'
   | 'rollout_rolled_back'
   | 'rollout_aborted'
-  | 'weights';
+  | 'weights'
+  | 'alert_action';
 
 /** One thing that happened to an engine or an instance, with the facts it happened on. */
 export interface FleetEvent {

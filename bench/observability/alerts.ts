@@ -1,9 +1,11 @@
 // npm run bench:alerts — alerting's figures, with real instances and a real webhook receiver on loopback:
 // an instance's death to the webhook (goal ≤ probe interval × unhealthy threshold + 1 s), its recovery to
-// the resolved notification (goal ≤ 1 s), and notifications for 50 instances failing at once (goal 1).
+// the resolved notification (goal ≤ 1 s), and notifications for 50 instances failing at once (goal 1);
+// then the noise cases of alert-noise.ts (flapping, a cascade).
 // Baseline in the same run: when the control plane's own health view saw each change (GET /health).
 import { TestCluster } from '../../test/helpers/cluster';
 import { startReceiver } from '../../test/helpers/webhook-receiver';
+import { cascade, flapping } from './alert-noise';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const INTERVAL_MS = 1_000;
@@ -127,7 +129,13 @@ async function main(): Promise<void> {
   }
 }
 
-void main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+void main()
+  .then(() => {
+    // Noise: flapping and a cascade, on the model's rules over a simulated clock (bench:alert-noise).
+    flapping();
+    cascade();
+  })
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });

@@ -227,3 +227,24 @@ describe('time intervals (Alertmanager time_intervals)', () => {
     expect(errors).toMatch(/location.*time zone/);
   });
 });
+
+describe('the flapping guard of event rules', () => {
+  it('keeps an event rule firing through flaps with keepFiringForMs, and refuses it on a condition', () => {
+    const r = rule({ id: 'down', keepFiringForMs: 60_000 });
+    let alerts = fire(r, [], [['calc', 'calc-1']], 0);
+    alerts = evaluateRule(r, alerts, [], 20_000); // up for 20 s: still firing
+    expect(alerts.map((a) => a.state)).toEqual(['firing']);
+    alerts = fire(r, alerts, [['calc', 'calc-1']], 40_000); // down again: the same alert, the same start
+    expect(alerts.map((a) => [a.state, a.startedAtMs])).toEqual([['firing', 0]]);
+    alerts = evaluateRule(r, alerts, [], 100_000); // up for 60 s: resolved
+    expect(alerts.map((a) => a.state)).toEqual(['resolved']);
+    const bad = parseAlertRule({
+      id: 'x',
+      name: 'x',
+      severity: 'warning',
+      condition: { metric: 'p99Ms', op: '>', threshold: 1 },
+      keepFiringForMs: 1_000,
+    });
+    expect(bad.ok ? '' : bad.errors.join()).toMatch(/keepFiringForMs: for an event rule/);
+  });
+});

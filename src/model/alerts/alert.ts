@@ -51,7 +51,7 @@ export function evaluateRule(
   nowMs: number,
 ): Alert[] {
   const forMs = rule.condition?.forMs ?? 0;
-  const keepMs = rule.condition?.keepFiringForMs ?? 0;
+  const keepMs = rule.condition?.keepFiringForMs ?? rule.keepFiringForMs ?? 0;
   const open = new Map(current.filter((a) => a.state !== 'resolved').map((a) => [a.id, a]));
   const out: Alert[] = current.filter((a) => a.state === 'resolved');
   const seen = new Set<string>();

@@ -70,6 +70,11 @@ export const alertRuleSchema = z
       })
       .optional(),
     event: z.enum(ALERT_EVENTS).optional(),
+    /**
+     * An event rule's flapping guard: its alert keeps firing this long after the event stops holding, so
+     * an instance down and up every few seconds is one alert, not many (a condition has its own).
+     */
+    keepFiringForMs: ms.optional(),
     /** A firing group is notified again this often until acknowledged or resolved (repeat interval). */
     cooldownMs: ms.default(4 * 3_600_000),
     channels: z.array(name).default([]),
@@ -86,6 +91,12 @@ export const alertRuleSchema = z
   .superRefine((r, ctx) => {
     if ((r.condition === undefined) === (r.event === undefined))
       ctx.addIssue({ code: 'custom', path: [], message: 'a rule has either a condition or an event' });
+    if (r.condition !== undefined && r.keepFiringForMs !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['keepFiringForMs'],
+        message: 'for an event rule; a condition takes condition.keepFiringForMs',
+      });
   });
 
 export type AlertRule = z.output<typeof alertRuleSchema>;

@@ -14,6 +14,7 @@ import { TestCluster } from '../helpers/cluster';
 import { withTool } from '../helpers/requires';
 import { type Received, startReceiver } from '../helpers/webhook-receiver';
 import { waitFor } from '../helpers/wait';
+import { restOn } from '../helpers/rest';
 
 const alertmanager = withTool(hasAlertmanager(), 'prometheus-alertmanager');
 const amtool = withTool(hasAmtool(), 'amtool (prometheus-alertmanager)');
@@ -29,17 +30,7 @@ describe('alert receivers: PagerDuty, Microsoft Teams, Alertmanager', () => {
   let teams: Awaited<ReturnType<typeof startReceiver>>;
   let am: TestAlertmanager | undefined;
 
-  async function rest(method: string, path: string, body?: unknown) {
-    const res = await fetch(`${cluster.apiBase}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return {
-      status: res.status,
-      body: (res.status === 204 ? {} : await res.json()) as Record<string, unknown>,
-    };
-  }
+  const rest = (method: string, path: string, body?: unknown) => restOn(cluster.apiBase, method, path, body);
 
   beforeAll(async () => {
     cluster = await TestCluster.start([{ name: 'calc', type: 'math', instances: 2 }], 100, {
@@ -194,17 +185,7 @@ describe('alert routing tree over REST', () => {
   let team: Awaited<ReturnType<typeof startReceiver>>;
   let fallback: Awaited<ReturnType<typeof startReceiver>>;
 
-  async function rest(method: string, path: string, body?: unknown) {
-    const res = await fetch(`${cluster.apiBase}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return {
-      status: res.status,
-      body: (res.status === 204 ? {} : await res.json()) as Record<string, unknown>,
-    };
-  }
+  const rest = (method: string, path: string, body?: unknown) => restOn(cluster.apiBase, method, path, body);
 
   beforeAll(async () => {
     cluster = await TestCluster.start([{ name: 'calc', type: 'math', instances: 2 }], 100, {
@@ -363,17 +344,7 @@ describe('alert routing tree over REST', () => {
 describe('alerts that act', () => {
   let cluster: TestCluster;
 
-  async function rest(method: string, path: string, body?: unknown) {
-    const res = await fetch(`${cluster.apiBase}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return {
-      status: res.status,
-      body: (res.status === 204 ? {} : await res.json()) as Record<string, unknown>,
-    };
-  }
+  const rest = (method: string, path: string, body?: unknown) => restOn(cluster.apiBase, method, path, body);
   const instanceOf = async (id: string) => {
     const { engine } = (await rest('GET', '/engines/calc')).body as {
       engine: { instances: { id: string; draining: boolean }[] };

@@ -19,19 +19,7 @@ import { DemoEngine } from '../../src/engines/engine-server';
 import { logger, TestCluster } from '../helpers/cluster';
 import { startReceiver } from '../helpers/webhook-receiver';
 import { waitFor } from '../helpers/wait';
-
-/** One REST call against a cluster's API: its status and JSON body. */
-async function restOn(apiBase: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${apiBase}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return {
-    status: res.status,
-    body: (res.status === 204 ? {} : await res.json()) as Record<string, unknown>,
-  };
-}
+import { restOn } from '../helpers/rest';
 
 /** Alerting end to end: real instances failing and returning, a real webhook receiver on loopback. */
 describe('alerts: rules, notifications, acknowledgement', () => {

@@ -38,7 +38,7 @@ function installed(tool: string): boolean {
 }
 
 /** Tools a block needs beyond curl, node and npx; a block whose tool is missing is skipped naming it. */
-const TOOLS = ['grpcurl', 'openssl', 'docker', 'kubectl'];
+const TOOLS = ['grpcurl', 'openssl', 'docker', 'kubectl', 'amtool'];
 const protos = nerveProtos();
 
 interface Ports {

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './ports';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait';
@@ -24,17 +24,6 @@ const found = binary();
 /** True when this machine has Alertmanager (CI installs Debian's prometheus-alertmanager). */
 export function hasAlertmanager(): boolean {
   return found !== undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** One alert as Alertmanager's `GET /api/v2/alerts` lists it. */

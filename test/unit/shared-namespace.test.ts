@@ -8,6 +8,7 @@ describe('shared namespaces: typed handles on the state replicas share', () => {
     expect([...catalogue.keys()].sort()).toEqual(
       [
         'alert-acks',
+        'alert-action-approvals',
         'alerts',
         'autoscale',
         'autoscale-pins',

@@ -12,6 +12,7 @@ import type { FleetReads } from '../../src/control-plane/views/fleet-reads';
 import { ALERT_RULE_KIND, INHIBIT_RULE_KIND } from '../../src/model/kinds/config-kinds';
 import { alertView } from '../../src/control-plane/alerts/alert-views';
 import type { AlertActuator } from '../../src/control-plane/alerts/alert-actions';
+import { toProtoAlert } from '../../src/control-plane/alerts/alert-grpc';
 import { MemoryStore } from '../../src/store/memory-store';
 import { logger } from '../helpers/cluster';
 
@@ -256,6 +257,10 @@ describe('alert module over MemoryStore (fake clock)', () => {
     const alert = a.module.current().alerts.find((x) => x.state === 'firing')!;
     expect(alertView(alert, a.module.current()).actions).toEqual([
       expect.objectContaining({ type: 'drain', state: 'done', configVersion: 42 }),
+    ]);
+    // Admin gRPC shows the same.
+    expect(toProtoAlert(alertView(alert, a.module.current())).actions).toEqual([
+      expect.objectContaining({ index: 0, type: 'drain', state: 'done', configVersion: 42 }),
     ]);
 
     // The leader goes; another replica on the same store takes over and evaluates: nothing taken again.

@@ -12,7 +12,7 @@ type AlertHandlers = Pick<
   'listAlerts' | 'acknowledgeAlert' | 'getAlertStats' | 'listEntries' | 'putEntry' | 'deleteEntry'
 >;
 
-function toProtoAlert(a: ReturnType<typeof alertView>): ProtoAlert {
+export function toProtoAlert(a: ReturnType<typeof alertView>): ProtoAlert {
   return {
     id: a.id,
     rule: a.rule,
@@ -31,6 +31,17 @@ function toProtoAlert(a: ReturnType<typeof alertView>): ProtoAlert {
       at: n.at,
       ok: n.ok,
       error: n.error ?? '',
+    })),
+    inhibitedBy: a.inhibitedBy.slice(),
+    actions: a.actions.map((x) => ({
+      index: x.index,
+      type: x.type,
+      state: x.state,
+      reason: x.reason,
+      requestedAt: x.requestedAt ?? '',
+      doneAt: x.doneAt ?? '',
+      approvedBy: x.approvedBy ?? '',
+      configVersion: x.configVersion ?? 0,
     })),
   };
 }

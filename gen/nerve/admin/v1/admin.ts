@@ -525,6 +525,27 @@ export interface Alert {
   acknowledgedAt: string;
   acknowledgedBy: string;
   notifications: NotificationAttempt[];
+  /** The inhibit rules muting it (an alert they mute is listed, never notified). */
+  inhibitedBy: string[];
+  /** What the rule's actions did for this firing of the alert (actor alert:<rule>). */
+  actions: AlertAction[];
+}
+
+export interface AlertAction {
+  /** The action's place in its rule's list. */
+  index: number;
+  /** drain, undrain, pause-rollout, scale, pin-weight. */
+  type: string;
+  /** awaiting-approval, running, done, dry-run, refused, failed, lapsed, undoing, undone, undo-failed. */
+  state: string;
+  /** What it does or did, or why not. */
+  reason: string;
+  /** RFC 3339; empty when not (yet) so. */
+  requestedAt: string;
+  doneAt: string;
+  approvedBy: string;
+  /** The configuration version its change made (0: none). */
+  configVersion: number;
 }
 
 export interface NotificationAttempt {
@@ -8688,6 +8709,8 @@ function createBaseAlert(): Alert {
     acknowledgedAt: "",
     acknowledgedBy: "",
     notifications: [],
+    inhibitedBy: [],
+    actions: [],
   };
 }
 
@@ -8731,6 +8754,12 @@ export const Alert: MessageFns<Alert> = {
     }
     for (const v of message.notifications) {
       NotificationAttempt.encode(v!, writer.uint32(106).fork()).join();
+    }
+    for (const v of message.inhibitedBy) {
+      writer.uint32(114).string(v!);
+    }
+    for (const v of message.actions) {
+      AlertAction.encode(v!, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -8852,6 +8881,22 @@ export const Alert: MessageFns<Alert> = {
             message.notifications.push(NotificationAttempt.decode(reader, reader.uint32()));
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.inhibitedBy.push(reader.string());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.actions.push(AlertAction.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8897,6 +8942,12 @@ export const Alert: MessageFns<Alert> = {
       notifications: globalThis.Array.isArray(object?.notifications)
         ? object.notifications.map((e: any) => NotificationAttempt.fromJSON(e))
         : [],
+      inhibitedBy: globalThis.Array.isArray(object?.inhibitedBy)
+        ? object.inhibitedBy.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.inhibited_by)
+        ? object.inhibited_by.map((e: any) => globalThis.String(e))
+        : [],
+      actions: globalThis.Array.isArray(object?.actions) ? object.actions.map((e: any) => AlertAction.fromJSON(e)) : [],
     };
   },
 
@@ -8941,6 +8992,12 @@ export const Alert: MessageFns<Alert> = {
     if (message.notifications?.length) {
       obj.notifications = message.notifications.map((e) => NotificationAttempt.toJSON(e));
     }
+    if (message.inhibitedBy?.length) {
+      obj.inhibitedBy = message.inhibitedBy;
+    }
+    if (message.actions?.length) {
+      obj.actions = message.actions.map((e) => AlertAction.toJSON(e));
+    }
     return obj;
   },
 
@@ -8962,6 +9019,205 @@ export const Alert: MessageFns<Alert> = {
     message.acknowledgedAt = object.acknowledgedAt ?? "";
     message.acknowledgedBy = object.acknowledgedBy ?? "";
     message.notifications = object.notifications?.map((e) => NotificationAttempt.fromPartial(e)) || [];
+    message.inhibitedBy = object.inhibitedBy?.map((e) => e) || [];
+    message.actions = object.actions?.map((e) => AlertAction.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAlertAction(): AlertAction {
+  return { index: 0, type: "", state: "", reason: "", requestedAt: "", doneAt: "", approvedBy: "", configVersion: 0 };
+}
+
+export const AlertAction: MessageFns<AlertAction> = {
+  encode(message: AlertAction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).int32(message.index);
+    }
+    if (message.type !== "") {
+      writer.uint32(18).string(message.type);
+    }
+    if (message.state !== "") {
+      writer.uint32(26).string(message.state);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    if (message.requestedAt !== "") {
+      writer.uint32(42).string(message.requestedAt);
+    }
+    if (message.doneAt !== "") {
+      writer.uint32(50).string(message.doneAt);
+    }
+    if (message.approvedBy !== "") {
+      writer.uint32(58).string(message.approvedBy);
+    }
+    if (message.configVersion !== 0) {
+      writer.uint32(64).int64(message.configVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AlertAction {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAlertAction();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requestedAt = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.doneAt = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.approvedBy = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.configVersion = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AlertAction {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      requestedAt: isSet(object.requestedAt)
+        ? globalThis.String(object.requestedAt)
+        : isSet(object.requested_at)
+        ? globalThis.String(object.requested_at)
+        : "",
+      doneAt: isSet(object.doneAt)
+        ? globalThis.String(object.doneAt)
+        : isSet(object.done_at)
+        ? globalThis.String(object.done_at)
+        : "",
+      approvedBy: isSet(object.approvedBy)
+        ? globalThis.String(object.approvedBy)
+        : isSet(object.approved_by)
+        ? globalThis.String(object.approved_by)
+        : "",
+      configVersion: isSet(object.configVersion)
+        ? globalThis.Number(object.configVersion)
+        : isSet(object.config_version)
+        ? globalThis.Number(object.config_version)
+        : 0,
+    };
+  },
+
+  toJSON(message: AlertAction): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.requestedAt !== "") {
+      obj.requestedAt = message.requestedAt;
+    }
+    if (message.doneAt !== "") {
+      obj.doneAt = message.doneAt;
+    }
+    if (message.approvedBy !== "") {
+      obj.approvedBy = message.approvedBy;
+    }
+    if (message.configVersion !== 0) {
+      obj.configVersion = Math.round(message.configVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AlertAction>, I>>(base?: I): AlertAction {
+    return AlertAction.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AlertAction>, I>>(object: I): AlertAction {
+    const message = createBaseAlertAction();
+    message.index = object.index ?? 0;
+    message.type = object.type ?? "";
+    message.state = object.state ?? "";
+    message.reason = object.reason ?? "";
+    message.requestedAt = object.requestedAt ?? "";
+    message.doneAt = object.doneAt ?? "";
+    message.approvedBy = object.approvedBy ?? "";
+    message.configVersion = object.configVersion ?? 0;
     return message;
   },
 };

@@ -281,7 +281,7 @@ describeRedis('three control-plane replicas on one Redis', () => {
     }
   }, 30_000);
 
-  it('leader SIGKILLed: another leads within the lease, probing resumes once (not twice), and an alert firing across the failover is notified once and resolved once', async () => {
+  it('leader SIGKILLed: another leads within the lease, probing resumes once (not twice), and an alert firing across the failover is notified once, acts once and resolves once', async () => {
     const a = replicas.get('cp-a')!;
     expect(await leaderOf(['cp-a', 'cp-b', 'cp-c'])).toBe('cp-a');
     // An alert fires and is notified by cp-a before it dies.
@@ -304,6 +304,7 @@ describeRedis('three control-plane replicas on one Redis', () => {
         engine: 'watched',
         groupWaitMs: 0,
         channels: ['hook'],
+        actions: [{ type: 'drain', minHealthy: 0, undoOnResolve: true }],
       });
       await rest(a, 'POST', '/engines', {
         name: 'watched',
@@ -316,6 +317,15 @@ describeRedis('three control-plane replicas on one Redis', () => {
       }, 'w-1 healthy');
       watched.setServing(false);
       await waitFor(() => notified('firing') === 1, 'the firing notification from cp-a');
+      // The rule's action drains the instance, as a versioned change by alert:down.
+      const byAlert = async (r: Replica, summary: string) =>
+        (
+          (await rest(r, 'GET', '/config/history?limit=100')).body.versions as {
+            actor: string;
+            summary: string;
+          }[]
+        ).filter((v) => v.actor === 'alert:down' && v.summary === summary).length;
+      await waitFor(async () => (await byAlert(a, 'drain watched/w-1')) === 1, 'the drain by the alert');
       // Killed while the alert fires, its delivery recorded. (Killed between the receiver's answer and
       // that record, the new leader delivers again with the same x-nerve-notification-id.)
       await waitFor(async () => {
@@ -347,6 +357,12 @@ describeRedis('three control-plane replicas on one Redis', () => {
       expect(alerts.filter((x) => x.rule === 'down')).toHaveLength(1);
       expect(notified('firing')).toBe(1);
       expect(notified('resolved')).toBe(1);
+      // The drain was taken once across the failover, and undone once by the new leader.
+      await waitFor(
+        async () => (await byAlert(replicas.get(next)!, 'undrain watched/w-1')) === 1,
+        'the undrain by the new leader',
+      );
+      expect(await byAlert(replicas.get(next)!, 'drain watched/w-1')).toBe(1);
       await rest(replicas.get(next)!, 'DELETE', '/engines/watched');
     } finally {
       await watched.stop();

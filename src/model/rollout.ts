@@ -21,6 +21,43 @@ export const analysisSchema = z.strictObject({
   noTraffic: z.enum(NO_TRAFFIC_ACTIONS).default('wait'),
 });
 
+/**
+ * Webhook gates, with Flagger's names and meaning:
+ * - `confirm-rollout`: asked before the rollout starts; until it says yes (2xx) the rollout waits.
+ * - `pre-rollout`: before the first step's traffic; a no counts as a failed check.
+ * - `rollout`: at every check; a no counts as a failed check.
+ * - `confirm-traffic-increase`: before each step up; a no holds the weight (the checks go on).
+ * - `confirm-promotion`: before promotion; a no holds at the last step.
+ * - `post-rollout`: after promotion, rollback or abort; its answer is recorded, nothing more.
+ * - `rollback`: asked at every check; a yes (2xx) rolls the rollout back.
+ * - `event`: told of every event of the rollout; its answer is not awaited.
+ */
+export const GATE_TYPES = [
+  'confirm-rollout',
+  'pre-rollout',
+  'rollout',
+  'confirm-traffic-increase',
+  'confirm-promotion',
+  'post-rollout',
+  'rollback',
+  'event',
+] as const;
+export type GateType = (typeof GATE_TYPES)[number];
+
+export const webhookSchema = z.strictObject({
+  name: z.string().min(1).max(63),
+  type: z.enum(GATE_TYPES),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  /** Per attempt. */
+  timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+  /** Further attempts after a timeout, a refused connection or a 5xx (500 ms apart, doubling). */
+  retries: z.number().int().min(0).max(5).default(2),
+  /** Sent as it is, as Flagger's `metadata`. */
+  metadata: z.record(z.string(), z.string().max(4_096)).default({}),
+});
+
+export type Webhook = z.output<typeof webhookSchema>;
+
 export const rolloutInputSchema = z
   .strictObject({
     version: z.string().min(1).max(64),
@@ -28,6 +65,7 @@ export const rolloutInputSchema = z
     steps: z.array(z.number().int().min(1).max(100)).min(1).max(50).default([10, 25, 50, 100]),
     intervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
     analysis: analysisSchema.default(analysisSchema.parse({})),
+    webhooks: z.array(webhookSchema).max(20).default([]),
   })
   .superRefine((r, ctx) => {
     r.steps.forEach((s, i) => {
@@ -57,7 +95,8 @@ export type Verdict =
   | 'started'
   | 'promoted'
   | 'rolled_back'
-  | 'aborted';
+  | 'aborted'
+  | 'gate';
 
 /** Calls of one side over an interval. */
 export interface SideStats {
@@ -84,6 +123,20 @@ export interface RolloutStep {
   readonly by?: string;
   /** Why it ended or changed state (pause, resume, abort, promotion, rollback). */
   readonly reason?: string;
+  /** A gate's answer (verdict `gate`, or the one that decided a rollback). */
+  readonly gate?: GateAnswer;
+}
+
+/** What a webhook gate answered. */
+export interface GateAnswer {
+  readonly name: string;
+  readonly type: GateType;
+  /** 2xx. */
+  readonly ok: boolean;
+  /** The HTTP status (0: no answer). */
+  readonly status: number;
+  readonly error?: string;
+  readonly attempts: number;
 }
 
 /** A rollout as stored, listed and published (ROLLOUT). */
@@ -94,6 +147,8 @@ export interface Rollout {
   readonly steps: readonly number[];
   readonly intervalMs: number;
   readonly analysis: Analysis;
+  /** Webhook gates (absent in rollouts stored before them). */
+  readonly webhooks?: readonly Webhook[];
   readonly state: RolloutState;
   /** The step reached (-1 before the first is applied). */
   readonly step: number;

@@ -69,6 +69,7 @@ export class RolloutAdmin {
       steps: r.steps,
       intervalMs: r.intervalMs,
       analysis: r.analysis,
+      webhooks: r.webhooks,
       state: 'progressing',
       step: -1,
       weight: 0,

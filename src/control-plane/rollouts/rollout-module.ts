@@ -7,6 +7,7 @@ import {
   type RolloutStep,
   type SideStats,
   type Verdict,
+  type GateAnswer,
   weightsAt,
 } from '../../model/rollout';
 import { updateEngine } from '../config/engine-catalog';
@@ -16,6 +17,7 @@ import { CallAccumulator } from '../calls/call-accumulator';
 import { CallTally } from '../calls/call-tally';
 import { Disposables, type Module } from '../kernel/module';
 import { SharedNamespace } from '../../store/shared-namespace';
+import { askGate, firstNo, said, tellEvents } from './rollout-gates';
 
 /** Shared namespace of rollouts: field `engine/id`. */
 export const ROLLOUTS_NS = new SharedNamespace<Rollout>(
@@ -118,8 +120,11 @@ export class RolloutModule implements Module {
       const now = Date.now();
       for (const r of this.list()) {
         if (r.state !== 'progressing') continue;
-        if (r.step < 0) await this.begin(r, fence);
-        else if (now >= r.stepStartedAtMs + r.intervalMs) await this.judge(r, fence, now);
+        if (r.step < 0) {
+          // Waiting for a confirm-rollout gate: asked again once an interval.
+          if (r.stepStartedAtMs === 0 || now >= r.stepStartedAtMs + r.intervalMs)
+            await this.begin(r, fence, now);
+        } else if (now >= r.stepStartedAtMs + r.intervalMs) await this.judge(r, fence, now);
       }
     } catch (err) {
       this.ctx.logger.warn('rollout step failed', { error: String(err) });
@@ -128,15 +133,20 @@ export class RolloutModule implements Module {
     }
   }
 
-  private async begin(r: Rollout, fence: string): Promise<void> {
+  private async begin(r: Rollout, fence: string, now: number): Promise<void> {
     const spec = this.ctx.engines.getNow(r.engine);
     if (!spec) return this.finish(r, 'aborted', fence, `engine ${r.engine} was deleted`);
+    const unconfirmed = await firstNo(r, 'confirm-rollout', 'Initializing');
+    if (unconfirmed) return this.hold(r, unconfirmed, fence, now);
+    const refused = await firstNo(r, 'pre-rollout', 'Initializing');
+    if (refused) return this.gateFailed(r, refused, fence, now);
     const original = Object.fromEntries(
       spec.versions.filter((v) => v.name !== r.version).map((v) => [v.name, v.weight]),
     );
     const started = { ...r, original };
     await this.setWeight(started, r.steps[0], fence);
     this.tally.reset(`${r.engine}/`);
+    tellEvents(r, 'Progressing', `rollout ${r.id}: ${r.version} at ${r.steps[0]} %`);
     this.ctx.events.record(
       'rollout_started',
       r.engine,
@@ -162,6 +172,16 @@ export class RolloutModule implements Module {
   private async judge(r: Rollout, fence: string, now: number): Promise<void> {
     const spec = this.ctx.engines.getNow(r.engine);
     if (!spec) return this.finish(r, 'aborted', fence, `engine ${r.engine} was deleted`);
+    const rollback = await firstNo(r, 'rollback', 'Progressing');
+    if (rollback)
+      return this.finish(
+        { ...r, history: append(r, { weight: r.weight, verdict: 'gate', gate: rollback }, said(rollback)) },
+        'rolled_back',
+        fence,
+        `${said(rollback)}: rollback asked`,
+      );
+    const refused = await firstNo(r, 'rollout', 'Progressing');
+    if (refused) return this.gateFailed(r, refused, fence, now);
     const canary = this.tally.take(`${r.engine}/${r.version}`);
     const stable = new CallAccumulator();
     for (const v of spec.versions)
@@ -185,10 +205,17 @@ export class RolloutModule implements Module {
     if (effective !== 'pass')
       return this.save({ ...r, stepStartedAtMs: now, history: append(r, step) }, fence);
     const nextStep = r.step + 1;
-    if (nextStep >= r.steps.length || r.steps[r.step] >= 100)
-      return this.finish({ ...r, history: append(r, step) }, 'promoted', fence, evidence.reason);
+    const promoting = nextStep >= r.steps.length || r.steps[r.step] >= 100;
+    const confirm = await firstNo(
+      r,
+      promoting ? 'confirm-promotion' : 'confirm-traffic-increase',
+      promoting ? 'Promoting' : 'Progressing',
+    );
+    if (confirm) return this.hold({ ...r, history: append(r, step) }, confirm, fence, now);
+    if (promoting) return this.finish({ ...r, history: append(r, step) }, 'promoted', fence, evidence.reason);
     const weight = r.steps[nextStep];
     await this.setWeight(r, weight, fence);
+    tellEvents(r, 'Progressing', `rollout ${r.id}: ${r.version} to ${weight} % (${evidence.reason})`);
     this.ctx.events.record(
       'rollout_step',
       r.engine,
@@ -229,10 +256,47 @@ export class RolloutModule implements Module {
         version: r.version,
       },
     );
-    await this.save(
-      { ...r, state, weight, history: append(r, { weight, verdict: state, by }, reason) },
-      fence,
-    );
+    const ended = { ...r, state, weight, history: append(r, { weight, verdict: state, by }, reason) };
+    await this.save(ended, fence);
+    const phase = state === 'promoted' ? 'Succeeded' : 'Failed';
+    tellEvents(ended, phase, `rollout ${r.id} of ${r.version} ${state.replace('_', ' ')}: ${reason}`);
+    // post-rollout gates are told how it ended; their answers are recorded, nothing more.
+    for (const w of (r.webhooks ?? []).filter((x) => x.type === 'post-rollout')) {
+      const a = await askGate(w, ended, phase);
+      const latest = ROLLOUTS_NS.get(this.ctx.store, `${r.engine}/${r.id}`) ?? ended;
+      await this.save(
+        { ...latest, history: append(latest, { weight, verdict: 'gate', gate: a }, said(a)) },
+        fence,
+      );
+    }
+  }
+
+  /**
+   * A gate said no to going on (confirm-*): the rollout holds where it is and asks again after an
+   * interval; the answer is recorded once, not at every asking.
+   */
+  private async hold(r: Rollout, a: GateAnswer, fence: string, now: number): Promise<void> {
+    const last = r.history[r.history.length - 1];
+    const reason = `${said(a)}: held`;
+    const history =
+      last?.verdict === 'gate' && last.reason === reason
+        ? r.history
+        : append(r, { weight: r.weight, verdict: 'gate', gate: a }, reason);
+    await this.save({ ...r, stepStartedAtMs: now, history: [...history] }, fence);
+  }
+
+  /** A pre-rollout or rollout gate said no: a failed check, as a failed analysis is. */
+  private async gateFailed(r: Rollout, a: GateAnswer, fence: string, now: number): Promise<void> {
+    const failedChecks = r.failedChecks + 1;
+    const next = {
+      ...r,
+      failedChecks,
+      stepStartedAtMs: now,
+      history: append(r, { weight: r.weight, verdict: 'fail', gate: a }, said(a)),
+    };
+    if (failedChecks >= r.analysis.failedChecks)
+      return this.finish(next, 'rolled_back', fence, `${failedChecks} failed checks: ${said(a)}`);
+    await this.save(next, fence);
   }
 
   /**

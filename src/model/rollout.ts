@@ -11,6 +11,31 @@ export const NO_TRAFFIC_ACTIONS = ['wait', 'promote', 'rollback'] as const;
  * checks roll it back (time to rollback = interval × failedChecks). Fewer than `minRequests` calls is
  * inconclusive, and no call at all is a verdict of its own with its own action.
  */
+/**
+ * A metric judged from Prometheus at each check (Flagger's `analysis.metrics`): `query` is PromQL with
+ * `{{ engine }}`, `{{ version }}` (the canary's), `{{ rollout }}` and `{{ interval }}` (the check's, as
+ * a Prometheus duration) filled in; its first sample must lie within `thresholdRange`. A query that
+ * returns nothing, or a Prometheus that does not answer, is inconclusive: the step waits, never fails.
+ */
+export const metricSchema = z
+  .strictObject({
+    name: z.string().min(1).max(63),
+    prometheus: z.strictObject({
+      address: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+      query: z.string().min(1).max(4_096),
+    }),
+    thresholdRange: z.strictObject({
+      min: z.number().finite().optional(),
+      max: z.number().finite().optional(),
+    }),
+  })
+  .superRefine((m, ctx) => {
+    if (m.thresholdRange.min === undefined && m.thresholdRange.max === undefined)
+      ctx.addIssue({ code: 'custom', path: ['thresholdRange'], message: 'give min, max or both' });
+  });
+
+export type Metric = z.output<typeof metricSchema>;
+
 export const analysisSchema = z.strictObject({
   maxErrorRate: z.number().min(0).max(1).default(0.05),
   maxP99Ratio: z.number().min(1).max(100).default(1.5),
@@ -19,6 +44,7 @@ export const analysisSchema = z.strictObject({
   minRequests: z.number().int().min(1).max(1_000_000).default(20),
   failedChecks: z.number().int().min(1).max(100).default(2),
   noTraffic: z.enum(NO_TRAFFIC_ACTIONS).default('wait'),
+  metrics: z.array(metricSchema).max(10).default([]),
 });
 
 /**
@@ -113,6 +139,54 @@ export interface Evidence {
   readonly p99Ratio: number | null;
   readonly intervalMs: number;
   readonly reason: string;
+  /** Prometheus metrics judged at this check (absent: none configured). */
+  readonly metrics?: readonly MetricResult[];
+}
+
+/** One analysis metric's reading at a check. */
+export interface MetricResult {
+  readonly name: string;
+  /** null: no data (or no answer). */
+  readonly value: number | null;
+  readonly verdict: 'pass' | 'fail' | 'inconclusive';
+  readonly reason: string;
+}
+
+/** A metric's value against its range. */
+export function judgeMetric(m: Metric, value: number | null, why = 'no data'): MetricResult {
+  if (value === null || Number.isNaN(value))
+    return { name: m.name, value: null, verdict: 'inconclusive', reason: `${m.name}: ${why}` };
+  const { min, max } = m.thresholdRange;
+  if (min !== undefined && value < min)
+    return { name: m.name, value, verdict: 'fail', reason: `${m.name} ${value} below min ${min}` };
+  if (max !== undefined && value > max)
+    return { name: m.name, value, verdict: 'fail', reason: `${m.name} ${value} above max ${max}` };
+  return { name: m.name, value, verdict: 'pass', reason: `${m.name} ${value} within range` };
+}
+
+/**
+ * The check's verdict with its metrics: a failing metric fails the check; a metric without data makes
+ * a passing check inconclusive (the step waits); otherwise the built-in verdict stands.
+ */
+export function withMetrics(verdict: Verdict, evidence: Evidence, results: readonly MetricResult[]) {
+  if (results.length === 0) return { verdict, evidence };
+  const failed = results.filter((r) => r.verdict === 'fail');
+  const unknown = results.filter((r) => r.verdict === 'inconclusive');
+  const e = { ...evidence, metrics: results };
+  if (failed.length > 0)
+    return {
+      verdict: 'fail' as Verdict,
+      evidence: {
+        ...e,
+        reason: [...(verdict === 'fail' ? [evidence.reason] : []), ...failed.map((r) => r.reason)].join('; '),
+      },
+    };
+  if (unknown.length > 0 && (verdict === 'pass' || verdict === 'no_traffic'))
+    return {
+      verdict: 'inconclusive' as Verdict,
+      evidence: { ...e, reason: `${unknown.map((r) => r.reason).join('; ')}: the step waits` },
+    };
+  return { verdict, evidence: e };
 }
 
 export interface RolloutStep {

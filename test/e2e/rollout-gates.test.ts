@@ -4,7 +4,10 @@ import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
 import type { Rollout } from '../../src/model/rollout';
 import { parseEngineSpec } from '../../src/model/validate';
-import { logger, startControlPlane } from '../helpers/cluster';
+import { logger, startControlPlane, startRouter } from '../helpers/cluster';
+import { hasPrometheus, startPrometheus, type TestPrometheus } from '../helpers/prometheus';
+import { withTool } from '../helpers/requires';
+import type { Router } from '../../src/router/router';
 import { waitFor } from '../helpers/wait';
 
 jest.setTimeout(60_000);
@@ -236,5 +239,65 @@ describe('rollout webhook gates', () => {
     const text = await res.text();
     expect(text).toMatch(/webhooks.*0.*type/);
     expect(text).toMatch(/webhooks.*0.*url/);
+  });
+
+  describe('judged by a real Prometheus scraping the router', () => {
+    const prom = withTool(hasPrometheus(), 'prometheus');
+    let prometheus: TestPrometheus | undefined;
+    let router: Router | undefined;
+    const up = 'sum(up{job="router"})';
+    const metric = (thresholdRange: object, query = up) => ({
+      name: 'router-up',
+      prometheus: { address: prometheus!.url, query },
+      thresholdRange,
+    });
+    afterAll(async () => {
+      await prometheus?.stop();
+      await router?.stop(200);
+    });
+
+    prom.it(
+      'promotes on a metric within range, rolls back on one outside it, and waits on one without data',
+      async () => {
+        router = await startRouter(cp, 'prom-router');
+        prometheus = await startPrometheus({ router: `127.0.0.1:${router.adminPort}` });
+        await waitFor(async () => (await prometheus!.value(up)) === 1, 'the router scraped', 20_000);
+
+        await join('v5-a', 'v5');
+        const good = await start('v5', [], {
+          analysis: { noTraffic: 'promote', metrics: [metric({ min: 1 })] },
+        });
+        const promoted = await ended(good);
+        expect(promoted.state).toBe('promoted');
+        const passed = promoted.history.find((h) => h.evidence?.metrics);
+        expect(passed!.evidence!.metrics![0]).toMatchObject({ name: 'router-up', value: 1, verdict: 'pass' });
+
+        await join('v6-a', 'v6');
+        const bad = await start('v6', [], {
+          analysis: { noTraffic: 'promote', failedChecks: 2, metrics: [metric({ max: 0.5 })] },
+        });
+        const rolled = await ended(bad);
+        expect(rolled.state).toBe('rolled_back');
+        expect(rolled.history.filter((h) => h.verdict === 'fail')[0].evidence!.reason).toBe(
+          'router-up 1 above max 0.5',
+        );
+
+        await join('v7-a', 'v7');
+        const none = await start('v7', [], {
+          analysis: {
+            noTraffic: 'promote',
+            metrics: [metric({ max: 1 }, 'sum(nerve_router_requests_total{engine="{{ engine }}-nowhere"})')],
+          },
+        });
+        const waiting = await waitFor(
+          () => rollout(none).history.find((h) => h.verdict === 'inconclusive'),
+          'an inconclusive check',
+        );
+        expect(waiting.evidence!.reason).toBe('router-up: no data: the step waits');
+        expect(rollout(none).state).toBe('progressing');
+        await cp.admin.rollouts.act('shop', none, 'abort', ctx);
+      },
+      60_000,
+    );
   });
 });

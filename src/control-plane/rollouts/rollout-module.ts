@@ -9,6 +9,7 @@ import {
   type Verdict,
   type GateAnswer,
   weightsAt,
+  withMetrics,
 } from '../../model/rollout';
 import { updateEngine } from '../config/engine-catalog';
 import type { EventBus } from '../kernel/events';
@@ -18,6 +19,7 @@ import { CallTally } from '../calls/call-tally';
 import { Disposables, type Module } from '../kernel/module';
 import { SharedNamespace } from '../../store/shared-namespace';
 import { askGate, firstNo, said, tellEvents } from './rollout-gates';
+import { readMetric } from './prometheus-metrics';
 
 /** Shared namespace of rollouts: field `engine/id`. */
 export const ROLLOUTS_NS = new SharedNamespace<Rollout>(
@@ -186,7 +188,11 @@ export class RolloutModule implements Module {
     const stable = new CallAccumulator();
     for (const v of spec.versions)
       if (v.name !== r.version) stable.merge(this.tally.take(`${r.engine}/${v.name}`));
-    const { verdict, evidence } = analyze(side(canary), side(stable), r.analysis, now - r.stepStartedAtMs);
+    const checked = analyze(side(canary), side(stable), r.analysis, now - r.stepStartedAtMs);
+    const results = await Promise.all(
+      (r.analysis.metrics ?? []).map((m) => readMetric(m, r, now - r.stepStartedAtMs)),
+    );
+    const { verdict, evidence } = withMetrics(checked.verdict, checked.evidence, results);
     const step: Omit<RolloutStep, 'at'> = { weight: r.weight, verdict, evidence };
     let effective: Verdict = verdict;
     if (verdict === 'no_traffic') {

@@ -16,6 +16,7 @@ import { Feed, type FeedMessage, type FeedState } from './feed';
 import { ago, circuitName, ms, num, pct } from './format';
 import { InstanceDetail } from './instance-detail';
 import { type AlertItem, AlertsPanel } from './alerts-panel';
+import { type RolloutItem, RolloutsPanel } from './rollouts-panel';
 
 interface FleetEvent {
   id: number;
@@ -34,6 +35,7 @@ interface Fleet {
   clients: XdsClient[];
   events: FleetEvent[];
   alerts: AlertItem[];
+  rollouts: RolloutItem[];
 }
 
 const EMPTY: Fleet = {
@@ -45,6 +47,7 @@ const EMPTY: Fleet = {
   clients: [],
   events: [],
   alerts: [],
+  rollouts: [],
 };
 
 /** Loads everything the page shows from the REST API (at start, and after a resync). */
@@ -60,6 +63,13 @@ async function load(): Promise<Partial<Fleet>> {
   const deep = await Promise.all(
     engines.engines.map((e) => get<EngineHealth>(`/health/${encodeURIComponent(e.name)}`)),
   );
+  const rollouts = await Promise.all(
+    engines.engines.map((e) =>
+      get<{ rollouts: RolloutItem[] }>(`/engines/${encodeURIComponent(e.name)}/rollouts`).catch(() => ({
+        rollouts: [],
+      })),
+    ),
+  );
   return {
     engines: Object.fromEntries(engines.engines.map((e) => [e.name, e])),
     health: Object.fromEntries(deep.map((h) => [h.name, h])),
@@ -69,6 +79,7 @@ async function load(): Promise<Partial<Fleet>> {
     status: health.status,
     clients: clients.clients,
     alerts: alerts.alerts,
+    rollouts: rollouts.flatMap((r) => r.rollouts),
   };
 }
 
@@ -137,7 +148,7 @@ function App() {
         .catch(() => undefined);
     }, 30_000);
     const feed = new Feed(
-      ['metrics', 'health', 'events', 'circuits', 'alerts'],
+      ['metrics', 'health', 'events', 'circuits', 'alerts', 'rollouts'],
       onMessage,
       setFeedState,
       () => void reload(),
@@ -163,6 +174,9 @@ function App() {
       } else if (m.topic === 'alerts') {
         const a = d as unknown as AlertItem;
         next.alerts = [a, ...f.alerts.filter((x) => x.id !== a.id)];
+      } else if (m.topic === 'rollouts') {
+        const r = d as unknown as RolloutItem;
+        next.rollouts = [r, ...f.rollouts.filter((x) => x.id !== r.id)];
       } else if (m.topic === 'circuits') {
         next.circuits = { ...f.circuits, [String(d.engine)]: d as unknown as EngineCircuits };
       } else if (m.topic === 'events' && (d.kind === 'engine_updated' || d.kind === 'engine_deleted')) {
@@ -212,6 +226,8 @@ function App() {
       </section>
 
       <AlertsPanel alerts={fleet.alerts} />
+
+      <RolloutsPanel rollouts={fleet.rollouts} />
 
       <section>
         <h2>Engines</h2>

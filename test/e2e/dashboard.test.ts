@@ -122,6 +122,43 @@ describeBrowser('dashboard in Chromium', () => {
     await page.close();
   });
 
+  it('shows a rollout held by its confirm-rollout gate, with what the gate answered, live', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`http://127.0.0.1:${cluster.api.port}/`);
+    await page.waitForSelector('[data-testid="rollouts"]');
+    const post = (path: string, body: unknown) =>
+      fetch(`${cluster.apiBase}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const e = cluster.engines.get('crypto-1')!;
+    expect(
+      (await post('/engines/crypto/instances', { id: 'crypto-v2', address: e.address, version: 'v2' }))
+        .status,
+    ).toBe(201);
+    const res = await post('/engines/crypto/rollouts', {
+      version: 'v2',
+      intervalMs: 60_000,
+      // Nothing listens on port 1: the gate cannot say yes, so the rollout waits at weight 0.
+      webhooks: [{ name: 'ci', type: 'confirm-rollout', url: 'http://127.0.0.1:1/gate', retries: 0 }],
+    });
+    expect(res.status).toBe(201);
+    const { rollout } = (await res.json()) as { rollout: { id: string } };
+    const row = `[data-rollout="${rollout.id}"]`;
+    await page.waitForSelector(`${row} .why:has-text("confirm-rollout gate ci answered")`, {
+      timeout: 5_000,
+    });
+    expect(await page.textContent(`${row} .why`)).toMatch(
+      /^gate: confirm-rollout gate ci answered .+: held$/,
+    );
+    expect(await page.textContent(`${row} .badge`)).toBe('progressing');
+    await page.screenshot({ path: join(OUT, 'rollout-held.png'), fullPage: true });
+    await post(`/engines/crypto/rollouts/${rollout.id}/abort`, {});
+    await page.waitForSelector(`${row} .badge:text-is("aborted")`, { timeout: 5_000 });
+    await page.close();
+  });
+
   it('is readable on a phone', async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
     await page.goto(`http://127.0.0.1:${cluster.api.port}/`);

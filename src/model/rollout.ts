@@ -199,6 +199,8 @@ export interface RolloutStep {
   readonly reason?: string;
   /** A gate's answer (verdict `gate`, or the one that decided a rollback). */
   readonly gate?: GateAnswer;
+  /** Every gate asked at this check, with its answer. */
+  readonly gates?: readonly GateAnswer[];
 }
 
 /** What a webhook gate answered. */

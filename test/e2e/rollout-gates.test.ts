@@ -183,6 +183,14 @@ describe('rollout webhook gates', () => {
       type: 'confirm-rollout',
       metadata: { team: 'shop' },
     });
+    // A check records every gate it asked, yes or no.
+    const checked = rollout(id).history.find((h) => h.verdict === 'no_traffic' && h.gates);
+    expect(checked!.gates!.map((g) => [g.name, g.status])).toEqual(
+      expect.arrayContaining([
+        ['rollback-ask', 404],
+        ['check', 200],
+      ]),
+    );
     const kinds = new Set(gates.asked.map((a) => a.body.type));
     expect([...kinds].sort()).toEqual(
       [

@@ -65,11 +65,17 @@ export async function askGate(
 
 /**
  * The gates of one type, asked in order: the first that says no (for `rollback`: the first that says
- * yes) is the answer; undefined when none did (or there are none).
+ * yes) is the answer; undefined when none did (or there are none). Every answer is pushed to `heard`.
  */
-export async function firstNo(r: Rollout, type: GateType, phase: GatePhase): Promise<GateAnswer | undefined> {
+export async function firstNo(
+  r: Rollout,
+  type: GateType,
+  phase: GatePhase,
+  heard: GateAnswer[] = [],
+): Promise<GateAnswer | undefined> {
   for (const w of (r.webhooks ?? []).filter((x) => x.type === type)) {
     const a = await askGate(w, r, phase);
+    heard.push(a);
     if (type === 'rollback' ? a.ok : !a.ok) return a;
   }
   return undefined;

@@ -174,7 +174,8 @@ export class RolloutModule implements Module {
   private async judge(r: Rollout, fence: string, now: number): Promise<void> {
     const spec = this.ctx.engines.getNow(r.engine);
     if (!spec) return this.finish(r, 'aborted', fence, `engine ${r.engine} was deleted`);
-    const rollback = await firstNo(r, 'rollback', 'Progressing');
+    const heard: GateAnswer[] = [];
+    const rollback = await firstNo(r, 'rollback', 'Progressing', heard);
     if (rollback)
       return this.finish(
         { ...r, history: append(r, { weight: r.weight, verdict: 'gate', gate: rollback }, said(rollback)) },
@@ -182,7 +183,7 @@ export class RolloutModule implements Module {
         fence,
         `${said(rollback)}: rollback asked`,
       );
-    const refused = await firstNo(r, 'rollout', 'Progressing');
+    const refused = await firstNo(r, 'rollout', 'Progressing', heard);
     if (refused) return this.gateFailed(r, refused, fence, now);
     const canary = this.tally.take(`${r.engine}/${r.version}`);
     const stable = new CallAccumulator();
@@ -193,7 +194,8 @@ export class RolloutModule implements Module {
       (r.analysis.metrics ?? []).map((m) => readMetric(m, r, now - r.stepStartedAtMs)),
     );
     const { verdict, evidence } = withMetrics(checked.verdict, checked.evidence, results);
-    const step: Omit<RolloutStep, 'at'> = { weight: r.weight, verdict, evidence };
+    // The gates asked at this check, confirmations included (pushed as they answer, before it is written).
+    const step: Omit<RolloutStep, 'at'> = { weight: r.weight, verdict, evidence, gates: heard };
     let effective: Verdict = verdict;
     if (verdict === 'no_traffic') {
       if (r.analysis.noTraffic === 'promote') effective = 'pass';
@@ -216,6 +218,7 @@ export class RolloutModule implements Module {
       r,
       promoting ? 'confirm-promotion' : 'confirm-traffic-increase',
       promoting ? 'Promoting' : 'Progressing',
+      heard,
     );
     if (confirm) return this.hold({ ...r, history: append(r, step) }, confirm, fence, now);
     if (promoting) return this.finish({ ...r, history: append(r, step) }, 'promoted', fence, evidence.reason);
@@ -392,6 +395,8 @@ function append(r: Rollout, step: Omit<RolloutStep, 'at'>, reason?: string): Rol
     ...step,
     ...(reason !== undefined && { reason }),
   };
-  // Stored as JSON: undefined fields dropped.
-  return [...r.history, JSON.parse(JSON.stringify(entry)) as RolloutStep].slice(-KEEP_HISTORY);
+  // Stored as JSON: undefined fields dropped, and no empty list of gates.
+  const stored = JSON.parse(JSON.stringify(entry)) as RolloutStep & { gates?: unknown[] };
+  if (stored.gates?.length === 0) delete stored.gates;
+  return [...r.history, stored].slice(-KEEP_HISTORY);
 }

@@ -1,9 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { freePort } from './ports';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from './wait';
+import { startReadyDaemon } from './ready-daemon';
 
 /** Debian names it prometheus-alertmanager; upstream's binary is alertmanager. */
 const BINARIES = ['prometheus-alertmanager', 'alertmanager'];
@@ -53,7 +53,8 @@ export async function startAlertmanager(): Promise<TestAlertmanager> {
   const config = join(dir, 'alertmanager.yml');
   writeFileSync(config, 'route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n');
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(
+  const daemon = await startReadyDaemon(
+    'Alertmanager',
     found,
     [
       `--config.file=${config}`,
@@ -61,33 +62,14 @@ export async function startAlertmanager(): Promise<TestAlertmanager> {
       `--web.listen-address=127.0.0.1:${port}`,
       '--cluster.listen-address=',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4_000)));
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`Alertmanager exited: ${err}`);
-      return fetch(`${url}/-/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
-    },
-    'Alertmanager to be ready',
-    20_000,
+    url,
+    dir,
   );
   return {
     url,
     alerts: async (query = '') =>
       (await (await fetch(`${url}/api/v2/alerts${query ? `?${query}` : ''}`)).json()) as ListedAlert[],
-    stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => daemon.stop(),
   };
 }
 

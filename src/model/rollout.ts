@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type CallMatch, callMatchSchema } from './call-match';
 import type { VersionSpec } from './engine';
 import { formatIssues, type Result } from './validate';
 
@@ -84,23 +85,49 @@ export const webhookSchema = z.strictObject({
 
 export type Webhook = z.output<typeof webhookSchema>;
 
+/**
+ * Mirroring (Flagger's `mirror` with `mirrorWeight`): `percent` of the calls the other versions serve is
+ * copied to the canary; callers get the stable answer and never wait on the copy.
+ */
+export const mirrorSchema = z.strictObject({
+  percent: z.number().int().min(1).max(100),
+});
+
 export const rolloutInputSchema = z
   .strictObject({
     version: z.string().min(1).max(64),
-    /** Percent of traffic for the new version at each step, increasing; after the last, promotion. */
-    steps: z.array(z.number().int().min(1).max(100)).min(1).max(50).default([10, 25, 50, 100]),
+    /**
+     * Percent of traffic for the new version at each step, increasing; after the last, promotion. A
+     * step of 0 (which may repeat: one check each) keeps the canary at weight 0, reached only by
+     * `match` and `mirror`: Flagger's A/B and blue/green-mirroring strategies.
+     */
+    steps: z.array(z.number().int().min(0).max(100)).min(1).max(50).default([10, 25, 50, 100]),
     intervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
     analysis: analysisSchema.default(analysisSchema.parse({})),
     webhooks: z.array(webhookSchema).max(20).default([]),
+    /** Calls matching any rule go to the canary whatever its weight (A/B by header or cookie). */
+    match: z.array(callMatchSchema).max(16).default([]),
+    mirror: mirrorSchema.optional(),
   })
   .superRefine((r, ctx) => {
     r.steps.forEach((s, i) => {
-      if (i > 0 && s <= r.steps[i - 1])
-        ctx.addIssue({ code: 'custom', path: ['steps', i], message: 'steps must increase' });
+      if (i > 0 && s <= r.steps[i - 1] && !(s === 0 && r.steps[i - 1] === 0))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['steps', i],
+          message: 'steps must increase (only 0 may repeat)',
+        });
     });
+    if (r.steps.includes(0) && r.match.length === 0 && r.mirror === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps'],
+        message: 'a step of 0 sends the canary no call: give match rules (A/B) or mirror, or start above 0',
+      });
   });
 
 export type RolloutInput = z.output<typeof rolloutInputSchema>;
+export type Mirror = z.output<typeof mirrorSchema>;
 export type Analysis = z.output<typeof analysisSchema>;
 
 export function parseRolloutInput(input: unknown): Result<RolloutInput> {
@@ -225,6 +252,9 @@ export interface Rollout {
   readonly analysis: Analysis;
   /** Webhook gates (absent in rollouts stored before them). */
   readonly webhooks?: readonly Webhook[];
+  /** A/B rules (absent or empty: none). */
+  readonly match?: readonly CallMatch[];
+  readonly mirror?: Mirror;
   readonly state: RolloutState;
   /** The step reached (-1 before the first is applied). */
   readonly step: number;

@@ -26,7 +26,14 @@ const HEALTH_TO_PROTO: Record<HealthState, HealthStatus> = {
   unknown: HealthStatus.HEALTH_STATUS_UNKNOWN,
 };
 
-export function engineCluster(spec: EngineSpec, health: HealthLookup): EngineCluster {
+/** An engine's rollout routing (match rules, mirroring), if a rollout routes by call. */
+export type CanaryLookup = (engine: string) => EngineCluster['canary'];
+
+export function engineCluster(
+  spec: EngineSpec,
+  health: HealthLookup,
+  canary: CanaryLookup = () => undefined,
+): EngineCluster {
   return {
     name: spec.name,
     versions: spec.versions.map((v) => ({ name: v.name, weight: v.weight })),
@@ -41,6 +48,7 @@ export function engineCluster(spec: EngineSpec, health: HealthLookup): EngineClu
     policy: spec.policy,
     services: [...spec.services],
     coldStart: coldStart(spec),
+    canary: canary(spec.name),
   };
 }
 
@@ -67,11 +75,15 @@ export function nerveResources(
     engineCircuit: undefined,
     retryBudget: undefined,
   }),
+  canary?: CanaryLookup,
 ): Map<string, ResourceInput[]> {
   const content = new Map<string, ResourceInput[]>();
   content.set(
     ENGINE_CLUSTER_TYPE,
-    specs.map((s) => ({ name: s.name, body: EngineCluster.encode(engineCluster(s, health)).finish() })),
+    specs.map((s) => ({
+      name: s.name,
+      body: EngineCluster.encode(engineCluster(s, health, canary)).finish(),
+    })),
   );
   content.set(ROUTE_TABLE_TYPE, [
     { name: ROUTE_TABLE_NAME, body: RouteTable.encode(routeTable(specs)).finish() },

@@ -70,6 +70,8 @@ export class RolloutAdmin {
       intervalMs: r.intervalMs,
       analysis: r.analysis,
       webhooks: r.webhooks,
+      ...(r.match.length > 0 && { match: r.match }),
+      ...(r.mirror && { mirror: r.mirror }),
       state: 'progressing',
       step: -1,
       weight: 0,

@@ -247,7 +247,12 @@ export class RolloutModule implements Module {
     by?: string,
   ): Promise<void> {
     if (this.ctx.engines.getNow(r.engine))
-      await this.setWeight(r, state === 'promoted' ? 100 : 0, fence, state === 'promoted');
+      await this.setWeight(
+        r,
+        state === 'promoted' ? 100 : 0,
+        fence,
+        state === 'promoted' ? 'promote' : 'end',
+      );
     const weight = state === 'promoted' ? 100 : 0;
     const kind =
       state === 'promoted'
@@ -312,7 +317,14 @@ export class RolloutModule implements Module {
    * Sets the new version's share (and, with the process driver, its replicas: ceil(total × share), the
    * stable ones untouched; promotion makes it the runtime's version).
    */
-  private async setWeight(r: Rollout, percent: number, fence: string, promote = false): Promise<void> {
+  private async setWeight(
+    r: Rollout,
+    percent: number,
+    fence: string,
+    end?: 'promote' | 'end',
+  ): Promise<void> {
+    // At weight 0 a canary reached by match rules or mirroring still needs its replicas.
+    const serves = end === undefined && (percent > 0 || (r.match ?? []).length > 0 || r.mirror !== undefined);
     await updateEngine(
       this.ctx.engines,
       r.engine,
@@ -331,14 +343,15 @@ export class RolloutModule implements Module {
         const total = desiredReplicas(rt);
         const { canary: _drop, ...base } = rt;
         void _drop;
-        const runtime = promote
-          ? { ...base, version: r.version }
-          : percent > 0
-            ? {
-                ...base,
-                canary: { version: r.version, replicas: Math.max(1, Math.ceil((total * percent) / 100)) },
-              }
-            : base;
+        const runtime =
+          end === 'promote'
+            ? { ...base, version: r.version }
+            : serves
+              ? {
+                  ...base,
+                  canary: { version: r.version, replicas: Math.max(1, Math.ceil((total * percent) / 100)) },
+                }
+              : base;
         return { ...current, versions, runtime };
       },
     );

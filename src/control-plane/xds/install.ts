@@ -1,4 +1,5 @@
 import { circuitResource } from '../circuits/circuit-module';
+import { canaryRoute } from '../rollouts/canary-route';
 import { leaseLapsed } from '../fleet/leases';
 import { checkStateOf } from '../health/health-module';
 import { XdsMetrics } from './xds-metrics';
@@ -24,6 +25,7 @@ export function installXds(ctx: PlaneContext) {
     (err) => logger.error('snapshot rebuild failed; serving the last good one', { error: String(err) }),
     ctx.options.debounce,
     (engine) => circuitResource(store, engine),
+    (engine) => canaryRoute(store, engine),
   );
   const xdsMetrics: XdsMetrics = new XdsMetrics(ctx.metrics.registry, () => ads.counts());
   cache.watch((snapshot) => xdsMetrics.onSnapshot(snapshot));

@@ -1,7 +1,7 @@
 import type { DebounceOptions } from '../context/plane-options';
 import { danglingReferences, nextSnapshot } from '../../model/snapshot';
 import type { EngineSpec } from '../../model/engine';
-import type { CircuitLookup, HealthLookup } from '../resources/nerve-resources';
+import type { CanaryLookup, CircuitLookup, HealthLookup } from '../resources/nerve-resources';
 import { nerveResources } from '../resources/nerve-resources';
 import { envoyResources } from '../resources/envoy';
 import type { SnapshotCache } from './snapshot-cache';
@@ -28,6 +28,7 @@ export class SnapshotBuilder {
     private readonly onError: (err: unknown) => void,
     private readonly debounce: DebounceOptions = DEFAULT_DEBOUNCE,
     private readonly circuits?: CircuitLookup,
+    private readonly canaries?: CanaryLookup,
   ) {}
 
   request(): void {
@@ -63,7 +64,7 @@ export class SnapshotBuilder {
         try {
           const specs = await this.engines.list();
           const content = new Map([
-            ...nerveResources(specs, this.health, this.circuits),
+            ...nerveResources(specs, this.health, this.circuits, this.canaries),
             ...envoyResources(specs, this.health),
           ]);
           // Checked before it is served: a client never sees a cluster whose endpoints do not exist.

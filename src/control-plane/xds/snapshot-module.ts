@@ -22,6 +22,8 @@ export class SnapshotModule implements Module {
     this.disposables.add(this.bus.on('circuits.changed', rebuild));
     this.disposables.add(this.bus.on('leases.changed', rebuild));
     this.disposables.add(this.bus.on('weights.changed', rebuild));
+    // A rollout's match rules and mirror share are routing too (unchanged ones push nothing).
+    this.disposables.add(this.bus.on('rollout.changed', rebuild));
     await this.builder.rebuild();
   }
 

@@ -16,6 +16,7 @@ import { ReplayBuffer } from './replay-buffer';
 import { COLD_START_HEADER } from './cold-start';
 import { HeldResponse } from './held-response';
 import { type Holder, holdFor, releaseHold } from './hold-timer';
+import type { MirrorCopy } from '../canary/mirror-copy';
 
 /**
  * Carries one call at the HTTP/2 stream level: request headers and body bytes go up as they come,
@@ -28,8 +29,13 @@ import { type Holder, holdFor, releaseHold } from './hold-timer';
  * backoff, replaying the buffered request, within the attempt limit, the retry budget and the deadline.
  * Otherwise the failure reaches the caller, naming the instance.
  */
-export function forward(down: H2Stream, endpoint: RoutableEndpoint, options: ForwardOptions): void {
-  new ForwardedCall(down, options).begin(endpoint);
+export function forward(
+  down: H2Stream,
+  endpoint: RoutableEndpoint,
+  options: ForwardOptions,
+  mirror?: MirrorCopy,
+): void {
+  new ForwardedCall(down, options, mirror).begin(endpoint);
 }
 
 class ForwardedCall implements StreamHandler, Holder {
@@ -66,6 +72,8 @@ class ForwardedCall implements StreamHandler, Holder {
   constructor(
     private readonly down: H2Stream,
     private readonly options: ForwardOptions,
+    /** A copy of the call to a canary (mirroring): gets every request byte, never holds the call up. */
+    private readonly mirror: MirrorCopy | undefined,
   ) {
     this.out = options.coldStart === true ? [...down.headers, COLD_START_HEADER, 'true'] : down.headers;
     const callerBudget = parseGrpcTimeout(headerValue(down.headers, 'grpc-timeout'));
@@ -77,6 +85,7 @@ class ForwardedCall implements StreamHandler, Holder {
     const left = this.deadlineAt - this.startedAt; // begin() follows the constructor at once
     if (left <= 0) {
       endpoint.breaker?.record('ignored', 0);
+      if (this.mirror !== undefined) this.mirror.callerGone();
       this.complete(Status.DEADLINE_EXCEEDED);
       respondError(
         this.down,
@@ -174,6 +183,7 @@ class ForwardedCall implements StreamHandler, Holder {
     if (stream === this.down) {
       this.requestEnded = true;
       this.up?.end();
+      if (this.mirror !== undefined) this.mirror.end();
     } else if (stream === this.up) {
       this.onUpstreamGone(stream, 'the instance ended the response without a status');
     }
@@ -226,6 +236,7 @@ class ForwardedCall implements StreamHandler, Holder {
 
   private onRequestData(chunk: Buffer): void {
     this.request.add(chunk);
+    if (this.mirror !== undefined) this.mirror.write(chunk);
     const up = this.up;
     if (up !== undefined && !up.write(chunk) && !up.closed) this.down.pause(); // resumed in onDrain
   }
@@ -373,6 +384,7 @@ class ForwardedCall implements StreamHandler, Holder {
 
   private onCallerGone(): void {
     this.dropHeld();
+    if (this.mirror !== undefined) this.mirror.callerGone();
     clearTimeout(this.retryTimer);
     this.pending?.breaker?.record('ignored', 0);
     this.pending = undefined;

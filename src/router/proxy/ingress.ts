@@ -22,6 +22,8 @@ import { serveCached } from '../cache/cached-call';
 import type { CallTracer } from '../tracing/call-tracer';
 import { HealthStatus } from '../../../gen/nerve/discovery/v1/resources';
 import { ColdStartHolds } from './cold-start';
+import type { CanaryRouting } from '../canary/canary-routing';
+import { MirrorCopy } from '../canary/mirror-copy';
 
 export const ENGINE_HEADER = 'x-nerve-engine';
 export const SESSION_HEADER = 'x-nerve-session';
@@ -220,7 +222,12 @@ export class Ingress {
     const last = this.last;
     const current = last !== undefined && last.engine === engine && last.generation === this.state.generation;
     const entry = current ? last.entry : this.state.engine(engine);
-    const endpoint = entry && !stream.closed ? pickFrom(entry, key) : undefined;
+    const endpoint =
+      entry === undefined || stream.closed
+        ? undefined
+        : entry.canary === undefined
+          ? pickFrom(entry, key)
+          : pickRouted(entry, entry.canary, stream.headers, key);
     if (entry && endpoint) this.send(stream, entry, endpoint, waitedMs, done);
     else if (entry?.cluster.coldStart && !stream.closed && !hasInstance(entry))
       this.holdCold(stream, engine, entry, waitedMs, done);
@@ -326,9 +333,22 @@ export class Ingress {
     const hedging = serving.hedging;
     if (hedging !== undefined && hedging.applies(headerValue(stream.headers, ':path') ?? ''))
       hedge(stream, endpoint, options, hedging);
+    else if (serving.canary !== undefined && serving.canary.mirrors(endpoint))
+      forward(stream, endpoint, options, this.mirrorOf(stream, serving.canary));
     else forward(stream, endpoint, options);
     if (this.debug)
       this.logger.debug('routed', { engine: serving.cluster.name, instance: endpoint.id, waitedMs });
+  }
+
+  /** A copy of the call to a canary instance, or undefined when none can take it now. */
+  private mirrorOf(stream: H2Stream, canary: CanaryRouting): MirrorCopy | undefined {
+    const target = canary.canaryPicker.pick();
+    if (target === undefined) return undefined;
+    const copy = new MirrorCopy(canary, target);
+    const headers = stream.headers;
+    return copy.open(this.pool, headers, headerValue(headers, 'grpc-timeout') !== undefined)
+      ? copy
+      : undefined;
   }
 }
 
@@ -341,6 +361,26 @@ function pickFrom(entry: EngineEntry, key: string | undefined): RoutableEndpoint
   const endpoint = pickEndpoint(entry, key);
   if (!endpoint) entry.breaker.record('ignored', 0); // the permit goes back
   return endpoint;
+}
+
+/**
+ * An instance for a call while a rollout routes by call: a matching call (or a session falling in the
+ * canary's share) goes to the canary version; when the canary has nothing to serve it, the call is served
+ * as any other, so a rollout never costs a caller an answer.
+ */
+function pickRouted(
+  entry: EngineEntry,
+  canary: CanaryRouting,
+  headers: HeaderList,
+  key: string | undefined,
+): RoutableEndpoint | undefined {
+  const picker = canary.pickerFor(headers, key);
+  if (picker !== undefined && entry.breaker.tryAcquire()) {
+    const endpoint = pickEndpoint(entry, key, picker);
+    if (endpoint) return endpoint;
+    entry.breaker.record('ignored', 0);
+  }
+  return pickFrom(entry, key);
 }
 
 /** Whether the engine has an instance that may serve (healthy or not yet checked, not draining, weighted). */

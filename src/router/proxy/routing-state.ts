@@ -14,6 +14,7 @@ import { compileDegraded, type DegradedReply } from './degraded';
 import type { RetryContext } from './call-options';
 import { InstanceStats } from '../stats/instance-stats';
 import { ResponseCache } from '../cache/response-cache';
+import { CanaryRouting } from '../canary/canary-routing';
 
 export interface EngineEntry {
   readonly cluster: EngineCluster;
@@ -39,6 +40,8 @@ export interface EngineEntry {
   readonly cache: ResponseCache | undefined;
   /** The engine's adaptive concurrency limit, when its policy has one: fed the latency of served calls. */
   readonly concurrency: GradientController | undefined;
+  /** A rollout's match rules, session split and mirroring, while one routes by call. */
+  readonly canary: CanaryRouting | undefined;
 }
 
 const EMPTY_CACHES: ReadonlyMap<string, ResponseCache> = new Map();
@@ -50,9 +53,13 @@ export type RoutingEvent = (message: string, fields: Record<string, unknown>) =>
  * Picks an instance of the engine, taking a probe permit when its circuit is half-open. Allocation-free;
  * undefined when nothing of the engine can serve (the picker's reason says why).
  */
-export function pickEndpoint(entry: EngineEntry, sessionKey?: string): RoutableEndpoint | undefined {
+export function pickEndpoint(
+  entry: EngineEntry,
+  sessionKey?: string,
+  picker: Picker = entry.picker,
+): RoutableEndpoint | undefined {
   for (let i = 0; i < 2; i++) {
-    const e = entry.picker.pick(sessionKey);
+    const e = picker.pick(sessionKey);
     if (e === undefined || e.breaker === undefined || e.breaker.tryAcquire()) return e;
     // A half-open instance out of permits: the breaker has rebuilt the picker without it; pick again.
   }
@@ -143,6 +150,9 @@ export class RoutingState {
         hedging: compileHedging(cluster.policy?.hedging),
         cache: this.cacheFor(cluster),
         concurrency: this.limiterFor(cluster),
+        canary:
+          cluster.canary &&
+          new CanaryRouting(cluster.canary, cluster, (part) => this.buildPicker(part, false)),
       });
     }
     for (const name of [...this.limiters.keys()])
@@ -239,7 +249,9 @@ export class RoutingState {
 
   private rebuildPicker(engine: string): void {
     const entry = this.engines.get(engine);
-    if (entry) entry.picker = this.buildPicker(entry.cluster);
+    if (!entry) return;
+    entry.picker = this.buildPicker(entry.cluster);
+    entry.canary?.rebuild((part) => this.buildPicker(part, false));
   }
 
   /**
@@ -247,7 +259,7 @@ export class RoutingState {
    * but ejection never empties an engine (then every instance with a closed circuit is picked), and the
    * panic mode ignores it as it ignores health.
    */
-  private buildPicker(cluster: EngineCluster): Picker {
+  private buildPicker(cluster: EngineCluster, whole = true): Picker {
     const strategy = getStrategy(cluster.policy!.strategy)!; // validated on receipt
     const selection = selectEndpoints(
       cluster,
@@ -258,12 +270,14 @@ export class RoutingState {
     if (closed.length === 0 && selection.endpoints.length > 0) {
       const open = selection.endpoints[0].breaker!;
       const why = `every routable instance of engine "${cluster.name}" has an open circuit (${open.name}: ${open.reason})`;
-      this.rotations.set(cluster.name, []);
+      if (whole) this.rotations.set(cluster.name, []);
       return strategy.build([], why);
     }
     const now = performance.now();
     const kept = selection.panic ? closed : closed.filter((e) => e.stats.ejectedUntil <= now);
     const members = kept.length > 0 ? kept : closed;
+    // A part of the cluster (a rollout's canary or stable versions) neither ramps nor is the rotation.
+    if (!whole) return strategy.build(members, selection.reason);
     const previous = this.rotations.get(cluster.name);
     this.rotations.set(
       cluster.name,

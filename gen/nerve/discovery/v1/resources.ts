@@ -118,7 +118,51 @@ export interface EngineCluster {
    * The engine scales to zero: with no instance, the router holds calls (and tells the control plane at
    * once) instead of failing them. Absent: a call with no instance fails over as usual.
    */
-  coldStart: ColdStart | undefined;
+  coldStart:
+    | ColdStart
+    | undefined;
+  /**
+   * A rollout's canary routing: calls that match go to the canary version whatever its weight, and a
+   * share of the other calls is copied to it. Absent: no rollout routes by call or mirrors.
+   */
+  canary: CanaryRoute | undefined;
+}
+
+/** How a rollout routes calls to its canary version beside the version weights. */
+export interface CanaryRoute {
+  /** The canary version (an EngineVersion's name). */
+  version: string;
+  /** A call that satisfies any one of these goes to the canary version (A/B by header or cookie). */
+  match: CallMatch[];
+  /**
+   * Percent (0-100) of the calls served by the other versions copied to the canary; the copy's answer
+   * is discarded after its status and latency are recorded.
+   */
+  mirrorPercent: number;
+  /** The rollout that set this route (for the router's admin page and logs). */
+  rollout: string;
+}
+
+/** Every condition must hold: each named header, and each named cookie of the Cookie header. */
+export interface CallMatch {
+  headers: { [key: string]: StringMatch };
+  cookies: { [key: string]: StringMatch };
+}
+
+export interface CallMatch_HeadersEntry {
+  key: string;
+  value: StringMatch | undefined;
+}
+
+export interface CallMatch_CookiesEntry {
+  key: string;
+  value: StringMatch | undefined;
+}
+
+/** A value matches exactly, or a regular expression (RE2 syntax, linear time) matches all of it. */
+export interface StringMatch {
+  exact?: string | undefined;
+  regex?: string | undefined;
 }
 
 export interface ColdStart {
@@ -201,7 +245,15 @@ export interface InstanceCircuit {
 }
 
 function createBaseEngineCluster(): EngineCluster {
-  return { name: "", versions: [], endpoints: [], policy: undefined, services: [], coldStart: undefined };
+  return {
+    name: "",
+    versions: [],
+    endpoints: [],
+    policy: undefined,
+    services: [],
+    coldStart: undefined,
+    canary: undefined,
+  };
 }
 
 export const EngineCluster: MessageFns<EngineCluster> = {
@@ -223,6 +275,9 @@ export const EngineCluster: MessageFns<EngineCluster> = {
     }
     if (message.coldStart !== undefined) {
       ColdStart.encode(message.coldStart, writer.uint32(50).fork()).join();
+    }
+    if (message.canary !== undefined) {
+      CanaryRoute.encode(message.canary, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -288,6 +343,14 @@ export const EngineCluster: MessageFns<EngineCluster> = {
             message.coldStart = ColdStart.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.canary = CanaryRoute.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -316,6 +379,7 @@ export const EngineCluster: MessageFns<EngineCluster> = {
         : isSet(object.cold_start)
         ? ColdStart.fromJSON(object.cold_start)
         : undefined,
+      canary: isSet(object.canary) ? CanaryRoute.fromJSON(object.canary) : undefined,
     };
   },
 
@@ -339,6 +403,9 @@ export const EngineCluster: MessageFns<EngineCluster> = {
     if (message.coldStart !== undefined) {
       obj.coldStart = ColdStart.toJSON(message.coldStart);
     }
+    if (message.canary !== undefined) {
+      obj.canary = CanaryRoute.toJSON(message.canary);
+    }
     return obj;
   },
 
@@ -357,6 +424,534 @@ export const EngineCluster: MessageFns<EngineCluster> = {
     message.coldStart = (object.coldStart !== undefined && object.coldStart !== null)
       ? ColdStart.fromPartial(object.coldStart)
       : undefined;
+    message.canary = (object.canary !== undefined && object.canary !== null)
+      ? CanaryRoute.fromPartial(object.canary)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCanaryRoute(): CanaryRoute {
+  return { version: "", match: [], mirrorPercent: 0, rollout: "" };
+}
+
+export const CanaryRoute: MessageFns<CanaryRoute> = {
+  encode(message: CanaryRoute, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== "") {
+      writer.uint32(10).string(message.version);
+    }
+    for (const v of message.match) {
+      CallMatch.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.mirrorPercent !== 0) {
+      writer.uint32(24).uint32(message.mirrorPercent);
+    }
+    if (message.rollout !== "") {
+      writer.uint32(34).string(message.rollout);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CanaryRoute {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCanaryRoute();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.match.push(CallMatch.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mirrorPercent = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.rollout = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CanaryRoute {
+    return {
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      match: globalThis.Array.isArray(object?.match) ? object.match.map((e: any) => CallMatch.fromJSON(e)) : [],
+      mirrorPercent: isSet(object.mirrorPercent)
+        ? globalThis.Number(object.mirrorPercent)
+        : isSet(object.mirror_percent)
+        ? globalThis.Number(object.mirror_percent)
+        : 0,
+      rollout: isSet(object.rollout) ? globalThis.String(object.rollout) : "",
+    };
+  },
+
+  toJSON(message: CanaryRoute): unknown {
+    const obj: any = {};
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.match?.length) {
+      obj.match = message.match.map((e) => CallMatch.toJSON(e));
+    }
+    if (message.mirrorPercent !== 0) {
+      obj.mirrorPercent = Math.round(message.mirrorPercent);
+    }
+    if (message.rollout !== "") {
+      obj.rollout = message.rollout;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CanaryRoute>, I>>(base?: I): CanaryRoute {
+    return CanaryRoute.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CanaryRoute>, I>>(object: I): CanaryRoute {
+    const message = createBaseCanaryRoute();
+    message.version = object.version ?? "";
+    message.match = object.match?.map((e) => CallMatch.fromPartial(e)) || [];
+    message.mirrorPercent = object.mirrorPercent ?? 0;
+    message.rollout = object.rollout ?? "";
+    return message;
+  },
+};
+
+function createBaseCallMatch(): CallMatch {
+  return { headers: {}, cookies: {} };
+}
+
+export const CallMatch: MessageFns<CallMatch> = {
+  encode(message: CallMatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.headers).forEach(([key, value]: [string, StringMatch]) => {
+      CallMatch_HeadersEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    globalThis.Object.entries(message.cookies).forEach(([key, value]: [string, StringMatch]) => {
+      CallMatch_CookiesEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallMatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallMatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = CallMatch_HeadersEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.headers[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = CallMatch_CookiesEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.cookies[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallMatch {
+    return {
+      headers: isObject(object.headers)
+        ? (globalThis.Object.entries(object.headers) as [string, any][]).reduce(
+          (acc: { [key: string]: StringMatch }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: StringMatch.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      cookies: isObject(object.cookies)
+        ? (globalThis.Object.entries(object.cookies) as [string, any][]).reduce(
+          (acc: { [key: string]: StringMatch }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: StringMatch.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: CallMatch): unknown {
+    const obj: any = {};
+    if (message.headers) {
+      const entries = globalThis.Object.entries(message.headers) as [string, StringMatch][];
+      if (entries.length > 0) {
+        obj.headers = {};
+        entries.forEach(([k, v]) => {
+          obj.headers[k] = StringMatch.toJSON(v);
+        });
+      }
+    }
+    if (message.cookies) {
+      const entries = globalThis.Object.entries(message.cookies) as [string, StringMatch][];
+      if (entries.length > 0) {
+        obj.cookies = {};
+        entries.forEach(([k, v]) => {
+          obj.cookies[k] = StringMatch.toJSON(v);
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CallMatch>, I>>(base?: I): CallMatch {
+    return CallMatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CallMatch>, I>>(object: I): CallMatch {
+    const message = createBaseCallMatch();
+    message.headers = (globalThis.Object.entries(object.headers ?? {}) as [string, StringMatch][]).reduce(
+      (acc: { [key: string]: StringMatch }, [key, value]: [string, StringMatch]) => {
+        if (value !== undefined) {
+          acc[key] = StringMatch.fromPartial(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.cookies = (globalThis.Object.entries(object.cookies ?? {}) as [string, StringMatch][]).reduce(
+      (acc: { [key: string]: StringMatch }, [key, value]: [string, StringMatch]) => {
+        if (value !== undefined) {
+          acc[key] = StringMatch.fromPartial(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCallMatch_HeadersEntry(): CallMatch_HeadersEntry {
+  return { key: "", value: undefined };
+}
+
+export const CallMatch_HeadersEntry: MessageFns<CallMatch_HeadersEntry> = {
+  encode(message: CallMatch_HeadersEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      StringMatch.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallMatch_HeadersEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallMatch_HeadersEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = StringMatch.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallMatch_HeadersEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? StringMatch.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: CallMatch_HeadersEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = StringMatch.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CallMatch_HeadersEntry>, I>>(base?: I): CallMatch_HeadersEntry {
+    return CallMatch_HeadersEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CallMatch_HeadersEntry>, I>>(object: I): CallMatch_HeadersEntry {
+    const message = createBaseCallMatch_HeadersEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null)
+      ? StringMatch.fromPartial(object.value)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCallMatch_CookiesEntry(): CallMatch_CookiesEntry {
+  return { key: "", value: undefined };
+}
+
+export const CallMatch_CookiesEntry: MessageFns<CallMatch_CookiesEntry> = {
+  encode(message: CallMatch_CookiesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      StringMatch.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallMatch_CookiesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallMatch_CookiesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = StringMatch.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallMatch_CookiesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? StringMatch.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: CallMatch_CookiesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = StringMatch.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CallMatch_CookiesEntry>, I>>(base?: I): CallMatch_CookiesEntry {
+    return CallMatch_CookiesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CallMatch_CookiesEntry>, I>>(object: I): CallMatch_CookiesEntry {
+    const message = createBaseCallMatch_CookiesEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null)
+      ? StringMatch.fromPartial(object.value)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStringMatch(): StringMatch {
+  return { exact: undefined, regex: undefined };
+}
+
+export const StringMatch: MessageFns<StringMatch> = {
+  encode(message: StringMatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exact !== undefined) {
+      writer.uint32(10).string(message.exact);
+    }
+    if (message.regex !== undefined) {
+      writer.uint32(18).string(message.regex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StringMatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStringMatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.exact = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.regex = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StringMatch {
+    return {
+      exact: isSet(object.exact) ? globalThis.String(object.exact) : undefined,
+      regex: isSet(object.regex) ? globalThis.String(object.regex) : undefined,
+    };
+  },
+
+  toJSON(message: StringMatch): unknown {
+    const obj: any = {};
+    if (message.exact !== undefined) {
+      obj.exact = message.exact;
+    }
+    if (message.regex !== undefined) {
+      obj.regex = message.regex;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StringMatch>, I>>(base?: I): StringMatch {
+    return StringMatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StringMatch>, I>>(object: I): StringMatch {
+    const message = createBaseStringMatch();
+    message.exact = object.exact ?? undefined;
+    message.regex = object.regex ?? undefined;
     return message;
   },
 };
@@ -1268,6 +1863,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -113,6 +113,42 @@ describe('Envoy projection of an engine', () => {
     expect(route.hash_policy).toBeUndefined();
   });
 
+  it("a rollout's match rules route to the canary's cluster first; its mirror share shadows", () => {
+    const r = roundTrip(
+      'envoy.config.route.v3.RouteConfiguration',
+      routeConfiguration(math, {
+        version: 'v2',
+        rollout: 'v2-abc',
+        mirrorPercent: 10,
+        match: [
+          { headers: { 'x-user-group': { exact: 'beta' } }, cookies: {} },
+          { headers: { 'x-region': { regex: 'eu-.*' } }, cookies: { canary: { exact: 'a.b' } } },
+        ],
+      }),
+    );
+    const routes = (r.virtual_hosts as EnvoyObject[])[0].routes as EnvoyObject[];
+    expect(routes).toHaveLength(3);
+    expect(routes[0].match).toEqual({
+      prefix: '',
+      headers: [{ name: 'x-user-group', string_match: { exact: 'beta' } }],
+    });
+    expect((routes[0].route as EnvoyObject).cluster).toBe('math/v2');
+    expect((routes[0].route as EnvoyObject).weighted_clusters).toBeUndefined();
+    const cookie = ((routes[1].match as EnvoyObject).headers as EnvoyObject[])[1];
+    expect(cookie.name).toBe('cookie');
+    const re = new RegExp(
+      `^${((cookie.string_match as EnvoyObject).safe_regex as EnvoyObject).regex as string}$`,
+    );
+    expect(re.test('x=1; canary=a.b; y=2')).toBe(true);
+    expect(re.test('canary=a.b')).toBe(true);
+    expect(re.test('canary=aXb')).toBe(false);
+    expect(re.test('zcanary=a.b')).toBe(false);
+    const last = routes[2].route as EnvoyObject;
+    expect(last.request_mirror_policies).toEqual([
+      { cluster: 'math/v2', runtime_fraction: { default_value: { numerator: 10, denominator: 'HUNDRED' } } },
+    ]);
+  });
+
   it('sticky engines hash on x-nerve-session and use ring hash', () => {
     const s = spec({
       name: 's',

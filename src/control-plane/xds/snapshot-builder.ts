@@ -65,7 +65,7 @@ export class SnapshotBuilder {
           const specs = await this.engines.list();
           const content = new Map([
             ...nerveResources(specs, this.health, this.circuits, this.canaries),
-            ...envoyResources(specs, this.health),
+            ...envoyResources(specs, this.health, this.canaries),
           ]);
           // Checked before it is served: a client never sees a cluster whose endpoints do not exist.
           const dangling = danglingReferences(content);

@@ -6,7 +6,7 @@ import {
   LISTENER_TYPE,
   ROUTE_CONFIGURATION_TYPE,
 } from '../../../protocol/type-urls';
-import type { HealthLookup } from '../nerve-resources';
+import type { CanaryLookup, HealthLookup } from '../nerve-resources';
 import { cluster } from './cluster';
 import { encodeEnvoy } from './codec';
 import { listener } from './listener';
@@ -18,6 +18,7 @@ import { routeConfiguration } from './route-configuration';
 export function envoyResources(
   specs: readonly EngineSpec[],
   health: HealthLookup,
+  canary: CanaryLookup = () => undefined,
 ): Map<string, ResourceInput[]> {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const healthOf = (engine: string, i: { id: string; draining: boolean }) =>
@@ -34,7 +35,10 @@ export function envoyResources(
     });
     routes.push({
       name: spec.name,
-      body: encodeEnvoy('envoy.config.route.v3.RouteConfiguration', routeConfiguration(spec)),
+      body: encodeEnvoy(
+        'envoy.config.route.v3.RouteConfiguration',
+        routeConfiguration(spec, canary(spec.name)),
+      ),
       references: spec.versions.map((v) => ({ typeUrl: CLUSTER_TYPE, name: clusterName(spec.name, v.name) })),
     });
     for (const v of spec.versions) {

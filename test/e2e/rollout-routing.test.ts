@@ -189,6 +189,21 @@ describe('rollouts that route by call: match rules and mirroring', () => {
     const id = body.rollout.id;
     await waitFor(() => router.state.engine('shop')?.canary?.rollout === id, 'mirroring on the router');
     traffic.reset();
+    // The router's /clusters says what it mirrors, and how many copies went.
+    const view = async () =>
+      (
+        (await (await fetch(`http://127.0.0.1:${router.adminPort}/clusters`)).json()) as {
+          engines: {
+            engine: string;
+            canary?: { rollout: string; mirrorPercent: number; mirrored: number };
+          }[];
+        }
+      ).engines.find((e) => e.engine === 'shop')?.canary;
+    const seen = await waitFor(
+      async () => ((await view())?.mirrored ?? 0) > 0 && view(),
+      'copies on /clusters',
+    );
+    expect(seen).toMatchObject({ rollout: id, mirrorPercent: 50 });
     const r = await waitFor(
       () => (rollout(id).state === 'rolled_back' ? rollout(id) : false),
       'the rollback',

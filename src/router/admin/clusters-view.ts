@@ -17,6 +17,15 @@ export function clustersView(state: RoutingState, now = performance.now()): obje
         engine: name,
         circuit: circuitOf(entry.breaker),
         unroutableReason: routable.size === 0 ? entry.picker.reason : undefined,
+        canary: entry.canary && {
+          rollout: entry.canary.rollout,
+          version: entry.canary.version,
+          matchRules: entry.cluster.canary!.match.length,
+          mirrorPercent: entry.canary.mirrorPercent,
+          mirrored: entry.canary.mirrored,
+          mirrorsInFlight: entry.canary.mirrorsInFlight,
+          mirrorsSkipped: entry.canary.mirrorsSkipped,
+        },
         instances: entry.cluster.endpoints.map((e) => {
           const stats = state.instanceStats(name, e.id);
           return {

@@ -56,6 +56,16 @@ export function startScript(script: string, upstream: string, wrap: string[] = [
   return startAndWait(process.execPath, [join(__dirname, script), upstream], / on (\d+)/, wrap);
 }
 
+/**
+ * A rollout the fleet runs while a bench counts (BENCH_ROLLOUT): `match` one header rule no bench call
+ * matches (the cost of checking it), `mirror` 10 % of calls copied to the canary. The canary is a second
+ * echo engine at weight 0, and the rollout's interval outlasts any bench.
+ */
+const ROLLOUTS: Record<string, object> = {
+  match: { match: [{ headers: { 'x-user-group': { exact: 'beta' } } }] },
+  mirror: { mirror: { percent: 10 } },
+};
+
 /** The echo engine and a control plane routing engine "echo" to it: what every router bench needs. */
 export async function startFleet(): Promise<{
   engine: Started;
@@ -65,15 +75,34 @@ export async function startFleet(): Promise<{
 }> {
   const engine = await startNerve(['engine', '--type', 'echo', '--port', '0'], /ready on (\S+)/);
   const engineAddress = engine.match[1];
+  const rollout = process.env.BENCH_ROLLOUT;
+  if (rollout !== undefined && !(rollout in ROLLOUTS))
+    throw new Error(`BENCH_ROLLOUT: one of ${Object.keys(ROLLOUTS).join(', ')}`);
+  const canary = rollout
+    ? await startNerve(['engine', '--type', 'echo', '--port', '0', '--version', 'v2'], /ready on (\S+)/)
+    : undefined;
   const config = join(mkdtempSync(join(tmpdir(), 'nerve-bench-')), 'nerve.yaml');
+  const canaryInstance = canary ? `, { id: echo-2, address: "${canary.match[1]}", version: v2 }` : '';
+  const versions = canary ? `\n    versions: [{ name: v1, weight: 100 }, { name: v2, weight: 0 }]` : '';
   writeFileSync(
     config,
-    `host: 127.0.0.1\nengines:\n  - name: echo\n    instances: [{ id: echo-1, address: "${engineAddress}" }]\n`,
+    `host: 127.0.0.1\nengines:\n  - name: echo${versions}\n    instances: [{ id: echo-1, address: "${engineAddress}"${canary ? ', version: v1' : ''} }${canaryInstance}]\n`,
   );
   const cp = await startNerve(
     ['control-plane', '--config', config, '--api-port', '0', '--xds-port', '0'],
-    /gRPC on (127\.0\.0\.1:\d+)/,
+    /gRPC on (127\.0\.0\.1:\d+), REST on (\S+)/,
   );
+  if (rollout) {
+    const res = await fetch(`${cp.match[2]}/engines/echo/rollouts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ version: 'v2', steps: [0], intervalMs: 86_400_000, ...ROLLOUTS[rollout] }),
+    });
+    if (res.status !== 201) throw new Error(`the bench's rollout was refused: ${await res.text()}`);
+    console.log(`rollout: ${rollout} (${JSON.stringify(ROLLOUTS[rollout])})`);
+    // The canary goes with the control plane, so every bench's cleanup stops it.
+    cp.child.once('exit', () => canary!.child.kill('SIGKILL'));
+  }
   return { engine, cp, engineAddress, xds: cp.match[1] };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type CallMatch, callMatchSchema } from './call-match';
 import type { VersionSpec } from './engine';
+import { conditionError, parseCondition } from './rollout-condition';
 import { formatIssues, type Result } from './validate';
 
 /** What to do when the canary got no call over an interval (`noTraffic`). */
@@ -13,11 +14,24 @@ export const NO_TRAFFIC_ACTIONS = ['wait', 'promote', 'rollback'] as const;
  * inconclusive, and no call at all is a verdict of its own with its own action.
  */
 /**
- * A metric judged from Prometheus at each check (Flagger's `analysis.metrics`): `query` is PromQL with
- * `{{ engine }}`, `{{ version }}` (the canary's), `{{ rollout }}` and `{{ interval }}` (the check's, as
- * a Prometheus duration) filled in; its first sample must lie within `thresholdRange`. A query that
- * returns nothing, or a Prometheus that does not answer, is inconclusive: the step waits, never fails.
+ * A metric judged from Prometheus at each check (Flagger's `analysis.metrics`, with Argo's conditions):
+ * `query` is PromQL with `{{ engine }}`, `{{ version }}` (the canary's), `{{ rollout }}` and
+ * `{{ interval }}` (the check's, as a Prometheus duration) filled in. Its first sample must lie within
+ * `thresholdRange`, and Argo's `successCondition` / `failureCondition` (see rollout-condition.ts) must say
+ * so: a failure condition that holds fails; a success condition that does not hold fails, unless a
+ * failure condition is given too (then neither holding is inconclusive). A query that returns nothing,
+ * or a Prometheus that does not answer, is inconclusive: the step waits, never fails. `failureLimit`
+ * failed measurements over the rollout are tolerated (recorded, the check not failed by them), as Argo's.
  */
+const conditionSchema = z
+  .string()
+  .min(1)
+  .max(1_024)
+  .superRefine((src, ctx) => {
+    const why = conditionError(src);
+    if (why) ctx.addIssue({ code: 'custom', message: `not a condition: ${why}` });
+  });
+
 export const metricSchema = z
   .strictObject({
     name: z.string().min(1).max(63),
@@ -25,14 +39,24 @@ export const metricSchema = z
       address: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
       query: z.string().min(1).max(4_096),
     }),
-    thresholdRange: z.strictObject({
-      min: z.number().finite().optional(),
-      max: z.number().finite().optional(),
-    }),
+    thresholdRange: z
+      .strictObject({
+        min: z.number().finite().optional(),
+        max: z.number().finite().optional(),
+      })
+      .optional(),
+    successCondition: conditionSchema.optional(),
+    failureCondition: conditionSchema.optional(),
+    failureLimit: z.number().int().min(0).max(1_000).default(0),
   })
   .superRefine((m, ctx) => {
-    if (m.thresholdRange.min === undefined && m.thresholdRange.max === undefined)
+    if (m.thresholdRange && m.thresholdRange.min === undefined && m.thresholdRange.max === undefined)
       ctx.addIssue({ code: 'custom', path: ['thresholdRange'], message: 'give min, max or both' });
+    if (!m.thresholdRange && m.successCondition === undefined && m.failureCondition === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give a thresholdRange, a successCondition or a failureCondition',
+      });
   });
 
 export type Metric = z.output<typeof metricSchema>;
@@ -46,6 +70,12 @@ export const analysisSchema = z.strictObject({
   failedChecks: z.number().int().min(1).max(100).default(2),
   noTraffic: z.enum(NO_TRAFFIC_ACTIONS).default('wait'),
   metrics: z.array(metricSchema).max(10).default([]),
+  /**
+   * Checks in a row at one step that decide nothing (too few calls, no traffic while `noTraffic` is
+   * wait, a metric without data, unlike load) before the rollout pauses, saying so: an operator resumes
+   * it (to wait longer), promotes or aborts. It never promotes or rolls back on no evidence.
+   */
+  maxInconclusiveChecks: z.number().int().min(1).max(1_000).default(10),
 });
 
 /**
@@ -173,31 +203,73 @@ export interface Evidence {
 /** One analysis metric's reading at a check. */
 export interface MetricResult {
   readonly name: string;
-  /** null: no data (or no answer). */
+  /** The first value; null: no data (or no answer). */
   readonly value: number | null;
   readonly verdict: 'pass' | 'fail' | 'inconclusive';
   readonly reason: string;
+  /** A failure within the metric's failureLimit: recorded, the check not failed by it. */
+  readonly tolerated?: boolean;
 }
 
-/** A metric's value against its range. */
-export function judgeMetric(m: Metric, value: number | null, why = 'no data'): MetricResult {
-  if (value === null || Number.isNaN(value))
+/** A metric's values (a query's samples, first first) against its range and conditions. */
+export function judgeMetric(m: Metric, values: readonly number[] | null, why = 'no data'): MetricResult {
+  if (values === null || values.length === 0 || Number.isNaN(values[0]))
     return { name: m.name, value: null, verdict: 'inconclusive', reason: `${m.name}: ${why}` };
-  const { min, max } = m.thresholdRange;
-  if (min !== undefined && value < min)
-    return { name: m.name, value, verdict: 'fail', reason: `${m.name} ${value} below min ${min}` };
-  if (max !== undefined && value > max)
-    return { name: m.name, value, verdict: 'fail', reason: `${m.name} ${value} above max ${max}` };
-  return { name: m.name, value, verdict: 'pass', reason: `${m.name} ${value} within range` };
+  const value = values[0];
+  const result = (verdict: MetricResult['verdict'], reason: string): MetricResult => ({
+    name: m.name,
+    value,
+    verdict,
+    reason: `${m.name} ${value} ${reason}`,
+  });
+  const { min, max } = m.thresholdRange ?? {};
+  if (min !== undefined && value < min) return result('fail', `below min ${min}`);
+  if (max !== undefined && value > max) return result('fail', `above max ${max}`);
+  if (m.failureCondition !== undefined && parseCondition(m.failureCondition)(values))
+    return result('fail', `meets failureCondition \`${m.failureCondition}\``);
+  if (m.successCondition !== undefined && !parseCondition(m.successCondition)(values))
+    return m.failureCondition !== undefined
+      ? result(
+          'inconclusive',
+          `meets neither successCondition \`${m.successCondition}\` nor failureCondition`,
+        )
+      : result('fail', `does not meet successCondition \`${m.successCondition}\``);
+  return result(
+    'pass',
+    m.successCondition !== undefined ? `meets successCondition \`${m.successCondition}\`` : 'within range',
+  );
 }
 
 /**
- * The check's verdict with its metrics: a failing metric fails the check; a metric without data makes
- * a passing check inconclusive (the step waits); otherwise the built-in verdict stands.
+ * Applies each metric's failureLimit: a failure is tolerated while the metric's failures so far (this
+ * one included) do not exceed it. Returns the results and the failures counted after this check.
+ */
+export function applyFailureLimits(
+  metrics: readonly Metric[],
+  results: readonly MetricResult[],
+  failures: Readonly<Record<string, number>>,
+): { results: MetricResult[]; failures: Record<string, number> } {
+  const counted = { ...failures };
+  const out = results.map((r, i) => {
+    if (r.verdict !== 'fail') return r;
+    const n = (counted[r.name] ?? 0) + 1;
+    counted[r.name] = n;
+    const limit = metrics[i]?.failureLimit ?? 0;
+    return n <= limit
+      ? { ...r, tolerated: true, reason: `${r.reason} (failure ${n} of ${limit} tolerated)` }
+      : r;
+  });
+  return { results: out, failures: counted };
+}
+
+/**
+ * The check's verdict with its metrics: a failing metric fails the check (unless tolerated); a metric
+ * without data (or between its conditions) makes a passing check inconclusive (the step waits);
+ * otherwise the built-in verdict stands.
  */
 export function withMetrics(verdict: Verdict, evidence: Evidence, results: readonly MetricResult[]) {
   if (results.length === 0) return { verdict, evidence };
-  const failed = results.filter((r) => r.verdict === 'fail');
+  const failed = results.filter((r) => r.verdict === 'fail' && !r.tolerated);
   const unknown = results.filter((r) => r.verdict === 'inconclusive');
   const e = { ...evidence, metrics: results };
   if (failed.length > 0)
@@ -261,6 +333,10 @@ export interface Rollout {
   /** The new version's share of traffic now, percent. */
   readonly weight: number;
   readonly failedChecks: number;
+  /** Checks in a row at this step that decided nothing (analysis.maxInconclusiveChecks pauses). */
+  readonly inconclusiveChecks?: number;
+  /** Failed measurements per analysis metric so far (their failureLimit). */
+  readonly metricFailures?: Readonly<Record<string, number>>;
   /** The other versions' weights when it started: restored by a rollback or an abort. */
   readonly original: Readonly<Record<string, number>>;
   readonly createdAt: string;

@@ -304,6 +304,80 @@ describe('rollout webhook gates', () => {
         expect(waiting.evidence!.reason).toBe('router-up: no data: the step waits');
         expect(rollout(none).state).toBe('progressing');
         await cp.admin.rollouts.act('shop', none, 'abort', ctx);
+        await waitFor(() => !(rollout(none) as { pending?: unknown }).pending, 'the abort taken');
+      },
+      60_000,
+    );
+
+    prom.it(
+      "judges Argo's success and failure conditions, tolerates failureLimit, and pauses when nothing is decided",
+      async () => {
+        const argo = (conditions: object, more: object = {}) => ({
+          name: 'router-up',
+          prometheus: { address: prometheus!.url, query: up },
+          ...conditions,
+          ...more,
+        });
+        await join('v8-a', 'v8');
+        const good = await start('v8', [], {
+          analysis: {
+            noTraffic: 'promote',
+            metrics: [argo({ successCondition: 'result[0] >= 1', failureCondition: 'result[0] > 5' })],
+          },
+        });
+        const promoted = await ended(good);
+        expect(promoted.state).toBe('promoted');
+        expect(promoted.history.find((h) => h.evidence?.metrics)!.evidence!.metrics![0].reason).toBe(
+          'router-up 1 meets successCondition `result[0] >= 1`',
+        );
+
+        // The first failed measurement is tolerated (the weight goes on), the second fails the check.
+        await join('v9-a', 'v9');
+        const limited = await start('v9', [], {
+          steps: [10, 50, 100],
+          analysis: {
+            noTraffic: 'promote',
+            failedChecks: 1,
+            metrics: [argo({ failureCondition: 'result >= 1' }, { failureLimit: 1 })],
+          },
+        });
+        const rolled = await ended(limited);
+        expect(rolled.state).toBe('rolled_back');
+        const judged = rolled.history.filter((h) => h.evidence?.metrics);
+        expect(judged.map((h) => [h.weight, h.verdict])).toEqual([
+          [10, 'no_traffic'], // no caller here: noTraffic promote lets the weight go on
+          [50, 'fail'],
+        ]);
+        expect(judged[0].evidence!.metrics![0]).toMatchObject({
+          verdict: 'fail',
+          tolerated: true,
+          reason: 'router-up 1 meets failureCondition `result >= 1` (failure 1 of 1 tolerated)',
+        });
+
+        // Between its conditions, checks decide nothing: after maxInconclusiveChecks the rollout pauses.
+        await join('v10-a', 'v10');
+        const between = await start('v10', [], {
+          analysis: {
+            noTraffic: 'promote',
+            maxInconclusiveChecks: 2,
+            metrics: [argo({ successCondition: 'result > 5', failureCondition: 'result < 0' })],
+          },
+        });
+        const paused = await waitFor(
+          () => (rollout(between).state === 'paused' ? rollout(between) : false),
+          'the inconclusive pause',
+        );
+        expect(paused.history.map((h) => h.verdict)).toEqual([
+          'started',
+          'inconclusive',
+          'inconclusive',
+          'inconclusive',
+        ]);
+        expect(paused.history.at(-1)!.reason).toMatch(
+          /^inconclusive: 2 checks in a row decided nothing \(last: router-up 1 meets neither/,
+        );
+        expect(paused.weight).toBe(50); // held where it was: neither promoted nor rolled back
+        await cp.admin.rollouts.act('shop', between, 'abort', ctx);
       },
       60_000,
     );

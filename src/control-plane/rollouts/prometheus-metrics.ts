@@ -15,8 +15,9 @@ export function fillQuery(query: string, r: Rollout, intervalMs: number): string
 }
 
 /**
- * A metric read from Prometheus's HTTP API (`GET /api/v1/query`) and judged against its range: the first
- * sample of a vector, or a scalar. Nothing returned, an error or no answer within 10 s is inconclusive.
+ * A metric read from Prometheus's HTTP API (`GET /api/v1/query`) and judged against its range and
+ * conditions: a scalar, or a vector's samples in the order returned (`result[i]`). Nothing returned, an
+ * error or no answer within 10 s is inconclusive.
  */
 export async function readMetric(m: Metric, r: Rollout, intervalMs: number): Promise<MetricResult> {
   const url = `${m.prometheus.address.replace(/\/+$/, '')}/api/v1/query?query=${encodeURIComponent(fillQuery(m.prometheus.query, r, intervalMs))}`;
@@ -30,13 +31,13 @@ export async function readMetric(m: Metric, r: Rollout, intervalMs: number): Pro
     if (body.status !== 'success' || !body.data)
       return judgeMetric(m, null, `Prometheus refused the query: ${body.error ?? `HTTP ${res.status}`}`);
     const { resultType, result } = body.data;
-    const sample =
+    const samples =
       resultType === 'scalar'
-        ? (result as [number, string])[1]
+        ? [(result as [number, string])[1]]
         : resultType === 'vector'
-          ? (result as { value: [number, string] }[])[0]?.value[1]
-          : undefined;
-    return judgeMetric(m, sample === undefined ? null : Number(sample));
+          ? (result as { value: [number, string] }[]).map((x) => x.value[1])
+          : [];
+    return judgeMetric(m, samples.map(Number));
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
     return judgeMetric(

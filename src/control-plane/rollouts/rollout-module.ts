@@ -10,6 +10,7 @@ import {
   type GateAnswer,
   weightsAt,
   withMetrics,
+  applyFailureLimits,
 } from '../../model/rollout';
 import { updateEngine } from '../config/engine-catalog';
 import type { EventBus } from '../kernel/events';
@@ -193,7 +194,9 @@ export class RolloutModule implements Module {
     const results = await Promise.all(
       (r.analysis.metrics ?? []).map((m) => readMetric(m, r, now - r.stepStartedAtMs)),
     );
-    const { verdict, evidence } = withMetrics(checked.verdict, checked.evidence, results);
+    const limited = applyFailureLimits(r.analysis.metrics ?? [], results, r.metricFailures ?? {});
+    const { verdict, evidence } = withMetrics(checked.verdict, checked.evidence, limited.results);
+    if (limited.results.some((x) => x.verdict === 'fail')) r = { ...r, metricFailures: limited.failures };
     // The gates asked at this check, confirmations included (pushed as they answer, before it is written).
     const step: Omit<RolloutStep, 'at'> = { weight: r.weight, verdict, evidence, gates: heard };
     let effective: Verdict = verdict;
@@ -205,13 +208,18 @@ export class RolloutModule implements Module {
     }
     if (effective === 'fail') {
       const failedChecks = r.failedChecks + 1;
-      const next = { ...r, failedChecks, stepStartedAtMs: now, history: append(r, step) };
+      const next = {
+        ...r,
+        failedChecks,
+        inconclusiveChecks: 0,
+        stepStartedAtMs: now,
+        history: append(r, step),
+      };
       if (failedChecks >= r.analysis.failedChecks)
         return this.finish(next, 'rolled_back', fence, `${failedChecks} failed checks: ${evidence.reason}`);
       return this.save(next, fence);
     }
-    if (effective !== 'pass')
-      return this.save({ ...r, stepStartedAtMs: now, history: append(r, step) }, fence);
+    if (effective !== 'pass') return this.undecided(r, step, fence, now);
     const nextStep = r.step + 1;
     const promoting = nextStep >= r.steps.length || r.steps[r.step] >= 100;
     const confirm = await firstNo(
@@ -220,6 +228,7 @@ export class RolloutModule implements Module {
       promoting ? 'Promoting' : 'Progressing',
       heard,
     );
+    r = { ...r, inconclusiveChecks: 0 };
     if (confirm) return this.hold({ ...r, history: append(r, step) }, confirm, fence, now);
     if (promoting) return this.finish({ ...r, history: append(r, step) }, 'promoted', fence, evidence.reason);
     const weight = r.steps[nextStep];
@@ -283,6 +292,38 @@ export class RolloutModule implements Module {
         fence,
       );
     }
+  }
+
+  /**
+   * A check that decided nothing: the step waits for the next, up to analysis.maxInconclusiveChecks in a
+   * row; then the rollout pauses and says why (Argo's inconclusive pause): never a promotion or a
+   * rollback on no evidence.
+   */
+  private async undecided(
+    r: Rollout,
+    step: Omit<RolloutStep, 'at'>,
+    fence: string,
+    now: number,
+  ): Promise<void> {
+    const inconclusiveChecks = (r.inconclusiveChecks ?? 0) + 1;
+    const next = { ...r, inconclusiveChecks, stepStartedAtMs: now, history: append(r, step) };
+    const limit = r.analysis.maxInconclusiveChecks ?? 10;
+    if (inconclusiveChecks < limit) return this.save(next, fence);
+    const reason = `inconclusive: ${inconclusiveChecks} checks in a row decided nothing (last: ${step.evidence?.reason ?? step.verdict}); resume to wait longer, or promote or abort`;
+    this.ctx.events.record('rollout_paused', r.engine, `rollout ${r.id} paused: ${reason}`, undefined, {
+      rollout: r.id,
+      version: r.version,
+    });
+    tellEvents(r, 'Progressing', `rollout ${r.id} paused: ${reason}`);
+    await this.save(
+      {
+        ...next,
+        state: 'paused',
+        inconclusiveChecks: 0,
+        history: append(next, { weight: r.weight, verdict: 'inconclusive' }, reason),
+      },
+      fence,
+    );
   }
 
   /**

@@ -1,6 +1,6 @@
 // The layers of src/, lowest first, as rules `npm run lint` enforces (and so CI):
 //   model → observability → store → security → protocol → config → engines, load, router,
-//   control-plane → api → demo, cli
+//   control-plane (which may use load) → api → demo, cli
 // A folder may import from folders before it, never after; and no file imports itself back through
 // others. `src/dashboard` is the browser's and is built apart.
 const below = (from, allowed) => ({
@@ -32,7 +32,8 @@ module.exports = {
       ...below('router', ['model', 'observability', 'security', 'protocol', 'config']),
       comment: 'the router never imports the control plane, the API, the store or the CLI',
     },
-    below('control-plane', ['model', 'observability', 'store', 'security', 'protocol', 'config']),
+    // A rollout drives synthetic calls with the load generator.
+    below('control-plane', ['model', 'observability', 'store', 'security', 'protocol', 'config', 'load']),
     below('api', ['model', 'observability', 'store', 'security', 'protocol', 'config', 'control-plane']),
     below('demo', ['model', 'observability', 'engines']),
   ],

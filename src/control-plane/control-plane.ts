@@ -67,7 +67,7 @@ export function installFeatures(
     },
     instanceHealth: (e, i) => views.instanceHealth(e, i),
   });
-  const rollouts = installRollouts(fleet.fleet, ctx.bus);
+  const rollouts = installRollouts(fleet.fleet, ctx.bus, ctx.windows);
   const weights = installWeights(fleet.fleet, ctx.bus, ctx.windows);
   const alerts = installAlerts(ctx, views);
   const feed = installFeed(ctx, views);

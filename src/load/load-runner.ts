@@ -4,8 +4,9 @@ import { H2ClientConnection } from '../protocol/h2/client';
 import type { H2Stream, StreamHandler } from '../protocol/h2/stream';
 import { CODE_NAMES } from '../protocol/grpc-codes';
 import { HdrHistogram } from './hdr-histogram';
+import { INVOKE } from './call-messages';
 
-export const INVOKE = '/nerve.engine.v1.Engine/Invoke';
+export { INVOKE } from './call-messages';
 
 export interface LoadOptions {
   readonly host: string;
@@ -23,6 +24,8 @@ export interface LoadOptions {
   readonly durationMs: number;
   readonly connections: number;
   readonly timeoutMs: number;
+  /** Told of every call as it ends: its status name and latency (from its intended time). */
+  readonly observe?: (code: string, latencyMs: number) => void;
 }
 
 export interface LoadResult {
@@ -123,7 +126,7 @@ export class LoadRunner {
   }
 
   /** Stops sending; calls in flight may finish until their timeout. */
-  private stop(): void {
+  stop(): void {
     this.stopping = true;
     if (this.done === this.sent) this.finish?.();
     else setTimeout(() => this.abandon(), this.o.timeoutMs + 1_000).unref();
@@ -184,6 +187,7 @@ export class LoadRunner {
   /** A call is over: counted (latency from its intended time), and in closed loop the next is sent. */
   complete(intendedAt: number, code: string, body?: Buffer): void {
     this.done++;
+    if (this.o.observe !== undefined) this.o.observe(code, performance.now() - intendedAt);
     if (code === 'OK') {
       this.ok++;
       this.histogram.record((performance.now() - intendedAt) * 1000);

@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { type CallMatch, callMatchSchema } from './call-match';
 import type { VersionSpec } from './engine';
 import { conditionError, parseCondition } from './rollout-condition';
+import type { LoadComparison } from './rollout-load';
 import { formatIssues, type Result } from './validate';
+
+/** The engines' own service, which synthetic load calls by default. */
+const INVOKE_METHOD = '/nerve.engine.v1.Engine/Invoke';
 
 /** What to do when the canary got no call over an interval (`noTraffic`). */
 export const NO_TRAFFIC_ACTIONS = ['wait', 'promote', 'rollback'] as const;
@@ -76,7 +80,31 @@ export const analysisSchema = z.strictObject({
    * it (to wait longer), promotes or aborts. It never promotes or rolls back on no evidence.
    */
   maxInconclusiveChecks: z.number().int().min(1).max(1_000).default(10),
+  /**
+   * Like for like (rollout-load.ts): while the stable version is busy, a canary that carried less than
+   * this share of its load per instance cannot pass on latency (the check is inconclusive); 0: off.
+   */
+  minLoadRatio: z.number().min(0).max(1).default(0.5),
+  /**
+   * The rollout's own calls to the canary while it progresses (enough evidence without waiting for
+   * callers): `rps` a second straight to the canary's instances, Engine/Invoke `operation` with
+   * `payload`, or another `method` with `payload` as its request message in base64.
+   */
+  syntheticLoad: z
+    .strictObject({
+      rps: z.number().min(0.1).max(10_000),
+      method: z
+        .string()
+        .regex(/^\/[\w.]+\/\w+$/, 'give /package.Service/Method')
+        .default(INVOKE_METHOD),
+      operation: z.string().max(256).default('echo'),
+      payload: z.string().max(65_536).default(''),
+      timeoutMs: z.number().int().min(10).max(60_000).default(5_000),
+    })
+    .optional(),
 });
+
+export type SyntheticLoadSpec = NonNullable<z.output<typeof analysisSchema>['syntheticLoad']>;
 
 /**
  * Webhook gates, with Flagger's names and meaning:
@@ -198,6 +226,17 @@ export interface Evidence {
   readonly reason: string;
   /** Prometheus metrics judged at this check (absent: none configured). */
   readonly metrics?: readonly MetricResult[];
+  /** Load per instance on each side, and whether they compare (absent in rollouts judged before it). */
+  readonly load?: LoadComparison;
+  /** Of the canary's calls, how many the rollout sent itself (analysis.syntheticLoad). */
+  readonly synthetic?: number;
+}
+
+/** A passing check at unlike load decides nothing: inconclusive, the step waits. A failure stands. */
+export function withLoad(verdict: Verdict, evidence: Evidence, load: LoadComparison) {
+  const e = { ...evidence, load };
+  if (verdict !== 'pass' || load.comparable) return { verdict, evidence: e };
+  return { verdict: 'inconclusive' as Verdict, evidence: { ...e, reason: `${load.reason}; the step waits` } };
 }
 
 /** One analysis metric's reading at a check. */

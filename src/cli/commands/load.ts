@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { InvokeRequest } from '../../../gen/nerve/engine/v1/engine';
-import { INVOKE, LoadRunner } from '../../load/load-runner';
+import { callMessages, INVOKE } from '../../load/call-messages';
+import { LoadRunner } from '../../load/load-runner';
 import { jsonReport, textReport } from '../../load/report';
 import { flagNames } from '../common/flags';
 import { intFlag, parseFlags, UsageError } from '../common/options';
@@ -13,13 +13,6 @@ function duration(raw: string | undefined): number {
   const n = Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1);
   if (n < 100 || n > 86_400_000) throw new UsageError('--duration must be from 100ms to 24h');
   return Math.round(n);
-}
-
-function frame(message: Uint8Array): Buffer {
-  const out = Buffer.alloc(5 + message.length);
-  out.writeUInt32BE(message.length, 1);
-  out.set(message, 5);
-  return out;
 }
 
 export async function loadCommand(args: string[]): Promise<void> {
@@ -40,14 +33,7 @@ export async function loadCommand(args: string[]): Promise<void> {
       : [typeof flags.payload === 'string' ? flags.payload : ''];
   const maxErrorRate = rate(flags['max-error-rate']);
   if (payloads.length === 0) throw new UsageError('--payload-file has no payload (one per line)');
-  // Engine/Invoke: each payload in an InvokeRequest; another method: each line is its message's bytes as base64.
-  const messages = payloads.map((p) =>
-    frame(
-      method === INVOKE
-        ? InvokeRequest.encode({ operation, payload: Buffer.from(p), metadata: {} }).finish()
-        : Buffer.from(p, 'base64'),
-    ),
-  );
+  const messages = callMessages(method, operation, payloads);
   const metadata = (typeof flags.metadata === 'string' ? flags.metadata.split(',') : [])
     .filter(Boolean)
     .map((kv) => {

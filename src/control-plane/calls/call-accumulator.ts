@@ -1,5 +1,5 @@
 import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
-import { interpolatedQuantile, LATENCY_BUCKETS, LATENCY_LAYOUT } from '../../model/latency-buckets';
+import { bucketOf, interpolatedQuantile, LATENCY_BUCKETS, LATENCY_LAYOUT } from '../../model/latency-buckets';
 
 /** Golden signals over a period (STATS). */
 export interface CallStats {
@@ -34,6 +34,8 @@ export class CallAccumulator {
   requests = 0;
   errors = 0;
   maxMs = 0;
+  /** Every call's latency added up (ms): calls in flight on average = sumMs / the period (Little's law). */
+  sumMs = 0;
   readonly counts = new Float64Array(LATENCY_BUCKETS);
   readonly byCode = new Map<string, number>();
 
@@ -43,22 +45,36 @@ export class CallAccumulator {
     for (const [code, n] of Object.entries(load.errorsByCode))
       this.byCode.set(code, (this.byCode.get(code) ?? 0) + n);
     const l = load.latency;
+    if (l) this.sumMs += l.sumMs;
     if (!l || l.baseMs !== LATENCY_LAYOUT.baseMs || l.growth !== LATENCY_LAYOUT.growth) return;
     const n = Math.min(l.counts.length, LATENCY_BUCKETS);
     for (let i = 0; i < n; i++) this.counts[i] += l.counts[i];
     if (l.maxMs > this.maxMs) this.maxMs = l.maxMs;
   }
 
+  /** One call seen here rather than reported (a rollout's synthetic calls); `code` a status name. */
+  record(code: string, latencyMs: number): void {
+    this.requests++;
+    this.sumMs += latencyMs;
+    if (code !== 'OK') {
+      this.errors++;
+      this.byCode.set(code, (this.byCode.get(code) ?? 0) + 1);
+    }
+    this.counts[bucketOf(LATENCY_LAYOUT, latencyMs, LATENCY_BUCKETS)]++;
+    if (latencyMs > this.maxMs) this.maxMs = latencyMs;
+  }
+
   merge(other: CallAccumulator): void {
     this.requests += other.requests;
     this.errors += other.errors;
+    this.sumMs += other.sumMs;
     for (let i = 0; i < LATENCY_BUCKETS; i++) this.counts[i] += other.counts[i];
     if (other.maxMs > this.maxMs) this.maxMs = other.maxMs;
     for (const [code, n] of other.byCode) this.byCode.set(code, (this.byCode.get(code) ?? 0) + n);
   }
 
   reset(): void {
-    this.requests = this.errors = this.maxMs = 0;
+    this.requests = this.errors = this.maxMs = this.sumMs = 0;
     this.counts.fill(0);
     this.byCode.clear();
   }

@@ -31,6 +31,17 @@ export class CallTally {
     return sum;
   }
 
+  /** The calls of every key that begins with `prefix`, each taken (started afresh). */
+  takePrefix(prefix: string): Map<string, CallAccumulator> {
+    const out = new Map<string, CallAccumulator>();
+    for (const [key, sum] of this.sums)
+      if (key.startsWith(prefix)) {
+        out.set(key, sum);
+        this.sums.delete(key);
+      }
+    return out;
+  }
+
   /** Starts every key whose name begins with `prefix` afresh. */
   reset(prefix: string): void {
     for (const key of [...this.sums.keys()]) if (key.startsWith(prefix)) this.sums.delete(key);

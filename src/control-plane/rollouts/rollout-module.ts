@@ -9,9 +9,12 @@ import {
   type Verdict,
   type GateAnswer,
   weightsAt,
+  withLoad,
   withMetrics,
   applyFailureLimits,
 } from '../../model/rollout';
+import { compareLoad, sideLoad } from '../../model/rollout-load';
+import type { CallWindows } from '../calls/call-windows';
 import { updateEngine } from '../config/engine-catalog';
 import type { EventBus } from '../kernel/events';
 import type { FleetContext } from '../fleet/fleet-context';
@@ -21,6 +24,8 @@ import { Disposables, type Module } from '../kernel/module';
 import { SharedNamespace } from '../../store/shared-namespace';
 import { askGate, firstNo, said, tellEvents } from './rollout-gates';
 import { readMetric } from './prometheus-metrics';
+import { SyntheticLoad } from './synthetic-load';
+import { checkStateOf } from '../health/health-module';
 
 /** Shared namespace of rollouts: field `engine/id`. */
 export const ROLLOUTS_NS = new SharedNamespace<Rollout>(
@@ -61,16 +66,19 @@ export class RolloutModule implements Module {
   private readonly disposables = new Disposables();
   private readonly tally: CallTally;
   private running = false;
+  private readonly synthetic = new SyntheticLoad();
 
   constructor(
     private readonly ctx: FleetContext,
     private readonly bus: EventBus,
+    private readonly windows: CallWindows,
   ) {
+    // Per instance, so a side's load is per instance: engine/version/instance.
     this.tally = new CallTally((load) => {
       const version = this.ctx.engines
         .getNow(load.engine)
         ?.instances.find((i) => i.id === load.instanceId)?.version;
-      return version === undefined ? undefined : `${load.engine}/${version}`;
+      return version === undefined ? undefined : `${load.engine}/${version}/${load.instanceId}`;
     });
   }
 
@@ -94,6 +102,7 @@ export class RolloutModule implements Module {
   }
 
   stop(): void {
+    this.synthetic.retain(new Set());
     this.disposables.dispose();
   }
 
@@ -116,10 +125,12 @@ export class RolloutModule implements Module {
 
   private async tick(): Promise<void> {
     const fence = this.ctx.leader.fence;
+    if (!fence) this.synthetic.retain(new Set());
     if (!fence || this.running) return;
     this.running = true;
     try {
       await this.takeCommands(fence);
+      this.driveSynthetic();
       const now = Date.now();
       for (const r of this.list()) {
         if (r.state !== 'progressing') continue;
@@ -186,16 +197,30 @@ export class RolloutModule implements Module {
       );
     const refused = await firstNo(r, 'rollout', 'Progressing', heard);
     if (refused) return this.gateFailed(r, refused, fence, now);
-    const canary = this.tally.take(`${r.engine}/${r.version}`);
-    const stable = new CallAccumulator();
-    for (const v of spec.versions)
-      if (v.name !== r.version) stable.merge(this.tally.take(`${r.engine}/${v.name}`));
-    const checked = analyze(side(canary), side(stable), r.analysis, now - r.stepStartedAtMs);
+    const intervalMs = now - r.stepStartedAtMs;
+    const own = this.synthetic.take(r.id);
+    const canary = this.side(r.engine, [r.version], intervalMs, own);
+    const stable = this.side(
+      r.engine,
+      spec.versions.filter((v) => v.name !== r.version).map((v) => v.name),
+      intervalMs,
+    );
+    const analyzed = analyze(side(canary.calls), side(stable.calls), r.analysis, intervalMs);
+    const checked = withLoad(
+      analyzed.verdict,
+      analyzed.evidence,
+      compareLoad(canary.load, stable.load, r.analysis.minLoadRatio ?? 0.5),
+    );
     const results = await Promise.all(
       (r.analysis.metrics ?? []).map((m) => readMetric(m, r, now - r.stepStartedAtMs)),
     );
     const limited = applyFailureLimits(r.analysis.metrics ?? [], results, r.metricFailures ?? {});
-    const { verdict, evidence } = withMetrics(checked.verdict, checked.evidence, limited.results);
+    const metricsJudged = withMetrics(checked.verdict, checked.evidence, limited.results);
+    const verdict = metricsJudged.verdict;
+    const evidence =
+      own.calls.requests > 0
+        ? { ...metricsJudged.evidence, synthetic: own.calls.requests }
+        : metricsJudged.evidence;
     if (limited.results.some((x) => x.verdict === 'fail')) r = { ...r, metricFailures: limited.failures };
     // The gates asked at this check, confirmations included (pushed as they answer, before it is written).
     const step: Omit<RolloutStep, 'at'> = { weight: r.weight, verdict, evidence, gates: heard };
@@ -245,6 +270,51 @@ export class RolloutModule implements Module {
       },
     );
     await this.save({ ...r, step: nextStep, weight, stepStartedAtMs: now, history: append(r, step) }, fence);
+  }
+
+  /** Synthetic calls run for progressing rollouts that ask for them, toward their routable canaries. */
+  private driveSynthetic(): void {
+    const driven = new Set<string>();
+    for (const r of this.list()) {
+      const spec = r.analysis.syntheticLoad;
+      if (!spec || r.state !== 'progressing' || r.step < 0) continue;
+      const engine = this.ctx.engines.getNow(r.engine);
+      const addresses = (engine?.instances ?? [])
+        .filter((i) => i.version === r.version && !i.draining && i.weight > 0)
+        .filter((i) => checkStateOf(this.ctx.store, r.engine, i.id).status !== 'unhealthy')
+        .map((i) => i.address);
+      driven.add(r.id);
+      this.synthetic.ensure(r, spec, addresses);
+    }
+    this.synthetic.retain(driven);
+  }
+
+  /**
+   * The calls of these versions since the last check, and their load per instance (the instances that
+   * served them, with each one's ORCA CPU utilisation when fresh).
+   */
+  private side(
+    engine: string,
+    versions: readonly string[],
+    intervalMs: number,
+    synthetic?: { calls: CallAccumulator; instances: number },
+  ) {
+    const calls = new CallAccumulator();
+    if (synthetic) calls.merge(synthetic.calls);
+    const cpu: (number | undefined)[] = [];
+    for (const version of versions)
+      for (const [key, sum] of this.tally.takePrefix(`${engine}/${version}/`)) {
+        calls.merge(sum);
+        const id = key.slice(engine.length + version.length + 2);
+        const orca = this.windows.resources(engine, id);
+        cpu.push(
+          orca && Date.now() - orca.atMs <= Math.max(10_000, 2 * intervalMs)
+            ? orca.cpuUtilization
+            : undefined,
+        );
+      }
+    const instances = Math.max(cpu.length, synthetic?.instances ?? 0);
+    return { calls, load: sideLoad(calls.requests, calls.sumMs, intervalMs, instances, cpu) };
   }
 
   /** Ends a rollout: promotion gives the new version everything, rollback and abort give it nothing. */

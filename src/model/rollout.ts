@@ -102,6 +102,12 @@ export const analysisSchema = z.strictObject({
       timeoutMs: z.number().int().min(10).max(60_000).default(5_000),
     })
     .optional(),
+  /**
+   * Argo's Experiment: fresh replicas of the stable version, as many as the canary's and at its share
+   * of traffic, run beside it (process driver), and the canary is judged against them rather than
+   * against the long-running stable fleet: same age, same instance count, same load.
+   */
+  baseline: z.boolean().default(false),
 });
 
 export type SyntheticLoadSpec = NonNullable<z.output<typeof analysisSchema>['syntheticLoad']>;
@@ -176,6 +182,16 @@ export const rolloutInputSchema = z
           message: 'steps must increase (only 0 may repeat)',
         });
     });
+    if (r.analysis.baseline)
+      r.steps.forEach((s, i) => {
+        if (s > 50 && !(s === 100 && i === r.steps.length - 1))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['steps', i],
+            message:
+              'with a baseline, steps go up to 50 (the baseline takes as much as the canary), and a last one may be 100',
+          });
+      });
     if (r.steps.includes(0) && r.match.length === 0 && r.mirror === undefined)
       ctx.addIssue({
         code: 'custom',
@@ -230,6 +246,8 @@ export interface Evidence {
   readonly load?: LoadComparison;
   /** Of the canary's calls, how many the rollout sent itself (analysis.syntheticLoad). */
   readonly synthetic?: number;
+  /** The version the canary was judged against when not every other one: its baseline. */
+  readonly comparedWith?: string;
 }
 
 /** A passing check at unlike load decides nothing: inconclusive, the step waits. A failure stands. */
@@ -363,6 +381,8 @@ export interface Rollout {
   readonly analysis: Analysis;
   /** Webhook gates (absent in rollouts stored before them). */
   readonly webhooks?: readonly Webhook[];
+  /** The baseline's version label, once the rollout has begun with analysis.baseline. */
+  readonly baseline?: string;
   /** A/B rules (absent or empty: none). */
   readonly match?: readonly CallMatch[];
   readonly mirror?: Mirror;
@@ -441,15 +461,22 @@ export function weightsAt(
   canary: string,
   original: Readonly<Record<string, number>>,
   percent: number,
+  baseline?: string,
 ): VersionSpec[] {
-  const others = versions.filter((v) => v.name !== canary);
+  const others = versions.filter((v) => v.name !== canary && v.name !== baseline);
   const total = others.reduce((n, v) => n + (original[v.name] ?? 0), 0);
   const scale = total > 0 ? total : 100;
-  const canaryWeight = percent >= 100 ? scale : Math.round((scale * percent) / (100 - percent));
+  // A baseline takes as much as the canary: the stable versions keep what the two leave.
+  const taken = baseline !== undefined && percent < 100 ? 2 * percent : percent;
+  // Nothing left for the stable versions (the canary alone at 100 %, or with its baseline at 50 %).
+  const none = taken >= 100;
+  const canaryWeight = none ? scale : Math.round((scale * percent) / (100 - taken));
   return versions.map((v) =>
     v.name === canary
       ? { name: v.name, weight: canaryWeight }
-      : { name: v.name, weight: percent >= 100 ? 0 : (original[v.name] ?? 0) },
+      : v.name === baseline
+        ? { name: v.name, weight: percent >= 100 ? 0 : canaryWeight }
+        : { name: v.name, weight: none ? 0 : (original[v.name] ?? 0) },
   );
 }
 

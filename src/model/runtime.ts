@@ -94,6 +94,12 @@ export const runtimeSchema = z
     canary: z
       .strictObject({ version: z.string().min(1), replicas: z.number().int().min(0).max(1_000) })
       .optional(),
+    /**
+     * A rollout's baseline (set by rollouts with `analysis.baseline`): replicas of the runtime's version
+     * started fresh beside the canary, listed as version `<version>+baseline` so routing gives them the
+     * canary's share and the analysis compares like with like.
+     */
+    baseline: z.strictObject({ replicas: z.number().int().min(0).max(1_000) }).optional(),
   })
   .superRefine((r, ctx) => {
     if (r.minReplicas > r.maxReplicas)
@@ -110,6 +116,12 @@ export const runtimeSchema = z
       });
     if (r.canary && r.driver !== 'process')
       ctx.addIssue({ code: 'custom', path: ['canary'], message: 'canary replicas need the process driver' });
+    if (r.baseline && r.driver !== 'process')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['baseline'],
+        message: 'baseline replicas need the process driver',
+      });
     if (r.driver === 'process' && r.command === undefined)
       ctx.addIssue({ code: 'custom', path: ['command'], message: 'the process driver needs a command' });
     if (r.autoscale?.scaleToZero && r.minReplicas !== 0)
@@ -131,6 +143,18 @@ export type RuntimeSpec = z.output<typeof runtimeSchema>;
 export type RestartPolicy = z.output<typeof restartSchema>;
 export type AutoscalePolicy = z.output<typeof autoscaleSchema>;
 export type ScaleToZeroPolicy = z.output<typeof scaleToZeroSchema>;
+
+/** A version label for the fresh replicas of `version` a rollout's baseline runs (Argo's Experiment). */
+export const BASELINE_SUFFIX = '+baseline';
+
+export function baselineVersion(version: string): string {
+  return `${version}${BASELINE_SUFFIX}`;
+}
+
+/** The version whose code an instance runs: a baseline's label runs its stable version. */
+export function codeVersion(label: string): string {
+  return label.endsWith(BASELINE_SUFFIX) ? label.slice(0, -BASELINE_SUFFIX.length) : label;
+}
 
 /** The replicas a managed engine should run now: set by scale or the autoscaler, else its minimum. */
 export function desiredReplicas(r: RuntimeSpec): number {

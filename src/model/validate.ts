@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isHostPort } from './address';
 import type { EngineSpec } from './engine';
 import { defaultPolicy, RETRYABLE_CODES, STRATEGIES } from './policy';
-import { runtimeSchema } from './runtime';
+import { baselineVersion, runtimeSchema } from './runtime';
 import { adaptiveWeightsSchema } from './adaptive-weights';
 import { registrationSchema } from './registration-policy';
 
@@ -228,6 +228,13 @@ export const engineInputSchema = z
         code: 'custom',
         path: ['runtime', 'canary', 'version'],
         message: `unknown version "${e.runtime.canary.version}" (declared: ${[...versions].join(', ')})`,
+      });
+    const baselineLabel = baselineVersion(e.runtime?.version ?? e.versions[0]?.name ?? '');
+    if (e.runtime?.baseline !== undefined && !versions.has(baselineLabel))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['runtime', 'baseline'],
+        message: `a baseline runs as version "${baselineLabel}": declare it in versions`,
       });
     if (e.policy.fallbackEngines?.includes(e.name)) {
       ctx.addIssue({

@@ -50,6 +50,28 @@ describe('rollout analysis', () => {
     ]);
     expect(weightsAt(versions, 'v2', original, 0).find((v) => v.name === 'v2')!.weight).toBe(0);
   });
+
+  it('gives a baseline the same share as the canary, the stable versions the rest', () => {
+    const versions = [
+      { name: 'v1', weight: 100 },
+      { name: 'v2', weight: 0 },
+      { name: 'v1+baseline', weight: 0 },
+    ];
+    for (const p of [10, 25, 50]) {
+      const w = weightsAt(versions, 'v2', { v1: 100 }, p, 'v1+baseline');
+      const total = w.reduce((n, v) => n + v.weight, 0);
+      const share = (name: string) => w.find((v) => v.name === name)!.weight / total;
+      // Integer weights on the stable versions' scale: within a point of the share.
+      expect(Math.abs(share('v2') - p / 100)).toBeLessThan(0.01);
+      expect(share('v1+baseline')).toBe(share('v2'));
+      expect(Math.abs(share('v1') - (1 - (2 * p) / 100))).toBeLessThan(0.01);
+    }
+    expect(weightsAt(versions, 'v2', { v1: 100 }, 100, 'v1+baseline')).toEqual([
+      { name: 'v1', weight: 0 },
+      { name: 'v2', weight: 100 },
+      { name: 'v1+baseline', weight: 0 },
+    ]);
+  });
 });
 
 describe('closed-loop weights', () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { EngineSpec } from '../../model/engine';
-import { afterExit, type RuntimeSpec } from '../../model/runtime';
+import { afterExit, codeVersion, type RuntimeSpec } from '../../model/runtime';
 import { allocatePort } from './port';
 import { type ExitInfo, ManagedProcess } from './managed-process';
 import { outputPaths, rotateIfLarge } from './output-files';
@@ -279,7 +279,9 @@ export class ProcessDriver implements RuntimeDriver {
     if (slot.port === 0) slot.port = await allocatePort(rt.host);
     slot.host = rt.host;
     slot.hash = runtimeHash(spec, slot.version);
-    const vars = { port: String(slot.port), id: slot.id, engine: slot.engine, version: slot.version };
+    // A baseline's replicas run the stable version's code under their own routing label.
+    const version = codeVersion(slot.version);
+    const vars = { port: String(slot.port), id: slot.id, engine: slot.engine, version };
     const paths = outputPaths(this.ctx.runDir, slot.engine, slot.id);
     const proc = ManagedProcess.spawn({
       command: substitute(rt.command!, vars),
@@ -289,7 +291,7 @@ export class ProcessDriver implements RuntimeDriver {
         PORT: String(slot.port),
         NERVE_ENGINE: slot.engine,
         NERVE_INSTANCE_ID: slot.id,
-        NERVE_VERSION: slot.version,
+        NERVE_VERSION: version,
       },
       cwd: rt.cwd,
       stdoutPath: paths.stdout,

@@ -1,5 +1,5 @@
 import type { EngineSpec } from '../../model/engine';
-import { desiredReplicas } from '../../model/runtime';
+import { baselineVersion, desiredReplicas } from '../../model/runtime';
 import type { ManagedProcess } from './managed-process';
 import type { ProcessRecord } from './process-record';
 import type { ProcessStat } from './process-usage';
@@ -42,6 +42,7 @@ export function versionGroups(spec: EngineSpec): Map<string, number> {
   const groups = new Map([[main, desiredReplicas(rt)]]);
   if (rt.canary && rt.canary.replicas > 0)
     groups.set(rt.canary.version, (groups.get(rt.canary.version) ?? 0) + rt.canary.replicas);
+  if (rt.baseline && rt.baseline.replicas > 0) groups.set(baselineVersion(main), rt.baseline.replicas);
   return groups;
 }
 

@@ -56,6 +56,11 @@ export class RolloutAdmin {
         'FAILED_PRECONDITION',
         `engine ${echo(engine)} has no other version with traffic to compare ${echo(r.version)} with`,
       );
+    if (r.analysis.baseline && spec.runtime?.driver !== 'process')
+      throw new NerveError(
+        'FAILED_PRECONDITION',
+        `a baseline needs engine ${echo(engine)} to run on the process driver: Nerve starts the stable version's replicas beside the canary`,
+      );
     const active = this.module.list(engine).find((x) => ACTIVE.has(x.state));
     if (active)
       throw new NerveError(

@@ -1,4 +1,4 @@
-import { desiredReplicas } from '../../model/runtime';
+import { BASELINE_SUFFIX, baselineVersion, desiredReplicas } from '../../model/runtime';
 import {
   ACTIVE,
   analyze,
@@ -155,9 +155,15 @@ export class RolloutModule implements Module {
     const refused = await firstNo(r, 'pre-rollout', 'Initializing');
     if (refused) return this.gateFailed(r, refused, fence, now);
     const original = Object.fromEntries(
-      spec.versions.filter((v) => v.name !== r.version).map((v) => [v.name, v.weight]),
+      spec.versions
+        .filter((v) => v.name !== r.version && !v.name.endsWith(BASELINE_SUFFIX))
+        .map((v) => [v.name, v.weight]),
     );
-    const started = { ...r, original };
+    const baseline = r.analysis.baseline
+      ? // The version the process driver runs (as versionGroups reads it).
+        baselineVersion(spec.runtime?.version ?? spec.versions[0].name)
+      : undefined;
+    const started = { ...r, original, ...(baseline !== undefined && { baseline }) };
     await this.setWeight(started, r.steps[0], fence);
     this.tally.reset(`${r.engine}/`);
     tellEvents(r, 'Progressing', `rollout ${r.id}: ${r.version} at ${r.steps[0]} %`);
@@ -200,9 +206,12 @@ export class RolloutModule implements Module {
     const intervalMs = now - r.stepStartedAtMs;
     const own = this.synthetic.take(r.id);
     const canary = this.side(r.engine, [r.version], intervalMs, own);
+    // With a baseline, the canary is judged against it alone; else against every other version.
     const stable = this.side(
       r.engine,
-      spec.versions.filter((v) => v.name !== r.version).map((v) => v.name),
+      r.baseline !== undefined
+        ? [r.baseline]
+        : spec.versions.filter((v) => v.name !== r.version).map((v) => v.name),
       intervalMs,
     );
     const analyzed = analyze(side(canary.calls), side(stable.calls), r.analysis, intervalMs);
@@ -217,10 +226,11 @@ export class RolloutModule implements Module {
     const limited = applyFailureLimits(r.analysis.metrics ?? [], results, r.metricFailures ?? {});
     const metricsJudged = withMetrics(checked.verdict, checked.evidence, limited.results);
     const verdict = metricsJudged.verdict;
-    const evidence =
-      own.calls.requests > 0
-        ? { ...metricsJudged.evidence, synthetic: own.calls.requests }
-        : metricsJudged.evidence;
+    const evidence = {
+      ...metricsJudged.evidence,
+      ...(own.calls.requests > 0 && { synthetic: own.calls.requests }),
+      ...(r.baseline !== undefined && { comparedWith: r.baseline }),
+    };
     if (limited.results.some((x) => x.verdict === 'fail')) r = { ...r, metricFailures: limited.failures };
     // The gates asked at this check, confirmations included (pushed as they answer, before it is written).
     const step: Omit<RolloutStep, 'at'> = { weight: r.weight, verdict, evidence, gates: heard };
@@ -442,25 +452,34 @@ export class RolloutModule implements Module {
       { actor: `rollout:${r.id}`, summary: `rollout ${r.id}: ${r.version} at ${percent} %`, fence },
       (current) => {
         if (!current) return undefined;
-        const known = current.versions.some((v) => v.name === r.version);
-        const versions = weightsAt(
-          known ? current.versions : [...current.versions, { name: r.version, weight: 0 }],
-          r.version,
-          r.original,
-          percent,
+        const declared = [...current.versions];
+        for (const name of [r.version, r.baseline])
+          if (name !== undefined && !declared.some((v) => v.name === name))
+            declared.push({ name, weight: 0 });
+        // A baseline label leaves the versions once none of its instances is left.
+        const kept = declared.filter(
+          (v) =>
+            !v.name.endsWith(BASELINE_SUFFIX) ||
+            v.name === r.baseline ||
+            current.instances.some((i) => i.version === v.name),
         );
+        const versions = weightsAt(kept, r.version, r.original, percent, r.baseline);
         const rt = current.runtime;
         if (rt?.driver !== 'process') return { ...current, versions };
         const total = desiredReplicas(rt);
-        const { canary: _drop, ...base } = rt;
+        const { canary: _drop, baseline: _gone, ...base } = rt;
         void _drop;
+        void _gone;
+        const replicas = Math.max(1, Math.ceil((total * percent) / 100));
         const runtime =
           end === 'promote'
             ? { ...base, version: r.version }
             : serves
               ? {
                   ...base,
-                  canary: { version: r.version, replicas: Math.max(1, Math.ceil((total * percent) / 100)) },
+                  canary: { version: r.version, replicas },
+                  // At 100 % the canary takes everything: nothing is left to share with a baseline.
+                  ...(r.baseline !== undefined && percent < 100 && { baseline: { replicas } }),
                 }
               : base;
         return { ...current, versions, runtime };

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { rolloutInputSchema } from '../../src/model/rollout';
 import type { AdminContext } from '../../src/control-plane/commands/admin-context';
 import { instanceLoad, routerReport } from '../helpers/loads';
 import { unitPlane } from '../helpers/plane';
@@ -121,5 +124,19 @@ describe('rollouts over MemoryStore (fake clock)', () => {
     expect(plane.admin.rollouts.get('calc', r.id).state).toBe('aborted');
     expect(await weights(plane)).toEqual({ v1: 100, v2: 0 });
     await plane.stop();
+  });
+});
+
+describe("the README's rollout bodies", () => {
+  it('are rollouts the API takes as they are written', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const bodies = [...readme.matchAll(/```json\n([\s\S]*?)```/g)]
+      .map((m) => JSON.parse(m[1]) as Record<string, unknown>)
+      .filter((b) => typeof b.version === 'string');
+    expect(bodies.length).toBeGreaterThanOrEqual(3);
+    for (const body of bodies) {
+      const parsed = rolloutInputSchema.safeParse(body);
+      expect(parsed.error?.issues ?? []).toEqual([]);
+    }
   });
 });

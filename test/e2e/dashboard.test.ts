@@ -156,6 +156,25 @@ describeBrowser('dashboard in Chromium', () => {
     await page.screenshot({ path: join(OUT, 'rollout-held.png'), fullPage: true });
     await post(`/engines/crypto/rollouts/${rollout.id}/abort`, {});
     await page.waitForSelector(`${row} .badge:text-is("aborted")`, { timeout: 5_000 });
+
+    // A mirroring A/B rollout: its routing, and each check's evidence (both sides and their load).
+    const ab = await post('/engines/crypto/rollouts', {
+      version: 'v2',
+      steps: [0],
+      intervalMs: 300,
+      match: [{ headers: { 'x-user-group': { exact: 'beta' } } }],
+      mirror: { percent: 50 },
+    });
+    expect(ab.status).toBe(201);
+    const abId = ((await ab.json()) as { rollout: { id: string } }).rollout.id;
+    const abRow = `[data-rollout="${abId}"]`;
+    await page.waitForSelector(`${abRow} .evidence:has-text("canary 0 calls")`, { timeout: 5_000 });
+    expect(await page.textContent(`${abRow} .routing`)).toBe('1 match rule, mirror 50 %');
+    expect(await page.textContent(`${abRow} .evidence`)).toMatch(
+      /^canary 0 calls, 0 % errors, p99 0 ms · stable \d+ calls, [\d.]+ % errors, p99 \d+ ms/,
+    );
+    await post(`/engines/crypto/rollouts/${abId}/abort`, {});
+    await page.waitForSelector(`${abRow} .badge:text-is("aborted")`, { timeout: 5_000 });
     await page.close();
   });
 

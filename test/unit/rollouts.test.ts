@@ -58,6 +58,27 @@ describe('rollouts over MemoryStore (fake clock)', () => {
   beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
   afterEach(() => jest.useRealTimers());
 
+  it('leaves the weights and the engine as they were when aborted before it began', async () => {
+    const plane = await planeWithCanary();
+    const r = await plane.admin.rollouts.create('calc', { version: 'v2', steps: [25, 100] }, ops);
+    await plane.admin.rollouts.act('calc', r.id, 'abort', ops); // taken before the first step
+    await jest.advanceTimersByTimeAsync(300);
+    expect(plane.admin.rollouts.get('calc', r.id).state).toBe('aborted');
+    expect(await weights(plane)).toEqual({ v1: 100, v2: 0 });
+    // No writer can store an engine that would not read back (it would vanish from every replica).
+    const spec = plane.ctx.engines.getNow('calc')!;
+    await expect(
+      plane.ctx.engines.put(
+        { ...spec, versions: spec.versions.map((v) => ({ ...v, weight: 0 })) },
+        { actor: 'rollout:x', summary: 'all weights to 0' },
+      ),
+    ).rejects.toThrow(
+      /^rollout:x: refused to store engine "calc", which would not be valid: versions: at least one version needs a weight above 0$/,
+    );
+    expect(await weights(plane)).toEqual({ v1: 100, v2: 0 });
+    await plane.stop();
+  });
+
   it('steps a healthy canary through its weights and promotes it', async () => {
     const plane = await planeWithCanary();
     const r = await plane.admin.rollouts.create(

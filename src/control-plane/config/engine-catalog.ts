@@ -3,6 +3,8 @@ import type { EngineSpec } from '../../model/engine';
 import { ENGINE_KIND, fromDocument, toDocument } from '../../model/engine-document';
 import { type ConfigStore, RevisionConflictError } from '../../store/config-store';
 import type { EngineEvent } from '../../model/engine-event';
+import { echo } from '../../model/echo';
+import { NerveError } from '../../model/errors';
 
 /** Who changes something, and the one line history shows for it. */
 export interface WriteMeta {
@@ -57,9 +59,19 @@ export class EngineCatalog {
    * fails with RevisionConflictError unless the stored revision (0 when absent) equals it.
    */
   async put(spec: EngineSpec, meta: WriteMeta, expectedRevision?: number): Promise<EngineSpec> {
+    // Every writer goes through here (operators, rollouts, drivers, leases): a spec that would not
+    // read back is refused, never stored, so no change can make an engine vanish from every replica.
+    const value = toDocument(spec);
+    const check = fromDocument(value, 0);
+    if (!check.ok)
+      throw new NerveError(
+        'FAILED_PRECONDITION',
+        `${meta.actor}: refused to store engine ${echo(spec.name)}, which would not be valid: ${check.errors.join('; ')}`,
+        check.errors,
+      );
     const record = await this.store.commit({
       ...meta,
-      ops: [{ op: 'put', kind: ENGINE_KIND, name: spec.name, value: toDocument(spec) }],
+      ops: [{ op: 'put', kind: ENGINE_KIND, name: spec.name, value }],
       expect:
         expectedRevision === undefined ? undefined : new Map([[engineKey(spec.name), expectedRevision]]),
     });

@@ -335,7 +335,8 @@ export class RolloutModule implements Module {
     reason: string,
     by?: string,
   ): Promise<void> {
-    if (this.ctx.engines.getNow(r.engine))
+    // A rollout that never began (waiting for confirm-rollout) changed no weight: nothing to undo.
+    if ((r.step >= 0 || state === 'promoted') && this.ctx.engines.getNow(r.engine))
       await this.setWeight(
         r,
         state === 'promoted' ? 100 : 0,

@@ -16582,7 +16582,10 @@ export const AdminService = {
       Buffer.from(ListRolloutsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListRolloutsResponse => ListRolloutsResponse.decode(value),
   },
-  /** json: {"version","steps","intervalMs","analysis"}; FAILED_PRECONDITION while another is active. */
+  /**
+   * json: the REST body {"version","steps","intervalMs","analysis","webhooks","match","mirror"};
+   * FAILED_PRECONDITION while another is active.
+   */
   createRollout: {
     path: "/nerve.admin.v1.Admin/CreateRollout" as const,
     requestStream: false as const,
@@ -16898,7 +16901,10 @@ export interface AdminServer extends UntypedServiceImplementation {
   deregister: handleUnaryCall<DeregisterRequest, DeregisterResponse>;
   /** Canary rollouts (REST /engines/:name/rollouts…). Rollouts are JSON documents as REST shows them. */
   listRollouts: handleUnaryCall<ListRolloutsRequest, ListRolloutsResponse>;
-  /** json: {"version","steps","intervalMs","analysis"}; FAILED_PRECONDITION while another is active. */
+  /**
+   * json: the REST body {"version","steps","intervalMs","analysis","webhooks","match","mirror"};
+   * FAILED_PRECONDITION while another is active.
+   */
   createRollout: handleUnaryCall<CreateRolloutRequest, CreateRolloutResponse>;
   getRollout: handleUnaryCall<GetRolloutRequest, GetRolloutResponse>;
   /** action: pause, resume, abort or promote; queued for the leader. */
@@ -17602,7 +17608,10 @@ export interface AdminClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListRolloutsResponse) => void,
   ): ClientUnaryCall;
-  /** json: {"version","steps","intervalMs","analysis"}; FAILED_PRECONDITION while another is active. */
+  /**
+   * json: the REST body {"version","steps","intervalMs","analysis","webhooks","match","mirror"};
+   * FAILED_PRECONDITION while another is active.
+   */
   createRollout(
     request: CreateRolloutRequest,
     callback: (error: ServiceError | null, response: CreateRolloutResponse) => void,

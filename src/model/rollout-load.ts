@@ -17,6 +17,8 @@ export interface SideLoad {
   readonly instances: number;
   /** Calls in flight per instance on average over the check. */
   readonly inFlightPerInstance: number;
+  /** Calls per second per instance over the check. */
+  readonly callsPerSecondPerInstance: number;
   /** Mean ORCA CPU utilisation (0..1) of the side's instances, when each of them reported one. */
   readonly cpuUtilization?: number;
   /** Efficiency: calls per CPU-second (calls / Σ utilisation × seconds), from ORCA. */
@@ -45,12 +47,14 @@ export function sideLoad(
   const n = Math.max(1, instances);
   const seconds = Math.max(0.001, intervalMs / 1000);
   const inFlightPerInstance = round(sumMs / Math.max(1, intervalMs) / n);
+  const callsPerSecondPerInstance = round(requests / seconds / n);
   const reported = cpu.length > 0 && cpu.every((c) => c !== undefined && c > 0);
-  if (!reported) return { instances, inFlightPerInstance };
+  if (!reported) return { instances, inFlightPerInstance, callsPerSecondPerInstance };
   const total = (cpu as number[]).reduce((a, b) => a + b, 0);
   return {
     instances,
     inFlightPerInstance,
+    callsPerSecondPerInstance,
     cpuUtilization: round(total / cpu.length),
     callsPerCpuSecond: round(requests / (total * seconds)),
   };
@@ -59,7 +63,7 @@ export function sideLoad(
 /**
  * Both measures where both sides have them (ORCA CPU only when each instance reported it): the canary
  * is lighter when, by either one, the stable version is busy and the canary carried less than
- * `minLoadRatio` of its load per instance.
+ * `minLoadRatio` of its load per instance (by CPU, its calls per second per instance too).
  */
 export function compareLoad(canary: SideLoad, stable: SideLoad, minLoadRatio: number): LoadComparison {
   const measures: { measure: 'cpu' | 'in_flight'; c: number; s: number; busy: number }[] = [
@@ -72,9 +76,19 @@ export function compareLoad(canary: SideLoad, stable: SideLoad, minLoadRatio: nu
   ];
   if (canary.cpuUtilization !== undefined && stable.cpuUtilization !== undefined)
     measures.push({ measure: 'cpu', c: canary.cpuUtilization, s: stable.cpuUtilization, busy: BUSY_CPU });
+  // CPU is what an instance says of its host: lighter by it counts only when its call rate agrees (an
+  // instance sharing a host, or reporting between bursts, can read high or low whatever it served).
+  const rates =
+    stable.callsPerSecondPerInstance > 0
+      ? canary.callsPerSecondPerInstance / stable.callsPerSecondPerInstance
+      : Infinity;
   const judged = measures.map((m) => {
     const ratio = m.s > 0 ? round(m.c / m.s) : null;
-    const lighter = minLoadRatio > 0 && m.s >= m.busy && (ratio === null || ratio < minLoadRatio);
+    const lighter =
+      minLoadRatio > 0 &&
+      m.s >= m.busy &&
+      (ratio === null || ratio < minLoadRatio) &&
+      (m.measure === 'in_flight' || rates < minLoadRatio);
     const label = m.measure === 'cpu' ? 'CPU' : 'in flight';
     return { ...m, ratio, lighter, figures: `${label} per instance ${m.c} vs ${m.s}` };
   });

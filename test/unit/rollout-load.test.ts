@@ -10,10 +10,12 @@ describe('like-for-like verdicts (pure rules)', () => {
     expect(sideLoad(900, 900 * 50, 10_000, 2, [undefined, 0.5])).toEqual({
       instances: 2,
       inFlightPerInstance: 2.25,
+      callsPerSecondPerInstance: 45,
     });
     expect(sideLoad(900, 900 * 50, 10_000, 2, [0.4, 0.5])).toEqual({
       instances: 2,
       inFlightPerInstance: 2.25,
+      callsPerSecondPerInstance: 45,
       cpuUtilization: 0.45,
       callsPerCpuSecond: 100, // 900 calls / (0.9 CPU × 10 s)
     });
@@ -50,13 +52,21 @@ describe('like-for-like verdicts (pure rules)', () => {
     expect(cpu.reason).toBe(
       'comparable load (in flight per instance 0.01 vs 0.5; CPU per instance 0.5 vs 0.6)',
     );
+    // Lighter by CPU while the stable version is busy by it, and by call rate, whatever the calls in
+    // flight say (the fast calls of a CPU-bound engine).
     const byCpu = compareLoad(
-      sideLoad(100, 100 * 20, 10_000, 1, [0.1]),
-      sideLoad(100, 100 * 20, 10_000, 1, [0.6]),
+      sideLoad(20, 20 * 2, 10_000, 1, [0.1]),
+      sideLoad(100, 100 * 2, 10_000, 1, [0.6]),
       0.5,
     );
-    // Lighter by CPU while the stable version is busy by it, whatever the calls in flight say.
     expect(byCpu).toMatchObject({ measure: 'cpu', ratio: 0.167, comparable: false });
+    // A CPU figure its call rate does not bear out (instances sharing a host) decides nothing.
+    const shared = compareLoad(
+      sideLoad(100, 100 * 2, 10_000, 1, [0.1]),
+      sideLoad(100, 100 * 2, 10_000, 1, [0.6]),
+      0.5,
+    );
+    expect(shared.comparable).toBe(true);
     const busy = sideLoad(900, 900 * 50, 10_000, 2, []);
     expect(compareLoad(sideLoad(1, 1, 10_000, 1, []), busy, 0).comparable).toBe(true);
   });

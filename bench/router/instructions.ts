@@ -19,6 +19,8 @@
  * compiles reads 10–25 % high. A counted window in which V8 optimised or deoptimised a function of the
  * request path, or whose all-threads figure is over twice the main thread's, is not printed: it is counted again
  * (up to BENCH_RECOUNTS times, default 3), and with no settled window the bench says so and exits 1.
+ * BENCH_ROLLOUT=match|mirror: a rollout runs on the engine while counting (processes.ts): one header match
+ * rule no call matches, or 10 % of calls mirrored to a canary at weight 0.
  * BENCH_FUNCTIONS=N: also the router's N costliest functions
  * (their own instructions per call, JavaScript named from V8's perf map). BENCH_TLS=1: instead, the
  * router in plaintext, the router terminating TLS (ALPN h2) and HAProxy terminating TLS, clients over TLS.

@@ -130,8 +130,9 @@ async function measure(
     const figure = { main: c.main / CALLS, all: c.all / CALLS, warmedSeconds };
     const settled = !v8 || (v8.quietInWindow() && c.all <= 2 * c.main);
     if (settled || attempt >= RECOUNTS) return { ...figure, settled };
+    // The unsettled figure is printed for what it is worth (V8 still tiering reads high), never tabled.
     console.log(
-      `  (not settled, counting again: ${v8.report()}; all threads ×${(c.all / c.main).toFixed(2)} main)`,
+      `  (not settled at ${Math.round(figure.main).toLocaleString('en')} main, counting again: ${v8.report()}; all threads ×${(c.all / c.main).toFixed(2)} main)`,
     );
   }
 }

@@ -1,5 +1,5 @@
 import { type CanaryRoute, EngineCluster, HealthStatus } from '../../gen/nerve/discovery/v1/resources';
-import { rolloutInputSchema } from '../../src/model/rollout';
+import { rolloutInputSchema } from '../../src/model/rollout-input';
 import { defaultPolicy } from '../../src/model/policy';
 import { CallMatcher, cookieValue } from '../../src/router/canary/call-matcher';
 import { keyPoint, MAX_MIRRORS_IN_FLIGHT } from '../../src/router/canary/canary-routing';

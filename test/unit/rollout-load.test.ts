@@ -1,4 +1,5 @@
-import { analyze, analysisSchema, withLoad } from '../../src/model/rollout';
+import { analyze, withLoad } from '../../src/model/rollout';
+import { analysisSchema } from '../../src/model/rollout-input';
 import { BUSY_IN_FLIGHT, compareLoad, sideLoad } from '../../src/model/rollout-load';
 
 const a = analysisSchema.parse({ minRequests: 10 });

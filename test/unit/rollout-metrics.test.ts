@@ -3,11 +3,10 @@ import {
   applyFailureLimits,
   type Evidence,
   judgeMetric,
-  type Metric,
-  metricSchema,
   type Rollout,
   withMetrics,
 } from '../../src/model/rollout';
+import { type Metric, metricSchema } from '../../src/model/rollout-input';
 import { parseCondition } from '../../src/model/rollout-condition';
 
 const m = (thresholdRange: Metric['thresholdRange'], more: Partial<Metric> = {}): Metric => ({

@@ -4,7 +4,8 @@ import {
   moved,
   nextWeights,
 } from '../../src/model/adaptive-weights';
-import { analysisSchema, analyze, weightsAt } from '../../src/model/rollout';
+import { analyze, weightsAt } from '../../src/model/rollout';
+import { analysisSchema } from '../../src/model/rollout-input';
 
 describe('rollout analysis', () => {
   const a = analysisSchema.parse({ maxErrorRate: 0.05, maxP99Ratio: 1.5, minRequests: 20 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rolloutInputSchema } from '../../src/model/rollout';
+import { rolloutInputSchema } from '../../src/model/rollout-input';
 import type { AdminContext } from '../../src/control-plane/commands/admin-context';
 import { instanceLoad, routerReport } from '../helpers/loads';
 import { unitPlane } from '../helpers/plane';

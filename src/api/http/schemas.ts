@@ -5,7 +5,7 @@ import { registerSchema, scaleSchema } from '../../control-plane/fleet/fleet-adm
 import { alertRuleSchema } from '../../model/alerts/rule';
 import { channelSchema } from '../../model/alerts/channel';
 import { silenceSchema } from '../../model/alerts/silence-schema';
-import { rolloutInputSchema } from '../../model/rollout';
+import { rolloutInputSchema } from '../../model/rollout-input';
 import { ALL_ROLES } from '../../model/security/roles';
 import { engineInputSchema } from '../../model/validate';
 

@@ -1,5 +1,6 @@
 import { promDuration } from '../../model/alerts/alertmanager/syntax';
-import { judgeMetric, type Metric, type MetricResult, type Rollout } from '../../model/rollout';
+import { judgeMetric, type MetricResult, type Rollout } from '../../model/rollout';
+import { type Metric } from '../../model/rollout-input';
 
 const QUERY_TIMEOUT_MS = 10_000;
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { echo } from '../../model/echo';
-import { ACTIVE, parseRolloutInput, type Rollout, withPendingCommand } from '../../model/rollout';
+import { ACTIVE, type Rollout, withPendingCommand } from '../../model/rollout';
+import { parseRolloutInput } from '../../model/rollout-input';
 import type { ConfigStore } from '../../store/config-store';
 import type { EngineCatalog } from '../config/engine-catalog';
 import { ROLLOUT_COMMANDS_NS, ROLLOUTS_NS, type RolloutModule, type RolloutOp } from './rollout-module';

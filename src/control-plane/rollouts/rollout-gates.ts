@@ -1,4 +1,5 @@
-import type { GateAnswer, GateType, Rollout, Webhook } from '../../model/rollout';
+import type { GateAnswer, Rollout } from '../../model/rollout';
+import type { GateType, Webhook } from '../../model/rollout-input';
 
 /** Flagger's phase names, as a gate's payload carries them. */
 export type GatePhase = 'Initializing' | 'Progressing' | 'Promoting' | 'Succeeded' | 'Failed';

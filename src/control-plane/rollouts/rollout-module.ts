@@ -1,31 +1,21 @@
-import { BASELINE_SUFFIX, baselineVersion, desiredReplicas } from '../../model/runtime';
+import { BASELINE_SUFFIX, baselineVersion } from '../../model/runtime';
+import { atRolloutWeight } from '../../model/rollout-engine';
 import {
   ACTIVE,
-  analyze,
+  type GateAnswer,
   type Rollout,
   type RolloutCommand,
   type RolloutStep,
-  type SideStats,
   type Verdict,
-  type GateAnswer,
-  weightsAt,
-  withLoad,
-  withMetrics,
-  applyFailureLimits,
 } from '../../model/rollout';
-import { compareLoad, sideLoad } from '../../model/rollout-load';
 import type { CallWindows } from '../calls/call-windows';
 import { updateEngine } from '../config/engine-catalog';
 import type { EventBus } from '../kernel/events';
 import type { FleetContext } from '../fleet/fleet-context';
-import { CallAccumulator } from '../calls/call-accumulator';
-import { CallTally } from '../calls/call-tally';
 import { Disposables, type Module } from '../kernel/module';
 import { SharedNamespace } from '../../store/shared-namespace';
 import { askGate, firstNo, said, tellEvents } from './rollout-gates';
-import { readMetric } from './prometheus-metrics';
-import { SyntheticLoad } from './synthetic-load';
-import { checkStateOf } from '../health/health-module';
+import { RolloutEvidence } from './rollout-evidence';
 
 /** Shared namespace of rollouts: field `engine/id`. */
 export const ROLLOUTS_NS = new SharedNamespace<Rollout>(
@@ -42,15 +32,6 @@ export type RolloutOp = 'pause' | 'resume' | 'abort' | 'promote';
 const TICK_MS = 100;
 const KEEP_HISTORY = 200;
 
-function side(sum: CallAccumulator): SideStats {
-  return {
-    requests: sum.requests,
-    errors: sum.errors,
-    errorRate: sum.requests > 0 ? Math.round((sum.errors / sum.requests) * 1e6) / 1e6 : 0,
-    p99Ms: sum.requests > 0 ? sum.quantile(0.99) : 0,
-  };
-}
-
 /**
  * Canary rollouts on the leader. Each step sets the new version's share of traffic (a versioned,
  * fenced change of the engine's version weights by `rollout`; with the process driver its replicas
@@ -64,26 +45,19 @@ function side(sum: CallAccumulator): SideStats {
 export class RolloutModule implements Module {
   readonly name = 'rollouts';
   private readonly disposables = new Disposables();
-  private readonly tally: CallTally;
   private running = false;
-  private readonly synthetic = new SyntheticLoad();
+  private readonly evidence: RolloutEvidence;
 
   constructor(
     private readonly ctx: FleetContext,
     private readonly bus: EventBus,
-    private readonly windows: CallWindows,
+    windows: CallWindows,
   ) {
-    // Per instance, so a side's load is per instance: engine/version/instance.
-    this.tally = new CallTally((load) => {
-      const version = this.ctx.engines
-        .getNow(load.engine)
-        ?.instances.find((i) => i.id === load.instanceId)?.version;
-      return version === undefined ? undefined : `${load.engine}/${version}/${load.instanceId}`;
-    });
+    this.evidence = new RolloutEvidence(ctx, windows);
   }
 
   start(): void {
-    this.disposables.add(this.bus.on('report.received', (r) => this.tally.record(r)));
+    this.disposables.add(this.bus.on('report.received', (r) => this.evidence.record(r)));
     this.disposables.add(
       this.ctx.store.watchShared((c) => {
         const rollout = ROLLOUTS_NS.changed(c)?.value;
@@ -102,7 +76,7 @@ export class RolloutModule implements Module {
   }
 
   stop(): void {
-    this.synthetic.retain(new Set());
+    this.evidence.drive([]);
     this.disposables.dispose();
   }
 
@@ -118,19 +92,19 @@ export class RolloutModule implements Module {
     if (!fence) return;
     for (const r of this.list())
       if (r.state === 'progressing' && r.step >= 0) {
-        this.tally.reset(`${r.engine}/`);
+        this.evidence.reset(`${r.engine}/`);
         await this.save({ ...r, stepStartedAtMs: Date.now() }, fence);
       }
   }
 
   private async tick(): Promise<void> {
     const fence = this.ctx.leader.fence;
-    if (!fence) this.synthetic.retain(new Set());
+    if (!fence) this.evidence.drive([]);
     if (!fence || this.running) return;
     this.running = true;
     try {
       await this.takeCommands(fence);
-      this.driveSynthetic();
+      this.evidence.drive(this.list());
       const now = Date.now();
       for (const r of this.list()) {
         if (r.state !== 'progressing') continue;
@@ -165,7 +139,7 @@ export class RolloutModule implements Module {
       : undefined;
     const started = { ...r, original, ...(baseline !== undefined && { baseline }) };
     await this.setWeight(started, r.steps[0], fence);
-    this.tally.reset(`${r.engine}/`);
+    this.evidence.reset(`${r.engine}/`);
     tellEvents(r, 'Progressing', `rollout ${r.id}: ${r.version} at ${r.steps[0]} %`);
     this.ctx.events.record(
       'rollout_started',
@@ -203,35 +177,8 @@ export class RolloutModule implements Module {
       );
     const refused = await firstNo(r, 'rollout', 'Progressing', heard);
     if (refused) return this.gateFailed(r, refused, fence, now);
-    const intervalMs = now - r.stepStartedAtMs;
-    const own = this.synthetic.take(r.id);
-    const canary = this.side(r.engine, [r.version], intervalMs, own);
-    // With a baseline, the canary is judged against it alone; else against every other version.
-    const stable = this.side(
-      r.engine,
-      r.baseline !== undefined
-        ? [r.baseline]
-        : spec.versions.filter((v) => v.name !== r.version).map((v) => v.name),
-      intervalMs,
-    );
-    const analyzed = analyze(side(canary.calls), side(stable.calls), r.analysis, intervalMs);
-    const checked = withLoad(
-      analyzed.verdict,
-      analyzed.evidence,
-      compareLoad(canary.load, stable.load, r.analysis.minLoadRatio ?? 0.5),
-    );
-    const results = await Promise.all(
-      (r.analysis.metrics ?? []).map((m) => readMetric(m, r, now - r.stepStartedAtMs)),
-    );
-    const limited = applyFailureLimits(r.analysis.metrics ?? [], results, r.metricFailures ?? {});
-    const metricsJudged = withMetrics(checked.verdict, checked.evidence, limited.results);
-    const verdict = metricsJudged.verdict;
-    const evidence = {
-      ...metricsJudged.evidence,
-      ...(own.calls.requests > 0 && { synthetic: own.calls.requests }),
-      ...(r.baseline !== undefined && { comparedWith: r.baseline }),
-    };
-    if (limited.results.some((x) => x.verdict === 'fail')) r = { ...r, metricFailures: limited.failures };
+    const { verdict, evidence, metricFailures } = await this.evidence.check(r, spec, now - r.stepStartedAtMs);
+    if (metricFailures) r = { ...r, metricFailures };
     // The gates asked at this check, confirmations included (pushed as they answer, before it is written).
     const step: Omit<RolloutStep, 'at'> = { weight: r.weight, verdict, evidence, gates: heard };
     let effective: Verdict = verdict;
@@ -280,51 +227,6 @@ export class RolloutModule implements Module {
       },
     );
     await this.save({ ...r, step: nextStep, weight, stepStartedAtMs: now, history: append(r, step) }, fence);
-  }
-
-  /** Synthetic calls run for progressing rollouts that ask for them, toward their routable canaries. */
-  private driveSynthetic(): void {
-    const driven = new Set<string>();
-    for (const r of this.list()) {
-      const spec = r.analysis.syntheticLoad;
-      if (!spec || r.state !== 'progressing' || r.step < 0) continue;
-      const engine = this.ctx.engines.getNow(r.engine);
-      const addresses = (engine?.instances ?? [])
-        .filter((i) => i.version === r.version && !i.draining && i.weight > 0)
-        .filter((i) => checkStateOf(this.ctx.store, r.engine, i.id).status !== 'unhealthy')
-        .map((i) => i.address);
-      driven.add(r.id);
-      this.synthetic.ensure(r, spec, addresses);
-    }
-    this.synthetic.retain(driven);
-  }
-
-  /**
-   * The calls of these versions since the last check, and their load per instance (the instances that
-   * served them, with each one's ORCA CPU utilisation when fresh).
-   */
-  private side(
-    engine: string,
-    versions: readonly string[],
-    intervalMs: number,
-    synthetic?: { calls: CallAccumulator; instances: number },
-  ) {
-    const calls = new CallAccumulator();
-    if (synthetic) calls.merge(synthetic.calls);
-    const cpu: (number | undefined)[] = [];
-    for (const version of versions)
-      for (const [key, sum] of this.tally.takePrefix(`${engine}/${version}/`)) {
-        calls.merge(sum);
-        const id = key.slice(engine.length + version.length + 2);
-        const orca = this.windows.resources(engine, id);
-        cpu.push(
-          orca && Date.now() - orca.atMs <= Math.max(10_000, 2 * intervalMs)
-            ? orca.cpuUtilization
-            : undefined,
-        );
-      }
-    const instances = Math.max(cpu.length, synthetic?.instances ?? 0);
-    return { calls, load: sideLoad(calls.requests, calls.sumMs, intervalMs, instances, cpu) };
   }
 
   /** Ends a rollout: promotion gives the new version everything, rollback and abort give it nothing. */
@@ -435,56 +337,18 @@ export class RolloutModule implements Module {
     await this.save(next, fence);
   }
 
-  /**
-   * Sets the new version's share (and, with the process driver, its replicas: ceil(total × share), the
-   * stable ones untouched; promotion makes it the runtime's version).
-   */
+  /** Sets the new version's share, and its replicas with the process driver (atRolloutWeight). */
   private async setWeight(
     r: Rollout,
     percent: number,
     fence: string,
     end?: 'promote' | 'end',
   ): Promise<void> {
-    // At weight 0 a canary reached by match rules or mirroring still needs its replicas.
-    const serves = end === undefined && (percent > 0 || (r.match ?? []).length > 0 || r.mirror !== undefined);
     await updateEngine(
       this.ctx.engines,
       r.engine,
       { actor: `rollout:${r.id}`, summary: `rollout ${r.id}: ${r.version} at ${percent} %`, fence },
-      (current) => {
-        if (!current) return undefined;
-        const declared = [...current.versions];
-        for (const name of [r.version, r.baseline])
-          if (name !== undefined && !declared.some((v) => v.name === name))
-            declared.push({ name, weight: 0 });
-        // A baseline label leaves the versions once none of its instances is left.
-        const kept = declared.filter(
-          (v) =>
-            !v.name.endsWith(BASELINE_SUFFIX) ||
-            v.name === r.baseline ||
-            current.instances.some((i) => i.version === v.name),
-        );
-        const versions = weightsAt(kept, r.version, r.original, percent, r.baseline);
-        const rt = current.runtime;
-        if (rt?.driver !== 'process') return { ...current, versions };
-        const total = desiredReplicas(rt);
-        const { canary: _drop, baseline: _gone, ...base } = rt;
-        void _drop;
-        void _gone;
-        const replicas = Math.max(1, Math.ceil((total * percent) / 100));
-        const runtime =
-          end === 'promote'
-            ? { ...base, version: r.version }
-            : serves
-              ? {
-                  ...base,
-                  canary: { version: r.version, replicas },
-                  // At 100 % the canary takes everything: nothing is left to share with a baseline.
-                  ...(r.baseline !== undefined && percent < 100 && { baseline: { replicas } }),
-                }
-              : base;
-        return { ...current, versions, runtime };
-      },
+      (current) => current && atRolloutWeight(current, r, percent, end),
     );
   }
 
@@ -518,7 +382,7 @@ export class RolloutModule implements Module {
         );
       } else if (op === 'resume' && r.state === 'paused') {
         this.ctx.events.record('rollout_resumed', r.engine, `rollout ${r.id} resumed by ${by}`);
-        this.tally.reset(`${r.engine}/`);
+        this.evidence.reset(`${r.engine}/`);
         await this.save(
           {
             ...r,

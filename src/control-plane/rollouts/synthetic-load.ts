@@ -1,6 +1,7 @@
 import { callMessages } from '../../load/call-messages';
 import { LoadRunner } from '../../load/load-runner';
-import type { Rollout, SyntheticLoadSpec } from '../../model/rollout';
+import type { Rollout } from '../../model/rollout';
+import type { SyntheticLoadSpec } from '../../model/rollout-input';
 import { CallAccumulator } from '../calls/call-accumulator';
 
 interface Run {

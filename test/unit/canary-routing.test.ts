@@ -91,9 +91,10 @@ describe('match rules (Flagger match: headers and cookies)', () => {
 describe('canary routing in the router', () => {
   it('sends matching calls to the canary at weight 0, and the rest by the weights', () => {
     const entry = routing(0, { match: [{ headers: { 'x-user-group': { exact: 'beta' } }, cookies: {} }] });
-    const beta = entry.canary!.pickerFor(headers('x-user-group', 'beta'), undefined)!;
-    expect(beta.pick()!.id).toBe('c');
-    expect(entry.canary!.pickerFor(headers('x-user-group', 'alpha'), undefined)).toBeUndefined();
+    expect(entry.canary!.matches(headers('x-user-group', 'beta'))).toBe(true);
+    expect(entry.canary!.pickerFor(true, undefined)!.pick()!.id).toBe('c');
+    expect(entry.canary!.matches(headers('x-user-group', 'alpha'))).toBe(false);
+    expect(entry.canary!.pickerFor(false, undefined)).toBeUndefined();
     for (let i = 0; i < 50; i++) expect(entry.picker.pick()!.version).toBe('v1');
   });
 
@@ -101,7 +102,7 @@ describe('canary routing in the router', () => {
     const keys = Array.from({ length: 2_000 }, (_, i) => `session-${i}`);
     const versionOf = (weight: number) => {
       const entry = routing(weight, {});
-      return keys.map((k) => entry.canary!.pickerFor(headers(), k)!.pick(k)!.version);
+      return keys.map((k) => entry.canary!.pickerFor(false, k)!.pick(k)!.version);
     };
     const at10 = versionOf(10);
     const at50 = versionOf(50);

@@ -62,12 +62,17 @@ export class CanaryRouting {
     this.stablePicker = build(this.stableCluster);
   }
 
+  /** Whether a call with these headers goes to the canary by the rollout's match rules. */
+  matches(headers: HeaderList): boolean {
+    return !this.matcher.empty && this.matcher.matches(headers);
+  }
+
   /**
-   * The picker for this call, or undefined for the engine's own: the canary's for a matching call, and
-   * for a session, the version its key falls in.
+   * The picker for a call, or undefined for the engine's own: the canary's for a call that `matched`,
+   * and for a session, the version its key falls in.
    */
-  pickerFor(headers: HeaderList, sessionKey: string | undefined): Picker | undefined {
-    if (!this.matcher.empty && this.matcher.matches(headers)) return this.canaryPicker;
+  pickerFor(matched: boolean, sessionKey: string | undefined): Picker | undefined {
+    if (matched) return this.canaryPicker;
     if (sessionKey === undefined) return undefined;
     return keyPoint(sessionKey) < this.share ? this.canaryPicker : this.stablePicker;
   }

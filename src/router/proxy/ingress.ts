@@ -73,6 +73,8 @@ interface LastRequest {
   readonly engine: string;
   readonly admission: Admission;
   readonly entry: EngineEntry | undefined;
+  /** Whether these headers match the entry's canary rules: -1 not asked yet, 0 no, 1 yes. */
+  canaryMatch: number;
 }
 
 /** The router's gRPC ingress: an HTTP/2 server (the router's own framing) routing every stream to an engine instance. */
@@ -168,7 +170,8 @@ export class Ingress {
         return;
       }
       const generation = this.state.generation;
-      last = this.last = { headers, generation, engine, admission, entry: this.state.engine(engine) };
+      const entry = this.state.engine(engine);
+      last = this.last = { headers, generation, engine, admission, entry, canaryMatch: -1 };
     }
     const { engine, admission } = last;
     if (this.tracer !== undefined) this.tracer.begin(stream, engine);
@@ -227,7 +230,12 @@ export class Ingress {
         ? undefined
         : entry.canary === undefined
           ? pickFrom(entry, key)
-          : pickRouted(entry, entry.canary, stream.headers, key);
+          : pickRouted(
+              entry,
+              entry.canary,
+              matchesCanary(entry.canary, stream.headers, current ? last : undefined),
+              key,
+            );
     if (entry && endpoint) this.send(stream, entry, endpoint, waitedMs, done);
     else if (entry?.cluster.coldStart && !stream.closed && !hasInstance(entry))
       this.holdCold(stream, engine, entry, waitedMs, done);
@@ -364,6 +372,17 @@ function pickFrom(entry: EngineEntry, key: string | undefined): RoutableEndpoint
 }
 
 /**
+ * Whether the call's headers match the canary's rules. A client's calls repeat one header list object
+ * (the HPACK decoder reuses it), so the answer is kept with the last request and a repeated list is
+ * matched once, as its engine is resolved once.
+ */
+function matchesCanary(canary: CanaryRouting, headers: HeaderList, last: LastRequest | undefined): boolean {
+  if (last === undefined || last.headers !== headers) return canary.matches(headers);
+  if (last.canaryMatch < 0) last.canaryMatch = canary.matches(headers) ? 1 : 0;
+  return last.canaryMatch === 1;
+}
+
+/**
  * An instance for a call while a rollout routes by call: a matching call (or a session falling in the
  * canary's share) goes to the canary version; when the canary has nothing to serve it, the call is served
  * as any other, so a rollout never costs a caller an answer.
@@ -371,10 +390,10 @@ function pickFrom(entry: EngineEntry, key: string | undefined): RoutableEndpoint
 function pickRouted(
   entry: EngineEntry,
   canary: CanaryRouting,
-  headers: HeaderList,
+  matched: boolean,
   key: string | undefined,
 ): RoutableEndpoint | undefined {
-  const picker = canary.pickerFor(headers, key);
+  const picker = canary.pickerFor(matched, key);
   if (picker !== undefined && entry.breaker.tryAcquire()) {
     const endpoint = pickEndpoint(entry, key, picker);
     if (endpoint) return endpoint;

@@ -27,10 +27,11 @@ export const MIRROR_MAX_MS = 60_000;
  * One call's copy to a canary instance (traffic mirroring, Envoy's shadowing). It gets the caller's
  * request headers (with x-nerve-mirror: true) and every request byte as the caller sends it; its answer
  * is read and dropped, its status and latency recorded on the canary instance's stats (so the
- * rollout's analysis sees them in the router's reports). It never touches a breaker, an ejection, the
- * admission or a retry budget, and the caller never waits on it: a copy that cannot keep up (more than
- * MIRROR_MAX_QUEUED bytes queued), or a caller that goes away before its request ended, gives the copy
- * up, counted as abandoned, not as the canary's error.
+ * rollout's analysis sees them in the router's reports; the canary's balancing and outlier signals
+ * read them too, as they are its own answers). It never touches a breaker, the admission, a retry
+ * budget or the instance that served the caller, and the caller never waits on it: a copy that cannot
+ * keep up (more than MIRROR_MAX_QUEUED bytes queued), or a caller that goes away before its request
+ * ended, gives the copy up, counted as abandoned, not as the canary's error.
  */
 export class MirrorCopy implements StreamHandler {
   private up: H2Stream | undefined;

@@ -12,6 +12,8 @@ interface Message {
   data?: Record<string, unknown>;
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 /** A WebSocket client of the feed that keeps everything it hears. */
 class Listener {
   readonly messages: Message[] = [];
@@ -79,19 +81,20 @@ describe('live feed', () => {
     l.send({ op: 'ping' });
     await waitFor(() => l.messages.some((m) => m.op === 'pong'), 'pong');
     await waitFor(
-      () => l.of('metrics').filter((m) => m.data?.scope === 'fleet').length >= 4,
-      'four fleet metrics',
+      () => l.of('metrics').filter((m) => m.data?.scope === 'fleet').length >= 6,
+      'six fleet metrics',
     );
     const fleet = l.of('metrics').filter((m) => m.data?.scope === 'fleet');
     const gaps = fleet.slice(1).map((m, i) => Date.parse(m.at!) - Date.parse(fleet[i].at!));
-    for (const gap of gaps) expect(Math.abs(gap - 300)).toBeLessThan(150);
+    // The median gap: one timer a starved machine fires late moves two gaps, not the period.
+    expect(Math.abs(median(gaps) - 300)).toBeLessThan(100);
     await waitFor(
-      () => l.of('health').filter((m) => m.data?.scope === 'fleet').length >= 3,
-      'three health rounds',
+      () => l.of('health').filter((m) => m.data?.scope === 'fleet').length >= 4,
+      'four health rounds',
     );
     const rounds = l.of('health').filter((m) => m.data?.scope === 'fleet');
-    for (const [i, m] of rounds.slice(1).entries())
-      expect(Math.abs(Date.parse(m.at!) - Date.parse(rounds[i].at!) - 600)).toBeLessThan(150);
+    const roundGaps = rounds.slice(1).map((m, i) => Date.parse(m.at!) - Date.parse(rounds[i].at!));
+    expect(Math.abs(median(roundGaps) - 600)).toBeLessThan(150);
     // Heartbeats carry the newest id, so a quiet client knows where it stands.
     const beat = await waitFor(() => l.messages.find((m) => m.op === 'heartbeat'), 'a heartbeat');
     expect((beat as { lastId?: number }).lastId).toBeGreaterThan(0);
@@ -158,10 +161,14 @@ describe('live feed', () => {
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = res.body!.getReader();
     let text = '';
-    while (!text.includes(`id: ${from}\n`)) text += new TextDecoder().decode((await reader.read()).value);
+    while (!text.includes(`id: ${from}\n`)) {
+      const chunk = await reader.read();
+      if (chunk.done) throw new Error(`the event stream ended before id ${from}: ${text}`);
+      text += new TextDecoder().decode(chunk.value);
+    }
     expect(text).toContain(`id: ${from - 1}\nevent: rollouts\ndata: {"topic":"rollouts","id":${from - 1}`);
     await reader.cancel();
-  });
+  }, 60_000);
 
   it('gives a page that just loaded the last events of the fleet log (recent), newest last', async () => {
     for (let i = 0; i < 3; i++) cluster.cp.feed.publish('events', { kind: 'test_event', i, engine: 'math' });

@@ -226,6 +226,32 @@ describe('rollouts that route by call: match rules and mirroring', () => {
     expect(weights()).toEqual({ v1: 0, v2: 100, v3: 0 });
   });
 
+  it('never makes a caller wait on a hung canary: copies past 64 in flight are skipped', async () => {
+    const hung = await join('v5-hung', 'v5', { hang: true });
+    const { body } = await post('/engines/shop/rollouts', {
+      version: 'v5',
+      steps: [0],
+      intervalMs: 60_000,
+      mirror: { percent: 100 },
+    });
+    const id = body.rollout.id;
+    await waitFor(() => router.state.engine('shop')?.canary?.rollout === id, 'mirroring on the router');
+    const canary = () => router.state.engine('shop')!.canary!;
+    await waitFor(() => canary().mirrorsSkipped > 0, 'copies skipped at the bound');
+    expect(canary().mirrorsInFlight).toBe(64);
+    // Every caller is answered by the stable version at once, copies hanging or not.
+    traffic.reset();
+    const started = Date.now();
+    await waitFor(() => traffic.ok >= 50, 'calls answered while the copies hang');
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(traffic.failures).toEqual([]);
+    // A canary that goes away releases its copies: nothing stays held for the copies' 60 s.
+    hung.kill();
+    await waitFor(() => canary().mirrorsInFlight === 0, 'the hung copies released');
+    await cp.admin.rollouts.act('shop', id, 'abort', ctx);
+    await waitFor(() => router.state.engine('shop')?.canary === undefined, 'mirroring off');
+  });
+
   it('promotes a healthy mirrored canary on the copies alone', async () => {
     await join('v4-good', 'v4');
     const { body } = await post('/engines/shop/rollouts', {

@@ -1,6 +1,7 @@
 import { HealthImplementation } from 'grpc-health-check';
 import { ADS_SERVICE } from '../protocol/ads';
-import { bindInsecure, bindTls, shutdownGracefully } from '../protocol/grpc-server';
+import { shutdownGracefully } from '../protocol/grpc-server';
+import { GrpcFrontDoor } from '../protocol/grpc-h2/grpc-front-door';
 import { installAdmin } from './admin/install';
 import { alertActuator } from './admin/alert-actuator';
 import { installAlerts } from './alerts/install';
@@ -120,7 +121,8 @@ export function installFeatures(
 
 /**
  * The control plane: its features over one context (store, catalogue, bus, leader, replica), all
- * served on one gRPC port (ADS, reports, LRS, the Admin API, grpc.health.v1, reflection). It shows the
+ * served on one gRPC port (ADS, reports, LRS, the Admin API, grpc.health.v1, reflection): ADS on our own
+ * HTTP/2 layer, the rest by grpc-js behind it (protocol/grpc-h2/grpc-front-door.ts). It shows the
  * transports what they serve: the admin commands, the views, the feed, the gate and the metrics.
  */
 export class ControlPlane {
@@ -135,6 +137,8 @@ export class ControlPlane {
   /** Renewed TLS files of the gRPC port that did not load (each kept the last good pair serving). */
   tlsReloadFailures = 0;
   private readonly servingHealth = new HealthImplementation({ '': 'SERVING' });
+  /** The gRPC port: xDS served on our own HTTP/2 layer, every other call passed on to grpc-js. */
+  private frontDoor: GrpcFrontDoor | undefined;
 
   private constructor(private readonly ctx: PlaneContext) {
     const parts = installFeatures(ctx);
@@ -158,11 +162,14 @@ export class ControlPlane {
     await seedEngines(ctx.store, options.engines ?? [], options.logger);
     await seedEntries(ctx.store, options.entries ?? [], options.logger);
     for (const module of cp[PARTS].modules) await module.start();
-    ctx.replica.port = options.tls
-      ? await bindTls(ctx.grpc, options.host, options.xdsPort, options.tls, undefined, (err) =>
-          cp.tlsReloadFailed(err),
-        )
-      : await bindInsecure(ctx.grpc, options.host, options.xdsPort);
+    cp.frontDoor = new GrpcFrontDoor({
+      methods: cp[PARTS].xds.ads.methods(),
+      fallback: ctx.grpc,
+      tls: options.tls && { files: options.tls, onReloadError: (err) => cp.tlsReloadFailed(err) },
+      onInternalError: (err) =>
+        options.logger.error('internal error handling a gRPC connection; closed it', { error: err.stack }),
+    });
+    ctx.replica.port = await cp.frontDoor.listen(options.host, options.xdsPort);
     options.logger.info('control plane listening', {
       id: cp.id,
       address: `${options.host}:${ctx.replica.port}`,
@@ -209,10 +216,10 @@ export class ControlPlane {
     ctx.disposables.dispose();
     for (const module of [...parts.modules].reverse()) await module.stop();
     // Streams never end on their own: end them so unary calls in flight are all that shutdown waits for.
-    await shutdownGracefully(ctx.grpc, graceMs, () => {
-      parts.xds.closeStreams();
-      parts.reports.closeStreams();
-    });
+    parts.xds.closeStreams();
+    const front = this.frontDoor?.close(graceMs);
+    await shutdownGracefully(ctx.grpc, graceMs, () => parts.reports.closeStreams());
+    await front;
     ctx.gate.limits.close();
     ctx.gate.auth.sessions.clear();
   }

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { NerveError } from '../model/errors';
 import { authenticateOpen, authorize, type Authenticator, OPEN } from '../security/authenticator';
-import { grpcCredentials } from '../security/grpc-credentials';
+import { grpcCredentials, grpcPeer } from '../security/grpc-credentials';
 import { dirname, join } from 'node:path';
 import { ADS_PROTO } from '../protocol/ads';
 import { type FileDescriptor, fileDescriptors } from '../protocol/descriptors';
@@ -117,7 +117,7 @@ export function addReflection(
         call.on('error', () => undefined);
         // With authentication on, the API's shape is for callers with a role, as the API is.
         const admitted = auth.enabled
-          ? authenticateOpen(auth, grpcCredentials(call), call.getPeer().replace(/:\d+$/, '')).then((p) =>
+          ? authenticateOpen(auth, grpcCredentials(call), grpcPeer(call).replace(/:\d+$/, '')).then((p) =>
               authorize(p, 'viewer', 'gRPC reflection'),
             )
           : Promise.resolve();

@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Credentials } from './authenticator';
 import { identityOf } from './certificate-identity';
+import { FORWARDED_PROOF, forwardedPeer } from './forwarded-peer';
 
 /** The part of a grpc-js server call credentials come from. */
 export interface CallWithCredentials {
@@ -8,16 +9,35 @@ export interface CallWithCredentials {
   getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string; subject?: { CN?: unknown } } } | null;
 }
 
-/** What a gRPC call presents: metadata `authorization` / `x-api-key`, and a verified client certificate. */
+/**
+ * What a gRPC call presents: metadata `authorization` / `x-api-key`, and a verified client certificate
+ * (its identity as the front door vouched for it, on a call it passed on).
+ */
 export function grpcCredentials(call: CallWithCredentials): Credentials {
   const text = (key: string) => {
     const v = call.metadata.get(key)[0];
     return typeof v === 'string' ? v : undefined;
   };
+  const forwarded = forwardedPeer(text);
   const cert = call.getAuthContext()?.sslPeerCertificate;
   return {
     authorization: text('authorization'),
     apiKey: text('x-api-key'),
-    certificate: cert ? identityOf(cert.subjectaltname, cert.subject?.CN) : undefined,
+    certificate: forwarded
+      ? forwarded.identity
+      : cert
+        ? identityOf(cert.subjectaltname, cert.subject?.CN)
+        : undefined,
   };
+}
+
+/** The caller's address: the one the front door vouched for on a call it passed on, else the connection's. */
+export function grpcPeer(call: CallWithCredentials & { getPeer(): string }): string {
+  const proof = call.metadata.get(FORWARDED_PROOF)[0];
+  if (proof === undefined) return call.getPeer();
+  const v = (key: string) => {
+    const x = call.metadata.get(key)[0];
+    return typeof x === 'string' ? x : undefined;
+  };
+  return forwardedPeer(v)?.peer ?? call.getPeer();
 }

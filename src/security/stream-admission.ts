@@ -4,7 +4,7 @@ import { echo } from '../model/echo';
 import type { Principal } from '../model/security/principal';
 import { allows, DATAPLANE } from '../model/security/roles';
 import { authenticateOpen, type Authenticator } from './authenticator';
-import { type CallWithCredentials, grpcCredentials } from './grpc-credentials';
+import { type CallWithCredentials, grpcCredentials, grpcPeer } from './grpc-credentials';
 
 type Stream<Req> = CallWithCredentials & {
   getPeer(): string;
@@ -60,7 +60,7 @@ export function admitStream<Req>(
     refused = true;
     waiting.length = 0;
     const e = err instanceof NerveError ? err : new NerveError('UNAUTHENTICATED', String(err));
-    auth.onRefusal?.(admission.what, e.code, e.message, call.getPeer());
+    auth.onRefusal?.(admission.what, e.code, e.message, grpcPeer(call));
     const code =
       e.code === 'PERMISSION_DENIED'
         ? grpc.status.PERMISSION_DENIED
@@ -96,7 +96,7 @@ export function admitStream<Req>(
   let principal: Principal | undefined;
   const admits = (p: Principal) =>
     allows(p.role, DATAPLANE) || (admission.adminMaySubscribe === true && allows(p.role, 'admin'));
-  const admitted = authenticateOpen(auth, credentials, call.getPeer().replace(/:\d+$/, '')).then((p) => {
+  const admitted = authenticateOpen(auth, credentials, grpcPeer(call).replace(/:\d+$/, '')).then((p) => {
     if (!admits(p))
       throw new NerveError(
         'PERMISSION_DENIED',

@@ -27,7 +27,7 @@ import type { EngineView } from '../views/engine-views';
 import { GRPC_ROLES } from './grpc-roles';
 import type { Principal } from '../../model/security/principal';
 import { authorize, type Authenticator } from '../../security/authenticator';
-import { grpcCredentials } from '../../security/grpc-credentials';
+import { grpcCredentials, grpcPeer } from '../../security/grpc-credentials';
 import type { CallLimits } from '../../security/call-limits';
 import { scopedKey, withIdempotencyKey } from '../../store/idempotency';
 
@@ -112,7 +112,7 @@ const principals = new WeakMap<object, Principal>();
 function contextOf(call: grpc.ServerUnaryCall<unknown, unknown>): AdminContext {
   const given = call.metadata.get('x-request-id')[0];
   const requestId = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
-  const from = call.getPeer();
+  const from = grpcPeer(call);
   const p = principals.get(call);
   return { actor: p && p.via !== 'none' ? p.name : from, from, via: 'grpc', requestId, role: p?.role };
 }
@@ -126,7 +126,7 @@ function guarded<Req, Res>(
 ): grpc.handleUnaryCall<Req, Res> {
   const what = `Admin/${String(method)[0].toUpperCase()}${String(method).slice(1)}`;
   return (call, callback) => {
-    const address = call.getPeer().replace(/:\d+$/, '');
+    const address = grpcPeer(call).replace(/:\d+$/, '');
     auth
       .authenticate(grpcCredentials(call))
       .catch(async (err: unknown) => {

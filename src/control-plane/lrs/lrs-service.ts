@@ -1,3 +1,4 @@
+import { grpcPeer } from '../../security/grpc-credentials';
 import type * as grpc from '@grpc/grpc-js';
 import { admitStream } from '../../security/stream-admission';
 import { type Authenticator, OPEN } from '../../security/authenticator';
@@ -105,7 +106,7 @@ export function addLrsService(
         { what: 'LRS' },
         (request: LoadStatsRequest) => {
           if (!nodeId) {
-            nodeId = request.node?.id || `lrs-${call.getPeer()}`;
+            nodeId = request.node?.id || `lrs-${grpcPeer(call)}`;
             call.write({
               clusters: [],
               send_all_clusters: true,

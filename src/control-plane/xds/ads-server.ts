@@ -1,3 +1,4 @@
+import { grpcPeer } from '../../security/grpc-credentials';
 import * as grpc from '@grpc/grpc-js';
 import { admitStream } from '../../security/stream-admission';
 import { type Authenticator, OPEN } from '../../security/authenticator';
@@ -12,6 +13,8 @@ import {
   type DiscoveryResponse,
   type Node,
 } from '../../protocol/ads';
+import { H2GrpcCall, type MessageCodec } from '../../protocol/grpc-h2/grpc-call';
+import type { NativeMethod } from '../../protocol/grpc-h2/grpc-front-door';
 import { DeltaStream } from './delta-stream';
 import type { SnapshotCache } from './snapshot-cache';
 import { SotwStream, XdsProtocolError } from './sotw-stream';
@@ -23,6 +26,9 @@ interface StreamProtocol<Req> {
   onSnapshot(snapshot: Snapshot): void;
   status(): TypeStatus[];
 }
+
+/** Requests are small (a NACK's error detail is the longest part): gRPC's default limit. */
+const DEFAULT_MAX_REQUEST_BYTES = 4 << 20;
 
 interface Connection {
   readonly call: { end(): void };
@@ -70,7 +76,11 @@ export class AdsServer {
     private readonly auth: Authenticator = OPEN,
   ) {}
 
-  addToServer(server: grpc.Server): void {
+  /**
+   * Both ADS methods, served on our own HTTP/2 layer (the control plane's front door): a stream costs
+   * what our connection and the protocol state cost, not node:http2's session and grpc-js's call.
+   */
+  methods(maxMessageBytes = DEFAULT_MAX_REQUEST_BYTES): Map<string, NativeMethod> {
     const options = (send: (r: never) => void, onNack: (t: string, v: string, e: string) => void) => ({
       send,
       now: Date.now,
@@ -78,22 +88,44 @@ export class AdsServer {
       onNack,
       onAck: this.hooks.onAck,
     });
-    server.addService(adsServiceDefinition(), {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) =>
-        this.handleStream<DiscoveryRequest, DiscoveryResponse>(
-          call,
-          false,
-          (send, onNack) => new SotwStream(options(send, onNack)),
-        ),
-      DeltaAggregatedResources: (
-        call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>,
-      ) =>
-        this.handleStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(
-          call,
-          true,
-          (send, onNack) => new DeltaStream(options(send, onNack)),
-        ),
-    });
+    const definition = adsServiceDefinition();
+    const method = <Req extends { node: Node | null }, Res>(
+      name: string,
+      delta: boolean,
+      create: ProtocolFactory<Req, Res>,
+    ): [string, NativeMethod] => {
+      const m = definition[name];
+      const codec: MessageCodec<Req, Res> = {
+        decode: (bytes) => m.requestDeserialize(bytes) as Req,
+        encode: (message) => m.responseSerialize(message),
+      };
+      return [
+        m.path,
+        (stream, caller) => {
+          const call = new H2GrpcCall<Req, Res>(
+            stream,
+            codec,
+            caller.peer,
+            caller.certificate,
+            maxMessageBytes,
+          );
+          this.handleStream(call, delta, create);
+          stream.attach(call);
+        },
+      ];
+    };
+    return new Map([
+      method<DiscoveryRequest, DiscoveryResponse>(
+        'StreamAggregatedResources',
+        false,
+        (send, onNack) => new SotwStream(options(send, onNack)),
+      ),
+      method<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(
+        'DeltaAggregatedResources',
+        true,
+        (send, onNack) => new DeltaStream(options(send, onNack)),
+      ),
+    ]);
   }
 
   /** Streams open now, by protocol. */
@@ -118,7 +150,7 @@ export class AdsServer {
   }
 
   private handleStream<Req extends { node: Node | null }, Res>(
-    call: grpc.ServerDuplexStream<Req, Res>,
+    call: H2GrpcCall<Req, Res>,
     delta: boolean,
     create: ProtocolFactory<Req, Res>,
   ): void {
@@ -171,7 +203,7 @@ export class AdsServer {
             connection = {
               call,
               nodeId,
-              peer: call.getPeer(),
+              peer: grpcPeer(call),
               connectedAtMs: Date.now(),
               protocol: p,
               delta,

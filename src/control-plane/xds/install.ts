@@ -43,7 +43,6 @@ export function installXds(ctx: PlaneContext) {
     },
     ctx.gate.auth,
   );
-  ads.addToServer(ctx.grpc);
   const flush = () => builder.rebuild();
   return {
     cache,

@@ -1,38 +1,116 @@
 /**
- * Simulated data planes: N raw ADS streams (state of the world, wildcard EngineCluster subscription, as a
- * Nerve router), spread over HTTP/2 connections of at most 500 streams, each ACKing every response at once.
- * IPC: → {ready}; {cmd:"watch"}, then once every stream got a newer version → {acks: epoch ms per stream}.
+ * Simulated data planes: N state-of-the-world ADS streams (wildcard EngineCluster subscription, as a Nerve
+ * router), each on a TCP connection of its own from `localAddress` (one per process, so a run of 50,000 is
+ * not bounded by one address's ephemeral ports), each ACKing every response at once. The client side is
+ * our own HTTP/2 layer and the router's hand codec: a few KB per connection, so several of these
+ * processes hold tens of thousands without being what is measured.
+ * IPC: {cmd:"connect", count, perBatch} → {connected, firstConfigMs: ms from the command to each stream's
+ * first response}; {cmd:"watch"}, then once every stream got a newer version → {acks: epoch ms per stream}.
  */
-import * as grpc from '@grpc/grpc-js';
-import { createAdsClient, type DiscoveryResponse } from '../../src/protocol/ads';
+import * as net from 'node:net';
+import { H2ClientConnection } from '../../src/protocol/h2/client';
+import { DEFAULT_LIMITS } from '../../src/protocol/h2/limits';
+import { readChunks } from '../../src/protocol/h2/socket-reads';
+import type { H2Stream, StreamHandler } from '../../src/protocol/h2/stream';
+import { decodeDiscoveryResponse, encodeDiscoveryRequest } from '../../src/router/xds/ads-codec';
+import { ADS_SERVICE } from '../../src/protocol/ads-types';
 import { ENGINE_CLUSTER_TYPE } from '../../src/protocol/type-urls';
 
-const [port, count] = process.argv.slice(2).map(Number);
-const PER_CONNECTION = 500;
+const [portText, localAddress, name] = process.argv.slice(2);
+const port = Number(portText);
 const now = () => performance.timeOrigin + performance.now();
 const send = (m: object) => process.send!(m);
+const HEADERS = [
+  ':method',
+  'POST',
+  ':scheme',
+  'http',
+  ':path',
+  `/${ADS_SERVICE}/StreamAggregatedResources`,
+  ':authority',
+  `127.0.0.1:${port}`,
+  'content-type',
+  'application/grpc',
+  'te',
+  'trailers',
+];
+const LIMITS = { ...DEFAULT_LIMITS, maxConnectionMemory: 1 << 20 };
 
-const connections = Array.from({ length: Math.ceil(count / PER_CONNECTION) }, (_, c) =>
-  createAdsClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'nerve.bench.connection': c }),
-);
-const versions: string[] = new Array(count).fill('');
-let ready = 0;
+function frame(bytes: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + bytes.length);
+  out[0] = 0;
+  out.writeUInt32BE(bytes.length, 1);
+  out.set(bytes, 5);
+  return out;
+}
+
+const planes: Plane[] = [];
 let watching: { from: string[]; acks: number[]; remaining: number } | undefined;
+let connecting: { at: number; first: number[]; remaining: number } | undefined;
 
-for (let i = 0; i < count; i++) {
-  const stream = connections[Math.floor(i / PER_CONNECTION)].StreamAggregatedResources();
-  stream.on('data', (r: DiscoveryResponse) => {
-    stream.write({
-      version_info: r.version_info,
-      node: null,
-      resource_names: [],
-      type_url: r.type_url,
-      response_nonce: r.nonce,
-      error_detail: null,
-    });
-    const first = versions[i] === '';
-    versions[i] = r.version_info;
-    if (first && ++ready === count) send({ ready: true });
+class Plane implements StreamHandler {
+  version = '';
+  private parts: Buffer | undefined;
+  private readonly stream: H2Stream;
+
+  constructor(readonly index: number) {
+    const socket = net.connect({ host: '127.0.0.1', port, localAddress, noDelay: true });
+    let conn: H2ClientConnection | undefined = undefined;
+    readChunks(socket, () => conn);
+    conn = new H2ClientConnection(socket, LIMITS);
+    this.stream = conn.request(HEADERS, undefined, this);
+    this.stream.write(
+      frame(
+        encodeDiscoveryRequest({
+          version_info: '',
+          node: { id: `${name}-${index}`, cluster: 'bench' },
+          resource_names: [],
+          type_url: ENGINE_CLUSTER_TYPE,
+          response_nonce: '',
+          error_detail: null,
+        }),
+      ),
+    );
+  }
+
+  onHeaders(_s: H2Stream, headers: readonly string[], endStream: boolean): void {
+    if (endStream) send({ error: `stream ${this.index} ended: ${headers.join(' ')}` });
+  }
+
+  onData(_s: H2Stream, chunk: Buffer): void {
+    let buf = this.parts ? Buffer.concat([this.parts, chunk]) : chunk;
+    while (buf.length >= 5) {
+      const length = buf.readUInt32BE(1);
+      if (buf.length < 5 + length) break;
+      this.onResponse(decodeDiscoveryResponse(buf.subarray(5, 5 + length)));
+      buf = buf.subarray(5 + length);
+    }
+    this.parts = buf.length > 0 ? Buffer.from(buf) : undefined;
+  }
+
+  private onResponse(r: { version_info: string; type_url: string; nonce: string }): void {
+    this.stream.write(
+      frame(
+        encodeDiscoveryRequest({
+          version_info: r.version_info,
+          node: null,
+          resource_names: [],
+          type_url: r.type_url,
+          response_nonce: r.nonce,
+          error_detail: null,
+        }),
+      ),
+    );
+    const first = this.version === '';
+    this.version = r.version_info;
+    const i = this.index;
+    if (first && connecting && connecting.first[i] === 0) {
+      connecting.first[i] = now() - connecting.at;
+      if (--connecting.remaining === 0) {
+        send({ connected: planes.length, firstConfigMs: connecting.first });
+        connecting = undefined;
+      }
+    }
     if (watching && watching.acks[i] === 0 && r.version_info !== watching.from[i]) {
       watching.acks[i] = now();
       if (--watching.remaining === 0) {
@@ -40,19 +118,47 @@ for (let i = 0; i < count; i++) {
         watching = undefined;
       }
     }
-  });
-  stream.on('error', (e: Error) => send({ error: e.message }));
-  stream.write({
-    version_info: '',
-    node: { id: `dp-${i}`, cluster: 'bench' },
-    resource_names: [],
-    type_url: ENGINE_CLUSTER_TYPE,
-    response_nonce: '',
-    error_detail: null,
-  });
+  }
+
+  onEnd(): void {
+    send({ error: `stream ${this.index} ended` });
+  }
+
+  onReset(_s: H2Stream, code: number, why: string): void {
+    send({ error: `stream ${this.index} reset (${code}): ${why}` });
+  }
+
+  onDrain(): void {}
 }
 
-process.on('message', (msg: { cmd: string }) => {
-  if (msg.cmd === 'watch')
-    watching = { from: versions.slice(), acks: new Array(count).fill(0), remaining: count };
+/** Opens `count` more streams, `perBatch` at a time (a batch once the previous one holds its config; 0: all at once). */
+function connect(count: number, perBatch: number): void {
+  const start = planes.length;
+  connecting = { at: now(), first: new Array(start + count).fill(0), remaining: count };
+  for (let i = 0; i < start; i++) connecting.first[i] = -1;
+  const batch = perBatch > 0 ? perBatch : count;
+  let opened = 0;
+  const more = () => {
+    const until = Math.min(count, opened + batch);
+    for (; opened < until; opened++) planes.push(new Plane(start + opened));
+    if (opened < count) {
+      const wait = () => {
+        if (connecting && connecting.remaining > count - opened) setTimeout(wait, 5);
+        else more();
+      };
+      wait();
+    }
+  };
+  more();
+}
+
+process.on('message', (msg: { cmd: string; count?: number; perBatch?: number }) => {
+  if (msg.cmd === 'connect') connect(msg.count!, msg.perBatch ?? 0);
+  else if (msg.cmd === 'watch')
+    watching = {
+      from: planes.map((p) => p.version),
+      acks: new Array(planes.length).fill(0),
+      remaining: planes.length,
+    };
 });
+send({ up: true });

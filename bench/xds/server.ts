@@ -79,7 +79,11 @@ void (mode === 'baseline' ? baseline() : nerve()).then(({ port, change }) => {
     } else if (msg.cmd === 'stats') {
       global.gc?.();
       const cpu = process.cpuUsage();
-      send({ rss: process.memoryUsage().rss, cpuMicros: cpu.user + cpu.system });
+      send({
+        rss: process.memoryUsage().rss,
+        cpuMicros: cpu.user + cpu.system,
+        maxRss: process.resourceUsage().maxRSS * 1024,
+      });
     }
   });
   send({ port });

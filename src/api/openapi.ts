@@ -103,7 +103,25 @@ export function openApiDocument(routes: readonly RouteSpec[], version: string): 
           content: { 'application/json': { schema: jsonSchema(r.body, 'input') } },
         },
       }),
-      responses: { [status]: success, ...errors },
+      responses: {
+        [status]: success,
+        ...errors,
+        ...(r.sameBodyStatus !== undefined && {
+          [String(r.sameBodyStatus)]: {
+            description: `${r.summary}, when not healthy or ready; or ${ERRORS[r.sameBodyStatus] ?? 'an error'}`,
+            content: {
+              'application/json': {
+                schema: {
+                  anyOf: [
+                    r.response ? jsonSchema(r.response, 'output') : { type: 'object' },
+                    { $ref: '#/components/schemas/Error' },
+                  ],
+                },
+              },
+            },
+          },
+        }),
+      },
     };
   }
   return {

@@ -22,6 +22,7 @@ const FILES = [
   'nerve/discovery/v1/resources.proto',
   ADS_PROTO,
   'envoy/service/load_stats/v3/lrs.proto',
+  'envoy/service/status/v3/csds.proto',
   'health/v1/health.proto',
 ];
 const HEALTH_FILE = 'health/v1/health.proto';
@@ -31,6 +32,7 @@ const SERVICES = [
   'nerve.report.v1.ReportService',
   'envoy.service.discovery.v3.AggregatedDiscoveryService',
   'envoy.service.load_stats.v3.LoadReportingService',
+  'envoy.service.status.v3.ClientStatusDiscoveryService',
   'grpc.health.v1.Health',
 ];
 const NOT_FOUND = 5;

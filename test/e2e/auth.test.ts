@@ -16,6 +16,7 @@ import { startApi } from '../../src/api/server';
 import type { RouteSpec } from '../../src/api/http/route-table';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { GRPC_ROLES } from '../../src/control-plane/admin/grpc-roles';
+import { LOADER_OPTIONS } from '../../src/protocol/ads';
 import { DemoEngine } from '../../src/engines/engine-server';
 import { registerEngine } from '../../src/engines/registration';
 import { ROLES, type Role } from '../../src/model/security/roles';
@@ -541,6 +542,34 @@ describe('authentication and roles on every surface', () => {
       const answered = await ask(md);
       expect(answered.code).toBe(grpc.status.OK);
       expect(answered.services).toContain('nerve.admin.v1.Admin');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('answers CSDS only to a viewer or above: it shows the fleet configuration', async () => {
+    const definition = protoLoader.loadSync('envoy/service/status/v3/csds.proto', LOADER_OPTIONS);
+    const Ctor = grpc.makeGenericClientConstructor(
+      definition['envoy.service.status.v3.ClientStatusDiscoveryService'] as grpc.ServiceDefinition,
+      'ClientStatusDiscoveryService',
+    );
+    const client = new Ctor(`127.0.0.1:${cp.port}`, grpc.credentials.createInsecure()) as unknown as {
+      FetchClientStatus(req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void): void;
+      close(): void;
+    };
+    const ask = (md: grpc.Metadata) =>
+      new Promise<grpc.status>((resolve) =>
+        client.FetchClientStatus({}, md, (err) => resolve(err?.code ?? 0)),
+      );
+    try {
+      expect(await ask(new grpc.Metadata())).toBe(grpc.status.UNAUTHENTICATED);
+      const md = new grpc.Metadata();
+      md.set('authorization', `Bearer ${tokens.viewer}`);
+      expect(await ask(md)).toBe(grpc.status.OK);
+      // A data plane's credential reads its own configuration over ADS, not every other's.
+      const dataplane = new grpc.Metadata();
+      dataplane.set('authorization', `Bearer ${await token('dataplane')}`);
+      expect(await ask(dataplane)).toBe(grpc.status.PERMISSION_DENIED);
     } finally {
       client.close();
     }

@@ -3,6 +3,7 @@ import { startApi } from '../../src/api/server';
 import type { RouteSpec } from '../../src/api/http/route-table';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { DemoEngine } from '../../src/engines/engine-server';
+import { waitFor } from '../helpers/wait';
 import { logger, engineSpec, startControlPlane } from '../helpers/cluster';
 
 type Json = Record<string, unknown>;
@@ -90,6 +91,9 @@ describe('the OpenAPI 3.1 document: every route in it, every answer valid agains
         name: 'calc',
         versions: [{ name: 'v1', weight: 100 }],
         instances: [{ id: 'calc-1', address: engine.address }],
+        policy: {
+          healthCheck: { intervalMs: 200, timeoutMs: 2_000, healthyThreshold: 1, unhealthyThreshold: 1 },
+        },
       }),
     ]);
     api = await startApi(cp, logger, '127.0.0.1', 0);
@@ -113,6 +117,21 @@ describe('the OpenAPI 3.1 document: every route in it, every answer valid agains
       for (const a of Object.values(op.responses))
         for (const c of Object.values(a.content ?? {}))
           expect(() => ajv.compile(inline(c.schema, doc) as Json)).not.toThrow();
+    }
+  });
+
+  // Before the routes below change calc.
+  it('answers a health check with nothing to serve 503 and the health body, as the document says', async () => {
+    engine.setServing(false);
+    try {
+      await waitFor(async () => (await fetch(`${base}/health`)).status === 503, 'an unhealthy system');
+      failures.length = 0;
+      expect((await call(route('get', '/health'), '/health')).status).toBe(503);
+      expect((await call(route('get', '/health/:engineId'), '/health/calc')).status).toBe(503);
+      expect(failures).toEqual([]);
+    } finally {
+      // Back to serving; the checks below take either status (an unhealthy instance is probed with backoff).
+      engine.setServing(true);
     }
   });
 

@@ -16,6 +16,11 @@ export interface RouteDoc {
   readonly status?: number;
   /** What the response is when it is not JSON (text/plain, text/event-stream, text/html). */
   readonly produces?: string;
+  /**
+   * A status the route also answers with the success body, not an error (a health check's 503, which
+   * load balancers read): the document gives that status both shapes.
+   */
+  readonly sameBodyStatus?: number;
 }
 
 export interface RouteSpec extends RouteDoc {

@@ -9,7 +9,11 @@ export function healthRoutes(r: Routes, admin: AdminService, startedAtMs: number
   r.get(
     '/health',
     'public',
-    { summary: 'System health: engines, instances, the store, this replica', response: S.healthSummary },
+    {
+      summary: 'System health: engines, instances, the store, this replica',
+      response: S.healthSummary,
+      sameBodyStatus: 503,
+    },
     async (_req, res) => {
       const report = await admin.views.health();
       const count = (status: string) => report.engines.filter((e) => e.status === status).length;
@@ -38,19 +42,28 @@ export function healthRoutes(r: Routes, admin: AdminService, startedAtMs: number
   r.get('/health/live', 'public', 'Liveness: the process answers', (_req, res) => {
     res.json({ status: 'alive', uptimeSeconds: Math.round((Date.now() - startedAtMs) / 1000) });
   });
-  r.get('/health/ready', 'public', 'Readiness: listening with its configuration', (_req, res) => {
-    const r = admin.views.readiness();
-    res.status(r.ready ? 200 : 503).json({
-      status: r.ready ? 'ready' : 'not_ready',
-      ...(r.reason && { reason: r.reason }),
-      store: admin.views.store(),
-    });
-  });
+  r.get(
+    '/health/ready',
+    'public',
+    { summary: 'Readiness: listening with its configuration', sameBodyStatus: 503 },
+    (_req, res) => {
+      const r = admin.views.readiness();
+      res.status(r.ready ? 200 : 503).json({
+        status: r.ready ? 'ready' : 'not_ready',
+        ...(r.reason && { reason: r.reason }),
+        store: admin.views.store(),
+      });
+    },
+  );
   r.get(
     '/health/:engineId',
     // Addresses and per-instance figures: for callers with a role, not for anyone who can reach the port.
     'viewer',
-    { summary: 'Deep health of one engine and its instances (?since= adds history)', query: S.sinceQuery },
+    {
+      summary: 'Deep health of one engine and its instances (?since= adds history)',
+      query: S.sinceQuery,
+      sameBodyStatus: 503,
+    },
     async (req, res) => {
       const report = await admin.views.health(req.params.engineId);
       const since = timeParam(req.query as Record<string, unknown>, 'since');

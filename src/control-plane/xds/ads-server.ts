@@ -16,6 +16,7 @@ import {
 import { H2GrpcCall, type MessageCodec } from '../../protocol/grpc-h2/grpc-call';
 import type { NativeMethod } from '../../protocol/grpc-h2/grpc-front-door';
 import { DeltaStream } from './delta-stream';
+import { encodeDiscoveryResponse } from './response-encoding';
 import type { SnapshotCache } from './snapshot-cache';
 import { SotwStream, XdsProtocolError } from './sotw-stream';
 import type { StreamStatus, TypeStatus } from './stream-state';
@@ -93,11 +94,12 @@ export class AdsServer {
       name: string,
       delta: boolean,
       create: ProtocolFactory<Req, Res>,
+      encode?: (message: Res) => Buffer,
     ): [string, NativeMethod] => {
       const m = definition[name];
       const codec: MessageCodec<Req, Res> = {
         decode: (bytes) => m.requestDeserialize(bytes) as Req,
-        encode: (message) => m.responseSerialize(message),
+        encode: encode ?? ((message) => m.responseSerialize(message)),
       };
       return [
         m.path,
@@ -119,6 +121,7 @@ export class AdsServer {
         'StreamAggregatedResources',
         false,
         (send, onNack) => new SotwStream(options(send, onNack)),
+        encodeDiscoveryResponse,
       ),
       method<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(
         'DeltaAggregatedResources',

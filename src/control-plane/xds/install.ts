@@ -6,6 +6,7 @@ import { XdsMetrics } from './xds-metrics';
 import type { PlaneContext } from '../context/plane-context';
 import { servedWeights } from '../weights/weights-module';
 import { AdsServer } from './ads-server';
+import { addCsds } from './csds-service';
 import { InMemorySnapshotCache } from './snapshot-cache';
 import { SnapshotBuilder } from './snapshot-builder';
 import { SnapshotModule } from './snapshot-module';
@@ -42,6 +43,12 @@ export function installXds(ctx: PlaneContext) {
       refuse: () => ctx.replica.emptyAndDiverged(),
     },
     ctx.gate.auth,
+  );
+  addCsds(
+    ctx.grpc,
+    ctx.gate.auth,
+    () => ads.clients(),
+    () => cache.snapshot,
   );
   const flush = () => builder.rebuild();
   return {

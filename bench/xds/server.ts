@@ -4,6 +4,7 @@
  * Driven over IPC: {cmd:"change"} → {t0}; {cmd:"stats"} → {rss, cpuMicros}.
  */
 import * as grpc from '@grpc/grpc-js';
+import { startApi } from '../../src/api/server';
 import { ControlPlane } from '../../src/control-plane/control-plane';
 import { nerveResources } from '../../src/control-plane/resources/nerve-resources';
 import { createLogger } from '../../src/observability/logger';
@@ -17,7 +18,7 @@ const mode = process.argv[2];
 const now = () => performance.timeOrigin + performance.now();
 const send = (m: object) => process.send!(m);
 
-async function nerve(): Promise<{ port: number; change: () => Promise<void> }> {
+async function nerve(): Promise<{ port: number; apiPort?: number; change: () => Promise<void> }> {
   const cp = await ControlPlane.start({
     store: new MemoryStore(),
     logger: createLogger('bench', 'error'),
@@ -27,14 +28,16 @@ async function nerve(): Promise<{ port: number; change: () => Promise<void> }> {
     healthChecks: false,
     debounce: { debounceMs: 0, maxDelayMs: 0 },
   });
+  const api = await startApi(cp, createLogger('bench-api', 'error'), '127.0.0.1', 0);
   let weight = 100;
   return {
     port: cp.port,
+    apiPort: api.port,
     change: async () => void (await cp.admin.setInstanceWeight('engine-0', 'i-0', ++weight)),
   };
 }
 
-async function baseline(): Promise<{ port: number; change: () => Promise<void> }> {
+async function baseline(): Promise<{ port: number; apiPort?: number; change: () => Promise<void> }> {
   const server = new grpc.Server();
   const streams = new Set<grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>>();
   let version = 1;
@@ -71,7 +74,7 @@ async function baseline(): Promise<{ port: number; change: () => Promise<void> }
   };
 }
 
-void (mode === 'baseline' ? baseline() : nerve()).then(({ port, change }) => {
+void (mode === 'baseline' ? baseline() : nerve()).then(({ port, apiPort, change }) => {
   process.on('message', (msg: { cmd: string }) => {
     if (msg.cmd === 'change') {
       const t0 = now();
@@ -86,5 +89,5 @@ void (mode === 'baseline' ? baseline() : nerve()).then(({ port, change }) => {
       });
     }
   });
-  send({ port });
+  send({ port, apiPort });
 });

@@ -40,6 +40,27 @@ describe('settings precedence: flags, then environment, then file, then defaults
     );
   });
 
+  it('takes xDS storm control from flags, the environment and the file, in that order, and names a bad one', () => {
+    const parsed = parseConfigText('xds:\n  firstResponses: 50\n  requestBurst: 200\n', 'f.yaml');
+    if (!parsed.ok) throw new Error(parsed.errors.join());
+    expect(resolveSettings({}, {}, undefined, { host: 'h' }).xdsStorm).toEqual({});
+    expect(resolveSettings({}, {}, parsed.value, { host: 'h' }).xdsStorm).toEqual({
+      firstResponses: 50,
+      requestBurst: 200,
+    });
+    const over = resolveSettings(
+      { 'xds-first-responses': '70' },
+      { XDS_FIRST_RESPONSES: '60', XDS_REQUESTS_PER_SECOND: '20' },
+      parsed.value,
+      { host: 'h' },
+    );
+    expect(over.xdsStorm).toEqual({ firstResponses: 70, requestsPerSecond: 20, requestBurst: 200 });
+    expect(() => resolveSettings({}, { XDS_FIRST_RESPONSE_HOLD_MS: '0' }, undefined, { host: 'h' })).toThrow(
+      new SettingsError('XDS_FIRST_RESPONSE_HOLD_MS must be a whole number from 1, got "0"'),
+    );
+    expect(parseConfigText('xds:\n  firstResponse: 5\n', 'f.yaml').ok).toBe(false);
+  });
+
   it('takes HTTP/2 limits from flags, the environment and the file, in that order, and names a bad one', () => {
     const parsed = parseConfigText(
       'router:\n  http2:\n    maxConnections: 500\n    idleTimeoutMs: 1000\n',

@@ -33,6 +33,7 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
       logger,
       host: settings.host,
       xdsPort: settings.xdsPort,
+      xdsStorm: settings.xdsStorm,
       engines: settings.engines,
       entries: settings.entries,
       replicaId,

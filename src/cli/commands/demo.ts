@@ -55,6 +55,7 @@ export async function demoCommand(args: string[]): Promise<void> {
       logger: log('control-plane'),
       host: settings.host,
       xdsPort: settings.xdsPort,
+      xdsStorm: settings.xdsStorm,
       engines: [...fleet.specs, ...settings.engines],
       entries: settings.entries,
       features: settings.features,

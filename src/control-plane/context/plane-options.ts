@@ -58,6 +58,8 @@ export interface ControlPlaneOptions {
   readonly callLimits?: CallLimitSettings;
   /** TLS on the gRPC port (xDS, admin, reports); with a CA, clients must present certificates (mTLS). */
   readonly tls?: TlsFiles;
+  /** xDS storm control, over its defaults (xds/ads-server.ts DEFAULT_STORM_CONTROL). */
+  readonly xdsStorm?: Partial<StormControl>;
 }
 
 /** ENABLE_AUTH, the JWT key source, keys from the settings (API_KEYS). */
@@ -81,4 +83,17 @@ export interface FeedPeriods {
   readonly metricsMs: number;
   /** health: every 10 s (and on every change). */
   readonly healthMs: number;
+}
+
+/** How a fleet connecting or changing at once is kept from swamping the control plane. */
+export interface StormControl {
+  /** First (full) responses in flight at once; streams beyond wait in the order they came. */
+  readonly firstResponses: number;
+  /** How long a stream keeps its place waiting for the client to answer its first response. */
+  readonly firstResponseHoldMs: number;
+  /** Each stream's sustained requests a second, and its burst. */
+  readonly requestsPerSecond: number;
+  readonly requestBurst: number;
+  /** Longest stretch of pushing before the event loop serves others (a fleet-wide push goes in slices). */
+  readonly pushSliceMs: number;
 }

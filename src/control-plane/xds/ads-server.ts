@@ -15,7 +15,11 @@ import {
 } from '../../protocol/ads';
 import { H2GrpcCall, type MessageCodec } from '../../protocol/grpc-h2/grpc-call';
 import type { NativeMethod } from '../../protocol/grpc-h2/grpc-front-door';
+import type { StormControl } from '../context/plane-options';
 import { DeltaStream } from './delta-stream';
+import { FirstResponses } from './first-responses';
+import { PushFanout } from './push-fanout';
+import { RequestBudget } from './request-budget';
 import { encodeDiscoveryResponse } from './response-encoding';
 import type { SnapshotCache } from './snapshot-cache';
 import { SotwStream, XdsProtocolError } from './sotw-stream';
@@ -31,12 +35,24 @@ interface StreamProtocol<Req> {
 /** Requests are small (a NACK's error detail is the longest part): gRPC's default limit. */
 const DEFAULT_MAX_REQUEST_BYTES = 4 << 20;
 
+/** Requests a stream may have waiting for its budget before it is closed (its window bounds it long before). */
+const MAX_QUEUED_REQUESTS = 10_000;
+
+/** Storm control's defaults (the README's xDS section explains each). */
+export const DEFAULT_STORM_CONTROL: StormControl = {
+  firstResponses: 100,
+  firstResponseHoldMs: 5_000,
+  requestsPerSecond: 100,
+  requestBurst: 1_000,
+  pushSliceMs: 4,
+};
+
 interface Connection {
   readonly call: { end(): void };
   readonly nodeId: string;
   readonly peer: string;
   readonly connectedAtMs: number;
-  readonly protocol: { status(): TypeStatus[] };
+  readonly protocol: { status(): TypeStatus[]; onSnapshot(snapshot: Snapshot): void };
   readonly delta: boolean;
 }
 
@@ -68,6 +84,8 @@ type ProtocolFactory<Req, Res> = (
 export class AdsServer {
   private readonly connections = new Set<Connection>();
   private nextAnonymous = 0;
+  private readonly fanout: PushFanout<Connection>;
+  private readonly firstResponses: FirstResponses;
 
   constructor(
     private readonly cache: SnapshotCache,
@@ -75,7 +93,20 @@ export class AdsServer {
     private readonly controlPlaneId: string,
     private readonly hooks: AdsServerHooks = {},
     private readonly auth: Authenticator = OPEN,
-  ) {}
+    private readonly storm: StormControl = DEFAULT_STORM_CONTROL,
+  ) {
+    this.firstResponses = new FirstResponses(storm.firstResponses, storm.firstResponseHoldMs);
+    // Streams closed since the pass began are skipped; the newest snapshot is what every stream gets.
+    this.fanout = new PushFanout((c) => {
+      if (this.connections.has(c)) c.protocol.onSnapshot(this.cache.snapshot);
+    }, storm.pushSliceMs);
+    cache.watch(() => this.fanout.pushAll(this.connections));
+  }
+
+  /** Streams waiting for their first response, and those whose first response is out (storm control). */
+  firstResponseQueue(): { waiting: number; inFlight: number } {
+    return { waiting: this.firstResponses.queued, inFlight: this.firstResponses.active };
+  }
 
   /**
    * Both ADS methods, served on our own HTTP/2 layer (the control plane's front door): a stream costs
@@ -90,7 +121,7 @@ export class AdsServer {
       onAck: this.hooks.onAck,
     });
     const definition = adsServiceDefinition();
-    const method = <Req extends { node: Node | null }, Res>(
+    const method = <Req extends { node: Node | null; response_nonce: string }, Res>(
       name: string,
       delta: boolean,
       create: ProtocolFactory<Req, Res>,
@@ -152,7 +183,7 @@ export class AdsServer {
     for (const c of this.connections) c.call.end();
   }
 
-  private handleStream<Req extends { node: Node | null }, Res>(
+  private handleStream<Req extends { node: Node | null; response_nonce: string }, Res>(
     call: H2GrpcCall<Req, Res>,
     delta: boolean,
     create: ProtocolFactory<Req, Res>,
@@ -165,11 +196,99 @@ export class AdsServer {
     }
     let connection: Connection | undefined;
     let protocol: StreamProtocol<Req> | undefined;
-    let unwatch: (() => void) | undefined;
+    let closed = false;
+    // Storm control: requests wait for the stream's first-response place, then go at the stream's budget.
+    const pending: Req[] = [];
+    let releaseFirst: (() => void) | undefined;
+    let admitted = false;
+    let answered = false;
+    let responses = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new RequestBudget(this.storm.requestsPerSecond, this.storm.requestBurst);
     const close = () => {
-      unwatch?.();
+      if (closed) return;
+      closed = true;
+      pending.length = 0;
+      clearTimeout(timer);
+      releaseFirst?.();
       if (connection && this.connections.delete(connection))
         this.hooks.onStreamClose?.(connection.nodeId, delta);
+    };
+    const fail = (code: grpc.status, message: string) => {
+      const nodeId = connection?.nodeId ?? '';
+      this.logger.warn('closing xDS stream', {
+        nodeId: nodeId.length > 128 ? echo(nodeId) : nodeId,
+        error: message.length > 1024 ? echo(message, 1024) : message,
+      });
+      close();
+      call.emit('error', { code, details: message });
+    };
+    const handle = (request: Req) => {
+      if (!protocol) {
+        const nodeId = request.node?.id || `anonymous-${++this.nextAnonymous}`;
+        // What a client chose is cut in log lines (a 100 KB node id, a NACK's whole error detail).
+        const shownId = nodeId.length > 128 ? echo(nodeId) : nodeId;
+        const p = create(
+          (response) => {
+            const r = response as { type_url?: string; version_info?: string; system_version_info?: string };
+            this.hooks.onPush?.(r.type_url ?? '', r.version_info ?? r.system_version_info ?? '', delta);
+            responses++;
+            call.write(response);
+          },
+          (typeUrl, version, error) => {
+            this.logger.warn('xDS NACK', {
+              nodeId: shownId,
+              typeUrl,
+              version,
+              error: error.length > 1024 ? echo(error, 1024) : error,
+            });
+            this.hooks.onNack?.(nodeId, typeUrl, version, error);
+          },
+        );
+        protocol = p;
+        connection = { call, nodeId, peer: grpcPeer(call), connectedAtMs: Date.now(), protocol: p, delta };
+        this.connections.add(connection);
+        this.logger.info('xDS stream opened', { nodeId: shownId, peer: connection.peer, delta });
+        this.hooks.onStreamOpen?.(nodeId, delta);
+      }
+      const before = responses;
+      protocol.handleRequest(request, this.cache.snapshot);
+      // The first-response place goes back once the client answered a response, or at once when the
+      // first request needed none (a client that reconnected holding what is served).
+      if (!answered && (request.response_nonce !== '' || responses === before)) {
+        answered = true;
+        releaseFirst?.();
+      }
+    };
+    const drain = () => {
+      timer = undefined;
+      if (closed) return;
+      if (!admitted) {
+        releaseFirst ??= this.firstResponses.enter(() => {
+          admitted = true;
+          drain();
+        });
+        return;
+      }
+      while (pending.length > 0 && !closed) {
+        const wait = budget.take();
+        if (wait > 0) {
+          call.pause(); // its window closes: a client past its budget slows itself down
+          timer = setTimeout(drain, wait);
+          return;
+        }
+        try {
+          handle(pending.shift()!);
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          fail(
+            err instanceof XdsProtocolError ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL,
+            message,
+          );
+          return;
+        }
+      }
+      call.resume();
     };
     admitStream(
       call,
@@ -177,57 +296,15 @@ export class AdsServer {
       (r) => r.node?.id ?? '',
       { what: 'xDS', adminMaySubscribe: true },
       (request: Req) => {
-        try {
-          if (!protocol) {
-            const nodeId = request.node?.id || `anonymous-${++this.nextAnonymous}`;
-            // What a client chose is cut in log lines (a 100 KB node id, a NACK's whole error detail).
-            const shownId = nodeId.length > 128 ? echo(nodeId) : nodeId;
-            const p = create(
-              (response) => {
-                const r = response as {
-                  type_url?: string;
-                  version_info?: string;
-                  system_version_info?: string;
-                };
-                this.hooks.onPush?.(r.type_url ?? '', r.version_info ?? r.system_version_info ?? '', delta);
-                call.write(response);
-              },
-              (typeUrl, version, error) => {
-                this.logger.warn('xDS NACK', {
-                  nodeId: shownId,
-                  typeUrl,
-                  version,
-                  error: error.length > 1024 ? echo(error, 1024) : error,
-                });
-                this.hooks.onNack?.(nodeId, typeUrl, version, error);
-              },
-            );
-            protocol = p;
-            connection = {
-              call,
-              nodeId,
-              peer: grpcPeer(call),
-              connectedAtMs: Date.now(),
-              protocol: p,
-              delta,
-            };
-            this.connections.add(connection);
-            unwatch = this.cache.watch((snapshot) => p.onSnapshot(snapshot));
-            this.logger.info('xDS stream opened', { nodeId: shownId, peer: connection.peer, delta });
-            this.hooks.onStreamOpen?.(nodeId, delta);
-          }
-          protocol.handleRequest(request, this.cache.snapshot);
-        } catch (err) {
-          const message = err instanceof Error ? err.message : String(err);
-          const code = err instanceof XdsProtocolError ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL;
-          const nodeId = connection?.nodeId ?? '';
-          this.logger.warn('closing xDS stream', {
-            nodeId: nodeId.length > 128 ? echo(nodeId) : nodeId,
-            error: message.length > 1024 ? echo(message, 1024) : message,
-          });
-          close();
-          call.emit('error', { code, details: message });
+        if (closed) return;
+        if (pending.push(request) > MAX_QUEUED_REQUESTS) {
+          fail(
+            grpc.status.RESOURCE_EXHAUSTED,
+            `more than ${MAX_QUEUED_REQUESTS} requests waiting on this stream (budget ${this.storm.requestsPerSecond} a second)`,
+          );
+          return;
         }
+        if (timer === undefined && pending.length === 1) drain();
       },
       // Headers once admitted: a client that already holds the served versions is pushed nothing, and
       // still learns that the stream is up.

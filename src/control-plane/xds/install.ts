@@ -5,7 +5,7 @@ import { checkStateOf } from '../health/health-module';
 import { XdsMetrics } from './xds-metrics';
 import type { PlaneContext } from '../context/plane-context';
 import { servedWeights } from '../weights/weights-module';
-import { AdsServer } from './ads-server';
+import { AdsServer, DEFAULT_STORM_CONTROL } from './ads-server';
 import { addCsds } from './csds-service';
 import { InMemorySnapshotCache } from './snapshot-cache';
 import { SnapshotBuilder } from './snapshot-builder';
@@ -28,7 +28,11 @@ export function installXds(ctx: PlaneContext) {
     (engine) => circuitResource(store, engine),
     (engine) => canaryRoute(store, engine),
   );
-  const xdsMetrics: XdsMetrics = new XdsMetrics(ctx.metrics.registry, () => ads.counts());
+  const xdsMetrics: XdsMetrics = new XdsMetrics(
+    ctx.metrics.registry,
+    () => ads.counts(),
+    () => ads.firstResponseQueue(),
+  );
   cache.watch((snapshot) => xdsMetrics.onSnapshot(snapshot));
   const ads: AdsServer = new AdsServer(
     cache,
@@ -43,6 +47,7 @@ export function installXds(ctx: PlaneContext) {
       refuse: () => ctx.replica.emptyAndDiverged(),
     },
     ctx.gate.auth,
+    { ...DEFAULT_STORM_CONTROL, ...ctx.options.xdsStorm },
   );
   addCsds(
     ctx.grpc,

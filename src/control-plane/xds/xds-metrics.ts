@@ -41,7 +41,14 @@ export class XdsMetrics {
   private readonly published = new Map<string, Map<string, number>>();
   private readonly convergence: Gauge<'type'>;
 
-  constructor(registry: Registry, counts: () => { sotw: number; delta: number }) {
+  /** typeUrl → the newest version published (an ACK of it sets the convergence gauge). */
+  private readonly newest = new Map<string, string>();
+
+  constructor(
+    registry: Registry,
+    counts: () => { sotw: number; delta: number },
+    firstResponses: () => { waiting: number; inFlight: number } = () => ({ waiting: 0, inFlight: 0 }),
+  ) {
     const registers = [registry];
     const pushes = new Counter({
       name: 'nerve_xds_pushes_total',
@@ -87,6 +94,17 @@ export class XdsMetrics {
         this.set({ protocol: 'delta' }, c.delta);
       },
     });
+    new Gauge({
+      name: 'nerve_xds_first_responses',
+      help: 'Streams whose first (full) response is out and not yet answered (in_flight), and those waiting for a place (waiting): storm control',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const f = firstResponses();
+        this.set({ state: 'in_flight' }, f.inFlight);
+        this.set({ state: 'waiting' }, f.waiting);
+      },
+    });
     this.hooks = {
       onPush: (typeUrl, _version, delta) =>
         pushes.inc({ type: typeLabel(typeUrl), protocol: delta ? 'delta' : 'sotw' }),
@@ -99,7 +117,7 @@ export class XdsMetrics {
         if (at === undefined) return;
         const seconds = (Date.now() - at) / 1000;
         ackDelay.observe({ type }, seconds);
-        if ([...versions!.keys()].pop() === version) this.convergence.set({ type }, seconds);
+        if (this.newest.get(typeUrl) === version) this.convergence.set({ type }, seconds);
       },
     };
   }
@@ -112,6 +130,7 @@ export class XdsMetrics {
       if (!versions) this.published.set(typeUrl, (versions = new Map()));
       if (versions.has(t.version)) continue;
       versions.set(t.version, now);
+      this.newest.set(typeUrl, t.version);
       if (versions.size > KEPT_VERSIONS) versions.delete(versions.keys().next().value!);
     }
   }

@@ -101,6 +101,15 @@ export class H2GrpcCall<Req, Res> extends EventEmitter implements StreamHandler 
     return this.stream.write(frame);
   }
 
+  /** Stops crediting the client's window: it may send what is left of it, then waits (flow control). */
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
   /** Ends the call with OK. */
   end(): void {
     this.finish(grpc.status.OK, '');

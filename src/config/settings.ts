@@ -169,7 +169,7 @@ export function resolveSettings(
     engines: file?.engines ?? [],
     entries: file?.entries ?? [],
     routerHttp2: attempt(problems, () => http2Limits(flags, env, file), h2Limits({})),
-    xdsStorm: attempt(problems, () => xdsStorm(flags, env, file), {}),
+    xdsStorm: attempt(problems, () => xdsStorm(flags, env, file?.xds), {}),
     features: attempt(problems, () => features(flags, env, file), DEFAULT_FEATURES),
     logDir: flag(flags, 'log-dir') ?? (env.LOG_DIR || file?.logDir || undefined),
     traceSampleRatio: attempt(

@@ -1,4 +1,3 @@
-import type { FileSettings } from './config-file';
 import { flag, type Flags, SettingsError } from './sources';
 
 /** The xDS server's storm control settings by name (the control plane's DEFAULT_STORM_CONTROL has the defaults). */
@@ -22,7 +21,7 @@ export const stormEnv = (name: string): string =>
 export function xdsStorm(
   flags: Flags,
   env: NodeJS.ProcessEnv,
-  file: FileSettings | undefined,
+  fromFile: XdsStormSettings | undefined,
 ): XdsStormSettings {
   const out: XdsStormSettings = {};
   const problems: string[] = [];
@@ -35,7 +34,7 @@ export function xdsStorm(
       if (!/^\d+$/.test(raw.trim()) || n < 1 || n > 2 ** 31 - 1)
         problems.push(`${source} must be a whole number from 1, got "${raw}"`);
       else out[name] = n;
-    } else if (file?.xds?.[name] !== undefined) out[name] = file.xds[name];
+    } else if (fromFile?.[name] !== undefined) out[name] = fromFile[name];
   }
   if (problems.length > 0) throw new SettingsError(problems);
   return out;

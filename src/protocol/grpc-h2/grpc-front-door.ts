@@ -77,7 +77,8 @@ export class GrpcFrontDoor {
     const server = this.h2.server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      // A fleet reconnects at once after a restart: room for its connections before they are accepted.
+      server.listen({ port, host, backlog: 4096 }, () => {
         server.off('error', reject);
         const address = server.address();
         resolve(typeof address === 'object' && address ? address.port : port);

@@ -1,11 +1,13 @@
 /**
  * Simulated data planes: N state-of-the-world ADS streams (wildcard EngineCluster subscription, as a Nerve
- * router), each on a TCP connection of its own from `localAddress` (one per process, so a run of 50,000 is
- * not bounded by one address's ephemeral ports), each ACKing every response at once. The client side is
+ * router), each on a TCP connection of its own (or `perConnection` to a connection, where the machine's
+ * open-file limit allows fewer connections than streams) from `localAddress` (one per process, so a run
+ * is not bounded by one address's ephemeral ports), each ACKing every response at once. The client side is
  * our own HTTP/2 layer and the router's hand codec: a few KB per connection, so several of these
  * processes hold tens of thousands without being what is measured.
- * IPC: {cmd:"connect", count, perBatch} → {connected, firstConfigMs: ms from the command to each stream's
- * first response}; {cmd:"watch"}, then once every stream got a newer version → {acks: epoch ms per stream}.
+ * IPC: {cmd:"connect", count, perBatch, spreadMs} → {connected, firstConfigMs: ms from the command to each
+ * stream's first response} (perBatch: a batch once the last holds its configuration; spreadMs: evenly
+ * over that time, answered or not); {cmd:"watch"}, then once every stream got a newer version → {acks: epoch ms per stream}.
  */
 import * as net from 'node:net';
 import { H2ClientConnection } from '../../src/protocol/h2/client';
@@ -16,8 +18,11 @@ import { decodeDiscoveryResponse, encodeDiscoveryRequest } from '../../src/route
 import { ADS_SERVICE } from '../../src/protocol/ads-types';
 import { ENGINE_CLUSTER_TYPE } from '../../src/protocol/type-urls';
 
-const [portText, localAddress, name] = process.argv.slice(2);
+const [portText, localAddress, name, perConnectionText] = process.argv.slice(2);
 const port = Number(portText);
+/** Streams per connection: 1 unless the run needs more streams than the machine allows open files. */
+const perConnection = Number(perConnectionText ?? 1);
+const shared: H2ClientConnection[] = [];
 const now = () => performance.timeOrigin + performance.now();
 const send = (m: object) => process.send!(m);
 const HEADERS = [
@@ -54,10 +59,15 @@ class Plane implements StreamHandler {
   private readonly stream: H2Stream;
 
   constructor(readonly index: number) {
-    const socket = net.connect({ host: '127.0.0.1', port, localAddress, noDelay: true });
-    let conn: H2ClientConnection | undefined = undefined;
-    readChunks(socket, () => conn);
-    conn = new H2ClientConnection(socket, LIMITS);
+    const slot = Math.floor(index / perConnection);
+    let conn = shared[slot];
+    if (conn === undefined) {
+      const socket = net.connect({ host: '127.0.0.1', port, localAddress, noDelay: true });
+      let made: H2ClientConnection | undefined = undefined;
+      readChunks(socket, () => made);
+      made = new H2ClientConnection(socket, LIMITS);
+      shared[slot] = conn = made;
+    }
     this.stream = conn.request(HEADERS, undefined, this);
     this.stream.write(
       frame(
@@ -132,12 +142,24 @@ class Plane implements StreamHandler {
 }
 
 /** Opens `count` more streams, `perBatch` at a time (a batch once the previous one holds its config; 0: all at once). */
-function connect(count: number, perBatch: number): void {
+function connect(count: number, perBatch: number, spreadMs: number): void {
   const start = planes.length;
   connecting = { at: now(), first: new Array(start + count).fill(0), remaining: count };
   for (let i = 0; i < start; i++) connecting.first[i] = -1;
-  const batch = perBatch > 0 ? perBatch : count;
   let opened = 0;
+  if (spreadMs > 0) {
+    // Evenly over spreadMs, whatever the server answers (a fleet restarting, not a polite ramp).
+    const slices = Math.max(1, Math.floor(spreadMs / 10));
+    const each = Math.ceil(count / slices);
+    const tick = () => {
+      const until = Math.min(count, opened + each);
+      for (; opened < until; opened++) planes.push(new Plane(start + opened));
+      if (opened < count) setTimeout(tick, 10);
+    };
+    tick();
+    return;
+  }
+  const batch = perBatch > 0 ? perBatch : count;
   const more = () => {
     const until = Math.min(count, opened + batch);
     for (; opened < until; opened++) planes.push(new Plane(start + opened));
@@ -152,8 +174,8 @@ function connect(count: number, perBatch: number): void {
   more();
 }
 
-process.on('message', (msg: { cmd: string; count?: number; perBatch?: number }) => {
-  if (msg.cmd === 'connect') connect(msg.count!, msg.perBatch ?? 0);
+process.on('message', (msg: { cmd: string; count?: number; perBatch?: number; spreadMs?: number }) => {
+  if (msg.cmd === 'connect') connect(msg.count!, msg.perBatch ?? 0, msg.spreadMs ?? 0);
   else if (msg.cmd === 'watch')
     watching = {
       from: planes.map((p) => p.version),

@@ -15,6 +15,8 @@ export interface Node {
   cluster: string;
   user_agent_name?: string;
   user_agent_version?: string;
+  /** What the client supports (`envoy.lb.does_not_support_overprovisioning`, `xds.config.supports-resource-ttl`…). */
+  client_features?: string[];
 }
 
 export interface Status {

@@ -1,4 +1,8 @@
-import { encodeDiscoveryResponse } from '../../src/control-plane/xds/response-encoding';
+import { decodeDiscoveryRequest } from '../../src/control-plane/xds/request-decoding';
+import {
+  discoveryResponseParts,
+  encodeDiscoveryResponse,
+} from '../../src/control-plane/xds/response-encoding';
 import { adsServiceDefinition, type DiscoveryResponse } from '../../src/protocol/ads';
 
 const method = adsServiceDefinition().StreamAggregatedResources;
@@ -44,5 +48,73 @@ describe('DiscoveryResponse encoding', () => {
     const b = encodeDiscoveryResponse(cases[1]);
     expect(a.length).toBe(b.length);
     expect(a.subarray(0, a.length - 9).equals(b.subarray(0, b.length - 9))).toBe(true);
+  });
+});
+
+describe('DiscoveryRequest decoding', () => {
+  it('reads what protobuf.js writes: the fields the server uses, the rest skipped', () => {
+    const cases = [
+      {
+        version_info: 'v3',
+        node: {
+          id: 'router-1',
+          cluster: 'nerve-router',
+          user_agent_name: 'nerve-router',
+          user_agent_version: '1.2.3',
+          client_features: ['xds.config.supports-resource-ttl', 'envoy.lb.does_not_support_overprovisioning'],
+          metadata: { fields: { zone: { string_value: 'a' } } },
+          locality: { region: 'r', zone: 'z', sub_zone: '' },
+        },
+        resource_names: ['a', 'ü'],
+        type_url: 'type.googleapis.com/x',
+        response_nonce: '17',
+        error_detail: { code: 3, message: 'bad cluster', details: [] },
+      },
+      {
+        version_info: '',
+        node: null,
+        resource_names: [],
+        type_url: 't',
+        response_nonce: '',
+        error_detail: null,
+      },
+    ];
+    for (const c of cases) {
+      const ours = decodeDiscoveryRequest(method.requestSerialize(c));
+      expect(ours).toEqual({
+        version_info: c.version_info,
+        node: c.node && {
+          id: c.node.id,
+          cluster: c.node.cluster,
+          user_agent_name: c.node.user_agent_name,
+          user_agent_version: c.node.user_agent_version,
+          client_features: c.node.client_features,
+        },
+        resource_names: c.resource_names,
+        type_url: c.type_url,
+        response_nonce: c.response_nonce,
+        error_detail: c.error_detail && { code: 3, message: 'bad cluster' },
+      });
+    }
+    expect(() => decodeDiscoveryRequest(Buffer.from([0x0a, 0x05, 0x61]))).toThrow();
+  });
+
+  it('frames a response in parts that read back whole, the shared block as it is', () => {
+    const shared = [{ type_url: 't', value: Buffer.alloc(5000, 1) }];
+    const r = {
+      version_info: 'v',
+      resources: shared,
+      type_url: 't',
+      nonce: '9',
+      control_plane: { identifier: 'cp' },
+    };
+    const [head, block, tail] = discoveryResponseParts(r);
+    const whole = Buffer.concat([head, block, tail]);
+    expect(whole[0]).toBe(0);
+    expect(whole.readUInt32BE(1)).toBe(whole.length - 5);
+    expect(method.responseDeserialize(whole.subarray(5))).toEqual(
+      method.responseDeserialize(method.responseSerialize(r)),
+    );
+    expect(discoveryResponseParts({ ...r, nonce: '10' })[1]).toBe(block);
   });
 });

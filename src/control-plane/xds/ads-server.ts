@@ -20,7 +20,8 @@ import { DeltaStream } from './delta-stream';
 import { FirstResponses } from './first-responses';
 import { PushFanout } from './push-fanout';
 import { RequestBudget } from './request-budget';
-import { encodeDiscoveryResponse } from './response-encoding';
+import { decodeDiscoveryRequest } from './request-decoding';
+import { discoveryResponseParts, encodeDiscoveryResponse } from './response-encoding';
 import type { SnapshotCache } from './snapshot-cache';
 import { SotwStream, XdsProtocolError } from './sotw-stream';
 import type { StreamStatus, TypeStatus } from './stream-state';
@@ -125,12 +126,12 @@ export class AdsServer {
       name: string,
       delta: boolean,
       create: ProtocolFactory<Req, Res>,
-      encode?: (message: Res) => Buffer,
+      hand?: MessageCodec<Req, Res>,
     ): [string, NativeMethod] => {
       const m = definition[name];
-      const codec: MessageCodec<Req, Res> = {
+      const codec: MessageCodec<Req, Res> = hand ?? {
         decode: (bytes) => m.requestDeserialize(bytes) as Req,
-        encode: encode ?? ((message) => m.responseSerialize(message)),
+        encode: (message) => m.responseSerialize(message),
       };
       return [
         m.path,
@@ -152,7 +153,8 @@ export class AdsServer {
         'StreamAggregatedResources',
         false,
         (send, onNack) => new SotwStream(options(send, onNack)),
-        encodeDiscoveryResponse,
+        // State of the world is the fan-out path: both directions by hand (delta keeps protobuf.js).
+        { decode: decodeDiscoveryRequest, encode: encodeDiscoveryResponse, frame: discoveryResponseParts },
       ),
       method<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(
         'DeltaAggregatedResources',

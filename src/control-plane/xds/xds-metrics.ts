@@ -105,19 +105,43 @@ export class XdsMetrics {
         this.set({ state: 'waiting' }, f.waiting);
       },
     });
+    // A push and an ACK per stream per change: the labelled series are looked up once per type, not
+    // hashed from a label object each time (a fleet-wide push is 10,000 of each).
+    const perType = new Map<
+      string,
+      {
+        sotw: Counter.Internal;
+        delta: Counter.Internal;
+        ack: Counter.Internal;
+        delay: Histogram.Internal<'type'>;
+      }
+    >();
+    const series = (typeUrl: string) => {
+      let s = perType.get(typeUrl);
+      if (s === undefined) {
+        const type = typeLabel(typeUrl);
+        s = {
+          sotw: pushes.labels({ type, protocol: 'sotw' }),
+          delta: pushes.labels({ type, protocol: 'delta' }),
+          ack: acks.labels({ type }),
+          delay: ackDelay.labels({ type }),
+        };
+        perType.set(typeUrl, s);
+      }
+      return s;
+    };
     this.hooks = {
-      onPush: (typeUrl, _version, delta) =>
-        pushes.inc({ type: typeLabel(typeUrl), protocol: delta ? 'delta' : 'sotw' }),
+      onPush: (typeUrl, _version, delta) => (delta ? series(typeUrl).delta : series(typeUrl).sotw).inc(),
       onNack: (_node, typeUrl) => nacks.inc({ type: typeLabel(typeUrl) }),
       onAck: (typeUrl, version) => {
-        const type = typeLabel(typeUrl);
-        acks.inc({ type });
+        const s = series(typeUrl);
+        s.ack.inc();
         const versions = this.published.get(typeUrl);
         const at = versions?.get(version);
         if (at === undefined) return;
         const seconds = (Date.now() - at) / 1000;
-        ackDelay.observe({ type }, seconds);
-        if (this.newest.get(typeUrl) === version) this.convergence.set({ type }, seconds);
+        s.delay.observe(seconds);
+        if (this.newest.get(typeUrl) === version) this.convergence.set({ type: typeLabel(typeUrl) }, seconds);
       },
     };
   }

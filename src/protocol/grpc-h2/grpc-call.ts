@@ -6,6 +6,11 @@ import type { H2Stream, StreamHandler } from '../h2/stream';
 export interface MessageCodec<Req, Res> {
   decode(bytes: Buffer): Req;
   encode(message: Res): Buffer;
+  /**
+   * The whole length-prefixed message in parts, when the codec can do better than one buffer: large
+   * parts it shares between calls go out as they are, never copied (they must not change after).
+   */
+  frame?(message: Res): readonly Buffer[];
 }
 
 /** The verified client certificate, in the shape grpc-js's auth context gives it. */
@@ -93,6 +98,11 @@ export class H2GrpcCall<Req, Res> extends EventEmitter implements StreamHandler 
   write(message: Res): boolean {
     if (this.finished) return false;
     this.sendMetadata();
+    if (this.codec.frame !== undefined) {
+      let flowing = true;
+      for (const part of this.codec.frame(message)) flowing = this.stream.write(part);
+      return flowing;
+    }
     const body = this.codec.encode(message);
     const frame = Buffer.allocUnsafe(HEADER + body.length);
     frame[0] = 0;

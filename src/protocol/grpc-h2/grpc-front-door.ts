@@ -66,6 +66,8 @@ export class GrpcFrontDoor {
       options.onInternalError,
       options.limits ?? FRONT_DOOR_LIMITS,
       options.tls,
+      // Responses share their large parts between streams (response-encoding.ts): written, never copied.
+      (conn) => (conn.coalesceBytes = 0),
     );
   }
 

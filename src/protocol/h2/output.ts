@@ -81,6 +81,12 @@ export abstract class H2Output {
   /** DATA frames sent: what the peer's WINDOW_UPDATEs may answer (FloodGuard). */
   dataFramesSent = 0;
   /**
+   * A turn's frames up to this many bytes are joined into one write (one copy, one system call); more go
+   * as they are (writev). A server whose large buffers are shared between connections (the same xDS
+   * resources to every stream) sets 0: they are never copied.
+   */
+  coalesceBytes = COALESCE_BYTES;
+  /**
    * Frames other than DATA, and of those control frames, queued since the last flush. DATA is bounded by
    * bytes (SOCKET_HIGH_WATER, the windows); what a peer can make us write without sending data itself
    * (HEADERS of answers, ACKs, resets, WINDOW_UPDATEs) is bounded by count.
@@ -410,7 +416,7 @@ export abstract class H2Output {
       );
     if (out.length === 1) {
       this.socket.write(out[0]);
-    } else if (this.outBytes <= COALESCE_BYTES) {
+    } else if (this.outBytes <= this.coalesceBytes) {
       this.socket.write(Buffer.concat(out, this.outBytes));
     } else {
       this.socket.cork();

@@ -157,6 +157,8 @@ export class H2Server {
     readonly limits: H2Limits = DEFAULT_LIMITS,
     /** TLS (ALPN h2; client certificates required when it has a CA), reloaded when its files change. */
     tls?: { readonly files: TlsFiles; readonly onReloadError: (err: Error) => void },
+    /** Set on each new connection before it reads (how it writes: `coalesceBytes`). */
+    configure?: (conn: H2ServerConnection) => void,
   ) {
     this.sweeper = new ConnectionSweeper(limits, this.stats);
     const accept = (accepted: net.Socket, adopt: boolean) => {
@@ -182,6 +184,7 @@ export class H2Server {
         if (this.connections.size === 0) this.onEmpty?.();
       };
       conn.onInternalError = onInternalError;
+      configure?.(conn);
     };
     if (tls) {
       const server = tlsServer({

@@ -9,6 +9,8 @@ export interface SweptConnection {
   readonly streamsOpened: number;
   readonly continuation: object | undefined;
   readonly framesRead: number;
+  /** DATA frames sent so far: unchanged between sweeps, the connection wrote nothing. */
+  readonly dataFramesSent: number;
   readonly partialFrameBytes: number;
   readonly destroyed: boolean;
   memoryBytes(): number;
@@ -28,6 +30,8 @@ interface Watch {
   block: object | undefined;
   blockSince: number;
   framesRead: number;
+  /** dataFramesSent at the last sweep. */
+  dataSent: number;
   partialSince: number;
   closingSince: number;
 }
@@ -64,6 +68,7 @@ export class ConnectionSweeper {
       block: undefined,
       blockSince: 0,
       framesRead: 0,
+      dataSent: 0,
       partialSince: 0,
       closingSince: 0,
     });
@@ -135,6 +140,10 @@ export class ConnectionSweeper {
     if (conn.streams.size > 0 || conn.streamsOpened !== w.opened) {
       w.opened = conn.streamsOpened;
       w.idleSince = 0;
+      // A long-lived stream that wrote nothing since the last sweep (an xDS stream between pushes)
+      // gives its write buffer back too: ten thousand of them need not hold 32 KiB each.
+      if (conn.dataFramesSent === w.dataSent) conn.releaseBuffers();
+      w.dataSent = conn.dataFramesSent;
     } else if (w.idleSince === 0) {
       w.idleSince = now;
     } else {

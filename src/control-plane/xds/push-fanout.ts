@@ -4,8 +4,9 @@
  * before the next slice. A push to 50,000 streams then never holds the process for its whole length.
  *
  * Contracts: each item is pushed once per pass, in the order given; a pass started while another is
- * under way replaces it (the items the old pass had not reached are in the new one, which pushes the
- * newest snapshot to all); `push` reads the newest snapshot itself, so a stream never gets an older one.
+ * under way replaces it, beginning with the items the old one had not reached (then the rest, which
+ * get the newer snapshot again); `push` reads the newest snapshot itself, so a stream never gets an
+ * older one, and however often snapshots come, every stream is reached.
  */
 export class PushFanout<T> {
   private queue: T[] = [];
@@ -19,9 +20,21 @@ export class PushFanout<T> {
     private readonly later: (run: () => void) => void = (run) => setImmediate(run),
   ) {}
 
-  /** Starts a pass over `items` (a copy is taken: streams that come later read the snapshot themselves). */
+  /**
+   * Starts a pass over `items` (a copy is taken: streams that come later read the snapshot themselves).
+   * Those the pass under way had not reached go first: with changes coming faster than a pass takes, a
+   * pass that started over from the top would never reach the end of the list.
+   */
   pushAll(items: Iterable<T>): void {
-    this.queue = [...items];
+    let fresh = [...items];
+    if (this.at < this.queue.length) {
+      // The old pass's order goes on (the oldest waiting first), then everyone else.
+      const present = new Set(fresh);
+      const first = this.queue.slice(this.at).filter((x) => present.has(x));
+      const taken = new Set(first);
+      fresh = [...first, ...fresh.filter((x) => !taken.has(x))];
+    }
+    this.queue = fresh;
     this.at = 0;
     this.schedule();
   }

@@ -4,6 +4,7 @@ import type { FileEntry, FileSettings } from './config-file';
 import { resolveSecurity, type SecuritySettings } from './security-settings';
 import { flag, type Flags, SettingsError } from './sources';
 import { xdsStorm, type XdsStormSettings } from './xds-storm-settings';
+import { kebabFlag, namedNumbers, snakeEnv } from './named-numbers';
 
 export { type Flags, SettingsError };
 import { DEFAULT_FEATURES, FeatureError, type Features, parseFeatures } from './features';
@@ -45,24 +46,17 @@ export interface Settings {
 }
 
 /** `maxConnections` → flag `--h2-max-connections`, env `ROUTER_H2_MAX_CONNECTIONS`. */
-export const limitFlag = (name: string): string =>
-  `h2-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-export const limitEnv = (name: string): string =>
-  `ROUTER_H2_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+export const limitFlag = (name: string): string => kebabFlag('h2-', name);
+export const limitEnv = (name: string): string => snakeEnv('ROUTER_H2_', name);
 
 function http2Limits(flags: Flags, env: NodeJS.ProcessEnv, file: FileSettings | undefined): H2Limits {
-  const overrides: Partial<Record<keyof H2Limits, number>> = {};
-  for (const name of LIMIT_NAMES) {
-    const fromFlag = flag(flags, limitFlag(name));
-    const source = fromFlag !== undefined ? `--${limitFlag(name)}` : limitEnv(name);
-    const raw = fromFlag ?? env[limitEnv(name)];
-    if (raw !== undefined && raw !== '') {
-      const n = Number(raw);
-      if (!/^\d+$/.test(raw.trim()))
-        throw new SettingsError(`${source} must be a whole number, got "${raw}"`);
-      overrides[name] = n;
-    } else if (file?.router?.http2?.[name] !== undefined) overrides[name] = file.router.http2[name];
-  }
+  const overrides = namedNumbers(
+    LIMIT_NAMES,
+    { flag: 'h2-', env: 'ROUTER_H2_' },
+    flags,
+    env,
+    file?.router?.http2 as Partial<Record<keyof H2Limits, number>> | undefined,
+  );
   try {
     return h2Limits(overrides);
   } catch (err) {

@@ -1,5 +1,7 @@
 import { LIMIT_NAMES, DEFAULT_LIMITS } from '../../protocol/h2/limits';
 import { limitEnv, limitFlag } from '../../config/settings';
+import { stormEnv, stormFlag, XDS_STORM_NAMES } from '../../config/xds-storm-settings';
+import { DEFAULT_STORM_CONTROL } from '../../control-plane/xds/ads-server';
 
 /** A command-line flag: what `--help` says of it, and its environment variable, if it has one. */
 export interface FlagSpec {
@@ -70,6 +72,13 @@ const AUTH: readonly FlagSpec[] = [
 /** What a router or engine presents to the control plane. */
 const TOKEN = flag('token', 'NERVE_TOKEN', 'credentials for the control plane: a JWT or an API key');
 
+/** xDS storm control (README: Proxyless gRPC), one flag each. */
+const XDS_STORM: FlagSpec[] = XDS_STORM_NAMES.map((name) => ({
+  name: stormFlag(name),
+  env: stormEnv(name),
+  help: `xDS storm control ${name} (default ${DEFAULT_STORM_CONTROL[name]}; README: Proxyless gRPC)`,
+}));
+
 /** Every command's flags, in the order `--help` lists them. */
 export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
   demo: [
@@ -85,6 +94,7 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
     LOG_DIR,
     FEATURES,
     TRACE_SAMPLE_RATIO,
+    ...XDS_STORM,
   ],
   'control-plane': [
     port('api-port', 'API_PORT', 'REST API', 3000),
@@ -113,6 +123,7 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
     LOG_LEVEL,
     LOG_DIR,
     FEATURES,
+    ...XDS_STORM,
   ],
   router: [
     {

@@ -116,6 +116,7 @@ describe('gRPC front door', () => {
     // Plaintext: no certificate, and the forged identity never reached the service.
     expect(seen[0].certificate).toBeUndefined();
     expect(seen[0].forged).toEqual([]);
+    expect(door.stats.open).toBeGreaterThanOrEqual(1);
   });
 
   it('streams a large answer back whole through both sides’ flow control, and passes a cancel on', async () => {

@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import type { EngineSpec } from '../model/engine';
 import { LIMIT_NAMES } from '../protocol/h2/limits';
-import { XDS_STORM_NAMES } from './xds-storm-settings';
+import { XDS_SETTING_NAMES } from './xds-settings';
 import { formatIssues, parseEngineSpec, type Result } from '../model/validate';
 import type { JsonValue } from '../model/config';
 import { CONFIG_KINDS, entryKinds } from '../model/kinds/config-kinds';
@@ -21,9 +21,9 @@ const fileSchema = z.strictObject({
   runDir: z.string().min(1).optional(),
   logDir: z.string().min(1).optional(),
   traceSampleRatio: z.number().min(0).max(1).optional(),
-  /** xDS storm control (xds-storm-settings.ts), by name. */
+  /** xDS storm control (xds-settings.ts), by name. */
   xds: z
-    .strictObject(Object.fromEntries(XDS_STORM_NAMES.map((n) => [n, z.number().int().min(1).optional()])))
+    .strictObject(Object.fromEntries(XDS_SETTING_NAMES.map((n) => [n, z.number().int().min(1).optional()])))
     .optional(),
   /** Feature flags (features.ts) by name: on (true) or off (false). */
   features: z.record(z.string(), z.boolean()).optional(),

@@ -3,7 +3,7 @@ import { type H2Limits, LIMIT_NAMES, h2Limits } from '../protocol/h2/limits';
 import type { FileEntry, FileSettings } from './config-file';
 import { resolveSecurity, type SecuritySettings } from './security-settings';
 import { flag, type Flags, SettingsError } from './sources';
-import { xdsStorm, type XdsStormSettings } from './xds-storm-settings';
+import { xdsSettings, type XdsSettings } from './xds-settings';
 import { kebabFlag, namedNumbers, snakeEnv } from './named-numbers';
 
 export { type Flags, SettingsError };
@@ -41,8 +41,8 @@ export interface Settings {
   readonly logDir: string | undefined;
   /** Share of the traces a router starts that are sampled (TRACE_SAMPLE_RATIO, 0 to 1; default 0). */
   readonly traceSampleRatio: number;
-  /** The control plane's xDS storm control: what flags, env (XDS_*) or the file's `xds:` set. */
-  readonly xdsStorm: XdsStormSettings;
+  /** The control plane's xDS serving (storm control, override TTLs): what flags, env (XDS_*) or the file's `xds:` set. */
+  readonly xds: XdsSettings;
 }
 
 /** `maxConnections` → flag `--h2-max-connections`, env `ROUTER_H2_MAX_CONNECTIONS`. */
@@ -163,7 +163,7 @@ export function resolveSettings(
     engines: file?.engines ?? [],
     entries: file?.entries ?? [],
     routerHttp2: attempt(problems, () => http2Limits(flags, env, file), h2Limits({})),
-    xdsStorm: attempt(problems, () => xdsStorm(flags, env, file?.xds), {}),
+    xds: attempt(problems, () => xdsSettings(flags, env, file?.xds), {}),
     features: attempt(problems, () => features(flags, env, file), DEFAULT_FEATURES),
     logDir: flag(flags, 'log-dir') ?? (env.LOG_DIR || file?.logDir || undefined),
     traceSampleRatio: attempt(

@@ -14,15 +14,37 @@ export interface TypeSnapshot {
    */
   readonly version: string;
   readonly resources: ReadonlyMap<string, Resource>;
+  /** Each resource goes out wrapped with this time to live, kept alive by heartbeats (xDS resource TTL). */
+  readonly ttlMs?: number;
 }
 
 /** An immutable, versioned view of every resource the control plane serves, keyed by type URL. */
 export interface Snapshot {
   readonly serial: number;
   readonly types: ReadonlyMap<string, TypeSnapshot>;
+  /**
+   * What clients declaring `xds.config.supports-resource-ttl` are served instead, type by type (base
+   * clusters, and overrides with a TTL); types absent here are served from `types`.
+   */
+  readonly ttlTypes?: ReadonlyMap<string, TypeSnapshot>;
 }
 
 export const EMPTY_SNAPSHOT: Snapshot = { serial: 0, types: new Map() };
+
+/** The type as a client is served it: from the TTL variant when it supports resource TTLs. */
+export function servedType(
+  snapshot: Snapshot | undefined,
+  typeUrl: string,
+  ttl: boolean,
+): TypeSnapshot | undefined {
+  return (ttl ? snapshot?.ttlTypes?.get(typeUrl) : undefined) ?? snapshot?.types.get(typeUrl);
+}
+
+/** The TTL variant's content, and which of its types carry a TTL. */
+export interface TtlContent {
+  readonly content: ReadonlyMap<string, readonly ResourceInput[]>;
+  readonly ttlMs: ReadonlyMap<string, number>;
+}
 
 export interface ResourceInput {
   readonly name: string;
@@ -74,8 +96,20 @@ function sameResources(a: ReadonlyMap<string, Resource>, b: ReadonlyMap<string, 
 export function nextSnapshot(
   prev: Snapshot,
   content: ReadonlyMap<string, readonly ResourceInput[]>,
+  ttl?: TtlContent,
 ): Snapshot {
-  const serial = prev.serial + 1;
+  const main = nextTypes(prev.types, content, new Map());
+  const variant = ttl && nextTypes(prev.ttlTypes ?? new Map(), ttl.content, ttl.ttlMs);
+  const changed = main.changed || (variant?.changed ?? false) || (!ttl && prev.ttlTypes !== undefined);
+  if (!changed) return prev;
+  return { serial: prev.serial + 1, types: main.types, ...(variant && { ttlTypes: variant.types }) };
+}
+
+function nextTypes(
+  prev: ReadonlyMap<string, TypeSnapshot>,
+  content: ReadonlyMap<string, readonly ResourceInput[]>,
+  ttlMs: ReadonlyMap<string, number>,
+): { types: Map<string, TypeSnapshot>; changed: boolean } {
   const types = new Map<string, TypeSnapshot>();
   let changed = false;
   for (const [typeUrl, inputs] of content) {
@@ -85,14 +119,19 @@ export function nextSnapshot(
         throw new Error(`duplicate resource name "${input.name}" for ${typeUrl}`);
       resources.set(input.name, { name: input.name, version: digest(input.body), body: input.body });
     }
-    const old = prev.types.get(typeUrl);
-    if (old && sameResources(old.resources, resources)) {
+    const old = prev.get(typeUrl);
+    const ttl = ttlMs.get(typeUrl);
+    if (old && old.ttlMs === ttl && sameResources(old.resources, resources)) {
       types.set(typeUrl, old);
     } else {
-      types.set(typeUrl, { version: typeVersion(resources), resources });
+      types.set(typeUrl, {
+        version: typeVersion(resources),
+        resources,
+        ...(ttl !== undefined && { ttlMs: ttl }),
+      });
       changed = true;
     }
   }
-  for (const typeUrl of prev.types.keys()) if (!content.has(typeUrl)) changed = true;
-  return changed ? { serial, types } : prev;
+  for (const typeUrl of prev.keys()) if (!content.has(typeUrl)) changed = true;
+  return { types, changed };
 }

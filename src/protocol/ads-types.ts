@@ -54,7 +54,10 @@ export interface DeltaDiscoveryRequest {
 export interface DeltaResource {
   name: string;
   version: string;
-  resource: Any;
+  /** Absent in a heartbeat (a TTL refresh of the version the client holds). */
+  resource?: Any;
+  /** google.protobuf.Duration: the resource expires on the client unless refreshed within it. */
+  ttl?: { seconds: number; nanos: number };
 }
 
 export interface DeltaDiscoveryResponse {

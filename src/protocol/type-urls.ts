@@ -3,6 +3,12 @@ export const TYPE_PREFIX = 'type.googleapis.com/';
 export const ENGINE_CLUSTER_TYPE = `${TYPE_PREFIX}nerve.discovery.v1.EngineCluster`;
 export const ROUTE_TABLE_TYPE = `${TYPE_PREFIX}nerve.discovery.v1.RouteTable`;
 export const ENGINE_CIRCUITS_TYPE = `${TYPE_PREFIX}nerve.discovery.v1.EngineCircuits`;
+export const ENGINE_OVERRIDES_TYPE = `${TYPE_PREFIX}nerve.discovery.v1.EngineOverrides`;
+
+/** What wraps a resource sent with a TTL (and a heartbeat, which has no body). */
+export const RESOURCE_WRAPPER_TYPE = `${TYPE_PREFIX}envoy.service.discovery.v3.Resource`;
+/** The client feature (node.client_features) that asks for resources with a TTL. */
+export const SUPPORTS_RESOURCE_TTL = 'xds.config.supports-resource-ttl';
 
 /** The single RouteTable resource's name. */
 export const ROUTE_TABLE_NAME = 'nerve';
@@ -23,6 +29,7 @@ export const PUSH_ORDER: readonly string[] = [
   LISTENER_TYPE,
   ROUTE_CONFIGURATION_TYPE,
   ENGINE_CLUSTER_TYPE,
+  ENGINE_OVERRIDES_TYPE,
   ROUTE_TABLE_TYPE,
   ENGINE_CIRCUITS_TYPE,
 ];

@@ -7,6 +7,9 @@ import { UpstreamPool } from './proxy/upstream-pool';
 import { Reporter } from './control/reporter';
 import { engineCircuitsType } from './resources/engine-circuits';
 import { engineClusterType } from './resources/engine-cluster';
+import { engineOverridesType } from './resources/engine-overrides';
+import { ClusterOverlay } from './resources/cluster-overlay';
+import { SUPPORTS_RESOURCE_TTL } from '../protocol/type-urls';
 import { routeTableType } from './resources/route-table';
 import { RoutingState } from './proxy/routing-state';
 import { AdsClient } from './xds/ads-client';
@@ -58,6 +61,8 @@ const VERSION = '0.1.0';
 export class Router {
   readonly state: RoutingState;
   readonly ads: AdsClient;
+  /** Base clusters and their runtime overrides, merged into what the router routes by. */
+  readonly overlay: ClusterOverlay;
   readonly reporter: Reporter;
   private readonly pool: UpstreamPool;
   private readonly ingress: Ingress;
@@ -88,6 +93,20 @@ export class Router {
       exporting: this.exporter !== undefined,
     });
     this.ingress = new Ingress(this.state, this.pool, logger, options.http2, options.tls, tracer);
+    this.overlay = new ClusterOverlay(
+      (clusters) => {
+        this.state.applyClusters(clusters);
+        this.ingress.releaseHeld();
+        this.pool.retain(new Set(clusters.flatMap((c) => c.endpoints.map((e) => e.address))));
+        this.pool.setTlsAddresses(
+          new Set(
+            clusters.filter((c) => c.policy?.upstreamTls).flatMap((c) => c.endpoints.map((e) => e.address)),
+          ),
+        );
+      },
+      (engine, problem) =>
+        logger.warn('overrides left out: the engine routes by its base configuration', { engine, problem }),
+    );
     this.ads = new AdsClient({
       addresses: options.controlPlanes,
       node: {
@@ -95,21 +114,15 @@ export class Router {
         cluster: 'nerve-router',
         user_agent_name: 'nerve-router',
         user_agent_version: VERSION,
+        // Runtime overrides come apart from the base, with a TTL: they die with the control planes.
+        client_features: [SUPPORTS_RESOURCE_TTL],
       },
       logger,
       keepalive: options.keepalive,
       credentials: options.credentials,
       types: [
-        engineClusterType((clusters) => {
-          this.state.applyClusters(clusters);
-          this.ingress.releaseHeld();
-          this.pool.retain(new Set(clusters.flatMap((c) => c.endpoints.map((e) => e.address))));
-          this.pool.setTlsAddresses(
-            new Set(
-              clusters.filter((c) => c.policy?.upstreamTls).flatMap((c) => c.endpoints.map((e) => e.address)),
-            ),
-          );
-        }),
+        engineClusterType((clusters) => this.overlay.setBases(clusters)),
+        engineOverridesType((overrides) => this.overlay.setOverrides(overrides)),
         routeTableType((tables) => this.state.applyRoutes(tables)),
         engineCircuitsType((circuits) => this.state.applyCircuits(circuits)),
       ],

@@ -113,7 +113,7 @@ describe('delta xDS (DeltaAggregatedResources), scripted on a raw stream', () =>
       expect(first.removed_resources).toEqual([]);
       expect(
         first.resources.every(
-          (r) => r.version.length > 0 && r.resource.type_url === CLUSTER_LOAD_ASSIGNMENT_TYPE,
+          (r) => r.version.length > 0 && r.resource?.type_url === CLUSTER_LOAD_ASSIGNMENT_TYPE,
         ),
       ).toBe(true);
       s.ack(first);

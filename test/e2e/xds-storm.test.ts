@@ -60,7 +60,7 @@ describe('xDS storm control', () => {
       [engineSpec({ name: 'calc', instances: [{ id: 'c1', address: '127.0.0.1:1' }] })],
       {
         healthChecks: false,
-        xdsStorm: { firstResponses: 2, firstResponseHoldMs: 1_500, requestsPerSecond: 20, requestBurst: 5 },
+        xds: { firstResponses: 2, firstResponseHoldMs: 1_500, requestsPerSecond: 20, requestBurst: 5 },
       },
     );
   });

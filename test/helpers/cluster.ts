@@ -100,7 +100,7 @@ export class TestCluster {
     for (const m of members) cluster.engines.set(m.id, m);
     await waitFor(async () => (await cp.admin.views.health()).status === 'healthy', 'every instance healthy');
     await waitFor(() => groups.every((g) => router.state.engine(g.name)), 'the router to know every engine');
-    await inSync(cp, 'test-router');
+    await inSync(cp, router, 'test-router');
     return cluster;
   }
 
@@ -142,7 +142,7 @@ export class TestCluster {
   async addRouter(id: string): Promise<Router> {
     const router = await startRouter(this.cp, id);
     this.routers.push(router);
-    await inSync(this.cp, id);
+    await inSync(this.cp, router, id);
     return router;
   }
 
@@ -231,13 +231,14 @@ export function startRouter(
 }
 
 /** Waits until router `id` has ACKed everything the control plane serves it, for all three types. */
-function inSync(cp: ControlPlane, id: string): Promise<unknown> {
+/** Every type the router subscribes to is held and ACKed, as the control plane sees it. */
+function inSync(cp: ControlPlane, router: Router, id: string): Promise<unknown> {
   return waitFor(() => {
     const types =
       internals(cp)
         .ads.clients()
         .find((c) => c.nodeId === id)?.types ?? [];
-    return types.length === 3 && types.every((t) => t.inSync);
+    return types.length === router.ads.states.size && types.every((t) => t.inSync);
   }, `router ${id} in sync with the control plane`);
 }
 

@@ -43,8 +43,8 @@ describe('settings precedence: flags, then environment, then file, then defaults
   it('takes xDS storm control from flags, the environment and the file, in that order, and names a bad one', () => {
     const parsed = parseConfigText('xds:\n  firstResponses: 50\n  requestBurst: 200\n', 'f.yaml');
     if (!parsed.ok) throw new Error(parsed.errors.join());
-    expect(resolveSettings({}, {}, undefined, { host: 'h' }).xdsStorm).toEqual({});
-    expect(resolveSettings({}, {}, parsed.value, { host: 'h' }).xdsStorm).toEqual({
+    expect(resolveSettings({}, {}, undefined, { host: 'h' }).xds).toEqual({});
+    expect(resolveSettings({}, {}, parsed.value, { host: 'h' }).xds).toEqual({
       firstResponses: 50,
       requestBurst: 200,
     });
@@ -54,11 +54,22 @@ describe('settings precedence: flags, then environment, then file, then defaults
       parsed.value,
       { host: 'h' },
     );
-    expect(over.xdsStorm).toEqual({ firstResponses: 70, requestsPerSecond: 20, requestBurst: 200 });
+    expect(over.xds).toEqual({ firstResponses: 70, requestsPerSecond: 20, requestBurst: 200 });
     expect(() => resolveSettings({}, { XDS_FIRST_RESPONSE_HOLD_MS: '0' }, undefined, { host: 'h' })).toThrow(
       new SettingsError('XDS_FIRST_RESPONSE_HOLD_MS must be a whole number from 1, got "0"'),
     );
     expect(parseConfigText('xds:\n  firstResponse: 5\n', 'f.yaml').ok).toBe(false);
+  });
+
+  it('takes the override TTL and heartbeat, and refuses a heartbeat that would let overrides lapse', () => {
+    expect(
+      resolveSettings({ 'xds-override-ttl-ms': '6000' }, { XDS_HEARTBEAT_MS: '2000' }, undefined, {
+        host: 'h',
+      }).xds,
+    ).toEqual({ overrideTtlMs: 6000, heartbeatMs: 2000 });
+    expect(() => resolveSettings({ 'xds-heartbeat-ms': '30000' }, {}, undefined, { host: 'h' })).toThrow(
+      'xDS heartbeatMs (30000) must be below overrideTtlMs (30000): --xds-heartbeat-ms (XDS_HEARTBEAT_MS), --xds-override-ttl-ms (XDS_OVERRIDE_TTL_MS)',
+    );
   });
 
   it('takes HTTP/2 limits from flags, the environment and the file, in that order, and names a bad one', () => {

@@ -33,7 +33,7 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
       logger,
       host: settings.host,
       xdsPort: settings.xdsPort,
-      xdsStorm: settings.xdsStorm,
+      xds: settings.xds,
       engines: settings.engines,
       entries: settings.entries,
       replicaId,

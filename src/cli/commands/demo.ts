@@ -55,7 +55,7 @@ export async function demoCommand(args: string[]): Promise<void> {
       logger: log('control-plane'),
       host: settings.host,
       xdsPort: settings.xdsPort,
-      xdsStorm: settings.xdsStorm,
+      xds: settings.xds,
       engines: [...fleet.specs, ...settings.engines],
       entries: settings.entries,
       features: settings.features,

@@ -1,7 +1,7 @@
 import { LIMIT_NAMES, DEFAULT_LIMITS } from '../../protocol/h2/limits';
 import { limitEnv, limitFlag } from '../../config/settings';
-import { stormEnv, stormFlag, XDS_STORM_NAMES } from '../../config/xds-storm-settings';
-import { DEFAULT_STORM_CONTROL } from '../../control-plane/xds/ads-server';
+import { xdsEnv, xdsFlag, XDS_SETTING_NAMES } from '../../config/xds-settings';
+import { DEFAULT_XDS_SERVING } from '../../control-plane/xds/ads-server';
 
 /** A command-line flag: what `--help` says of it, and its environment variable, if it has one. */
 export interface FlagSpec {
@@ -73,10 +73,10 @@ const AUTH: readonly FlagSpec[] = [
 const TOKEN = flag('token', 'NERVE_TOKEN', 'credentials for the control plane: a JWT or an API key');
 
 /** xDS storm control (README: Proxyless gRPC), one flag each. */
-const XDS_STORM: FlagSpec[] = XDS_STORM_NAMES.map((name) => ({
-  name: stormFlag(name),
-  env: stormEnv(name),
-  help: `xDS storm control ${name} (default ${DEFAULT_STORM_CONTROL[name]}; README: Proxyless gRPC)`,
+const XDS_STORM: FlagSpec[] = XDS_SETTING_NAMES.map((name) => ({
+  name: xdsFlag(name),
+  env: xdsEnv(name),
+  help: `xDS storm control ${name} (default ${DEFAULT_XDS_SERVING[name]}; README: Proxyless gRPC)`,
 }));
 
 /** Every command's flags, in the order `--help` lists them. */

@@ -58,8 +58,8 @@ export interface ControlPlaneOptions {
   readonly callLimits?: CallLimitSettings;
   /** TLS on the gRPC port (xDS, admin, reports); with a CA, clients must present certificates (mTLS). */
   readonly tls?: TlsFiles;
-  /** xDS storm control, over its defaults (xds/ads-server.ts DEFAULT_STORM_CONTROL). */
-  readonly xdsStorm?: Partial<StormControl>;
+  /** xDS serving (storm control, override TTLs), over its defaults (xds/ads-server.ts DEFAULT_XDS_SERVING). */
+  readonly xds?: Partial<XdsServing>;
 }
 
 /** ENABLE_AUTH, the JWT key source, keys from the settings (API_KEYS). */
@@ -85,8 +85,11 @@ export interface FeedPeriods {
   readonly healthMs: number;
 }
 
-/** How a fleet connecting or changing at once is kept from swamping the control plane. */
-export interface StormControl {
+/**
+ * How the xDS server serves: storm control (a fleet connecting or changing at once does not swamp the
+ * control plane) and the TTL of runtime overrides for clients that support resource TTLs.
+ */
+export interface XdsServing {
   /** First (full) responses in flight at once; streams beyond wait in the order they came. */
   readonly firstResponses: number;
   /** How long a stream keeps its place waiting for the client to answer its first response. */
@@ -96,4 +99,8 @@ export interface StormControl {
   readonly requestBurst: number;
   /** Longest stretch of pushing before the event loop serves others (a fleet-wide push goes in slices). */
   readonly pushSliceMs: number;
+  /** How long a client keeps an override (drain, pin, rollout weights) it hears nothing more of. */
+  readonly overrideTtlMs: number;
+  /** How often the overrides' TTL is refreshed on every stream that holds them (below overrideTtlMs). */
+  readonly heartbeatMs: number;
 }

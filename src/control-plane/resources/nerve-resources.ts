@@ -1,14 +1,17 @@
 import {
   EngineCircuits,
   EngineCluster,
+  EngineOverrides,
   HealthStatus,
   RouteTable,
 } from '../../../gen/nerve/discovery/v1/resources';
+import { overridesOf } from '../../model/overrides';
 import type { EngineSpec, HealthState } from '../../model/engine';
 import type { ResourceInput } from '../../model/snapshot';
 import {
   ENGINE_CIRCUITS_TYPE,
   ENGINE_CLUSTER_TYPE,
+  ENGINE_OVERRIDES_TYPE,
   ROUTE_TABLE_NAME,
   ROUTE_TABLE_TYPE,
 } from '../../protocol/type-urls';
@@ -96,4 +99,35 @@ export function nerveResources(
     })),
   );
   return content;
+}
+
+/** One engine as served (with every runtime override) and as it is without them. */
+export interface EngineViews {
+  readonly served: EngineSpec;
+  /** Configured weights, nothing drained, the versions' weights from before any rollout. */
+  readonly base: EngineSpec;
+}
+
+/**
+ * What clients that support resource TTLs get instead of the EngineClusters: each engine's base and,
+ * apart, what the served engine changes over it (EngineOverrides, only for engines with a change).
+ * Engines must be sorted by name, as for nerveResources.
+ */
+export function nerveTtlResources(
+  engines: readonly EngineViews[],
+  health: HealthLookup,
+  canary?: CanaryLookup,
+): Map<string, ResourceInput[]> {
+  const bases: ResourceInput[] = [];
+  const overrides: ResourceInput[] = [];
+  for (const { served, base } of engines) {
+    const baseCluster = engineCluster(base, health);
+    bases.push({ name: base.name, body: EngineCluster.encode(baseCluster).finish() });
+    const changed = overridesOf(engineCluster(served, health, canary), baseCluster);
+    if (changed) overrides.push({ name: base.name, body: EngineOverrides.encode(changed).finish() });
+  }
+  return new Map([
+    [ENGINE_CLUSTER_TYPE, bases],
+    [ENGINE_OVERRIDES_TYPE, overrides],
+  ]);
 }

@@ -1,4 +1,5 @@
 import { grpcPeer } from '../../security/grpc-credentials';
+import { OVERRIDE_TTL_DEFAULTS } from '../../config/xds-settings';
 import * as grpc from '@grpc/grpc-js';
 import { admitStream } from '../../security/stream-admission';
 import { type Authenticator, OPEN } from '../../security/authenticator';
@@ -13,9 +14,10 @@ import {
   type DiscoveryResponse,
   type Node,
 } from '../../protocol/ads';
+import { SUPPORTS_RESOURCE_TTL } from '../../protocol/type-urls';
 import { H2GrpcCall, type MessageCodec } from '../../protocol/grpc-h2/grpc-call';
 import type { NativeMethod } from '../../protocol/grpc-h2/grpc-front-door';
-import type { StormControl } from '../context/plane-options';
+import type { XdsServing } from '../context/plane-options';
 import { DeltaStream } from './delta-stream';
 import { FirstResponses } from './first-responses';
 import { PushFanout } from './push-fanout';
@@ -30,6 +32,8 @@ import type { StreamStatus, TypeStatus } from './stream-state';
 interface StreamProtocol<Req> {
   handleRequest(request: Req, snapshot: Snapshot): void;
   onSnapshot(snapshot: Snapshot): void;
+  /** Refreshes the TTL of what the client holds (clients that support resource TTLs). */
+  heartbeat(): void;
   status(): TypeStatus[];
 }
 
@@ -40,12 +44,13 @@ const DEFAULT_MAX_REQUEST_BYTES = 4 << 20;
 const MAX_QUEUED_REQUESTS = 10_000;
 
 /** Storm control's defaults (the README's xDS section explains each). */
-export const DEFAULT_STORM_CONTROL: StormControl = {
+export const DEFAULT_XDS_SERVING: XdsServing = {
   firstResponses: 100,
   firstResponseHoldMs: 5_000,
   requestsPerSecond: 100,
   requestBurst: 1_000,
   pushSliceMs: 4,
+  ...OVERRIDE_TTL_DEFAULTS,
 };
 
 interface Connection {
@@ -53,8 +58,10 @@ interface Connection {
   readonly nodeId: string;
   readonly peer: string;
   readonly connectedAtMs: number;
-  readonly protocol: { status(): TypeStatus[]; onSnapshot(snapshot: Snapshot): void };
+  readonly protocol: { status(): TypeStatus[]; onSnapshot(snapshot: Snapshot): void; heartbeat(): void };
   readonly delta: boolean;
+  /** The client supports resource TTLs: it gets heartbeats. */
+  readonly ttl: boolean;
 }
 
 /** Callbacks for metrics (go-control-plane's Callbacks, in spirit): the server imports no metrics. */
@@ -62,6 +69,8 @@ export interface AdsServerHooks {
   onNack?(nodeId: string, typeUrl: string, version: string, error: string): void;
   onAck?(typeUrl: string, version: string): void;
   onPush?(typeUrl: string, version: string, delta: boolean): void;
+  /** A heartbeat refreshed the TTL of what a client holds of the type. */
+  onHeartbeat?(typeUrl: string): void;
   onStreamOpen?(nodeId: string, delta: boolean): void;
   onStreamClose?(nodeId: string, delta: boolean): void;
   /**
@@ -75,6 +84,7 @@ export interface AdsServerHooks {
 type ProtocolFactory<Req, Res> = (
   send: (response: Res) => void,
   onNack: (typeUrl: string, version: string, error: string) => void,
+  ttl: boolean,
 ) => StreamProtocol<Req>;
 
 /**
@@ -86,6 +96,9 @@ export class AdsServer {
   private readonly connections = new Set<Connection>();
   private nextAnonymous = 0;
   private readonly fanout: PushFanout<Connection>;
+  private readonly heartbeats: PushFanout<Connection>;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private ttlStreams = 0;
   private readonly firstResponses: FirstResponses;
 
   constructor(
@@ -94,7 +107,7 @@ export class AdsServer {
     private readonly controlPlaneId: string,
     private readonly hooks: AdsServerHooks = {},
     private readonly auth: Authenticator = OPEN,
-    private readonly storm: StormControl = DEFAULT_STORM_CONTROL,
+    private readonly storm: XdsServing = DEFAULT_XDS_SERVING,
   ) {
     this.firstResponses = new FirstResponses(storm.firstResponses, storm.firstResponseHoldMs);
     // Streams closed since the pass began are skipped; the newest snapshot is what every stream gets.
@@ -102,6 +115,24 @@ export class AdsServer {
       if (this.connections.has(c)) c.protocol.onSnapshot(this.cache.snapshot);
     }, storm.pushSliceMs);
     cache.watch(() => this.fanout.pushAll(this.connections));
+    this.heartbeats = new PushFanout((c) => {
+      if (this.connections.has(c)) c.protocol.heartbeat();
+    }, storm.pushSliceMs);
+  }
+
+  /** Heartbeats run while some stream supports resource TTLs, each `heartbeatMs`, in push slices. */
+  private ttlStreamOpened(): void {
+    if (this.ttlStreams++ > 0) return;
+    this.heartbeatTimer = setInterval(() => {
+      const ttl: Connection[] = [];
+      for (const c of this.connections) if (c.ttl) ttl.push(c);
+      this.heartbeats.pushAll(ttl);
+    }, this.storm.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private ttlStreamClosed(): void {
+    if (--this.ttlStreams === 0) clearInterval(this.heartbeatTimer);
   }
 
   /** Streams waiting for their first response, and those whose first response is out (storm control). */
@@ -114,12 +145,17 @@ export class AdsServer {
    * what our connection and the protocol state cost, not node:http2's session and grpc-js's call.
    */
   methods(maxMessageBytes = DEFAULT_MAX_REQUEST_BYTES): Map<string, NativeMethod> {
-    const options = (send: (r: never) => void, onNack: (t: string, v: string, e: string) => void) => ({
+    const options = (
+      send: (r: never) => void,
+      onNack: (t: string, v: string, e: string) => void,
+      ttl: boolean,
+    ) => ({
       send,
       now: Date.now,
       controlPlaneId: this.controlPlaneId,
       onNack,
       onAck: this.hooks.onAck,
+      ttl,
     });
     const definition = adsServiceDefinition();
     const method = <Req extends { node: Node | null; response_nonce: string }, Res>(
@@ -152,14 +188,14 @@ export class AdsServer {
       method<DiscoveryRequest, DiscoveryResponse>(
         'StreamAggregatedResources',
         false,
-        (send, onNack) => new SotwStream(options(send, onNack)),
+        (send, onNack, ttl) => new SotwStream(options(send, onNack, ttl)),
         // State of the world is the fan-out path: both directions by hand (delta keeps protobuf.js).
         { decode: decodeDiscoveryRequest, encode: encodeDiscoveryResponse, frame: discoveryResponseParts },
       ),
       method<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(
         'DeltaAggregatedResources',
         true,
-        (send, onNack) => new DeltaStream(options(send, onNack)),
+        (send, onNack, ttl) => new DeltaStream(options(send, onNack, ttl)),
       ),
     ]);
   }
@@ -176,6 +212,7 @@ export class AdsServer {
       nodeId: c.nodeId,
       peer: c.peer,
       connectedAtMs: c.connectedAtMs,
+      ttl: c.ttl,
       types: c.protocol.status(),
     }));
   }
@@ -213,8 +250,10 @@ export class AdsServer {
       pending.length = 0;
       clearTimeout(timer);
       releaseFirst?.();
-      if (connection && this.connections.delete(connection))
+      if (connection && this.connections.delete(connection)) {
+        if (connection.ttl) this.ttlStreamClosed();
         this.hooks.onStreamClose?.(connection.nodeId, delta);
+      }
     };
     const fail = (code: grpc.status, message: string) => {
       const nodeId = connection?.nodeId ?? '';
@@ -230,10 +269,13 @@ export class AdsServer {
         const nodeId = request.node?.id || `anonymous-${++this.nextAnonymous}`;
         // What a client chose is cut in log lines (a 100 KB node id, a NACK's whole error detail).
         const shownId = nodeId.length > 128 ? echo(nodeId) : nodeId;
+        const ttl = request.node?.client_features?.includes(SUPPORTS_RESOURCE_TTL) === true;
+        let beating = false;
         const p = create(
           (response) => {
             const r = response as { type_url?: string; version_info?: string; system_version_info?: string };
-            this.hooks.onPush?.(r.type_url ?? '', r.version_info ?? r.system_version_info ?? '', delta);
+            if (beating) this.hooks.onHeartbeat?.(r.type_url ?? '');
+            else this.hooks.onPush?.(r.type_url ?? '', r.version_info ?? r.system_version_info ?? '', delta);
             responses++;
             call.write(response);
           },
@@ -246,10 +288,32 @@ export class AdsServer {
             });
             this.hooks.onNack?.(nodeId, typeUrl, version, error);
           },
+          ttl,
         );
         protocol = p;
-        connection = { call, nodeId, peer: grpcPeer(call), connectedAtMs: Date.now(), protocol: p, delta };
+        const beat = {
+          status: () => p.status(),
+          onSnapshot: (snapshot: Snapshot) => p.onSnapshot(snapshot),
+          heartbeat: () => {
+            beating = true;
+            try {
+              p.heartbeat();
+            } finally {
+              beating = false;
+            }
+          },
+        };
+        connection = {
+          call,
+          nodeId,
+          peer: grpcPeer(call),
+          connectedAtMs: Date.now(),
+          protocol: beat,
+          delta,
+          ttl,
+        };
         this.connections.add(connection);
+        if (ttl) this.ttlStreamOpened();
         this.logger.info('xDS stream opened', { nodeId: shownId, peer: connection.peer, delta });
         this.hooks.onStreamOpen?.(nodeId, delta);
       }

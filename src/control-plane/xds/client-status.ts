@@ -1,6 +1,6 @@
 import { RE2JS } from 're2js';
 import { NerveError } from '../../model/errors';
-import type { Snapshot } from '../../model/snapshot';
+import { type Snapshot, servedType } from '../../model/snapshot';
 import type { StreamStatus, TypeStatus } from './stream-state';
 
 /*
@@ -140,7 +140,7 @@ export function clientStatus(
             },
           }),
       };
-      const resources = snapshot.types.get(t.typeUrl)?.resources;
+      const resources = servedType(snapshot, t.typeUrl, s.ttl === true)?.resources;
       const names = t.wildcard ? [...(resources?.keys() ?? [])] : t.subscribed;
       if (names.length === 0) entries.push({ ...base, name: '' });
       for (const name of names) {

@@ -1,4 +1,4 @@
-import type { Snapshot } from '../../model/snapshot';
+import { type Snapshot, servedType, type TypeSnapshot } from '../../model/snapshot';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaResource } from '../../protocol/ads';
 import {
   applyAnswer,
@@ -72,12 +72,39 @@ export class DeltaStream {
       state.sentVersion,
       this.options,
     );
+    if (state.lostHeld) {
+      // What the heartbeat named is gone from the client: it holds none of the type's TTL resources now.
+      state.lostHeld = false;
+      const ts = this.typeSnapshot(typeUrl);
+      for (const name of [...state.known.keys()]) if (ts?.resources.has(name)) state.known.delete(name);
+    }
     this.push(typeUrl, state);
   }
 
   onSnapshot(snapshot: Snapshot): void {
     this.snapshot = snapshot;
     for (const typeUrl of this.order) this.push(typeUrl, this.types.get(typeUrl)!);
+  }
+
+  /**
+   * Refreshes the TTL of what the client holds (Envoy's heartbeat): for each type served with a TTL and
+   * in sync, its resources at the versions the client holds, without bodies.
+   */
+  heartbeat(): void {
+    for (const typeUrl of this.order) {
+      const state = this.types.get(typeUrl)!;
+      const ts = this.typeSnapshot(typeUrl);
+      if (ts?.ttlMs === undefined || state.awaitingNonce !== '' || state.pending) continue;
+      const diff = this.diff(typeUrl, state, false);
+      if (diff.updates.length > 0 || diff.removed.length > 0 || state.known.size === 0) continue;
+      const ttl = duration(ts.ttlMs);
+      const resources = [...state.known].map(([name, version]) => ({ name, version, ttl }));
+      this.send(typeUrl, state, resources, [], true);
+    }
+  }
+
+  private typeSnapshot(typeUrl: string): TypeSnapshot | undefined {
+    return servedType(this.snapshot, typeUrl, this.options.ttl === true);
   }
 
   status(): TypeStatus[] {
@@ -107,7 +134,9 @@ export class DeltaStream {
     state: TypeState,
     withBodies: boolean,
   ): { updates: DeltaResource[]; removed: string[] } {
-    const resources = this.snapshot?.types.get(typeUrl)?.resources;
+    const ts = this.typeSnapshot(typeUrl);
+    const resources = ts?.resources;
+    const ttl = ts?.ttlMs === undefined ? undefined : duration(ts.ttlMs);
     const updates: DeltaResource[] = [];
     const removed: string[] = [];
     const consider = (name: string) => {
@@ -119,6 +148,7 @@ export class DeltaStream {
           resource: withBodies
             ? { type_url: typeUrl, value: r.body as Buffer }
             : { type_url: typeUrl, value: Buffer.alloc(0) },
+          ...(ttl && { ttl }),
         });
       }
     };
@@ -141,18 +171,33 @@ export class DeltaStream {
     if (updates.length === 0 && removed.length === 0) return;
     for (const u of updates) state.known.set(u.name, u.version);
     for (const name of removed) state.known.delete(name);
+    this.send(typeUrl, state, updates, removed, false);
+  }
+
+  private send(
+    typeUrl: string,
+    state: TypeState,
+    resources: DeltaResource[],
+    removed: string[],
+    heartbeat: boolean,
+  ): void {
     const nonce = String(++this.nonce);
-    const version = this.snapshot?.types.get(typeUrl)?.version ?? '';
+    state.heartbeat = heartbeat;
+    const version = this.typeSnapshot(typeUrl)?.version ?? '';
     state.awaitingNonce = nonce;
     state.sentVersion = version;
     state.responses++;
     this.options.send({
       system_version_info: version,
-      resources: updates,
+      resources,
       type_url: typeUrl,
       removed_resources: removed,
       nonce,
       control_plane: { identifier: this.options.controlPlaneId },
     });
   }
+}
+
+function duration(ms: number): { seconds: number; nanos: number } {
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
 }

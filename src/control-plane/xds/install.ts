@@ -1,11 +1,12 @@
 import { circuitResource } from '../circuits/circuit-module';
 import { canaryRoute } from '../rollouts/canary-route';
+import { baseVersions } from '../rollouts/base-versions';
 import { leaseLapsed } from '../fleet/leases';
 import { checkStateOf } from '../health/health-module';
 import { XdsMetrics } from './xds-metrics';
 import type { PlaneContext } from '../context/plane-context';
 import { servedWeights } from '../weights/weights-module';
-import { AdsServer, DEFAULT_STORM_CONTROL } from './ads-server';
+import { AdsServer, DEFAULT_XDS_SERVING } from './ads-server';
 import { addCsds } from './csds-service';
 import { InMemorySnapshotCache } from './snapshot-cache';
 import { SnapshotBuilder } from './snapshot-builder';
@@ -19,14 +20,24 @@ import { SnapshotModule } from './snapshot-module';
 export function installXds(ctx: PlaneContext) {
   const { store, logger } = ctx;
   const cache = new InMemorySnapshotCache();
+  const storm = { ...DEFAULT_XDS_SERVING, ...ctx.options.xds };
   const builder = new SnapshotBuilder(
-    { list: async () => (await ctx.engines.list()).map((s) => servedWeights(store, s)) },
+    ctx.engines,
     cache,
     (engine, id) => (leaseLapsed(store, engine, id) ? 'unhealthy' : checkStateOf(store, engine, id).status),
     (err) => logger.error('snapshot rebuild failed; serving the last good one', { error: String(err) }),
     ctx.options.debounce,
     (engine) => circuitResource(store, engine),
     (engine) => canaryRoute(store, engine),
+    {
+      served: (spec) => servedWeights(store, spec),
+      base: (spec) => ({
+        ...spec,
+        versions: baseVersions(store, spec),
+        instances: spec.instances.map((i) => (i.draining ? { ...i, draining: false } : i)),
+      }),
+      overrideTtlMs: storm.overrideTtlMs,
+    },
   );
   const xdsMetrics: XdsMetrics = new XdsMetrics(
     ctx.metrics.registry,
@@ -47,7 +58,7 @@ export function installXds(ctx: PlaneContext) {
       refuse: () => ctx.replica.emptyAndDiverged(),
     },
     ctx.gate.auth,
-    { ...DEFAULT_STORM_CONTROL, ...ctx.options.xdsStorm },
+    storm,
   );
   addCsds(
     ctx.grpc,

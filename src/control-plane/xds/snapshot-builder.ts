@@ -1,12 +1,23 @@
 import type { DebounceOptions } from '../context/plane-options';
-import { danglingReferences, nextSnapshot } from '../../model/snapshot';
+import { danglingReferences, nextSnapshot, type TtlContent } from '../../model/snapshot';
+import { ENGINE_OVERRIDES_TYPE } from '../../protocol/type-urls';
 import type { EngineSpec } from '../../model/engine';
 import type { CanaryLookup, CircuitLookup, HealthLookup } from '../resources/nerve-resources';
-import { nerveResources } from '../resources/nerve-resources';
+import { nerveResources, nerveTtlResources } from '../resources/nerve-resources';
 import { envoyResources } from '../resources/envoy';
 import type { SnapshotCache } from './snapshot-cache';
 
 export const DEFAULT_DEBOUNCE: DebounceOptions = { debounceMs: 20, maxDelayMs: 200 };
+
+/**
+ * How the listed engines become what is served, and what clients that support resource TTLs get: the
+ * engine as served and as it is without runtime overrides, and the overrides' time to live.
+ */
+export interface EngineVariants {
+  served(spec: EngineSpec): EngineSpec;
+  base(spec: EngineSpec): EngineSpec;
+  readonly overrideTtlMs: number;
+}
 
 /**
  * Rebuilds the served snapshot from the store and health state. Changes are debounced (a burst becomes
@@ -29,6 +40,7 @@ export class SnapshotBuilder {
     private readonly debounce: DebounceOptions = DEFAULT_DEBOUNCE,
     private readonly circuits?: CircuitLookup,
     private readonly canaries?: CanaryLookup,
+    private readonly variants?: EngineVariants,
   ) {}
 
   request(): void {
@@ -62,7 +74,9 @@ export class SnapshotBuilder {
         this.dirty = false;
         this.rebuilds++;
         try {
-          const specs = await this.engines.list();
+          const listed = await this.engines.list();
+          const variants = this.variants;
+          const specs = variants ? listed.map((s) => variants.served(s)) : listed;
           const content = new Map([
             ...nerveResources(specs, this.health, this.circuits, this.canaries),
             ...envoyResources(specs, this.health, this.canaries),
@@ -70,7 +84,15 @@ export class SnapshotBuilder {
           // Checked before it is served: a client never sees a cluster whose endpoints do not exist.
           const dangling = danglingReferences(content);
           if (dangling.length > 0) throw new Error(`inconsistent snapshot: ${dangling.join('; ')}`);
-          this.cache.publish(nextSnapshot(this.cache.snapshot, content));
+          const ttl: TtlContent | undefined = variants && {
+            content: nerveTtlResources(
+              listed.map((s, i) => ({ served: specs[i], base: variants.base(s) })),
+              this.health,
+              this.canaries,
+            ),
+            ttlMs: new Map([[ENGINE_OVERRIDES_TYPE, variants.overrideTtlMs]]),
+          };
+          this.cache.publish(nextSnapshot(this.cache.snapshot, content, ttl));
         } catch (err) {
           this.onError(err); // the last good snapshot stays in place
         }

@@ -1,5 +1,6 @@
-import type { Snapshot, TypeSnapshot } from '../../model/snapshot';
+import { type Snapshot, servedType, type TypeSnapshot } from '../../model/snapshot';
 import type { Any, DiscoveryRequest, DiscoveryResponse } from '../../protocol/ads';
+import { allResources, resourceAny } from './resource-ttl';
 import {
   applyAnswer,
   type BaseTypeState,
@@ -10,18 +11,6 @@ import {
 import type { TypeStatus } from './stream-state';
 
 export { XdsProtocolError } from './stream-common';
-
-const anyLists = new WeakMap<TypeSnapshot, Any[]>();
-
-/** Every resource of a type snapshot as Anys, built once per snapshot and shared by all streams. */
-function allResources(typeUrl: string, typeSnapshot: TypeSnapshot): Any[] {
-  let list = anyLists.get(typeSnapshot);
-  if (!list) {
-    list = [...typeSnapshot.resources.values()].map((r) => ({ type_url: typeUrl, value: r.body as Buffer }));
-    anyLists.set(typeSnapshot, list);
-  }
-  return list;
-}
 
 interface TypeState extends BaseTypeState {
   /** name=version pairs of the last response: equal content is never sent twice in a row. */
@@ -79,6 +68,11 @@ export class SotwStream {
       )
     )
       return;
+    if (state.lostHeld) {
+      state.lostHeld = false;
+      state.sentSignature = undefined;
+      state.pending = true;
+    }
     const subscriptionChanged = this.updateSubscription(state, request.resource_names, first);
     if (first && this.alreadyHas(typeUrl, state, request)) return;
     if (first || subscriptionChanged || state.pending) this.push(typeUrl, state, first);
@@ -110,18 +104,42 @@ export class SotwStream {
     }));
   }
 
-  /** What the client's subscription selects from the current snapshot, and its content signature. */
+  /**
+   * Refreshes the TTL of what the client holds (Envoy's heartbeat): for each type served with a TTL and
+   * in sync, a response at the same version whose resources have no body. A type with a response
+   * outstanding is skipped: that response, or the next push, carries the TTL anew.
+   */
+  heartbeat(): void {
+    for (const typeUrl of this.order) {
+      const state = this.types.get(typeUrl)!;
+      const typeSnapshot = this.typeSnapshot(typeUrl);
+      if (typeSnapshot?.ttlMs === undefined || state.awaitingNonce !== '' || state.pending) continue;
+      const { signature, resources } = this.selection(typeUrl, state, true, false);
+      if (resources.length === 0 || signature !== state.sentSignature) continue;
+      this.send(typeUrl, state, state.sentVersion, resources, true);
+    }
+  }
+
+  private typeSnapshot(typeUrl: string): TypeSnapshot | undefined {
+    return servedType(this.snapshot, typeUrl, this.options.ttl === true);
+  }
+
+  /**
+   * What the client's subscription selects from the current snapshot, and its content signature;
+   * `body` false: heartbeats of the resources.
+   */
   private selection(
     typeUrl: string,
     state: TypeState,
     withResources: boolean,
+    body = true,
   ): { signature: string; resources: Any[] } {
-    const typeSnapshot = this.snapshot?.types.get(typeUrl);
+    const typeSnapshot = this.typeSnapshot(typeUrl);
     if (typeSnapshot && state.wildcard) {
       // Everything of the type: its version identifies the content, and the Any list is shared by streams.
       return {
         signature: `*${typeSnapshot.version}`,
-        resources: withResources ? allResources(typeUrl, typeSnapshot) : [],
+        resources: withResources ? allResources(typeUrl, typeSnapshot, body) : [],
       };
     }
     let signature = '';
@@ -130,7 +148,7 @@ export class SotwStream {
       const r = typeSnapshot?.resources.get(name);
       if (!r) continue;
       signature += `${r.name}=${r.version};`;
-      if (withResources) resources.push({ type_url: typeUrl, value: r.body as Buffer });
+      if (withResources) resources.push(resourceAny(typeUrl, typeSnapshot!, r, body));
     }
     return { signature, resources };
   }
@@ -141,7 +159,7 @@ export class SotwStream {
    * go-control-plane does. Versions are content digests, so this holds across replicas.
    */
   private alreadyHas(typeUrl: string, state: TypeState, request: DiscoveryRequest): boolean {
-    const version = this.snapshot?.types.get(typeUrl)?.version;
+    const version = this.typeSnapshot(typeUrl)?.version;
     if (!state.wildcard || request.response_nonce !== '' || !version || request.version_info !== version)
       return false;
     state.sentVersion = version;
@@ -168,15 +186,25 @@ export class SotwStream {
       return;
     }
     state.pending = false;
-    const typeSnapshot = this.snapshot?.types.get(typeUrl);
+    const typeSnapshot = this.typeSnapshot(typeUrl);
     if (!typeSnapshot && !force) return;
     const { signature, resources } = this.selection(typeUrl, state, true);
     if (!force && signature === state.sentSignature) return;
+    state.sentSignature = signature;
+    this.send(typeUrl, state, typeSnapshot?.version ?? '', resources, false);
+  }
+
+  private send(
+    typeUrl: string,
+    state: TypeState,
+    version: string,
+    resources: Any[],
+    heartbeat: boolean,
+  ): void {
     const nonce = String(++this.nonce);
-    const version = typeSnapshot?.version ?? '';
+    state.heartbeat = heartbeat;
     state.awaitingNonce = nonce;
     state.sentVersion = version;
-    state.sentSignature = signature;
     state.responses++;
     this.options.send({
       version_info: version,

@@ -7,6 +7,11 @@ export interface StreamOptions<Response> {
   send(response: Response): void;
   now(): number;
   controlPlaneId: string;
+  /**
+   * The client declared `xds.config.supports-resource-ttl`: it is served the snapshot's TTL variant
+   * (base clusters, overrides that expire) and heartbeats.
+   */
+  ttl?: boolean;
   /** Called on every NACK, for logs and metrics. */
   onNack?(typeUrl: string, version: string, error: string): void;
   /** Called on every ACK, for metrics. */
@@ -25,6 +30,10 @@ export interface BaseTypeState {
   ackedVersion: string;
   nack?: { version: string; error: string; atMs: number };
   responses: number;
+  /** The outstanding response is a heartbeat: its ACK says nothing new (no ACK metrics). */
+  heartbeat?: boolean;
+  /** A heartbeat was refused: the client must be sent the resources again. */
+  lostHeld?: boolean;
 }
 
 /** Types in make-before-break order (PUSH_ORDER); types Nerve does not know go last. */
@@ -51,13 +60,19 @@ export function applyAnswer(
 ): boolean {
   if (nonce === '' || nonce !== state.awaitingNonce) return false;
   state.awaitingNonce = '';
+  if (state.heartbeat && errorDetail) {
+    // The client no longer holds what the heartbeat refreshed (it expired): not a rejected config. The
+    // next push sends the resources again, bodies and all.
+    state.lostHeld = true;
+    return true;
+  }
   if (errorDetail) {
     const error = errorDetail.message || `code ${errorDetail.code}`;
     state.nack = { version: state.sentVersion, error, atMs: options.now() };
     options.onNack?.(typeUrl, state.sentVersion, error);
   } else {
     state.ackedVersion = ackedVersion;
-    options.onAck?.(typeUrl, ackedVersion);
+    if (!state.heartbeat) options.onAck?.(typeUrl, ackedVersion);
   }
   return true;
 }

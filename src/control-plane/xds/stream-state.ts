@@ -16,5 +16,7 @@ export interface StreamStatus {
   readonly nodeId: string;
   readonly peer: string;
   readonly connectedAtMs: number;
+  /** It supports resource TTLs, so it is served the snapshot's TTL variant. */
+  readonly ttl?: boolean;
   readonly types: readonly TypeStatus[];
 }

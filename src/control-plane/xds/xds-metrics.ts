@@ -2,6 +2,7 @@ import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE,
   CLUSTER_TYPE,
   ENGINE_CIRCUITS_TYPE,
+  ENGINE_OVERRIDES_TYPE,
   ENGINE_CLUSTER_TYPE,
   LISTENER_TYPE,
   ROUTE_CONFIGURATION_TYPE,
@@ -21,6 +22,7 @@ const SERVED_TYPES = [
   ENGINE_CLUSTER_TYPE,
   ROUTE_TABLE_TYPE,
   ENGINE_CIRCUITS_TYPE,
+  ENGINE_OVERRIDES_TYPE,
   LISTENER_TYPE,
   ROUTE_CONFIGURATION_TYPE,
   CLUSTER_TYPE,
@@ -130,8 +132,15 @@ export class XdsMetrics {
       }
       return s;
     };
+    const heartbeats = new Counter({
+      name: 'nerve_xds_heartbeats_total',
+      help: 'xDS heartbeats sent (TTL refreshes of runtime overrides, no body), by resource type',
+      labelNames: ['type'],
+      registers,
+    });
     this.hooks = {
       onPush: (typeUrl, _version, delta) => (delta ? series(typeUrl).delta : series(typeUrl).sotw).inc(),
+      onHeartbeat: (typeUrl) => heartbeats.inc({ type: typeLabel(typeUrl) }),
       onNack: (_node, typeUrl) => nacks.inc({ type: typeLabel(typeUrl) }),
       onAck: (typeUrl, version) => {
         const s = series(typeUrl);
@@ -149,13 +158,18 @@ export class XdsMetrics {
   /** A snapshot was published: its types' new versions start their clocks. */
   onSnapshot(snapshot: Snapshot): void {
     const now = Date.now();
-    for (const [typeUrl, t] of snapshot.types) {
-      let versions = this.published.get(typeUrl);
-      if (!versions) this.published.set(typeUrl, (versions = new Map()));
-      if (versions.has(t.version)) continue;
-      versions.set(t.version, now);
-      this.newest.set(typeUrl, t.version);
-      if (versions.size > KEPT_VERSIONS) versions.delete(versions.keys().next().value!);
-    }
+    for (const [typeUrl, t] of snapshot.types) this.publishedAt(typeUrl, t.version, now, true);
+    // The TTL variant's versions time their clients' ACKs too; the gauge follows the main variant's.
+    for (const [typeUrl, t] of snapshot.ttlTypes ?? [])
+      this.publishedAt(typeUrl, t.version, now, !snapshot.types.has(typeUrl));
+  }
+
+  private publishedAt(typeUrl: string, version: string, now: number, newest: boolean): void {
+    let versions = this.published.get(typeUrl);
+    if (!versions) this.published.set(typeUrl, (versions = new Map()));
+    if (versions.has(version)) return;
+    versions.set(version, now);
+    if (newest) this.newest.set(typeUrl, version);
+    if (versions.size > KEPT_VERSIONS) versions.delete(versions.keys().next().value!);
   }
 }

@@ -117,13 +117,18 @@ export function routerMetrics(
   });
   new Counter({
     name: 'nerve_router_xds_updates_total',
-    help: 'xDS responses by type and result.',
+    help: 'xDS responses by type and result (accepted, rejected, heartbeat), and resources that expired (expired: no control plane refreshed them within their TTL).',
     labelNames: ['type', 'result'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const [typeUrl, s] of ads.states)
-        this.inc({ type: typeUrl.split('.').pop()!, result: 'accepted' }, s.updates);
+      for (const [typeUrl, s] of ads.states) {
+        const type = typeUrl.split('.').pop()!;
+        this.inc({ type, result: 'accepted' }, s.updates);
+        this.inc({ type, result: 'rejected' }, s.rejected);
+        this.inc({ type, result: 'heartbeat' }, s.heartbeats);
+        this.inc({ type, result: 'expired' }, s.expired);
+      }
     },
   });
   registerConnectionMetrics(registry, connections);

@@ -7,7 +7,7 @@ import { ENGINE_CLUSTER_TYPE } from '../../protocol/type-urls';
 import { hasStrategy, strategyNames } from '../balancer/registry';
 import type { ResourceType } from './resource-type';
 
-function problem(c: EngineClusterMessage): string | undefined {
+export function clusterProblem(c: EngineClusterMessage): string | undefined {
   if (!c.name) return 'EngineCluster without a name';
   const where = `EngineCluster "${c.name}"`;
   const versions = new Set<string>();
@@ -52,7 +52,7 @@ export function engineClusterType(
       for (const c of clusters) {
         if (names.has(c.name)) return `duplicate EngineCluster "${c.name}"`;
         names.add(c.name);
-        const p = problem(c);
+        const p = clusterProblem(c);
         if (p) return p;
       }
       return undefined;

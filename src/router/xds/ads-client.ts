@@ -1,6 +1,8 @@
 import type { Logger } from '../../observability/logger';
 import type { DiscoveryRequest, DiscoveryResponse, Node } from '../../protocol/ads-types';
-import { openAdsStream } from './ads-codec';
+import { decodeWrappedResource, openAdsStream } from './ads-codec';
+import { ExpiringResources, type WrappedEntry } from './expiring-resources';
+import { RESOURCE_WRAPPER_TYPE } from '../../protocol/type-urls';
 import type { ClientCredentials } from '../../security/tls-files';
 import type { GrpcBidiStream } from '../control/grpc-stream';
 import { DEFAULT_KEEPALIVE, type Keepalive } from '../net/keepalive';
@@ -28,6 +30,17 @@ export interface TypeState {
   lastNack?: { version: string; error: string };
   updates: number;
   rejected: number;
+  /** Heartbeats that refreshed the TTL of what this router holds. */
+  heartbeats: number;
+  /** Resources held with a TTL now, and those that expired (the control plane went quiet for their TTL). */
+  expiring: number;
+  expired: number;
+}
+
+/** One type's accepted resources, as applied: a wrapped resource's name lets it expire alone. */
+interface Applied {
+  readonly names: readonly (string | undefined)[];
+  readonly values: readonly unknown[];
 }
 
 /**
@@ -44,11 +57,47 @@ export class AdsClient {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly retries = new StreamRetry(new Backoff());
+  private readonly expiring = new Map<string, ExpiringResources<unknown>>();
+  private readonly applied = new Map<string, Applied>();
   connected = false;
 
   constructor(private readonly options: AdsClientOptions) {
-    for (const t of options.types)
-      this.states.set(t.typeUrl, { acceptedVersion: '', updates: 0, rejected: 0 });
+    for (const t of options.types) {
+      this.states.set(t.typeUrl, {
+        acceptedVersion: '',
+        updates: 0,
+        rejected: 0,
+        heartbeats: 0,
+        expiring: 0,
+        expired: 0,
+      });
+      this.expiring.set(t.typeUrl, new ExpiringResources((name) => this.expired(t, name)));
+    }
+  }
+
+  /**
+   * A resource's TTL ran out: the control planes said nothing of it for that long, so it goes, and the
+   * type is applied without it (an engine's overrides gone: it routes by its base configuration). The
+   * type's version no longer describes what is held: the next stream asks for everything.
+   */
+  private expired(type: ResourceType<unknown>, name: string): void {
+    const state = this.states.get(type.typeUrl)!;
+    const applied = this.applied.get(type.typeUrl);
+    state.expired++;
+    state.expiring = this.expiring.get(type.typeUrl)!.size;
+    state.acceptedVersion = '';
+    this.options.logger.warn('xDS resource expired: no control plane refreshed it within its TTL', {
+      typeUrl: type.typeUrl,
+      name,
+    });
+    if (!applied) return;
+    const keep = applied.names.map((n) => n !== name);
+    const next = {
+      names: applied.names.filter((_, i) => keep[i]),
+      values: applied.values.filter((_, i) => keep[i]),
+    };
+    this.applied.set(type.typeUrl, next);
+    type.apply(next.values);
   }
 
   start(): void {
@@ -58,6 +107,7 @@ export class AdsClient {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    for (const e of this.expiring.values()) e.stop();
     this.stream?.close();
   }
 
@@ -127,20 +177,51 @@ export class AdsClient {
     }
     let error: string | undefined;
     let resources: unknown[] = [];
+    const names: (string | undefined)[] = [];
+    const wrapped: WrappedEntry<unknown>[] = [];
+    const expiring = this.expiring.get(type.typeUrl)!;
     try {
       resources = response.resources.map((any, i) => {
-        if (any.type_url !== type.typeUrl)
-          throw new Error(`resource ${i} has type ${any.type_url}, expected ${type.typeUrl}`);
-        return type.decode(any.value);
+        if (any.type_url !== RESOURCE_WRAPPER_TYPE) {
+          if (any.type_url !== type.typeUrl)
+            throw new Error(`resource ${i} has type ${any.type_url}, expected ${type.typeUrl}`);
+          names.push(undefined);
+          return type.decode(any.value);
+        }
+        // With a TTL: a body is the resource, none is a heartbeat of the version held.
+        const w = decodeWrappedResource(any.value);
+        if (!w.name) throw new Error(`wrapped resource ${i} has no name`);
+        let value: unknown;
+        if (w.resource === undefined) {
+          value = expiring.heldAt(w.name, w.version);
+          if (value === undefined)
+            throw new Error(
+              `heartbeat for "${w.name}" at version ${w.version}, which this router does not hold`,
+            );
+        } else if (w.resource.type_url !== type.typeUrl) {
+          throw new Error(
+            `wrapped resource "${w.name}" has type ${w.resource.type_url}, expected ${type.typeUrl}`,
+          );
+        } else value = type.decode(w.resource.value);
+        names.push(w.name);
+        wrapped.push({ name: w.name, version: w.version, value, ttlMs: w.ttlMs });
+        return value;
       });
       error = type.validate(resources);
     } catch (err) {
       error = `cannot decode ${type.typeUrl}: ${err instanceof Error ? err.message : String(err)}`;
     }
     if (error === undefined) {
-      type.apply(resources);
+      const heartbeatOnly =
+        !expiring.accept(wrapped) && wrapped.length === resources.length && wrapped.length > 0;
+      state.expiring = expiring.size;
+      if (heartbeatOnly && state.acceptedVersion === response.version_info) state.heartbeats++;
+      else {
+        this.applied.set(type.typeUrl, { names, values: resources });
+        type.apply(resources);
+        state.updates++;
+      }
       state.acceptedVersion = response.version_info;
-      state.updates++;
     } else {
       state.lastNack = { version: response.version_info, error };
       state.rejected++;

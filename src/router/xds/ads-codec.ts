@@ -27,6 +27,8 @@ export function encodeDiscoveryRequest(r: DiscoveryRequest): Uint8Array {
     if (r.node.user_agent_name) w.uint32((6 << 3) | WireType.LengthDelimited).string(r.node.user_agent_name);
     if (r.node.user_agent_version)
       w.uint32((7 << 3) | WireType.LengthDelimited).string(r.node.user_agent_version);
+    for (const feature of r.node.client_features ?? [])
+      w.uint32((10 << 3) | WireType.LengthDelimited).string(feature);
     w.join();
   }
   for (const name of r.resource_names) w.uint32((3 << 3) | WireType.LengthDelimited).string(name);
@@ -51,6 +53,42 @@ function decodeAny(bytes: Uint8Array): Any {
     else r.skip(wireType, field);
   }
   return any;
+}
+
+/** envoy.service.discovery.v3.Resource: a resource sent with a TTL, or (no `resource`) a heartbeat. */
+export interface WrappedResource {
+  name: string;
+  version: string;
+  resource?: Any;
+  /** Absent: no TTL (the resource does not expire). */
+  ttlMs?: number;
+}
+
+function decodeDuration(bytes: Uint8Array): number {
+  const r = new BinaryReader(bytes);
+  let ms = 0;
+  while (r.pos < r.len) {
+    const [field, wireType] = r.tag();
+    if (field === 1 && wireType === WireType.Varint) ms += Number(r.int64()) * 1000;
+    else if (field === 2 && wireType === WireType.Varint) ms += Math.floor(r.int32() / 1_000_000);
+    else r.skip(wireType, field);
+  }
+  return ms;
+}
+
+export function decodeWrappedResource(bytes: Uint8Array): WrappedResource {
+  const r = new BinaryReader(bytes);
+  const out: WrappedResource = { name: '', version: '' };
+  while (r.pos < r.len) {
+    const [field, wireType] = r.tag();
+    if (wireType !== WireType.LengthDelimited) r.skip(wireType, field);
+    else if (field === 1) out.version = r.string();
+    else if (field === 2) out.resource = decodeAny(r.bytes());
+    else if (field === 3) out.name = r.string();
+    else if (field === 6) out.ttlMs = decodeDuration(r.bytes());
+    else r.skip(wireType, field);
+  }
+  return out;
 }
 
 /** Fields the router does not read (canary, control_plane) are skipped. */

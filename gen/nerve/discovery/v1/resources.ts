@@ -191,6 +191,36 @@ export interface Endpoint {
   priority: number;
 }
 
+/**
+ * What the control plane changed at run time over an engine's base EngineCluster: a drain, a pinned or
+ * closed-loop weight, a rollout's version weights and its canary route. Resource name: the engine name;
+ * an engine with nothing changed has no EngineOverrides.
+ *
+ * Sent only to clients whose node declares the client feature "xds.config.supports-resource-ttl". They
+ * get the base EngineCluster (configured weights, nothing drained, no canary) and these overrides,
+ * wrapped in envoy.service.discovery.v3.Resource with a TTL and kept alive by heartbeats (the same
+ * version without a body). A client that hears nothing of an override for its TTL drops it and routes
+ * by the base: an override dies with the control planes that set it. Other clients get the
+ * EngineCluster with the overrides applied and never see this type.
+ */
+export interface EngineOverrides {
+  engine: string;
+  /** Replace the base's version weights when not empty (a rollout's steps). */
+  versions: EngineVersion[];
+  /** Changes to the base's endpoints, by id; ids the base lacks are ignored. */
+  endpoints: EndpointOverride[];
+  /** A rollout's canary routing. */
+  canary: CanaryRoute | undefined;
+}
+
+export interface EndpointOverride {
+  id: string;
+  /** Drained: no new calls (health DRAINING over what the base says). */
+  draining: boolean;
+  /** Replaces the base's weight (a pin, closed-loop weights); absent: the base's. */
+  weight?: number | undefined;
+}
+
 /** How an incoming call finds its engine. Resource name: "nerve". */
 export interface RouteTable {
   routes: Route[];
@@ -1279,6 +1309,230 @@ export const Endpoint: MessageFns<Endpoint> = {
     message.weight = object.weight ?? 0;
     message.health = object.health ?? 0;
     message.priority = object.priority ?? 0;
+    return message;
+  },
+};
+
+function createBaseEngineOverrides(): EngineOverrides {
+  return { engine: "", versions: [], endpoints: [], canary: undefined };
+}
+
+export const EngineOverrides: MessageFns<EngineOverrides> = {
+  encode(message: EngineOverrides, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    for (const v of message.versions) {
+      EngineVersion.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.endpoints) {
+      EndpointOverride.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.canary !== undefined) {
+      CanaryRoute.encode(message.canary, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EngineOverrides {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEngineOverrides();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.versions.push(EngineVersion.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.endpoints.push(EndpointOverride.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.canary = CanaryRoute.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EngineOverrides {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      versions: globalThis.Array.isArray(object?.versions)
+        ? object.versions.map((e: any) => EngineVersion.fromJSON(e))
+        : [],
+      endpoints: globalThis.Array.isArray(object?.endpoints)
+        ? object.endpoints.map((e: any) => EndpointOverride.fromJSON(e))
+        : [],
+      canary: isSet(object.canary) ? CanaryRoute.fromJSON(object.canary) : undefined,
+    };
+  },
+
+  toJSON(message: EngineOverrides): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => EngineVersion.toJSON(e));
+    }
+    if (message.endpoints?.length) {
+      obj.endpoints = message.endpoints.map((e) => EndpointOverride.toJSON(e));
+    }
+    if (message.canary !== undefined) {
+      obj.canary = CanaryRoute.toJSON(message.canary);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EngineOverrides>, I>>(base?: I): EngineOverrides {
+    return EngineOverrides.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EngineOverrides>, I>>(object: I): EngineOverrides {
+    const message = createBaseEngineOverrides();
+    message.engine = object.engine ?? "";
+    message.versions = object.versions?.map((e) => EngineVersion.fromPartial(e)) || [];
+    message.endpoints = object.endpoints?.map((e) => EndpointOverride.fromPartial(e)) || [];
+    message.canary = (object.canary !== undefined && object.canary !== null)
+      ? CanaryRoute.fromPartial(object.canary)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEndpointOverride(): EndpointOverride {
+  return { id: "", draining: false, weight: undefined };
+}
+
+export const EndpointOverride: MessageFns<EndpointOverride> = {
+  encode(message: EndpointOverride, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.draining !== false) {
+      writer.uint32(16).bool(message.draining);
+    }
+    if (message.weight !== undefined) {
+      writer.uint32(24).uint32(message.weight);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndpointOverride {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndpointOverride();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.draining = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.weight = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EndpointOverride {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      draining: isSet(object.draining) ? globalThis.Boolean(object.draining) : false,
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : undefined,
+    };
+  },
+
+  toJSON(message: EndpointOverride): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.draining !== false) {
+      obj.draining = message.draining;
+    }
+    if (message.weight !== undefined) {
+      obj.weight = Math.round(message.weight);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EndpointOverride>, I>>(base?: I): EndpointOverride {
+    return EndpointOverride.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EndpointOverride>, I>>(object: I): EndpointOverride {
+    const message = createBaseEndpointOverride();
+    message.id = object.id ?? "";
+    message.draining = object.draining ?? false;
+    message.weight = object.weight ?? undefined;
     return message;
   },
 };

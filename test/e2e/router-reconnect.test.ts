@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { logger, spread } from '../helpers/cluster';
 import { TcpRelay } from '../helpers/tcp-relay';
 import { waitFor } from '../helpers/wait';
+import { servedType } from '../../src/model/snapshot';
 
 /** A port nothing listens on: bound, then released. */
 async function deadPort(): Promise<number> {
@@ -123,7 +124,7 @@ describe('router and control plane connection', () => {
       await waitFor(
         () =>
           router.ads.states.get(cluster)!.acceptedVersion ===
-          internals(cp).cache.snapshot.types.get(cluster)?.version,
+          servedType(internals(cp).cache.snapshot, cluster, true)?.version,
         'the router in sync with the returning control plane',
       );
       await waitFor(

@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { join, dirname } from 'node:path';
 import { EngineCluster } from '../../gen/nerve/discovery/v1/resources';
-import { nextSnapshot, type ResourceInput } from '../../src/model/snapshot';
+import { nextSnapshot, type ResourceInput, servedType } from '../../src/model/snapshot';
 import type { EngineHealthView, EngineView } from '../../src/control-plane/views/engine-views';
 import { DemoEngine } from '../../src/engines/engine-server';
 import { createAdsClient } from '../../src/protocol/ads';
@@ -358,17 +358,19 @@ describe('xDS protocol with the router', () => {
   it('lists the router under /xds/clients with the version it ACKed per type', async () => {
     const types = await waitFor(async () => {
       const t = await routerXdsTypes();
-      return t.length === 3 && t.every((x) => x.ackedVersion !== '' && x.ackedVersion === x.sentVersion)
+      return t.length === 4 && t.every((x) => x.ackedVersion !== '' && x.ackedVersion === x.sentVersion)
         ? t
         : undefined;
     }, 'every type ACKed at its latest version');
     expect(types.map((t) => t.typeUrl).sort()).toEqual([
       'type.googleapis.com/nerve.discovery.v1.EngineCircuits',
       'type.googleapis.com/nerve.discovery.v1.EngineCluster',
+      'type.googleapis.com/nerve.discovery.v1.EngineOverrides',
       'type.googleapis.com/nerve.discovery.v1.RouteTable',
     ]);
+    // The router supports resource TTLs: it holds the variant served to such clients.
     expect(types.find((t) => t.typeUrl === ENGINE_CLUSTER_TYPE)?.ackedVersion).toBe(
-      internals(cluster.cp).cache.snapshot.types.get(ENGINE_CLUSTER_TYPE)?.version,
+      servedType(internals(cluster.cp).cache.snapshot, ENGINE_CLUSTER_TYPE, true)?.version,
     );
   });
 });

@@ -1,8 +1,12 @@
 /**
  * Profiles the control plane pushing to `BENCH_STREAMS` (default 5,000) streams, a change every 250 ms
- * for 10 s: run with `node --cpu-prof --import tsx bench/xds/push-profile.ts`. A tool, not a figure.
+ * (BENCH_CHANGE_MS) for 10 s, and writes the CPU profile of that window alone (not start-up, not connecting) to
+ * `BENCH_PROFILE` (default xds-push.cpuprofile): `node --import tsx bench/xds/push-profile.ts`, then open
+ * it in Chrome's DevTools. A tool, not a figure.
  */
 import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { ControlPlane } from '../../src/control-plane/control-plane';
 import { createLogger } from '../../src/observability/logger';
@@ -10,6 +14,8 @@ import { MemoryStore } from '../../src/store/memory-store';
 import { benchFleet } from './fleet';
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 5_000);
+/** Time between changes: 250 ms keeps pushes overlapping; 2,000 lets each finish first, as bench:xds does. */
+const EVERY_MS = Number(process.env.BENCH_CHANGE_MS ?? 250);
 
 void (async () => {
   const cp = await ControlPlane.start({
@@ -30,14 +36,27 @@ void (async () => {
       else if (m.connected) resolve();
     }),
   );
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
   const started = process.cpuUsage();
   let weight = 100;
-  const changer = setInterval(() => void cp.admin.setInstanceWeight('engine-0', 'i-0', ++weight), 250);
+  const changer = setInterval(() => void cp.admin.setInstanceWeight('engine-0', 'i-0', ++weight), EVERY_MS);
   setTimeout(() => {
     clearInterval(changer);
     const cpu = process.cpuUsage(started);
-    console.log(`CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s for 40 changes to ${STREAMS} streams`);
-    planes.kill();
-    void cp.stop(100).then(() => process.exit(0));
+    void session.post('Profiler.stop').then(({ profile }) => {
+      writeFileSync(process.env.BENCH_PROFILE ?? 'xds-push.cpuprofile', JSON.stringify(profile));
+      const pushes = cp.metrics.registry.getSingleMetric('nerve_xds_pushes_total');
+      console.log(
+        `CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s for ${Math.floor(10_000 / EVERY_MS)} changes to ${STREAMS} streams`,
+      );
+      void pushes
+        ?.get()
+        .then((m) => console.log('pushes', JSON.stringify(m.values.map((v) => [v.labels, v.value]))));
+      planes.kill();
+      void cp.stop(100).then(() => process.exit(0));
+    });
   }, 10_000);
 })();

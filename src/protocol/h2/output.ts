@@ -325,14 +325,20 @@ export abstract class H2Output {
   }
 
   /** What the write buffer holds goes to the output list (copied out: the write buffer is reused). */
-  /** Room for `n` more bytes: a small (or released) buffer grows, keeping what it holds; a full one spills. */
+  /**
+   * Room for `n` more bytes: a small (or released) buffer grows, keeping what it holds; a full one spills.
+   * A released buffer comes back small, from Node's shared pool: an xDS stream woken by a push writes a
+   * few hundred bytes of frames around a resource block that is queued as it is, and ten thousand such
+   * connections each allocating 32 KiB of its own per push cost more than the push.
+   */
   private makeRoom(n: number): void {
     if (this.wbuf.length < WRITE_BUFFER) {
-      const grown = Buffer.allocUnsafe(WRITE_BUFFER);
+      const size = Math.min(WRITE_BUFFER, Math.max(FIRST_WRITE_BUFFER, 2 * this.wbuf.length, this.wpos + n));
+      const grown = Buffer.allocUnsafe(size);
       if (this.wpos > 0) this.wbuf.copy(grown, 0, 0, this.wpos);
       this.wbuf = grown;
       this.written = undefined;
-      if (this.wpos + n <= WRITE_BUFFER) return;
+      if (this.wpos + n <= size) return;
     }
     this.spill();
   }
@@ -398,7 +404,7 @@ export abstract class H2Output {
       if (view === undefined || view.length !== n) this.written = view = this.wbuf.subarray(0, n);
       socket.write(view);
       if (socket.writableLength > 0) {
-        this.wbuf = Buffer.allocUnsafe(WRITE_BUFFER);
+        this.wbuf = Buffer.allocUnsafe(this.wbuf.length);
         this.written = undefined; // it stays with the pending write
       }
       return;

@@ -1,10 +1,13 @@
 import type { EngineSpec } from '../../src/model/engine';
-import { parseEngineSpec } from '../../src/model/validate';
+import { parseEngineSpec as fromSource } from '../../src/model/validate';
 
-/** engines × instances specs on made-up loopback addresses (nothing listens: health checks are off). */
-export function benchFleet(engines: number, instances: number): EngineSpec[] {
+/**
+ * engines × instances specs on made-up loopback addresses (nothing listens: health checks are off),
+ * parsed by `parse` (the built one, where the control plane is the built one).
+ */
+export function benchFleet(engines: number, instances: number, parse = fromSource): EngineSpec[] {
   return Array.from({ length: engines }, (_, e) => {
-    const r = parseEngineSpec({
+    const r = parse({
       name: `engine-${e}`,
       instances: Array.from({ length: instances }, (_, i) => ({
         id: `i-${i}`,

@@ -13,9 +13,11 @@
  * one of them holds its configuration, the server's peak RSS, and the change latency of the 1,000
  * meanwhile. Then bytes per push, SotW vs delta.
  * Env: BENCH_STREAMS (default 1000,10000,50000), BENCH_ROUNDS (default 5; medians), BENCH_SERVERS
- * (default baseline,nerve, plus previous with BENCH_PREVIOUS), BENCH_STORM (default 10000; 0 skips).
+ * (default baseline,nerve, plus previous with BENCH_PREVIOUS), BENCH_STORM (default 10000; 0 skips),
+ * BENCH_FROM_SOURCE=1 (servers load src/ through tsx instead of tsc's output in dist/, built first).
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { bytesPerPush } from './bytes';
 
@@ -28,9 +30,9 @@ const PER_PROCESS = 12_500;
 
 type Msg = Record<string, unknown>;
 
-function start(file: string, args: string[], cwd?: string): ChildProcess {
+function start(file: string, args: string[], root?: string): ChildProcess {
   return fork(file, args, {
-    cwd,
+    env: root === undefined ? process.env : { ...process.env, BENCH_ROOT: root },
     execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=8192'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -39,7 +41,8 @@ function start(file: string, args: string[], cwd?: string): ChildProcess {
 function server(mode: string): ChildProcess {
   if (mode === 'previous') {
     if (!PREVIOUS) throw new Error('BENCH_PREVIOUS names no checkout');
-    return start(join(PREVIOUS, 'bench/xds/server.ts'), ['nerve'], PREVIOUS);
+    // This harness, that checkout's control plane: only the control plane differs.
+    return start(join(__dirname, 'server.ts'), ['nerve'], PREVIOUS);
   }
   return start(join(__dirname, 'server.ts'), [mode]);
 }
@@ -250,7 +253,23 @@ async function storm(mode: string, count: number): Promise<Storm> {
   }
 }
 
+/**
+ * The servers run tsc's output (server.ts): this checkout's is built now, so it is never stale; a
+ * previous checkout's once, if it has none.
+ */
+function build(root: string, always: boolean): void {
+  if (process.env.BENCH_FROM_SOURCE === '1') return;
+  if (!always && existsSync(join(root, 'dist/src/control-plane/control-plane.js'))) return;
+  console.log(`building ${root} (tsc)…`);
+  execFileSync(join(__dirname, '..', '..', 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+}
+
 async function main(): Promise<void> {
+  build(join(__dirname, '..', '..'), true);
+  if (PREVIOUS && SERVERS.includes('previous')) build(PREVIOUS, false);
   const cpus = (await import('node:os')).cpus();
   console.log(
     `bench:xds on ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, node ${process.version}; ${ROUNDS} rounds, medians`,

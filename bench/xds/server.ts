@@ -4,27 +4,45 @@
  * Driven over IPC: {cmd:"change"} → {t0}; {cmd:"stats"} → {rss, cpuMicros}.
  */
 import * as grpc from '@grpc/grpc-js';
-import { startApi } from '../../src/api/server';
-import { ControlPlane } from '../../src/control-plane/control-plane';
-import { nerveResources } from '../../src/control-plane/resources/nerve-resources';
-import { createLogger } from '../../src/observability/logger';
-import { adsServiceDefinition, type DiscoveryRequest, type DiscoveryResponse } from '../../src/protocol/ads';
-import { bindInsecure } from '../../src/protocol/grpc-server';
+import { join } from 'node:path';
+import type * as Api from '../../src/api/server';
+import type * as Plane from '../../src/control-plane/control-plane';
+import type * as Resources from '../../src/control-plane/resources/nerve-resources';
+import type * as Logging from '../../src/observability/logger';
+import type * as Ads from '../../src/protocol/ads';
+import type * as GrpcServer from '../../src/protocol/grpc-server';
+import type * as Store from '../../src/store/memory-store';
+import type * as Validate from '../../src/model/validate';
+import type { DiscoveryRequest, DiscoveryResponse } from '../../src/protocol/ads';
 import { ENGINE_CLUSTER_TYPE } from '../../src/protocol/type-urls';
-import { MemoryStore } from '../../src/store/memory-store';
 import { benchFleet } from './fleet';
 
+/**
+ * The control plane as it runs: tsc's output in dist/ (npm run build), not this script's loader's
+ * compilation of src/, which gives every function a property of its own (its name) and so adds some
+ * 3 KB to each xDS stream's closures. BENCH_FROM_SOURCE=1 loads src/ instead.
+ */
+const FROM = process.env.BENCH_FROM_SOURCE === '1' ? '' : 'dist';
+/** The checkout whose control plane runs: this one, or BENCH_ROOT (a previous version, measured beside). */
+const ROOT = process.env.BENCH_ROOT ?? join(__dirname, '..', '..');
+const load = async <T>(module: string): Promise<T> =>
+  (await import(join(ROOT, FROM, FROM === '' ? module.replace(/\.js$/, '') : module))) as T;
 const mode = process.argv[2];
 const now = () => performance.timeOrigin + performance.now();
 const send = (m: object) => process.send!(m);
 
 async function nerve(): Promise<{ port: number; apiPort?: number; change: () => Promise<void> }> {
+  const { ControlPlane } = await load<typeof Plane>('src/control-plane/control-plane.js');
+  const { startApi } = await load<typeof Api>('src/api/server.js');
+  const { createLogger } = await load<typeof Logging>('src/observability/logger.js');
+  const { MemoryStore } = await load<typeof Store>('src/store/memory-store.js');
+  const { parseEngineSpec } = await load<typeof Validate>('src/model/validate.js');
   const cp = await ControlPlane.start({
     store: new MemoryStore(),
     logger: createLogger('bench', 'error'),
     host: '127.0.0.1',
     xdsPort: 0,
-    engines: benchFleet(10, 10),
+    engines: benchFleet(10, 10, parseEngineSpec),
     healthChecks: false,
     debounce: { debounceMs: 0, maxDelayMs: 0 },
   });
@@ -38,11 +56,15 @@ async function nerve(): Promise<{ port: number; apiPort?: number; change: () => 
 }
 
 async function baseline(): Promise<{ port: number; apiPort?: number; change: () => Promise<void> }> {
+  const { nerveResources } = await load<typeof Resources>('src/control-plane/resources/nerve-resources.js');
+  const { adsServiceDefinition } = await load<typeof Ads>('src/protocol/ads.js');
+  const { bindInsecure } = await load<typeof GrpcServer>('src/protocol/grpc-server.js');
+  const { parseEngineSpec } = await load<typeof Validate>('src/model/validate.js');
   const server = new grpc.Server();
   const streams = new Set<grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>>();
   let version = 1;
   // The very bytes Nerve sends for the same fleet, so only the protocol work differs.
-  const bodies = nerveResources(benchFleet(10, 10), () => 'unknown')
+  const bodies = nerveResources(benchFleet(10, 10, parseEngineSpec), () => 'unknown')
     .get(ENGINE_CLUSTER_TYPE)!
     .map((r) => Buffer.from(r.body));
   const response = (): DiscoveryResponse => ({

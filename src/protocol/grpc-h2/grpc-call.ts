@@ -54,7 +54,7 @@ export function statusFields(code: number, details: string): string[] {
  * UNIMPLEMENTED before it is kept. Exactly one status goes out; 'close' follows it, or the peer's reset.
  */
 export class H2GrpcCall<Req, Res> extends EventEmitter implements StreamHandler {
-  readonly metadata = new grpc.Metadata();
+  private madeMetadata: grpc.Metadata | undefined;
   private parts: Buffer[] = [];
   private partBytes = 0;
   /** The length of the message being received, or -1 while its prefix has not all come. */
@@ -69,13 +69,24 @@ export class H2GrpcCall<Req, Res> extends EventEmitter implements StreamHandler 
     private readonly maxMessageBytes: number,
   ) {
     super();
-    const h = stream.headers;
-    for (let i = 0; i < h.length; i += 2) {
-      const name = h[i];
-      if (name.charCodeAt(0) === 58 /* ':' */ || name === 'te' || name === 'content-type') continue;
-      if (name.endsWith('-bin')) this.metadata.add(name, Buffer.from(h[i + 1], 'base64'));
-      else this.metadata.add(name, h[i + 1]);
+  }
+
+  /**
+   * The caller's header fields as grpc-js Metadata, made when first asked (admission reads it once): a
+   * stream that lives for hours need not keep a second copy of its headers.
+   */
+  get metadata(): grpc.Metadata {
+    if (this.madeMetadata === undefined) {
+      const metadata = (this.madeMetadata = new grpc.Metadata());
+      const h = this.stream.headers;
+      for (let i = 0; i < h.length; i += 2) {
+        const name = h[i];
+        if (name.charCodeAt(0) === 58 /* ':' */ || name === 'te' || name === 'content-type') continue;
+        if (name.endsWith('-bin')) metadata.add(name, Buffer.from(h[i + 1], 'base64'));
+        else metadata.add(name, h[i + 1]);
+      }
     }
+    return this.madeMetadata;
   }
 
   getPeer(): string {

@@ -23,14 +23,17 @@ const RING = 256;
 const SKIPPED_RANGES = 16;
 
 export class ClosedStreams {
-  /** id * 4 + how, newest at `next - 1`. */
-  private readonly ring = new Float64Array(RING);
+  /**
+   * id * 4 + how, newest at `next - 1`; made at the first close, so a connection that keeps one stream
+   * open for hours (an xDS stream) holds none.
+   */
+  private ring: Float64Array | undefined;
   private next = 0;
   /** [from, to] pairs of ids skipped, newest last (a client that skips ids is rare). */
   private readonly skipped: number[] = [];
 
   record(id: number, how: typeof Closed.ResetByUs | typeof Closed.Ended): void {
-    this.ring[this.next] = id * 4 + how;
+    (this.ring ??= new Float64Array(RING))[this.next] = id * 4 + how;
     this.next = (this.next + 1) & (RING - 1);
   }
 
@@ -43,8 +46,9 @@ export class ClosedStreams {
   }
 
   how(id: number): Closed {
-    for (let k = 1; k <= RING; k++) {
-      const v = this.ring[(this.next - k) & (RING - 1)];
+    const ring = this.ring;
+    for (let k = 1; ring !== undefined && k <= RING; k++) {
+      const v = ring[(this.next - k) & (RING - 1)];
       if (v === 0) break;
       if (Math.floor(v / 4) === id) return (v % 4) as Closed;
     }

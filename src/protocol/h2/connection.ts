@@ -383,8 +383,8 @@ export abstract class H2Connection extends H2Lifecycle {
       return;
     }
     const key = payload.readUInt32BE(4);
-    const done = this.pings.get(key);
-    this.pings.delete(key);
+    const done = this.pings?.get(key);
+    this.pings?.delete(key);
     done?.(null);
   }
 

@@ -30,7 +30,8 @@ export abstract class H2Lifecycle extends H2Output {
   /** Whether a graceful close has begun (a server's first GOAWAY is out). */
   protected draining = false;
   private nextPing = 0;
-  protected readonly pings = new Map<number, (err: Error | null) => void>();
+  /** PINGs of ours awaiting their ACK, by payload (made at the first: most connections send none). */
+  protected pings: Map<number, (err: Error | null) => void> | undefined;
 
   constructor(socket: net.Socket, limits: H2Limits) {
     super(socket, limits);
@@ -59,7 +60,7 @@ export abstract class H2Lifecycle extends H2Output {
     const key = (this.nextPing = (this.nextPing + 1) >>> 0);
     const payload = Buffer.alloc(8);
     payload.writeUInt32BE(key, 4);
-    this.pings.set(key, done);
+    (this.pings ??= new Map()).set(key, done);
     this.sendControl(frame(FrameType.PING, 0, 0, payload));
     return true;
   }
@@ -163,8 +164,8 @@ export abstract class H2Lifecycle extends H2Output {
     this.destroyed = true;
     this.closeReason = why;
     for (const stream of this.streams.list()) this.closeStream(stream, ErrorCode.CANCEL, why, true);
-    for (const done of this.pings.values()) done(new Error(why));
-    this.pings.clear();
+    for (const done of this.pings?.values() ?? []) done(new Error(why));
+    this.pings?.clear();
     if (!this.socket.destroyed) {
       if (flush) {
         this.flushNow();

@@ -84,7 +84,9 @@ export class HpackEncoder {
   private sizeUpdate = -1;
   /** The smallest size the table had since the last block: signalled first when below sizeUpdate. */
   private smallestUpdate = -1;
-  private buf = Buffer.allocUnsafe(4096);
+  // Small, from Node's shared pool: a connection that sends few header blocks (an xDS stream) never needs
+  // more, and one that does grows it once.
+  private buf = Buffer.allocUnsafe(512);
   /** A view of `buf`, for AddedField values (replaced with it). */
   private view = viewOf(this.buf);
   private pos = 0;
@@ -120,7 +122,9 @@ export class HpackEncoder {
     added?: AddedField,
     addedSeed = 0,
   ): Buffer {
-    return this.buf.subarray(0, this.encodeInto(headers, extra, skip, reserve, added, addedSeed));
+    // The end first: encoding may replace the buffer (a block that outgrew it).
+    const end = this.encodeInto(headers, extra, skip, reserve, added, addedSeed);
+    return this.buf.subarray(0, end);
   }
 
   /** The buffer encodeInto() wrote to (replaced when a block outgrows it). */

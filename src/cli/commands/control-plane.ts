@@ -76,14 +76,15 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
     await store.close();
     throw err;
   });
-  const status = store.status();
-  console.log(
-    `control plane ${replicaId} ready (store ${status.backend}: ${status.state}${status.reason ? `, ${status.reason}` : ''}): xDS/admin gRPC on ${settings.host}:${cp.port}, REST on ${settings.security.tls ? 'https' : 'http'}://${settings.host}:${api.port}/api/v1/nerve`,
-  );
+  // Before "ready": whoever reads that line may signal at once.
   exitOnSignal(logger, async () => {
     await api.close();
     await cp.stop();
     await store.close();
     await exporter?.flush();
   });
+  const status = store.status();
+  console.log(
+    `control plane ${replicaId} ready (store ${status.backend}: ${status.state}${status.reason ? `, ${status.reason}` : ''}): xDS/admin gRPC on ${settings.host}:${cp.port}, REST on ${settings.security.tls ? 'https' : 'http'}://${settings.host}:${api.port}/api/v1/nerve`,
+  );
 }

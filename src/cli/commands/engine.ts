@@ -62,12 +62,13 @@ export async function engineCommand(args: string[]): Promise<void> {
       id: engine.id,
     });
   }
-  console.log(`engine ${name} (type ${type}) instance ${engine.id} ready on ${advertised}`);
+  // Before "ready": whoever reads that line may signal at once.
   exitOnSignal(logger, async () => {
     if (leave)
       await leave().catch((err: unknown) => logger.warn('could not deregister', { error: String(err) }));
     await engine.stop();
   });
+  console.log(`engine ${name} (type ${type}) instance ${engine.id} ready on ${advertised}`);
 }
 
 /**

@@ -37,8 +37,9 @@ export async function routerCommand(args: string[]): Promise<void> {
         },
       }).start(),
   );
+  // Before "ready": whoever reads that line may signal at once.
+  exitOnSignal(logger, () => router.stop());
   console.log(
     `router ${settings.routerId} ready: gRPC ingress on ${settings.host}:${router.port}, admin on http://${settings.host}:${router.adminPort}/metrics, control planes ${settings.controlPlanes.join(',')}`,
   );
-  exitOnSignal(logger, () => router.stop());
 }

@@ -2,15 +2,18 @@
  * Profiles the control plane pushing to `BENCH_STREAMS` (default 5,000) streams, a change every 250 ms
  * (BENCH_CHANGE_MS) for 10 s, and writes the CPU profile of that window alone (not start-up, not connecting) to
  * `BENCH_PROFILE` (default xds-push.cpuprofile): `node --import tsx bench/xds/push-profile.ts`, then open
- * it in Chrome's DevTools. A tool, not a figure.
+ * it in Chrome's DevTools. Runs dist/ (npm run build first), as bench:xds does. A tool, not a figure.
  */
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { ControlPlane } from '../../src/control-plane/control-plane';
-import { createLogger } from '../../src/observability/logger';
-import { MemoryStore } from '../../src/store/memory-store';
+import type * as Plane from '../../src/control-plane/control-plane';
+import type * as Logging from '../../src/observability/logger';
+import type * as Store from '../../src/store/memory-store';
+import type * as Validate from '../../src/model/validate';
+import { load } from './built';
 import { benchFleet } from './fleet';
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 5_000);
@@ -18,12 +21,16 @@ const STREAMS = Number(process.env.BENCH_STREAMS ?? 5_000);
 const EVERY_MS = Number(process.env.BENCH_CHANGE_MS ?? 250);
 
 void (async () => {
+  const { ControlPlane } = await load<typeof Plane>('src/control-plane/control-plane.js');
+  const { createLogger } = await load<typeof Logging>('src/observability/logger.js');
+  const { MemoryStore } = await load<typeof Store>('src/store/memory-store.js');
+  const { parseEngineSpec } = await load<typeof Validate>('src/model/validate.js');
   const cp = await ControlPlane.start({
     store: new MemoryStore(),
     logger: createLogger('bench', 'warn'),
     host: '127.0.0.1',
     xdsPort: 0,
-    engines: benchFleet(10, 10),
+    engines: benchFleet(10, 10, parseEngineSpec),
     healthChecks: false,
     debounce: { debounceMs: 0, maxDelayMs: 0 },
   });
@@ -40,12 +47,28 @@ void (async () => {
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
+  // What holds the event loop (and so an admin call) during pushes: its delays and GC pauses.
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const pauses: number[] = [];
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push(e.duration);
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const started = process.cpuUsage();
   let weight = 100;
   const changer = setInterval(() => void cp.admin.setInstanceWeight('engine-0', 'i-0', ++weight), EVERY_MS);
   setTimeout(() => {
     clearInterval(changer);
     const cpu = process.cpuUsage(started);
+    loop.disable();
+    gc.disconnect();
+    pauses.sort((a, b) => a - b);
+    const ms = (ns: number) => (ns / 1e6).toFixed(1);
+    console.log(
+      `event loop delay p50 ${ms(loop.percentile(50))} p99 ${ms(loop.percentile(99))} max ${ms(loop.max)} ms; ` +
+        `GC pauses ${pauses.length}, total ${pauses.reduce((a, b) => a + b, 0).toFixed(0)} ms, max ${(pauses.at(-1) ?? 0).toFixed(1)} ms`,
+    );
     void session.post('Profiler.stop').then(({ profile }) => {
       writeFileSync(process.env.BENCH_PROFILE ?? 'xds-push.cpuprofile', JSON.stringify(profile));
       const pushes = cp.metrics.registry.getSingleMetric('nerve_xds_pushes_total');

@@ -4,7 +4,6 @@
  * Driven over IPC: {cmd:"change"} → {t0}; {cmd:"stats"} → {rss, cpuMicros}.
  */
 import * as grpc from '@grpc/grpc-js';
-import { join } from 'node:path';
 import type * as Api from '../../src/api/server';
 import type * as Plane from '../../src/control-plane/control-plane';
 import type * as Resources from '../../src/control-plane/resources/nerve-resources';
@@ -16,17 +15,8 @@ import type * as Validate from '../../src/model/validate';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../src/protocol/ads';
 import { ENGINE_CLUSTER_TYPE } from '../../src/protocol/type-urls';
 import { benchFleet } from './fleet';
+import { load } from './built';
 
-/**
- * The control plane as it runs: tsc's output in dist/ (npm run build), not this script's loader's
- * compilation of src/, which gives every function a property of its own (its name) and so adds some
- * 3 KB to each xDS stream's closures. BENCH_FROM_SOURCE=1 loads src/ instead.
- */
-const FROM = process.env.BENCH_FROM_SOURCE === '1' ? '' : 'dist';
-/** The checkout whose control plane runs: this one, or BENCH_ROOT (a previous version, measured beside). */
-const ROOT = process.env.BENCH_ROOT ?? join(__dirname, '..', '..');
-const load = async <T>(module: string): Promise<T> =>
-  (await import(join(ROOT, FROM, FROM === '' ? module.replace(/\.js$/, '') : module))) as T;
 const mode = process.argv[2];
 const now = () => performance.timeOrigin + performance.now();
 const send = (m: object) => process.send!(m);

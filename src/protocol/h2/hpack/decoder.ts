@@ -5,6 +5,11 @@ import { STATIC_TABLE } from './static-table';
 
 /** Scratch entries kept between blocks (128 fields). */
 const MAX_SCRATCH = 256;
+/**
+ * Fields gather here, block by block, for every decoder of the process: decoding is synchronous, so one
+ * list serves them all, and ten thousand connections do not each keep one.
+ */
+let scratch: string[] = [];
 /** What a block over the list size limit decodes to. */
 const TOO_LARGE: string[] = [];
 
@@ -21,7 +26,6 @@ export class HpackDecoder {
   private pos = 0;
   /** Where the block being decoded ends in its buffer. */
   private end = 0;
-  private scratch: string[] = [];
   private readonly recent = new RecentBlocks();
   private count = 0;
   /** Bytes of name and value in the last block, plus 32 per field (RFC 9113 §6.5.2's measure). */
@@ -62,7 +66,7 @@ export class HpackDecoder {
   private decodeFields(block: Buffer, start: number, end: number): string[] {
     // Fields gather in a scratch list that keeps its size from block to block; the caller gets an exact-size
     // copy (growing a fresh array by push reallocates it about twice for a request's 20-odd entries).
-    const out = this.scratch;
+    const out = scratch;
     this.count = 0;
     this.pos = start;
     this.end = end;
@@ -95,7 +99,7 @@ export class HpackDecoder {
     }
     const fields = this.listSize > this.maxListSize ? TOO_LARGE : out.slice(0, this.count);
     // A block of many fields leaves a scratch list as long: not kept past what requests need.
-    if (out.length > MAX_SCRATCH) this.scratch = [];
+    if (out.length > MAX_SCRATCH) scratch = [];
     return fields;
   }
 

@@ -23,6 +23,8 @@ interface BlockMemo {
 }
 
 const newMemo = (): BlockMemo => ({ names: [], values: [], exact: [] });
+/** The memo of a list's first block, shared by every encoder (encoding is synchronous). */
+const FIRST_BLOCK = newMemo();
 
 /**
  * A block as sent for the very lists given (header lists are never changed once made: a decoded list is
@@ -73,8 +75,9 @@ export class HpackEncoder {
   private readonly table = new DynamicTable(4096);
   /** Name to the absolute number of the newest entry with that name, and of each value's newest entry. */
   private readonly index = new Map<string, NameEntry>();
-  private readonly memos = new Map<string, BlockMemo>();
-  private memo: BlockMemo = newMemo();
+  /** By a list's first name; null: seen once, not memoised yet. */
+  private readonly memos = new Map<string, BlockMemo | null>();
+  private memo: BlockMemo = FIRST_BLOCK;
   /** The last blocks sent, found by their lists' identity (`repeat`): a connection repeats a few shapes. */
   private readonly sent: (SentBlock | undefined)[] = [undefined, undefined, undefined, undefined];
   private nextSent = 0;
@@ -180,10 +183,16 @@ export class HpackEncoder {
     }
     const first = headers.length > 0 ? headers[0] : '';
     let memo = this.memos.get(first);
-    if (memo === undefined) {
-      if (this.memos.size >= MAX_MEMOS) this.memos.clear();
-      memo = newMemo();
+    if (memo === null) {
+      memo = newMemo(); // a list seen before: it may well repeat, so its fields are remembered
       this.memos.set(first, memo);
+    } else if (memo === undefined) {
+      // The first block of its kind on this connection gets a scratch memo, emptied: a connection that
+      // sends one header block in its life (an xDS stream) keeps no memo of it.
+      if (this.memos.size >= MAX_MEMOS) this.memos.clear();
+      this.memos.set(first, null);
+      memo = FIRST_BLOCK;
+      memo.names.length = memo.values.length = memo.exact.length = 0;
     }
     const version = this.table.version;
     this.memo = memo;

@@ -52,6 +52,7 @@ export function installFeatures(
     engineStatus: health.engineStatus,
     healthHistory: health.health.history,
     xdsClients: () => xds.ads.clients(),
+    xdsClientCount: () => xds.ads.size,
   });
   const fleet = installFleet(ctx, {
     probe: outside.probe ?? probeOnce,

@@ -28,7 +28,7 @@ export function healthRoutes(r: Routes, admin: AdminService, startedAtMs: number
           unhealthy: count('unhealthy'),
         },
         instances: { total: instances, healthy: healthyInstances },
-        xdsClients: admin.views.xdsClients().length,
+        xdsClients: admin.views.xdsClientCount(),
         // A store that cannot be reached degrades the system: routing goes on, changes are refused.
         store: report.store,
         replica: report.replica,

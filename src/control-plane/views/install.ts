@@ -15,6 +15,8 @@ export interface ViewPorts {
   readonly engineStatus: EngineStatusTracker;
   readonly healthHistory: HealthHistory;
   readonly xdsClients: () => StreamStatus[];
+  /** How many xDS streams are open: what a health check shows, without each stream's status. */
+  readonly xdsClientCount: () => number;
 }
 
 /** The read model: every read of every transport and observer. */
@@ -33,6 +35,7 @@ export function installViews(ctx: PlaneContext, ports: ViewPorts): FleetViews {
     replica: () => replica.view(),
     ready: () => replica.readiness(),
     xdsClients: ports.xdsClients,
+    xdsClientCount: ports.xdsClientCount,
     xdsEndpoint: () => ({ host: replica.host, port: replica.port }),
     prometheus: () => ctx.metrics.registry.metrics(),
   });

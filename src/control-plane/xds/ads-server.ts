@@ -200,6 +200,11 @@ export class AdsServer {
     ]);
   }
 
+  /** Streams open now. */
+  get size(): number {
+    return this.connections.size;
+  }
+
   /** Streams open now, by protocol. */
   counts(): { sotw: number; delta: number } {
     let delta = 0;

@@ -368,6 +368,11 @@ describe('xDS protocol with the router', () => {
       'type.googleapis.com/nerve.discovery.v1.EngineOverrides',
       'type.googleapis.com/nerve.discovery.v1.RouteTable',
     ]);
+    // /health and /stats count the streams without building each one's status.
+    const streams = internals(cluster.cp).ads.clients().length;
+    const health = (await (await fetch(`${cluster.apiBase}/health`)).json()) as { xdsClients: number };
+    const stats = (await (await fetch(`${cluster.apiBase}/stats`)).json()) as { xdsClients: number };
+    expect([health.xdsClients, stats.xdsClients]).toEqual([streams, streams]);
     // The router supports resource TTLs: it holds the variant served to such clients.
     expect(types.find((t) => t.typeUrl === ENGINE_CLUSTER_TYPE)?.ackedVersion).toBe(
       servedType(internals(cluster.cp).cache.snapshot, ENGINE_CLUSTER_TYPE, true)?.version,

@@ -37,6 +37,10 @@ interface StreamProtocol<Req> {
   status(): TypeStatus[];
 }
 
+/** Shared by every stream (each would otherwise hold its own copy of both). */
+const nodeIdOf = (r: { node: Node | null }): string => r.node?.id ?? '';
+const XDS_ADMISSION = { what: 'xDS', adminMaySubscribe: true } as const;
+
 /** Requests are small (a NACK's error detail is the longest part): gRPC's default limit. */
 const DEFAULT_MAX_REQUEST_BYTES = 4 << 20;
 
@@ -62,6 +66,8 @@ interface Connection {
   readonly delta: boolean;
   /** The client supports resource TTLs: it gets heartbeats. */
   readonly ttl: boolean;
+  /** A heartbeat is being sent: what goes out now is counted as one, not as a push. */
+  beating: boolean;
 }
 
 /** Callbacks for metrics (go-control-plane's Callbacks, in spirit): the server imports no metrics. */
@@ -116,7 +122,13 @@ export class AdsServer {
     }, storm.pushSliceMs);
     cache.watch(() => this.fanout.pushAll(this.connections));
     this.heartbeats = new PushFanout((c) => {
-      if (this.connections.has(c)) c.protocol.heartbeat();
+      if (!this.connections.has(c)) return;
+      c.beating = true;
+      try {
+        c.protocol.heartbeat();
+      } finally {
+        c.beating = false;
+      }
     }, storm.pushSliceMs);
   }
 
@@ -275,11 +287,10 @@ export class AdsServer {
         // What a client chose is cut in log lines (a 100 KB node id, a NACK's whole error detail).
         const shownId = nodeId.length > 128 ? echo(nodeId) : nodeId;
         const ttl = request.node?.client_features?.includes(SUPPORTS_RESOURCE_TTL) === true;
-        let beating = false;
         const p = create(
           (response) => {
             const r = response as { type_url?: string; version_info?: string; system_version_info?: string };
-            if (beating) this.hooks.onHeartbeat?.(r.type_url ?? '');
+            if (connection!.beating) this.hooks.onHeartbeat?.(r.type_url ?? '');
             else this.hooks.onPush?.(r.type_url ?? '', r.version_info ?? r.system_version_info ?? '', delta);
             responses++;
             call.write(response);
@@ -296,26 +307,15 @@ export class AdsServer {
           ttl,
         );
         protocol = p;
-        const beat = {
-          status: () => p.status(),
-          onSnapshot: (snapshot: Snapshot) => p.onSnapshot(snapshot),
-          heartbeat: () => {
-            beating = true;
-            try {
-              p.heartbeat();
-            } finally {
-              beating = false;
-            }
-          },
-        };
         connection = {
           call,
           nodeId,
           peer: grpcPeer(call),
           connectedAtMs: Date.now(),
-          protocol: beat,
+          protocol: p,
           delta,
           ttl,
+          beating: false,
         };
         this.connections.add(connection);
         if (ttl) this.ttlStreamOpened();
@@ -364,8 +364,8 @@ export class AdsServer {
     admitStream(
       call,
       this.auth,
-      (r) => r.node?.id ?? '',
-      { what: 'xDS', adminMaySubscribe: true },
+      nodeIdOf,
+      XDS_ADMISSION,
       (request: Req) => {
         if (closed) return;
         if (pending.push(request) > MAX_QUEUED_REQUESTS) {

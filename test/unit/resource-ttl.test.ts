@@ -112,6 +112,9 @@ describe('resource TTL, server side', () => {
     );
     expect(acks).toEqual([O]);
     expect(stream.status()[0].inSync).toBe(true);
+    expect(stream.inSync()).toBe(true);
+    stream.heartbeat();
+    expect([stream.inSync(), stream.status()[0].inSync]).toEqual([false, false]); // the beat is unanswered
   });
 
   it('sends the bodies again to a client that NACKs a heartbeat (it let the resource expire)', () => {
@@ -178,7 +181,9 @@ describe('resource TTL, server side', () => {
     stream.handleRequest(req({}), s);
     expect(sent[0].resources[0]).toMatchObject({ name: 'calc', ttl: { seconds: 4, nanos: 500_000_000 } });
     expect(sent[0].resources[0].resource).toBeDefined();
+    expect(stream.inSync()).toBe(false);
     stream.handleRequest(req({ response_nonce: '1' }), s);
+    expect([stream.inSync(), stream.status()[0].inSync]).toEqual([true, true]);
     stream.heartbeat();
     expect(sent).toHaveLength(2);
     expect(sent[1].resources[0]).toEqual({

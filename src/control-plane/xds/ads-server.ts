@@ -35,6 +35,7 @@ interface StreamProtocol<Req> {
   /** Refreshes the TTL of what the client holds (clients that support resource TTLs). */
   heartbeat(): void;
   status(): TypeStatus[];
+  inSync(): boolean;
 }
 
 /** Shared by every stream (each would otherwise hold its own copy of both). */
@@ -62,7 +63,12 @@ interface Connection {
   readonly nodeId: string;
   readonly peer: string;
   readonly connectedAtMs: number;
-  readonly protocol: { status(): TypeStatus[]; onSnapshot(snapshot: Snapshot): void; heartbeat(): void };
+  readonly protocol: {
+    status(): TypeStatus[];
+    inSync(): boolean;
+    onSnapshot(snapshot: Snapshot): void;
+    heartbeat(): void;
+  };
   readonly delta: boolean;
   /** The client supports resource TTLs: it gets heartbeats. */
   readonly ttl: boolean;
@@ -210,6 +216,12 @@ export class AdsServer {
         (send, onNack, ttl) => new DeltaStream(options(send, onNack, ttl)),
       ),
     ]);
+  }
+
+  /** Whether every client holds and has ACKed what is served (clients()'s inSync, built for none). */
+  allInSync(): boolean {
+    for (const c of this.connections) if (!c.protocol.inSync()) return false;
+    return true;
   }
 
   /** Streams open now. */

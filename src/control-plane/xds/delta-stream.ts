@@ -107,9 +107,20 @@ export class DeltaStream {
     return servedType(this.snapshot, typeUrl, this.options.ttl === true);
   }
 
+  /** Every subscribed type is held and ACKed as served (status()'s inSync, without building it). */
+  inSync(): boolean {
+    for (const [typeUrl, s] of this.types) if (!this.typeInSync(typeUrl, s)) return false;
+    return true;
+  }
+
+  private typeInSync(typeUrl: string, s: TypeState): boolean {
+    if (s.awaitingNonce !== '' || s.pending || s.ackedVersion !== s.sentVersion) return false;
+    const diff = this.diff(typeUrl, s, false);
+    return diff.updates.length === 0 && diff.removed.length === 0;
+  }
+
   status(): TypeStatus[] {
     return [...this.types].map(([typeUrl, s]) => {
-      const diff = this.diff(typeUrl, s, false);
       return {
         typeUrl,
         wildcard: s.wildcard,
@@ -118,12 +129,7 @@ export class DeltaStream {
         ackedVersion: s.ackedVersion,
         nack: s.nack,
         responses: s.responses,
-        inSync:
-          s.awaitingNonce === '' &&
-          !s.pending &&
-          s.ackedVersion === s.sentVersion &&
-          diff.updates.length === 0 &&
-          diff.removed.length === 0,
+        inSync: this.typeInSync(typeUrl, s),
       };
     });
   }

@@ -80,7 +80,8 @@ export function installXds(ctx: PlaneContext) {
       await flush();
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        if (ads.clients().every((c) => c.types.every((t) => t.inSync))) return;
+        // Polled every 20 ms: asked of each stream, not built as every stream's status.
+        if (ads.allInSync()) return;
         await new Promise((r) => setTimeout(r, 20));
       }
     },

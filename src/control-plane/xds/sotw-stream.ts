@@ -87,6 +87,21 @@ export class SotwStream {
     for (const typeUrl of this.order) this.push(typeUrl, this.types.get(typeUrl)!, false);
   }
 
+  /** Every subscribed type is held and ACKed as served (status()'s inSync, without building it). */
+  inSync(): boolean {
+    for (const [typeUrl, s] of this.types) if (!this.typeInSync(typeUrl, s)) return false;
+    return true;
+  }
+
+  private typeInSync(typeUrl: string, s: TypeState): boolean {
+    return (
+      s.awaitingNonce === '' &&
+      !s.pending &&
+      s.ackedVersion === s.sentVersion &&
+      this.selection(typeUrl, s, false).signature === s.sentSignature
+    );
+  }
+
   status(): TypeStatus[] {
     return [...this.types].map(([typeUrl, s]) => ({
       typeUrl,
@@ -96,11 +111,7 @@ export class SotwStream {
       ackedVersion: s.ackedVersion,
       nack: s.nack,
       responses: s.responses,
-      inSync:
-        s.awaitingNonce === '' &&
-        !s.pending &&
-        s.ackedVersion === s.sentVersion &&
-        this.selection(typeUrl, s, false).signature === s.sentSignature,
+      inSync: this.typeInSync(typeUrl, s),
     }));
   }
 

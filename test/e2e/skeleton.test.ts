@@ -368,6 +368,9 @@ describe('xDS protocol with the router', () => {
       'type.googleapis.com/nerve.discovery.v1.EngineOverrides',
       'type.googleapis.com/nerve.discovery.v1.RouteTable',
     ]);
+    // The router's ACK of the newest EngineCluster timed its convergence.
+    const page = await (await fetch(`http://127.0.0.1:${cluster.api.port}/metrics`)).text();
+    expect(page).toMatch(/nerve_xds_convergence_seconds\{type="EngineCluster"[^}]*\} \d/);
     // /health and /stats count the streams without building each one's status.
     const streams = internals(cluster.cp).ads.clients().length;
     const health = (await (await fetch(`${cluster.apiBase}/health`)).json()) as { xdsClients: number };

@@ -116,6 +116,7 @@ export class XdsMetrics {
         delta: Counter.Internal;
         ack: Counter.Internal;
         delay: Histogram.Internal<'type'>;
+        convergence: Gauge.Internal<'type'>;
       }
     >();
     const series = (typeUrl: string) => {
@@ -127,6 +128,7 @@ export class XdsMetrics {
           delta: pushes.labels({ type, protocol: 'delta' }),
           ack: acks.labels({ type }),
           delay: ackDelay.labels({ type }),
+          convergence: this.convergence.labels({ type }),
         };
         perType.set(typeUrl, s);
       }
@@ -150,7 +152,7 @@ export class XdsMetrics {
         if (at === undefined) return;
         const seconds = (Date.now() - at) / 1000;
         s.delay.observe(seconds);
-        if (this.newest.get(typeUrl) === version) this.convergence.set({ type: typeLabel(typeUrl) }, seconds);
+        if (this.newest.get(typeUrl) === version) s.convergence.set(seconds);
       },
     };
   }

@@ -9,31 +9,14 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
-import type * as Plane from '../../src/control-plane/control-plane';
-import type * as Logging from '../../src/observability/logger';
-import type * as Store from '../../src/store/memory-store';
-import type * as Validate from '../../src/model/validate';
-import { load } from './built';
-import { benchFleet } from './fleet';
+import { startBenchPlane } from './built';
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 5_000);
 /** Time between changes: 250 ms keeps pushes overlapping; 2,000 lets each finish first, as bench:xds does. */
 const EVERY_MS = Number(process.env.BENCH_CHANGE_MS ?? 250);
 
 void (async () => {
-  const { ControlPlane } = await load<typeof Plane>('src/control-plane/control-plane.js');
-  const { createLogger } = await load<typeof Logging>('src/observability/logger.js');
-  const { MemoryStore } = await load<typeof Store>('src/store/memory-store.js');
-  const { parseEngineSpec } = await load<typeof Validate>('src/model/validate.js');
-  const cp = await ControlPlane.start({
-    store: new MemoryStore(),
-    logger: createLogger('bench', 'warn'),
-    host: '127.0.0.1',
-    xdsPort: 0,
-    engines: benchFleet(10, 10, parseEngineSpec),
-    healthChecks: false,
-    debounce: { debounceMs: 0, maxDelayMs: 0 },
-  });
+  const cp = await startBenchPlane('warn');
   const planes = fork(join(__dirname, 'dataplanes.ts'), [String(cp.port), '127.0.9.1', 'p', '1'], {
     execArgv: ['--import', 'tsx'],
   });

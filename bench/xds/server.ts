@@ -5,37 +5,24 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type * as Api from '../../src/api/server';
-import type * as Plane from '../../src/control-plane/control-plane';
 import type * as Resources from '../../src/control-plane/resources/nerve-resources';
 import type * as Logging from '../../src/observability/logger';
 import type * as Ads from '../../src/protocol/ads';
 import type * as GrpcServer from '../../src/protocol/grpc-server';
-import type * as Store from '../../src/store/memory-store';
 import type * as Validate from '../../src/model/validate';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../src/protocol/ads';
 import { ENGINE_CLUSTER_TYPE } from '../../src/protocol/type-urls';
 import { benchFleet } from './fleet';
-import { load } from './built';
+import { load, startBenchPlane } from './built';
 
 const mode = process.argv[2];
 const now = () => performance.timeOrigin + performance.now();
 const send = (m: object) => process.send!(m);
 
 async function nerve(): Promise<{ port: number; apiPort?: number; change: () => Promise<void> }> {
-  const { ControlPlane } = await load<typeof Plane>('src/control-plane/control-plane.js');
   const { startApi } = await load<typeof Api>('src/api/server.js');
   const { createLogger } = await load<typeof Logging>('src/observability/logger.js');
-  const { MemoryStore } = await load<typeof Store>('src/store/memory-store.js');
-  const { parseEngineSpec } = await load<typeof Validate>('src/model/validate.js');
-  const cp = await ControlPlane.start({
-    store: new MemoryStore(),
-    logger: createLogger('bench', 'error'),
-    host: '127.0.0.1',
-    xdsPort: 0,
-    engines: benchFleet(10, 10, parseEngineSpec),
-    healthChecks: false,
-    debounce: { debounceMs: 0, maxDelayMs: 0 },
-  });
+  const cp = await startBenchPlane('error');
   const api = await startApi(cp, createLogger('bench-api', 'error'), '127.0.0.1', 0);
   let weight = 100;
   return {

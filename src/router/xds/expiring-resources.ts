@@ -61,7 +61,7 @@ export class ExpiringResources<T> {
     return changed;
   }
 
-  /** Names held now, and when each expires (for the admin page). */
+  /** Resources held with a TTL now (the router's xDS page and metrics). */
   get size(): number {
     return this.held.size;
   }

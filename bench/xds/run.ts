@@ -9,7 +9,7 @@
  *
  * Per stream count: server RSS per stream (after a GC, over the server's RSS before any connected),
  * change convergence (an admin change to every stream's ACK: p50, p99), server CPU per change per 1,000
- * streams. Then the storm: 1,000 streams connected, 10,000 more connecting at once; the time until every
+ * streams, after one untimed change (the first push compiles code no connection ran yet). Then the storm: 1,000 streams connected, 10,000 more connecting at once; the time until every
  * one of them holds its configuration, the server's peak RSS, and the change latency of the 1,000
  * meanwhile. Then bytes per push, SotW vs delta.
  * Env: BENCH_STREAMS (default 1000,10000,50000), BENCH_ROUNDS (default 5; medians), BENCH_SERVERS
@@ -169,6 +169,11 @@ async function measure(mode: string, streams: number): Promise<Result> {
     // sweeper's second pass) and a GC; not the peak of connecting, which the storm measures.
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const connected = await ask(srv, { cmd: 'stats' }, 'rss');
+    // One change and one poll untimed: the first push after connecting runs code the connections never
+    // ran (a push to a stream that holds a version), and every process compiles it then.
+    const warm = pollHealth(apiPort as number | undefined);
+    await change(srv, procs);
+    await warm.stop();
     const p50s: number[] = [];
     const p99s: number[] = [];
     const cpus: number[] = [];

@@ -166,6 +166,8 @@ export class ControlPlane {
     cp.frontDoor = new GrpcFrontDoor({
       methods: cp[PARTS].xds.ads.methods(),
       fallback: ctx.grpc,
+      // A fleet's ACKs of a push are read in slices too: the admin API keeps answering meanwhile.
+      readSliceMs: cp[PARTS].xds.ads.storm.pushSliceMs,
       tls: options.tls && { files: options.tls, onReloadError: (err) => cp.tlsReloadFailed(err) },
       onInternalError: (err) =>
         options.logger.error('internal error handling a gRPC connection; closed it', { error: err.stack }),

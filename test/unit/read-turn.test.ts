@@ -1,4 +1,11 @@
-import { afterRead, flushWhenReadDone, inRead, readDone, readStarted } from '../../src/protocol/h2/read-turn';
+import {
+  afterRead,
+  flushWhenReadDone,
+  inRead,
+  readDone,
+  readStarted,
+  writeThrough,
+} from '../../src/protocol/h2/read-turn';
 
 describe('the turn of a read (frames written while a read is handled leave at its end)', () => {
   it('runs afterRead work at the end of the read, before the flushes, nested reads included', () => {
@@ -40,5 +47,24 @@ describe('the turn of a read (frames written while a read is handled leave at it
     flushWhenReadDone({ flushNow: () => flushed++ });
     readDone();
     expect(flushed).toBe(2);
+  });
+});
+
+describe('writeThrough (a turn of its own, outside a read)', () => {
+  it('writes what the work queued when it returns, even when it throws', () => {
+    const order: string[] = [];
+    writeThrough((what: string) => {
+      flushWhenReadDone({ flushNow: () => order.push('flush') });
+      order.push(what);
+    }, 'work');
+    expect(order).toEqual(['work', 'flush']);
+    expect(() =>
+      writeThrough(() => {
+        flushWhenReadDone({ flushNow: () => order.push('flush again') });
+        throw new Error('a bug');
+      }, undefined),
+    ).toThrow('a bug');
+    expect(order).toEqual(['work', 'flush', 'flush again']);
+    expect(inRead()).toBe(false);
   });
 });

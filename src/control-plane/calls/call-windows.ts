@@ -1,6 +1,6 @@
 import type { InstanceLoad } from '../../../gen/nerve/report/v1/report';
 import type { ReportReceived } from '../kernel/events';
-import { CallAccumulator, type CallStats } from './call-accumulator';
+import { CallAccumulator, type CallStats, NO_CALLS } from './call-accumulator';
 
 /** What an instance last said of its own load (ORCA), as the newest report carried it. */
 export interface InstanceResources {
@@ -133,6 +133,9 @@ export class CallWindows {
   }
 
   stats(engine: string, instanceId: string): CallStats {
+    // An instance no router reported on (most of a fleet, most of the time) has nothing to add up:
+    // /health asks this for every instance, and an accumulator holds a histogram.
+    if (!this.instances.has(`${engine}/${instanceId}`)) return NO_CALLS;
     return this.calls(engine, instanceId).stats(
       this.seconds([[engine, instanceId]]),
       this.inFlight(engine, instanceId),

@@ -25,6 +25,8 @@ interface GlobalCircuit {
 /** A circuit as the admin API shows it: the global state, live counts and every router's view. */
 export interface CircuitStatus extends GlobalCircuit {
   readonly instanceId: string;
+  /** Routers (among those counted) whose circuit is half-open. */
+  readonly halfOpenOn: number;
   readonly routers: Record<string, CircuitState>;
 }
 
@@ -151,11 +153,34 @@ export class CircuitBoard {
 
   private statusOf(engine: string, instanceId: string): CircuitStatus {
     const key = `${engine}/${instanceId}`;
-    const g = this.global.get(key) ?? { state: CLOSED, sinceMs: 0, resetAtMs: 0, openOn: 0, reporters: 0 };
+    const g = this.global.get(key);
     const routers: Record<string, CircuitState> = {};
+    if (g === undefined && !this.reports.has(key))
+      // A circuit no router reported and no one reset (the common case): closed, nothing to count.
+      return {
+        state: CLOSED,
+        sinceMs: 0,
+        resetAtMs: 0,
+        openOn: 0,
+        reporters: 0,
+        halfOpenOn: 0,
+        instanceId,
+        routers,
+      };
     for (const [node, v] of this.fresh(key)) routers[node] = v.state;
-    const counts = this.count(key, g.resetAtMs);
-    return { ...g, ...counts, instanceId, routers };
+    const { openOn, halfOpenOn, reporters } = this.count(key, g?.resetAtMs ?? 0);
+    // Built field by field: spreading two objects with shared keys takes V8's slow path, and /health
+    // asks this for every instance of the fleet.
+    return {
+      state: g?.state ?? CLOSED,
+      sinceMs: g?.sinceMs ?? 0,
+      resetAtMs: g?.resetAtMs ?? 0,
+      openOn,
+      reporters,
+      halfOpenOn,
+      instanceId,
+      routers,
+    };
   }
 
   private noteServed(engine: string, nodeId: string, at: number): void {

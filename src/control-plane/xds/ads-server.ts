@@ -21,6 +21,7 @@ import type { XdsServing } from '../context/plane-options';
 import { DeltaStream } from './delta-stream';
 import { FirstResponses } from './first-responses';
 import { PushFanout } from './push-fanout';
+import { writeThrough } from '../../protocol/h2/read-turn';
 import { RequestBudget } from './request-budget';
 import { decodeDiscoveryRequest } from './request-decoding';
 import { discoveryResponseParts, encodeDiscoveryResponse } from './response-encoding';
@@ -119,22 +120,26 @@ export class AdsServer {
     private readonly controlPlaneId: string,
     private readonly hooks: AdsServerHooks = {},
     private readonly auth: Authenticator = OPEN,
-    private readonly storm: XdsServing = DEFAULT_XDS_SERVING,
+    readonly storm: XdsServing = DEFAULT_XDS_SERVING,
   ) {
     this.firstResponses = new FirstResponses(storm.firstResponses, storm.firstResponseHoldMs);
     // Streams closed since the pass began are skipped; the newest snapshot is what every stream gets.
+    // Each push is written at once, so a slice's time includes its writes (the larger part of a push).
+    const push = (c: Connection) => c.protocol.onSnapshot(this.cache.snapshot);
     this.fanout = new PushFanout((c) => {
-      if (this.connections.has(c)) c.protocol.onSnapshot(this.cache.snapshot);
+      if (this.connections.has(c)) writeThrough(push, c);
     }, storm.pushSliceMs);
     cache.watch(() => this.fanout.pushAll(this.connections));
-    this.heartbeats = new PushFanout((c) => {
-      if (!this.connections.has(c)) return;
+    const beat = (c: Connection) => {
       c.beating = true;
       try {
         c.protocol.heartbeat();
       } finally {
         c.beating = false;
       }
+    };
+    this.heartbeats = new PushFanout((c) => {
+      if (this.connections.has(c)) writeThrough(beat, c);
     }, storm.pushSliceMs);
   }
 

@@ -8,7 +8,8 @@ import {
   ROUTE_CONFIGURATION_TYPE,
   ROUTE_TABLE_TYPE,
 } from '../../protocol/type-urls';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ReportedHistogram } from '../metrics/reported-histogram';
 import type { Snapshot } from '../../model/snapshot';
 import type { AdsServerHooks } from './ads-server';
 
@@ -29,6 +30,18 @@ const SERVED_TYPES = [
   CLUSTER_LOAD_ASSIGNMENT_TYPE,
 ];
 
+/** One resource type's figures between two collections, and its series resolved once. */
+interface TypeCounts {
+  readonly type: string;
+  sotw: number;
+  delta: number;
+  acks: number;
+  heartbeats: number;
+  readonly delay: (seconds: number) => void;
+  /** The convergence gauge's newest value, not yet handed over (undefined: none since). */
+  converged: number | undefined;
+}
+
 /** Publications kept to time ACKs against: a client more than this many versions behind is not timed. */
 const KEPT_VERSIONS = 16;
 
@@ -41,7 +54,6 @@ export class XdsMetrics {
   readonly hooks: AdsServerHooks;
   /** typeUrl → version → when it was published (ms). */
   private readonly published = new Map<string, Map<string, number>>();
-  private readonly convergence: Gauge<'type'>;
 
   /** typeUrl → the newest version published (an ACK of it sets the convergence gauge). */
   private readonly newest = new Map<string, string>();
@@ -52,17 +64,45 @@ export class XdsMetrics {
     firstResponses: () => { waiting: number; inFlight: number } = () => ({ waiting: 0, inFlight: 0 }),
   ) {
     const registers = [registry];
-    const pushes = new Counter({
+    // A push and an ACK per stream per change (a fleet-wide push is 10,000 of each): they are added up
+    // here, per type, and handed to prom-client when it collects, which hashes a label set per call.
+    const perType = new Map<string, TypeCounts>();
+    const flush = (pick: (c: TypeCounts) => number, apply: (c: TypeCounts, n: number) => void) => {
+      for (const c of perType.values()) {
+        const n = pick(c);
+        if (n > 0) apply(c, n);
+      }
+    };
+    new Counter({
       name: 'nerve_xds_pushes_total',
       help: 'xDS responses sent, by resource type and protocol',
       labelNames: ['type', 'protocol'],
       registers,
+      collect() {
+        flush(
+          (c) => c.sotw + c.delta,
+          (c) => {
+            if (c.sotw > 0) this.inc({ type: c.type, protocol: 'sotw' }, c.sotw);
+            if (c.delta > 0) this.inc({ type: c.type, protocol: 'delta' }, c.delta);
+            c.sotw = c.delta = 0;
+          },
+        );
+      },
     });
-    const acks = new Counter({
+    new Counter({
       name: 'nerve_xds_acks_total',
       help: 'xDS responses clients accepted, by resource type',
       labelNames: ['type'],
       registers,
+      collect() {
+        flush(
+          (c) => c.acks,
+          (c, n) => {
+            this.inc({ type: c.type }, n);
+            c.acks = 0;
+          },
+        );
+      },
     });
     const nacks = new Counter({
       name: 'nerve_xds_nacks_total',
@@ -72,18 +112,25 @@ export class XdsMetrics {
     });
     // Every type served exists at 0 from the start: a rule or panel on NACKs has data before the first.
     for (const typeUrl of SERVED_TYPES) nacks.inc({ type: typeLabel(typeUrl) }, 0);
-    const ackDelay = new Histogram({
-      name: 'nerve_xds_ack_delay_seconds',
-      help: "Time from a snapshot's publication to a client's ACK of it, by resource type",
-      labelNames: ['type'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    });
-    this.convergence = new Gauge({
+    const ackDelay = new ReportedHistogram(
+      'nerve_xds_ack_delay_seconds',
+      "Time from a snapshot's publication to a client's ACK of it, by resource type",
+      ['type'],
+      registry,
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    );
+    new Gauge({
       name: 'nerve_xds_convergence_seconds',
       help: 'For the newest publication of each type: time from publication to the last ACK of it so far',
       labelNames: ['type'],
       registers,
+      collect() {
+        for (const c of perType.values())
+          if (c.converged !== undefined) {
+            this.set({ type: c.type }, c.converged);
+            c.converged = undefined;
+          }
+      },
     });
     new Gauge({
       name: 'nerve_xds_connected_clients',
@@ -107,52 +154,55 @@ export class XdsMetrics {
         this.set({ state: 'waiting' }, f.waiting);
       },
     });
-    // A push and an ACK per stream per change: the labelled series are looked up once per type, not
-    // hashed from a label object each time (a fleet-wide push is 10,000 of each).
-    const perType = new Map<
-      string,
-      {
-        sotw: Counter.Internal;
-        delta: Counter.Internal;
-        ack: Counter.Internal;
-        delay: Histogram.Internal<'type'>;
-        convergence: Gauge.Internal<'type'>;
-      }
-    >();
-    const series = (typeUrl: string) => {
+    const series = (typeUrl: string): TypeCounts => {
       let s = perType.get(typeUrl);
       if (s === undefined) {
         const type = typeLabel(typeUrl);
         s = {
-          sotw: pushes.labels({ type, protocol: 'sotw' }),
-          delta: pushes.labels({ type, protocol: 'delta' }),
-          ack: acks.labels({ type }),
-          delay: ackDelay.labels({ type }),
-          convergence: this.convergence.labels({ type }),
+          type,
+          sotw: 0,
+          delta: 0,
+          acks: 0,
+          heartbeats: 0,
+          delay: ackDelay.observer({ type }),
+          converged: undefined,
         };
         perType.set(typeUrl, s);
       }
       return s;
     };
-    const heartbeats = new Counter({
+    new Counter({
       name: 'nerve_xds_heartbeats_total',
       help: 'xDS heartbeats sent (TTL refreshes of runtime overrides, no body), by resource type',
       labelNames: ['type'],
       registers,
+      collect() {
+        flush(
+          (c) => c.heartbeats,
+          (c, n) => {
+            this.inc({ type: c.type }, n);
+            c.heartbeats = 0;
+          },
+        );
+      },
     });
     this.hooks = {
-      onPush: (typeUrl, _version, delta) => (delta ? series(typeUrl).delta : series(typeUrl).sotw).inc(),
-      onHeartbeat: (typeUrl) => heartbeats.inc({ type: typeLabel(typeUrl) }),
+      onPush: (typeUrl, _version, delta) => {
+        const s = series(typeUrl);
+        if (delta) s.delta++;
+        else s.sotw++;
+      },
+      onHeartbeat: (typeUrl) => void series(typeUrl).heartbeats++,
       onNack: (_node, typeUrl) => nacks.inc({ type: typeLabel(typeUrl) }),
       onAck: (typeUrl, version) => {
         const s = series(typeUrl);
-        s.ack.inc();
+        s.acks++;
         const versions = this.published.get(typeUrl);
         const at = versions?.get(version);
         if (at === undefined) return;
         const seconds = (Date.now() - at) / 1000;
-        s.delay.observe(seconds);
-        if (this.newest.get(typeUrl) === version) s.convergence.set(seconds);
+        s.delay(seconds);
+        if (this.newest.get(typeUrl) === version) s.converged = seconds;
       },
     };
   }

@@ -7,6 +7,7 @@ import type { TlsFiles } from '../../security/tls-files';
 import { H2ClientConnection } from '../h2/client';
 import { pipePair } from '../h2/duplex-pair';
 import { DEFAULT_LIMITS, type H2Limits } from '../h2/limits';
+import { ReadBudget } from '../h2/read-budget';
 import { H2Server } from '../h2/server';
 import { readChunks } from '../h2/socket-reads';
 import type { H2Stream } from '../h2/stream';
@@ -44,6 +45,8 @@ export interface FrontDoorOptions {
   readonly limits?: H2Limits;
   readonly tls?: { readonly files: TlsFiles; readonly onReloadError: (err: Error) => void };
   readonly onInternalError?: (err: Error) => void;
+  /** At most this long handling reads per turn of the event loop (read-budget.ts); none: unbounded. */
+  readonly readSliceMs?: number;
 }
 
 /**
@@ -68,6 +71,7 @@ export class GrpcFrontDoor {
       options.tls,
       // Responses share their large parts between streams (response-encoding.ts): written, never copied.
       (conn) => (conn.coalesceBytes = 0),
+      options.readSliceMs === undefined ? undefined : new ReadBudget(options.readSliceMs),
     );
   }
 

@@ -73,6 +73,8 @@ export abstract class H2Output {
    * species lookup and an allocation).
    */
   private written: Buffer | undefined;
+  /** Where the bytes not yet handed to the output list start: those before it go out as views. */
+  private wstart = 0;
   private wpos = 0;
   private outBytes = 0;
   private flushQueued = false;
@@ -324,31 +326,41 @@ export abstract class H2Output {
     return at;
   }
 
-  /** What the write buffer holds goes to the output list (copied out: the write buffer is reused). */
   /**
-   * Room for `n` more bytes: a small (or released) buffer grows, keeping what it holds; a full one spills.
+   * Room for `n` more bytes: a small (or released) buffer grows, keeping what it holds; a full one goes
+   * to the output list as it is, and a new one takes over.
    * A released buffer comes back small, from Node's shared pool: an xDS stream woken by a push writes a
    * few hundred bytes of frames around a resource block that is queued as it is, and ten thousand such
    * connections each allocating 32 KiB of its own per push cost more than the push.
    */
   private makeRoom(n: number): void {
-    if (this.wbuf.length < WRITE_BUFFER) {
-      const size = Math.min(WRITE_BUFFER, Math.max(FIRST_WRITE_BUFFER, 2 * this.wbuf.length, this.wpos + n));
+    const live = this.wpos - this.wstart;
+    const size =
+      this.wbuf.length < WRITE_BUFFER
+        ? Math.min(WRITE_BUFFER, Math.max(FIRST_WRITE_BUFFER, 2 * this.wbuf.length, live + n))
+        : WRITE_BUFFER;
+    if (live + n <= size && this.wbuf.length < WRITE_BUFFER) {
       const grown = Buffer.allocUnsafe(size);
-      if (this.wpos > 0) this.wbuf.copy(grown, 0, 0, this.wpos);
+      if (live > 0) this.wbuf.copy(grown, 0, this.wstart, this.wpos);
       this.wbuf = grown;
-      this.written = undefined;
-      if (this.wpos + n <= size) return;
+      this.wstart = 0;
+      this.wpos = live;
+    } else {
+      this.spill();
+      this.wbuf = Buffer.allocUnsafe(size);
+      this.wstart = this.wpos = 0;
     }
-    this.spill();
+    this.written = undefined;
   }
 
+  /**
+   * What the write buffer holds goes to the output list as a view, not a copy: the buffer is written on
+   * from there, and only made again when a write leaves those bytes waiting (flushNow).
+   */
   private spill(): void {
-    if (this.wpos === 0) return;
-    const b = Buffer.allocUnsafe(this.wpos);
-    this.wbuf.copy(b, 0, 0, this.wpos);
-    this.out.push(b);
-    this.wpos = 0;
+    if (this.wpos === this.wstart) return;
+    this.out.push(this.wbuf.subarray(this.wstart, this.wpos));
+    this.wstart = this.wpos;
   }
 
   private schedule(): void {
@@ -413,6 +425,7 @@ export abstract class H2Output {
     if (out.length === 0 || socket.destroyed) {
       out.length = 0;
       this.outBytes = 0;
+      this.wstart = this.wpos = 0;
       return;
     }
     if (this.socket.writableLength > this.limits.maxConnectionMemory)
@@ -420,10 +433,12 @@ export abstract class H2Output {
         'memory',
         `the peer is not reading: ${this.socket.writableLength} bytes unsent (maxConnectionMemory ${this.limits.maxConnectionMemory})`,
       );
+    let copied = false;
     if (out.length === 1) {
       this.socket.write(out[0]);
     } else if (this.outBytes <= this.coalesceBytes) {
       this.socket.write(Buffer.concat(out, this.outBytes));
+      copied = true;
     } else {
       this.socket.cork();
       for (const buf of out) this.socket.write(buf);
@@ -431,6 +446,13 @@ export abstract class H2Output {
     }
     out.length = 0;
     this.outBytes = 0;
+    // The write buffer's bytes went out as views: it is ours again once the kernel took them, else
+    // they stay with the pending write and a new buffer takes over.
+    if (this.wstart > 0 && !copied && this.socket.writableLength > 0) {
+      this.wbuf = Buffer.allocUnsafe(this.wbuf.length);
+      this.written = undefined;
+    }
+    this.wstart = this.wpos = 0;
   }
 }
 

@@ -7,6 +7,7 @@ import { DEFAULT_LIMITS, type H2Limits } from './limits';
 import { NO_CONTENT_LENGTH, checkRequest } from './request-check';
 import { LOCAL } from './settings';
 import { afterRead } from './read-turn';
+import type { ReadBudget } from './read-budget';
 import { adoptSocket, readChunks } from './socket-reads';
 import { createServer as tlsServer } from 'node:tls';
 import type { TlsFiles } from '../../security/tls-files';
@@ -159,6 +160,8 @@ export class H2Server {
     tls?: { readonly files: TlsFiles; readonly onReloadError: (err: Error) => void },
     /** Set on each new connection before it reads (how it writes: `coalesceBytes`). */
     configure?: (conn: H2ServerConnection) => void,
+    /** Bounds the time a turn of the event loop spends on this server's reads (cleartext sockets). */
+    readBudget?: ReadBudget,
   ) {
     this.sweeper = new ConnectionSweeper(limits, this.stats);
     const accept = (accepted: net.Socket, adopt: boolean) => {
@@ -170,7 +173,9 @@ export class H2Server {
       let conn: H2ServerConnection | undefined = undefined;
       // Cleartext: the socket moves to the shared read buffer. TLS: its plaintext comes as 'data' chunks
       // (each its own buffer, which meets the receiver's contract too).
-      const socket = adopt ? adoptSocket(accepted, () => conn) : readChunks(accepted, () => conn);
+      const socket = adopt
+        ? adoptSocket(accepted, () => conn, readBudget)
+        : readChunks(accepted, () => conn, readBudget);
       conn = new H2ServerConnection(socket, onStream, limits);
       conn.stats = this.stats;
       this.stats.opened++;

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import * as net from 'node:net';
+import type { ReadBudget } from './read-budget';
 
 /**
  * How the router's HTTP/2 sockets read: into one buffer shared by every socket of the process (net's
@@ -30,6 +31,15 @@ function onread(sink: () => BytesReceiver | undefined): net.OnReadOpts {
   };
 }
 
+/** As onread, the reads handled within `budget` (false, set aside: the socket pauses until handled). */
+function budgetedOnread(
+  sink: () => BytesReceiver | undefined,
+  budget: ReadBudget,
+  socket: () => net.Socket,
+): net.OnReadOpts {
+  return { buffer: READ_BUFFER, callback: (n: number) => budget.read(socket(), sink, READ_BUFFER, n) };
+}
+
 /**
  * A TCP connection to host:port reading into the shared buffer; `sink` is asked for the receiver at
  * each read (the connection object is made after its socket).
@@ -50,9 +60,13 @@ interface HandleSocketOptions extends net.SocketConstructorOpts {
  * the way net's own server makes sockets. The accepted socket, emptied, is destroyed (the server stops
  * counting it: callers track their connections themselves). Should a Node version not expose the
  * handle, the accepted socket is kept and read the usual way (each chunk a fresh buffer, which meets
- * the sink's contract too).
+ * the sink's contract too). With a `budget`, its reads share that budget's bound per turn (read-budget.ts).
  */
-export function adoptSocket(accepted: net.Socket, sink: () => BytesReceiver | undefined): net.Socket {
+export function adoptSocket(
+  accepted: net.Socket,
+  sink: () => BytesReceiver | undefined,
+  budget?: ReadBudget,
+): net.Socket {
   const internal = accepted as unknown as { _handle: unknown };
   const handle = internal._handle;
   if (handle === null || typeof handle !== 'object') {
@@ -62,14 +76,27 @@ export function adoptSocket(accepted: net.Socket, sink: () => BytesReceiver | un
   }
   internal._handle = null;
   accepted.destroy();
-  const options: HandleSocketOptions = { handle, readable: true, writable: true, onread: onread(sink) };
-  const socket = new net.Socket(options);
+  let made: net.Socket | undefined = undefined;
+  const reads = budget ? budgetedOnread(sink, budget, () => made!) : onread(sink);
+  const options: HandleSocketOptions = { handle, readable: true, writable: true, onread: reads };
+  const socket = (made = new net.Socket(options));
   socket.setNoDelay(true);
   return socket;
 }
 
-/** A socket read the usual way, each chunk a buffer of its own (TLS sockets: no handle to adopt). */
-export function readChunks(socket: net.Socket, sink: () => BytesReceiver | undefined): net.Socket {
-  socket.on('data', (chunk: Buffer) => sink()?.onBytes(chunk, chunk.length));
+/**
+ * A socket read the usual way, each chunk a buffer of its own (TLS sockets: no handle to adopt); with
+ * a `budget`, as adoptSocket's.
+ */
+export function readChunks(
+  socket: net.Socket,
+  sink: () => BytesReceiver | undefined,
+  budget?: ReadBudget,
+): net.Socket {
+  if (budget)
+    socket.on('data', (chunk: Buffer) => {
+      if (!budget.read(socket, sink, chunk, chunk.length)) socket.pause();
+    });
+  else socket.on('data', (chunk: Buffer) => sink()?.onBytes(chunk, chunk.length));
   return socket;
 }

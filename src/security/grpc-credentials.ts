@@ -6,6 +6,11 @@ import { FORWARDED_PROOF, forwardedPeer } from './forwarded-peer';
 /** The part of a grpc-js server call credentials come from. */
 export interface CallWithCredentials {
   readonly metadata: grpc.Metadata;
+  /**
+   * A text header's first value, where the call can tell without building its metadata (our own HTTP/2
+   * layer's calls: an xDS stream would otherwise hold a Metadata for its life to answer one lookup).
+   */
+  headerValue?(name: string): string | undefined;
   getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string; subject?: { CN?: unknown } } } | null;
 }
 
@@ -14,10 +19,7 @@ export interface CallWithCredentials {
  * (its identity as the front door vouched for it, on a call it passed on).
  */
 export function grpcCredentials(call: CallWithCredentials): Credentials {
-  const text = (key: string) => {
-    const v = call.metadata.get(key)[0];
-    return typeof v === 'string' ? v : undefined;
-  };
+  const text = (key: string) => textHeader(call, key);
   const forwarded = forwardedPeer(text);
   const cert = call.getAuthContext()?.sslPeerCertificate;
   return {
@@ -33,11 +35,12 @@ export function grpcCredentials(call: CallWithCredentials): Credentials {
 
 /** The caller's address: the one the front door vouched for on a call it passed on, else the connection's. */
 export function grpcPeer(call: CallWithCredentials & { getPeer(): string }): string {
-  const proof = call.metadata.get(FORWARDED_PROOF)[0];
-  if (proof === undefined) return call.getPeer();
-  const v = (key: string) => {
-    const x = call.metadata.get(key)[0];
-    return typeof x === 'string' ? x : undefined;
-  };
-  return forwardedPeer(v)?.peer ?? call.getPeer();
+  if (textHeader(call, FORWARDED_PROOF) === undefined) return call.getPeer();
+  return forwardedPeer((key) => textHeader(call, key))?.peer ?? call.getPeer();
+}
+
+function textHeader(call: CallWithCredentials, key: string): string | undefined {
+  if (call.headerValue) return call.headerValue(key);
+  const v = call.metadata.get(key)[0];
+  return typeof v === 'string' ? v : undefined;
 }

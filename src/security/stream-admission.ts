@@ -53,87 +53,126 @@ export function admitStream<Req>(
   /** Once the credentials are good (at once with authentication off): a stream may answer headers. */
   onAuthenticated: () => void = () => undefined,
 ): void {
-  let refused = false;
-  let bound: string | undefined;
-  const refuse = (err: unknown) => {
-    if (refused) return;
-    refused = true;
-    waiting.length = 0;
+  new Admission(call, auth, nodeIdOf, admission, onRequest, onAuthenticated).start();
+}
+
+/**
+ * One stream's admission (admitStream): its state in fields and its listener a field of it, rather
+ * than a closure and a context per part (a fleet's xDS streams each hold one for hours).
+ */
+class Admission<Req> {
+  private refused = false;
+  private bound: string | undefined;
+  private principal: Principal | undefined;
+  /** Messages that came while the credentials were being checked. */
+  private waiting: Req[] | undefined;
+
+  constructor(
+    private readonly call: Stream<Req>,
+    private readonly auth: Authenticator,
+    private readonly nodeIdOf: (r: Req) => string,
+    private readonly admission: StreamAdmission,
+    private readonly onRequest: (r: Req) => void,
+    private readonly onAuthenticated: () => void,
+  ) {}
+
+  start(): void {
+    if (!this.auth.enabled) {
+      this.onAuthenticated();
+      this.call.on('data', this.onOpenData);
+      return;
+    }
+    const credentials = grpcCredentials(this.call);
+    const admission = this.admission;
+    const admitted = authenticateOpen(this.auth, credentials, grpcPeer(this.call).replace(/:\d+$/, '')).then(
+      (p) => {
+        if (!this.admits(p))
+          throw new NerveError(
+            'PERMISSION_DENIED',
+            `${admission.what} needs role ${DATAPLANE}${admission.adminMaySubscribe ? ' (or admin)' : ''}; ${p.name} holds ${p.role ?? 'no role'}`,
+          );
+        return p;
+      },
+    );
+    admitted.catch(this.refuse); // refused at once, whether or not a message has come
+    this.call.on('data', (r: Req) => {
+      if (this.refused) return;
+      if (this.principal) {
+        if (this.sameNode(r)) this.onRequest(r);
+        return;
+      }
+      const waiting = (this.waiting ??= []);
+      waiting.push(r);
+      if (waiting.length > 1) return;
+      admitted
+        .then((p) => {
+          this.first(waiting[0], p, credentials);
+          for (const w of waiting.splice(0)) if (!this.refused && this.sameNode(w)) this.onRequest(w);
+        })
+        .catch(this.refuse);
+    });
+  }
+
+  /** Authentication off: messages go straight through, no promise, no buffering on the push path. */
+  private readonly onOpenData = (r: Req): void => {
+    if (!this.refused && this.sameNode(r)) this.onRequest(r);
+  };
+
+  private admits(p: Principal): boolean {
+    return (
+      allows(p.role, DATAPLANE) || (this.admission.adminMaySubscribe === true && allows(p.role, 'admin'))
+    );
+  }
+
+  private readonly refuse = (err: unknown): void => {
+    if (this.refused) return;
+    this.refused = true;
+    if (this.waiting) this.waiting.length = 0;
     const e = err instanceof NerveError ? err : new NerveError('UNAUTHENTICATED', String(err));
-    auth.onRefusal?.(admission.what, e.code, e.message, grpcPeer(call));
+    this.auth.onRefusal?.(this.admission.what, e.code, e.message, grpcPeer(this.call));
     const code =
       e.code === 'PERMISSION_DENIED'
         ? grpc.status.PERMISSION_DENIED
         : e.code === 'RESOURCE_EXHAUSTED'
           ? grpc.status.RESOURCE_EXHAUSTED
           : grpc.status.UNAUTHENTICATED;
-    call.emit('error', { code, details: e.message });
+    this.call.emit('error', { code, details: e.message });
   };
+
   /** The message's node is the stream's (an empty node id, as xDS allows after the first, is). */
-  const sameNode = (r: Req): boolean => {
-    const id = nodeIdOf(r);
-    if (bound === undefined) bound = id;
-    else if (id !== '' && id !== bound) {
-      refuse(
+  private sameNode(r: Req): boolean {
+    const id = this.nodeIdOf(r);
+    if (this.bound === undefined) this.bound = id;
+    else if (id !== '' && id !== this.bound) {
+      this.refuse(
         new NerveError(
           'PERMISSION_DENIED',
-          `this ${admission.what} stream speaks for node ${echo(bound, 128)}; a message for node ${echo(id, 128)} is refused (one stream per node)`,
+          `this ${this.admission.what} stream speaks for node ${echo(this.bound, 128)}; a message for node ${echo(id, 128)} is refused (one stream per node)`,
         ),
       );
       return false;
     }
     return true;
-  };
-  const waiting: Req[] = [];
-  if (!auth.enabled) {
-    onAuthenticated();
-    call.on('data', (r: Req) => {
-      if (!refused && sameNode(r)) onRequest(r);
-    });
-    return;
   }
-  const credentials = grpcCredentials(call);
-  let principal: Principal | undefined;
-  const admits = (p: Principal) =>
-    allows(p.role, DATAPLANE) || (admission.adminMaySubscribe === true && allows(p.role, 'admin'));
-  const admitted = authenticateOpen(auth, credentials, grpcPeer(call).replace(/:\d+$/, '')).then((p) => {
-    if (!admits(p))
-      throw new NerveError(
-        'PERMISSION_DENIED',
-        `${admission.what} needs role ${DATAPLANE}${admission.adminMaySubscribe ? ' (or admin)' : ''}; ${p.name} holds ${p.role ?? 'no role'}`,
-      );
-    return p;
-  });
-  admitted.catch(refuse); // refused at once, whether or not a message has come
-  const first = (r: Req, p: Principal) => {
-    const nodeId = nodeIdOf(r);
-    if (!mayActAs(p, nodeId, admission.adminMaySubscribe))
+
+  private first(r: Req, p: Principal, credentials: ReturnType<typeof grpcCredentials>): void {
+    const nodeId = this.nodeIdOf(r);
+    if (!mayActAs(p, nodeId, this.admission.adminMaySubscribe))
       throw new NerveError(
         'PERMISSION_DENIED',
         `${p.name} may not act as node ${echo(nodeId, 128)}: a data plane's node id must be its identity's name`,
       );
-    principal = p;
+    this.principal = p;
     // Accepted: only now does the stream answer (headers, a first response), so a client refused for
     // its credentials or its node never mistakes the refusal for a connection.
-    onAuthenticated();
-    const untrack = auth.sessions.track(credentials, p, admits, (reason) =>
-      refuse(new NerveError('UNAUTHENTICATED', `${admission.what} stream ended: ${reason}`)),
+    this.onAuthenticated();
+    const untrack = this.auth.sessions.track(
+      credentials,
+      p,
+      (q) => this.admits(q),
+      (reason) =>
+        this.refuse(new NerveError('UNAUTHENTICATED', `${this.admission.what} stream ended: ${reason}`)),
     );
-    call.on('close', untrack);
-  };
-  call.on('data', (r: Req) => {
-    if (refused) return;
-    if (principal) {
-      if (sameNode(r)) onRequest(r);
-      return;
-    }
-    waiting.push(r);
-    if (waiting.length > 1) return;
-    admitted
-      .then((p) => {
-        first(waiting[0], p);
-        for (const w of waiting.splice(0)) if (!refused && sameNode(w)) onRequest(w);
-      })
-      .catch(refuse);
-  });
+    this.call.on('close', untrack);
+  }
 }

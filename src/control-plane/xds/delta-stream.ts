@@ -10,6 +10,8 @@ import {
 import type { TypeStatus } from './stream-state';
 
 interface TypeState extends BaseTypeState {
+  /** Changed in place by each request's subscribe and unsubscribe lists. */
+  names: Set<string>;
   /** What the client holds: resource name → version (from initial_resource_versions, then what we sent). */
   known: Map<string, string>;
 }

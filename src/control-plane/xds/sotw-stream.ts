@@ -12,6 +12,9 @@ import type { TypeStatus } from './stream-state';
 
 export { XdsProtocolError } from './stream-common';
 
+/** The names of a stream that names none (shared: never changed, replaced when names come). */
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 interface TypeState extends BaseTypeState {
   /** name=version pairs of the last response: equal content is never sent twice in a row. */
   sentSignature: string | undefined;
@@ -44,7 +47,7 @@ export class SotwStream {
     if (!state) {
       state = {
         wildcard: false,
-        names: new Set(),
+        names: NO_NAMES,
         awaitingNonce: '',
         pending: false,
         sentVersion: '',
@@ -181,13 +184,15 @@ export class SotwStream {
 
   private updateSubscription(state: TypeState, names: readonly string[], first: boolean): boolean {
     const wildcard = names.includes('*') || (names.length === 0 && (first || state.wildcard));
-    const explicit = names.filter((n) => n !== '*');
+    const explicit = names.length === 0 ? names : names.filter((n) => n !== '*');
     const changed =
       wildcard !== state.wildcard ||
       explicit.length !== state.names.size ||
       explicit.some((n) => !state.names.has(n));
     state.wildcard = wildcard;
-    state.names = new Set(explicit);
+    // A request that names what the stream already has (every ACK) keeps the set it has: a wildcard
+    // stream holds the shared empty one for its life.
+    if (changed) state.names = explicit.length === 0 ? NO_NAMES : new Set(explicit);
     return changed;
   }
 

@@ -21,7 +21,7 @@ export interface StreamOptions<Response> {
 /** What both protocols track of one type on one stream. */
 export interface BaseTypeState {
   wildcard: boolean;
-  names: Set<string>;
+  names: ReadonlySet<string>;
   /** Nonce of the response the client has not answered yet, or '' when none is outstanding. */
   awaitingNonce: string;
   /** A newer snapshot arrived while a response was outstanding. */

@@ -89,6 +89,14 @@ export class H2GrpcCall<Req, Res> extends EventEmitter implements StreamHandler 
     return this.madeMetadata;
   }
 
+  /** A text header's first value (names in lower case), without building the call's metadata. */
+  headerValue(name: string): string | undefined {
+    if (name.endsWith('-bin')) return undefined;
+    const h = this.stream.headers;
+    for (let i = 0; i < h.length; i += 2) if (h[i] === name) return h[i + 1];
+    return undefined;
+  }
+
   getPeer(): string {
     return this.peer;
   }

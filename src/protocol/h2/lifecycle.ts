@@ -96,7 +96,7 @@ export abstract class H2Lifecycle extends H2Output {
     stream.queue = undefined;
     stream.queuedEnd = undefined;
     this.streams.delete(stream.id);
-    this.blocked.delete(stream);
+    this.blocked?.delete(stream);
     if (stream.observer !== undefined) stream.observer.onClosed(stream, code);
     if (notify) {
       if (stream.handler !== undefined) stream.handler.onReset(stream, code, why);

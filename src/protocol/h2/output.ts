@@ -60,7 +60,7 @@ export abstract class H2Output {
   peerMaxFrame = DEFAULT_MAX_FRAME;
   protected readonly encoder: HpackEncoder;
   /** Streams with DATA waiting on the connection window or a congested socket, oldest first. */
-  protected readonly blocked = new Set<H2Stream>();
+  protected blocked: Set<H2Stream> | undefined; // made when a stream first waits (most never do)
   private readonly out: Buffer[] = [];
   /**
    * Small frames are written here, one after the other, and leave in one buffer per turn of the event
@@ -159,7 +159,7 @@ export abstract class H2Output {
       added,
       addedSeed,
     );
-    const encoded = this.encoder.buffer; // the encoder's own: reused by the next block
+    const encoded = this.encoder.buffer; // shared by every encoder: taken before the next block
     const length = size - FRAME_HEADER;
     if (length <= this.peerMaxFrame) {
       this.frames++;
@@ -221,7 +221,7 @@ export abstract class H2Output {
       const allowed = Math.min(stream.sendWindow, this.sendWindow, this.peerMaxFrame);
       if (allowed <= 0 || this.congested) {
         // A stream window is reopened by its own WINDOW_UPDATE; the others wake every blocked stream.
-        if (this.sendWindow <= 0 || this.congested) this.blocked.add(stream);
+        if (this.sendWindow <= 0 || this.congested) (this.blocked ??= new Set()).add(stream);
         if (this.congested) this.awaitDrain();
         return false;
       }
@@ -245,6 +245,7 @@ export abstract class H2Output {
 
   /** Streams waiting on the connection window or a congested socket get another go, oldest first. */
   protected flushBlocked(): void {
+    if (this.blocked === undefined) return;
     for (const stream of [...this.blocked]) {
       if (this.sendWindow <= 0 || this.congested) return;
       this.blocked.delete(stream);

@@ -9,9 +9,12 @@ export function entrySize(name: string, value: string): number {
  * earlier and tell whether it is still there.
  */
 export class DynamicTable {
-  private readonly names: string[] = [];
-  private readonly values: string[] = [];
-  /** Position in the arrays of the oldest entry still in the table. */
+  /**
+   * Name and value of each entry, one after the other, oldest first: one array rather than two (a
+   * connection holds two tables, and an array's first growth takes 17 slots).
+   */
+  private readonly fields: string[] = [];
+  /** Position in `fields` of the oldest entry still in the table (its name). */
   private first = 0;
   size = 0;
   /** Entries ever added: the newest entry's absolute number is inserted - 1. */
@@ -22,7 +25,7 @@ export class DynamicTable {
   constructor(public maxSize = 4096) {}
 
   get length(): number {
-    return this.names.length - this.first;
+    return (this.fields.length - this.first) >> 1;
   }
 
   /** Absolute number of the oldest entry still in the table. */
@@ -32,11 +35,11 @@ export class DynamicTable {
 
   /** 0 is the newest entry. */
   name(index: number): string {
-    return this.names[this.names.length - 1 - index];
+    return this.fields[this.fields.length - 2 - 2 * index];
   }
 
   value(index: number): string {
-    return this.values[this.values.length - 1 - index];
+    return this.fields[this.fields.length - 1 - 2 * index];
   }
 
   /** Adds an entry; one larger than the whole table empties it and is not kept (RFC 7541 §4.4). */
@@ -46,12 +49,11 @@ export class DynamicTable {
     this.version++;
     if (size > this.maxSize) {
       this.evictTo(0);
-      this.first = this.names.length = this.values.length = 0;
+      this.first = this.fields.length = 0;
       return;
     }
     this.evictTo(this.maxSize - size);
-    this.names.push(name);
-    this.values.push(value);
+    this.fields.push(name, value);
     this.size += size;
   }
 
@@ -62,14 +64,14 @@ export class DynamicTable {
   }
 
   private evictTo(limit: number): void {
-    while (this.size > limit && this.first < this.names.length) {
-      this.size -= entrySize(this.names[this.first], this.values[this.first]);
-      this.first++;
+    const fields = this.fields;
+    while (this.size > limit && this.first < fields.length) {
+      this.size -= entrySize(fields[this.first], fields[this.first + 1]);
+      this.first += 2;
     }
     // Drop evicted slots now and then, not at every eviction (an array shift is O(n)).
-    if (this.first > 32 && this.first * 2 > this.names.length) {
-      this.names.splice(0, this.first);
-      this.values.splice(0, this.first);
+    if (this.first > 64 && this.first * 2 > fields.length) {
+      fields.splice(0, this.first);
       this.first = 0;
     }
   }

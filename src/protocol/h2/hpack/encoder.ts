@@ -87,11 +87,6 @@ export class HpackEncoder {
   private sizeUpdate = -1;
   /** The smallest size the table had since the last block: signalled first when below sizeUpdate. */
   private smallestUpdate = -1;
-  // Small, from Node's shared pool: a connection that sends few header blocks (an xDS stream) never needs
-  // more, and one that does grows it once.
-  private buf = Buffer.allocUnsafe(512);
-  /** A view of `buf`, for AddedField values (replaced with it). */
-  private view = viewOf(this.buf);
   private pos = 0;
 
   /** `cap`: the most our table may take, whatever the peer allows (its memory is ours too). */
@@ -114,8 +109,8 @@ export class HpackEncoder {
 
   /**
    * Encodes name/value pairs (flat list; `extra` pairs after them), skipping the names `skip` says to,
-   * into a buffer whose first `reserve` bytes are left for the caller (a frame header). The buffer is the
-   * encoder's own: use it before the next call.
+   * into a buffer whose first `reserve` bytes are left for the caller (a frame header). The buffer is
+   * shared by every encoder (SCRATCH): use it before the next block is encoded, here or elsewhere.
    */
   encode(
     headers: readonly string[],
@@ -127,12 +122,12 @@ export class HpackEncoder {
   ): Buffer {
     // The end first: encoding may replace the buffer (a block that outgrew it).
     const end = this.encodeInto(headers, extra, skip, reserve, added, addedSeed);
-    return this.buf.subarray(0, end);
+    return SCRATCH.buf.subarray(0, end);
   }
 
   /** The buffer encodeInto() wrote to (replaced when a block outgrows it). */
   get buffer(): Buffer {
-    return this.buf;
+    return SCRATCH.buf;
   }
 
   /** encode() without making a view: the block is `buffer` up to the returned end. */
@@ -154,7 +149,7 @@ export class HpackEncoder {
     const head = added.head;
     const words = head.length;
     this.ensure(words * 4 + added.length);
-    const view = this.view;
+    const view = SCRATCH.view;
     const at = this.pos;
     for (let i = 0; i < words; i++) view.setUint32(at + i * 4, head[i]);
     added.write(view, at + added.headLength, seed);
@@ -177,7 +172,7 @@ export class HpackEncoder {
     const again = this.pos === reserve ? this.repeat(headers, extra, skip) : undefined;
     if (again !== undefined) {
       this.ensure(again.length);
-      this.buf.set(again, this.pos);
+      SCRATCH.buf.set(again, this.pos);
       this.pos += again.length;
       return this.pos;
     }
@@ -241,7 +236,7 @@ export class HpackEncoder {
     start: number,
   ): void {
     if (this.table.version !== version || this.pos - start > MAX_KEPT_BLOCK) return;
-    const bytes = Buffer.from(this.buf.subarray(start, this.pos));
+    const bytes = Buffer.from(SCRATCH.buf.subarray(start, this.pos));
     let at = this.sentAt(headers, extra, skip);
     if (at < 0) {
       at = this.nextSent;
@@ -336,40 +331,48 @@ export class HpackEncoder {
   private integer(flags: number, prefix: number, value: number): void {
     const max = (1 << prefix) - 1;
     if (value < max) {
-      this.buf[this.pos++] = flags | value;
+      SCRATCH.buf[this.pos++] = flags | value;
       return;
     }
-    this.buf[this.pos++] = flags | max;
+    SCRATCH.buf[this.pos++] = flags | max;
     value -= max;
     while (value >= 0x80) {
-      this.buf[this.pos++] = (value & 0x7f) | 0x80;
+      SCRATCH.buf[this.pos++] = (value & 0x7f) | 0x80;
       value = Math.floor(value / 0x80);
     }
-    this.buf[this.pos++] = value;
+    SCRATCH.buf[this.pos++] = value;
   }
 
   private string(s: string): void {
     const n = s.length;
     this.integer(0x00, 7, n);
     if (n > 64) {
-      this.pos += this.buf.write(s, this.pos, 'latin1');
+      this.pos += SCRATCH.buf.write(s, this.pos, 'latin1');
       return;
     }
     // Header strings are short: a loop costs less than Buffer#write's argument checks (~26 vs ~63 ns).
-    const buf = this.buf;
+    const buf = SCRATCH.buf;
     const at = this.pos;
     for (let i = 0; i < n; i++) buf[at + i] = s.charCodeAt(i);
     this.pos = at + n;
   }
 
   private ensure(more: number): void {
-    if (this.pos + more <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + more));
-    this.buf.copy(bigger, 0, 0, this.pos);
-    this.buf = bigger;
-    this.view = viewOf(bigger);
+    if (this.pos + more <= SCRATCH.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(SCRATCH.buf.length * 2, this.pos + more));
+    SCRATCH.buf.copy(bigger, 0, 0, this.pos);
+    SCRATCH.buf = bigger;
+    SCRATCH.view = viewOf(bigger);
   }
 }
+
+/**
+ * The buffer every encoder writes its blocks to: a block is taken (copied or framed) before the next is
+ * encoded, by this connection or any other, so one buffer serves them all, and ten thousand xDS
+ * connections do not each hold one (a slice of Node's pool keeps its whole 8 KiB slab alive).
+ */
+const SCRATCH = { buf: Buffer.allocUnsafeSlow(4096), view: undefined as unknown as DataView };
+SCRATCH.view = viewOf(SCRATCH.buf);
 
 function viewOf(buf: Buffer): DataView {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

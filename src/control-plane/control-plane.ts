@@ -166,8 +166,10 @@ export class ControlPlane {
     cp.frontDoor = new GrpcFrontDoor({
       methods: cp[PARTS].xds.ads.methods(),
       fallback: ctx.grpc,
-      // A fleet's ACKs of a push are read in slices too: the admin API keeps answering meanwhile.
+      // A fleet's ACKs of a push are read in slices too, smaller ones while the push is under way: the
+      // admin API keeps answering, and the last streams' push does not wait for the first ones' ACKs.
       readSliceMs: cp[PARTS].xds.ads.storm.pushSliceMs,
+      readsGiveWay: () => cp[PARTS].xds.ads.pushing,
       tls: options.tls && { files: options.tls, onReloadError: (err) => cp.tlsReloadFailed(err) },
       onInternalError: (err) =>
         options.logger.error('internal error handling a gRPC connection; closed it', { error: err.stack }),

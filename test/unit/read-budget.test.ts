@@ -6,8 +6,10 @@ import type { BytesReceiver } from '../../src/protocol/h2/socket-reads';
 function harness(sliceMs: number, costMs: number) {
   let now = 0;
   const phases: (() => void)[] = [];
+  let busy = false;
   const budget = new ReadBudget(
     sliceMs,
+    () => busy,
     () => now,
     (run) => phases.push(run),
   );
@@ -31,7 +33,7 @@ function harness(sliceMs: number, costMs: number) {
     const run = phases.splice(0);
     for (const r of run) r();
   };
-  return { budget, socket, seen, checkPhase };
+  return { budget, socket, seen, checkPhase, setBusy: (b: boolean) => (busy = b) };
 }
 
 describe('ReadBudget (reads per turn of the event loop are bounded)', () => {
@@ -78,5 +80,16 @@ describe('ReadBudget (reads per turn of the event loop are bounded)', () => {
     h.checkPhase();
     expect(h.seen).toEqual(['a:a1']);
     expect(b.s.resumed).toBe(0);
+  });
+
+  it('gives a quarter of the slice to reads while sliced work it gives way to is under way', () => {
+    const h = harness(4, 1);
+    h.setBusy(true);
+    const socks = ['a', 'b', 'c'].map((n) => h.socket(n));
+    expect(socks.map((k) => k.read('x'))).toEqual([true, false, false]);
+    h.setBusy(false);
+    h.checkPhase();
+    expect(h.seen).toEqual(['a:x', 'b:x', 'c:x']);
+    expect(socks[0].read('y')).toBe(true);
   });
 });

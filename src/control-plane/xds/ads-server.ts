@@ -193,6 +193,11 @@ export class AdsServer {
     return true;
   }
 
+  /** A push to the streams is under way (streams not reached yet). */
+  get pushing(): boolean {
+    return this.fanout.pending > 0;
+  }
+
   /** Streams open now. */
   get size(): number {
     return this.connections.size;

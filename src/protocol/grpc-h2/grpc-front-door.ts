@@ -47,6 +47,8 @@ export interface FrontDoorOptions {
   readonly onInternalError?: (err: Error) => void;
   /** At most this long handling reads per turn of the event loop (read-budget.ts); none: unbounded. */
   readonly readSliceMs?: number;
+  /** Whether sliced work the reads give way to is under way (a push: read-budget.ts). */
+  readonly readsGiveWay?: () => boolean;
 }
 
 /**
@@ -71,7 +73,9 @@ export class GrpcFrontDoor {
       options.tls,
       // Responses share their large parts between streams (response-encoding.ts): written, never copied.
       (conn) => (conn.coalesceBytes = 0),
-      options.readSliceMs === undefined ? undefined : new ReadBudget(options.readSliceMs),
+      options.readSliceMs === undefined
+        ? undefined
+        : new ReadBudget(options.readSliceMs, options.readsGiveWay),
     );
   }
 

@@ -19,6 +19,10 @@ interface Deferred {
  * handled in slices of `sliceMs` from the next check phase on, each socket resumed after its own, so
  * the loop serves whatever waits between two slices.
  *
+ * While `busy()` says that other sliced work is under way (a push to the fleet), reads get a quarter of
+ * the slice: the streams not pushed yet wait for the pass rather than for the ACKs of those before
+ * them.
+ *
  * Contracts: a socket's bytes are handled in the order read (a paused socket reads nothing until its
  * bytes set aside are handled); every read is handled, however many come; a destroyed socket's bytes
  * set aside are dropped.
@@ -33,9 +37,15 @@ export class ReadBudget {
 
   constructor(
     readonly sliceMs: number,
+    private readonly busy: () => boolean = () => false,
     private readonly now: () => number = () => performance.now(),
     private readonly later: (run: () => void) => void = (run) => setImmediate(run),
   ) {}
+
+  /** The reads' share of a turn now. */
+  private slice(): number {
+    return this.busy() ? this.sliceMs / 4 : this.sliceMs;
+  }
 
   /** Reads set aside, not handled yet. */
   get waiting(): number {
@@ -51,7 +61,7 @@ export class ReadBudget {
       this.armed = true;
       this.later(this.newTurn);
     }
-    if (this.spentMs >= this.sliceMs) {
+    if (this.spentMs >= this.slice()) {
       this.deferred.push({ socket, sink, bytes: Buffer.from(chunk.subarray(0, n)) });
       this.drainSoon();
       return false;
@@ -78,7 +88,7 @@ export class ReadBudget {
 
   private readonly drain = (): void => {
     this.draining = false;
-    const until = this.now() + this.sliceMs;
+    const until = this.now() + this.slice();
     const list = this.deferred;
     while (this.next < list.length) {
       const d = list[this.next];

@@ -16,6 +16,12 @@ const fileSchema = z.strictObject({
   xdsPort: port.optional(),
   logLevel: z.enum(['error', 'warn', 'info', 'http', 'debug', 'silent']).optional(),
   redisUrl: z.string().optional(),
+  /** Redis Sentinel (redis-settings.ts): the Sentinels, the primary's name, passwords, TLS. */
+  redisSentinels: z.union([z.string(), z.array(z.string())]).optional(),
+  redisSentinelName: z.string().min(1).optional(),
+  redisPassword: z.string().optional(),
+  redisSentinelPassword: z.string().optional(),
+  redisTls: z.boolean().optional(),
   redisPrefix: z.string().optional(),
   leaderLeaseMs: z.number().int().min(300).max(600_000).optional(),
   runDir: z.string().min(1).optional(),

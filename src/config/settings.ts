@@ -4,6 +4,8 @@ import type { FileEntry, FileSettings } from './config-file';
 import { resolveSecurity, type SecuritySettings } from './security-settings';
 import { flag, type Flags, SettingsError } from './sources';
 import { xdsSettings, type XdsSettings } from './xds-settings';
+import { redisTarget } from './redis-settings';
+import type { RedisTarget } from '../model/redis-target';
 import { kebabFlag, namedNumbers, snakeEnv } from './named-numbers';
 
 export { type Flags, SettingsError };
@@ -19,7 +21,8 @@ export interface Settings {
   readonly routerId: string;
   readonly controlPlanes: readonly string[];
   readonly logLevel: string;
-  readonly redisUrl: string | undefined;
+  /** The configuration store: one Redis (REDIS_URL) or Sentinel's primary (REDIS_SENTINELS); none: in memory. */
+  readonly redis: RedisTarget | undefined;
   /** Key prefix in Redis (NERVE_REDIS_PREFIX), so fleets and tests can share one Redis. */
   readonly redisPrefix: string;
   /** This control-plane replica's id (default: host name and pid). */
@@ -83,20 +86,6 @@ function portFrom(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
-function redisUrl(raw: string | undefined): string | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^rediss?:\/\/[^\s]+$/.test(raw))
-    throw new SettingsError(
-      `REDIS_URL must look like redis://host:6379/0 (or rediss:// for TLS), got "${withoutPassword(raw)}"`,
-    );
-  return raw;
-}
-
-/** A URL as it may be shown: a password in it is replaced (settings errors are printed and logged). */
-function withoutPassword(url: string): string {
-  return url.replace(/(\/\/[^:/@\s]*:)[^@/\s]*@/, '$1***@');
-}
-
 function wholeMs(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
@@ -142,11 +131,7 @@ export function resolveSettings(
     controlPlanes:
       controlPlanes.length > 0 ? controlPlanes : (file?.router?.controlPlanes ?? ['127.0.0.1:18000']),
     logLevel,
-    redisUrl: attempt(
-      problems,
-      () => redisUrl(flag(flags, 'redis-url') ?? (env.REDIS_URL || file?.redisUrl || undefined)),
-      undefined,
-    ),
+    redis: attempt(problems, () => redisTarget(flags, env, file), undefined),
     redisPrefix: flag(flags, 'redis-prefix') ?? env.NERVE_REDIS_PREFIX ?? file?.redisPrefix ?? 'nerve:',
     replicaId: flag(flags, 'replica-id') ?? (env.NERVE_REPLICA_ID || undefined),
     leaderLeaseMs: attempt(

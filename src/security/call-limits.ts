@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import {
   type RateLimiterAbstract,
   RateLimiterMemory,
@@ -7,6 +7,8 @@ import {
 } from 'rate-limiter-flexible';
 import { NerveError } from '../model/errors';
 import type { Principal } from '../model/security/principal';
+import type { RedisTarget } from '../model/redis-target';
+import { redisClient } from '../store/redis/redis-client';
 
 export interface CallLimitSettings {
   /** Calls per minute one client address may make (REST and admin gRPC together); 0: no limit. */
@@ -14,7 +16,8 @@ export interface CallLimitSettings {
   /** Calls per minute one credential (API key, token subject) may make; 0: no limit. */
   readonly perPrincipalPerMinute: number;
   /** Shared counters across replicas when set (one Redis, keys under `prefix`). */
-  readonly redisUrl?: string;
+  /** Where the shared counters are (the configuration store's Redis); none: each replica counts alone. */
+  readonly redis?: RedisTarget;
   readonly prefix?: string;
   /**
    * The longest a call waits for the shared counters (default 50 ms): past it, this replica's own
@@ -61,8 +64,8 @@ export class CallLimits {
   ) {
     this.maxWaitMs = settings.maxWaitMs ?? 50;
     this.bypassMs = settings.bypassMs ?? 5_000;
-    if (settings.redisUrl)
-      this.redis = new Redis(settings.redisUrl, {
+    if (settings.redis)
+      this.redis = redisClient(settings.redis, {
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
         commandTimeout: 1_000,

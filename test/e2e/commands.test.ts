@@ -145,6 +145,13 @@ describe('nerve demo', () => {
     expect(bogus.stderr()).toContain('nerve engine --help');
     expect(bogus.stderr()).not.toMatch(/\n\s+at /);
     expect(bogus.stdout()).toBe('');
+    // Half a Sentinel setting: refused before anything listens, naming what is missing.
+    const half = spawnNerve(['control-plane', '--redis-sentinels', '127.0.0.1:26379', '--xds-port', '0'], {
+      REDIS_PASSWORD: 'not-shown',
+    });
+    expect((await half.exited()).code).toBe(2);
+    expect(half.stderr()).toContain('needs REDIS_SENTINEL_NAME (--redis-sentinel-name, redisSentinelName)');
+    expect(half.stderr()).not.toContain('not-shown');
   });
 
   it('--help on every command lists its flags and exits 0; --version prints the version', async () => {

@@ -35,7 +35,7 @@ describeRedis('a Redis that lost its data: noticed on every replica, never adopt
       callLimits: {
         perAddressPerMinute: 6000,
         perPrincipalPerMinute: 6000,
-        redisUrl: redis.url,
+        redis: { kind: 'url', url: redis.url },
         prefix: currentPrefix,
       },
       logger,

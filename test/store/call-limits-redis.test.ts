@@ -17,7 +17,7 @@ withRedis('rate limits shared through Redis (REDIS_URL)', () => {
     const settings = {
       perAddressPerMinute: 5,
       perPrincipalPerMinute: 3,
-      redisUrl: redis.url,
+      redis: { kind: 'url' as const, url: redis.url },
       prefix: 'limits-test:',
       // The sharing is what this test checks, so the shared counters get time to answer: with the
       // default 50 ms a loaded CI host had them answer late, and the replica's own count stood in
@@ -66,7 +66,7 @@ withRedis('rate limits shared through Redis (REDIS_URL)', () => {
     const limits = new CallLimits({
       perAddressPerMinute: 100,
       perPrincipalPerMinute: 100,
-      redisUrl: r.url,
+      redis: { kind: 'url', url: r.url },
       prefix: 'hung:',
     });
     try {

@@ -14,7 +14,7 @@ describe('settings precedence: flags, then environment, then file, then defaults
       routerPort: 50051,
       routerAdminPort: 9901,
       logLevel: 'info',
-      redisUrl: undefined,
+      redis: undefined,
     });
   });
 

@@ -19,9 +19,9 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
   const logger = createLogger('control-plane', settings.logLevel, { dir: settings.logDir });
   warnIfOpen(settings.security.enableAuth, settings.host, logger);
   const replicaId = settings.replicaId ?? `${hostname()}-${process.pid}`;
-  const store: ConfigStore = settings.redisUrl
+  const store: ConfigStore = settings.redis
     ? new RedisStore({
-        url: settings.redisUrl,
+        target: settings.redis,
         prefix: settings.redisPrefix,
         onError: (message, err) => logger.error(message, { error: String(err) }),
       })
@@ -43,7 +43,7 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
       callLimits: {
         perAddressPerMinute: settings.security.rateLimitPerMinute,
         perPrincipalPerMinute: settings.security.rateLimitPerMinute,
-        redisUrl: settings.redisUrl,
+        redis: settings.redis,
         prefix: settings.redisPrefix,
       },
       auth: {

@@ -104,6 +104,28 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
       env: 'REDIS_URL',
       help: 'configuration store shared by replicas, redis://host:6379/0 (default: in memory)',
     },
+    {
+      name: 'redis-sentinels',
+      env: 'REDIS_SENTINELS',
+      help: 'the store through Redis Sentinel instead: host:port,host:port,… (with --redis-sentinel-name)',
+    },
+    {
+      name: 'redis-sentinel-name',
+      env: 'REDIS_SENTINEL_NAME',
+      help: "the primary's name in the Sentinels' configuration (sentinel monitor <name> …)",
+    },
+    { name: 'redis-password', env: 'REDIS_PASSWORD', help: "Redis's password (prefer the variable)" },
+    {
+      name: 'redis-sentinel-password',
+      env: 'REDIS_SENTINEL_PASSWORD',
+      help: "the Sentinels' own password (prefer the variable)",
+    },
+    {
+      name: 'redis-tls',
+      env: 'REDIS_TLS',
+      help: 'TLS to the Sentinels and the Redis they name (one Redis: rediss://)',
+      boolean: true,
+    },
     { name: 'redis-prefix', env: 'NERVE_REDIS_PREFIX', help: 'key prefix in Redis (default nerve:)' },
     { name: 'replica-id', env: 'NERVE_REPLICA_ID', help: "this replica's id (default <host>-<pid>)" },
     {

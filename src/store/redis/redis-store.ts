@@ -1,4 +1,4 @@
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
@@ -28,7 +28,9 @@ import {
   type IdempotencyRecord,
   takeIdempotencyId,
 } from '../idempotency';
+import type { RedisTarget } from '../../model/redis-target';
 import { FeedFollower } from './feed-follower';
+import { redisClient } from './redis-client';
 import { type RedisKeys, redisKeys } from './keys';
 import { LuaScript } from './lua';
 import { RedisLease } from './redis-lease';
@@ -54,7 +56,9 @@ const reseedScript = new LuaScript(RESEED);
 const HUNG_AFTER_MS = 750;
 
 export interface RedisStoreOptions {
-  readonly url: string;
+  /** One Redis (tests, REDIS_URL), or `target`: a URL or Sentinel's primary. */
+  readonly url?: string;
+  readonly target?: RedisTarget;
   /** Key prefix (NERVE_REDIS_PREFIX); default `nerve:`. */
   readonly prefix?: string;
   /** How many change records the feed keeps (approximately); replicas further behind reload. */
@@ -126,7 +130,9 @@ export class RedisStore implements ConfigStore {
       lazyConnect: true,
       retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1_000),
     };
-    this.redis = new Redis(options.url, connection);
+    const target: RedisTarget = options.target ?? { kind: 'url', url: options.url ?? '' };
+    if (target.kind === 'url' && target.url === '') throw new Error('RedisStore needs a url or a target');
+    this.redis = redisClient(target, connection);
     this.redis.on('error', () => undefined); // every failure surfaces as a command error or 'close'
     this.redis.on('close', () => this.setConnected(false));
     this.redis.on('ready', () => this.setConnected(true));
@@ -134,7 +140,7 @@ export class RedisStore implements ConfigStore {
     this.probe = new StoreProbe(this.redis, this.keys);
     this.history = new RedisHistoryStore(this.redis, options.prefix ?? 'nerve:');
     this.follower = new FeedFollower(
-      new Redis(options.url, { ...connection, commandTimeout: undefined }),
+      redisClient(target, { ...connection, commandTimeout: undefined }),
       this.redis,
       this.keys,
       {

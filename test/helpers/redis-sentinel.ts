@@ -1,0 +1,171 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import type { HostPort } from '../../src/model/redis-target';
+import { freePort } from './ports';
+import { waitFor } from './wait';
+
+/** True when this machine has redis-server and redis-sentinel (CI installs Debian's). */
+export function hasRedisSentinel(): boolean {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    execFileSync('redis-sentinel', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface SentinelSet {
+  /** The primary's name in the Sentinels' configuration. */
+  readonly name: string;
+  readonly sentinels: readonly HostPort[];
+  /** The port of the data node the Sentinels name as primary now. */
+  primaryPort(): Promise<number>;
+  /** Resolves once every replica holds what the primary holds now (WAIT on the primary). */
+  replicated(): Promise<void>;
+  /** SIGKILLs the current primary; resolves once the Sentinels name another (its port). */
+  failover(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+interface Proc {
+  child: ChildProcess;
+  port: number;
+}
+
+async function launch(command: string, args: string[], port: number, ready: RegExp): Promise<Proc> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-8_000)));
+  await waitFor(() => ready.test(out) || child.exitCode !== null, `${command} on ${port} to start`, 10_000);
+  if (child.exitCode !== null) throw new Error(`${command} exited: ${out}`);
+  return { child, port };
+}
+
+const kill = async (p: Proc) => {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  const exited = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGKILL');
+  await exited;
+};
+
+/**
+ * A primary, `replicas` replicas and `sentinelCount` Sentinels (quorum: a majority) of the test's own on
+ * free loopback ports; a primary is judged down after `downAfterMs`. Data nodes keep an append-only file
+ * fsynced on every write, as in production.
+ */
+export async function startSentinelSet(
+  options: { replicas?: number; sentinels?: number; downAfterMs?: number } = {},
+): Promise<SentinelSet> {
+  const name = 'nerve';
+  const dir = mkdtempSync(join(tmpdir(), 'nerve-sentinel-'));
+  const data: Proc[] = [];
+  const sentinels: Proc[] = [];
+  const node = async (i: number, replicaOf?: number) => {
+    const port = await freePort();
+    const own = join(dir, `node-${i}`);
+    execFileSync('mkdir', ['-p', own]);
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', own, '--protected-mode', 'no'];
+    args.push('--appendonly', 'yes', '--appendfsync', 'always', '--save', '');
+    // Redis 7 waits 5 s for more replicas before a diskless full sync: a test's replica would not hold
+    // anything for that long.
+    args.push('--repl-diskless-sync-delay', '0');
+    if (replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(replicaOf));
+    data.push(await launch('redis-server', args, port, /Ready to accept connections/));
+    return port;
+  };
+  try {
+    const primary = await node(0);
+    for (let i = 1; i <= (options.replicas ?? 1); i++) await node(i, primary);
+    const replicas = options.replicas ?? 1;
+    // Every replica in sync before the set is handed over: a failover before then loses everything.
+    const probe = new Redis({ port: primary, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+    try {
+      await waitFor(
+        async () => {
+          const info = await probe.info('replication');
+          return (info.match(/state=online/g) ?? []).length === replicas;
+        },
+        'the replicas to be in sync',
+        15_000,
+        50,
+      );
+    } finally {
+      probe.disconnect();
+    }
+    const count = options.sentinels ?? 3;
+    for (let i = 0; i < count; i++) {
+      const port = await freePort();
+      const conf = join(dir, `sentinel-${i}.conf`);
+      writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          'protected-mode no',
+          `dir ${dir}`,
+          `sentinel monitor ${name} 127.0.0.1 ${primary} ${Math.floor(count / 2) + 1}`,
+          `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 1_000}`,
+          `sentinel failover-timeout ${name} 10000`,
+          `sentinel parallel-syncs ${name} 1`,
+          '',
+        ].join('\n'),
+      );
+      sentinels.push(await launch('redis-sentinel', [conf], port, /Sentinel ID is|monitor master/i));
+    }
+  } catch (err) {
+    for (const p of [...sentinels, ...data]) await kill(p);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const ask = async (): Promise<number> => {
+    for (const s of sentinels) {
+      if (s.child.exitCode !== null) continue;
+      const c = new Redis({ port: s.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+      try {
+        await c.connect();
+        const reply = (await c.call('SENTINEL', 'get-master-addr-by-name', name)) as string[] | null;
+        if (reply) return Number(reply[1]);
+      } catch {
+        // the next Sentinel
+      } finally {
+        c.disconnect();
+      }
+    }
+    throw new Error('no Sentinel answers');
+  };
+  return {
+    name,
+    sentinels: sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })),
+    primaryPort: ask,
+    async replicated() {
+      const c = new Redis({ port: await ask(), host: '127.0.0.1', maxRetriesPerRequest: 0 });
+      try {
+        const replicas = options.replicas ?? 1;
+        const acked = Number(await c.call('WAIT', String(replicas), '10000'));
+        if (acked < replicas) throw new Error(`${acked} of ${replicas} replicas in sync after 10 s`);
+      } finally {
+        c.disconnect();
+      }
+    },
+    async failover() {
+      const before = await ask();
+      const primary = data.find((d) => d.port === before);
+      if (primary) await kill(primary);
+      let after = before;
+      await waitFor(
+        async () => (after = await ask().catch(() => before)) !== before,
+        'the Sentinels to promote a replica',
+        30_000,
+      );
+      return after;
+    },
+    async stop() {
+      for (const p of [...sentinels, ...data]) await kill(p);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -356,7 +356,7 @@ describe('settings are validated at start', () => {
     const err = cp.stderr();
     expect(err).toMatch(/\d bad settings/);
     expect(err).toMatch(/API_PORT must be a port/);
-    expect(err).toMatch(/REDIS_URL must look like/);
+    expect(err).toMatch(/REDIS_URL \(--redis-url, redisUrl\) must look like/);
     expect(err).toMatch(/NERVE_FEATURES: no feature "dashbord" \(known: dashboard/);
     expect(err).toMatch(/TLS_CERT_FILE and TLS_KEY_FILE go together/);
     expect(err).toMatch(/LOG_LEVEL \(--log-level\) must be/);

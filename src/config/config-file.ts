@@ -22,6 +22,7 @@ const fileSchema = z.strictObject({
   redisPassword: z.string().optional(),
   redisSentinelPassword: z.string().optional(),
   redisTls: z.boolean().optional(),
+  redisMinReplicas: z.number().int().min(0).max(16).optional(),
   redisPrefix: z.string().optional(),
   leaderLeaseMs: z.number().int().min(300).max(600_000).optional(),
   runDir: z.string().min(1).optional(),

@@ -9,6 +9,7 @@ export interface RedisFileSettings {
   readonly redisPassword?: string;
   readonly redisSentinelPassword?: string;
   readonly redisTls?: boolean;
+  readonly redisMinReplicas?: number;
 }
 
 const SOURCES = {
@@ -18,6 +19,7 @@ const SOURCES = {
   password: ['redis-password', 'REDIS_PASSWORD', 'redisPassword'],
   sentinelPassword: ['redis-sentinel-password', 'REDIS_SENTINEL_PASSWORD', 'redisSentinelPassword'],
   tls: ['redis-tls', 'REDIS_TLS', 'redisTls'],
+  minReplicas: ['redis-min-replicas', 'NERVE_REDIS_MIN_REPLICAS', 'redisMinReplicas'],
 } as const;
 
 /** `REDIS_SENTINELS (--redis-sentinels, redisSentinels)`: how an error names a setting. */
@@ -114,4 +116,26 @@ export function redisTarget(
     ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
     tls: tls ?? false,
   };
+}
+
+/**
+ * NERVE_REDIS_MIN_REPLICAS: replicas that must confirm a commit or a lease change (0 to 16); undefined
+ * leaves the store's default (1 through Sentinel, 0 for one Redis). Refused with no store.
+ */
+export function redisMinReplicas(
+  flags: Flags,
+  env: NodeJS.ProcessEnv,
+  file: RedisFileSettings | undefined,
+  store: RedisTarget | undefined,
+): number | undefined {
+  const raw = fromSources(flags, env, { ...file })(...SOURCES.minReplicas);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n > 16)
+    throw new SettingsError(`${named('minReplicas')} must be a whole number from 0 to 16, got "${raw}"`);
+  if (store === undefined)
+    throw new SettingsError(
+      `${named('minReplicas')} is given with no store: set ${named('url')} or ${named('sentinels')}`,
+    );
+  return n;
 }

@@ -4,7 +4,7 @@ import type { FileEntry, FileSettings } from './config-file';
 import { resolveSecurity, type SecuritySettings } from './security-settings';
 import { flag, type Flags, SettingsError } from './sources';
 import { xdsSettings, type XdsSettings } from './xds-settings';
-import { redisTarget } from './redis-settings';
+import { redisMinReplicas, redisTarget } from './redis-settings';
 import type { RedisTarget } from '../model/redis-target';
 import { kebabFlag, namedNumbers, snakeEnv } from './named-numbers';
 
@@ -23,6 +23,8 @@ export interface Settings {
   readonly logLevel: string;
   /** The configuration store: one Redis (REDIS_URL) or Sentinel's primary (REDIS_SENTINELS); none: in memory. */
   readonly redis: RedisTarget | undefined;
+  /** Replicas that must confirm a commit or a lease change (NERVE_REDIS_MIN_REPLICAS); undefined: the store's default. */
+  readonly redisMinReplicas: number | undefined;
   /** Key prefix in Redis (NERVE_REDIS_PREFIX), so fleets and tests can share one Redis. */
   readonly redisPrefix: string;
   /** This control-plane replica's id (default: host name and pid). */
@@ -132,6 +134,17 @@ export function resolveSettings(
       controlPlanes.length > 0 ? controlPlanes : (file?.router?.controlPlanes ?? ['127.0.0.1:18000']),
     logLevel,
     redis: attempt(problems, () => redisTarget(flags, env, file), undefined),
+    redisMinReplicas: attempt(
+      problems,
+      () =>
+        redisMinReplicas(
+          flags,
+          env,
+          file,
+          attempt([], () => redisTarget(flags, env, file), undefined),
+        ),
+      undefined,
+    ),
     redisPrefix: flag(flags, 'redis-prefix') ?? env.NERVE_REDIS_PREFIX ?? file?.redisPrefix ?? 'nerve:',
     replicaId: flag(flags, 'replica-id') ?? (env.NERVE_REPLICA_ID || undefined),
     leaderLeaseMs: attempt(

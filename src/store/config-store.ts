@@ -74,6 +74,11 @@ export interface StoreStatus {
   readonly version: number;
   /** ms since this replica last heard from the store (0 in memory). */
   readonly lagMs: number;
+  /**
+   * Changes this replica read but does not apply yet: Redis replicas have not confirmed them
+   * (NERVE_REDIS_MIN_REPLICAS > 0). Absent when changes are not waited for.
+   */
+  readonly unconfirmed?: number;
 }
 
 /** One change of shared runtime state (not versioned): a field of a namespace set or removed. */

@@ -26,7 +26,13 @@ export interface SentinelSet {
   primaryPort(): Promise<number>;
   /** Resolves once every replica holds what the primary holds now (WAIT on the primary). */
   replicated(): Promise<void>;
-  /** SIGKILLs the current primary; resolves once the Sentinels name another (its port). */
+  /** SIGSTOPs every replica (connected, silent: nothing they confirm); `resumeReplicas` is SIGCONT. */
+  pauseReplicas(): Promise<void>;
+  resumeReplicas(): Promise<void>;
+  /**
+   * SIGKILLs the current primary; resolves once the Sentinels name another (its port), and the old
+   * primary is started again, as a supervisor would, and is in sync as the new primary's replica.
+   */
   failover(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -34,6 +40,8 @@ export interface SentinelSet {
 interface Proc {
   child: ChildProcess;
   port: number;
+  /** How it was started (a data node is started again the same way after a failover). */
+  args: string[];
 }
 
 async function launch(command: string, args: string[], port: number, ready: RegExp): Promise<Proc> {
@@ -42,7 +50,7 @@ async function launch(command: string, args: string[], port: number, ready: RegE
   child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-8_000)));
   await waitFor(() => ready.test(out) || child.exitCode !== null, `${command} on ${port} to start`, 10_000);
   if (child.exitCode !== null) throw new Error(`${command} exited: ${out}`);
-  return { child, port };
+  return { child, port, args };
 }
 
 const kill = async (p: Proc) => {
@@ -141,6 +149,13 @@ export async function startSentinelSet(
     name,
     sentinels: sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })),
     primaryPort: ask,
+    async pauseReplicas() {
+      const primary = await ask();
+      for (const d of data) if (d.port !== primary) d.child.kill('SIGSTOP');
+    },
+    async resumeReplicas() {
+      for (const d of data) d.child.kill('SIGCONT');
+    },
     async replicated() {
       const c = new Redis({ port: await ask(), host: '127.0.0.1', maxRetriesPerRequest: 0 });
       try {
@@ -161,6 +176,26 @@ export async function startSentinelSet(
         'the Sentinels to promote a replica',
         30_000,
       );
+      if (primary) {
+        const again = await launch('redis-server', primary.args, primary.port, /Ready to accept connections/);
+        data[data.indexOf(primary)] = again;
+        // As a supervisor starts it: a replica of the primary the Sentinels name (they would convert it
+        // in time too, but not in a test's).
+        const back = new Redis({ port: primary.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+        await back.call('REPLICAOF', '127.0.0.1', String(after)).finally(() => back.disconnect());
+        const probe = new Redis({ port: after, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+        try {
+          await waitFor(
+            async () =>
+              ((await probe.info('replication')).match(/state=online/g) ?? []).length === data.length - 1,
+            'the old primary to be in sync as a replica',
+            30_000,
+            100,
+          );
+        } finally {
+          probe.disconnect();
+        }
+      }
       return after;
     },
     async stop() {

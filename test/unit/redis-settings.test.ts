@@ -1,4 +1,4 @@
-import { redisTarget } from '../../src/config/redis-settings';
+import { redisMinReplicas, redisTarget } from '../../src/config/redis-settings';
 import { SettingsError } from '../../src/config/sources';
 import { describeRedisTarget } from '../../src/model/redis-target';
 
@@ -119,5 +119,19 @@ describe('the configuration store target (REDIS_URL or Redis Sentinel)', () => {
       tls: true,
     });
     expect(s).toBe('primary "n" of Sentinels s:1 (TLS)');
+  });
+
+  it('takes NERVE_REDIS_MIN_REPLICAS from 0 to 16, only with a store', () => {
+    const store = { kind: 'url' as const, url: 'redis://r' };
+    expect(redisMinReplicas({}, {}, undefined, store)).toBeUndefined();
+    expect(redisMinReplicas({ 'redis-min-replicas': '2' }, {}, undefined, store)).toBe(2);
+    expect(redisMinReplicas({}, { NERVE_REDIS_MIN_REPLICAS: '0' }, undefined, store)).toBe(0);
+    expect(redisMinReplicas({}, {}, { redisMinReplicas: 3 }, store)).toBe(3);
+    expect(
+      errorsOf(() => redisMinReplicas({}, { NERVE_REDIS_MIN_REPLICAS: 'two' }, undefined, store))[0],
+    ).toMatch(/NERVE_REDIS_MIN_REPLICAS .* whole number from 0 to 16, got "two"/);
+    expect(
+      errorsOf(() => redisMinReplicas({}, { NERVE_REDIS_MIN_REPLICAS: '1' }, undefined, undefined))[0],
+    ).toMatch(/with no store/);
   });
 });

@@ -15,6 +15,7 @@ describe('settings precedence: flags, then environment, then file, then defaults
       routerAdminPort: 9901,
       logLevel: 'info',
       redis: undefined,
+      redisMinReplicas: undefined,
     });
   });
 

@@ -22,6 +22,7 @@ export async function controlPlaneCommand(args: string[]): Promise<void> {
   const store: ConfigStore = settings.redis
     ? new RedisStore({
         target: settings.redis,
+        minReplicas: settings.redisMinReplicas,
         prefix: settings.redisPrefix,
         onError: (message, err) => logger.error(message, { error: String(err) }),
       })

@@ -126,6 +126,11 @@ export const COMMAND_FLAGS: Record<string, readonly FlagSpec[]> = {
       help: 'TLS to the Sentinels and the Redis they name (one Redis: rediss://)',
       boolean: true,
     },
+    {
+      name: 'redis-min-replicas',
+      env: 'NERVE_REDIS_MIN_REPLICAS',
+      help: 'replicas that must confirm a commit or a lease change (default 1 with Sentinel, else 0)',
+    },
     { name: 'redis-prefix', env: 'NERVE_REDIS_PREFIX', help: 'key prefix in Redis (default nerve:)' },
     { name: 'replica-id', env: 'NERVE_REPLICA_ID', help: "this replica's id (default <host>-<pid>)" },
     {

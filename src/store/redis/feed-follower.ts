@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import type { ChangeRecord, JsonValue } from '../../model/config';
 import type { SharedChange } from '../config-store';
 import type { RedisKeys } from './keys';
+import { ConfirmationGate } from './confirmation-gate';
 import { fieldsOf, type StreamEntry } from './lua';
 
 export interface FeedHandlers {
@@ -12,6 +13,11 @@ export interface FeedHandlers {
   /** The replica missed entries the feed no longer has: load everything. */
   readonly onGap: () => Promise<void>;
   readonly onStateChange: () => void;
+  /**
+   * Whether records wait for a confirmation entry before they are applied (replication-wait.ts): a
+   * record read is held until an entry `a` says enough replicas have it.
+   */
+  readonly gated: boolean;
 }
 
 const BLOCK_MS = 2_000;
@@ -30,6 +36,8 @@ export class FeedFollower {
   private catching: Promise<void> | undefined;
   /** Why the last read failed; undefined while reads succeed. */
   failing: string | undefined;
+  /** Records read but not yet confirmed (with `gated`). */
+  readonly gate = new ConfirmationGate();
 
   /** `blocking` is this follower's own connection; `main` serves the non-blocking catch-up reads. */
   constructor(
@@ -52,8 +60,10 @@ export class FeedFollower {
     this.redis.disconnect();
   }
 
+  /** After a load: the feed is followed from `id`, and what was read before it is in the loaded state. */
   resetConfig(id: string): void {
     this.configId = id;
+    this.gate.clear();
   }
 
   resetShared(id: string): void {
@@ -62,6 +72,17 @@ export class FeedFollower {
 
   lagMs(): number {
     return Math.max(0, Date.now() - this.lastHeardAt - BLOCK_MS);
+  }
+
+  /**
+   * Every change up to `version` is held by enough replicas: apply what waited for it. False when the
+   * replica misses a record the confirmation covers, or one does not follow (a gap: reload).
+   */
+  confirm(version: number): boolean {
+    this.gate.confirm(version);
+    const { records, gap } = this.gate.release(this.handlers.position().version);
+    for (const record of records) if (!this.handlers.onRecord(record)) return false;
+    return !gap;
   }
 
   /**
@@ -124,7 +145,14 @@ export class FeedFollower {
         const f = fieldsOf(raw);
         if (stream === this.keys.feed) {
           this.configId = laterId(this.configId, id);
-          if (!gap && !this.handlers.onRecord(JSON.parse(f.get('c') ?? '{}') as ChangeRecord)) gap = true;
+          if (gap) continue;
+          const body = f.get('c');
+          if (!this.handlers.gated) {
+            if (body !== undefined && !this.handlers.onRecord(JSON.parse(body) as ChangeRecord)) gap = true;
+          } else if (body !== undefined) {
+            this.gate.hold(JSON.parse(body) as ChangeRecord);
+            if (!this.confirm(0)) gap = true;
+          } else if (!this.confirm(Number(f.get('a')))) gap = true;
         } else {
           this.sharedId = laterId(this.sharedId, id);
           const value = f.get('v') ?? '';

@@ -12,6 +12,8 @@ export function redisKeys(prefix: string) {
     generationInfo: `${prefix}store:generation:info`,
     /** Set by replicas that found the store lost or changed their data (what they hold, why). */
     diverged: `${prefix}store:diverged`,
+    /** Written (any value) so that a WAIT after it covers every write before it: see replication-wait.ts. */
+    confirmMark: `${prefix}store:confirm-mark`,
     /** Idempotency records, one key each (with a TTL), by the hash of the client's key. */
     idempotencyPrefix: `${prefix}idempotency:`,
     epoch: `${prefix}leader:epoch`,

@@ -31,6 +31,7 @@ import {
 import type { RedisTarget } from '../../model/redis-target';
 import { FeedFollower } from './feed-follower';
 import { redisClient } from './redis-client';
+import { ReplicationWait } from './replication-wait';
 import { type RedisKeys, redisKeys } from './keys';
 import { LuaScript } from './lua';
 import { RedisLease } from './redis-lease';
@@ -70,6 +71,11 @@ export interface RedisStoreOptions {
   /** Who this replica is, in the diverged marker it leaves in the store (default host:pid). */
   readonly owner?: string;
   readonly onError?: (message: string, err: unknown) => void;
+  /**
+   * Replicas that must confirm a commit or a lease change before it is acknowledged (replication-wait.ts);
+   * default 1 through Sentinel, 0 for one Redis.
+   */
+  readonly minReplicas?: number;
 }
 
 /**
@@ -104,10 +110,12 @@ export class RedisStore implements ConfigStore {
   private identityTimer: NodeJS.Timeout | undefined;
   /** Identity reads: whether Redis answers (a hung Redis), and its clock for commit deadlines. */
   private readonly probe: StoreProbe;
+  private readonly replication: ReplicationWait;
   private readonly commandTimeoutMs: number;
   private readonly identityCheckMs: number;
   private readonly owner: string;
   private lastStatus: StoreStatus['state'] = 'unavailable';
+  private confirming = false;
   private readonly feedLength: number;
   private readonly onError: (message: string, err: unknown) => void;
 
@@ -136,7 +144,14 @@ export class RedisStore implements ConfigStore {
     this.redis.on('error', () => undefined); // every failure surfaces as a command error or 'close'
     this.redis.on('close', () => this.setConnected(false));
     this.redis.on('ready', () => this.setConnected(true));
-    this.lease = new RedisLease(this.redis, this.keys);
+    this.replication = new ReplicationWait(
+      this.redis,
+      this.keys,
+      options.minReplicas ?? (target.kind === 'sentinel' ? 1 : 0),
+      Math.max(50, Math.floor(this.commandTimeoutMs / 2)),
+      this.feedLength,
+    );
+    this.lease = new RedisLease(this.redis, this.keys, this.replication);
     this.probe = new StoreProbe(this.redis, this.keys);
     this.history = new RedisHistoryStore(this.redis, options.prefix ?? 'nerve:');
     this.follower = new FeedFollower(
@@ -149,6 +164,7 @@ export class RedisStore implements ConfigStore {
         onShared: (seq, change) => this.applyShared(seq, change),
         onGap: () => this.reload(),
         onStateChange: () => this.emitStatus(),
+        gated: this.replication.gated,
       },
     );
   }
@@ -178,6 +194,7 @@ export class RedisStore implements ConfigStore {
       version: this.state.version,
       lagMs: this.follower.lagMs(),
       generation: this.generation,
+      ...(this.replication.gated ? { unconfirmed: this.follower.gate.size } : {}),
     };
     if (this.diverged !== undefined) return { ...base, state: 'diverged', reason: this.diverged };
     const waiting = this.probe.silentForMs();
@@ -267,8 +284,16 @@ export class RedisStore implements ConfigStore {
       throw err;
     })) as string[];
     if (reply[0] === 'GENERATION') throw await this.generationMoved(reply[1]);
-    if (reply[0] === 'DUPLICATE')
-      throw new DuplicateCommitError((JSON.parse(reply[1]) as IdempotencyRecord).version);
+    if (reply[0] === 'DUPLICATE') {
+      // The first attempt may be one the replicas never confirmed: it is answered as committed only
+      // once they hold it.
+      const first = (JSON.parse(reply[1]) as IdempotencyRecord).version;
+      if (this.replication.gated && (await this.run(() => this.replication.confirmStore())) === undefined)
+        throw new StoreUnavailableError(
+          `the first attempt (version ${first}) is on the primary, but not yet on the replicas it needs (NERVE_REDIS_MIN_REPLICAS); retry with the same Idempotency-Key`,
+        );
+      throw new DuplicateCommitError(first);
+    }
     if (reply[0] === 'EXPIRED')
       throw new StoreUnavailableError(
         `the store ran the change ${reply[1]} ms after this replica stopped waiting: not applied`,
@@ -279,10 +304,17 @@ export class RedisStore implements ConfigStore {
       const expected = request.expect?.get(reply[1]) ?? 0;
       throw new RevisionConflictError(reply[1], expected, Number(reply[2]));
     }
+    // Held by the replicas a failover could promote, or not acknowledged (it still reaches every
+    // replica, confirmed later, if it stays on this primary).
+    await this.run(() => this.replication.require(`the change (version ${reply[1]})`));
     const { actor, summary, ops } = request;
     const record: ChangeRecord = { version: Number(reply[1]), at, actor, summary, ops };
     // Read your own write: this replica holds the change before the caller hears of it.
-    if (record.version === this.state.version + 1) this.applyRecord(record);
+    if (this.replication.gated) {
+      this.replication.announce(record.version).catch(() => undefined); // the others apply it now
+      this.follower.gate.hold(record);
+      if (!this.follower.confirm(record.version)) await this.follower.catchUp().catch(() => this.reload());
+    } else if (record.version === this.state.version + 1) this.applyRecord(record);
     else await this.follower.catchUp().catch(() => this.reload());
     if (this.state.version < record.version) await this.reload();
     return record;
@@ -380,15 +412,37 @@ export class RedisStore implements ConfigStore {
     clearTimeout(hung);
     this.emitStatus();
     if (!reply) return;
-    const [generation, version, marker] = reply;
+    const [generation, version, marker, sharedSeq] = reply;
     const seen = `${generation}|${version}|${marker === null ? '' : 'marked'}`;
     if (this.diverged !== undefined && seen === this.seenIdentity) return;
     this.seenIdentity = seen;
+    // A shared sequence behind this replica's: a failover lost shared writes the old primary took
+    // (they are not waited for). Without a reload the new primary's next writes would reuse those
+    // numbers and be taken for ones already applied.
     const moved =
       (generation ?? '') !== (this.generation ?? '') ||
       Number(version ?? 0) < this.state.version ||
+      Number(sharedSeq ?? 0) < this.sharedSeq ||
       (marker !== null && this.diverged === undefined);
     if (moved) await this.reload().catch((err) => this.onError('store identity check failed', err));
+    else if (this.follower.gate.waitedMs() > this.replication.waitMs * 2) await this.confirmWaiting();
+  }
+
+  /**
+   * Changes read but never confirmed (their committer's WAIT timed out, or it died before it could say):
+   * confirmed here once the replicas hold them, so that every replica applies them in the end.
+   */
+  private async confirmWaiting(): Promise<void> {
+    if (this.confirming) return;
+    this.confirming = true;
+    try {
+      const version = await this.replication.confirmStore();
+      if (version !== undefined && !this.follower.confirm(version)) await this.follower.catchUp();
+    } catch {
+      // not confirmed now: the next identity check tries again
+    } finally {
+      this.confirming = false;
+    }
   }
 
   /**
@@ -470,6 +524,7 @@ export class RedisStore implements ConfigStore {
     try {
       return await fn();
     } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
       if (err instanceof Error && /^(ERR|WRONGTYPE|NOSCRIPT)/.test(err.message)) throw err;
       throw new StoreUnavailableError(err instanceof Error ? err.message : String(err));
     }
@@ -509,6 +564,9 @@ export class RedisStore implements ConfigStore {
   private async reload(): Promise<void> {
     let loaded = await loadConfig(this.redis, this.keys);
     const shared = await loadShared(this.redis, this.keys);
+    // What was loaded may hold changes no replica confirmed yet: wait for them once (a failover could
+    // otherwise take back what this replica serves). Replicas that stay away do not block a load.
+    if (this.replication.gated) await this.replication.confirmStore().catch(() => undefined);
     if (loaded.generation === '' && this.generation === undefined && !loaded.marker) {
       const info: GenerationInfo = {
         id: randomUUID(),

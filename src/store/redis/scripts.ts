@@ -189,3 +189,12 @@ export const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `;
+
+/**
+ * A write to WAIT on, and the version it covers: every change the store held when it ran.
+ * KEYS: version, confirm mark; ARGV: a value for the mark. Returns the version.
+ */
+export const CONFIRM_MARK = `
+redis.call('SET', KEYS[2], ARGV[1])
+return redis.call('GET', KEYS[1]) or '0'
+`;

@@ -1,15 +1,19 @@
 import type Redis from 'ioredis';
 import type { RedisKeys } from './keys';
 
-/** What one identity read found: the store's generation, version and diverged marker (null when absent). */
+/**
+ * What one identity read found: the store's generation, version, diverged marker and shared-state
+ * sequence (null when absent).
+ */
 export type IdentityReading = readonly [
   generation: string | null,
   version: string | null,
   marker: string | null,
+  sharedSeq: string | null,
 ];
 
 /**
- * The store's identity read on the main connection (one MGET of three short keys, with Redis's TIME):
+ * The store's identity read on the main connection (one MGET of four short keys, with Redis's TIME):
  * it says whether Redis answers at all (a hung Redis keeps its connection open and answers nothing),
  * and measures Redis's clock against this one, which commit deadlines are written in.
  */
@@ -45,7 +49,7 @@ export class StoreProbe {
       const k = this.keys;
       const sent = this.now();
       const [reading, time] = await Promise.all([
-        this.redis.mget(k.generation, k.version, k.diverged),
+        this.redis.mget(k.generation, k.version, k.diverged, k.sharedSeq),
         this.redis.time(),
       ]);
       this.clockOffsetMs =

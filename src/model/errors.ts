@@ -24,6 +24,11 @@ export class NerveError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details: readonly string[] = [],
+    /**
+     * When a retry may succeed (ms): HTTP `Retry-After` (seconds, rounded up), gRPC trailer
+     * `grpc-retry-pushback-ms` (gRFC A6). Undefined: no hint.
+     */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }

@@ -39,7 +39,12 @@ export class RateLimitedError extends NerveError {
     what: string,
     readonly retryAfterS: number,
   ) {
-    super('RESOURCE_EXHAUSTED', `rate limit of ${what} reached; retry in ${retryAfterS} s`);
+    super(
+      'RESOURCE_EXHAUSTED',
+      `rate limit of ${what} reached; retry in ${retryAfterS} s`,
+      [],
+      retryAfterS * 1000,
+    );
   }
 }
 

@@ -115,7 +115,11 @@ describeRedis('three control-plane replicas on one Redis', () => {
       headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    return {
+      status: res.status,
+      body: (await res.json()) as Record<string, unknown>,
+      retryAfter: res.headers.get('retry-after'),
+    };
   };
   const stats = async (r: Replica) =>
     (await rest(r, 'GET', '/stats')).body as {
@@ -425,6 +429,7 @@ describeRedis('three control-plane replicas on one Redis', () => {
     await waitFor(async () => (await stats(b)).store.state === 'unavailable', 'the replica to notice');
     const refused = await rest(b, 'PATCH', '/engines/probed', { policy: { timeoutMs: 1 } });
     expect(refused.status).toBe(503);
+    expect(refused.retryAfter).toBe('1'); // a hint: a reconnect or a failover takes a second or more
     expect(refused.body.error as { code: string; message: string }).toMatchObject({
       code: 'UNAVAILABLE',
       message: expect.stringMatching(/^configuration store unavailable/),

@@ -7,7 +7,6 @@ import { asNerveError } from '../../store/as-nerve-error';
 import { echo } from '../../model/echo';
 import type { Logger } from '../../observability/logger';
 import { principalOf } from './rest-auth';
-import { RateLimitedError } from '../../security/call-limits';
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
@@ -64,7 +63,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const err = asNerveError(thrown);
     if (err instanceof NerveError) {
       if (err.code === 'UNAUTHENTICATED') res.set('www-authenticate', 'Bearer realm="nerve"');
-      if (err instanceof RateLimitedError) res.set('retry-after', String(err.retryAfterS));
+      if (err.retryAfterMs !== undefined)
+        res.set('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
       res.status(HTTP_STATUS[err.code]).json(errorBody(err.code, err.message, err.details, id));
       return;
     }

@@ -147,9 +147,17 @@ function guarded<Req, Res>(
       })
       .catch((thrown: unknown) => {
         const err = thrown instanceof NerveError ? thrown : new NerveError('UNAUTHENTICATED', String(thrown));
-        callback({ code: CODES[err.code], details: err.message });
+        callback(grpcError(err));
       });
   };
+}
+
+/** A NerveError as a grpc-js status, with its retry hint (gRFC A6 `grpc-retry-pushback-ms`). */
+export function grpcError(err: NerveError): Partial<grpc.StatusObject> {
+  if (err.retryAfterMs === undefined) return { code: CODES[err.code], details: err.message };
+  const metadata = new grpc.Metadata();
+  metadata.set('grpc-retry-pushback-ms', String(err.retryAfterMs));
+  return { code: CODES[err.code], details: err.message, metadata };
 }
 
 /** Adapts an async operation to a grpc-js unary handler, mapping NerveError to its status code. */
@@ -161,7 +169,7 @@ export function unary<Req, Res>(
       (res) => callback(null, res),
       (thrown: unknown) => {
         const err = asNerveError(thrown);
-        if (err instanceof NerveError) callback({ code: CODES[err.code], details: err.message });
+        if (err instanceof NerveError) callback(grpcError(err));
         else
           callback({ code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) });
       },

@@ -90,7 +90,7 @@ describeRedis('Redis store: replicas, outages, trimmed feeds', () => {
     expect(b.get('engines', 'a')!.value).toEqual(doc(6));
   }, 40_000);
 
-  it('a replica cut off while the feed is trimmed past it reloads everything when it is back', async () => {
+  it('a replica cut off while the feed is trimmed past it reloads when it is back, and tells each change it missed', async () => {
     const p = `r${++prefix}:`;
     const relay = await TcpRelay.start({ host: '127.0.0.1', port: redis.port });
     const direct = new Redis(redis.url);
@@ -108,7 +108,8 @@ describeRedis('Redis store: replicas, outages, trimmed feeds', () => {
       await direct.xtrim(`${p}config:feed`, 'MAXLEN', 1);
       relay.restore();
       await waitFor(() => b.version() === 7, 'b reloaded to 7', 15_000);
-      expect(reloads).toEqual(['7:store']);
+      // Every version once, as committed (from the store's change records), not one merged change.
+      expect(reloads).toEqual(['2:tester', '3:tester', '4:tester', '5:tester', '6:tester', '7:tester']);
       expect(b.get('engines', 'a')!.value).toEqual(doc(6));
       expect(b.get('engines', 'b')!.value).toEqual({ name: 'b' });
       await waitFor(() => b.status().state === 'ok', 'b following the feed again');
@@ -218,6 +219,26 @@ describeRedis('Redis store: replicas, outages, trimmed feeds', () => {
         direct.disconnect();
       }
       expect(replicas[2].get('engines', 'a')!.value).toEqual(doc(3));
+    }, 40_000);
+
+    it('a store whose history was rewritten under a replica (its last change replaced) diverges', async () => {
+      const p = `r${++prefix}:`;
+      const replicas = await open3(p);
+      // As a failover to a Redis replica that lacked changes 4 and 5, after which two other changes took
+      // their versions: the version is not behind, the history is not the one the replicas applied.
+      const direct = new Redis(redis.url);
+      try {
+        const five = JSON.parse((await direct.hget(`${p}config:changes`, '5'))!) as { at: number };
+        await direct.hset(`${p}config:changes`, '5', JSON.stringify({ ...five, at: five.at + 1 }));
+      } finally {
+        direct.disconnect();
+      }
+      await waitFor(
+        () => replicas.every((r) => r.status().state === 'diverged'),
+        'every replica diverged',
+        15_000,
+      );
+      expect(replicas[0].status().reason).toMatch(/change 5 is not the one this replica applied/);
     }, 40_000);
 
     it('a Redis restored from an older snapshot (version behind) diverges too', async () => {

@@ -53,6 +53,9 @@ const putShared = new LuaScript(PUT_SHARED);
 const initGeneration = new LuaScript(INIT_GENERATION);
 const reseedScript = new LuaScript(RESEED);
 
+/** A replica this far behind on a load is told the difference as one change, not change by change. */
+const RECORDS_ON_LOAD = 1_000;
+
 /** A Redis connected but silent this long is unavailable: writes refused, status says so. */
 const HUNG_AFTER_MS = 750;
 
@@ -116,6 +119,10 @@ export class RedisStore implements ConfigStore {
   private readonly owner: string;
   private lastStatus: StoreStatus['state'] = 'unavailable';
   private confirming = false;
+  /** The last change applied one by one (a load forgets it): the identity check compares it. */
+  private lastRecord: ChangeRecord | undefined;
+  /** A load failed (a gap, an identity change): the next identity check loads again. */
+  private reloadOwed = false;
   private readonly feedLength: number;
   private readonly onError: (message: string, err: unknown) => void;
 
@@ -408,23 +415,40 @@ export class RedisStore implements ConfigStore {
   private async checkIdentity(): Promise<void> {
     if (!this.connected) return;
     const hung = setTimeout(() => this.emitStatus(), HUNG_AFTER_MS + 10);
-    const reply = await this.probe.read();
+    const told = this.lastRecord;
+    const reply = await this.probe.read(told?.version ?? 0);
     clearTimeout(hung);
     this.emitStatus();
     if (!reply) return;
-    const [generation, version, marker, sharedSeq] = reply;
+    const [generation, version, marker, sharedSeq, record] = reply;
+    // The change this replica applied last is not the one the store holds at that version: the store's
+    // history was rewritten under it (a failover promoted a Redis replica that lacked acknowledged
+    // changes, and newer ones took their versions). A version check alone misses this.
+    if (
+      told !== undefined &&
+      told === this.lastRecord &&
+      this.diverged === undefined &&
+      generation === (this.generation ?? null) &&
+      Number(version ?? 0) >= told.version &&
+      (record === null || (JSON.parse(record) as ChangeRecord).at !== told.at)
+    )
+      return this.diverge(
+        `the store's change ${told.version} is not the one this replica applied (${record === null ? 'it has none' : 'another one'}): it lost acknowledged changes, as when a failover promotes a Redis replica that lacked them`,
+      );
     const seen = `${generation}|${version}|${marker === null ? '' : 'marked'}`;
     if (this.diverged !== undefined && seen === this.seenIdentity) return;
     this.seenIdentity = seen;
     // A shared sequence behind this replica's: a failover lost shared writes the old primary took
-    // (they are not waited for). Without a reload the new primary's next writes would reuse those
-    // numbers and be taken for ones already applied.
+    // (they are not waited for). Without a reload of the shared state the new primary's next writes
+    // would reuse those numbers and be taken for ones already applied.
     const moved =
+      this.reloadOwed ||
       (generation ?? '') !== (this.generation ?? '') ||
       Number(version ?? 0) < this.state.version ||
-      Number(sharedSeq ?? 0) < this.sharedSeq ||
       (marker !== null && this.diverged === undefined);
     if (moved) await this.reload().catch((err) => this.onError('store identity check failed', err));
+    else if (Number(sharedSeq ?? 0) < this.sharedSeq)
+      await this.reloadShared().catch((err) => this.onError('shared state reload failed', err));
     else if (this.follower.gate.waitedMs() > this.replication.waitMs * 2) await this.confirmWaiting();
   }
 
@@ -537,6 +561,7 @@ export class RedisStore implements ConfigStore {
     if (record.version <= this.state.version) return true; // already applied (own commit, overlap)
     if (record.version !== this.state.version + 1) return false; // a gap: the follower reloads
     this.state.apply(record);
+    this.lastRecord = record;
     this.changes$.emit(record);
     return true;
   }
@@ -562,11 +587,40 @@ export class RedisStore implements ConfigStore {
    * would take every engine out of routing. A store with no identity yet gets one here.
    */
   private async reload(): Promise<void> {
+    try {
+      await this.load();
+      this.reloadOwed = false;
+    } catch (err) {
+      this.reloadOwed = true; // the identity check tries again: a gap skipped is not forgotten
+      throw err;
+    }
+  }
+
+  /** The shared state alone, as the store holds it now; what changed is told. */
+  private async reloadShared(): Promise<void> {
+    const shared = await loadShared(this.redis, this.keys);
+    const changes = sharedChanges(this.sharedState, shared.state);
+    this.sharedState = shared.state;
+    this.sharedSeq = shared.seq;
+    this.follower.resetShared(shared.feedId);
+    for (const change of changes) this.shared$.emit(change);
+  }
+
+  private async load(): Promise<void> {
     let loaded = await loadConfig(this.redis, this.keys);
     const shared = await loadShared(this.redis, this.keys);
-    // What was loaded may hold changes no replica confirmed yet: wait for them once (a failover could
-    // otherwise take back what this replica serves). Replicas that stay away do not block a load.
-    if (this.replication.gated) await this.replication.confirmStore().catch(() => undefined);
+    // What was loaded may hold changes no Redis replica confirmed yet, which a failover could take
+    // back: a replica that serves a state already does not move to one until it is confirmed (it
+    // tries again at the next identity check). One that serves nothing yet loads it regardless.
+    if (
+      this.replication.gated &&
+      (await this.replication.confirmStore().catch(() => undefined)) === undefined &&
+      this.generation !== undefined &&
+      loaded.state.version > this.state.version
+    )
+      throw new StoreUnavailableError(
+        `the store is at version ${loaded.state.version}, not yet confirmed by the replicas NERVE_REDIS_MIN_REPLICAS asks for: not loaded until it is`,
+      );
     if (loaded.generation === '' && this.generation === undefined && !loaded.marker) {
       const info: GenerationInfo = {
         id: randomUUID(),
@@ -593,9 +647,23 @@ export class RedisStore implements ConfigStore {
     );
     if (problem !== undefined) return this.diverge(problem, !loaded.marker);
     const next = loaded.state;
+    // The changes between what this replica holds and what it loaded, each told as it was committed
+    // (a load is not a reason to merge them: every replica tells every version once).
+    const between =
+      this.diverged === undefined && loaded.generation === this.generation
+        ? await this.recordsBetween(this.state.version, next.version)
+        : [];
     this.generation = loaded.generation;
     const wasDiverged = this.diverged !== undefined;
     this.diverged = undefined;
+    const told: ChangeRecord[] = [];
+    for (const record of between)
+      if (record.version === this.state.version + 1 && record.version <= next.version) {
+        this.state.apply(record);
+        told.push(record);
+      }
+    this.lastRecord =
+      told.length > 0 && told[told.length - 1].version === next.version ? told[told.length - 1] : undefined;
     const ops = opsBetween(this.state, next);
     const previous = this.state;
     const changes = sharedChanges(this.sharedState, shared.state);
@@ -605,6 +673,7 @@ export class RedisStore implements ConfigStore {
     this.follower.resetConfig(loaded.feedId);
     this.follower.resetShared(shared.feedId);
     for (const change of changes) this.shared$.emit(change);
+    for (const record of told) this.changes$.emit(record);
     if (next.version !== previous.version || ops.length > 0 || wasDiverged)
       this.changes$.emit({
         version: next.version,
@@ -614,6 +683,16 @@ export class RedisStore implements ConfigStore {
         ops,
       });
     this.emitStatus();
+  }
+
+  /**
+   * The change records after `from` up to `to`, in order, when the store has every one of them (at most
+   * RECORDS_ON_LOAD); otherwise none, and the load is told as one change.
+   */
+  private async recordsBetween(from: number, to: number): Promise<ChangeRecord[]> {
+    if (to <= from || to - from > RECORDS_ON_LOAD) return [];
+    const records = await this.changes(from + 1, to).catch(() => []);
+    return records.length === to - from && records.every((r, i) => r.version === from + 1 + i) ? records : [];
   }
 
   private setConnected(connected: boolean): void {

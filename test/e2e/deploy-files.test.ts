@@ -30,6 +30,7 @@ interface Container {
   readonly name: string;
   readonly image: string;
   readonly args?: string[];
+  readonly command?: string[];
   readonly env?: { readonly name: string; readonly value?: string; readonly valueFrom?: unknown }[];
   readonly ports?: { readonly name?: string; readonly containerPort: number }[];
   readonly resources?: {
@@ -87,7 +88,8 @@ interface Obj {
 interface Service {
   readonly image?: string;
   readonly command: string[];
-  readonly environment: Record<string, string>;
+  environment: Record<string, string>;
+  readonly profiles?: string[];
   readonly read_only?: boolean;
   readonly ports?: string[];
   readonly volumes?: string[];
@@ -122,6 +124,22 @@ describe('the Dockerfile', () => {
   });
 });
 
+/** Compose's `${VAR-default}` in a service's environment, with `vars` as the shell and --env-file give them. */
+function interpolated(env: Record<string, string>, vars: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env))
+    out[k] = String(v).replace(/\$\{(\w+)-([^}]*)\}/g, (_, name: string, dflt: string) => vars[name] ?? dflt);
+  return out;
+}
+
+/** The variables deploy/compose/redis-ha.env sets. */
+const HA_VARS = Object.fromEntries(
+  readFileSync(join(ROOT, 'deploy', 'compose', 'redis-ha.env'), 'utf8')
+    .split('\n')
+    .filter((l) => /^\w+=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+
 describe('docker-compose.yml', () => {
   const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
     services: Record<string, Service>;
@@ -129,6 +147,7 @@ describe('docker-compose.yml', () => {
     networks: Record<string, { name: string }>;
   };
   const services = compose.services;
+  for (const s of Object.values(services)) if (s.environment) s.environment = interpolated(s.environment, {});
   const nerve = Object.entries(services).filter(([, s]) => s.image === 'nerve:latest');
 
   it('runs two control planes on Redis, a router, self-registering engines, Prometheus and Grafana', () => {
@@ -152,6 +171,33 @@ describe('docker-compose.yml', () => {
     expect(services.prometheus.volumes).toContain('./deploy/prometheus:/etc/prometheus:ro');
     expect(services.grafana.volumes).toContain('./deploy/grafana/provisioning:/etc/grafana/provisioning:ro');
     expect(services.grafana.volumes).toContain('./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro');
+  });
+
+  it('profile ha: a replica and three Sentinels beside the primary; the control planes go through them', () => {
+    const ha = Object.entries(services)
+      .filter(([, s]) => s.profiles?.includes('ha'))
+      .map(([name]) => name)
+      .sort();
+    expect(ha).toEqual(['redis-replica', 'redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3']);
+    const raw = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, Service>;
+    };
+    for (const [, s] of Object.entries(raw.services).filter(([, x]) => x.command?.[0] === 'control-plane')) {
+      const settings = resolveSettings({}, interpolated(s.environment, HA_VARS), undefined, {
+        host: '0.0.0.0',
+      });
+      expect(settings.redis).toEqual({
+        kind: 'sentinel',
+        name: 'nerve',
+        sentinels: [1, 2, 3].map((i) => ({ host: `redis-sentinel-${i}`, port: 26379 })),
+        tls: false,
+      });
+    }
+    // Every Sentinel monitors the primary by name with a quorum of two of the three.
+    for (const n of [1, 2, 3])
+      expect(services[`redis-sentinel-${n}`].command.join(' ')).toMatch(
+        /sentinel monitor nerve redis 6379 2/,
+      );
   });
 
   it('names its volumes and network, and Prometheus scrapes the services it defines', () => {
@@ -230,11 +276,44 @@ describe('deploy/kubernetes', () => {
     }
     const config = base.find((o) => o.kind === 'ConfigMap')!;
     const secret = base.find((o) => o.kind === 'Secret')!;
-    expect(secret.stringData!.REDIS_URL).toMatch(/^redis:\/\/nerve-redis:6379/);
-    // What the pods are given resolves as settings (a bad one would make every pod exit 2).
-    expect(() =>
-      resolveSettings({}, { ...config.data, ...secret.stringData }, undefined, { host: '0.0.0.0' }),
-    ).not.toThrow();
+    // What the pods are given resolves as settings (a bad one would make every pod exit 2): the store
+    // is the primary three Sentinels name.
+    const settings = resolveSettings({}, { ...config.data, ...secret.stringData }, undefined, {
+      host: '0.0.0.0',
+    });
+    expect(settings.redis).toMatchObject({ kind: 'sentinel', name: 'nerve' });
+    expect(settings.redis?.kind === 'sentinel' && settings.redis.sentinels.map((x) => x.host)).toEqual(
+      [0, 1, 2].map((i) => `nerve-redis-sentinel-${i}.nerve-redis-sentinel`),
+    );
+  });
+
+  it('runs Redis as a primary, a replica and three Sentinels, spread over machines, with PDBs', () => {
+    const sets = Object.fromEntries(
+      base.filter((o) => o.kind === 'StatefulSet').map((o) => [o.metadata.name, o]),
+    );
+    expect(sets['nerve-redis'].spec.replicas).toBe(2);
+    expect(sets['nerve-redis-sentinel'].spec.replicas).toBe(3);
+    for (const name of ['nerve-redis', 'nerve-redis-sentinel']) {
+      const spec = sets[name].spec.template!.spec as PodSpec & {
+        affinity?: {
+          podAntiAffinity?: {
+            requiredDuringSchedulingIgnoredDuringExecution?: {
+              topologyKey: string;
+              labelSelector: { matchLabels: Labels };
+            }[];
+          };
+        };
+      };
+      const [rule] = spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+      expect(rule?.topologyKey).toBe('kubernetes.io/hostname');
+      expect(matches(rule.labelSelector.matchLabels, sets[name].spec.template!.metadata.labels)).toBe(true);
+      const pdb = base.find((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === name);
+      expect(pdb).toBeDefined();
+    }
+    // Every Sentinel watches the primary with a quorum of two; a data node asks the Sentinels first.
+    const script = (name: string) => sets[name].spec.template!.spec.containers[0].command!.join(' ');
+    expect(script('nerve-redis-sentinel')).toMatch(/sentinel monitor nerve \$m 6379 2/);
+    expect(script('nerve-redis')).toMatch(/sentinel get-master-addr-by-name nerve/);
   });
 
   it('gives every container probes, resources, and a non-root read-only security context', () => {

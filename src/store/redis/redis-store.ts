@@ -14,12 +14,10 @@ import {
   type ConfigStore,
   FencedError,
   type ReseedRequest,
-  RevisionConflictError,
   StoreDivergedError,
   type SharedChange,
   type StoreStatus,
   StoreUnavailableError,
-  VersionConflictError,
 } from '../config-store';
 import { Listeners } from '../listeners';
 import {
@@ -29,6 +27,7 @@ import {
   takeIdempotencyId,
 } from '../idempotency';
 import type { RedisTarget } from '../../model/redis-target';
+import { commitCall, commitRefusal } from './commit-call';
 import { FeedFollower } from './feed-follower';
 import { redisClient } from './redis-client';
 import { ReplicationWait } from './replication-wait';
@@ -242,54 +241,26 @@ export class RedisStore implements ConfigStore {
 
   async commit(request: ChangeRequest): Promise<ChangeRecord> {
     this.ensureWritable();
-    const idempotent = takeIdempotencyId();
-    const args: (string | number)[] = [
-      request.expectVersion ?? '',
-      request.fence ?? '',
-      this.feedLength,
-      '',
-      request.expect?.size ?? 0,
-    ];
-    for (const [key, revision] of request.expect ?? []) args.push(key, revision);
-    args.push(request.ops.length);
-    for (const op of request.ops)
-      args.push(
-        op.op === 'put' ? 'p' : 'd',
-        entryKey(op.kind, op.name),
-        op.op === 'put' ? JSON.stringify(op.value) : '',
-      );
     // A commit that reaches Redis after this replica stopped waiting is refused there: a write answered
     // "no answer" is never applied later, when a stalled Redis resumes.
     const offset = this.probe.clockOffsetMs;
     const deadline = offset === undefined ? 0 : Date.now() + offset + this.commandTimeoutMs - 100;
-    args.push(deadline, this.generation ?? '');
-    const at = Date.now();
-    args[3] = JSON.stringify({ at, actor: request.actor, summary: request.summary, ops: request.ops }).slice(
-      1,
-    );
-    const k = this.keys;
-    const reply = (await this.run(() =>
-      commit.run(
-        this.redis,
-        [
-          k.version,
-          k.values,
-          k.revisions,
-          k.changes,
-          k.feed,
-          k.leader,
-          k.generation,
-          ...(idempotent === undefined ? [] : [k.idempotencyPrefix + idempotent]),
-        ],
-        args,
-      ),
-    ).catch((err: unknown) => {
-      if (err instanceof StoreUnavailableError && /timed out/i.test(err.message) && deadline > 0)
-        throw new StoreUnavailableError(
-          `no answer within ${this.commandTimeoutMs} ms: if the store took the change it did so by ${new Date(deadline - (offset ?? 0)).toISOString()} (see the configuration history); it will not be applied later`,
-        );
-      throw err;
-    })) as string[];
+    const call = commitCall(this.keys, request, {
+      feedLength: this.feedLength,
+      deadline,
+      generation: this.generation,
+      idempotent: takeIdempotencyId(),
+      now: Date.now(),
+    });
+    const reply = (await this.run(() => commit.run(this.redis, call.keys, call.args)).catch(
+      (err: unknown) => {
+        if (err instanceof StoreUnavailableError && /timed out/i.test(err.message) && deadline > 0)
+          throw new StoreUnavailableError(
+            `no answer within ${this.commandTimeoutMs} ms: if the store took the change it did so by ${new Date(deadline - (offset ?? 0)).toISOString()} (see the configuration history); it will not be applied later`,
+          );
+        throw err;
+      },
+    )) as string[];
     if (reply[0] === 'GENERATION') throw await this.generationMoved(reply[1]);
     if (reply[0] === 'DUPLICATE') {
       // The first attempt may be one the replicas never confirmed: it is answered as committed only
@@ -301,21 +272,13 @@ export class RedisStore implements ConfigStore {
         );
       throw new DuplicateCommitError(first);
     }
-    if (reply[0] === 'EXPIRED')
-      throw new StoreUnavailableError(
-        `the store ran the change ${reply[1]} ms after this replica stopped waiting: not applied`,
-      );
-    if (reply[0] === 'FENCED') throw new FencedError(request.fence ?? '', reply[1]);
-    if (reply[0] === 'VERSION') throw new VersionConflictError(request.expectVersion ?? 0, Number(reply[1]));
-    if (reply[0] === 'REVISION') {
-      const expected = request.expect?.get(reply[1]) ?? 0;
-      throw new RevisionConflictError(reply[1], expected, Number(reply[2]));
-    }
+    const refused = commitRefusal(reply, request);
+    if (refused) throw refused;
     // Held by the replicas a failover could promote, or not acknowledged (it still reaches every
     // replica, confirmed later, if it stays on this primary).
     await this.run(() => this.replication.require(`the change (version ${reply[1]})`));
     const { actor, summary, ops } = request;
-    const record: ChangeRecord = { version: Number(reply[1]), at, actor, summary, ops };
+    const record: ChangeRecord = { version: Number(reply[1]), at: call.at, actor, summary, ops };
     // Read your own write: this replica holds the change before the caller hears of it.
     if (this.replication.gated) {
       this.replication.announce(record.version).catch(() => undefined); // the others apply it now

@@ -4,7 +4,6 @@ import { service as healthService } from 'grpc-health-check';
 import Redis from 'ioredis';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { DemoEngine } from '../../src/engines/engine-server';
-import type { DiscoveryResponse } from '../../src/protocol/ads-types';
 import {
   CLUSTER_TYPE,
   ENGINE_CIRCUITS_TYPE,
@@ -12,13 +11,12 @@ import {
   LISTENER_TYPE,
   ROUTE_TABLE_TYPE,
 } from '../../src/protocol/type-urls';
-import { DEFAULT_KEEPALIVE } from '../../src/router/net/keepalive';
 import { Router } from '../../src/router/router';
-import { openAdsStream } from '../../src/router/xds/ads-codec';
 import { invoke, logger } from '../helpers/cluster';
 import { spawnNerve, type Spawned } from '../helpers/process';
 import { hasRedisServer, startRedis, type TestRedis } from '../helpers/redis';
 import { waitFor } from '../helpers/wait';
+import { served as servedBy } from '../helpers/xds-served';
 import { startReceiver } from '../helpers/webhook-receiver';
 
 const LEASE_MS = 1_500;
@@ -31,35 +29,7 @@ interface Replica {
   readonly api: string;
 }
 
-/** What a replica serves: per type, the version and every resource's bytes, from a raw wildcard ADS stream. */
-async function served(address: string): Promise<Record<string, { version: string; resources: string[] }>> {
-  const stream = openAdsStream(address, DEFAULT_KEEPALIVE);
-  const out: Record<string, { version: string; resources: string[] }> = {};
-  try {
-    await new Promise<void>((resolve, reject) => {
-      stream.on('error', reject);
-      stream.on('data', (r: DiscoveryResponse) => {
-        out[r.type_url] = {
-          version: r.version_info,
-          resources: r.resources.map((a) => Buffer.from(a.value).toString('base64')).sort(),
-        };
-        if (Object.keys(out).length === TYPES.length) resolve();
-      });
-      for (const type_url of TYPES)
-        stream.write({
-          version_info: '',
-          node: { id: 'probe', cluster: 'test' },
-          resource_names: [],
-          type_url,
-          response_nonce: '',
-          error_detail: null,
-        });
-    });
-  } finally {
-    stream.close();
-  }
-  return out;
-}
+const served = (address: string) => servedBy(address, TYPES);
 
 /** A grpc.health.v1 server that counts the checks it answers: how often the fleet probes an instance. */
 async function countingHealthServer(): Promise<{ address: string; checks: () => number; stop(): void }> {

@@ -3,16 +3,14 @@ import { service as healthService } from 'grpc-health-check';
 import Redis from 'ioredis';
 import { EngineClient } from '../../gen/nerve/engine/v1/engine';
 import { DemoEngine } from '../../src/engines/engine-server';
-import type { DiscoveryResponse } from '../../src/protocol/ads-types';
 import { ENGINE_CLUSTER_TYPE, ROUTE_TABLE_TYPE } from '../../src/protocol/type-urls';
-import { DEFAULT_KEEPALIVE } from '../../src/router/net/keepalive';
 import { Router } from '../../src/router/router';
-import { openAdsStream } from '../../src/router/xds/ads-codec';
 import { createLogger } from '../../src/observability/logger';
 import { invoke } from './cluster';
 import { spawnNerve, type Spawned } from './process';
 import { startSentinelSet, type SentinelSet } from './redis-sentinel';
 import { waitFor } from './wait';
+import { served as servedBy } from './xds-served';
 
 /**
  * The Redis failover drill (the Sentinel chaos test and `npm run bench:redis-failover`): three
@@ -103,34 +101,9 @@ async function probedInstance() {
   return { address: `127.0.0.1:${port}`, checks, stop: () => server.forceShutdown() };
 }
 
-/** What a replica serves over xDS (versions and bytes of the engine types), from a raw ADS stream. */
-async function served(address: string): Promise<string> {
-  const types = [ENGINE_CLUSTER_TYPE, ROUTE_TABLE_TYPE];
-  const stream = openAdsStream(address, DEFAULT_KEEPALIVE);
-  const out: Record<string, string> = {};
-  try {
-    await new Promise<void>((resolve, reject) => {
-      stream.on('error', reject);
-      stream.on('data', (r: DiscoveryResponse) => {
-        const bytes = r.resources.map((a) => Buffer.from(a.value).toString('base64')).sort();
-        out[r.type_url] = `${r.version_info}:${bytes.join(',')}`;
-        if (Object.keys(out).length === types.length) resolve();
-      });
-      for (const type_url of types)
-        stream.write({
-          version_info: '',
-          node: { id: 'drill-probe', cluster: 'drill' },
-          resource_names: [],
-          type_url,
-          response_nonce: '',
-          error_detail: null,
-        });
-    });
-  } finally {
-    stream.close();
-  }
-  return JSON.stringify(out);
-}
+/** What a replica serves over xDS (versions and bytes of the engine types), as one comparable string. */
+const served = async (address: string) =>
+  JSON.stringify(await servedBy(address, [ENGINE_CLUSTER_TYPE, ROUTE_TABLE_TYPE]));
 
 /**
  * Follows a replica's live feed of change events (SSE) as a client would: reconnecting with

@@ -83,6 +83,9 @@ async function drill(): Promise<void> {
   );
   console.log(`per failover: ${r.unavailableMs.map((x) => (x / 1000).toFixed(1)).join(', ')} s`);
   console.log(
+    `an alert firing across the failovers: ${r.notifications.firing} firing and ${r.notifications.resolved} resolved notifications, ${r.notifications.deliveries} deliveries`,
+  );
+  console.log(
     `commits through the REST API outside failovers (3 processes, WAIT 1): p50 ${ms(quantile(r.commitMs, 0.5))}, p99 ${ms(quantile(r.commitMs, 0.99))}`,
   );
   if (r.lost.length > 0 || r.eventProblems.length > 0 || !r.converged)

@@ -14,6 +14,8 @@ describeSentinel('Redis failover drill: three control planes, Sentinel, a router
     expect(r.fenceRegressions).toBe(0);
     expect(r.doubledActions).toBe(0);
     expect(r.staleSignedWrites).toBe(0);
+    // The alert that fired before the first failover and resolved after the last: told once each.
+    expect(r.notifications).toEqual({ firing: 1, resolved: 1, deliveries: 2 });
     expect(r.failedCalls).toEqual([]);
     expect(r.routedCalls).toBeGreaterThan(100);
     expect(r.unavailableMs).toHaveLength(5);

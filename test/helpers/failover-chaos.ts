@@ -10,6 +10,7 @@ import { invoke } from './cluster';
 import { spawnNerve, type Spawned } from './process';
 import { startSentinelSet, type SentinelSet } from './redis-sentinel';
 import { waitFor } from './wait';
+import { startReceiver } from './webhook-receiver';
 import { served as servedBy } from './xds-served';
 
 /**
@@ -33,6 +34,11 @@ export interface DrillResult {
   readonly fenceRegressions: number;
   /** Health probes by a replica after another had taken over (two probers at once). */
   readonly doubledActions: number;
+  /**
+   * Webhook notifications of one alert that fires before the first failover and resolves after the
+   * last: by status, distinct notifications (x-nerve-notification-id) and deliveries.
+   */
+  readonly notifications: { firing: number; resolved: number; deliveries: number };
   /** Health writes in the store signed by a fence older than one that wrote before them. */
   readonly staleSignedWrites: number;
   readonly routedCalls: number;
@@ -79,9 +85,13 @@ async function rest(
   return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
 }
 
-/** A grpc.health.v1 server that records who probes it and when: one prober at a time is the rule. */
+/**
+ * A grpc.health.v1 server that records who probes it and when (one prober at a time is the rule), and
+ * answers SERVING or NOT_SERVING as told.
+ */
 async function probedInstance() {
   const checks: { at: number; peer: string }[] = [];
+  let serving = true;
   const server = new grpc.Server();
   server.addService(healthService, {
     check: (
@@ -89,7 +99,7 @@ async function probedInstance() {
       callback: grpc.sendUnaryData<{ status: string }>,
     ) => {
       checks.push({ at: performance.now(), peer: call.getPeer() });
-      callback(null, { status: 'SERVING' });
+      callback(null, { status: serving ? 'SERVING' : 'NOT_SERVING' });
     },
     watch: () => undefined,
   });
@@ -98,7 +108,12 @@ async function probedInstance() {
       e ? reject(e) : resolve(p),
     ),
   );
-  return { address: `127.0.0.1:${port}`, checks, stop: () => server.forceShutdown() };
+  return {
+    address: `127.0.0.1:${port}`,
+    checks,
+    setServing: (on: boolean) => (serving = on),
+    stop: () => server.forceShutdown(),
+  };
 }
 
 /** What a replica serves over xDS (versions and bytes of the engine types), as one comparable string. */
@@ -222,7 +237,41 @@ export async function failoverDrill(options: DrillOptions): Promise<DrillResult>
       'a routed call',
     );
 
-    trace(`routed call ok`);
+    // A singleton action with a side effect outside Redis: an alert's webhook notification. It fires
+    // before the first failover and resolves after the last; the leader may change under it.
+    const receiver = await startReceiver();
+    stoppers.push(() => receiver.close());
+    const watched = await probedInstance();
+    stoppers.push(() => watched.stop());
+    const hook = { name: 'hook', type: 'webhook', url: receiver.url };
+    const rule = {
+      id: 'down',
+      name: 'watched down',
+      severity: 'critical',
+      event: 'instance_down',
+      engine: 'watched',
+      groupWaitMs: 0,
+      channels: ['hook'],
+    };
+    const watchedEngine = {
+      name: 'watched',
+      instances: [{ id: 'w-1', address: watched.address }],
+      policy: { healthCheck: { intervalMs: 100 } },
+    };
+    for (const [path, body] of [
+      ['/notification-channels', hook],
+      ['/alert-rules', rule],
+      ['/engines', watchedEngine],
+    ] as const)
+      await waitFor(async () => (await rest(cps[0], 'POST', path, body)).status < 300, `POST ${path}`);
+    await waitFor(async () => {
+      const h = (await rest(cps[0], 'GET', '/health/watched')).body as { instances?: { health: string }[] };
+      return h.instances?.[0]?.health === 'healthy';
+    }, 'the watched instance healthy');
+    watched.setServing(false);
+    const sent = (status: string) => receiver.received.filter((r) => r.body.status === status);
+    await waitFor(() => sent('firing').length > 0, 'the alert to fire', 15_000);
+    trace(`routed call ok, alert firing`);
     running = true;
     // The router under load: four callers, every failure kept.
     let routedCalls = 0;
@@ -262,7 +311,7 @@ export async function failoverDrill(options: DrillOptions): Promise<DrillResult>
           ) {
             const at = performance.now();
             acked.push({ n, sentAt, at, tookMs: attempt === 0 ? at - started : -1 });
-            trace(`acked w-${n} by ${cp.name} ${res.status}`);
+            if (process.env.DRILL_TRACE === 'all') trace(`acked w-${n} by ${cp.name} ${res.status}`);
             break;
           }
           refusal = `${cp.name}: ${res.status} ${JSON.stringify(res.body).slice(0, 400)}`;
@@ -313,8 +362,12 @@ export async function failoverDrill(options: DrillOptions): Promise<DrillResult>
     trace(`failovers done`);
     const calm = performance.now();
     await waitFor(() => ackedAfter(calm + 1_000), 'writes to flow after the last failover', 30_000);
+    watched.setServing(true);
+    await waitFor(() => sent('resolved').length > 0, 'the alert to resolve', 20_000);
     running = false;
     await Promise.all([writer, observer, ...callers]);
+    const distinct = (status: string) =>
+      new Set(sent(status).map((r) => String(r.headers['x-nerve-notification-id'] ?? r.at))).size;
 
     // Every replica converges: the same version in the store's status, the same xDS bytes.
     const last = Math.max(...acked.map((a) => a.n));
@@ -403,6 +456,11 @@ export async function failoverDrill(options: DrillOptions): Promise<DrillResult>
       unavailableMs,
       eventProblems,
       eventCounts: events.map((e) => e.versions.length),
+      notifications: {
+        firing: distinct('firing'),
+        resolved: distinct('resolved'),
+        deliveries: receiver.received.length,
+      },
       converged: converged === true && last > 0,
       commitMs: acked.filter((a) => a.tookMs >= 0 && inQuiet(a)).map((a) => a.tookMs),
     };

@@ -86,9 +86,17 @@ describe('circuit breakers', () => {
     expect(cluster.routable('flaky')).toEqual(['flaky-2', 'flaky-3']);
     // The router's admin page says which instance is out of rotation and why.
     const view = (await (await fetch(`http://127.0.0.1:${router.adminPort}/clusters`)).json()) as {
-      engines: { engine: string; instances: { id: string; inRotation: boolean; circuit: object }[] }[];
+      engines: {
+        engine: string;
+        instances: { id: string; inRotation: boolean; circuit: object; reasons: string[] }[];
+      }[];
     };
     const flaky = view.engines.find((e) => e.engine === 'flaky')!.instances;
+    expect(flaky.map((i) => i.reasons)).toEqual([
+      [expect.stringMatching(/^circuit open: failure rate 100 % ≥ 50 % over the last 5 calls/)],
+      [],
+      [],
+    ]);
     expect(flaky.map((i) => [i.id, i.inRotation])).toEqual([
       ['flaky-1', false],
       ['flaky-2', true],

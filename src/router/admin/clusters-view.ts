@@ -1,5 +1,6 @@
 import { HealthStatus } from '../../../gen/nerve/discovery/v1/resources';
 import { CircuitState } from '../resilience/circuit-breaker';
+import { instanceStandings } from '../explain/instance-standing';
 import type { RoutingState } from '../proxy/routing-state';
 
 const lower = (name: string, prefix: string) => name.replace(prefix, '').toLowerCase();
@@ -13,6 +14,13 @@ export function clustersView(state: RoutingState, now = performance.now()): obje
     engines: state.engineNames().map((name) => {
       const entry = state.engine(name)!;
       const routable = new Set(state.inRotation(name));
+      const standings = instanceStandings({
+        cluster: entry.cluster,
+        inRotation: routable,
+        stats: (id) => state.instanceStats(name, id),
+        breaker: (id) => state.breakers.instance(name, id),
+        now,
+      });
       return {
         engine: name,
         circuit: circuitOf(entry.breaker),
@@ -26,7 +34,7 @@ export function clustersView(state: RoutingState, now = performance.now()): obje
           mirrorsInFlight: entry.canary.mirrorsInFlight,
           mirrorsSkipped: entry.canary.mirrorsSkipped,
         },
-        instances: entry.cluster.endpoints.map((e) => {
+        instances: entry.cluster.endpoints.map((e, i) => {
           const stats = state.instanceStats(name, e.id);
           return {
             id: e.id,
@@ -36,6 +44,8 @@ export function clustersView(state: RoutingState, now = performance.now()): obje
             priority: e.priority,
             health: lower(HealthStatus[e.health], 'HEALTH_STATUS_'),
             inRotation: routable.has(e.id),
+            // Why it takes no calls, or fewer than its weight says (empty: its full share).
+            reasons: standings[i].reasons,
             circuit: circuitOf(state.breakers.instance(name, e.id)),
             ejectedForMs: stats && stats.ejectedUntil > now ? Math.round(stats.ejectedUntil - now) : 0,
             ejections: stats?.ejections ?? 0,

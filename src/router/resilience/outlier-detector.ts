@@ -48,6 +48,7 @@ export class OutlierDetector {
     const ms = Math.min(base * 2 ** Math.min(stats.ejections, 30), Math.max(base, p.maxEjectionMs));
     stats.ejections++;
     stats.ejectedUntil = now + ms;
+    stats.ejectionReason = reason;
     this.host.ejected(engine, stats.instanceId, ms, reason);
     this.host.rebuild(engine);
     this.clock.setTimeout(() => this.host.rebuild(engine), ms + 1);

@@ -59,6 +59,8 @@ export class InstanceStats {
   private lastSampleAt = 0;
   /** This router does not pick the instance before this time (performance.now ms): passive ejection. */
   ejectedUntil = 0;
+  /** Why the last ejection happened (outlier detection's words), for explanations; set per ejection. */
+  ejectionReason = '';
   /** Ejections in a row; reset by a successful call. Each one lasts twice as long as the last. */
   ejections = 0;
   /** Calls the instance failed in a row (outlier detection's consecutive errors). */

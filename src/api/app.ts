@@ -28,6 +28,7 @@ import { inlineScriptsOf, securityHeaders } from './security-headers';
 import { idempotency } from './idempotency';
 import type { Span } from '../observability/span';
 import { DEFAULT_FEATURES, type Features } from '../config/features';
+import { explainRoutes } from './routes/explain-routes';
 import { operationsRoutes } from './routes/operations-routes';
 import type { TlsFiles } from '../security/tls-files';
 
@@ -104,6 +105,7 @@ export function createApi(
   rolloutRoutes(r, admin);
   apiKeyRoutes(r, admin);
   operationsRoutes(r, admin);
+  explainRoutes(r, admin);
   if (feed)
     r.get(
       '/events',

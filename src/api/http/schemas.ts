@@ -122,6 +122,9 @@ export const historyQuery = z.strictObject({
 export const configHistoryQuery = z.strictObject({ limit: text.optional(), before: text.optional() });
 export const diffQuery = z.strictObject({ from: text.optional(), to: text.optional() });
 export const sinceQuery = z.strictObject({ since: text.optional().describe('RFC 3339 or Unix ms') });
+export const atQuery = z.strictObject({
+  at: text.optional().describe('RFC 3339, Unix ms, or a duration back from now (15m); default now'),
+});
 export const dryRunQuery = z.strictObject({ dryRun: z.enum(['true', 'false']).optional() });
 export const alertingConfigQuery = z.strictObject({ format: z.enum(['alertmanager']).optional() });
 export const forceQuery = z.strictObject({

@@ -1,3 +1,4 @@
+import { EngineExplainer } from '../explain/engine-explainer';
 import type { ConfigStore } from '../../store/config-store';
 import { echo } from '../../model/echo';
 import type { EngineSpec, InstanceSpec } from '../../model/engine';
@@ -56,6 +57,8 @@ export class AdminService {
   readonly operations: OperationsAdmin;
   /** Every read, and the view each command answers with. */
   readonly views: FleetViews;
+  /** Routing decisions explained: an engine's state at a past moment. */
+  readonly explain: EngineExplainer;
 
   constructor(private readonly deps: AdminDeps) {
     this.idempotency = deps.store;
@@ -80,6 +83,11 @@ export class AdminService {
     );
     this.rollouts = new RolloutAdmin(deps.store, deps.engines, deps.rollouts, audit);
     this.weights = new WeightsAdmin(deps.engines, deps.weights, audit);
+    this.explain = new EngineExplainer(
+      deps.store,
+      (engine) => deps.views.healthHistoryNow(engine),
+      (engine) => deps.engines.getNow(engine) !== undefined,
+    );
   }
 
   async setInstanceWeight(

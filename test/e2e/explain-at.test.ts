@@ -1,3 +1,5 @@
+import * as grpc from '@grpc/grpc-js';
+import { AdminClient, type ExplainEngineAtResponse } from '../../gen/nerve/admin/v1/admin';
 import { startApi } from '../../src/api/server';
 import type { ControlPlane } from '../../src/control-plane/control-plane';
 import { engineSpec, logger, startControlPlane } from '../helpers/cluster';
@@ -83,6 +85,24 @@ describe('GET /explain/engines/:name?at=: an engine’s routing state at a past 
     expect(now.instances[0].reasons).toEqual([
       expect.stringMatching(/^ejected by router router-7 since \S+ by router-7: ejected by router router-7/),
     ]);
+
+    // Admin gRPC answers the same from the same explainer.
+    const client = new AdminClient(`127.0.0.1:${cp.port}`, grpc.credentials.createInsecure());
+    try {
+      const ask = (atMs: number) =>
+        new Promise<ExplainEngineAtResponse>((resolve, reject) =>
+          client.explainEngineAt({ engine: 'calc', atMs }, (e, r) => (e ? reject(e) : resolve(r))),
+        );
+      const past = await ask(afterDrain);
+      expect(past.configVersion).toBe(mid.configVersion);
+      expect(past.instances.map((i) => [i.id, i.inRotation, i.reasons])).toEqual(
+        mid.instances.map((i) => [i.id, i.inRotation, i.reasons]),
+      );
+      const refused = await ask(Date.now() + 60_000).catch((e: grpc.ServiceError) => e);
+      expect((refused as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
+    } finally {
+      client.close();
+    }
   });
 
   it('a moment to come, one that is not a time, or an engine never known is refused clearly', async () => {

@@ -22,6 +22,7 @@ import { rolloutHandlers } from '../rollouts/rollout-grpc';
 import { apiKeyHandlers } from './api-key-grpc';
 import { specPartHandlers } from './spec-parts-grpc';
 import { documentHandlers } from './document-grpc';
+import { explainHandlers } from './explain-grpc';
 import { operationsHandlers } from './operations-grpc';
 import type { EngineView } from '../views/engine-views';
 import { GRPC_ROLES } from './grpc-roles';
@@ -214,6 +215,7 @@ export function addAdminGrpc(server: grpc.Server, admin: AdminService, gate: Cal
     ...specPartHandlers(admin, unary, toProtoEngine),
     ...documentHandlers(admin, unary),
     ...operationsHandlers(admin, unary),
+    ...explainHandlers(admin, unary),
   };
   const secured = Object.fromEntries(
     Object.entries(impl).map(([name, h]) => [

@@ -36,6 +36,7 @@ export const GRPC_ROLES: Record<keyof AdminServer, Role> = {
   reseedStore: 'admin',
   getMetricsSummary: 'viewer',
   getMetricsHistory: 'viewer',
+  explainEngineAt: 'viewer',
   listAlerts: 'viewer',
   acknowledgeAlert: 'operator',
   getAlertStats: 'viewer',

@@ -960,6 +960,51 @@ export interface GetFeaturesResponse_FeaturesEntry {
   value: boolean;
 }
 
+export interface ExplainEngineAtRequest {
+  engine: string;
+  /** Unix epoch milliseconds; 0: now. A moment to come is INVALID_ARGUMENT. */
+  atMs: number;
+}
+
+export interface ExplainEngineAtResponse {
+  engine: string;
+  /** RFC 3339. */
+  at: string;
+  /** The configuration version in force then (0: before the first). */
+  configVersion: number;
+  /** False: the engine was not configured then (not yet, or deleted). */
+  configured: boolean;
+  versions: Version[];
+  strategy: string;
+  instances: PastInstance[];
+  /** Configuration changes of the engine and its instances' routing transitions, oldest first. */
+  recent: PastChange[];
+  /**
+   * The health history keeps this many transitions per engine; transitions_from: the oldest kept when
+   * that many are (empty: the whole history).
+   */
+  transitionsPerEngine: number;
+  transitionsFrom: string;
+}
+
+export interface PastInstance {
+  id: string;
+  address: string;
+  version: string;
+  weight: number;
+  inRotation: boolean;
+  /** Each thing that held it out, with since when, why and by whom. */
+  reasons: string[];
+}
+
+export interface PastChange {
+  at: string;
+  what: string;
+  by: string;
+  /** Empty: a change of the engine's configuration. */
+  instance: string;
+}
+
 function createBaseEngine(): Engine {
   return { name: "", versions: [], instances: [], policy: undefined, services: [], revision: 0, dropped: 0 };
 }
@@ -16126,6 +16171,603 @@ export const GetFeaturesResponse_FeaturesEntry: MessageFns<GetFeaturesResponse_F
   },
 };
 
+function createBaseExplainEngineAtRequest(): ExplainEngineAtRequest {
+  return { engine: "", atMs: 0 };
+}
+
+export const ExplainEngineAtRequest: MessageFns<ExplainEngineAtRequest> = {
+  encode(message: ExplainEngineAtRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.atMs !== 0) {
+      writer.uint32(16).int64(message.atMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainEngineAtRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainEngineAtRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.atMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainEngineAtRequest {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      atMs: isSet(object.atMs)
+        ? globalThis.Number(object.atMs)
+        : isSet(object.at_ms)
+        ? globalThis.Number(object.at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ExplainEngineAtRequest): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.atMs !== 0) {
+      obj.atMs = Math.round(message.atMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExplainEngineAtRequest>, I>>(base?: I): ExplainEngineAtRequest {
+    return ExplainEngineAtRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExplainEngineAtRequest>, I>>(object: I): ExplainEngineAtRequest {
+    const message = createBaseExplainEngineAtRequest();
+    message.engine = object.engine ?? "";
+    message.atMs = object.atMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseExplainEngineAtResponse(): ExplainEngineAtResponse {
+  return {
+    engine: "",
+    at: "",
+    configVersion: 0,
+    configured: false,
+    versions: [],
+    strategy: "",
+    instances: [],
+    recent: [],
+    transitionsPerEngine: 0,
+    transitionsFrom: "",
+  };
+}
+
+export const ExplainEngineAtResponse: MessageFns<ExplainEngineAtResponse> = {
+  encode(message: ExplainEngineAtResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.at !== "") {
+      writer.uint32(18).string(message.at);
+    }
+    if (message.configVersion !== 0) {
+      writer.uint32(24).uint64(message.configVersion);
+    }
+    if (message.configured !== false) {
+      writer.uint32(32).bool(message.configured);
+    }
+    for (const v of message.versions) {
+      Version.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.strategy !== "") {
+      writer.uint32(50).string(message.strategy);
+    }
+    for (const v of message.instances) {
+      PastInstance.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.recent) {
+      PastChange.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.transitionsPerEngine !== 0) {
+      writer.uint32(72).uint32(message.transitionsPerEngine);
+    }
+    if (message.transitionsFrom !== "") {
+      writer.uint32(82).string(message.transitionsFrom);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainEngineAtResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainEngineAtResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.at = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.configVersion = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.configured = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.versions.push(Version.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.strategy = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.instances.push(PastInstance.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.recent.push(PastChange.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.transitionsPerEngine = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.transitionsFrom = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainEngineAtResponse {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      at: isSet(object.at) ? globalThis.String(object.at) : "",
+      configVersion: isSet(object.configVersion)
+        ? globalThis.Number(object.configVersion)
+        : isSet(object.config_version)
+        ? globalThis.Number(object.config_version)
+        : 0,
+      configured: isSet(object.configured) ? globalThis.Boolean(object.configured) : false,
+      versions: globalThis.Array.isArray(object?.versions) ? object.versions.map((e: any) => Version.fromJSON(e)) : [],
+      strategy: isSet(object.strategy) ? globalThis.String(object.strategy) : "",
+      instances: globalThis.Array.isArray(object?.instances)
+        ? object.instances.map((e: any) => PastInstance.fromJSON(e))
+        : [],
+      recent: globalThis.Array.isArray(object?.recent) ? object.recent.map((e: any) => PastChange.fromJSON(e)) : [],
+      transitionsPerEngine: isSet(object.transitionsPerEngine)
+        ? globalThis.Number(object.transitionsPerEngine)
+        : isSet(object.transitions_per_engine)
+        ? globalThis.Number(object.transitions_per_engine)
+        : 0,
+      transitionsFrom: isSet(object.transitionsFrom)
+        ? globalThis.String(object.transitionsFrom)
+        : isSet(object.transitions_from)
+        ? globalThis.String(object.transitions_from)
+        : "",
+    };
+  },
+
+  toJSON(message: ExplainEngineAtResponse): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.at !== "") {
+      obj.at = message.at;
+    }
+    if (message.configVersion !== 0) {
+      obj.configVersion = Math.round(message.configVersion);
+    }
+    if (message.configured !== false) {
+      obj.configured = message.configured;
+    }
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => Version.toJSON(e));
+    }
+    if (message.strategy !== "") {
+      obj.strategy = message.strategy;
+    }
+    if (message.instances?.length) {
+      obj.instances = message.instances.map((e) => PastInstance.toJSON(e));
+    }
+    if (message.recent?.length) {
+      obj.recent = message.recent.map((e) => PastChange.toJSON(e));
+    }
+    if (message.transitionsPerEngine !== 0) {
+      obj.transitionsPerEngine = Math.round(message.transitionsPerEngine);
+    }
+    if (message.transitionsFrom !== "") {
+      obj.transitionsFrom = message.transitionsFrom;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExplainEngineAtResponse>, I>>(base?: I): ExplainEngineAtResponse {
+    return ExplainEngineAtResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExplainEngineAtResponse>, I>>(object: I): ExplainEngineAtResponse {
+    const message = createBaseExplainEngineAtResponse();
+    message.engine = object.engine ?? "";
+    message.at = object.at ?? "";
+    message.configVersion = object.configVersion ?? 0;
+    message.configured = object.configured ?? false;
+    message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
+    message.strategy = object.strategy ?? "";
+    message.instances = object.instances?.map((e) => PastInstance.fromPartial(e)) || [];
+    message.recent = object.recent?.map((e) => PastChange.fromPartial(e)) || [];
+    message.transitionsPerEngine = object.transitionsPerEngine ?? 0;
+    message.transitionsFrom = object.transitionsFrom ?? "";
+    return message;
+  },
+};
+
+function createBasePastInstance(): PastInstance {
+  return { id: "", address: "", version: "", weight: 0, inRotation: false, reasons: [] };
+}
+
+export const PastInstance: MessageFns<PastInstance> = {
+  encode(message: PastInstance, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.version !== "") {
+      writer.uint32(26).string(message.version);
+    }
+    if (message.weight !== 0) {
+      writer.uint32(32).uint32(message.weight);
+    }
+    if (message.inRotation !== false) {
+      writer.uint32(40).bool(message.inRotation);
+    }
+    for (const v of message.reasons) {
+      writer.uint32(50).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PastInstance {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePastInstance();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.weight = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.inRotation = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reasons.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PastInstance {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : 0,
+      inRotation: isSet(object.inRotation)
+        ? globalThis.Boolean(object.inRotation)
+        : isSet(object.in_rotation)
+        ? globalThis.Boolean(object.in_rotation)
+        : false,
+      reasons: globalThis.Array.isArray(object?.reasons) ? object.reasons.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: PastInstance): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.weight !== 0) {
+      obj.weight = Math.round(message.weight);
+    }
+    if (message.inRotation !== false) {
+      obj.inRotation = message.inRotation;
+    }
+    if (message.reasons?.length) {
+      obj.reasons = message.reasons;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PastInstance>, I>>(base?: I): PastInstance {
+    return PastInstance.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PastInstance>, I>>(object: I): PastInstance {
+    const message = createBasePastInstance();
+    message.id = object.id ?? "";
+    message.address = object.address ?? "";
+    message.version = object.version ?? "";
+    message.weight = object.weight ?? 0;
+    message.inRotation = object.inRotation ?? false;
+    message.reasons = object.reasons?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBasePastChange(): PastChange {
+  return { at: "", what: "", by: "", instance: "" };
+}
+
+export const PastChange: MessageFns<PastChange> = {
+  encode(message: PastChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.at !== "") {
+      writer.uint32(10).string(message.at);
+    }
+    if (message.what !== "") {
+      writer.uint32(18).string(message.what);
+    }
+    if (message.by !== "") {
+      writer.uint32(26).string(message.by);
+    }
+    if (message.instance !== "") {
+      writer.uint32(34).string(message.instance);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PastChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePastChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.at = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.what = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.by = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.instance = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PastChange {
+    return {
+      at: isSet(object.at) ? globalThis.String(object.at) : "",
+      what: isSet(object.what) ? globalThis.String(object.what) : "",
+      by: isSet(object.by) ? globalThis.String(object.by) : "",
+      instance: isSet(object.instance) ? globalThis.String(object.instance) : "",
+    };
+  },
+
+  toJSON(message: PastChange): unknown {
+    const obj: any = {};
+    if (message.at !== "") {
+      obj.at = message.at;
+    }
+    if (message.what !== "") {
+      obj.what = message.what;
+    }
+    if (message.by !== "") {
+      obj.by = message.by;
+    }
+    if (message.instance !== "") {
+      obj.instance = message.instance;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PastChange>, I>>(base?: I): PastChange {
+    return PastChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PastChange>, I>>(object: I): PastChange {
+    const message = createBasePastChange();
+    message.at = object.at ?? "";
+    message.what = object.what ?? "";
+    message.by = object.by ?? "";
+    message.instance = object.instance ?? "";
+    return message;
+  },
+};
+
 export type AdminService = typeof AdminService;
 export const AdminService = {
   listEngines: {
@@ -16539,6 +17181,22 @@ export const AdminService = {
     responseDeserialize: (value: Buffer): ListFleetEventsResponse => ListFleetEventsResponse.decode(value),
   },
   /**
+   * An engine's routing state at a past moment, rebuilt from the configuration log and the health
+   * history: each instance in rotation or not and why, and what changed in the five minutes before
+   * (REST GET /explain/engines/:name?at=).
+   */
+  explainEngineAt: {
+    path: "/nerve.admin.v1.Admin/ExplainEngineAt" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExplainEngineAtRequest): Buffer =>
+      Buffer.from(ExplainEngineAtRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExplainEngineAtRequest => ExplainEngineAtRequest.decode(value),
+    responseSerialize: (value: ExplainEngineAtResponse): Buffer =>
+      Buffer.from(ExplainEngineAtResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExplainEngineAtResponse => ExplainEngineAtResponse.decode(value),
+  },
+  /**
    * Self-registration: lists the instance and grants a lease (default ttl 15 s). Registering again
    * with the same engine and id keeps its identity and replaces the lease.
    */
@@ -16890,6 +17548,12 @@ export interface AdminServer extends UntypedServiceImplementation {
   getInstanceLogs: handleUnaryCall<GetInstanceLogsRequest, GetInstanceLogsResponse>;
   /** Lifecycle events of an engine (supervision, leases, scaling) and its autoscaling decisions. */
   listFleetEvents: handleUnaryCall<ListFleetEventsRequest, ListFleetEventsResponse>;
+  /**
+   * An engine's routing state at a past moment, rebuilt from the configuration log and the health
+   * history: each instance in rotation or not and why, and what changed in the five minutes before
+   * (REST GET /explain/engines/:name?at=).
+   */
+  explainEngineAt: handleUnaryCall<ExplainEngineAtRequest, ExplainEngineAtResponse>;
   /**
    * Self-registration: lists the instance and grants a lease (default ttl 15 s). Registering again
    * with the same engine and id keeps its identity and replaces the lease.
@@ -17540,6 +18204,26 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListFleetEventsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * An engine's routing state at a past moment, rebuilt from the configuration log and the health
+   * history: each instance in rotation or not and why, and what changed in the five minutes before
+   * (REST GET /explain/engines/:name?at=).
+   */
+  explainEngineAt(
+    request: ExplainEngineAtRequest,
+    callback: (error: ServiceError | null, response: ExplainEngineAtResponse) => void,
+  ): ClientUnaryCall;
+  explainEngineAt(
+    request: ExplainEngineAtRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExplainEngineAtResponse) => void,
+  ): ClientUnaryCall;
+  explainEngineAt(
+    request: ExplainEngineAtRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExplainEngineAtResponse) => void,
   ): ClientUnaryCall;
   /**
    * Self-registration: lists the instance and grants a lease (default ttl 15 s). Registering again

@@ -9,6 +9,8 @@ import { waitFor } from '../helpers/wait';
 
 interface Explained {
   configVersion: number;
+  versions: { name: string; weight: number; sharePercent: number }[];
+  policy?: { strategy: string };
   configured: boolean;
   instances: { id: string; inRotation: boolean; reasons: string[] }[];
   recent: { what: string; by?: string; instance?: string }[];
@@ -69,11 +71,15 @@ describe('GET /explain/engines/:name?at=: an engine’s routing state at a past 
 
     const then = (await explain(before)).body;
     expect(then.configured).toBe(true);
+    expect(then.versions).toEqual([{ name: 'v1', weight: 100, sharePercent: 100 }]);
+    expect(then.policy?.strategy).toBeTruthy();
     expect(then.instances.map((i) => [i.id, i.inRotation, i.reasons])).toEqual([
       ['c-1', true, []],
       ['c-2', true, []],
     ]);
     const mid = (await explain(afterDrain)).body;
+    // c-2 drained, c-1 still in: v1 keeps every call.
+    expect(mid.versions).toEqual([{ name: 'v1', weight: 100, sharePercent: 100 }]);
     expect(mid.configVersion).toBeGreaterThan(then.configVersion);
     expect(mid.instances[0].reasons).toEqual([]);
     expect(mid.instances[1]).toMatchObject({ inRotation: false });
@@ -95,6 +101,8 @@ describe('GET /explain/engines/:name?at=: an engine’s routing state at a past 
         );
       const past = await ask(afterDrain);
       expect(past.configVersion).toBe(mid.configVersion);
+      expect(past.versions).toEqual([{ name: 'v1', weight: 100, sharePercent: 100 }]);
+      expect(JSON.parse(past.policyJson)).toEqual(mid.policy);
       expect(past.instances.map((i) => [i.id, i.inRotation, i.reasons])).toEqual(
         mid.instances.map((i) => [i.id, i.inRotation, i.reasons]),
       );

@@ -14,12 +14,13 @@ export function explainHandlers(admin: AdminService, unary: Unary): ExplainHandl
         at: v.at,
         configVersion: v.configVersion,
         configured: v.configured,
-        versions: v.versions.map((x) => ({ name: x.name, weight: x.weight })),
+        versions: v.versions.map((x) => ({ name: x.name, weight: x.weight, sharePercent: x.sharePercent })),
         strategy: v.strategy ?? '',
         instances: v.instances.map((i) => ({ ...i, reasons: [...i.reasons] })),
         recent: v.recent.map((c) => ({ at: c.at, what: c.what, by: c.by ?? '', instance: c.instance ?? '' })),
         transitionsPerEngine: v.retention.transitionsPerEngine,
         transitionsFrom: v.retention.transitionsFrom ?? '',
+        policyJson: v.policy === undefined ? '' : JSON.stringify(v.policy),
       };
     }),
   };

@@ -18,8 +18,14 @@ export interface EngineAtView {
   readonly configVersion: number;
   /** False: the engine was not configured then (not yet, or deleted). */
   readonly configured: boolean;
-  readonly versions: readonly { name: string; weight: number }[];
+  /**
+   * The versions' configured weights, and the share of calls each took then (percent): its weight over
+   * the weights of the versions that had an instance in rotation.
+   */
+  readonly versions: readonly { name: string; weight: number; sharePercent: number }[];
   readonly strategy?: string;
+  /** The engine's policy in force then (balancing, timeouts, retries, breaker, outlier detection…). */
+  readonly policy?: EngineSpec['policy'];
   readonly instances: readonly {
     id: string;
     address: string;
@@ -77,25 +83,34 @@ export class EngineExplainer {
     ]
       .sort((a, b) => a.atMs - b.atMs)
       .map(({ atMs: _, ...rest }) => rest);
+    const views = instances.map((i, n) => {
+      const reasons = [...standings[n].reasons];
+      if (i.weight === 0) reasons.unshift('weight 0 in the configuration');
+      return {
+        id: i.id,
+        address: i.address,
+        version: i.version,
+        weight: i.weight,
+        inRotation: standings[n].inRotation && i.weight > 0,
+        reasons,
+      };
+    });
+    const serving = new Set(views.filter((i) => i.inRotation).map((i) => i.version));
+    const total = (spec?.versions ?? []).reduce((sum, v) => sum + (serving.has(v.name) ? v.weight : 0), 0);
     return {
       engine,
       at: new Date(atMs).toISOString(),
       configVersion: version,
       configured: spec !== undefined,
-      versions: spec?.versions.map((v) => ({ name: v.name, weight: v.weight })) ?? [],
+      versions:
+        spec?.versions.map((v) => ({
+          name: v.name,
+          weight: v.weight,
+          sharePercent: total > 0 && serving.has(v.name) ? Math.round((1000 * v.weight) / total) / 10 : 0,
+        })) ?? [],
       strategy: spec?.policy.strategy,
-      instances: instances.map((i, n) => {
-        const reasons = [...standings[n].reasons];
-        if (i.weight === 0) reasons.unshift('weight 0 in the configuration');
-        return {
-          id: i.id,
-          address: i.address,
-          version: i.version,
-          weight: i.weight,
-          inRotation: standings[n].inRotation && i.weight > 0,
-          reasons,
-        };
-      }),
+      policy: spec?.policy,
+      instances: views,
       recent,
       retention: {
         transitionsPerEngine: HISTORY_PER_ENGINE,

@@ -974,7 +974,7 @@ export interface ExplainEngineAtResponse {
   configVersion: number;
   /** False: the engine was not configured then (not yet, or deleted). */
   configured: boolean;
-  versions: Version[];
+  versions: VersionShare[];
   strategy: string;
   instances: PastInstance[];
   /** Configuration changes of the engine and its instances' routing transitions, oldest first. */
@@ -985,6 +985,18 @@ export interface ExplainEngineAtResponse {
    */
   transitionsPerEngine: number;
   transitionsFrom: string;
+  /** The engine's policy in force then, as JSON (as REST's policy); empty when it was not configured. */
+  policyJson: string;
+}
+
+/**
+ * A version's configured weight and the share of calls it took at the moment asked about: its weight
+ * over the weights of the versions that had an instance in rotation.
+ */
+export interface VersionShare {
+  name: string;
+  weight: number;
+  sharePercent: number;
 }
 
 export interface PastInstance {
@@ -16272,6 +16284,7 @@ function createBaseExplainEngineAtResponse(): ExplainEngineAtResponse {
     recent: [],
     transitionsPerEngine: 0,
     transitionsFrom: "",
+    policyJson: "",
   };
 }
 
@@ -16290,7 +16303,7 @@ export const ExplainEngineAtResponse: MessageFns<ExplainEngineAtResponse> = {
       writer.uint32(32).bool(message.configured);
     }
     for (const v of message.versions) {
-      Version.encode(v!, writer.uint32(42).fork()).join();
+      VersionShare.encode(v!, writer.uint32(42).fork()).join();
     }
     if (message.strategy !== "") {
       writer.uint32(50).string(message.strategy);
@@ -16306,6 +16319,9 @@ export const ExplainEngineAtResponse: MessageFns<ExplainEngineAtResponse> = {
     }
     if (message.transitionsFrom !== "") {
       writer.uint32(82).string(message.transitionsFrom);
+    }
+    if (message.policyJson !== "") {
+      writer.uint32(90).string(message.policyJson);
     }
     return writer;
   },
@@ -16360,7 +16376,7 @@ export const ExplainEngineAtResponse: MessageFns<ExplainEngineAtResponse> = {
               break;
             }
 
-            message.versions.push(Version.decode(reader, reader.uint32()));
+            message.versions.push(VersionShare.decode(reader, reader.uint32()));
             continue;
           }
           case 6: {
@@ -16403,6 +16419,14 @@ export const ExplainEngineAtResponse: MessageFns<ExplainEngineAtResponse> = {
             message.transitionsFrom = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.policyJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -16425,12 +16449,16 @@ export const ExplainEngineAtResponse: MessageFns<ExplainEngineAtResponse> = {
         ? globalThis.Number(object.config_version)
         : 0,
       configured: isSet(object.configured) ? globalThis.Boolean(object.configured) : false,
-      versions: globalThis.Array.isArray(object?.versions) ? object.versions.map((e: any) => Version.fromJSON(e)) : [],
+      versions: globalThis.Array.isArray(object?.versions)
+        ? object.versions.map((e: any) => VersionShare.fromJSON(e))
+        : [],
       strategy: isSet(object.strategy) ? globalThis.String(object.strategy) : "",
       instances: globalThis.Array.isArray(object?.instances)
         ? object.instances.map((e: any) => PastInstance.fromJSON(e))
         : [],
-      recent: globalThis.Array.isArray(object?.recent) ? object.recent.map((e: any) => PastChange.fromJSON(e)) : [],
+      recent: globalThis.Array.isArray(object?.recent)
+        ? object.recent.map((e: any) => PastChange.fromJSON(e))
+        : [],
       transitionsPerEngine: isSet(object.transitionsPerEngine)
         ? globalThis.Number(object.transitionsPerEngine)
         : isSet(object.transitions_per_engine)
@@ -16440,6 +16468,11 @@ export const ExplainEngineAtResponse: MessageFns<ExplainEngineAtResponse> = {
         ? globalThis.String(object.transitionsFrom)
         : isSet(object.transitions_from)
         ? globalThis.String(object.transitions_from)
+        : "",
+      policyJson: isSet(object.policyJson)
+        ? globalThis.String(object.policyJson)
+        : isSet(object.policy_json)
+        ? globalThis.String(object.policy_json)
         : "",
     };
   },
@@ -16459,7 +16492,7 @@ export const ExplainEngineAtResponse: MessageFns<ExplainEngineAtResponse> = {
       obj.configured = message.configured;
     }
     if (message.versions?.length) {
-      obj.versions = message.versions.map((e) => Version.toJSON(e));
+      obj.versions = message.versions.map((e) => VersionShare.toJSON(e));
     }
     if (message.strategy !== "") {
       obj.strategy = message.strategy;
@@ -16476,6 +16509,9 @@ export const ExplainEngineAtResponse: MessageFns<ExplainEngineAtResponse> = {
     if (message.transitionsFrom !== "") {
       obj.transitionsFrom = message.transitionsFrom;
     }
+    if (message.policyJson !== "") {
+      obj.policyJson = message.policyJson;
+    }
     return obj;
   },
 
@@ -16488,12 +16524,118 @@ export const ExplainEngineAtResponse: MessageFns<ExplainEngineAtResponse> = {
     message.at = object.at ?? "";
     message.configVersion = object.configVersion ?? 0;
     message.configured = object.configured ?? false;
-    message.versions = object.versions?.map((e) => Version.fromPartial(e)) || [];
+    message.versions = object.versions?.map((e) => VersionShare.fromPartial(e)) || [];
     message.strategy = object.strategy ?? "";
     message.instances = object.instances?.map((e) => PastInstance.fromPartial(e)) || [];
     message.recent = object.recent?.map((e) => PastChange.fromPartial(e)) || [];
     message.transitionsPerEngine = object.transitionsPerEngine ?? 0;
     message.transitionsFrom = object.transitionsFrom ?? "";
+    message.policyJson = object.policyJson ?? "";
+    return message;
+  },
+};
+
+function createBaseVersionShare(): VersionShare {
+  return { name: "", weight: 0, sharePercent: 0 };
+}
+
+export const VersionShare: MessageFns<VersionShare> = {
+  encode(message: VersionShare, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.weight !== 0) {
+      writer.uint32(16).uint32(message.weight);
+    }
+    if (message.sharePercent !== 0) {
+      writer.uint32(25).double(message.sharePercent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VersionShare {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVersionShare();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.weight = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.sharePercent = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VersionShare {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : 0,
+      sharePercent: isSet(object.sharePercent)
+        ? globalThis.Number(object.sharePercent)
+        : isSet(object.share_percent)
+        ? globalThis.Number(object.share_percent)
+        : 0,
+    };
+  },
+
+  toJSON(message: VersionShare): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.weight !== 0) {
+      obj.weight = Math.round(message.weight);
+    }
+    if (message.sharePercent !== 0) {
+      obj.sharePercent = floatToJson(message.sharePercent);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VersionShare>, I>>(base?: I): VersionShare {
+    return VersionShare.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VersionShare>, I>>(object: I): VersionShare {
+    const message = createBaseVersionShare();
+    message.name = object.name ?? "";
+    message.weight = object.weight ?? 0;
+    message.sharePercent = object.sharePercent ?? 0;
     return message;
   },
 };
